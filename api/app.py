@@ -1,0 +1,70 @@
+"""The FastAPI application: :func:`create_app`."""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from api.audit import AuditMiddleware, AuditWriter
+from api.config import Settings
+from api.db import Database
+from api.docs import DESCRIPTION, TAGS, install_docs
+from api.jobs.embedded import EmbeddedWorker
+from api.migrations import upgrade
+from api.problems import install_problem_handlers
+from api.routes import API_PREFIX, ROUTER_MODULES
+from api.storage import Storage
+from navsvc import __version__
+
+log = logging.getLogger("navsvc.api")
+
+
+@asynccontextmanager
+async def _lifespan(app: FastAPI):
+    settings: Settings = app.state.settings
+    app.state.storage.ensure()
+    upgrade(settings.resolved_database_url)
+    app.state.audit = AuditWriter(app.state.db)
+    if settings.embedded_worker:
+        app.state.worker = EmbeddedWorker(settings, app.state.db)
+        app.state.worker.start()
+    log.info("navsvc API ready (database %s)", app.state.db.engine.dialect.name)
+    try:
+        yield
+    finally:
+        if app.state.worker is not None:
+            app.state.worker.stop()
+        app.state.audit.close()
+        app.state.db.dispose()
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """Build the service application.
+
+    Start-up (the lifespan) creates the data folders, applies the database
+    migrations, starts the audit writer and, unless disabled, the embedded job
+    worker.
+
+    Parameters
+    ----------
+    settings : Settings, optional
+        Defaults to the ``NAVSVC_*`` environment.
+    """
+    settings = settings or Settings()
+    app = FastAPI(title="navsvc", version=__version__, description=DESCRIPTION,
+                  openapi_tags=TAGS, docs_url=None, redoc_url=None, lifespan=_lifespan)
+    app.state.settings = settings
+    app.state.db = Database(settings.resolved_database_url)
+    app.state.storage = Storage(settings.data_dir)
+    app.state.audit = None
+    app.state.worker = None
+    install_problem_handlers(app)
+    app.add_middleware(AuditMiddleware, writer_of=lambda: app.state.audit)
+    for module_name in ROUTER_MODULES:
+        module = importlib.import_module(module_name)
+        app.include_router(module.router, prefix=getattr(module, "PREFIX", API_PREFIX))
+    install_docs(app)
+    return app

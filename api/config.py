@@ -1,0 +1,58 @@
+"""Service settings, read from ``NAVSVC_*`` environment variables."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Settings of one service instance.
+
+    Attributes
+    ----------
+    data_dir : Path
+        Folder for the embedded database, stored images and plan results
+        (``NAVSVC_DATA_DIR``).
+    database_url : str or None
+        SQLAlchemy URL (``NAVSVC_DATABASE_URL``); default SQLite (WAL) in ``data_dir``.
+        ``postgresql+psycopg://user:password@host/db`` switches to PostgreSQL.
+    max_upload_mb : int
+        Largest accepted upload, MiB (``NAVSVC_MAX_UPLOAD_MB``).
+    workers : int
+        Targeting jobs run at the same time by the embedded worker (``NAVSVC_WORKERS``).
+    log_level : str
+        Python logging level name (``NAVSVC_LOG_LEVEL``).
+    embedded_worker : bool
+        Run the in-process job worker (``NAVSVC_EMBEDDED_WORKER``).
+    job_poll_interval_s : float
+        How often the worker looks for queued jobs when nobody woke it, seconds.
+    plan_function : str
+        ``module:function`` that computes a plan with the signature of
+        :func:`navsvc.pipeline.make_plan`; replaceable to test the job machinery.
+    """
+
+    model_config = SettingsConfigDict(env_prefix="NAVSVC_", extra="ignore")
+
+    data_dir: Path = Path("./navsvc-data")
+    database_url: str | None = None
+    max_upload_mb: int = Field(default=1024, ge=1)
+    workers: int = Field(default=1, ge=1)
+    log_level: str = "INFO"
+    embedded_worker: bool = True
+    job_poll_interval_s: float = Field(default=1.0, gt=0)
+    plan_function: str = "navsvc.pipeline:make_plan"
+
+    @property
+    def resolved_database_url(self) -> str:
+        """The database URL to use: the configured one or SQLite in the data folder."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'navsvc.sqlite3').resolve()}"
+
+    @property
+    def max_upload_bytes(self) -> int:
+        """The upload limit in bytes."""
+        return self.max_upload_mb * 1024 * 1024

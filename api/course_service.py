@@ -1,0 +1,151 @@
+"""Glue between the course tables and the rules of :mod:`navsvc.course`.
+
+Route modules call these helpers to turn rows into the domain's types, apply a rule and
+write the result back; no rule is decided here.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated
+
+from fastapi import Depends
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from api.models import Image, Patient, Plan, utc_now
+from api.models_course import Alert, ClinicCalendarRecord, Course, CourseSession, Screening
+from api.problems import ProblemError
+from api.routes.common import get_or_404
+from api.schemas_course import CourseOut, ScreeningStatus
+from api.security import Principal
+from navsvc.course import screening as screening_rules
+from navsvc.course.calendar import ClinicCalendar, ScheduledSession
+from navsvc.course.protocols import Protocol
+
+#: roles that may read course data (admin manages tokens and audit only)
+READ_ROLES = ("clinician", "technician", "auditor")
+
+
+def get_today() -> date:
+    """Return the clinic's current date (a dependency, so tests can fix the day)."""
+    return date.today()
+
+
+Today = Annotated[date, Depends(get_today)]
+
+
+def calendar_of(db: Session, course: Course) -> ClinicCalendar:
+    """Return the clinic calendar of ``course`` (Monday-Friday when it names none)."""
+    if course.calendar_id is None:
+        return ClinicCalendar()
+    return calendar_from_record(db.get(ClinicCalendarRecord, course.calendar_id))
+
+
+def calendar_from_record(record: ClinicCalendarRecord) -> ClinicCalendar:
+    """Build the domain calendar from a stored one."""
+    return ClinicCalendar(frozenset(record.working_weekdays),
+                          frozenset(date.fromisoformat(d) for d in record.closures))
+
+
+def protocol_of(course: Course) -> Protocol:
+    """Return the protocol the course was created with."""
+    return Protocol.model_validate({k: v for k, v in course.protocol.items()
+                                    if k in Protocol.model_fields})
+
+
+def rules_of(course: Course) -> dict:
+    """Keyword arguments of the scheduling functions for this course's protocol."""
+    protocol = protocol_of(course)
+    return {"per_week": protocol.sessions_per_week,
+            "sessions_per_day": protocol.sessions_per_day,
+            "min_interval_minutes": protocol.min_interval_minutes}
+
+
+def session_rows(db: Session, course_id: str) -> list[CourseSession]:
+    """Return the course's session rows in index order."""
+    return list(db.scalars(select(CourseSession).where(CourseSession.course_id == course_id)
+                           .order_by(CourseSession.index)))
+
+
+def to_domain(rows: list[CourseSession]) -> list[ScheduledSession]:
+    """Convert session rows to :class:`ScheduledSession` values."""
+    return [ScheduledSession(r.index, r.date, r.slot, r.offset_minutes, r.state, r.replaces_index)
+            for r in rows]
+
+
+def apply_schedule(db: Session, course_id: str, rows: list[CourseSession],
+                   sessions: list[ScheduledSession]) -> int:
+    """Write a rescheduled session list back: update changed rows, add new ones.
+
+    Returns
+    -------
+    int
+        Number of existing sessions whose date, slot or state changed.
+    """
+    by_index = {r.index: r for r in rows}
+    changed = 0
+    for s in sessions:
+        row = by_index.get(s.index)
+        if row is None:
+            db.add(CourseSession(course_id=course_id, index=s.index, date=s.date, slot=s.slot,
+                                 offset_minutes=s.offset_minutes, state=s.state,
+                                 replaces_index=s.replaces_index))
+            continue
+        if (row.date, row.slot, row.state) != (s.date, s.slot, s.state):
+            row.date, row.slot, row.offset_minutes, row.state = (s.date, s.slot,
+                                                                 s.offset_minutes, s.state)
+            row.updated_at = utc_now()
+            changed += 1
+    db.flush()
+    return changed
+
+
+def screening_status(db: Session, course_id: str) -> ScreeningStatus:
+    """Apply the screening rule to the course's stored screening."""
+    record = db.scalar(select(Screening).where(Screening.course_id == course_id))
+    decision = screening_rules.decide(record.answers if record else None,
+                                      record.override_items if record else ())
+    return ScreeningStatus(cleared=decision.cleared, reason=decision.reason,
+                           blocking_items=list(decision.blocking_items))
+
+
+def open_alerts(db: Session, course_id: str, kind: str | None = None) -> list[Alert]:
+    """Return the course's unacknowledged alerts, oldest first."""
+    query = select(Alert).where(Alert.course_id == course_id, Alert.acknowledged_at.is_(None))
+    if kind is not None:
+        query = query.where(Alert.kind == kind)
+    return list(db.scalars(query.order_by(Alert.created_at)))
+
+
+def course_out(db: Session, course: Course, principal: Principal) -> CourseOut:
+    """Render a course; the arm is left out for blinded tokens."""
+    base = f"/api/v1/courses/{course.id}"
+    return CourseOut(
+        id=course.id, patient_id=course.patient_id, plan_id=course.plan_id,
+        protocol_name=course.protocol_name, protocol=course.protocol,
+        arm=None if principal.blinded else course.arm, arm_hidden=principal.blinded,
+        start_date=course.start_date, calendar_id=course.calendar_id, status=course.status,
+        paused_from=course.paused_from, status_note=course.status_note,
+        screening=screening_status(db, course.id), open_alerts=len(open_alerts(db, course.id)),
+        created_at=course.created_at, created_by=course.created_by,
+        links={"self": base, "sessions": f"{base}/sessions", "assessments": f"{base}/assessments",
+               "screening": f"{base}/screening", "alerts": f"{base}/alerts",
+               "summary": f"{base}/summary", "summary_png": f"{base}/summary.png",
+               "summary_csv": f"{base}/summary.csv", "plan": f"/api/v1/plans/{course.plan_id}"})
+
+
+def approved_plan_of_patient(db: Session, patient: Patient, plan_id: str) -> Plan:
+    """Return the plan if it belongs to ``patient`` and is approved; else 422 or 409."""
+    plan = db.get(Plan, plan_id)
+    if plan is None or db.get(Image, plan.image_id).patient_id != patient.id:
+        raise ProblemError(422, f"plan_id: no plan '{plan_id}' of this patient")
+    if plan.approval is None:
+        raise ProblemError(409, f"plan '{plan_id}' is not approved; a clinician approves it "
+                                f"with POST /api/v1/plans/{plan_id}/approval first")
+    return plan
+
+
+def course_or_404(db: Session, course_id: str) -> Course:
+    """Return the course or raise a 404 problem."""
+    return get_or_404(db, Course, course_id, "course")

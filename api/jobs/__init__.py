@@ -1,0 +1,1 @@
+"""Targeting jobs: the job function (:mod:`.runner`) and the embedded worker (:mod:`.embedded`)."""

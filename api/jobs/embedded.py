@@ -1,0 +1,154 @@
+"""The embedded job worker: a thread that runs queued jobs in child processes.
+
+Each job runs in its own ``spawn`` process, so a crash (or a segfault in native
+registration code) ends that process only; the thread notices the exit and marks the
+job failed. Jobs live in the database, so a restart finds what was running.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import threading
+from multiprocessing.process import BaseProcess
+
+from sqlalchemy import select, update
+
+from api.config import Settings
+from api.db import Database
+from api.jobs.runner import child_main, finish_job
+from api.models import Job, utc_now
+
+log = logging.getLogger("navsvc.jobs")
+
+#: a job is started at most this many times (the first run plus one after a restart)
+MAX_ATTEMPTS = 2
+
+
+def recover_interrupted_jobs(database: Database) -> tuple[int, int]:
+    """Re-queue jobs left ``running`` by a stopped service, or fail them.
+
+    A job interrupted on its first attempt goes back to the queue; one interrupted
+    again is failed with a reason, so no job stays ``running`` forever.
+
+    Returns
+    -------
+    tuple of int
+        Numbers of re-queued and failed jobs.
+    """
+    with database.session() as session:
+        requeued = session.execute(
+            update(Job).where(Job.state == "running", Job.attempts < MAX_ATTEMPTS)
+            .values(state="queued", stage=None, started_at=None)
+        ).rowcount
+        failed = session.execute(
+            update(Job).where(Job.state == "running").values(
+                state="failed", stage=None, finished_at=utc_now(),
+                reason=f"interrupted by a service restart {MAX_ATTEMPTS} times; not retried "
+                       "again. Submit a new plan request.")
+        ).rowcount
+    return requeued, failed
+
+
+def claim_next_job(database: Database) -> str | None:
+    """Atomically move the oldest queued job to ``running`` and return its id.
+
+    The conditional update makes the claim safe when several workers poll.
+    """
+    with database.session() as session:
+        candidates = session.scalars(
+            select(Job.id).where(Job.state == "queued").order_by(Job.created_at).limit(5)
+        ).all()
+        for job_id in candidates:
+            claimed = session.execute(
+                update(Job).where(Job.id == job_id, Job.state == "queued")
+                .values(state="running", started_at=utc_now(), attempts=Job.attempts + 1)
+            ).rowcount
+            if claimed:
+                return job_id
+    return None
+
+
+class EmbeddedWorker:
+    """Runs up to ``settings.workers`` jobs at once, each in a child process.
+
+    Parameters
+    ----------
+    settings : Settings
+        Service settings (passed to the children).
+    database : Database
+        The service database.
+    """
+
+    def __init__(self, settings: Settings, database: Database) -> None:
+        self.settings = settings
+        self.database = database
+        self._context = multiprocessing.get_context("spawn")
+        self._children: dict[str, BaseProcess] = {}
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="navsvc-worker", daemon=True)
+
+    def start(self) -> None:
+        """Recover interrupted jobs and start polling."""
+        requeued, failed = recover_interrupted_jobs(self.database)
+        if requeued or failed:
+            log.warning("after restart: %d job(s) re-queued, %d failed", requeued, failed)
+        self._thread.start()
+
+    def wake(self) -> None:
+        """Ask the worker to look for queued jobs now."""
+        self._wake.set()
+
+    def alive(self) -> bool:
+        """Return whether the polling thread runs."""
+        return self._thread.is_alive()
+
+    def stop(self, timeout_s: float = 10.0) -> None:
+        """Stop polling and end running children; their jobs are recovered at next start."""
+        self._stop.set()
+        self._wake.set()
+        self._thread.join(timeout_s)
+        for child in self._children.values():
+            child.terminate()
+            child.join(timeout_s)
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self._reap()
+                while len(self._children) < self.settings.workers and not self._stop.is_set():
+                    job_id = claim_next_job(self.database)
+                    if job_id is None:
+                        break
+                    self._launch(job_id)
+            except Exception:
+                log.exception("job worker iteration failed; retrying")
+            self._wake.wait(self.settings.job_poll_interval_s)
+            self._wake.clear()
+
+    def _launch(self, job_id: str) -> None:
+        # Not a daemon: the pipeline may start helper processes of its own.
+        child = self._context.Process(target=child_main, args=(job_id, self.settings),
+                                      name=f"navsvc-job-{job_id}")
+        child.start()
+        self._children[job_id] = child
+        threading.Thread(target=self._watch, args=(child,), daemon=True).start()
+        log.info("job %s started in process %s", job_id, child.pid)
+
+    def _watch(self, child: BaseProcess) -> None:
+        child.join()
+        self._wake.set()
+
+    def _reap(self) -> None:
+        for job_id, child in list(self._children.items()):
+            if child.is_alive():
+                continue
+            child.join()
+            del self._children[job_id]
+            if child.exitcode != 0 and not self._stop.is_set():
+                # The child died without recording an outcome (crash, kill, OOM).
+                finish_job(self.database, job_id, "failed", stage=None,
+                           reason=f"the targeting process ended unexpectedly (exit code "
+                                  f"{child.exitcode}); the service is unaffected")
+                log.error("job %s process exited with code %s", job_id, child.exitcode)

@@ -1,0 +1,121 @@
+"""The targeting job function, free of the web layer.
+
+:func:`run_plan_job` needs only a job id and the settings, so the same code runs in
+the embedded worker's child process today and on a distributed queue later.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import logging
+from collections.abc import Callable
+from pathlib import Path
+
+from sqlalchemy import update
+
+from api.config import Settings
+from api.db import Database
+from api.models import Image, Job, Plan, utc_now
+from api.storage import Storage
+from navsvc.errors import InputError
+from navsvc.options import PlanOptions
+
+log = logging.getLogger("navsvc.jobs")
+
+
+def load_function(spec: str) -> Callable:
+    """Import ``module:function`` and return the function."""
+    module_name, _, attribute = spec.partition(":")
+    return getattr(importlib.import_module(module_name), attribute)
+
+
+def plan_options(options: dict) -> PlanOptions:
+    """Build :class:`PlanOptions` from the JSON stored with a job."""
+    values = dict(options)
+    for key in ("mni_mm", "native_ras_mm"):
+        if values.get(key) is not None:
+            values[key] = tuple(float(v) for v in values[key])
+    return PlanOptions(**values)
+
+
+def finish_job(database: Database, job_id: str, state: str, **values) -> None:
+    """Mark a running job ``succeeded`` or ``failed`` (no effect on other states)."""
+    with database.session() as session:
+        session.execute(
+            update(Job)
+            .where(Job.id == job_id, Job.state == "running")
+            .values(state=state, finished_at=utc_now(), **values)
+        )
+
+
+def _set_stage(database: Database, job_id: str, stage: str) -> None:
+    with database.session() as session:
+        session.execute(
+            update(Job).where(Job.id == job_id, Job.state == "running").values(stage=stage[:100])
+        )
+
+
+def _store_plan(database: Database, storage: Storage, job: Job, out_dir: Path,
+                plan: dict) -> str:
+    plan_id = str(plan.get("plan_id") or job.id)
+    with database.session() as session:
+        session.add(Plan(id=plan_id, image_id=job.image_id, job_id=job.id,
+                         data=json.loads(json.dumps(plan)), result_dir=storage.relative(out_dir)))
+        session.flush()
+        session.execute(
+            update(Job).where(Job.id == job.id)
+            .values(state="succeeded", plan_id=plan_id, stage=None, finished_at=utc_now())
+        )
+    return plan_id
+
+
+def run_plan_job(job_id: str, settings: Settings) -> str:
+    """Run the targeting job ``job_id`` (already claimed: state ``running``).
+
+    Parameters
+    ----------
+    job_id : str
+        The job to run.
+    settings : Settings
+        Service settings (database URL, data folder, plan function).
+
+    Returns
+    -------
+    str
+        The final state, ``"succeeded"`` or ``"failed"``.
+    """
+    database = Database(settings.resolved_database_url)
+    storage = Storage(settings.data_dir)
+    try:
+        with database.session() as session:
+            job = session.get(Job, job_id)
+            image = session.get(Image, job.image_id) if job else None
+        if job is None or image is None:
+            log.error("job %s or its image does not exist", job_id)
+            return "failed"
+        make_plan = load_function(settings.plan_function)
+        out_dir = storage.plan_dir(job_id)
+        try:
+            plan = make_plan(storage.absolute(image.stored_path), out_dir,
+                             plan_options(job.options),
+                             progress=lambda stage: _set_stage(database, job_id, stage))
+            _store_plan(database, storage, job, out_dir, plan)
+            log.info("job %s succeeded", job_id)
+            return "succeeded"
+        except InputError as exc:
+            finish_job(database, job_id, "failed", reason=str(exc))
+        except Exception as exc:
+            log.exception("job %s failed", job_id)
+            finish_job(database, job_id, "failed",
+                       reason=f"internal error ({type(exc).__name__}); see the service log")
+        return "failed"
+    finally:
+        database.dispose()
+
+
+def child_main(job_id: str, settings: Settings) -> None:
+    """Entry point of the worker's child process: set up logging, run the job."""
+    logging.basicConfig(level=settings.log_level.upper(),
+                        format="%(asctime)s %(levelname)s %(name)s [job] %(message)s")
+    run_plan_job(job_id, settings)

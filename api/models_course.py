@@ -1,0 +1,148 @@
+"""ORM models of treatment courses: calendars, courses, sessions, deliveries, ratings, alerts.
+
+The rules (scheduling, scoring, screening) live in :mod:`navsvc.course`; these tables only
+store their inputs and results. Every table is created by migration ``0002``.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import (
+    JSON,
+    Date,
+    Float,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column
+
+from api.models import Base, UTCDateTime, new_id, utc_now
+
+
+class ClinicCalendarRecord(Base):
+    """A clinic's working weekdays (0 = Monday) and closure dates (ISO strings)."""
+
+    __tablename__ = "clinic_calendars"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    working_weekdays: Mapped[list] = mapped_column(JSON)
+    closures: Mapped[list] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now)
+    created_by: Mapped[str] = mapped_column(String(200))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now)
+
+
+class Course(Base):
+    """A treatment course of one patient on one approved plan.
+
+    ``status``: ``active``, ``paused`` (since ``paused_from``) or ``stopped``.
+    ``protocol`` holds the full protocol parameters, so a preset changed later does not
+    change a course already running. ``arm`` (``active``, ``sham``, ``open``) is never
+    shown to blinded tokens.
+    """
+
+    __tablename__ = "courses"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    patient_id: Mapped[str] = mapped_column(ForeignKey("patients.id"), index=True)
+    plan_id: Mapped[str] = mapped_column(ForeignKey("plans.id"), index=True)
+    calendar_id: Mapped[str | None] = mapped_column(ForeignKey("clinic_calendars.id"),
+                                                    nullable=True)
+    protocol_name: Mapped[str] = mapped_column(String(64))
+    protocol: Mapped[dict] = mapped_column(JSON)
+    arm: Mapped[str] = mapped_column(String(10))
+    start_date: Mapped[date] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(10), default="active", index=True)
+    paused_from: Mapped[date | None] = mapped_column(Date, nullable=True)
+    status_note: Mapped[str | None] = mapped_column(Text, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now)
+    created_by: Mapped[str] = mapped_column(String(200))
+
+
+class CourseSession(Base):
+    """One scheduled session (appointment) of a course; ``index`` is never reused."""
+
+    __tablename__ = "course_sessions"
+    __table_args__ = (UniqueConstraint("course_id", "index", name="uq_course_sessions_index"),)
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    course_id: Mapped[str] = mapped_column(ForeignKey("courses.id"), index=True)
+    index: Mapped[int] = mapped_column(Integer)
+    date: Mapped[date] = mapped_column(Date, index=True)
+    slot: Mapped[int] = mapped_column(Integer, default=0)
+    offset_minutes: Mapped[int] = mapped_column(Integer, default=0)
+    state: Mapped[str] = mapped_column(String(12), default="planned")
+    replaces_index: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now)
+
+
+class Delivery(Base):
+    """The log of a delivered session (at most one per session)."""
+
+    __tablename__ = "deliveries"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    session_id: Mapped[str] = mapped_column(ForeignKey("course_sessions.id"), unique=True)
+    idempotency_key: Mapped[str | None] = mapped_column(String(200), unique=True, nullable=True)
+    request_sha256: Mapped[str] = mapped_column(String(64))
+    performed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    operator: Mapped[str] = mapped_column(String(200))
+    rmt_pct_mso: Mapped[float] = mapped_column(Float)
+    pct_of_mt: Mapped[float] = mapped_column(Float)
+    dose: Mapped[dict] = mapped_column(JSON)
+    pulses_delivered: Mapped[int] = mapped_column(Integer)
+    trains_delivered: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    pose_matrix: Mapped[list | None] = mapped_column(JSON, nullable=True)
+    deviation: Mapped[dict | None] = mapped_column(JSON, nullable=True)
+    side_effects: Mapped[list] = mapped_column(JSON)
+    notes: Mapped[str | None] = mapped_column(Text, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now)
+    created_by: Mapped[str] = mapped_column(String(200))
+
+
+class Assessment(Base):
+    """A HAMD-17 rating: item scores and their total and band at the time of rating."""
+
+    __tablename__ = "assessments"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    course_id: Mapped[str] = mapped_column(ForeignKey("courses.id"), index=True)
+    timepoint: Mapped[str] = mapped_column(String(20))
+    rater: Mapped[str] = mapped_column(String(200))
+    rated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    items: Mapped[dict] = mapped_column(JSON)
+    item16_method: Mapped[str] = mapped_column(String(1))
+    total: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now)
+    created_by: Mapped[str] = mapped_column(String(200))
+
+
+class Alert(Base):
+    """A safety alert on a course (``suicide_item`` or ``seizure``) until acknowledged."""
+
+    __tablename__ = "alerts"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    course_id: Mapped[str] = mapped_column(ForeignKey("courses.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    detail: Mapped[str] = mapped_column(Text)
+    source_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now)
+    acknowledged_by: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    acknowledged_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    acknowledgement_note: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+
+class Screening(Base):
+    """The pre-course TMS safety screening of a course and any clinician override."""
+
+    __tablename__ = "screenings"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    course_id: Mapped[str] = mapped_column(ForeignKey("courses.id"), unique=True)
+    answers: Mapped[dict] = mapped_column(JSON)
+    notes: Mapped[str | None] = mapped_column(Text, nullable=True)
+    screened_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now)
+    screened_by: Mapped[str] = mapped_column(String(200))
+    override_items: Mapped[list] = mapped_column(JSON, default=list)
+    override_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+    override_by: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    override_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)

@@ -1,0 +1,115 @@
+"""Problem-details error responses (RFC 9457) for every error the service returns."""
+
+from __future__ import annotations
+
+import logging
+from http import HTTPStatus
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from navsvc.errors import InputError
+
+log = logging.getLogger("navsvc.api")
+
+PROBLEM_MEDIA_TYPE = "application/problem+json"
+
+_TYPES = {
+    400: "bad-request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not-found",
+    405: "method-not-allowed",
+    409: "conflict",
+    413: "payload-too-large",
+    415: "unsupported-media-type",
+    422: "invalid-input",
+    500: "internal-error",
+    503: "not-ready",
+}
+
+
+class ProblemError(Exception):
+    """An error that becomes a problem-details response.
+
+    Parameters
+    ----------
+    status : int
+        HTTP status code.
+    detail : str
+        What went wrong, for the caller; never PHI.
+    headers : dict, optional
+        Extra response headers (e.g. ``WWW-Authenticate``).
+    """
+
+    def __init__(self, status: int, detail: str, headers: dict[str, str] | None = None):
+        super().__init__(detail)
+        self.status = status
+        self.detail = detail
+        self.headers = headers
+
+
+def problem_response(
+    status: int, detail: str, headers: dict[str, str] | None = None, **extra
+) -> JSONResponse:
+    """Build a problem-details response.
+
+    Parameters
+    ----------
+    status : int
+        HTTP status code.
+    detail : str
+        Human-readable explanation of this occurrence.
+    headers : dict, optional
+        Extra response headers.
+    **extra
+        Extension members added to the body.
+    """
+    body = {
+        "type": f"urn:navsvc:problem:{_TYPES.get(status, 'error')}",
+        "title": HTTPStatus(status).phrase,
+        "status": status,
+        "detail": detail,
+        **extra,
+    }
+    return JSONResponse(body, status_code=status, headers=headers, media_type=PROBLEM_MEDIA_TYPE)
+
+
+def _location(loc: tuple) -> str:
+    return ".".join(str(part) for part in loc)
+
+
+async def _on_problem(_request: Request, exc: ProblemError) -> JSONResponse:
+    return problem_response(exc.status, exc.detail, exc.headers)
+
+
+async def _on_http(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    detail = exc.detail if isinstance(exc.detail, str) else HTTPStatus(exc.status_code).phrase
+    return problem_response(exc.status_code, detail, getattr(exc, "headers", None))
+
+
+async def _on_validation(_request: Request, exc: RequestValidationError) -> JSONResponse:
+    # The offending input values are left out: they may hold PHI (names, birth dates).
+    errors = [{"loc": _location(e["loc"]), "msg": e["msg"]} for e in exc.errors()]
+    detail = "; ".join(f"{e['loc']}: {e['msg']}" for e in errors) or "invalid request"
+    return problem_response(422, detail, errors=errors)
+
+
+async def _on_input_error(_request: Request, exc: InputError) -> JSONResponse:
+    return problem_response(422, str(exc))
+
+
+async def _on_unexpected(_request: Request, exc: Exception) -> JSONResponse:
+    log.exception("unhandled %s", type(exc).__name__)
+    return problem_response(500, f"internal error ({type(exc).__name__}); see the service log")
+
+
+def install_problem_handlers(app: FastAPI) -> None:
+    """Register the handlers that turn every error into problem details."""
+    app.add_exception_handler(ProblemError, _on_problem)
+    app.add_exception_handler(StarletteHTTPException, _on_http)
+    app.add_exception_handler(RequestValidationError, _on_validation)
+    app.add_exception_handler(InputError, _on_input_error)
+    app.add_exception_handler(Exception, _on_unexpected)

@@ -1,0 +1,176 @@
+"""HAMD-17 ratings of a course and the safety alerts they (and seizures) raise."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Request
+from sqlalchemy import select
+
+from api.course_service import READ_ROLES, course_or_404, protocol_of, session_rows, to_domain
+from api.deps import DbSession, require_roles, set_audit_resource
+from api.models import utc_now
+from api.models_course import Alert, Assessment
+from api.problems import ProblemError
+from api.routes.common import get_or_404, problems
+from api.schemas_rating import (
+    AcknowledgementIn,
+    AlertList,
+    AlertOut,
+    AssessmentIn,
+    AssessmentList,
+    AssessmentOut,
+)
+from api.security import Principal
+from navsvc.course import hamd17
+from navsvc.course.calendar import week_closing_sessions
+from navsvc.errors import InputError
+
+router = APIRouter(tags=["assessments"])
+
+RATERS = ("clinician", "technician")
+
+
+def assessment_out(a: Assessment, baseline_total: int | None, alert_id: str | None = None
+                   ) -> AssessmentOut:
+    """Render a rating scored against ``baseline_total`` (None for the baseline itself)."""
+    if a.timepoint == "baseline":
+        baseline_total = None  # a rating is not compared with itself
+    change, percent, response, remission = hamd17.outcome(a.total, baseline_total)
+    return AssessmentOut(
+        id=a.id, course_id=a.course_id, timepoint=a.timepoint, rater=a.rater,
+        rated_at=a.rated_at, items=a.items, item16_method=a.item16_method, total=a.total,
+        severity=hamd17.severity(a.total), baseline_total=baseline_total,
+        change_from_baseline=change, percent_change=percent, response=response,
+        remission=remission,
+        suicide_alert=a.items[str(hamd17.SUICIDE_ITEM)] >= hamd17.SUICIDE_ALERT_MIN,
+        alert_id=alert_id, created_at=a.created_at,
+        links={"course": f"/api/v1/courses/{a.course_id}"})
+
+
+def course_assessments(db, course_id: str) -> list[Assessment]:
+    """The ratings of a course in rating order."""
+    return list(db.scalars(select(Assessment).where(Assessment.course_id == course_id)
+                           .order_by(Assessment.rated_at, Assessment.created_at)))
+
+
+def baseline_of(ratings: list[Assessment]) -> int | None:
+    """The baseline total among ``ratings``, if one was rated."""
+    return next((a.total for a in ratings if a.timepoint == "baseline"), None)
+
+
+def alert_out(alert: Alert) -> AlertOut:
+    """Render an alert."""
+    return AlertOut(id=alert.id, course_id=alert.course_id, kind=alert.kind, detail=alert.detail,
+                    source_id=alert.source_id, created_at=alert.created_at,
+                    acknowledged_by=alert.acknowledged_by, acknowledged_at=alert.acknowledged_at,
+                    acknowledgement_note=alert.acknowledgement_note,
+                    links={"acknowledge": f"/api/v1/alerts/{alert.id}/acknowledgement",
+                           "course": f"/api/v1/courses/{alert.course_id}"})
+
+
+@router.post("/courses/{course_id}/assessments", status_code=201, response_model=AssessmentOut,
+             summary="Record a HAMD-17 rating", responses=problems(404, 409, 422))
+def create_assessment(
+    course_id: str, body: AssessmentIn, request: Request, db: DbSession,
+    principal: Annotated[Principal, Depends(require_roles(*RATERS))],
+) -> AssessmentOut:
+    """Record a rating (clinician, technician; blinded raters welcome). Every item is
+    checked against its own range and a bad or missing one is a 422 naming it. The answer
+    has the total (0-52), the band and, once a baseline exists, the change, response
+    (>= 50% reduction) and remission (total <= 7). Item 3 (suicide) >= 3 raises an alert
+    that stays open until a clinician acknowledges it. Each of baseline and weekN is
+    rated once per course (409 after); use `extra` for further ratings."""
+    course = course_or_404(db, course_id)
+    ratings = course_assessments(db, course.id)
+    if body.timepoint != "extra" and any(a.timepoint == body.timepoint for a in ratings):
+        raise ProblemError(409, f"a {body.timepoint} rating exists for this course; record "
+                                "further ratings with timepoint 'extra'")
+    if body.timepoint.startswith("week"):
+        weeks = week_closing_sessions(to_domain(session_rows(db, course.id)),
+                                      protocol_of(course).sessions_per_week)
+        if int(body.timepoint[4:]) not in weeks:
+            raise InputError(f"timepoint: this course has treatment weeks 1-{len(weeks)}")
+    if body.rated_at.tzinfo is None:
+        raise InputError("rated_at: needs a time zone (e.g. 2025-03-01T10:00:00Z)")
+    baseline_total = baseline_of(ratings)
+    scored = hamd17.score(body.items, body.item16_method, baseline_total)  # 422 names the item
+    items = {str(k): v for k, v in hamd17.validate_items(body.items, body.item16_method).items()}
+    assessment = Assessment(course_id=course.id, timepoint=body.timepoint, rater=body.rater,
+                            rated_at=body.rated_at, items=items,
+                            item16_method=body.item16_method, total=scored.total,
+                            created_by=principal.name)
+    db.add(assessment)
+    db.flush()
+    alert_id = None
+    if scored.suicide_alert:
+        alert = Alert(course_id=course.id, kind="suicide_item", source_id=assessment.id,
+                      detail=f"HAMD-17 item 3 (suicide) scored {items['3']} at "
+                             f"{body.timepoint} ({body.rated_at.date()}); a clinician must "
+                             "see this now")
+        db.add(alert)
+        db.flush()
+        alert_id = alert.id
+    set_audit_resource(request, assessment.id)
+    return assessment_out(assessment, baseline_total, alert_id)
+
+
+@router.get("/courses/{course_id}/assessments", response_model=AssessmentList,
+            summary="List a course's HAMD-17 ratings", responses=problems(404))
+def list_assessments(
+    course_id: str, db: DbSession,
+    _: Annotated[Principal, Depends(require_roles(*READ_ROLES))],
+) -> AssessmentList:
+    """Every rating of the course, scored against its baseline (clinician, technician,
+    auditor)."""
+    course = course_or_404(db, course_id)
+    ratings = course_assessments(db, course.id)
+    baseline_total = baseline_of(ratings)
+    return AssessmentList(items=[assessment_out(a, baseline_total) for a in ratings])
+
+
+@router.get("/courses/{course_id}/alerts", response_model=AlertList,
+            summary="List a course's alerts", responses=problems(404))
+def list_course_alerts(
+    course_id: str, db: DbSession,
+    _: Annotated[Principal, Depends(require_roles(*READ_ROLES))],
+    open_only: Annotated[bool, Query(alias="open", description="Only unacknowledged.")] = False,
+) -> AlertList:
+    """Safety alerts of the course, newest first (clinician, technician, auditor)."""
+    course_or_404(db, course_id)
+    query = select(Alert).where(Alert.course_id == course_id)
+    if open_only:
+        query = query.where(Alert.acknowledged_at.is_(None))
+    return AlertList(items=[alert_out(a) for a in db.scalars(query.order_by(
+        Alert.created_at.desc()))])
+
+
+@router.get("/alerts", response_model=AlertList, summary="List alerts across courses",
+            responses=problems(422))
+def list_alerts(
+    db: DbSession, _: Annotated[Principal, Depends(require_roles(*READ_ROLES))],
+    open_only: Annotated[bool, Query(alias="open", description="Only unacknowledged.")] = True,
+) -> AlertList:
+    """Alerts of every course, newest first; by default only the open ones, which a
+    clinician must see at once (clinician, technician, auditor)."""
+    query = select(Alert)
+    if open_only:
+        query = query.where(Alert.acknowledged_at.is_(None))
+    return AlertList(items=[alert_out(a) for a in db.scalars(query.order_by(
+        Alert.created_at.desc()).limit(500))])
+
+
+@router.post("/alerts/{alert_id}/acknowledgement", response_model=AlertOut,
+             summary="Acknowledge an alert", responses=problems(404, 409, 422))
+def acknowledge_alert(
+    alert_id: str, body: AcknowledgementIn, db: DbSession,
+    principal: Annotated[Principal, Depends(require_roles("clinician"))],
+) -> AlertOut:
+    """A clinician acknowledges an alert, saying what was done; who and when are recorded.
+    Acknowledging a seizure alert lifts the hold on the course's sessions."""
+    alert = get_or_404(db, Alert, alert_id, "alert")
+    if alert.acknowledged_at is not None:
+        raise ProblemError(409, f"alert was already acknowledged by {alert.acknowledged_by}")
+    alert.acknowledged_by, alert.acknowledged_at = principal.name, utc_now()
+    alert.acknowledgement_note = body.note
+    return alert_out(alert)

@@ -1,0 +1,53 @@
+"""The audit trail, for administrators and auditors."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Request
+from sqlalchemy import select
+
+from api.deps import DbSession, require_roles
+from api.models import AuditEvent
+from api.routes.common import Limit, Offset, problems
+from api.schemas import AuditEventOut, AuditList
+from api.security import Principal
+
+router = APIRouter(tags=["audit"])
+
+
+@router.get("/audit", response_model=AuditList, summary="Search the audit trail",
+            responses=problems(422))
+def list_audit_events(
+    request: Request, db: DbSession,
+    _: Annotated[Principal, Depends(require_roles("admin", "auditor"))],
+    limit: Limit = 100, offset: Offset = 0,
+    token_name: Annotated[str | None, Query(description="Who: the token name.")] = None,
+    resource_id: Annotated[str | None, Query(description="Which record.")] = None,
+    route: Annotated[str | None, Query(
+        description="Route template, e.g. `/api/v1/plans/{plan_id}`.")] = None,
+    method: Annotated[str | None, Query(description="HTTP method.")] = None,
+    outcome: Annotated[str | None, Query(
+        description="success, unauthenticated, denied, not_found, rejected or error.")] = None,
+    since: Annotated[datetime | None, Query(description="At or after (ISO 8601).")] = None,
+    until: Annotated[datetime | None, Query(description="Before (ISO 8601).")] = None,
+) -> AuditList:
+    """Audit records, newest first (admin, auditor): every request to the API with
+    the token name, route, resource id, time and outcome. Patient names and birth
+    dates are never recorded."""
+    request.app.state.audit.flush()
+    query = select(AuditEvent).order_by(AuditEvent.id.desc())
+    filters = ((AuditEvent.token_name, token_name), (AuditEvent.resource_id, resource_id),
+               (AuditEvent.route, route), (AuditEvent.outcome, outcome),
+               (AuditEvent.method, method.upper() if method else None))
+    for column, value in filters:
+        if value is not None:
+            query = query.where(column == value)
+    if since is not None:
+        query = query.where(AuditEvent.at >= since)
+    if until is not None:
+        query = query.where(AuditEvent.at < until)
+    rows = db.scalars(query.limit(limit).offset(offset)).all()
+    return AuditList(items=[AuditEventOut.model_validate(row, from_attributes=True)
+                            for row in rows], limit=limit, offset=offset)

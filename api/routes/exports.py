@@ -1,0 +1,58 @@
+"""Navigator files and the visual QC report of a plan."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import FileResponse, Response
+
+from api.deps import DbSession, require_roles
+from api.problems import ProblemError
+from api.routes.common import problems
+from api.routes.plans import READERS, visible_plan
+from api.security import Principal
+from navsvc.export import export_plan
+
+router = APIRouter(tags=["plans"])
+
+ExportFormat = Literal["json", "localite", "brainsight", "simnibs"]
+
+_FILE = {"description": "The navigator file (attachment).",
+         "content": {"application/octet-stream": {}, "application/xml": {},
+                     "text/tab-separated-values": {}, "application/json": {}}}
+
+
+@router.get("/plans/{plan_id}/exports/{format}", summary="Download a navigator file",
+            response_class=Response, responses={200: _FILE, **problems(404, 422)})
+def export(
+    plan_id: str, format: ExportFormat, db: DbSession,
+    principal: Annotated[Principal, Depends(require_roles(*READERS))],
+    space: Annotated[Literal["ras", "lps"], Query(
+        description="World space of the file: `ras` (NIfTI) or `lps` (DICOM scanner); "
+                    "`simnibs` is RAS only.")] = "ras",
+) -> Response:
+    """The plan's coil pose in a navigation system's format: `json` (navsvc
+    integrator JSON), `localite` (TMS Navigator InstrumentMarker XML), `brainsight`
+    (targets text file) or `simnibs` (`matsimnibs`). Readers as for the plan;
+    navigator: approved plans only."""
+    plan, _ = visible_plan(db, plan_id, principal)
+    exported = export_plan(plan.data, format, space=space)
+    return Response(exported.content, media_type=exported.media_type, headers={
+        "Content-Disposition": f'attachment; filename="{exported.filename}"'})
+
+
+@router.get("/plans/{plan_id}/report", summary="Open the QC report", response_class=FileResponse,
+            responses={200: {"description": "Self-contained HTML report.",
+                             "content": {"text/html": {}}}, **problems(404)})
+def report(
+    plan_id: str, request: Request, db: DbSession,
+    principal: Annotated[Principal, Depends(require_roles(*READERS))],
+) -> FileResponse:
+    """The visual quality-control report (HTML) of the plan: target, scalp entry and
+    coil on the patient's own MRI. Readers as for the plan."""
+    plan, _ = visible_plan(db, plan_id, principal)
+    path = request.app.state.storage.absolute(plan.result_dir) / "report.html"
+    if not path.is_file():
+        raise ProblemError(404, f"plan '{plan_id}' has no report")
+    return FileResponse(path, media_type="text/html")

@@ -1,0 +1,32 @@
+"""Liveness and readiness probes (no token needed)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+
+from api.schemas import Health
+
+PREFIX = ""
+router = APIRouter(tags=["health"])
+
+
+@router.get("/healthz", response_model=Health, summary="Liveness")
+def healthz() -> Health:
+    """Answers 200 while the process serves HTTP."""
+    return Health(status="ok")
+
+
+@router.get("/readyz", response_model=Health, summary="Readiness",
+            responses={503: {"model": Health, "description": "Database or worker down."}})
+def readyz(request: Request):
+    """Answers 200 when the database is reachable and the embedded job worker (if
+    enabled) is alive; 503 otherwise, with the failing check named."""
+    checks = {"database": "ok" if request.app.state.db.ping() else "unreachable"}
+    worker = request.app.state.worker
+    if worker is not None:
+        checks["worker"] = "ok" if worker.alive() else "stopped"
+    if all(value == "ok" for value in checks.values()):
+        return Health(status="ok", checks=checks)
+    return JSONResponse(Health(status="unavailable", checks=checks).model_dump(),
+                        status_code=503)

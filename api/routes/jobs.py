@@ -1,0 +1,81 @@
+"""Targeting jobs: submit a plan request for an image, follow its state."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Request, Response
+from sqlalchemy import select
+
+from api.deps import DbSession, require_roles, set_audit_resource
+from api.models import Image, Job
+from api.routes.common import Limit, Offset, get_or_404, problems
+from api.schemas import JobList, JobOut, JobState, PlanRequest
+from api.security import Principal
+
+router = APIRouter(tags=["jobs"])
+
+WRITERS = ("clinician", "technician")
+READERS = ("clinician", "technician", "auditor")
+
+
+def job_out(job: Job) -> JobOut:
+    """Render a job record with its links."""
+    links = {"self": f"/api/v1/jobs/{job.id}", "image": f"/api/v1/images/{job.image_id}"}
+    if job.plan_id:
+        links["plan"] = f"/api/v1/plans/{job.plan_id}"
+    return JobOut(
+        id=job.id, image_id=job.image_id, state=job.state, stage=job.stage, reason=job.reason,
+        attempts=job.attempts, plan_id=job.plan_id, options=job.options,
+        created_at=job.created_at, started_at=job.started_at, finished_at=job.finished_at,
+        links=links)
+
+
+@router.post("/images/{image_id}/plans", status_code=202, response_model=JobOut,
+             summary="Request a targeting plan", responses=problems(404, 422))
+def request_plan(
+    image_id: str, body: PlanRequest, request: Request, response: Response, db: DbSession,
+    principal: Annotated[Principal, Depends(require_roles(*WRITERS))],
+) -> JobOut:
+    """Queue a targeting job for the image (clinician, technician) and answer
+    `202 Accepted` with the job; poll `GET /jobs/{id}` (the `Location` header) until
+    `state` is `succeeded` (then `plan_id` names the plan) or `failed` (`reason`
+    says why). Each request makes a new job and, on success, a new plan."""
+    get_or_404(db, Image, image_id, "image")
+    job = Job(image_id=image_id, options=body.model_dump(mode="json"), state="queued",
+              attempts=0, created_by=principal.name)
+    db.add(job)
+    db.commit()
+    worker = request.app.state.worker
+    if worker is not None:
+        worker.wake()
+    set_audit_resource(request, job.id)
+    response.headers["Location"] = f"/api/v1/jobs/{job.id}"
+    return job_out(job)
+
+
+@router.get("/jobs", response_model=JobList, summary="List jobs", responses=problems(422))
+def list_jobs(
+    db: DbSession, _: Annotated[Principal, Depends(require_roles(*READERS))],
+    limit: Limit = 100, offset: Offset = 0,
+    state: Annotated[JobState | None, Query(description="Only jobs in this state.")] = None,
+    image_id: Annotated[str | None, Query(description="Only jobs of this image.")] = None,
+) -> JobList:
+    """Jobs, newest first (clinician, technician, auditor)."""
+    query = select(Job).order_by(Job.created_at.desc(), Job.id)
+    if state is not None:
+        query = query.where(Job.state == state)
+    if image_id is not None:
+        query = query.where(Job.image_id == image_id)
+    rows = db.scalars(query.limit(limit).offset(offset)).all()
+    return JobList(items=[job_out(job) for job in rows], limit=limit, offset=offset)
+
+
+@router.get("/jobs/{job_id}", response_model=JobOut, summary="Get a job",
+            responses=problems(404))
+def get_job(
+    job_id: str, db: DbSession, _: Annotated[Principal, Depends(require_roles(*READERS))],
+) -> JobOut:
+    """A job's state (`queued`, `running` with `stage`, `succeeded` with `plan_id`,
+    `failed` with `reason`) and timestamps (clinician, technician, auditor)."""
+    return job_out(get_or_404(db, Job, job_id, "job"))

@@ -1,0 +1,155 @@
+"""Clinic-wide views: the day's sessions, HAMD-17 ratings due, and the clinic calendars."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Request
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from api.course_service import (
+    READ_ROLES,
+    Today,
+    apply_schedule,
+    rules_of,
+    session_rows,
+    to_domain,
+)
+from api.deps import DbSession, require_roles, set_audit_resource
+from api.models import Patient, utc_now
+from api.models_course import Assessment, ClinicCalendarRecord, Course, CourseSession
+from api.problems import ProblemError
+from api.routes.common import get_or_404, problems
+from api.schemas_course import CalendarIn, CalendarOut, CalendarPatch
+from api.schemas_rating import DueItem, DueList, Schedule, ScheduleItem
+from api.security import Principal
+from navsvc.course.calendar import ClinicCalendar, relayout_planned
+from navsvc.course.followup import followups
+
+router = APIRouter(tags=["schedule"])
+
+CALENDAR_EDITORS = ("admin", "clinician")
+
+
+@router.get("/schedule", response_model=Schedule, summary="The day's sessions",
+            responses=problems(422))
+def day_schedule(
+    db: DbSession, today: Today,
+    _: Annotated[Principal, Depends(require_roles(*READ_ROLES))],
+    day: Annotated[date | None, Query(alias="date", description="Default today.")] = None,
+) -> Schedule:
+    """Sessions on one day across patients, in time-slot order, for the technician at
+    the workstation (clinician, technician, auditor). Sessions held by a paused course
+    and cancelled ones are left out; missed and delivered ones stay, with their state."""
+    day = day or today
+    rows = db.execute(
+        select(CourseSession, Course, Patient.external_id)
+        .join(Course, CourseSession.course_id == Course.id)
+        .join(Patient, Course.patient_id == Patient.id)
+        .where(CourseSession.date == day, CourseSession.state != "cancelled")
+        .order_by(CourseSession.slot, Patient.external_id, CourseSession.index)).all()
+    items = [ScheduleItem(
+        session_id=s.id, course_id=c.id, patient_id=c.patient_id, patient_external_id=ext,
+        index=s.index, slot=s.slot, offset_minutes=s.offset_minutes, state=s.state,
+        protocol_name=c.protocol_name, course_status=c.status)
+        for s, c, ext in rows
+        if not (c.status == "paused" and s.state == "planned" and s.date >= c.paused_from)]
+    return Schedule(date=day, items=items)
+
+
+@router.get("/assessments/due", response_model=DueList, summary="HAMD-17 ratings due",
+            responses=problems(422))
+def ratings_due(
+    db: DbSession, today: Today,
+    _: Annotated[Principal, Depends(require_roles(*READ_ROLES))],
+    day: Annotated[date | None, Query(alias="date", description="Default today.")] = None,
+) -> DueList:
+    """Ratings due or overdue on a day across active and paused courses, overdue first
+    (clinician, technician, auditor): baseline before session 1, week N once the
+    session closing treatment week N is delivered."""
+    day = day or today
+    courses = db.execute(select(Course, Patient.external_id)
+                         .join(Patient, Course.patient_id == Patient.id)
+                         .where(Course.status != "stopped")).all()
+    items: list[DueItem] = []
+    for course, ext in courses:
+        rated = db.scalars(select(Assessment.timepoint).where(Assessment.course_id == course.id))
+        for f in followups(to_domain(session_rows(db, course.id)),
+                           rules_of(course)["per_week"], rated, day):
+            if f.status in ("due", "overdue"):
+                items.append(DueItem(course_id=course.id, patient_id=course.patient_id,
+                                     patient_external_id=ext, timepoint=f.timepoint,
+                                     after_session_index=f.after_session_index,
+                                     due_on=f.due_on, status=f.status))
+    items.sort(key=lambda i: (i.status != "overdue", i.due_on or day, i.patient_external_id))
+    return DueList(date=day, items=items)
+
+
+def calendar_out(record: ClinicCalendarRecord, moved: int = 0) -> CalendarOut:
+    """Render a calendar."""
+    return CalendarOut(id=record.id, name=record.name, working_weekdays=record.working_weekdays,
+                       closures=record.closures, moved_sessions=moved,
+                       links={"self": f"/api/v1/calendars/{record.id}"})
+
+
+@router.post("/calendars", status_code=201, response_model=CalendarOut,
+             summary="Create a clinic calendar", responses=problems(409, 422))
+def create_calendar(
+    body: CalendarIn, request: Request, db: DbSession,
+    principal: Annotated[Principal, Depends(require_roles(*CALENDAR_EDITORS))],
+) -> CalendarOut:
+    """A clinic's working weekdays and closures (admin, clinician); name it in
+    `calendar_id` when creating courses."""
+    calendar = ClinicCalendar(frozenset(body.working_weekdays), frozenset(body.closures))
+    record = ClinicCalendarRecord(name=body.name, working_weekdays=sorted(calendar.working_weekdays),
+                                  closures=sorted(d.isoformat() for d in calendar.closures),
+                                  created_by=principal.name)
+    db.add(record)
+    try:
+        db.flush()
+    except IntegrityError:
+        raise ProblemError(409, f"a calendar named '{body.name}' exists already") from None
+    set_audit_resource(request, record.id)
+    return calendar_out(record)
+
+
+@router.get("/calendars/{calendar_id}", response_model=CalendarOut, summary="Get a calendar",
+            responses=problems(404))
+def get_calendar(
+    calendar_id: str, db: DbSession,
+    _: Annotated[Principal, Depends(require_roles(*READ_ROLES, "admin"))],
+) -> CalendarOut:
+    """A clinic calendar."""
+    return calendar_out(get_or_404(db, ClinicCalendarRecord, calendar_id, "calendar"))
+
+
+@router.patch("/calendars/{calendar_id}", response_model=CalendarOut,
+              summary="Change a calendar", responses=problems(404, 422))
+def patch_calendar(
+    calendar_id: str, body: CalendarPatch, db: DbSession, today: Today,
+    _: Annotated[Principal, Depends(require_roles(*CALENDAR_EDITORS))],
+) -> CalendarOut:
+    """Change working weekdays or closures (admin, clinician). Planned sessions of active
+    courses on this calendar that now fall on a closed day move, with the sessions after
+    them, to the next clinic days; `moved_sessions` says how many moved."""
+    record = get_or_404(db, ClinicCalendarRecord, calendar_id, "calendar")
+    weekdays = body.working_weekdays if body.working_weekdays is not None else record.working_weekdays
+    closures = ([d.isoformat() for d in body.closures] if body.closures is not None
+                else record.closures)
+    calendar = ClinicCalendar(frozenset(weekdays), frozenset(date.fromisoformat(d) for d in closures))
+    record.working_weekdays = sorted(calendar.working_weekdays)
+    record.closures = sorted(d.isoformat() for d in calendar.closures)
+    record.updated_at = utc_now()
+    moved = 0
+    for course in db.scalars(select(Course).where(Course.calendar_id == record.id,
+                                                  Course.status == "active")):
+        rows = session_rows(db, course.id)
+        clashes = [r.date for r in rows if r.state == "planned" and r.date >= today
+                   and not calendar.is_clinic_day(r.date)]
+        if clashes:
+            first = min(clashes)
+            relaid = relayout_planned(to_domain(rows), first, first, calendar, **rules_of(course))
+            moved += apply_schedule(db, course.id, rows, relaid)
+    return calendar_out(record, moved)

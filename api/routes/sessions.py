@@ -1,0 +1,245 @@
+"""Sessions of a course: the list with states, delivery logs and missed sessions."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import json
+from dataclasses import asdict
+from datetime import timedelta
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Header, Request, Response
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+
+from api.course_service import (
+    READ_ROLES,
+    Today,
+    apply_schedule,
+    calendar_of,
+    course_or_404,
+    open_alerts,
+    protocol_of,
+    rules_of,
+    screening_status,
+    session_rows,
+    to_domain,
+)
+from api.deps import DbSession, require_roles, set_audit_resource
+from api.models import Plan, utc_now
+from api.models_course import Alert, Assessment, Course, CourseSession, Delivery
+from api.problems import ProblemError
+from api.routes.common import get_or_404, problems
+from api.schemas_course import (
+    DeliveryIn,
+    DeliveryOut,
+    FollowUpOut,
+    MissedIn,
+    SessionList,
+    SessionOut,
+)
+from api.security import Principal
+from navsvc.course.calendar import delivery_block_reason, interval_block_reason, mark_missed
+from navsvc.course.dose import compute_dose, plan_mt_offset
+from navsvc.course.followup import followups
+from navsvc.errors import InputError
+
+router = APIRouter(tags=["sessions"])
+
+LOGGERS = ("clinician", "technician", "navigator")
+# A workstation clock a few minutes ahead of the server must not make a log "in the future".
+_CLOCK_SKEW = timedelta(minutes=5)
+
+
+def delivery_out(delivery: Delivery, session: CourseSession, pulses_planned: int) -> DeliveryOut:
+    """Render a delivery log."""
+    return DeliveryOut(
+        id=delivery.id, session_id=session.id, session_index=session.index,
+        session_state=session.state, performed_at=delivery.performed_at,
+        operator=delivery.operator, rmt_pct_mso=delivery.rmt_pct_mso,
+        pct_of_mt=delivery.pct_of_mt, dose=delivery.dose,
+        pulses_delivered=delivery.pulses_delivered, pulses_planned=pulses_planned,
+        trains_delivered=delivery.trains_delivered, deviation=delivery.deviation,
+        side_effects=delivery.side_effects, notes=delivery.notes,
+        created_at=delivery.created_at, created_by=delivery.created_by,
+        links={"session": f"/api/v1/sessions/{session.id}",
+               "course": f"/api/v1/courses/{session.course_id}"})
+
+
+def session_list(db, course: Course, today) -> SessionList:
+    """Render every session of a course with its delivery and the HAMD-17 timepoints."""
+    rows = session_rows(db, course.id)
+    deliveries = {d.session_id: d for d in db.scalars(
+        select(Delivery).where(Delivery.session_id.in_([r.id for r in rows])))}
+    pulses = protocol_of(course).pulses_per_session
+    items = [SessionOut(
+        id=r.id, course_id=course.id, index=r.index, date=r.date, slot=r.slot,
+        offset_minutes=r.offset_minutes, state=r.state, replaces_index=r.replaces_index,
+        delivery=delivery_out(deliveries[r.id], r, pulses) if r.id in deliveries else None,
+        links={"self": f"/api/v1/sessions/{r.id}", "delivery": f"/api/v1/sessions/{r.id}/delivery",
+               "missed": f"/api/v1/sessions/{r.id}/missed"}) for r in rows]
+    rated = db.scalars(select(Assessment.timepoint).where(Assessment.course_id == course.id))
+    due = followups(to_domain(rows), protocol_of(course).sessions_per_week, rated, today)
+    return SessionList(items=items, followups=[FollowUpOut(**f.__dict__) for f in due])
+
+
+@router.get("/courses/{course_id}/sessions", response_model=SessionList,
+            summary="List a course's sessions", responses=problems(404))
+def list_sessions(
+    course_id: str, db: DbSession, today: Today,
+    _: Annotated[Principal, Depends(require_roles(*READ_ROLES, "navigator"))],
+) -> SessionList:
+    """Every session with `index`, `date` and `state` (planned, done, incomplete, missed,
+    cancelled), its delivery log, and which HAMD-17 ratings are done, due or overdue."""
+    return session_list(db, course_or_404(db, course_id), today)
+
+
+def _deviation(plan: Plan, body: DeliveryIn) -> tuple[list | None, dict | None]:
+    """Compare the delivered pose (matrix or navigator file) with the plan's coil pose."""
+    if body.pose_matrix is None and body.pose_file is None:
+        return None, None
+    from navsvc.deviation import deviation_report, pose_deviation
+    from navsvc.export import read_poses, sniff_format
+
+    if body.pose_matrix is not None:
+        try:
+            deviation = pose_deviation(plan.data["coil"]["matrix"], body.pose_matrix,
+                                       plan.data["target"]["cortex_ras_mm"]).to_dict()
+        except (KeyError, TypeError) as exc:
+            raise InputError(f"the plan has no coil pose or target to compare with ({exc})") from None
+        one = {"centre_distance_mm": deviation["centre_distance_mm"],
+               "axis_to_target_mm": deviation["axis_to_target_mm"],
+               "tilt_deg": deviation["tilt_deg"],
+               "twist_abs_deg": None if deviation["twist_deg"] is None
+               else abs(deviation["twist_deg"])}
+        return body.pose_matrix, {"source": "matrix", "n_poses": 1, "mean": one, "worst": one}
+    if body.pose_file.text is not None:
+        data = body.pose_file.text.encode("utf-8")
+    else:
+        try:
+            data = base64.b64decode(body.pose_file.base64, validate=True)
+        except (binascii.Error, ValueError):
+            raise InputError("pose_file.base64 is not valid base64") from None
+    report = deviation_report(plan.data, read_poses(data))
+    overall = report["overall"]
+    return None, {"source": sniff_format(data), "n_poses": overall["n_poses"],
+                  "mean": overall["mean"], "worst": overall["worst"]}
+
+
+def _request_hash(session_id: str, body: DeliveryIn) -> str:
+    payload = json.dumps({"session": session_id, **body.model_dump(mode="json")}, sort_keys=True)
+    return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+
+
+def _replay(db, key: str, digest: str, response: Response,
+            planned_pulses: int) -> DeliveryOut | None:
+    """Return the stored answer for a retried Idempotency-Key, or None if it is new."""
+    earlier = db.scalar(select(Delivery).where(Delivery.idempotency_key == key))
+    if earlier is None:
+        return None
+    if earlier.request_sha256 != digest:
+        raise ProblemError(422, "this Idempotency-Key was already used with a different "
+                                "request; use a new key for a new log")
+    session = db.get(CourseSession, earlier.session_id)
+    response.status_code = 200
+    response.headers["Idempotent-Replayed"] = "true"
+    return delivery_out(earlier, session, planned_pulses)
+
+
+@router.post("/sessions/{session_id}/delivery", status_code=201, response_model=DeliveryOut,
+             summary="Log a delivered session", responses=problems(404, 409, 422))
+def log_delivery(
+    session_id: str, body: DeliveryIn, request: Request, response: Response, db: DbSession,
+    principal: Annotated[Principal, Depends(require_roles(*LOGGERS))],
+    idempotency_key: Annotated[str | None, Header(
+        max_length=200, description="Any unique string per log (e.g. a UUID); a retry with "
+                                    "the same key and body returns the first answer (200).")] = None,
+) -> DeliveryOut:
+    """Log dose, pulses, navigation pose and side effects of a session (clinician,
+    technician, navigator). Fewer pulses than the protocol's make it `incomplete`; a
+    seizure raises an alert that blocks further sessions until a clinician acknowledges
+    it. 409 when the session is not due (earlier session pending, date not reached,
+    course paused or stopped, screening not cleared) or already logged."""
+    session = get_or_404(db, CourseSession, session_id, "session")
+    course = db.get(Course, session.course_id)
+    planned_pulses = protocol_of(course).pulses_per_session
+    digest = _request_hash(session.id, body)
+    if idempotency_key is not None:
+        replayed = _replay(db, idempotency_key, digest, response, planned_pulses)
+        if replayed is not None:
+            return replayed
+    if body.performed_at > utc_now() + _CLOCK_SKEW:
+        raise ProblemError(422, "performed_at: lies in the future")
+    if course.status != "active":
+        since = f" since {course.paused_from}" if course.paused_from else ""
+        raise ProblemError(409, f"the course is {course.status}{since}; resume it first")
+    screening = screening_status(db, course.id)
+    if not screening.cleared:
+        raise ProblemError(409, f"the course cannot start: {screening.reason}")
+    seizures = open_alerts(db, course.id, "seizure")
+    if seizures:
+        raise ProblemError(409, f"the course is flagged for review after a seizure; a clinician "
+                                f"must acknowledge alert {seizures[0].id} first")
+    rows = session_rows(db, course.id)
+    reason = delivery_block_reason(to_domain(rows), session.index, body.performed_at.date())
+    previous = db.scalar(select(func.max(Delivery.performed_at)).join(
+        CourseSession, Delivery.session_id == CourseSession.id).where(
+        CourseSession.course_id == course.id))
+    reason = reason or interval_block_reason(previous, body.performed_at,
+                                             protocol_of(course).min_interval_minutes)
+    if reason:
+        raise ProblemError(409, reason)
+    plan = db.get(Plan, course.plan_id)
+    dose = compute_dose(body.rmt_pct_mso, body.pct_of_mt, plan_mt_offset(plan.data))
+    pose_matrix, deviation = _deviation(plan, body)
+    delivery = Delivery(
+        session_id=session.id, idempotency_key=idempotency_key, request_sha256=digest,
+        performed_at=body.performed_at, operator=body.operator, rmt_pct_mso=body.rmt_pct_mso,
+        pct_of_mt=body.pct_of_mt, dose=asdict(dose), pulses_delivered=body.pulses_delivered,
+        trains_delivered=body.trains_delivered, pose_matrix=pose_matrix, deviation=deviation,
+        side_effects=sorted(set(body.side_effects)), notes=body.notes, created_by=principal.name)
+    session.state = "done" if body.pulses_delivered >= planned_pulses else "incomplete"
+    session.updated_at = utc_now()
+    db.add(delivery)
+    try:
+        db.flush()
+    except IntegrityError:
+        # A concurrent request with the same key or for the same session won the race.
+        db.rollback()
+        if idempotency_key is not None:
+            replayed = _replay(db, idempotency_key, digest, response, planned_pulses)
+            if replayed is not None:
+                return replayed
+        raise ProblemError(409, f"session {session.index} was logged by another request") from None
+    if "seizure" in body.side_effects:
+        db.add(Alert(course_id=course.id, kind="seizure", source_id=delivery.id,
+                     detail=f"seizure reported during session {session.index} "
+                            f"({body.performed_at.date()}); course flagged for review"))
+    set_audit_resource(request, delivery.id)
+    return delivery_out(delivery, session, planned_pulses)
+
+
+@router.post("/sessions/{session_id}/missed", response_model=SessionList,
+             summary="Mark a session missed", responses=problems(404, 409, 422))
+def mark_session_missed(
+    session_id: str, db: DbSession, today: Today,
+    _: Annotated[Principal, Depends(require_roles("clinician", "technician"))],
+    body: MissedIn | None = None,
+) -> SessionList:
+    """Mark a planned session missed (clinician, technician). It stays on record and a
+    replacement is scheduled on the next free clinic day, not before today: the course
+    extends. Returns the course's sessions."""
+    session = get_or_404(db, CourseSession, session_id, "session")
+    course = db.get(Course, session.course_id)
+    if session.state != "planned":
+        raise ProblemError(409, f"session {session.index} is {session.state}; only a planned "
+                                "session can be missed")
+    if course.status == "stopped":
+        raise ProblemError(409, "the course is stopped")
+    rows = session_rows(db, course.id)
+    updated = mark_missed(to_domain(rows), session.index, calendar_of(db, course),
+                          not_before=today, **rules_of(course))
+    apply_schedule(db, course.id, rows, updated)
+    return session_list(db, course, today)

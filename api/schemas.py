@@ -1,0 +1,232 @@
+"""Request and response models of the API (pydantic), each with an example."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+_ID = "3f2b8a54-9d1e-4c55-a0f4-2f6f6c1d9e10"
+_TS = "2025-11-21T09:30:00Z"
+
+
+def _example(example: dict) -> ConfigDict:
+    return ConfigDict(json_schema_extra={"examples": [example]})
+
+
+class Problem(BaseModel):
+    """An error (RFC 9457 problem details); every error response has this shape."""
+
+    model_config = _example({"type": "urn:navsvc:problem:not-found", "title": "Not Found",
+                             "status": 404, "detail": "no patient with this id"})
+    type: str = Field(description="URN naming the kind of problem.")
+    title: str = Field(description="HTTP status phrase.")
+    status: int = Field(description="HTTP status code.")
+    detail: str = Field(description="What went wrong and, where possible, what to do.")
+
+
+class PatientCreate(BaseModel):
+    """A new patient. ``name`` and ``birth_date`` are PHI: stored, returned, never logged."""
+
+    model_config = _example({"external_id": "MRN-0042", "name": "Jane Doe",
+                             "birth_date": "1980-04-02"})
+    external_id: str = Field(min_length=1, max_length=200, pattern=r"\S",
+                             description="The clinic's MRN or study ID; unique.")
+    name: str | None = Field(default=None, max_length=400, description="Full name (PHI).")
+    birth_date: date | None = Field(default=None, description="Date of birth (PHI).")
+
+
+class PatientOut(PatientCreate):
+    """A patient record."""
+
+    model_config = _example({"id": _ID, "external_id": "MRN-0042", "name": "Jane Doe",
+                             "birth_date": "1980-04-02", "created_at": _TS,
+                             "links": {"self": f"/api/v1/patients/{_ID}",
+                                       "images": f"/api/v1/patients/{_ID}/images"}})
+    id: str
+    created_at: datetime
+    links: dict[str, str]
+
+
+class PatientList(BaseModel):
+    """A page of patients, oldest first."""
+
+    model_config = _example({"items": [], "limit": 100, "offset": 0})
+    items: list[PatientOut]
+    limit: int
+    offset: int
+
+
+class ImageOut(BaseModel):
+    """A stored, de-identified T1 image."""
+
+    model_config = _example({
+        "id": _ID, "patient_id": _ID, "format": "nifti", "sha256": "9c1e" + "0" * 60,
+        "size_bytes": 7438113, "shape": [181, 217, 181], "voxel_size_mm": [1.0, 1.0, 1.0],
+        "orientation": "RAS", "created_at": _TS,
+        "links": {"self": f"/api/v1/images/{_ID}", "plans": f"/api/v1/images/{_ID}/plans"}})
+    id: str
+    patient_id: str
+    format: Literal["nifti", "dicom"]
+    sha256: str = Field(description="SHA-256 of the stored (de-identified) file.")
+    size_bytes: int
+    shape: list[int]
+    voxel_size_mm: list[float]
+    orientation: str
+    created_at: datetime
+    links: dict[str, str]
+
+
+class PlanRequest(BaseModel):
+    """Targeting options (the engine's :class:`navsvc.options.PlanOptions`).
+
+    Give ``mni_mm`` or ``native_ras_mm`` to target a coordinate; otherwise the named
+    ``strategy`` picks the target.
+    """
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
+        {"strategy": "fox2012", "coil_distance_mm": 4.0, "handle_angle_deg": 45.0},
+        {"mni_mm": [-38, 44, 26]}]})
+    strategy: str = Field(default="fox2012", max_length=50,
+                          description="Named target strategy, e.g. fox2012, ba46, ba9, f3.")
+    mni_mm: tuple[float, float, float] | None = Field(
+        default=None, description="Target in ICBM 2009 MNI coordinates, mm.")
+    native_ras_mm: tuple[float, float, float] | None = Field(
+        default=None, description="Target in the patient's scanner RAS coordinates, mm.")
+    coil_distance_mm: float = Field(default=4.0, ge=0, le=30,
+                                    description="Coil centre distance outside the scalp, mm.")
+    handle_angle_deg: float = Field(default=45.0, ge=-180, le=180,
+                                    description="Handle angle from the midsagittal plane.")
+
+    @model_validator(mode="after")
+    def _one_coordinate(self) -> PlanRequest:
+        if self.mni_mm is not None and self.native_ras_mm is not None:
+            raise ValueError("give mni_mm or native_ras_mm, not both")
+        return self
+
+
+JobState = Literal["queued", "running", "succeeded", "failed"]
+
+
+class JobOut(BaseModel):
+    """A targeting job. ``stage`` is set while running, ``plan_id`` once it succeeded,
+    ``reason`` once it failed."""
+
+    model_config = _example({
+        "id": _ID, "image_id": _ID, "state": "running", "stage": "register",
+        "reason": None, "attempts": 1, "plan_id": None,
+        "options": {"strategy": "fox2012", "mni_mm": None, "native_ras_mm": None,
+                    "coil_distance_mm": 4.0, "handle_angle_deg": 45.0},
+        "created_at": _TS, "started_at": _TS, "finished_at": None,
+        "links": {"self": f"/api/v1/jobs/{_ID}", "image": f"/api/v1/images/{_ID}"}})
+    id: str
+    image_id: str
+    state: JobState
+    stage: str | None
+    reason: str | None
+    attempts: int
+    plan_id: str | None
+    options: dict
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+    links: dict[str, str]
+
+
+class JobList(BaseModel):
+    """A page of jobs, newest first."""
+
+    model_config = _example({"items": [], "limit": 100, "offset": 0})
+    items: list[JobOut]
+    limit: int
+    offset: int
+
+
+class ApprovalIn(BaseModel):
+    """A clinician's approval of a plan."""
+
+    model_config = _example({"note": "Target checked against the QC report."})
+    note: str | None = Field(default=None, max_length=2000)
+
+
+class ApprovalOut(ApprovalIn):
+    """Who approved a plan, and when."""
+
+    model_config = _example({"id": _ID, "plan_id": _ID, "approved_by": "dr-smith",
+                             "approved_at": _TS, "note": None})
+    id: str
+    plan_id: str
+    approved_by: str
+    approved_at: datetime
+
+
+class PlanOut(BaseModel):
+    """A targeting plan (immutable) with its approval, if any."""
+
+    model_config = _example({
+        "id": _ID, "image_id": _ID, "patient_id": _ID, "job_id": _ID, "created_at": _TS,
+        "approval": None, "plan": {"plan_id": _ID, "target": {"native_ras_mm": [-40, 42, 30]}},
+        "links": {"self": f"/api/v1/plans/{_ID}", "report": f"/api/v1/plans/{_ID}/report",
+                  "localite": f"/api/v1/plans/{_ID}/exports/localite"}})
+    id: str
+    image_id: str
+    patient_id: str
+    job_id: str
+    created_at: datetime
+    approval: ApprovalOut | None
+    plan: dict = Field(description="The engine's plan JSON (schema-versioned).")
+    links: dict[str, str]
+
+
+class PlanList(BaseModel):
+    """A page of plans, newest first."""
+
+    model_config = _example({"items": [], "limit": 100, "offset": 0})
+    items: list[PlanOut]
+    limit: int
+    offset: int
+
+
+class AuditEventOut(BaseModel):
+    """One audit record."""
+
+    model_config = _example({"id": 17, "at": _TS, "token_name": "ws-room-2",
+                             "role": "technician", "method": "GET",
+                             "route": "/api/v1/plans/{plan_id}", "resource_id": _ID,
+                             "status_code": 200, "outcome": "success"})
+    id: int
+    at: datetime
+    token_name: str | None
+    role: str | None
+    method: str
+    route: str
+    resource_id: str | None
+    status_code: int
+    outcome: str
+
+
+class AuditList(BaseModel):
+    """A page of audit records, newest first."""
+
+    model_config = _example({"items": [], "limit": 100, "offset": 0})
+    items: list[AuditEventOut]
+    limit: int
+    offset: int
+
+
+class Health(BaseModel):
+    """Liveness or readiness."""
+
+    model_config = _example({"status": "ok", "checks": {"database": "ok", "worker": "ok"}})
+    status: Literal["ok", "unavailable"]
+    checks: dict[str, str] = Field(default_factory=dict)
+
+
+class Me(BaseModel):
+    """The caller's token."""
+
+    model_config = _example({"name": "ws-room-2", "role": "technician", "blinded": False})
+    name: str
+    role: str
+    blinded: bool

@@ -1,0 +1,275 @@
+"""Request and response models of the treatment-course routes, each with an example."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+_ID = "7c1d2e3f-4a5b-4c6d-8e9f-0a1b2c3d4e5f"
+_TS = "2025-03-03T09:00:00Z"
+
+
+Arm = Literal["active", "sham", "open"]
+SideEffect = Literal["headache", "scalp_pain", "syncope", "seizure", "other"]
+
+
+def _example(example: dict, **config) -> ConfigDict:
+    return ConfigDict(json_schema_extra={"examples": [example]}, **config)
+
+
+class CalendarIn(BaseModel):
+    """A clinic calendar: working weekdays (0 = Monday ... 6 = Sunday) and closure dates."""
+
+    model_config = _example({"name": "main-clinic", "working_weekdays": [0, 1, 2, 3, 4],
+                             "closures": ["2025-04-18", "2025-04-21"]}, extra="forbid")
+    name: str = Field(min_length=1, max_length=200, pattern=r"\S")
+    working_weekdays: list[int] = Field(default=[0, 1, 2, 3, 4], min_length=1, max_length=7)
+    closures: list[date] = Field(default_factory=list, max_length=2000)
+
+
+class CalendarPatch(BaseModel):
+    """A change of a calendar; planned sessions of running courses move to fit it."""
+
+    model_config = _example({"closures": ["2025-04-18", "2025-04-21", "2025-05-01"]},
+                            extra="forbid")
+    working_weekdays: list[int] | None = Field(default=None, min_length=1, max_length=7)
+    closures: list[date] | None = Field(default=None, max_length=2000)
+
+
+class CalendarOut(CalendarIn):
+    """A stored clinic calendar."""
+
+    model_config = _example({"id": _ID, "name": "main-clinic", "working_weekdays": [0, 1, 2, 3, 4],
+                             "closures": ["2025-04-18"], "moved_sessions": 0,
+                             "links": {"self": f"/api/v1/calendars/{_ID}"}})
+    id: str
+    moved_sessions: int = Field(0, description="Planned sessions moved by the last change.")
+    links: dict[str, str]
+
+
+class CourseCreate(BaseModel):
+    """A new treatment course on an approved plan."""
+
+    model_config = _example({"plan_id": _ID, "protocol": "standard_10hz",
+                             "start_date": "2025-03-03", "arm": "active"}, extra="forbid")
+    plan_id: str = Field(description="An approved plan of this patient.")
+    protocol: str = Field("standard_10hz", description="standard_10hz, itbs, accelerated, "
+                          "or 'custom' with custom_protocol.")
+    custom_protocol: dict[str, Any] | None = Field(
+        None, description="Protocol parameters (see navsvc.course.protocols.Protocol) when "
+                          "protocol is 'custom'.")
+    start_date: date
+    arm: Arm = Field(description="Trial arm; hidden from blinded tokens.")
+    calendar_id: str | None = Field(None, description="A stored clinic calendar; default "
+                                    "Monday-Friday without closures.")
+    calendar: CalendarIn | None = Field(None, description="Or a new calendar, stored with "
+                                        "the course.")
+
+    @model_validator(mode="after")
+    def _one_calendar(self) -> CourseCreate:
+        if self.calendar_id is not None and self.calendar is not None:
+            raise ValueError("give calendar_id or calendar, not both")
+        return self
+
+
+class ScreeningStatus(BaseModel):
+    """Whether the safety screening lets the course start."""
+
+    cleared: bool
+    reason: str
+    blocking_items: list[str]
+
+
+class CourseOut(BaseModel):
+    """A treatment course. ``arm`` is null for blinded tokens (``arm_hidden`` is then true)."""
+
+    model_config = _example({
+        "id": _ID, "patient_id": _ID, "plan_id": _ID, "protocol_name": "standard_10hz",
+        "protocol": {"name": "standard_10hz", "pulses_per_session": 3000,
+                     "session_duration_min": 37.5},
+        "arm": "active", "arm_hidden": False, "start_date": "2025-03-03", "calendar_id": None,
+        "status": "active", "paused_from": None, "status_note": None,
+        "screening": {"cleared": False, "reason": "no safety screening is recorded",
+                      "blocking_items": []},
+        "open_alerts": 0, "created_at": _TS, "created_by": "dr-smith",
+        "links": {"self": f"/api/v1/courses/{_ID}", "sessions": f"/api/v1/courses/{_ID}/sessions"}})
+    id: str
+    patient_id: str
+    plan_id: str
+    protocol_name: str
+    protocol: dict
+    arm: Arm | None
+    arm_hidden: bool
+    start_date: date
+    calendar_id: str | None
+    status: Literal["active", "paused", "stopped"]
+    paused_from: date | None
+    status_note: str | None
+    screening: ScreeningStatus
+    open_alerts: int
+    created_at: datetime
+    created_by: str
+    links: dict[str, str]
+
+
+class CourseList(BaseModel):
+    """The courses of a patient, oldest first."""
+
+    model_config = _example({"items": []})
+    items: list[CourseOut]
+
+
+class PauseIn(BaseModel):
+    """Pause a course from a date (default today); planned sessions from then on are held."""
+
+    model_config = _example({"from_date": "2025-03-12", "note": "patient unwell"}, extra="forbid")
+    from_date: date | None = None
+    note: str | None = Field(None, max_length=2000)
+
+
+class ResumeIn(BaseModel):
+    """Resume a paused course: held sessions move to clinic days from ``resume_on``."""
+
+    model_config = _example({"resume_on": "2025-03-19"}, extra="forbid")
+    resume_on: date | None = Field(None, description="Default today.")
+
+
+class StopIn(BaseModel):
+    """Stop a course: every planned session becomes cancelled."""
+
+    model_config = _example({"note": "withdrew consent"}, extra="forbid")
+    note: str = Field(min_length=1, max_length=2000)
+
+
+class DeviationOut(BaseModel):
+    """Navigation deviation of the delivered coil pose(s) from the plan."""
+
+    source: str = Field(description="'matrix' or the pose file's format.")
+    n_poses: int
+    mean: dict[str, float | None]
+    worst: dict[str, float | None]
+
+
+class PoseFileIn(BaseModel):
+    """A navigator's pose file (Localite XML, Brainsight text, ...), as text or base64."""
+
+    model_config = ConfigDict(extra="forbid")
+    text: str | None = Field(None, max_length=64 * 1024 * 1024)
+    base64: str | None = Field(None, max_length=90 * 1024 * 1024)
+
+    @model_validator(mode="after")
+    def _one(self) -> PoseFileIn:
+        if (self.text is None) == (self.base64 is None):
+            raise ValueError("give exactly one of text or base64")
+        return self
+
+
+class DeliveryIn(BaseModel):
+    """The log of one delivered session. Send an ``Idempotency-Key`` header to retry safely."""
+
+    model_config = _example({
+        "performed_at": "2025-03-03T09:40:00Z", "operator": "tech-anna", "rmt_pct_mso": 52,
+        "pct_of_mt": 120, "pulses_delivered": 3000, "trains_delivered": 75,
+        "pose_matrix": [[0, -0.7071, 0.7071, -40.0], [-0.7071, -0.5, -0.5, 50.0],
+                        [0.7071, -0.5, -0.5, 60.0], [0, 0, 0, 1]],
+        "side_effects": ["headache"], "notes": "mild headache, resolved"}, extra="forbid")
+    performed_at: datetime
+    operator: str = Field(min_length=1, max_length=200)
+    rmt_pct_mso: float = Field(ge=1, le=100, description="Resting motor threshold, %MSO.")
+    pct_of_mt: float = Field(ge=1, le=200, description="Intensity, % of motor threshold.")
+    pulses_delivered: int = Field(ge=0, le=20000)
+    trains_delivered: int | None = Field(None, ge=0, le=2000)
+    pose_matrix: list[list[float]] | None = Field(
+        None, description="Delivered coil pose, 4x4 SimNIBS convention, RAS mm.")
+    pose_file: PoseFileIn | None = None
+    side_effects: list[SideEffect] = Field(default_factory=list, max_length=10)
+    notes: str | None = Field(None, max_length=4000)
+
+    @model_validator(mode="after")
+    def _one_pose(self) -> DeliveryIn:
+        if self.pose_matrix is not None and self.pose_file is not None:
+            raise ValueError("give pose_matrix or pose_file, not both")
+        if self.performed_at.tzinfo is None:
+            raise ValueError("performed_at needs a time zone (e.g. 2025-03-03T09:40:00Z)")
+        return self
+
+
+class DeliveryOut(BaseModel):
+    """A logged delivery with its dose and navigation deviation."""
+
+    model_config = _example({
+        "id": _ID, "session_id": _ID, "session_index": 1, "session_state": "done",
+        "performed_at": "2025-03-03T09:40:00Z", "operator": "tech-anna", "rmt_pct_mso": 52.0,
+        "pct_of_mt": 120.0, "dose": {"intensity_pct_mso": 62.4, "adjusted_mt_pct_mso": 58.0,
+                                     "adjusted_intensity_pct_mso": 69.6},
+        "pulses_delivered": 3000, "pulses_planned": 3000, "trains_delivered": 75,
+        "deviation": {"source": "matrix", "n_poses": 1,
+                      "mean": {"centre_distance_mm": 2.1, "axis_to_target_mm": 1.4,
+                               "tilt_deg": 3.0, "twist_abs_deg": 4.5},
+                      "worst": {"centre_distance_mm": 2.1, "axis_to_target_mm": 1.4,
+                                "tilt_deg": 3.0, "twist_abs_deg": 4.5}},
+        "side_effects": [], "notes": None, "created_at": _TS, "created_by": "ws-room-2",
+        "links": {"session": f"/api/v1/sessions/{_ID}"}})
+    id: str
+    session_id: str
+    session_index: int
+    session_state: str
+    performed_at: datetime
+    operator: str
+    rmt_pct_mso: float
+    pct_of_mt: float
+    dose: dict
+    pulses_delivered: int
+    pulses_planned: int
+    trains_delivered: int | None
+    deviation: DeviationOut | None
+    side_effects: list[str]
+    notes: str | None
+    created_at: datetime
+    created_by: str
+    links: dict[str, str]
+
+
+class SessionOut(BaseModel):
+    """A scheduled session and, once logged, its delivery."""
+
+    model_config = _example({"id": _ID, "course_id": _ID, "index": 1, "date": "2025-03-03",
+                             "slot": 0, "offset_minutes": 0, "state": "planned",
+                             "replaces_index": None, "delivery": None,
+                             "links": {"delivery": f"/api/v1/sessions/{_ID}/delivery"}})
+    id: str
+    course_id: str
+    index: int
+    date: date
+    slot: int
+    offset_minutes: int
+    state: Literal["planned", "done", "incomplete", "missed", "cancelled"]
+    replaces_index: int | None
+    delivery: DeliveryOut | None
+    links: dict[str, str]
+
+
+class FollowUpOut(BaseModel):
+    """A HAMD-17 timepoint of a course with its status."""
+
+    timepoint: str
+    after_session_index: int | None
+    due_on: date | None
+    status: Literal["done", "due", "overdue", "upcoming"]
+
+
+class SessionList(BaseModel):
+    """The sessions of a course in index order, with the HAMD-17 timepoints."""
+
+    model_config = _example({"items": [], "followups": []})
+    items: list[SessionOut]
+    followups: list[FollowUpOut]
+
+
+class MissedIn(BaseModel):
+    """Mark a planned session missed; a replacement is scheduled on the next free clinic day."""
+
+    model_config = _example({"reason": "patient did not attend"}, extra="forbid")
+    reason: str | None = Field(None, max_length=2000)

@@ -1,0 +1,248 @@
+"""Request and response models of ratings, alerts, screening and the clinic views."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from api.schemas_course import FollowUpOut, ScreeningStatus
+
+_ID = "7c1d2e3f-4a5b-4c6d-8e9f-0a1b2c3d4e5f"
+_TS = "2025-03-03T09:00:00Z"
+_ITEMS = {str(n): v for n, v in enumerate([3, 2, 1, 2, 1, 1, 3, 2, 1, 2, 2, 1, 1, 1, 1, 0, 1], 1)}
+
+
+def _example(example: dict, **config) -> ConfigDict:
+    return ConfigDict(json_schema_extra={"examples": [example]}, **config)
+
+
+class AssessmentIn(BaseModel):
+    """A HAMD-17 rating: the 17 item scores by item number and the item-16 method.
+
+    Each item is checked against its own range (items 4-6, 12-14, 16, 17: 0-2; the others
+    0-4); a missing or out-of-range item is a 422 naming the item and its range.
+    """
+
+    model_config = _example({"timepoint": "baseline", "rater": "rater-lee",
+                             "rated_at": "2025-03-01T10:00:00Z", "items": _ITEMS,
+                             "item16_method": "A"}, extra="forbid")
+    timepoint: str = Field(pattern=r"^(baseline|week[1-9][0-9]?|extra)$",
+                           description="baseline, week1, week2, week3 ... or extra (dated by "
+                                       "rated_at).")
+    rater: str = Field(min_length=1, max_length=200)
+    rated_at: datetime
+    items: dict[str, Any] = Field(description="Item number ('1'..'17') -> score.")
+    item16_method: str | None = Field(None, description="A (history) or B (measured weight).")
+
+
+class AssessmentOut(BaseModel):
+    """A scored rating; outcome fields are null until a baseline exists (and for it)."""
+
+    model_config = _example({
+        "id": _ID, "course_id": _ID, "timepoint": "week3", "rater": "rater-lee",
+        "rated_at": "2025-03-21T15:00:00Z", "items": _ITEMS, "item16_method": "A",
+        "total": 11, "severity": "mild", "baseline_total": 26, "change_from_baseline": -15,
+        "percent_change": -57.7, "response": True, "remission": False, "suicide_alert": False,
+        "alert_id": None, "created_at": _TS, "links": {"course": f"/api/v1/courses/{_ID}"}})
+    id: str
+    course_id: str
+    timepoint: str
+    rater: str
+    rated_at: datetime
+    items: dict[str, int]
+    item16_method: str
+    total: int = Field(description="0-52.")
+    severity: str = Field(description="none 0-7, mild 8-13, moderate 14-18, severe 19-22, "
+                                      "very severe >= 23.")
+    baseline_total: int | None
+    change_from_baseline: int | None
+    percent_change: float | None
+    response: bool | None = Field(description=">= 50% reduction from baseline.")
+    remission: bool | None = Field(description="Total <= 7.")
+    suicide_alert: bool = Field(description="Item 3 (suicide) >= 3.")
+    alert_id: str | None
+    created_at: datetime
+    links: dict[str, str]
+
+
+class AssessmentList(BaseModel):
+    """The ratings of a course in the order they were rated."""
+
+    model_config = _example({"items": []})
+    items: list[AssessmentOut]
+
+
+class AlertOut(BaseModel):
+    """A safety alert; open until a clinician acknowledges it."""
+
+    model_config = _example({"id": _ID, "course_id": _ID, "kind": "suicide_item",
+                             "detail": "HAMD-17 item 3 (suicide) scored 3 at week1",
+                             "source_id": _ID, "created_at": _TS, "acknowledged_by": None,
+                             "acknowledged_at": None, "acknowledgement_note": None,
+                             "links": {"acknowledge": f"/api/v1/alerts/{_ID}/acknowledgement"}})
+    id: str
+    course_id: str
+    kind: Literal["suicide_item", "seizure"]
+    detail: str
+    source_id: str | None
+    created_at: datetime
+    acknowledged_by: str | None
+    acknowledged_at: datetime | None
+    acknowledgement_note: str | None
+    links: dict[str, str]
+
+
+class AlertList(BaseModel):
+    """Alerts, newest first."""
+
+    model_config = _example({"items": []})
+    items: list[AlertOut]
+
+
+class AcknowledgementIn(BaseModel):
+    """A clinician's acknowledgement of an alert (what was done)."""
+
+    model_config = _example({"note": "Seen the patient; safety plan in place."}, extra="forbid")
+    note: str = Field(min_length=1, max_length=4000)
+
+
+class ScreeningQuestion(BaseModel):
+    """One item of the TMS safety questionnaire."""
+
+    key: str
+    question: str
+    kind: Literal["absolute", "contraindication", "information"]
+
+
+class Questionnaire(BaseModel):
+    """The TMS safety questionnaire (Rossi et al. 2009/2011; IFCN 2021)."""
+
+    model_config = _example({"source": "Rossi et al. 2009, 2011", "items": [
+        {"key": "epilepsy_or_seizure", "question": "Do you have epilepsy ...?",
+         "kind": "contraindication"}]})
+    source: str
+    items: list[ScreeningQuestion]
+
+
+class ScreeningIn(BaseModel):
+    """Answers to every item of the questionnaire (true = yes)."""
+
+    model_config = _example({"answers": {"epilepsy_or_seizure": False, "syncope": False},
+                             "notes": "sertraline 100 mg"}, extra="forbid")
+    answers: dict[str, Any]
+    notes: str | None = Field(None, max_length=4000)
+
+
+class OverrideIn(BaseModel):
+    """A clinician's documented override of contraindications answered yes."""
+
+    model_config = _example({"items": ["syncope"], "reason": "Single vasovagal episode in "
+                             "2010; benefit outweighs risk."}, extra="forbid")
+    items: list[str] = Field(min_length=1, max_length=20)
+    reason: str = Field(min_length=1, max_length=4000)
+
+
+class ScreeningOut(BaseModel):
+    """A course's safety screening, with the decision."""
+
+    model_config = _example({
+        "course_id": _ID, "answers": {"syncope": True}, "notes": None, "screened_at": _TS,
+        "screened_by": "ws-room-2", "status": {"cleared": True, "reason": "cleared",
+                                               "blocking_items": []},
+        "override_items": ["syncope"], "override_reason": "benefit outweighs risk",
+        "override_by": "dr-smith", "override_at": _TS})
+    course_id: str
+    answers: dict[str, bool]
+    notes: str | None
+    screened_at: datetime
+    screened_by: str
+    status: ScreeningStatus
+    override_items: list[str]
+    override_reason: str | None
+    override_by: str | None
+    override_at: datetime | None
+
+
+class TrajectoryPoint(BaseModel):
+    """One rating on the HAMD-17 trajectory."""
+
+    timepoint: str
+    rated_at: datetime
+    total: int
+    severity: str
+    change_from_baseline: int | None
+    percent_change: float | None
+    response: bool | None
+    remission: bool | None
+
+
+class CourseSummary(BaseModel):
+    """What a clinician reviews: adherence, dose, navigation accuracy, ratings, alerts."""
+
+    model_config = _example({
+        "course_id": _ID, "arm": None, "arm_hidden": True, "status": "active",
+        "sessions": {"planned_total": 15, "done": 15, "incomplete": 0, "missed": 1,
+                     "cancelled": 0, "remaining": 0},
+        "adherence": 0.94, "cumulative_pulses": 45000,
+        "deviation": {"mean": {"centre_distance_mm": 2.0}, "worst": {"centre_distance_mm": 4.1}},
+        "trajectory": [], "response": True, "remission": False, "open_alerts": [],
+        "followups": [], "links": {"png": f"/api/v1/courses/{_ID}/summary.png"}})
+    course_id: str
+    arm: str | None
+    arm_hidden: bool
+    status: str
+    sessions: dict[str, int]
+    adherence: float | None = Field(description="Delivered / (delivered + missed) sessions.")
+    cumulative_pulses: int
+    deviation: dict[str, dict[str, float | None]]
+    trajectory: list[TrajectoryPoint]
+    response: bool | None = Field(description="Of the latest rating after baseline.")
+    remission: bool | None
+    open_alerts: list[AlertOut]
+    followups: list[FollowUpOut]
+    links: dict[str, str]
+
+
+class ScheduleItem(BaseModel):
+    """One session on the day's list."""
+
+    session_id: str
+    course_id: str
+    patient_id: str
+    patient_external_id: str
+    index: int
+    slot: int
+    offset_minutes: int
+    state: str
+    protocol_name: str
+    course_status: str
+
+
+class Schedule(BaseModel):
+    """The sessions of one day across patients, in slot order."""
+
+    model_config = _example({"date": "2025-03-03", "items": []})
+    date: date
+    items: list[ScheduleItem]
+
+
+class DueItem(BaseModel):
+    """A HAMD-17 rating that is due or overdue."""
+
+    course_id: str
+    patient_id: str
+    patient_external_id: str
+    timepoint: str
+    after_session_index: int | None
+    due_on: date | None
+    status: Literal["due", "overdue"]
+
+
+class DueList(BaseModel):
+    """Ratings due or overdue across active courses, most overdue first."""
+
+    model_config = _example({"date": "2025-03-07", "items": []})
+    date: date
+    items: list[DueItem]

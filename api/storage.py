@@ -1,0 +1,80 @@
+"""Files under the data folder: content-addressed images, plan results, upload spool."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import uuid
+from pathlib import Path
+
+#: read/write block size for hashing and copying, bytes
+CHUNK_BYTES = 1024 * 1024
+
+
+def sha256_file(path: Path) -> str:
+    """Return the hex SHA-256 of the file at ``path``."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while block := handle.read(CHUNK_BYTES):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+class Storage:
+    """The data folder layout.
+
+    Parameters
+    ----------
+    data_dir : Path
+        Root of the service's files; ``images/``, ``plans/`` and ``tmp/`` live below it.
+        Every path stored in the database is relative to it, so the folder can move.
+    """
+
+    def __init__(self, data_dir: Path) -> None:
+        self.root = Path(data_dir).resolve()
+        self.images_dir = self.root / "images"
+        self.plans_dir = self.root / "plans"
+        self.tmp_dir = self.root / "tmp"
+
+    def ensure(self) -> None:
+        """Create the folders if they do not exist."""
+        for folder in (self.images_dir, self.plans_dir, self.tmp_dir):
+            folder.mkdir(parents=True, exist_ok=True)
+
+    def temp_path(self, suffix: str = "") -> Path:
+        """Return a fresh path in the spool folder (same file system as the store)."""
+        return self.tmp_dir / f"{uuid.uuid4().hex}{suffix}"
+
+    def store_image(self, source: Path, sha256: str, suffix: str) -> str:
+        """Move ``source`` into the content-addressed store and return its relative path.
+
+        Parameters
+        ----------
+        source : Path
+            File to move (it is consumed).
+        sha256 : str
+            Hex SHA-256 of its bytes; the file is stored as ``images/ab/<sha256><suffix>``.
+        suffix : str
+            File name suffix (``.nii``, ``.nii.gz``, ``.zip``).
+        """
+        target = self.images_dir / sha256[:2] / f"{sha256}{suffix}"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if target.exists():
+            source.unlink()
+        else:
+            os.replace(source, target)
+        return str(target.relative_to(self.root))
+
+    def plan_dir(self, job_id: str) -> Path:
+        """Return the result folder of job ``job_id`` (created)."""
+        folder = self.plans_dir / job_id
+        folder.mkdir(parents=True, exist_ok=True)
+        return folder
+
+    def absolute(self, relative: str) -> Path:
+        """Return the absolute path of a path stored relative to the data folder."""
+        return self.root / relative
+
+    def relative(self, path: Path) -> str:
+        """Return ``path`` relative to the data folder, as stored in the database."""
+        return str(Path(path).resolve().relative_to(self.root))

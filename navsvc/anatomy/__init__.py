@@ -1,0 +1,1 @@
+"""Native-space anatomy: head and brain masks, grey matter, the scalp surface."""

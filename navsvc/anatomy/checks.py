@@ -1,0 +1,35 @@
+"""Checks that the anatomy is usable for TMS planning."""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy import ndimage
+
+from navsvc.anatomy.scalp import Scalp
+from navsvc.errors import InputError
+from navsvc.grid import WorkingImage
+
+#: scalp-to-brain distance over the vertex below which the head has no scalp, mm
+MIN_SCALP_TO_BRAIN_MM = 5.0
+
+
+def scalp_to_brain_mm(scalp: Scalp, brain_mask: WorkingImage, superior) -> float:
+    """Median distance from the upper scalp (above the head centre) to the brain, mm."""
+    outside = ~(brain_mask.data > 0.5)
+    distance = ndimage.distance_transform_edt(outside, sampling=brain_mask.spacing_mm)
+    verts = scalp.mesh.vertices
+    height = (verts - scalp.centre_ras_mm) @ np.asarray(superior)
+    upper = verts[height > 0.5 * height.max()]
+    return float(np.median(brain_mask.with_data(distance).sample(upper)))
+
+
+def require_scalp(scalp: Scalp, brain_mask: WorkingImage, superior) -> float:
+    """Refuse skull-stripped images (no scalp above the brain); return the distance, mm."""
+    gap = scalp_to_brain_mm(scalp, brain_mask, superior)
+    if gap < MIN_SCALP_TO_BRAIN_MM:
+        raise InputError(
+            f"the outer surface of this image lies {gap:.1f} mm from the brain: it looks "
+            "skull-stripped (no scalp), so no scalp entry point can be found. "
+            "Upload the original, unstripped T1 of the whole head"
+        )
+    return gap

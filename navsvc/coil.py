@@ -1,0 +1,69 @@
+"""The coil pose: the one place for the coil convention.
+
+SimNIBS ``matsimnibs`` convention (DESIGN.md §6): a 4x4 matrix whose columns are the
+coil's x, y, z unit axes and its centre, in world (NIfTI RAS) mm. z is the coil normal
+pointing INTO the head, y lies along the handle axis, x = y × z (right-handed).
+navsvc follows the SimNIBS maintainers: **the handle points to −y**.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from navsvc.coords import unit
+
+HANDLE_CONVENTION = "handle points along -y (SimNIBS maintainers' convention)"
+
+
+def handle_direction(inward_normal, anterior, lateral, handle_angle_deg: float) -> np.ndarray:
+    """Unit direction the handle points to, in the coil plane.
+
+    The handle points posterior, turned ``handle_angle_deg`` from the midsagittal plane
+    towards ``lateral`` (away from the midline), then projected into the plane
+    perpendicular to the coil normal.
+    """
+    z = unit(inward_normal)
+    angle = np.deg2rad(handle_angle_deg)
+    wanted = -np.cos(angle) * unit(anterior) + np.sin(angle) * unit(lateral)
+    in_plane = wanted - np.dot(wanted, z) * z
+    return unit(in_plane)
+
+
+def coil_matrix(scalp_ras_mm, inward_normal, handle_dir, distance_to_scalp_mm: float) -> np.ndarray:
+    """Build the 4x4 ``matsimnibs`` matrix of a coil over ``scalp_ras_mm``.
+
+    Parameters
+    ----------
+    scalp_ras_mm : array (3,)
+        Scalp entry point, RAS mm.
+    inward_normal : array (3,)
+        Coil normal pointing into the head.
+    handle_dir : array (3,)
+        Direction the handle points to (in the coil plane).
+    distance_to_scalp_mm : float
+        Coil centre distance outside the scalp, mm (hair, casing).
+    """
+    z = unit(inward_normal)
+    y = -unit(np.asarray(handle_dir) - np.dot(handle_dir, z) * z)
+    x = np.cross(y, z)
+    matrix = np.eye(4)
+    matrix[:3, 0], matrix[:3, 1], matrix[:3, 2] = x, y, z
+    matrix[:3, 3] = np.asarray(scalp_ras_mm, float) - distance_to_scalp_mm * z
+    return matrix
+
+
+def axis_distance_mm(matrix: np.ndarray, point_ras_mm) -> float:
+    """Distance from ``point_ras_mm`` to the coil's z axis (the line through its centre)."""
+    centre, z = matrix[:3, 3], matrix[:3, 2]
+    offset = np.asarray(point_ras_mm, float) - centre
+    return float(np.linalg.norm(offset - np.dot(offset, z) * z))
+
+
+def is_valid_pose(matrix: np.ndarray, tol: float = 1e-6) -> bool:
+    """True if the rotation part is orthonormal and right-handed and the last row is 0 0 0 1."""
+    rot = np.asarray(matrix)[:3, :3]
+    return (
+        np.allclose(rot.T @ rot, np.eye(3), atol=tol)
+        and abs(np.linalg.det(rot) - 1.0) < tol
+        and np.allclose(np.asarray(matrix)[3], [0, 0, 0, 1], atol=tol)
+    )

@@ -1,0 +1,1 @@
+"""Sub-commands of the ``navsvc`` command line (see :mod:`navsvc.cli`)."""

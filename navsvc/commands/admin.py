@@ -1,0 +1,61 @@
+"""``navsvc admin``: database migrations and API tokens.
+
+Reads the same ``NAVSVC_*`` settings as ``navsvc serve`` (data folder, database URL)
+and applies pending migrations before any token operation.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from api.security import ROLES
+
+
+def add_parser(subparsers) -> argparse.ArgumentParser:
+    """Add the ``admin`` sub-command and its actions."""
+    parser = subparsers.add_parser("admin", help="migrate the database, manage API tokens",
+                                   description=__doc__.splitlines()[0])
+    actions = parser.add_subparsers(dest="action", required=True)
+    actions.add_parser("migrate", help="apply pending database migrations")
+    create = actions.add_parser("create-token", help="create a token (printed once)")
+    create.add_argument("--role", required=True, choices=ROLES)
+    create.add_argument("--name", required=True, help="unique name, recorded in the audit trail")
+    create.add_argument("--blinded", action="store_true",
+                        help="hide treatment arms from this token (raters in sham trials)")
+    revoke = actions.add_parser("revoke-token", help="revoke a token")
+    revoke.add_argument("token", metavar="NAME_OR_ID")
+    actions.add_parser("list-tokens", help="list tokens (never their secrets)")
+    parser.set_defaults(run=run)
+    return parser
+
+
+def run(args: argparse.Namespace) -> int:
+    """Carry out one admin action; returns the exit code."""
+    from api.config import Settings
+    from api.db import Database
+    from api.migrations import upgrade
+    from api.tokens import create_token, list_tokens, revoke_token
+
+    settings = Settings()
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    upgrade(settings.resolved_database_url)
+    if args.action == "migrate":
+        print("database is at the newest schema revision")
+        return 0
+    database = Database(settings.resolved_database_url)
+    try:
+        if args.action == "create-token":
+            secret = create_token(database, args.name, args.role, args.blinded)
+            print(secret)
+        elif args.action == "revoke-token":
+            token = revoke_token(database, args.token)
+            print(f"revoked {token.name} ({token.id})")
+        else:
+            for token in list_tokens(database):
+                state = f"revoked {token.revoked_at:%Y-%m-%d %H:%M}" if token.revoked_at else "active"
+                blinded = " blinded" if token.blinded else ""
+                print(f"{token.id}  {token.name}  {token.role}{blinded}  "
+                      f"created {token.created_at:%Y-%m-%d %H:%M}  {state}")
+    finally:
+        database.dispose()
+    return 0

@@ -1,0 +1,73 @@
+"""``navsvc export``: write a plan's coil poses in a navigator's file format."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from navsvc.errors import InputError
+from navsvc.export import EXPORT_FORMATS, SPACES, export_plan
+
+#: name of the plan file inside a plan output directory
+PLAN_FILENAME = "plan.json"
+
+
+def load_plan(path: str | Path) -> dict:
+    """Load ``plan.json`` from a plan output directory or a JSON file path.
+
+    Parameters
+    ----------
+    path : str or pathlib.Path
+        A directory holding ``plan.json``, or the JSON file itself.
+
+    Returns
+    -------
+    dict
+        The plan.
+    """
+    path = Path(path)
+    if path.is_dir():
+        path = path / PLAN_FILENAME
+    if not path.is_file():
+        raise InputError(f"no plan file at {str(path)!r}")
+    try:
+        plan = json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise InputError(f"{str(path)!r} is not a JSON plan ({exc})") from None
+    if not isinstance(plan, dict):
+        raise InputError(f"{str(path)!r} does not hold a JSON object")
+    return plan
+
+
+def add_parser(subparsers) -> argparse.ArgumentParser:
+    """Create the ``export`` sub-command parser."""
+    parser = subparsers.add_parser(
+        "export", help="write a plan's coil pose for a neuronavigation system",
+        description="Write the planned coil pose (and the along-normal alternative) in a "
+                    "navigator's format. See docs/navigators.md.")
+    parser.add_argument("plan", metavar="PLAN_DIR_OR_JSON",
+                        help=f"plan output directory (holding {PLAN_FILENAME}) or plan JSON file")
+    parser.add_argument("--format", required=True, choices=EXPORT_FORMATS, dest="fmt",
+                        help="file format")
+    parser.add_argument("--space", default="ras", choices=SPACES,
+                        help="world space: ras (NIfTI-based project, default) or lps "
+                             "(DICOM-based project); simnibs is always ras")
+    parser.add_argument("--out", required=True, metavar="FILE",
+                        help="output file, or an existing directory to write the default "
+                             "file name into")
+    parser.set_defaults(run=run)
+    return parser
+
+
+def run(args: argparse.Namespace) -> int:
+    """Write the export file and print its path."""
+    exported = export_plan(load_plan(args.plan), args.fmt, args.space)
+    out = Path(args.out)
+    if out.is_dir():
+        out = out / exported.filename
+    if not out.parent.is_dir():
+        raise InputError(f"output directory {str(out.parent)!r} does not exist")
+    out.write_bytes(exported.content)
+    print(out)
+    return 0

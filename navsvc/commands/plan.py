@@ -1,0 +1,87 @@
+"""``navsvc plan T1 --out DIR``: make a treatment plan for one T1."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+from navsvc.options import PlanOptions
+from navsvc.target.strategies import DEFAULT_STRATEGY, STRATEGIES
+
+
+def add_target_arguments(parser: argparse.ArgumentParser) -> None:
+    """Options shared by ``plan`` and ``demo``: target choice and coil placement."""
+    choice = parser.add_mutually_exclusive_group()
+    choice.add_argument("--strategy", default=DEFAULT_STRATEGY, choices=sorted(STRATEGIES),
+                        help=f"named MNI target (default {DEFAULT_STRATEGY})")
+    choice.add_argument("--mni", nargs=3, type=float, metavar=("X", "Y", "Z"),
+                        help="target in ICBM 2009a MNI coordinates, mm")
+    choice.add_argument("--native", nargs=3, type=float, metavar=("X", "Y", "Z"),
+                        help="target in the patient's scanner (NIfTI RAS) coordinates, mm")
+    parser.add_argument("--coil-distance", type=float, default=4.0, metavar="MM",
+                        help="coil centre distance outside the scalp, mm (default 4 for hair)")
+    parser.add_argument("--handle-angle", type=float, default=45.0, metavar="DEG",
+                        help="handle angle from the midsagittal plane, degrees, pointing posterior (default 45)")
+
+
+def options_from_args(args: argparse.Namespace) -> PlanOptions:
+    """Build :class:`PlanOptions` from parsed arguments."""
+    return PlanOptions(
+        strategy=args.strategy,
+        mni_mm=tuple(args.mni) if args.mni else None,
+        native_ras_mm=tuple(args.native) if args.native else None,
+        coil_distance_mm=args.coil_distance,
+        handle_angle_deg=args.handle_angle,
+    )
+
+
+def add_parser(subparsers) -> None:
+    """Register ``navsvc plan``."""
+    parser = subparsers.add_parser("plan", help="plan the coil for one T1 (NIfTI or DICOM)",
+                                   description="T1 -> MNI -> left-DLPFC target -> scalp entry -> coil pose.")
+    parser.add_argument("t1", type=Path, help="T1 NIfTI (.nii/.nii.gz), DICOM folder or DICOM .zip")
+    parser.add_argument("--out", type=Path, required=True, help="output folder (plan.json, transforms, report)")
+    parser.add_argument("--series", help="DICOM series number or UID when the input holds several")
+    add_target_arguments(parser)
+    parser.set_defaults(run=run)
+
+
+class StderrProgress:
+    """Prints each pipeline stage with the elapsed time on stderr."""
+
+    def __init__(self):
+        self._start = time.perf_counter()
+
+    def __call__(self, stage: str) -> None:
+        print(f"[{time.perf_counter() - self._start:6.1f} s] {stage} ...", file=sys.stderr, flush=True)
+
+
+def print_summary(plan: dict, out: Path) -> None:
+    """Print the short human summary of a plan."""
+    t, e, c = plan["target"], plan["entry"], plan["coil"]
+    d = plan["landmarks"]["distances_mm"]
+
+    def fmt(v):
+        return "(" + ", ".join(f"{x:7.1f}" for x in v) + ")"
+
+    print(f"strategy        {t['strategy']}  MNI {fmt(t['mni_mm'])} mm")
+    print(f"target (cortex) {fmt(t['cortex_ras_mm'])} mm RAS, {t['hemisphere']} hemisphere, "
+          f"grey matter p={t['grey_matter_probability']:.2f}")
+    print(f"scalp entry     {fmt(e['scalp_ras_mm'])} mm RAS, scalp-to-cortex {e['scalp_to_cortex_mm']:.1f} mm")
+    print(f"coil centre     {fmt(c['centre_ras_mm'])} mm RAS, {c['distance_to_scalp_mm']:.1f} mm off scalp, "
+          f"handle {c['handle_angle_deg']:.0f} deg posterior")
+    print(f"distance to     F3 {d['f3']:.1f} mm, Beam F3 {d['beam_f3']:.1f} mm, 5-cm site {d['five_cm']:.1f} mm")
+    print(f"dose            MT offset {plan['dose']['mt_offset_pct_mso']:+.1f} %MSO (Stokes)")
+    print(f"registration    quality {plan['registration']['quality']['value']:.3f}, total {plan['timing_s']['total']:.1f} s")
+    print(f"written         {out / 'plan.json'}")
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run the pipeline and print the summary."""
+    from navsvc.pipeline import make_plan
+
+    plan = make_plan(args.t1, args.out, options_from_args(args), progress=StderrProgress(), series=args.series)
+    print_summary(plan, args.out)
+    return 0

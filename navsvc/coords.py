@@ -1,0 +1,67 @@
+"""The one place for coordinate conversions.
+
+Conventions (DESIGN.md §3): NIfTI world space is RAS (x to the patient's Right,
+y Anterior, z Superior), in mm. ITK/ANTs physical points and DICOM patient
+coordinates are LPS: x and y have the opposite sign.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+#: diag(-1, -1, 1): RAS <-> LPS (its own inverse)
+RAS_LPS_FLIP = np.array([-1.0, -1.0, 1.0])
+
+
+def as_points(points_mm) -> np.ndarray:
+    """Return ``points_mm`` as a float64 (N, 3) array (a single point becomes (1, 3))."""
+    pts = np.asarray(points_mm, dtype=np.float64)
+    if pts.ndim == 1:
+        pts = pts[None, :]
+    if pts.ndim != 2 or pts.shape[1] != 3:
+        raise ValueError(f"expected points of shape (N, 3), got {pts.shape}")
+    return pts
+
+
+def apply_affine(affine: np.ndarray, points) -> np.ndarray:
+    """Apply a 4x4 affine to (N, 3) points; returns (N, 3) float64."""
+    pts = as_points(points)
+    return pts @ np.asarray(affine)[:3, :3].T + np.asarray(affine)[:3, 3]
+
+
+def ras_to_lps(points_ras_mm) -> np.ndarray:
+    """Convert RAS mm points to LPS mm (negate x and y)."""
+    return as_points(points_ras_mm) * RAS_LPS_FLIP
+
+
+def lps_to_ras(points_lps_mm) -> np.ndarray:
+    """Convert LPS mm points to RAS mm (negate x and y)."""
+    return as_points(points_lps_mm) * RAS_LPS_FLIP
+
+
+def world_to_voxel(affine: np.ndarray, points_ras_mm) -> np.ndarray:
+    """Continuous voxel indices (N, 3) of RAS world points under a voxel-to-world affine."""
+    return apply_affine(np.linalg.inv(affine), points_ras_mm)
+
+
+def voxel_to_world(affine: np.ndarray, ijk) -> np.ndarray:
+    """RAS world points (N, 3) of (possibly fractional) voxel indices."""
+    return apply_affine(affine, ijk)
+
+
+def unit(vector) -> np.ndarray:
+    """Return ``vector`` scaled to unit length (raises on a zero vector)."""
+    v = np.asarray(vector, dtype=np.float64)
+    norm = np.linalg.norm(v)
+    if norm == 0:
+        raise ValueError("cannot normalise a zero vector")
+    return v / norm
+
+
+def rotation_deg_to_matrix(about_x_deg: float, about_y_deg: float, about_z_deg: float) -> np.ndarray:
+    """3x3 rotation: about x, then y, then z (right-hand rule, degrees)."""
+    ax, ay, az = np.deg2rad([about_x_deg, about_y_deg, about_z_deg])
+    rx = np.array([[1, 0, 0], [0, np.cos(ax), -np.sin(ax)], [0, np.sin(ax), np.cos(ax)]])
+    ry = np.array([[np.cos(ay), 0, np.sin(ay)], [0, 1, 0], [-np.sin(ay), 0, np.cos(ay)]])
+    rz = np.array([[np.cos(az), -np.sin(az), 0], [np.sin(az), np.cos(az), 0], [0, 0, 1]])
+    return rz @ ry @ rx

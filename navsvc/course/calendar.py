@@ -1,0 +1,318 @@
+"""Clinic calendar and the session schedule of a treatment course.
+
+Rules (issue 5, DESIGN.md §8):
+
+- sessions fall on clinic days only: the clinic's working weekdays minus its closure dates;
+- at most ``per_week`` sessions in one calendar week (Monday to Sunday, ISO 8601) and at most
+  ``sessions_per_day`` on one day, ``min_interval_minutes`` apart (accelerated protocols);
+- a missed session keeps its record (state ``missed``) and a replacement is added on the
+  next free clinic slot, so the course extends and nothing is silently dropped;
+- pausing holds the planned sessions; resuming moves them, in order, to the clinic days from
+  the resume date on;
+- the treatment weeks whose end triggers a HAMD-17 rating are counted in delivered-or-planned
+  sessions (week 1 ends with the 5th session of a 5-a-week course), not in calendar weeks,
+  so that a course starting on a Friday still rates after five treatments.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime, timedelta
+
+from navsvc.errors import InputError
+
+#: every state a scheduled session can be in
+SESSION_STATES = ("planned", "done", "incomplete", "missed", "cancelled")
+#: states that hold a place in the calendar; a missed or cancelled session frees its slot
+OCCUPYING_STATES = frozenset({"planned", "done", "incomplete"})
+#: states of a session that was delivered (fully or partly)
+DELIVERED_STATES = frozenset({"done", "incomplete"})
+#: weekday numbers as :meth:`datetime.date.weekday` gives them (Monday = 0)
+WEEKDAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+# A calendar that has no clinic day in ten years is a configuration mistake, not a wait.
+_MAX_SEARCH_DAYS = 3653
+
+
+@dataclass(frozen=True)
+class ClinicCalendar:
+    """The days a clinic treats patients.
+
+    Parameters
+    ----------
+    working_weekdays : frozenset of int
+        Weekday numbers the clinic is open (Monday = 0 ... Sunday = 6); default Monday-Friday.
+    closures : frozenset of datetime.date
+        Dates the clinic is closed although they fall on a working weekday (holidays).
+    """
+
+    working_weekdays: frozenset[int] = frozenset({0, 1, 2, 3, 4})
+    closures: frozenset[date] = field(default_factory=frozenset)
+
+    def __post_init__(self) -> None:
+        weekdays = frozenset(self.working_weekdays)
+        if not weekdays:
+            raise InputError("a clinic calendar needs at least one working weekday")
+        bad = sorted(d for d in weekdays if not isinstance(d, int) or not 0 <= d <= 6)
+        if bad:
+            raise InputError(f"working weekdays are numbers 0 (Monday) to 6 (Sunday); got {bad}")
+        object.__setattr__(self, "working_weekdays", weekdays)
+        object.__setattr__(self, "closures", frozenset(self.closures))
+
+    def is_clinic_day(self, day: date) -> bool:
+        """Return True when the clinic treats patients on ``day``."""
+        return day.weekday() in self.working_weekdays and day not in self.closures
+
+
+def next_clinic_day(day: date, calendar: ClinicCalendar, *, include_start: bool = True) -> date:
+    """Return the first clinic day on or after ``day`` (strictly after if not ``include_start``).
+
+    Raises
+    ------
+    InputError
+        When the calendar has no clinic day within ten years of ``day``.
+    """
+    candidate = day if include_start else day + timedelta(days=1)
+    for _ in range(_MAX_SEARCH_DAYS):
+        if calendar.is_clinic_day(candidate):
+            return candidate
+        candidate += timedelta(days=1)
+    raise InputError(f"the clinic calendar has no clinic day within ten years after {day}")
+
+
+@dataclass(frozen=True)
+class ScheduledSession:
+    """One appointment of a course.
+
+    Parameters
+    ----------
+    index : int
+        1-based number of the appointment within the course; never reused.
+    date : datetime.date
+        The clinic day it is scheduled on.
+    slot : int
+        Position within that day (0 = first); more than 0 only for accelerated protocols.
+    offset_minutes : int
+        Earliest start after the day's first session (``slot * min_interval_minutes``).
+    state : str
+        One of :data:`SESSION_STATES`.
+    replaces_index : int or None
+        The missed session this one replaces.
+    """
+
+    index: int
+    date: date
+    slot: int = 0
+    offset_minutes: int = 0
+    state: str = "planned"
+    replaces_index: int | None = None
+
+
+def _check_rules(per_week: int, sessions_per_day: int, min_interval_minutes: int | None) -> None:
+    if per_week < 1:
+        raise InputError(f"sessions per week must be at least 1; got {per_week}")
+    if sessions_per_day < 1:
+        raise InputError(f"sessions per day must be at least 1; got {sessions_per_day}")
+    if sessions_per_day > 1 and (min_interval_minutes is None or min_interval_minutes <= 0):
+        raise InputError("more than one session a day needs a positive min_interval_minutes")
+
+
+def _week(day: date) -> tuple[int, int]:
+    year, week, _ = day.isocalendar()
+    return year, week
+
+
+def _place(existing: Sequence[ScheduledSession], count: int, start: date,
+           calendar: ClinicCalendar, per_week: int, sessions_per_day: int,
+           min_interval_minutes: int | None, first_index: int,
+           replaces_index: int | None = None) -> list[ScheduledSession]:
+    """Place ``count`` new planned sessions on the first free clinic slots from ``start``."""
+    occupying = [s for s in existing if s.state in OCCUPYING_STATES]
+    day_load = Counter(s.date for s in occupying)
+    week_load = Counter(_week(s.date) for s in occupying)
+    last_slot: dict[date, int] = {}
+    for s in existing:  # slots of missed sessions stay taken so that times never collide
+        last_slot[s.date] = max(last_slot.get(s.date, -1), s.slot)
+    placed: list[ScheduledSession] = []
+    day = start
+    for _ in range(_MAX_SEARCH_DAYS):
+        if len(placed) == count:
+            return placed
+        week = _week(day)
+        if calendar.is_clinic_day(day):
+            while (len(placed) < count and day_load[day] < sessions_per_day
+                   and week_load[week] < per_week):
+                slot = last_slot.get(day, -1) + 1
+                placed.append(ScheduledSession(
+                    index=first_index + len(placed), date=day, slot=slot,
+                    offset_minutes=slot * (min_interval_minutes or 0),
+                    replaces_index=replaces_index))
+                last_slot[day] = slot
+                day_load[day] += 1
+                week_load[week] += 1
+        day += timedelta(days=1)
+    if len(placed) == count:
+        return placed
+    raise InputError(f"the clinic calendar has no free clinic day within ten years after {start}")
+
+
+def schedule_sessions(start_date: date, n_sessions: int, per_week: int, calendar: ClinicCalendar,
+                      sessions_per_day: int = 1,
+                      min_interval_minutes: int | None = None) -> list[ScheduledSession]:
+    """Lay out a new course from the first clinic day on or after ``start_date``.
+
+    Parameters
+    ----------
+    start_date : datetime.date
+        First day the course may start.
+    n_sessions : int
+        Number of sessions to deliver (default course: 15).
+    per_week : int
+        Maximum sessions in one calendar week (default course: 5).
+    calendar : ClinicCalendar
+        The clinic's working days and closures.
+    sessions_per_day : int
+        Maximum sessions on one day (accelerated protocols: 10).
+    min_interval_minutes : int, optional
+        Minimum time between two sessions on the same day, minutes; required if
+        ``sessions_per_day > 1``.
+
+    Returns
+    -------
+    list of ScheduledSession
+        Sessions 1..n in chronological order, all ``planned``.
+    """
+    if n_sessions < 1:
+        raise InputError(f"a course needs at least one session; got {n_sessions}")
+    _check_rules(per_week, sessions_per_day, min_interval_minutes)
+    return _place([], n_sessions, start_date, calendar, per_week, sessions_per_day,
+                  min_interval_minutes, first_index=1)
+
+
+def treatment_order(sessions: Iterable[ScheduledSession]) -> list[ScheduledSession]:
+    """Return the sessions that count as treatments (planned or delivered), in time order."""
+    return sorted((s for s in sessions if s.state in OCCUPYING_STATES),
+                  key=lambda s: (s.date, s.slot, s.index))
+
+
+def _find(sessions: Sequence[ScheduledSession], index: int) -> ScheduledSession:
+    for s in sessions:
+        if s.index == index:
+            return s
+    raise InputError(f"the course has no session {index}")
+
+
+def mark_missed(sessions: Sequence[ScheduledSession], index: int, calendar: ClinicCalendar,
+                per_week: int, sessions_per_day: int = 1, min_interval_minutes: int | None = None,
+                not_before: date | None = None) -> list[ScheduledSession]:
+    """Mark a planned session missed and add its replacement on the next free clinic slot.
+
+    The replacement goes to the first clinic day after the missed one (and not before
+    ``not_before``, typically today) that still has room under the per-day and per-week
+    limits; for a one-a-day course that is the day after the current last session.
+
+    Returns
+    -------
+    list of ScheduledSession
+        All sessions: the missed one with state ``missed`` and the replacement appended.
+    """
+    _check_rules(per_week, sessions_per_day, min_interval_minutes)
+    missed = _find(sessions, index)
+    if missed.state != "planned":
+        raise InputError(f"session {index} is {missed.state}; only a planned session can be missed")
+    updated = [replace(s, state="missed") if s.index == index else s for s in sessions]
+    start = missed.date + timedelta(days=1)
+    if not_before is not None and not_before > start:
+        start = not_before
+    next_index = max(s.index for s in sessions) + 1
+    return updated + _place(updated, 1, start, calendar, per_week, sessions_per_day,
+                            min_interval_minutes, first_index=next_index, replaces_index=index)
+
+
+def relayout_planned(sessions: Sequence[ScheduledSession], from_date: date, start_date: date,
+                     calendar: ClinicCalendar, per_week: int, sessions_per_day: int = 1,
+                     min_interval_minutes: int | None = None) -> list[ScheduledSession]:
+    """Move every planned session dated on or after ``from_date`` to free slots from ``start_date``.
+
+    Used to resume a paused course and after a change of the clinic calendar. The sessions
+    keep their numbers and their order; delivered, missed and cancelled sessions stay put.
+    """
+    _check_rules(per_week, sessions_per_day, min_interval_minutes)
+    if start_date < from_date:
+        raise InputError(f"cannot move sessions from {from_date} back to {start_date}")
+    moving = [s for s in treatment_order(sessions) if s.state == "planned" and s.date >= from_date]
+    staying = [s for s in sessions if s not in moving]
+    slots = _place(staying, len(moving), start_date, calendar, per_week, sessions_per_day,
+                   min_interval_minutes, first_index=0)
+    moved = [replace(old, date=new.date, slot=new.slot, offset_minutes=new.offset_minutes)
+             for old, new in zip(moving, slots)]
+    return sorted(staying + moved, key=lambda s: s.index)
+
+
+def sessions_on_hold(sessions: Iterable[ScheduledSession], paused_from: date) -> list[ScheduledSession]:
+    """Return the planned sessions a pause starting on ``paused_from`` holds."""
+    return [s for s in treatment_order(sessions) if s.state == "planned" and s.date >= paused_from]
+
+
+def resume_course(sessions: Sequence[ScheduledSession], paused_from: date, resume_on: date,
+                  calendar: ClinicCalendar, per_week: int, sessions_per_day: int = 1,
+                  min_interval_minutes: int | None = None) -> list[ScheduledSession]:
+    """Resume a course paused on ``paused_from``: held sessions move to clinic days from ``resume_on``."""
+    if resume_on < paused_from:
+        raise InputError(f"a course paused on {paused_from} cannot resume earlier ({resume_on})")
+    return relayout_planned(sessions, paused_from, resume_on, calendar, per_week,
+                            sessions_per_day, min_interval_minutes)
+
+
+def week_closing_sessions(sessions: Iterable[ScheduledSession], per_week: int) -> dict[int, int]:
+    """Return ``{treatment week: index of the session that closes it}``.
+
+    Week ``k`` closes with the ``k * per_week``-th treatment (planned or delivered, missed ones
+    not counted); a last, shorter week closes with the last treatment. For the default
+    course (15 sessions, 5 a week) that is sessions 5, 10 and 15 when none was missed.
+    """
+    if per_week < 1:
+        raise InputError(f"sessions per week must be at least 1; got {per_week}")
+    order = treatment_order(sessions)
+    n_weeks = math.ceil(len(order) / per_week)
+    return {k: order[min(k * per_week, len(order)) - 1].index for k in range(1, n_weeks + 1)}
+
+
+def delivery_block_reason(sessions: Sequence[ScheduledSession], index: int,
+                          performed_on: date) -> str | None:
+    """Say why session ``index`` cannot be logged as delivered on ``performed_on``, or None.
+
+    A session can be logged when it is planned, its date has come, and every earlier
+    treatment is already delivered (or was marked missed).
+    """
+    session = _find(sessions, index)
+    if session.state in DELIVERED_STATES:
+        return f"session {index} is already logged ({session.state}); a second log is refused"
+    if session.state == "missed":
+        return f"session {index} was marked missed; log its replacement instead"
+    if session.state == "cancelled":
+        return f"session {index} was cancelled"
+    if performed_on < session.date:
+        return f"session {index} is not due until {session.date.isoformat()}"
+    for earlier in treatment_order(sessions):
+        if earlier.index == index:
+            break
+        if earlier.state == "planned":
+            return (f"session {earlier.index} (scheduled {earlier.date.isoformat()}) comes first: "
+                    "log it or mark it missed")
+    return None
+
+
+def interval_block_reason(previous_at: datetime | None, performed_at: datetime,
+                          min_interval_minutes: int | None) -> str | None:
+    """Say why a delivery at ``performed_at`` is too soon after the previous one, or None."""
+    if previous_at is None or not min_interval_minutes:
+        return None
+    gap_min = (performed_at - previous_at).total_seconds() / 60.0
+    if gap_min < min_interval_minutes:
+        return (f"only {gap_min:.0f} min since the previous session; this protocol needs "
+                f"at least {min_interval_minutes} min between sessions")
+    return None

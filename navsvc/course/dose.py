@@ -1,0 +1,84 @@
+"""Stimulation intensity in %MSO from the motor threshold, with the scalp-to-cortex adjustment.
+
+Intensity is prescribed as a percentage of the resting motor threshold (RMT, itself in % of
+the stimulator's maximum output, %MSO): ``intensity_pct_mso = rmt_pct_mso * pct_of_mt / 100``.
+
+The field falls off with distance, so a target deeper than the motor hand knob needs more
+output (Stokes et al. 2005 J Neurophysiol 94:4520; 2007 Clin Neurophysiol 118:1617): about
+3 %MSO per mm of extra scalp-to-cortex distance, ``adjusted MT = MT + k * (D_target - D_M1)``
+(DESIGN.md §6). The plan carries that offset, ``k * (D_target - D_M1)``, as
+``plan["dose"]["mt_offset_pct_mso"]``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from navsvc.errors import InputError
+
+MAX_OUTPUT_PCT_MSO = 100.0
+
+
+@dataclass(frozen=True)
+class Dose:
+    """Intensity of one session.
+
+    Parameters
+    ----------
+    rmt_pct_mso : float
+        Resting motor threshold, % of maximum stimulator output.
+    pct_of_mt : float
+        Prescribed intensity, % of the motor threshold.
+    intensity_pct_mso : float
+        ``rmt_pct_mso * pct_of_mt / 100``.
+    mt_offset_pct_mso : float or None
+        Stokes depth offset from the plan.
+    adjusted_mt_pct_mso, adjusted_intensity_pct_mso : float or None
+        Motor threshold and intensity after the depth adjustment.
+    exceeds_max_output : bool
+        True when a computed intensity is above 100 %MSO (the device cannot deliver it).
+    """
+
+    rmt_pct_mso: float
+    pct_of_mt: float
+    intensity_pct_mso: float
+    mt_offset_pct_mso: float | None
+    adjusted_mt_pct_mso: float | None
+    adjusted_intensity_pct_mso: float | None
+    exceeds_max_output: bool
+
+
+def compute_dose(rmt_pct_mso: float, pct_of_mt: float,
+                 mt_offset_pct_mso: float | None = None) -> Dose:
+    """Return the session intensity, and the depth-adjusted one when an offset is known.
+
+    Raises
+    ------
+    InputError
+        When the motor threshold is outside 1-100 %MSO or the percentage outside 1-200 %.
+    """
+    if not 1.0 <= rmt_pct_mso <= MAX_OUTPUT_PCT_MSO:
+        raise InputError(f"resting motor threshold must be 1-100 %MSO; got {rmt_pct_mso}")
+    if not 1.0 <= pct_of_mt <= 200.0:
+        raise InputError(f"intensity must be 1-200 % of the motor threshold; got {pct_of_mt}")
+    intensity = rmt_pct_mso * pct_of_mt / 100.0
+    adjusted_mt = adjusted = None
+    if mt_offset_pct_mso is not None:
+        adjusted_mt = rmt_pct_mso + mt_offset_pct_mso
+        adjusted = adjusted_mt * pct_of_mt / 100.0
+    highest = max(intensity, adjusted if adjusted is not None else 0.0)
+    return Dose(rmt_pct_mso=rmt_pct_mso, pct_of_mt=pct_of_mt,
+                intensity_pct_mso=round(intensity, 1), mt_offset_pct_mso=mt_offset_pct_mso,
+                adjusted_mt_pct_mso=None if adjusted_mt is None else round(adjusted_mt, 1),
+                adjusted_intensity_pct_mso=None if adjusted is None else round(adjusted, 1),
+                exceeds_max_output=highest > MAX_OUTPUT_PCT_MSO)
+
+
+def plan_mt_offset(plan: Mapping) -> float | None:
+    """Return ``plan["dose"]["mt_offset_pct_mso"]`` as a float, or None when the plan lacks it."""
+    dose = plan.get("dose") if isinstance(plan, Mapping) else None
+    value = dose.get("mt_offset_pct_mso") if isinstance(dose, Mapping) else None
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    return float(value)

@@ -1,0 +1,96 @@
+"""When the HAMD-17 ratings of a course are due.
+
+Seed protocol (Ping et al. 2025, DESIGN.md §8): HAMD-17 at baseline and at the end of
+treatment weeks 1, 2 and 3. Baseline is due before the first session; week ``k`` is due once
+the session that closes treatment week ``k`` (see
+:func:`navsvc.course.calendar.week_closing_sessions`) has been delivered.
+
+How long a rating may wait before it counts as overdue is a clinic choice, not a published
+rule: ``grace_days`` (default 3 calendar days, which spans a weekend).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from navsvc.course.calendar import (
+    DELIVERED_STATES,
+    ScheduledSession,
+    treatment_order,
+    week_closing_sessions,
+)
+
+#: status of one rating timepoint
+FOLLOWUP_STATUSES = ("done", "due", "overdue", "upcoming")
+
+
+@dataclass(frozen=True)
+class FollowUp:
+    """One HAMD-17 timepoint of a course.
+
+    Parameters
+    ----------
+    timepoint : str
+        ``baseline`` or ``week1``, ``week2``, ...
+    after_session_index : int or None
+        The session whose delivery makes it due (None for baseline: due before session 1).
+    due_on : datetime.date or None
+        The date it fell or will fall due (baseline: the first session's date).
+    status : str
+        One of :data:`FOLLOWUP_STATUSES`.
+    """
+
+    timepoint: str
+    after_session_index: int | None
+    due_on: date | None
+    status: str
+
+
+def followups(sessions: Sequence[ScheduledSession], per_week: int, rated: Iterable[str],
+              today: date, grace_days: int = 3) -> list[FollowUp]:
+    """List every HAMD-17 timepoint of the course with its status on ``today``.
+
+    Parameters
+    ----------
+    sessions : sequence of ScheduledSession
+        The course's sessions in any order.
+    per_week : int
+        Sessions per treatment week (5 in the default course).
+    rated : iterable of str
+        Timepoints that already have a rating.
+    today : datetime.date
+        The day the question is asked.
+    grace_days : int
+        Calendar days a due rating may wait before it is overdue.
+    """
+    rated = set(rated)
+    order = treatment_order(sessions)
+    by_index = {s.index: s for s in sessions}
+    first = order[0] if order else None
+    items: list[FollowUp] = []
+
+    if "baseline" in rated:
+        status = "done"
+    elif first is None:
+        status = "due"
+    elif first.state in DELIVERED_STATES or today > first.date:
+        status = "overdue"  # treatment started (or should have) without a baseline rating
+    else:
+        status = "due"
+    items.append(FollowUp("baseline", None, first.date if first else None, status))
+
+    for week, index in week_closing_sessions(sessions, per_week).items():
+        timepoint = f"week{week}"
+        closing = by_index[index]
+        if timepoint in rated:
+            status = "done"
+        elif closing.state not in DELIVERED_STATES:
+            status = "upcoming"
+        elif today > closing.date + timedelta(days=grace_days):
+            status = "overdue"
+        else:
+            status = "due"
+        items.append(FollowUp(timepoint, index, closing.date, status))
+    return items

@@ -1,0 +1,159 @@
+"""Data shared by every navigator format: exported files, read poses, plan poses."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from navsvc.errors import InputError
+from navsvc.export.conventions import PLAN_ORTHONORMAL_TOLERANCE, check_pose
+
+#: largest pose file the readers accept, bytes (a Localite TriggerMarker list of a
+#: 3000-pulse session is a few MB)
+MAX_POSE_FILE_BYTES = 64 * 1024 * 1024
+
+#: kinds of pose a reader returns
+PLANNED, DELIVERED = "planned", "delivered"
+
+
+@dataclass(frozen=True)
+class ExportFile:
+    """One downloadable navigator file.
+
+    Parameters
+    ----------
+    filename : str
+        Suggested file name (no directory), safe on every file system.
+    media_type : str
+        MIME type for the HTTP ``Content-Type`` header.
+    content : bytes
+        The file content.
+    """
+
+    filename: str
+    media_type: str
+    content: bytes
+
+
+@dataclass
+class RecordedPose:
+    """A coil pose read from a navigator file, in navsvc's convention.
+
+    Parameters
+    ----------
+    name : str
+        Marker, target or sample name as written in the file.
+    matrix_ras : numpy.ndarray, shape (4, 4)
+        Pose in the SimNIBS ``matsimnibs`` convention (z into the head, handle
+        to -y) in NIfTI RAS world coordinates, mm.
+    session : str, optional
+        Session the pose was recorded in (Brainsight session name, Localite
+        trigger list start time).
+    index : int, optional
+        Running number of the pose within its session or file.
+    target_name : str, optional
+        Planned target the navigator associated the pose with.
+    recorded_at : str, optional
+        When the pose was recorded, as the navigator reports it.
+    kind : str
+        ``"planned"`` (instrument markers, targets, plan exports) or
+        ``"delivered"`` (pulses and samples recorded during a session).
+    """
+
+    name: str
+    matrix_ras: np.ndarray
+    session: str | None = None
+    index: int | None = None
+    target_name: str | None = None
+    recorded_at: str | None = None
+    kind: str = field(default=PLANNED)
+
+
+@dataclass(frozen=True)
+class PlanPose:
+    """A pose to export, taken from a plan: a name, a role and a RAS matrix."""
+
+    name: str
+    role: str
+    matrix_ras: np.ndarray
+
+
+@dataclass(frozen=True)
+class PlanExport:
+    """What a plan contributes to every export: names, coil poses, cortex target."""
+
+    plan_id: str
+    strategy: str
+    poses: tuple[PlanPose, ...]
+    target_ras_mm: np.ndarray
+
+    @property
+    def label(self) -> str:
+        """Free text naming the plan in files: plan id and strategy, nothing else."""
+        return f"navsvc plan {self.plan_id} ({self.strategy})"
+
+    @property
+    def stem(self) -> str:
+        """File-name stem built from the plan id only."""
+        return "navsvc_" + (re.sub(r"[^A-Za-z0-9_-]+", "_", self.plan_id).strip("_") or "plan")
+
+
+def _plan_pose(matrix, what: str) -> np.ndarray:
+    return check_pose(matrix, what, tolerance=PLAN_ORTHONORMAL_TOLERANCE, orthonormalize=False)
+
+
+def plan_export(plan: dict) -> PlanExport:
+    """Extract the exportable poses of a plan dict (the engine's ``plan.json``).
+
+    Parameters
+    ----------
+    plan : dict
+        Needs ``plan_id``, ``target.strategy``, ``target.cortex_ras_mm`` and
+        ``coil.matrix``; ``entry.along_normal.coil_matrix`` is exported too when
+        present.
+
+    Returns
+    -------
+    PlanExport
+        The planned coil pose first, then the along-normal alternative.
+    """
+    if not isinstance(plan, dict):
+        raise InputError("plan must be a JSON object")
+    try:
+        plan_id = str(plan["plan_id"])
+        strategy = str(plan["target"]["strategy"])
+        target = np.asarray(plan["target"]["cortex_ras_mm"], dtype=float)
+        coil = plan["coil"]["matrix"]
+        along = ((plan.get("entry") or {}).get("along_normal") or {}).get("coil_matrix")
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise InputError(f"plan is missing or has a bad field: {exc}") from None
+    if target.shape != (3,) or not np.all(np.isfinite(target)):
+        raise InputError("plan target.cortex_ras_mm must be 3 finite numbers (mm)")
+    label = f"{plan_id} {strategy}"
+    poses = [PlanPose(f"{label} coil", "planned", _plan_pose(coil, "plan coil.matrix"))]
+    if along is not None:
+        matrix = _plan_pose(along, "plan entry.along_normal.coil_matrix")
+        poses.append(PlanPose(f"{label} along-normal coil", "along_normal", matrix))
+    return PlanExport(plan_id, strategy, tuple(poses), target)
+
+
+def check_size(data: bytes, what: str) -> bytes:
+    """Raise unless ``data`` is non-empty bytes no larger than :data:`MAX_POSE_FILE_BYTES`."""
+    if not isinstance(data, (bytes, bytearray)):
+        raise InputError(f"{what}: expected the file content as bytes")
+    if not data:
+        raise InputError(f"{what}: the file is empty")
+    if len(data) > MAX_POSE_FILE_BYTES:
+        raise InputError(f"{what}: file of {len(data)} bytes exceeds the "
+                         f"{MAX_POSE_FILE_BYTES} byte limit")
+    return bytes(data)
+
+
+def decode_text(data: bytes, what: str) -> str:
+    """Decode a UTF-8 text file (optional byte-order mark) or raise."""
+    try:
+        return check_size(data, what).decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise InputError(f"{what}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None

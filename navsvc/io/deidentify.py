@@ -1,0 +1,154 @@
+"""Remove identifying text from an uploaded T1 before it is stored.
+
+- NIfTI (``.nii``, ``.nii.gz``, NIfTI-1 or -2): the free-text header fields
+  ``descrip``, ``aux_file``, ``db_name`` and ``intent_name`` are blanked and header
+  extensions are dropped, because converters may embed the whole DICOM header
+  (patient name included) there. Every other header field and the voxel bytes are
+  copied unchanged, so the geometry is exactly the uploaded one.
+- DICOM series in a ``.zip``: in every DICOM file the Patient module (group 0010)
+  and the person and institution names of the study are blanked, also inside
+  sequences; members that are not DICOM are left out and members are renamed by
+  index, because folder and file names often carry the patient's name.
+
+Outputs are deterministic (gzip and zip timestamps fixed), so the same upload gives
+the same stored bytes and the same content address.
+"""
+
+from __future__ import annotations
+
+import gzip
+import io
+import shutil
+import zipfile
+from pathlib import Path
+
+import nibabel as nib
+import pydicom
+from pydicom.errors import InvalidDicomError
+from pydicom.sequence import Sequence
+
+from navsvc.errors import InputError
+from navsvc.io import limits
+
+#: NIfTI header text fields that may hold identifying free text
+NIFTI_TEXT_FIELDS = ("descrip", "aux_file", "db_name", "intent_name")
+
+#: DICOM tags outside group 0010 that name people or places, blanked as well
+DICOM_NAME_TAGS = (
+    0x00080050,  # AccessionNumber
+    0x00080080,  # InstitutionName
+    0x00080081,  # InstitutionAddress
+    0x00080090,  # ReferringPhysicianName
+    0x00081048,  # PhysiciansOfRecord
+    0x00081050,  # PerformingPhysicianName
+    0x00081060,  # NameOfPhysiciansReadingStudy
+    0x00081070,  # OperatorsName
+    0x00321032,  # RequestingPhysician
+)
+
+_COPY_BYTES = 1024 * 1024
+_FIXED_ZIP_TIME = (1980, 1, 1, 0, 0, 0)
+
+
+def _header_class(first4: bytes):
+    for klass, size in ((nib.Nifti1Header, 348), (nib.Nifti2Header, 540)):
+        if size in (int.from_bytes(first4, "little"), int.from_bytes(first4, "big")):
+            return klass
+    raise InputError("not a single-file NIfTI image (.nii or .nii.gz)")
+
+
+def deidentify_nifti(source: Path, target: Path) -> None:
+    """Write ``source`` to ``target`` with identifying header text removed.
+
+    Parameters
+    ----------
+    source, target : Path
+        Input and output files; a ``.gz`` suffix means gzip-compressed.
+    """
+    opener = gzip.open if source.name.lower().endswith(".gz") else open
+    with opener(source, "rb") as src:
+        klass = _header_class(src.read(4))
+        src.seek(0)
+        header = klass.from_fileobj(src, check=False)
+        if bytes(header["magic"]).rstrip(b"\x00") not in (b"n+1", b"n+2"):
+            raise InputError("only single-file NIfTI is accepted (.nii/.nii.gz, not .hdr/.img)")
+        data_offset = max(int(header["vox_offset"]), src.tell())
+        src.seek(data_offset)
+        for field in NIFTI_TEXT_FIELDS:
+            if field in header:
+                header[field] = b""
+        header.extensions.clear()
+        header["vox_offset"] = header.single_vox_offset
+        with open(target, "wb") as raw:
+            out = (gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0)
+                   if target.name.lower().endswith(".gz") else raw)
+            header.write_to(out)
+            shutil.copyfileobj(src, out, _COPY_BYTES)
+            if out is not raw:
+                out.close()
+
+
+def _blank(dataset, element) -> None:
+    if element.tag.group == 0x0010 or element.tag in DICOM_NAME_TAGS:
+        element.value = Sequence() if element.VR == "SQ" else None
+
+
+def deidentify_dicom_bytes(data: bytes) -> bytes | None:
+    """Return a de-identified copy of one DICOM file, or ``None`` if it is not DICOM."""
+    try:
+        dataset = pydicom.dcmread(io.BytesIO(data))
+    except (InvalidDicomError, EOFError, ValueError, TypeError, KeyError):
+        return None
+    dataset.walk(_blank)
+    if getattr(dataset, "file_meta", None) is not None:
+        for tag in list(dataset.file_meta.keys()):
+            if tag.group == 0x0010:
+                del dataset.file_meta[tag]
+    buffer = io.BytesIO()
+    dataset.save_as(buffer, enforce_file_format=False)
+    return buffer.getvalue()
+
+
+def deidentify_dicom_zip(source: Path, target: Path) -> int:
+    """Write a de-identified copy of the DICOM archive ``source`` to ``target``.
+
+    Returns
+    -------
+    int
+        Number of DICOM files written.
+
+    Raises
+    ------
+    InputError
+        If the archive is unreadable, too large, or holds no DICOM file.
+    """
+    try:
+        archive = zipfile.ZipFile(source)
+    except (zipfile.BadZipFile, OSError):
+        raise InputError("not a valid .zip archive: zip the DICOM folder again") from None
+    written = 0
+    with archive, zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as out:
+        members = sorted((m for m in archive.infolist() if not m.is_dir()),
+                         key=lambda m: m.filename)
+        if sum(m.file_size for m in members) > limits.MAX_ARCHIVE_BYTES:
+            raise InputError("the archive is too large once unpacked: upload only the T1 series")
+        for member in members:
+            with archive.open(member) as handle:
+                cleaned = deidentify_dicom_bytes(handle.read(member.file_size + 1))
+            if cleaned is None:
+                continue
+            info = zipfile.ZipInfo(f"{written:06d}.dcm", date_time=_FIXED_ZIP_TIME)
+            info.compress_type = zipfile.ZIP_DEFLATED
+            out.writestr(info, cleaned)
+            written += 1
+    if written == 0:
+        raise InputError("the archive holds no DICOM file")
+    return written
+
+
+def deidentify_file(source: Path, target: Path) -> None:
+    """De-identify ``source`` (NIfTI or DICOM zip, by suffix) into ``target``."""
+    if source.name.lower().endswith(".zip"):
+        deidentify_dicom_zip(source, target)
+    else:
+        deidentify_nifti(source, target)

@@ -1,0 +1,13 @@
+"""What a usable head T1 looks like, in numbers (checked before any data is read)."""
+
+#: smallest and largest accepted voxel edge, mm
+MIN_VOXEL_MM = 0.3
+MAX_VOXEL_MM = 3.0
+#: field of view along every axis must hold a head, mm
+MIN_FOV_MM = 120.0
+MAX_FOV_MM = 600.0
+#: largest accepted voxel count: 2**28 voxels = 1 GiB as float32 (a 0.4 mm 640^3 head)
+MAX_VOXELS = 2**28
+#: DICOM archives: largest total uncompressed size and member count
+MAX_ARCHIVE_BYTES = 4 * 2**30
+MAX_ARCHIVE_MEMBERS = 20_000

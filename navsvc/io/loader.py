@@ -1,0 +1,124 @@
+"""The one door every T1 input goes through: validated once here, trusted after."""
+
+from __future__ import annotations
+
+import hashlib
+import tempfile
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import nibabel as nib
+import numpy as np
+
+from navsvc.errors import InputError
+from navsvc.io.dicom import dicom_to_nifti
+from navsvc.io.nifti import read_nifti_data, read_nifti_header
+
+
+@dataclass(frozen=True)
+class LoadedT1:
+    """A validated T1 volume in its own voxel order.
+
+    Attributes
+    ----------
+    data : ndarray, float32, 3-D
+        Voxel intensities (scaling applied).
+    affine : ndarray (4, 4)
+        Voxel-to-world (NIfTI RAS mm) affine.
+    sha256 : str
+        Checksum of the input file (or of the sorted files of a DICOM folder).
+    source_format : str
+        ``"nifti"`` or ``"dicom"``.
+    """
+
+    data: np.ndarray
+    affine: np.ndarray
+    sha256: str
+    source_format: str
+
+    @property
+    def shape(self) -> tuple[int, int, int]:
+        """Voxel counts along the three array axes."""
+        return tuple(int(n) for n in self.data.shape)
+
+    @property
+    def voxel_size_mm(self) -> tuple[float, float, float]:
+        """Voxel edge lengths along the array axes, mm."""
+        return tuple(float(v) for v in np.sqrt((self.affine[:3, :3] ** 2).sum(axis=0)))
+
+    @property
+    def orientation(self) -> tuple[str, str, str]:
+        """Closest world axis codes of the array axes (e.g. ``('L', 'I', 'A')``)."""
+        return tuple(nib.aff2axcodes(self.affine))
+
+    def to_nifti(self) -> nib.Nifti1Image:
+        """The volume as an in-memory NIfTI image."""
+        return nib.Nifti1Image(self.data, self.affine)
+
+
+def file_sha256(path: Path) -> str:
+    """SHA-256 of a file, or of a folder's files in sorted order."""
+    digest = hashlib.sha256()
+    files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
+    for f in files:
+        with open(f, "rb") as handle:
+            while chunk := handle.read(1 << 20):
+                digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _is_dicom_source(path: Path) -> bool:
+    return path.is_dir() or (path.suffix.lower() == ".zip" and zipfile.is_zipfile(path))
+
+
+def load_t1(path: str | Path, series: str | None = None) -> LoadedT1:
+    """Load and validate a T1 from NIfTI (``.nii``/``.nii.gz``) or DICOM (folder or ``.zip``).
+
+    Parameters
+    ----------
+    path : str or Path
+        Input file or DICOM folder.
+    series : str, optional
+        DICOM SeriesNumber or SeriesInstanceUID when the input holds several series.
+
+    Returns
+    -------
+    LoadedT1
+
+    Raises
+    ------
+    InputError
+        With a message that says what is wrong and what to do.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise InputError(f"{path} does not exist: give the path of the T1 file")
+    checksum = file_sha256(path)
+    if _is_dicom_source(path):
+        with tempfile.TemporaryDirectory(prefix="navsvc-dicom-") as tmp:
+            nifti_path = dicom_to_nifti(path, Path(tmp), series)
+            img = read_nifti_header(nifti_path)
+            data = read_nifti_data(img, path.name)
+        return LoadedT1(data, img.affine.copy(), checksum, "dicom")
+    img = read_nifti_header(path)
+    data = read_nifti_data(img, path.name)
+    return LoadedT1(data, img.affine.copy(), checksum, "nifti")
+
+
+def validate_t1_file(path: str | Path, series: str | None = None) -> dict:
+    """Run every input check on ``path`` and describe the volume (no plan is made).
+
+    Returns
+    -------
+    dict
+        ``shape``, ``voxel_size_mm``, ``orientation``, ``format``, ``sha256``.
+    """
+    t1 = load_t1(path, series)
+    return {
+        "shape": list(t1.shape),
+        "voxel_size_mm": [round(v, 4) for v in t1.voxel_size_mm],
+        "orientation": list(t1.orientation),
+        "format": t1.source_format,
+        "sha256": t1.sha256,
+    }

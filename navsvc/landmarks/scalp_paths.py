@@ -1,0 +1,62 @@
+"""Lengths along the scalp, measured as a tape does: along plane sections of the mesh."""
+
+from __future__ import annotations
+
+import numpy as np
+import trimesh
+
+from navsvc.coords import unit
+
+
+def section_loop(mesh: trimesh.Trimesh, origin, normal, near_ras_mm) -> np.ndarray:
+    """The closed scalp section by a plane, as ordered points (the loop nearest ``near_ras_mm``)."""
+    path = mesh.section(plane_origin=np.asarray(origin, float), plane_normal=unit(normal))
+    if path is None:
+        raise ValueError("the plane misses the scalp")
+    loops = [np.asarray(d) for d in path.discrete if len(d) > 3]
+    near = np.asarray(near_ras_mm, float)
+    loop = min(loops, key=lambda d: np.min(np.linalg.norm(d - near, axis=1)))
+    if np.allclose(loop[0], loop[-1]):
+        loop = loop[:-1]
+    return loop
+
+
+def _index_nearest(loop: np.ndarray, point) -> int:
+    return int(np.argmin(np.linalg.norm(loop - np.asarray(point, float), axis=1)))
+
+
+def arc(loop: np.ndarray, start, end, via) -> np.ndarray:
+    """The part of a closed loop from ``start`` to ``end`` that passes nearest ``via``."""
+    i, j, k = (_index_nearest(loop, p) for p in (start, end, via))
+    n = len(loop)
+    forward = [(i + s) % n for s in range(((j - i) % n) + 1)]
+    backward = [(i - s) % n for s in range(((i - j) % n) + 1)]
+    def miss(ids):
+        return np.min(np.linalg.norm(loop[ids] - loop[k], axis=1))
+    return loop[forward] if miss(forward) <= miss(backward) else loop[backward]
+
+
+def arc_towards(loop: np.ndarray, start, direction) -> np.ndarray:
+    """The whole loop, starting at ``start`` and leaving it in ``direction``."""
+    i = _index_nearest(loop, start)
+    n = len(loop)
+    ordered = loop[[(i + s) % n for s in range(n + 1)]]
+    if np.dot(ordered[min(3, n - 1)] - ordered[0], direction) < 0:
+        ordered = loop[[(i - s) % n for s in range(n + 1)]]
+    return ordered
+
+
+def length_mm(polyline: np.ndarray) -> float:
+    """Length of a polyline, mm."""
+    return float(np.linalg.norm(np.diff(polyline, axis=0), axis=1).sum())
+
+
+def point_at(polyline: np.ndarray, distance_mm: float) -> np.ndarray:
+    """The point ``distance_mm`` along the polyline from its start (clamped to its end)."""
+    seg = np.linalg.norm(np.diff(polyline, axis=0), axis=1)
+    cum = np.concatenate([[0.0], np.cumsum(seg)])
+    if distance_mm >= cum[-1]:
+        return polyline[-1].copy()
+    k = int(np.searchsorted(cum, distance_mm, side="right") - 1)
+    t = (distance_mm - cum[k]) / seg[k] if seg[k] > 0 else 0.0
+    return polyline[k] + t * (polyline[k + 1] - polyline[k])

@@ -1,0 +1,199 @@
+"""The targeting pipeline: T1 -> MNI -> cortical target -> scalp entry -> coil pose -> plan.
+
+Data flows one way: io -> grid -> registration -> anatomy -> target -> coil -> landmarks
+-> plan document (+ transforms, report). Each stage lives in its own module; this one
+only calls them in order and times them.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import ants
+import numpy as np
+
+from navsvc import templates
+from navsvc.anatomy.checks import require_scalp
+from navsvc.anatomy.scalp import Scalp, scalp_surface
+from navsvc.anatomy.tissue import segment_locally
+from navsvc.coil import axis_distance_mm, coil_matrix, handle_direction
+from navsvc.errors import InputError
+from navsvc.grid import WorkingImage, resample_to_working_grid
+from navsvc.io import LoadedT1, load_t1
+from navsvc.landmarks.placement import HeadFrame, beam_f3, five_cm_site, head_frame, project_montage
+from navsvc.options import PlanOptions
+from navsvc.plan_document import build_plan
+from navsvc.progress import StageTimer
+from navsvc.registration import Registration, register_to_mni
+from navsvc.target.individualize import CorticalTarget, individualize
+from navsvc.target.strategies import M1_HAND_KNOB_MNI_MM, get_strategy
+
+#: correlation of the registered brain with the template below which we refuse the input
+MIN_BRAIN_CORRELATION = 0.5
+#: along-normal alternative: scalp points searched within this distance of the entry, mm
+ALONG_NORMAL_SEARCH_MM = 25.0
+
+
+@dataclass(frozen=True)
+class TargetResult:
+    """Where the target is and how the coil sits over it (native RAS mm)."""
+
+    mni_mm: np.ndarray
+    native_ras_mm: np.ndarray
+    cortex: CorticalTarget
+    entry_ras_mm: np.ndarray
+    inward_normal: np.ndarray
+    coil: np.ndarray
+    along_normal_entry_ras_mm: np.ndarray
+    along_normal_coil: np.ndarray
+
+
+@dataclass(frozen=True)
+class PlanContext:
+    """Everything a plan was computed from (kept for the QC report)."""
+
+    t1: LoadedT1
+    grid: WorkingImage
+    registration: Registration
+    scalp: Scalp
+    frame: HeadFrame
+
+
+def _side(frame: HeadFrame, midline_ras_mm: np.ndarray, points) -> np.ndarray:
+    return np.sign((np.atleast_2d(points) - midline_ras_mm) @ frame.right)
+
+
+def _cortical_point(grid, registration, scalp, frame, midline, mapped) -> CorticalTarget:
+    tissue = segment_locally(grid, registration, mapped)
+    wanted = _side(frame, midline, mapped)[0]
+    return individualize(mapped, scalp.nearest_point(mapped), tissue,
+                         lambda pts: _side(frame, midline, pts) == wanted)
+
+
+def _along_normal_entry(scalp: Scalp, entry, target) -> np.ndarray:
+    """The scalp point whose inward normal line passes nearest the target."""
+    verts = scalp.mesh.vertices
+    near = verts[np.linalg.norm(verts - entry, axis=1) < ALONG_NORMAL_SEARCH_MM]
+    best, best_miss = entry, np.inf
+    for v in near[:: max(1, len(near) // 200)]:
+        n = scalp.inward_normal(v)
+        offset = target - v
+        miss = np.linalg.norm(offset - np.dot(offset, n) * n)
+        if miss < best_miss and np.dot(offset, n) > 0:
+            best, best_miss = v, miss
+    return np.asarray(best)
+
+
+def locate_target(options: PlanOptions, ctx: PlanContext) -> TargetResult:
+    """Map the chosen target into the patient, individualize it and place the coil."""
+    reg, frame, scalp = ctx.registration, ctx.frame, ctx.scalp
+    if options.native_ras_mm is not None:
+        native = np.asarray(options.native_ras_mm, float)
+        mni = reg.native_to_mni(native)[0]
+    else:
+        mni = np.asarray(options.mni_mm if options.mni_mm is not None else get_strategy(options.strategy).mni_mm, float)
+        native = reg.mni_to_native(mni)[0]
+    midline = reg.mni_to_native([0.0, 0.0, 0.0])[0]
+    cortex = _cortical_point(ctx.grid, reg, scalp, frame, midline, native)
+    entry = scalp.nearest_point(cortex.cortex_ras_mm)
+    normal = scalp.inward_normal(entry)
+    lateral = frame.right * _side(frame, midline, cortex.cortex_ras_mm)[0]
+    handle = handle_direction(normal, frame.anterior, lateral, options.handle_angle_deg)
+    coil = coil_matrix(entry, normal, handle, options.coil_distance_mm)
+    alt_entry = _along_normal_entry(scalp, entry, cortex.cortex_ras_mm)
+    alt_normal = scalp.inward_normal(alt_entry)
+    alt_coil = coil_matrix(alt_entry, alt_normal, handle_direction(alt_normal, frame.anterior, lateral,
+                                                                   options.handle_angle_deg),
+                           options.coil_distance_mm)
+    return TargetResult(mni, native, cortex, entry, normal, coil, alt_entry, alt_coil)
+
+
+def make_plan(t1_path: str | Path, out_dir: str | Path, options: PlanOptions | None = None,
+              progress: Callable[[str], None] | None = None, series: str | None = None) -> dict:
+    """Run the whole pipeline on one T1 and write ``out_dir/plan.json`` (+ transforms, report).
+
+    Parameters
+    ----------
+    t1_path : str or Path
+        NIfTI file, DICOM folder or DICOM ``.zip``.
+    out_dir : str or Path
+        Output folder (created).
+    options : PlanOptions, optional
+        Target strategy and coil parameters (defaults: fox2012, 4 mm, 45°).
+    progress : callable, optional
+        Called with each stage name as it starts.
+    series : str, optional
+        DICOM series to use when the input holds several.
+
+    Returns
+    -------
+    dict
+        The plan document (as written to ``plan.json``).
+
+    Raises
+    ------
+    InputError
+        The input cannot be planned (message says why and what to do).
+    """
+    options = options or PlanOptions()
+    if options.strategy and options.mni_mm is None and options.native_ras_mm is None:
+        get_strategy(options.strategy)  # fail before the expensive stages
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    timer = StageTimer(progress)
+    with timer.stage("load"):
+        t1 = load_t1(t1_path, series)
+        grid = resample_to_working_grid(t1)
+        coarse = grid.downsampled(2)
+    with timer.stage("registration"):
+        registration = register_to_mni(grid)
+        if registration.quality_correlation < MIN_BRAIN_CORRELATION:
+            raise InputError(
+                f"after registration the brain correlates only {registration.quality_correlation:.2f} with "
+                f"the template (needs >= {MIN_BRAIN_CORRELATION}): this does not look like a T1-weighted "
+                "head MRI, or registration failed. Check the series (T1, not T2/FLAIR/phantom)"
+            )
+    with timer.stage("anatomy"):
+        scalp = scalp_surface(coarse)
+        frame = head_frame(registration)
+        brain = coarse.with_data(registration.colin_image_to_native(
+            ants.image_read(str(templates.COLIN_BRAIN_MASK)), coarse, nearest=True))
+        scalp_gap_mm = require_scalp(scalp, brain, frame.superior)
+        ctx = PlanContext(t1, grid, registration, scalp, frame)
+    with timer.stage("target"):
+        target = locate_target(options, ctx)
+        midline = registration.mni_to_native([0.0, 0.0, 0.0])[0]
+        m1_native = registration.mni_to_native(M1_HAND_KNOB_MNI_MM)[0]
+        m1 = _cortical_point(grid, registration, scalp, frame, midline, m1_native)
+        m1_scalp = scalp.nearest_point(m1.cortex_ras_mm)
+    with timer.stage("landmarks"):
+        points = project_montage(scalp, registration)
+        beam = beam_f3(scalp, points, frame)
+        five_cm = five_cm_site(scalp, m1_scalp, frame)
+    with timer.stage("outputs"):
+        transform_files = registration.save(out / "transforms")
+        plan = build_plan(
+            t1=t1, options=options, registration=registration, target=target,
+            cortex_mni_mm=registration.native_to_mni(target.cortex.cortex_ras_mm)[0],
+            gm_probability=target.cortex.gm_probability,
+            axis_to_target_mm=axis_distance_mm(target.coil, target.cortex.cortex_ras_mm),
+            landmarks=points, beam=beam, five_cm=five_cm, m1=m1, m1_native=m1_native, m1_scalp=m1_scalp,
+            scalp_to_brain_mm=scalp_gap_mm, transform_files=transform_files,
+        )
+        _write_report(out, plan, ctx)
+    plan["timing_s"] = timer.summary()
+    (out / "plan.json").write_text(json.dumps(plan, indent=2))
+    return plan
+
+
+def _write_report(out: Path, plan: dict, ctx: PlanContext) -> None:
+    try:
+        from navsvc.report import write_report
+        from navsvc.report.inputs import report_inputs_from_context
+    except ImportError:
+        return
+    write_report(out, plan, report_inputs_from_context(ctx))
+    plan.setdefault("files", {})["report"] = "report.html"

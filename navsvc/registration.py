@@ -1,0 +1,186 @@
+"""Registration of the patient's head to MNI space with ANTs (affine, then SyN).
+
+Two stages, both at 2 mm on the working grid:
+
+1. head to head: the patient's whole head to the Colin27 head (rigid, then affine),
+   which captures large rotations and gives the 10-20 landmark frame;
+2. brain to brain: the patient's brain (Colin27 brain mask carried back, dilated) to the
+   ICBM 2009a template (affine refinement, then SyN), which defines "MNI" here.
+
+Both directions are kept, so every point exists in native and MNI space. Points go to
+ANTs in LPS (ITK physical space) and come back as RAS.
+"""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("ITK_GLOBAL_DEFAULT_NUMBER_OF_THREADS", str(os.cpu_count() or 1))
+
+import shutil  # noqa: E402
+from dataclasses import dataclass  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import ants  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+from scipy import ndimage  # noqa: E402
+
+from navsvc import templates  # noqa: E402
+from navsvc.coords import as_points, lps_to_ras, ras_to_lps  # noqa: E402
+from navsvc.grid import WorkingImage  # noqa: E402
+
+#: working resolution of the registration, mm
+REGISTRATION_SPACING_MM = 2.0
+#: fixed seed: the same input always gives the same transforms
+RANDOM_SEED = 20120601
+
+
+@dataclass(frozen=True)
+class Registration:
+    """Transforms between the patient (native RAS) and Colin27 / ICBM (MNI RAS).
+
+    ``to_mni`` / ``from_mni`` are ANTs transform lists in the order
+    :func:`ants.apply_transforms` takes them (fixed = MNI, moving = native).
+    """
+
+    head_affine: str
+    to_mni: tuple[str, ...]
+    from_mni: tuple[str, ...]
+    from_mni_invert: tuple[bool, ...]
+    quality_correlation: float
+
+    # -- points ---------------------------------------------------------------
+    def mni_to_native(self, points_mni_mm) -> np.ndarray:
+        """Map ICBM MNI points (RAS mm) into the patient's native RAS space."""
+        # ANTs maps points with the transforms that warp images the other way.
+        return _transform_points(points_mni_mm, list(self.to_mni), [False] * len(self.to_mni))
+
+    def native_to_mni(self, points_ras_mm) -> np.ndarray:
+        """Map native RAS points (mm) into ICBM MNI space."""
+        return _transform_points(points_ras_mm, list(self.from_mni), list(self.from_mni_invert))
+
+    def colin_to_native(self, points_colin_mm) -> np.ndarray:
+        """Map Colin27 head-space points (RAS mm) into native space (affine stage only)."""
+        return _transform_points(points_colin_mm, [self.head_affine], [False])
+
+    # -- images ---------------------------------------------------------------
+    def mni_image_to_native(self, image: ants.ANTsImage, grid: WorkingImage, nearest: bool = False) -> np.ndarray:
+        """Resample an image defined in ICBM space onto the native working grid."""
+        out = ants.apply_transforms(
+            fixed=grid.to_ants(), moving=image, transformlist=list(self.from_mni),
+            whichtoinvert=list(self.from_mni_invert),
+            interpolator="nearestNeighbor" if nearest else "linear",
+        )
+        return out.numpy()
+
+    def colin_image_to_native(self, image: ants.ANTsImage, grid: WorkingImage, nearest: bool = False) -> np.ndarray:
+        """Resample an image defined in Colin27 space onto the native grid (affine stage)."""
+        out = ants.apply_transforms(
+            fixed=grid.to_ants(), moving=image, transformlist=[self.head_affine],
+            whichtoinvert=[True], interpolator="nearestNeighbor" if nearest else "linear",
+        )
+        return out.numpy()
+
+    def native_image_to_mni(self, image: WorkingImage, reference: ants.ANTsImage) -> np.ndarray:
+        """Resample a native working-grid image into ICBM space (for quality checks)."""
+        return ants.apply_transforms(fixed=reference, moving=image.to_ants(),
+                                     transformlist=list(self.to_mni)).numpy()
+
+    def save(self, folder: Path) -> dict[str, str]:
+        """Copy the transform files into ``folder``; return role -> file name."""
+        folder.mkdir(parents=True, exist_ok=True)
+        names = {
+            "native_to_colin27_affine": (self.head_affine, "native_to_colin27_0GenericAffine.mat"),
+            "native_to_mni_affine": (self.to_mni[1], "native_to_mni_0GenericAffine.mat"),
+            "native_to_mni_warp": (self.to_mni[0], "native_to_mni_1Warp.nii.gz"),
+            "mni_to_native_warp": (self.from_mni[1], "native_to_mni_1InverseWarp.nii.gz"),
+        }
+        for src, name in names.values():
+            shutil.copyfile(src, folder / name)
+        return {role: name for role, (_, name) in names.items()}
+
+
+def _transform_points(points_ras_mm, transforms: list[str], invert: list[bool]) -> np.ndarray:
+    lps = ras_to_lps(as_points(points_ras_mm))
+    frame = pd.DataFrame({"x": lps[:, 0], "y": lps[:, 1], "z": lps[:, 2]})
+    out = ants.apply_transforms_to_points(3, frame, transforms, whichtoinvert=invert)
+    return lps_to_ras(out[["x", "y", "z"]].to_numpy(dtype=np.float64))
+
+
+def _downsample(image: ants.ANTsImage) -> ants.ANTsImage:
+    # smooth before decimating so that 1 mm detail does not alias into the 2 mm grid
+    smoothed = ants.smooth_image(image, sigma=0.5 * REGISTRATION_SPACING_MM, sigma_in_physical_coordinates=True)
+    return ants.resample_image(smoothed, (REGISTRATION_SPACING_MM,) * 3, use_voxels=False, interp_type=0)
+
+
+def _normalise(image: ants.ANTsImage, mask: np.ndarray | None = None) -> ants.ANTsImage:
+    values = image.numpy()
+    ref = values[mask] if mask is not None else values[values > 0]
+    scale = float(np.percentile(ref, 99.0)) or 1.0
+    return image.new_image_like(np.clip(values / scale, 0, 1.5).astype(np.float32))
+
+
+def _load_fixed() -> tuple[ants.ANTsImage, ants.ANTsImage, ants.ANTsImage]:
+    colin = _normalise(_downsample(ants.image_read(str(templates.require(templates.COLIN_HEAD)))))
+    icbm = _downsample(ants.image_read(str(templates.require(templates.ICBM_T1))))
+    icbm_mask = icbm.new_image_like((icbm.numpy() > 0.05 * icbm.max()).astype(np.float32))
+    return colin, _normalise(icbm, icbm_mask.numpy() > 0), icbm_mask
+
+
+def brain_correlation(warped_native: np.ndarray, template: np.ndarray, mask: np.ndarray) -> float:
+    """Pearson correlation of the warped patient and the template inside the template brain."""
+    a, b = warped_native[mask], template[mask]
+    if a.std() == 0 or b.std() == 0:
+        return 0.0
+    return float(np.corrcoef(a, b)[0, 1])
+
+
+def register_to_mni(native: WorkingImage) -> Registration:
+    """Register the patient (working grid) to Colin27 (head) and ICBM 2009a (brain).
+
+    Parameters
+    ----------
+    native : WorkingImage
+        The patient's T1 on the working grid (bias-corrected or not).
+
+    Returns
+    -------
+    Registration
+        Transform files (in a temporary folder; call :meth:`Registration.save` to keep
+        them) and the brain correlation after registration.
+    """
+    colin, icbm, icbm_mask = _load_fixed()
+    moving = _normalise(_downsample(native.to_ants()))
+    head = ants.registration(
+        fixed=colin, moving=moving, type_of_transform="Rigid",
+        aff_shrink_factors=(4, 2), aff_smoothing_sigmas=(2, 1), aff_iterations=(200, 50),
+        aff_metric="mattes", aff_sampling=32, random_seed=RANDOM_SEED,
+    )
+    head = ants.registration(
+        fixed=colin, moving=moving, type_of_transform="Affine", initial_transform=head["fwdtransforms"][0],
+        aff_shrink_factors=(4, 2), aff_smoothing_sigmas=(2, 1), aff_iterations=(100, 50),
+        aff_metric="mattes", aff_sampling=32, random_seed=RANDOM_SEED,
+    )
+    head_affine = head["fwdtransforms"][0]
+    colin_mask = ants.image_read(str(templates.require(templates.COLIN_BRAIN_MASK)))
+    brain_mask = ants.apply_transforms(fixed=moving, moving=colin_mask, transformlist=[head_affine],
+                                       whichtoinvert=[True], interpolator="nearestNeighbor").numpy() > 0
+    brain_mask = ndimage.binary_dilation(brain_mask, iterations=3)  # 6 mm: tolerate affine error
+    moving_brain = _normalise(moving.new_image_like(moving.numpy() * brain_mask), brain_mask)
+    fixed_mask = icbm_mask.new_image_like(ndimage.binary_dilation(icbm_mask.numpy() > 0, iterations=2).astype(np.float32))
+    brain = ants.registration(
+        fixed=icbm, moving=moving_brain, type_of_transform="SyN", initial_transform=head_affine,
+        mask=fixed_mask, aff_shrink_factors=(2, 1), aff_smoothing_sigmas=(1, 0), aff_iterations=(50, 20),
+        aff_metric="mattes", aff_sampling=32, syn_metric="mattes", syn_sampling=32,
+        reg_iterations=(40, 20, 0), random_seed=RANDOM_SEED,
+    )
+    warped = ants.apply_transforms(fixed=icbm, moving=moving_brain, transformlist=brain["fwdtransforms"])
+    quality = brain_correlation(warped.numpy(), icbm.numpy(), icbm_mask.numpy() > 0)
+    return Registration(
+        head_affine=head_affine,
+        to_mni=tuple(brain["fwdtransforms"]),
+        from_mni=tuple(brain["invtransforms"]),
+        from_mni_invert=(True, False),
+        quality_correlation=quality,
+    )

@@ -1,0 +1,123 @@
+"""The visual QC report of a plan: ``report.html``, one self-contained file.
+
+>>> from navsvc.report import ReportInputs, write_report
+>>> write_report(out_dir, plan, inputs)  # doctest: +SKIP
+PosixPath('.../report.html')
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Mapping
+from pathlib import Path
+
+import numpy as np
+
+from navsvc.report import html, scalp3d, slices
+from navsvc.report.inputs import ReportInputs
+
+__all__ = ["ReportInputs", "write_report"]
+
+REPORT_FILENAME = "report.html"
+
+#: (landmark key, short label, colour, marker symbol, legend description) of the scalp sites drawn in 3-D.
+_SCALP_SITES = (
+    ("f3", "F3", "#00b3b3", "o", "virtual 10-20 F3"),
+    ("beam_f3", "BF3", "#c020c0", "s", "Beam F3 site"),
+    ("five_cm", "5cm", "#2ca02c", "^", "5-cm-rule site"),
+    ("cz", "Cz", "white", "o", "vertex"),
+    ("nasion", "Nz", "white", "v", "nasion"),
+)
+
+
+def _coil_matrix(plan: Mapping) -> np.ndarray | None:
+    matrix = html.lookup(plan, "coil", "matrix")
+    try:
+        array = np.asarray(matrix, dtype=float)
+    except (TypeError, ValueError):
+        return None
+    if array.shape != (4, 4) or not np.all(np.isfinite(array)):
+        return None
+    return array
+
+
+def _scalp_markers(plan: Mapping) -> list[scalp3d.Marker]:
+    markers = []
+    entry = html.vector3(html.lookup(plan, "entry", "scalp_ras_mm"))
+    if entry is not None:
+        markers.append(scalp3d.Marker("entry", np.array(entry), slices.ENTRY_COLOUR, "D",
+                                      "MRI-guided scalp entry point"))
+    for key, label, colour, symbol, description in _SCALP_SITES:
+        position = html.vector3(html.lookup(plan, "landmarks", "points", key, "ras_mm"))
+        if position is not None:
+            markers.append(scalp3d.Marker(label, np.array(position), colour, symbol, description))
+    return markers
+
+
+def render_figures(plan: Mapping, inputs: ReportInputs) -> dict[str, bytes | None]:
+    """PNG figures of the report: ``slices``, ``scalp`` and ``registration``.
+
+    Parameters
+    ----------
+    plan : mapping
+        The plan dictionary.
+    inputs : ReportInputs
+        Images and scalp mesh on the patient's RAS grid.
+
+    Returns
+    -------
+    dict
+        PNG bytes per figure; None for a figure the plan lacks the data for.
+    """
+    target = (html.vector3(html.lookup(plan, "target", "cortex_ras_mm"))
+              or html.vector3(html.lookup(plan, "target", "native_ras_mm")))
+    entry = html.vector3(html.lookup(plan, "entry", "scalp_ras_mm"))
+    mapped = html.vector3(html.lookup(plan, "target", "native_ras_mm"))
+    figures: dict[str, bytes | None] = {"slices": None, "registration": None}
+    if target is not None:
+        figures["slices"] = slices.render_target_slices(
+            inputs.t1_img, inputs.dlpfc_mask_img, target, entry_ras_mm=entry,
+            mapped_target_ras_mm=mapped)
+        figures["registration"] = slices.render_registration_check(
+            inputs.t1_img, inputs.template_img, target)
+    figures["scalp"] = scalp3d.render_scalp_views(
+        inputs.scalp_vertices_ras_mm, inputs.scalp_faces, _coil_matrix(plan),
+        _scalp_markers(plan), target_ras_mm=None if target is None else np.array(target))
+    return figures
+
+
+def write_report(out_dir: Path, plan: dict, inputs: ReportInputs) -> Path:
+    """Write the plan's visual QC report, ``out_dir/report.html``.
+
+    The file is self-contained (figures embedded as base64 PNG, inline style, no
+    external URL) and written atomically.
+
+    Parameters
+    ----------
+    out_dir : pathlib.Path
+        Directory of the plan; created if missing.
+    plan : dict
+        The plan dictionary (``plan.json``); missing optional keys show as a dash.
+    inputs : ReportInputs
+        The patient's T1, the warped template, the left-DLPFC mask and the scalp mesh.
+
+    Returns
+    -------
+    pathlib.Path
+        Path of the written ``report.html``.
+    """
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    page = html.render_page(plan, render_figures(plan, inputs))
+    path = out_dir / REPORT_FILENAME
+    handle, temporary = tempfile.mkstemp(prefix=".report-", suffix=".html", dir=out_dir)
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as stream:
+            stream.write(page)
+        os.chmod(temporary, 0o644)  # mkstemp makes it owner-only; a report is meant to be read
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+    return path

@@ -1,0 +1,395 @@
+"""The HTML page of the QC report: one self-contained file, every value escaped.
+
+The page references nothing outside itself: figures are ``data:`` URIs, the style
+sheet is inline and only locally installed system fonts are named.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import math
+from collections.abc import Mapping, Sequence
+
+from navsvc.report import slices
+
+MISSING = "—"
+
+#: Display names of the landmark keys, in the order the table lists them.
+LANDMARK_NAMES = {
+    "f3": "F3 (10-20, virtual)",
+    "beam_f3": "Beam F3 site",
+    "five_cm": "5-cm-rule site",
+    "m1_hand_knob": "M1 hand knob (cortex)",
+    "c3": "C3", "cz": "Cz", "fz": "Fz", "f4": "F4", "fpz": "Fpz",
+    "nasion": "Nasion", "inion": "Inion",
+    "lpa": "Left pre-auricular point (LPA)", "rpa": "Right pre-auricular point (RPA)",
+}
+
+_STYLE = """
+body { font-family: system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial,
+       sans-serif; margin: 0; color: #1b1f24; background: #f4f5f7; }
+main { max-width: 1360px; margin: 0 auto; padding: 16px 24px 48px; }
+header { background: #123; color: white; padding: 14px 24px; }
+header h1 { margin: 0; font-size: 22px; }
+header p { margin: 4px 0 0; font-size: 13px; color: #cde; }
+section { background: white; border-radius: 6px; padding: 12px 18px; margin: 16px 0;
+          box-shadow: 0 1px 3px rgba(0,0,0,.12); }
+h2 { font-size: 18px; margin: 4px 0 10px; }
+table { border-collapse: collapse; font-size: 13px; margin: 6px 0; }
+th, td { border: 1px solid #d4d8dd; padding: 4px 8px; text-align: left; vertical-align: top; }
+th { background: #eef1f4; }
+td.num { font-family: ui-monospace, "DejaVu Sans Mono", Menlo, Consolas, monospace;
+         text-align: right; white-space: nowrap; }
+img { max-width: 100%; height: auto; display: block; margin: 6px 0; }
+.note { font-size: 13px; color: #44505c; }
+.warn { background: #fff0f0; border: 2px solid #d00; color: #900; padding: 8px 12px;
+        border-radius: 4px; margin: 8px 0; font-weight: 600; }
+.ok { color: #0a6b2a; font-weight: 600; }
+.bad { color: #b00; font-weight: 600; }
+.key { display: grid; grid-template-columns: repeat(auto-fit, minmax(240px, 1fr)); gap: 8px; }
+.key div { background: #eef3f8; border-radius: 4px; padding: 8px 10px; }
+.key b { display: block; font-size: 12px; color: #44505c; font-weight: 600; }
+.key span { font-size: 16px; }
+.swatch { display: inline-block; width: 12px; height: 12px; border: 1px solid #333;
+          vertical-align: middle; margin-right: 4px; }
+code { font-size: 12px; word-break: break-all; }
+@media print { body { background: white; } section { box-shadow: none; break-inside: avoid; } }
+"""
+
+
+def esc(value) -> str:
+    """Escape any value for HTML text or attribute context; None becomes a dash."""
+    if value is None:
+        return MISSING
+    return html.escape(str(value), quote=True)
+
+
+def lookup(mapping, *keys):
+    """``mapping[k0][k1]...`` or None when any level is missing or not a mapping."""
+    current = mapping
+    for key in keys:
+        if not isinstance(current, Mapping) or key not in current:
+            return None
+        current = current[key]
+    return current
+
+
+def vector3(value) -> list[float] | None:
+    """A 3-vector of finite floats from a plan value, or None."""
+    if not isinstance(value, Sequence) or isinstance(value, str) or len(value) != 3:
+        return None
+    try:
+        floats = [float(v) for v in value]
+    except (TypeError, ValueError):
+        return None
+    return floats if all(math.isfinite(v) for v in floats) else None
+
+
+def fmt_number(value, digits: int = 1, unit: str = "") -> str:
+    """A number with ``digits`` decimals and an optional unit, escaped; a dash when missing."""
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return esc(value) if value not in (None, "") else MISSING
+    if not math.isfinite(number):
+        return MISSING
+    return esc(f"{number:.{digits}f}{unit}")
+
+
+def fmt_vector(value, digits: int = 1) -> str:
+    """``(x, y, z)`` with fixed decimals, escaped; a dash when missing."""
+    vector = vector3(value)
+    if vector is None:
+        return MISSING
+    return esc("(" + ", ".join(f"{v:.{digits}f}" for v in vector) + ")")
+
+
+def lps_from_ras(value) -> list[float] | None:
+    """LPS coordinates (x and y negated) of a RAS point, or None."""
+    vector = vector3(value)
+    return None if vector is None else [-vector[0], -vector[1], vector[2]]
+
+
+def png_img(png: bytes | None, alt: str) -> str:
+    """An ``<img>`` with the PNG embedded as a data URI, or a note when it is missing."""
+    if not png:
+        return f'<p class="warn">{esc(alt)}: not drawn (missing input).</p>'
+    data = base64.b64encode(png).decode("ascii")
+    return f'<img alt="{esc(alt)}" src="data:image/png;base64,{data}">'
+
+
+def _key_value_table(rows: Sequence[tuple[str, str]]) -> str:
+    """Two-column table; values must already be escaped."""
+    body = "".join(f"<tr><th>{esc(k)}</th><td>{v}</td></tr>" for k, v in rows)
+    return f"<table>{body}</table>"
+
+
+def _coordinate_rows(plan: Mapping) -> list[tuple[str, object, object, object]]:
+    """(name, RAS, voxel ijk, MNI) for every point the plan reports."""
+    rows = [
+        ("Cortical target (on the patient's cortex)", lookup(plan, "target", "cortex_ras_mm"),
+         lookup(plan, "target", "cortex_voxel_ijk"), lookup(plan, "target", "cortex_mni_mm")),
+        ("Strategy point mapped to the patient", lookup(plan, "target", "native_ras_mm"), None,
+         lookup(plan, "target", "mni_mm")),
+        ("Scalp entry point", lookup(plan, "entry", "scalp_ras_mm"), None, None),
+    ]
+    matrix = lookup(plan, "coil", "matrix")
+    centre = None
+    if isinstance(matrix, Sequence) and len(matrix) >= 3:
+        try:
+            centre = [float(matrix[r][3]) for r in range(3)]
+        except (TypeError, ValueError, IndexError):
+            centre = None
+    rows.append(("Coil centre", centre, None, None))
+    points = lookup(plan, "landmarks", "points") or {}
+    if isinstance(points, Mapping):
+        ordered = [k for k in LANDMARK_NAMES if k in points] + sorted(
+            str(k) for k in points if k not in LANDMARK_NAMES)
+        for key in ordered:
+            point = points[key]
+            rows.append((LANDMARK_NAMES.get(key, key), lookup(point, "ras_mm"),
+                         lookup(point, "voxel_ijk"), lookup(point, "mni_mm")))
+    return rows
+
+
+def coordinates_table(plan: Mapping) -> str:
+    """The coordinates table: native RAS, LPS, input-voxel indices and MNI, mm."""
+    header = ("<tr><th>Point</th><th>Native RAS (x, y, z) mm</th><th>Native LPS (x, y, z) mm</th>"
+              "<th>Voxel (i, j, k) of the input image</th><th>MNI (x, y, z) mm</th></tr>")
+    body = []
+    for name, ras, ijk, mni in _coordinate_rows(plan):
+        ijk_vector = vector3(ijk)
+        ijk_text = MISSING if ijk_vector is None else esc(
+            "(" + ", ".join(f"{v:.0f}" for v in ijk_vector) + ")")
+        body.append(
+            f"<tr><th>{esc(name)}</th><td class='num'>{fmt_vector(ras)}</td>"
+            f"<td class='num'>{fmt_vector(lps_from_ras(ras))}</td><td class='num'>{ijk_text}</td>"
+            f"<td class='num'>{fmt_vector(mni)}</td></tr>"
+        )
+    return f"<table>{header}{''.join(body)}</table>"
+
+
+def coil_table(plan: Mapping) -> str:
+    """Coil axes (unit vectors, RAS) and pose parameters."""
+    matrix = lookup(plan, "coil", "matrix")
+    axes = {}
+    if isinstance(matrix, Sequence) and len(matrix) >= 3:
+        for column, name in enumerate(("x", "y", "z")):
+            try:
+                axes[name] = [float(matrix[row][column]) for row in range(3)]
+            except (TypeError, ValueError, IndexError):
+                axes[name] = None
+    handle = None if axes.get("y") is None else [-v for v in axes["y"]]
+    rows = [
+        ("Coil normal z (into the head), RAS", fmt_vector(axes.get("z"), 3)),
+        ("Handle direction (−y), RAS", fmt_vector(handle, 3)),
+        ("Coil x axis (wing to wing), RAS", fmt_vector(axes.get("x"), 3)),
+        ("Coil centre to scalp", fmt_number(lookup(plan, "coil", "distance_to_scalp_mm"), 1, " mm")),
+        ("Handle angle from the midline", fmt_number(lookup(plan, "coil", "handle_angle_deg"), 0, "°")),
+    ]
+    return _key_value_table(rows)
+
+
+def distances_table(plan: Mapping) -> str:
+    """Distances of the scalp-measurement sites and the scalp-to-cortex distance."""
+    distances = lookup(plan, "landmarks", "distances_mm") or {}
+    rows = [
+        ("Scalp entry → cortical target (scalp-to-cortex)",
+         fmt_number(lookup(plan, "entry", "scalp_to_cortex_mm"), 1, " mm")),
+        ("F3 (10-20) → MRI target", fmt_number(lookup(distances, "f3"), 1, " mm")),
+        ("Beam F3 site → MRI target", fmt_number(lookup(distances, "beam_f3"), 1, " mm")),
+        ("5-cm-rule site → MRI target", fmt_number(lookup(distances, "five_cm"), 1, " mm")),
+    ]
+    return _key_value_table(rows)
+
+
+def dose_block(plan: Mapping) -> str:
+    """The scalp-to-cortex dose suggestion (Stokes et al. 2005, 2007)."""
+    dose = lookup(plan, "dose") or {}
+    offset = lookup(dose, "mt_offset_pct_mso")
+    try:
+        offset_value = float(offset)
+        sign = "+" if offset_value >= 0 else "−"
+        headline = esc(f"{sign}{abs(offset_value):.1f} %MSO")
+    except (TypeError, ValueError):
+        headline = MISSING
+    rows = [
+        ("Suggested adjustment to the motor threshold", f"<b>{headline}</b>"),
+        ("Scalp-to-cortex distance at the target (D_target)",
+         fmt_number(lookup(dose, "scalp_to_cortex_target_mm"), 1, " mm")),
+        ("Scalp-to-cortex distance at M1 (D_M1)",
+         fmt_number(lookup(dose, "scalp_to_cortex_m1_mm"), 1, " mm")),
+        ("Slope k", fmt_number(lookup(dose, "stokes_slope_pct_mso_per_mm"), 2, " %MSO/mm")),
+    ]
+    return (_key_value_table(rows)
+            + "<p class='note'>Adjusted MT = MT + k·(D_target − D_M1) (Stokes et al. 2005, 2007: "
+              "about 3 %MSO per mm of extra scalp-to-cortex distance). A suggestion for the "
+              "prescribing clinician, not an automatic setting.</p>")
+
+
+def _registration_status(plan: Mapping) -> tuple[str, bool | None]:
+    """Text for the registration quality and whether it passed (None when unknown)."""
+    quality = lookup(plan, "registration", "quality") or {}
+    measure, value, threshold = (lookup(quality, k) for k in ("measure", "value", "threshold"))
+    passed = lookup(quality, "passed")
+    if not isinstance(passed, bool):
+        passed = None
+        higher_is_better = isinstance(measure, str) and any(
+            word in measure.lower() for word in ("corr", "dice", "overlap"))
+        try:
+            if higher_is_better:
+                passed = float(value) >= float(threshold)
+        except (TypeError, ValueError):
+            passed = None
+    text = f"{esc(measure)} = {fmt_number(value, 3)} (threshold {fmt_number(threshold, 3)})"
+    if passed is True:
+        text += " <span class='ok'>passed</span>"
+    elif passed is False:
+        text += " <span class='bad'>BELOW THRESHOLD</span>"
+    return text, passed
+
+
+def warnings(plan: Mapping) -> list[str]:
+    """Plain-text warnings a clinician must see before using the plan."""
+    found = []
+    target_mni = vector3(lookup(plan, "target", "cortex_mni_mm")) or vector3(lookup(plan, "target", "mni_mm"))
+    if target_mni is not None and target_mni[0] > 0:
+        found.append("The target lies in the patient's RIGHT hemisphere (MNI x > 0). "
+                     "Left-DLPFC plans must have x < 0. Do not use this plan without review.")
+    if lookup(plan, "target", "in_grey_matter") is False:
+        found.append("The cortical target is not in grey matter.")
+    if _registration_status(plan)[1] is False:
+        found.append("Registration quality is below its threshold: check the registration figure.")
+    return found
+
+
+def render_page(plan: Mapping, figures: Mapping[str, bytes | None]) -> str:
+    """The whole report page.
+
+    Parameters
+    ----------
+    plan : mapping
+        The plan dictionary (``plan.json``); missing keys are shown as a dash.
+    figures : mapping
+        PNG bytes (or None) under ``"slices"``, ``"scalp"`` and ``"registration"``.
+
+    Returns
+    -------
+    str
+        The HTML document.
+    """
+    strategy = lookup(plan, "target", "strategy")
+    registration_text, _ = _registration_status(plan)
+    warning_html = "".join(f"<div class='warn'>⚠ {esc(w)}</div>" for w in warnings(plan))
+    key_facts = [
+        ("Strategy", esc(strategy)),
+        ("Cortical target, native RAS", fmt_vector(lookup(plan, "target", "cortex_ras_mm"))),
+        ("Cortical target, MNI", fmt_vector(lookup(plan, "target", "cortex_mni_mm"))),
+        ("Scalp-to-cortex distance", fmt_number(lookup(plan, "entry", "scalp_to_cortex_mm"), 1, " mm")),
+        ("Dose suggestion", fmt_number(lookup(plan, "dose", "mt_offset_pct_mso"), 1, " %MSO vs MT")),
+        ("Target in grey matter", esc({True: "yes", False: "NO"}.get(lookup(plan, "target", "in_grey_matter")))),
+    ]
+    key_html = "".join(f"<div><b>{esc(k)}</b><span>{v}</span></div>" for k, v in key_facts)
+
+    parameters = lookup(plan, "parameters")
+    parameter_rows = ([(str(k), esc(v)) for k, v in parameters.items()]
+                      if isinstance(parameters, Mapping) else [("parameters", MISSING)])
+    timing = lookup(plan, "timing_s")
+    timing_rows = ([(str(k), fmt_number(v, 1, " s")) for k, v in timing.items()]
+                   if isinstance(timing, Mapping) else [("timing", MISSING)])
+    input_info = lookup(plan, "input") or {}
+    provenance_rows = [
+        ("Plan id", esc(lookup(plan, "plan_id"))),
+        ("Created", esc(lookup(plan, "created_at"))),
+        ("navsvc version", esc(lookup(plan, "navsvc_version"))),
+        ("Input SHA-256", f"<code>{esc(lookup(input_info, 'sha256'))}</code>"),
+        ("Input shape (voxels)", esc(lookup(input_info, "shape"))),
+        ("Input voxel size (mm)", esc(lookup(input_info, "voxel_size_mm"))),
+        ("Input orientation (voxel axes)", esc(lookup(input_info, "orientation"))),
+        ("Registration template", esc(lookup(plan, "registration", "template"))),
+        ("Registration quality", registration_text),
+        ("Registration time", fmt_number(lookup(plan, "registration", "seconds"), 1, " s")),
+        ("Target strategy", esc(strategy)),
+        ("Strategy source", esc(lookup(plan, "target", "citation"))),
+        ("Strategy MNI coordinate", fmt_vector(lookup(plan, "target", "mni_mm"))),
+    ]
+
+    swatch = "<span class='swatch' style='background:{}'></span>".format
+    return f"""<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>rTMS targeting QC report — {esc(lookup(plan, "plan_id"))}</title>
+<style>{_STYLE}</style>
+</head>
+<body>
+<header>
+<h1>rTMS targeting — visual QC report</h1>
+<p>Plan {esc(lookup(plan, "plan_id"))} · created {esc(lookup(plan, "created_at"))} ·
+navsvc {esc(lookup(plan, "navsvc_version"))} · strategy {esc(strategy)}</p>
+</header>
+<main>
+{warning_html}
+<section>
+<h2>Summary</h2>
+<div class="key">{key_html}</div>
+<p class="note">All coordinates are millimetres in the patient's own scanner space (NIfTI RAS: +x = patient's
+right, +y = anterior, +z = superior) unless marked MNI. Review every figure before treatment; the navigation
+system's display of the exported pose is the final check.</p>
+</section>
+
+<section>
+<h2>1. Target on the patient's T1</h2>
+<p class="note"><b>Orientation:</b> neurological convention — in the axial (seen from above) and coronal
+(seen from behind) slices the <b>patient's left is on the left of the image</b>, unlike the radiological
+display of most PACS viewers. Sagittal slices are seen from the patient's left (nose to the left). Every panel
+is labelled. {swatch(slices.TARGET_COLOUR)}cortical target, {swatch(slices.DLPFC_COLOUR)}left-DLPFC region,
+{swatch(slices.ENTRY_COLOUR)}scalp entry point (projected onto the slice, dashed line to the target),
+{swatch(slices.MAPPED_COLOUR)}strategy point mapped to the patient before it was moved onto the cortex.</p>
+{png_img(figures.get("slices"), "Tri-planar T1 slices through the target")}
+</section>
+
+<section>
+<h2>2. Coordinates</h2>
+{coordinates_table(plan)}
+<p class="note">LPS = RAS with x and y negated (DICOM / ITK convention: use it with navigators loaded with the
+DICOM series). Voxel indices refer to the uploaded image. MNI coordinates are in the registration template's
+space ({esc(lookup(plan, "registration", "template"))}).</p>
+</section>
+
+<section>
+<h2>3. Scalp, coil pose and scalp-measurement sites</h2>
+{png_img(figures.get("scalp"), "3-D views of the scalp with the coil")}
+<p class="note">Coil convention (SimNIBS matsimnibs): z = coil normal into the head, the handle points along −y,
+the figure-8 wings lie along x. The inset in each view shows where the patient's left, anterior and superior
+directions point on the screen.</p>
+<h3>Coil pose</h3>
+{coil_table(plan)}
+<h3>Distances</h3>
+{distances_table(plan)}
+<h3>Dose suggestion</h3>
+{dose_block(plan)}
+</section>
+
+<section>
+<h2>4. Registration check</h2>
+<p class="note">Edges of the MNI template ({esc(lookup(plan, "registration", "template"))}), warped into the
+patient's space, drawn in magenta over the patient's T1. Good registration: the edges follow the patient's
+brain outline, ventricles and major sulci. Quality: {registration_text}.</p>
+{png_img(figures.get("registration"), "Registration check: template edges over the patient's T1")}
+</section>
+
+<section>
+<h2>5. Provenance</h2>
+{_key_value_table(provenance_rows)}
+<h3>Parameters</h3>
+{_key_value_table(parameter_rows)}
+<h3>Timing</h3>
+{_key_value_table(timing_rows)}
+</section>
+</main>
+</body>
+</html>
+"""

@@ -1,0 +1,1 @@
+"""Target strategies and their individualization on the patient's cortex."""

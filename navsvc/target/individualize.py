@@ -1,0 +1,91 @@
+"""Individualization: move the mapped coordinate onto the patient's own cortex.
+
+Rule (documented in the plan): take the scalp point nearest the mapped coordinate and
+walk from it towards the coordinate; the target is the middle of the first run of grey
+matter met on that line (the gyral crown facing the coil), capped at 3 mm below the grey
+matter surface, provided it lies within 10 mm of the mapped coordinate and in the same
+hemisphere. If the line meets no such grey matter, the target is the grey-matter voxel
+nearest the mapped coordinate (same hemisphere, within 10 mm). Otherwise: no target.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.spatial import cKDTree
+
+from navsvc.anatomy.tissue import GM_THRESHOLD, LocalTissue
+from navsvc.coords import unit
+from navsvc.errors import PipelineError
+
+#: the individualized target stays within this distance of the mapped coordinate, mm
+MAX_SHIFT_MM = 10.0
+#: step along the scalp-to-target line, mm
+RAY_STEP_MM = 0.25
+#: deepest point taken below the grey-matter surface, mm
+MAX_DEPTH_MM = 3.0
+
+RULE = (
+    "middle of the first grey-matter run on the line from the nearest scalp point to the "
+    "mapped coordinate (at most 3 mm deep), within 10 mm of the mapped coordinate and in its "
+    "hemisphere; else the nearest grey-matter voxel within 10 mm"
+)
+
+
+@dataclass(frozen=True)
+class CorticalTarget:
+    """The individualized target and how it was found."""
+
+    cortex_ras_mm: np.ndarray
+    method: str  # "scalp_ray" or "nearest_grey_matter"
+    shift_mm: float
+    gm_probability: float
+
+
+def individualize(mapped_ras_mm, scalp_point_ras_mm, tissue: LocalTissue,
+                  same_hemisphere) -> CorticalTarget:
+    """Find the cortical target near ``mapped_ras_mm`` (see the module rule).
+
+    Parameters
+    ----------
+    mapped_ras_mm : array (3,)
+        The strategy's coordinate mapped into native space.
+    scalp_point_ras_mm : array (3,)
+        The scalp point nearest ``mapped_ras_mm``.
+    tissue : LocalTissue
+        Grey-matter posterior around the mapped coordinate.
+    same_hemisphere : callable
+        ``same_hemisphere(points_ras_mm) -> bool array``: whether points lie in the
+        mapped coordinate's hemisphere.
+    """
+    mapped = np.asarray(mapped_ras_mm, float)
+    scalp = np.asarray(scalp_point_ras_mm, float)
+    direction = unit(mapped - scalp)
+    length = np.linalg.norm(mapped - scalp) + MAX_SHIFT_MM
+    steps = np.arange(0.0, length, RAY_STEP_MM)
+    ray = scalp + steps[:, None] * direction
+    prob = tissue.gm_probability(ray)
+    ok = (prob > GM_THRESHOLD) & (np.linalg.norm(ray - mapped, axis=1) <= MAX_SHIFT_MM)
+    ok &= same_hemisphere(ray)
+    if ok.any():
+        first = int(np.argmax(ok))
+        last = first
+        while last + 1 < len(ok) and ok[last + 1] and (last + 1 - first) * RAY_STEP_MM < 2 * MAX_DEPTH_MM:
+            last += 1
+        point = ray[(first + last) // 2]
+        return CorticalTarget(point, "scalp_ray", float(np.linalg.norm(point - mapped)),
+                              float(tissue.gm_probability(point)[0]))
+    gm = tissue.gm_points_ras_mm()
+    if len(gm):
+        gm = gm[same_hemisphere(gm)]
+    if len(gm):
+        dist, idx = cKDTree(gm).query(mapped)
+        if dist <= MAX_SHIFT_MM:
+            point = gm[idx]
+            return CorticalTarget(point, "nearest_grey_matter", float(dist),
+                                  float(tissue.gm_probability(point)[0]))
+    raise PipelineError(
+        f"no grey matter within {MAX_SHIFT_MM:.0f} mm of the mapped target "
+        f"{np.round(mapped, 1).tolist()}: check the registration in the QC report or give --native"
+    )

@@ -1,0 +1,65 @@
+"""Stand-ins for :func:`navsvc.pipeline.make_plan` that exercise the job machinery fast.
+
+The worker loads the plan function by its ``module:function`` name
+(``NAVSVC_PLAN_FUNCTION``), so these run inside the real child processes.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+import uuid
+from pathlib import Path
+
+from navsvc.errors import InputError
+
+#: a valid coil pose: orthonormal, right-handed, z into the head (RAS, mm)
+COIL_MATRIX = [[0.0, 0.0, 1.0, -46.0], [0.0, -1.0, 0.0, 50.0], [1.0, 0.0, 0.0, 40.0],
+               [0.0, 0.0, 0.0, 1.0]]
+
+
+def plan_dict(plan_id: str | None = None) -> dict:
+    """Return a small plan with the fields the exports need."""
+    return {
+        "schema_version": "test",
+        "plan_id": plan_id or str(uuid.uuid4()),
+        "target": {"strategy": "fox2012", "cortex_ras_mm": [-38.0, 44.0, 26.0]},
+        "coil": {"matrix": COIL_MATRIX},
+    }
+
+
+def fake_make_plan(t1_path: Path, out_dir: Path, options, progress=None) -> dict:
+    """Write ``plan.json`` and ``report.html`` after reporting two stages."""
+    assert Path(t1_path).is_file()
+    for stage in ("load", "register"):
+        if progress:
+            progress(stage)
+    plan = plan_dict()
+    plan["options"] = options.to_dict()
+    (Path(out_dir) / "plan.json").write_text(json.dumps(plan))
+    (Path(out_dir) / "report.html").write_text("<html><body>QC report</body></html>")
+    return plan
+
+
+def fake_input_error(t1_path, out_dir, options, progress=None) -> dict:
+    """Fail as the engine does on an unusable head."""
+    raise InputError("the image does not contain a whole head")
+
+
+def fake_bug(t1_path, out_dir, options, progress=None) -> dict:
+    """Fail with an internal error."""
+    raise ZeroDivisionError("division by zero in stage 3")
+
+
+def fake_crash(t1_path, out_dir, options, progress=None) -> dict:
+    """End the process abruptly, as a segfault in native code would."""
+    os._exit(3)
+
+
+def fake_slow(t1_path, out_dir, options, progress=None) -> dict:
+    """Stay in the ``running`` state for a minute."""
+    if progress:
+        progress("register")
+    time.sleep(60)
+    return fake_make_plan(t1_path, out_dir, options, progress)

@@ -1,0 +1,139 @@
+"""Fixtures of the API tests: settings on a temporary data folder, a client, tokens.
+
+The database is SQLite in the temporary folder, or, when ``NAVSVC_TEST_POSTGRES_URL``
+is set (``postgresql+psycopg://user:password@host/db``), a fresh schema of that
+PostgreSQL database per test, dropped afterwards.
+"""
+
+from __future__ import annotations
+
+import gzip
+import os
+import uuid
+from pathlib import Path
+
+import nibabel as nib
+import numpy as np
+import pytest
+import sqlalchemy as sa
+from fastapi.testclient import TestClient
+
+from api.app import create_app
+from api.config import Settings
+from api.db import Database
+from api.models import Job, Plan, utc_now
+from api.security import ROLES
+from api.tokens import create_token
+
+COLIN27 = Path("/usr/share/mricron/templates/ch2.nii.gz")
+
+
+@pytest.fixture
+def database_url():
+    """``None`` (SQLite in the data folder) or a PostgreSQL URL on a fresh schema."""
+    base = os.environ.get("NAVSVC_TEST_POSTGRES_URL")
+    if not base:
+        yield None
+        return
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    admin = sa.create_engine(base, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+    separator = "&" if "?" in base else "?"
+    yield f"{base}{separator}options=-csearch_path%3D{schema}"
+    with admin.connect() as connection:
+        connection.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
+    admin.dispose()
+
+
+@pytest.fixture
+def settings(tmp_path, database_url) -> Settings:
+    """Settings on a temporary data folder, embedded worker off, fake plan function."""
+    return Settings(data_dir=tmp_path / "data", database_url=database_url,
+                    embedded_worker=False, job_poll_interval_s=0.1, max_upload_mb=16,
+                    plan_function="api_test_fakes:fake_make_plan")
+
+
+@pytest.fixture
+def app(settings):
+    """The application (lifespan not yet run)."""
+    return create_app(settings)
+
+
+@pytest.fixture
+def client(app):
+    """A test client with the application started."""
+    with TestClient(app) as test_client:
+        yield test_client
+
+
+@pytest.fixture
+def auth(client, app) -> dict[str, dict[str, str]]:
+    """Authorization headers per role (one token each)."""
+    return {role: {"Authorization": f"Bearer {create_token(app.state.db, role, role)}"}
+            for role in ROLES}
+
+
+@pytest.fixture(scope="session")
+def small_head(tmp_path_factory) -> Path:
+    """A small synthetic volume that passes the engine's input checks (2.5 mm, 160 mm FOV)."""
+    rng = np.random.default_rng(0)
+    data = (rng.random((64, 64, 64)) * 100).astype(np.int16)
+    affine = np.diag([2.5, 2.5, 2.5, 1.0])
+    affine[:3, 3] = -80.0
+    image = nib.Nifti1Image(data, affine)
+    image.header["descrip"] = b"Jane Doe 1980-04-02"
+    path = tmp_path_factory.mktemp("heads") / "small.nii.gz"
+    nib.save(image, path)
+    return path
+
+
+@pytest.fixture
+def patient(client, auth) -> dict:
+    """A registered patient."""
+    response = client.post("/api/v1/patients", headers=auth["technician"],
+                           json={"external_id": f"MRN-{uuid.uuid4().hex[:8]}",
+                                 "name": "Jane Doe", "birth_date": "1980-04-02"})
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+@pytest.fixture
+def image(client, auth, patient, small_head) -> dict:
+    """An uploaded image of ``patient``."""
+    with open(small_head, "rb") as handle:
+        response = client.post(f"/api/v1/patients/{patient['id']}/images",
+                               headers=auth["technician"],
+                               files={"file": ("head.nii.gz", handle, "application/gzip")})
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+def insert_plan(app, image_id: str, plan: dict) -> str:
+    """Store a finished job and its plan directly (as a succeeded job would)."""
+    database: Database = app.state.db
+    job_id = str(uuid.uuid4())
+    out_dir = app.state.storage.plan_dir(job_id)
+    (out_dir / "report.html").write_text("<html><body>QC report</body></html>")
+    with database.session() as session:
+        session.add(Job(id=job_id, image_id=image_id, options={}, state="succeeded",
+                        attempts=1, plan_id=plan["plan_id"], created_by="test",
+                        started_at=utc_now(), finished_at=utc_now()))
+        session.flush()
+        session.add(Plan(id=plan["plan_id"], image_id=image_id, job_id=job_id, data=plan,
+                         result_dir=app.state.storage.relative(out_dir)))
+    return plan["plan_id"]
+
+
+@pytest.fixture
+def plan_id(app, image) -> str:
+    """A finished, unapproved plan of ``image``."""
+    from api_test_fakes import plan_dict
+
+    return insert_plan(app, image["id"], plan_dict())
+
+
+def gunzip_bytes(path: Path) -> bytes:
+    """Return the decompressed bytes of a .gz file."""
+    with gzip.open(path, "rb") as handle:
+        return handle.read()

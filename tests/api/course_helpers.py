@@ -1,0 +1,82 @@
+"""Shared steps of the course API tests: an approved plan, a course, screening, ratings."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from api.course_service import get_today
+from navsvc.course.screening import ITEMS
+
+#: HAMD-17 items all 0 (total 0)
+ZERO_ITEMS = {str(n): 0 for n in range(1, 18)}
+
+
+def fix_today(app, day: date) -> None:
+    """Make the service's 'today' a fixed date."""
+    app.dependency_overrides[get_today] = lambda: day
+
+
+def approve(client, auth, plan_id: str) -> None:
+    """Approve a plan as a clinician."""
+    response = client.post(f"/api/v1/plans/{plan_id}/approval", headers=auth["clinician"],
+                           json={"note": "checked"})
+    assert response.status_code == 201, response.text
+
+
+def new_course(client, auth, patient_id: str, plan_id: str, start: str = "2025-03-03",
+               **extra) -> dict:
+    """Create a course (default standard_10hz, active arm) and return it."""
+    body = {"plan_id": plan_id, "protocol": "standard_10hz", "start_date": start,
+            "arm": "active", **extra}
+    response = client.post(f"/api/v1/patients/{patient_id}/courses", headers=auth["clinician"],
+                           json=body)
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+def clear_screening(client, auth, course_id: str, **yes) -> dict:
+    """Record a screening with every answer no except the keyword ones."""
+    answers = {item.key: False for item in ITEMS}
+    answers.update(yes)
+    response = client.put(f"/api/v1/courses/{course_id}/screening", headers=auth["technician"],
+                          json={"answers": answers})
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def sessions(client, auth, course_id: str) -> dict:
+    """The course's session list."""
+    response = client.get(f"/api/v1/courses/{course_id}/sessions", headers=auth["technician"])
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def delivery(day: str, pulses: int = 3000, **extra) -> dict:
+    """A delivery body performed at 09:30 UTC on ``day``."""
+    return {"performed_at": f"{day}T09:30:00Z", "operator": "tech-anna", "rmt_pct_mso": 50,
+            "pct_of_mt": 120, "pulses_delivered": pulses, "trains_delivered": pulses // 40,
+            **extra}
+
+
+def rate(client, auth, course_id: str, timepoint: str, day: str, total_items: dict | None = None,
+         headers=None):
+    """Post a HAMD-17 rating and return the response."""
+    return client.post(f"/api/v1/courses/{course_id}/assessments",
+                       headers=headers or auth["technician"],
+                       json={"timepoint": timepoint, "rater": "rater-lee",
+                             "rated_at": f"{day}T15:00:00Z",
+                             "items": total_items or ZERO_ITEMS, "item16_method": "A"})
+
+
+def items_with_total(total: int) -> dict:
+    """Item scores adding up to ``total`` (filled item by item up to each range)."""
+    tops = [4, 4, 4, 2, 2, 2, 4, 4, 4, 4, 4, 2, 2, 2, 4, 2, 2]
+    items, left = {}, total
+    for number, top in enumerate(tops, 1):
+        if number == 3:  # keep the suicide item at 0 unless a test sets it
+            items["3"] = 0
+            continue
+        items[str(number)] = min(top, left)
+        left -= items[str(number)]
+    assert left == 0
+    return items

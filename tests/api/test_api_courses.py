@@ -1,0 +1,194 @@
+"""Courses over HTTP: creation rules, calendar cases, pause/resume, missed sessions."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+from course_helpers import (
+    approve,
+    clear_screening,
+    delivery,
+    fix_today,
+    new_course,
+    sessions,
+)
+
+from api.tokens import create_token
+
+
+@pytest.fixture
+def approved_plan(client, auth, plan_id) -> str:
+    approve(client, auth, plan_id)
+    return plan_id
+
+
+def _dates(listing):
+    return [s["date"] for s in listing["items"]]
+
+
+def test_course_needs_an_approved_plan(client, auth, patient, plan_id):
+    body = {"plan_id": plan_id, "start_date": "2025-03-03", "arm": "active"}
+    url = f"/api/v1/patients/{patient['id']}/courses"
+    response = client.post(url, headers=auth["clinician"], json=body)
+    assert response.status_code == 409
+    assert "not approved" in response.json()["detail"]
+    assert response.headers["content-type"].startswith("application/problem+json")
+    assert client.post(url, headers=auth["technician"], json=body).status_code == 403
+    response = client.post(url, headers=auth["clinician"], json={**body, "plan_id": "nope"})
+    assert response.status_code == 422 and "plan_id" in response.json()["detail"]
+
+
+def test_protocols_presets_and_custom(client, auth, patient, approved_plan):
+    url = f"/api/v1/patients/{patient['id']}/courses"
+    base = {"plan_id": approved_plan, "start_date": "2025-03-03", "arm": "open"}
+    response = client.post(url, headers=auth["clinician"], json={**base, "protocol": "5hz"})
+    assert response.status_code == 422 and "standard_10hz, itbs, accelerated" in response.text
+    response = client.post(url, headers=auth["clinician"], json={**base, "arm": "placebo"})
+    assert response.status_code == 422
+    course = new_course(client, auth, patient["id"], approved_plan, protocol="itbs")
+    assert course["protocol"]["pulses_per_session"] == 600
+    assert "Blumberger" in course["protocol"]["citation"]
+    custom = {"name": "1hz", "pattern": "rtms", "frequency_hz": 1, "train_duration_s": 60,
+              "inter_train_interval_s": 0, "n_trains": 6, "pulses_per_session": 360,
+              "intensity_pct_rmt": 110, "n_sessions": 10}
+    course = new_course(client, auth, patient["id"], approved_plan, protocol="custom",
+                        custom_protocol=custom)
+    assert len(sessions(client, auth, course["id"])["items"]) == 10
+    response = client.post(url, headers=auth["clinician"], json={
+        **base, "protocol": "custom", "custom_protocol": {**custom, "pulses_per_session": 1}})
+    assert response.status_code == 422 and "does not match" in response.json()["detail"]
+    accelerated = new_course(client, auth, patient["id"], approved_plan, protocol="accelerated")
+    listing = sessions(client, auth, accelerated["id"])["items"]
+    assert len(listing) == 50 and listing[9]["offset_minutes"] == 450
+    assert {s["date"] for s in listing} == {f"2025-03-0{d}" for d in range(3, 8)}
+
+
+def test_default_course_starting_on_a_friday(client, auth, patient, approved_plan):
+    course = new_course(client, auth, patient["id"], approved_plan, start="2025-03-07")
+    listing = sessions(client, auth, course["id"])
+    assert [s["index"] for s in listing["items"]] == list(range(1, 16))
+    assert _dates(listing)[:2] == ["2025-03-07", "2025-03-10"]
+    assert _dates(listing)[-1] == "2025-03-27"
+    assert all(date.fromisoformat(d).weekday() < 5 for d in _dates(listing))
+    assert all(s["state"] == "planned" for s in listing["items"])
+    assert [(f["timepoint"], f["after_session_index"]) for f in listing["followups"]] == [
+        ("baseline", None), ("week1", 5), ("week2", 10), ("week3", 15)]
+
+
+def test_course_crossing_a_closure_and_a_calendar_change(client, auth, app, patient,
+                                                         approved_plan):
+    fix_today(app, date(2025, 3, 1))
+    response = client.post("/api/v1/calendars", headers=auth["admin"], json={
+        "name": "main", "working_weekdays": [0, 1, 2, 3, 4], "closures": ["2025-03-12"]})
+    assert response.status_code == 201, response.text
+    calendar = response.json()
+    course = new_course(client, auth, patient["id"], approved_plan, calendar_id=calendar["id"])
+    dates = _dates(sessions(client, auth, course["id"]))
+    assert "2025-03-12" not in dates and dates[-1] == "2025-03-24"
+    # the clinic adds a closure on a day with a planned session: it and those after move
+    response = client.patch(f"/api/v1/calendars/{calendar['id']}", headers=auth["clinician"],
+                            json={"closures": ["2025-03-12", "2025-03-18"]})
+    assert response.status_code == 200 and response.json()["moved_sessions"] == 5
+    dates = _dates(sessions(client, auth, course["id"]))
+    assert "2025-03-18" not in dates and dates[-1] == "2025-03-25" and len(dates) == 15
+    assert client.patch(f"/api/v1/calendars/{calendar['id']}", headers=auth["technician"],
+                        json={"closures": []}).status_code == 403
+    response = client.patch(f"/api/v1/calendars/{calendar['id']}", headers=auth["admin"],
+                            json={"working_weekdays": [9]})
+    assert response.status_code == 422
+
+
+def test_inline_calendar(client, auth, patient, approved_plan):
+    course = new_course(client, auth, patient["id"], approved_plan, start="2025-03-01",
+                        calendar={"name": "saturday-clinic", "working_weekdays": [1, 3, 5]})
+    assert _dates(sessions(client, auth, course["id"]))[:4] == [
+        "2025-03-01", "2025-03-04", "2025-03-06", "2025-03-08"]
+
+
+def test_missed_session_is_rescheduled_and_course_extends(client, auth, app, patient,
+                                                          approved_plan):
+    fix_today(app, date(2025, 3, 4))
+    course = new_course(client, auth, patient["id"], approved_plan)
+    clear_screening(client, auth, course["id"])
+    listing = sessions(client, auth, course["id"])["items"]
+    first, second = listing[0], listing[1]
+    assert client.post(f"/api/v1/sessions/{first['id']}/delivery", headers=auth["technician"],
+                       json=delivery("2025-03-03")).status_code == 201
+    response = client.post(f"/api/v1/sessions/{second['id']}/missed", headers=auth["technician"],
+                           json={"reason": "did not attend"})
+    assert response.status_code == 200, response.text
+    after = response.json()
+    assert len(after["items"]) == 16
+    assert after["items"][1]["state"] == "missed"
+    replacement = after["items"][-1]
+    assert replacement["replaces_index"] == 2 and replacement["date"] == "2025-03-24"
+    assert [s["state"] for s in after["items"]].count("planned") == 14
+    assert [f["after_session_index"] for f in after["followups"][1:]] == [6, 11, 16]
+    again = client.post(f"/api/v1/sessions/{second['id']}/missed", headers=auth["technician"])
+    assert again.status_code == 409
+    response = client.post(f"/api/v1/sessions/{second['id']}/delivery",
+                           headers=auth["technician"], json=delivery("2025-03-04"))
+    assert response.status_code == 409 and "marked missed" in response.json()["detail"]
+
+
+def test_pause_and_resume(client, auth, app, patient, approved_plan):
+    fix_today(app, date(2025, 3, 6))
+    course = new_course(client, auth, patient["id"], approved_plan)
+    clear_screening(client, auth, course["id"])
+    listing = sessions(client, auth, course["id"])["items"]
+    for s in listing[:3]:
+        assert client.post(f"/api/v1/sessions/{s['id']}/delivery", headers=auth["technician"],
+                           json=delivery(s["date"])).status_code == 201
+    url = f"/api/v1/courses/{course['id']}"
+    response = client.post(f"{url}/pause", headers=auth["technician"],
+                           json={"note": "patient has flu"})
+    assert response.status_code == 200 and response.json()["status"] == "paused"
+    assert response.json()["paused_from"] == "2025-03-06"
+    assert client.post(f"{url}/pause", headers=auth["technician"]).status_code == 409
+    response = client.post(f"/api/v1/sessions/{listing[3]['id']}/delivery",
+                           headers=auth["technician"], json=delivery("2025-03-06"))
+    assert response.status_code == 409 and "paused" in response.json()["detail"]
+    schedule = client.get("/api/v1/schedule?date=2025-03-06", headers=auth["technician"]).json()
+    assert schedule["items"] == []
+    response = client.post(f"{url}/resume", headers=auth["technician"],
+                           json={"resume_on": "2025-03-17"})
+    assert response.status_code == 200 and response.json()["status"] == "active"
+    dates = _dates(sessions(client, auth, course["id"]))
+    assert dates[:3] == ["2025-03-03", "2025-03-04", "2025-03-05"]
+    assert dates[3] == "2025-03-17" and dates[-1] == "2025-04-01" and len(dates) == 15
+    assert client.post(f"{url}/resume", headers=auth["technician"]).status_code == 409
+
+
+def test_stop_cancels_planned_sessions(client, auth, patient, approved_plan):
+    course = new_course(client, auth, patient["id"], approved_plan)
+    url = f"/api/v1/courses/{course['id']}/stop"
+    assert client.post(url, headers=auth["technician"], json={"note": "x"}).status_code == 403
+    response = client.post(url, headers=auth["clinician"], json={"note": "withdrew consent"})
+    assert response.status_code == 200 and response.json()["status"] == "stopped"
+    states = {s["state"] for s in sessions(client, auth, course["id"])["items"]}
+    assert states == {"cancelled"}
+
+
+def test_blinded_tokens_never_see_the_arm(client, auth, app, patient, approved_plan):
+    course = new_course(client, auth, patient["id"], approved_plan, arm="sham")
+    assert course["arm"] == "sham" and course["arm_hidden"] is False
+    rater = {"Authorization": f"Bearer {create_token(app.state.db, 'rater', 'technician', blinded=True)}"}
+    for path in (f"/api/v1/courses/{course['id']}", f"/api/v1/courses/{course['id']}/summary"):
+        body = client.get(path, headers=rater)
+        assert body.status_code == 200
+        assert body.json()["arm"] is None and body.json()["arm_hidden"] is True
+        assert "sham" not in body.text
+    listed = client.get(f"/api/v1/patients/{patient['id']}/courses", headers=rater)
+    assert listed.json()["items"][0]["arm"] is None and "sham" not in listed.text
+    for path in ("sessions", "summary.csv", "assessments", "alerts"):
+        response = client.get(f"/api/v1/courses/{course['id']}/{path}", headers=rater)
+        assert response.status_code == 200 and "sham" not in response.text
+    assert "sham" not in client.get("/api/v1/schedule?date=2025-03-03", headers=rater).text
+    # the blinded rater can still rate
+    response = client.post(f"/api/v1/courses/{course['id']}/assessments", headers=rater, json={
+        "timepoint": "baseline", "rater": "rater", "rated_at": "2025-03-01T10:00:00Z",
+        "items": {str(n): 1 for n in range(1, 18)}, "item16_method": "B"})
+    assert response.status_code == 201
+    assert client.get(f"/api/v1/courses/{course['id']}", headers=auth["clinician"]).json()[
+        "arm"] == "sham"

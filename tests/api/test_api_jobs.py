@@ -1,0 +1,132 @@
+"""Targeting jobs through the embedded worker (real child processes, fake plan functions)."""
+
+from __future__ import annotations
+
+import time
+import uuid
+
+import pytest
+from fastapi.testclient import TestClient
+
+from api.app import create_app
+from api.jobs.embedded import recover_interrupted_jobs
+from api.models import Job, utc_now
+
+POLL_TIMEOUT_S = 60
+
+
+def wait_for_job(client, headers, job_id: str, states=("succeeded", "failed")) -> dict:
+    """Poll a job until it reaches one of ``states``."""
+    deadline = time.monotonic() + POLL_TIMEOUT_S
+    while time.monotonic() < deadline:
+        job = client.get(f"/api/v1/jobs/{job_id}", headers=headers).json()
+        if job["state"] in states:
+            return job
+        time.sleep(0.1)
+    raise AssertionError(f"job {job_id} stuck in {job['state']}")
+
+
+@pytest.fixture
+def worker_client(settings):
+    """Build a started client whose embedded worker uses ``plan_function``."""
+    started = []
+
+    def start(plan_function: str = "api_test_fakes:fake_make_plan"):
+        app = create_app(settings.model_copy(update={"embedded_worker": True,
+                                                     "plan_function": plan_function}))
+        client = TestClient(app)
+        client.__enter__()
+        started.append(client)
+        return app, client
+
+    yield start
+    for client in started:
+        client.__exit__(None, None, None)
+
+
+def submit(client, headers, image_id: str, body=None) -> dict:
+    response = client.post(f"/api/v1/images/{image_id}/plans", headers=headers,
+                           json=body if body is not None else {"strategy": "fox2012"})
+    assert response.status_code == 202, response.text
+    job = response.json()
+    assert response.headers["location"] == f"/api/v1/jobs/{job['id']}"
+    return job
+
+
+def test_job_succeeds_and_links_plan(image, auth, worker_client):
+    _, client = worker_client()
+    job = submit(client, auth["technician"], image["id"], {"mni_mm": [-40, 40, 30]})
+    assert job["state"] == "queued" and job["plan_id"] is None
+    done = wait_for_job(client, auth["technician"], job["id"])
+    assert done["state"] == "succeeded", done
+    assert done["attempts"] == 1 and done["started_at"] and done["finished_at"]
+    assert done["links"]["plan"] == f"/api/v1/plans/{done['plan_id']}"
+    plan = client.get(done["links"]["plan"], headers=auth["clinician"]).json()
+    assert plan["plan"]["options"]["mni_mm"] == [-40.0, 40.0, 30.0]
+    assert plan["job_id"] == job["id"] and plan["approval"] is None
+
+
+@pytest.mark.parametrize("function,reason", [
+    ("api_test_fakes:fake_input_error", "does not contain a whole head"),
+    ("api_test_fakes:fake_bug", "internal error (ZeroDivisionError)"),
+    ("api_test_fakes:fake_crash", "ended unexpectedly (exit code 3)"),
+])
+def test_failed_jobs_carry_a_reason(image, auth, worker_client, function, reason):
+    _, client = worker_client(function)
+    job = submit(client, auth["clinician"], image["id"])
+    done = wait_for_job(client, auth["clinician"], job["id"])
+    assert done["state"] == "failed" and reason in done["reason"], done
+    assert done["plan_id"] is None
+    assert client.get("/readyz").json()["checks"] == {"database": "ok", "worker": "ok"}
+
+
+def test_running_jobs_are_requeued_once_then_failed(app, client, image):
+    ids = [str(uuid.uuid4()) for _ in range(2)]
+    with app.state.db.session() as session:
+        for job_id, attempts in zip(ids, (1, 2)):
+            session.add(Job(id=job_id, image_id=image["id"], options={}, state="running",
+                            stage="register", attempts=attempts, created_by="t",
+                            started_at=utc_now()))
+    assert recover_interrupted_jobs(app.state.db) == (1, 1)
+    with app.state.db.session() as session:
+        first, second = (session.get(Job, job_id) for job_id in ids)
+        assert (first.state, first.stage, first.attempts) == ("queued", None, 1)
+        assert second.state == "failed" and "restart" in second.reason
+
+
+def test_restart_resumes_interrupted_job(image, auth, worker_client):
+    app, client = worker_client("api_test_fakes:fake_slow")
+    job = submit(client, auth["technician"], image["id"])
+    running = wait_for_job(client, auth["technician"], job["id"], states=("running",))
+    assert running["attempts"] == 1
+    deadline = time.monotonic() + POLL_TIMEOUT_S
+    while running["stage"] != "register" and time.monotonic() < deadline:
+        running = client.get(f"/api/v1/jobs/{job['id']}", headers=auth["technician"]).json()
+    assert running["stage"] == "register"
+    client.__exit__(None, None, None)  # service stops with the job running
+    _, restarted = worker_client("api_test_fakes:fake_make_plan")
+    done = wait_for_job(restarted, auth["technician"], job["id"])
+    assert done["state"] == "succeeded" and done["attempts"] == 2
+
+
+@pytest.mark.parametrize("body", [{"mni_mm": [1, 2, 3], "native_ras_mm": [1, 2, 3]},
+                                  {"mni_mm": [1, 2]}, {"coil_distance_mm": -1},
+                                  {"handle_angle_deg": "north"}, {"unknown": 1}])
+def test_invalid_plan_request_is_422(client, auth, image, body):
+    response = client.post(f"/api/v1/images/{image['id']}/plans", headers=auth["technician"],
+                           json=body)
+    assert response.status_code == 422, response.text
+
+
+def test_plan_for_missing_image_is_404(client, auth):
+    response = client.post("/api/v1/images/nope/plans", headers=auth["technician"], json={})
+    assert response.status_code == 404
+
+
+def test_list_jobs_filters(client, auth, image):
+    job = submit(client, auth["technician"], image["id"])
+    listed = client.get("/api/v1/jobs", headers=auth["auditor"],
+                        params={"state": "queued", "image_id": image["id"]}).json()
+    assert [j["id"] for j in listed["items"]] == [job["id"]]
+    assert client.get("/api/v1/jobs", headers=auth["auditor"],
+                      params={"state": "bogus"}).status_code == 422

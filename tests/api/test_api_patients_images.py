@@ -1,0 +1,148 @@
+"""Patients and image upload: records, conflicts, de-identification, deduplication."""
+
+from __future__ import annotations
+
+import io
+import logging
+import zipfile
+
+import pydicom
+import pytest
+from pydicom.data import get_testdata_file
+
+from api.app import create_app
+from api.config import Settings
+from conftest import gunzip_bytes
+from fastapi.testclient import TestClient
+from navsvc.io.deidentify import deidentify_file
+
+
+def test_create_get_list_patient(client, auth, patient):
+    assert patient["id"] and patient["name"] == "Jane Doe"
+    assert patient["links"]["self"] == f"/api/v1/patients/{patient['id']}"
+    got = client.get(f"/api/v1/patients/{patient['id']}", headers=auth["clinician"])
+    assert got.status_code == 200 and got.json() == patient
+    listed = client.get("/api/v1/patients", headers=auth["auditor"],
+                        params={"external_id": patient["external_id"]}).json()
+    assert [p["id"] for p in listed["items"]] == [patient["id"]]
+
+
+def test_duplicate_external_id_is_409(client, auth, patient):
+    response = client.post("/api/v1/patients", headers=auth["clinician"],
+                           json={"external_id": patient["external_id"]})
+    assert response.status_code == 409
+    assert response.headers["content-type"] == "application/problem+json"
+    assert set(response.json()) >= {"type", "title", "status", "detail"}
+
+
+@pytest.mark.parametrize("body", [{}, {"external_id": ""}, {"external_id": "  "},
+                                  {"external_id": "A", "birth_date": "02/04/1980"},
+                                  {"external_id": ["A"]}])
+def test_invalid_patient_is_422_without_echoing_input(client, auth, body):
+    response = client.post("/api/v1/patients", headers=auth["clinician"], json=body)
+    assert response.status_code == 422
+    problem = response.json()
+    assert problem["status"] == 422 and problem["errors"]
+    assert "02/04/1980" not in response.text
+
+
+def test_missing_patient_is_404(client, auth):
+    response = client.get("/api/v1/patients/nope", headers=auth["clinician"])
+    assert response.status_code == 404 and response.json()["type"].endswith("not-found")
+
+
+def test_phi_never_logged(client, auth, caplog, small_head):
+    caplog.set_level(logging.DEBUG)
+    created = client.post("/api/v1/patients", headers=auth["clinician"],
+                          json={"external_id": "MRN-PHI", "name": "Zebulon Quixote",
+                                "birth_date": "1933-03-03"}).json()
+    client.post("/api/v1/patients", headers=auth["clinician"],
+                json={"external_id": "MRN-PHI", "name": "Zebulon Quixote"})
+    client.post("/api/v1/patients", headers=auth["clinician"],
+                json={"external_id": "X", "name": "Zebulon Quixote", "birth_date": "1933-13-03"})
+    with open(small_head, "rb") as handle:
+        client.post(f"/api/v1/patients/{created['id']}/images", headers=auth["clinician"],
+                    files={"file": ("Zebulon_Quixote.nii.gz", handle)})
+    assert "Zebulon" not in caplog.text and "1933" not in caplog.text
+
+
+def test_upload_stores_deidentified_copy_once(client, app, auth, patient, small_head):
+    url = f"/api/v1/patients/{patient['id']}/images"
+    with open(small_head, "rb") as handle:
+        first = client.post(url, headers=auth["technician"], files={"file": ("t1.nii.gz", handle)})
+    assert first.status_code == 201, first.text
+    record = first.json()
+    assert record["format"] == "nifti" and record["shape"] == [64, 64, 64]
+    assert record["orientation"] == "RAS" and record["voxel_size_mm"] == [2.5, 2.5, 2.5]
+    stored = list((app.state.storage.images_dir).rglob("*.nii.gz"))
+    assert len(stored) == 1 and stored[0].name.startswith(record["sha256"])
+    assert b"Jane Doe" not in gunzip_bytes(stored[0])
+    assert b"Jane Doe" in gunzip_bytes(small_head)
+    with open(small_head, "rb") as handle:
+        again = client.post(url, headers=auth["clinician"], files={"file": ("x.nii.gz", handle)})
+    assert again.status_code == 200 and again.json()["id"] == record["id"]
+    assert client.get(f"/api/v1/images/{record['id']}", headers=auth["auditor"]).json() == record
+    listed = client.get(url, headers=auth["auditor"]).json()
+    assert [i["id"] for i in listed] == [record["id"]]
+    assert not any(app.state.storage.tmp_dir.iterdir())
+
+
+@pytest.mark.parametrize("name,content", [("t1.nii.gz", b"not an image"),
+                                          ("t1.txt", b"hello"), ("t1.zip", b"PK-junk")])
+def test_bad_upload_is_422(client, app, auth, patient, name, content):
+    response = client.post(f"/api/v1/patients/{patient['id']}/images",
+                           headers=auth["technician"], files={"file": (name, content)})
+    assert response.status_code == 422, response.text
+    assert response.json()["detail"]
+    assert not any(app.state.storage.tmp_dir.iterdir())
+
+
+def test_upload_without_file_part_or_not_multipart(client, auth, patient):
+    url = f"/api/v1/patients/{patient['id']}/images"
+    assert client.post(url, headers=auth["technician"], data={"x": "1"},
+                       files={"other": ("a", b"b")}).status_code == 422
+    assert client.post(url, headers=auth["technician"], json={"file": "x"}).status_code == 415
+
+
+def test_upload_to_missing_patient_is_404(client, auth, small_head):
+    with open(small_head, "rb") as handle:
+        response = client.post("/api/v1/patients/nope/images", headers=auth["technician"],
+                               files={"file": ("t1.nii.gz", handle)})
+    assert response.status_code == 404
+
+
+def test_upload_over_limit_is_413(tmp_path, database_url):
+    from api.tokens import create_token
+
+    app = create_app(Settings(data_dir=tmp_path / "d", database_url=database_url,
+                              embedded_worker=False, max_upload_mb=1))
+    with TestClient(app) as client:
+        headers = {"Authorization": f"Bearer {create_token(app.state.db, 't', 'technician')}"}
+        patient = client.post("/api/v1/patients", headers=headers,
+                              json={"external_id": "big"}).json()
+        response = client.post(f"/api/v1/patients/{patient['id']}/images", headers=headers,
+                               files={"file": ("big.nii", b"\0" * (2 * 1024 * 1024))})
+        assert response.status_code == 413
+        assert "NAVSVC_MAX_UPLOAD_MB" in response.json()["detail"]
+        assert not any(app.state.storage.tmp_dir.iterdir())
+
+
+def test_deidentify_dicom_zip(tmp_path):
+    source = get_testdata_file("MR_small.dcm")
+    original = pydicom.dcmread(source)
+    archive = tmp_path / "series.zip"
+    with zipfile.ZipFile(archive, "w") as handle:
+        handle.write(source, "DOE^JANE/IM0001.dcm")
+        handle.writestr("notes.txt", "patient Jane Doe")
+    target = tmp_path / "clean.zip"
+    deidentify_file(archive, target)
+    with zipfile.ZipFile(target) as handle:
+        assert handle.namelist() == ["000000.dcm"]
+        data = handle.read("000000.dcm")
+    cleaned = pydicom.dcmread(io.BytesIO(data))
+    assert str(cleaned.PatientName) == "" and not cleaned.get("PatientID")
+    assert str(original.PatientName).encode() not in data
+    assert (cleaned.pixel_array == original.pixel_array).all()
+    again = tmp_path / "again.zip"
+    deidentify_file(archive, again)
+    assert again.read_bytes() == target.read_bytes()

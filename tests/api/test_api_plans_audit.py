@@ -1,0 +1,121 @@
+"""Plans: approval, navigator visibility, exports, report; the audit trail."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+
+def test_get_plan_and_approve_once(client, auth, plan_id, image):
+    plan = client.get(f"/api/v1/plans/{plan_id}", headers=auth["technician"]).json()
+    assert plan["id"] == plan_id and plan["patient_id"] == image["patient_id"]
+    assert plan["plan"]["plan_id"] == plan_id and plan["approval"] is None
+    approved = client.post(f"/api/v1/plans/{plan_id}/approval", headers=auth["clinician"],
+                           json={"note": "checked"})
+    assert approved.status_code == 201, approved.text
+    approval = approved.json()
+    assert approval["approved_by"] == "clinician" and approval["plan_id"] == plan_id
+    assert approval["id"] and approval["approved_at"]
+    again = client.post(f"/api/v1/plans/{plan_id}/approval", headers=auth["clinician"])
+    assert again.status_code == 409
+    plan = client.get(f"/api/v1/plans/{plan_id}", headers=auth["technician"]).json()
+    assert plan["approval"]["approved_by"] == "clinician"
+
+
+def test_technician_cannot_approve(client, auth, plan_id):
+    response = client.post(f"/api/v1/plans/{plan_id}/approval", headers=auth["technician"])
+    assert response.status_code == 403
+
+
+def test_navigator_sees_only_approved_plans(client, auth, plan_id):
+    hidden = client.get(f"/api/v1/plans/{plan_id}", headers=auth["navigator"])
+    missing = client.get("/api/v1/plans/no-such-plan", headers=auth["navigator"])
+    assert hidden.status_code == missing.status_code == 404
+    assert {k: v for k, v in hidden.json().items() if k != "detail"} == \
+        {k: v for k, v in missing.json().items() if k != "detail"}
+    for path in ("report", "exports/localite"):
+        assert client.get(f"/api/v1/plans/{plan_id}/{path}",
+                          headers=auth["navigator"]).status_code == 404
+    assert client.get("/api/v1/plans", headers=auth["navigator"]).json()["items"] == []
+    client.post(f"/api/v1/plans/{plan_id}/approval", headers=auth["clinician"])
+    assert client.get(f"/api/v1/plans/{plan_id}", headers=auth["navigator"]).status_code == 200
+    listed = client.get("/api/v1/plans", headers=auth["navigator"]).json()["items"]
+    assert [p["id"] for p in listed] == [plan_id]
+
+
+def test_list_plans_filters(client, auth, plan_id, image):
+    def ids(**params):
+        response = client.get("/api/v1/plans", headers=auth["auditor"], params=params)
+        return [p["id"] for p in response.json()["items"]]
+
+    assert ids(image_id=image["id"]) == [plan_id]
+    assert ids(patient_id=image["patient_id"], approved=False) == [plan_id]
+    assert ids(approved=True) == []
+    assert ids(image_id="other") == []
+
+
+@pytest.mark.parametrize("fmt", ["json", "localite", "brainsight", "simnibs"])
+@pytest.mark.parametrize("space", ["ras", "lps"])
+def test_exports(client, auth, plan_id, fmt, space):
+    response = client.get(f"/api/v1/plans/{plan_id}/exports/{fmt}", headers=auth["clinician"],
+                          params={"space": space})
+    if fmt == "simnibs" and space == "lps":
+        assert response.status_code == 422 and response.json()["detail"]
+        return
+    assert response.status_code == 200, response.text
+    assert response.content
+    assert "attachment; filename=" in response.headers["content-disposition"]
+
+
+def test_export_bad_format_or_space_is_422(client, auth, plan_id):
+    for url in (f"/api/v1/plans/{plan_id}/exports/dicom",
+                f"/api/v1/plans/{plan_id}/exports/json?space=xyz"):
+        assert client.get(url, headers=auth["clinician"]).status_code == 422
+
+
+def test_localite_lps_flips_x_and_y(client, auth, plan_id):
+    ras = client.get(f"/api/v1/plans/{plan_id}/exports/localite", headers=auth["clinician"])
+    lps = client.get(f"/api/v1/plans/{plan_id}/exports/localite?space=lps",
+                     headers=auth["clinician"])
+    assert b'coordinateSpace="RAS"' in ras.content and b'coordinateSpace="LPS"' in lps.content
+
+
+def test_report_is_html(client, auth, plan_id):
+    response = client.get(f"/api/v1/plans/{plan_id}/report", headers=auth["auditor"])
+    assert response.status_code == 200 and "QC report" in response.text
+    assert response.headers["content-type"].startswith("text/html")
+
+
+def test_audit_records_who_what_when_outcome(client, app, auth, patient, plan_id):
+    client.get(f"/api/v1/patients/{patient['id']}", headers=auth["clinician"])
+    client.get(f"/api/v1/plans/{plan_id}", headers=auth["navigator"])
+    client.get("/api/v1/patients", headers={"Authorization": "Bearer nsv_wrong"})
+    events = client.get("/api/v1/audit", headers=auth["admin"],
+                        params={"resource_id": patient["id"]}).json()["items"]
+    read = [e for e in events if e["method"] == "GET"]
+    assert read and read[0]["token_name"] == "clinician"
+    assert read[0]["route"] == "/api/v1/patients/{patient_id}"
+    assert read[0]["outcome"] == "success" and read[0]["status_code"] == 200
+    created = [e for e in events if e["method"] == "POST"]
+    assert created[0]["route"] == "/api/v1/patients" and created[0]["status_code"] == 201
+    denied = client.get("/api/v1/audit", headers=auth["auditor"],
+                        params={"token_name": "navigator", "outcome": "not_found"}).json()
+    assert [e["resource_id"] for e in denied["items"]] == [plan_id]
+    anonymous = client.get("/api/v1/audit", headers=auth["auditor"],
+                           params={"outcome": "unauthenticated"}).json()["items"]
+    assert anonymous and anonymous[0]["token_name"] is None
+    dumped = json.dumps(client.get("/api/v1/audit?limit=500", headers=auth["admin"]).json())
+    assert "Jane Doe" not in dumped and "1980-04-02" not in dumped
+
+
+def test_audit_time_filters_and_access(client, auth):
+    client.get("/api/v1/me", headers=auth["technician"])
+    assert client.get("/api/v1/audit", headers=auth["technician"]).status_code == 403
+    future = client.get("/api/v1/audit", headers=auth["admin"],
+                        params={"since": "2999-01-01T00:00:00Z"}).json()
+    assert future["items"] == []
+    past = client.get("/api/v1/audit", headers=auth["admin"],
+                      params={"until": "2999-01-01T00:00:00+00:00", "method": "get"}).json()
+    assert past["items"]
+    assert client.get("/api/v1/audit?since=yesterday", headers=auth["admin"]).status_code == 422

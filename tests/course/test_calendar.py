@@ -1,0 +1,181 @@
+"""Calendar rules: clinic days, scheduling, missed sessions, pause/resume, week closings."""
+
+from datetime import date, datetime, timedelta
+
+import pytest
+
+from navsvc.course.calendar import (
+    ClinicCalendar,
+    delivery_block_reason,
+    interval_block_reason,
+    mark_missed,
+    next_clinic_day,
+    relayout_planned,
+    resume_course,
+    schedule_sessions,
+    sessions_on_hold,
+    treatment_order,
+    week_closing_sessions,
+)
+from navsvc.errors import InputError
+
+WEEKDAYS = ClinicCalendar()
+FRIDAY = date(2025, 3, 7)
+
+
+def _dates(sessions):
+    return [s.date for s in sessions]
+
+
+def test_default_course_from_monday_is_three_working_weeks():
+    sessions = schedule_sessions(date(2025, 3, 3), 15, 5, WEEKDAYS)
+    assert [s.index for s in sessions] == list(range(1, 16))
+    assert all(s.date.weekday() < 5 for s in sessions)
+    assert sessions[-1].date == date(2025, 3, 21)
+    assert all(s.state == "planned" for s in sessions)
+
+
+def test_course_starting_on_a_friday_skips_the_weekend():
+    sessions = schedule_sessions(FRIDAY, 15, 5, WEEKDAYS)
+    assert sessions[0].date == FRIDAY
+    assert sessions[1].date == date(2025, 3, 10)  # Monday
+    assert not any(d.weekday() >= 5 for d in _dates(sessions))
+    # 1 + 5 + 5 + 4 sessions: ends on the Thursday of the fourth calendar week
+    assert sessions[-1].date == date(2025, 3, 27)
+    # treatment weeks count sessions, not calendar weeks
+    assert week_closing_sessions(sessions, 5) == {1: 5, 2: 10, 3: 15}
+    assert sessions[4].date == date(2025, 3, 13)
+
+
+def test_start_on_a_saturday_moves_to_monday():
+    sessions = schedule_sessions(date(2025, 3, 8), 3, 5, WEEKDAYS)
+    assert _dates(sessions) == [date(2025, 3, 10), date(2025, 3, 11), date(2025, 3, 12)]
+
+
+def test_course_crossing_a_closure_extends_by_one_day():
+    closed = date(2025, 3, 12)  # a Wednesday holiday
+    calendar = ClinicCalendar(closures=frozenset({closed}))
+    sessions = schedule_sessions(date(2025, 3, 3), 15, 5, calendar)
+    assert closed not in _dates(sessions)
+    assert len(sessions) == 15
+    assert sessions[-1].date == date(2025, 3, 24)
+    assert len(set(_dates(sessions))) == 15
+
+
+def test_per_week_limit_with_a_six_day_clinic():
+    calendar = ClinicCalendar(working_weekdays=frozenset(range(6)))
+    sessions = schedule_sessions(date(2025, 3, 3), 10, 5, calendar)
+    assert date(2025, 3, 8) not in _dates(sessions)  # Saturday unused: week already has 5
+    assert sessions[5].date == date(2025, 3, 10)
+
+
+def test_next_clinic_day():
+    assert next_clinic_day(FRIDAY, WEEKDAYS) == FRIDAY
+    assert next_clinic_day(FRIDAY, WEEKDAYS, include_start=False) == date(2025, 3, 10)
+    with pytest.raises(InputError):
+        next_clinic_day(FRIDAY, ClinicCalendar(working_weekdays=frozenset({0}),
+                                               closures=frozenset(
+            date(2025, 3, 10) + timedelta(weeks=w) for w in range(600))))
+
+
+def test_calendar_validation():
+    with pytest.raises(InputError, match="at least one working weekday"):
+        ClinicCalendar(working_weekdays=frozenset())
+    with pytest.raises(InputError, match="0 \\(Monday\\) to 6"):
+        ClinicCalendar(working_weekdays=frozenset({7}))
+    with pytest.raises(InputError):
+        schedule_sessions(FRIDAY, 0, 5, WEEKDAYS)
+    with pytest.raises(InputError, match="min_interval"):
+        schedule_sessions(FRIDAY, 10, 50, WEEKDAYS, sessions_per_day=10)
+
+
+def test_accelerated_day_slots_and_interval():
+    sessions = schedule_sessions(date(2025, 3, 3), 50, 50, WEEKDAYS, 10, 50)
+    assert sessions[-1].date == date(2025, 3, 7)
+    day1 = [s for s in sessions if s.date == date(2025, 3, 3)]
+    assert [s.slot for s in day1] == list(range(10))
+    assert day1[-1].offset_minutes == 450
+    assert week_closing_sessions(sessions, 50) == {1: 50}
+
+
+def test_missed_session_is_kept_and_replaced_at_the_end():
+    sessions = schedule_sessions(date(2025, 3, 3), 15, 5, WEEKDAYS)
+    after = mark_missed(sessions, 3, WEEKDAYS, 5)
+    assert len(after) == 16
+    missed = after[2]
+    assert missed.state == "missed" and missed.date == date(2025, 3, 5)
+    replacement = after[-1]
+    assert replacement.index == 16 and replacement.replaces_index == 3
+    assert replacement.date == date(2025, 3, 24)  # next free clinic day: course extends
+    assert replacement.state == "planned"
+    assert len(treatment_order(after)) == 15  # nothing dropped
+    # week 1 now closes with the session that was number 6
+    assert week_closing_sessions(after, 5) == {1: 6, 2: 11, 3: 16}
+
+
+def test_missing_twice_and_not_before():
+    sessions = schedule_sessions(date(2025, 3, 3), 5, 5, WEEKDAYS)
+    after = mark_missed(sessions, 5, WEEKDAYS, 5, not_before=date(2025, 3, 12))
+    assert after[-1].date == date(2025, 3, 12)
+    after = mark_missed(after, 6, WEEKDAYS, 5)
+    assert [s.state for s in after].count("missed") == 2
+    assert after[-1].index == 7 and after[-1].replaces_index == 6
+    assert after[-1].date == date(2025, 3, 13)
+    with pytest.raises(InputError, match="only a planned session"):
+        mark_missed(after, 5, WEEKDAYS, 5)
+    with pytest.raises(InputError, match="no session 99"):
+        mark_missed(after, 99, WEEKDAYS, 5)
+
+
+def test_missed_accelerated_session_takes_a_free_slot_next_day():
+    sessions = schedule_sessions(date(2025, 3, 3), 12, 50, WEEKDAYS, 10, 50)
+    after = mark_missed(sessions, 2, WEEKDAYS, 50, 10, 50)
+    replacement = after[-1]
+    assert replacement.date == date(2025, 3, 4)
+    assert replacement.slot == 2 and replacement.offset_minutes == 100
+
+
+def test_pause_and_resume_moves_held_sessions_in_order():
+    sessions = schedule_sessions(date(2025, 3, 3), 15, 5, WEEKDAYS)
+    done = [s if s.index > 4 else s.__class__(**{**s.__dict__, "state": "done"}) for s in sessions]
+    paused_from = date(2025, 3, 7)  # Friday of week 1: session 5 onwards held
+    held = sessions_on_hold(done, paused_from)
+    assert [s.index for s in held] == list(range(5, 16))
+    resumed = resume_course(done, paused_from, date(2025, 3, 19), WEEKDAYS, 5)
+    assert [s.index for s in resumed] == list(range(1, 16))
+    assert [s.date for s in resumed[:4]] == _dates(sessions[:4])
+    assert resumed[4].date == date(2025, 3, 19)
+    assert resumed[-1].date == date(2025, 4, 2)
+    assert all(a.date < b.date for a, b in zip(resumed, resumed[1:]))
+    with pytest.raises(InputError, match="cannot resume earlier"):
+        resume_course(done, paused_from, date(2025, 3, 6), WEEKDAYS, 5)
+
+
+def test_relayout_after_a_new_closure_respects_the_week_limit():
+    sessions = schedule_sessions(date(2025, 3, 3), 10, 5, WEEKDAYS)
+    calendar = ClinicCalendar(closures=frozenset({date(2025, 3, 11)}))
+    moved = relayout_planned(sessions, date(2025, 3, 10), date(2025, 3, 10), calendar, 5)
+    assert date(2025, 3, 11) not in _dates(moved)
+    assert moved[-1].date == date(2025, 3, 17)
+
+
+def test_delivery_due_rules():
+    sessions = schedule_sessions(date(2025, 3, 3), 3, 5, WEEKDAYS)
+    assert delivery_block_reason(sessions, 1, date(2025, 3, 3)) is None
+    assert "not due until 2025-03-04" in delivery_block_reason(sessions, 2, date(2025, 3, 3))
+    assert "session 1" in delivery_block_reason(sessions, 2, date(2025, 3, 4))
+    done = [s.__class__(**{**s.__dict__, "state": "done"}) if s.index == 1 else s
+            for s in sessions]
+    assert "already logged" in delivery_block_reason(done, 1, date(2025, 3, 3))
+    assert delivery_block_reason(done, 2, date(2025, 3, 5)) is None  # late logging is allowed
+    missed = mark_missed(done, 2, WEEKDAYS, 5)
+    assert "marked missed" in delivery_block_reason(missed, 2, date(2025, 3, 4))
+    assert delivery_block_reason(missed, 3, date(2025, 3, 5)) is None
+
+
+def test_interval_rule():
+    first = datetime(2025, 3, 3, 9, 0)
+    assert interval_block_reason(None, first, 50) is None
+    assert "needs at least 50 min" in interval_block_reason(first, first + timedelta(minutes=30), 50)
+    assert interval_block_reason(first, first + timedelta(minutes=50), 50) is None
+    assert interval_block_reason(first, first + timedelta(minutes=1), None) is None

@@ -1,0 +1,131 @@
+"""Protocol presets, custom parameters, dose arithmetic and the screening rule."""
+
+import pytest
+
+from navsvc.course.dose import compute_dose, plan_mt_offset
+from navsvc.course.protocols import PRESETS, custom_protocol, get_protocol
+from navsvc.course.screening import (
+    ITEMS,
+    check_override,
+    decide,
+    positive_contraindications,
+    validate_answers,
+)
+from navsvc.errors import InputError
+
+
+def test_standard_10hz_preset():
+    p = get_protocol("standard_10hz")
+    assert (p.frequency_hz, p.train_duration_s, p.inter_train_interval_s, p.n_trains) == (10, 4, 26, 75)
+    assert p.pulses_per_session == 3000 and p.intensity_pct_rmt == 120
+    assert p.session_duration_min == pytest.approx(37.5)
+    assert (p.n_sessions, p.sessions_per_week, p.sessions_per_day) == (15, 5, 1)
+    assert "O'Reardon" in p.citation and "62(11):1208" in p.citation
+
+
+def test_itbs_and_accelerated_presets():
+    itbs = get_protocol("itbs")
+    assert itbs.pulses_per_session == 600 and itbs.intensity_pct_rmt == 120
+    assert 3 <= itbs.session_duration_min <= 3.5
+    assert "Blumberger" in itbs.citation and "commonly cited" in itbs.citation
+    acc = get_protocol("accelerated")
+    assert (acc.sessions_per_day, acc.n_sessions, acc.min_interval_minutes) == (10, 50, 50)
+    assert acc.pulses_per_session == 1800 and acc.intensity_pct_rmt == 90 and acc.depth_adjusted
+    assert acc.session_duration_min == pytest.approx(10)
+    assert "Cole" in acc.citation
+    assert all(p.citation for p in PRESETS.values())
+    assert PRESETS["itbs"].summary()["session_duration_min"] == pytest.approx(3.33)
+
+
+def test_unknown_preset_lists_the_presets():
+    with pytest.raises(InputError, match="standard_10hz, itbs, accelerated"):
+        get_protocol("5hz")
+
+
+def test_custom_protocol_validated():
+    params = {"name": "1hz_right", "pattern": "rtms", "frequency_hz": 1, "train_duration_s": 60,
+              "inter_train_interval_s": 0, "n_trains": 6, "pulses_per_session": 360,
+              "intensity_pct_rmt": 110}
+    p = custom_protocol(params)
+    assert p.citation == "custom parameters" and p.n_sessions == 15
+    with pytest.raises(InputError, match="pulses_per_session 3000 does not match"):
+        custom_protocol({**params, "pulses_per_session": 3000})
+    with pytest.raises(InputError, match="intensity_pct_rmt"):
+        custom_protocol({**params, "intensity_pct_rmt": 400})
+    with pytest.raises(InputError, match="frequency_hz"):
+        custom_protocol({**params, "frequency_hz": None})
+    with pytest.raises(InputError, match="min_interval_minutes"):
+        custom_protocol({**params, "sessions_per_day": 3})
+    with pytest.raises(InputError, match="colour"):
+        custom_protocol({**params, "colour": "red"})
+
+
+def test_dose_and_stokes_adjustment():
+    d = compute_dose(50, 120)
+    assert d.intensity_pct_mso == 60 and d.adjusted_intensity_pct_mso is None
+    d = compute_dose(50, 120, mt_offset_pct_mso=6.0)  # 2 mm deeper at ~3 %MSO/mm
+    assert d.adjusted_mt_pct_mso == 56 and d.adjusted_intensity_pct_mso == pytest.approx(67.2)
+    assert not d.exceeds_max_output
+    assert compute_dose(85, 120).exceeds_max_output
+    assert compute_dose(80, 120, -5.0).adjusted_intensity_pct_mso == 90
+    with pytest.raises(InputError, match="motor threshold"):
+        compute_dose(0, 120)
+    with pytest.raises(InputError, match="% of the motor threshold"):
+        compute_dose(50, 500)
+
+
+def test_plan_mt_offset():
+    assert plan_mt_offset({"dose": {"mt_offset_pct_mso": 4.5}}) == 4.5
+    assert plan_mt_offset({"dose": {}}) is None
+    assert plan_mt_offset({}) is None
+    assert plan_mt_offset({"dose": {"mt_offset_pct_mso": "x"}}) is None
+
+
+def _no():
+    return {item.key: False for item in ITEMS}
+
+
+def test_screening_all_no_clears():
+    answers = validate_answers(_no())
+    assert decide(answers).cleared
+    assert not decide(None).cleared
+
+
+def test_screening_validation_names_the_item():
+    answers = _no()
+    del answers["pregnancy"]
+    with pytest.raises(InputError, match="'pregnancy'.*not answered"):
+        validate_answers(answers)
+    with pytest.raises(InputError, match="unknown screening item 'tattoo'"):
+        validate_answers({**_no(), "tattoo": True})
+    with pytest.raises(InputError, match="true or false"):
+        validate_answers({**_no(), "syncope": "yes"})
+
+
+@pytest.mark.parametrize("item", [i for i in ITEMS if i.kind != "information"],
+                         ids=lambda i: i.key)
+def test_every_contraindication_blocks_until_overridden(item):
+    answers = validate_answers({**_no(), item.key: True})
+    decision = decide(answers)
+    assert not decision.cleared and decision.blocking_items == (item.key,)
+    items = check_override(answers, [item.key], "benefit outweighs risk; discussed with patient")
+    assert decide(answers, items).cleared
+
+
+@pytest.mark.parametrize("item", [i for i in ITEMS if i.kind == "information"],
+                         ids=lambda i: i.key)
+def test_information_items_never_block(item):
+    answers = validate_answers({**_no(), item.key: True})
+    assert decide(answers).cleared and positive_contraindications(answers) == []
+
+
+def test_override_rules():
+    answers = validate_answers({**_no(), "epilepsy_or_seizure": True, "cochlear_implant": True})
+    assert not decide(answers, ["epilepsy_or_seizure"]).cleared
+    with pytest.raises(InputError, match="reason"):
+        check_override(answers, ["epilepsy_or_seizure"], "  ")
+    with pytest.raises(InputError, match="not a contraindication answered yes"):
+        check_override(answers, ["pregnancy"], "r")
+    with pytest.raises(InputError, match="must name"):
+        check_override(answers, [], "r")
+    assert decide(answers, check_override(answers, ["epilepsy_or_seizure", "cochlear_implant"], "r")).cleared

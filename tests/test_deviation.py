@@ -1,0 +1,159 @@
+"""Deviation of delivered coil poses from the plan: hand-computed synthetic poses."""
+
+import json
+import math
+
+import numpy as np
+import pytest
+
+from navsvc.cli import main
+from navsvc.deviation import deviation_report, pose_deviation
+from navsvc.errors import InputError
+from navsvc.export import RecordedPose
+
+F3_RAS_MM = np.array([-50.2, 53.1, 42.2])
+DEPTH_MM = 20.0      # cortex target on the planned coil axis, this far below the coil centre
+
+
+def rot_x(deg):
+    c, s = math.cos(math.radians(deg)), math.sin(math.radians(deg))
+    return np.array([[1, 0, 0], [0, c, -s], [0, s, c]])
+
+
+def rot_z(deg):
+    c, s = math.cos(math.radians(deg)), math.sin(math.radians(deg))
+    return np.array([[c, -s, 0], [s, c, 0], [0, 0, 1]])
+
+
+@pytest.fixture
+def planned():
+    z = -F3_RAS_MM / np.linalg.norm(F3_RAS_MM)
+    handle = np.array([-1.0, -1.0, 0.0])
+    handle -= (handle @ z) * z
+    y = -handle / np.linalg.norm(handle)
+    matrix = np.eye(4)
+    matrix[:3, :3] = np.column_stack([np.cross(y, z), y, z])
+    matrix[:3, 3] = F3_RAS_MM
+    return matrix
+
+
+@pytest.fixture
+def plan(planned):
+    return {"plan_id": "P-0001", "target": {"strategy": "beam_f3", "cortex_ras_mm":
+                                             list(F3_RAS_MM + DEPTH_MM * planned[:3, 2])},
+            "coil": {"matrix": planned.tolist()}}
+
+
+def delivered_pose(planned, shift_x_mm=3.0, twist_deg=10.0, tilt_deg=5.0):
+    """Planned pose twisted about its normal, then tilted about the twisted x axis, and
+    shifted along the planned x axis (in the coil plane)."""
+    pose = planned.copy()
+    pose[:3, :3] = planned[:3, :3] @ rot_z(twist_deg) @ rot_x(tilt_deg)
+    pose[:3, 3] = planned[:3, 3] + shift_x_mm * planned[:3, 0]
+    return pose
+
+
+def expected_axis_to_target_mm(shift, twist, tilt):
+    # in planned coil coordinates: target - delivered centre = (-shift, 0, DEPTH), delivered
+    # normal u = Rz(twist) Rx(tilt) e_z = (sin tw sin ti, -cos tw sin ti, cos ti); |v x u|
+    s_tw, c_tw = math.sin(math.radians(twist)), math.cos(math.radians(twist))
+    s_ti, c_ti = math.sin(math.radians(tilt)), math.cos(math.radians(tilt))
+    cross = (DEPTH_MM * c_tw * s_ti, DEPTH_MM * s_tw * s_ti + shift * c_ti, shift * c_tw * s_ti)
+    return math.sqrt(sum(c * c for c in cross))
+
+
+def test_synthetic_shift_twist_tilt(plan, planned):
+    result = pose_deviation(planned, delivered_pose(planned), plan["target"]["cortex_ras_mm"])
+    assert result.centre_distance_mm == pytest.approx(3.0, abs=1e-9)
+    assert result.tilt_deg == pytest.approx(5.0, abs=1e-9)
+    assert result.twist_deg == pytest.approx(10.0, abs=1e-9)
+    assert result.axis_to_target_mm == pytest.approx(expected_axis_to_target_mm(3, 10, 5),
+                                                     abs=1e-9)
+    assert result.axis_to_target_mm == pytest.approx(3.721, abs=1e-3)
+
+
+def test_twist_sign_and_unsigned_tilt(plan, planned):
+    target = plan["target"]["cortex_ras_mm"]
+    result = pose_deviation(planned, delivered_pose(planned, 0, -10, -5), target)
+    assert result.twist_deg == pytest.approx(-10.0, abs=1e-9)
+    assert result.tilt_deg == pytest.approx(5.0, abs=1e-9)
+    assert result.centre_distance_mm == pytest.approx(0.0, abs=1e-12)
+
+
+def test_planned_pose_has_zero_deviation(plan, planned):
+    result = pose_deviation(planned, planned, plan["target"]["cortex_ras_mm"])
+    assert result.to_dict() == pytest.approx({"centre_distance_mm": 0, "axis_to_target_mm": 0,
+                                              "tilt_deg": 0, "twist_deg": 0}, abs=1e-6)
+
+
+def test_pure_shift_along_the_normal_keeps_the_target_on_the_axis(plan, planned):
+    pose = planned.copy()
+    pose[:3, 3] += 7.0 * planned[:3, 2]
+    result = pose_deviation(planned, pose, plan["target"]["cortex_ras_mm"])
+    assert result.centre_distance_mm == pytest.approx(7.0)
+    assert result.axis_to_target_mm == pytest.approx(0.0, abs=1e-9)
+
+
+def test_twist_is_undefined_when_the_handle_points_along_the_planned_normal(plan, planned):
+    pose = planned.copy()
+    pose[:3, :3] = planned[:3, :3] @ rot_x(90)          # delivered y = planned z
+    result = pose_deviation(planned, pose, plan["target"]["cortex_ras_mm"])
+    assert result.tilt_deg == pytest.approx(90.0)
+    assert math.isnan(result.twist_deg) and result.to_dict()["twist_deg"] is None
+
+
+def recorded(planned, session, index, **kwargs):
+    return RecordedPose(f"pulse {index}", delivered_pose(planned, **kwargs), session=session,
+                        index=index, kind="delivered")
+
+
+def test_report_per_session_mean_and_worst(plan, planned):
+    poses = [RecordedPose("DLPFC", planned, kind="planned"),
+             recorded(planned, "S1", 1, shift_x_mm=1, twist_deg=10, tilt_deg=2),
+             recorded(planned, "S1", 2, shift_x_mm=3, twist_deg=-20, tilt_deg=4),
+             recorded(planned, "S2", 1, shift_x_mm=2, twist_deg=4, tilt_deg=0)]
+    report = deviation_report(plan, poses)
+    assert report["compared"] == "delivered" and report["n_skipped_planned"] == 1
+    assert [r["name"] for r in report["rows"]] == ["pulse 1", "pulse 2", "pulse 1"]
+    s1, s2 = report["sessions"]
+    assert (s1["session"], s1["n_poses"], s2["n_poses"]) == ("S1", 2, 1)
+    assert s1["mean"]["centre_distance_mm"] == pytest.approx(2.0)
+    assert s1["worst"]["centre_distance_mm"] == pytest.approx(3.0)
+    assert s1["mean"]["tilt_deg"] == pytest.approx(3.0)
+    assert s1["mean"]["twist_abs_deg"] == pytest.approx(15.0)
+    assert s1["worst"]["twist_abs_deg"] == pytest.approx(20.0)
+    assert report["overall"]["worst"]["tilt_deg"] == pytest.approx(4.0)
+    assert report["overall"]["mean"]["centre_distance_mm"] == pytest.approx(2.0)
+    json.dumps(report, allow_nan=False)
+
+
+def test_report_compares_all_poses_when_none_is_delivered(plan, planned):
+    report = deviation_report(plan, [RecordedPose("exported coil", planned)])
+    assert report["compared"] == "all" and report["sessions"][0]["session"] == "(no session)"
+    assert report["rows"][0]["centre_distance_mm"] == pytest.approx(0.0)
+
+
+def test_report_rejects_empty_poses_and_bad_plan(plan, planned):
+    with pytest.raises(InputError, match="no recorded pose"):
+        deviation_report(plan, [])
+    with pytest.raises(InputError, match="coil"):
+        deviation_report({"target": plan["target"]}, [RecordedPose("a", planned)])
+
+
+def test_deviation_command(plan, planned, tmp_path, capsys):
+    (tmp_path / "plan.json").write_text(json.dumps(plan))
+    delivered = {"format": "navsvc.poses", "format_version": 1, "space": "LPS", "units": "mm",
+                 "poses": [{"name": "pulse 1", "kind": "delivered", "session": "S1",
+                            "matrix": (np.diag([-1.0, -1.0, 1.0, 1.0])
+                                       @ delivered_pose(planned)).tolist()}]}
+    poses_file = tmp_path / "delivered.json"
+    poses_file.write_text(json.dumps(delivered))
+    assert main(["deviation", str(tmp_path), str(poses_file), "--json"]) == 0
+    row = json.loads(capsys.readouterr().out)["rows"][0]
+    assert row["twist_deg"] == pytest.approx(10.0) and row["tilt_deg"] == pytest.approx(5.0)
+    assert row["centre_distance_mm"] == pytest.approx(3.0)
+    assert main(["deviation", str(tmp_path / "plan.json"), str(poses_file)]) == 0
+    text = capsys.readouterr().out
+    assert "pulse 1" in text and "S1 worst" in text and "10.0" in text
+    assert main(["deviation", str(tmp_path), str(tmp_path / "missing.xml")]) == 2
+    assert "no pose file" in capsys.readouterr().err

@@ -1,0 +1,146 @@
+"""Coil-axis and world-space conventions against hand-computed matrices (F3 pose)."""
+
+import xml.etree.ElementTree as ET
+
+import numpy as np
+import pytest
+
+from navsvc.errors import InputError
+from navsvc.export import export_plan
+from navsvc.export.conventions import check_pose, localite_to_simnibs, simnibs_to_localite
+
+F3_RAS_MM = np.array([-50.2, 53.1, 42.2])
+
+
+def unit(v):
+    v = np.asarray(v, dtype=float)
+    return v / np.linalg.norm(v)
+
+
+@pytest.fixture
+def f3():
+    """Coil over F3, normal towards the head centre (origin), handle 45 deg from the
+    midsagittal plane pointing posterior and left; SimNIBS axes built by hand."""
+    z = -unit(F3_RAS_MM)                            # into the head
+    handle = unit([-1.0, -1.0, 0.0])                # posterior-left, 45 deg from midline
+    handle = unit(handle - (handle @ z) * z)        # in the coil plane
+    y = -handle                                     # navsvc: handle points to -y
+    x = np.cross(y, z)
+    matrix = np.eye(4)
+    matrix[:3, 0], matrix[:3, 1], matrix[:3, 2], matrix[:3, 3] = x, y, z, F3_RAS_MM
+    plan = {"plan_id": "P-0001", "target": {"strategy": "beam_f3",
+                                             "cortex_ras_mm": list(F3_RAS_MM + 20 * z)},
+            "entry": {"scalp_ras_mm": list(F3_RAS_MM + 4 * z)},
+            "coil": {"matrix": matrix.tolist(), "distance_to_scalp_mm": 4.0,
+                     "handle_angle_deg": 45.0}}
+    return {"matrix": matrix, "x": x, "y": y, "z": z, "handle": handle, "plan": plan}
+
+
+def localite_matrices(content: bytes):
+    root = ET.fromstring(content)
+    return root.get("coordinateSpace"), [
+        np.array([[float(m.get(f"data{r}{c}")) for c in range(4)] for r in range(4)])
+        for m in root.iter("Matrix4D")]
+
+
+def brainsight_rows(content: bytes):
+    lines = content.decode("utf-8").splitlines()
+    header = next(line for line in lines if line.startswith("# Target Name"))
+    columns = header[2:].split("\t")
+    rows = [dict(zip(columns, line.split("\t"))) for line in lines if not line.startswith("#")]
+    return [line for line in lines if line.startswith("#")], rows
+
+
+def test_fixture_is_a_valid_right_handed_pose(f3):
+    m = f3["matrix"]
+    assert np.allclose(m[:3, :3].T @ m[:3, :3], np.eye(3), atol=1e-12)
+    assert np.allclose(np.cross(f3["y"], f3["z"]), f3["x"])
+    # handle (-y) points posterior and to the left, 45 deg from the midsagittal plane
+    assert f3["handle"][1] < 0 and f3["handle"][0] < 0
+    # projecting onto the coil plane moves the 45 deg by about one degree
+    assert np.degrees(np.arcsin(abs(f3["handle"][0]))) == pytest.approx(46.2, abs=0.05)
+
+
+def test_localite_axes_of_f3_pose_by_hand(f3):
+    space, matrices = localite_matrices(export_plan(f3["plan"], "localite").content)
+    expected = np.eye(4)
+    # Localite x = SimNIBS z (into head), y = -SimNIBS y (= handle), z = SimNIBS x
+    expected[:3, 0], expected[:3, 1], expected[:3, 2] = f3["z"], -f3["y"], f3["x"]
+    expected[:3, 3] = F3_RAS_MM
+    assert space == "RAS"
+    assert np.allclose(matrices[0], expected, atol=1e-12)
+    assert matrices[0][:3, 0] @ (-F3_RAS_MM) > 0          # Localite x into the head
+    assert np.allclose(matrices[0][:3, 1], f3["handle"])  # Localite y along the handle
+
+
+def test_localite_lps_is_ras_with_x_and_y_rows_negated(f3):
+    _, ras = localite_matrices(export_plan(f3["plan"], "localite", "ras").content)
+    space, lps = localite_matrices(export_plan(f3["plan"], "localite", "lps").content)
+    assert space == "LPS"
+    for m_ras, m_lps in zip(ras, lps):
+        expected = m_ras.copy()
+        expected[0, :] *= -1
+        expected[1, :] *= -1
+        assert np.allclose(m_lps, expected, atol=1e-12)
+    assert lps[0][0, 3] == pytest.approx(50.2) and lps[0][1, 3] == pytest.approx(-53.1)
+
+
+def test_brainsight_axes_of_f3_pose_by_hand(f3):
+    headers, rows = brainsight_rows(export_plan(f3["plan"], "brainsight").content)
+    assert "# Version: 12" in headers and "# Coordinate system: NIfTI:Aligned" in headers
+    assert "# Encoding: UTF-8" in headers
+    assert "# Units: millimetres, degrees, milliseconds, and microvolts" in headers
+    coil = rows[0]
+    loc = [float(coil[f"Loc. {a}"]) for a in "XYZ"]
+    axes = {i: np.array([float(coil[f"m{i}n{r}"]) for r in range(3)]) for i in range(3)}
+    assert np.allclose(loc, F3_RAS_MM, atol=1e-9)
+    assert np.allclose(axes[0], -f3["x"], atol=1e-9)     # Brainsight x = -SimNIBS x
+    assert np.allclose(axes[1], f3["y"], atol=1e-9)      # Brainsight y = SimNIBS y
+    assert np.allclose(axes[2], -f3["z"], atol=1e-9)     # Brainsight z = -SimNIBS z
+    assert axes[2] @ F3_RAS_MM > 0                       # ... which points out of the head
+
+
+def test_brainsight_point_target_row(f3):
+    _, rows = brainsight_rows(export_plan(f3["plan"], "brainsight").content)
+    point = rows[-1]
+    assert "cortex target" in point["Target Name"]
+    assert np.allclose([float(point[f"Loc. {a}"]) for a in "XYZ"],
+                       f3["plan"]["target"]["cortex_ras_mm"], atol=1e-9)
+    assert [float(point[f"m{i}n{r}"]) for i in range(3) for r in range(3)] == \
+        [1, 0, 0, 0, 1, 0, 0, 0, 1]
+
+
+def test_brainsight_lps_writes_world_with_x_and_y_negated(f3):
+    headers, rows = brainsight_rows(export_plan(f3["plan"], "brainsight", "lps").content)
+    _, ras_rows = brainsight_rows(export_plan(f3["plan"], "brainsight", "ras").content)
+    assert "# Coordinate system: World" in headers
+    for key in ("Loc. X", "Loc. Y", "m0n0", "m0n1", "m1n0", "m1n1", "m2n0", "m2n1"):
+        assert float(rows[0][key]) == pytest.approx(-float(ras_rows[0][key]), abs=1e-9)
+    for key in ("Loc. Z", "m0n2", "m1n2", "m2n2"):
+        assert float(rows[0][key]) == pytest.approx(float(ras_rows[0][key]), abs=1e-9)
+
+
+def test_localite_flip_is_an_involution_and_keeps_handedness(f3):
+    loc = simnibs_to_localite(f3["matrix"])
+    assert np.linalg.det(loc[:3, :3]) == pytest.approx(1.0)
+    assert np.allclose(localite_to_simnibs(loc), f3["matrix"], atol=1e-15)
+
+
+@pytest.mark.parametrize("bad, message", [
+    (np.eye(3), "4x4"),
+    (np.diag([1.0, 1.0, -1.0, 1.0]), "left-handed"),
+    (np.diag([1.0, 2.0, 1.0, 1.0]), "orthonormal"),
+    (np.array([[1, 0, 0, 0], [0, 1, 0, 0], [0, 0, 1, 0], [1, 0, 0, 1.0]]), "last row"),
+    (np.full((4, 4), np.nan), "non-finite"),
+    ([["a"] * 4] * 4, "numeric"),
+])
+def test_check_pose_rejects_bad_matrices(bad, message):
+    with pytest.raises(InputError, match=message):
+        check_pose(bad)
+
+
+def test_check_pose_makes_rounded_axes_orthonormal(f3):
+    rounded = np.round(f3["matrix"], 3)                 # Brainsight writes 3 decimals
+    pose = check_pose(rounded)
+    assert np.allclose(pose[:3, :3].T @ pose[:3, :3], np.eye(3), atol=1e-12)
+    assert np.allclose(pose, f3["matrix"], atol=2e-3)

@@ -1,0 +1,168 @@
+"""Export -> read round trips, the public API, file contents and the export command."""
+
+import io
+import json
+import zipfile
+
+import jsonschema
+import numpy as np
+import pytest
+import scipy.io
+
+from navsvc.cli import main
+from navsvc.errors import InputError
+from navsvc.export import (
+    EXPORT_FORMATS, ExportFile, export_plan, read_brainsight, read_integrator_json,
+    read_localite, read_poses, read_simnibs,
+)
+from navsvc.export.integrator_json import export_schema
+
+F3_RAS_MM = np.array([-50.2, 53.1, 42.2])
+READERS = {"json": read_integrator_json, "localite": read_localite,
+           "brainsight": read_brainsight, "simnibs": read_simnibs}
+CASES = [(f, s) for f in EXPORT_FORMATS for s in ("ras", "lps") if (f, s) != ("simnibs", "lps")]
+
+
+def pose(centre, outward, handle_hint):
+    """SimNIBS-convention pose: z = -outward (into the head), handle (-y) near handle_hint."""
+    z = -np.asarray(outward, float) / np.linalg.norm(outward)
+    handle = np.asarray(handle_hint, float) - (np.asarray(handle_hint, float) @ z) * z
+    y = -handle / np.linalg.norm(handle)
+    matrix = np.eye(4)
+    matrix[:3, :3] = np.column_stack([np.cross(y, z), y, z])
+    matrix[:3, 3] = centre
+    return matrix
+
+
+@pytest.fixture
+def plan():
+    coil = pose(F3_RAS_MM, F3_RAS_MM, [-1, -1, 0])
+    along = pose(F3_RAS_MM + [1.5, -2.0, 0.5], F3_RAS_MM + [0, 8, 0], [-1, -1, 0])
+    return {"plan_id": "P-0001", "patient": {"name": "Jane Roe", "birth_date": "1970-01-01"},
+            "target": {"strategy": "beam_f3", "cortex_ras_mm": list(F3_RAS_MM + 20 * coil[:3, 2])},
+            "entry": {"scalp_ras_mm": list(F3_RAS_MM + 4 * coil[:3, 2]),
+                      "along_normal": {"coil_matrix": along.tolist()}},
+            "coil": {"matrix": coil.tolist(), "distance_to_scalp_mm": 4.0,
+                     "handle_angle_deg": 45.0}}
+
+
+def coil_poses(poses):
+    return [p for p in poses if "cortex target" not in p.name]
+
+
+@pytest.mark.parametrize("fmt, space", CASES)
+def test_round_trip_gives_the_same_matrices(plan, fmt, space):
+    exported = export_plan(plan, fmt, space)
+    assert isinstance(exported, ExportFile) and exported.content
+    for poses in (read_poses(exported.content), READERS[fmt](exported.content)):
+        poses = coil_poses(poses)
+        assert len(poses) == 2
+        assert np.abs(poses[0].matrix_ras - np.array(plan["coil"]["matrix"])).max() < 1e-6
+        along = np.array(plan["entry"]["along_normal"]["coil_matrix"])
+        assert np.abs(poses[1].matrix_ras - along).max() < 1e-6
+        assert all(p.kind == "planned" for p in poses)
+
+
+@pytest.mark.parametrize("fmt, space", CASES)
+def test_names_carry_plan_id_and_strategy_only(plan, fmt, space):
+    exported = export_plan(plan, fmt, space)
+    contents = [exported.content]
+    if fmt == "simnibs":
+        with zipfile.ZipFile(io.BytesIO(exported.content)) as archive:
+            contents = [archive.read(n) for n in archive.namelist()]
+    joined = b"".join(contents)
+    assert b"P-0001" in joined and b"beam_f3" in joined
+    assert b"Jane" not in joined and b"1970" not in joined
+    assert "P-0001" in exported.filename and "/" not in exported.filename
+
+
+def test_plan_without_along_normal_exports_one_pose(plan):
+    del plan["entry"]["along_normal"]
+    for fmt in EXPORT_FORMATS:
+        assert len(coil_poses(read_poses(export_plan(plan, fmt).content))) == 1
+
+
+def test_media_types_and_file_names(plan):
+    expected = {"json": ("application/json", ".json"), "localite": ("application/xml", ".xml"),
+                "brainsight": ("text/plain; charset=utf-8", ".txt"),
+                "simnibs": ("application/zip", ".zip")}
+    for fmt, (media_type, suffix) in expected.items():
+        exported = export_plan(plan, fmt)
+        assert exported.media_type == media_type and exported.filename.endswith(suffix)
+
+
+def test_unknown_format_and_space_list_valid_values(plan):
+    with pytest.raises(InputError, match="json, localite, brainsight, simnibs"):
+        export_plan(plan, "ant")
+    with pytest.raises(InputError, match="ras, lps"):
+        export_plan(plan, "localite", "mni")
+    with pytest.raises(InputError, match="always RAS"):
+        export_plan(plan, "simnibs", "lps")
+
+
+def test_plan_without_coil_matrix_is_input_error(plan):
+    del plan["coil"]["matrix"]
+    with pytest.raises(InputError, match="matrix"):
+        export_plan(plan, "json")
+
+
+def test_simnibs_zip_holds_matsimnibs_float64(plan):
+    exported = export_plan(plan, "simnibs")
+    with zipfile.ZipFile(io.BytesIO(exported.content)) as archive:
+        names = archive.namelist()
+        mats = [n for n in names if n.endswith(".mat")]
+        matsimnibs = scipy.io.loadmat(io.BytesIO(archive.read(mats[0])))["matsimnibs"]
+        index = json.loads(archive.read(next(n for n in names if n.endswith(".json"))))
+    assert mats == ["navsvc_P-0001_coil.mat", "navsvc_P-0001_along_normal.mat"]
+    assert matsimnibs.dtype == np.float64 and matsimnibs.shape == (4, 4)
+    assert np.array_equal(matsimnibs, np.array(plan["coil"]["matrix"]))
+    assert index["space"] == "RAS" and "-y" in index["convention"]
+    assert export_plan(plan, "simnibs").content == exported.content  # reproducible bytes
+
+
+def test_single_mat_file_is_read(plan):
+    buffer = io.BytesIO()
+    stack = np.stack([np.array(plan["coil"]["matrix"])] * 3, axis=2)
+    scipy.io.savemat(buffer, {"matsimnibs": stack})
+    poses = read_poses(buffer.getvalue())
+    assert len(poses) == 3 and np.allclose(poses[2].matrix_ras, stack[:, :, 2])
+
+
+def test_json_export_is_schema_valid_and_explicit(plan):
+    document = json.loads(export_plan(plan, "json", "lps").content)
+    jsonschema.validate(document, export_schema())
+    coil = np.array(plan["coil"]["matrix"])
+    first = document["poses"][0]
+    assert document["space"] == "LPS"
+    assert np.allclose(first["centre_mm"], coil[:3, 3] * [-1, -1, 1])
+    assert np.allclose(first["handle_direction"], -coil[:3, 1] * [-1, -1, 1])
+    assert np.allclose(first["normal_into_head"], coil[:3, 2] * [-1, -1, 1])
+    assert np.allclose(document["cortex_target_mm"],
+                       np.array(plan["target"]["cortex_ras_mm"]) * [-1, -1, 1])
+
+
+def test_export_command_writes_the_file(plan, tmp_path, capsys):
+    plan_dir = tmp_path / "run"
+    plan_dir.mkdir()
+    (plan_dir / "plan.json").write_text(json.dumps(plan))
+    out = tmp_path / "coil.xml"
+    assert main(["export", str(plan_dir), "--format", "localite", "--space", "lps",
+                 "--out", str(out)]) == 0
+    assert str(out) in capsys.readouterr().out
+    assert b'coordinateSpace="LPS"' in out.read_bytes()
+    assert main(["export", str(plan_dir / "plan.json"), "--format", "simnibs",
+                 "--out", str(tmp_path)]) == 0
+    assert (tmp_path / "navsvc_P-0001_simnibs.zip").is_file()
+
+
+def test_export_command_bad_input_exits_2(plan, tmp_path, capsys):
+    assert main(["export", str(tmp_path / "missing"), "--format", "json",
+                 "--out", str(tmp_path / "x.json")]) == 2
+    assert "no plan file" in capsys.readouterr().err
+    (tmp_path / "plan.json").write_text(json.dumps(plan))
+    assert main(["export", str(tmp_path), "--format", "simnibs", "--space", "lps",
+                 "--out", str(tmp_path / "x.zip")]) == 2
+    assert "always RAS" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exit_info:
+        main(["export", str(tmp_path), "--format", "ant", "--out", "x"])
+    assert exit_info.value.code == 2

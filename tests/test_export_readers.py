@@ -1,0 +1,179 @@
+"""Readers on navigator-written files (trigger markers, samples) and on bad files."""
+
+import io
+import json
+import zipfile
+
+import numpy as np
+import pytest
+import scipy.io
+
+from navsvc.errors import InputError
+from navsvc.export import read_brainsight, read_localite, read_poses, read_simnibs
+
+# a SimNIBS-convention pose over the left DLPFC, axes written out by hand:
+# z into the head, y = -handle (handle posterior-left), x = y cross z
+X = np.array([-0.35372909806056146, 0.35372909806056146, -0.8658818916980094])
+Y = np.array([0.7217768902981523, 0.6920190290297338, -0.012156648068995768])
+Z = np.cross(X, Y)
+C = np.array([-50.2, 53.1, 42.2])
+POSE = np.eye(4)
+POSE[:3, 0], POSE[:3, 1], POSE[:3, 2], POSE[:3, 3] = X, Y, Z, C
+
+
+def matrix4d(columns, centre):
+    m = np.eye(4)
+    m[:3, :3] = np.column_stack(columns)
+    m[:3, 3] = centre
+    return " ".join(f'data{r}{c}="{float(m[r, c])!r}"' for r in range(4) for c in range(4))
+
+
+def trigger_list(space="RAS"):
+    flip = np.array([-1.0, -1.0, 1.0]) if space == "LPS" else np.ones(3)
+    # Localite axes by hand: x = SimNIBS z, y = -SimNIBS y, z = SimNIBS x
+    tracked = matrix4d([Z * flip, -Y * flip, X * flip], C * flip)
+    shifted = matrix4d([Z * flip, -Y * flip, X * flip], (C + [0, 0, 2]) * flip)
+    untracked = matrix4d([np.eye(3)[0], np.eye(3)[1], np.eye(3)[2]], np.zeros(3))
+    return f"""<?xml version="1.0" encoding="UTF-8"?>
+<TriggerMarkerList coordinateSpace="{space}" isOnlineReading="false" startTime="15:28:23.660">
+    <TriggerMarker color="#ffafaf" description="" recordingTime="98768" selected="false"
+        set="true" visibility="true">
+        <ResponseValues><Value key="valueA" response="84.0"/></ResponseValues>
+        <Matrix4D {tracked}/>
+    </TriggerMarker>
+    <TriggerMarker color="#ffafaf" description="" recordingTime="103853" selected="false"
+        set="false" visibility="true"><Matrix4D {untracked}/></TriggerMarker>
+    <TriggerMarker color="#ffafaf" description="late" recordingTime="108853" selected="false"
+        set="true" visibility="true"><Matrix4D {shifted}/></TriggerMarker>
+</TriggerMarkerList>
+""".encode()
+
+
+@pytest.mark.parametrize("space", ["RAS", "LPS"])
+def test_localite_trigger_markers_are_delivered_poses(space):
+    poses = read_localite(trigger_list(space))
+    assert [p.index for p in poses] == [1, 3]                  # untracked pulse 2 skipped
+    assert [p.name for p in poses] == ["pulse 1", "late"]
+    assert all(p.kind == "delivered" for p in poses)
+    assert poses[0].recorded_at == "15:30:02.428"              # 15:28:23.660 + 98.768 s
+    assert poses[0].session == "TriggerMarkerList 15:28:23.660"
+    assert np.allclose(poses[0].matrix_ras, POSE, atol=1e-12)
+    assert np.allclose(poses[1].matrix_ras[:3, 3], C + [0, 0, 2])
+
+
+SAMPLE_COLUMNS = ("Sample Name\tSession Name\tIndex\tAssoc. Target\tLoc. X\tLoc. Y\tLoc. Z\t"
+                  "m0n0\tm0n1\tm0n2\tm1n0\tm1n1\tm1n2\tm2n0\tm2n1\tm2n2\tDist. to Target\t"
+                  "Target Error\tAngular Error\tTwist Error\tStim. Power\tDate\tTime\t"
+                  "Creation Cause\tCrosshairs Driver\tOffset\tComment\tEMG Start\tEMG End\t"
+                  "EMG Res.\tEMG Channels")
+
+
+def brainsight_values(centre):
+    # Brainsight axes by hand: m0 = -SimNIBS x, m1 = SimNIBS y, m2 = -SimNIBS z
+    values = list(centre) + list(-X) + list(Y) + list(-Z)
+    return "\t".join(f"{v:.3f}" for v in values)
+
+
+def brainsight_file(system="NIfTI:Aligned"):
+    tail = "\t(null)" * 4 + "\t(null)\t{date}\t{time}\tRemote\tCoil 1\t0.000" + "\t(null)" * 5
+    lines = ["# Version: 12", f"# Coordinate system: {system}",
+             "# Created by: Brainsight 2.5", "# Units: millimetres, degrees, milliseconds, "
+             "and microvolts", "# Encoding: UTF-8", "# Notes: test",
+             "# Target Name\tLoc. X\tLoc. Y\tLoc. Z\tm0n0\tm0n1\tm0n2\tm1n0\tm1n1\tm1n2\t"
+             "m2n0\tm2n1\tm2n2",
+             "DLPFC\t" + brainsight_values(C),
+             "# " + SAMPLE_COLUMNS,
+             "Sample 1\tSession 1\t1\tDLPFC\t" + brainsight_values(C)
+             + tail.format(date="2024-03-04", time="10:00:01.250"),
+             "Sample 2\tSession 1\t2\t(null)\t" + brainsight_values(C + [1, 0, 0])
+             + tail.format(date="2024-03-04", time="10:00:03.000"),
+             "Sample 3\tSession 2\t1\tDLPFC\t" + "\t".join(["(null)"] * 12)
+             + tail.format(date="2024-03-05", time="09:00:00.000"),
+             "# Electrode Name\tLoc. X\tLoc. Y\tLoc. Z", "Fz\t0\t0\t0"]
+    return ("\n".join(lines) + "\n").encode()
+
+
+def test_brainsight_targets_and_samples():
+    poses = read_poses(brainsight_file())
+    assert [(p.name, p.kind) for p in poses] == [
+        ("DLPFC", "planned"), ("Sample 1", "delivered"), ("Sample 2", "delivered")]
+    sample = poses[1]
+    assert (sample.session, sample.index, sample.target_name) == ("Session 1", 1, "DLPFC")
+    assert sample.recorded_at == "2024-03-04T10:00:01.250"
+    assert poses[2].target_name is None
+    assert np.allclose(sample.matrix_ras, POSE, atol=2e-3)     # 3 decimals in the file
+    axes = sample.matrix_ras[:3, :3]
+    assert np.allclose(axes.T @ axes, np.eye(3), atol=1e-12)
+
+
+def test_brainsight_world_is_read_as_lps():
+    poses = read_brainsight(brainsight_file("World"))
+    assert np.allclose(poses[0].matrix_ras[:3, 3], C * [-1, -1, 1], atol=1e-9)
+    assert np.allclose(poses[0].matrix_ras[:3, 2], Z * [-1, -1, 1], atol=2e-3)
+
+
+def zip_bytes(files):
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for name, content in files.items():
+            archive.writestr(name, content)
+    return buffer.getvalue()
+
+
+def mat_bytes(**variables):
+    buffer = io.BytesIO()
+    scipy.io.savemat(buffer, variables)
+    return buffer.getvalue()
+
+
+LOCALITE_MARKER = ('<InstrumentMarkerList coordinateSpace="{space}"><InstrumentMarker><Marker '
+                   'description="M0" set="true"><Matrix4D {matrix}/></Marker></InstrumentMarker>'
+                   '</InstrumentMarkerList>')
+GOOD_MATRIX = matrix4d([Z, -Y, X], C)
+BAD_FILES = {
+    "empty": (b"", "empty"),
+    "unknown": (b"hello world", "unrecognised"),
+    "wrong root": (b"<Session/>", "neither"),
+    "broken xml": (b"<InstrumentMarkerList coordinateSpace='RAS'>", "well-formed"),
+    "dtd": (b'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY a "aaaa">]><InstrumentMarkerList/>',
+            "document type"),
+    "no space": (b"<InstrumentMarkerList/>", "coordinateSpace"),
+    "bad space": (LOCALITE_MARKER.format(space="MNI", matrix=GOOD_MATRIX).encode(), "MNI"),
+    "no marker": (b'<InstrumentMarkerList coordinateSpace="RAS"/>', "no tracked"),
+    "missing entry": (LOCALITE_MARKER.format(space="RAS", matrix='data00="1"').encode(),
+                      "lacks attribute"),
+    "mirrored": (LOCALITE_MARKER.format(space="RAS", matrix=matrix4d([Z, Y, X], C)).encode(),
+                 "left-handed"),
+    "brainsight internal": (brainsight_file("Brainsight"), "not supported"),
+    "brainsight short header": (b"# Version: 12\n# Target Name\tLoc. X\nT\t1\n", "lacks"),
+    "brainsight no system": (brainsight_file().replace(b"# Coordinate system: NIfTI:Aligned\n",
+                                                       b""), "no '# Coordinate system:'"),
+    "brainsight text": (brainsight_file().replace(b"\t-0.354", b"\tabc", 1), "abc"),
+    "brainsight latin-1": (b"# Version: 12\n# Notes: \xe9\n", "UTF-8"),
+    "zip without mat": (zip_bytes({"a.txt": b"x"}), "no .mat"),
+    "mat without matsimnibs": (mat_bytes(other=np.eye(4)), "no variable 'matsimnibs'"),
+    "mat wrong shape": (mat_bytes(matsimnibs=np.eye(3)), "4x4"),
+    "corrupt mat": (b"MATLAB 5.0 MAT-file, truncated", "MAT-file"),
+    "json not schema": (json.dumps({"format": "navsvc.poses"}).encode(), "required"),
+    "json bad matrix": (json.dumps({
+        "format": "navsvc.poses", "format_version": 1, "space": "RAS", "units": "mm",
+        "poses": [{"name": "a", "matrix": [[1, 0, 0, 0]] * 3 + [[0, 0, 0, 1]]}]}).encode(),
+        "orthonormal"),
+    "json syntax": (b"{not json", "not valid JSON"),
+}
+
+
+@pytest.mark.parametrize("name", list(BAD_FILES))
+def test_bad_files_raise_input_error(name):
+    data, message = BAD_FILES[name]
+    with pytest.raises(InputError, match=message):
+        read_poses(data)
+
+
+def test_readers_refuse_non_bytes_and_truncated_zip():
+    with pytest.raises(InputError):
+        read_localite("<InstrumentMarkerList/>")
+    good = zip_bytes({"a.mat": mat_bytes(matsimnibs=POSE)})
+    assert np.allclose(read_simnibs(good)[0].matrix_ras, POSE)
+    with pytest.raises(InputError):
+        read_simnibs(good[: len(good) // 2])
