@@ -185,6 +185,7 @@ def make_plan(t1_path: str | Path, out_dir: str | Path, options: PlanOptions | N
         )
         _write_report(out, plan, ctx)
     plan["timing_s"] = timer.summary()
+    plan["registration"]["seconds"] = plan["timing_s"]["registration"]
     (out / "plan.json").write_text(json.dumps(plan, indent=2))
     return plan
 

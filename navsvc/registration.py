@@ -15,8 +15,12 @@ from __future__ import annotations
 
 import os
 
-os.environ.setdefault("ITK_GLOBAL_DEFAULT_NUMBER_OF_THREADS", str(os.cpu_count() or 1))
+from navsvc.config import engine_settings
 
+# ITK reads its thread count when ANTs is imported: set it first.
+os.environ.setdefault("ITK_GLOBAL_DEFAULT_NUMBER_OF_THREADS", str(engine_settings().threads))
+
+import hashlib  # noqa: E402
 import shutil  # noqa: E402
 from dataclasses import dataclass  # noqa: E402
 from pathlib import Path  # noqa: E402
@@ -121,11 +125,33 @@ def _normalise(image: ants.ANTsImage, mask: np.ndarray | None = None) -> ants.AN
     return image.new_image_like(np.clip(values / scale, 0, 1.5).astype(np.float32))
 
 
-def _load_fixed() -> tuple[ants.ANTsImage, ants.ANTsImage, ants.ANTsImage]:
+def _prepare_fixed() -> tuple[ants.ANTsImage, ants.ANTsImage, ants.ANTsImage]:
     colin = _normalise(_downsample(ants.image_read(str(templates.require(templates.COLIN_HEAD)))))
     icbm = _downsample(ants.image_read(str(templates.require(templates.ICBM_T1))))
     icbm_mask = icbm.new_image_like((icbm.numpy() > 0.05 * icbm.max()).astype(np.float32))
     return colin, _normalise(icbm, icbm_mask.numpy() > 0), icbm_mask
+
+
+def _load_fixed() -> tuple[ants.ANTsImage, ants.ANTsImage, ants.ANTsImage]:
+    """The 2 mm fixed images, from the cache when it holds them for these exact sources."""
+    key = hashlib.sha256()
+    for source in (templates.COLIN_HEAD, templates.ICBM_T1):
+        stat = templates.require(source).stat()
+        key.update(f"{source}:{stat.st_size}:{stat.st_mtime_ns}:{REGISTRATION_SPACING_MM}".encode())
+    folder = engine_settings().cache_dir / f"fixed-{key.hexdigest()[:16]}"
+    names = ("colin27_head.nii.gz", "icbm_t1.nii.gz", "icbm_mask.nii.gz")
+    if all((folder / n).exists() for n in names):
+        return tuple(ants.image_read(str(folder / n)) for n in names)
+    images = _prepare_fixed()
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        for image, name in zip(images, names):
+            tmp = folder / f".{os.getpid()}-{name}"
+            ants.image_write(image, str(tmp))
+            os.replace(tmp, folder / name)  # atomic: concurrent workers never read half a file
+    except OSError:
+        pass  # a read-only cache only costs time
+    return images
 
 
 def brain_correlation(warped_native: np.ndarray, template: np.ndarray, mask: np.ndarray) -> float:

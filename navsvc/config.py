@@ -1,0 +1,37 @@
+"""Engine settings, from environment variables (one settings object for the library).
+
+The REST service has its own settings (``api/config.py``) for the web layer.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class EngineSettings(BaseSettings):
+    """Settings of the targeting engine.
+
+    Attributes
+    ----------
+    cache_dir : Path
+        Where derived template images (2 mm, normalised) are kept between runs
+        (``NAVSVC_CACHE_DIR``, default ``~/.cache/navsvc``).
+    threads : int
+        Threads for ITK/ANTs (``NAVSVC_THREADS``, default: all cores).
+    """
+
+    model_config = SettingsConfigDict(env_prefix="NAVSVC_", extra="ignore")
+
+    cache_dir: Path = Field(default_factory=lambda: Path(os.path.expanduser("~")) / ".cache" / "navsvc")
+    threads: int = Field(default_factory=lambda: os.cpu_count() or 1, ge=1)
+
+
+@lru_cache(maxsize=1)
+def engine_settings() -> EngineSettings:
+    """The process-wide engine settings (read once)."""
+    return EngineSettings()

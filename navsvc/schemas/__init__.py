@@ -1,0 +1,1 @@
+"""JSON Schemas of navsvc's documents (package data)."""

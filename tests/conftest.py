@@ -1,0 +1,28 @@
+"""Shared fixtures: real heads and plans made once per test session."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from navsvc import templates
+
+COLIN_HEAD = templates.COLIN_HEAD
+
+
+@pytest.fixture(scope="session")
+def colin_head_path() -> Path:
+    """Colin27 full-head T1 (shipped copy)."""
+    return templates.require(COLIN_HEAD)
+
+
+@pytest.fixture(scope="session")
+def colin_plan(tmp_path_factory, colin_head_path) -> dict:
+    """The default plan of Colin27 (run once per session: ~20 s)."""
+    from navsvc.pipeline import make_plan
+
+    out = tmp_path_factory.mktemp("colin_plan")
+    make_plan(colin_head_path, out)
+    return json.loads((out / "plan.json").read_text()) | {"_out_dir": str(out)}

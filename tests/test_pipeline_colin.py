@@ -1,0 +1,93 @@
+"""End-to-end plan of a real head (Colin27): structure, anatomy and geometry of the result."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import jsonschema
+import nibabel as nib
+import numpy as np
+import pytest
+
+from navsvc.coil import axis_distance_mm, is_valid_pose
+from navsvc.plan_document import plan_schema
+
+
+def test_plan_matches_its_schema(colin_plan):
+    jsonschema.validate({k: v for k, v in colin_plan.items() if not k.startswith("_")}, plan_schema())
+
+
+def test_target_is_in_left_grey_matter_near_the_mapped_coordinate(colin_plan):
+    target = colin_plan["target"]
+    assert target["in_grey_matter"] and target["grey_matter_probability"] > 0.5
+    assert target["hemisphere"] == "left"
+    assert target["cortex_ras_mm"][0] < 0 and target["cortex_mni_mm"][0] < 0
+    shift = np.linalg.norm(np.subtract(target["cortex_ras_mm"], target["native_ras_mm"]))
+    assert shift <= 10.0
+
+
+def test_cortex_voxel_index_points_at_the_cortex_ras_coordinate(colin_plan, colin_head_path):
+    affine = nib.load(str(colin_head_path)).affine
+    ijk = np.array(colin_plan["target"]["cortex_voxel_ijk"], float)
+    world = affine[:3, :3] @ ijk + affine[:3, 3]
+    assert np.linalg.norm(world - colin_plan["target"]["cortex_ras_mm"]) <= 0.87  # half a voxel diagonal
+
+
+def test_colin_is_mni_aligned_so_native_is_close_to_mni(colin_plan):
+    # Colin27 is MNI305-aligned; ICBM 2009a differs by a few mm at the DLPFC (DESIGN.md §3)
+    target = colin_plan["target"]
+    assert np.linalg.norm(np.subtract(target["native_ras_mm"], target["mni_mm"])) < 8.0
+
+
+def test_coil_pose_is_a_valid_simnibs_matrix_over_the_target(colin_plan):
+    coil = np.array(colin_plan["coil"]["matrix"])
+    assert is_valid_pose(coil, tol=1e-5)
+    cortex = np.array(colin_plan["target"]["cortex_ras_mm"])
+    entry = np.array(colin_plan["entry"]["scalp_ras_mm"])
+    assert axis_distance_mm(coil, cortex) <= 3.0
+    z = coil[:3, 2]
+    assert np.dot(cortex - coil[:3, 3], z) > 0, "z must point into the head, towards the target"
+    assert np.linalg.norm(coil[:3, 3] - entry) == pytest.approx(colin_plan["coil"]["distance_to_scalp_mm"], abs=1e-3)
+    handle = -coil[:3, 1]
+    assert handle[1] < 0, "handle must point posterior"
+    assert handle[0] < 0, "handle must point lateral (patient's left) for a left target"
+
+
+def test_entry_is_the_scalp_point_above_the_target(colin_plan):
+    entry = colin_plan["entry"]
+    assert 8.0 < entry["scalp_to_cortex_mm"] < 30.0
+    assert entry["scalp_ras_mm"][0] < colin_plan["target"]["cortex_ras_mm"][0], "entry lateral to the target"
+
+
+def test_landmarks_are_anatomically_ordered(colin_plan):
+    p = {k: np.array(v["ras_mm"]) for k, v in colin_plan["landmarks"]["points"].items()}
+    assert p["lpa"][0] < -60 and p["rpa"][0] > 60
+    assert p["nasion"][1] > 70 and p["inion"][1] < -90
+    assert p["cz"][2] > p["fpz"][2] and p["cz"][2] > p["f3"][2]
+    assert p["f3"][0] < 0 and p["beam_f3"][0] < 0 and p["five_cm"][0] < 0
+    assert p["five_cm"][1] > p["m1_hand_knob"][1], "5-cm site is anterior to the hand knob"
+    # Trapp et al. 2020: Beam F3 lies within a few cm of F3; the 5-cm site posterior to F3
+    assert np.linalg.norm(p["beam_f3"] - p["f3"]) < 25.0
+    assert p["five_cm"][1] < p["f3"][1]
+    beam = colin_plan["landmarks"]["beam_measurements_mm"]
+    for key in ("tragus_tragus", "nasion_inion"):
+        assert 300 < beam[key] < 450
+    assert 500 < beam["head_circumference"] < 680
+
+
+def test_dose_follows_stokes(colin_plan):
+    dose = colin_plan["dose"]
+    expected = dose["stokes_slope_pct_mso_per_mm"] * (dose["scalp_to_cortex_target_mm"] - dose["scalp_to_cortex_m1_mm"])
+    assert dose["mt_offset_pct_mso"] == pytest.approx(expected, abs=0.02)
+
+
+def test_transforms_are_written_and_map_points_both_ways(colin_plan):
+    out = Path(colin_plan["_out_dir"])
+    for name in colin_plan["registration"]["transforms"].values():
+        assert (out / "transforms" / name).stat().st_size > 0
+    assert colin_plan["registration"]["quality"]["value"] > colin_plan["registration"]["quality"]["threshold"]
+    # cortex_mni_mm was computed native -> MNI; the target's MNI coordinate maps MNI -> native:
+    # both directions must agree with the coordinate of the individualized shift
+    shift_native = np.linalg.norm(np.subtract(colin_plan["target"]["cortex_ras_mm"], colin_plan["target"]["native_ras_mm"]))
+    shift_mni = np.linalg.norm(np.subtract(colin_plan["target"]["cortex_mni_mm"], colin_plan["target"]["mni_mm"]))
+    assert abs(shift_native - shift_mni) < 3.0
