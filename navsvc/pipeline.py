@@ -28,6 +28,7 @@ from navsvc.options import PlanOptions
 from navsvc.plan_document import build_plan
 from navsvc.progress import StageTimer
 from navsvc.registration import Registration, register_to_mni
+from navsvc.report import ReportInputs, write_report
 from navsvc.target.individualize import CorticalTarget, individualize
 from navsvc.target.strategies import M1_HAND_KNOB_MNI_MM, get_strategy
 
@@ -183,18 +184,30 @@ def make_plan(t1_path: str | Path, out_dir: str | Path, options: PlanOptions | N
             landmarks=points, beam=beam, five_cm=five_cm, m1=m1, m1_native=m1_native, m1_scalp=m1_scalp,
             scalp_to_brain_mm=scalp_gap_mm, transform_files=transform_files,
         )
-        _write_report(out, plan, ctx)
+    with timer.stage("report"):
+        write_report(out, plan, report_inputs(ctx))
+        plan["files"] = {"report": "report.html", "plan": "plan.json", "transforms": "transforms/"}
     plan["timing_s"] = timer.summary()
     plan["registration"]["seconds"] = plan["timing_s"]["registration"]
     (out / "plan.json").write_text(json.dumps(plan, indent=2))
     return plan
 
 
-def _write_report(out: Path, plan: dict, ctx: PlanContext) -> None:
-    try:
-        from navsvc.report import write_report
-        from navsvc.report.inputs import report_inputs_from_context
-    except ImportError:
-        return
-    write_report(out, plan, report_inputs_from_context(ctx))
-    plan.setdefault("files", {})["report"] = "report.html"
+def report_inputs(ctx: PlanContext) -> ReportInputs:
+    """The images the QC report draws, on the 1 mm working grid of this plan."""
+    grid, reg = ctx.grid, ctx.registration
+    template = reg.mni_image_to_native(ants.image_read(str(templates.ICBM_T1)), grid)
+    brodmann = reg.colin_image_to_native(ants.image_read(str(templates.BRODMANN_COLIN)), grid, nearest=True)
+    midline = reg.mni_to_native([0.0, 0.0, 0.0])[0]
+    # signed distance to the midsagittal plane, built from 1-D axes (no 3-D coordinate array)
+    axes = [grid.origin_ras_mm[a] + grid.spacing_mm * np.arange(n) - midline[a] for a, n in enumerate(grid.data.shape)]
+    right = ctx.frame.right
+    side = axes[0][:, None, None] * right[0] + axes[1][None, :, None] * right[1] + axes[2][None, None, :] * right[2]
+    dlpfc = np.isin(np.rint(brodmann), templates.DLPFC_BRODMANN_AREAS) & (side < 0)
+    return ReportInputs(
+        t1_img=grid.to_nifti(),
+        template_img=grid.with_data(template.astype(np.float32)).to_nifti(),
+        dlpfc_mask_img=grid.with_data(dlpfc.astype(np.uint8)).to_nifti(),
+        scalp_vertices_ras_mm=np.asarray(ctx.scalp.mesh.vertices),
+        scalp_faces=np.asarray(ctx.scalp.mesh.faces),
+    )

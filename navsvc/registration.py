@@ -197,7 +197,7 @@ def register_to_mni(native: WorkingImage) -> Registration:
     fixed_mask = icbm_mask.new_image_like(ndimage.binary_dilation(icbm_mask.numpy() > 0, iterations=2).astype(np.float32))
     brain = ants.registration(
         fixed=icbm, moving=moving_brain, type_of_transform="SyN", initial_transform=head_affine,
-        mask=fixed_mask, aff_shrink_factors=(2, 1), aff_smoothing_sigmas=(1, 0), aff_iterations=(50, 20),
+        mask=fixed_mask, aff_shrink_factors=(2, 1), aff_smoothing_sigmas=(1, 0), aff_iterations=(20, 10),
         aff_metric="mattes", aff_sampling=32, syn_metric="mattes", syn_sampling=32,
         reg_iterations=(40, 20, 0), random_seed=RANDOM_SEED,
     )

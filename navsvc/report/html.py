@@ -94,7 +94,20 @@ def fmt_number(value, digits: int = 1, unit: str = "") -> str:
         return esc(value) if value not in (None, "") else MISSING
     if not math.isfinite(number):
         return MISSING
-    return esc(f"{number:.{digits}f}{unit}")
+    return esc(f"{_fixed(number, digits)}{unit}")
+
+
+def fmt_value(value) -> str:
+    """Any plan value for display, escaped: numbers to 4 significant digits, lists joined."""
+    if value is None or value == "":
+        return MISSING
+    if isinstance(value, bool):
+        return esc("yes" if value else "no")
+    if isinstance(value, (int, float)):
+        return esc(f"{value:.4g}")
+    if isinstance(value, Sequence) and not isinstance(value, str):
+        return ", ".join(fmt_value(v) for v in value) if value else MISSING
+    return esc(value)
 
 
 def fmt_vector(value, digits: int = 1) -> str:
@@ -102,7 +115,13 @@ def fmt_vector(value, digits: int = 1) -> str:
     vector = vector3(value)
     if vector is None:
         return MISSING
-    return esc("(" + ", ".join(f"{v:.{digits}f}" for v in vector) + ")")
+    return esc("(" + ", ".join(_fixed(v, digits) for v in vector) + ")")
+
+
+def _fixed(number: float, digits: int) -> str:
+    """Fixed-point text without a negative zero ("-0.0")."""
+    rounded = round(number, digits)
+    return f"{(rounded if rounded != 0 else 0.0):.{digits}f}"
 
 
 def lps_from_ras(value) -> list[float] | None:
@@ -204,18 +223,24 @@ def distances_table(plan: Mapping) -> str:
     return _key_value_table(rows)
 
 
+def dose_headline(plan: Mapping) -> str:
+    """``MT + 4.2 %MSO`` / ``MT − 3.0 %MSO``, escaped; a dash when missing."""
+    try:
+        offset = float(lookup(plan, "dose", "mt_offset_pct_mso"))
+    except (TypeError, ValueError):
+        return MISSING
+    if not math.isfinite(offset):
+        return MISSING
+    return esc(f"MT {'−' if offset < 0 else '+'} {_fixed(abs(offset), 1)} %MSO")
+
+
 def dose_block(plan: Mapping) -> str:
     """The scalp-to-cortex dose suggestion (Stokes et al. 2005, 2007)."""
     dose = lookup(plan, "dose") or {}
-    offset = lookup(dose, "mt_offset_pct_mso")
-    try:
-        offset_value = float(offset)
-        sign = "+" if offset_value >= 0 else "−"
-        headline = esc(f"{sign}{abs(offset_value):.1f} %MSO")
-    except (TypeError, ValueError):
-        headline = MISSING
+    headline = dose_headline(plan)
     rows = [
-        ("Suggested adjustment to the motor threshold", f"<b>{headline}</b>"),
+        ("Suggested intensity (MT = the patient's motor threshold)", f"<b>{headline}</b>"),
+        ("Offset", fmt_number(lookup(dose, "mt_offset_pct_mso"), 1, " %MSO")),
         ("Scalp-to-cortex distance at the target (D_target)",
          fmt_number(lookup(dose, "scalp_to_cortex_target_mm"), 1, " mm")),
         ("Scalp-to-cortex distance at M1 (D_M1)",
@@ -253,7 +278,8 @@ def _registration_status(plan: Mapping) -> tuple[str, bool | None]:
 def warnings(plan: Mapping) -> list[str]:
     """Plain-text warnings a clinician must see before using the plan."""
     found = []
-    target_mni = vector3(lookup(plan, "target", "cortex_mni_mm")) or vector3(lookup(plan, "target", "mni_mm"))
+    target_mni = (vector3(lookup(plan, "target", "cortex_mni_mm"))
+                  or vector3(lookup(plan, "target", "mni_mm")))
     if target_mni is not None and target_mni[0] > 0:
         found.append("The target lies in the patient's RIGHT hemisphere (MNI x > 0). "
                      "Left-DLPFC plans must have x < 0. Do not use this plan without review.")
@@ -287,13 +313,16 @@ def render_page(plan: Mapping, figures: Mapping[str, bytes | None]) -> str:
         ("Cortical target, native RAS", fmt_vector(lookup(plan, "target", "cortex_ras_mm"))),
         ("Cortical target, MNI", fmt_vector(lookup(plan, "target", "cortex_mni_mm"))),
         ("Scalp-to-cortex distance", fmt_number(lookup(plan, "entry", "scalp_to_cortex_mm"), 1, " mm")),
-        ("Dose suggestion", fmt_number(lookup(plan, "dose", "mt_offset_pct_mso"), 1, " %MSO vs MT")),
-        ("Target in grey matter", esc({True: "yes", False: "NO"}.get(lookup(plan, "target", "in_grey_matter")))),
+        ("Scalp entry point, native RAS", fmt_vector(lookup(plan, "entry", "scalp_ras_mm"))),
+        ("Dose suggestion (Stokes)", dose_headline(plan)),
+        ("Target in grey matter",
+         esc({True: "yes", False: "NO"}.get(lookup(plan, "target", "in_grey_matter")))),
+        ("Registration quality", registration_text),
     ]
     key_html = "".join(f"<div><b>{esc(k)}</b><span>{v}</span></div>" for k, v in key_facts)
 
     parameters = lookup(plan, "parameters")
-    parameter_rows = ([(str(k), esc(v)) for k, v in parameters.items()]
+    parameter_rows = ([(str(k), fmt_value(v)) for k, v in parameters.items()]
                       if isinstance(parameters, Mapping) else [("parameters", MISSING)])
     timing = lookup(plan, "timing_s")
     timing_rows = ([(str(k), fmt_number(v, 1, " s")) for k, v in timing.items()]
@@ -304,9 +333,9 @@ def render_page(plan: Mapping, figures: Mapping[str, bytes | None]) -> str:
         ("Created", esc(lookup(plan, "created_at"))),
         ("navsvc version", esc(lookup(plan, "navsvc_version"))),
         ("Input SHA-256", f"<code>{esc(lookup(input_info, 'sha256'))}</code>"),
-        ("Input shape (voxels)", esc(lookup(input_info, "shape"))),
-        ("Input voxel size (mm)", esc(lookup(input_info, "voxel_size_mm"))),
-        ("Input orientation (voxel axes)", esc(lookup(input_info, "orientation"))),
+        ("Input shape (voxels)", fmt_value(lookup(input_info, "shape"))),
+        ("Input voxel size (mm)", fmt_value(lookup(input_info, "voxel_size_mm"))),
+        ("Input orientation (voxel axes)", fmt_value(lookup(input_info, "orientation"))),
         ("Registration template", esc(lookup(plan, "registration", "template"))),
         ("Registration quality", registration_text),
         ("Registration time", fmt_number(lookup(plan, "registration", "seconds"), 1, " s")),
@@ -363,8 +392,8 @@ space ({esc(lookup(plan, "registration", "template"))}).</p>
 <h2>3. Scalp, coil pose and scalp-measurement sites</h2>
 {png_img(figures.get("scalp"), "3-D views of the scalp with the coil")}
 <p class="note">Coil convention (SimNIBS matsimnibs): z = coil normal into the head, the handle points along −y,
-the figure-8 wings lie along x. The inset in each view shows where the patient's left, anterior and superior
-directions point on the screen.</p>
+the figure-8 wings lie along x. The black arrows in a corner of each view show where the patient's left (L),
+anterior (A) and superior (S) directions point on the screen; sites hidden behind the head are not drawn.</p>
 <h3>Coil pose</h3>
 {coil_table(plan)}
 <h3>Distances</h3>

@@ -90,7 +90,9 @@ class _Camera:
         return np.cross(self.direction, self.screen_right)
 
 
-def decimate_mesh(vertices_mm: np.ndarray, faces: np.ndarray, cell_mm: float) -> tuple[np.ndarray, np.ndarray]:
+def decimate_mesh(
+    vertices_mm: np.ndarray, faces: np.ndarray, cell_mm: float
+) -> tuple[np.ndarray, np.ndarray]:
     """Simplify a triangle mesh by vertex clustering on a regular grid.
 
     Every vertex is replaced by the mean of the vertices in its grid cell; faces
@@ -169,7 +171,8 @@ def _plot_polyline_with_hidden(ax, mesh, points_mm, towards_viewer, colour, widt
                 alpha=1.0 if is_visible else 0.45, zorder=zorder)
 
 
-def _edge_labels(ax, camera: "_Camera", vertices_mm: np.ndarray, centre_mm: np.ndarray) -> None:
+def _edge_labels(ax, camera: "_Camera", vertices_mm: np.ndarray, centre_mm: np.ndarray,
+                 half_size_mm: float) -> None:
     """Anatomical direction words just outside the head's silhouette, where each points on screen.
 
     Only drawn for views along an anatomical axis (left side, top), where every
@@ -190,7 +193,8 @@ def _edge_labels(ax, camera: "_Camera", vertices_mm: np.ndarray, centre_mm: np.n
             continue
         vertical = abs(on_screen[1]) > abs(on_screen[0])
         reach_mm = float(np.max((vertices_mm - centre_mm) @ direction))
-        position = centre_mm + (reach_mm + (8.0 if vertical else 22.0)) * direction
+        distance_mm = min(reach_mm + (15.0 if vertical else 24.0), 0.9 * half_size_mm)  # stay in view
+        position = centre_mm + distance_mm * direction
         ax.text(*position, word, fontsize=9, fontweight="bold", color="0.15", ha="center",
                 va="center", zorder=12, path_effects=_OUTLINE)
 
@@ -233,7 +237,9 @@ def _orientation_arrows(ax, camera: "_Camera", occupied_mm: np.ndarray, centre_m
                 va="top", zorder=12)
 
 
-def _label_offsets_mm(camera: "_Camera", positions_mm: list[np.ndarray], radius_mm: float) -> list[np.ndarray]:
+def _label_offsets_mm(
+    camera: "_Camera", positions_mm: list[np.ndarray], radius_mm: float
+) -> list[np.ndarray]:
     """Offsets that keep the marker labels apart on screen (greedy, 8 directions)."""
     right, up = camera.screen_right, camera.screen_up
     screen = [np.array([p @ right, p @ up]) for p in positions_mm]
@@ -295,7 +301,8 @@ def render_scalp_views(
     bytes
         The PNG image.
     """
-    vertices, plot_faces = decimate_mesh(np.asarray(vertices_ras_mm, float), np.asarray(faces), PLOT_CELL_MM)
+    vertices, plot_faces = decimate_mesh(
+        np.asarray(vertices_ras_mm, float), np.asarray(faces), PLOT_CELL_MM)
     mesh = trimesh.Trimesh(vertices, plot_faces, process=False)
     normals = _outward_face_normals(vertices, plot_faces)
     centre = (vertices.min(axis=0) + vertices.max(axis=0)) / 2
@@ -322,7 +329,8 @@ def render_scalp_views(
         drawn = [np.asarray(m.position_ras_mm, dtype=float)[None, :] for m in markers]
         if coil is not None:
             drawn += _coil_outline_mm(coil)
-            drawn.append(np.linspace(coil[:3, 3], coil[:3, 3] - HANDLE_ARROW_LENGTH_MM * coil[:3, 1], 20))
+            drawn.append(np.linspace(coil[:3, 3], coil[:3, 3] - HANDLE_ARROW_LENGTH_MM * coil[:3, 1],
+                                     20))
             for wing in _coil_outline_mm(coil):
                 _plot_polyline_with_hidden(ax, mesh, wing, towards_viewer, COIL_COLOUR, 2.4, 5)
             coil_centre, handle = coil[:3, 3], -coil[:3, 1]
@@ -350,8 +358,8 @@ def render_scalp_views(
             getattr(ax, f"set_{'xyz'[axis]}lim")(centre[axis] - half_size, centre[axis] + half_size)
         ax.set_box_aspect((1, 1, 1), zoom=1.35)
         ax.set_axis_off()
-        ax.set_title(camera.title, fontsize=11, fontweight="bold", y=0.98)
-        _edge_labels(ax, camera, vertices, centre)
+        ax.set_title(camera.title, fontsize=11, fontweight="bold", y=1.02)
+        _edge_labels(ax, camera, vertices, centre, half_size)
         _orientation_arrows(ax, camera, np.vstack([vertices] + drawn), centre, half_size)
 
     handles = [Line2D([], [], marker=m.symbol, ls="none", mfc=m.colour, mec="black", ms=9,
@@ -366,7 +374,7 @@ def render_scalp_views(
     handles.append(Line2D([], [], color="0.1", lw=1.6, marker=">", ms=5,
                           label="orientation arrows: L = patient's left, A = anterior, S = superior"))
     fig.legend(handles=handles, loc="lower center", ncol=3, fontsize=9, frameon=False)
-    fig.subplots_adjust(left=0.0, right=1.0, top=0.93, bottom=0.13, wspace=0.0)
+    fig.subplots_adjust(left=0.0, right=1.0, top=0.89, bottom=0.13, wspace=0.0)
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=dpi, facecolor="white")
     plt.close(fig)

@@ -101,8 +101,9 @@ class _Volume:
         index = self.index_of(view.normal_axis, coordinate_mm)
         if index is None:
             return None
-        plane = np.take(self.data, index, axis=view.normal_axis)
-        # np.take keeps the remaining axes in increasing order: horizontal < vertical always.
+        selector = [slice(None)] * 3
+        selector[view.normal_axis] = index
+        plane = self.data[tuple(selector)]  # a view; remaining axes in increasing order
         return plane.T
 
     def extent_mm(self, view: _View) -> tuple[float, float, float, float]:
@@ -302,13 +303,13 @@ def render_target_slices(
     return _figure_png(fig, dpi)
 
 
-def _registration_cuts_mm(template: _Volume, target: np.ndarray, axis: int) -> list[float]:
+def _registration_cuts_mm(template_box_mm: np.ndarray, target: np.ndarray, axis: int) -> list[float]:
     """Three cut positions along ``axis``: through the target and two spread over the brain.
 
     Of the quarter, half and three-quarter positions of the template's extent the one
     nearest the target is dropped, so sagittal cuts usually include the midline.
     """
-    low, high = _foreground_box_mm(template)[axis]
+    low, high = template_box_mm[axis]
     low, high = low + 6.0, high - 6.0
     candidates = [low + fraction * (high - low) for fraction in (0.25, 0.5, 0.75)]
     candidates.pop(int(np.argmin([abs(c - target[axis]) for c in candidates])))
@@ -349,11 +350,12 @@ def render_registration_check(t1_img, template_img, target_ras_mm, dpi: int = 80
     template = _Volume(template_img)
     window = _display_range(t1.data)
     box = _foreground_box_mm(t1)
+    template_box = _foreground_box_mm(template)
     edge_rgba = np.array(matplotlib.colors.to_rgba(TEMPLATE_EDGE_COLOUR))
 
     fig, axes = plt.subplots(3, 3, figsize=(11.0, 11.4), facecolor="white")
     for row, view in enumerate(_VIEWS):
-        for column, cut_mm in enumerate(_registration_cuts_mm(template, target, view.normal_axis)):
+        for column, cut_mm in enumerate(_registration_cuts_mm(template_box, target, view.normal_axis)):
             ax = axes[row, column]
             if not _draw_plane(ax, t1, view, cut_mm, window, zoomed=False):
                 continue

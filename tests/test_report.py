@@ -1,0 +1,248 @@
+"""Tests of the visual QC report (navsvc.report) on a small synthetic head."""
+
+from __future__ import annotations
+
+import copy
+import io
+import re
+from html.parser import HTMLParser
+
+import matplotlib.image
+import nibabel as nib
+import numpy as np
+import pytest
+import trimesh
+
+from navsvc.report import ReportInputs, write_report
+from navsvc.report.scalp3d import decimate_mesh
+from navsvc.report.slices import render_target_slices
+
+VOXEL_MM = 3.0
+ORIGIN_MM = -96.0
+SHAPE = (64, 64, 64)
+TARGET_RAS_MM = (-38.0, 44.0, 26.0)
+HEAD_RADIUS_MM = 85.0
+
+
+def _grid_affine() -> np.ndarray:
+    affine = np.diag([VOXEL_MM, VOXEL_MM, VOXEL_MM, 1.0])
+    affine[:3, 3] = ORIGIN_MM
+    return affine
+
+
+def _world_mm() -> np.ndarray:
+    ijk = np.indices(SHAPE).reshape(3, -1).T
+    return nib.affines.apply_affine(_grid_affine(), ijk).reshape(SHAPE + (3,))
+
+
+def _synthetic_inputs() -> ReportInputs:
+    """A spherical 'head': scalp shell, brain whose patient's-left half is brighter."""
+    world = _world_mm()
+    radius = np.linalg.norm(world, axis=-1)
+    t1 = np.zeros(SHAPE, dtype=np.float32)
+    t1[(radius < HEAD_RADIUS_MM) & (radius > HEAD_RADIUS_MM - 6)] = 300.0
+    brain = radius < HEAD_RADIUS_MM - 15
+    t1[brain] = np.where(world[brain][:, 0] < 0, 200.0, 60.0)
+    template = (radius < HEAD_RADIUS_MM - 16).astype(np.float32) * 100.0
+    mask = (np.linalg.norm(world - np.array(TARGET_RAS_MM), axis=-1) < 15).astype(np.uint8)
+    scalp = trimesh.creation.icosphere(subdivisions=4, radius=HEAD_RADIUS_MM)
+    affine = _grid_affine()
+    return ReportInputs(
+        t1_img=nib.Nifti1Image(t1, affine),
+        template_img=nib.Nifti1Image(template, affine),
+        dlpfc_mask_img=nib.Nifti1Image(mask, affine),
+        scalp_vertices_ras_mm=np.asarray(scalp.vertices),
+        scalp_faces=np.asarray(scalp.faces),
+    )
+
+
+def _coil_matrix(entry_ras_mm: np.ndarray) -> np.ndarray:
+    """SimNIBS-convention pose over ``entry``: z into the head, handle (−y) posterior."""
+    z_axis = -entry_ras_mm / np.linalg.norm(entry_ras_mm)
+    handle = np.array([-np.sqrt(0.5), -np.sqrt(0.5), 0.0])
+    handle -= z_axis * (handle @ z_axis)
+    y_axis = -handle / np.linalg.norm(handle)
+    x_axis = np.cross(y_axis, z_axis)
+    matrix = np.eye(4)
+    matrix[:3, 0], matrix[:3, 1], matrix[:3, 2] = x_axis, y_axis, z_axis
+    matrix[:3, 3] = entry_ras_mm - 4.0 * z_axis
+    return matrix
+
+
+def _plan() -> dict:
+    target = np.array(TARGET_RAS_MM)
+    entry = target / np.linalg.norm(target) * HEAD_RADIUS_MM
+
+    def on_scalp(point):
+        point = np.asarray(point, dtype=float)
+        return (point / np.linalg.norm(point) * HEAD_RADIUS_MM).round(2).tolist()
+
+    return {
+        "plan_id": "plan-0042",
+        "navsvc_version": "0.1.0",
+        "created_at": "2025-06-01T10:00:00Z",
+        "input": {"sha256": "ab" * 32, "shape": list(SHAPE), "voxel_size_mm": [3.0, 3.0, 3.0],
+                  "orientation": "RAS"},
+        "registration": {"template": "ICBM 2009c nonlinear symmetric",
+                         "quality": {"measure": "correlation", "value": 0.87, "threshold": 0.6},
+                         "seconds": 12.5},
+        "target": {"strategy": "fox2012", "citation": "Fox et al. 2012 Biol Psychiatry 72:595",
+                   "mni_mm": [-38.0, 44.0, 26.0], "native_ras_mm": [-37.25, 43.5, 27.0],
+                   "cortex_ras_mm": list(TARGET_RAS_MM), "cortex_mni_mm": [-39.5, 45.25, 25.75],
+                   "cortex_voxel_ijk": [19, 47, 41], "in_grey_matter": True},
+        "entry": {"scalp_ras_mm": entry.round(2).tolist(),
+                  "scalp_to_cortex_mm": round(float(HEAD_RADIUS_MM - np.linalg.norm(target)), 2)},
+        "coil": {"matrix": _coil_matrix(entry).tolist(), "distance_to_scalp_mm": 4.0,
+                 "handle_angle_deg": 45.0},
+        "landmarks": {
+            "points": {
+                "f3": {"ras_mm": on_scalp([-50.2, 53.1, 42.2])},
+                "beam_f3": {"ras_mm": on_scalp([-45.0, 45.0, 50.0])},
+                "five_cm": {"ras_mm": on_scalp([-41.0, 16.0, 54.0])},
+                "cz": {"ras_mm": [0.0, 0.0, HEAD_RADIUS_MM]},
+                "nasion": {"ras_mm": on_scalp([0.0, 86.8, -40.0])},
+                "m1_hand_knob": {"ras_mm": [-37.0, -21.0, 58.0]},
+            },
+            "distances_mm": {"f3": 17.35, "beam_f3": 23.45, "five_cm": 41.65},
+        },
+        "dose": {"scalp_to_cortex_target_mm": 21.65, "scalp_to_cortex_m1_mm": 18.95,
+                 "stokes_slope_pct_mso_per_mm": 2.8, "mt_offset_pct_mso": 7.56},
+        "parameters": {"strategy": "fox2012", "coil_distance_mm": 4.0, "handle_angle_deg": 45.0},
+        "timing_s": {"load": 0.5, "registration": 12.5, "total": 14.25},
+    }
+
+
+@pytest.fixture(scope="module")
+def inputs() -> ReportInputs:
+    return _synthetic_inputs()
+
+
+@pytest.fixture(scope="module")
+def report_html(tmp_path_factory, inputs) -> str:
+    out_dir = tmp_path_factory.mktemp("plan")
+    path = write_report(out_dir, _plan(), inputs)
+    assert path == out_dir / "report.html"
+    return path.read_text(encoding="utf-8")
+
+
+class _References(HTMLParser):
+    """Every src/href/srcset/poster/action/data attribute value and every CSS url(...)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.references: list[str] = []
+        self.tags: list[str] = []
+        self._in_style = False
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.append(tag)
+        self._in_style = tag == "style"
+        for name, value in attrs:
+            if name in {"src", "href", "srcset", "poster", "action", "data", "xlink:href"} and value:
+                self.references.append(value.strip())
+            if name == "style" and value:
+                self.references += re.findall(r"url\(\s*['\"]?([^'\")]+)", value)
+
+    def handle_endtag(self, tag):
+        if tag == "style":
+            self._in_style = False
+
+    def handle_data(self, data):
+        if self._in_style:
+            self.references += re.findall(r"url\(\s*['\"]?([^'\")]+)", data)
+            self.references += re.findall(r"@import\s+['\"]([^'\"]+)", data)
+
+
+def test_report_is_written_and_references_nothing_outside(report_html):
+    parser = _References()
+    parser.feed(report_html)
+    assert parser.references, "the figures must be embedded as data: URIs"
+    for reference in parser.references:
+        lowered = reference.lower()
+        assert not re.match(r"^(https?:|//|/|\\\\|file:|[a-z]:[\\/])", lowered), reference
+        assert lowered.startswith("data:") or not re.match(r"^[a-z][a-z0-9+.-]*:", lowered), reference
+    assert "script" not in parser.tags and "link" not in parser.tags and "iframe" not in parser.tags
+    assert not re.search(r"https?://", report_html)
+    images = [r for r in parser.references if r.startswith("data:image/png;base64,")]
+    assert len(images) == 3
+
+
+def test_report_shows_the_plan_values(report_html):
+    x, y, z = _plan()["entry"]["scalp_ras_mm"]
+    for text in (
+        f"({x:.1f}, {y:.1f}, {z:.1f})",  # scalp entry, RAS
+        f"({-x:.1f}, {-y:.1f}, {z:.1f})",  # scalp entry, LPS
+        "(-38.0, 44.0, 26.0)",  # cortical target, RAS
+        "(38.0, -44.0, 26.0)",  # ... LPS
+        "(19, 47, 41)",  # ... voxel
+        "(-39.5, 45.2, 25.8)",  # ... MNI (one decimal)
+        "(-37.2, 43.5, 27.0)",  # strategy point mapped to the patient
+        "17.4 mm", "23.4 mm", "41.6 mm",  # F3, Beam F3, 5-cm distances
+        "MT + 7.6 %MSO", "2.80 %MSO/mm",
+        "ab" * 32, "0.1.0", "fox2012", "Fox et al. 2012", "plan-0042", "14.2 s",
+        "patient's left is on the left of the image",
+    ):
+        assert text in report_html, text
+
+
+def test_strategy_string_is_escaped(tmp_path, inputs):
+    plan = _plan()
+    plan["target"]["strategy"] = '<script>alert("x")</script>'
+    plan["parameters"]["strategy"] = "<img src=x onerror=alert(1)>"
+    page = write_report(tmp_path, plan, inputs).read_text(encoding="utf-8")
+    assert "<script>" not in page and "<img src=x" not in page
+    assert "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;" in page
+    assert "&lt;img src=x onerror=alert(1)&gt;" in page
+
+
+def test_missing_optional_keys_show_a_dash(tmp_path, inputs):
+    plan = {"target": {"cortex_ras_mm": list(TARGET_RAS_MM)}}
+    page = write_report(tmp_path, plan, inputs).read_text(encoding="utf-8")
+    assert "(-38.0, 44.0, 26.0)" in page
+    assert "<td>—</td>" in page
+    assert page.count("data:image/png;base64,") == 3
+
+
+def test_right_hemisphere_target_is_flagged(tmp_path, inputs):
+    plan = copy.deepcopy(_plan())
+    plan["target"]["cortex_mni_mm"] = [39.5, 45.25, 25.75]
+    page = write_report(tmp_path, plan, inputs).read_text(encoding="utf-8")
+    assert "RIGHT hemisphere" in page
+
+
+def test_axial_slice_shows_patients_left_on_the_left(inputs):
+    """Neurological display: the bright (patient's left, x < 0) half must be on the image's left."""
+    png = render_target_slices(inputs.t1_img, inputs.dlpfc_mask_img, (-38.0, 0.0, 0.0), dpi=40)
+    image = matplotlib.image.imread(io.BytesIO(png))[..., :3].mean(axis=-1)
+    height, width = image.shape
+    top_row = image[int(0.2 * height):int(0.5 * height)]
+    axial = top_row[:, int(0.67 * width):]  # third column: the axial slice
+    coronal = top_row[:, int(0.35 * width):int(0.65 * width)]
+    for panel in (axial, coronal):
+        columns = panel.shape[1]
+        left = panel[:, int(0.2 * columns):int(0.45 * columns)].mean()
+        right = panel[:, int(0.55 * columns):int(0.8 * columns)].mean()
+        assert left > right + 0.1, (left, right)
+
+
+def test_inputs_reject_a_grid_that_is_not_ras():
+    lps_affine = np.diag([-1.0, -1.0, 1.0, 1.0])
+    image = nib.Nifti1Image(np.zeros((4, 4, 4), dtype=np.float32), lps_affine)
+    with pytest.raises(ValueError, match="axis-aligned RAS"):
+        ReportInputs(image, image, image, np.zeros((3, 3)), np.array([[0, 1, 2]]))
+
+
+def test_inputs_reject_images_on_another_grid():
+    ras = nib.Nifti1Image(np.zeros((4, 4, 4), dtype=np.float32), np.eye(4))
+    shifted_affine = nib.affines.from_matvec(np.eye(3), [1, 0, 0])
+    shifted = nib.Nifti1Image(np.zeros((4, 4, 4), dtype=np.float32), shifted_affine)
+    with pytest.raises(ValueError, match="share the grid"):
+        ReportInputs(ras, shifted, ras, np.zeros((3, 3)), np.array([[0, 1, 2]]))
+
+
+def test_decimate_mesh_keeps_the_shape():
+    sphere = trimesh.creation.icosphere(subdivisions=5, radius=90.0)
+    vertices, faces = decimate_mesh(np.asarray(sphere.vertices), np.asarray(sphere.faces), 6.0)
+    assert len(faces) < len(sphere.faces) / 2
+    radii = np.linalg.norm(vertices, axis=1)
+    assert radii.max() <= 90.0 + 1e-6 and radii.min() > 85.0
