@@ -49,13 +49,20 @@ def add_parser(subparsers) -> None:
 
 
 class StderrProgress:
-    """Prints each pipeline stage with the elapsed time on stderr."""
+    """Prints each pipeline stage with the elapsed time on stderr.
+
+    The first stage (loading, under a second) is not announced, so that a bad input
+    leaves exactly one line on stderr: the error.
+    """
 
     def __init__(self):
         self._start = time.perf_counter()
+        self._stages = 0
 
     def __call__(self, stage: str) -> None:
-        print(f"[{time.perf_counter() - self._start:6.1f} s] {stage} ...", file=sys.stderr, flush=True)
+        self._stages += 1
+        if self._stages > 1:
+            print(f"[{time.perf_counter() - self._start:6.1f} s] {stage} ...", file=sys.stderr, flush=True)
 
 
 def print_summary(plan: dict, out: Path) -> None:

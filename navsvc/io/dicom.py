@@ -6,17 +6,27 @@ the image series, unpacks archives safely and says clearly when the choice is am
 
 from __future__ import annotations
 
+import logging
 import tempfile
 import zipfile
+import zlib
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 import pydicom
-from pydicom.errors import InvalidDicomError
 
 from navsvc.errors import InputError
 from navsvc.io import limits
+
+# dicom2nifti logs its complaints as warnings; without a handler they would reach stderr
+# through logging's last-resort handler (one line per slice). The InputError says it once.
+logging.getLogger("dicom2nifti").addHandler(logging.NullHandler())
+
+#: compression methods Python's zipfile can read (PKWARE APPNOTE 4.4.5)
+_READABLE_METHODS = {zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED, zipfile.ZIP_BZIP2, zipfile.ZIP_LZMA}
+#: what zipfile, zlib, bz2 and lzma raise on damaged member data
+_MEMBER_ERRORS = (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError, RuntimeError, NotImplementedError)
 
 
 @dataclass(frozen=True)
@@ -27,10 +37,19 @@ class DicomSeries:
     number: str
     description: str
     files: tuple[Path, ...]
+    #: voxels the files' headers declare (Rows x Columns x frames, summed), before any pixel is read
+    voxels: int = 0
 
     def label(self) -> str:
         """Short human description used in error messages."""
-        return f"series {self.number or '?'} '{self.description}' ({len(self.files)} files, UID {self.uid})"
+        return (f"series {_printable(self.number) or '?'} '{_printable(self.description)}' "
+                f"({len(self.files)} files, UID {_printable(self.uid)})")
+
+
+def _printable(text: str, limit: int = 100) -> str:
+    """``text`` made safe for a one-line message: control characters replaced, length capped."""
+    clean = "".join(c if c.isprintable() else "?" for c in str(text))
+    return clean if len(clean) <= limit else clean[: limit - 3] + "..."
 
 
 def extract_zip_safely(zip_path: Path, dest: Path) -> Path:
@@ -52,34 +71,87 @@ def extract_zip_safely(zip_path: Path, dest: Path) -> Path:
         for member in members:
             name = PurePosixPath(member.filename.replace("\\", "/"))
             if name.is_absolute() or ".." in name.parts:
-                raise InputError(f"{zip_path.name} contains an unsafe path '{member.filename}': refused")
+                raise InputError(
+                    f"{zip_path.name} contains an unsafe path '{_printable(member.filename)}': refused"
+                )
+            if member.flag_bits & 0x1:
+                raise InputError(
+                    f"{zip_path.name}: member '{_printable(member.filename)}' is encrypted: zip the "
+                    "DICOM folder again without a password"
+                )
+            if member.compress_type not in _READABLE_METHODS:
+                raise InputError(
+                    f"{zip_path.name}: member '{_printable(member.filename)}' uses compression method "
+                    f"{member.compress_type}, which is not supported: zip the folder again with deflate"
+                )
         for index, member in enumerate(members):
-            target = dest / f"{index:06d}.dcm"
-            written = 0
-            with archive.open(member) as src, open(target, "wb") as out:
-                while chunk := src.read(1 << 20):
-                    written += len(chunk)
-                    if written > member.file_size:  # header lied about the size: a zip bomb
-                        raise InputError(f"{zip_path.name}: member '{member.filename}' is larger than declared")
-                    out.write(chunk)
+            _extract_member(archive, member, dest / f"{index:06d}.dcm", zip_path.name)
     return dest
+
+
+def _extract_member(archive: zipfile.ZipFile, member: zipfile.ZipInfo, target: Path, source: str) -> None:
+    """Copy one member to ``target`` in bounded chunks, turning damaged data into InputError.
+
+    zipfile never returns more than the declared ``file_size`` and then checks the
+    CRC, so a member whose stream expands beyond its declared size (a zip bomb) ends
+    in a CRC error here, after at most ``file_size`` bytes.
+    """
+    written = 0
+    try:
+        src = archive.open(member)
+    except _MEMBER_ERRORS as exc:
+        raise _corrupt_member(source, member, exc) from None
+    with src, open(target, "wb") as out:
+        while True:
+            try:
+                chunk = src.read(1 << 20)
+            except _MEMBER_ERRORS as exc:
+                raise _corrupt_member(source, member, exc) from None
+            if not chunk:
+                break
+            written += len(chunk)
+            if written > member.file_size:  # defence in depth: zipfile already stops here
+                raise InputError(f"{source}: member '{_printable(member.filename)}' is larger than declared")
+            out.write(chunk)
+
+
+def _corrupt_member(source: str, member: zipfile.ZipInfo, exc: Exception) -> InputError:
+    return InputError(
+        f"{source}: member '{_printable(member.filename)}' is corrupt or not what the archive declares "
+        f"({type(exc).__name__}: {exc}): zip the DICOM folder again"
+    )
 
 
 def find_series(folder: Path) -> list[DicomSeries]:
     """Group the DICOM image files under ``folder`` by SeriesInstanceUID."""
     groups: dict[str, list[Path]] = defaultdict(list)
     meta: dict[str, tuple[str, str]] = {}
+    voxels: dict[str, int] = defaultdict(int)
     for path in sorted(p for p in folder.rglob("*") if p.is_file()):
         try:
+            # pydicom parses element values lazily, so every access below may raise too
             ds = pydicom.dcmread(path, stop_before_pixels=True)
-        except (InvalidDicomError, OSError, ValueError, EOFError, AttributeError):
-            continue
-        if "PixelData" not in ds and not _declares_pixels(ds):
-            continue
-        uid = str(getattr(ds, "SeriesInstanceUID", "unknown"))
+            if "PixelData" not in ds and not _declares_pixels(ds):
+                continue
+            uid = str(getattr(ds, "SeriesInstanceUID", "unknown"))
+            info = (str(getattr(ds, "SeriesNumber", "")), str(getattr(ds, "SeriesDescription", "")))
+            n_voxels = _declared_voxels(ds)
+        except MemoryError:
+            raise
+        except Exception:  # noqa: BLE001 - pydicom raises many types on damaged files (fuzzed)
+            continue  # not a readable DICOM image: not part of any image series
         groups[uid].append(path)
-        meta[uid] = (str(getattr(ds, "SeriesNumber", "")), str(getattr(ds, "SeriesDescription", "")))
-    return [DicomSeries(uid, *meta[uid], tuple(files)) for uid, files in groups.items()]
+        meta[uid] = info
+        voxels[uid] += n_voxels
+    return [DicomSeries(uid, *meta[uid], tuple(files), voxels[uid]) for uid, files in groups.items()]
+
+
+def _declared_voxels(ds) -> int:
+    """Rows x Columns x NumberOfFrames as the header declares them (garbage counts as huge)."""
+    try:
+        return int(ds.get("Rows") or 0) * int(ds.get("Columns") or 0) * max(1, int(ds.get("NumberOfFrames") or 1))
+    except (TypeError, ValueError):
+        return limits.MAX_VOXELS + 1
 
 
 def _declares_pixels(ds) -> bool:
@@ -118,16 +190,42 @@ def dicom_to_nifti(source: Path, out_dir: Path, series: str | None = None) -> Pa
         SeriesNumber or SeriesInstanceUID to use when there are several.
     """
     import dicom2nifti.convert_dicom
-    from dicom2nifti.exceptions import ConversionError, ConversionValidationError
 
     folder = source
     if source.is_file():
         folder = extract_zip_safely(source, Path(tempfile.mkdtemp(dir=out_dir, prefix="dicom-")))
     chosen = choose_series(find_series(folder), series, source.name)
-    datasets = [pydicom.dcmread(p) for p in chosen.files]
+    if chosen.voxels > limits.MAX_VOXELS:
+        # checked before pydicom and dicom2nifti load every pixel into memory
+        raise InputError(
+            f"{chosen.label()} declares {chosen.voxels:,} voxels, more than a head T1 needs "
+            f"(limit {limits.MAX_VOXELS:,}): upload only the T1 series"
+        )
+    try:
+        datasets = [pydicom.dcmread(p) for p in chosen.files]
+    except MemoryError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - pydicom raises many types on damaged files
+        raise InputError(
+            f"{chosen.label()} has an unreadable file ({type(exc).__name__}): export the series again"
+        ) from None
+    without_pixels = sum(1 for ds in datasets if "PixelData" not in ds)
+    if without_pixels:
+        raise InputError(
+            f"{chosen.label()}: {without_pixels} of {len(datasets)} files have no pixel data "
+            "(headers only): export the series again with its images"
+        )
     out_file = out_dir / "t1.nii.gz"
     try:
         dicom2nifti.convert_dicom.dicom_array_to_nifti(datasets, str(out_file), reorient_nifti=False)
-    except (ConversionError, ConversionValidationError, ValueError, AttributeError, KeyError) as exc:
-        raise InputError(f"{chosen.label()} could not be converted to a volume: {exc}") from None
+    except MemoryError:
+        raise
+    except Exception as exc:  # noqa: BLE001
+        # pydicom and dicom2nifti raise ConversionError, ValueError, IndexError,
+        # NotImplementedError, BytesLengthException, ... on damaged or odd series (found by
+        # fuzzing); the series was size-checked above, so a failure here is about the input.
+        raise InputError(
+            f"{chosen.label()} could not be converted to a volume ({exc}): check that it is the "
+            "whole 3-D T1 series"
+        ) from None
     return out_file

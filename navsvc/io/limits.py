@@ -8,6 +8,9 @@ MIN_FOV_MM = 120.0
 MAX_FOV_MM = 600.0
 #: largest accepted voxel count: 2**28 voxels = 1 GiB as float32 (a 0.4 mm 640^3 head)
 MAX_VOXELS = 2**28
+#: largest accepted NIfTI header extension block (bytes between header and vox_offset);
+#: real extensions (AFNI, DICOM, JSON sidecars) are kB to a few MB
+MAX_HEADER_EXTENSION_BYTES = 16 * 2**20
 #: DICOM archives: largest total uncompressed size and member count
 MAX_ARCHIVE_BYTES = 4 * 2**30
 MAX_ARCHIVE_MEMBERS = 20_000

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import gzip
+import math
+import struct
 import zlib
+from dataclasses import dataclass
 from pathlib import Path
 
 import nibabel as nib
@@ -34,9 +37,11 @@ def read_nifti_header(path: Path) -> nib.Nifti1Image:
     """
     if path.stat().st_size == 0:
         raise InputError(f"{path.name} is empty (0 bytes): upload the T1 file again")
+    check_raw_header(path)
     try:
         img = nib.load(str(path))
-    except (nib.filebasedimages.ImageFileError, EOFError, OSError, zlib.error, ValueError) as exc:
+    except (nib.filebasedimages.ImageFileError, nib.spatialimages.HeaderDataError,
+            EOFError, OSError, zlib.error, ValueError) as exc:
         raise InputError(
             f"{path.name} is not a readable NIfTI image ({type(exc).__name__}): "
             "export the T1 as .nii/.nii.gz or upload the DICOM series as a .zip"
@@ -47,18 +52,99 @@ def read_nifti_header(path: Path) -> nib.Nifti1Image:
     return img
 
 
+@dataclass(frozen=True)
+class _Layout:
+    """Where the fields checked before parsing sit in a NIfTI header (nifti1.h, nifti2.h)."""
+
+    size: int  # sizeof_hdr, the first field
+    magic_at: int
+    magic: bytes  # single-file magic (a .hdr/.img pair has ni1 / ni2)
+    dim_at: int
+    dim_code: str
+    pixdim_at: int
+    pixdim_code: str
+    vox_offset_at: int
+    vox_offset_code: str
+
+
+_LAYOUTS = (
+    _Layout(348, 344, b"n+1\0", 40, "h", 76, "f", 108, "f"),
+    _Layout(540, 4, b"n+2\0", 16, "q", 104, "d", 168, "q"),
+)
+
+
+def check_raw_header(path: Path) -> None:
+    """Check the raw header bytes before nibabel parses the file.
+
+    nibabel is not given a file until these hold:
+
+    * it is a single-file NIfTI-1 or NIfTI-2 (``.nii``/``.nii.gz``), either byte order;
+    * ``vox_offset`` leaves at most :data:`limits.MAX_HEADER_EXTENSION_BYTES` for header
+      extensions. nibabel reads every extension into memory while opening the file,
+      before any of our checks, so a few kB of ``.nii.gz`` could otherwise make it
+      allocate gigabytes; and a huge ``vox_offset`` makes the data reader decompress
+      everything up to it;
+    * the spatial ``pixdim`` are positive and finite. nibabel silently replaces
+      negative ones by their absolute value and zeros by 1 on load; a negative
+      ``pixdim`` is the old Analyze left/right-flip convention, so refuse rather than
+      guess which side is left.
+
+    Raises
+    ------
+    InputError
+        If any of these fails; the message names the field.
+    """
+    opener = gzip.open if path.name.lower().endswith(".gz") else open
+    try:
+        with opener(path, "rb") as handle:
+            raw = handle.read(544)
+    except (EOFError, OSError, zlib.error):
+        raw = b""
+    for layout in _LAYOUTS:
+        for order in "<>":
+            if len(raw) < layout.size + 4 or struct.unpack_from(order + "i", raw)[0] != layout.size:
+                continue
+            if raw[layout.magic_at : layout.magic_at + 4] != layout.magic:
+                continue
+            _check_raw_fields(path.name, raw, layout, order)
+            return
+    raise InputError(
+        f"{path.name} is not a readable NIfTI image (no single-file NIfTI-1/NIfTI-2 header): "
+        "export the T1 as .nii/.nii.gz or upload the DICOM series as a .zip"
+    )
+
+
+def _check_raw_fields(name: str, raw: bytes, layout: _Layout, order: str) -> None:
+    dim = struct.unpack_from(f"{order}8{layout.dim_code}", raw, layout.dim_at)
+    pixdim = struct.unpack_from(f"{order}8{layout.pixdim_code}", raw, layout.pixdim_at)
+    vox_offset = float(struct.unpack_from(order + layout.vox_offset_code, raw, layout.vox_offset_at)[0])
+    if not math.isfinite(vox_offset) or vox_offset - (layout.size + 4) > limits.MAX_HEADER_EXTENSION_BYTES:
+        raise InputError(
+            f"{name} declares {vox_offset:,.0f} bytes of header and extensions before its image "
+            f"data (limit {limits.MAX_HEADER_EXTENSION_BYTES + layout.size + 4:,}): the header is "
+            "corrupt; export the T1 again as .nii/.nii.gz"
+        )
+    spatial = [float(v) for v in pixdim[1 : 1 + min(3, max(0, int(dim[0])))]]
+    if any(not math.isfinite(v) or v <= 0 for v in spatial):
+        raise InputError(
+            f"{name} declares voxel sizes (pixdim) {spatial}: each must be a positive number of "
+            "mm; a negative one may hide a left/right flip. Export the T1 again as NIfTI"
+        )
+
+
 def check_header(img: nib.Nifti1Image, name: str) -> None:
     """Raise :class:`InputError` if the header cannot describe a single head T1 volume."""
     shape = tuple(int(n) for n in img.header.get_data_shape())
     if any(n <= 0 for n in shape):
         raise InputError(f"{name} declares dimensions {shape}: every dimension must be positive")
-    if len(shape) < 3 or (len(shape) == 3 and min(shape) == 1):
+    if len(shape) < 3 or min(shape[:3]) == 1:
         raise InputError(f"{name} is a 2-D image {shape}: a 3-D T1 volume of the whole head is needed")
-    if len(shape) > 3 and int(np.prod(shape[3:])) > 1:
+    # math.prod on Python ints: numpy's int64 product wraps (2**32 * 2**32 == 0)
+    if len(shape) > 3 and math.prod(shape[3:]) > 1:
         raise InputError(
-            f"{name} holds {int(np.prod(shape[3:]))} volumes {shape}: upload a single 3-D T1 volume"
+            f"{name} holds {math.prod(shape[3:]):,} volumes {shape}: upload a single 3-D T1 volume"
         )
-    n_voxels = int(np.prod(shape[:3], dtype=np.float64))
+    n_voxels = math.prod(shape[:3])
     if n_voxels > limits.MAX_VOXELS:
         raise InputError(
             f"{name} declares {shape[:3]} = {n_voxels:,} voxels, more than a head T1 needs "
@@ -69,7 +155,10 @@ def check_header(img: nib.Nifti1Image, name: str) -> None:
         raise InputError(f"{name} stores {dtype} voxels: a scalar (integer or float) T1 is needed")
     affine = img.affine
     if not np.all(np.isfinite(affine)) or abs(np.linalg.det(affine[:3, :3])) < 1e-9:
-        raise InputError(f"{name} has an invalid (singular or non-finite) voxel-to-world affine")
+        raise InputError(
+            f"{name} has an invalid (singular or non-finite) voxel-to-world affine: its position "
+            "in the scanner is unknown; export the T1 again from the scanner or PACS"
+        )
     voxel_mm = np.sqrt((affine[:3, :3] ** 2).sum(axis=0))
     if np.any(voxel_mm < limits.MIN_VOXEL_MM) or np.any(voxel_mm > limits.MAX_VOXEL_MM):
         raise InputError(

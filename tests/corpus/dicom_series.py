@@ -1,0 +1,175 @@
+"""Write a NIfTI volume as a single-frame MR DICOM series (test fixture helper).
+
+The geometry follows DICOM PS3.3 C.7.6.2 (Image Plane module): patient coordinates
+are LPS; ``ImageOrientationPatient`` holds the direction cosines of the first row
+(direction of increasing column index) then of the first column (direction of
+increasing row index); ``PixelSpacing`` is ``[spacing between rows, spacing between
+columns]``; ``ImagePositionPatient`` is the centre of the first transmitted pixel.
+The centre of pixel (row ``r``, column ``c``) of a slice is therefore
+``IPP + c * PixelSpacing[1] * row_cosine + r * PixelSpacing[0] * column_cosine``.
+
+The NIfTI array axis 0 becomes the DICOM column index, axis 1 the row index and
+axis 2 the slice index, so a volume first reoriented to axis codes ``('L', 'P', 'S')``
+is written as a conventional axial series with ``ImageOrientationPatient =
+[1, 0, 0, 0, 1, 0]``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import nibabel as nib
+import numpy as np
+from pydicom.dataset import FileDataset, FileMetaDataset
+from pydicom.uid import ExplicitVRLittleEndian, MRImageStorage, generate_uid
+
+#: NIfTI axis codes (array axes 0, 1, 2) of common scanner slice orientations
+ORIENTATIONS = {
+    "axial": ("L", "P", "S"),  # IOP [1,0,0, 0,1,0], slices foot -> head
+    "sagittal": ("P", "I", "L"),  # IOP [0,1,0, 0,0,-1], slices right -> left
+    "coronal": ("L", "I", "A"),  # IOP [1,0,0, 0,0,-1], slices posterior -> anterior
+}
+
+_RAS_TO_LPS = np.diag([-1.0, -1.0, 1.0])
+
+
+def reorient(img: nib.Nifti1Image, axcodes: tuple[str, str, str]) -> nib.Nifti1Image:
+    """Return ``img`` with its voxel array reordered to ``axcodes`` (same head in world space).
+
+    Parameters
+    ----------
+    img : nibabel.Nifti1Image
+        Source volume.
+    axcodes : tuple of str
+        Target axis codes, e.g. ``('L', 'P', 'S')``.
+
+    Returns
+    -------
+    nibabel.Nifti1Image
+    """
+    current = nib.orientations.io_orientation(img.affine)
+    wanted = nib.orientations.axcodes2ornt(axcodes)
+    return img.as_reoriented(nib.orientations.ornt_transform(current, wanted))
+
+
+def write_dicom_series(
+    img: nib.Nifti1Image,
+    out_dir: str | Path,
+    *,
+    orientation: str | None = "axial",
+    series_number: int = 1,
+    description: str = "T1 MPRAGE",
+    series_uid: str | None = None,
+    study_uid: str | None = None,
+    with_pixels: bool = True,
+    prefix: str = "IM",
+) -> list[Path]:
+    """Write ``img`` as one DICOM file per slice into ``out_dir``.
+
+    Parameters
+    ----------
+    img : nibabel.Nifti1Image
+        3-D volume with an affine whose columns are orthogonal (oblique is fine).
+        Values are rounded and stored as unsigned 16-bit integers, so give
+        non-negative intensities.
+    out_dir : str or Path
+        Folder to write into (created).
+    orientation : {'axial', 'sagittal', 'coronal'} or None
+        Scanner slice orientation to reorient to first; ``None`` keeps the voxel order.
+    series_number : int
+        DICOM SeriesNumber.
+    description : str
+        DICOM SeriesDescription.
+    series_uid, study_uid : str, optional
+        UIDs to use (generated when omitted).
+    with_pixels : bool
+        ``False`` writes image headers (Rows, Columns, ...) without a PixelData element.
+    prefix : str
+        File name prefix.
+
+    Returns
+    -------
+    list of Path
+        The written files, in slice order.
+    """
+    if orientation is not None:
+        img = reorient(img, ORIENTATIONS[orientation])
+    data = np.asanyarray(img.dataobj)
+    if data.ndim != 3:
+        raise ValueError(f"need a 3-D volume, got shape {data.shape}")
+    affine = img.affine
+    axes = affine[:3, :3]
+    spacing = np.sqrt((axes**2).sum(axis=0))
+    cosines = _RAS_TO_LPS @ (axes / spacing)
+    if abs(float(cosines[:, 0] @ cosines[:, 1])) > 1e-4:
+        raise ValueError("in-plane axes are not orthogonal: DICOM cannot express this affine")
+    pixels = np.clip(np.rint(data), 0, 65535).astype(np.uint16)
+
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    series_uid = series_uid or generate_uid()
+    study_uid = study_uid or generate_uid()
+    frame_uid = generate_uid()
+    n_cols, n_rows, n_slices = data.shape
+    paths = []
+    for k in range(n_slices):
+        position = _RAS_TO_LPS @ (affine @ np.array([0.0, 0.0, k, 1.0]))[:3]
+        ds = _slice_dataset(series_uid, study_uid, frame_uid)
+        ds.SeriesNumber = series_number
+        ds.SeriesDescription = description
+        ds.InstanceNumber = k + 1
+        ds.ImageOrientationPatient = [_ds(v) for v in (*cosines[:, 0], *cosines[:, 1])]
+        ds.ImagePositionPatient = [_ds(v) for v in position]
+        ds.PixelSpacing = [_ds(spacing[1]), _ds(spacing[0])]
+        ds.SliceThickness = _ds(spacing[2])
+        ds.SpacingBetweenSlices = _ds(spacing[2])
+        ds.SliceLocation = _ds(position @ np.cross(cosines[:, 0], cosines[:, 1]))
+        ds.Rows, ds.Columns = n_rows, n_cols
+        ds.SamplesPerPixel = 1
+        ds.PhotometricInterpretation = "MONOCHROME2"
+        ds.BitsAllocated = 16
+        ds.BitsStored = 16
+        ds.HighBit = 15
+        ds.PixelRepresentation = 0
+        ds.RescaleIntercept = "0"
+        ds.RescaleSlope = "1"
+        if with_pixels:
+            # rows follow array axis 1, columns axis 0: the slice transposed
+            ds.PixelData = np.ascontiguousarray(pixels[:, :, k].T).tobytes()
+        path = out / f"{prefix}{k + 1:04d}.dcm"
+        ds.save_as(path, enforce_file_format=True)
+        paths.append(path)
+    return paths
+
+
+def _ds(value: float) -> str:
+    """A DICOM decimal string (at most 16 characters)."""
+    text = f"{float(value):.6f}".rstrip("0").rstrip(".")
+    return "0" if text in ("-0", "") else text[:16]
+
+
+def _slice_dataset(series_uid: str, study_uid: str, frame_uid: str) -> FileDataset:
+    """An MR image dataset with patient, study and equipment attributes filled in."""
+    sop_uid = generate_uid()
+    meta = FileMetaDataset()
+    meta.MediaStorageSOPClassUID = MRImageStorage
+    meta.MediaStorageSOPInstanceUID = sop_uid
+    meta.TransferSyntaxUID = ExplicitVRLittleEndian
+    ds = FileDataset(None, {}, file_meta=meta, preamble=b"\0" * 128)
+    ds.SOPClassUID = MRImageStorage
+    ds.SOPInstanceUID = sop_uid
+    ds.StudyInstanceUID = study_uid
+    ds.SeriesInstanceUID = series_uid
+    ds.FrameOfReferenceUID = frame_uid
+    ds.Modality = "MR"
+    ds.Manufacturer = "navsvc-test"
+    ds.PatientName = "Test^Colin27"
+    ds.PatientID = "COLIN27"
+    ds.StudyDate = ds.SeriesDate = "20240101"
+    ds.ImageType = ["ORIGINAL", "PRIMARY", "M", "ND"]
+    ds.ScanningSequence = "GR"
+    ds.SequenceVariant = "SP"
+    ds.MRAcquisitionType = "3D"
+    ds.EchoTime = "3"
+    ds.RepetitionTime = "2000"
+    return ds

@@ -1,0 +1,430 @@
+"""Write a corpus of bad T1 uploads made from the real Colin27 head.
+
+Every file is something a clinic workstation, a careless user or a malicious client
+could upload: truncated and corrupt files, files that are not images, headers that
+lie (dimensions that need absurd memory, bad voxel sizes, singular affines), data
+that holds no image, decompression bombs, and DICOM archives that are empty,
+ambiguous, unsafe or broken. Each case carries the words the refusal message must
+contain, so a test can check that the message names the problem.
+
+Run as a script to write the corpus into a folder::
+
+    python tests/corpus/make_bad_images.py OUT_DIR
+
+or import :func:`make_corpus`.
+"""
+
+from __future__ import annotations
+
+import gzip
+import struct
+import sys
+import zipfile
+import zlib
+from dataclasses import dataclass
+from pathlib import Path
+
+import nibabel as nib
+import numpy as np
+import pydicom
+
+try:  # imported as tests.corpus.make_bad_images or run as a script
+    from .dicom_series import write_dicom_series
+except ImportError:  # pragma: no cover - script use
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from dicom_series import write_dicom_series
+
+REPO = Path(__file__).resolve().parents[2]
+#: the real head every case starts from (Colin27, 1 mm, 181 x 217 x 181, uint8)
+COLIN = REPO / "atlases" / "colin27_head.nii.gz"
+
+#: uncompressed size of the decompression bombs (they compress to ~1/1000 of it)
+BOMB_BYTES = 512 * 2**20
+
+
+@dataclass(frozen=True)
+class BadCase:
+    """One bad upload.
+
+    Attributes
+    ----------
+    name : str
+        Short identifier (used as the pytest id).
+    path : Path
+        The file or folder to give to ``load_t1``.
+    expected : str
+        Case-insensitive substring the :class:`~navsvc.errors.InputError` message must contain.
+    bomb : bool
+        True when a careless reader would allocate memory driven by a lying
+        header or archive (the test bounds the peak memory of these).
+    """
+
+    name: str
+    path: Path
+    expected: str
+    bomb: bool = False
+
+
+def colin27(step: int = 1) -> nib.Nifti1Image:
+    """The Colin27 head as float32, optionally subsampled by ``step`` along every axis.
+
+    Parameters
+    ----------
+    step : int
+        Keep every ``step``-th voxel (2 gives a 2 mm, 91 x 109 x 91 head).
+
+    Returns
+    -------
+    nibabel.Nifti1Image
+    """
+    img = nib.load(str(COLIN))
+    data = np.asarray(img.dataobj, dtype=np.float32)[::step, ::step, ::step]
+    return nib.Nifti1Image(np.ascontiguousarray(data), img.affine @ np.diag([step, step, step, 1.0]))
+
+
+def _save(img: nib.Nifti1Image, path: Path) -> Path:
+    nib.save(img, str(path))
+    return path
+
+
+def _zero_gzip_members(n_bytes: int) -> bytes:
+    """Gzip members that decompress to ``n_bytes`` zero bytes (built in O(compressed size)).
+
+    A gzip file may hold several concatenated members and readers decompress them as
+    one stream (RFC 1952 §2.2), so one compressed 16 MiB block is repeated.
+    """
+    block = 16 * 2**20
+    member = gzip.compress(bytes(block), compresslevel=9, mtime=0)
+    full, rest = divmod(n_bytes, block)
+    tail = gzip.compress(bytes(rest), compresslevel=9, mtime=0) if rest else b""
+    return member * full + tail
+
+
+def _nifti1_header(shape, dtype=np.uint8, zooms=(1.0, 1.0, 1.0), affine=None) -> nib.Nifti1Header:
+    hdr = nib.Nifti1Header()
+    hdr.set_data_dtype(dtype)
+    hdr.set_data_shape(shape)
+    hdr.set_zooms(tuple(zooms) + (1.0,) * (len(shape) - 3) if len(shape) >= 3 else zooms[: len(shape)])
+    if affine is not None:
+        hdr.set_sform(affine, code=1)
+        hdr.set_qform(affine, code=1)
+    return hdr
+
+
+def _raw_nifti2(path: Path, dims: tuple[int, ...], payload: bytes = b"", voxel_mm: float = 1.0) -> Path:
+    """A single-file NIfTI-2 whose ``dim`` field says ``dims`` (no validity checks)."""
+    hdr = nib.Nifti2Header()
+    hdr.set_data_dtype(np.uint8)
+    hdr["dim"][0] = len(dims)
+    hdr["dim"][1 : len(dims) + 1] = dims
+    hdr["pixdim"][1:4] = voxel_mm
+    hdr["vox_offset"] = 544
+    hdr.set_sform(np.diag([voxel_mm, voxel_mm, voxel_mm, 1.0]), code=1)
+    path.write_bytes(hdr.binaryblock + b"\0" * 4 + payload)
+    return path
+
+
+def _header_only_nifti1(path: Path, hdr: nib.Nifti1Header, payload: bytes) -> Path:
+    hdr["vox_offset"] = 352
+    raw = hdr.binaryblock + b"\0" * 4 + payload
+    if path.name.endswith(".gz"):
+        raw = gzip.compress(raw, compresslevel=1, mtime=0)
+    path.write_bytes(raw)
+    return path
+
+
+def _patch_zip_sizes(path: Path, member: str, *, file_size: int | None = None,
+                     flag_bits: int | None = None, method: int | None = None) -> None:
+    """Overwrite a member's declared sizes / flags / method in both its local and central headers."""
+    raw = bytearray(path.read_bytes())
+    name = member.encode()
+    # central directory entry: signature PK\1\2, name at offset 46
+    cen = raw.find(b"PK\x01\x02")
+    while cen >= 0:
+        name_len = struct.unpack_from("<H", raw, cen + 28)[0]
+        if bytes(raw[cen + 46 : cen + 46 + name_len]) == name:
+            local = struct.unpack_from("<I", raw, cen + 42)[0]
+            if file_size is not None:
+                struct.pack_into("<I", raw, cen + 24, file_size)
+                struct.pack_into("<I", raw, local + 22, file_size)
+            if flag_bits is not None:
+                struct.pack_into("<H", raw, cen + 8, flag_bits)
+                struct.pack_into("<H", raw, local + 6, flag_bits)
+            if method is not None:
+                struct.pack_into("<H", raw, cen + 10, method)
+                struct.pack_into("<H", raw, local + 8, method)
+        cen = raw.find(b"PK\x01\x02", cen + 4)
+    path.write_bytes(bytes(raw))
+
+
+def _deflate_bomb_zip(path: Path, name: str, n_bytes: int, declared: int) -> Path:
+    """A one-member zip whose deflate stream expands to ``n_bytes`` zeros but declares ``declared``.
+
+    The stream is built in O(compressed size): a block of zeros compressed with a full
+    flush (byte-aligned, no back-references into earlier data, RFC 1951) is repeated,
+    then a final empty block ends it. The CRC is that of the real content, as a bomb's
+    author would write it.
+    """
+    block = 16 * 2**20
+    compressor = zlib.compressobj(9, zlib.DEFLATED, -15)
+    chunk = compressor.compress(bytes(block)) + compressor.flush(zlib.Z_FULL_FLUSH)
+    stream = chunk * (n_bytes // block) + b"\x03\x00"
+    crc = 0
+    for _ in range(n_bytes // block):
+        crc = zlib.crc32(bytes(block), crc)
+    encoded = name.encode()
+    # version, flags, method (8 = deflate), time, date, CRC-32, sizes (PKWARE APPNOTE 4.3.7)
+    fields = struct.pack("<HHHHIII", 0, 8, 0, 0, crc, len(stream), declared)
+    local = b"PK\x03\x04" + struct.pack("<H", 20) + fields + struct.pack("<HH", len(encoded), 0) + encoded
+    central = (b"PK\x01\x02" + struct.pack("<HH", 20, 20) + fields
+               + struct.pack("<HHHHHII", len(encoded), 0, 0, 0, 0, 0, 0) + encoded)
+    end = b"PK\x05\x06" + struct.pack("<HHHHIIH", 0, 0, 1, 1, len(central), len(local) + len(stream), 0)
+    path.write_bytes(local + stream + central + end)
+    return path
+
+
+def _zip_folder(folder: Path, zip_path: Path) -> Path:
+    with zipfile.ZipFile(zip_path, "w", zipfile.ZIP_DEFLATED) as archive:
+        for f in sorted(folder.rglob("*")):
+            if f.is_file():
+                archive.write(f, f.relative_to(folder).as_posix())
+    return zip_path
+
+
+def make_corpus(out_dir: str | Path) -> list[BadCase]:
+    """Write every bad upload into ``out_dir`` and describe them.
+
+    Parameters
+    ----------
+    out_dir : str or Path
+        Folder to write into (created). About 10 MB is written and it takes a few seconds.
+
+    Returns
+    -------
+    list of BadCase
+        One entry per bad upload, in a stable order.
+    """
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    head = colin27(1)
+    small = colin27(2)  # 2 mm: a valid head in 1/8 of the bytes
+    data, affine = np.asarray(small.dataobj).astype(np.int16), small.affine
+    cases: list[BadCase] = []
+
+    def add(name: str, path: Path, expected: str, bomb: bool = False) -> None:
+        cases.append(BadCase(name, path, expected, bomb))
+
+    # --- truncated and corrupt files -------------------------------------------------
+    full_gz = _save(nib.Nifti1Image(np.asarray(head.dataobj).astype(np.uint8), head.affine), out / "_full.nii.gz")
+    raw = full_gz.read_bytes()
+    (out / "truncated.nii.gz").write_bytes(raw[: len(raw) * 6 // 10])
+    add("truncated_nii_gz", out / "truncated.nii.gz", "truncated")
+    (out / "truncated_in_header.nii.gz").write_bytes(raw[:60])
+    add("truncated_in_header_nii_gz", out / "truncated_in_header.nii.gz", "not a readable NIfTI")
+    corrupt = bytearray(raw)
+    corrupt[len(raw) // 2 : len(raw) // 2 + 64] = bytes(range(64))
+    (out / "corrupt.nii.gz").write_bytes(bytes(corrupt))
+    add("corrupt_deflate_stream", out / "corrupt.nii.gz", "corrupt")
+    full_gz.unlink()
+
+    nii = _save(nib.Nifti1Image(data, affine), out / "short_data_block.nii")
+    nii.write_bytes(nii.read_bytes()[: 352 + data.nbytes // 2])  # valid header, half the data block
+    add("short_data_block_nii", nii, "truncated")
+
+    # --- not an image ----------------------------------------------------------------
+    (out / "empty.nii.gz").write_bytes(b"")
+    add("zero_bytes", out / "empty.nii.gz", "empty")
+    (out / "notes.nii").write_bytes(b"Patient T1 scheduled for Monday.\n" * 40)
+    add("text_named_nii", out / "notes.nii", "not a readable NIfTI")
+    png = b"\x89PNG\r\n\x1a\n" + struct.pack(">I", 13) + b"IHDR" + bytes(400)
+    (out / "screenshot.nii.gz").write_bytes(png)
+    add("png_named_nii_gz", out / "screenshot.nii.gz", "not a readable NIfTI")
+    (out / "screenshot.png").write_bytes(png)
+    add("png_file", out / "screenshot.png", "not a readable NIfTI")
+    wrong = bytearray(_save(nib.Nifti1Image(data, affine), out / "wrong_magic.nii").read_bytes())
+    wrong[344:348] = b"xyz\0"
+    (out / "wrong_magic.nii").write_bytes(bytes(wrong))
+    add("wrong_magic", out / "wrong_magic.nii", "not a readable NIfTI")
+    (out / "not_a_zip.zip").write_bytes(b"PK\x03\x04 this is not really an archive")
+    add("fake_zip", out / "not_a_zip.zip", "not a readable")
+
+    # --- headers that would need absurd memory (checked before any data is read) ------
+    add("dims_2pow31_nifti2", _raw_nifti2(out / "dims_2pow31.nii", (2**31, 2**31, 2**31), bytes(64)),
+        "voxels", bomb=True)
+    add("dims_2pow15_nifti2", _raw_nifti2(out / "dims_2pow15.nii", (2**15, 2**15, 2**15), bytes(64)),
+        "voxels", bomb=True)
+    hdr = _nifti1_header((32767, 32767, 32767))
+    add("dims_32767_nifti1", _header_only_nifti1(out / "dims_32767.nii.gz", hdr, bytes(4096)), "voxels", bomb=True)
+    hdr = _nifti1_header((181, 217, 181))
+    hdr["dim"][1] = -32768  # int16 dims: an overflowed writer
+    add("negative_dim", _header_only_nifti1(out / "negative_dim.nii", hdr, bytes(4096)), "positive", bomb=True)
+    # the product of the extra dimensions wraps to 0 in 64-bit integers (2**32 * 2**32)
+    add("dims_overflow_5d",
+        _raw_nifti2(out / "dims_overflow_5d.nii", (91, 109, 91, 2**32, 2**32), bytes(64), voxel_mm=2.0),
+        "18,446,744,073,709,551,616 volumes", bomb=True)
+
+    # gzip bomb in the header: an "extension" of BOMB_BYTES zeros before the data
+    hdr = _nifti1_header(data.shape, np.float32, affine=affine)
+    hdr["vox_offset"] = 352 + 8 + BOMB_BYTES
+    head_bytes = hdr.binaryblock + b"\x01\0\0\0" + struct.pack("<ii", BOMB_BYTES + 8, 6)
+    (out / "extension_bomb.nii.gz").write_bytes(
+        gzip.compress(head_bytes, mtime=0) + _zero_gzip_members(BOMB_BYTES)
+        + gzip.compress(data.astype(np.float32).tobytes(), compresslevel=1, mtime=0))
+    add("gzip_bomb_header_extension", out / "extension_bomb.nii.gz", "extension", bomb=True)
+    # no extension, but the data is said to start 1 TB into the (gzip-bombed) stream
+    hdr = _nifti1_header(data.shape, np.uint8, affine=affine)
+    hdr["vox_offset"] = 352
+    raw_header = bytearray(hdr.binaryblock + b"\0" * 4)
+    struct.pack_into("<f", raw_header, 108, 2.0**40)  # nibabel refuses to set such an offset
+    (out / "far_data.nii.gz").write_bytes(gzip.compress(bytes(raw_header), mtime=0) + _zero_gzip_members(BOMB_BYTES))
+    add("vox_offset_1tb", out / "far_data.nii.gz", "before its image data", bomb=True)
+    pair = nib.Nifti1Pair(data, affine)
+    nib.save(pair, str(out / "pair.img"))
+    add("nifti_pair_hdr", out / "pair.hdr", "not a readable NIfTI")
+    # gzip bomb in the data: a small valid header followed by BOMB_BYTES of zeros.
+    # Only the bytes the (checked) header declares are read: the data is all zero.
+    hdr = _nifti1_header(data.shape, np.uint8, affine=affine)
+    hdr["vox_offset"] = 352
+    (out / "data_bomb.nii.gz").write_bytes(
+        gzip.compress(hdr.binaryblock + b"\0" * 4, mtime=0) + _zero_gzip_members(BOMB_BYTES))
+    add("gzip_bomb_zero_data", out / "data_bomb.nii.gz", "constant", bomb=True)
+
+    # --- bad geometry ------------------------------------------------------------------
+    hdr = _nifti1_header(data.shape, np.float32, zooms=(2.0, 2.0, 2.0))
+    hdr.set_sform(None, code=0)
+    hdr.set_qform(None, code=0)  # pixdim alone defines the voxel size
+    hdr["pixdim"][1:4] = (-2.0, 2.0, -2.0)
+    add("negative_pixdim", _header_only_nifti1(out / "negative_pixdim.nii.gz", hdr, data.astype(np.float32).tobytes()),
+        "pixdim")
+    hdr["pixdim"][1:4] = (2.0, 0.0, 2.0)
+    add("zero_pixdim", _header_only_nifti1(out / "zero_pixdim.nii.gz", hdr, data.astype(np.float32).tobytes()),
+        "pixdim")
+    add("voxel_0p1_mm", _save(nib.Nifti1Image(data, np.diag([0.1, 0.1, 0.1, 1.0])), out / "voxel_0p1.nii.gz"),
+        "voxel sizes")
+    add("voxel_5_mm", _save(nib.Nifti1Image(data, np.diag([5.0, 5.0, 5.0, 1.0])), out / "voxel_5mm.nii.gz"),
+        "voxel sizes")
+    add("voxel_anisotropic_4mm_slices",
+        _save(nib.Nifti1Image(data, affine @ np.diag([0.5, 0.5, 2.0, 1.0])), out / "thick_slices.nii.gz"),
+        "voxel sizes")
+    slab = np.asarray(head.dataobj)[:, :, 60:80]  # 20 axial slices of 1 mm: 20 mm
+    add("tiny_fov_slab", _save(nib.Nifti1Image(slab, head.affine), out / "slab.nii.gz"), "covers")
+    singular = affine.copy()
+    singular[:3, 2] = singular[:3, 0]  # two voxel axes point the same way
+    add("singular_affine", _save(nib.Nifti1Image(data, singular), out / "singular_affine.nii.gz"), "affine")
+    nonfinite = affine.copy()
+    nonfinite[0, 3] = np.nan
+    add("nan_affine", _save(nib.Nifti1Image(data, nonfinite), out / "nan_affine.nii.gz"), "affine")
+
+    # --- shape and type ---------------------------------------------------------------
+    add("two_d", _save(nib.Nifti1Image(np.asarray(head.dataobj)[:, :, 90], head.affine), out / "slice_2d.nii.gz"),
+        "2-D")
+    add("three_d_single_slice",
+        _save(nib.Nifti1Image(np.asarray(head.dataobj)[:, :, 90:91], head.affine), out / "slice_3d.nii.gz"), "2-D")
+    add("four_d_3_volumes", _save(nib.Nifti1Image(np.stack([data] * 3, axis=-1), affine), out / "fmri_like.nii.gz"),
+        "3 volumes")
+    add("five_d", _save(nib.Nifti1Image(data[..., None, None] * np.ones((1, 1, 1, 1, 2), np.float32), affine),
+                        out / "five_d.nii.gz"), "2 volumes")
+    add("complex_dtype", _save(nib.Nifti1Image(data.astype(np.complex64), affine), out / "complex.nii.gz"), "complex")
+    rgb = np.zeros(data.shape, dtype=[("R", "u1"), ("G", "u1"), ("B", "u1")])
+    rgb["R"] = data.astype(np.uint8)
+    add("rgb_dtype", _save(nib.Nifti1Image(rgb, affine), out / "rgb.nii.gz"), "scalar")
+
+    # --- data that holds no image -----------------------------------------------------
+    add("nan_filled", _save(nib.Nifti1Image(np.full(data.shape, np.nan, np.float32), affine), out / "nan.nii.gz"),
+        "NaN/Inf")
+    some_inf = data.astype(np.float32).copy()
+    some_inf[40:43, 50, 40] = (np.inf, -np.inf, np.inf)
+    add("inf_voxels", _save(nib.Nifti1Image(some_inf, affine), out / "inf.nii.gz"), "3 NaN/Inf")
+    add("constant", _save(nib.Nifti1Image(np.full(data.shape, 100, np.int16), affine), out / "constant.nii.gz"),
+        "constant")
+
+    # --- DICOM archives and folders ---------------------------------------------------
+    tiny = colin27(6)  # 31 x 37 x 31 slices at 6 mm: enough for series grouping
+    write_dicom_series(tiny, out / "_no_pixels", with_pixels=False)
+    add("dicom_zip_no_pixel_data", _zip_folder(out / "_no_pixels", out / "dicom_no_pixels.zip"), "no pixel data")
+    write_dicom_series(tiny, out / "_two/t1", series_number=3, description="T1 MPRAGE")
+    write_dicom_series(tiny, out / "_two/t2", series_number=7, description="T2 TSE", orientation="sagittal")
+    add("dicom_zip_two_series", _zip_folder(out / "_two", out / "dicom_two_series.zip"), "2 image series")
+    # headers declare 8 slices of 65535 x 65535 (34 billion voxels); the pixel data is tiny
+    huge_series = out / "dicom_huge_rows_columns"
+    for path in write_dicom_series(tiny, huge_series)[:8]:
+        ds = pydicom.dcmread(path)
+        ds.Rows = ds.Columns = 65535
+        ds.save_as(path)
+    for path in sorted(huge_series.glob("*.dcm"))[8:]:
+        path.unlink()
+    add("dicom_rows_columns_bomb", huge_series, "34,358,689,800 voxels", bomb=True)
+    three = out / "dicom_three_slices"
+    for path in write_dicom_series(tiny, three)[3:]:
+        path.unlink()  # a localizer-like stub of 3 slices
+    add("dicom_folder_three_slices", three, "could not be converted")
+
+    with zipfile.ZipFile(out / "traversal.zip", "w") as archive:
+        archive.writestr("series/IM0001.dcm", b"DICM")
+        archive.writestr("../../etc/cron.d/navsvc", b"* * * * * root true\n")
+    add("zip_path_traversal", out / "traversal.zip", "unsafe path")
+    with zipfile.ZipFile(out / "absolute.zip", "w") as archive:
+        archive.writestr("/tmp/navsvc-owned", b"x")
+    add("zip_absolute_path", out / "absolute.zip", "unsafe path")
+    with zipfile.ZipFile(out / "newline_name.zip", "w") as archive:
+        archive.writestr("../x\nTraceback (most recent call last):\n", b"x")  # would forge log lines
+    add("zip_name_with_newlines", out / "newline_name.zip", "unsafe path '../x?Traceback")
+
+    # member declares 1 KiB but its deflate stream expands to BOMB_BYTES
+    bomb = _deflate_bomb_zip(out / "zip_bomb_lying.zip", "IM0001.dcm", BOMB_BYTES, declared=1024)
+    add("zip_bomb_member_lies_about_size", bomb, "IM0001.dcm", bomb=True)
+    huge = out / "zip_huge_declared.zip"
+    with zipfile.ZipFile(huge, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("IM0001.dcm", b"tiny")
+        archive.writestr("IM0002.dcm", b"tiny")
+    for member in ("IM0001.dcm", "IM0002.dcm"):
+        _patch_zip_sizes(huge, member, file_size=0xFFFFFFFE)  # 4 GiB each, just below the Zip64 marker
+    add("zip_huge_declared_size", huge, "GiB", bomb=True)
+    corrupt_zip = out / "zip_bad_crc.zip"
+    with zipfile.ZipFile(corrupt_zip, "w", zipfile.ZIP_STORED) as archive:
+        archive.writestr("IM0001.dcm", b"DICM" + bytes(2000))
+    raw = bytearray(corrupt_zip.read_bytes())
+    raw[30 + len("IM0001.dcm") + 100] ^= 0xFF  # flip a stored data byte: CRC no longer matches
+    corrupt_zip.write_bytes(bytes(raw))
+    add("zip_member_bad_crc", corrupt_zip, "corrupt")
+    encrypted = out / "zip_encrypted.zip"
+    with zipfile.ZipFile(encrypted, "w", zipfile.ZIP_STORED) as archive:
+        archive.writestr("IM0001.dcm", b"\0" * 64)
+    _patch_zip_sizes(encrypted, "IM0001.dcm", flag_bits=0x1)
+    add("zip_encrypted_member", encrypted, "encrypted")
+    odd_method = out / "zip_unknown_method.zip"
+    with zipfile.ZipFile(odd_method, "w", zipfile.ZIP_STORED) as archive:
+        archive.writestr("IM0001.dcm", b"\0" * 64)
+    _patch_zip_sizes(odd_method, "IM0001.dcm", method=99)
+    add("zip_unsupported_compression", odd_method, "compression method 99")
+
+    with zipfile.ZipFile(out / "empty.zip", "w"):
+        pass
+    add("empty_zip", out / "empty.zip", "no DICOM image series")
+    no_dicom = out / "folder_without_dicom"
+    (no_dicom / "sub").mkdir(parents=True, exist_ok=True)
+    (no_dicom / "README.txt").write_text("exported by the PACS\n")
+    (no_dicom / "sub" / "report.pdf").write_bytes(b"%PDF-1.4\n" + bytes(200))
+    add("folder_without_dicom", no_dicom, "no DICOM image series")
+    add("empty_folder", _mkdir(out / "empty_folder"), "no DICOM image series")
+    return cases
+
+
+def _mkdir(path: Path) -> Path:
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Write the corpus into the folder given on the command line and list it."""
+    argv = sys.argv[1:] if argv is None else argv
+    if len(argv) != 1:
+        print("usage: make_bad_images.py OUT_DIR", file=sys.stderr)
+        return 2
+    for case in make_corpus(argv[0]):
+        print(f"{case.name:36s} {case.path}  (message contains: {case.expected!r})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,199 @@
+"""DICOM input: a real head written as an MR series loads at the right place in the world.
+
+Colin27 is subsampled to 2 mm (91 x 109 x 91), given a bright marker in the LEFT
+hemisphere (RAS x < 0), written as single-frame MR DICOM series in scanner slice
+orientations (LPS patient coordinates, see ``tests/corpus/dicom_series.py``) and loaded
+through :func:`navsvc.io.load_t1` as a folder and as a ``.zip``. Every voxel of the
+result must sit on the source grid (within 0.5 mm) with the source's value there, and
+the marker must come out at negative x: a left/right flip cannot pass.
+"""
+
+from __future__ import annotations
+
+import zipfile
+
+import nibabel as nib
+import numpy as np
+import pydicom
+import pytest
+
+from corpus.dicom_series import ORIENTATIONS, write_dicom_series
+from corpus.make_bad_images import colin27
+from navsvc.errors import InputError
+from navsvc.io import load_t1
+
+#: world (RAS mm) centre of the marker in the left hemisphere (near the left DLPFC)
+MARKER_RAS = np.array([-40.0, 20.0, 30.0])
+MARKER_VALUE = 1000.0
+
+
+def add_marker(img: nib.Nifti1Image, centre_ras: np.ndarray) -> tuple[nib.Nifti1Image, np.ndarray]:
+    """Return a copy of ``img`` with a bright 3x3x3 voxel cube at ``centre_ras`` and its exact centre.
+
+    Parameters
+    ----------
+    img : nibabel.Nifti1Image
+        Source head.
+    centre_ras : ndarray (3,)
+        Wanted centre, world mm; it is snapped to the nearest voxel.
+
+    Returns
+    -------
+    (nibabel.Nifti1Image, ndarray)
+        The marked image and the world coordinate of the marker's centre voxel.
+    """
+    data = np.asarray(img.dataobj, dtype=np.float32).copy()
+    ijk = np.rint(nib.affines.apply_affine(np.linalg.inv(img.affine), centre_ras)).astype(int)
+    data[tuple(slice(c - 1, c + 2) for c in ijk)] = MARKER_VALUE
+    return nib.Nifti1Image(data, img.affine), nib.affines.apply_affine(img.affine, ijk)
+
+
+def marker_centre(data: np.ndarray, affine: np.ndarray) -> np.ndarray:
+    """World coordinate of the centroid of the marker voxels of a loaded volume."""
+    ijk = np.argwhere(data >= MARKER_VALUE - 0.5)
+    assert len(ijk) == 27
+    return nib.affines.apply_affine(affine, ijk.mean(axis=0))
+
+
+def assert_same_head(loaded, source: nib.Nifti1Image, tolerance_mm: float = 0.5) -> None:
+    """Every loaded voxel lies within ``tolerance_mm`` of a source voxel centre and has its value."""
+    shape = loaded.shape
+    ijk = np.indices(shape).reshape(3, -1).T
+    world = nib.affines.apply_affine(loaded.affine, ijk)
+    src_ijk = nib.affines.apply_affine(np.linalg.inv(source.affine), world)
+    nearest = np.rint(src_ijk)
+    offset_mm = np.linalg.norm(nib.affines.apply_affine(source.affine, nearest) - world, axis=1)
+    assert offset_mm.max() < tolerance_mm
+    idx = nearest.astype(int)
+    assert np.all((idx >= 0) & (idx < np.array(source.shape))), "loaded grid leaves the source volume"
+    source_values = np.asarray(source.dataobj)[tuple(idx.T)]
+    np.testing.assert_allclose(loaded.data.reshape(-1), source_values, atol=0.5)
+
+
+@pytest.fixture(scope="module")
+def head() -> tuple[nib.Nifti1Image, np.ndarray]:
+    """The 2 mm Colin27 head with the left marker, and the marker's world centre."""
+    return add_marker(colin27(2), MARKER_RAS)
+
+
+@pytest.fixture(scope="module")
+def axial_folder(head, tmp_path_factory):
+    """The marked head as an axial series in a folder (with a nested sub-folder, as PACS exports do)."""
+    folder = tmp_path_factory.mktemp("axial")
+    write_dicom_series(head[0], folder / "DICOM" / "S0001", orientation="axial", series_number=4)
+    return folder
+
+
+@pytest.mark.parametrize("orientation", sorted(ORIENTATIONS))
+def test_series_loads_at_the_same_world_position(head, tmp_path, orientation):
+    """Axial, sagittal and coronal series load on the source grid with the marker on the left."""
+    img, marker_ras = head
+    write_dicom_series(img, tmp_path, orientation=orientation)
+    loaded = load_t1(tmp_path)
+    assert loaded.source_format == "dicom"
+    assert sorted(loaded.shape) == sorted(img.shape)
+    np.testing.assert_allclose(loaded.voxel_size_mm, (2.0, 2.0, 2.0), atol=1e-3)
+    assert_same_head(loaded, img)
+    centre = marker_centre(loaded.data, loaded.affine)
+    assert centre[0] < -30.0, "marker written in the left hemisphere must stay at negative x (RAS)"
+    np.testing.assert_allclose(centre, marker_ras, atol=0.5)
+
+
+@pytest.mark.parametrize("orientation", ["axial", "sagittal"])
+def test_written_series_follows_the_dicom_standard(head, tmp_path, orientation):
+    """Independent of any converter: the marker pixels, placed by the DICOM Image Plane formula
+    (PS3.3 C.7.6.2.1.1) from each file's own tags, lie at the marker's RAS position."""
+    img, marker_ras = head
+    points = []
+    for path in write_dicom_series(img, tmp_path, orientation=orientation):
+        ds = pydicom.dcmread(path)
+        rows, cols = np.nonzero(ds.pixel_array >= MARKER_VALUE - 0.5)
+        iop = np.asarray(ds.ImageOrientationPatient, dtype=float)
+        row_step, col_step = (float(v) for v in ds.PixelSpacing)
+        for r, c in zip(rows, cols):
+            lps = (np.asarray(ds.ImagePositionPatient, dtype=float)
+                   + c * col_step * iop[:3] + r * row_step * iop[3:])
+            points.append(lps * [-1, -1, 1])  # LPS -> RAS
+    assert len(points) == 27
+    np.testing.assert_allclose(np.mean(points, axis=0), marker_ras, atol=1e-3)
+
+
+def test_series_slice_axis_is_what_the_scanner_wrote(axial_folder):
+    """An axial LPS series keeps the left/posterior in-plane axes (no silent reorientation)."""
+    loaded = load_t1(axial_folder)
+    assert loaded.orientation[:2] == ("L", "P")
+    assert loaded.orientation[2] in ("S", "I")
+
+
+def test_zip_and_folder_give_the_same_volume(axial_folder, tmp_path):
+    """A .zip of the folder loads to the identical volume and affine."""
+    archive = tmp_path / "t1_series.zip"
+    with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as zf:
+        for f in sorted(axial_folder.rglob("*.dcm")):
+            zf.write(f, f.relative_to(axial_folder).as_posix())
+    from_folder = load_t1(axial_folder)
+    from_zip = load_t1(archive)
+    assert from_zip.source_format == "dicom"
+    np.testing.assert_array_equal(from_zip.data, from_folder.data)
+    np.testing.assert_allclose(from_zip.affine, from_folder.affine, atol=1e-6)
+
+
+def test_dicom_and_nifti_of_the_same_head_agree(head, axial_folder, tmp_path):
+    """The same head saved as NIfTI and loaded from DICOM maps each world point to the same value."""
+    img, _ = head
+    nifti = tmp_path / "head.nii.gz"
+    nib.save(img, str(nifti))
+    from_nifti = load_t1(nifti)
+    from_dicom = load_t1(axial_folder)
+    world = np.array([MARKER_RAS, [30.0, -20.0, 10.0], [0.0, 40.0, -10.0]])
+    for loaded in (from_nifti, from_dicom):
+        ijk = np.rint(nib.affines.apply_affine(np.linalg.inv(loaded.affine), world)).astype(int)
+        back = nib.affines.apply_affine(loaded.affine, ijk)
+        assert np.abs(back - world).max() <= 1.0 + 1e-6  # within half a 2 mm voxel per axis
+    centres = [marker_centre(t.data, t.affine) for t in (from_nifti, from_dicom)]
+    np.testing.assert_allclose(centres[0], centres[1], atol=0.5)
+
+
+@pytest.fixture(scope="module")
+def two_series(head, tmp_path_factory):
+    """A folder with the T1 (series 3, marker left) and a second series (series 8, marker right)."""
+    img, _ = head
+    right, _ = add_marker(colin27(2), MARKER_RAS * [-1, 1, 1])
+    folder = tmp_path_factory.mktemp("two_series")
+    write_dicom_series(img, folder / "a", series_number=3, description="t1_mprage_sag",
+                       orientation="sagittal", series_uid="1.2.826.0.1.3680043.8.498.3")
+    write_dicom_series(right, folder / "b", series_number=8, description="t1_mprage_ax_repeat",
+                       orientation="axial", series_uid="1.2.826.0.1.3680043.8.498.8")
+    return folder
+
+
+def test_two_series_error_names_both(two_series):
+    """Without ``series=`` the error lists both series (number, description, UID) and asks which."""
+    with pytest.raises(InputError) as info:
+        load_t1(two_series)
+    message = str(info.value)
+    for expected in ("2 image series", "series 3 't1_mprage_sag'", "series 8 't1_mprage_ax_repeat'",
+                     "1.2.826.0.1.3680043.8.498.3", "1.2.826.0.1.3680043.8.498.8", "Say which one"):
+        assert expected in message, message
+
+
+@pytest.mark.parametrize(("series", "side"), [("3", -1), ("8", 1), ("1.2.826.0.1.3680043.8.498.8", 1)])
+def test_series_argument_picks_one(two_series, series, side):
+    """``series=`` (number or UID) picks that series: its marker is on its own side."""
+    loaded = load_t1(two_series, series=series)
+    assert np.sign(marker_centre(loaded.data, loaded.affine)[0]) == side
+
+
+def test_unknown_series_lists_what_exists(two_series):
+    """Asking for a series that is not there names the ones that are."""
+    with pytest.raises(InputError, match=r"no series '99'.*series 3.*series 8|no series '99'.*series 8.*series 3"):
+        load_t1(two_series, series="99")
+
+
+def test_non_dicom_files_beside_the_series_are_ignored(head, tmp_path):
+    """A DICOMDIR-like export with text files and a report next to the images still loads."""
+    write_dicom_series(head[0], tmp_path / "IMAGES", orientation="coronal")
+    (tmp_path / "README.TXT").write_text("burned by PACS\n")
+    (tmp_path / "report.pdf").write_bytes(b"%PDF-1.4\n")
+    loaded = load_t1(tmp_path)
+    assert marker_centre(loaded.data, loaded.affine)[0] < 0

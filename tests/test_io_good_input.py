@@ -1,0 +1,192 @@
+"""Valid T1 inputs load unchanged: formats, shapes, scaling, voxel orders and oblique affines.
+
+The inputs are the real Colin27 head (1 mm, and subsampled to 2 mm where speed matters)
+saved the ways scanners and tools save T1s. Each must load with the same voxel values
+at the same world (RAS mm) positions as the source: the loader must never reorder,
+flip or resample behind the caller's back, and the strict header checks that refuse
+the malformed corpus must not refuse real files.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import struct
+import tracemalloc
+
+import nibabel as nib
+import numpy as np
+import pytest
+
+from corpus.make_bad_images import COLIN, colin27
+from navsvc.io import LoadedT1, load_t1, validate_t1_file
+
+
+@pytest.fixture(scope="module")
+def head() -> nib.Nifti1Image:
+    """Colin27 at 1 mm as stored (uint8, RAS)."""
+    img = nib.load(str(COLIN))
+    return nib.Nifti1Image(np.asarray(img.dataobj), img.affine)
+
+
+@pytest.fixture(scope="module")
+def small() -> nib.Nifti1Image:
+    """Colin27 at 2 mm, float32."""
+    return colin27(2)
+
+
+def world_values(loaded: LoadedT1, source: nib.Nifti1Image) -> tuple[np.ndarray, np.ndarray]:
+    """Values of ``loaded`` and ``source`` at the world positions of every loaded voxel.
+
+    Asserts that those positions fall on source voxel centres (within 1e-3 voxel).
+    """
+    ijk = np.indices(loaded.shape).reshape(3, -1).T
+    src = nib.affines.apply_affine(np.linalg.inv(source.affine) @ loaded.affine, ijk)
+    nearest = np.rint(src)
+    assert np.abs(src - nearest).max() < 1e-3
+    values = np.asarray(source.dataobj, dtype=np.float32)[tuple(nearest.astype(int).T)]
+    return loaded.data.reshape(-1), values
+
+
+@pytest.mark.parametrize("suffix", [".nii", ".nii.gz"])
+def test_nifti_file_loads_exactly(head, tmp_path, suffix):
+    """.nii and .nii.gz: same shape, values, affine; checksum of the file; RAS orientation."""
+    path = tmp_path / f"t1{suffix}"
+    nib.save(head, str(path))
+    loaded = load_t1(path)
+    assert loaded.source_format == "nifti"
+    assert loaded.shape == (181, 217, 181)
+    assert loaded.data.dtype == np.float32
+    np.testing.assert_array_equal(loaded.data, np.asarray(head.dataobj, dtype=np.float32))
+    np.testing.assert_allclose(loaded.affine, head.affine)
+    assert loaded.sha256 == hashlib.sha256(path.read_bytes()).hexdigest()
+    assert loaded.orientation == ("R", "A", "S")
+    assert loaded.voxel_size_mm == pytest.approx((1.0, 1.0, 1.0))
+
+
+def test_shipped_colin27_loads(head):
+    """The bundled example head itself passes every check."""
+    loaded = load_t1(COLIN)
+    assert loaded.shape == head.shape
+
+
+def test_validate_t1_file_describes_the_volume(small, tmp_path):
+    """validate_t1_file returns the plan's ``input`` facts."""
+    path = tmp_path / "t1.nii.gz"
+    nib.save(small, str(path))
+    info = validate_t1_file(path)
+    assert info == {
+        "shape": [91, 109, 91],
+        "voxel_size_mm": [2.0, 2.0, 2.0],
+        "orientation": ["R", "A", "S"],
+        "format": "nifti",
+        "sha256": hashlib.sha256(path.read_bytes()).hexdigest(),
+    }
+
+
+@pytest.mark.parametrize("extra_shape", [(1,), (1, 1)], ids=["4d_one_volume", "5d_one_volume"])
+def test_single_volume_with_extra_axes_loads_as_3d(small, tmp_path, extra_shape):
+    """A 4-D (or 5-D) image holding one volume is a 3-D T1."""
+    data = np.asarray(small.dataobj).reshape(small.shape + extra_shape)
+    path = tmp_path / "t1.nii.gz"
+    nib.save(nib.Nifti1Image(data, small.affine), str(path))
+    loaded = load_t1(path)
+    assert loaded.shape == small.shape
+    np.testing.assert_array_equal(loaded.data, np.asarray(small.dataobj))
+
+
+def test_int16_with_scl_slope_is_scaled(small, tmp_path):
+    """Stored integers are scaled by scl_slope / scl_inter (as scanners write them)."""
+    raw = np.asarray(small.dataobj).astype(np.int16)
+    path = tmp_path / "scaled.nii"
+    nib.save(nib.Nifti1Image(raw, small.affine), str(path))
+    block = bytearray(path.read_bytes())
+    # nibabel recomputes scaling on save, so write the fields directly (nifti1.h offsets 112, 116)
+    struct.pack_into("<ff", block, 112, 0.5, 10.0)
+    path.write_bytes(bytes(block))
+    proxy = nib.load(str(path)).dataobj  # nibabel moves the scaling from the header to the proxy
+    assert (proxy.slope, proxy.inter) == (0.5, 10.0)
+    loaded = load_t1(path)
+    np.testing.assert_allclose(loaded.data, raw.astype(np.float64) * 0.5 + 10.0, atol=1e-4)
+
+
+def test_big_endian_and_nifti2_load(small, tmp_path):
+    """Big-endian int16 data and a NIfTI-2 single file are valid inputs."""
+    data = np.asarray(small.dataobj)
+    be = tmp_path / "big_endian.nii"
+    nib.save(nib.Nifti1Image(data.astype(">i2"), small.affine), str(be))
+    n2 = tmp_path / "nifti2.nii.gz"
+    nib.save(nib.Nifti2Image(data, small.affine), str(n2))
+    for path in (be, n2):
+        np.testing.assert_array_equal(load_t1(path).data, data)
+
+
+def test_header_extension_within_limit_loads(small, tmp_path):
+    """A header with a modest extension (e.g. a JSON comment) is not mistaken for a bomb."""
+    img = nib.Nifti1Image(np.asarray(small.dataobj), small.affine)
+    img.header.extensions.append(nib.nifti1.Nifti1Extension(6, b'{"Manufacturer": "navsvc-test"}' + b" " * 100_000))
+    path = tmp_path / "with_extension.nii.gz"
+    nib.save(img, str(path))
+    assert load_t1(path).shape == small.shape
+
+
+@pytest.mark.parametrize("axcodes", [("L", "A", "S"), ("L", "I", "A"), ("P", "S", "R"), ("I", "R", "P")], ids="".join)
+def test_permuted_and_flipped_orientation_keeps_world_positions(small, tmp_path, axcodes):
+    """Any voxel order loads as stored, each voxel at the same world position with the same value."""
+    ornt = nib.orientations.ornt_transform(nib.orientations.io_orientation(small.affine),
+                                           nib.orientations.axcodes2ornt(axcodes))
+    img = small.as_reoriented(ornt)
+    path = tmp_path / "reoriented.nii.gz"
+    nib.save(img, str(path))
+    loaded = load_t1(path)
+    assert loaded.orientation == axcodes
+    np.testing.assert_allclose(loaded.affine, img.affine, atol=1e-5)
+    got, expected = world_values(loaded, small)
+    np.testing.assert_array_equal(got, expected)
+    # the left half of the world (x < 0) holds the same tissue as the source's left half
+    x = nib.affines.apply_affine(loaded.affine, np.indices(loaded.shape).reshape(3, -1).T)[:, 0]
+    src_x = nib.affines.apply_affine(small.affine, np.indices(small.shape).reshape(3, -1).T)[:, 0]
+    src = np.asarray(small.dataobj).reshape(-1)
+    assert got[x < 0].sum() == pytest.approx(src[src_x < 0].sum())
+
+
+def rotation(axis: np.ndarray, degrees: float) -> np.ndarray:
+    """4x4 rotation about ``axis`` through the origin (Rodrigues' formula)."""
+    axis = np.asarray(axis, dtype=float) / np.linalg.norm(axis)
+    k = np.array([[0, -axis[2], axis[1]], [axis[2], 0, -axis[0]], [-axis[1], axis[0], 0]])
+    theta = np.radians(degrees)
+    out = np.eye(4)
+    out[:3, :3] = np.eye(3) + np.sin(theta) * k + (1 - np.cos(theta)) * k @ k
+    return out
+
+
+def test_oblique_affine_is_kept(small, tmp_path):
+    """An oblique acquisition (rotated 20 deg about an oblique axis, anisotropic voxels) loads with
+    its exact affine: voxel sizes, orientation codes and world positions unchanged, no resampling."""
+    affine = rotation([1.0, 0.3, 0.2], 20.0) @ small.affine @ np.diag([0.75, 0.75, 1.25, 1.0])
+    img = nib.Nifti1Image(np.asarray(small.dataobj), affine)
+    path = tmp_path / "oblique.nii.gz"
+    nib.save(img, str(path))
+    loaded = load_t1(path)
+    np.testing.assert_allclose(loaded.affine, affine, atol=1e-4)
+    assert loaded.voxel_size_mm == pytest.approx((1.5, 1.5, 2.5), abs=1e-5)
+    assert loaded.orientation == nib.aff2axcodes(affine)
+    np.testing.assert_array_equal(loaded.data, np.asarray(small.dataobj))
+
+
+def test_trailing_gzip_padding_is_never_decompressed(small, tmp_path):
+    """Only the data block the checked header declares is read: 512 MiB of zeros appended to a
+    valid .nii.gz (as further gzip members) cost neither memory nor refusal."""
+    path = tmp_path / "padded.nii.gz"
+    nib.save(nib.Nifti1Image(np.asarray(small.dataobj).astype(np.int16), small.affine), str(path))
+    zeros = gzip.compress(bytes(16 * 2**20), compresslevel=9, mtime=0)
+    with open(path, "ab") as handle:
+        handle.write(zeros * 32)
+    tracemalloc.start()
+    try:
+        loaded = load_t1(path)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert loaded.shape == small.shape
+    assert peak < 100 * 2**20

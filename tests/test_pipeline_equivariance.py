@@ -1,0 +1,73 @@
+"""The same head under other voxel orders and world poses gives the same plan in world space.
+
+The exhaustive check of all 48 voxel orders is done on the cheap layer that makes the
+pipeline equivariant (the working grid, tests/test_grid.py) and, for the full pipeline,
+by ``benchmarks/orientation_equivariance.py``; here a few full plans, plus repeatability
+and ground-truth moves.
+"""
+
+from __future__ import annotations
+
+import nibabel as nib
+import numpy as np
+import pytest
+
+from navsvc.pipeline import make_plan
+from navsvc.testing import heads
+from navsvc.testing.cases import accuracy_cases
+
+REPORTED_POINTS = (("target", "native_ras_mm"), ("target", "cortex_ras_mm"), ("entry", "scalp_ras_mm"),
+                   ("coil", "centre_ras_mm"))
+LANDMARKS = ("nasion", "inion", "lpa", "rpa", "cz", "fpz", "f3", "beam_f3", "m1_hand_knob")
+
+
+def _points(plan: dict) -> dict[str, np.ndarray]:
+    pts = {f"{a}.{b}": np.asarray(plan[a][b], float) for a, b in REPORTED_POINTS}
+    pts.update({f"landmark.{n}": np.asarray(plan["landmarks"]["points"][n]["ras_mm"], float) for n in LANDMARKS})
+    return pts
+
+
+def _plan_of(image: nib.Nifti1Image, folder) -> dict:
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "t1.nii.gz"
+    nib.save(image, str(path))
+    return make_plan(path, folder / "out")
+
+
+@pytest.mark.parametrize("perm, flips", [((0, 2, 1), (True, True, False)),   # LIA (FreeSurfer)
+                                         ((1, 2, 0), (True, False, True)),    # PSL-like
+                                         ((2, 1, 0), (False, True, True))])   # SPL-like
+def test_voxel_order_does_not_change_any_world_point(perm, flips, colin_plan, tmp_path):
+    case = heads.reorient(heads.load_colin27(), perm, flips)
+    plan = _plan_of(case.image, tmp_path)
+    base, moved = _points(colin_plan), _points(plan)
+    worst = max(np.linalg.norm(base[k] - moved[k]) for k in base)
+    assert worst <= 0.5, {k: round(float(np.linalg.norm(base[k] - moved[k])), 2) for k in base}
+    assert plan["target"]["hemisphere"] == "left" and plan["target"]["cortex_mni_mm"][0] < 0
+
+
+def test_same_input_twice_gives_the_same_points(colin_plan, colin_head_path, tmp_path):
+    again = make_plan(colin_head_path, tmp_path / "again")
+    base, repeat = _points(colin_plan), _points(again)
+    assert max(np.linalg.norm(base[k] - repeat[k]) for k in base) <= 0.1
+
+
+@pytest.mark.parametrize("index", [0, 3, 5])  # rigid, oblique affine, nonlinear warp
+def test_known_moves_are_followed(index, colin_plan, tmp_path):
+    name, make = accuracy_cases()[index]
+    case = make(heads.load_colin27())
+    plan = _plan_of(case.image, tmp_path)
+    expected = case.original_to_new(colin_plan["target"]["native_ras_mm"])[0]
+    assert np.linalg.norm(np.asarray(plan["target"]["native_ras_mm"]) - expected) <= 4.0, name
+    assert plan["target"]["in_grey_matter"] and plan["target"]["hemisphere"] == "left"
+
+
+def test_a_left_right_mirrored_head_gets_a_target_on_its_own_left(colin_plan, tmp_path):
+    # Mirror the head's anatomy (not the header): the patient's left is still -x. A pipeline
+    # that trusted voxel order or flipped a sign would put the target on the other side.
+    case = heads.mirror_left_right(heads.load_colin27())
+    plan = _plan_of(case.image, tmp_path)
+    assert plan["target"]["cortex_ras_mm"][0] < 0 and plan["target"]["hemisphere"] == "left"
+    mirrored = np.asarray(colin_plan["target"]["cortex_ras_mm"]) * [-1, 1, 1]
+    # the mirrored anatomy's left DLPFC is the original's right one: far from the mirror image
+    assert np.linalg.norm(np.asarray(plan["target"]["cortex_ras_mm"]) - mirrored) > 30.0

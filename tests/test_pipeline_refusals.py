@@ -1,0 +1,65 @@
+"""Inputs that load fine but cannot be planned: refused with a clear message, no plan."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import nibabel as nib
+import numpy as np
+import pytest
+
+from navsvc import templates
+from navsvc.errors import InputError
+from navsvc.pipeline import make_plan
+
+
+def _save(tmp_path, data, name, affine=None):
+    path = tmp_path / name
+    nib.save(nib.Nifti1Image(data.astype(np.float32), np.diag([1.0, 1, 1, 1]) if affine is None else affine), str(path))
+    return path
+
+
+def test_noise_volume_is_refused_by_the_registration_quality_check(tmp_path):
+    rng = np.random.default_rng(0)
+    path = _save(tmp_path, rng.normal(100, 30, (160, 190, 170)).clip(0), "noise.nii.gz")
+    with pytest.raises(InputError, match="does not look like a T1-weighted head MRI"):
+        make_plan(path, tmp_path / "out")
+    assert not (tmp_path / "out" / "plan.json").exists()
+
+
+def test_phantom_is_refused(tmp_path):
+    # a uniform cylinder phantom (what a QA scan looks like)
+    i, j, k = np.mgrid[:160, :190, :170]
+    cylinder = ((i - 80) ** 2 + (j - 95) ** 2 < 60**2) & (k > 20) & (k < 150)
+    path = _save(tmp_path, cylinder * 800.0 + 5.0, "phantom.nii.gz")
+    with pytest.raises(InputError) as err:
+        make_plan(path, tmp_path / "out")
+    assert "T1" in str(err.value)
+    assert not (tmp_path / "out" / "plan.json").exists()
+
+
+def test_skull_stripped_brain_is_refused_with_a_request_for_the_unstripped_t1(tmp_path):
+    head = nib.load(str(templates.COLIN_HEAD))
+    mask = np.asanyarray(nib.load(str(templates.COLIN_BRAIN_MASK)).dataobj) > 0
+    path = _save(tmp_path, np.where(mask, np.asanyarray(head.dataobj), 0), "brain.nii.gz", head.affine)
+    with pytest.raises(InputError, match="skull-stripped.*unstripped T1"):
+        make_plan(path, tmp_path / "out")
+    assert not (tmp_path / "out" / "plan.json").exists()
+
+
+def test_unknown_strategy_fails_before_any_work(tmp_path, colin_head_path):
+    from navsvc.options import PlanOptions
+
+    with pytest.raises(InputError, match="unknown strategy 'dlpfc'.*fox2012"):
+        make_plan(colin_head_path, tmp_path / "out", PlanOptions(strategy="dlpfc"))
+
+
+def test_command_line_bad_input_exits_2_with_one_line(tmp_path):
+    bad = tmp_path / "notes.nii.gz"
+    bad.write_text("this is not an image")
+    done = subprocess.run([sys.executable, "-m", "navsvc.cli", "plan", str(bad), "--out", str(tmp_path / "o")],
+                          capture_output=True, text=True)
+    assert done.returncode == 2
+    lines = [ln for ln in done.stderr.splitlines() if ln.strip()]
+    assert len(lines) == 1 and lines[0].startswith("navsvc: error:") and "Traceback" not in done.stderr
