@@ -30,6 +30,11 @@ def outcome_of(status_code: int) -> str:
     )
 
 
+def _clean(text: str, max_chars: int) -> str:
+    """Drop NUL characters (PostgreSQL text cannot hold them) and truncate."""
+    return text.replace("\x00", "")[:max_chars]
+
+
 class AuditWriter:
     """Background writer of audit events.
 
@@ -59,6 +64,22 @@ class AuditWriter:
         self._queue.put(None)
         self._thread.join(timeout=30)
 
+    def _write(self, events: list[dict]) -> None:
+        if not events:
+            return
+        try:
+            with self._database.session() as session:
+                session.add_all(AuditEvent(**event) for event in events)
+            return
+        except Exception:
+            log.warning("batch of %d audit events failed; writing one by one", len(events))
+        for event in events:  # one bad event must not lose the others
+            try:
+                with self._database.session() as session:
+                    session.add(AuditEvent(**event))
+            except Exception:
+                log.exception("could not write an audit event for %s", event.get("route"))
+
     def _loop(self) -> None:
         while True:
             batch = [self._queue.get()]
@@ -69,11 +90,7 @@ class AuditWriter:
                     break
             events = [event for event in batch if event is not None]
             try:
-                if events:
-                    with self._database.session() as session:
-                        session.add_all(AuditEvent(**event) for event in events)
-            except Exception:
-                log.exception("could not write %d audit events", len(events))
+                self._write(events)
             finally:
                 for _ in batch:
                     self._queue.task_done()
@@ -139,8 +156,8 @@ class AuditMiddleware:
             token_name=principal.name if principal else None,
             role=principal.role if principal else None,
             method=scope["method"],
-            route=(template or scope["path"])[:200],
-            resource_id=resource_id[:64] if resource_id else None,
+            route=_clean(template or scope["path"], 200),
+            resource_id=_clean(resource_id, 64) if resource_id else None,
             status_code=status_code,
             outcome=outcome_of(status_code),
         )

@@ -29,6 +29,9 @@ class Settings(BaseSettings):
         Run the in-process job worker (``NAVSVC_EMBEDDED_WORKER``).
     job_poll_interval_s : float
         How often the worker looks for queued jobs when nobody woke it, seconds.
+    token_cache_s : float
+        How long a token lookup is reused, seconds (``NAVSVC_TOKEN_CACHE_S``); a
+        revoked token is refused at the latest this long after revocation.
     plan_function : str
         ``module:function`` that computes a plan with the signature of
         :func:`navsvc.pipeline.make_plan`; replaceable to test the job machinery.
@@ -43,6 +46,7 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     embedded_worker: bool = True
     job_poll_interval_s: float = Field(default=1.0, gt=0)
+    token_cache_s: float = Field(default=5.0, ge=0)
     plan_function: str = "navsvc.pipeline:make_plan"
 
     @property

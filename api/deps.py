@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Callable, Iterator
 from typing import Annotated
 
 from fastapi import Depends, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from api.db import Database
 from api.models import Token
 from api.problems import ProblemError
 from api.security import Principal, hash_token
@@ -28,12 +32,55 @@ def get_db(request: Request) -> Iterator[Session]:
         yield session
 
 
-DbSession = Annotated[Session, Depends(get_db)]
+# scope="function": commit before the response is sent, so a client that got 201 can
+# read the record at once (the default scope commits after sending).
+DbSession = Annotated[Session, Depends(get_db, scope="function")]
 
 
-def get_principal(
+class TokenCache:
+    """Recently seen tokens, so a burst of requests costs one token lookup.
+
+    Parameters
+    ----------
+    ttl_s : float
+        How long a lookup is trusted, seconds; a revocation takes effect within
+        this time (0 disables the cache).
+    """
+
+    def __init__(self, ttl_s: float) -> None:
+        self.ttl_s = ttl_s
+        self._entries: dict[str, tuple[float, Principal | None]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, token_sha256: str) -> tuple[bool, Principal | None]:
+        """Return (hit, principal) for a token hash."""
+        with self._lock:
+            entry = self._entries.get(token_sha256)
+        if entry is None or entry[0] < time.monotonic():
+            return False, None
+        return True, entry[1]
+
+    def put(self, token_sha256: str, principal: Principal | None) -> None:
+        """Remember a lookup (``None``: unknown or revoked)."""
+        if self.ttl_s <= 0:
+            return
+        with self._lock:
+            if len(self._entries) > 10_000:
+                self._entries.clear()
+            self._entries[token_sha256] = (time.monotonic() + self.ttl_s, principal)
+
+
+def lookup_principal(database: Database, token_sha256: str) -> Principal | None:
+    """Return the principal of an active token, or ``None``."""
+    with database.session() as session:
+        token = session.scalar(select(Token).where(Token.token_sha256 == token_sha256))
+        if token is None or token.revoked_at is not None:
+            return None
+        return Principal(token.id, token.name, token.role, token.blinded)
+
+
+async def get_principal(
     request: Request,
-    db: DbSession,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Principal:
     """Resolve the bearer token of the request into a :class:`Principal`.
@@ -46,12 +93,14 @@ def get_principal(
     if credentials is None or not credentials.credentials:
         raise ProblemError(401, "a bearer token is required (Authorization: Bearer nsv_...)",
                            _CHALLENGE)
-    token = db.scalar(
-        select(Token).where(Token.token_sha256 == hash_token(credentials.credentials))
-    )
-    if token is None or token.revoked_at is not None:
+    digest = hash_token(credentials.credentials)
+    cache: TokenCache = request.app.state.token_cache
+    hit, principal = cache.get(digest)
+    if not hit:
+        principal = await run_in_threadpool(lookup_principal, request.app.state.db, digest)
+        cache.put(digest, principal)
+    if principal is None:
         raise ProblemError(401, "the bearer token is unknown or revoked", _CHALLENGE)
-    principal = Principal(token.id, token.name, token.role, token.blinded)
     request.state.principal = principal
     return principal
 
@@ -68,7 +117,7 @@ def require_roles(*roles: str) -> Callable[..., Principal]:
         Roles allowed on the route.
     """
 
-    def dependency(principal: Annotated[Principal, Depends(get_principal)]) -> Principal:
+    async def dependency(principal: Annotated[Principal, Depends(get_principal)]) -> Principal:
         if principal.role not in roles:
             raise ProblemError(403, f"role '{principal.role}' may not use this operation")
         return principal

@@ -105,7 +105,7 @@ def install_docs(app: FastAPI) -> None:
             swagger_js_url="/static/swagger-ui/swagger-ui-bundle.js",
             swagger_css_url="/static/swagger-ui/swagger-ui.css",
             swagger_favicon_url="/static/swagger-ui/favicon-32x32.png",
-            swagger_ui_parameters={"persistAuthorization": True})
+            swagger_ui_parameters={"persistAuthorization": True, "validatorUrl": None})
 
     @app.get("/redoc", include_in_schema=False)
     def redoc() -> HTMLResponse:

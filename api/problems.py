@@ -8,6 +8,7 @@ from http import HTTPStatus
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from navsvc.errors import InputError
@@ -101,6 +102,13 @@ async def _on_input_error(_request: Request, exc: InputError) -> JSONResponse:
     return problem_response(422, str(exc))
 
 
+async def _on_data_error(_request: Request, exc: DataError) -> JSONResponse:
+    # The database refused a value the request carried (PostgreSQL: NUL characters).
+    log.info("database refused a request value (%s)", type(exc.orig).__name__)
+    return problem_response(422, "the request contains a value the database cannot store "
+                                 "(for example a NUL character)")
+
+
 async def _on_unexpected(_request: Request, exc: Exception) -> JSONResponse:
     log.exception("unhandled %s", type(exc).__name__)
     return problem_response(500, f"internal error ({type(exc).__name__}); see the service log")
@@ -112,4 +120,5 @@ def install_problem_handlers(app: FastAPI) -> None:
     app.add_exception_handler(StarletteHTTPException, _on_http)
     app.add_exception_handler(RequestValidationError, _on_validation)
     app.add_exception_handler(InputError, _on_input_error)
+    app.add_exception_handler(DataError, _on_data_error)
     app.add_exception_handler(Exception, _on_unexpected)

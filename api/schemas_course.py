@@ -77,6 +77,9 @@ class CourseCreate(BaseModel):
 class ScreeningStatus(BaseModel):
     """Whether the safety screening lets the course start."""
 
+    model_config = _example({"cleared": False, "blocking_items": ["syncope"],
+                             "reason": "contraindication answered yes without a clinician "
+                                       "override: syncope"})
     cleared: bool
     reason: str
     blocking_items: list[str]
@@ -146,6 +149,11 @@ class StopIn(BaseModel):
 class DeviationOut(BaseModel):
     """Navigation deviation of the delivered coil pose(s) from the plan."""
 
+    model_config = _example({"source": "localite", "n_poses": 3000,
+                             "mean": {"centre_distance_mm": 1.8, "axis_to_target_mm": 1.2,
+                                      "tilt_deg": 2.5, "twist_abs_deg": 3.1},
+                             "worst": {"centre_distance_mm": 4.2, "axis_to_target_mm": 3.0,
+                                       "tilt_deg": 6.0, "twist_abs_deg": 9.5}})
     source: str = Field(description="'matrix' or the pose file's format.")
     n_poses: int
     mean: dict[str, float | None]
@@ -155,7 +163,8 @@ class DeviationOut(BaseModel):
 class PoseFileIn(BaseModel):
     """A navigator's pose file (Localite XML, Brainsight text, ...), as text or base64."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = _example({"text": "<?xml version=\"1.0\"?><TriggerMarkerList ...>"},
+                            extra="forbid")
     text: str | None = Field(None, max_length=64 * 1024 * 1024)
     base64: str | None = Field(None, max_length=90 * 1024 * 1024)
 
@@ -254,6 +263,8 @@ class SessionOut(BaseModel):
 class FollowUpOut(BaseModel):
     """A HAMD-17 timepoint of a course with its status."""
 
+    model_config = _example({"timepoint": "week1", "after_session_index": 5,
+                             "due_on": "2025-03-07", "status": "due"})
     timepoint: str
     after_session_index: int | None
     due_on: date | None

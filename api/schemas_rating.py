@@ -111,6 +111,8 @@ class AcknowledgementIn(BaseModel):
 class ScreeningQuestion(BaseModel):
     """One item of the TMS safety questionnaire."""
 
+    model_config = _example({"key": "cochlear_implant", "question": "Do you have cochlear "
+                             "implants?", "kind": "absolute"})
     key: str
     question: str
     kind: Literal["absolute", "contraindication", "information"]
@@ -168,6 +170,9 @@ class ScreeningOut(BaseModel):
 class TrajectoryPoint(BaseModel):
     """One rating on the HAMD-17 trajectory."""
 
+    model_config = _example({"timepoint": "week2", "rated_at": "2025-03-14T15:00:00Z",
+                             "total": 14, "severity": "moderate", "change_from_baseline": -14,
+                             "percent_change": -50.0, "response": True, "remission": False})
     timepoint: str
     rated_at: datetime
     total: int
@@ -208,6 +213,10 @@ class CourseSummary(BaseModel):
 class ScheduleItem(BaseModel):
     """One session on the day's list."""
 
+    model_config = _example({"session_id": _ID, "course_id": _ID, "patient_id": _ID,
+                             "patient_external_id": "MRN-0042", "index": 4, "slot": 0,
+                             "offset_minutes": 0, "state": "planned",
+                             "protocol_name": "standard_10hz", "course_status": "active"})
     session_id: str
     course_id: str
     patient_id: str
@@ -231,6 +240,10 @@ class Schedule(BaseModel):
 class DueItem(BaseModel):
     """A HAMD-17 rating that is due or overdue."""
 
+    model_config = _example({"course_id": _ID, "patient_id": _ID,
+                             "patient_external_id": "MRN-0042", "timepoint": "week1",
+                             "after_session_index": 5, "due_on": "2025-03-07",
+                             "status": "overdue"})
     course_id: str
     patient_id: str
     patient_external_id: str

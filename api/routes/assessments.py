@@ -7,7 +7,13 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Request
 from sqlalchemy import select
 
-from api.course_service import READ_ROLES, course_or_404, protocol_of, session_rows, to_domain
+from api.course_service import (
+    READ_ROLES,
+    course_or_404,
+    protocol_of,
+    session_rows,
+    to_domain,
+)
 from api.deps import DbSession, require_roles, set_audit_resource
 from api.models import utc_now
 from api.models_course import Alert, Assessment
@@ -94,8 +100,9 @@ def create_assessment(
     if body.rated_at.tzinfo is None:
         raise InputError("rated_at: needs a time zone (e.g. 2025-03-01T10:00:00Z)")
     baseline_total = baseline_of(ratings)
-    scored = hamd17.score(body.items, body.item16_method, baseline_total)  # 422 names the item
-    items = {str(k): v for k, v in hamd17.validate_items(body.items, body.item16_method).items()}
+    scores = hamd17.validate_items(body.items, body.item16_method)  # 422 names the item
+    scored = hamd17.score(scores, body.item16_method, baseline_total)
+    items = {str(k): v for k, v in scores.items()}
     assessment = Assessment(course_id=course.id, timepoint=body.timepoint, rater=body.rater,
                             rated_at=body.rated_at, items=items,
                             item16_method=body.item16_method, total=scored.total,

@@ -18,7 +18,8 @@ Offset = Annotated[int, Query(ge=0, description="Records to skip.")]
 
 def get_or_404(db: Session, model: type[T], resource_id: str, what: str) -> T:
     """Return the ``model`` row with primary key ``resource_id`` or raise a 404 problem."""
-    row = db.get(model, resource_id)
+    # Ids never contain NUL; PostgreSQL would refuse the query rather than find nothing.
+    row = None if "\x00" in resource_id else db.get(model, resource_id)
     if row is None:
         raise ProblemError(404, f"no {what} with id '{resource_id}'")
     return row

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -52,7 +53,8 @@ def report(
     """The visual quality-control report (HTML) of the plan: target, scalp entry and
     coil on the patient's own MRI. Readers as for the plan."""
     plan, _ = visible_plan(db, plan_id, principal)
-    path = request.app.state.storage.absolute(plan.result_dir) / "report.html"
+    name = Path(str((plan.data.get("files") or {}).get("report") or "report.html")).name
+    path = request.app.state.storage.absolute(plan.result_dir) / name
     if not path.is_file():
         raise ProblemError(404, f"plan '{plan_id}' has no report")
     return FileResponse(path, media_type="text/html")

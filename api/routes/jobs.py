@@ -11,7 +11,9 @@ from api.deps import DbSession, require_roles, set_audit_resource
 from api.models import Image, Job
 from api.routes.common import Limit, Offset, get_or_404, problems
 from api.schemas import JobList, JobOut, JobState, PlanRequest
+from api.problems import ProblemError
 from api.security import Principal
+from navsvc.target.strategies import STRATEGIES
 
 router = APIRouter(tags=["jobs"])
 
@@ -42,6 +44,9 @@ def request_plan(
     `state` is `succeeded` (then `plan_id` names the plan) or `failed` (`reason`
     says why). Each request makes a new job and, on success, a new plan."""
     get_or_404(db, Image, image_id, "image")
+    if body.mni_mm is None and body.native_ras_mm is None and body.strategy not in STRATEGIES:
+        raise ProblemError(422, f"unknown strategy '{body.strategy}'; choose one of "
+                                f"{', '.join(STRATEGIES)} or give mni_mm / native_ras_mm")
     job = Job(image_id=image_id, options=body.model_dump(mode="json"), state="queued",
               attempts=0, created_by=principal.name)
     db.add(job)

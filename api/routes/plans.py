@@ -52,6 +52,8 @@ def visible_plan(db: Session, plan_id: str, principal: Principal) -> tuple[Plan,
     ProblemError
         404 when missing or not visible.
     """
+    if "\x00" in plan_id:
+        raise ProblemError(404, "no plan with this id")
     row = db.execute(select(Plan, Image.patient_id).join(Image, Plan.image_id == Image.id)
                      .where(Plan.id == plan_id)).first()
     if row is None or (principal.role == "navigator" and row[0].approval is None):

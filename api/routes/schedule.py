@@ -103,7 +103,8 @@ def create_calendar(
     """A clinic's working weekdays and closures (admin, clinician); name it in
     `calendar_id` when creating courses."""
     calendar = ClinicCalendar(frozenset(body.working_weekdays), frozenset(body.closures))
-    record = ClinicCalendarRecord(name=body.name, working_weekdays=sorted(calendar.working_weekdays),
+    record = ClinicCalendarRecord(name=body.name,
+                                  working_weekdays=sorted(calendar.working_weekdays),
                                   closures=sorted(d.isoformat() for d in calendar.closures),
                                   created_by=principal.name)
     db.add(record)
@@ -135,10 +136,12 @@ def patch_calendar(
     courses on this calendar that now fall on a closed day move, with the sessions after
     them, to the next clinic days; `moved_sessions` says how many moved."""
     record = get_or_404(db, ClinicCalendarRecord, calendar_id, "calendar")
-    weekdays = body.working_weekdays if body.working_weekdays is not None else record.working_weekdays
+    weekdays = (body.working_weekdays if body.working_weekdays is not None
+                else record.working_weekdays)
     closures = ([d.isoformat() for d in body.closures] if body.closures is not None
                 else record.closures)
-    calendar = ClinicCalendar(frozenset(weekdays), frozenset(date.fromisoformat(d) for d in closures))
+    calendar = ClinicCalendar(frozenset(weekdays),
+                              frozenset(date.fromisoformat(d) for d in closures))
     record.working_weekdays = sorted(calendar.working_weekdays)
     record.closures = sorted(d.isoformat() for d in calendar.closures)
     record.updated_at = utc_now()

@@ -41,7 +41,8 @@ from api.schemas_course import (
     SessionOut,
 )
 from api.security import Principal
-from navsvc.course.calendar import delivery_block_reason, interval_block_reason, mark_missed
+from navsvc.course.calendar import mark_missed
+from navsvc.course.due import delivery_block_reason, interval_block_reason
 from navsvc.course.dose import compute_dose, plan_mt_offset
 from navsvc.course.followup import followups
 from navsvc.errors import InputError
@@ -108,12 +109,14 @@ def _deviation(plan: Plan, body: DeliveryIn) -> tuple[list | None, dict | None]:
             deviation = pose_deviation(plan.data["coil"]["matrix"], body.pose_matrix,
                                        plan.data["target"]["cortex_ras_mm"]).to_dict()
         except (KeyError, TypeError) as exc:
-            raise InputError(f"the plan has no coil pose or target to compare with ({exc})") from None
+            raise InputError("the plan has no coil pose or target to compare with "
+                             f"({exc})") from None
         one = {"centre_distance_mm": deviation["centre_distance_mm"],
                "axis_to_target_mm": deviation["axis_to_target_mm"],
                "tilt_deg": deviation["tilt_deg"],
                "twist_abs_deg": None if deviation["twist_deg"] is None
                else abs(deviation["twist_deg"])}
+        one = _rounded(one)
         return body.pose_matrix, {"source": "matrix", "n_poses": 1, "mean": one, "worst": one}
     if body.pose_file.text is not None:
         data = body.pose_file.text.encode("utf-8")
@@ -125,7 +128,12 @@ def _deviation(plan: Plan, body: DeliveryIn) -> tuple[list | None, dict | None]:
     report = deviation_report(plan.data, read_poses(data))
     overall = report["overall"]
     return None, {"source": sniff_format(data), "n_poses": overall["n_poses"],
-                  "mean": overall["mean"], "worst": overall["worst"]}
+                  "mean": _rounded(overall["mean"]), "worst": _rounded(overall["worst"])}
+
+
+def _rounded(metrics: dict) -> dict:
+    # 0.01 mm / 0.01 degree is far below what a navigator resolves.
+    return {k: None if v is None else round(float(v), 2) for k, v in metrics.items()}
 
 
 def _request_hash(session_id: str, body: DeliveryIn) -> str:
@@ -154,8 +162,9 @@ def log_delivery(
     session_id: str, body: DeliveryIn, request: Request, response: Response, db: DbSession,
     principal: Annotated[Principal, Depends(require_roles(*LOGGERS))],
     idempotency_key: Annotated[str | None, Header(
-        max_length=200, description="Any unique string per log (e.g. a UUID); a retry with "
-                                    "the same key and body returns the first answer (200).")] = None,
+        max_length=200,
+        description="Any unique string per log (e.g. a UUID); a retry with the same key "
+                    "and body returns the first answer (200).")] = None,
 ) -> DeliveryOut:
     """Log dose, pulses, navigation pose and side effects of a session (clinician,
     technician, navigator). Fewer pulses than the protocol's make it `incomplete`; a

@@ -20,7 +20,7 @@ import math
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 
 from navsvc.errors import InputError
 
@@ -198,7 +198,8 @@ def treatment_order(sessions: Iterable[ScheduledSession]) -> list[ScheduledSessi
                   key=lambda s: (s.date, s.slot, s.index))
 
 
-def _find(sessions: Sequence[ScheduledSession], index: int) -> ScheduledSession:
+def find_session(sessions: Sequence[ScheduledSession], index: int) -> ScheduledSession:
+    """Return session ``index``; InputError when the course has none."""
     for s in sessions:
         if s.index == index:
             return s
@@ -220,7 +221,7 @@ def mark_missed(sessions: Sequence[ScheduledSession], index: int, calendar: Clin
         All sessions: the missed one with state ``missed`` and the replacement appended.
     """
     _check_rules(per_week, sessions_per_day, min_interval_minutes)
-    missed = _find(sessions, index)
+    missed = find_session(sessions, index)
     if missed.state != "planned":
         raise InputError(f"session {index} is {missed.state}; only a planned session can be missed")
     updated = [replace(s, state="missed") if s.index == index else s for s in sessions]
@@ -252,7 +253,8 @@ def relayout_planned(sessions: Sequence[ScheduledSession], from_date: date, star
     return sorted(staying + moved, key=lambda s: s.index)
 
 
-def sessions_on_hold(sessions: Iterable[ScheduledSession], paused_from: date) -> list[ScheduledSession]:
+def sessions_on_hold(sessions: Iterable[ScheduledSession],
+                     paused_from: date) -> list[ScheduledSession]:
     """Return the planned sessions a pause starting on ``paused_from`` holds."""
     return [s for s in treatment_order(sessions) if s.state == "planned" and s.date >= paused_from]
 
@@ -260,7 +262,8 @@ def sessions_on_hold(sessions: Iterable[ScheduledSession], paused_from: date) ->
 def resume_course(sessions: Sequence[ScheduledSession], paused_from: date, resume_on: date,
                   calendar: ClinicCalendar, per_week: int, sessions_per_day: int = 1,
                   min_interval_minutes: int | None = None) -> list[ScheduledSession]:
-    """Resume a course paused on ``paused_from``: held sessions move to clinic days from ``resume_on``."""
+    """Resume a course paused on ``paused_from``: held sessions move to clinic days from
+    ``resume_on`` on, in order."""
     if resume_on < paused_from:
         raise InputError(f"a course paused on {paused_from} cannot resume earlier ({resume_on})")
     return relayout_planned(sessions, paused_from, resume_on, calendar, per_week,
@@ -279,40 +282,3 @@ def week_closing_sessions(sessions: Iterable[ScheduledSession], per_week: int) -
     order = treatment_order(sessions)
     n_weeks = math.ceil(len(order) / per_week)
     return {k: order[min(k * per_week, len(order)) - 1].index for k in range(1, n_weeks + 1)}
-
-
-def delivery_block_reason(sessions: Sequence[ScheduledSession], index: int,
-                          performed_on: date) -> str | None:
-    """Say why session ``index`` cannot be logged as delivered on ``performed_on``, or None.
-
-    A session can be logged when it is planned, its date has come, and every earlier
-    treatment is already delivered (or was marked missed).
-    """
-    session = _find(sessions, index)
-    if session.state in DELIVERED_STATES:
-        return f"session {index} is already logged ({session.state}); a second log is refused"
-    if session.state == "missed":
-        return f"session {index} was marked missed; log its replacement instead"
-    if session.state == "cancelled":
-        return f"session {index} was cancelled"
-    if performed_on < session.date:
-        return f"session {index} is not due until {session.date.isoformat()}"
-    for earlier in treatment_order(sessions):
-        if earlier.index == index:
-            break
-        if earlier.state == "planned":
-            return (f"session {earlier.index} (scheduled {earlier.date.isoformat()}) comes first: "
-                    "log it or mark it missed")
-    return None
-
-
-def interval_block_reason(previous_at: datetime | None, performed_at: datetime,
-                          min_interval_minutes: int | None) -> str | None:
-    """Say why a delivery at ``performed_at`` is too soon after the previous one, or None."""
-    if previous_at is None or not min_interval_minutes:
-        return None
-    gap_min = (performed_at - previous_at).total_seconds() / 60.0
-    if gap_min < min_interval_minutes:
-        return (f"only {gap_min:.0f} min since the previous session; this protocol needs "
-                f"at least {min_interval_minutes} min between sessions")
-    return None

@@ -82,7 +82,8 @@ def validate_items(items: Mapping[str | int, object], item16_method: str | None)
         if number in scores:
             raise HamdItemError(f"item {number} is given twice", number)
         # bool is an int subclass in Python; a rating of `true` is a client mistake.
-        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= ITEMS[number][1]:
+        top = ITEMS[number][1]
+        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= top:
             raise HamdItemError(f"{item_range_text(number)}: got {value!r}", number)
         scores[number] = value
     for number in ITEMS:
@@ -123,7 +124,8 @@ class HamdScore:
     suicide_alert: bool
 
 
-def outcome(total: int, baseline_total: int | None) -> tuple[int | None, float | None, bool | None, bool | None]:
+def outcome(total: int, baseline_total: int | None
+            ) -> tuple[int | None, float | None, bool | None, bool | None]:
     """Return ``(change, percent change, response, remission)`` of ``total`` against baseline."""
     if baseline_total is None:
         return None, None, None, None

@@ -12,7 +12,8 @@ from matplotlib.figure import Figure
 
 from navsvc.course.hamd17 import MAX_TOTAL, REMISSION_MAX_TOTAL, RESPONSE_REDUCTION, SEVERITY_BANDS
 
-_BAND_COLOURS = ("#e8f5e9", "#fffde7", "#fff3e0", "#fbe9e7", "#ffebee")
+#: fill of the severity bands none, mild, moderate, severe, very severe
+_BAND_COLOURS = ("#e3f2e5", "#fdf8d8", "#fde7c8", "#f9d3c9", "#f1b9b9")
 
 
 @dataclass(frozen=True)
@@ -44,11 +45,13 @@ def hamd_trajectory_png(points: Sequence[RatingPoint], title: str,
     # can draw at the same time.
     fig = Figure(figsize=(8, 4.5), dpi=100)
     ax = fig.subplots()
+    y_top = max(30, max((p.total for p in points), default=0) + 5)
     edges = [lowest for lowest, _ in SEVERITY_BANDS] + [MAX_TOTAL + 1]
     for (lowest, name), top, colour in zip(SEVERITY_BANDS, edges[1:], _BAND_COLOURS):
         ax.axhspan(lowest - 0.5, top - 0.5, color=colour, zorder=0)
-        ax.text(1.01, (lowest + top - 1) / 2, name, transform=ax.get_yaxis_transform(),
-                fontsize=7, va="center", color="#555555")
+        # label each band in the middle of its visible part, right of the axes
+        ax.text(1.01, (lowest - 0.5 + min(top - 0.5, y_top)) / 2, name,
+                transform=ax.get_yaxis_transform(), fontsize=7, va="center", color="#555555")
     ax.axhline(REMISSION_MAX_TOTAL, color="#2e7d32", linestyle="--", linewidth=1.2,
                label=f"remission (total <= {REMISSION_MAX_TOTAL})")
     if baseline_total is not None:
@@ -68,7 +71,7 @@ def hamd_trajectory_png(points: Sequence[RatingPoint], title: str,
     if session_dates:
         ax.plot(list(session_dates), [0.3] * len(session_dates), linestyle="none",
                 marker="|", markersize=10, color="#6d4c41", label="sessions delivered")
-    ax.set_ylim(-0.5, max(30, max((p.total for p in points), default=0) + 5))
+    ax.set_ylim(-0.5, y_top)
     ax.set_ylabel("HAMD-17 total (0-52)")
     ax.xaxis.set_major_formatter(mdates.DateFormatter("%Y-%m-%d"))
     fig.autofmt_xdate()

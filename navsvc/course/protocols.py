@@ -61,7 +61,8 @@ class Protocol(BaseModel):
         # Pulse counts are integers; allow rounding of a non-integer frequency x duration.
         if not math.isclose(expected, self.pulses_per_session, abs_tol=1.0):
             raise ValueError(f"pulses_per_session {self.pulses_per_session} does not match the "
-                             f"trains ({self.n_trains} trains x {per_train:g} pulses = {expected:g})")
+                             f"trains ({self.n_trains} trains x {per_train:g} pulses "
+                             f"= {expected:g})")
         if self.sessions_per_day > 1 and self.min_interval_minutes is None:
             raise ValueError("more than one session a day needs min_interval_minutes")
         if self.sessions_per_day > self.sessions_per_week:

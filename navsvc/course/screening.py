@@ -105,7 +105,8 @@ class ScreeningDecision:
     reason: str
 
 
-def decide(answers: Mapping[str, bool] | None, overridden_items: Iterable[str] = ()) -> ScreeningDecision:
+def decide(answers: Mapping[str, bool] | None,
+           overridden_items: Iterable[str] = ()) -> ScreeningDecision:
     """Apply the rule: a course may start when every "yes" to a blocking item is overridden.
 
     Parameters

@@ -7,7 +7,6 @@ PostgreSQL database per test, dropped afterwards.
 
 from __future__ import annotations
 
-import gzip
 import os
 import uuid
 from pathlib import Path
@@ -20,13 +19,9 @@ from fastapi.testclient import TestClient
 
 from api.app import create_app
 from api.config import Settings
-from api.db import Database
-from api.models import Job, Plan, utc_now
 from api.security import ROLES
 from api.tokens import create_token
-
-COLIN27 = Path("/usr/share/mricron/templates/ch2.nii.gz")
-
+from api_test_helpers import insert_plan
 
 @pytest.fixture
 def database_url():
@@ -51,6 +46,7 @@ def settings(tmp_path, database_url) -> Settings:
     """Settings on a temporary data folder, embedded worker off, fake plan function."""
     return Settings(data_dir=tmp_path / "data", database_url=database_url,
                     embedded_worker=False, job_poll_interval_s=0.1, max_upload_mb=16,
+                    token_cache_s=0,
                     plan_function="api_test_fakes:fake_make_plan")
 
 
@@ -109,31 +105,9 @@ def image(client, auth, patient, small_head) -> dict:
     return response.json()
 
 
-def insert_plan(app, image_id: str, plan: dict) -> str:
-    """Store a finished job and its plan directly (as a succeeded job would)."""
-    database: Database = app.state.db
-    job_id = str(uuid.uuid4())
-    out_dir = app.state.storage.plan_dir(job_id)
-    (out_dir / "report.html").write_text("<html><body>QC report</body></html>")
-    with database.session() as session:
-        session.add(Job(id=job_id, image_id=image_id, options={}, state="succeeded",
-                        attempts=1, plan_id=plan["plan_id"], created_by="test",
-                        started_at=utc_now(), finished_at=utc_now()))
-        session.flush()
-        session.add(Plan(id=plan["plan_id"], image_id=image_id, job_id=job_id, data=plan,
-                         result_dir=app.state.storage.relative(out_dir)))
-    return plan["plan_id"]
-
-
 @pytest.fixture
 def plan_id(app, image) -> str:
     """A finished, unapproved plan of ``image``."""
     from api_test_fakes import plan_dict
 
     return insert_plan(app, image["id"], plan_dict())
-
-
-def gunzip_bytes(path: Path) -> bytes:
-    """Return the decompressed bytes of a .gz file."""
-    with gzip.open(path, "rb") as handle:
-        return handle.read()

@@ -111,7 +111,8 @@ def test_restart_resumes_interrupted_job(image, auth, worker_client):
 
 @pytest.mark.parametrize("body", [{"mni_mm": [1, 2, 3], "native_ras_mm": [1, 2, 3]},
                                   {"mni_mm": [1, 2]}, {"coil_distance_mm": -1},
-                                  {"handle_angle_deg": "north"}, {"unknown": 1}])
+                                  {"handle_angle_deg": "north"}, {"unknown": 1},
+                                  {"strategy": "occipital"}])
 def test_invalid_plan_request_is_422(client, auth, image, body):
     response = client.post(f"/api/v1/images/{image['id']}/plans", headers=auth["technician"],
                            json=body)

@@ -12,7 +12,7 @@ from pydicom.data import get_testdata_file
 
 from api.app import create_app
 from api.config import Settings
-from conftest import gunzip_bytes
+from api_test_helpers import gunzip_bytes
 from fastapi.testclient import TestClient
 from navsvc.io.deidentify import deidentify_file
 

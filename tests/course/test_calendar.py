@@ -1,13 +1,12 @@
 """Calendar rules: clinic days, scheduling, missed sessions, pause/resume, week closings."""
 
+from dataclasses import replace
 from datetime import date, datetime, timedelta
 
 import pytest
 
 from navsvc.course.calendar import (
     ClinicCalendar,
-    delivery_block_reason,
-    interval_block_reason,
     mark_missed,
     next_clinic_day,
     relayout_planned,
@@ -17,6 +16,7 @@ from navsvc.course.calendar import (
     treatment_order,
     week_closing_sessions,
 )
+from navsvc.course.due import delivery_block_reason, interval_block_reason
 from navsvc.errors import InputError
 
 WEEKDAYS = ClinicCalendar()
@@ -137,7 +137,7 @@ def test_missed_accelerated_session_takes_a_free_slot_next_day():
 
 def test_pause_and_resume_moves_held_sessions_in_order():
     sessions = schedule_sessions(date(2025, 3, 3), 15, 5, WEEKDAYS)
-    done = [s if s.index > 4 else s.__class__(**{**s.__dict__, "state": "done"}) for s in sessions]
+    done = [s if s.index > 4 else replace(s, state="done") for s in sessions]
     paused_from = date(2025, 3, 7)  # Friday of week 1: session 5 onwards held
     held = sessions_on_hold(done, paused_from)
     assert [s.index for s in held] == list(range(5, 16))
@@ -164,8 +164,7 @@ def test_delivery_due_rules():
     assert delivery_block_reason(sessions, 1, date(2025, 3, 3)) is None
     assert "not due until 2025-03-04" in delivery_block_reason(sessions, 2, date(2025, 3, 3))
     assert "session 1" in delivery_block_reason(sessions, 2, date(2025, 3, 4))
-    done = [s.__class__(**{**s.__dict__, "state": "done"}) if s.index == 1 else s
-            for s in sessions]
+    done = [replace(s, state="done") if s.index == 1 else s for s in sessions]
     assert "already logged" in delivery_block_reason(done, 1, date(2025, 3, 3))
     assert delivery_block_reason(done, 2, date(2025, 3, 5)) is None  # late logging is allowed
     missed = mark_missed(done, 2, WEEKDAYS, 5)
@@ -176,6 +175,7 @@ def test_delivery_due_rules():
 def test_interval_rule():
     first = datetime(2025, 3, 3, 9, 0)
     assert interval_block_reason(None, first, 50) is None
-    assert "needs at least 50 min" in interval_block_reason(first, first + timedelta(minutes=30), 50)
+    too_soon = interval_block_reason(first, first + timedelta(minutes=30), 50)
+    assert "needs at least 50 min" in too_soon
     assert interval_block_reason(first, first + timedelta(minutes=50), 50) is None
     assert interval_block_reason(first, first + timedelta(minutes=1), None) is None

@@ -1,0 +1,34 @@
+"""Helpers shared by the API tests (importable by name: this folder is on sys.path)."""
+
+from __future__ import annotations
+
+import gzip
+import uuid
+from pathlib import Path
+
+from api.db import Database
+from api.models import Job, Plan, utc_now
+
+COLIN27 = Path("/usr/share/mricron/templates/ch2.nii.gz")
+
+
+def insert_plan(app, image_id: str, plan: dict) -> str:
+    """Store a finished job and its plan directly (as a succeeded job would)."""
+    database: Database = app.state.db
+    job_id = str(uuid.uuid4())
+    out_dir = app.state.storage.plan_dir(job_id)
+    (out_dir / "report.html").write_text("<html><body>QC report</body></html>")
+    with database.session() as session:
+        session.add(Job(id=job_id, image_id=image_id, options={}, state="succeeded",
+                        attempts=1, plan_id=plan["plan_id"], created_by="test",
+                        started_at=utc_now(), finished_at=utc_now()))
+        session.flush()
+        session.add(Plan(id=plan["plan_id"], image_id=image_id, job_id=job_id, data=plan,
+                         result_dir=app.state.storage.relative(out_dir)))
+    return plan["plan_id"]
+
+
+def gunzip_bytes(path: Path) -> bytes:
+    """Return the decompressed bytes of a .gz file."""
+    with gzip.open(path, "rb") as handle:
+        return handle.read()

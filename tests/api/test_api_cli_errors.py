@@ -1,0 +1,91 @@
+"""``navsvc admin`` and ``navsvc serve`` commands; problem details for bad requests."""
+
+from __future__ import annotations
+
+import pytest
+
+from api.tokens import create_token
+from navsvc.cli import build_parser, main
+
+
+@pytest.fixture
+def cli_env(monkeypatch, settings):
+    monkeypatch.setenv("NAVSVC_DATA_DIR", str(settings.data_dir))
+    if settings.database_url:
+        monkeypatch.setenv("NAVSVC_DATABASE_URL", settings.database_url)
+    else:
+        monkeypatch.delenv("NAVSVC_DATABASE_URL", raising=False)
+    return settings
+
+
+def test_admin_token_lifecycle(cli_env, capsys, app, client):
+    assert main(["admin", "migrate"]) == 0
+    assert "newest schema revision" in capsys.readouterr().out
+    assert main(["admin", "create-token", "--role", "navigator", "--name", "nav-1",
+                 "--blinded"]) == 0
+    secret = capsys.readouterr().out.strip()
+    assert secret.startswith("nsv_") and len(secret) > 40
+    me = client.get("/api/v1/me", headers={"Authorization": f"Bearer {secret}"}).json()
+    assert me == {"name": "nav-1", "role": "navigator", "blinded": True}
+    assert main(["admin", "create-token", "--role", "clinician", "--name", "nav-1"]) == 2
+    assert "exists already" in capsys.readouterr().err
+    assert main(["admin", "list-tokens"]) == 0
+    listing = capsys.readouterr().out
+    assert "nav-1  navigator blinded" in listing and secret not in listing
+    assert main(["admin", "revoke-token", "nav-1"]) == 0
+    assert client.get("/api/v1/me", headers={"Authorization": f"Bearer {secret}"}).status_code == 401
+    assert main(["admin", "revoke-token", "nobody"]) == 2
+
+
+def test_admin_rejects_unknown_role(cli_env):
+    with pytest.raises(SystemExit):
+        main(["admin", "create-token", "--role", "root", "--name", "x"])
+
+
+def test_serve_parser_defaults():
+    args = build_parser().parse_args(["serve"])
+    assert (args.host, args.port) == ("127.0.0.1", 8000) and callable(args.run)
+
+
+def test_tokens_are_stored_hashed(app, client):
+    secret = create_token(app.state.db, "ws", "technician")
+    with app.state.db.engine.connect() as connection:
+        rows = connection.exec_driver_sql("SELECT token_sha256 FROM tokens").fetchall()
+    assert secret not in str(rows) and len(rows[0][0]) == 64
+
+
+@pytest.mark.parametrize("method,url,kwargs,status", [
+    ("GET", "/nowhere", {}, 404),
+    ("DELETE", "/api/v1/patients", {}, 405),
+    ("POST", "/api/v1/patients", {"content": b"{not json", "headers": {
+        "content-type": "application/json"}}, 422),
+    ("GET", "/api/v1/patients?limit=100000", {}, 422),
+    ("GET", "/api/v1/patients?offset=-1", {}, 422),
+    ("GET", "/api/v1/plans?approved=maybe", {}, 422),
+    ("GET", "/api/v1/patients/%E2%98%83%00", {}, 404),
+    ("GET", "/api/v1/plans/x/exports/json?space=", {}, 422),
+])
+def test_client_mistakes_are_problems(client, auth, method, url, kwargs, status):
+    headers = {**auth["clinician"], **kwargs.pop("headers", {})}
+    response = client.request(method, url, headers=headers, **kwargs)
+    assert response.status_code == status, response.text
+    body = response.json()
+    assert response.headers["content-type"] == "application/problem+json"
+    assert {"type", "title", "status", "detail"} <= set(body) and body["status"] == status
+
+
+def test_streamed_upload_over_limit_is_413(client, auth, patient):
+    boundary = "navsvcboundary"
+
+    def body():
+        yield (f"--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; "
+               f"filename=\"big.nii\"\r\n\r\n").encode()
+        for _ in range(17):  # 17 MiB against the 16 MiB limit of the test settings
+            yield b"\0" * (1024 * 1024)
+        yield f"\r\n--{boundary}--\r\n".encode()
+
+    response = client.post(f"/api/v1/patients/{patient['id']}/images",
+                           headers={**auth["technician"],
+                                    "content-type": f"multipart/form-data; boundary={boundary}"},
+                           content=body())
+    assert response.status_code == 413 and response.json()["status"] == 413

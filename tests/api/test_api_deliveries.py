@@ -1,0 +1,167 @@
+"""Delivery logs over HTTP: screening gate, due rules, idempotent retries, dose, deviation."""
+
+from __future__ import annotations
+
+import base64
+from datetime import date
+
+import pytest
+from api_test_fakes import COIL_MATRIX, plan_dict
+from api_test_helpers import insert_plan
+from course_helpers import approve, clear_screening, delivery, fix_today, new_course, sessions
+
+
+@pytest.fixture
+def course(client, auth, app, image) -> dict:
+    """An active standard course from Monday 2025-03-03 on a plan with a Stokes offset."""
+    plan = plan_dict()
+    plan["dose"] = {"mt_offset_pct_mso": 6.0}
+    plan_id = insert_plan(app, image["id"], plan)
+    approve(client, auth, plan_id)
+    fix_today(app, date(2025, 3, 3))
+    return new_course(client, auth, image["patient_id"], plan_id)
+
+
+def _post(client, auth, session_id, body, key=None, role="technician"):
+    headers = dict(auth[role])
+    if key:
+        headers["Idempotency-Key"] = key
+    return client.post(f"/api/v1/sessions/{session_id}/delivery", headers=headers, json=body)
+
+
+def test_screening_gates_the_first_session(client, auth, course):
+    first = sessions(client, auth, course["id"])["items"][0]
+    response = _post(client, auth, first["id"], delivery("2025-03-03"))
+    assert response.status_code == 409 and "no safety screening" in response.json()["detail"]
+    screening = clear_screening(client, auth, course["id"], epilepsy_or_seizure=True,
+                                current_medication=True)
+    assert screening["status"]["blocking_items"] == ["epilepsy_or_seizure"]
+    response = _post(client, auth, first["id"], delivery("2025-03-03"))
+    assert response.status_code == 409 and "epilepsy_or_seizure" in response.json()["detail"]
+    url = f"/api/v1/courses/{course['id']}/screening/override"
+    body = {"items": ["epilepsy_or_seizure"], "reason": "childhood febrile seizure only"}
+    assert client.post(url, headers=auth["technician"], json=body).status_code == 403
+    response = client.post(url, headers=auth["clinician"], json={**body, "items": ["syncope"]})
+    assert response.status_code == 422 and "nothing to override" in response.json()["detail"]
+    response = client.post(url, headers=auth["clinician"], json=body)
+    assert response.status_code == 200 and response.json()["status"]["cleared"]
+    assert response.json()["override_by"] == "clinician"
+    assert _post(client, auth, first["id"], delivery("2025-03-03")).status_code == 201
+
+
+def test_screening_answers_validated(client, auth, course):
+    url = f"/api/v1/courses/{course['id']}/screening"
+    response = client.put(url, headers=auth["technician"], json={"answers": {"syncope": False}})
+    assert response.status_code == 422 and "is not answered" in response.json()["detail"]
+    questions = client.get("/api/v1/screening/questionnaire", headers=auth["auditor"]).json()
+    assert "Rossi" in questions["source"] and len(questions["items"]) == 14
+    assert client.get(url, headers=auth["clinician"]).status_code == 404
+
+
+def test_due_rules_and_second_log_conflicts(client, auth, course):
+    clear_screening(client, auth, course["id"])
+    first, second = sessions(client, auth, course["id"])["items"][:2]
+    response = _post(client, auth, second["id"], delivery("2025-03-03"))
+    assert response.status_code == 409 and "not due until 2025-03-04" in response.json()["detail"]
+    response = _post(client, auth, second["id"], delivery("2025-03-04"))
+    assert response.status_code == 409 and "session 1" in response.json()["detail"]
+    assert _post(client, auth, first["id"], delivery("2025-03-03")).status_code == 201
+    response = _post(client, auth, first["id"], delivery("2025-03-03"))
+    assert response.status_code == 409 and "already logged" in response.json()["detail"]
+    response = _post(client, auth, second["id"], delivery("2099-03-04"))
+    assert response.status_code == 422 and "future" in response.json()["detail"]
+    assert _post(client, auth, "no-such", delivery("2025-03-04")).status_code == 404
+    assert _post(client, auth, second["id"], delivery("2025-03-04"),
+                 role="auditor").status_code == 403
+
+
+def test_idempotent_retries_never_log_twice(client, auth, course):
+    clear_screening(client, auth, course["id"])
+    first, second = sessions(client, auth, course["id"])["items"][:2]
+    body = delivery("2025-03-03")
+    created = _post(client, auth, first["id"], body, key="k-0001")
+    assert created.status_code == 201
+    for _ in range(3):
+        retry = _post(client, auth, first["id"], body, key="k-0001")
+        assert retry.status_code == 200 and retry.headers["Idempotent-Replayed"] == "true"
+        assert retry.json() == created.json()
+    listing = sessions(client, auth, course["id"])["items"]
+    assert listing[0]["state"] == "done" and listing[0]["delivery"]["id"] == created.json()["id"]
+    changed = _post(client, auth, first["id"], {**body, "pulses_delivered": 2000}, key="k-0001")
+    assert changed.status_code == 422 and "Idempotency-Key" in changed.json()["detail"]
+    elsewhere = _post(client, auth, second["id"], delivery("2025-03-04"), key="k-0001")
+    assert elsewhere.status_code == 422
+    assert _post(client, auth, second["id"], delivery("2025-03-04"), key="k-0002").status_code == 201
+
+
+def test_dose_deviation_and_incomplete(client, auth, course):
+    clear_screening(client, auth, course["id"])
+    first = sessions(client, auth, course["id"])["items"][0]
+    moved = [row[:] for row in COIL_MATRIX]
+    moved[0][3] += 3.0  # coil centre 3 mm to the right of plan
+    response = _post(client, auth, first["id"], delivery("2025-03-03", pulses=2400,
+                                                         pose_matrix=moved))
+    assert response.status_code == 201, response.text
+    body = response.json()
+    assert body["session_state"] == "incomplete" and body["pulses_planned"] == 3000
+    assert body["dose"]["intensity_pct_mso"] == 60.0
+    assert body["dose"]["adjusted_mt_pct_mso"] == 56.0
+    assert body["dose"]["adjusted_intensity_pct_mso"] == pytest.approx(67.2)
+    deviation = body["deviation"]
+    assert deviation["source"] == "matrix" and deviation["n_poses"] == 1
+    assert deviation["mean"]["centre_distance_mm"] == pytest.approx(3.0)
+    assert deviation["mean"]["tilt_deg"] == pytest.approx(0.0, abs=1e-6)
+    assert sessions(client, auth, course["id"])["items"][0]["state"] == "incomplete"
+
+
+def test_pose_file_and_bad_pose(client, auth, course):
+    clear_screening(client, auth, course["id"])
+    first, second = sessions(client, auth, course["id"])["items"][:2]
+    bad = [[1, 0, 0, 0], [0, 1, 0, 0], [0, 0, 2, 0], [0, 0, 0, 1]]
+    response = _post(client, auth, first["id"], delivery("2025-03-03", pose_matrix=bad))
+    assert response.status_code == 422
+    from navsvc.export import export_plan
+
+    localite = export_plan(plan_dict(), "localite").content
+    response = _post(client, auth, first["id"], delivery(
+        "2025-03-03", pose_file={"base64": base64.b64encode(localite).decode()}))
+    assert response.status_code == 201, response.text
+    deviation = response.json()["deviation"]
+    assert deviation["source"] == "localite" and deviation["n_poses"] >= 1
+    assert deviation["worst"]["centre_distance_mm"] == pytest.approx(0.0, abs=1e-3)
+    response = _post(client, auth, second["id"], delivery(
+        "2025-03-04", pose_file={"text": "not a navigator file"}))
+    assert response.status_code == 422 and "unrecognised" in response.json()["detail"]
+
+
+def test_seizure_flags_the_course_until_a_clinician_acknowledges(client, auth, course):
+    clear_screening(client, auth, course["id"])
+    first, second = sessions(client, auth, course["id"])["items"][:2]
+    response = _post(client, auth, first["id"], delivery("2025-03-03", side_effects=["seizure"]))
+    assert response.status_code == 201
+    alerts = client.get(f"/api/v1/courses/{course['id']}/alerts?open=true",
+                        headers=auth["clinician"]).json()["items"]
+    assert [a["kind"] for a in alerts] == ["seizure"]
+    blocked = _post(client, auth, second["id"], delivery("2025-03-04"))
+    assert blocked.status_code == 409 and "seizure" in blocked.json()["detail"]
+    ack = f"/api/v1/alerts/{alerts[0]['id']}/acknowledgement"
+    assert client.post(ack, headers=auth["technician"], json={"note": "x"}).status_code == 403
+    response = client.post(ack, headers=auth["clinician"], json={"note": "EEG normal; resume"})
+    assert response.status_code == 200 and response.json()["acknowledged_by"] == "clinician"
+    assert client.post(ack, headers=auth["clinician"], json={"note": "again"}).status_code == 409
+    assert _post(client, auth, second["id"], delivery("2025-03-04")).status_code == 201
+
+
+def test_accelerated_minimum_interval(client, auth, app, image):
+    plan_id = insert_plan(app, image["id"], plan_dict())
+    approve(client, auth, plan_id)
+    course = new_course(client, auth, image["patient_id"], plan_id, protocol="accelerated")
+    clear_screening(client, auth, course["id"])
+    first, second = sessions(client, auth, course["id"])["items"][:2]
+    body = {**delivery("2025-03-03", pulses=1800), "pct_of_mt": 90}
+    assert _post(client, auth, first["id"], body).status_code == 201
+    soon = {**body, "performed_at": "2025-03-03T10:00:00Z"}
+    response = _post(client, auth, second["id"], soon)
+    assert response.status_code == 409 and "at least 50 min" in response.json()["detail"]
+    later = {**body, "performed_at": "2025-03-03T10:20:00Z"}
+    assert _post(client, auth, second["id"], later).status_code == 201

@@ -1,0 +1,129 @@
+"""HAMD-17 ratings, alerts, summary views, the day's schedule and ratings due, over HTTP."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+from course_helpers import (
+    ZERO_ITEMS,
+    approve,
+    clear_screening,
+    delivery,
+    fix_today,
+    items_with_total,
+    new_course,
+    rate,
+    sessions,
+)
+
+ITEM_MAX = {1: 4, 2: 4, 3: 4, 4: 2, 5: 2, 6: 2, 7: 4, 8: 4, 9: 4, 10: 4, 11: 4, 12: 2, 13: 2,
+            14: 2, 15: 4, 16: 2, 17: 2}
+
+
+@pytest.fixture
+def course(client, auth, app, patient, plan_id) -> dict:
+    approve(client, auth, plan_id)
+    fix_today(app, date(2025, 3, 3))
+    return new_course(client, auth, patient["id"], plan_id)
+
+
+@pytest.mark.parametrize("item", range(1, 18))
+def test_every_item_range_over_http(client, auth, course, item):
+    top = ITEM_MAX[item]
+    for bad in (top + 1, -1):
+        response = rate(client, auth, course["id"], "baseline", "2025-03-01",
+                        {**ZERO_ITEMS, str(item): bad})
+        assert response.status_code == 422
+        detail = response.json()["detail"]
+        assert detail.startswith(f"item {item} (") and f"0-{top}" in detail
+    missing = {k: v for k, v in ZERO_ITEMS.items() if k != str(item)}
+    response = rate(client, auth, course["id"], "baseline", "2025-03-01", missing)
+    assert response.status_code == 422 and f"item {item} (" in response.json()["detail"]
+    assert "missing" in response.json()["detail"]
+    response = rate(client, auth, course["id"], "baseline", "2025-03-01",
+                    {**ZERO_ITEMS, str(item): top})
+    assert response.status_code == 201 and response.json()["total"] == top
+
+
+def test_item16_method_and_bad_timepoints(client, auth, course):
+    url = f"/api/v1/courses/{course['id']}/assessments"
+    body = {"timepoint": "baseline", "rater": "r", "rated_at": "2025-03-01T10:00:00Z",
+            "items": ZERO_ITEMS}
+    response = client.post(url, headers=auth["technician"], json=body)
+    assert response.status_code == 422 and "item16_method" in response.json()["detail"]
+    response = client.post(url, headers=auth["technician"],
+                           json={**body, "item16_method": "A", "timepoint": "week9"})
+    assert response.status_code == 422 and "weeks 1-3" in response.json()["detail"]
+    response = client.post(url, headers=auth["technician"],
+                           json={**body, "item16_method": "A", "timepoint": "day3"})
+    assert response.status_code == 422
+    assert client.post(url, headers=auth["auditor"], json=body).status_code == 403
+
+
+def test_response_and_remission_over_the_course(client, auth, course):
+    response = rate(client, auth, course["id"], "week1", "2025-03-07", items_with_total(20))
+    body = response.json()
+    assert response.status_code == 201
+    assert (body["response"], body["remission"], body["change_from_baseline"]) == (None, None, None)
+    baseline = rate(client, auth, course["id"], "baseline", "2025-03-01", items_with_total(24))
+    assert baseline.json()["severity"] == "very severe" and baseline.json()["response"] is None
+    duplicate = rate(client, auth, course["id"], "baseline", "2025-03-02", items_with_total(24))
+    assert duplicate.status_code == 409 and "extra" in duplicate.json()["detail"]
+    week2 = rate(client, auth, course["id"], "week2", "2025-03-14", items_with_total(12)).json()
+    assert week2["change_from_baseline"] == -12 and week2["percent_change"] == -50.0
+    assert week2["response"] is True and week2["remission"] is False
+    assert week2["severity"] == "mild"
+    week3 = rate(client, auth, course["id"], "week3", "2025-03-21", items_with_total(7)).json()
+    assert week3["response"] is True and week3["remission"] is True
+    extra = rate(client, auth, course["id"], "extra", "2025-03-28", items_with_total(13)).json()
+    assert extra["response"] is False and extra["remission"] is False
+    listed = client.get(f"/api/v1/courses/{course['id']}/assessments",
+                        headers=auth["auditor"]).json()["items"]
+    assert [a["timepoint"] for a in listed] == ["baseline", "week1", "week2", "week3", "extra"]
+    assert listed[1]["response"] is False and listed[1]["baseline_total"] == 24
+
+
+def test_suicide_item_alert_stays_until_a_clinician_acknowledges(client, auth, course):
+    response = rate(client, auth, course["id"], "baseline", "2025-03-01",
+                    {**ZERO_ITEMS, "3": 3})
+    body = response.json()
+    assert body["suicide_alert"] is True and body["alert_id"]
+    assert rate(client, auth, course["id"], "extra", "2025-03-02",
+                {**ZERO_ITEMS, "3": 2}).json()["suicide_alert"] is False
+    open_alerts = client.get("/api/v1/alerts", headers=auth["clinician"]).json()["items"]
+    assert [a["id"] for a in open_alerts] == [body["alert_id"]]
+    assert client.get(f"/api/v1/courses/{course['id']}", headers=auth["technician"]).json()[
+        "open_alerts"] == 1
+    ack = f"/api/v1/alerts/{body['alert_id']}/acknowledgement"
+    assert client.post(ack, headers=auth["technician"], json={"note": "x"}).status_code == 403
+    response = client.post(ack, headers=auth["clinician"], json={"note": "seen; safety plan"})
+    assert response.status_code == 200
+    assert response.json()["acknowledged_by"] == "clinician" and response.json()["acknowledged_at"]
+    assert client.get("/api/v1/alerts", headers=auth["clinician"]).json()["items"] == []
+    assert len(client.get("/api/v1/alerts?open=false", headers=auth["auditor"]).json()["items"]) == 1
+
+
+def test_schedule_and_ratings_due(client, auth, app, course, patient):
+    schedule = client.get("/api/v1/schedule?date=2025-03-03", headers=auth["technician"]).json()
+    assert [(i["index"], i["patient_external_id"]) for i in schedule["items"]] == [
+        (1, patient["external_id"])]
+    assert client.get("/api/v1/schedule?date=2025-03-08",
+                      headers=auth["technician"]).json()["items"] == []
+    assert client.get("/api/v1/schedule?date=not-a-date",
+                      headers=auth["technician"]).status_code == 422
+    due = client.get("/api/v1/assessments/due?date=2025-03-01", headers=auth["clinician"]).json()
+    assert [(i["timepoint"], i["status"]) for i in due["items"]] == [("baseline", "due")]
+    clear_screening(client, auth, course["id"])
+    for s in sessions(client, auth, course["id"])["items"][:5]:
+        response = client.post(f"/api/v1/sessions/{s['id']}/delivery",
+                               headers=auth["technician"], json=delivery(s["date"]))
+        assert response.status_code == 201
+    due = client.get("/api/v1/assessments/due?date=2025-03-07", headers=auth["clinician"]).json()
+    assert [(i["timepoint"], i["status"]) for i in due["items"]] == [
+        ("baseline", "overdue"), ("week1", "due")]
+    fix_today(app, date(2025, 3, 12))
+    due = client.get("/api/v1/assessments/due", headers=auth["clinician"]).json()
+    assert due["date"] == "2025-03-12"
+    assert {(i["timepoint"], i["status"]) for i in due["items"]} == {
+        ("baseline", "overdue"), ("week1", "overdue")}
