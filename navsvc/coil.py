@@ -18,15 +18,35 @@ HANDLE_CONVENTION = "handle points along -y (SimNIBS maintainers' convention)"
 def handle_direction(inward_normal, anterior, lateral, handle_angle_deg: float) -> np.ndarray:
     """Unit direction the handle points to, in the coil plane.
 
-    The handle points posterior, turned ``handle_angle_deg`` from the midsagittal plane
-    towards ``lateral`` (away from the midline), then projected into the plane
-    perpendicular to the coil normal.
+    The angle is measured in the coil plane (perpendicular to the coil normal) from the
+    parasagittal line: the line where the coil plane meets the plane through the
+    entry point parallel to the midsagittal plane. At 0° the handle points straight
+    back along that line (parallel to the midsagittal plane, posterior); at
+    ``handle_angle_deg`` it is turned by that angle towards ``lateral`` (away from the
+    midline).
+
+    Parameters
+    ----------
+    inward_normal : array (3,)
+        Coil normal pointing into the head.
+    anterior : array (3,)
+        The patient's anterior direction (only its sign along the parasagittal line is used).
+    lateral : array (3,)
+        Left-right axis pointing away from the midline on the target's side (normal of
+        the midsagittal plane).
+    handle_angle_deg : float
+        Angle between the handle and the parasagittal line, degrees.
     """
     z = unit(inward_normal)
+    side = unit(lateral)
+    # in the coil plane and perpendicular to the left-right axis: parallel to the midsagittal plane
+    backwards = unit(np.cross(z, side))
+    if np.dot(backwards, anterior) > 0:
+        backwards = -backwards
+    # in the coil plane, perpendicular to `backwards`, pointing away from the midline
+    outwards = unit(side - np.dot(side, z) * z)
     angle = np.deg2rad(handle_angle_deg)
-    wanted = -np.cos(angle) * unit(anterior) + np.sin(angle) * unit(lateral)
-    in_plane = wanted - np.dot(wanted, z) * z
-    return unit(in_plane)
+    return unit(np.cos(angle) * backwards + np.sin(angle) * outwards)
 
 
 def coil_matrix(scalp_ras_mm, inward_normal, handle_dir, distance_to_scalp_mm: float) -> np.ndarray:

@@ -72,9 +72,13 @@ class WorkingImage:
 
 
 def foreground_threshold(data: np.ndarray) -> float:
-    """Intensity separating head from air: 10 % of the robust maximum (99.5th percentile)."""
-    sample = data[::2, ::2, ::2]
-    return 0.1 * float(np.percentile(sample, 99.5))
+    """Intensity separating head from air: 10 % of the robust maximum (99.5th percentile).
+
+    Computed over all voxels: a strided subsample (``data[::2, ::2, ::2]``) picks other
+    voxels once an even-length axis is flipped, which moved the working grid by a voxel
+    for some voxel orders.
+    """
+    return 0.1 * float(np.percentile(data, 99.5))
 
 
 def head_bounds_ras_mm(t1: LoadedT1) -> tuple[np.ndarray, np.ndarray]:

@@ -32,7 +32,8 @@ def _mm(values) -> list[float]:
 
 
 def _matrix(m: np.ndarray) -> list[list[float]]:
-    return [[round(float(v), 6) for v in row] for row in np.asarray(m)]
+    # 12 decimals: rounding must not spoil orthonormality that exporters check at 1e-6
+    return [[round(float(v), 12) for v in row] for row in np.asarray(m)]
 
 
 def _strategy_block(options, target) -> dict:

@@ -70,8 +70,10 @@ def _tree(mesh: trimesh.Trimesh) -> cKDTree:
 def head_mask(t1: WorkingImage) -> np.ndarray:
     """Boolean mask of the head: above the air/tissue threshold, closed, filled, one piece."""
     data = t1.data
-    sample = data[::2, ::2, ::2]
-    threshold = 0.5 * filters.threshold_otsu(sample[sample > 0]) if np.any(sample > 0) else 0.0
+    # Otsu over all voxels: a strided subsample is not mirror-symmetric on even-length
+    # axes, so a left-right mirrored head got another threshold and another mask.
+    positive = data[data > 0]
+    threshold = 0.5 * filters.threshold_otsu(positive) if positive.size else 0.0
     mask = ndimage.median_filter(data, size=3) > threshold
     labels, n = ndimage.label(mask)
     if n == 0:

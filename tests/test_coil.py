@@ -1,0 +1,163 @@
+"""navsvc.coil: the coil pose convention (SimNIBS matsimnibs, handle along -y).
+
+Geometry: a spherical head of radius 90 mm centred at the origin (RAS), the coil over
+a left-frontal point where F3 lies, the patient's axes R = +x, A = +y, S = +z.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from navsvc.coil import axis_distance_mm, coil_matrix, handle_direction, is_valid_pose
+
+HEAD_RADIUS_MM = 90.0
+RIGHT, ANTERIOR, SUPERIOR = np.eye(3)
+LEFT = -RIGHT
+#: F3 direction on a spherical head: left, anterior, superior
+F3_RAS_MM = HEAD_RADIUS_MM * np.array([-0.55, 0.67, 0.5]) / np.linalg.norm([-0.55, 0.67, 0.5])
+F3_INWARD = -F3_RAS_MM / np.linalg.norm(F3_RAS_MM)
+ANGLES_DEG = [0.0, 15.0, 30.0, 45.0, 60.0, 90.0]
+
+
+def parasagittal_backwards(inward_normal, lateral):
+    """Unit line in the coil plane parallel to the midsagittal plane, pointing posterior."""
+    d = np.cross(inward_normal, lateral)
+    d /= np.linalg.norm(d)
+    return d if d @ ANTERIOR < 0 else -d
+
+
+def in_plane_angle_deg(handle, inward_normal, lateral) -> float:
+    """Angle in the coil plane between the handle and the parasagittal line, degrees."""
+    back = parasagittal_backwards(inward_normal, lateral)
+    return float(np.degrees(np.arccos(np.clip(handle @ back, -1.0, 1.0))))
+
+
+def f3_coil(angle_deg=45.0, distance_mm=4.0):
+    handle = handle_direction(F3_INWARD, ANTERIOR, LEFT, angle_deg)
+    return coil_matrix(F3_RAS_MM, F3_INWARD, handle, distance_mm), handle
+
+
+# -------------------------------------------------------------------- the matrix
+
+
+@pytest.mark.parametrize("angle_deg", ANGLES_DEG)
+def test_coil_axes_are_orthonormal_right_handed_z_into_the_head(angle_deg):
+    matrix, handle = f3_coil(angle_deg)
+    x, y, z, centre = matrix[:3, 0], matrix[:3, 1], matrix[:3, 2], matrix[:3, 3]
+    assert is_valid_pose(matrix)
+    assert np.allclose(matrix[:3, :3].T @ matrix[:3, :3], np.eye(3), atol=1e-12)
+    assert np.isclose(np.linalg.det(matrix[:3, :3]), 1.0)
+    assert np.allclose(np.cross(y, z), x) and np.allclose(np.cross(x, y), z)  # x = y × z
+    assert np.allclose(matrix[3], [0, 0, 0, 1])
+    # z points into the head: towards the sphere's centre
+    assert np.allclose(z, F3_INWARD)
+    assert (np.zeros(3) - centre) @ z > 0
+    # the handle points to -y
+    assert np.allclose(-y, handle)
+
+
+def test_coil_centre_is_the_distance_outside_the_scalp():
+    matrix, _ = f3_coil(distance_mm=4.0)
+    centre = matrix[:3, 3]
+    assert np.isclose(np.linalg.norm(centre), HEAD_RADIUS_MM + 4.0)
+    assert np.allclose(centre, F3_RAS_MM - 4.0 * F3_INWARD)
+    touching, _ = f3_coil(distance_mm=0.0)
+    assert np.allclose(touching[:3, 3], F3_RAS_MM)
+
+
+def test_coil_matrix_projects_an_off_plane_handle_into_the_coil_plane():
+    tilted_handle = np.array([-0.5, -1.0, 0.7])
+    matrix = coil_matrix(F3_RAS_MM, F3_INWARD, tilted_handle, 4.0)
+    assert is_valid_pose(matrix)
+    assert abs(matrix[:3, 1] @ F3_INWARD) < 1e-12
+    projected = tilted_handle - (tilted_handle @ F3_INWARD) * F3_INWARD
+    assert np.allclose(-matrix[:3, 1], projected / np.linalg.norm(projected))
+
+
+# ------------------------------------------------------------------------ handle
+
+
+@pytest.mark.parametrize("angle_deg", ANGLES_DEG)
+def test_handle_angle_is_measured_from_the_midsagittal_plane(angle_deg):
+    handle = handle_direction(F3_INWARD, ANTERIOR, LEFT, angle_deg)
+    assert np.isclose(np.linalg.norm(handle), 1.0)
+    assert abs(handle @ F3_INWARD) < 1e-12  # in the coil plane
+    assert np.isclose(in_plane_angle_deg(handle, F3_INWARD, LEFT), angle_deg, atol=1e-9)
+    if angle_deg < 90:
+        assert handle @ ANTERIOR < 0  # posterior
+    if angle_deg > 0:
+        assert handle @ LEFT > 0  # turned away from the midline (the left hemisphere: to -x)
+
+
+def test_handle_at_zero_degrees_is_parallel_to_the_midsagittal_plane():
+    handle = handle_direction(F3_INWARD, ANTERIOR, LEFT, 0.0)
+    assert abs(handle @ RIGHT) < 1e-12
+    assert handle @ ANTERIOR < 0
+
+
+def test_handle_on_the_vertex_has_the_angle_seen_from_above():
+    # at the vertex the coil plane is axial: the handle is (-sin a, -cos a, 0) for a left target
+    for angle_deg in ANGLES_DEG:
+        handle = handle_direction(-SUPERIOR, ANTERIOR, LEFT, angle_deg)
+        a = np.radians(angle_deg)
+        assert np.allclose(handle, [-np.sin(a), -np.cos(a), 0.0], atol=1e-12)
+
+
+def test_handle_at_45_degrees_over_f3_points_back_and_left():
+    matrix, handle = f3_coil(45.0)
+    assert handle[0] < 0 and handle[1] < 0  # left (-x) and posterior (-y)
+    # 45 deg from the parasagittal line, so equal parts backwards and outwards in the plane
+    back = parasagittal_backwards(F3_INWARD, LEFT)
+    outwards = LEFT - (LEFT @ F3_INWARD) * F3_INWARD
+    outwards /= np.linalg.norm(outwards)
+    assert np.isclose(handle @ back, handle @ outwards)
+
+
+def test_right_hemisphere_handle_is_the_mirror_image():
+    mirror = np.diag([-1.0, 1.0, 1.0])
+    f4, f4_inward = mirror @ F3_RAS_MM, mirror @ F3_INWARD
+    for angle_deg in ANGLES_DEG:
+        left = handle_direction(F3_INWARD, ANTERIOR, LEFT, angle_deg)
+        right = handle_direction(f4_inward, ANTERIOR, RIGHT, angle_deg)
+        assert np.allclose(right, mirror @ left, atol=1e-12)
+    assert is_valid_pose(coil_matrix(f4, f4_inward, right, 4.0))  # still right-handed
+
+
+# ----------------------------------------------------------------- axis distance
+
+
+def test_axis_distance_hand_examples():
+    matrix = np.eye(4)  # centre at the origin, z axis along +z
+    assert np.isclose(axis_distance_mm(matrix, [3.0, 4.0, 10.0]), 5.0)
+    assert np.isclose(axis_distance_mm(matrix, [0.0, 0.0, 25.0]), 0.0)
+    assert np.isclose(axis_distance_mm(matrix, [0.0, 0.0, -25.0]), 0.0)  # a line, not a ray
+    shifted = np.eye(4)
+    shifted[:3, 3] = [10.0, 0.0, 0.0]
+    assert np.isclose(axis_distance_mm(shifted, [10.0, -7.0, 3.0]), 7.0)
+
+
+def test_axis_distance_over_f3():
+    matrix, _ = f3_coil(45.0)
+    z = matrix[:3, 2]
+    on_axis = F3_RAS_MM + 20.0 * z  # 20 mm deep under the entry point
+    assert axis_distance_mm(matrix, on_axis) < 1e-9
+    assert np.isclose(axis_distance_mm(matrix, np.zeros(3)), 0.0, atol=1e-9)  # the sphere's centre
+    off = on_axis + 3.0 * matrix[:3, 0]  # 3 mm along the coil's x
+    assert np.isclose(axis_distance_mm(matrix, off), 3.0)
+
+
+# -------------------------------------------------------------------- validation
+
+
+def test_is_valid_pose_rejects_bad_matrices():
+    matrix, _ = f3_coil()
+    left_handed = matrix.copy()
+    left_handed[:3, 0] *= -1
+    assert not is_valid_pose(left_handed)
+    scaled = matrix.copy()
+    scaled[:3, :3] *= 1.01
+    assert not is_valid_pose(scaled)
+    bad_row = matrix.copy()
+    bad_row[3, 0] = 1.0
+    assert not is_valid_pose(bad_row)

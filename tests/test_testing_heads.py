@@ -1,0 +1,334 @@
+"""The ground-truth head transformations (navsvc.testing.heads) map points correctly.
+
+Method: bright 3x3x3 markers are put at known world points of the real Colin27 head;
+after a transformation the marker's world centroid in the new image (found in the
+difference between the transformed marked and unmarked heads) must agree with the
+transformation's point map within 0.5 mm.
+"""
+
+from __future__ import annotations
+
+import itertools
+
+import nibabel as nib
+import numpy as np
+import pytest
+from scipy import ndimage
+
+from navsvc.coords import apply_affine, voxel_to_world, world_to_voxel
+from navsvc.testing import heads
+
+#: marker positions in Colin27 world (RAS mm): left frontal, right parietal, near the vertex
+MARKERS_RAS_MM = np.array([[-40.0, 30.0, 30.0], [50.0, -30.0, 10.0], [5.0, -60.0, 55.0]])
+#: the left-hemisphere marker (negative x)
+LEFT_MARKER_RAS_MM = MARKERS_RAS_MM[0]
+#: intensity above every Colin27 voxel (max 254) and below every marker voxel (>= 5 x 178 added)
+MARKER_THRESHOLD = 400.0
+#: agreement between a marker's centroid and the point map, mm
+MARKER_TOLERANCE_MM = 0.5
+
+
+@pytest.fixture(scope="module")
+def colin() -> nib.Nifti1Image:
+    img = heads.load_colin27()
+    return heads._new_image(np.asarray(img.dataobj), img.affine)  # data in memory once
+
+
+@pytest.fixture(scope="module")
+def marked(colin):
+    """Colin27 with the three markers (float32) and the markers' exact world centres."""
+    img, centres = colin, []
+    assert np.asarray(colin.dataobj).max() < MARKER_THRESHOLD < 5.0 * heads.robust_max(np.asarray(colin.dataobj))
+    for point in MARKERS_RAS_MM:
+        img, centre = heads.add_marker(img, point)
+        centres.append(centre)
+    return img, np.array(centres)
+
+
+def marker_centroids_ras_mm(marked_img, plain_img, expected_ras_mm) -> np.ndarray:
+    """World centroids of the markers in ``marked_img - plain_img`` (same grid), nearest-first.
+
+    Each connected blob of the difference is a marker; the blob nearest each expected
+    point is returned (N, 3).
+    """
+    assert marked_img.shape == plain_img.shape
+    assert np.allclose(marked_img.affine, plain_img.affine)
+    diff = np.asarray(marked_img.dataobj, np.float64) - np.asarray(plain_img.dataobj, np.float64)
+    labels, n = ndimage.label(diff > 0.02 * diff.max())
+    assert n >= len(expected_ras_mm), f"found {n} marker blobs"
+    centroids = []
+    for lab in range(1, n + 1):
+        weights = np.where(labels == lab, diff, 0.0)
+        centroids.append(heads.weighted_centroid_ras_mm(weights, marked_img.affine, min_fraction=0.0))
+    centroids = np.array(centroids)
+    nearest = [int(np.argmin(np.linalg.norm(centroids - p, axis=1))) for p in np.atleast_2d(expected_ras_mm)]
+    return centroids[nearest]
+
+
+def bright_blob_centroids_ras_mm(img, expected_ras_mm) -> np.ndarray:
+    """World centroids of the voxels brighter than any head tissue (markers only), nearest each expected point."""
+    data = np.asarray(img.dataobj)
+    ijk = np.argwhere(data > MARKER_THRESHOLD)
+    world = voxel_to_world(img.affine, ijk)
+    found = []
+    for point in np.atleast_2d(expected_ras_mm):
+        blob = world[np.linalg.norm(world - point, axis=1) < 5.0]
+        assert len(blob) == 27
+        found.append(blob.mean(axis=0))
+    return np.array(found)
+
+
+def assert_maps_are_inverse(head: heads.TransformedHead, points_ras_mm, tol_mm=1e-6):
+    there = head.original_to_new(points_ras_mm)
+    back = head.new_to_original(there)
+    assert np.max(np.linalg.norm(back - points_ras_mm, axis=1)) < tol_mm
+
+
+# --------------------------------------------------------------------------- sources
+
+
+def test_colin27_is_a_full_head_in_ras():
+    img = heads.load_colin27()
+    assert img.shape == (181, 217, 181)
+    assert nib.aff2axcodes(img.affine) == ("R", "A", "S")
+    assert np.allclose(np.sqrt((img.affine[:3, :3] ** 2).sum(axis=0)), 1.0)
+
+
+def test_icbm_template_loads():
+    img = heads.load_icbm_template()
+    assert img.ndim == 3 and nib.aff2axcodes(img.affine) == ("R", "A", "S")
+
+
+def test_as_loaded_t1_keeps_data_and_affine(colin):
+    t1 = heads.as_loaded_t1(colin)
+    assert t1.data.dtype == np.float32 and t1.shape == colin.shape
+    assert np.array_equal(t1.affine, colin.affine)
+    assert np.array_equal(t1.data, np.asarray(colin.dataobj, np.float32))
+
+
+def test_add_marker_puts_the_cube_at_the_nearest_voxel(colin):
+    img, centre = heads.add_marker(colin, [-40.3, 30.2, 29.6])
+    assert np.allclose(centre, [-40.0, 30.0, 30.0])
+    diff = np.asarray(img.dataobj, np.float64) - np.asarray(colin.dataobj, np.float64)
+    assert np.count_nonzero(diff) == 27
+    assert np.allclose(heads.weighted_centroid_ras_mm(diff, img.affine), centre)
+
+
+# ------------------------------------------------------------------- orientations
+
+
+def test_all_orientations_are_the_48_distinct_ones(colin):
+    orientations = list(heads.all_orientations())
+    assert len(orientations) == 48 == len(set(orientations))
+    assert orientations[0] == ((0, 1, 2), (False, False, False))
+    codes = {heads.reorient(colin, p, f).parameters["axcodes"] for p, f in orientations}
+    assert len(codes) == 48  # every axis-code triple (RAS, LAS, LIA, PSR, ...) once
+
+
+def test_reorient_rejects_a_non_permutation(colin):
+    with pytest.raises(ValueError):
+        heads.reorient(colin, (0, 0, 1), (False, False, False))
+
+
+@pytest.mark.parametrize("perm, flips", list(heads.all_orientations()),
+                         ids=[heads.orientation_label(p, f) for p, f in heads.all_orientations()])
+def test_reorient_keeps_every_voxel_at_its_world_point(marked, perm, flips):
+    img, centres = marked
+    head = heads.reorient(img, perm, flips)
+    new = head.image
+    old_data, new_data = np.asarray(img.dataobj), np.asarray(new.dataobj)
+    assert sorted(new.shape) == sorted(img.shape)
+    assert new.shape == tuple(img.shape[p] for p in perm)
+    # new voxel index -> old voxel index is a signed permutation with integer offsets
+    new_to_old = np.linalg.inv(img.affine) @ new.affine
+    assert np.allclose(new_to_old, np.round(new_to_old), atol=1e-9)
+    assert np.allclose(np.abs(new_to_old[:3, :3]).sum(axis=0), 1.0)
+    # the voxel value at the same world point is identical (random voxels + the corners)
+    rng = np.random.default_rng(7)
+    ijk_new = rng.integers(0, new.shape, size=(4000, 3))
+    ijk_new = np.vstack([ijk_new, list(itertools.product(*[(0, n - 1) for n in new.shape]))])
+    world = voxel_to_world(new.affine, ijk_new)
+    ijk_old = np.round(world_to_voxel(img.affine, world)).astype(int)
+    assert np.allclose(world, voxel_to_world(img.affine, ijk_old), atol=1e-6)
+    assert np.array_equal(new_data[tuple(ijk_new.T)], old_data[tuple(ijk_old.T)])
+    # identity world map; the left-hemisphere marker is where it was, at negative x
+    assert np.allclose(head.original_to_new(centres), centres)
+    left = bright_blob_centroids_ras_mm(new, centres[0])[0]
+    assert np.allclose(left, centres[0], atol=1e-6)
+    assert left[0] < 0
+
+
+# ---------------------------------------------------------------- affine-only moves
+
+
+def test_rigid_matches_a_hand_computed_point(colin):
+    head = heads.rigid(colin, rotation_deg=(0, 0, 90), translation_mm=(10, 0, 0), centre_ras_mm=(0, 0, 0))
+    # about z by +90 deg: (x, y) -> (-y, x); then +10 mm in x
+    assert np.allclose(head.original_to_new([-40.0, 30.0, 30.0]), [[-20.0, -40.0, 30.0]])
+    assert np.allclose(head.world_affine[:3, :3], [[0, -1, 0], [1, 0, 0], [0, 0, 1]], atol=1e-12)
+
+
+@pytest.mark.parametrize("rotation_deg, translation_mm", [
+    ((30.0, 0.0, 0.0), (0.0, 0.0, 0.0)),
+    ((-25.0, 18.0, 30.0), (30.0, -30.0, 12.0)),
+    ((12.0, -30.0, -8.0), (-17.0, 25.0, -30.0)),
+])
+def test_rigid_moves_markers_by_the_known_matrix(marked, rotation_deg, translation_mm):
+    img, centres = marked
+    head = heads.rigid(img, rotation_deg, translation_mm)
+    assert np.array_equal(np.asarray(head.image.dataobj), np.asarray(img.dataobj))  # no resampling
+    linear = head.world_affine[:3, :3]
+    assert np.allclose(linear.T @ linear, np.eye(3), atol=1e-12) and np.isclose(np.linalg.det(linear), 1.0)
+    found = bright_blob_centroids_ras_mm(head.image, head.original_to_new(centres))
+    assert np.max(np.linalg.norm(found - head.original_to_new(centres), axis=1)) < 1e-6
+    # the head really moved (by up to the translation plus the rotation about the grid centre)
+    if np.any(translation_mm):
+        assert np.min(np.linalg.norm(found - centres, axis=1)) > 5.0
+    assert_maps_are_inverse(head, centres)
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_oblique_affine_moves_markers_by_the_known_matrix(marked, seed):
+    img, centres = marked
+    head = heads.oblique_affine(img, np.random.default_rng(seed))
+    assert np.array_equal(np.asarray(head.image.dataobj), np.asarray(img.dataobj))
+    assert np.allclose(head.image.affine, head.world_affine @ img.affine)
+    # bounded parameters: singular values of the linear part within scale and shear limits
+    singular = np.linalg.svd(head.world_affine[:3, :3], compute_uv=False)
+    assert 0.8 < singular.min() and singular.max() < 1.25
+    for key, bound in (("rotation_deg", 30.0), ("translation_mm", 30.0)):
+        assert np.all(np.abs(head.parameters[key]) <= bound)
+    assert np.all(np.abs(np.asarray(head.parameters["scales"]) - 1.0) <= 0.10)
+    assert np.all(np.abs(head.parameters["shears"]) <= 0.10)
+    found = bright_blob_centroids_ras_mm(head.image, head.original_to_new(centres))
+    assert np.allclose(found, head.original_to_new(centres), atol=1e-6)
+    assert_maps_are_inverse(head, centres)
+
+
+def test_oblique_affine_is_reproducible_from_the_seed(colin):
+    first = heads.oblique_affine(colin, np.random.default_rng(3))
+    second = heads.oblique_affine(colin, np.random.default_rng(3))
+    assert np.array_equal(first.world_affine, second.world_affine)
+
+
+# -------------------------------------------------------------------- resampling
+
+
+def test_resample_gives_the_voxel_size_and_keeps_markers_in_place(colin, marked):
+    img, centres = marked
+    head = heads.resample(img, (1.2, 1.2, 1.5))
+    plain = heads.resample(colin, (1.2, 1.2, 1.5))
+    new = head.image
+    assert np.allclose(np.sqrt((new.affine[:3, :3] ** 2).sum(axis=0)), [1.2, 1.2, 1.5])
+    assert nib.aff2axcodes(new.affine) == nib.aff2axcodes(img.affine)
+    # the new grid covers the old field of view, edge to edge
+    old_edges = voxel_to_world(img.affine, [[-0.5] * 3, np.asarray(img.shape) - 0.5])
+    new_edges = voxel_to_world(new.affine, [[-0.5] * 3, np.asarray(new.shape) - 0.5])
+    assert np.allclose(new_edges[0], old_edges[0]) and np.all(new_edges[1] >= old_edges[1] - 1e-9)
+    found = marker_centroids_ras_mm(new, plain.image, centres)
+    assert np.max(np.linalg.norm(found - centres, axis=1)) < MARKER_TOLERANCE_MM
+    assert np.allclose(head.original_to_new(centres), centres)
+    # intensities are preserved on average (mean inside the head within 2 %)
+    old_data, new_data = np.asarray(colin.dataobj, float), np.asarray(plain.image.dataobj, float)
+    assert abs(new_data[new_data > 30].mean() / old_data[old_data > 30].mean() - 1.0) < 0.02
+
+
+def test_then_composes_point_maps(colin, marked):
+    img, centres = marked
+    def move(im):
+        return heads.rigid(im, (10.0, -20.0, 5.0), (5.0, 10.0, -15.0))
+    def coarse(im):
+        return heads.resample(im, (1.5, 1.5, 1.5))
+    head = move(img).then(coarse)
+    plain = move(colin).then(coarse)
+    expected = head.original_to_new(centres)
+    assert np.allclose(expected, apply_affine(move(img).world_affine, centres))
+    found = marker_centroids_ras_mm(head.image, plain.image, expected)
+    assert np.max(np.linalg.norm(found - expected, axis=1)) < MARKER_TOLERANCE_MM
+    assert_maps_are_inverse(head, centres)
+
+
+# -------------------------------------------------------------------- smooth warp
+
+
+@pytest.fixture(scope="module")
+def warped(colin, marked):
+    img, centres = marked
+    head = heads.smooth_warp(img, np.random.default_rng(11), amplitude_mm=4.0, wavelength_mm=60.0)
+    plain = heads.smooth_warp(colin, np.random.default_rng(11), amplitude_mm=4.0, wavelength_mm=60.0)
+    return head, plain, centres
+
+
+def test_smooth_warp_moves_markers_where_its_point_map_says(warped):
+    head, plain, centres = warped
+    expected = head.original_to_new(centres)
+    moved_mm = np.linalg.norm(expected - centres, axis=1)
+    assert moved_mm.max() > 2.0  # the markers really moved
+    found = marker_centroids_ras_mm(head.image, plain.image, expected)
+    errors = np.linalg.norm(found - expected, axis=1)
+    assert errors.max() < MARKER_TOLERANCE_MM, (errors, moved_mm)
+    # the wrong direction (u added instead of inverted) would miss by about twice the move
+    wrong = head.new_to_original(centres)
+    assert np.all(np.linalg.norm(found - wrong, axis=1) > errors)
+
+
+def test_smooth_warp_map_inverts_and_reaches_its_amplitude(warped):
+    head, _, centres = warped
+    rng = np.random.default_rng(0)
+    points = np.vstack([centres, rng.uniform(-80, 80, size=(200, 3))])
+    assert_maps_are_inverse(head, points, tol_mm=1e-5)
+    q = rng.uniform(-80, 80, size=(200, 3))
+    assert np.max(np.linalg.norm(head.original_to_new(head.new_to_original(q)) - q, axis=1)) < 1e-5
+    assert head.parameters["max_displacement_mm"] >= 4.0
+    assert head.world_affine is None
+
+
+def test_smooth_warp_refuses_a_folding_amplitude(colin):
+    with pytest.raises(ValueError, match="fold"):
+        heads.smooth_warp(colin, np.random.default_rng(0), amplitude_mm=10.0, wavelength_mm=60.0)
+
+
+# ------------------------------------------------------------------- intensities
+
+
+def test_rician_noise_has_the_stated_sigma_and_keeps_markers(colin, marked):
+    img, centres = marked
+    head = heads.add_rician_noise(img, np.random.default_rng(5), 0.05)
+    plain = heads.add_rician_noise(colin, np.random.default_rng(5), 0.05)
+    sigma = plain.parameters["sigma"]
+    assert np.isclose(sigma, 0.05 * heads.robust_max(np.asarray(colin.dataobj)))
+    old = np.asarray(colin.dataobj, np.float64)
+    noisy = np.asarray(plain.image.dataobj, np.float64)
+    # pure noise (signal 0) is Rayleigh with mean sigma * sqrt(pi / 2)
+    assert abs(noisy[old == 0].mean() / (sigma * np.sqrt(np.pi / 2)) - 1.0) < 0.03
+    # high signal: nearly Gaussian with standard deviation sigma
+    bright = old > 20 * sigma
+    assert abs((noisy[bright] - old[bright]).std() / sigma - 1.0) < 0.03
+    found = marker_centroids_ras_mm(head.image, plain.image, centres)
+    assert np.max(np.linalg.norm(found - centres, axis=1)) < MARKER_TOLERANCE_MM
+    assert np.allclose(head.original_to_new(centres), centres)
+
+
+def test_bias_field_is_smooth_bounded_and_keeps_markers(colin, marked):
+    img, centres = marked
+    head = heads.multiply_bias_field(img, np.random.default_rng(9), strength=0.3)
+    plain = heads.multiply_bias_field(colin, np.random.default_rng(9), strength=0.3)
+    old = np.asarray(colin.dataobj, np.float64)
+    inside = old > 0.1 * heads.robust_max(old)
+    ratio = np.asarray(plain.image.dataobj, np.float64)[inside] / old[inside]
+    assert ratio.min() >= 0.7 - 1e-5 and ratio.max() <= 1.3 + 1e-5
+    assert np.isclose(np.max(np.abs(ratio - 1.0)), 0.3, atol=1e-4)  # full strength is reached
+    found = marker_centroids_ras_mm(head.image, plain.image, centres)
+    assert np.max(np.linalg.norm(found - centres, axis=1)) < MARKER_TOLERANCE_MM
+    assert np.allclose(head.original_to_new(centres), centres)
+
+
+def test_bias_field_is_the_same_in_world_space_whatever_the_voxel_order(colin):
+    field = heads.bias_field(colin, np.random.default_rng(2), 0.3)
+    flipped = heads.reorient(colin, (2, 0, 1), (True, False, True))
+    field_flipped = heads.bias_field(flipped.image, np.random.default_rng(2), 0.3)
+    ijk = np.random.default_rng(0).integers(0, flipped.image.shape, size=(2000, 3))
+    ijk_old = np.round(world_to_voxel(colin.affine, voxel_to_world(flipped.image.affine, ijk))).astype(int)
+    assert np.allclose(field_flipped[tuple(ijk.T)], field[tuple(ijk_old.T)], atol=1e-4)
+    # smooth: neighbouring voxels differ by far less than the field's range
+    assert np.max(np.abs(np.diff(field, axis=0))) < 0.01
