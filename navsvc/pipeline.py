@@ -27,13 +27,11 @@ from navsvc.landmarks.placement import HeadFrame, beam_f3, five_cm_site, head_fr
 from navsvc.options import PlanOptions
 from navsvc.plan_document import build_plan
 from navsvc.progress import StageTimer
-from navsvc.registration import Registration, register_to_mni
+from navsvc.registration import MIN_BRAIN_CORRELATION, Registration, register_to_mni
 from navsvc.report import ReportInputs, write_report
 from navsvc.target.individualize import CorticalTarget, individualize
 from navsvc.target.strategies import M1_HAND_KNOB_MNI_MM, get_strategy
 
-#: correlation of the registered brain with the template below which we refuse the input
-MIN_BRAIN_CORRELATION = 0.5
 #: along-normal alternative: scalp points searched within this distance of the entry, mm
 ALONG_NORMAL_SEARCH_MM = 25.0
 

@@ -12,6 +12,7 @@ import numpy as np
 from navsvc import __version__, templates
 from navsvc.coords import world_to_voxel
 from navsvc.dose import dose_summary
+from navsvc.registration import MIN_BRAIN_CORRELATION
 from navsvc.landmarks.placement import BeamF3
 from navsvc.target.individualize import RULE, CorticalTarget
 from navsvc.target.strategies import M1_HAND_KNOB_CITATION, M1_HAND_KNOB_MNI_MM, STRATEGIES
@@ -75,9 +76,9 @@ def build_plan(*, t1, options, registration, target, cortex_mni_mm, gm_probabili
             "template": templates.ICBM_NAME,
             "head_template": "Colin27 (MNI305-aligned single-subject head, MRIcron copy)",
             "method": "ANTs: rigid + affine head-to-head (Colin27), then affine + SyN brain-to-brain (ICBM), 2 mm",
-            "quality": {"measure": "Pearson correlation of the registered brain with the template inside the "
-                                   "template brain mask", "value": round(registration.quality_correlation, 4),
-                        "threshold": 0.5},
+            "quality": {"measure": "Pearson correlation of the registered T1 with the template inside the "
+                                   "template brain eroded by 6 mm", "value": round(registration.quality_correlation, 4),
+                        "threshold": MIN_BRAIN_CORRELATION, "passed": True},
             "transforms": transform_files,
             "seconds": None,
         },

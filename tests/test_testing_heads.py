@@ -31,7 +31,7 @@ MARKER_TOLERANCE_MM = 0.5
 @pytest.fixture(scope="module")
 def colin() -> nib.Nifti1Image:
     img = heads.load_colin27()
-    return heads._new_image(np.asarray(img.dataobj), img.affine)  # data in memory once
+    return nib.Nifti1Image(np.asarray(img.dataobj), img.affine)  # data in memory once
 
 
 @pytest.fixture(scope="module")

@@ -1,7 +1,8 @@
-"""``navsvc admin``: database migrations and API tokens.
+"""``navsvc admin``: database migrations, API tokens, backup and restore.
 
 Reads the same ``NAVSVC_*`` settings as ``navsvc serve`` (data folder, database URL)
-and applies pending migrations before any token operation.
+and applies pending migrations before any token operation. ``backup`` may run while
+the service serves; ``restore`` fills a new data folder and an empty database.
 """
 
 from __future__ import annotations
@@ -25,6 +26,12 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     revoke = actions.add_parser("revoke-token", help="revoke a token")
     revoke.add_argument("token", metavar="NAME_OR_ID")
     actions.add_parser("list-tokens", help="list tokens (never their secrets)")
+    backup = actions.add_parser("backup", help="copy the database and stored files into a "
+                                               "new folder (safe while serving)")
+    backup.add_argument("out", metavar="OUT", help="new or empty folder for the backup")
+    restore = actions.add_parser("restore", help="restore a backup into a new data folder "
+                                                 "and an empty database")
+    restore.add_argument("source", metavar="IN", help="folder written by 'admin backup'")
     parser.set_defaults(run=run)
     return parser
 
@@ -37,6 +44,8 @@ def run(args: argparse.Namespace) -> int:
     from api.tokens import create_token, list_tokens, revoke_token
 
     settings = Settings()
+    if args.action in ("backup", "restore"):
+        return _backup_or_restore(args, settings)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     upgrade(settings.resolved_database_url)
     if args.action == "migrate":
@@ -58,4 +67,20 @@ def run(args: argparse.Namespace) -> int:
                       f"created {token.created_at:%Y-%m-%d %H:%M}  {state}")
     finally:
         database.dispose()
+    return 0
+
+
+def _backup_or_restore(args: argparse.Namespace, settings) -> int:
+    from pathlib import Path
+
+    from api.backup import backup, restore
+
+    if args.action == "backup":
+        manifest = backup(settings, Path(args.out))
+        verb, where = "backed up", args.out
+    else:
+        manifest = restore(settings, Path(args.source))
+        verb, where = "restored", settings.data_dir
+    rows = sum(manifest["database"]["rows"].values())
+    print(f"{verb} {rows} database rows and {len(manifest['files'])} files ({where})")
     return 0
