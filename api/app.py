@@ -14,6 +14,7 @@ from api.db import Database
 from api.deps import TokenCache
 from api.docs import DESCRIPTION, TAGS, install_docs
 from api.jobs.embedded import EmbeddedWorker
+from api.jobs.queue import CeleryQueue
 from api.migrations import upgrade
 from api.problems import install_problem_handlers
 from api.routes import API_PREFIX, ROUTER_MODULES
@@ -29,15 +30,22 @@ async def _lifespan(app: FastAPI):
     app.state.storage.ensure()
     upgrade(settings.resolved_database_url)
     app.state.audit = AuditWriter(app.state.db)
-    if settings.embedded_worker:
+    if settings.broker_url:
+        app.state.queue = CeleryQueue(settings, app.state.db)
+        app.state.queue.start()
+    elif settings.embedded_worker:
         app.state.worker = EmbeddedWorker(settings, app.state.db)
         app.state.worker.start()
-    log.info("navsvc API ready (database %s)", app.state.db.engine.dialect.name)
+    log.info("navsvc API ready (database %s, jobs %s)", app.state.db.engine.dialect.name,
+             "on the broker queue" if settings.broker_url else
+             "in-process" if settings.embedded_worker else "not run")
     try:
         yield
     finally:
         if app.state.worker is not None:
             app.state.worker.stop()
+        if app.state.queue is not None:
+            app.state.queue.stop()
         app.state.audit.close()
         app.state.db.dispose()
 
@@ -46,8 +54,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the service application.
 
     Start-up (the lifespan) creates the data folders, applies the database
-    migrations, starts the audit writer and, unless disabled, the embedded job
-    worker.
+    migrations, starts the audit writer and either the broker queue (when
+    ``NAVSVC_BROKER_URL`` is set: jobs run on ``navsvc worker`` processes) or, unless
+    disabled, the embedded job worker.
 
     Parameters
     ----------
@@ -63,6 +72,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.token_cache = TokenCache(settings.token_cache_s)
     app.state.audit = None
     app.state.worker = None
+    app.state.queue = None
     install_problem_handlers(app)
     app.add_middleware(AuditMiddleware, writer_of=lambda: app.state.audit)
     for module_name in ROUTER_MODULES:

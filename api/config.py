@@ -30,11 +30,26 @@ class Settings(BaseSettings):
     job_poll_interval_s : float
         How often the worker looks for queued jobs when nobody woke it, seconds.
     token_cache_s : float
-        How long a token lookup is reused, seconds (``NAVSVC_TOKEN_CACHE_S``); a
-        revoked token is refused at the latest this long after revocation.
+        How long a token lookup is reused, seconds (``NAVSVC_TOKEN_CACHE_S``). The
+        default 0 looks every request's token up, so a revocation takes effect at
+        once; with a cache, a revocation by another process (``navsvc admin
+        revoke-token``) takes effect at the latest this long after it.
     plan_function : str
         ``module:function`` that computes a plan with the signature of
         :func:`navsvc.pipeline.make_plan`; replaceable to test the job machinery.
+    broker_url : str or None
+        Celery broker (``NAVSVC_BROKER_URL``, e.g. ``redis://redis:6379/0``). When set,
+        targeting jobs go to ``navsvc worker`` processes instead of the embedded worker.
+    queue : str
+        Name of the broker queue the jobs go to (``NAVSVC_QUEUE``).
+    broker_visibility_timeout_s : float
+        Seconds after which the broker hands a job that a worker took but never
+        acknowledged to another worker (``NAVSVC_BROKER_VISIBILITY_TIMEOUT_S``). It must
+        exceed the longest job: a dead worker's job restarts at most this long after it
+        was taken.
+    job_lease_s : float
+        A running job's claim is renewed every third of this; a claim not renewed for
+        this long belongs to a dead worker and may be taken over (``NAVSVC_JOB_LEASE_S``).
     """
 
     model_config = SettingsConfigDict(env_prefix="NAVSVC_", extra="ignore")
@@ -46,8 +61,12 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     embedded_worker: bool = True
     job_poll_interval_s: float = Field(default=1.0, gt=0)
-    token_cache_s: float = Field(default=5.0, ge=0)
+    token_cache_s: float = Field(default=0.0, ge=0)
     plan_function: str = "navsvc.pipeline:make_plan"
+    broker_url: str | None = None
+    queue: str = "navsvc-plans"
+    broker_visibility_timeout_s: float = Field(default=300.0, gt=0)
+    job_lease_s: float = Field(default=30.0, gt=0)
 
     @property
     def resolved_database_url(self) -> str:

@@ -10,7 +10,7 @@ from datetime import date
 from typing import Annotated
 
 from fastapi import Depends
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from api.models import Image, Patient, Plan, utc_now
@@ -144,6 +144,26 @@ def approved_plan_of_patient(db: Session, patient: Patient, plan_id: str) -> Pla
         raise ProblemError(409, f"plan '{plan_id}' is not approved; a clinician approves it "
                                 f"with POST /api/v1/plans/{plan_id}/approval first")
     return plan
+
+
+def lock_course(db: Session, course_id: str) -> None:
+    """Serialize this request's writes with every other write to the course.
+
+    A no-op update of the course row takes its row lock (PostgreSQL) or the database's
+    write lock (SQLite) until the request commits, so two requests cannot both check
+    "not yet logged" or "no baseline yet" and then both write. Rows already loaded in
+    the session are expired, so later reads see what the previous writer committed.
+    """
+    if "\x00" in course_id:
+        return
+    db.execute(update(Course).where(Course.id == course_id).values(status=Course.status))
+    db.expire_all()
+
+
+def locked_course_or_404(db: Session, course_id: str) -> Course:
+    """:func:`lock_course`, then return the course or raise a 404 problem."""
+    lock_course(db, course_id)
+    return course_or_404(db, course_id)
 
 
 def course_or_404(db: Session, course_id: str) -> Course:

@@ -9,6 +9,11 @@ from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.orm import Session, sessionmaker
 
 
+#: connections a service process may hold at once (pool size + overflow)
+POOL_SIZE, POOL_OVERFLOW = 20, 40
+POOL_CONNECTIONS = POOL_SIZE + POOL_OVERFLOW
+
+
 def _sqlite_on_connect(dbapi_connection, _record) -> None:
     cursor = dbapi_connection.cursor()
     # WAL lets the API read while a job process writes; NORMAL sync is safe under WAL
@@ -38,12 +43,12 @@ def make_engine(url: str) -> Engine:
         engine = create_engine(
             url,
             connect_args={"check_same_thread": False, "timeout": 10},
-            pool_size=20,
-            max_overflow=40,
+            pool_size=POOL_SIZE,
+            max_overflow=POOL_OVERFLOW,
         )
         event.listen(engine, "connect", _sqlite_on_connect)
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=20, max_overflow=20)
+    return create_engine(url, pool_pre_ping=True, pool_size=POOL_SIZE, max_overflow=20)
 
 
 class Database:

@@ -113,6 +113,10 @@ class Job(Base):
     stage: Mapped[str | None] = mapped_column(String(100), nullable=True)
     reason: Mapped[str | None] = mapped_column(Text, nullable=True)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
+    #: who runs the job now (queue worker node and process); None for the embedded worker
+    claimed_by: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    #: last renewal of that claim; a claim not renewed within the lease is abandoned
+    heartbeat_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     plan_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now, index=True)
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy import or_, select
 
 from api.db import Database
+from api.deps import invalidate_token_caches
 from api.models import Token, utc_now
 from api.security import ROLES, hash_token, new_token
 from navsvc.errors import InputError
@@ -36,6 +37,8 @@ def create_token(database: Database, name: str, role: str, blinded: bool = False
 def revoke_token(database: Database, name_or_id: str) -> Token:
     """Revoke the token with this name or id and return it.
 
+    Token caches of this process are emptied, so the token fails at once here.
+
     Raises
     ------
     InputError
@@ -48,7 +51,8 @@ def revoke_token(database: Database, name_or_id: str) -> Token:
             raise InputError(f"no token named or with id {name_or_id!r}")
         if token.revoked_at is None:
             token.revoked_at = utc_now()
-        return token
+    invalidate_token_caches()
+    return token
 
 
 def list_tokens(database: Database) -> list[Token]:

@@ -34,15 +34,19 @@ def _get(plan: dict, key: tuple[str, str]) -> np.ndarray:
     return np.asarray(plan[key[0]][key[1]], float)
 
 
-def reference_target(mni_mm) -> np.ndarray:
-    """Full-resolution ANTs SyNQuick[s] mapping of ``mni_mm`` into untransformed Colin27."""
+def reference_target(mni_mm, folder: Path) -> np.ndarray:
+    """Full-resolution ANTs SyNQuick[s] mapping of ``mni_mm`` into untransformed Colin27 (brain)."""
+    import json
+
     sys.path.insert(0, str(Path(__file__).parent))
     from plan_speed import REFERENCE_SCRIPT  # the same reference as the speed benchmark
 
-    import json
-    done = subprocess.run([sys.executable, "-c", REFERENCE_SCRIPT, str(templates.ICBM_T1),
-                           str(templates.COLIN_BRAIN_MASK.parent / "colin27_head.nii.gz"), json.dumps(list(mni_mm))],
-                          check=True, capture_output=True, text=True)
+    head = nib.load(str(templates.COLIN_HEAD))
+    mask = np.asanyarray(nib.load(str(templates.COLIN_BRAIN_MASK)).dataobj) > 0
+    brain = folder / "reference_brain.nii.gz"
+    nib.save(nib.Nifti1Image(np.where(mask, np.asanyarray(head.dataobj), 0).astype(np.float32), head.affine), str(brain))
+    done = subprocess.run([sys.executable, "-c", REFERENCE_SCRIPT, str(templates.ICBM_T1), str(brain),
+                           json.dumps(list(mni_mm))], check=True, capture_output=True, text=True)
     return np.asarray(json.loads(done.stdout.strip().splitlines()[-1])["native_ras_mm"])
 
 
@@ -57,7 +61,7 @@ def main() -> None:
         tmp = Path(tmp)
         nib.save(original, str(tmp / "original.nii.gz"))
         base = make_plan(tmp / "original.nii.gz", tmp / "original")
-        ref = reference_target(base["target"]["mni_mm"]) if args.reference else None
+        ref = reference_target(base["target"]["mni_mm"], tmp) if args.reference else None
         print(f"{'case':48s}{'target mm':>10s}{'cortex mm':>10s}{'entry mm':>10s}"
               f"{'vs ANTs mm':>11s}{'GM':>4s}{'hemi':>6s}{'s':>6s}")
         errors: list[float] = []

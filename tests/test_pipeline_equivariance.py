@@ -52,13 +52,17 @@ def test_same_input_twice_gives_the_same_points(colin_plan, colin_head_path, tmp
     assert max(np.linalg.norm(base[k] - repeat[k]) for k in base) <= 0.1
 
 
-@pytest.mark.parametrize("index", [0, 3, 5])  # rigid, oblique affine, nonlinear warp
-def test_known_moves_are_followed(index, colin_plan, tmp_path):
+# Affine moves are followed to within the registration's repeatability. A synthetic 5 mm
+# nonlinear warp is only partly recovered by any template registration: measured at the
+# DLPFC targets, full-resolution ANTs SyN (antsRegistrationSyNQuick[s], 1 mm) missed it by
+# 4.2-5.2 mm and navsvc by 3.8-5.1 mm (benchmarks/accuracy_ground_truth.py), hence 6 mm.
+@pytest.mark.parametrize("index, tolerance_mm", [(0, 2.0), (3, 2.0), (5, 6.0)])  # rigid, oblique, warp
+def test_known_moves_are_followed(index, tolerance_mm, colin_plan, tmp_path):
     name, make = accuracy_cases()[index]
     case = make(heads.load_colin27())
     plan = _plan_of(case.image, tmp_path)
     expected = case.original_to_new(colin_plan["target"]["native_ras_mm"])[0]
-    assert np.linalg.norm(np.asarray(plan["target"]["native_ras_mm"]) - expected) <= 4.0, name
+    assert np.linalg.norm(np.asarray(plan["target"]["native_ras_mm"]) - expected) <= tolerance_mm, name
     assert plan["target"]["in_grey_matter"] and plan["target"]["hemisphere"] == "left"
 
 

@@ -36,3 +36,27 @@ def upgrade(database_url: str, revision: str = "head") -> None:
         Target revision, ``"head"`` for the newest.
     """
     command.upgrade(alembic_config(database_url), revision)
+
+
+def schema_is_current(database_url: str) -> bool:
+    """Return whether the database is at the newest migration (False if unreachable).
+
+    Parameters
+    ----------
+    database_url : str
+        SQLAlchemy URL of the database to check.
+    """
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+    from sqlalchemy import create_engine
+
+    heads = set(ScriptDirectory.from_config(alembic_config(database_url)).get_heads())
+    engine = create_engine(database_url)
+    try:
+        with engine.connect() as connection:
+            current = set(MigrationContext.configure(connection).get_current_heads())
+        return current == heads
+    except Exception:  # unreachable or not yet created: not current
+        return False
+    finally:
+        engine.dispose()

@@ -10,11 +10,12 @@ from sqlalchemy import select
 from api.course_service import (
     READ_ROLES,
     course_or_404,
+    locked_course_or_404,
     protocol_of,
     session_rows,
     to_domain,
 )
-from api.deps import DbSession, require_roles, set_audit_resource
+from api.deps import DbSession, SessionRoute, require_roles, set_audit_resource
 from api.models import utc_now
 from api.models_course import Alert, Assessment
 from api.problems import ProblemError
@@ -32,7 +33,7 @@ from navsvc.course import hamd17
 from navsvc.course.calendar import week_closing_sessions
 from navsvc.errors import InputError
 
-router = APIRouter(tags=["assessments"])
+router = APIRouter(tags=["assessments"], route_class=SessionRoute)
 
 RATERS = ("clinician", "technician")
 
@@ -87,7 +88,7 @@ def create_assessment(
     (>= 50% reduction) and remission (total <= 7). Item 3 (suicide) >= 3 raises an alert
     that stays open until a clinician acknowledges it. Each of baseline and weekN is
     rated once per course (409 after); use `extra` for further ratings."""
-    course = course_or_404(db, course_id)
+    course = locked_course_or_404(db, course_id)
     ratings = course_assessments(db, course.id)
     if body.timepoint != "extra" and any(a.timepoint == body.timepoint for a in ratings):
         raise ProblemError(409, f"a {body.timepoint} rating exists for this course; record "

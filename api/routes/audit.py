@@ -8,13 +8,13 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Request
 from sqlalchemy import select
 
-from api.deps import DbSession, require_roles
+from api.deps import DbSession, SessionRoute, require_roles
 from api.models import AuditEvent
 from api.routes.common import Limit, Offset, problems
 from api.schemas import AuditEventOut, AuditList
 from api.security import Principal
 
-router = APIRouter(tags=["audit"])
+router = APIRouter(tags=["audit"], route_class=SessionRoute)
 
 
 @router.get("/audit", response_model=AuditList, summary="Search the audit trail",

@@ -13,7 +13,8 @@ from api.schemas import Problem
 T = TypeVar("T")
 
 Limit = Annotated[int, Query(ge=1, le=500, description="Page size.")]
-Offset = Annotated[int, Query(ge=0, description="Records to skip.")]
+# Bounded: an offset beyond a 64-bit integer made the database driver fail (500).
+Offset = Annotated[int, Query(ge=0, le=2**31 - 1, description="Records to skip.")]
 
 
 def get_or_404(db: Session, model: type[T], resource_id: str, what: str) -> T:
@@ -26,8 +27,9 @@ def get_or_404(db: Session, model: type[T], resource_id: str, what: str) -> T:
 
 
 def problems(*statuses: int) -> dict[int, dict]:
-    """OpenAPI ``responses`` entries for the given error statuses (401 and 403 always)."""
+    """OpenAPI ``responses`` entries for the given error statuses (400, 401, 403 always)."""
     descriptions = {
+        400: "Malformed request: the body could not be parsed.",
         401: "Missing, unknown or revoked bearer token.",
         403: "The token's role may not use this operation.",
         404: "No such resource (or not visible to this role).",
@@ -35,9 +37,10 @@ def problems(*statuses: int) -> dict[int, dict]:
         413: "The upload exceeds NAVSVC_MAX_UPLOAD_MB.",
         415: "Wrong content type.",
         422: "Invalid input; `errors` lists the fields.",
+        503: "A service this operation needs (e.g. the job queue) is unreachable.",
     }
     return {
         status: {"model": Problem, "description": descriptions[status],
                  "content": {"application/problem+json": {}}}
-        for status in sorted({401, 403, *statuses})
+        for status in sorted({400, 401, 403, *statuses})
     }

@@ -16,12 +16,13 @@ from api.course_service import (
     calendar_from_record,
     calendar_of,
     course_or_404,
+    locked_course_or_404,
     course_out,
     rules_of,
     session_rows,
     to_domain,
 )
-from api.deps import DbSession, require_roles, set_audit_resource
+from api.deps import DbSession, SessionRoute, require_roles, set_audit_resource
 from api.models import Patient
 from api.models_course import ClinicCalendarRecord, Course, CourseSession
 from api.problems import ProblemError
@@ -31,7 +32,7 @@ from api.security import Principal
 from navsvc.course.calendar import ClinicCalendar, resume_course, schedule_sessions
 from navsvc.course.protocols import custom_protocol, get_protocol
 
-router = APIRouter(tags=["courses"])
+router = APIRouter(tags=["courses"], route_class=SessionRoute)
 
 SCHEDULERS = ("clinician", "technician")
 
@@ -125,7 +126,7 @@ def pause_course(
 ) -> CourseOut:
     """Hold every planned session from `from_date` (default today) until the course is
     resumed (clinician, technician)."""
-    course = course_or_404(db, course_id)
+    course = locked_course_or_404(db, course_id)
     if course.status != "active":
         raise ProblemError(409, f"course is {course.status}; only an active course can pause")
     course.status = "paused"
@@ -143,7 +144,7 @@ def resume(
 ) -> CourseOut:
     """Move the held sessions, in order, to the clinic days from `resume_on` (default
     today); the course extends by the length of the pause (clinician, technician)."""
-    course = course_or_404(db, course_id)
+    course = locked_course_or_404(db, course_id)
     if course.status != "paused":
         raise ProblemError(409, f"course is {course.status}, not paused")
     resume_on = (body.resume_on if body and body.resume_on
@@ -164,7 +165,7 @@ def stop_course(
 ) -> CourseOut:
     """End the course early (clinician): every planned session becomes `cancelled`; the
     delivered and missed ones stay on record."""
-    course = course_or_404(db, course_id)
+    course = locked_course_or_404(db, course_id)
     if course.status == "stopped":
         raise ProblemError(409, "course is already stopped")
     for row in session_rows(db, course.id):

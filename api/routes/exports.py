@@ -8,14 +8,14 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import FileResponse, Response
 
-from api.deps import DbSession, require_roles
+from api.deps import DbSession, SessionRoute, require_roles
 from api.problems import ProblemError
 from api.routes.common import problems
 from api.routes.plans import READERS, visible_plan
 from api.security import Principal
 from navsvc.export import export_plan
 
-router = APIRouter(tags=["plans"])
+router = APIRouter(tags=["plans"], route_class=SessionRoute)
 
 ExportFormat = Literal["json", "localite", "brainsight", "simnibs"]
 

@@ -5,10 +5,11 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
+from api.deps import SessionRoute
 from api.schemas import Health
 
 PREFIX = ""
-router = APIRouter(tags=["health"])
+router = APIRouter(tags=["health"], route_class=SessionRoute)
 
 
 @router.get("/healthz", response_model=Health, summary="Liveness")
@@ -18,14 +19,19 @@ def healthz() -> Health:
 
 
 @router.get("/readyz", response_model=Health, summary="Readiness",
-            responses={503: {"model": Health, "description": "Database or worker down."}})
+            responses={503: {"model": Health,
+                             "description": "Database, worker or broker down."}})
 def readyz(request: Request):
     """Answers 200 when the database is reachable and the embedded job worker (if
-    enabled) is alive; 503 otherwise, with the failing check named."""
+    enabled) is alive, or, with a job queue (`NAVSVC_BROKER_URL`), the broker answers;
+    503 otherwise, with the failing check named."""
     checks = {"database": "ok" if request.app.state.db.ping() else "unreachable"}
     worker = request.app.state.worker
     if worker is not None:
         checks["worker"] = "ok" if worker.alive() else "stopped"
+    queue = request.app.state.queue
+    if queue is not None:
+        checks["broker"] = "ok" if queue.broker_reachable() else "unreachable"
     if all(value == "ok" for value in checks.values()):
         return Health(status="ok", checks=checks)
     return JSONResponse(Health(status="unavailable", checks=checks).model_dump(),

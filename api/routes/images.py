@@ -10,7 +10,7 @@ from fastapi.concurrency import run_in_threadpool
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from api.deps import DbSession, require_roles, set_audit_resource
+from api.deps import DbSession, SessionRoute, require_roles, set_audit_resource
 from api.models import Image, Patient
 from api.problems import ProblemError
 from api.routes.common import Limit, Offset, get_or_404, problems
@@ -22,7 +22,7 @@ from navsvc.io import validate_t1_file
 from navsvc.io.deidentify import deidentify_file
 
 log = logging.getLogger("navsvc.api")
-router = APIRouter(tags=["images"])
+router = APIRouter(tags=["images"], route_class=SessionRoute)
 
 WRITERS = ("clinician", "technician")
 READERS = ("clinician", "technician", "auditor")

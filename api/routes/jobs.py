@@ -2,20 +2,22 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, Response
-from sqlalchemy import select
+from sqlalchemy import select, update
 
-from api.deps import DbSession, require_roles, set_audit_resource
-from api.models import Image, Job
+from api.deps import DbSession, SessionRoute, require_roles, set_audit_resource
+from api.models import Image, Job, utc_now
 from api.routes.common import Limit, Offset, get_or_404, problems
 from api.schemas import JobList, JobOut, JobState, PlanRequest
 from api.problems import ProblemError
 from api.security import Principal
 from navsvc.target.strategies import STRATEGIES
 
-router = APIRouter(tags=["jobs"])
+router = APIRouter(tags=["jobs"], route_class=SessionRoute)
+log = logging.getLogger("navsvc.api")
 
 WRITERS = ("clinician", "technician")
 READERS = ("clinician", "technician", "auditor")
@@ -34,7 +36,7 @@ def job_out(job: Job) -> JobOut:
 
 
 @router.post("/images/{image_id}/plans", status_code=202, response_model=JobOut,
-             summary="Request a targeting plan", responses=problems(404, 422))
+             summary="Request a targeting plan", responses=problems(404, 422, 503))
 def request_plan(
     image_id: str, body: PlanRequest, request: Request, response: Response, db: DbSession,
     principal: Annotated[Principal, Depends(require_roles(*WRITERS))],
@@ -51,10 +53,21 @@ def request_plan(
               attempts=0, created_by=principal.name)
     db.add(job)
     db.commit()
-    worker = request.app.state.worker
+    set_audit_resource(request, job.id)
+    worker, queue = request.app.state.worker, request.app.state.queue
     if worker is not None:
         worker.wake()
-    set_audit_resource(request, job.id)
+    if queue is not None:
+        try:
+            queue.submit(job.id)
+        except Exception as exc:
+            reason = (f"the job queue could not be reached ({type(exc).__name__}); "
+                      "submit the plan request again")
+            db.execute(update(Job).where(Job.id == job.id, Job.state == "queued")
+                       .values(state="failed", reason=reason, finished_at=utc_now()))
+            db.commit()
+            log.error("job %s not sent to the broker: %s", job.id, exc)
+            raise ProblemError(503, reason) from exc
     response.headers["Location"] = f"/api/v1/jobs/{job.id}"
     return job_out(job)
 

@@ -6,12 +6,12 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends
 
-from api.deps import require_roles
+from api.deps import SessionRoute, require_roles
 from api.routes.common import problems
 from api.schemas import Me
 from api.security import ROLES, Principal
 
-router = APIRouter(tags=["tokens"])
+router = APIRouter(tags=["tokens"], route_class=SessionRoute)
 
 
 @router.get("/me", response_model=Me, summary="Who am I", responses=problems())

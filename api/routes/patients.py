@@ -8,14 +8,14 @@ from fastapi import APIRouter, Depends, Query, Request
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from api.deps import DbSession, require_roles, set_audit_resource
+from api.deps import DbSession, SessionRoute, require_roles, set_audit_resource
 from api.models import Patient
 from api.problems import ProblemError
 from api.routes.common import Limit, Offset, get_or_404, problems
 from api.schemas import PatientCreate, PatientList, PatientOut
 from api.security import Principal
 
-router = APIRouter(tags=["patients"])
+router = APIRouter(tags=["patients"], route_class=SessionRoute)
 
 WRITERS = ("clinician", "technician")
 READERS = ("clinician", "technician", "auditor")

@@ -9,14 +9,14 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from api.deps import DbSession, require_roles, set_audit_resource
+from api.deps import DbSession, SessionRoute, require_roles, set_audit_resource
 from api.models import Approval, Image, Plan
 from api.problems import ProblemError
 from api.routes.common import Limit, Offset, problems
 from api.schemas import ApprovalIn, ApprovalOut, PlanList, PlanOut
 from api.security import Principal
 
-router = APIRouter(tags=["plans"])
+router = APIRouter(tags=["plans"], route_class=SessionRoute)
 
 READERS = ("clinician", "technician", "auditor", "navigator")
 EXPORT_NAMES = ("json", "localite", "brainsight", "simnibs")

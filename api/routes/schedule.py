@@ -17,7 +17,7 @@ from api.course_service import (
     session_rows,
     to_domain,
 )
-from api.deps import DbSession, require_roles, set_audit_resource
+from api.deps import DbSession, SessionRoute, require_roles, set_audit_resource
 from api.models import Patient, utc_now
 from api.models_course import Assessment, ClinicCalendarRecord, Course, CourseSession
 from api.problems import ProblemError
@@ -28,7 +28,7 @@ from api.security import Principal
 from navsvc.course.calendar import ClinicCalendar, relayout_planned
 from navsvc.course.followup import followups
 
-router = APIRouter(tags=["schedule"])
+router = APIRouter(tags=["schedule"], route_class=SessionRoute)
 
 CALENDAR_EDITORS = ("admin", "clinician")
 

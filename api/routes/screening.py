@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Request
 from sqlalchemy import select
 
 from api.course_service import READ_ROLES, course_or_404, screening_status
-from api.deps import DbSession, require_roles, set_audit_resource
+from api.deps import DbSession, SessionRoute, require_roles, set_audit_resource
 from api.models import utc_now
 from api.models_course import Screening
 from api.problems import ProblemError
@@ -23,7 +23,7 @@ from api.schemas_rating import (
 from api.security import ROLES, Principal
 from navsvc.course import screening as rules
 
-router = APIRouter(tags=["screening"])
+router = APIRouter(tags=["screening"], route_class=SessionRoute)
 
 SOURCE = ("Rossi et al. 2009 Clin Neurophysiol 120:2008 (section 7.5), updated by Rossi et al. "
           "2011 Clin Neurophysiol 122:1686; IFCN guidelines, Rossi et al. 2021 Clin "

@@ -20,6 +20,7 @@ from api.course_service import (
     apply_schedule,
     calendar_of,
     course_or_404,
+    lock_course,
     open_alerts,
     protocol_of,
     rules_of,
@@ -27,7 +28,7 @@ from api.course_service import (
     session_rows,
     to_domain,
 )
-from api.deps import DbSession, require_roles, set_audit_resource
+from api.deps import DbSession, SessionRoute, require_roles, set_audit_resource
 from api.models import Plan, utc_now
 from api.models_course import Alert, Assessment, Course, CourseSession, Delivery
 from api.problems import ProblemError
@@ -47,7 +48,7 @@ from navsvc.course.dose import compute_dose, plan_mt_offset
 from navsvc.course.followup import followups
 from navsvc.errors import InputError
 
-router = APIRouter(tags=["sessions"])
+router = APIRouter(tags=["sessions"], route_class=SessionRoute)
 
 LOGGERS = ("clinician", "technician", "navigator")
 # A workstation clock a few minutes ahead of the server must not make a log "in the future".
@@ -172,6 +173,7 @@ def log_delivery(
     it. 409 when the session is not due (earlier session pending, date not reached,
     course paused or stopped, screening not cleared) or already logged."""
     session = get_or_404(db, CourseSession, session_id, "session")
+    lock_course(db, session.course_id)
     course = db.get(Course, session.course_id)
     planned_pulses = protocol_of(course).pulses_per_session
     digest = _request_hash(session.id, body)
@@ -241,6 +243,7 @@ def mark_session_missed(
     replacement is scheduled on the next free clinic day, not before today: the course
     extends. Returns the course's sessions."""
     session = get_or_404(db, CourseSession, session_id, "session")
+    lock_course(db, session.course_id)
     course = db.get(Course, session.course_id)
     if session.state != "planned":
         raise ProblemError(409, f"session {session.index} is {session.state}; only a planned "

@@ -21,7 +21,7 @@ from api.course_service import (
     protocol_of,
     session_rows,
 )
-from api.deps import DbSession, require_roles
+from api.deps import DbSession, SessionRoute, require_roles
 from api.models_course import Delivery
 from api.routes.assessments import alert_out, assessment_out, baseline_of, course_assessments
 from api.routes.common import problems
@@ -30,7 +30,7 @@ from api.schemas_rating import CourseSummary, TrajectoryPoint
 from api.security import Principal
 from navsvc.course.plot import RatingPoint, hamd_trajectory_png
 
-router = APIRouter(tags=["courses"])
+router = APIRouter(tags=["courses"], route_class=SessionRoute)
 
 _METRICS = ("centre_distance_mm", "axis_to_target_mm", "tilt_deg", "twist_abs_deg")
 

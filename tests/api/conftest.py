@@ -1,8 +1,8 @@
 """Fixtures of the API tests: settings on a temporary data folder, a client, tokens.
 
 The database is SQLite in the temporary folder, or, when ``NAVSVC_TEST_POSTGRES_URL``
-is set (``postgresql+psycopg://user:password@host/db``), a fresh schema of that
-PostgreSQL database per test, dropped afterwards.
+is set (``postgresql+psycopg://user:password@host/db``), both: each test runs once on
+SQLite and once on a fresh schema of that PostgreSQL database, dropped afterwards.
 """
 
 from __future__ import annotations
@@ -23,13 +23,17 @@ from api.security import ROLES
 from api.tokens import create_token
 from api_test_helpers import insert_plan
 
-@pytest.fixture
-def database_url():
+#: every API test runs on SQLite, and also on PostgreSQL when a server is given
+DATABASE_BACKENDS = ["sqlite"] + (["postgresql"] if os.environ.get("NAVSVC_TEST_POSTGRES_URL") else [])
+
+
+@pytest.fixture(params=DATABASE_BACKENDS)
+def database_url(request):
     """``None`` (SQLite in the data folder) or a PostgreSQL URL on a fresh schema."""
-    base = os.environ.get("NAVSVC_TEST_POSTGRES_URL")
-    if not base:
+    if request.param == "sqlite":
         yield None
         return
+    base = os.environ["NAVSVC_TEST_POSTGRES_URL"]
     schema = f"t_{uuid.uuid4().hex[:12]}"
     admin = sa.create_engine(base, isolation_level="AUTOCOMMIT")
     with admin.connect() as connection:

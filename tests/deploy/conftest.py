@@ -1,0 +1,48 @@
+"""Fixtures of the deployment tests: a fresh PostgreSQL schema, the Redis broker.
+
+``NAVSVC_TEST_POSTGRES_URL`` (``postgresql+psycopg://user@host:port/db``) and
+``NAVSVC_TEST_REDIS_URL`` (``redis://host:port/db``) name the servers; ``.ci/run``
+starts both on loopback. Tests needing one are skipped, saying so, without it.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+
+import pytest
+import sqlalchemy as sa
+
+
+@pytest.fixture
+def redis_url() -> str:
+    """The test broker, or skip."""
+    url = os.environ.get("NAVSVC_TEST_REDIS_URL")
+    if not url:
+        pytest.skip("needs a Redis broker: set NAVSVC_TEST_REDIS_URL (redis://127.0.0.1:56379/0, "
+                    "as .ci/run does)")
+    return url
+
+
+@pytest.fixture
+def queue_name() -> str:
+    """A queue of this test only, so concurrent runs on one Redis do not mix."""
+    return f"navsvc-test-{uuid.uuid4().hex[:10]}"
+
+
+@pytest.fixture
+def postgres_url() -> str:
+    """A PostgreSQL URL on a fresh schema (dropped afterwards), or skip."""
+    base = os.environ.get("NAVSVC_TEST_POSTGRES_URL")
+    if not base:
+        pytest.skip("needs PostgreSQL: set NAVSVC_TEST_POSTGRES_URL "
+                    "(postgresql+psycopg://postgres@127.0.0.1:55432/postgres, as .ci/run does)")
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    admin = sa.create_engine(base, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+    separator = "&" if "?" in base else "?"
+    yield f"{base}{separator}options=-csearch_path%3D{schema}"
+    with admin.connect() as connection:
+        connection.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
+    admin.dispose()

@@ -1,0 +1,181 @@
+"""The database claim that makes at-least-once delivery run a job exactly once.
+
+No broker needed: claims, leases, take-over, exhaustion and the sweep are exercised
+on SQLite directly (the API's queue uses Celery's in-memory transport here).
+"""
+
+from __future__ import annotations
+
+import threading
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import func, select, update
+
+from api.config import Settings
+from api.db import Database
+from api.jobs.celery_app import execute_job
+from api.jobs.claims import (EXHAUSTED_REASON, Claim, claim_job, fail_exhausted, renew_claim)
+from api.jobs.queue import CeleryQueue
+from api.migrations import upgrade
+from api.models import Image, Job, Patient, Plan, utc_now
+
+LEASE_S = 30.0
+
+
+@pytest.fixture
+def settings(tmp_path) -> Settings:
+    return Settings(data_dir=tmp_path / "data", broker_url="memory://",
+                    plan_function="deploy_fakes:quick_plan", job_lease_s=LEASE_S,
+                    broker_visibility_timeout_s=60)
+
+
+@pytest.fixture
+def database(settings):
+    settings.data_dir.mkdir(parents=True)
+    upgrade(settings.resolved_database_url)
+    database = Database(settings.resolved_database_url)
+    yield database
+    database.dispose()
+
+
+@pytest.fixture
+def job_id(database, settings) -> str:
+    head = settings.data_dir / "images" / "head.nii.gz"
+    head.parent.mkdir(parents=True)
+    head.write_bytes(b"not read by the fake plan function")
+    with database.session() as session:
+        patient = Patient(external_id="MRN-1", created_by="test")
+        session.add(patient)
+        session.flush()
+        image = Image(patient_id=patient.id, stored_path="images/head.nii.gz",
+                      upload_sha256="0" * 64, sha256="0" * 64, size_bytes=1,
+                      format="nifti", info={}, created_by="test")
+        session.add(image)
+        session.flush()
+        job = Job(image_id=image.id, options={"strategy": "fox2012"}, state="queued",
+                  attempts=0, created_by="test")
+        session.add(job)
+        session.flush()
+        return job.id
+
+
+def _job(database, job_id) -> Job:
+    with database.session() as session:
+        return session.get(Job, job_id)
+
+
+def _age_lease(database, job_id, seconds: float) -> None:
+    """Pretend the claimant's last renewal was ``seconds`` ago (it died)."""
+    with database.session() as session:
+        session.execute(update(Job).where(Job.id == job_id)
+                        .values(heartbeat_at=utc_now() - timedelta(seconds=seconds)))
+
+
+def test_first_claim_runs_a_second_delivery_waits(database, job_id):
+    assert claim_job(database, job_id, "w1@a/1", LEASE_S) is Claim.CLAIMED
+    job = _job(database, job_id)
+    assert (job.state, job.attempts, job.claimed_by) == ("running", 1, "w1@a/1")
+    assert claim_job(database, job_id, "w2@b/2", LEASE_S) is Claim.BUSY
+    assert _job(database, job_id).attempts == 1
+
+
+def test_concurrent_deliveries_claim_once(database, job_id):
+    outcomes, barrier = [], threading.Barrier(8)
+
+    def deliver(n: int) -> None:
+        barrier.wait()
+        outcomes.append(claim_job(database, job_id, f"w{n}@host/{n}", LEASE_S))
+
+    threads = [threading.Thread(target=deliver, args=(n,)) for n in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert outcomes.count(Claim.CLAIMED) == 1
+    assert outcomes.count(Claim.BUSY) == 7
+    assert _job(database, job_id).attempts == 1
+
+
+def test_dead_worker_is_taken_over_once_then_the_job_fails(database, job_id):
+    assert claim_job(database, job_id, "w1@a/1", LEASE_S) is Claim.CLAIMED
+    assert renew_claim(database, job_id, "w1@a/1")
+    assert not renew_claim(database, job_id, "w2@b/2"), "only the claimant renews"
+    _age_lease(database, job_id, LEASE_S + 1)
+    assert claim_job(database, job_id, "w2@b/2", LEASE_S) is Claim.CLAIMED
+    job = _job(database, job_id)
+    assert (job.attempts, job.claimed_by) == (2, "w2@b/2")
+    assert not renew_claim(database, job_id, "w1@a/1"), "the dead worker lost its claim"
+    _age_lease(database, job_id, LEASE_S + 1)
+    assert claim_job(database, job_id, "w3@c/3", LEASE_S) is Claim.EXHAUSTED
+    assert fail_exhausted(database, job_id, LEASE_S)
+    job = _job(database, job_id)
+    assert (job.state, job.attempts, job.reason) == ("failed", 2, EXHAUSTED_REASON)
+    assert job.finished_at is not None
+    assert claim_job(database, job_id, "w3@c/3", LEASE_S) is Claim.FINISHED
+
+
+def test_live_claim_is_not_failed(database, job_id):
+    claim_job(database, job_id, "w1@a/1", LEASE_S)
+    _age_lease(database, job_id, LEASE_S + 1)
+    claim_job(database, job_id, "w2@b/2", LEASE_S)
+    assert not fail_exhausted(database, job_id, LEASE_S), "w2 still renews its lease"
+    assert _job(database, job_id).state == "running"
+
+
+def test_missing_job(database):
+    assert claim_job(database, "no-such-job", "w1@a/1", LEASE_S) is Claim.MISSING
+
+
+def test_execute_runs_the_job_function_once(database, job_id, settings):
+    assert execute_job(job_id, settings, "w1@a/1") is Claim.CLAIMED
+    job = _job(database, job_id)
+    assert (job.state, job.attempts, job.stage) == ("succeeded", 1, None)
+    assert execute_job(job_id, settings, "w2@b/2") is Claim.FINISHED, "a redelivery"
+    with database.session() as session:
+        assert session.scalar(select(func.count()).select_from(Plan)) == 1
+        assert session.get(Plan, job.plan_id).job_id == job_id
+
+
+@pytest.mark.parametrize("function", ["deploy_fakes:failing_plan",
+                                      "deploy_fakes:no_such_function"])
+def test_execute_records_a_failure_with_its_reason(database, job_id, settings, function):
+    bad = settings.model_copy(update={"plan_function": function})
+    assert execute_job(job_id, bad, "w1@a/1") is Claim.CLAIMED
+    job = _job(database, job_id)
+    assert job.state == "failed" and job.reason.startswith("internal error (")
+    assert execute_job(job_id, bad, "w2@b/2") is Claim.FINISHED, "not run again"
+
+
+def test_sweep_resends_lost_jobs_and_fails_exhausted_ones(database, job_id, settings):
+    queue = CeleryQueue(settings, database)
+    overdue = settings.broker_visibility_timeout_s + 2 * LEASE_S + 1
+    try:
+        claim_job(database, job_id, "w1@a/1", LEASE_S)
+        _age_lease(database, job_id, LEASE_S + 1)
+        assert queue.sweep() == 0, "the broker redelivers first (visibility timeout)"
+        _age_lease(database, job_id, overdue)
+        assert queue.sweep() == 1
+        job = _job(database, job_id)
+        assert (job.state, job.attempts) == ("queued", 1)
+        with queue.celery.connection_for_read() as connection:
+            message = connection.SimpleQueue(settings.queue).get(timeout=1)
+            assert message.payload == [[job_id], {}, {"callbacks": None, "errbacks": None,
+                                                       "chain": None, "chord": None}]
+        claim_job(database, job_id, "w2@b/2", LEASE_S)
+        _age_lease(database, job_id, overdue)
+        assert queue.sweep() == 0
+        job = _job(database, job_id)
+        assert (job.state, job.reason) == ("failed", EXHAUSTED_REASON)
+    finally:
+        queue.stop()
+
+
+def test_lease_is_renewed_while_the_job_holds_the_gil(database, job_id, settings):
+    quick_lease = settings.model_copy(update={"plan_function": "deploy_fakes:gil_holding_plan",
+                                              "job_lease_s": 1.5})
+    assert execute_job(job_id, quick_lease, "w1@a/1") is Claim.CLAIMED
+    job = _job(database, job_id)
+    assert job.state == "succeeded"
+    assert (job.heartbeat_at - job.started_at).total_seconds() >= 2.0, \
+        "renewed during the 3 s the job held the GIL"

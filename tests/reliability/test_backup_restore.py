@@ -1,0 +1,136 @@
+"""``navsvc admin backup`` / ``restore``: every record and file comes back, also when the
+backup is taken while the service writes."""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+import uuid
+from pathlib import Path
+
+import httpx
+import pytest
+import sqlalchemy as sa
+from db_integrity import integrity_problems
+from live_course import live_course, session_log, sessions_of, tokens
+from seed import check, extra_rating
+
+from api.backup import _tables, backup, restore, verify
+from api.config import Settings
+from api.storage import sha256_file
+from navsvc.errors import InputError
+
+
+@pytest.fixture
+def fresh_database_url():
+    """A second, empty database for the restore: SQLite (None) or a new PostgreSQL schema."""
+    base = os.environ.get("NAVSVC_TEST_POSTGRES_URL")
+    if not base:
+        yield None
+        return
+    schema = f"r_{uuid.uuid4().hex[:12]}"
+    admin = sa.create_engine(base, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+    yield f"{base}{'&' if '?' in base else '?'}options=-csearch_path%3D{schema}"
+    with admin.connect() as connection:
+        connection.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
+    admin.dispose()
+
+
+def _records(url: str) -> dict[str, list[tuple]]:
+    engine = sa.create_engine(url)
+    try:
+        with engine.connect() as connection:
+            return {t.name: [tuple(r) for r in connection.execute(
+                sa.select(t).order_by(*(list(t.primary_key.columns) or list(t.columns))))]
+                for t in _tables(engine)}
+    finally:
+        engine.dispose()
+
+
+def _files(data_dir: Path) -> dict[str, str]:
+    return {p.relative_to(data_dir).as_posix(): sha256_file(p)
+            for folder in ("images", "plans") for p in (data_dir / folder).rglob("*")
+            if p.is_file()}
+
+
+def test_restore_into_a_fresh_folder_gives_every_record_and_file(
+        client, app, settings, seeded, auth, tmp_path, fresh_database_url):
+    course = seeded["course_id"]
+    first = check(client.get(f"/api/v1/courses/{course}/sessions",
+                             headers=auth["technician"]))["items"][0]
+    check(client.post(f"/api/v1/sessions/{first['id']}/delivery", headers=auth["technician"],
+                      json=session_log(first)), 201)
+    check(client.post(f"/api/v1/courses/{course}/assessments", headers=auth["clinician"],
+                      json=extra_rating("2025-03-03")), 201)
+    app.state.audit.flush()
+    manifest = backup(settings, tmp_path / "backup")
+    assert manifest["database"]["rows"]["deliveries"] == 1 and manifest["files"]
+    with pytest.raises(InputError, match="not empty"):
+        backup(settings, tmp_path / "backup")
+
+    target = Settings(data_dir=tmp_path / "restored", database_url=fresh_database_url)
+    restore(target, tmp_path / "backup")
+    assert _records(target.resolved_database_url) == _records(settings.resolved_database_url)
+    assert _files(target.data_dir) == _files(settings.data_dir)
+    assert integrity_problems(target.resolved_database_url) == []
+    with pytest.raises(InputError, match="already holds"):
+        restore(target, tmp_path / "backup")
+    stored = next(iter(manifest["files"]))
+    (tmp_path / "backup" / "files" / stored).write_bytes(b"tampered")
+    with pytest.raises(InputError, match="checksum"):
+        verify(tmp_path / "backup")
+
+
+def test_backup_while_the_service_writes(server_factory, small_head, tmp_path,
+                                         fresh_database_url):
+    server = server_factory()
+    auth = tokens(server, "technician", "clinician")
+    written: list[str] = []
+    stop = threading.Event()
+    with httpx.Client(base_url=server.base_url, timeout=60) as http:
+        ids = live_course(http, auth, small_head)
+
+        def write() -> None:
+            with httpx.Client(base_url=server.base_url, timeout=60) as own:
+                sessions = iter(sessions_of(own, auth, ids["course_id"]))
+                while not stop.is_set():
+                    rating = own.post(f"/api/v1/courses/{ids['course_id']}/assessments",
+                                      headers=auth["clinician"],
+                                      json=extra_rating("2025-03-03", f"r-{uuid.uuid4().hex}"))
+                    assert rating.status_code == 201, rating.text
+                    written.append(rating.json()["id"])
+                    session = next(sessions)
+                    logged = own.post(f"/api/v1/sessions/{session['id']}/delivery",
+                                      headers=auth["technician"], json=session_log(session))
+                    assert logged.status_code == 201, logged.text
+
+        writer = threading.Thread(target=write)
+        writer.start()
+        while len(written) < 5 and writer.is_alive():
+            time.sleep(0.05)
+        before = list(written)
+        out = server.cli("admin", "backup", str(tmp_path / "live-backup"))
+        stop.set()
+        writer.join(60)
+    assert "backed up" in out
+    manifest = verify(tmp_path / "live-backup")
+    from server_process import ServerProcess
+
+    target = ServerProcess(tmp_path / "restored")
+    target.env.pop("NAVSVC_DATABASE_URL", None)
+    if fresh_database_url:
+        target.env["NAVSVC_DATABASE_URL"] = fresh_database_url
+    assert "restored" in target.cli("admin", "restore", str(tmp_path / "live-backup"))
+    url = fresh_database_url or f"sqlite:///{(tmp_path / 'restored' / 'navsvc.sqlite3')}"
+    assert integrity_problems(url) == []
+    records = _records(url)
+    assert {t: len(rows) for t, rows in records.items()} == manifest["database"]["rows"]
+    stored = {row[0] for row in records["assessments"]}
+    assert set(before) <= stored
+    deliveries = len(records["deliveries"])
+    done = sum(1 for row in records["course_sessions"] if "done" in row)
+    assert deliveries == done
+    assert _files(tmp_path / "restored") == {k: v["sha256"] for k, v in manifest["files"].items()}
