@@ -43,6 +43,8 @@ RANDOM_SEED = 20120601
 SYN_METRIC, SYN_METRIC_PARAMETER = "mattes", 32
 #: SyN iterations at shrink factors 4, 2, 1 of the 2 mm grid (8, 4, 2 mm)
 SYN_ITERATIONS = (40, 20, 0)
+#: dilation of the head-aligned Colin27 brain mask that cuts the patient's brain, 2 mm voxels
+BRAIN_MASK_DILATION_VOXELS = 3
 #: registration quality (see :func:`register_to_mni`) below which the input is refused
 MIN_BRAIN_CORRELATION = 0.5
 
@@ -202,7 +204,7 @@ def register_to_mni(native: WorkingImage) -> Registration:
     colin_mask = ants.image_read(str(templates.require(templates.COLIN_BRAIN_MASK)))
     brain_mask = ants.apply_transforms(fixed=moving, moving=colin_mask, transformlist=[head_affine],
                                        whichtoinvert=[True], interpolator="nearestNeighbor").numpy() > 0
-    brain_mask = ndimage.binary_dilation(brain_mask, iterations=3)  # 6 mm: tolerate affine error
+    brain_mask = ndimage.binary_dilation(brain_mask, iterations=BRAIN_MASK_DILATION_VOXELS)
     moving_brain = _normalise(moving.new_image_like(moving.numpy() * brain_mask), brain_mask)
     fixed_mask = icbm_mask.new_image_like(ndimage.binary_dilation(icbm_mask.numpy() > 0, iterations=2).astype(np.float32))
     # antspyx's "SyN" runs its own long affine stage (2100x1200x1200 iterations, ignoring
