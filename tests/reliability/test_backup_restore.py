@@ -23,12 +23,13 @@ from navsvc.errors import InputError
 
 
 @pytest.fixture
-def fresh_database_url():
-    """A second, empty database for the restore: SQLite (None) or a new PostgreSQL schema."""
-    base = os.environ.get("NAVSVC_TEST_POSTGRES_URL")
-    if not base:
+def fresh_database_url(database_url):
+    """A second, empty database of the same kind as the source: SQLite (None) or a new
+    PostgreSQL schema (a SQLite backup restores into SQLite only)."""
+    if database_url is None:
         yield None
         return
+    base = os.environ["NAVSVC_TEST_POSTGRES_URL"]
     schema = f"r_{uuid.uuid4().hex[:12]}"
     admin = sa.create_engine(base, isolation_level="AUTOCOMMIT")
     with admin.connect() as connection:
