@@ -73,7 +73,7 @@ reg = ants.registration(fixed=fixed, moving=moving, type_of_transform="antsRegis
 seconds = time.perf_counter() - start
 pts = pd.DataFrame({"x": [-mni[0]], "y": [-mni[1]], "z": [mni[2]]})
 out = ants.apply_transforms_to_points(3, pts, reg["fwdtransforms"])
-print(json.dumps({"seconds": seconds, "native_ras_mm": [-out["x"][0], -out["y"][0], out["z"][0]]}))
+print(json.dumps({"seconds": seconds, "native_ras_mm": [-float(out["x"][0]), -float(out["y"][0]), float(out["z"][0])]}))
 """
 
 
@@ -81,7 +81,9 @@ def run_reference(brain: Path, mni_mm: list[float]) -> dict:
     """ANTs antsRegistrationSyNQuick[s] at 1 mm, patient brain -> ICBM brain; maps ``mni_mm``."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     done = subprocess.run([sys.executable, "-c", REFERENCE_SCRIPT, str(templates.ICBM_T1), str(brain),
-                           json.dumps(mni_mm)], check=True, capture_output=True, text=True)
+                           json.dumps(mni_mm)], capture_output=True, text=True)
+    if done.returncode != 0:
+        raise RuntimeError(f"reference registration failed:\n{done.stderr[-2000:]}")
     result = json.loads(done.stdout.strip().splitlines()[-1])
     result["peak_gib"] = max(before, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss) / 2**20
     return result
@@ -101,8 +103,9 @@ def main() -> None:
         plan = runs[-1][2]
         print(f"input: {nib.load(str(head)).shape} voxels, 1 mm, orientation "
               f"{''.join(plan['input']['orientation'])}; machine: {os.cpu_count()} cores")
-        print(f"{'':34s}{'navsvc plan':>16s}{'ANTs SyNQuick[s] 1 mm':>24s}")
+        print(f"navsvc wall time per run (s): {', '.join(f'{w:.1f}' for w in walls)}", flush=True)
         ref = None if args.skip_reference else run_reference(brain, plan["target"]["mni_mm"])
+        print(f"{'':34s}{'navsvc plan':>16s}{'ANTs SyNQuick[s] 1 mm':>24s}")
         print(f"{'wall time, median of runs (s)':34s}{statistics.median(walls):16.1f}"
               f"{(ref['seconds'] if ref else float('nan')):24.1f}")
         print(f"{'wall time per run (s)':34s}{', '.join(f'{w:.1f}' for w in walls):>16s}")
