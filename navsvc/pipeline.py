@@ -59,17 +59,18 @@ class PlanContext:
     registration: Registration
     scalp: Scalp
     frame: HeadFrame
+    midline_ras_mm: np.ndarray  # the MNI origin in native space: a point of the midsagittal plane
 
 
 def _side(frame: HeadFrame, midline_ras_mm: np.ndarray, points) -> np.ndarray:
     return np.sign((np.atleast_2d(points) - midline_ras_mm) @ frame.right)
 
 
-def _cortical_point(grid, registration, scalp, frame, midline, mapped) -> CorticalTarget:
-    tissue = segment_locally(grid, registration, mapped)
-    wanted = _side(frame, midline, mapped)[0]
-    return individualize(mapped, scalp.nearest_point(mapped), tissue,
-                         lambda pts: _side(frame, midline, pts) == wanted)
+def _cortical_point(ctx: PlanContext, mapped) -> CorticalTarget:
+    tissue = segment_locally(ctx.grid, ctx.registration, mapped)
+    wanted = _side(ctx.frame, ctx.midline_ras_mm, mapped)[0]
+    return individualize(mapped, ctx.scalp.nearest_point(mapped), tissue,
+                         lambda pts: _side(ctx.frame, ctx.midline_ras_mm, pts) == wanted)
 
 
 def _along_normal_entry(scalp: Scalp, entry, target) -> np.ndarray:
@@ -95,11 +96,10 @@ def locate_target(options: PlanOptions, ctx: PlanContext) -> TargetResult:
     else:
         mni = np.asarray(options.mni_mm if options.mni_mm is not None else get_strategy(options.strategy).mni_mm, float)
         native = reg.mni_to_native(mni)[0]
-    midline = reg.mni_to_native([0.0, 0.0, 0.0])[0]
-    cortex = _cortical_point(ctx.grid, reg, scalp, frame, midline, native)
+    cortex = _cortical_point(ctx, native)
     entry = scalp.nearest_point(cortex.cortex_ras_mm)
     normal = scalp.inward_normal(entry)
-    lateral = frame.right * _side(frame, midline, cortex.cortex_ras_mm)[0]
+    lateral = frame.right * _side(frame, ctx.midline_ras_mm, cortex.cortex_ras_mm)[0]
     handle = handle_direction(normal, frame.anterior, lateral, options.handle_angle_deg)
     coil = coil_matrix(entry, normal, handle, options.coil_distance_mm)
     alt_entry = _along_normal_entry(scalp, entry, cortex.cortex_ras_mm)
@@ -161,12 +161,11 @@ def make_plan(t1_path: str | Path, out_dir: str | Path, options: PlanOptions | N
         brain = coarse.with_data(registration.colin_image_to_native(
             ants.image_read(str(templates.COLIN_BRAIN_MASK)), coarse, nearest=True))
         scalp_gap_mm = require_scalp(scalp, brain, frame.superior)
-        ctx = PlanContext(t1, grid, registration, scalp, frame)
+        ctx = PlanContext(t1, grid, registration, scalp, frame, registration.mni_to_native([0.0, 0.0, 0.0])[0])
     with timer.stage("target"):
         target = locate_target(options, ctx)
-        midline = registration.mni_to_native([0.0, 0.0, 0.0])[0]
         m1_native = registration.mni_to_native(M1_HAND_KNOB_MNI_MM)[0]
-        m1 = _cortical_point(grid, registration, scalp, frame, midline, m1_native)
+        m1 = _cortical_point(ctx, m1_native)
         m1_scalp = scalp.nearest_point(m1.cortex_ras_mm)
     with timer.stage("landmarks"):
         points = project_montage(scalp, registration)
@@ -196,7 +195,7 @@ def report_inputs(ctx: PlanContext) -> ReportInputs:
     grid, reg = ctx.grid, ctx.registration
     template = reg.mni_image_to_native(ants.image_read(str(templates.ICBM_T1)), grid)
     brodmann = reg.colin_image_to_native(ants.image_read(str(templates.BRODMANN_COLIN)), grid, nearest=True)
-    midline = reg.mni_to_native([0.0, 0.0, 0.0])[0]
+    midline = ctx.midline_ras_mm
     # signed distance to the midsagittal plane, built from 1-D axes (no 3-D coordinate array)
     axes = [grid.origin_ras_mm[a] + grid.spacing_mm * np.arange(n) - midline[a] for a, n in enumerate(grid.data.shape)]
     right = ctx.frame.right

@@ -95,11 +95,6 @@ class Registration:
         )
         return out.numpy()
 
-    def native_image_to_mni(self, image: WorkingImage, reference: ants.ANTsImage) -> np.ndarray:
-        """Resample a native working-grid image into ICBM space (for quality checks)."""
-        return ants.apply_transforms(fixed=reference, moving=image.to_ants(),
-                                     transformlist=list(self.to_mni)).numpy()
-
     def save(self, folder: Path) -> dict[str, str]:
         """Copy the transform files into ``folder``; return role -> file name."""
         folder.mkdir(parents=True, exist_ok=True)

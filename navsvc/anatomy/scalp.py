@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 import trimesh
@@ -26,6 +27,11 @@ class Scalp:
     mesh: trimesh.Trimesh
     head_mask: np.ndarray
 
+    @cached_property
+    def vertex_tree(self) -> cKDTree:
+        """KD-tree of the mesh vertices (built once per surface)."""
+        return cKDTree(self.mesh.vertices)
+
     @property
     def centre_ras_mm(self) -> np.ndarray:
         """Centroid of the head (volume centroid of the mesh)."""
@@ -44,7 +50,7 @@ class Scalp:
         triangle's (bumpy skin gives bad coil normals).
         """
         vertices = self.mesh.vertices
-        idx = _tree(self.mesh).query_ball_point(point_ras_mm, radius_mm)
+        idx = self.vertex_tree.query_ball_point(point_ras_mm, radius_mm)
         patch = vertices[idx]
         if len(patch) < 6:
             raise ValueError("scalp patch too small for a normal")
@@ -54,17 +60,6 @@ class Scalp:
         if np.dot(normal, outward) > 0:
             normal = -normal
         return unit(normal)
-
-
-_TREES: dict[int, cKDTree] = {}
-
-
-def _tree(mesh: trimesh.Trimesh) -> cKDTree:
-    key = id(mesh)
-    if key not in _TREES:
-        _TREES.clear()
-        _TREES[key] = cKDTree(mesh.vertices)
-    return _TREES[key]
 
 
 def head_mask(t1: WorkingImage) -> np.ndarray:
