@@ -14,12 +14,13 @@ from pathlib import Path
 import nibabel as nib
 import numpy as np
 import pytest
-import sqlalchemy as sa
+
 from fastapi.testclient import TestClient
 
 from api.app import create_app
 from api.config import Settings
 from api.security import ROLES
+from api.testing import postgres_schema
 from api.tokens import create_token
 from api_test_helpers import insert_plan
 
@@ -33,16 +34,8 @@ def database_url(request):
     if request.param == "sqlite":
         yield None
         return
-    base = os.environ["NAVSVC_TEST_POSTGRES_URL"]
-    schema = f"t_{uuid.uuid4().hex[:12]}"
-    admin = sa.create_engine(base, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
-    separator = "&" if "?" in base else "?"
-    yield f"{base}{separator}options=-csearch_path%3D{schema}"
-    with admin.connect() as connection:
-        connection.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
-    admin.dispose()
+    with postgres_schema(os.environ["NAVSVC_TEST_POSTGRES_URL"]) as url:
+        yield url
 
 
 @pytest.fixture

@@ -11,7 +11,8 @@ import os
 import uuid
 
 import pytest
-import sqlalchemy as sa
+
+from api.testing import postgres_schema
 
 
 @pytest.fixture
@@ -37,12 +38,5 @@ def postgres_url() -> str:
     if not base:
         pytest.skip("needs PostgreSQL: set NAVSVC_TEST_POSTGRES_URL "
                     "(postgresql+psycopg://postgres@127.0.0.1:55432/postgres, as .ci/run does)")
-    schema = f"t_{uuid.uuid4().hex[:12]}"
-    admin = sa.create_engine(base, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
-    separator = "&" if "?" in base else "?"
-    yield f"{base}{separator}options=-csearch_path%3D{schema}"
-    with admin.connect() as connection:
-        connection.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
-    admin.dispose()
+    with postgres_schema(base) as url:
+        yield url

@@ -12,6 +12,8 @@ from pathlib import Path
 import httpx
 import pytest
 import sqlalchemy as sa
+
+from api.testing import postgres_schema
 from db_integrity import integrity_problems
 from live_course import live_course, session_log, sessions_of, tokens
 from seed import check, extra_rating
@@ -29,15 +31,8 @@ def fresh_database_url(database_url):
     if database_url is None:
         yield None
         return
-    base = os.environ["NAVSVC_TEST_POSTGRES_URL"]
-    schema = f"r_{uuid.uuid4().hex[:12]}"
-    admin = sa.create_engine(base, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
-    yield f"{base}{'&' if '?' in base else '?'}options=-csearch_path%3D{schema}"
-    with admin.connect() as connection:
-        connection.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
-    admin.dispose()
+    with postgres_schema(os.environ["NAVSVC_TEST_POSTGRES_URL"], prefix="r") as url:
+        yield url
 
 
 def _records(url: str) -> dict[str, list[tuple]]:
