@@ -15,6 +15,8 @@ POOL_CONNECTIONS = POOL_SIZE + POOL_OVERFLOW
 
 
 def _sqlite_on_connect(dbapi_connection, _record) -> None:
+    # We emit BEGIN ourselves (see _sqlite_on_begin): turn off the driver's own.
+    dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     # WAL lets the API read while a job process writes; NORMAL sync is safe under WAL
     # (no corruption, only the last commits may be lost on power failure).
@@ -23,6 +25,13 @@ def _sqlite_on_connect(dbapi_connection, _record) -> None:
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=10000")
     cursor.close()
+
+
+def _sqlite_on_begin(connection) -> None:
+    # A deferred transaction that reads, then writes, must upgrade its lock; when another
+    # writer holds it SQLite answers "database is locked" at once, without waiting for
+    # busy_timeout. Taking the write lock at BEGIN makes concurrent writers queue instead.
+    connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def make_engine(url: str) -> Engine:
@@ -47,6 +56,7 @@ def make_engine(url: str) -> Engine:
             max_overflow=POOL_OVERFLOW,
         )
         event.listen(engine, "connect", _sqlite_on_connect)
+        event.listen(engine, "begin", _sqlite_on_begin)
         return engine
     return create_engine(url, pool_pre_ping=True, pool_size=POOL_SIZE, max_overflow=20)
 
