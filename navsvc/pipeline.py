@@ -29,6 +29,7 @@ from navsvc.plan_document import build_plan
 from navsvc.progress import StageTimer
 from navsvc.registration import MIN_BRAIN_CORRELATION, Registration, register_to_mni
 from navsvc.report import ReportInputs, write_report
+from navsvc.report.sampling import MappedImage, affine_map, fitted_affine
 from navsvc.target.individualize import CorticalTarget, individualize
 from navsvc.target.strategies import M1_HAND_KNOB_MNI_MM, get_strategy
 
@@ -191,20 +192,23 @@ def make_plan(t1_path: str | Path, out_dir: str | Path, options: PlanOptions | N
 
 
 def report_inputs(ctx: PlanContext) -> ReportInputs:
-    """The images the QC report draws, on the 1 mm working grid of this plan."""
-    grid, reg = ctx.grid, ctx.registration
-    template = reg.mni_image_to_native(ants.image_read(str(templates.ICBM_T1)), grid)
-    brodmann = reg.colin_image_to_native(ants.image_read(str(templates.BRODMANN_COLIN)), grid, nearest=True)
-    midline = ctx.midline_ras_mm
-    # signed distance to the midsagittal plane, built from 1-D axes (no 3-D coordinate array)
-    axes = [grid.origin_ras_mm[a] + grid.spacing_mm * np.arange(n) - midline[a] for a, n in enumerate(grid.data.shape)]
-    right = ctx.frame.right
-    side = axes[0][:, None, None] * right[0] + axes[1][None, :, None] * right[1] + axes[2][None, None, :] * right[2]
-    dlpfc = np.isin(np.rint(brodmann), templates.DLPFC_BRODMANN_AREAS) & (side < 0)
+    """What the QC report draws: the T1 on the 1 mm working grid, the scalp mesh, and the
+    template and left DLPFC as functions of native points (read only on the slices shown)."""
+    reg = ctx.registration
+    template = MappedImage.load(templates.ICBM_T1, reg.native_to_mni)
+    native_to_colin = np.linalg.inv(fitted_affine(reg.colin_to_native))  # the head transform is affine
+    brodmann = MappedImage.load(templates.BRODMANN_COLIN, affine_map(native_to_colin), order=0)
+    midline, right = ctx.midline_ras_mm, ctx.frame.right
+
+    def left_dlpfc(points_ras_mm: np.ndarray) -> np.ndarray:
+        points = np.asarray(points_ras_mm, dtype=float).reshape(-1, 3)
+        left = (points - midline) @ right < 0
+        return (np.isin(brodmann(points), templates.DLPFC_BRODMANN_AREAS) & left).astype(np.uint8)
+
     return ReportInputs(
-        t1_img=grid.to_nifti(),
-        template_img=grid.with_data(template.astype(np.float32)).to_nifti(),
-        dlpfc_mask_img=grid.with_data(dlpfc.astype(np.uint8)).to_nifti(),
+        t1_img=ctx.grid.to_nifti(),
+        template=template,
+        dlpfc_mask=left_dlpfc,
         scalp_vertices_ras_mm=np.asarray(ctx.scalp.mesh.vertices),
         scalp_faces=np.asarray(ctx.scalp.mesh.faces),
     )

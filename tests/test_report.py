@@ -6,14 +6,23 @@ import copy
 import io
 import re
 from html.parser import HTMLParser
+from types import SimpleNamespace
 
+import ants
 import matplotlib.image
 import nibabel as nib
 import numpy as np
 import pytest
 import trimesh
 
+from navsvc import templates
+from navsvc.grid import WorkingImage
+from navsvc.landmarks.placement import head_frame
+from navsvc.pipeline import report_inputs
+from navsvc.registration import Registration
 from navsvc.report import ReportInputs, write_report
+from navsvc.report.planes import VIEWS, Volume, sample_planes
+from navsvc.report.sampling import grid_sampler
 from navsvc.report.scalp3d import decimate_mesh
 from navsvc.report.slices import render_target_slices
 
@@ -49,8 +58,8 @@ def _synthetic_inputs() -> ReportInputs:
     affine = _grid_affine()
     return ReportInputs(
         t1_img=nib.Nifti1Image(t1, affine),
-        template_img=nib.Nifti1Image(template, affine),
-        dlpfc_mask_img=nib.Nifti1Image(mask, affine),
+        template=grid_sampler(nib.Nifti1Image(template, affine)),
+        dlpfc_mask=grid_sampler(nib.Nifti1Image(mask, affine), order=0),
         scalp_vertices_ras_mm=np.asarray(scalp.vertices),
         scalp_faces=np.asarray(scalp.faces),
     )
@@ -212,7 +221,7 @@ def test_right_hemisphere_target_is_flagged(tmp_path, inputs):
 
 def test_axial_slice_shows_patients_left_on_the_left(inputs):
     """Neurological display: the bright (patient's left, x < 0) half must be on the image's left."""
-    png = render_target_slices(inputs.t1_img, inputs.dlpfc_mask_img, (-38.0, 0.0, 0.0), dpi=40)
+    png = render_target_slices(inputs.t1_img, inputs.dlpfc_mask, (-38.0, 0.0, 0.0), dpi=40)
     image = matplotlib.image.imread(io.BytesIO(png))[..., :3].mean(axis=-1)
     height, width = image.shape
     top_row = image[int(0.2 * height):int(0.5 * height)]
@@ -225,19 +234,21 @@ def test_axial_slice_shows_patients_left_on_the_left(inputs):
         assert left > right + 0.1, (left, right)
 
 
+def _no_image(points):
+    return np.zeros(len(points))
+
+
 def test_inputs_reject_a_grid_that_is_not_ras():
     lps_affine = np.diag([-1.0, -1.0, 1.0, 1.0])
     image = nib.Nifti1Image(np.zeros((4, 4, 4), dtype=np.float32), lps_affine)
     with pytest.raises(ValueError, match="axis-aligned RAS"):
-        ReportInputs(image, image, image, np.zeros((3, 3)), np.array([[0, 1, 2]]))
+        ReportInputs(image, _no_image, _no_image, np.zeros((3, 3)), np.array([[0, 1, 2]]))
 
 
-def test_inputs_reject_images_on_another_grid():
+def test_inputs_reject_a_template_that_is_an_image():
     ras = nib.Nifti1Image(np.zeros((4, 4, 4), dtype=np.float32), np.eye(4))
-    shifted_affine = nib.affines.from_matvec(np.eye(3), [1, 0, 0])
-    shifted = nib.Nifti1Image(np.zeros((4, 4, 4), dtype=np.float32), shifted_affine)
-    with pytest.raises(ValueError, match="share the grid"):
-        ReportInputs(ras, shifted, ras, np.zeros((3, 3)), np.array([[0, 1, 2]]))
+    with pytest.raises(ValueError, match="template must be a function"):
+        ReportInputs(ras, ras, _no_image, np.zeros((3, 3)), np.array([[0, 1, 2]]))
 
 
 def test_decimate_mesh_keeps_the_shape():
@@ -246,3 +257,76 @@ def test_decimate_mesh_keeps_the_shape():
     assert len(faces) < len(sphere.faces) / 2
     radii = np.linalg.norm(vertices, axis=1)
     assert radii.max() <= 90.0 + 1e-6 and radii.min() > 85.0
+
+
+def test_sampled_planes_are_the_volume_planes_cropped():
+    """Planes read through a sampler have the grid's own slices' orientation, values and extent."""
+    data = np.random.default_rng(3).normal(size=(20, 24, 28)).astype(np.float32)
+    affine = np.diag([1.5, 1.5, 1.5, 1.0])
+    affine[:3, 3] = (-14.0, -17.0, 9.0)
+    img = nib.Nifti1Image(data, affine)
+    volume = Volume(img)
+    crop = np.array([[-8.0, 6.0], [-12.0, 3.0], [15.0, 40.0]])
+    cuts = [(view, (-5.0, -2.0, 20.0)[view.normal_axis]) for view in VIEWS]
+    for full, cropped, (view, cut) in zip(sample_planes(grid_sampler(img), volume, cuts),
+                                         sample_planes(grid_sampler(img), volume, cuts, crop), cuts):
+        reference = volume.plane(view, cut)
+        np.testing.assert_array_equal(full.values, reference.values)
+        assert full.extent_mm == pytest.approx(reference.extent_mm)
+        h, v = cropped.horizontal_mm, cropped.vertical_mm
+        assert h.min() >= crop[view.horizontal_axis, 0] and h.max() <= crop[view.horizontal_axis, 1]
+        assert v.min() >= crop[view.vertical_axis, 0] and v.max() <= crop[view.vertical_axis, 1]
+        columns = np.searchsorted(reference.horizontal_mm, h)
+        rows = np.searchsorted(reference.vertical_mm, v)
+        np.testing.assert_array_equal(cropped.values, reference.values[np.ix_(rows, columns)])
+
+
+def _tilted_registration(folder) -> Registration:
+    """A registration whose native -> MNI map is a rotation, a shift and a smooth warp."""
+    rotation = (trimesh.transformations.rotation_matrix(np.radians(20), [0, 0, 1])
+                @ trimesh.transformations.rotation_matrix(np.radians(-12), [1, 0, 0]))[:3, :3]
+    affine = ants.create_ants_transform(transform_type="AffineTransform", dimension=3,
+                                        matrix=rotation, translation=(6.0, -9.0, 4.0))
+    affine_path = str(folder / "affine.mat")
+    ants.write_transform(affine, affine_path)
+    shape, spacing, origin_lps = (50, 60, 50), 4.0, (-100.0, -120.0, -90.0)
+    ijk = np.indices(shape).astype(float)
+    field = np.stack([4.0 * np.sin(ijk[1] / 7.0), 3.0 * np.cos(ijk[2] / 9.0), 2.5 * np.sin(ijk[0] / 6.0)], axis=-1)
+    warp = ants.from_numpy(field.astype(np.float32), origin=origin_lps, spacing=(spacing,) * 3,
+                           has_components=True)
+    warp_path = str(folder / "warp.nii.gz")
+    ants.image_write(warp, warp_path)
+    return Registration(head_affine=affine_path, to_mni=(), from_mni=(affine_path, warp_path),
+                        from_mni_invert=(True, False), quality_correlation=1.0)
+
+
+def test_report_inputs_equal_the_full_volume_warps_on_the_shown_planes(tmp_path):
+    """The template and left-DLPFC samplers give what warping the whole volumes with ANTs gives."""
+    reg = _tilted_registration(tmp_path)
+    spacing = 2.0
+    origin = np.array([-96.0, -130.0, -80.0])
+    grid = WorkingImage(np.zeros((96, 120, 100), dtype=np.float32), origin, spacing)
+    midline = reg.colin_to_native([0.0, 0.0, 0.0])[0]
+    ctx = SimpleNamespace(registration=reg, grid=grid, midline_ras_mm=midline, frame=head_frame(reg),
+                          scalp=SimpleNamespace(mesh=trimesh.creation.icosphere(radius=80.0)))
+    inputs = report_inputs(ctx)
+
+    full_template = reg.mni_image_to_native(ants.image_read(str(templates.ICBM_T1)), grid)
+    labels = reg.colin_image_to_native(ants.image_read(str(templates.BRODMANN_COLIN)), grid, nearest=True)
+    world = nib.affines.apply_affine(grid.affine, np.indices(grid.data.shape).reshape(3, -1).T)
+    left = ((world - midline) @ ctx.frame.right < 0).reshape(grid.data.shape)
+    full_dlpfc = np.isin(np.rint(labels), templates.DLPFC_BRODMANN_AREAS) & left
+
+    volume = Volume(inputs.t1_img)
+    dlpfc_native = reg.colin_to_native([[-40.0, 40.0, 28.0]])[0]
+    cuts = [(view, dlpfc_native[view.normal_axis]) for view in VIEWS]
+    for sampled, full, name in ((inputs.template, full_template, "template"),
+                                (inputs.dlpfc_mask, full_dlpfc.astype(np.float32), "dlpfc")):
+        for plane, (view, cut) in zip(sample_planes(sampled, volume, cuts), cuts):
+            expected = Volume(nib.Nifti1Image(full.astype(np.float32), grid.affine)).plane(view, cut).values
+            assert expected.max() > 0, (name, view.name)
+            difference = np.abs(plane.values.astype(np.float32) - expected)
+            if name == "template":
+                assert difference.max() < 0.05, (view.name, difference.max())
+            else:  # labels: only rounding ties at exactly half a voxel could differ
+                assert np.mean(difference > 0) < 1e-3, view.name

@@ -14,8 +14,9 @@ from pathlib import Path
 
 import numpy as np
 
-from navsvc.report import html, scalp3d, slices
+from navsvc.report import html, registration_check, scalp3d, slices
 from navsvc.report.inputs import ReportInputs
+from navsvc.report.planes import Volume
 
 __all__ = ["ReportInputs", "write_report"]
 
@@ -63,7 +64,7 @@ def render_figures(plan: Mapping, inputs: ReportInputs) -> dict[str, bytes | Non
     plan : mapping
         The plan dictionary.
     inputs : ReportInputs
-        Images and scalp mesh on the patient's RAS grid.
+        The T1, template and DLPFC samplers and the scalp mesh, in the patient's RAS space.
 
     Returns
     -------
@@ -76,11 +77,11 @@ def render_figures(plan: Mapping, inputs: ReportInputs) -> dict[str, bytes | Non
     mapped = html.vector3(html.lookup(plan, "target", "native_ras_mm"))
     figures: dict[str, bytes | None] = {"slices": None, "registration": None}
     if target is not None:
+        t1 = Volume(inputs.t1_img)  # shared: its grey-level window and head box are computed once
         figures["slices"] = slices.render_target_slices(
-            inputs.t1_img, inputs.dlpfc_mask_img, target, entry_ras_mm=entry,
-            mapped_target_ras_mm=mapped)
-        figures["registration"] = slices.render_registration_check(
-            inputs.t1_img, inputs.template_img, target)
+            t1, inputs.dlpfc_mask, target, entry_ras_mm=entry, mapped_target_ras_mm=mapped)
+        figures["registration"] = registration_check.render_registration_check(
+            t1, inputs.template, target)
     figures["scalp"] = scalp3d.render_scalp_views(
         inputs.scalp_vertices_ras_mm, inputs.scalp_faces, _coil_matrix(plan),
         _scalp_markers(plan), target_ras_mm=None if target is None else np.array(target))
@@ -100,7 +101,7 @@ def write_report(out_dir: Path, plan: dict, inputs: ReportInputs) -> Path:
     plan : dict
         The plan dictionary (``plan.json``); missing optional keys show as a dash.
     inputs : ReportInputs
-        The patient's T1, the warped template, the left-DLPFC mask and the scalp mesh.
+        The patient's T1, the template and left-DLPFC samplers and the scalp mesh.
 
     Returns
     -------
