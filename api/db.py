@@ -27,11 +27,18 @@ def _sqlite_on_connect(dbapi_connection, _record) -> None:
     cursor.close()
 
 
+#: execution option of connections that only read (see :attr:`Database.read_engine`)
+READ_ONLY = "navsvc_read_only"
+
+
 def _sqlite_on_begin(connection) -> None:
     # A deferred transaction that reads, then writes, must upgrade its lock; when another
     # writer holds it SQLite answers "database is locked" at once, without waiting for
     # busy_timeout. Taking the write lock at BEGIN makes concurrent writers queue instead.
-    connection.exec_driver_sql("BEGIN IMMEDIATE")
+    # A read-only transaction never upgrades: a plain (deferred) BEGIN reads a WAL
+    # snapshot without queueing behind writers.
+    read_only = connection.get_execution_options().get(READ_ONLY, False)
+    connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
 
 def make_engine(url: str) -> Engine:
@@ -74,6 +81,10 @@ class Database:
         self.url = url
         self.engine = make_engine(url)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
+        #: the same engine for reading only: on SQLite its transactions begin with a
+        #: plain BEGIN, read a snapshot and never take (or wait for) the write lock,
+        #: so they are short enough to run in the event loop
+        self.read_engine = self.engine.execution_options(**{READ_ONLY: True})
 
     @contextmanager
     def session(self) -> Iterator[Session]:

@@ -12,10 +12,9 @@ from typing import Annotated
 
 import anyio
 from fastapi import Depends, Request
-from fastapi.concurrency import run_in_threadpool
 from fastapi.routing import APIRoute
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from api.db import POOL_CONNECTIONS, Database
@@ -160,13 +159,21 @@ class TokenCache:
             self._entries[token_sha256] = (time.monotonic() + self.ttl_s, principal)
 
 
+_TOKENS = Token.__table__
+_TOKEN_QUERY = (select(_TOKENS.c.id, _TOKENS.c.name, _TOKENS.c.role, _TOKENS.c.blinded)
+                .where(_TOKENS.c.token_sha256 == bindparam("digest"),
+                       _TOKENS.c.revoked_at.is_(None)))
+
+
 def lookup_principal(database: Database, token_sha256: str) -> Principal | None:
-    """Return the principal of an active token, or ``None``."""
-    with database.session() as session:
-        token = session.scalar(select(Token).where(Token.token_sha256 == token_sha256))
-        if token is None or token.revoked_at is not None:
-            return None
-        return Principal(token.id, token.name, token.role, token.blinded)
+    """Return the principal of an active token, or ``None``.
+
+    One indexed read (the hash is unique) that takes no write lock, short enough to
+    run in the event loop.
+    """
+    with database.read_engine.connect() as connection:
+        row = connection.execute(_TOKEN_QUERY, {"digest": token_sha256}).first()
+    return None if row is None else Principal(row.id, row.name, row.role, bool(row.blinded))
 
 
 async def get_principal(
@@ -188,7 +195,7 @@ async def get_principal(
     hit, principal = cache.get(digest)
     if not hit:
         generation = cache.generation
-        principal = await run_in_threadpool(lookup_principal, request.app.state.db, digest)
+        principal = lookup_principal(request.app.state.db, digest)
         cache.put(digest, principal, generation)
     if principal is None:
         raise ProblemError(401, "the bearer token is unknown or revoked", _CHALLENGE)

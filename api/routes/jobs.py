@@ -6,10 +6,11 @@ import logging
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, Response
-from sqlalchemy import select, update
+from sqlalchemy import Row, select, update
 
 from api.deps import DbSession, SessionRoute, require_roles, set_audit_resource
 from api.models import Image, Job, utc_now
+from api.reads import JOBS, read_connection, row_or_404
 from api.routes.common import Limit, Offset, get_or_404, problems
 from api.schemas import JobList, JobOut, JobState, PlanRequest
 from api.problems import ProblemError
@@ -23,8 +24,8 @@ WRITERS = ("clinician", "technician")
 READERS = ("clinician", "technician", "auditor")
 
 
-def job_out(job: Job) -> JobOut:
-    """Render a job record with its links."""
+def job_out(job: Job | Row) -> JobOut:
+    """Render a job record (ORM object or row) with its links."""
     links = {"self": f"/api/v1/jobs/{job.id}", "image": f"/api/v1/images/{job.image_id}"}
     if job.plan_id:
         links["plan"] = f"/api/v1/plans/{job.plan_id}"
@@ -73,27 +74,30 @@ def request_plan(
 
 
 @router.get("/jobs", response_model=JobList, summary="List jobs", responses=problems(422))
-def list_jobs(
-    db: DbSession, _: Annotated[Principal, Depends(require_roles(*READERS))],
+async def list_jobs(
+    request: Request, _: Annotated[Principal, Depends(require_roles(*READERS))],
     limit: Limit = 100, offset: Offset = 0,
     state: Annotated[JobState | None, Query(description="Only jobs in this state.")] = None,
     image_id: Annotated[str | None, Query(description="Only jobs of this image.")] = None,
 ) -> JobList:
     """Jobs, newest first (clinician, technician, auditor)."""
-    query = select(Job).order_by(Job.created_at.desc(), Job.id)
+    query = select(JOBS).order_by(JOBS.c.created_at.desc(), JOBS.c.id)
     if state is not None:
-        query = query.where(Job.state == state)
+        query = query.where(JOBS.c.state == state)
     if image_id is not None:
-        query = query.where(Job.image_id == image_id)
-    rows = db.scalars(query.limit(limit).offset(offset)).all()
+        query = query.where(JOBS.c.image_id == image_id)
+    with read_connection(request) as connection:
+        rows = connection.execute(query.limit(limit).offset(offset)).all()
     return JobList(items=[job_out(job) for job in rows], limit=limit, offset=offset)
 
 
 @router.get("/jobs/{job_id}", response_model=JobOut, summary="Get a job",
             responses=problems(404))
-def get_job(
-    job_id: str, db: DbSession, _: Annotated[Principal, Depends(require_roles(*READERS))],
+async def get_job(
+    job_id: str, request: Request,
+    _: Annotated[Principal, Depends(require_roles(*READERS))],
 ) -> JobOut:
     """A job's state (`queued`, `running` with `stage`, `succeeded` with `plan_id`,
     `failed` with `reason`) and timestamps (clinician, technician, auditor)."""
-    return job_out(get_or_404(db, Job, job_id, "job"))
+    with read_connection(request) as connection:
+        return job_out(row_or_404(connection, JOBS, job_id, "job"))

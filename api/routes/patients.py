@@ -5,13 +5,14 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
-from sqlalchemy import select
+from sqlalchemy import Row, select
 from sqlalchemy.exc import IntegrityError
 
 from api.deps import DbSession, SessionRoute, require_roles, set_audit_resource
 from api.models import Patient
 from api.problems import ProblemError
-from api.routes.common import Limit, Offset, get_or_404, problems
+from api.reads import PATIENTS, read_connection, row_or_404
+from api.routes.common import Limit, Offset, problems
 from api.schemas import PatientCreate, PatientList, PatientOut
 from api.security import Principal
 
@@ -21,8 +22,8 @@ WRITERS = ("clinician", "technician")
 READERS = ("clinician", "technician", "auditor")
 
 
-def patient_out(patient: Patient) -> PatientOut:
-    """Render a patient record with its links."""
+def patient_out(patient: Patient | Row) -> PatientOut:
+    """Render a patient record (ORM object or row) with its links."""
     return PatientOut(
         id=patient.id, external_id=patient.external_id, name=patient.name,
         birth_date=patient.birth_date, created_at=patient.created_at,
@@ -53,25 +54,27 @@ def create_patient(
 
 @router.get("/patients", response_model=PatientList, summary="List patients",
             responses=problems(422))
-def list_patients(
-    db: DbSession, _: Annotated[Principal, Depends(require_roles(*READERS))],
+async def list_patients(
+    request: Request, _: Annotated[Principal, Depends(require_roles(*READERS))],
     limit: Limit = 100, offset: Offset = 0,
     external_id: Annotated[str | None, Query(description="Exact clinic identifier.")] = None,
 ) -> PatientList:
     """Patients in creation order (clinician, technician, auditor); filter by
     `external_id` to find one by MRN."""
-    query = select(Patient).order_by(Patient.created_at, Patient.id)
+    query = select(PATIENTS).order_by(PATIENTS.c.created_at, PATIENTS.c.id)
     if external_id is not None:
-        query = query.where(Patient.external_id == external_id)
-    rows = db.scalars(query.limit(limit).offset(offset)).all()
+        query = query.where(PATIENTS.c.external_id == external_id)
+    with read_connection(request) as connection:
+        rows = connection.execute(query.limit(limit).offset(offset)).all()
     return PatientList(items=[patient_out(p) for p in rows], limit=limit, offset=offset)
 
 
 @router.get("/patients/{patient_id}", response_model=PatientOut, summary="Get a patient",
             responses=problems(404))
-def get_patient(
-    patient_id: str, db: DbSession,
+async def get_patient(
+    patient_id: str, request: Request,
     _: Annotated[Principal, Depends(require_roles(*READERS))],
 ) -> PatientOut:
     """One patient (clinician, technician, auditor)."""
-    return patient_out(get_or_404(db, Patient, patient_id, "patient"))
+    with read_connection(request) as connection:
+        return patient_out(row_or_404(connection, PATIENTS, patient_id, "patient"))

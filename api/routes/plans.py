@@ -5,13 +5,14 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
-from sqlalchemy import select
+from sqlalchemy import Row, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from api.deps import DbSession, SessionRoute, require_roles, set_audit_resource
 from api.models import Approval, Image, Plan
 from api.problems import ProblemError
+from api.reads import APPROVALS, IMAGES, PLAN_ROWS, PLANS, read_connection
 from api.routes.common import Limit, Offset, problems
 from api.schemas import ApprovalIn, ApprovalOut, PlanList, PlanOut
 from api.security import Principal
@@ -29,16 +30,23 @@ def approval_out(approval: Approval) -> ApprovalOut:
                        note=approval.note)
 
 
-def plan_out(plan: Plan, patient_id: str) -> PlanOut:
-    """Render a plan record with its approval and links."""
-    base = f"/api/v1/plans/{plan.id}"
-    links = {"self": base, "report": f"{base}/report", "job": f"/api/v1/jobs/{plan.job_id}",
-             "image": f"/api/v1/images/{plan.image_id}"}
+def plan_out(row: Row) -> PlanOut:
+    """Render a plan row of :data:`~api.reads.PLAN_ROWS` with its approval and links."""
+    base = f"/api/v1/plans/{row.id}"
+    links = {"self": base, "report": f"{base}/report", "job": f"/api/v1/jobs/{row.job_id}",
+             "image": f"/api/v1/images/{row.image_id}"}
     links.update({name: f"{base}/exports/{name}" for name in EXPORT_NAMES})
-    return PlanOut(id=plan.id, image_id=plan.image_id, patient_id=patient_id,
-                   job_id=plan.job_id, created_at=plan.created_at,
-                   approval=approval_out(plan.approval) if plan.approval else None,
-                   plan=plan.data, links=links)
+    approval = None if row.approval_id is None else ApprovalOut(
+        id=row.approval_id, plan_id=row.id, approved_by=row.approved_by,
+        approved_at=row.approved_at, note=row.note)
+    return PlanOut(id=row.id, image_id=row.image_id, patient_id=row.patient_id,
+                   job_id=row.job_id, created_at=row.created_at, approval=approval,
+                   plan=row.data, links=links)
+
+
+def hidden_from(principal: Principal, approved: bool) -> bool:
+    """Whether a plan is invisible to ``principal`` (a navigator sees approved plans only)."""
+    return principal.role == "navigator" and not approved
 
 
 def visible_plan(db: Session, plan_id: str, principal: Principal) -> tuple[Plan, str]:
@@ -56,14 +64,14 @@ def visible_plan(db: Session, plan_id: str, principal: Principal) -> tuple[Plan,
         raise ProblemError(404, "no plan with this id")
     row = db.execute(select(Plan, Image.patient_id).join(Image, Plan.image_id == Image.id)
                      .where(Plan.id == plan_id)).first()
-    if row is None or (principal.role == "navigator" and row[0].approval is None):
+    if row is None or hidden_from(principal, approved=row[0].approval is not None):
         raise ProblemError(404, f"no plan with id '{plan_id}'")
     return row[0], row[1]
 
 
 @router.get("/plans", response_model=PlanList, summary="List plans", responses=problems(422))
-def list_plans(
-    db: DbSession, principal: Annotated[Principal, Depends(require_roles(*READERS))],
+async def list_plans(
+    request: Request, principal: Annotated[Principal, Depends(require_roles(*READERS))],
     limit: Limit = 100, offset: Offset = 0,
     image_id: Annotated[str | None, Query(description="Only plans of this image.")] = None,
     patient_id: Annotated[str | None, Query(description="Only plans of this patient.")] = None,
@@ -71,32 +79,35 @@ def list_plans(
 ) -> PlanList:
     """Plans, newest first (clinician, technician, auditor; a navigator sees only
     approved plans)."""
-    query = (select(Plan, Image.patient_id).join(Image, Plan.image_id == Image.id)
-             .outerjoin(Approval, Approval.plan_id == Plan.id)
-             .order_by(Plan.created_at.desc(), Plan.id))
+    query = PLAN_ROWS.order_by(PLANS.c.created_at.desc(), PLANS.c.id)
     if principal.role == "navigator" or approved is True:
-        query = query.where(Approval.id.is_not(None))
+        query = query.where(APPROVALS.c.id.is_not(None))
     elif approved is False:
-        query = query.where(Approval.id.is_(None))
+        query = query.where(APPROVALS.c.id.is_(None))
     if image_id is not None:
-        query = query.where(Plan.image_id == image_id)
+        query = query.where(PLANS.c.image_id == image_id)
     if patient_id is not None:
-        query = query.where(Image.patient_id == patient_id)
-    rows = db.execute(query.limit(limit).offset(offset)).all()
-    return PlanList(items=[plan_out(plan, pid) for plan, pid in rows], limit=limit,
-                    offset=offset)
+        query = query.where(IMAGES.c.patient_id == patient_id)
+    with read_connection(request) as connection:
+        rows = connection.execute(query.limit(limit).offset(offset)).all()
+    return PlanList(items=[plan_out(row) for row in rows], limit=limit, offset=offset)
 
 
 @router.get("/plans/{plan_id}", response_model=PlanOut, summary="Get a plan",
             responses=problems(404))
-def get_plan(
-    plan_id: str, db: DbSession,
+async def get_plan(
+    plan_id: str, request: Request,
     principal: Annotated[Principal, Depends(require_roles(*READERS))],
 ) -> PlanOut:
     """The plan JSON with its approval (clinician, technician, auditor; navigator:
     approved plans only)."""
-    plan, patient_id = visible_plan(db, plan_id, principal)
-    return plan_out(plan, patient_id)
+    row = None
+    if "\x00" not in plan_id:
+        with read_connection(request) as connection:
+            row = connection.execute(PLAN_ROWS.where(PLANS.c.id == plan_id)).first()
+    if row is None or hidden_from(principal, approved=row.approval_id is not None):
+        raise ProblemError(404, f"no plan with id '{plan_id}'")
+    return plan_out(row)
 
 
 @router.post("/plans/{plan_id}/approval", status_code=201, response_model=ApprovalOut,
