@@ -1,7 +1,7 @@
 """The registration check: the warped template's edges over the patient's T1 in nine slices.
 
 The template is read only where it is shown (see :func:`navsvc.report.planes.sample_planes`):
-a coarse lattice to find the brain's extent, then the nine slices inside the head's box.
+a coarse lattice to find the brain's extent, then the nine slices inside that extent.
 """
 
 from __future__ import annotations
@@ -21,11 +21,13 @@ from navsvc.report.planes import (  # noqa: E402
 from navsvc.report.sampling import PointSampler  # noqa: E402
 
 TEMPLATE_EDGE_COLOUR = "#ff3df5"
-#: Spacing of the lattice the template's extent is found on, in T1 voxels; the
-#: cut positions derived from it move by at most about this much.
-EXTENT_LATTICE_VOXELS = 4
-#: Template slices are read this far beyond the displayed box, so the edge detector
-#: sees no artificial border inside the panel, mm.
+#: Spacing of the lattice the template's extent is found on, in T1 voxels (each point
+#: costs a transform evaluation); the brain's box, so the cut positions, can be off by
+#: up to this many voxels.
+EXTENT_LATTICE_VOXELS = 6
+#: Template slices are read this far beyond the template's foreground box (itself 6 mm
+#: beyond the last bright lattice point), so that, with the lattice's own uncertainty,
+#: the edge detector sees no artificial border where the template is not background, mm.
 EDGE_MARGIN_MM = 6.0
 
 
@@ -105,7 +107,9 @@ def render_registration_check(t1, template: PointSampler, target_ras_mm, dpi: in
     brain_box = template_box_mm(template, t1)
     cuts = [(view, cut_mm) for view in VIEWS
             for cut_mm in _registration_cuts_mm(brain_box, target, view.normal_axis)]
-    crop = box + np.array([-EDGE_MARGIN_MM, EDGE_MARGIN_MM])
+    # outside the brain's box the template is background: read only inside it (and the head's)
+    crop = np.column_stack([np.maximum(brain_box[:, 0], box[:, 0]) - EDGE_MARGIN_MM,
+                            np.minimum(brain_box[:, 1], box[:, 1]) + EDGE_MARGIN_MM])
     template_planes = sample_planes(template, t1, cuts, crop_mm=crop)
     edge_rgba = np.array(matplotlib.colors.to_rgba(TEMPLATE_EDGE_COLOUR))
 

@@ -60,7 +60,10 @@ class MappedImage:
         points = np.asarray(points_ras_mm, dtype=float).reshape(-1, 3)
         if len(points) == 0:
             return np.zeros(0, dtype=np.float32)
-        ijk = nib.affines.apply_affine(np.linalg.inv(self.affine), self.to_source(points))
+        source = np.asarray(self.to_source(points), dtype=float)
+        to_voxel = np.linalg.inv(self.affine)
+        ijk = source @ to_voxel[:3, :3].T
+        ijk += to_voxel[:3, 3]
         if self.order == 1:
             # ITK treats the outer half voxel as inside and clamps there; scipy's 'nearest'
             # does the same, and points further out are 0 (ITK's default value).
