@@ -23,7 +23,7 @@ from navsvc.registration import Registration
 from navsvc.report import ReportInputs, write_report
 from navsvc.report.planes import VIEWS, Volume, sample_planes
 from navsvc.report.sampling import grid_sampler
-from navsvc.report.scalp3d import decimate_mesh
+from navsvc.report.scalp3d import Marker, decimate_mesh, render_scalp_views
 from navsvc.report.slices import render_target_slices
 
 VOXEL_MM = 3.0
@@ -330,3 +330,29 @@ def test_report_inputs_equal_the_full_volume_warps_on_the_shown_planes(tmp_path)
                 assert difference.max() < 0.05, (view.name, difference.max())
             else:  # labels: only rounding ties at exactly half a voxel could differ
                 assert np.mean(difference > 0) < 1e-3, view.name
+
+
+def test_scalp_views_show_patients_left_on_the_left_seen_from_above():
+    """Projected 3-D views: from above, left is left and anterior up; from the left, the nose is left."""
+    sphere = trimesh.creation.icosphere(subdivisions=4, radius=HEAD_RADIUS_MM)
+    on_scalp = lambda p: np.asarray(p, float) / np.linalg.norm(p) * HEAD_RADIUS_MM  # noqa: E731
+    markers = [Marker("L", on_scalp([-60.0, 0.0, 60.0]), "#ff0000", "o", "left"),
+               Marker("A", on_scalp([-40.0, 55.0, 40.0]), "#0000ff", "o", "anterior")]
+    png = render_scalp_views(np.asarray(sphere.vertices), np.asarray(sphere.faces), None, markers, dpi=40)
+    image = matplotlib.image.imread(io.BytesIO(png))[..., :3]
+    height, width = image.shape[:2]
+    image = image[: int(0.8 * height)]  # above the legend, which repeats the marker colours
+
+    def centre_of(rgb, columns):
+        hits = np.argwhere(np.all(np.abs(image[:, columns] - rgb) < 0.15, axis=-1))
+        assert len(hits) > 0, rgb
+        return hits.mean(axis=0)  # (row, column within the view)
+
+    side, above = slice(0, width // 2), slice(width // 2, width)  # no coil: two views
+    view_centre = width // 4
+    left_row, left_column = centre_of((1.0, 0.0, 0.0), above)
+    front_row, front_column = centre_of((0.0, 0.0, 1.0), above)
+    assert left_column < view_centre - 5, "from above, the patient's left must be on the left"
+    assert front_row < left_row, "from above, anterior must be at the top"
+    assert centre_of((0.0, 0.0, 1.0), side)[1] < centre_of((1.0, 0.0, 0.0), side)[1], \
+        "seen from the patient's left, anterior must be on the left"

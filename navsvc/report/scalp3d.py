@@ -5,13 +5,15 @@ matrix are the coil's x, y and z axes and its centre in world (RAS) mm; z points
 into the head, y lies along the handle axis and the handle points to −y. A
 figure-8 coil's two wings lie along x, on either side of the centre.
 
-Drawn with matplotlib's 3-D axes in orthographic projection on a decimated copy of
-the mesh (vertex clustering), so a report renders in about a second.
+Each view is an orthographic projection drawn on flat matplotlib axes: the scalp (a
+copy decimated by vertex clustering, back faces culled) as Gouraud-shaded triangles
+painted far to near, in one call; the coil, handle, markers and labels projected on
+top, the parts of the coil hidden behind the head dotted. Screen axes follow
+matplotlib's 3-D camera (``view_init(elev, azim)``, roll 0).
 """
 
 from __future__ import annotations
 
-import io
 from dataclasses import dataclass
 
 import matplotlib
@@ -23,7 +25,9 @@ import numpy as np  # noqa: E402
 import trimesh  # noqa: E402
 from matplotlib import patheffects  # noqa: E402
 from matplotlib.lines import Line2D  # noqa: E402
-from mpl_toolkits.mplot3d.art3d import Poly3DCollection  # noqa: E402
+
+from navsvc.report.planes import figure_png  # noqa: E402
+from matplotlib.colors import LinearSegmentedColormap  # noqa: E402
 
 #: Radius of one wing of the drawn figure-8 coil (outer winding), mm; a typical
 #: 70-mm figure-8 coil.
@@ -88,6 +92,11 @@ class _Camera:
     def screen_up(self) -> np.ndarray:
         """Unit vector, RAS, that points to the top of the image (matplotlib, roll 0)."""
         return np.cross(self.direction, self.screen_right)
+
+    def project(self, points_mm: np.ndarray) -> np.ndarray:
+        """Screen coordinates (N, 2), mm: along ``screen_right`` and ``screen_up``."""
+        points_mm = np.atleast_2d(points_mm)
+        return np.column_stack([points_mm @ self.screen_right, points_mm @ self.screen_up])
 
 
 def decimate_mesh(
@@ -161,17 +170,52 @@ def _coil_outline_mm(coil_matrix: np.ndarray, samples: int = 72) -> list[np.ndar
     return wings
 
 
-def _plot_polyline_with_hidden(ax, mesh, points_mm, towards_viewer, colour, width, zorder) -> None:
-    """Draw a 3-D polyline solid where visible and faint-dashed where behind the scalp."""
-    visible = _visible(mesh, points_mm, towards_viewer)
+_SKIN_COLOURS = LinearSegmentedColormap.from_list("skin", [(0.0, 0.0, 0.0), tuple(_SKIN_RGB)])  # shade s -> s * skin
+#: Half-width of the square each view shows, as a fraction of the head's half-size plus margin.
+_VIEW_HALF_WIDTH = 1.2
+
+
+def _vertex_normals(vertices_mm: np.ndarray, faces: np.ndarray, face_normals: np.ndarray) -> np.ndarray:
+    """Unit vertex normals: the mean of the (outward) normals of the faces around each vertex."""
+    normals = np.zeros_like(vertices_mm)
+    for corner in range(3):
+        np.add.at(normals, faces[:, corner], face_normals)
+    lengths = np.linalg.norm(normals, axis=1, keepdims=True)
+    return normals / np.where(lengths > 0, lengths, 1.0)
+
+
+def _draw_skin(ax, camera: _Camera, vertices_mm, faces, face_normals, vertex_normals) -> None:
+    """The scalp as Gouraud-shaded triangles, back faces culled, painted far to near."""
+    towards_viewer = camera.direction
+    front = faces[face_normals @ towards_viewer > -0.15]  # back-face culling, as few sorting errors as possible
+    depth = (vertices_mm @ towards_viewer)[front].mean(axis=1)  # larger = nearer the viewer
+    light = towards_viewer + 0.7 * camera.screen_up - 0.4 * camera.screen_right
+    light /= np.linalg.norm(light)
+    shade = 0.3 + 0.7 * np.clip(vertex_normals @ light, 0.0, 1.0)
+    xy = camera.project(vertices_mm)
+    ax.tripcolor(xy[:, 0], xy[:, 1], front[np.argsort(depth, kind="stable")], shade, shading="gouraud",
+                 cmap=_SKIN_COLOURS, vmin=0.0, vmax=1.0, zorder=1)
+
+
+def _plot_polyline_with_hidden(ax, camera: _Camera, mesh, points_mm, colour, width, zorder) -> None:
+    """Draw a 3-D polyline solid where visible and faint-dotted where behind the scalp."""
+    visible = _visible(mesh, points_mm, camera.direction)
+    xy = camera.project(points_mm)
     for is_visible in (False, True):
-        segment = np.where(visible == is_visible, 1.0, np.nan)[:, None] * points_mm
-        ax.plot(segment[:, 0], segment[:, 1], segment[:, 2], color=colour,
+        segment = np.where((visible == is_visible)[:, None], xy, np.nan)
+        ax.plot(segment[:, 0], segment[:, 1], color=colour,
                 lw=width if is_visible else width * 0.6, ls="-" if is_visible else ":",
                 alpha=1.0 if is_visible else 0.45, zorder=zorder)
 
 
-def _edge_labels(ax, camera: "_Camera", vertices_mm: np.ndarray, centre_mm: np.ndarray,
+def _arrow(ax, start_xy, end_xy, colour, width: float, head: float, zorder: int) -> None:
+    """A straight arrow on screen from ``start_xy`` to ``end_xy`` (mm), head at the end."""
+    ax.annotate("", xy=tuple(end_xy), xytext=tuple(start_xy), zorder=zorder, annotation_clip=False,
+                arrowprops=dict(arrowstyle="-|>", color=colour, lw=width, mutation_scale=head,
+                                shrinkA=0.0, shrinkB=0.0))
+
+
+def _edge_labels(ax, camera: _Camera, vertices_mm: np.ndarray, centre_mm: np.ndarray,
                  half_size_mm: float) -> None:
     """Anatomical direction words just outside the head's silhouette, where each points on screen.
 
@@ -185,29 +229,27 @@ def _edge_labels(ax, camera: "_Camera", vertices_mm: np.ndarray, centre_mm: np.n
         (0.0, 1.0, 0.0): "ANTERIOR\n(nose)", (0.0, -1.0, 0.0): "POSTERIOR",
         (0.0, 0.0, 1.0): "SUPERIOR", (0.0, 0.0, -1.0): "INFERIOR",
     }
-    right, up = camera.screen_right, camera.screen_up
     for direction, word in words.items():
         direction = np.asarray(direction)
-        on_screen = np.array([direction @ right, direction @ up])
+        on_screen = camera.project(direction)[0]
         if np.linalg.norm(on_screen) < 0.9:
             continue
         vertical = abs(on_screen[1]) > abs(on_screen[0])
         reach_mm = float(np.max((vertices_mm - centre_mm) @ direction))
         distance_mm = min(reach_mm + (15.0 if vertical else 24.0), 0.9 * half_size_mm)  # stay in view
-        position = centre_mm + distance_mm * direction
-        ax.text(*position, word, fontsize=9, fontweight="bold", color="0.15", ha="center",
-                va="center", zorder=12, path_effects=_OUTLINE)
+        ax.text(*camera.project(centre_mm + distance_mm * direction)[0], word, fontsize=9,
+                fontweight="bold", color="0.15", ha="center", va="center", zorder=12,
+                path_effects=_OUTLINE)
 
 
-def _orientation_arrows(ax, camera: "_Camera", occupied_mm: np.ndarray, centre_mm: np.ndarray,
+def _orientation_arrows(ax, camera: _Camera, occupied_mm: np.ndarray, centre_mm: np.ndarray,
                         half_size_mm: float) -> None:
-    """A 3-D triad (patient's left, anterior, superior) in the emptiest corner of a view.
+    """A triad (patient's left, anterior, superior) in the emptiest corner of a view.
 
     ``occupied_mm`` are the points already drawn (mesh, coil, markers), RAS mm.
     """
-    right, up = camera.screen_right, camera.screen_up
     length_mm = 0.2 * half_size_mm
-    screen_mm = np.column_stack([(occupied_mm - centre_mm) @ right, (occupied_mm - centre_mm) @ up])
+    screen_mm = camera.project(occupied_mm - centre_mm)
     # candidate positions of the triad's origin, in half-sizes of the plotted cube, preferred first
     corners = [(-0.95, -0.85), (0.6, -0.85), (-0.95, 0.65), (0.6, 0.65), (0.8, -0.85), (0.8, 0.65),
                (-0.95, 0.0), (0.8, 0.0)]
@@ -219,21 +261,21 @@ def _orientation_arrows(ax, camera: "_Camera", occupied_mm: np.ndarray, centre_m
         return int(np.sum(np.all((screen_mm > low) & (screen_mm < high), axis=1)))
 
     corner = min(corners, key=crowding)  # min keeps the first of equally empty corners
-    origin = centre_mm + corner[0] * half_size_mm * right + corner[1] * half_size_mm * up
+    origin = camera.project(centre_mm)[0] + np.array(corner) * half_size_mm
     end_on = []
     for direction, word in (((-1.0, 0.0, 0.0), "L"), ((0.0, 1.0, 0.0), "A"), ((0.0, 0.0, 1.0), "S")):
         direction = np.asarray(direction)
-        on_screen = direction - (direction @ camera.direction) * camera.direction
+        on_screen = camera.project(direction)[0]
         if np.linalg.norm(on_screen) < 0.3:
             end_on.append(f"{word} {'towards you' if direction @ camera.direction > 0 else 'away'}")
             continue
-        ax.quiver(*origin, *(length_mm * direction), color="0.1", linewidth=1.6,
-                  arrow_length_ratio=0.25, zorder=12)
-        label_at = origin + length_mm * direction + 7.0 * on_screen / np.linalg.norm(on_screen)
+        tip = origin + length_mm * on_screen
+        _arrow(ax, origin, tip, "0.1", 1.6, 9.0, 12)
+        label_at = tip + 7.0 * on_screen / np.linalg.norm(on_screen)
         ax.text(*label_at, word, fontsize=9, fontweight="bold", color="0.1", ha="center",
                 va="center", zorder=12)
     if end_on:
-        ax.text(*(origin - 6.0 * up), "\n".join(end_on), fontsize=7.5, color="0.25", ha="left",
+        ax.text(origin[0], origin[1] - 6.0, "\n".join(end_on), fontsize=7.5, color="0.25", ha="left",
                 va="top", zorder=12)
 
 
@@ -304,59 +346,50 @@ def render_scalp_views(
     vertices, plot_faces = decimate_mesh(
         np.asarray(vertices_ras_mm, float), np.asarray(faces), PLOT_CELL_MM)
     mesh = trimesh.Trimesh(vertices, plot_faces, process=False)
-    normals = _outward_face_normals(vertices, plot_faces)
+    face_normals = _outward_face_normals(vertices, plot_faces)
+    vertex_normals = _vertex_normals(vertices, plot_faces, face_normals)
     centre = (vertices.min(axis=0) + vertices.max(axis=0)) / 2
     half_size = (vertices.max(axis=0) - vertices.min(axis=0)).max() / 2 + 18.0
     coil = None if coil_matrix is None else np.asarray(coil_matrix, dtype=float)
     cameras = _cameras(coil) if coil is not None else _cameras(np.eye(4))[:2]
+    positions = [np.asarray(m.position_ras_mm, dtype=float) for m in markers]
 
     fig = plt.figure(figsize=(5.4 * len(cameras), 6.3), facecolor="white")
     for index, camera in enumerate(cameras):
-        towards_viewer = camera.direction
-        ax = fig.add_subplot(1, len(cameras), index + 1, projection="3d", computed_zorder=False)
-        ax.set_proj_type("ortho")
-        ax.view_init(elev=camera.elevation_deg, azim=camera.azimuth_deg)
-        facing = normals @ towards_viewer
-        front = facing > -0.15  # back-face culling: halves the work and the sorting errors
-        light = towards_viewer + 0.7 * camera.screen_up - 0.4 * camera.screen_right
-        light /= np.linalg.norm(light)
-        shade = 0.3 + 0.7 * np.clip(normals[front] @ light, 0.0, 1.0)
-        colours = np.clip(shade[:, None] * _SKIN_RGB, 0, 1)
-        surface = Poly3DCollection(vertices[plot_faces[front]], facecolors=colours,
-                                   edgecolors=colours, linewidths=0.3, zorder=1)
-        ax.add_collection3d(surface)
+        ax = fig.add_subplot(1, len(cameras), index + 1)
+        _draw_skin(ax, camera, vertices, plot_faces, face_normals, vertex_normals)
 
-        drawn = [np.asarray(m.position_ras_mm, dtype=float)[None, :] for m in markers]
+        drawn = [p[None, :] for p in positions]
         if coil is not None:
-            drawn += _coil_outline_mm(coil)
-            drawn.append(np.linspace(coil[:3, 3], coil[:3, 3] - HANDLE_ARROW_LENGTH_MM * coil[:3, 1],
-                                     20))
-            for wing in _coil_outline_mm(coil):
-                _plot_polyline_with_hidden(ax, mesh, wing, towards_viewer, COIL_COLOUR, 2.4, 5)
+            wings = _coil_outline_mm(coil)
             coil_centre, handle = coil[:3, 3], -coil[:3, 1]
             handle_tip = coil_centre + HANDLE_ARROW_LENGTH_MM * handle
-            handle_line = np.linspace(coil_centre, handle_tip, 30)
-            _plot_polyline_with_hidden(ax, mesh, handle_line, towards_viewer, HANDLE_COLOUR, 4.0, 6)
-            ax.quiver(*(handle_tip - 18.0 * handle), *(18.0 * handle), color=HANDLE_COLOUR,
-                      linewidth=4.0, arrow_length_ratio=0.9, zorder=6)
+            drawn += wings + [np.linspace(coil_centre, handle_tip, 20)]
+            for wing in wings:
+                _plot_polyline_with_hidden(ax, camera, mesh, wing, COIL_COLOUR, 2.4, 5)
+            _plot_polyline_with_hidden(ax, camera, mesh, np.linspace(coil_centre, handle_tip, 30),
+                                       HANDLE_COLOUR, 4.0, 6)
+            tail, tip = camera.project(np.vstack([handle_tip - 18.0 * handle, handle_tip]))
+            _arrow(ax, tail, tip, HANDLE_COLOUR, 4.0, 22.0, 6)
             if target_ras_mm is not None:
-                normal_line = np.vstack([coil_centre, np.asarray(target_ras_mm, float)])
+                normal_line = camera.project(np.vstack([coil_centre, np.asarray(target_ras_mm, float)]))
                 ax.plot(*normal_line.T, color=COIL_COLOUR, lw=1.2, ls="--", zorder=5)
 
-        shown = [m for m in markers
-                 if _visible(mesh, np.asarray(m.position_ras_mm, float), towards_viewer)[0]]
-        positions = [np.asarray(m.position_ras_mm, dtype=float) for m in shown]
-        offsets = _label_offsets_mm(camera, positions, 11.0)
-        for marker, position, offset in zip(shown, positions, offsets):
-            ax.plot(*position[:, None], marker=marker.symbol, ms=9, mfc=marker.colour, mec="black",
-                    ls="none", zorder=8)
-            ax.text(*(position + offset + 6.0 * towards_viewer), marker.label, fontsize=8,
+        visible = _visible(mesh, np.array(positions), camera.direction) if positions else []
+        shown = [(m, p) for m, p, seen in zip(markers, positions, visible) if seen]
+        offsets = _label_offsets_mm(camera, [p for _, p in shown], 11.0)
+        for (marker, position), offset in zip(shown, offsets):
+            ax.plot(*camera.project(position)[0], marker=marker.symbol, ms=9, mfc=marker.colour,
+                    mec="black", ls="none", zorder=8)
+            ax.text(*camera.project(position + offset)[0], marker.label, fontsize=8,
                     fontweight="bold", color="black", ha="center", va="center", zorder=9,
                     path_effects=_OUTLINE)
 
-        for axis in range(3):
-            getattr(ax, f"set_{'xyz'[axis]}lim")(centre[axis] - half_size, centre[axis] + half_size)
-        ax.set_box_aspect((1, 1, 1), zoom=1.35)
+        middle = camera.project(centre)[0]
+        reach = _VIEW_HALF_WIDTH * half_size
+        ax.set_xlim(middle[0] - reach, middle[0] + reach)
+        ax.set_ylim(middle[1] - reach, middle[1] + reach)
+        ax.set_aspect("equal", adjustable="box")
         ax.set_axis_off()
         ax.set_title(camera.title, fontsize=11, fontweight="bold", y=1.02)
         _edge_labels(ax, camera, vertices, centre, half_size)
@@ -375,7 +408,4 @@ def render_scalp_views(
                           label="orientation arrows: L = patient's left, A = anterior, S = superior"))
     fig.legend(handles=handles, loc="lower center", ncol=3, fontsize=9, frameon=False)
     fig.subplots_adjust(left=0.0, right=1.0, top=0.89, bottom=0.13, wspace=0.0)
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=dpi, facecolor="white")
-    plt.close(fig)
-    return buffer.getvalue()
+    return figure_png(fig, dpi)
