@@ -23,6 +23,7 @@ from navsvc.registration import Registration
 from navsvc.report import ReportInputs, write_report
 from navsvc.report.planes import VIEWS, Volume, sample_planes
 from navsvc.report.sampling import grid_sampler
+from navsvc.report.template_slices import template_slices
 from navsvc.report.scalp3d import Marker, decimate_mesh, render_scalp_views
 from navsvc.report.slices import render_target_slices
 
@@ -330,6 +331,18 @@ def test_report_inputs_equal_the_full_volume_warps_on_the_shown_planes(tmp_path)
                 assert difference.max() < 0.05, (view.name, difference.max())
             else:  # labels: only rounding ties at exactly half a voxel could differ
                 assert np.mean(difference > 0) < 1e-3, view.name
+
+    # the registration check's nine slices, read only near the brain, are the same values
+    full_volume = Volume(nib.Nifti1Image(full_template.astype(np.float32), grid.affine))
+    for view, cut, plane in template_slices(inputs.template, volume, dlpfc_native):
+        reference = full_volume.plane(view, cut)
+        rows = np.searchsorted(reference.vertical_mm, plane.vertical_mm)
+        columns = np.searchsorted(reference.horizontal_mm, plane.horizontal_mm)
+        np.testing.assert_allclose(plane.vertical_mm, reference.vertical_mm[rows])
+        np.testing.assert_allclose(plane.horizontal_mm, reference.horizontal_mm[columns])
+        shown = reference.values[np.ix_(rows, columns)]
+        assert np.abs(plane.values - shown).max() < 0.05, (view.name, cut)
+        assert plane.values.max() > 0 and reference.values.sum() - shown.sum() < 1e-3 * reference.values.sum()
 
 
 def test_scalp_views_show_patients_left_on_the_left_seen_from_above():

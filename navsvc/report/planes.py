@@ -177,6 +177,7 @@ class Volume:
         points[..., view.vertical_axis] = v[:, None]
         return points.reshape(-1, 3), (v.size, h.size), self._extent(view, rows, columns)
 
+    @cached_property
     def _statistics_sample(self) -> np.ndarray:
         flat = self.data.reshape(-1)
         sample = flat[:: max(1, flat.size // _STATISTICS_SAMPLE)]
@@ -185,7 +186,7 @@ class Volume:
     @cached_property
     def window(self) -> tuple[float, float]:
         """Grey-level window from the robust range of the image's foreground."""
-        sample = self._statistics_sample()
+        sample = self._statistics_sample
         if sample.size == 0:
             return 0.0, 1.0
         foreground = sample[sample > np.percentile(sample, 30)]
@@ -199,7 +200,7 @@ class Volume:
     def box_mm(self) -> np.ndarray:
         """Bounding box of the head (or brain) in world mm, rows = axes, columns = (min, max)."""
         coordinates = [self.coordinates_mm(axis) for axis in range(3)]
-        return foreground_box_mm(self.data, coordinates, self._statistics_sample())
+        return foreground_box_mm(self.data, coordinates, self._statistics_sample)
 
 
 def foreground_box_mm(data: np.ndarray, coordinates_mm, sample: np.ndarray | None = None,
@@ -238,7 +239,8 @@ def foreground_box_mm(data: np.ndarray, coordinates_mm, sample: np.ndarray | Non
     return box
 
 
-def sample_planes(sampler: PointSampler, volume: Volume, cuts, crop_mm=None) -> list[Plane | None]:
+def sample_planes(sampler: PointSampler, volume: Volume, cuts, crop_mm=None,
+                  needed=None) -> list[Plane | None]:
     """Slices of a sampled image on ``volume``'s voxel planes, with one call of ``sampler``.
 
     Parameters
@@ -251,6 +253,8 @@ def sample_planes(sampler: PointSampler, volume: Volume, cuts, crop_mm=None) -> 
         Orientation and world coordinate of each slice, mm.
     crop_mm : numpy.ndarray, shape (3, 2), optional
         Only the voxels inside this box are read.
+    needed : callable, optional
+        Points (N, 3) -> bool (N,): only these are read, the others are 0.
 
     Returns
     -------
@@ -261,7 +265,14 @@ def sample_planes(sampler: PointSampler, volume: Volume, cuts, crop_mm=None) -> 
     present = [layout for layout in layouts if layout is not None]
     if not present:
         return [None] * len(layouts)
-    values = np.asarray(sampler(np.concatenate([points for points, _, _ in present])))
+    points = np.concatenate([points for points, _, _ in present])
+    if needed is None:
+        values = np.asarray(sampler(points))
+    else:
+        read = np.asarray(needed(points), dtype=bool)
+        values = np.zeros(len(points), dtype=np.float32)
+        if read.any():
+            values[read] = sampler(points[read])
     planes, start = [], 0
     for layout in layouts:
         if layout is None:

@@ -62,21 +62,20 @@ class MappedImage:
             return np.zeros(0, dtype=np.float32)
         source = np.asarray(self.to_source(points), dtype=float)
         to_voxel = np.linalg.inv(self.affine)
-        ijk = source @ to_voxel[:3, :3].T
-        ijk += to_voxel[:3, 3]
+        ijk = (source @ to_voxel[:3, :3].T + to_voxel[:3, 3]).T  # (3, N)
+        if self.order == 0:
+            ijk = np.floor(ijk + 0.5)
+        # ITK reads the outer half voxel too (clamping to the edge voxel, as scipy's 'nearest'
+        # mode); further out it gives 0, its default value
+        inside = np.ones(len(points), dtype=bool)
+        for axis, size in enumerate(self.data.shape):
+            inside &= (ijk[axis] >= -0.5) & (ijk[axis] < size - 0.5)
+        values = np.zeros(len(points), dtype=np.float32 if self.order == 1 else self.data.dtype)
         if self.order == 1:
-            # ITK treats the outer half voxel as inside and clamps there; scipy's 'nearest'
-            # does the same, and points further out are 0 (ITK's default value).
-            shape = np.array(self.data.shape)
-            inside = np.all((ijk >= -0.5) & (ijk < shape - 0.5), axis=1)
-            values = np.zeros(len(points), dtype=np.float32)
-            values[inside] = ndimage.map_coordinates(self.data, ijk[inside].T, order=1, mode="nearest",
+            values[inside] = ndimage.map_coordinates(self.data, ijk[:, inside], order=1, mode="nearest",
                                                      prefilter=False)
-            return values
-        index = np.floor(ijk + 0.5).astype(np.int64)
-        inside = np.all((index >= 0) & (index < np.array(self.data.shape)), axis=1)
-        values = np.zeros(len(points), dtype=self.data.dtype)
-        values[inside] = self.data[tuple(index[inside].T)]
+        else:
+            values[inside] = self.data[tuple(ijk[:, inside].astype(np.int64))]
         return values
 
 
