@@ -122,7 +122,7 @@ def decimate_mesh(
     faces : numpy.ndarray, shape (M', 3)
     """
     cells = np.floor((vertices_mm - vertices_mm.min(axis=0)) / cell_mm).astype(np.int64)
-    _, cluster, counts = np.unique(cells, axis=0, return_inverse=True, return_counts=True)
+    _, cluster, counts = np.unique(_row_keys(cells), return_inverse=True, return_counts=True)
     cluster = cluster.ravel()
     sums = np.zeros((len(counts), 3))
     np.add.at(sums, cluster, vertices_mm)
@@ -134,8 +134,15 @@ def decimate_mesh(
         & (new_faces[:, 0] != new_faces[:, 2])
     )
     new_faces = new_faces[keep]
-    _, unique_rows = np.unique(np.sort(new_faces, axis=1), axis=0, return_index=True)
+    _, unique_rows = np.unique(_row_keys(np.sort(new_faces, axis=1)), return_index=True)
     return new_vertices, new_faces[np.sort(unique_rows)]
+
+
+def _row_keys(rows: np.ndarray) -> np.ndarray:
+    """One int64 per row of three non-negative integers, ordered as the rows lexicographically
+    (``np.unique(rows, axis=0)`` is several times slower)."""
+    base = int(rows.max()) + 1 if rows.size else 1
+    return (rows[:, 0] * base + rows[:, 1]) * base + rows[:, 2]
 
 
 def _outward_face_normals(vertices_mm: np.ndarray, faces: np.ndarray) -> np.ndarray:
