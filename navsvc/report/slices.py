@@ -66,7 +66,9 @@ def render_target_slices(
     mapped = None if mapped_target_ras_mm is None else np.asarray(mapped_target_ras_mm, dtype=float)
     t1 = Volume.of(t1)
     window, box = t1.window, t1.box_mm
-    mask_planes = sample_planes(dlpfc_mask, t1, [(view, target[view.normal_axis]) for view in VIEWS])
+    # the region lies in the brain, well inside the head's box: only that part is read
+    mask_planes = sample_planes(dlpfc_mask, t1, [(view, target[view.normal_axis]) for view in VIEWS],
+                                crop_mm=box)
 
     fig, axes = plt.subplots(2, 3, figsize=(13.5, 9.6), facecolor="white",
                              gridspec_kw=dict(height_ratios=(1.0, 0.72)))
