@@ -23,11 +23,11 @@ os.environ.setdefault("ITK_GLOBAL_DEFAULT_NUMBER_OF_THREADS", str(engine_setting
 import hashlib  # noqa: E402
 import shutil  # noqa: E402
 from dataclasses import dataclass  # noqa: E402
+from functools import cached_property  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 import ants  # noqa: E402
 import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
 from scipy import ndimage  # noqa: E402
 
 from navsvc import templates  # noqa: E402
@@ -45,6 +45,16 @@ SYN_METRIC, SYN_METRIC_PARAMETER = "mattes", 32
 SYN_ITERATIONS = (40, 20, 0)
 #: dilation of the head-aligned Colin27 brain mask that cuts the patient's brain, 2 mm voxels
 BRAIN_MASK_DILATION_VOXELS = 3
+#: margin around the template brain of the brain stage's fixed image, 2 mm voxels (covers
+#: the fixed mask, dilated by 2 voxels, with room to spare)
+FIXED_BRAIN_MARGIN_VOXELS = 4
+#: ants.registration settings of the stages (shrink factors of the 2 mm grid; Mattes bins)
+HEAD_RIGID = dict(aff_shrink_factors=(4, 2), aff_smoothing_sigmas=(2, 1), aff_iterations=(200, 50),
+                  aff_metric="mattes", aff_sampling=32)
+HEAD_AFFINE = dict(aff_shrink_factors=(4, 2), aff_smoothing_sigmas=(2, 1), aff_iterations=(100, 50),
+                   aff_metric="mattes", aff_sampling=32)
+BRAIN_AFFINE = dict(aff_shrink_factors=(2, 1), aff_smoothing_sigmas=(1, 0), aff_iterations=(100, 30),
+                    aff_metric="mattes", aff_sampling=32)
 #: registration quality (see :func:`register_to_mni`) below which the input is refused
 MIN_BRAIN_CORRELATION = 0.5
 
@@ -63,37 +73,45 @@ class Registration:
     from_mni_invert: tuple[bool, ...]
     quality_correlation: float
 
+    # -- in-memory transforms (each file is read once, not on every mapping) -----
+    @cached_property
+    def _native_to_mni(self) -> ants.ANTsTransform:
+        return _composite(self.from_mni, self.from_mni_invert)
+
+    @cached_property
+    def _mni_to_native(self) -> ants.ANTsTransform:
+        return _composite(self.to_mni, (False,) * len(self.to_mni))
+
+    @cached_property
+    def _colin_to_native(self) -> ants.ANTsTransform:
+        return _composite((self.head_affine,), (False,))
+
+    @cached_property
+    def _native_to_colin(self) -> ants.ANTsTransform:
+        return _composite((self.head_affine,), (True,))
+
     # -- points ---------------------------------------------------------------
     def mni_to_native(self, points_mni_mm) -> np.ndarray:
         """Map ICBM MNI points (RAS mm) into the patient's native RAS space."""
-        # ANTs maps points with the transforms that warp images the other way.
-        return _transform_points(points_mni_mm, list(self.to_mni), [False] * len(self.to_mni))
+        # A point maps with the transforms that warp images the other way.
+        return _map_points(self._mni_to_native, points_mni_mm)
 
     def native_to_mni(self, points_ras_mm) -> np.ndarray:
         """Map native RAS points (mm) into ICBM MNI space."""
-        return _transform_points(points_ras_mm, list(self.from_mni), list(self.from_mni_invert))
+        return _map_points(self._native_to_mni, points_ras_mm)
 
     def colin_to_native(self, points_colin_mm) -> np.ndarray:
         """Map Colin27 head-space points (RAS mm) into native space (affine stage only)."""
-        return _transform_points(points_colin_mm, [self.head_affine], [False])
+        return _map_points(self._colin_to_native, points_colin_mm)
 
     # -- images ---------------------------------------------------------------
     def mni_image_to_native(self, image: ants.ANTsImage, grid: WorkingImage, nearest: bool = False) -> np.ndarray:
         """Resample an image defined in ICBM space onto the native working grid."""
-        out = ants.apply_transforms(
-            fixed=grid.to_ants(), moving=image, transformlist=list(self.from_mni),
-            whichtoinvert=list(self.from_mni_invert),
-            interpolator="nearestNeighbor" if nearest else "linear",
-        )
-        return out.numpy()
+        return _resample(self._native_to_mni, image, grid, nearest)
 
     def colin_image_to_native(self, image: ants.ANTsImage, grid: WorkingImage, nearest: bool = False) -> np.ndarray:
         """Resample an image defined in Colin27 space onto the native grid (affine stage)."""
-        out = ants.apply_transforms(
-            fixed=grid.to_ants(), moving=image, transformlist=[self.head_affine],
-            whichtoinvert=[True], interpolator="nearestNeighbor" if nearest else "linear",
-        )
-        return out.numpy()
+        return _resample(self._native_to_colin, image, grid, nearest)
 
     def save(self, folder: Path) -> dict[str, str]:
         """Copy the transform files into ``folder``; return role -> file name."""
@@ -109,11 +127,29 @@ class Registration:
         return {role: name for role, (_, name) in names.items()}
 
 
-def _transform_points(points_ras_mm, transforms: list[str], invert: list[bool]) -> np.ndarray:
+def _composite(files: tuple[str, ...], invert: tuple[bool, ...]) -> ants.ANTsTransform:
+    """The transform list of :func:`ants.apply_transforms` (same order, same meaning) as one
+    in-memory transform: it maps a point of the fixed space (LPS) into the moving space."""
+    parts = []
+    for path, inverted in zip(files, invert):
+        if str(path).endswith(".mat"):
+            affine = ants.read_transform(str(path))
+            parts.append(affine.invert() if inverted else affine)
+        elif inverted:
+            raise ValueError(f"{path}: a displacement field is inverted by its own inverse-warp file")
+        else:
+            parts.append(ants.transform_from_displacement_field(ants.image_read(str(path))))
+    return ants.compose_ants_transforms(parts)
+
+
+def _map_points(transform: ants.ANTsTransform, points_ras_mm) -> np.ndarray:
     lps = ras_to_lps(as_points(points_ras_mm))
-    frame = pd.DataFrame({"x": lps[:, 0], "y": lps[:, 1], "z": lps[:, 2]})
-    out = ants.apply_transforms_to_points(3, frame, transforms, whichtoinvert=invert)
-    return lps_to_ras(out[["x", "y", "z"]].to_numpy(dtype=np.float64))
+    return lps_to_ras(np.array([transform.apply_to_point(tuple(p)) for p in lps], dtype=np.float64).reshape(-1, 3))
+
+
+def _resample(transform: ants.ANTsTransform, image: ants.ANTsImage, grid: WorkingImage, nearest: bool) -> np.ndarray:
+    out = transform.apply_to_image(image, grid.to_ants(), "nearestneighbor" if nearest else "linear")
+    return out.numpy()
 
 
 def _downsample(image: ants.ANTsImage) -> ants.ANTsImage:
@@ -129,10 +165,22 @@ def _normalise(image: ants.ANTsImage, mask: np.ndarray | None = None) -> ants.AN
     return image.new_image_like(np.clip(values / scale, 0, 1.5).astype(np.float32))
 
 
+def _brain_box(image: ants.ANTsImage, mask: ants.ANTsImage, margin_voxels: int) -> ants.ANTsImage:
+    """``image`` cropped to the bounding box of ``mask`` plus a margin (same physical space)."""
+    inside = np.argwhere(mask.numpy() > 0)
+    lo = np.maximum(inside.min(axis=0) - margin_voxels, 0)
+    hi = np.minimum(inside.max(axis=0) + margin_voxels + 1, np.array(image.shape))
+    return ants.crop_indices(image, lo.tolist(), hi.tolist())
+
+
 def _prepare_fixed() -> tuple[ants.ANTsImage, ants.ANTsImage, ants.ANTsImage]:
     colin = _normalise(_downsample(ants.image_read(str(templates.require(templates.COLIN_HEAD)))))
     icbm = _downsample(ants.image_read(str(templates.require(templates.ICBM_T1))))
     icbm_mask = icbm.new_image_like((icbm.numpy() > 0.05 * icbm.max()).astype(np.float32))
+    # The brain stage runs on the template's brain box: SyN's fields cover only that box
+    # (0.6 instead of 1.1 million 2 mm voxels, SyN about 1.8x faster, mapped brain points
+    # within 0.2 mm of the uncropped run).
+    icbm, icbm_mask = (_brain_box(image, icbm_mask, FIXED_BRAIN_MARGIN_VOXELS) for image in (icbm, icbm_mask))
     return colin, _normalise(icbm, icbm_mask.numpy() > 0), icbm_mask
 
 
@@ -142,6 +190,7 @@ def _load_fixed() -> tuple[ants.ANTsImage, ants.ANTsImage, ants.ANTsImage]:
     for source in (templates.COLIN_HEAD, templates.ICBM_T1):
         stat = templates.require(source).stat()
         key.update(f"{source}:{stat.st_size}:{stat.st_mtime_ns}:{REGISTRATION_SPACING_MM}".encode())
+    key.update(f"brain box margin {FIXED_BRAIN_MARGIN_VOXELS}".encode())
     folder = engine_settings().cache_dir / f"fixed-{key.hexdigest()[:16]}"
     names = ("colin27_head.nii.gz", "icbm_t1.nii.gz", "icbm_mask.nii.gz")
     if all((folder / n).exists() for n in names):
@@ -166,6 +215,23 @@ def brain_correlation(warped_native: np.ndarray, template: np.ndarray, mask: np.
     return float(np.corrcoef(a, b)[0, 1])
 
 
+def _head_stage(colin: ants.ANTsImage, moving: ants.ANTsImage) -> str:
+    """Rigid, then affine, whole head to Colin27; returns the affine transform file."""
+    rigid = ants.registration(fixed=colin, moving=moving, type_of_transform="Rigid", **HEAD_RIGID)
+    affine = ants.registration(fixed=colin, moving=moving, type_of_transform="Affine",
+                               initial_transform=rigid["fwdtransforms"][0], **HEAD_AFFINE)
+    return affine["fwdtransforms"][0]
+
+
+def _patient_brain(moving: ants.ANTsImage, head_affine: str) -> ants.ANTsImage:
+    """The patient's head cut by Colin27's brain mask (carried by the head affine, dilated)."""
+    colin_mask = ants.image_read(str(templates.require(templates.COLIN_BRAIN_MASK)))
+    brain_mask = ants.apply_transforms(fixed=moving, moving=colin_mask, transformlist=[head_affine],
+                                       whichtoinvert=[True], interpolator="nearestNeighbor").numpy() > 0
+    brain_mask = ndimage.binary_dilation(brain_mask, iterations=BRAIN_MASK_DILATION_VOXELS)
+    return _normalise(moving.new_image_like(moving.numpy() * brain_mask), brain_mask)
+
+
 def register_to_mni(native: WorkingImage) -> Registration:
     """Register the patient (working grid) to Colin27 (head) and ICBM 2009a (brain).
 
@@ -185,30 +251,13 @@ def register_to_mni(native: WorkingImage) -> Registration:
     ants.config.set_ants_deterministic(on=False, seed_value=RANDOM_SEED)
     colin, icbm, icbm_mask = _load_fixed()
     moving = _normalise(_downsample(native.to_ants()))
-    head = ants.registration(
-        fixed=colin, moving=moving, type_of_transform="Rigid",
-        aff_shrink_factors=(4, 2), aff_smoothing_sigmas=(2, 1), aff_iterations=(200, 50),
-        aff_metric="mattes", aff_sampling=32,
-    )
-    head = ants.registration(
-        fixed=colin, moving=moving, type_of_transform="Affine", initial_transform=head["fwdtransforms"][0],
-        aff_shrink_factors=(4, 2), aff_smoothing_sigmas=(2, 1), aff_iterations=(100, 50),
-        aff_metric="mattes", aff_sampling=32,
-    )
-    head_affine = head["fwdtransforms"][0]
-    colin_mask = ants.image_read(str(templates.require(templates.COLIN_BRAIN_MASK)))
-    brain_mask = ants.apply_transforms(fixed=moving, moving=colin_mask, transformlist=[head_affine],
-                                       whichtoinvert=[True], interpolator="nearestNeighbor").numpy() > 0
-    brain_mask = ndimage.binary_dilation(brain_mask, iterations=BRAIN_MASK_DILATION_VOXELS)
-    moving_brain = _normalise(moving.new_image_like(moving.numpy() * brain_mask), brain_mask)
+    head_affine = _head_stage(colin, moving)
+    moving_brain = _patient_brain(moving, head_affine)
     fixed_mask = icbm_mask.new_image_like(ndimage.binary_dilation(icbm_mask.numpy() > 0, iterations=2).astype(np.float32))
     # antspyx's "SyN" runs its own long affine stage (2100x1200x1200 iterations, ignoring
     # aff_iterations): run a short affine ourselves, then SyN only.
-    brain_affine = ants.registration(
-        fixed=icbm, moving=moving_brain, type_of_transform="Affine", initial_transform=head_affine,
-        mask=fixed_mask, aff_shrink_factors=(2, 1), aff_smoothing_sigmas=(1, 0), aff_iterations=(100, 30),
-        aff_metric="mattes", aff_sampling=32,
-    )
+    brain_affine = ants.registration(fixed=icbm, moving=moving_brain, type_of_transform="Affine",
+                                     initial_transform=head_affine, mask=fixed_mask, **BRAIN_AFFINE)
     brain = ants.registration(
         fixed=icbm, moving=moving_brain, type_of_transform="SyNOnly",
         initial_transform=brain_affine["fwdtransforms"][0], mask=fixed_mask,

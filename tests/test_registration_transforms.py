@@ -1,0 +1,105 @@
+"""The registration's in-memory point and image maps agree with ANTs' file-based tools.
+
+:class:`navsvc.registration.Registration` reads its transform files once and maps points
+and images with in-memory ANTs transforms; ANTs' ``apply_transforms_to_points`` and
+``apply_transforms`` (which read the files on every call) are the reference, on a tilted
+affine plus a smooth displacement field, in both directions.
+"""
+
+from __future__ import annotations
+
+import ants
+import numpy as np
+import pandas as pd
+import pytest
+
+from navsvc.coords import lps_to_ras, ras_to_lps
+from navsvc.grid import WorkingImage
+from navsvc.registration import Registration
+
+
+def _write_affine(path, rotation_deg: float, translation_lps_mm) -> str:
+    angle = np.deg2rad(rotation_deg)
+    matrix = np.array([[np.cos(angle), -np.sin(angle), 0.0], [np.sin(angle), np.cos(angle), 0.0], [0.0, 0.0, 1.02]])
+    tx = ants.create_ants_transform(transform_type="AffineTransform", dimension=3, matrix=matrix,
+                                    translation=tuple(translation_lps_mm))
+    ants.write_transform(tx, str(path))
+    return str(path)
+
+
+def _write_warp(path, amplitude_mm: float) -> str:
+    shape, spacing, origin = (48, 56, 48), 4.0, (-96.0, -120.0, -80.0)
+    ijk = np.indices(shape).astype(np.float64)
+    xyz = [origin[a] + spacing * ijk[a] for a in range(3)]
+    field = np.stack([amplitude_mm * np.sin(2 * np.pi * xyz[(a + 1) % 3] / 90.0) for a in range(3)], axis=-1)
+    image = ants.from_numpy(field.astype(np.float32), origin=origin, spacing=(spacing,) * 3, has_components=True)
+    ants.image_write(image, str(path))
+    return str(path)
+
+
+@pytest.fixture(scope="module")
+def registration(tmp_path_factory) -> Registration:
+    folder = tmp_path_factory.mktemp("transforms")
+    head = _write_affine(folder / "head.mat", 12.0, (4.0, -7.0, 3.0))
+    brain = _write_affine(folder / "brain.mat", -8.0, (-2.0, 5.0, 1.0))
+    warp = _write_warp(folder / "warp.nii.gz", 3.0)
+    inverse = _write_warp(folder / "inverse.nii.gz", -2.5)  # need not be the exact inverse here
+    return Registration(head_affine=head, to_mni=(warp, brain), from_mni=(brain, inverse),
+                        from_mni_invert=(True, False), quality_correlation=1.0)
+
+
+def _ants_points(points_ras_mm, files, invert) -> np.ndarray:
+    lps = ras_to_lps(points_ras_mm)
+    frame = pd.DataFrame({"x": lps[:, 0], "y": lps[:, 1], "z": lps[:, 2]})
+    out = ants.apply_transforms_to_points(3, frame, list(files), whichtoinvert=list(invert))
+    return lps_to_ras(out[["x", "y", "z"]].to_numpy(dtype=np.float64))
+
+
+POINTS_RAS_MM = np.random.default_rng(7).uniform(-70.0, 70.0, (40, 3))
+
+
+def test_mni_to_native_points_match_ants(registration):
+    expected = _ants_points(POINTS_RAS_MM, registration.to_mni, (False, False))
+    assert np.abs(registration.mni_to_native(POINTS_RAS_MM) - expected).max() < 1e-4
+
+
+def test_native_to_mni_points_match_ants(registration):
+    expected = _ants_points(POINTS_RAS_MM, registration.from_mni, registration.from_mni_invert)
+    assert np.abs(registration.native_to_mni(POINTS_RAS_MM) - expected).max() < 1e-4
+
+
+def test_colin_to_native_points_match_ants(registration):
+    expected = _ants_points(POINTS_RAS_MM, (registration.head_affine,), (False,))
+    assert np.abs(registration.colin_to_native(POINTS_RAS_MM) - expected).max() < 1e-4
+
+
+def test_a_single_point_keeps_the_n_by_3_shape(registration):
+    assert registration.mni_to_native([1.0, 2.0, 3.0]).shape == (1, 3)
+
+
+def _moving_image() -> ants.ANTsImage:
+    """A left-right asymmetric image (LPS physical space, 2 mm voxels)."""
+    ijk = np.indices((80, 96, 80)).astype(np.float32)
+    values = ijk[0] * 3.0 + np.sin(ijk[1] / 5.0) * 20.0 + ijk[2]
+    return ants.from_numpy(values, origin=(-80.0, -100.0, -70.0), spacing=(2.0, 2.0, 2.0))
+
+
+@pytest.mark.parametrize("nearest", [False, True])
+def test_images_resampled_into_native_match_ants(registration, nearest):
+    grid = WorkingImage(np.zeros((40, 44, 36), dtype=np.float32), np.array([-60.0, -70.0, -40.0]), 3.0)
+    moving = _moving_image()
+    interpolator = "nearestNeighbor" if nearest else "linear"
+    for mine, files, invert in (
+        (registration.mni_image_to_native, registration.from_mni, registration.from_mni_invert),
+        (registration.colin_image_to_native, (registration.head_affine,), (True,)),
+    ):
+        expected = ants.apply_transforms(fixed=grid.to_ants(), moving=moving, transformlist=list(files),
+                                         whichtoinvert=list(invert), interpolator=interpolator).numpy()
+        got = mine(moving, grid, nearest=nearest)
+        assert got.shape == expected.shape
+        inside = expected != 0
+        assert inside.mean() > 0.3
+        if nearest:
+            assert np.mean(got[inside] == expected[inside]) > 0.999
+        else:
+            assert np.abs(got - expected).max() < 1e-2
