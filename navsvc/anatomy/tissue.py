@@ -8,6 +8,7 @@ smooth bias field irrelevant (it is close to constant over a few centimetres).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 import ants
 import numpy as np
@@ -23,6 +24,8 @@ GM_THRESHOLD = 0.5
 #: EM iterations of the mixture model
 EM_ITERATIONS = 15
 CLASSES = ("csf", "gm", "wm")
+#: nilearn's ICBM 2009a GM/WM maps are uint8: 255 is probability 1 (GM + WM <= 255 everywhere)
+ICBM_TISSUE_FULL_SCALE = 255.0
 
 
 @dataclass(frozen=True)
@@ -57,10 +60,15 @@ def crop(image: WorkingImage, centre_ras_mm, radius_mm: float) -> WorkingImage:
     return WorkingImage(np.ascontiguousarray(data), image.origin_ras_mm + lo * image.spacing_mm, image.spacing_mm)
 
 
+@lru_cache(maxsize=1)
+def _template_tissue() -> tuple[ants.ANTsImage, ants.ANTsImage]:
+    """ICBM 2009a GM and WM probability maps (0-1), read once per process."""
+    return tuple(ants.image_read(str(templates.require(path))) / ICBM_TISSUE_FULL_SCALE
+                 for path in (templates.ICBM_GM, templates.ICBM_WM))
+
+
 def _priors(box: WorkingImage, registration: Registration) -> np.ndarray:
-    gm = registration.mni_image_to_native(ants.image_read(str(templates.ICBM_GM)), box)
-    wm = registration.mni_image_to_native(ants.image_read(str(templates.ICBM_WM)), box)
-    gm, wm = np.clip(gm, 0, 1), np.clip(wm, 0, 1)
+    gm, wm = (np.clip(registration.mni_image_to_native(image, box), 0, 1) for image in _template_tissue())
     # outside the brain the template is empty: call it CSF/other with a floor for every class
     csf = np.clip(1.0 - gm - wm, 0, 1)
     prior = np.stack([csf, gm, wm]) + 0.05

@@ -1,0 +1,57 @@
+"""The local tissue model: template priors are probabilities, and the patient's GM is found."""
+
+from __future__ import annotations
+
+import ants
+import nibabel as nib
+import numpy as np
+import pytest
+
+from navsvc import templates
+from navsvc.anatomy.tissue import _priors, segment_locally
+from navsvc.grid import WorkingImage
+from navsvc.registration import Registration
+
+
+@pytest.fixture(scope="module")
+def identity_registration(tmp_path_factory) -> Registration:
+    """Native space == MNI space (the ICBM template is the patient)."""
+    path = str(tmp_path_factory.mktemp("identity") / "identity.mat")
+    ants.write_transform(ants.create_ants_transform(transform_type="AffineTransform", dimension=3), path)
+    return Registration(head_affine=path, to_mni=(path,), from_mni=(path,), from_mni_invert=(False,),
+                        quality_correlation=1.0)
+
+
+def _icbm_box(centre_ras_mm, half_mm: float = 8.0) -> WorkingImage:
+    img = nib.load(str(templates.ICBM_T1))
+    origin = np.asarray(centre_ras_mm, float) - half_mm
+    ijk = np.rint(nib.affines.apply_affine(np.linalg.inv(img.affine), origin)).astype(int)
+    n = int(2 * half_mm) + 1
+    data = np.asanyarray(img.dataobj)[ijk[0]:ijk[0] + n, ijk[1]:ijk[1] + n, ijk[2]:ijk[2] + n]
+    return WorkingImage(data.astype(np.float32), nib.affines.apply_affine(img.affine, ijk), 1.0)
+
+
+def test_priors_are_the_template_probabilities(identity_registration):
+    """Deep white matter gets a WM prior near 1 and a GM prior near 0 (the uint8 maps are
+    scaled by 255, not clipped: clipping made every tissue voxel 'certainly GM and WM')."""
+    box = _icbm_box([-26.0, -10.0, 30.0], half_mm=2.0)  # left centrum semiovale
+    csf, gm, wm = _priors(box, identity_registration).mean(axis=(1, 2, 3))
+    assert wm > 0.8 and gm < 0.15 and csf < 0.1, (csf, gm, wm)
+
+
+def test_priors_sum_to_one(identity_registration):
+    prior = _priors(_icbm_box([-38.0, 44.0, 26.0]), identity_registration)
+    assert np.allclose(prior.sum(axis=0), 1.0, atol=1e-5)
+    assert prior.min() > 0.0
+
+
+def test_grey_matter_found_at_the_template_cortex(identity_registration):
+    """On the template itself the model's GM agrees with the template's GM map."""
+    centre = [-38.0, 44.0, 26.0]
+    tissue = segment_locally(_icbm_box(centre, 20.0), identity_registration, centre, radius_mm=20.0)
+    template_gm = identity_registration.mni_image_to_native(
+        ants.image_read(str(templates.ICBM_GM)), tissue.grid) / 255.0
+    found = tissue.posterior[1] > 0.5
+    expected = template_gm > 0.5
+    dice = 2 * np.sum(found & expected) / (found.sum() + expected.sum())
+    assert dice > 0.6, dice
