@@ -24,6 +24,7 @@ from navsvc.report import ReportInputs, write_report
 from navsvc.report.planes import VIEWS, Volume, sample_planes
 from navsvc.report.sampling import grid_sampler
 from navsvc.report.template_slices import template_slices
+from navsvc.report.visibility import hidden_points
 from navsvc.report.scalp3d import Marker, decimate_mesh, render_scalp_views
 from navsvc.report.slices import render_target_slices
 
@@ -369,3 +370,19 @@ def test_scalp_views_show_patients_left_on_the_left_seen_from_above():
     assert front_row < left_row, "from above, anterior must be at the top"
     assert centre_of((0.0, 0.0, 1.0), side)[1] < centre_of((1.0, 0.0, 0.0), side)[1], \
         "seen from the patient's left, anterior must be on the left"
+
+
+def test_hidden_points_match_rays_towards_the_viewer():
+    """The screen-grid visibility test gives what trimesh's ray test gives."""
+    sphere = trimesh.creation.icosphere(subdivisions=3, radius=HEAD_RADIUS_MM)
+    vertices, faces = np.asarray(sphere.vertices), np.asarray(sphere.faces)
+    rng = np.random.default_rng(7)
+    points = vertices[rng.choice(len(vertices), 400)] * rng.uniform(0.9, 1.15, (400, 1))
+    for towards in ([0.0, 0.0, 1.0], [-1.0, 0.0, 0.0], [0.3, -0.5, 0.81]):
+        towards = np.asarray(towards) / np.linalg.norm(towards)
+        right = np.cross([0.0, 0.0, 1.0], towards) if abs(towards[2]) < 0.9 else np.array([1.0, 0.0, 0.0])
+        right /= np.linalg.norm(right)
+        up = np.cross(towards, right)
+        expected = sphere.ray.intersects_any(points + 2.5 * towards, np.repeat(towards[None], len(points), 0))
+        hidden = hidden_points(vertices, faces, points, towards, right, up, clearance_mm=2.5)
+        assert np.mean(hidden != expected) < 0.01 and 50 < hidden.sum() < 350

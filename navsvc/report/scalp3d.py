@@ -22,11 +22,11 @@ matplotlib.use("Agg")
 
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
-import trimesh  # noqa: E402
 from matplotlib import patheffects  # noqa: E402
 from matplotlib.lines import Line2D  # noqa: E402
 
 from navsvc.report.planes import figure_png  # noqa: E402
+from navsvc.report.visibility import hidden_points  # noqa: E402
 from matplotlib.colors import LinearSegmentedColormap  # noqa: E402
 
 #: Radius of one wing of the drawn figure-8 coil (outer winding), mm; a typical
@@ -157,12 +157,10 @@ def _outward_face_normals(vertices_mm: np.ndarray, faces: np.ndarray) -> np.ndar
     return normals
 
 
-def _visible(mesh: trimesh.Trimesh, points_mm: np.ndarray, towards_viewer: np.ndarray) -> np.ndarray:
-    """True for points not hidden behind the scalp, seen from ``towards_viewer`` (orthographic)."""
-    points_mm = np.atleast_2d(points_mm)
-    origins = points_mm + 2.5 * towards_viewer
-    directions = np.repeat(towards_viewer[None, :], len(points_mm), axis=0)
-    return ~mesh.ray.intersects_any(origins, directions)
+def _hidden(vertices_mm: np.ndarray, faces: np.ndarray, camera: "_Camera", points_mm) -> np.ndarray:
+    """True for points hidden behind the scalp in this view (2.5 mm clearance for their own surface)."""
+    return hidden_points(vertices_mm, faces, np.atleast_2d(points_mm), camera.direction,
+                         camera.screen_right, camera.screen_up, clearance_mm=2.5)
 
 
 def _coil_outline_mm(coil_matrix: np.ndarray, samples: int = 72) -> list[np.ndarray]:
@@ -204,9 +202,9 @@ def _draw_skin(ax, camera: _Camera, vertices_mm, faces, face_normals, vertex_nor
                  cmap=_SKIN_COLOURS, vmin=0.0, vmax=1.0, zorder=1)
 
 
-def _plot_polyline_with_hidden(ax, camera: _Camera, mesh, points_mm, colour, width, zorder) -> None:
-    """Draw a 3-D polyline solid where visible and faint-dotted where behind the scalp."""
-    visible = _visible(mesh, points_mm, camera.direction)
+def _plot_polyline_with_hidden(ax, camera: _Camera, surface, points_mm, colour, width, zorder) -> None:
+    """Draw a 3-D polyline solid where visible and faint-dotted where behind the scalp (vertices, faces)."""
+    visible = ~_hidden(*surface, camera, points_mm)
     xy = camera.project(points_mm)
     for is_visible in (False, True):
         segment = np.where((visible == is_visible)[:, None], xy, np.nan)
@@ -352,7 +350,7 @@ def render_scalp_views(
     """
     vertices, plot_faces = decimate_mesh(
         np.asarray(vertices_ras_mm, float), np.asarray(faces), PLOT_CELL_MM)
-    mesh = trimesh.Trimesh(vertices, plot_faces, process=False)
+    surface = (vertices, plot_faces)
     face_normals = _outward_face_normals(vertices, plot_faces)
     vertex_normals = _vertex_normals(vertices, plot_faces, face_normals)
     centre = (vertices.min(axis=0) + vertices.max(axis=0)) / 2
@@ -373,8 +371,8 @@ def render_scalp_views(
             handle_tip = coil_centre + HANDLE_ARROW_LENGTH_MM * handle
             drawn += wings + [np.linspace(coil_centre, handle_tip, 20)]
             for wing in wings:
-                _plot_polyline_with_hidden(ax, camera, mesh, wing, COIL_COLOUR, 2.4, 5)
-            _plot_polyline_with_hidden(ax, camera, mesh, np.linspace(coil_centre, handle_tip, 30),
+                _plot_polyline_with_hidden(ax, camera, surface, wing, COIL_COLOUR, 2.4, 5)
+            _plot_polyline_with_hidden(ax, camera, surface, np.linspace(coil_centre, handle_tip, 30),
                                        HANDLE_COLOUR, 4.0, 6)
             tail, tip = camera.project(np.vstack([handle_tip - 18.0 * handle, handle_tip]))
             _arrow(ax, tail, tip, HANDLE_COLOUR, 4.0, 22.0, 6)
@@ -382,7 +380,7 @@ def render_scalp_views(
                 normal_line = camera.project(np.vstack([coil_centre, np.asarray(target_ras_mm, float)]))
                 ax.plot(*normal_line.T, color=COIL_COLOUR, lw=1.2, ls="--", zorder=5)
 
-        visible = _visible(mesh, np.array(positions), camera.direction) if positions else []
+        visible = ~_hidden(vertices, plot_faces, camera, np.array(positions)) if positions else []
         shown = [(m, p) for m, p, seen in zip(markers, positions, visible) if seen]
         offsets = _label_offsets_mm(camera, [p for _, p in shown], 11.0)
         for (marker, position), offset in zip(shown, offsets):
