@@ -22,12 +22,13 @@ matplotlib.use("Agg")
 
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
-from matplotlib import patheffects  # noqa: E402
+from matplotlib.colors import LinearSegmentedColormap  # noqa: E402
 from matplotlib.lines import Line2D  # noqa: E402
 
 from navsvc.report.planes import figure_png  # noqa: E402
+from navsvc.report.scalp_geometry import Camera, decimate_mesh, outward_face_normals, vertex_normals  # noqa: E402
+from navsvc.report.scalp_labels import OUTLINE, arrow, edge_labels, label_offsets_mm, orientation_arrows  # noqa: E402
 from navsvc.report.visibility import hidden_points  # noqa: E402
-from matplotlib.colors import LinearSegmentedColormap  # noqa: E402
 
 #: Radius of one wing of the drawn figure-8 coil (outer winding), mm; a typical
 #: 70-mm figure-8 coil.
@@ -42,7 +43,6 @@ PLOT_CELL_MM = 4.5
 COIL_COLOUR = "#1f5bff"
 HANDLE_COLOUR = "#ff7b00"
 _SKIN_RGB = np.array([0.93, 0.80, 0.70])
-_OUTLINE = [patheffects.withStroke(linewidth=3, foreground="white")]
 
 
 @dataclass(frozen=True)
@@ -70,94 +70,7 @@ class Marker:
     description: str
 
 
-@dataclass(frozen=True)
-class _Camera:
-    title: str
-    elevation_deg: float
-    azimuth_deg: float
-
-    @property
-    def direction(self) -> np.ndarray:
-        """Unit vector from the head towards the viewer, RAS."""
-        elev, azim = np.radians(self.elevation_deg), np.radians(self.azimuth_deg)
-        return np.array([np.cos(elev) * np.cos(azim), np.cos(elev) * np.sin(azim), np.sin(elev)])
-
-    @property
-    def screen_right(self) -> np.ndarray:
-        """Unit vector, RAS, that points to the right of the image (matplotlib, roll 0)."""
-        azim = np.radians(self.azimuth_deg)
-        return np.array([-np.sin(azim), np.cos(azim), 0.0])
-
-    @property
-    def screen_up(self) -> np.ndarray:
-        """Unit vector, RAS, that points to the top of the image (matplotlib, roll 0)."""
-        return np.cross(self.direction, self.screen_right)
-
-    def project(self, points_mm: np.ndarray) -> np.ndarray:
-        """Screen coordinates (N, 2), mm: along ``screen_right`` and ``screen_up``."""
-        points_mm = np.atleast_2d(points_mm)
-        return np.column_stack([points_mm @ self.screen_right, points_mm @ self.screen_up])
-
-
-def decimate_mesh(
-    vertices_mm: np.ndarray, faces: np.ndarray, cell_mm: float
-) -> tuple[np.ndarray, np.ndarray]:
-    """Simplify a triangle mesh by vertex clustering on a regular grid.
-
-    Every vertex is replaced by the mean of the vertices in its grid cell; faces
-    whose corners fall in fewer than three cells, and duplicate faces, are dropped.
-
-    Parameters
-    ----------
-    vertices_mm : numpy.ndarray, shape (N, 3)
-        Vertex positions, mm.
-    faces : numpy.ndarray, shape (M, 3)
-        Triangles as vertex indices.
-    cell_mm : float
-        Edge length of the clustering grid, mm.
-
-    Returns
-    -------
-    vertices_mm : numpy.ndarray, shape (N', 3)
-    faces : numpy.ndarray, shape (M', 3)
-    """
-    cells = np.floor((vertices_mm - vertices_mm.min(axis=0)) / cell_mm).astype(np.int64)
-    _, cluster, counts = np.unique(_row_keys(cells), return_inverse=True, return_counts=True)
-    cluster = cluster.ravel()
-    sums = np.zeros((len(counts), 3))
-    np.add.at(sums, cluster, vertices_mm)
-    new_vertices = sums / counts[:, None]
-    new_faces = cluster[faces]
-    keep = (
-        (new_faces[:, 0] != new_faces[:, 1])
-        & (new_faces[:, 1] != new_faces[:, 2])
-        & (new_faces[:, 0] != new_faces[:, 2])
-    )
-    new_faces = new_faces[keep]
-    _, unique_rows = np.unique(_row_keys(np.sort(new_faces, axis=1)), return_index=True)
-    return new_vertices, new_faces[np.sort(unique_rows)]
-
-
-def _row_keys(rows: np.ndarray) -> np.ndarray:
-    """One int64 per row of three non-negative integers, ordered as the rows lexicographically
-    (``np.unique(rows, axis=0)`` is several times slower)."""
-    base = int(rows.max()) + 1 if rows.size else 1
-    return (rows[:, 0] * base + rows[:, 1]) * base + rows[:, 2]
-
-
-def _outward_face_normals(vertices_mm: np.ndarray, faces: np.ndarray) -> np.ndarray:
-    """Unit face normals, flipped to point away from the mesh's centroid."""
-    corners = vertices_mm[faces]
-    normals = np.cross(corners[:, 1] - corners[:, 0], corners[:, 2] - corners[:, 0])
-    lengths = np.linalg.norm(normals, axis=1, keepdims=True)
-    normals = normals / np.where(lengths > 0, lengths, 1.0)
-    outward = corners.mean(axis=1) - vertices_mm.mean(axis=0)
-    flip = np.einsum("ij,ij->i", normals, outward) < 0
-    normals[flip] *= -1
-    return normals
-
-
-def _hidden(vertices_mm: np.ndarray, faces: np.ndarray, camera: "_Camera", points_mm) -> np.ndarray:
+def _hidden(vertices_mm: np.ndarray, faces: np.ndarray, camera: Camera, points_mm) -> np.ndarray:
     """True for points hidden behind the scalp in this view (2.5 mm clearance for their own surface)."""
     return hidden_points(vertices_mm, faces, np.atleast_2d(points_mm), camera.direction,
                          camera.screen_right, camera.screen_up, clearance_mm=2.5)
@@ -180,29 +93,20 @@ _SKIN_COLOURS = LinearSegmentedColormap.from_list("skin", [(0.0, 0.0, 0.0), tupl
 _VIEW_HALF_WIDTH = 1.2
 
 
-def _vertex_normals(vertices_mm: np.ndarray, faces: np.ndarray, face_normals: np.ndarray) -> np.ndarray:
-    """Unit vertex normals: the mean of the (outward) normals of the faces around each vertex."""
-    normals = np.zeros_like(vertices_mm)
-    for corner in range(3):
-        np.add.at(normals, faces[:, corner], face_normals)
-    lengths = np.linalg.norm(normals, axis=1, keepdims=True)
-    return normals / np.where(lengths > 0, lengths, 1.0)
-
-
-def _draw_skin(ax, camera: _Camera, vertices_mm, faces, face_normals, vertex_normals) -> None:
+def _draw_skin(ax, camera: Camera, vertices_mm, faces, face_normals, normals_at_vertices) -> None:
     """The scalp as Gouraud-shaded triangles, back faces culled, painted far to near."""
     towards_viewer = camera.direction
     front = faces[face_normals @ towards_viewer > -0.15]  # back-face culling, as few sorting errors as possible
     depth = (vertices_mm @ towards_viewer)[front].mean(axis=1)  # larger = nearer the viewer
     light = towards_viewer + 0.7 * camera.screen_up - 0.4 * camera.screen_right
     light /= np.linalg.norm(light)
-    shade = 0.3 + 0.7 * np.clip(vertex_normals @ light, 0.0, 1.0)
+    shade = 0.3 + 0.7 * np.clip(normals_at_vertices @ light, 0.0, 1.0)
     xy = camera.project(vertices_mm)
     ax.tripcolor(xy[:, 0], xy[:, 1], front[np.argsort(depth, kind="stable")], shade, shading="gouraud",
                  cmap=_SKIN_COLOURS, vmin=0.0, vmax=1.0, zorder=1)
 
 
-def _plot_polyline_with_hidden(ax, camera: _Camera, surface, points_mm, colour, width, zorder) -> None:
+def _plot_polyline_with_hidden(ax, camera: Camera, surface, points_mm, colour, width, zorder) -> None:
     """Draw a 3-D polyline solid where visible and faint-dotted where behind the scalp (vertices, faces)."""
     visible = ~_hidden(*surface, camera, points_mm)
     xy = camera.project(points_mm)
@@ -213,108 +117,15 @@ def _plot_polyline_with_hidden(ax, camera: _Camera, surface, points_mm, colour, 
                 alpha=1.0 if is_visible else 0.45, zorder=zorder)
 
 
-def _arrow(ax, start_xy, end_xy, colour, width: float, head: float, zorder: int) -> None:
-    """A straight arrow on screen from ``start_xy`` to ``end_xy`` (mm), head at the end."""
-    ax.annotate("", xy=tuple(end_xy), xytext=tuple(start_xy), zorder=zorder, annotation_clip=False,
-                arrowprops=dict(arrowstyle="-|>", color=colour, lw=width, mutation_scale=head,
-                                shrinkA=0.0, shrinkB=0.0))
-
-
-def _edge_labels(ax, camera: _Camera, vertices_mm: np.ndarray, centre_mm: np.ndarray,
-                 half_size_mm: float) -> None:
-    """Anatomical direction words just outside the head's silhouette, where each points on screen.
-
-    Only drawn for views along an anatomical axis (left side, top), where every
-    edge of the image is one anatomical direction.
-    """
-    if np.abs(camera.direction).max() < 0.95:
-        return
-    words = {
-        (-1.0, 0.0, 0.0): "patient's\nLEFT", (1.0, 0.0, 0.0): "patient's\nRIGHT",
-        (0.0, 1.0, 0.0): "ANTERIOR\n(nose)", (0.0, -1.0, 0.0): "POSTERIOR",
-        (0.0, 0.0, 1.0): "SUPERIOR", (0.0, 0.0, -1.0): "INFERIOR",
-    }
-    for direction, word in words.items():
-        direction = np.asarray(direction)
-        on_screen = camera.project(direction)[0]
-        if np.linalg.norm(on_screen) < 0.9:
-            continue
-        vertical = abs(on_screen[1]) > abs(on_screen[0])
-        reach_mm = float(np.max((vertices_mm - centre_mm) @ direction))
-        distance_mm = min(reach_mm + (15.0 if vertical else 24.0), 0.9 * half_size_mm)  # stay in view
-        ax.text(*camera.project(centre_mm + distance_mm * direction)[0], word, fontsize=9,
-                fontweight="bold", color="0.15", ha="center", va="center", zorder=12,
-                path_effects=_OUTLINE)
-
-
-def _orientation_arrows(ax, camera: _Camera, occupied_mm: np.ndarray, centre_mm: np.ndarray,
-                        half_size_mm: float) -> None:
-    """A triad (patient's left, anterior, superior) in the emptiest corner of a view.
-
-    ``occupied_mm`` are the points already drawn (mesh, coil, markers), RAS mm.
-    """
-    length_mm = 0.2 * half_size_mm
-    screen_mm = camera.project(occupied_mm - centre_mm)
-    # candidate positions of the triad's origin, in half-sizes of the plotted cube, preferred first
-    corners = [(-0.95, -0.85), (0.6, -0.85), (-0.95, 0.65), (0.6, 0.65), (0.8, -0.85), (0.8, 0.65),
-               (-0.95, 0.0), (0.8, 0.0)]
-
-    def crowding(corner) -> int:
-        origin = np.array(corner) * half_size_mm
-        low = origin + np.array([-12.0, -22.0])
-        high = origin + np.array([55.0, length_mm + 12.0])
-        return int(np.sum(np.all((screen_mm > low) & (screen_mm < high), axis=1)))
-
-    corner = min(corners, key=crowding)  # min keeps the first of equally empty corners
-    origin = camera.project(centre_mm)[0] + np.array(corner) * half_size_mm
-    end_on = []
-    for direction, word in (((-1.0, 0.0, 0.0), "L"), ((0.0, 1.0, 0.0), "A"), ((0.0, 0.0, 1.0), "S")):
-        direction = np.asarray(direction)
-        on_screen = camera.project(direction)[0]
-        if np.linalg.norm(on_screen) < 0.3:
-            end_on.append(f"{word} {'towards you' if direction @ camera.direction > 0 else 'away'}")
-            continue
-        tip = origin + length_mm * on_screen
-        _arrow(ax, origin, tip, "0.1", 1.6, 9.0, 12)
-        label_at = tip + 7.0 * on_screen / np.linalg.norm(on_screen)
-        ax.text(*label_at, word, fontsize=9, fontweight="bold", color="0.1", ha="center",
-                va="center", zorder=12)
-    if end_on:
-        ax.text(origin[0], origin[1] - 6.0, "\n".join(end_on), fontsize=7.5, color="0.25", ha="left",
-                va="top", zorder=12)
-
-
-def _label_offsets_mm(
-    camera: "_Camera", positions_mm: list[np.ndarray], radius_mm: float
-) -> list[np.ndarray]:
-    """Offsets that keep the marker labels apart on screen (greedy, 8 directions)."""
-    right, up = camera.screen_right, camera.screen_up
-    screen = [np.array([p @ right, p @ up]) for p in positions_mm]
-    occupied = list(screen)
-    angles = np.radians([90, 30, 150, 0, 180, -30, -150, -90])
-    offsets = []
-    for point in screen:
-        best, best_score = None, -np.inf
-        for angle in angles:
-            candidate = point + radius_mm * np.array([np.cos(angle), np.sin(angle)])
-            score = min(np.linalg.norm(candidate - other) for other in occupied)
-            if score > best_score + 1e-6:
-                best, best_score = candidate, score
-        occupied.append(best)
-        delta = best - point
-        offsets.append(delta[0] * right + delta[1] * up)
-    return offsets
-
-
-def _cameras(coil_matrix: np.ndarray) -> list[_Camera]:
+def _cameras(coil_matrix: np.ndarray) -> list[Camera]:
     towards_viewer = -coil_matrix[:3, 2]  # the coil's z points into the head
     towards_viewer = towards_viewer / np.linalg.norm(towards_viewer)
     elevation = np.degrees(np.arcsin(np.clip(towards_viewer[2], -1.0, 1.0)))
     azimuth = np.degrees(np.arctan2(towards_viewer[1], towards_viewer[0]))
     return [
-        _Camera("Patient's LEFT side\n(nose points to the left of the image)", 0.0, 180.0),
-        _Camera("From ABOVE\n(nose at the top, patient's left on the left)", 90.0, -90.0),
-        _Camera("Looking down the coil axis\n(from outside, over the coil)", elevation, azimuth),
+        Camera("Patient's LEFT side\n(nose points to the left of the image)", 0.0, 180.0),
+        Camera("From ABOVE\n(nose at the top, patient's left on the left)", 90.0, -90.0),
+        Camera("Looking down the coil axis\n(from outside, over the coil)", elevation, azimuth),
     ]
 
 
@@ -351,8 +162,8 @@ def render_scalp_views(
     vertices, plot_faces = decimate_mesh(
         np.asarray(vertices_ras_mm, float), np.asarray(faces), PLOT_CELL_MM)
     surface = (vertices, plot_faces)
-    face_normals = _outward_face_normals(vertices, plot_faces)
-    vertex_normals = _vertex_normals(vertices, plot_faces, face_normals)
+    face_normals = outward_face_normals(vertices, plot_faces)
+    normals_at_vertices = vertex_normals(vertices, plot_faces, face_normals)
     centre = (vertices.min(axis=0) + vertices.max(axis=0)) / 2
     half_size = (vertices.max(axis=0) - vertices.min(axis=0)).max() / 2 + 18.0
     coil = None if coil_matrix is None else np.asarray(coil_matrix, dtype=float)
@@ -362,7 +173,7 @@ def render_scalp_views(
     fig = plt.figure(figsize=(5.4 * len(cameras), 6.3), facecolor="white")
     for index, camera in enumerate(cameras):
         ax = fig.add_subplot(1, len(cameras), index + 1)
-        _draw_skin(ax, camera, vertices, plot_faces, face_normals, vertex_normals)
+        _draw_skin(ax, camera, vertices, plot_faces, face_normals, normals_at_vertices)
 
         drawn = [p[None, :] for p in positions]
         if coil is not None:
@@ -375,20 +186,20 @@ def render_scalp_views(
             _plot_polyline_with_hidden(ax, camera, surface, np.linspace(coil_centre, handle_tip, 30),
                                        HANDLE_COLOUR, 4.0, 6)
             tail, tip = camera.project(np.vstack([handle_tip - 18.0 * handle, handle_tip]))
-            _arrow(ax, tail, tip, HANDLE_COLOUR, 4.0, 22.0, 6)
+            arrow(ax, tail, tip, HANDLE_COLOUR, 4.0, 22.0, 6)
             if target_ras_mm is not None:
                 normal_line = camera.project(np.vstack([coil_centre, np.asarray(target_ras_mm, float)]))
                 ax.plot(*normal_line.T, color=COIL_COLOUR, lw=1.2, ls="--", zorder=5)
 
         visible = ~_hidden(vertices, plot_faces, camera, np.array(positions)) if positions else []
         shown = [(m, p) for m, p, seen in zip(markers, positions, visible) if seen]
-        offsets = _label_offsets_mm(camera, [p for _, p in shown], 11.0)
+        offsets = label_offsets_mm(camera, [p for _, p in shown], 11.0)
         for (marker, position), offset in zip(shown, offsets):
             ax.plot(*camera.project(position)[0], marker=marker.symbol, ms=9, mfc=marker.colour,
                     mec="black", ls="none", zorder=8)
             ax.text(*camera.project(position + offset)[0], marker.label, fontsize=8,
                     fontweight="bold", color="black", ha="center", va="center", zorder=9,
-                    path_effects=_OUTLINE)
+                    path_effects=OUTLINE)
 
         middle = camera.project(centre)[0]
         reach = _VIEW_HALF_WIDTH * half_size
@@ -397,8 +208,8 @@ def render_scalp_views(
         ax.set_aspect("equal", adjustable="box")
         ax.set_axis_off()
         ax.set_title(camera.title, fontsize=11, fontweight="bold", y=1.02)
-        _edge_labels(ax, camera, vertices, centre, half_size)
-        _orientation_arrows(ax, camera, np.vstack([vertices] + drawn), centre, half_size)
+        edge_labels(ax, camera, vertices, centre, half_size)
+        orientation_arrows(ax, camera, np.vstack([vertices] + drawn), centre, half_size)
 
     handles = [Line2D([], [], marker=m.symbol, ls="none", mfc=m.colour, mec="black", ms=9,
                       label=f"{m.label}: {m.description}") for m in markers]
