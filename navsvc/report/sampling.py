@@ -52,11 +52,11 @@ class MappedImage:
     def load(cls, path, to_source: PointMap, order: int = 1) -> "MappedImage":
         """The image in ``path`` (NIfTI) read through ``to_source``."""
         img = nib.load(str(path))
-        dtype = np.float32 if order == 1 else None
-        data = np.asanyarray(img.dataobj) if dtype is None else img.get_fdata(dtype=dtype)
+        data = img.get_fdata(dtype=np.float32) if order == 1 else np.asanyarray(img.dataobj)
         return cls(data, np.asarray(img.affine, dtype=float), to_source, order)
 
     def __call__(self, points_ras_mm: np.ndarray) -> np.ndarray:
+        """The image's values at native RAS points (N, 3), mm."""
         points = np.asarray(points_ras_mm, dtype=float).reshape(-1, 3)
         if len(points) == 0:
             return np.zeros(0, dtype=np.float32)
