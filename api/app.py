@@ -11,7 +11,6 @@ from fastapi import FastAPI
 from api.audit import AuditMiddleware, AuditWriter
 from api.config import Settings
 from api.db import Database
-from api.deps import TokenCache
 from api.docs import DESCRIPTION, TAGS, install_docs
 from api.jobs.embedded import EmbeddedWorker
 from api.jobs.queue import CeleryQueue
@@ -69,7 +68,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.db = Database(settings.resolved_database_url)
     app.state.storage = Storage(settings.data_dir)
-    app.state.token_cache = TokenCache(settings.token_cache_s)
     app.state.audit = None
     app.state.worker = None
     app.state.queue = None

@@ -23,17 +23,14 @@ class Settings(BaseSettings):
         Largest accepted upload, MiB (``NAVSVC_MAX_UPLOAD_MB``).
     workers : int
         Targeting jobs run at the same time by the embedded worker (``NAVSVC_WORKERS``).
+    api_workers : int
+        HTTP processes of ``navsvc serve`` (``NAVSVC_API_WORKERS``; ``--workers``).
     log_level : str
         Python logging level name (``NAVSVC_LOG_LEVEL``).
     embedded_worker : bool
         Run the in-process job worker (``NAVSVC_EMBEDDED_WORKER``).
     job_poll_interval_s : float
         How often the worker looks for queued jobs when nobody woke it, seconds.
-    token_cache_s : float
-        How long a token lookup is reused, seconds (``NAVSVC_TOKEN_CACHE_S``). The
-        default 0 looks every request's token up, so a revocation takes effect at
-        once; with a cache, a revocation by another process (``navsvc admin
-        revoke-token``) takes effect at the latest this long after it.
     plan_function : str
         ``module:function`` that computes a plan with the signature of
         :func:`navsvc.pipeline.make_plan`; replaceable to test the job machinery.
@@ -58,10 +55,10 @@ class Settings(BaseSettings):
     database_url: str | None = None
     max_upload_mb: int = Field(default=1024, ge=1)
     workers: int = Field(default=1, ge=1)
+    api_workers: int = Field(default=1, ge=1)
     log_level: str = "INFO"
     embedded_worker: bool = True
     job_poll_interval_s: float = Field(default=1.0, gt=0)
-    token_cache_s: float = Field(default=0.0, ge=0)
     plan_function: str = "navsvc.pipeline:make_plan"
     broker_url: str | None = None
     queue: str = "navsvc-plans"

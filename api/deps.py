@@ -4,9 +4,6 @@ from __future__ import annotations
 
 import functools
 import inspect
-import threading
-import time
-import weakref
 from collections.abc import AsyncIterator, Callable
 from typing import Annotated
 
@@ -17,7 +14,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
-from api.db import POOL_CONNECTIONS, Database
+from api.db import POOL_CONNECTIONS, Database, fetch
 from api.models import Token
 from api.problems import ProblemError
 from api.security import Principal, hash_token
@@ -96,69 +93,6 @@ class SessionRoute(APIRoute):
 DbSession = Annotated[Session, Depends(get_db, scope="function")]
 
 
-#: every token cache of this process, emptied when a token is revoked here
-_CACHES: weakref.WeakSet[TokenCache] = weakref.WeakSet()
-
-
-def invalidate_token_caches() -> None:
-    """Forget every cached token lookup of this process (called on revocation)."""
-    for cache in list(_CACHES):
-        cache.clear()
-
-
-class TokenCache:
-    """Recently seen tokens, so a burst of requests costs one token lookup.
-
-    Off by default (``NAVSVC_TOKEN_CACHE_S=0``): every request looks its token up, so a
-    revocation, from this process or from ``navsvc admin revoke-token``, takes effect
-    at once. When enabled, a revocation made in this process empties the cache at
-    once; one made by another process takes effect within ``ttl_s``.
-
-    Parameters
-    ----------
-    ttl_s : float
-        How long a lookup is trusted, seconds (0 disables the cache).
-    """
-
-    def __init__(self, ttl_s: float) -> None:
-        self.ttl_s = ttl_s
-        self._entries: dict[str, tuple[float, Principal | None]] = {}
-        self._lock = threading.Lock()
-        #: bumped by :meth:`clear`, so a lookup that raced a revocation is not kept
-        self.generation = 0
-        _CACHES.add(self)
-
-    def clear(self) -> None:
-        """Forget every lookup."""
-        with self._lock:
-            self._entries.clear()
-            self.generation += 1
-
-    def get(self, token_sha256: str) -> tuple[bool, Principal | None]:
-        """Return (hit, principal) for a token hash."""
-        with self._lock:
-            entry = self._entries.get(token_sha256)
-        if entry is None or entry[0] < time.monotonic():
-            return False, None
-        return True, entry[1]
-
-    def put(self, token_sha256: str, principal: Principal | None,
-            generation: int | None = None) -> None:
-        """Remember a lookup (``None``: unknown or revoked).
-
-        ``generation`` is :attr:`generation` read before the lookup; the lookup is
-        dropped when the cache was cleared since.
-        """
-        if self.ttl_s <= 0:
-            return
-        with self._lock:
-            if generation is not None and generation != self.generation:
-                return
-            if len(self._entries) > 10_000:
-                self._entries.clear()
-            self._entries[token_sha256] = (time.monotonic() + self.ttl_s, principal)
-
-
 _TOKENS = Token.__table__
 _TOKEN_QUERY = (select(_TOKENS.c.id, _TOKENS.c.name, _TOKENS.c.role, _TOKENS.c.blinded)
                 .where(_TOKENS.c.token_sha256 == bindparam("digest"),
@@ -168,19 +102,16 @@ _TOKEN_QUERY = (select(_TOKENS.c.id, _TOKENS.c.name, _TOKENS.c.role, _TOKENS.c.b
 def lookup_principal(database: Database, token_sha256: str) -> Principal | None:
     """Return the principal of an active token, or ``None``.
 
-    One indexed read (the hash is unique) that takes no write lock, short enough to
-    run in the event loop.
+    One read by the unique token hash, every request, so a revocation by any process
+    takes effect at once; :func:`~api.db.fetch` makes it cheap enough for that.
     """
-    with database.read_engine.connect() as connection:
-        row = connection.execute(_TOKEN_QUERY, {"digest": token_sha256}).first()
-    return None if row is None else Principal(row.id, row.name, row.role, bool(row.blinded))
+    rows = fetch(database.loop_engine, _TOKEN_QUERY, digest=token_sha256)
+    return Principal(*rows[0]) if rows else None
 
 
-async def get_principal(
-    request: Request,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-) -> Principal:
-    """Resolve the bearer token of the request into a :class:`Principal`.
+def authenticate(request: Request, credentials: HTTPAuthorizationCredentials | None) -> Principal:
+    """Resolve the bearer token of the request into a :class:`Principal` (also left in
+    ``request.state.principal`` for the audit trail).
 
     Raises
     ------
@@ -190,17 +121,19 @@ async def get_principal(
     if credentials is None or not credentials.credentials:
         raise ProblemError(401, "a bearer token is required (Authorization: Bearer nsv_...)",
                            _CHALLENGE)
-    digest = hash_token(credentials.credentials)
-    cache: TokenCache = request.app.state.token_cache
-    hit, principal = cache.get(digest)
-    if not hit:
-        generation = cache.generation
-        principal = lookup_principal(request.app.state.db, digest)
-        cache.put(digest, principal, generation)
+    principal = lookup_principal(request.app.state.db, hash_token(credentials.credentials))
     if principal is None:
         raise ProblemError(401, "the bearer token is unknown or revoked", _CHALLENGE)
     request.state.principal = principal
     return principal
+
+
+_Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+
+
+async def get_principal(request: Request, credentials: _Credentials) -> Principal:
+    """The caller of the request (:func:`authenticate` as a dependency)."""
+    return authenticate(request, credentials)
 
 
 def require_roles(*roles: str) -> Callable[..., Principal]:
@@ -215,7 +148,10 @@ def require_roles(*roles: str) -> Callable[..., Principal]:
         Roles allowed on the route.
     """
 
-    async def dependency(principal: Annotated[Principal, Depends(get_principal)]) -> Principal:
+    # Authenticates itself rather than through get_principal: every dependency level
+    # costs FastAPI as much per request as the token lookup.
+    async def dependency(request: Request, credentials: _Credentials) -> Principal:
+        principal = authenticate(request, credentials)
         if principal.role not in roles:
             raise ProblemError(403, f"role '{principal.role}' may not use this operation")
         return principal

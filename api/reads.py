@@ -1,18 +1,20 @@
-"""Read-only lookups for the busiest GET routes: Core queries on a read connection.
+"""Read-only lookups for the GET routes, run in the event loop.
 
-The ORM costs several times more per row than a Core query, and these routes only
-render rows; they run in the event loop on :attr:`api.db.Database.read_engine`
-connections (no write lock on SQLite, see :mod:`api.db`).
+The ORM costs several times more per row than a Core query, and a Core execution
+several times more than :func:`api.db.fetch`; these routes only render rows. Neither
+takes SQLite's write lock (see :mod:`api.db`).
 """
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 from fastapi import Request
-from sqlalchemy import Connection, Row, Select, Table, select
+from sqlalchemy import Connection, Select, Table, bindparam, select
 
+from api.db import fetch
 from api.models import Approval, Image, Job, Patient, Plan
 from api.problems import ProblemError
 
@@ -29,6 +31,17 @@ PLAN_ROWS: Select = (
     .join(IMAGES, PLANS.c.image_id == IMAGES.c.id)
     .outerjoin(APPROVALS, APPROVALS.c.plan_id == PLANS.c.id))
 
+#: one plan of :data:`PLAN_ROWS` by id (``plan_id``)
+PLAN_BY_ID: Select = PLAN_ROWS.where(PLANS.c.id == bindparam("plan_id"))
+
+_PATIENT_ORDER = select(PATIENTS).order_by(PATIENTS.c.created_at, PATIENTS.c.id)
+#: a page of patients in creation order (``limit``, ``offset``)
+PATIENT_PAGE: Select = _PATIENT_ORDER.limit(bindparam("limit")).offset(bindparam("offset"))
+#: the same, only the patient with ``external_id``
+PATIENT_PAGE_BY_EXTERNAL_ID: Select = (
+    _PATIENT_ORDER.where(PATIENTS.c.external_id == bindparam("external_id"))
+    .limit(bindparam("limit")).offset(bindparam("offset")))
+
 
 @contextmanager
 def read_connection(request: Request) -> Iterator[Connection]:
@@ -37,11 +50,20 @@ def read_connection(request: Request) -> Iterator[Connection]:
         yield connection
 
 
-def row_or_404(connection: Connection, table: Table, resource_id: str, what: str) -> Row:
+@functools.cache
+def _by_id(table: Table) -> Select:
+    return select(table).where(table.c.id == bindparam("id"))
+
+
+def fetch_rows(request: Request, statement: Select, **params) -> list[tuple]:
+    """:func:`api.db.fetch` on the application's database."""
+    return fetch(request.app.state.db.loop_engine, statement, **params)
+
+
+def row_or_404(request: Request, table: Table, resource_id: str, what: str) -> tuple:
     """Return the row of ``table`` with primary key ``resource_id`` or raise a 404 problem."""
     # Ids never contain NUL; PostgreSQL would refuse the query rather than find nothing.
-    row = None if "\x00" in resource_id else connection.execute(
-        select(table).where(table.c.id == resource_id)).first()
-    if row is None:
+    rows = [] if "\x00" in resource_id else fetch_rows(request, _by_id(table), id=resource_id)
+    if not rows:
         raise ProblemError(404, f"no {what} with id '{resource_id}'")
-    return row
+    return rows[0]

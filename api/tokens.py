@@ -5,7 +5,6 @@ from __future__ import annotations
 from sqlalchemy import or_, select
 
 from api.db import Database
-from api.deps import invalidate_token_caches
 from api.models import Token, utc_now
 from api.security import ROLES, hash_token, new_token
 from navsvc.errors import InputError
@@ -37,7 +36,7 @@ def create_token(database: Database, name: str, role: str, blinded: bool = False
 def revoke_token(database: Database, name_or_id: str) -> Token:
     """Revoke the token with this name or id and return it.
 
-    Token caches of this process are emptied, so the token fails at once here.
+    Every request looks its token up, so the token fails at once, in every process.
 
     Raises
     ------
@@ -51,7 +50,6 @@ def revoke_token(database: Database, name_or_id: str) -> Token:
             raise InputError(f"no token named or with id {name_or_id!r}")
         if token.revoked_at is None:
             token.revoked_at = utc_now()
-    invalidate_token_caches()
     return token
 
 

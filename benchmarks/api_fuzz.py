@@ -54,7 +54,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory() as tmp:
         settings = Settings(data_dir=Path(tmp) / "data", embedded_worker=False,
-                            token_cache_s=0, max_upload_mb=16,
+                            max_upload_mb=16,
                             plan_function="api_test_fakes:fake_make_plan")
         app = create_app(settings)
         with TestClient(app, raise_server_exceptions=False) as client:

@@ -6,7 +6,7 @@ import logging
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, Response
-from sqlalchemy import Row, select, update
+from sqlalchemy import select, update
 
 from api.deps import DbSession, SessionRoute, require_roles, set_audit_resource
 from api.models import Image, Job, utc_now
@@ -24,8 +24,8 @@ WRITERS = ("clinician", "technician")
 READERS = ("clinician", "technician", "auditor")
 
 
-def job_out(job: Job | Row) -> JobOut:
-    """Render a job record (ORM object or row) with its links."""
+def job_out(job: Job | tuple) -> JobOut:
+    """Render a job record (ORM object or named row) with its links."""
     links = {"self": f"/api/v1/jobs/{job.id}", "image": f"/api/v1/images/{job.image_id}"}
     if job.plan_id:
         links["plan"] = f"/api/v1/plans/{job.plan_id}"
@@ -99,5 +99,4 @@ async def get_job(
 ) -> JobOut:
     """A job's state (`queued`, `running` with `stage`, `succeeded` with `plan_id`,
     `failed` with `reason`) and timestamps (clinician, technician, auditor)."""
-    with read_connection(request) as connection:
-        return job_out(row_or_404(connection, JOBS, job_id, "job"))
+    return job_out(row_or_404(request, JOBS, job_id, "job"))

@@ -5,13 +5,19 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
-from sqlalchemy import Row, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from api.deps import DbSession, SessionRoute, require_roles, set_audit_resource
 from api.models import Patient
 from api.problems import ProblemError
-from api.reads import PATIENTS, read_connection, row_or_404
+from api.reads import (
+    PATIENT_PAGE,
+    PATIENT_PAGE_BY_EXTERNAL_ID,
+    PATIENTS,
+    fetch_rows,
+    row_or_404,
+)
 from api.routes.common import Limit, Offset, problems
 from api.schemas import PatientCreate, PatientList, PatientOut
 from api.security import Principal
@@ -22,8 +28,8 @@ WRITERS = ("clinician", "technician")
 READERS = ("clinician", "technician", "auditor")
 
 
-def patient_out(patient: Patient | Row) -> PatientOut:
-    """Render a patient record (ORM object or row) with its links."""
+def patient_out(patient: Patient | tuple) -> PatientOut:
+    """Render a patient record (ORM object or named row) with its links."""
     return PatientOut(
         id=patient.id, external_id=patient.external_id, name=patient.name,
         birth_date=patient.birth_date, created_at=patient.created_at,
@@ -61,11 +67,11 @@ async def list_patients(
 ) -> PatientList:
     """Patients in creation order (clinician, technician, auditor); filter by
     `external_id` to find one by MRN."""
-    query = select(PATIENTS).order_by(PATIENTS.c.created_at, PATIENTS.c.id)
-    if external_id is not None:
-        query = query.where(PATIENTS.c.external_id == external_id)
-    with read_connection(request) as connection:
-        rows = connection.execute(query.limit(limit).offset(offset)).all()
+    if external_id is None:
+        rows = fetch_rows(request, PATIENT_PAGE, limit=limit, offset=offset)
+    else:
+        rows = fetch_rows(request, PATIENT_PAGE_BY_EXTERNAL_ID, external_id=external_id,
+                          limit=limit, offset=offset)
     return PatientList(items=[patient_out(p) for p in rows], limit=limit, offset=offset)
 
 
@@ -76,5 +82,4 @@ async def get_patient(
     _: Annotated[Principal, Depends(require_roles(*READERS))],
 ) -> PatientOut:
     """One patient (clinician, technician, auditor)."""
-    with read_connection(request) as connection:
-        return patient_out(row_or_404(connection, PATIENTS, patient_id, "patient"))
+    return patient_out(row_or_404(request, PATIENTS, patient_id, "patient"))

@@ -12,7 +12,15 @@ from sqlalchemy.orm import Session
 from api.deps import DbSession, SessionRoute, require_roles, set_audit_resource
 from api.models import Approval, Image, Plan
 from api.problems import ProblemError
-from api.reads import APPROVALS, IMAGES, PLAN_ROWS, PLANS, read_connection
+from api.reads import (
+    APPROVALS,
+    IMAGES,
+    PLAN_BY_ID,
+    PLAN_ROWS,
+    PLANS,
+    fetch_rows,
+    read_connection,
+)
 from api.routes.common import Limit, Offset, problems
 from api.schemas import ApprovalIn, ApprovalOut, PlanList, PlanOut
 from api.security import Principal
@@ -30,7 +38,7 @@ def approval_out(approval: Approval) -> ApprovalOut:
                        note=approval.note)
 
 
-def plan_out(row: Row) -> PlanOut:
+def plan_out(row: Row | tuple) -> PlanOut:
     """Render a plan row of :data:`~api.reads.PLAN_ROWS` with its approval and links."""
     base = f"/api/v1/plans/{row.id}"
     links = {"self": base, "report": f"{base}/report", "job": f"/api/v1/jobs/{row.job_id}",
@@ -101,10 +109,9 @@ async def get_plan(
 ) -> PlanOut:
     """The plan JSON with its approval (clinician, technician, auditor; navigator:
     approved plans only)."""
-    row = None
-    if "\x00" not in plan_id:
-        with read_connection(request) as connection:
-            row = connection.execute(PLAN_ROWS.where(PLANS.c.id == plan_id)).first()
+    # Ids never contain NUL; PostgreSQL would refuse the query rather than find nothing.
+    rows = [] if "\x00" in plan_id else fetch_rows(request, PLAN_BY_ID, plan_id=plan_id)
+    row = rows[0] if rows else None
     if row is None or hidden_from(principal, approved=row.approval_id is not None):
         raise ProblemError(404, f"no plan with id '{plan_id}'")
     return plan_out(row)

@@ -43,7 +43,6 @@ def settings(tmp_path, database_url) -> Settings:
     """Settings on a temporary data folder, embedded worker off, fake plan function."""
     return Settings(data_dir=tmp_path / "data", database_url=database_url,
                     embedded_worker=False, job_poll_interval_s=0.1, max_upload_mb=16,
-                    token_cache_s=0,
                     plan_function="api_test_fakes:fake_make_plan")
 
 

@@ -7,7 +7,6 @@ role that may gets past authorization (any answer but 401/403); no token gets 40
 from __future__ import annotations
 
 import re
-import time
 
 import pytest
 
@@ -80,17 +79,3 @@ def test_revoked_token_is_401(client, app, auth):
     assert client.get("/api/v1/me", headers=auth["technician"]).json()["role"] == "technician"
     revoke_token(app.state.db, "technician")
     assert client.get("/api/v1/me", headers=auth["technician"]).status_code == 401
-
-
-def test_token_cache_expires():
-    from api.deps import TokenCache
-    from api.security import Principal
-
-    cache = TokenCache(ttl_s=0.05)
-    cache.put("h", Principal("1", "n", "clinician"))
-    assert cache.get("h")[0] is True
-    time.sleep(0.06)
-    assert cache.get("h") == (False, None)
-    disabled = TokenCache(ttl_s=0)
-    disabled.put("h", None)
-    assert disabled.get("h") == (False, None)

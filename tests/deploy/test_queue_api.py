@@ -18,7 +18,7 @@ from navsvc.cli import main
 
 
 def _client(tmp_path, broker_url: str) -> TestClient:
-    settings = Settings(data_dir=tmp_path / "data", broker_url=broker_url, token_cache_s=0,
+    settings = Settings(data_dir=tmp_path / "data", broker_url=broker_url,
                         queue="navsvc-test-api", embedded_worker=True)
     return TestClient(create_app(settings))
 

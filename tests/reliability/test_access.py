@@ -93,14 +93,13 @@ def _plan_of(http, auth, job_id: str) -> str:
     raise AssertionError(job)
 
 
-def test_revocation_empties_the_token_cache_at_once(tmp_path, small_head):
+def test_revocation_takes_effect_at_once(tmp_path, small_head):
     from fastapi.testclient import TestClient
 
     from api.app import create_app
     from api.config import Settings
 
-    app = create_app(Settings(data_dir=tmp_path / "data", embedded_worker=False,
-                              token_cache_s=3600))
+    app = create_app(Settings(data_dir=tmp_path / "data", embedded_worker=False))
     with TestClient(app) as client:
         secret = create_token(app.state.db, "cached", "auditor")
         headers = {"Authorization": f"Bearer {secret}"}
