@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+import threading
 
 import pytest
 from sqlalchemy import select, update
@@ -68,3 +69,26 @@ def test_reads_do_not_wait_for_the_write_lock(client, app, auth, patient, databa
     finally:
         writer.execute("ROLLBACK")
         writer.close()
+
+
+def test_audit_waits_for_a_busy_write_lock_without_blocking_the_service(
+        client, app, auth, patient, database_url):
+    if database_url is not None:
+        pytest.skip("SQLite's database-wide write lock only")
+    writer = sqlite3.connect(app.state.db.engine.url.database, isolation_level=None)
+    writer.execute("BEGIN IMMEDIATE")  # another process holds the write lock
+    answers = {}
+    reader = threading.Thread(target=lambda: answers.setdefault(
+        "read", client.get(f"/api/v1/patients/{patient['id']}", headers=auth["clinician"])))
+    try:
+        reader.start()
+        reader.join(0.5)
+        assert reader.is_alive()  # its audit record cannot be written yet: no answer
+        assert client.get("/healthz").status_code == 200  # the event loop still serves
+    finally:
+        writer.execute("ROLLBACK")
+        writer.close()
+    reader.join(30)
+    assert answers["read"].status_code == 200
+    assert [e.route for e in _events(app, patient["id"]) if e.method == "GET"] == [
+        "/api/v1/patients/{patient_id}"]
