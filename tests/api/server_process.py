@@ -31,9 +31,13 @@ class ServerProcess:
         ``NAVSVC_DATA_DIR`` of the server.
     env : dict
         Extra ``NAVSVC_*`` variables (database URL, plan function, ...).
+    serve_args : tuple of str
+        Extra ``navsvc serve`` arguments (e.g. ``("--workers", "2")``).
     """
 
-    def __init__(self, data_dir: Path, env: dict[str, str] | None = None) -> None:
+    def __init__(self, data_dir: Path, env: dict[str, str] | None = None,
+                 serve_args: tuple[str, ...] = ()) -> None:
+        self.serve_args = tuple(serve_args)
         self.port = free_port()
         self.base_url = f"http://127.0.0.1:{self.port}"
         self.log_path = Path(data_dir).parent / "server.log"
@@ -53,7 +57,8 @@ class ServerProcess:
         """Start the server and wait until ``/readyz`` answers 200."""
         self.log = open(self.log_path, "wb")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "navsvc.cli", "serve", "--port", str(self.port)],
+            [sys.executable, "-m", "navsvc.cli", "serve", "--port", str(self.port),
+             *self.serve_args],
             env=self.env, cwd=REPO, stdout=self.log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + START_TIMEOUT_S
         while time.monotonic() < deadline:
