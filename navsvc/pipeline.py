@@ -76,7 +76,7 @@ def _cortical_point(ctx: PlanContext, mapped) -> CorticalTarget:
 
 def _along_normal_entry(scalp: Scalp, entry, target) -> np.ndarray:
     """The scalp point whose inward normal line passes nearest the target."""
-    verts = scalp.mesh.vertices
+    verts = scalp.vertices_ras_mm
     near = verts[np.linalg.norm(verts - entry, axis=1) < ALONG_NORMAL_SEARCH_MM]
     best, best_miss = entry, np.inf
     for v in near[:: max(1, len(near) // 200)]:
@@ -149,7 +149,7 @@ def make_plan(t1_path: str | Path, out_dir: str | Path, options: PlanOptions | N
         grid = resample_to_working_grid(t1)
         coarse = grid.downsampled(2)
     with timer.stage("registration"):
-        registration = register_to_mni(grid)
+        registration = register_to_mni(coarse)
         if registration.quality_correlation < MIN_BRAIN_CORRELATION:
             raise InputError(
                 f"after registration the brain correlates only {registration.quality_correlation:.2f} with "

@@ -5,7 +5,7 @@ Two stages, both at 2 mm on the working grid:
 1. head to head: the patient's whole head to the Colin27 head (rigid, then affine),
    which captures large rotations and gives the 10-20 landmark frame;
 2. brain to brain: the patient's brain (Colin27 brain mask carried back, dilated) to the
-   ICBM 2009a template (affine refinement, then SyN), which defines "MNI" here.
+   ICBM 2009a template (SyN from the head affine), which defines "MNI" here.
 
 Both directions are kept, so every point exists in native and MNI space. Points go to
 ANTs in LPS (ITK physical space) and come back as RAS.
@@ -33,6 +33,7 @@ from scipy import ndimage  # noqa: E402
 from navsvc import templates  # noqa: E402
 from navsvc.coords import as_points, lps_to_ras, ras_to_lps  # noqa: E402
 from navsvc.grid import WorkingImage  # noqa: E402
+from navsvc.point_maps import PointChain  # noqa: E402
 
 #: working resolution of the registration, mm
 REGISTRATION_SPACING_MM = 2.0
@@ -53,8 +54,6 @@ HEAD_RIGID = dict(aff_shrink_factors=(4, 2), aff_smoothing_sigmas=(2, 1), aff_it
                   aff_metric="mattes", aff_sampling=32)
 HEAD_AFFINE = dict(aff_shrink_factors=(4, 2), aff_smoothing_sigmas=(2, 1), aff_iterations=(100, 50),
                    aff_metric="mattes", aff_sampling=32)
-BRAIN_AFFINE = dict(aff_shrink_factors=(2, 1), aff_smoothing_sigmas=(1, 0), aff_iterations=(100, 30),
-                    aff_metric="mattes", aff_sampling=32)
 #: registration quality (see :func:`register_to_mni`) below which the input is refused
 MIN_BRAIN_CORRELATION = 0.5
 
@@ -75,43 +74,47 @@ class Registration:
 
     # -- in-memory transforms (each file is read once, not on every mapping) -----
     @cached_property
-    def _native_to_mni(self) -> ants.ANTsTransform:
+    def _points_to_mni(self) -> PointChain:
+        return PointChain(self.from_mni, self.from_mni_invert)
+
+    @cached_property
+    def _points_from_mni(self) -> PointChain:
+        return PointChain(self.to_mni, (False,) * len(self.to_mni))
+
+    @cached_property
+    def _points_from_colin(self) -> PointChain:
+        return PointChain((self.head_affine,), (False,))
+
+    @cached_property
+    def _image_from_mni(self) -> ants.ANTsTransform:
         return _composite(self.from_mni, self.from_mni_invert)
 
     @cached_property
-    def _mni_to_native(self) -> ants.ANTsTransform:
-        return _composite(self.to_mni, (False,) * len(self.to_mni))
-
-    @cached_property
-    def _colin_to_native(self) -> ants.ANTsTransform:
-        return _composite((self.head_affine,), (False,))
-
-    @cached_property
-    def _native_to_colin(self) -> ants.ANTsTransform:
+    def _image_from_colin(self) -> ants.ANTsTransform:
         return _composite((self.head_affine,), (True,))
 
     # -- points ---------------------------------------------------------------
     def mni_to_native(self, points_mni_mm) -> np.ndarray:
         """Map ICBM MNI points (RAS mm) into the patient's native RAS space."""
         # A point maps with the transforms that warp images the other way.
-        return _map_points(self._mni_to_native, points_mni_mm)
+        return _map_points(self._points_from_mni, points_mni_mm)
 
     def native_to_mni(self, points_ras_mm) -> np.ndarray:
         """Map native RAS points (mm) into ICBM MNI space."""
-        return _map_points(self._native_to_mni, points_ras_mm)
+        return _map_points(self._points_to_mni, points_ras_mm)
 
     def colin_to_native(self, points_colin_mm) -> np.ndarray:
         """Map Colin27 head-space points (RAS mm) into native space (affine stage only)."""
-        return _map_points(self._colin_to_native, points_colin_mm)
+        return _map_points(self._points_from_colin, points_colin_mm)
 
     # -- images ---------------------------------------------------------------
     def mni_image_to_native(self, image: ants.ANTsImage, grid: WorkingImage, nearest: bool = False) -> np.ndarray:
         """Resample an image defined in ICBM space onto the native working grid."""
-        return _resample(self._native_to_mni, image, grid, nearest)
+        return _resample(self._image_from_mni, image, grid, nearest)
 
     def colin_image_to_native(self, image: ants.ANTsImage, grid: WorkingImage, nearest: bool = False) -> np.ndarray:
         """Resample an image defined in Colin27 space onto the native grid (affine stage)."""
-        return _resample(self._native_to_colin, image, grid, nearest)
+        return _resample(self._image_from_colin, image, grid, nearest)
 
     def save(self, folder: Path) -> dict[str, str]:
         """Copy the transform files into ``folder``; return role -> file name."""
@@ -129,7 +132,7 @@ class Registration:
 
 def _composite(files: tuple[str, ...], invert: tuple[bool, ...]) -> ants.ANTsTransform:
     """The transform list of :func:`ants.apply_transforms` (same order, same meaning) as one
-    in-memory transform: it maps a point of the fixed space (LPS) into the moving space."""
+    in-memory ANTs transform, for resampling images."""
     parts = []
     for path, inverted in zip(files, invert):
         if str(path).endswith(".mat"):
@@ -142,9 +145,8 @@ def _composite(files: tuple[str, ...], invert: tuple[bool, ...]) -> ants.ANTsTra
     return ants.compose_ants_transforms(parts)
 
 
-def _map_points(transform: ants.ANTsTransform, points_ras_mm) -> np.ndarray:
-    lps = ras_to_lps(as_points(points_ras_mm))
-    return lps_to_ras(np.array([transform.apply_to_point(tuple(p)) for p in lps], dtype=np.float64).reshape(-1, 3))
+def _map_points(chain: PointChain, points_ras_mm) -> np.ndarray:
+    return lps_to_ras(chain(ras_to_lps(as_points(points_ras_mm))))
 
 
 def _resample(transform: ants.ANTsTransform, image: ants.ANTsImage, grid: WorkingImage, nearest: bool) -> np.ndarray:
@@ -232,13 +234,24 @@ def _patient_brain(moving: ants.ANTsImage, head_affine: str) -> ants.ANTsImage:
     return _normalise(moving.new_image_like(moving.numpy() * brain_mask), brain_mask)
 
 
+def _moving_image(native: WorkingImage) -> ants.ANTsImage:
+    """The patient on the 2 mm registration grid: block means of the working grid (which
+    anti-alias as well as smoothing then decimating, at a fraction of the cost)."""
+    factor = REGISTRATION_SPACING_MM / native.spacing_mm
+    if factor < 1 or abs(factor - round(factor)) > 1e-6:
+        raise ValueError(f"working grid of {native.spacing_mm} mm does not divide {REGISTRATION_SPACING_MM} mm")
+    coarse = native if round(factor) == 1 else native.downsampled(int(round(factor)))
+    return _normalise(coarse.to_ants())
+
+
 def register_to_mni(native: WorkingImage) -> Registration:
     """Register the patient (working grid) to Colin27 (head) and ICBM 2009a (brain).
 
     Parameters
     ----------
     native : WorkingImage
-        The patient's T1 on the working grid (bias-corrected or not).
+        The patient's T1 on the working grid (any spacing dividing 2 mm: pass the 2 mm
+        block-averaged grid when it exists, so it is not computed twice).
 
     Returns
     -------
@@ -250,17 +263,17 @@ def register_to_mni(native: WorkingImage) -> Registration:
     # here without the single-thread switch that on=True would also throw.
     ants.config.set_ants_deterministic(on=False, seed_value=RANDOM_SEED)
     colin, icbm, icbm_mask = _load_fixed()
-    moving = _normalise(_downsample(native.to_ants()))
+    moving = _moving_image(native)
     head_affine = _head_stage(colin, moving)
     moving_brain = _patient_brain(moving, head_affine)
     fixed_mask = icbm_mask.new_image_like(ndimage.binary_dilation(icbm_mask.numpy() > 0, iterations=2).astype(np.float32))
-    # antspyx's "SyN" runs its own long affine stage (2100x1200x1200 iterations, ignoring
-    # aff_iterations): run a short affine ourselves, then SyN only.
-    brain_affine = ants.registration(fixed=icbm, moving=moving_brain, type_of_transform="Affine",
-                                     initial_transform=head_affine, mask=fixed_mask, **BRAIN_AFFINE)
+    # SyN starts from the head affine. antspyx's "SyN" would first run its own long affine
+    # (2100x1200x1200 iterations, ignoring aff_iterations); a short brain-to-brain affine
+    # before SyN cost 3 s and, on 5-mm warped heads, moved the DLPFC points 3 mm further
+    # from the truth (it absorbs part of the warp from the cut brain's outline): SyN only.
     brain = ants.registration(
         fixed=icbm, moving=moving_brain, type_of_transform="SyNOnly",
-        initial_transform=brain_affine["fwdtransforms"][0], mask=fixed_mask,
+        initial_transform=head_affine, mask=fixed_mask,
         syn_metric=SYN_METRIC, syn_sampling=SYN_METRIC_PARAMETER, reg_iterations=SYN_ITERATIONS,
     )
     # Quality: the whole (unmasked) registered head against the template, inside the

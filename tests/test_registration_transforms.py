@@ -55,7 +55,11 @@ def _ants_points(points_ras_mm, files, invert) -> np.ndarray:
     return lps_to_ras(out[["x", "y", "z"]].to_numpy(dtype=np.float64))
 
 
-POINTS_RAS_MM = np.random.default_rng(7).uniform(-70.0, 70.0, (40, 3))
+# inside the warp fields, within a voxel of their edges (ITK's half-voxel border) and outside
+POINTS_RAS_MM = np.vstack([
+    np.random.default_rng(7).uniform(-70.0, 70.0, (400, 3)),
+    np.random.default_rng(8).uniform(-140.0, 140.0, (400, 3)),
+])
 
 
 def test_mni_to_native_points_match_ants(registration):
@@ -71,6 +75,19 @@ def test_native_to_mni_points_match_ants(registration):
 def test_colin_to_native_points_match_ants(registration):
     expected = _ants_points(POINTS_RAS_MM, (registration.head_affine,), (False,))
     assert np.abs(registration.colin_to_native(POINTS_RAS_MM) - expected).max() < 1e-4
+
+
+def test_points_near_the_field_edges_match_ants(registration):
+    """Points just inside and just outside the half-voxel border of the warp's grid."""
+    field = ants.image_read(registration.to_mni[0])
+    lower = np.asarray(field.origin)
+    upper = lower + (np.asarray(field.shape) - 1) * np.asarray(field.spacing)
+    offsets = np.array([-2.5, -2.1, -1.9, -0.1, 0.0, 0.1, 1.9, 2.1, 2.5])
+    near_lps = np.array([[lower[0] + o, 3.0, 7.0] for o in offsets] + [[1.0, upper[1] + o, -5.0] for o in offsets])
+    # lps -> ras for the first map in the chain being the warp (to_mni = warp, then affine)
+    near_ras = near_lps * np.array([-1.0, -1.0, 1.0])
+    expected = _ants_points(near_ras, registration.to_mni, (False, False))
+    assert np.abs(registration.mni_to_native(near_ras) - expected).max() < 1e-4
 
 
 def test_a_single_point_keeps_the_n_by_3_shape(registration):
