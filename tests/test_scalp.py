@@ -85,6 +85,20 @@ def test_nearest_point_lies_on_the_surface_and_is_nearest(scalp):
     assert np.allclose(scalp.nearest_point(on[0]), on[0])
 
 
+def test_nearest_point_equals_trimesh_exhaustive_search(scalp):
+    """The local triangle search gives trimesh's closest point (its R-tree search over all
+    triangles), for points far outside, near and deep inside the head."""
+    rng = np.random.default_rng(3)
+    dirs = rng.normal(size=(60, 3))
+    dirs /= np.linalg.norm(dirs, axis=1, keepdims=True)
+    radii = rng.uniform(5.0, 160.0, size=(60, 1))
+    points = scalp.centre_ras_mm + radii * dirs
+    expected, _, _ = trimesh.proximity.closest_point(scalp.mesh, points)
+    got = np.array([scalp.nearest_point(p) for p in points])
+    assert np.abs(np.linalg.norm(got - points, axis=1) - np.linalg.norm(expected - points, axis=1)).max() < 1e-9
+    assert np.abs(got - expected).max() < 1e-6
+
+
 def test_inward_normal_points_into_the_head(scalp):
     mesh = scalp.mesh
     for point in scalp_points(scalp):
@@ -143,3 +157,16 @@ def test_scalp_of_a_mirrored_head_is_the_mirror_image(colin_fine, scalp, mirrore
     mirrored_point = scalp_m.nearest_point(left * mirror)
     assert mirrored_point[0] > 0 and np.linalg.norm(mirrored_point - left * mirror) < 0.5
     assert scalp_m.inward_normal(mirrored_point) @ (scalp.inward_normal(left) * mirror) > np.cos(np.radians(3.0))
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_median_vote_equals_the_median_filter(seed):
+    from scipy import ndimage
+
+    from navsvc.anatomy.scalp import median3_above
+
+    rng = np.random.default_rng(seed)
+    data = ndimage.gaussian_filter(rng.normal(size=(41, 50, 37)), 1.0) + 0.3 * rng.normal(size=(41, 50, 37))
+    expected = ndimage.median_filter(data, size=3) > 0.05
+    assert 0.2 < expected.mean() < 0.8
+    assert np.array_equal(median3_above(data, 0.05), expected)

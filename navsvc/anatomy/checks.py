@@ -17,7 +17,7 @@ def scalp_to_brain_mm(scalp: Scalp, brain_mask: WorkingImage, superior) -> float
     """Median distance from the upper scalp (above the head centre) to the brain, mm."""
     outside = ~(brain_mask.data > 0.5)
     distance = ndimage.distance_transform_edt(outside, sampling=brain_mask.spacing_mm)
-    verts = scalp.mesh.vertices
+    verts = scalp.vertices_ras_mm
     height = (verts - scalp.centre_ras_mm) @ np.asarray(superior)
     upper = verts[height > 0.5 * height.max()]
     return float(np.median(brain_mask.with_data(distance).sample(upper)))

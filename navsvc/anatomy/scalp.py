@@ -28,9 +28,28 @@ class Scalp:
     head_mask: np.ndarray
 
     @cached_property
+    def vertices_ras_mm(self) -> np.ndarray:
+        """The mesh vertices as a plain array (trimesh re-hashes its arrays on each access)."""
+        return np.array(self.mesh.vertices, dtype=np.float64)
+
+    @cached_property
+    def _vertex_normals(self) -> np.ndarray:
+        return np.array(self.mesh.vertex_normals, dtype=np.float64)
+
+    @cached_property
     def vertex_tree(self) -> cKDTree:
         """KD-tree of the mesh vertices (built once per surface)."""
-        return cKDTree(self.mesh.vertices)
+        return cKDTree(self.vertices_ras_mm)
+
+    @cached_property
+    def _triangles(self) -> tuple[np.ndarray, np.ndarray, float]:
+        """Triangle corners (F, 3, 3), the faces of each vertex (CSR: order, offsets), longest edge."""
+        faces = np.asarray(self.mesh.faces)
+        order = np.argsort(faces.ravel(), kind="stable") // 3
+        offsets = np.searchsorted(np.sort(faces.ravel()), np.arange(len(self.vertices_ras_mm) + 1))
+        corners = self.vertices_ras_mm[faces]
+        edges = np.linalg.norm(corners - np.roll(corners, 1, axis=1), axis=2)
+        return corners, (order, offsets), float(edges.max())
 
     @property
     def centre_ras_mm(self) -> np.ndarray:
@@ -38,9 +57,19 @@ class Scalp:
         return np.asarray(self.mesh.centroid)
 
     def nearest_point(self, point_ras_mm) -> np.ndarray:
-        """The scalp point nearest ``point_ras_mm`` (on the triangles, not just vertices)."""
-        closest, _, _ = trimesh.proximity.closest_point(self.mesh, np.atleast_2d(point_ras_mm))
-        return closest[0]
+        """The scalp point nearest ``point_ras_mm`` (on the triangles, not just vertices).
+
+        Exact: the nearest surface point lies on a triangle whose corners are all within
+        (distance to the nearest vertex + longest edge) of the point, so only the
+        triangles around those vertices are searched.
+        """
+        point = np.asarray(point_ras_mm, dtype=np.float64).reshape(3)
+        corners, (order, offsets), longest_edge_mm = self._triangles
+        nearest_vertex_mm, _ = self.vertex_tree.query(point)
+        near = np.asarray(self.vertex_tree.query_ball_point(point, nearest_vertex_mm + longest_edge_mm + 1e-9))
+        faces = np.unique(np.concatenate([order[offsets[v]:offsets[v + 1]] for v in near]))
+        candidates = trimesh.triangles.closest_point(corners[faces], np.repeat(point[None], len(faces), axis=0))
+        return candidates[np.argmin(np.linalg.norm(candidates - point, axis=1))]
 
     def inward_normal(self, point_ras_mm, radius_mm: float = NORMAL_PATCH_RADIUS_MM) -> np.ndarray:
         """Unit normal pointing into the head, from the best-fit plane of the scalp patch.
@@ -49,17 +78,27 @@ class Scalp:
         under its footprint is a smoother and physically better normal than one
         triangle's (bumpy skin gives bad coil normals).
         """
-        vertices = self.mesh.vertices
+        vertices = self.vertices_ras_mm
         idx = self.vertex_tree.query_ball_point(point_ras_mm, radius_mm)
         patch = vertices[idx]
         if len(patch) < 6:
             raise ValueError("scalp patch too small for a normal")
         centred = patch - patch.mean(axis=0)
         normal = np.linalg.svd(centred, full_matrices=False)[2][-1]
-        outward = np.asarray(self.mesh.vertex_normals[idx]).mean(axis=0)
+        outward = self._vertex_normals[idx].mean(axis=0)
         if np.dot(normal, outward) > 0:
             normal = -normal
         return unit(normal)
+
+
+def median3_above(data: np.ndarray, threshold: float) -> np.ndarray:
+    """``ndimage.median_filter(data, size=3) > threshold``, computed as a vote.
+
+    The median of the 27 neighbours exceeds the threshold exactly when at least 14 of
+    them do: a separable box count gives the same mask about 20 times faster.
+    """
+    above = (data > threshold).astype(np.float32)
+    return ndimage.uniform_filter(above, size=3, mode="reflect") * 27.0 > 13.5
 
 
 def head_mask(t1: WorkingImage) -> np.ndarray:
@@ -69,7 +108,7 @@ def head_mask(t1: WorkingImage) -> np.ndarray:
     # axes, so a left-right mirrored head got another threshold and another mask.
     positive = data[data > 0]
     threshold = 0.5 * filters.threshold_otsu(positive) if positive.size else 0.0
-    mask = ndimage.median_filter(data, size=3) > threshold
+    mask = median3_above(data, threshold)
     labels, n = ndimage.label(mask)
     if n == 0:
         return mask
