@@ -137,6 +137,7 @@ def _supervise(workers: int, host: str, port: int, options: dict) -> None:
 
     processes = [start() for _ in range(workers)]
     log.info("navsvc API on http://%s:%d in %d processes", host, port, workers)
+    failed_at_start = False
     while not stop.wait(0.5):
         for index, process in enumerate(processes):
             if process.is_alive():
@@ -144,6 +145,7 @@ def _supervise(workers: int, host: str, port: int, options: dict) -> None:
             if time.monotonic() - process.started_at < MIN_UPTIME_S:
                 log.error("API process %d exited at start-up (code %s); stopping",
                           process.pid, process.exitcode)
+                failed_at_start = True
                 stop.set()
                 break
             log.error("API process %d exited (code %s); starting another",
@@ -157,3 +159,5 @@ def _supervise(workers: int, host: str, port: int, options: dict) -> None:
         if process.is_alive():
             process.kill()
             process.join()
+    if failed_at_start:
+        raise SystemExit("navsvc serve: an API process failed to start (see the log above)")
