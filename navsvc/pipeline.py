@@ -29,7 +29,7 @@ from navsvc.plan_document import build_plan
 from navsvc.progress import StageTimer
 from navsvc.registration import MIN_BRAIN_CORRELATION, Registration, register_to_mni
 from navsvc.report import ReportInputs, write_report
-from navsvc.report.sampling import MappedImage, affine_map, fitted_affine
+from navsvc.report.sampling import MappedImage
 from navsvc.target.individualize import CorticalTarget, individualize
 from navsvc.target.strategies import M1_HAND_KNOB_MNI_MM, get_strategy
 
@@ -196,8 +196,7 @@ def report_inputs(ctx: PlanContext) -> ReportInputs:
     template and left DLPFC as functions of native points (read only on the slices shown)."""
     reg = ctx.registration
     template = MappedImage.load(templates.ICBM_T1, reg.native_to_mni)
-    native_to_colin = np.linalg.inv(fitted_affine(reg.colin_to_native))  # the head transform is affine
-    brodmann = MappedImage.load(templates.BRODMANN_COLIN, affine_map(native_to_colin), order=0)
+    brodmann = MappedImage.load(templates.BRODMANN_COLIN, reg.native_to_colin, order=0)
     midline, right = ctx.midline_ras_mm, ctx.frame.right
 
     def left_dlpfc(points_ras_mm: np.ndarray) -> np.ndarray:

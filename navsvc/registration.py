@@ -88,6 +88,10 @@ class Registration:
         return PointChain((self.head_affine,), (False,))
 
     @cached_property
+    def _points_to_colin(self) -> PointChain:
+        return PointChain((self.head_affine,), (True,))
+
+    @cached_property
     def _image_from_mni(self) -> ants.ANTsTransform:
         return _composite(self.from_mni, self.from_mni_invert)
 
@@ -108,6 +112,10 @@ class Registration:
     def colin_to_native(self, points_colin_mm) -> np.ndarray:
         """Map Colin27 head-space points (RAS mm) into native space (affine stage only)."""
         return _map_points(self._points_from_colin, points_colin_mm)
+
+    def native_to_colin(self, points_ras_mm) -> np.ndarray:
+        """Map native RAS points (mm) into Colin27 head space (affine stage only)."""
+        return _map_points(self._points_to_colin, points_ras_mm)
 
     # -- images ---------------------------------------------------------------
     def mni_image_to_native(self, image: ants.ANTsImage, grid: WorkingImage, nearest: bool = False) -> np.ndarray:

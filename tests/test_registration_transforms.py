@@ -77,6 +77,11 @@ def test_colin_to_native_points_match_ants(registration):
     assert np.abs(registration.colin_to_native(POINTS_RAS_MM) - expected).max() < 1e-4
 
 
+def test_native_to_colin_points_match_ants(registration):
+    expected = _ants_points(POINTS_RAS_MM, (registration.head_affine,), (True,))
+    assert np.abs(registration.native_to_colin(POINTS_RAS_MM) - expected).max() < 1e-4
+
+
 def test_points_near_the_field_edges_match_ants(registration):
     """Points just inside and just outside the half-voxel border of the warp's grid."""
     field = ants.image_read(registration.to_mni[0])

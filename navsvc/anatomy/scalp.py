@@ -45,8 +45,9 @@ class Scalp:
     def _triangles(self) -> tuple[np.ndarray, np.ndarray, float]:
         """Triangle corners (F, 3, 3), the faces of each vertex (CSR: order, offsets), longest edge."""
         faces = np.asarray(self.mesh.faces)
-        order = np.argsort(faces.ravel(), kind="stable") // 3
-        offsets = np.searchsorted(np.sort(faces.ravel()), np.arange(len(self.vertices_ras_mm) + 1))
+        corner_order = np.argsort(faces.ravel(), kind="stable")
+        order = corner_order // 3
+        offsets = np.searchsorted(faces.ravel()[corner_order], np.arange(len(self.vertices_ras_mm) + 1))
         corners = self.vertices_ras_mm[faces]
         edges = np.linalg.norm(corners - np.roll(corners, 1, axis=1), axis=2)
         return corners, (order, offsets), float(edges.max())
