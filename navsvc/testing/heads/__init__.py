@@ -1,0 +1,49 @@
+"""Ground-truth transformations of real heads, for tests and benchmarks.
+
+Every transformation takes a NIfTI image of a head and returns a
+:class:`TransformedHead`: a new in-memory NIfTI image **and** the two point maps
+between the world (NIfTI RAS, mm) coordinates of the original and of the new image:
+
+* ``original_to_new(p)``: where the anatomy found at world point ``p`` of the
+  original image lies in the world space of the new image;
+* ``new_to_original(q)``: the inverse.
+
+A test runs the pipeline on the new image and compares its world-space outputs with
+``original_to_new`` applied to the outputs on the original (or to a known position).
+
+Two kinds of transformation:
+
+* the head stays where it is in world space, only the voxel grid or the intensities
+  change (:func:`reorient`, :func:`resample`, :func:`add_rician_noise`,
+  :func:`multiply_bias_field`): both maps are the identity;
+* the head moves in world space (:func:`rigid`, :func:`oblique_affine`, which change
+  only the affine, and :func:`smooth_warp`, which resamples the voxel data).
+
+Real heads: :func:`load_colin27` (Colin27 full head, 1 mm, RAS, shipped in
+``atlases/``) and :func:`load_icbm_template` (ICBM 2009a, brain only, from nilearn).
+"""
+
+from __future__ import annotations
+
+from navsvc.testing.heads.affine import mirror_left_right, move_in_world, oblique_affine, rigid
+from navsvc.testing.heads.base import (
+    PointMap,
+    TransformedHead,
+    as_loaded_t1,
+    grid_centre_ras_mm,
+    image_data,
+    load_colin27,
+    load_icbm_template,
+)
+from navsvc.testing.heads.intensity import add_rician_noise, bias_field, multiply_bias_field, robust_max
+from navsvc.testing.heads.markers import add_marker, weighted_centroid_ras_mm
+from navsvc.testing.heads.orientation import all_orientations, orientation_label, reorient
+from navsvc.testing.heads.resampling import resample
+from navsvc.testing.heads.warp import WARP_MAX_LIPSCHITZ, SinusoidalWarp, smooth_warp
+
+__all__ = [
+    "PointMap", "TransformedHead", "add_marker", "add_rician_noise", "all_orientations", "as_loaded_t1",
+    "bias_field", "grid_centre_ras_mm", "image_data", "load_colin27", "load_icbm_template", "mirror_left_right",
+    "move_in_world", "multiply_bias_field", "oblique_affine", "orientation_label", "reorient", "resample",
+    "rigid", "robust_max", "smooth_warp", "SinusoidalWarp", "WARP_MAX_LIPSCHITZ", "weighted_centroid_ras_mm",
+]

@@ -1,0 +1,51 @@
+"""Bright markers placed in a head, and the intensity-weighted centroid that finds them again."""
+
+from __future__ import annotations
+
+import nibabel as nib
+import numpy as np
+
+from navsvc.coords import voxel_to_world, world_to_voxel
+from navsvc.testing.heads.base import _new_image, image_data
+from navsvc.testing.heads.intensity import robust_max
+
+
+def add_marker(img: nib.Nifti1Image, centre_ras_mm, value: float | None = None,
+               half_width_vox: int = 1) -> tuple[nib.Nifti1Image, np.ndarray]:
+    """Add a bright cube of ``(2 h + 1)^3`` voxels around the voxel nearest a world point.
+
+    Parameters
+    ----------
+    img : nibabel.Nifti1Image
+        A 3-D image.
+    centre_ras_mm : sequence of 3 float
+        Wanted marker position, world RAS mm.
+    value : float, optional
+        Added intensity (default: 5 x :func:`robust_max`).
+    half_width_vox : int
+        ``h``: the cube spans ``2 h + 1`` voxels per axis.
+
+    Returns
+    -------
+    image : nibabel.Nifti1Image
+        float32 copy with the marker added.
+    centre_ras_mm : ndarray (3,)
+        World position of the marker's centre voxel (its exact centroid).
+    """
+    data = np.array(image_data(img), dtype=np.float32)
+    ijk = np.round(world_to_voxel(img.affine, centre_ras_mm)[0]).astype(int)
+    h = int(half_width_vox)
+    if np.any(ijk - h < 0) or np.any(ijk + h >= np.asarray(data.shape)):
+        raise ValueError(f"marker at {centre_ras_mm} mm falls outside the image")
+    amount = 5.0 * robust_max(data) if value is None else float(value)
+    data[ijk[0] - h: ijk[0] + h + 1, ijk[1] - h: ijk[1] + h + 1, ijk[2] - h: ijk[2] + h + 1] += amount
+    return _new_image(data, img.affine), voxel_to_world(img.affine, ijk)[0]
+
+
+def weighted_centroid_ras_mm(weights: np.ndarray, affine: np.ndarray, min_fraction: float = 0.01) -> np.ndarray:
+    """World (RAS mm) centroid of the positive ``weights`` (voxels below ``min_fraction`` of the peak ignored)."""
+    w = np.asarray(weights, dtype=np.float64)
+    keep = w > min_fraction * w.max()
+    ijk = np.argwhere(keep).astype(np.float64)
+    centroid_ijk = (ijk * w[keep][:, None]).sum(axis=0) / w[keep].sum()
+    return voxel_to_world(affine, centroid_ijk)[0]

@@ -1,0 +1,55 @@
+"""Resampled voxels: the same head on a grid of other voxel sizes."""
+
+from __future__ import annotations
+
+import nibabel as nib
+import numpy as np
+from scipy import ndimage
+
+from navsvc.testing.heads.base import TransformedHead, _identity_map, _new_image, image_data
+
+
+def resample(img: nib.Nifti1Image, voxel_size_mm=(1.2, 1.2, 1.5)) -> TransformedHead:
+    """Resample onto a grid of other voxel sizes along the same axes (world unchanged).
+
+    The new grid keeps the axis directions of ``img`` and covers its field of view
+    (voxel edges to voxel edges). Before trilinear interpolation the data are
+    smoothed along each axis that gets coarser with a Gaussian of standard deviation
+    ``0.4 * sqrt(s**2 - 1)`` old voxels (s = new/old size), roughly the partial-volume
+    blur of a scan acquired at the coarser resolution.
+
+    Parameters
+    ----------
+    img : nibabel.Nifti1Image
+        A 3-D image.
+    voxel_size_mm : sequence of 3 float
+        New voxel edge lengths along the array axes, mm.
+
+    Returns
+    -------
+    TransformedHead
+        float32 data; both point maps are the identity.
+    """
+    old_mm = np.sqrt((np.asarray(img.affine)[:3, :3] ** 2).sum(axis=0))
+    new_mm = np.asarray(voxel_size_mm, dtype=np.float64)
+    if new_mm.shape != (3,) or np.any(new_mm <= 0):
+        raise ValueError(f"voxel_size_mm must be 3 positive lengths, got {voxel_size_mm}")
+    step = new_mm / old_mm  # new voxel step in old voxel units
+    shape = np.asarray(img.shape[:3])
+    new_shape = tuple(int(n) for n in np.ceil(shape / step - 1e-9))
+    # new index j sits at old index step*j + offset: first new voxel centre half a new
+    # voxel inside the old grid's first voxel edge (old index -0.5)
+    offset = -0.5 + step / 2.0
+    new_to_old = np.eye(4)
+    new_to_old[:3, :3] = np.diag(step)
+    new_to_old[:3, 3] = offset
+    data = np.asarray(image_data(img), dtype=np.float32)
+    sigma = 0.4 * np.sqrt(np.clip(step**2 - 1.0, 0.0, None))
+    if np.any(sigma > 0):
+        data = ndimage.gaussian_filter(data, sigma=sigma, mode="nearest")
+    new_data = ndimage.affine_transform(data, np.diag(step), offset=offset, output_shape=new_shape,
+                                        order=1, mode="nearest")
+    new_img = _new_image(new_data.astype(np.float32), np.asarray(img.affine) @ new_to_old)
+    sizes = [round(float(v), 3) for v in new_mm]
+    return TransformedHead(new_img, _identity_map, _identity_map, f"resample {sizes} mm", np.eye(4),
+                           {"voxel_size_mm": sizes})
