@@ -52,12 +52,13 @@ def test_same_input_twice_gives_the_same_points(colin_plan, colin_head_path, tmp
     assert max(np.linalg.norm(base[k] - repeat[k]) for k in base) <= 0.1
 
 
-# Affine moves are followed to within the registration's repeatability. A synthetic 5 mm
-# nonlinear warp is only partly recovered by any template registration: measured at the
-# DLPFC targets, full-resolution ANTs SyN (antsRegistrationSyNQuick[s], 1 mm) missed it by
-# 4.2-5.2 mm, and navsvc misses the benchmark's warps by 4.9-8.7 mm
-# (benchmarks/accuracy_ground_truth.py). This case (drawn alone, another warp) is held to 6 mm.
-@pytest.mark.parametrize("index, tolerance_mm", [(0, 2.0), (3, 2.0), (5, 6.0)])  # rigid, oblique, warp
+# Affine moves and a 30 % bias field (corrected by N4 before the brain stage) are followed
+# to within the registration's repeatability. A synthetic 5 mm nonlinear warp is only
+# partly recovered by any template registration: the part of it that slides along the
+# cortex is not (benchmarks/warp_amplitude_sweep.py; full-resolution ANTs
+# antsRegistrationSyNQuick[s] misses it as much). This case (drawn alone, another warp)
+# is held to 6 mm.
+@pytest.mark.parametrize("index, tolerance_mm", [(0, 2.0), (3, 2.0), (5, 6.0), (9, 1.5)])  # rigid, oblique, warp, bias
 def test_known_moves_are_followed(index, tolerance_mm, colin_plan, tmp_path):
     name, make = accuracy_cases()[index]
     case = make(heads.load_colin27())
