@@ -64,8 +64,8 @@ BRAIN_AFFINE = dict(aff_shrink_factors=(4, 2), aff_smoothing_sigmas=(2, 1), aff_
 #: N4 bias correction of the patient's brain before the brain stage (Tustison et al. 2010,
 #: IEEE TMI 29:1310): shrink factor of the 2 mm grid, iterations per level, knot spacing mm.
 #: Mattes MI assumes one intensity mapping for the whole brain, which a receive-coil bias
-#: field breaks: on a 30 % bias field the mapped target moved 2.1 mm without it, 0.8 mm
-#: with it (0.5 s).
+#: field breaks: on a 30 % bias field the mapped target moved 2.1 mm without it, 1.0 mm
+#: with it (0.4 s on the brain's bounding box).
 BIAS_CORRECTION = dict(shrink_factor=4, convergence={"iters": [20, 20], "tol": 1e-7}, spline_param=100)
 #: registration quality (see :func:`register_to_mni`) below which the input is refused
 MIN_BRAIN_CORRELATION = 0.5
@@ -188,12 +188,17 @@ def _normalise(image: ants.ANTsImage, mask: np.ndarray | None = None) -> ants.AN
     return image.new_image_like(np.clip(values / scale, 0, 1.5).astype(np.float32))
 
 
+def _box(mask: np.ndarray, margin_voxels: int, shape) -> tuple[list[int], list[int]]:
+    """Index bounds (lo, hi) of the bounding box of ``mask`` plus a margin, within ``shape``."""
+    inside = np.argwhere(mask)
+    lo = np.maximum(inside.min(axis=0) - margin_voxels, 0)
+    hi = np.minimum(inside.max(axis=0) + margin_voxels + 1, np.array(shape))
+    return lo.tolist(), hi.tolist()
+
+
 def _brain_box(image: ants.ANTsImage, mask: ants.ANTsImage, margin_voxels: int) -> ants.ANTsImage:
     """``image`` cropped to the bounding box of ``mask`` plus a margin (same physical space)."""
-    inside = np.argwhere(mask.numpy() > 0)
-    lo = np.maximum(inside.min(axis=0) - margin_voxels, 0)
-    hi = np.minimum(inside.max(axis=0) + margin_voxels + 1, np.array(image.shape))
-    return ants.crop_indices(image, lo.tolist(), hi.tolist())
+    return ants.crop_indices(image, *_box(mask.numpy() > 0, margin_voxels, image.shape))
 
 
 def _prepare_fixed() -> tuple[ants.ANTsImage, ants.ANTsImage, ants.ANTsImage]:
@@ -253,9 +258,14 @@ def _patient_brain(moving: ants.ANTsImage, head_affine: str) -> ants.ANTsImage:
     brain_mask = ants.apply_transforms(fixed=moving, moving=colin_mask, transformlist=[head_affine],
                                        whichtoinvert=[True], interpolator="nearestNeighbor").numpy() > 0
     brain_mask = ndimage.binary_dilation(brain_mask, iterations=BRAIN_MASK_DILATION_VOXELS)
-    corrected = ants.n4_bias_field_correction(moving, mask=moving.new_image_like(brain_mask.astype(np.float32)),
-                                              **BIAS_CORRECTION)
-    return _normalise(corrected.new_image_like(corrected.numpy() * brain_mask), brain_mask)
+    # N4 on the brain's bounding box only: a third of the head grid's voxels
+    lo, hi = _box(brain_mask, 1, moving.shape)
+    box = tuple(slice(a, b) for a, b in zip(lo, hi))
+    mask_in_box = ants.crop_indices(moving.new_image_like(brain_mask.astype(np.float32)), lo, hi)
+    corrected = ants.n4_bias_field_correction(ants.crop_indices(moving, lo, hi), mask=mask_in_box, **BIAS_CORRECTION)
+    brain = np.zeros(moving.shape, dtype=np.float32)
+    brain[box] = corrected.numpy() * brain_mask[box]
+    return _normalise(moving.new_image_like(brain), brain_mask)
 
 
 def _moving_image(native: WorkingImage) -> ants.ANTsImage:
