@@ -6,6 +6,11 @@ the untransformed head carried by the known point map. Optionally (``--reference
 ground truth of the mapped target is instead ANTs' full-resolution
 ``antsRegistrationSyNQuick[s]`` on the untransformed brain (slower: minutes).
 
+The ``entry`` column is exact ground truth only for rigid moves: the scalp point nearest
+a target is not carried along by scaling, shear or warps (the perpendicular changes
+direction), so on the oblique and warped copies it also counts that geometric change. On
+one mesh a 1 mm target shift moves the entry about 1 mm (``tests/test_scalp.py``).
+
 Usage: ``python benchmarks/accuracy_ground_truth.py [--cases N] [--reference]``
 """
 
