@@ -56,14 +56,17 @@ def _by_id(table: Table) -> Select:
 
 
 def fetch_rows(request: Request, statement: Select, **params) -> list[tuple]:
-    """:func:`api.db.fetch` on the application's database."""
+    """:func:`api.db.fetch` on the application's database; no rows when a text parameter
+    holds a NUL (no id or name does, and PostgreSQL would refuse the query rather than
+    find nothing)."""
+    if any(isinstance(value, str) and "\x00" in value for value in params.values()):
+        return []
     return fetch(request.app.state.db.loop_engine, statement, **params)
 
 
 def row_or_404(request: Request, table: Table, resource_id: str, what: str) -> tuple:
     """Return the row of ``table`` with primary key ``resource_id`` or raise a 404 problem."""
-    # Ids never contain NUL; PostgreSQL would refuse the query rather than find nothing.
-    rows = [] if "\x00" in resource_id else fetch_rows(request, _by_id(table), id=resource_id)
+    rows = fetch_rows(request, _by_id(table), id=resource_id)
     if not rows:
         raise ProblemError(404, f"no {what} with id '{resource_id}'")
     return rows[0]

@@ -109,8 +109,7 @@ async def get_plan(
 ) -> PlanOut:
     """The plan JSON with its approval (clinician, technician, auditor; navigator:
     approved plans only)."""
-    # Ids never contain NUL; PostgreSQL would refuse the query rather than find nothing.
-    rows = [] if "\x00" in plan_id else fetch_rows(request, PLAN_BY_ID, plan_id=plan_id)
+    rows = fetch_rows(request, PLAN_BY_ID, plan_id=plan_id)
     row = rows[0] if rows else None
     if row is None or hidden_from(principal, approved=row.approval_id is not None):
         raise ProblemError(404, f"no plan with id '{plan_id}'")

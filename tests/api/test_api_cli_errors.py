@@ -89,3 +89,16 @@ def test_streamed_upload_over_limit_is_413(client, auth, patient):
                                     "content-type": f"multipart/form-data; boundary={boundary}"},
                            content=body())
     assert response.status_code == 413 and response.json()["status"] == 413
+
+
+@pytest.mark.parametrize("url,status", [
+    ("/api/v1/patients?external_id=MRN%00", 200),
+    ("/api/v1/plans/x%00", 404),
+    ("/api/v1/jobs/x%00", 404),
+])
+def test_a_nul_in_a_looked_up_value_finds_nothing(client, auth, url, status):
+    # PostgreSQL refuses NUL in text: the lookup must answer "nothing found", not fail.
+    response = client.get(url, headers=auth["clinician"])
+    assert response.status_code == status, response.text
+    if status == 200:
+        assert response.json()["items"] == []
