@@ -10,6 +10,7 @@ trilinear, zero outside). Tests compare every map with ANTs' own point tools.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import ants
@@ -96,6 +97,22 @@ class DisplacementField:
         return points_lps_mm + np.stack(displacement, axis=1)
 
 
+def transform_files(files, invert) -> Iterator[tuple[str, bool, bool]]:
+    """``(path, is_affine, inverted)`` for each entry of an ``ants.apply_transforms`` list.
+
+    Raises
+    ------
+    ValueError
+        If a displacement field is to be inverted (ANTs writes its inverse as its own
+        ``InverseWarp`` file).
+    """
+    for path, inverted in zip(files, invert):
+        is_affine = str(path).endswith(".mat")
+        if inverted and not is_affine:
+            raise ValueError(f"{path}: a displacement field is inverted by its own inverse-warp file")
+        yield str(path), is_affine, bool(inverted)
+
+
 class PointChain:
     """An ``ants.apply_transforms`` list (same order, same meaning) for points: it maps
     fixed-space points into the moving space, applying the listed transforms in order.
@@ -109,14 +126,9 @@ class PointChain:
     """
 
     def __init__(self, files, invert) -> None:
-        self.steps: list[np.ndarray | DisplacementField] = []
-        for path, inverted in zip(files, invert):
-            if str(path).endswith(".mat"):
-                self.steps.append(affine_matrix_lps(path, inverted))
-            elif inverted:
-                raise ValueError(f"{path}: a displacement field is inverted by its own inverse-warp file")
-            else:
-                self.steps.append(DisplacementField.read(path))
+        self.steps: list[np.ndarray | DisplacementField] = [
+            affine_matrix_lps(path, inverted) if is_affine else DisplacementField.read(path)
+            for path, is_affine, inverted in transform_files(files, invert)]
 
     def __call__(self, points_lps_mm: np.ndarray) -> np.ndarray:
         """Map (N, 3) LPS points (mm)."""

@@ -38,7 +38,7 @@ from scipy import ndimage  # noqa: E402
 from navsvc import templates  # noqa: E402
 from navsvc.coords import as_points, lps_to_ras, ras_to_lps  # noqa: E402
 from navsvc.grid import WorkingImage  # noqa: E402
-from navsvc.point_maps import PointChain  # noqa: E402
+from navsvc.point_maps import PointChain, transform_files  # noqa: E402
 
 #: working resolution of the registration, mm
 REGISTRATION_SPACING_MM = 2.0
@@ -155,14 +155,12 @@ def _composite(files: tuple[str, ...], invert: tuple[bool, ...]) -> ants.ANTsTra
     """The transform list of :func:`ants.apply_transforms` (same order, same meaning) as one
     in-memory ANTs transform, for resampling images."""
     parts = []
-    for path, inverted in zip(files, invert):
-        if str(path).endswith(".mat"):
-            affine = ants.read_transform(str(path))
+    for path, is_affine, inverted in transform_files(files, invert):
+        if is_affine:
+            affine = ants.read_transform(path)
             parts.append(affine.invert() if inverted else affine)
-        elif inverted:
-            raise ValueError(f"{path}: a displacement field is inverted by its own inverse-warp file")
         else:
-            parts.append(ants.transform_from_displacement_field(ants.image_read(str(path))))
+            parts.append(ants.transform_from_displacement_field(ants.image_read(path)))
     return ants.compose_ants_transforms(parts)
 
 
