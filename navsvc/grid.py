@@ -105,8 +105,37 @@ def resample_to_working_grid(t1: LoadedT1, spacing_mm: float = 1.0) -> WorkingIm
     out_affine = np.diag([spacing_mm] * 3 + [1.0])
     out_affine[:3, 3] = origin
     grid_to_input = np.linalg.inv(t1.affine) @ out_affine
-    data = ndimage.affine_transform(
-        t1.data, grid_to_input[:3, :3], offset=grid_to_input[:3, 3],
-        output_shape=shape, order=1, mode="constant", cval=0.0,
-    )
-    return WorkingImage(data.astype(np.float32), origin, float(spacing_mm))
+    data = resample_voxels_linear(t1.data, grid_to_input, shape)
+    return WorkingImage(data, origin, float(spacing_mm))
+
+
+def resample_voxels_linear(data: np.ndarray, out_to_in_voxels: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    """Trilinear resampling in voxel space: ``out[ijk] = data(out_to_in_voxels @ ijk)``.
+
+    Parameters
+    ----------
+    data : numpy.ndarray
+        3-D input array.
+    out_to_in_voxels : numpy.ndarray
+        4x4 affine from output voxel indices to (continuous) input voxel indices.
+    shape : tuple of int
+        Output shape.
+
+    Returns
+    -------
+    numpy.ndarray
+        float32 array of ``shape``: the input extended by zeros and interpolated
+        (scipy's ``mode="grid-constant"``), so 0 from one voxel outside the input on.
+    """
+    # ITK's resampler (both images in index space, the mapping as an affine transform):
+    # 1.1 s instead of scipy.ndimage.affine_transform's 2.9 s on a 256^3 oblique head.
+    # ITK takes index -0.5 as inside and n - 0.5 as outside; a border of zeros makes the
+    # edge rule the same whichever way an axis runs (a working grid can fall exactly
+    # half a voxel outside the input).
+    source = ants.from_numpy(np.pad(np.asarray(data, dtype=np.float32), 1))
+    padded = out_to_in_voxels.copy()
+    padded[:3, 3] += 1.0
+    reference = ants.make_image(tuple(int(n) for n in shape), 0.0, pixeltype="float")
+    transform = ants.create_ants_transform(transform_type="AffineTransform", dimension=3,
+                                           matrix=padded[:3, :3], translation=padded[:3, 3])
+    return transform.apply_to_image(source, reference, "linear").numpy()

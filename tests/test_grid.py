@@ -12,8 +12,10 @@ import numpy as np
 import pytest
 
 from navsvc import coords
+from scipy import ndimage
+
 from navsvc.grid import HEAD_MARGIN_MM, WorkingImage, foreground_threshold, head_bounds_ras_mm, \
-    resample_to_working_grid
+    resample_to_working_grid, resample_voxels_linear
 from navsvc.testing import heads
 
 ORIENTATIONS = list(heads.all_orientations())
@@ -116,6 +118,38 @@ def test_oblique_input_lands_where_the_ground_truth_map_says(colin_2mm, seed):
     assert np.linalg.norm(found - expected) < 0.5
     assert moved.new_to_original(found)[0, 0] < 0  # still the patient's left hemisphere
 
+
+@pytest.mark.parametrize("seed", range(3))
+def test_voxel_resampling_is_trilinear_interpolation_with_zero_outside(seed):
+    rng = np.random.default_rng(seed)
+    data = rng.uniform(0, 100, (23, 17, 29)).astype(np.float32)
+    rotation, _ = np.linalg.qr(rng.normal(size=(3, 3)))
+    out_to_in = np.eye(4)
+    out_to_in[:3, :3] = rotation @ np.diag(rng.uniform(0.6, 1.4, 3))
+    out_to_in[:3, 3] = np.array(data.shape) / 2 - out_to_in[:3, :3] @ np.array([15.0, 15.0, 15.0])
+    shape = (30, 31, 32)
+    out = resample_voxels_linear(data, out_to_in, shape)
+    assert out.dtype == np.float32 and out.shape == shape
+    ijk = np.indices(shape).reshape(3, -1)
+    src = out_to_in[:3, :3] @ ijk + out_to_in[:3, 3:]
+    expected = ndimage.map_coordinates(data.astype(np.float64), src, order=1, mode="grid-constant").reshape(shape)
+    upper = (np.array(data.shape) - 1)[:, None]
+    border = np.any((src < 0) | (src > upper), axis=0) & np.all((src > -1) & (src < upper + 1), axis=0)
+    outside = np.any((src <= -1) | (src >= upper + 1), axis=0)
+    assert border.sum() > 100 and outside.sum() > 1000
+    assert np.allclose(out, expected, atol=1e-3)
+    assert np.all(out.reshape(-1)[outside] == 0)
+
+
+def test_voxel_resampling_edge_rule_does_not_depend_on_the_axis_direction():
+    data = np.arange(1.0, 5.0, dtype=np.float32)[:, None, None] * np.ones((1, 3, 3), np.float32)
+    # output voxels at input indices -0.5, 0, ..., 3.5: half a voxel beyond each end
+    out_to_in = np.eye(4)
+    out_to_in[0, 0], out_to_in[0, 3] = 0.5, -0.5
+    forward = resample_voxels_linear(data, out_to_in, (9, 3, 3))[:, 1, 1]
+    flipped = resample_voxels_linear(data[::-1], out_to_in, (9, 3, 3))[:, 1, 1]
+    assert np.allclose(forward, [0.5, 1, 1.5, 2, 2.5, 3, 3.5, 4, 2])
+    assert np.allclose(flipped[::-1], forward)
 
 # ---------------------------------------------------------------------- downsampled
 
