@@ -54,11 +54,14 @@ BRAIN_MASK_DILATION_VOXELS = 3
 #: margin around the template brain of the brain stage's fixed image, 2 mm voxels (covers
 #: the fixed mask, dilated by 2 voxels, with room to spare)
 FIXED_BRAIN_MARGIN_VOXELS = 4
-#: ants.registration settings of the stages (shrink factors of the 2 mm grid; Mattes bins)
+#: ants.registration settings of the stages (shrink factors of the 2 mm grid; Mattes bins).
+#: The head stages sample 10 % of the voxels (ANTs' default is 20 %): 2.6 instead of 4.3 s,
+#: with the accuracy benchmark unchanged within its run-to-run spread (median 0.51 against
+#: 0.61 mm, worst non-warp case 0.91 against 1.02 mm).
 HEAD_RIGID = dict(aff_shrink_factors=(4, 2), aff_smoothing_sigmas=(2, 1), aff_iterations=(200, 50),
-                  aff_metric="mattes", aff_sampling=32)
+                  aff_metric="mattes", aff_sampling=32, aff_random_sampling_rate=0.1)
 HEAD_AFFINE = dict(aff_shrink_factors=(4, 2), aff_smoothing_sigmas=(2, 1), aff_iterations=(100, 50),
-                   aff_metric="mattes", aff_sampling=32)
+                   aff_metric="mattes", aff_sampling=32, aff_random_sampling_rate=0.1)
 BRAIN_AFFINE = dict(aff_shrink_factors=(4, 2), aff_smoothing_sigmas=(2, 1), aff_iterations=(100, 30),
                     aff_metric="mattes", aff_sampling=32)
 #: N4 bias correction of the patient's brain before the brain stage (Tustison et al. 2010,
