@@ -14,7 +14,8 @@ benchmark's reference) registers each brain too (the head cut by Colin27's brain
 warped with the head: a perfect brain extraction) and its error is printed alongside
 (about 2.5 minutes per case).
 
-Usage: ``python benchmarks/warp_amplitude_sweep.py [--amplitudes 1 2 3 4 5] [--seeds 3] [--reference]``
+Usage: ``python benchmarks/warp_amplitude_sweep.py [--amplitudes 1 2 3 4 5] [--wavelengths 80]
+[--seeds 3] [--reference]``
 
 Measured 2026-11-22 (2 cores, single-threaded ITK, about 10 s per registration),
 mapped-target error in mm for seeds 0 / 1 / 2, with the tangential part of the target's
@@ -61,6 +62,7 @@ from navsvc.registration import Registration, register_to_mni
 from navsvc.target.strategies import get_strategy
 from navsvc.testing import heads
 
+#: default wavelength of the sinusoidal warps, mm
 WAVELENGTH_MM = 80.0
 
 
@@ -97,6 +99,8 @@ def main() -> None:
     """Run the sweep and print one row per case and a summary per amplitude."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--amplitudes", type=float, nargs="+", default=[1.0, 2.0, 3.0, 4.0, 5.0])
+    parser.add_argument("--wavelengths", type=float, nargs="+", default=[WAVELENGTH_MM],
+                        help="warp wavelengths, mm (longer = smoother)")
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--reference", action="store_true", help="ANTs SyNQuick[s] at 1 mm on each brain too")
     args = parser.parse_args()
@@ -110,13 +114,13 @@ def main() -> None:
     colin_mask = nib.load(str(templates.COLIN_BRAIN_MASK))
     colin_mask = nib.Nifti1Image(np.asanyarray(colin_mask.dataobj).astype(np.float32), colin_mask.affine)
     ref_truth = _reference(original, colin_mask, mni_mm, folder) if args.reference else None
-    print(f"{'A mm':>5} {'seed':>4} {'max|u| mm':>9} {'|u| at target':>13} {'normal':>6} {'tangential':>10} "
+    print(f"{'A mm':>5} {'λ mm':>5} {'seed':>4} {'max|u| mm':>9} {'|u| at target':>13} {'normal':>6} {'tangential':>10} "
           f"{'affine only mm':>14} {'navsvc mm':>9} {'reg s':>6} {'ANTs 1 mm':>9}")
     summary = {}
-    for amplitude in args.amplitudes:
+    for amplitude, wavelength in ((a, w) for a in args.amplitudes for w in args.wavelengths):
         for seed in range(args.seeds):
             case = heads.smooth_warp(original, np.random.default_rng(1000 + seed), amplitude_mm=amplitude,
-                                     wavelength_mm=WAVELENGTH_MM)
+                                     wavelength_mm=wavelength)
             start = time.perf_counter()
             reg = _register(case.image)
             seconds = time.perf_counter() - start
@@ -132,15 +136,15 @@ def main() -> None:
             if ref_truth is not None:
                 # the same warp (same draws) carries the brain mask with the head
                 mask = heads.smooth_warp(colin_mask, np.random.default_rng(1000 + seed), amplitude_mm=amplitude,
-                                         wavelength_mm=WAVELENGTH_MM).image
+                                         wavelength_mm=wavelength).image
                 ref_error = float(np.linalg.norm(_reference(case.image, mask, mni_mm, folder)
                                                  - case.original_to_new(ref_truth)))
-            summary.setdefault(amplitude, []).append(error)
-            print(f"{amplitude:5.1f} {seed:4d} {case.parameters['max_displacement_mm']:9.1f} {np.linalg.norm(u_mm):13.2f} "
+            summary.setdefault((amplitude, wavelength), []).append(error)
+            print(f"{amplitude:5.1f} {wavelength:5.0f} {seed:4d} {case.parameters['max_displacement_mm']:9.1f} {np.linalg.norm(u_mm):13.2f} "
                   f"{along_normal_mm:6.2f} {tangential_mm:10.2f} {affine_err:14.2f} {error:9.2f} {seconds:6.1f} {ref_error:9.2f}", flush=True)
-    print("\nper amplitude: median / worst mapped-target error, mm (goal: worst <= 4)")
-    for amplitude, errors in summary.items():
-        print(f"  A = {amplitude:.1f} mm (|u| <= {np.sqrt(3) * amplitude:.1f} mm): "
+    print("\nper amplitude and wavelength: median / worst mapped-target error, mm (goal: worst <= 4)")
+    for (amplitude, wavelength), errors in summary.items():
+        print(f"  A = {amplitude:.1f} mm (|u| <= {np.sqrt(3) * amplitude:.1f} mm), wavelength {wavelength:.0f} mm: "
               f"{statistics.median(errors):.2f} / {max(errors):.2f}")
 
 
