@@ -39,6 +39,27 @@ to; against a sharp single-subject brain (Colin27 itself) the same SyN recovers 
 it. ``--reference`` (A = 2 and 5, seeds 0 and 1, before the N4 step was added, when navsvc
 scored 4.33 / 1.72 and 10.07 / 3.57): ANTs ``antsRegistrationSyNQuick[s]`` at 1 mm scored
 3.96 / 2.26 and 9.07 / 4.30 mm, the same blind spot.
+
+Smoother warps (``--amplitudes 5 --wavelengths 80 120 160 240``, measured 2026-12-01
+after the ITK working grid and the 10 % head-stage sampling), error for seeds 0 / 1 / 2,
+with ``|u|`` at the target:
+
+===========  ==================  ====================  ====================
+wavelength   |u| at target mm    affine only mm        navsvc error mm
+===========  ==================  ====================  ====================
+80 mm        8.36 / 6.02 / 7.15  10.99 / 8.29 / 2.49   10.11 / 3.88 / 1.69
+120 mm       3.38 / 6.01 / 6.97  7.61 / 4.86 / 1.51    7.14 / 4.18 / 1.37
+160 mm       2.05 / 6.89 / 7.42  2.64 / 3.86 / 2.01    2.76 / 3.30 / 1.10
+240 mm       5.63 / 6.31 / 7.71  1.42 / 3.30 / 1.29    0.85 / 2.27 / 1.05
+===========  ==================  ====================  ====================
+
+The worst case falls under 4 mm only from a 160 mm wavelength on. At 120 mm (seed 0)
+the error exceeds the target's own displacement: the affine stages, fitted to the whole
+brain, leave a 7.6 mm offset along the cortex and SyN does not take it back. Tried in
+the same sweep and not kept: a coarse B-spline SyN stage (80 or 120 mm mesh) before
+SyN (80 mm seed 0: 9.7 mm; 120 mm seed 0: 8.9 mm), and an affine refit within 45 mm of
+the target before SyN (80 mm seed 0: 4.8 mm, but 120 mm seed 0: 9.6 mm and 160 mm seed
+0: 7.1 mm for a 1.5 mm displacement: too few features near the target to pin it).
 """
 
 from __future__ import annotations
