@@ -8,8 +8,10 @@ from pathlib import Path
 
 from api.db import Database
 from api.models import Job, Plan, utc_now
+from navsvc import templates
 
-COLIN27 = Path("/usr/share/mricron/templates/ch2.nii.gz")
+#: the shipped copy of Debian mricron-data's ch2.nii.gz (atlases/README.md): no system package needed
+COLIN27 = templates.COLIN_HEAD
 
 
 def insert_plan(app, image_id: str, plan: dict) -> str:
