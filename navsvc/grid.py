@@ -128,16 +128,16 @@ def resample_voxels_linear(data: np.ndarray, out_to_in_voxels: np.ndarray, shape
         (scipy's ``mode="grid-constant"``), so 0 from one voxel outside the input on.
     """
     # ITK's resampler (both images in index space, the mapping as an affine transform):
-    # 1.1 s instead of scipy.ndimage.affine_transform's 2.9 s on a 256^3 oblique head.
+    # 0.75 s instead of scipy.ndimage.affine_transform's 2.8 s on a 256^3 oblique head.
     # ITK takes index -0.5 as inside and n - 0.5 as outside; a border of zeros makes the
     # edge rule the same whichever way an axis runs (a working grid can fall exactly
     # half a voxel outside the input). The input is written straight into ITK's buffer:
     # a padded numpy copy would hold the volume a third time.
     source = ants.make_image(tuple(n + 2 for n in data.shape), 0.0, pixeltype="float")
     source.view()[1:-1, 1:-1, 1:-1] = data
-    padded = out_to_in_voxels.copy()
-    padded[:3, 3] += 1.0
+    out_to_bordered = out_to_in_voxels.copy()
+    out_to_bordered[:3, 3] += 1.0
     reference = ants.make_image(tuple(int(n) for n in shape), 0.0, pixeltype="float")
     transform = ants.create_ants_transform(transform_type="AffineTransform", dimension=3,
-                                           matrix=padded[:3, :3], translation=padded[:3, 3])
+                                           matrix=out_to_bordered[:3, :3], translation=out_to_bordered[:3, 3])
     return transform.apply_to_image(source, reference, "linear").numpy()
