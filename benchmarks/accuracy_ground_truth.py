@@ -18,8 +18,6 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -31,6 +29,7 @@ from navsvc import templates
 from navsvc.pipeline import make_plan
 from navsvc.testing import heads
 from navsvc.testing.cases import accuracy_cases
+from plan_speed import run_reference  # benchmarks/ is on the path when run as a script
 
 POINTS = (("target", "native_ras_mm"), ("target", "cortex_ras_mm"), ("entry", "scalp_ras_mm"))
 
@@ -41,18 +40,11 @@ def _get(plan: dict, key: tuple[str, str]) -> np.ndarray:
 
 def reference_target(mni_mm, folder: Path) -> np.ndarray:
     """Full-resolution ANTs SyNQuick[s] mapping of ``mni_mm`` into untransformed Colin27 (brain)."""
-    import json
-
-    sys.path.insert(0, str(Path(__file__).parent))
-    from plan_speed import REFERENCE_SCRIPT  # the same reference as the speed benchmark
-
     head = nib.load(str(templates.COLIN_HEAD))
     mask = np.asanyarray(nib.load(str(templates.COLIN_BRAIN_MASK)).dataobj) > 0
     brain = folder / "reference_brain.nii.gz"
     nib.save(nib.Nifti1Image(np.where(mask, np.asanyarray(head.dataobj), 0).astype(np.float32), head.affine), str(brain))
-    done = subprocess.run([sys.executable, "-c", REFERENCE_SCRIPT, str(templates.ICBM_T1), str(brain),
-                           json.dumps(list(mni_mm))], check=True, capture_output=True, text=True)
-    return np.asarray(json.loads(done.stdout.strip().splitlines()[-1])["native_ras_mm"])
+    return np.asarray(run_reference(brain, mni_mm)["native_ras_mm"])
 
 
 def main() -> None:

@@ -78,10 +78,15 @@ print(json.dumps({"seconds": seconds, "native_ras_mm": [-float(out["x"][0]), -fl
 
 
 def run_reference(brain: Path, mni_mm: list[float]) -> dict:
-    """ANTs antsRegistrationSyNQuick[s] at 1 mm, patient brain -> ICBM brain; maps ``mni_mm``."""
+    """ANTs antsRegistrationSyNQuick[s] at 1 mm, patient brain -> ICBM brain; maps ``mni_mm``.
+
+    ANTs' transform files go to the folder that holds ``brain`` (antspyx names them with
+    ``tempfile.mktemp`` and never deletes them).
+    """
     before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     done = subprocess.run([sys.executable, "-c", REFERENCE_SCRIPT, str(templates.ICBM_T1), str(brain),
-                           json.dumps(mni_mm)], capture_output=True, text=True)
+                           json.dumps([float(v) for v in mni_mm])], capture_output=True, text=True,
+                          env={**os.environ, "TMPDIR": str(brain.parent)})
     if done.returncode != 0:
         raise RuntimeError(f"reference registration failed:\n{done.stderr[-2000:]}")
     result = json.loads(done.stdout.strip().splitlines()[-1])

@@ -65,10 +65,7 @@ the target before SyN (80 mm seed 0: 4.8 mm, but 120 mm seed 0: 9.6 mm and 160 m
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -82,6 +79,7 @@ from navsvc.grid import resample_to_working_grid
 from navsvc.registration import Registration, register_to_mni
 from navsvc.target.strategies import get_strategy
 from navsvc.testing import heads
+from plan_speed import run_reference  # benchmarks/ is on the path when run as a script
 
 #: default wavelength of the sinusoidal warps, mm
 WAVELENGTH_MM = 80.0
@@ -93,8 +91,8 @@ def _affine_only(reg: Registration) -> Registration:
                         from_mni_invert=(True,), quality_correlation=reg.quality_correlation)
 
 
-def _register(img) -> Registration:
-    return register_to_mni(resample_to_working_grid(heads.as_loaded_t1(img)))
+def _register(img, folder: Path) -> Registration:
+    return register_to_mni(resample_to_working_grid(heads.as_loaded_t1(img)), Path(tempfile.mkdtemp(dir=folder)))
 
 
 def _inward_normal(img, point_ras_mm) -> np.ndarray:
@@ -105,15 +103,10 @@ def _inward_normal(img, point_ras_mm) -> np.ndarray:
 
 def _reference(head: nib.Nifti1Image, mask: nib.Nifti1Image, mni_mm, folder: Path) -> np.ndarray:
     """``mni_mm`` mapped into ``head`` by full-resolution ANTs SyNQuick[s] on its brain."""
-    sys.path.insert(0, str(Path(__file__).parent))
-    from plan_speed import REFERENCE_SCRIPT
-
     brain = folder / "reference_brain.nii.gz"
     inside = np.asanyarray(mask.dataobj) > 0.5
     nib.save(nib.Nifti1Image(np.where(inside, heads.image_data(head), 0).astype(np.float32), head.affine), str(brain))
-    done = subprocess.run([sys.executable, "-c", REFERENCE_SCRIPT, str(templates.ICBM_T1), str(brain),
-                           json.dumps([float(v) for v in mni_mm])], check=True, capture_output=True, text=True)
-    return np.asarray(json.loads(done.stdout.strip().splitlines()[-1])["native_ras_mm"])
+    return np.asarray(run_reference(brain, mni_mm)["native_ras_mm"])
 
 
 def main() -> None:
@@ -125,10 +118,14 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--reference", action="store_true", help="ANTs SyNQuick[s] at 1 mm on each brain too")
     args = parser.parse_args()
-    folder = Path(tempfile.mkdtemp())
+    with tempfile.TemporaryDirectory(prefix="navsvc-sweep-") as folder:
+        _sweep(args, Path(folder))
+
+
+def _sweep(args: argparse.Namespace, folder: Path) -> None:
     mni_mm = np.asarray(get_strategy("fox2012").mni_mm, float)
     original = heads.load_colin27()
-    base = _register(original)
+    base = _register(original, folder)
     truth_native = base.mni_to_native(mni_mm)
     truth_affine = _affine_only(base).mni_to_native(mni_mm)
     normal = _inward_normal(original, truth_native[0])
@@ -143,7 +140,7 @@ def main() -> None:
             case = heads.smooth_warp(original, np.random.default_rng(1000 + seed), amplitude_mm=amplitude,
                                      wavelength_mm=wavelength)
             start = time.perf_counter()
-            reg = _register(case.image)
+            reg = _register(case.image, folder)
             seconds = time.perf_counter() - start
             expected = case.original_to_new(truth_native)
             u_mm = (expected - truth_native)[0]

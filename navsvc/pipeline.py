@@ -8,6 +8,7 @@ only calls them in order and times them.
 from __future__ import annotations
 
 import json
+import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -148,43 +149,46 @@ def make_plan(t1_path: str | Path, out_dir: str | Path, options: PlanOptions | N
         t1 = load_t1(t1_path, series)
         grid = resample_to_working_grid(t1)
         coarse = grid.downsampled(2)
-    with timer.stage("registration"):
-        registration = register_to_mni(coarse)
-        if registration.quality_correlation < MIN_BRAIN_CORRELATION:
-            raise InputError(
-                f"after registration the brain correlates only {registration.quality_correlation:.2f} with "
-                f"the template (needs >= {MIN_BRAIN_CORRELATION}): this does not look like a T1-weighted "
-                "head MRI, or registration failed. Check the series (T1, not T2/FLAIR/phantom)"
+    # ANTs writes the transforms as files; they describe the patient's anatomy, so they live
+    # in a private (0700) folder that goes when the plan is written or fails.
+    with tempfile.TemporaryDirectory(prefix="navsvc-registration-") as scratch:
+        with timer.stage("registration"):
+            registration = register_to_mni(coarse, Path(scratch))
+            if registration.quality_correlation < MIN_BRAIN_CORRELATION:
+                raise InputError(
+                    f"after registration the brain correlates only {registration.quality_correlation:.2f} with "
+                    f"the template (needs >= {MIN_BRAIN_CORRELATION}): this does not look like a T1-weighted "
+                    "head MRI, or registration failed. Check the series (T1, not T2/FLAIR/phantom)"
+                )
+        with timer.stage("anatomy"):
+            scalp = scalp_surface(coarse)
+            frame = head_frame(registration)
+            brain = coarse.with_data(registration.colin_image_to_native(
+                ants.image_read(str(templates.COLIN_BRAIN_MASK)), coarse, nearest=True))
+            scalp_gap_mm = require_scalp(scalp, brain, frame.superior)
+            ctx = PlanContext(t1, grid, registration, scalp, frame, registration.mni_to_native([0.0, 0.0, 0.0])[0])
+        with timer.stage("target"):
+            target = locate_target(options, ctx)
+            m1_native = registration.mni_to_native(M1_HAND_KNOB_MNI_MM)[0]
+            m1 = _cortical_point(ctx, m1_native)
+            m1_scalp = scalp.nearest_point(m1.cortex_ras_mm)
+        with timer.stage("landmarks"):
+            points = project_montage(scalp, registration)
+            beam = beam_f3(scalp, points, frame)
+            five_cm = five_cm_site(scalp, m1_scalp, frame)
+        with timer.stage("outputs"):
+            transform_files = registration.save(out / "transforms")
+            plan = build_plan(
+                t1=t1, options=options, registration=registration, target=target,
+                cortex_mni_mm=registration.native_to_mni(target.cortex.cortex_ras_mm)[0],
+                gm_probability=target.cortex.gm_probability,
+                axis_to_target_mm=axis_distance_mm(target.coil, target.cortex.cortex_ras_mm),
+                landmarks=points, beam=beam, five_cm=five_cm, m1=m1, m1_native=m1_native, m1_scalp=m1_scalp,
+                scalp_to_brain_mm=scalp_gap_mm, transform_files=transform_files,
             )
-    with timer.stage("anatomy"):
-        scalp = scalp_surface(coarse)
-        frame = head_frame(registration)
-        brain = coarse.with_data(registration.colin_image_to_native(
-            ants.image_read(str(templates.COLIN_BRAIN_MASK)), coarse, nearest=True))
-        scalp_gap_mm = require_scalp(scalp, brain, frame.superior)
-        ctx = PlanContext(t1, grid, registration, scalp, frame, registration.mni_to_native([0.0, 0.0, 0.0])[0])
-    with timer.stage("target"):
-        target = locate_target(options, ctx)
-        m1_native = registration.mni_to_native(M1_HAND_KNOB_MNI_MM)[0]
-        m1 = _cortical_point(ctx, m1_native)
-        m1_scalp = scalp.nearest_point(m1.cortex_ras_mm)
-    with timer.stage("landmarks"):
-        points = project_montage(scalp, registration)
-        beam = beam_f3(scalp, points, frame)
-        five_cm = five_cm_site(scalp, m1_scalp, frame)
-    with timer.stage("outputs"):
-        transform_files = registration.save(out / "transforms")
-        plan = build_plan(
-            t1=t1, options=options, registration=registration, target=target,
-            cortex_mni_mm=registration.native_to_mni(target.cortex.cortex_ras_mm)[0],
-            gm_probability=target.cortex.gm_probability,
-            axis_to_target_mm=axis_distance_mm(target.coil, target.cortex.cortex_ras_mm),
-            landmarks=points, beam=beam, five_cm=five_cm, m1=m1, m1_native=m1_native, m1_scalp=m1_scalp,
-            scalp_to_brain_mm=scalp_gap_mm, transform_files=transform_files,
-        )
-    with timer.stage("report"):
-        write_report(out, plan, report_inputs(ctx))
-        plan["files"] = {"report": "report.html", "plan": "plan.json", "transforms": "transforms/"}
+        with timer.stage("report"):
+            write_report(out, plan, report_inputs(ctx))
+            plan["files"] = {"report": "report.html", "plan": "plan.json", "transforms": "transforms/"}
     plan["timing_s"] = timer.summary()
     plan["registration"]["seconds"] = plan["timing_s"]["registration"]
     (out / "plan.json").write_text(json.dumps(plan, indent=2))

@@ -244,11 +244,21 @@ def brain_correlation(warped_native: np.ndarray, template: np.ndarray, mask: np.
     return float(np.corrcoef(a, b)[0, 1])
 
 
-def _head_stage(colin: ants.ANTsImage, moving: ants.ANTsImage) -> str:
+def _stage_prefix(work_dir: Path, stage: str) -> str:
+    """ANTs output prefix of one stage: a new folder of its own (antspyx collects a stage's
+    files by globbing its prefix, so one prefix must never begin another)."""
+    folder = work_dir / stage
+    folder.mkdir()
+    return f"{folder}{os.sep}"
+
+
+def _head_stage(colin: ants.ANTsImage, moving: ants.ANTsImage, work_dir: Path) -> str:
     """Rigid, then affine, whole head to Colin27; returns the affine transform file."""
-    rigid = ants.registration(fixed=colin, moving=moving, type_of_transform="Rigid", **HEAD_RIGID)
+    rigid = ants.registration(fixed=colin, moving=moving, type_of_transform="Rigid",
+                              outprefix=_stage_prefix(work_dir, "head_rigid"), **HEAD_RIGID)
     affine = ants.registration(fixed=colin, moving=moving, type_of_transform="Affine",
-                               initial_transform=rigid["fwdtransforms"][0], **HEAD_AFFINE)
+                               initial_transform=rigid["fwdtransforms"][0],
+                               outprefix=_stage_prefix(work_dir, "head_affine"), **HEAD_AFFINE)
     return affine["fwdtransforms"][0]
 
 
@@ -279,7 +289,7 @@ def _moving_image(native: WorkingImage) -> ants.ANTsImage:
     return _normalise(coarse.to_ants())
 
 
-def register_to_mni(native: WorkingImage) -> Registration:
+def register_to_mni(native: WorkingImage, work_dir: Path) -> Registration:
     """Register the patient (working grid) to Colin27 (head) and ICBM 2009a (brain).
 
     Parameters
@@ -287,19 +297,22 @@ def register_to_mni(native: WorkingImage) -> Registration:
     native : WorkingImage
         The patient's T1 on the working grid (any spacing dividing 2 mm: pass the 2 mm
         block-averaged grid when it exists, so it is not computed twice).
+    work_dir : Path
+        An existing folder, private to this call, that receives the transform files. They
+        describe the patient's anatomy: the caller deletes the folder when done (after
+        :meth:`Registration.save` has copied what is kept).
 
     Returns
     -------
     Registration
-        Transform files (in a temporary folder; call :meth:`Registration.save` to keep
-        them) and the brain correlation after registration.
+        Transform files (in ``work_dir``) and the brain correlation after registration.
     """
     # antspyx ignores a `random_seed` argument: its sampling seed is a package global, set
     # here without the single-thread switch that on=True would also throw.
     ants.config.set_ants_deterministic(on=False, seed_value=RANDOM_SEED)
     colin, icbm, icbm_mask = _load_fixed()
     moving = _moving_image(native)
-    head_affine = _head_stage(colin, moving)
+    head_affine = _head_stage(colin, moving, work_dir)
     moving_brain = _patient_brain(moving, head_affine)
     fixed_mask = icbm_mask.new_image_like(ndimage.binary_dilation(icbm_mask.numpy() > 0, iterations=2).astype(np.float32))
     # antspyx's "SyN" runs its own long affine stage (2100x1200x1200 iterations, ignoring
@@ -308,10 +321,12 @@ def register_to_mni(native: WorkingImage) -> Registration:
     # antsRegistrationSyNQuick[s] on the 256^3 benchmark head (3.4 mm without it; 1.1 mm
     # with a 4 and 2 mm affine costing 3 s).
     brain_affine = ants.registration(fixed=icbm, moving=moving_brain, type_of_transform="Affine",
-                                     initial_transform=head_affine, mask=fixed_mask, **BRAIN_AFFINE)
+                                     initial_transform=head_affine, mask=fixed_mask,
+                                     outprefix=_stage_prefix(work_dir, "brain_affine"), **BRAIN_AFFINE)
     brain = ants.registration(
         fixed=icbm, moving=moving_brain, type_of_transform="SyNOnly",
         initial_transform=brain_affine["fwdtransforms"][0], mask=fixed_mask,
+        outprefix=_stage_prefix(work_dir, "brain_syn"),
         syn_metric=SYN_METRIC, syn_sampling=SYN_METRIC_PARAMETER, reg_iterations=SYN_ITERATIONS,
     )
     # Quality: the whole (unmasked) registered head against the template, inside the

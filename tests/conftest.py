@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -24,5 +25,17 @@ def colin_plan(tmp_path_factory, colin_head_path) -> dict:
     from navsvc.pipeline import make_plan
 
     out = tmp_path_factory.mktemp("colin_plan")
-    make_plan(colin_head_path, out)
-    return json.loads((out / "plan.json").read_text()) | {"_out_dir": str(out)}
+    system_tmp = tmp_path_factory.mktemp("colin_plan_system_tmp")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(tempfile, "tempdir", str(system_tmp))
+        make_plan(colin_head_path, out)
+    return json.loads((out / "plan.json").read_text()) | {"_out_dir": str(out), "_system_tmp": str(system_tmp)}
+
+
+@pytest.fixture
+def system_tmp(tmp_path, monkeypatch) -> Path:
+    """An empty folder standing in for the system temporary folder (``tempfile.gettempdir()``)."""
+    folder = tmp_path / "system_tmp"
+    folder.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(folder))
+    return folder

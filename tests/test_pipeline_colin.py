@@ -91,3 +91,12 @@ def test_transforms_are_written_and_map_points_both_ways(colin_plan):
     shift_native = np.linalg.norm(np.subtract(colin_plan["target"]["cortex_ras_mm"], colin_plan["target"]["native_ras_mm"]))
     shift_mni = np.linalg.norm(np.subtract(colin_plan["target"]["cortex_mni_mm"], colin_plan["target"]["mni_mm"]))
     assert abs(shift_native - shift_mni) < 3.0
+
+
+def test_plan_leaves_no_patient_files_in_the_system_temporary_folder(colin_plan):
+    # ANTs writes the transforms (warp fields of the patient's brain) as files; they are kept
+    # only in the plan's own folder
+    assert not list(Path(colin_plan["_system_tmp"]).iterdir())
+    assert sorted(p.name for p in (Path(colin_plan["_out_dir"]) / "transforms").iterdir()) == [
+        "native_to_colin27_0GenericAffine.mat", "native_to_mni_0GenericAffine.mat",
+        "native_to_mni_1InverseWarp.nii.gz", "native_to_mni_1Warp.nii.gz"]

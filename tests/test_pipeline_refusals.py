@@ -20,12 +20,13 @@ def _save(tmp_path, data, name, affine=None):
     return path
 
 
-def test_noise_volume_is_refused_by_the_registration_quality_check(tmp_path):
+def test_noise_volume_is_refused_by_the_registration_quality_check(tmp_path, system_tmp):
     rng = np.random.default_rng(0)
     path = _save(tmp_path, rng.normal(100, 30, (160, 190, 170)).clip(0), "noise.nii.gz")
     with pytest.raises(InputError, match="does not look like a T1-weighted head MRI"):
         make_plan(path, tmp_path / "out")
     assert not (tmp_path / "out" / "plan.json").exists()
+    assert not list(system_tmp.iterdir()), "a refused plan left its registration files behind"
 
 
 def test_phantom_is_refused(tmp_path):
@@ -39,13 +40,14 @@ def test_phantom_is_refused(tmp_path):
     assert not (tmp_path / "out" / "plan.json").exists()
 
 
-def test_skull_stripped_brain_is_refused_with_a_request_for_the_unstripped_t1(tmp_path):
+def test_skull_stripped_brain_is_refused_with_a_request_for_the_unstripped_t1(tmp_path, system_tmp):
     head = nib.load(str(templates.COLIN_HEAD))
     mask = np.asanyarray(nib.load(str(templates.COLIN_BRAIN_MASK)).dataobj) > 0
     path = _save(tmp_path, np.where(mask, np.asanyarray(head.dataobj), 0), "brain.nii.gz", head.affine)
     with pytest.raises(InputError, match="skull-stripped.*unstripped T1"):
         make_plan(path, tmp_path / "out")
     assert not (tmp_path / "out" / "plan.json").exists()
+    assert not list(system_tmp.iterdir()), "a refused plan left its registration files behind"
 
 
 def test_unknown_strategy_fails_before_any_work(tmp_path, colin_head_path):

@@ -9,6 +9,7 @@ from __future__ import annotations
 import importlib
 import json
 import logging
+import signal
 from collections.abc import Callable
 from pathlib import Path
 
@@ -114,8 +115,19 @@ def run_plan_job(job_id: str, settings: Settings) -> str:
         database.dispose()
 
 
+def _exit_on_sigterm(signum: int, _frame) -> None:
+    # Leave by an exception, not at once, so that with/finally blocks run: the pipeline
+    # keeps the patient's registration files in a temporary folder that they delete.
+    raise SystemExit(128 + signum)
+
+
 def child_main(job_id: str, settings: Settings) -> None:
-    """Entry point of the worker's child process: set up logging, run the job."""
+    """Entry point of the worker's child process: set up logging, run the job.
+
+    A SIGTERM (the worker stopping with the service) ends the job through ``SystemExit``,
+    which runs its clean-up; the job stays ``running`` and is re-queued at the next start.
+    """
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
     logging.basicConfig(level=settings.log_level.upper(),
                         format="%(asctime)s %(levelname)s %(name)s [job] %(message)s")
     run_plan_job(job_id, settings)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import tempfile
 import time
 import uuid
 from pathlib import Path
@@ -58,8 +59,10 @@ def fake_crash(t1_path, out_dir, options, progress=None) -> dict:
 
 
 def fake_slow(t1_path, out_dir, options, progress=None) -> dict:
-    """Stay in the ``running`` state for a minute."""
-    if progress:
-        progress("register")
-    time.sleep(60)
+    """Stay in the ``running`` state for a minute, holding a scratch folder in ``out_dir``
+    (as the pipeline holds its registration files) that a clean exit deletes."""
+    with tempfile.TemporaryDirectory(prefix="scratch-", dir=out_dir):
+        if progress:
+            progress("register")
+        time.sleep(60)
     return fake_make_plan(t1_path, out_dir, options, progress)

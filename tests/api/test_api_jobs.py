@@ -11,6 +11,7 @@ from fastapi.testclient import TestClient
 from api.app import create_app
 from api.jobs.embedded import recover_interrupted_jobs
 from api.models import Job, utc_now
+from api.storage import Storage
 
 POLL_TIMEOUT_S = 60
 
@@ -104,6 +105,8 @@ def test_restart_resumes_interrupted_job(image, auth, worker_client):
         running = client.get(f"/api/v1/jobs/{job['id']}", headers=auth["technician"]).json()
     assert running["stage"] == "register"
     client.__exit__(None, None, None)  # service stops with the job running
+    # the stopped job ran its clean-up: nothing of its scratch folder is left
+    assert not list(Storage(app.state.settings.data_dir).plan_dir(job["id"]).glob("scratch-*"))
     _, restarted = worker_client("api_test_fakes:fake_make_plan")
     done = wait_for_job(restarted, auth["technician"], job["id"])
     assert done["state"] == "succeeded" and done["attempts"] == 2
