@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from navsvc.report import html, registration_check, scalp3d, slices
+from navsvc.report import html, registration_check, scalp3d, slices, values
 from navsvc.report.inputs import ReportInputs
 from navsvc.report.planes import Volume
 
@@ -33,7 +33,7 @@ _SCALP_SITES = (
 
 
 def _coil_matrix(plan: Mapping) -> np.ndarray | None:
-    matrix = html.lookup(plan, "coil", "matrix")
+    matrix = values.lookup(plan, "coil", "matrix")
     try:
         array = np.asarray(matrix, dtype=float)
     except (TypeError, ValueError):
@@ -45,12 +45,12 @@ def _coil_matrix(plan: Mapping) -> np.ndarray | None:
 
 def _scalp_markers(plan: Mapping) -> list[scalp3d.Marker]:
     markers = []
-    entry = html.vector3(html.lookup(plan, "entry", "scalp_ras_mm"))
+    entry = values.vector3(values.lookup(plan, "entry", "scalp_ras_mm"))
     if entry is not None:
         markers.append(scalp3d.Marker("entry", np.array(entry), slices.ENTRY_COLOUR, "D",
                                       "MRI-guided scalp entry point"))
     for key, label, colour, symbol, description in _SCALP_SITES:
-        position = html.vector3(html.lookup(plan, "landmarks", "points", key, "ras_mm"))
+        position = values.vector3(values.lookup(plan, "landmarks", "points", key, "ras_mm"))
         if position is not None:
             markers.append(scalp3d.Marker(label, np.array(position), colour, symbol, description))
     return markers
@@ -71,10 +71,10 @@ def render_figures(plan: Mapping, inputs: ReportInputs) -> dict[str, bytes | Non
     dict
         PNG bytes per figure; None for a figure the plan lacks the data for.
     """
-    target = (html.vector3(html.lookup(plan, "target", "cortex_ras_mm"))
-              or html.vector3(html.lookup(plan, "target", "native_ras_mm")))
-    entry = html.vector3(html.lookup(plan, "entry", "scalp_ras_mm"))
-    mapped = html.vector3(html.lookup(plan, "target", "native_ras_mm"))
+    target = (values.vector3(values.lookup(plan, "target", "cortex_ras_mm"))
+              or values.vector3(values.lookup(plan, "target", "native_ras_mm")))
+    entry = values.vector3(values.lookup(plan, "entry", "scalp_ras_mm"))
+    mapped = values.vector3(values.lookup(plan, "target", "native_ras_mm"))
     figures: dict[str, bytes | None] = {"slices": None, "registration": None}
     if target is not None:
         t1 = Volume(inputs.t1_img)  # shared: its grey-level window and head box are computed once

@@ -7,13 +7,12 @@ sheet is inline and only locally installed system fonts are named.
 from __future__ import annotations
 
 import base64
-import html
 import math
 from collections.abc import Mapping, Sequence
 
 from navsvc.report import slices
-
-MISSING = "—"
+from navsvc.report.values import (MISSING, esc, fixed_decimals, fmt_number, fmt_value, fmt_vector, lookup,
+                                  lps_from_ras, vector3)
 
 #: Display names of the landmark keys, in the order the table lists them.
 LANDMARK_NAMES = {
@@ -56,78 +55,6 @@ img { max-width: 100%; height: auto; display: block; margin: 6px 0; }
 code { font-size: 12px; word-break: break-all; }
 @media print { body { background: white; } section { box-shadow: none; break-inside: avoid; } }
 """
-
-
-def esc(value) -> str:
-    """Escape any value for HTML text or attribute context; None becomes a dash."""
-    if value is None:
-        return MISSING
-    return html.escape(str(value), quote=True)
-
-
-def lookup(mapping, *keys):
-    """``mapping[k0][k1]...`` or None when any level is missing or not a mapping."""
-    current = mapping
-    for key in keys:
-        if not isinstance(current, Mapping) or key not in current:
-            return None
-        current = current[key]
-    return current
-
-
-def vector3(value) -> list[float] | None:
-    """A 3-vector of finite floats from a plan value, or None."""
-    if not isinstance(value, Sequence) or isinstance(value, str) or len(value) != 3:
-        return None
-    try:
-        floats = [float(v) for v in value]
-    except (TypeError, ValueError):
-        return None
-    return floats if all(math.isfinite(v) for v in floats) else None
-
-
-def fmt_number(value, digits: int = 1, unit: str = "") -> str:
-    """A number with ``digits`` decimals and an optional unit, escaped; a dash when missing."""
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        return esc(value) if value not in (None, "") else MISSING
-    if not math.isfinite(number):
-        return MISSING
-    return esc(f"{_fixed(number, digits)}{unit}")
-
-
-def fmt_value(value) -> str:
-    """Any plan value for display, escaped: numbers to 4 significant digits, lists joined."""
-    if value is None or value == "":
-        return MISSING
-    if isinstance(value, bool):
-        return esc("yes" if value else "no")
-    if isinstance(value, (int, float)):
-        return esc(f"{value:.4g}")
-    if isinstance(value, Sequence) and not isinstance(value, str):
-        return ", ".join(fmt_value(v) for v in value) if value else MISSING
-    return esc(value)
-
-
-def fmt_vector(value, digits: int = 1) -> str:
-    """``(x, y, z)`` with fixed decimals, escaped; a dash when missing."""
-    vector = vector3(value)
-    if vector is None:
-        return MISSING
-    return esc("(" + ", ".join(_fixed(v, digits) for v in vector) + ")")
-
-
-def _fixed(number: float, digits: int) -> str:
-    """Fixed-point text without a negative zero ("-0.0")."""
-    rounded = round(number, digits)
-    return f"{(rounded if rounded != 0 else 0.0):.{digits}f}"
-
-
-def lps_from_ras(value) -> list[float] | None:
-    """LPS coordinates (x and y negated) of a RAS point, or None."""
-    vector = vector3(value)
-    return None if vector is None else [-vector[0], -vector[1], vector[2]]
 
 
 def png_img(png: bytes | None, alt: str) -> str:
@@ -231,7 +158,7 @@ def dose_headline(plan: Mapping) -> str:
         return MISSING
     if not math.isfinite(offset):
         return MISSING
-    return esc(f"MT {'−' if offset < 0 else '+'} {_fixed(abs(offset), 1)} %MSO")
+    return esc(f"MT {'−' if offset < 0 else '+'} {fixed_decimals(abs(offset), 1)} %MSO")
 
 
 def dose_block(plan: Mapping) -> str:

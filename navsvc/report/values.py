@@ -1,0 +1,87 @@
+"""Reading values out of a plan document and formatting them for display, escaped.
+
+A plan shown in the report may come from an older or hand-edited file: every reader here
+returns None (and every formatter a dash) for a missing or malformed value instead of
+raising.
+"""
+
+from __future__ import annotations
+
+import html
+import math
+from collections.abc import Mapping, Sequence
+
+#: shown in place of a missing or unusable value
+MISSING = "—"
+
+
+def esc(value) -> str:
+    """Escape any value for HTML text or attribute context; None becomes a dash."""
+    if value is None:
+        return MISSING
+    return html.escape(str(value), quote=True)
+
+
+def lookup(mapping, *keys):
+    """``mapping[k0][k1]...`` or None when any level is missing or not a mapping."""
+    current = mapping
+    for key in keys:
+        if not isinstance(current, Mapping) or key not in current:
+            return None
+        current = current[key]
+    return current
+
+
+def vector3(value) -> list[float] | None:
+    """A 3-vector of finite floats from a plan value, or None."""
+    if not isinstance(value, Sequence) or isinstance(value, str) or len(value) != 3:
+        return None
+    try:
+        floats = [float(v) for v in value]
+    except (TypeError, ValueError):
+        return None
+    return floats if all(math.isfinite(v) for v in floats) else None
+
+
+def fmt_number(value, digits: int = 1, unit: str = "") -> str:
+    """A number with ``digits`` decimals and an optional unit, escaped; a dash when missing."""
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return esc(value) if value not in (None, "") else MISSING
+    if not math.isfinite(number):
+        return MISSING
+    return esc(f"{fixed_decimals(number, digits)}{unit}")
+
+
+def fmt_value(value) -> str:
+    """Any plan value for display, escaped: numbers to 4 significant digits, lists joined."""
+    if value is None or value == "":
+        return MISSING
+    if isinstance(value, bool):
+        return esc("yes" if value else "no")
+    if isinstance(value, (int, float)):
+        return esc(f"{value:.4g}")
+    if isinstance(value, Sequence) and not isinstance(value, str):
+        return ", ".join(fmt_value(v) for v in value) if value else MISSING
+    return esc(value)
+
+
+def fmt_vector(value, digits: int = 1) -> str:
+    """``(x, y, z)`` with fixed decimals, escaped; a dash when missing."""
+    vector = vector3(value)
+    if vector is None:
+        return MISSING
+    return esc("(" + ", ".join(fixed_decimals(v, digits) for v in vector) + ")")
+
+
+def fixed_decimals(number: float, digits: int) -> str:
+    """Fixed-point text without a negative zero ("-0.0")."""
+    rounded = round(number, digits)
+    return f"{(rounded if rounded != 0 else 0.0):.{digits}f}"
+
+
+def lps_from_ras(value) -> list[float] | None:
+    """LPS coordinates (x and y negated) of a RAS point, or None."""
+    vector = vector3(value)
+    return None if vector is None else [-vector[0], -vector[1], vector[2]]
