@@ -150,8 +150,9 @@ def make_plan(t1_path: str | Path, out_dir: str | Path, options: PlanOptions | N
         grid = resample_to_working_grid(t1)
         coarse = grid.downsampled(2)
     # ANTs writes the transforms as files; they describe the patient's anatomy, so they live
-    # in a private (0700) folder that goes when the plan is written or fails.
-    with tempfile.TemporaryDirectory(prefix="navsvc-registration-") as scratch:
+    # in a private (0700) folder inside the output folder (never outside it, even if the
+    # process is killed) that goes when the plan is written or fails.
+    with tempfile.TemporaryDirectory(prefix=".registration-", dir=out) as scratch:
         with timer.stage("registration"):
             registration = register_to_mni(coarse, Path(scratch))
             if registration.quality_correlation < MIN_BRAIN_CORRELATION:

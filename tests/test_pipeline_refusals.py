@@ -27,6 +27,7 @@ def test_noise_volume_is_refused_by_the_registration_quality_check(tmp_path, sys
         make_plan(path, tmp_path / "out")
     assert not (tmp_path / "out" / "plan.json").exists()
     assert not list(system_tmp.iterdir()), "a refused plan left its registration files behind"
+    assert not list((tmp_path / "out").glob(".registration-*")), "a refused plan left its registration files behind"
 
 
 def test_phantom_is_refused(tmp_path):
@@ -48,6 +49,7 @@ def test_skull_stripped_brain_is_refused_with_a_request_for_the_unstripped_t1(tm
         make_plan(path, tmp_path / "out")
     assert not (tmp_path / "out" / "plan.json").exists()
     assert not list(system_tmp.iterdir()), "a refused plan left its registration files behind"
+    assert not list((tmp_path / "out").glob(".registration-*")), "a refused plan left its registration files behind"
 
 
 def test_unknown_strategy_fails_before_any_work(tmp_path, colin_head_path):

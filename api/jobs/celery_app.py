@@ -31,7 +31,7 @@ from sqlalchemy.exc import OperationalError
 from api.config import Settings
 from api.db import Database
 from api.jobs.claims import Claim, claim_job, fail_exhausted, renew_claim
-from api.jobs.runner import finish_job, run_plan_job
+from api.jobs.runner import discard_job_files, finish_job, run_plan_job
 
 log = logging.getLogger("navsvc.jobs")
 
@@ -168,6 +168,7 @@ def execute_job(job_id: str, settings: Settings, owner: str) -> Claim:
         claim = claim_job(database, job_id, owner, settings.job_lease_s)
         if claim is Claim.EXHAUSTED and fail_exhausted(database, job_id, settings.job_lease_s):
             log.error("job %s failed: its worker stopped too often", job_id)
+            discard_job_files(settings, job_id)
         if claim is not Claim.CLAIMED:
             log.info("job %s not run here: %s", job_id, claim.value)
             return claim

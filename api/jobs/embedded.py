@@ -16,7 +16,7 @@ from sqlalchemy import select, update
 
 from api.config import Settings
 from api.db import Database
-from api.jobs.runner import child_main, finish_job
+from api.jobs.runner import child_main, discard_job_files, finish_job
 from api.models import Job, utc_now
 
 log = logging.getLogger("navsvc.jobs")
@@ -151,4 +151,5 @@ class EmbeddedWorker:
                 finish_job(self.database, job_id, "failed", stage=None,
                            reason=f"the targeting process ended unexpectedly (exit code "
                                   f"{child.exitcode}); the service is unaffected")
+                discard_job_files(self.settings, job_id)
                 log.error("job %s process exited with code %s", job_id, child.exitcode)

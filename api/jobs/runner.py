@@ -9,11 +9,12 @@ from __future__ import annotations
 import importlib
 import json
 import logging
+import shutil
 import signal
 from collections.abc import Callable
 from pathlib import Path
 
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from api.config import Settings
 from api.db import Database
@@ -96,12 +97,15 @@ def run_plan_job(job_id: str, settings: Settings) -> str:
             log.error("job %s or its image does not exist", job_id)
             return "failed"
         make_plan = load_function(settings.plan_function)
+        discard_job_files(settings, job_id)  # what an interrupted earlier attempt left
         out_dir = storage.plan_dir(job_id)
+        stored = False
         try:
             plan = make_plan(storage.absolute(image.stored_path), out_dir,
                              plan_options(job.options),
                              progress=lambda stage: _set_stage(database, job_id, stage))
             _store_plan(database, storage, job, out_dir, plan)
+            stored = True
             log.info("job %s succeeded", job_id)
             return "succeeded"
         except InputError as exc:
@@ -110,9 +114,40 @@ def run_plan_job(job_id: str, settings: Settings) -> str:
             log.exception("job %s failed", job_id)
             finish_job(database, job_id, "failed",
                        reason=f"internal error ({type(exc).__name__}); see the service log")
+        finally:
+            if not stored and not _plan_stored(database, job_id):
+                discard_job_files(settings, job_id)
         return "failed"
     finally:
         database.dispose()
+
+
+def _plan_stored(database: Database, job_id: str) -> bool:
+    # Asked only when the job did not finish normally: a stop can land between the commit
+    # of the plan and the line after it. If the database cannot say, keep the files.
+    try:
+        with database.session() as session:
+            return session.scalar(select(Plan.id).where(Plan.job_id == job_id).limit(1)) is not None
+    except Exception:
+        log.exception("job %s: could not check for a stored plan; its files are kept", job_id)
+        return True
+
+
+def discard_job_files(settings: Settings, job_id: str) -> None:
+    """Delete the result folder of job ``job_id`` and everything in it, if it exists.
+
+    A job that produced no stored plan leaves nothing behind: its partial outputs (the
+    patient's transforms, a half-written report) are reachable through no API and would
+    only be copied into backups.
+
+    Parameters
+    ----------
+    settings : Settings
+        Service settings (the data folder).
+    job_id : str
+        The job whose folder goes.
+    """
+    shutil.rmtree(Storage(settings.data_dir).plans_dir / job_id, ignore_errors=True)
 
 
 def _exit_on_sigterm(signum: int, _frame) -> None:

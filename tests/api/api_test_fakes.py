@@ -43,18 +43,28 @@ def fake_make_plan(t1_path: Path, out_dir: Path, options, progress=None) -> dict
     return plan
 
 
+def _partial_outputs(out_dir) -> None:
+    """Write what a plan has written when a late stage fails: the patient's transforms."""
+    (Path(out_dir) / "transforms").mkdir()
+    (Path(out_dir) / "transforms" / "native_to_mni_1Warp.nii.gz").write_bytes(b"patient warp")
+
+
 def fake_input_error(t1_path, out_dir, options, progress=None) -> dict:
-    """Fail as the engine does on an unusable head."""
+    """Fail as the engine does on an unusable head, after writing partial outputs."""
+    _partial_outputs(out_dir)
     raise InputError("the image does not contain a whole head")
 
 
 def fake_bug(t1_path, out_dir, options, progress=None) -> dict:
-    """Fail with an internal error."""
+    """Fail with an internal error, after writing partial outputs."""
+    _partial_outputs(out_dir)
     raise ZeroDivisionError("division by zero in stage 3")
 
 
 def fake_crash(t1_path, out_dir, options, progress=None) -> dict:
-    """End the process abruptly, as a segfault in native code would."""
+    """End the process abruptly, as a segfault in native code would, after writing
+    partial outputs."""
+    _partial_outputs(out_dir)
     os._exit(3)
 
 

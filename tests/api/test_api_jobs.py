@@ -72,12 +72,18 @@ def test_job_succeeds_and_links_plan(image, auth, worker_client):
     ("api_test_fakes:fake_bug", "internal error (ZeroDivisionError)"),
     ("api_test_fakes:fake_crash", "ended unexpectedly (exit code 3)"),
 ])
-def test_failed_jobs_carry_a_reason(image, auth, worker_client, function, reason):
-    _, client = worker_client(function)
+def test_failed_jobs_carry_a_reason_and_leave_no_files(image, auth, worker_client, function, reason):
+    app, client = worker_client(function)
     job = submit(client, auth["clinician"], image["id"])
     done = wait_for_job(client, auth["clinician"], job["id"])
     assert done["state"] == "failed" and reason in done["reason"], done
     assert done["plan_id"] is None
+    # the partial outputs (the patient's transforms) went with the failed job
+    deadline = time.monotonic() + POLL_TIMEOUT_S  # a crash is cleaned up by the worker thread
+    while (folder := Storage(app.state.settings.data_dir).plans_dir / job["id"]).exists() \
+            and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not folder.exists()
     assert client.get("/readyz").json()["checks"] == {"database": "ok", "worker": "ok"}
 
 
