@@ -63,19 +63,21 @@ def make_engine(url: str, pool_size: int = POOL_SIZE, max_overflow: int | None =
     -------
     sqlalchemy.Engine
         SQLite connections use WAL, foreign keys and a busy timeout;
-        PostgreSQL connections are pre-pinged.
+        PostgreSQL connections are pre-pinged. Errors never show the statement's
+        parameters (they may be a patient's name or birth date, and errors are logged).
     """
     if url.startswith("sqlite"):
         engine = create_engine(
             url,
             connect_args={"check_same_thread": False, "timeout": 10},
+            hide_parameters=True,
             pool_size=pool_size,
             max_overflow=POOL_OVERFLOW if max_overflow is None else max_overflow,
         )
         event.listen(engine, "connect", _sqlite_on_connect)
         event.listen(engine, "begin", _sqlite_on_begin)
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=pool_size,
+    return create_engine(url, pool_pre_ping=True, hide_parameters=True, pool_size=pool_size,
                          max_overflow=20 if max_overflow is None else max_overflow)
 
 
