@@ -19,7 +19,8 @@ COPY atlases ./atlases
 RUN pip install -e ".[postgres]" \
     && useradd --create-home --uid 10001 navsvc \
     && mkdir -p /data \
-    && chown navsvc:navsvc /data
+    && chown navsvc:navsvc /data \
+    && chmod 0700 /data
 
 USER navsvc
 # Build the derived template cache once, into the image, so no worker pays for it.

@@ -29,7 +29,7 @@ import sqlalchemy as sa
 
 from api.config import Settings
 from api.models import utc_now
-from api.storage import sha256_file
+from api.storage import ensure_private_dir, sha256_file
 from navsvc import __version__
 from navsvc.errors import InputError
 
@@ -139,7 +139,7 @@ def _copy_files(data_dir: Path, out: Path) -> dict[str, dict]:
             relative = source.relative_to(data_dir).as_posix()
             target = out / "files" / relative
             target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(source, target)
+            shutil.copyfile(source, target)  # not copy2: the copy gets the umask's mode
             files[relative] = {"sha256": sha256_file(target), "size": target.stat().st_size}
     return files
 
@@ -167,7 +167,7 @@ def backup(settings: Settings, out_dir: Path) -> dict:
     out = Path(out_dir)
     if out.exists() and any(out.iterdir()):
         raise InputError(f"{out} is not empty; give a new folder for the backup")
-    out.mkdir(parents=True, exist_ok=True)
+    ensure_private_dir(out)
     started = utc_now()
     database = _backup_database(settings.resolved_database_url, out)
     files = _copy_files(Path(settings.data_dir).resolve(), out)
@@ -288,7 +288,7 @@ def restore(settings: Settings, in_dir: Path) -> dict:
                          "folder")
     if not _database_is_empty(url):
         raise InputError("the target database already holds records; restore into a new one")
-    data_dir.mkdir(parents=True, exist_ok=True)
+    ensure_private_dir(data_dir)
     database = manifest["database"]
     if database["kind"] == "sqlite":
         target = _sqlite_path(url)
@@ -296,7 +296,7 @@ def restore(settings: Settings, in_dir: Path) -> dict:
             raise InputError("this backup holds a SQLite database; restore it with the default "
                              "SQLite database (unset NAVSVC_DATABASE_URL)")
         target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(source / database["file"], target)
+        shutil.copyfile(source / database["file"], target)
         upgrade(url)
     else:
         upgrade(url)
@@ -304,7 +304,7 @@ def restore(settings: Settings, in_dir: Path) -> dict:
     for name, entry in manifest["files"].items():
         target = data_dir / name
         target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(source / "files" / name, target)
+        shutil.copyfile(source / "files" / name, target)
         if sha256_file(target) != entry["sha256"]:
             raise InputError(f"{name} changed while it was restored; check the disk")
     return manifest

@@ -27,7 +27,7 @@ from api.config import Settings
 from api.db import Database
 from api.jobs.embedded import EmbeddedWorker
 from api.migrations import upgrade
-from api.storage import Storage
+from api.storage import Storage, make_files_private
 
 log = logging.getLogger("navsvc.api")
 
@@ -65,7 +65,11 @@ def serve(settings: Settings, host: str, port: int, workers: int = 1) -> None:
         disabled or a broker is set) and the API processes do not; they do not wake
         it, so a new job starts within ``NAVSVC_JOB_POLL_INTERVAL_S``. An API process
         that dies is replaced.
+
+    Everything the service writes is private to its OS user (umask 077, inherited by
+    the API and job processes).
     """
+    make_files_private()
     options = dict(log_level=settings.log_level.lower(),
                    access_log=settings.log_level.upper() == "DEBUG")
     if workers <= 1:

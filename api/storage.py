@@ -3,12 +3,20 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
+import stat
 import uuid
 from pathlib import Path
 
+log = logging.getLogger("navsvc.api")
+
 #: read/write block size for hashing and copying, bytes
 CHUNK_BYTES = 1024 * 1024
+
+#: umask of the service's processes: what they create (patient data) is theirs alone,
+#: files 0600 and folders 0700
+SERVICE_UMASK = 0o077
 
 
 def sha256_file(path: Path) -> str:
@@ -18,6 +26,42 @@ def sha256_file(path: Path) -> str:
         while block := handle.read(CHUNK_BYTES):
             digest.update(block)
     return digest.hexdigest()
+
+
+def make_files_private() -> None:
+    """Make the files and folders this process and its children create private.
+
+    Sets the process umask to :data:`SERVICE_UMASK` whatever the umask of the shell
+    that started the service. Call it once at the start of a service process, before
+    it starts threads or children (they inherit it).
+    """
+    os.umask(SERVICE_UMASK)
+
+
+def ensure_private_dir(folder: Path) -> None:
+    """Create ``folder`` (mode 0700), or make an existing one 0700.
+
+    Tightening an existing folder is logged; failing to (e.g. it belongs to another
+    user) is logged as a warning, not raised.
+
+    Parameters
+    ----------
+    folder : Path
+        The folder; missing parents are created as well.
+    """
+    folder = Path(folder)
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    mode = stat.S_IMODE(folder.stat().st_mode)
+    if not mode & 0o077:
+        return
+    try:
+        os.chmod(folder, 0o700)
+    except OSError as exc:
+        log.warning("%s is accessible to other users (mode %04o) and could not be made "
+                    "private: %s", folder, mode, exc)
+        return
+    log.info("%s was accessible to other users (mode %04o); made it private (0700)",
+             folder, mode)
 
 
 class Storage:
@@ -37,7 +81,8 @@ class Storage:
         self.tmp_dir = self.root / "tmp"
 
     def ensure(self) -> None:
-        """Create the folders if they do not exist."""
+        """Create the folders if they do not exist; the data folder is made private."""
+        ensure_private_dir(self.root)
         for folder in (self.images_dir, self.plans_dir, self.tmp_dir):
             folder.mkdir(parents=True, exist_ok=True)
 

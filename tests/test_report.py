@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import copy
 import io
+import os
 import re
+import stat
 from html.parser import HTMLParser
 from types import SimpleNamespace
 
@@ -205,6 +207,19 @@ def test_strategy_string_is_escaped(tmp_path, inputs):
     assert "<script>" not in page and "<img src=x" not in page
     assert "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;" in page
     assert "&lt;img src=x onerror=alert(1)&gt;" in page
+
+
+def test_report_file_mode_follows_the_umask(tmp_path, monkeypatch):
+    monkeypatch.setattr("navsvc.report.render_figures", lambda plan, inputs: {})  # not needed here
+    modes = {}
+    for umask in (0o022, 0o077):
+        previous = os.umask(umask)
+        try:
+            path = write_report(tmp_path / f"umask-{umask:03o}", _plan(), None)
+        finally:
+            os.umask(previous)
+        modes[umask] = stat.S_IMODE(path.stat().st_mode)
+    assert modes == {0o022: 0o644, 0o077: 0o600}
 
 
 def test_missing_optional_keys_show_a_dash(tmp_path, inputs):

@@ -25,13 +25,14 @@ import os
 import signal
 import time
 
-from celery import Celery
+from celery import Celery, signals
 from sqlalchemy.exc import OperationalError
 
 from api.config import Settings
 from api.db import Database
 from api.jobs.claims import Claim, claim_job, fail_exhausted, renew_claim
 from api.jobs.runner import discard_job_files, finish_job, run_plan_job
+from api.storage import make_files_private
 
 log = logging.getLogger("navsvc.jobs")
 
@@ -187,6 +188,13 @@ def execute_job(job_id: str, settings: Settings, owner: str) -> Claim:
 
 #: the application ``celery -A api.jobs.celery_app worker`` and ``navsvc worker`` run
 app = make_celery(Settings(broker_url=os.environ.get("NAVSVC_BROKER_URL") or "memory://"))
+
+
+@signals.celeryd_init.connect
+def _private_files(**_kwargs) -> None:
+    # The worker's main process, before its pool starts: `navsvc worker` and
+    # `celery -A api.jobs.celery_app worker` alike; job processes inherit the umask.
+    make_files_private()
 
 
 @app.task(name=PLAN_TASK, bind=True, max_retries=None)

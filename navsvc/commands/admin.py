@@ -41,12 +41,14 @@ def run(args: argparse.Namespace) -> int:
     from api.config import Settings
     from api.db import Database
     from api.migrations import upgrade
+    from api.storage import ensure_private_dir, make_files_private
     from api.tokens import create_token, list_tokens, revoke_token
 
+    make_files_private()  # the database, backups and restored files hold patient data
     settings = Settings()
     if args.action in ("backup", "restore"):
         return _backup_or_restore(args, settings)
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    ensure_private_dir(settings.data_dir)
     upgrade(settings.resolved_database_url)
     if args.action == "migrate":
         print("database is at the newest schema revision")

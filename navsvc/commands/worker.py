@@ -89,9 +89,11 @@ def run(args: argparse.Namespace) -> int:
         raise InputError("--concurrency must be at least 1")
     import logging
 
+    from api.storage import ensure_private_dir
+
     logging.basicConfig(level=settings.log_level.upper(),
                         format="%(asctime)s %(levelname)s %(name)s [%(process)d] %(message)s")
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    ensure_private_dir(settings.data_dir)
     wait_for_schema(settings.resolved_database_url)
 
     from api.jobs.celery_app import app

@@ -8,7 +8,7 @@ PosixPath('.../report.html')
 from __future__ import annotations
 
 import os
-import tempfile
+import uuid
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -92,7 +92,8 @@ def write_report(out_dir: Path, plan: dict, inputs: ReportInputs) -> Path:
     """Write the plan's visual QC report, ``out_dir/report.html``.
 
     The file is self-contained (figures embedded as base64 PNG, inline style, no
-    external URL) and written atomically.
+    external URL) and written atomically, with the mode the process umask gives
+    (0644 under umask 022, 0600 under 077).
 
     Parameters
     ----------
@@ -112,13 +113,15 @@ def write_report(out_dir: Path, plan: dict, inputs: ReportInputs) -> Path:
     out_dir.mkdir(parents=True, exist_ok=True)
     page = html.render_page(plan, render_figures(plan, inputs))
     path = out_dir / REPORT_FILENAME
-    handle, temporary = tempfile.mkstemp(prefix=".report-", suffix=".html", dir=out_dir)
+    temporary = out_dir / f".report-{uuid.uuid4().hex}.html"
+    # Exclusive creation (as mkstemp) but with the mode the umask gives, not mkstemp's
+    # 0600: the user's umask decides who may read it (the service's makes it private).
+    stream = open(temporary, "x", encoding="utf-8")
     try:
-        with os.fdopen(handle, "w", encoding="utf-8") as stream:
+        with stream:
             stream.write(page)
-        os.chmod(temporary, 0o644)  # mkstemp makes it owner-only; a report is meant to be read
         os.replace(temporary, path)
     except BaseException:
-        Path(temporary).unlink(missing_ok=True)
+        temporary.unlink(missing_ok=True)
         raise
     return path

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
 from api.tokens import create_token
@@ -15,7 +17,9 @@ def cli_env(monkeypatch, settings):
         monkeypatch.setenv("NAVSVC_DATABASE_URL", settings.database_url)
     else:
         monkeypatch.delenv("NAVSVC_DATABASE_URL", raising=False)
-    return settings
+    umask = os.umask(0o022)  # `navsvc admin` sets the service's umask in this process
+    yield settings
+    os.umask(umask)
 
 
 def test_admin_token_lifecycle(cli_env, capsys, app, client):
