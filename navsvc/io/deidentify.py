@@ -20,6 +20,7 @@ import gzip
 import io
 import shutil
 import zipfile
+import zlib
 from pathlib import Path
 
 import nibabel as nib
@@ -29,6 +30,7 @@ from pydicom.sequence import Sequence
 
 from navsvc.errors import InputError
 from navsvc.io import limits
+from navsvc.io.nifti import damaged_gzip_error
 
 #: NIfTI header text fields that may hold identifying free text
 NIFTI_TEXT_FIELDS = ("descrip", "aux_file", "db_name", "intent_name")
@@ -83,7 +85,11 @@ def deidentify_nifti(source: Path, target: Path) -> None:
             out = (gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0)
                    if target.name.lower().endswith(".gz") else raw)
             header.write_to(out)
-            shutil.copyfileobj(src, out, _COPY_BYTES)
+            try:
+                shutil.copyfileobj(src, out, _COPY_BYTES)
+            except (EOFError, gzip.BadGzipFile, zlib.error) as exc:
+                # validation reads only limits.MAX_TRAILING_BYTES past the data block
+                raise damaged_gzip_error(source.name, exc) from None
             if out is not raw:
                 out.close()
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import io
 import logging
 import zipfile
@@ -14,6 +15,7 @@ from api.app import create_app
 from api.config import Settings
 from api_test_helpers import gunzip_bytes
 from fastapi.testclient import TestClient
+from navsvc.io import limits, validate_t1_file
 from navsvc.io.deidentify import deidentify_file
 
 
@@ -94,6 +96,24 @@ def test_bad_upload_is_422(client, app, auth, patient, name, content):
                            headers=auth["technician"], files={"file": (name, content)})
     assert response.status_code == 422, response.text
     assert response.json()["detail"]
+    assert not any(app.state.storage.tmp_dir.iterdir())
+
+
+def test_damaged_gzip_end_past_the_checked_padding_is_422(client, app, auth, patient, small_head,
+                                                           tmp_path):
+    """Validation checks a .nii.gz stream only up to MAX_TRAILING_BYTES past the image, so a stream
+    cut off after more padding than that passes it; de-identification then refuses it (not 500)."""
+    path = tmp_path / "padded.nii.gz"
+    padding = gzip.compress(bytes(limits.MAX_TRAILING_BYTES + 2**20), mtime=0)
+    path.write_bytes(small_head.read_bytes() + padding[:-8])  # its CRC-32 and length cut off
+    validate_t1_file(path)
+    url = f"/api/v1/patients/{patient['id']}/images"
+    with open(path, "rb") as handle:
+        response = client.post(url, headers=auth["technician"], files={"file": ("t1.nii.gz", handle)})
+    assert response.status_code == 422, response.text
+    assert "end of its gzip stream" in response.json()["detail"]
+    assert client.get(url, headers=auth["technician"]).json() == []
+    assert not any(app.state.storage.images_dir.rglob("*"))
     assert not any(app.state.storage.tmp_dir.iterdir())
 
 

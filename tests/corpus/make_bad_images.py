@@ -225,6 +225,15 @@ def make_corpus(out_dir: str | Path) -> list[BadCase]:
     corrupt[len(raw) // 2 : len(raw) // 2 + 64] = bytes(range(64))
     (out / "corrupt.nii.gz").write_bytes(bytes(corrupt))
     add("corrupt_deflate_stream", out / "corrupt.nii.gz", "corrupt")
+    # damaged only after the data block: nibabel never reads that far (gzip trailer, RFC 1952 §2.3)
+    bad_crc = bytearray(raw)
+    bad_crc[-8] ^= 0xFF  # first byte of the CRC-32
+    (out / "bad_crc.nii.gz").write_bytes(bytes(bad_crc))
+    add("gzip_bad_crc", out / "bad_crc.nii.gz", "end of its gzip stream")
+    (out / "no_trailer.nii.gz").write_bytes(raw[:-8])  # CRC-32 and ISIZE cut off
+    add("gzip_trailer_cut_off", out / "no_trailer.nii.gz", "end of its gzip stream")
+    (out / "trailing_garbage.nii.gz").write_bytes(raw + b"exported by the PACS\n")
+    add("gzip_trailing_garbage", out / "trailing_garbage.nii.gz", "end of its gzip stream")
     full_gz.unlink()
 
     nii = _save(nib.Nifti1Image(data, affine), out / "short_data_block.nii")
