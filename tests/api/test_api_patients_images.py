@@ -14,7 +14,10 @@ from pydicom.data import get_testdata_file
 from api.app import create_app
 from api.config import Settings
 from api_test_helpers import gunzip_bytes
+from corpus.dicom_series import write_dicom_series
+from corpus.make_bad_images import DICOM_DAMAGES, colin27, damage_dicom
 from fastapi.testclient import TestClient
+from navsvc.errors import InputError
 from navsvc.io import limits, validate_t1_file
 from navsvc.io.deidentify import deidentify_file
 
@@ -166,3 +169,42 @@ def test_deidentify_dicom_zip(tmp_path):
     again = tmp_path / "again.zip"
     deidentify_file(archive, again)
     assert again.read_bytes() == target.read_bytes()
+
+
+@pytest.fixture(scope="module")
+def dicom_series(tmp_path_factory) -> list:
+    """A valid T1 series: Colin27 at 3 mm as 61 axial DICOM slices."""
+    return write_dicom_series(colin27(3), tmp_path_factory.mktemp("dicom") / "t1")
+
+
+@pytest.mark.parametrize("damage", DICOM_DAMAGES)
+def test_deidentify_refuses_a_damaged_dicom_member_by_name(dicom_series, tmp_path, damage):
+    """A member that is DICOM but cannot be read, walked or written cannot be de-identified:
+    InputError naming it (pydicom raised NotImplementedError, BytesLengthException, TypeError,
+    AttributeError or ValueError, which the upload answered with 500)."""
+    archive = tmp_path / "series.zip"
+    with zipfile.ZipFile(archive, "w") as handle:
+        handle.write(dicom_series[0], "IM0001.dcm")
+        handle.writestr("extra/IM9999.dcm", damage_dicom(dicom_series[1].read_bytes(), damage))
+    with pytest.raises(InputError, match="member 'extra/IM9999.dcm' is a damaged DICOM file"):
+        deidentify_file(archive, tmp_path / "clean.zip")
+
+
+# the series search skips these files, so validation passes and de-identification meets them
+@pytest.mark.parametrize("damage", ["unknown_vr", "odd_length_us", "short_meta_group_length",
+                                    "non_text_meta_vr"])
+def test_upload_with_a_damaged_dicom_file_beside_the_series_is_422(client, app, auth, patient,
+                                                                   dicom_series, tmp_path, damage):
+    archive = tmp_path / "series.zip"
+    with zipfile.ZipFile(archive, "w") as handle:
+        for path in dicom_series:
+            handle.write(path, path.name)
+        handle.writestr("IM9999.dcm", damage_dicom(dicom_series[30].read_bytes(), damage))
+    url = f"/api/v1/patients/{patient['id']}/images"
+    with open(archive, "rb") as handle:
+        response = client.post(url, headers=auth["technician"], files={"file": ("t1.zip", handle)})
+    assert response.status_code == 422, response.text
+    assert "member 'IM9999.dcm' is a damaged DICOM file" in response.json()["detail"]
+    assert client.get(url, headers=auth["technician"]).json() == []
+    assert not any(app.state.storage.images_dir.rglob("*"))
+    assert not any(app.state.storage.tmp_dir.iterdir())
