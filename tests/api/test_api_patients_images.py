@@ -208,3 +208,31 @@ def test_upload_with_a_damaged_dicom_file_beside_the_series_is_422(client, app, 
     assert client.get(url, headers=auth["technician"]).json() == []
     assert not any(app.state.storage.images_dir.rglob("*"))
     assert not any(app.state.storage.tmp_dir.iterdir())
+
+
+def test_dicom_header_values_never_logged(client, auth, patient, dicom_series, tmp_path, caplog,
+                                          recwarn):
+    """pydicom's value checks quote an invalid value in a warning (log record and ``warnings``);
+    read before de-identification, such values are the patient's: a non-standard birth date, a
+    malformed name, a UID carrying the MRN. None of them may reach a log, from validation or
+    de-identification. (pydicom 3.0.2 checks, and quotes, UI and IS values when reading.)"""
+    caplog.set_level(logging.DEBUG)
+    identifiers = ("02.04.1980", "Zebulon", "MRN4711")
+    archive = tmp_path / "series.zip"
+    with zipfile.ZipFile(archive, "w") as handle, pydicom.config.disable_value_validation():
+        for path in dicom_series:
+            dataset = pydicom.dcmread(path)
+            dataset.PatientBirthDate = "02.04.1980"
+            dataset.PatientName = "Quixote^Zebulon=Q=Z=X"  # four component groups, three allowed
+            dataset.StudyInstanceUID = "1.2.826.0.1.3680043.8.498.MRN4711"
+            buffer = io.BytesIO()
+            dataset.save_as(buffer)
+            handle.writestr(path.name, buffer.getvalue())
+    with open(archive, "rb") as handle:
+        response = client.post(f"/api/v1/patients/{patient['id']}/images",
+                               headers=auth["technician"], files={"file": ("t1.zip", handle)})
+    assert response.status_code == 201, response.text
+    logged = [record.getMessage() for record in caplog.records]
+    assert not [text for text in logged if any(value in text for value in identifiers)]
+    warned = [str(warning.message) for warning in recwarn]
+    assert not [text for text in warned if any(value in text for value in identifiers)]
