@@ -8,7 +8,8 @@
 - DICOM series in a ``.zip``: in every DICOM file the Patient module (group 0010)
   and the person and institution names of the study are blanked, also inside
   sequences; members that are not DICOM are left out and members are renamed by
-  index, because folder and file names often carry the patient's name.
+  index, because folder and file names often carry the patient's name. A member
+  that is DICOM but cannot be read cannot be de-identified: the archive is refused.
 
 Outputs are deterministic (gzip and zip timestamps fixed), so the same upload gives
 the same stored bytes and the same content address.
@@ -20,6 +21,7 @@ import gzip
 import io
 import shutil
 import zipfile
+import zlib
 from pathlib import Path
 
 import nibabel as nib
@@ -29,6 +31,8 @@ from pydicom.sequence import Sequence
 
 from navsvc.errors import InputError
 from navsvc.io import limits
+from navsvc.io.dicom import _printable
+from navsvc.io.nifti import damaged_gzip_error
 
 #: NIfTI header text fields that may hold identifying free text
 NIFTI_TEXT_FIELDS = ("descrip", "aux_file", "db_name", "intent_name")
@@ -83,7 +87,11 @@ def deidentify_nifti(source: Path, target: Path) -> None:
             out = (gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0)
                    if target.name.lower().endswith(".gz") else raw)
             header.write_to(out)
-            shutil.copyfileobj(src, out, _COPY_BYTES)
+            try:
+                shutil.copyfileobj(src, out, _COPY_BYTES)
+            except (EOFError, gzip.BadGzipFile, zlib.error) as exc:
+                # validation reads only limits.MAX_TRAILING_BYTES past the data block
+                raise damaged_gzip_error(source.name, exc) from None
             if out is not raw:
                 out.close()
 
@@ -94,10 +102,26 @@ def _blank(dataset, element) -> None:
 
 
 def deidentify_dicom_bytes(data: bytes) -> bytes | None:
-    """Return a de-identified copy of one DICOM file, or ``None`` if it is not DICOM."""
+    """Return a de-identified copy of one DICOM file, or ``None`` if it is not DICOM.
+
+    Parameters
+    ----------
+    data : bytes
+        The file's content.
+
+    Returns
+    -------
+    bytes or None
+        ``None`` when ``data`` has no DICOM preamble (``DICM`` at byte 128).
+
+    Raises
+    ------
+    Exception
+        Of many types (pydicom's) when ``data`` is a damaged DICOM file.
+    """
     try:
         dataset = pydicom.dcmread(io.BytesIO(data))
-    except (InvalidDicomError, EOFError, ValueError, TypeError, KeyError):
+    except InvalidDicomError:
         return None
     dataset.walk(_blank)
     if getattr(dataset, "file_meta", None) is not None:
@@ -120,7 +144,7 @@ def deidentify_dicom_zip(source: Path, target: Path) -> int:
     Raises
     ------
     InputError
-        If the archive is unreadable, too large, or holds no DICOM file.
+        If the archive is unreadable, too large, holds no DICOM file or a damaged one.
     """
     try:
         archive = zipfile.ZipFile(source)
@@ -134,7 +158,17 @@ def deidentify_dicom_zip(source: Path, target: Path) -> int:
             raise InputError("the archive is too large once unpacked: upload only the T1 series")
         for member in members:
             with archive.open(member) as handle:
-                cleaned = deidentify_dicom_bytes(handle.read(member.file_size + 1))
+                data = handle.read(member.file_size + 1)
+            try:
+                cleaned = deidentify_dicom_bytes(data)
+            except MemoryError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - pydicom raises many types on damaged files
+                raise InputError(
+                    f"the archive's member '{_printable(member.filename)}' is a damaged DICOM file "
+                    f"({type(exc).__name__}) and cannot be de-identified: remove it from the archive "
+                    "or export the series again"
+                ) from None
             if cleaned is None:
                 continue
             info = zipfile.ZipInfo(f"{written:06d}.dcm", date_time=_FIXED_ZIP_TIME)

@@ -22,6 +22,10 @@ from navsvc.io import limits
 # dicom2nifti logs its complaints as warnings; without a handler they would reach stderr
 # through logging's last-resort handler (one line per slice). The InputError says it once.
 logging.getLogger("dicom2nifti").addHandler(logging.NullHandler())
+# pydicom's value checks only warn, and a warning quotes the value ("Invalid value for VR UI:
+# '...'"): header values of the patient's files, read before they are de-identified, would
+# reach the service log. Process-wide, because uploads are read in several threads at once.
+pydicom.config.settings.reading_validation_mode = pydicom.config.IGNORE
 
 #: compression methods Python's zipfile can read (PKWARE APPNOTE 4.4.5)
 _READABLE_METHODS = {zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED, zipfile.ZIP_BZIP2, zipfile.ZIP_LZMA}

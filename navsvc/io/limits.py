@@ -11,6 +11,9 @@ MAX_VOXELS = 2**28
 #: largest accepted NIfTI header extension block (bytes between header and vox_offset);
 #: real extensions (AFNI, DICOM, JSON sidecars) are kB to a few MB
 MAX_HEADER_EXTENSION_BYTES = 16 * 2**20
+#: how far past the declared data block a .nii.gz stream is decompressed to check its end;
+#: writers put nothing there, so this bounds the work a gzip bomb appended to an image causes
+MAX_TRAILING_BYTES = 16 * 2**20
 #: DICOM archives: largest total uncompressed size and member count
 MAX_ARCHIVE_BYTES = 4 * 2**30
 MAX_ARCHIVE_MEMBERS = 20_000

@@ -13,7 +13,7 @@ import numpy as np
 
 from navsvc.errors import InputError
 from navsvc.io.dicom import dicom_to_nifti
-from navsvc.io.nifti import read_nifti_data, read_nifti_header
+from navsvc.io.nifti import check_gzip_stream, read_nifti_data, read_nifti_header
 
 
 @dataclass(frozen=True)
@@ -103,6 +103,7 @@ def load_t1(path: str | Path, series: str | None = None) -> LoadedT1:
         return LoadedT1(data, img.affine.copy(), checksum, "dicom")
     img = read_nifti_header(path)
     data = read_nifti_data(img, path.name)
+    check_gzip_stream(path, img)
     return LoadedT1(data, img.affine.copy(), checksum, "nifti")
 
 

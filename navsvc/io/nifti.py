@@ -189,3 +189,60 @@ def read_nifti_data(img: nib.Nifti1Image, name: str) -> np.ndarray:
     if float(data.max()) == float(data.min()):
         raise InputError(f"{name} is constant (every voxel = {float(data.min()):g}): it holds no image")
     return data
+
+
+def check_gzip_stream(path: Path, img: nib.Nifti1Image) -> None:
+    """Check that a ``.nii.gz`` gzip stream ends correctly (CRC, length, nothing but gzip after it).
+
+    nibabel stops reading at the end of the data block, so a wrong CRC, a cut-off
+    gzip trailer or bytes after the stream would go unnoticed until the whole file
+    is copied (de-identification). Reading is streamed and stops
+    :data:`limits.MAX_TRAILING_BYTES` after the data block the (already checked)
+    header declares: padding beyond that is accepted without being decompressed.
+    Files not named ``.gz`` are left alone.
+
+    Parameters
+    ----------
+    path : Path
+        The file ``img`` was loaded from.
+    img : nibabel.Nifti1Image
+        Its image, header checked by :func:`read_nifti_header`.
+
+    Raises
+    ------
+    InputError
+        If the gzip stream is damaged or truncated.
+    """
+    if not path.name.lower().endswith(".gz"):
+        return
+    header = img.header
+    data_end = (int(header.get_data_offset())
+                + math.prod(header.get_data_shape()) * header.get_data_dtype().itemsize)
+    limit = data_end + limits.MAX_TRAILING_BYTES
+    read = 0
+    try:
+        with gzip.open(path, "rb") as handle:
+            while read <= limit and (chunk := handle.read(1 << 20)):
+                read += len(chunk)
+    except (EOFError, OSError, zlib.error) as exc:
+        raise damaged_gzip_error(path.name, exc) from None
+
+
+def damaged_gzip_error(name: str, exc: Exception) -> InputError:
+    """The refusal of a ``.nii.gz`` whose gzip stream is damaged or cut off.
+
+    Parameters
+    ----------
+    name : str
+        File name shown to the user.
+    exc : Exception
+        What gzip or zlib raised (only its type is shown).
+
+    Returns
+    -------
+    InputError
+    """
+    return InputError(
+        f"{name} is damaged or truncated: the end of its gzip stream is missing or corrupt "
+        f"({type(exc).__name__}); copy or export the file again from the scanner or PACS"
+    )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import io
 import logging
 import zipfile
@@ -13,7 +14,11 @@ from pydicom.data import get_testdata_file
 from api.app import create_app
 from api.config import Settings
 from api_test_helpers import gunzip_bytes
+from corpus.dicom_series import write_dicom_series
+from corpus.make_bad_images import DICOM_DAMAGES, colin27, damage_dicom
 from fastapi.testclient import TestClient
+from navsvc.errors import InputError
+from navsvc.io import limits, validate_t1_file
 from navsvc.io.deidentify import deidentify_file
 
 
@@ -97,6 +102,24 @@ def test_bad_upload_is_422(client, app, auth, patient, name, content):
     assert not any(app.state.storage.tmp_dir.iterdir())
 
 
+def test_damaged_gzip_end_past_the_checked_padding_is_422(client, app, auth, patient, small_head,
+                                                           tmp_path):
+    """Validation checks a .nii.gz stream only up to MAX_TRAILING_BYTES past the image, so a stream
+    cut off after more padding than that passes it; de-identification then refuses it (not 500)."""
+    path = tmp_path / "padded.nii.gz"
+    padding = gzip.compress(bytes(limits.MAX_TRAILING_BYTES + 2**20), mtime=0)
+    path.write_bytes(small_head.read_bytes() + padding[:-8])  # its CRC-32 and length cut off
+    validate_t1_file(path)
+    url = f"/api/v1/patients/{patient['id']}/images"
+    with open(path, "rb") as handle:
+        response = client.post(url, headers=auth["technician"], files={"file": ("t1.nii.gz", handle)})
+    assert response.status_code == 422, response.text
+    assert "end of its gzip stream" in response.json()["detail"]
+    assert client.get(url, headers=auth["technician"]).json() == []
+    assert not any(app.state.storage.images_dir.rglob("*"))
+    assert not any(app.state.storage.tmp_dir.iterdir())
+
+
 def test_upload_without_file_part_or_not_multipart(client, auth, patient):
     url = f"/api/v1/patients/{patient['id']}/images"
     assert client.post(url, headers=auth["technician"], data={"x": "1"},
@@ -146,3 +169,70 @@ def test_deidentify_dicom_zip(tmp_path):
     again = tmp_path / "again.zip"
     deidentify_file(archive, again)
     assert again.read_bytes() == target.read_bytes()
+
+
+@pytest.fixture(scope="module")
+def dicom_series(tmp_path_factory) -> list:
+    """A valid T1 series: Colin27 at 3 mm as 61 axial DICOM slices."""
+    return write_dicom_series(colin27(3), tmp_path_factory.mktemp("dicom") / "t1")
+
+
+@pytest.mark.parametrize("damage", DICOM_DAMAGES)
+def test_deidentify_refuses_a_damaged_dicom_member_by_name(dicom_series, tmp_path, damage):
+    """A member that is DICOM but cannot be read, walked or written cannot be de-identified:
+    InputError naming it (pydicom raised NotImplementedError, BytesLengthException, TypeError,
+    AttributeError or ValueError, which the upload answered with 500)."""
+    archive = tmp_path / "series.zip"
+    with zipfile.ZipFile(archive, "w") as handle:
+        handle.write(dicom_series[0], "IM0001.dcm")
+        handle.writestr("extra/IM9999.dcm", damage_dicom(dicom_series[1].read_bytes(), damage))
+    with pytest.raises(InputError, match="member 'extra/IM9999.dcm' is a damaged DICOM file"):
+        deidentify_file(archive, tmp_path / "clean.zip")
+
+
+# the series search skips these files, so validation passes and de-identification meets them
+@pytest.mark.parametrize("damage", ["unknown_vr", "odd_length_us", "short_meta_group_length",
+                                    "non_text_meta_vr"])
+def test_upload_with_a_damaged_dicom_file_beside_the_series_is_422(client, app, auth, patient,
+                                                                   dicom_series, tmp_path, damage):
+    archive = tmp_path / "series.zip"
+    with zipfile.ZipFile(archive, "w") as handle:
+        for path in dicom_series:
+            handle.write(path, path.name)
+        handle.writestr("IM9999.dcm", damage_dicom(dicom_series[30].read_bytes(), damage))
+    url = f"/api/v1/patients/{patient['id']}/images"
+    with open(archive, "rb") as handle:
+        response = client.post(url, headers=auth["technician"], files={"file": ("t1.zip", handle)})
+    assert response.status_code == 422, response.text
+    assert "member 'IM9999.dcm' is a damaged DICOM file" in response.json()["detail"]
+    assert client.get(url, headers=auth["technician"]).json() == []
+    assert not any(app.state.storage.images_dir.rglob("*"))
+    assert not any(app.state.storage.tmp_dir.iterdir())
+
+
+def test_dicom_header_values_never_logged(client, auth, patient, dicom_series, tmp_path, caplog,
+                                          recwarn):
+    """pydicom's value checks quote an invalid value in a warning (log record and ``warnings``);
+    read before de-identification, such values are the patient's: a non-standard birth date, a
+    malformed name, a UID carrying the MRN. None of them may reach a log, from validation or
+    de-identification. (pydicom 3.0.2 checks, and quotes, UI and IS values when reading.)"""
+    caplog.set_level(logging.DEBUG)
+    identifiers = ("02.04.1980", "Zebulon", "MRN4711")
+    archive = tmp_path / "series.zip"
+    with zipfile.ZipFile(archive, "w") as handle, pydicom.config.disable_value_validation():
+        for path in dicom_series:
+            dataset = pydicom.dcmread(path)
+            dataset.PatientBirthDate = "02.04.1980"
+            dataset.PatientName = "Quixote^Zebulon=Q=Z=X"  # four component groups, three allowed
+            dataset.StudyInstanceUID = "1.2.826.0.1.3680043.8.498.MRN4711"
+            buffer = io.BytesIO()
+            dataset.save_as(buffer)
+            handle.writestr(path.name, buffer.getvalue())
+    with open(archive, "rb") as handle:
+        response = client.post(f"/api/v1/patients/{patient['id']}/images",
+                               headers=auth["technician"], files={"file": ("t1.zip", handle)})
+    assert response.status_code == 201, response.text
+    logged = [record.getMessage() for record in caplog.records]
+    assert not [text for text in logged if any(value in text for value in identifiers)]
+    warned = [str(warning.message) for warning in recwarn]
+    assert not [text for text in warned if any(value in text for value in identifiers)]
