@@ -146,7 +146,7 @@ def make_plan(t1_path: str | Path, out_dir: str | Path, options: PlanOptions | N
     out.mkdir(parents=True, exist_ok=True)
     timer = StageTimer(progress)
     with timer.stage("load"):
-        t1 = load_t1(t1_path, series)
+        t1 = load_t1(t1_path, series, work_dir=out)
         grid = resample_to_working_grid(t1)
         coarse = grid.downsampled(2)
     # ANTs writes the transforms as files; they describe the patient's anatomy, so they live

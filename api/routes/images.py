@@ -48,7 +48,7 @@ def image_out(image: Image) -> ImageOut:
 
 def _validate_and_store(storage: Storage, upload: UploadedFile) -> tuple[dict, str, str, int]:
     """Validate, de-identify and store an upload; return (info, sha256, path, size)."""
-    info = validate_t1_file(upload.path)
+    info = validate_t1_file(upload.path, work_dir=storage.tmp_dir)
     cleaned = storage.temp_path(upload.suffix)
     try:
         deidentify_file(upload.path, cleaned)

@@ -72,7 +72,7 @@ def _is_dicom_source(path: Path) -> bool:
     return path.is_dir() or (path.suffix.lower() == ".zip" and zipfile.is_zipfile(path))
 
 
-def load_t1(path: str | Path, series: str | None = None) -> LoadedT1:
+def load_t1(path: str | Path, series: str | None = None, work_dir: str | Path | None = None) -> LoadedT1:
     """Load and validate a T1 from NIfTI (``.nii``/``.nii.gz``) or DICOM (folder or ``.zip``).
 
     Parameters
@@ -81,6 +81,10 @@ def load_t1(path: str | Path, series: str | None = None) -> LoadedT1:
         Input file or DICOM folder.
     series : str, optional
         DICOM SeriesNumber or SeriesInstanceUID when the input holds several series.
+    work_dir : str or Path, optional
+        Where a DICOM input is unpacked and converted (in a private folder inside it,
+        deleted after reading): the raw files carry the patient's identity, so callers
+        keep them in their own data folder. Default: the system temporary folder.
 
     Returns
     -------
@@ -96,7 +100,7 @@ def load_t1(path: str | Path, series: str | None = None) -> LoadedT1:
         raise InputError(f"{path} does not exist: give the path of the T1 file")
     checksum = file_sha256(path)
     if _is_dicom_source(path):
-        with tempfile.TemporaryDirectory(prefix="navsvc-dicom-") as tmp:
+        with tempfile.TemporaryDirectory(prefix="navsvc-dicom-", dir=work_dir) as tmp:
             nifti_path = dicom_to_nifti(path, Path(tmp), series)
             img = read_nifti_header(nifti_path)
             data = read_nifti_data(img, path.name)
@@ -107,15 +111,20 @@ def load_t1(path: str | Path, series: str | None = None) -> LoadedT1:
     return LoadedT1(data, img.affine.copy(), checksum, "nifti")
 
 
-def validate_t1_file(path: str | Path, series: str | None = None) -> dict:
+def validate_t1_file(path: str | Path, series: str | None = None, work_dir: str | Path | None = None) -> dict:
     """Run every input check on ``path`` and describe the volume (no plan is made).
+
+    Parameters
+    ----------
+    path, series, work_dir
+        As for :func:`load_t1`.
 
     Returns
     -------
     dict
         ``shape``, ``voxel_size_mm``, ``orientation``, ``format``, ``sha256``.
     """
-    t1 = load_t1(path, series)
+    t1 = load_t1(path, series, work_dir)
     return {
         "shape": list(t1.shape),
         "voxel_size_mm": [round(v, 4) for v in t1.voxel_size_mm],

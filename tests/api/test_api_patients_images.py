@@ -6,6 +6,7 @@ import gzip
 import io
 import logging
 import zipfile
+from pathlib import Path
 
 import pydicom
 import pytest
@@ -236,3 +237,25 @@ def test_dicom_header_values_never_logged(client, auth, patient, dicom_series, t
     assert not [text for text in logged if any(value in text for value in identifiers)]
     warned = [str(warning.message) for warning in recwarn]
     assert not [text for text in warned if any(value in text for value in identifiers)]
+
+
+def test_dicom_upload_is_unpacked_inside_the_data_folder(client, app, auth, patient, dicom_series,
+                                                         tmp_path, monkeypatch):
+    """Validation converts the raw (not yet de-identified) series: never in the system
+    temporary folder, where a killed process would leave it outside the private data folder."""
+    import navsvc.io.loader as loader
+
+    folders = []
+    convert = loader.dicom_to_nifti
+    monkeypatch.setattr(loader, "dicom_to_nifti",
+                        lambda source, out, series=None: folders.append(Path(out)) or convert(source, out, series))
+    archive = tmp_path / "series.zip"
+    with zipfile.ZipFile(archive, "w") as handle:
+        for path in dicom_series:
+            handle.write(path, path.name)
+    with open(archive, "rb") as handle:
+        response = client.post(f"/api/v1/patients/{patient['id']}/images",
+                               headers=auth["technician"], files={"file": ("t1.zip", handle)})
+    assert response.status_code == 201, response.text
+    assert folders and all(folder.parent == app.state.storage.tmp_dir for folder in folders)
+    assert not any(app.state.storage.tmp_dir.iterdir())
