@@ -5,7 +5,9 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import shutil
 import stat
+import time
 import uuid
 from pathlib import Path
 
@@ -17,6 +19,10 @@ CHUNK_BYTES = 1024 * 1024
 #: umask of the service's processes: what they create (patient data) is theirs alone,
 #: files 0600 and folders 0700
 SERVICE_UMASK = 0o077
+
+#: age after which a spool entry belongs to no running upload (a day: far longer than the
+#: largest upload takes on a slow link), seconds
+STALE_SPOOL_S = 24 * 3600
 
 
 def sha256_file(path: Path) -> str:
@@ -81,10 +87,30 @@ class Storage:
         self.tmp_dir = self.root / "tmp"
 
     def ensure(self) -> None:
-        """Create the folders if they do not exist; the data folder is made private."""
+        """Create the folders if they do not exist; the data folder is made private.
+
+        Spool entries older than :data:`STALE_SPOOL_S` are deleted: a process killed
+        during an upload leaves its raw (not yet de-identified) file there. In-flight
+        uploads of other service processes are younger.
+        """
         ensure_private_dir(self.root)
         for folder in (self.images_dir, self.plans_dir, self.tmp_dir):
             folder.mkdir(parents=True, exist_ok=True)
+        cutoff = time.time() - STALE_SPOOL_S
+        for entry in self.tmp_dir.iterdir():
+            try:
+                if entry.lstat().st_mtime >= cutoff:
+                    continue
+                if entry.is_dir() and not entry.is_symlink():
+                    shutil.rmtree(entry)
+                else:
+                    entry.unlink()
+            except FileNotFoundError:  # another service process removed it first
+                continue
+            except OSError as exc:
+                log.warning("could not remove the stale spool entry %s: %s", entry.name, exc)
+                continue
+            log.info("removed the stale spool entry %s", entry.name)
 
     def temp_path(self, suffix: str = "") -> Path:
         """Return a fresh path in the spool folder (same file system as the store)."""

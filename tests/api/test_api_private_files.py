@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import os
 import stat
+import time
 from pathlib import Path
 
 import pytest
@@ -82,3 +83,20 @@ def test_a_data_folder_that_cannot_be_tightened_is_a_warning(tmp_path, caplog, m
     with caplog.at_level(logging.INFO, logger="navsvc"):
         Storage(root).ensure()  # the service still starts
     assert _levels_naming(caplog, root) == [logging.WARNING]
+
+
+def test_start_up_removes_stale_spool_entries_and_keeps_fresh_ones(tmp_path):
+    # what a process killed during an upload leaves: the raw upload and a DICOM unpack folder
+    storage = Storage(tmp_path / "data")
+    storage.ensure()
+    stale_file, fresh_file = storage.tmp_dir / "stale.nii.gz", storage.tmp_dir / "fresh.nii.gz"
+    stale_dir = storage.tmp_dir / "navsvc-dicom-x"
+    stale_dir.mkdir()
+    (stale_dir / "IM0001.dcm").write_bytes(b"raw DICOM")
+    stale_file.write_bytes(b"raw upload")
+    fresh_file.write_bytes(b"an upload in flight in another process")
+    two_days_ago = time.time() - 2 * 24 * 3600
+    for entry in (stale_file, stale_dir):
+        os.utime(entry, (two_days_ago, two_days_ago))
+    storage.ensure()
+    assert sorted(p.name for p in storage.tmp_dir.iterdir()) == ["fresh.nii.gz"]
