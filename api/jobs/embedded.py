@@ -25,11 +25,19 @@ log = logging.getLogger("navsvc.jobs")
 MAX_ATTEMPTS = 2
 
 
-def recover_interrupted_jobs(database: Database) -> tuple[int, int]:
+def recover_interrupted_jobs(database: Database, settings: Settings) -> tuple[int, int]:
     """Re-queue jobs left ``running`` by a stopped service, or fail them.
 
-    A job interrupted on its first attempt goes back to the queue; one interrupted
-    again is failed with a reason, so no job stays ``running`` forever.
+    A job interrupted on its first attempt goes back to the queue (its next attempt
+    starts from an empty result folder); one interrupted again is failed with a reason,
+    and its partial outputs are deleted, so no job stays ``running`` forever.
+
+    Parameters
+    ----------
+    database : Database
+        The service database.
+    settings : Settings
+        Service settings (the data folder).
 
     Returns
     -------
@@ -41,13 +49,16 @@ def recover_interrupted_jobs(database: Database) -> tuple[int, int]:
             update(Job).where(Job.state == "running", Job.attempts < MAX_ATTEMPTS)
             .values(state="queued", stage=None, started_at=None)
         ).rowcount
-        failed = session.execute(
-            update(Job).where(Job.state == "running").values(
+        given_up = session.scalars(select(Job.id).where(Job.state == "running")).all()
+        session.execute(
+            update(Job).where(Job.id.in_(given_up), Job.state == "running").values(
                 state="failed", stage=None, finished_at=utc_now(),
                 reason=f"interrupted by a service restart {MAX_ATTEMPTS} times; not retried "
                        "again. Submit a new plan request.")
-        ).rowcount
-    return requeued, failed
+        )
+    for job_id in given_up:
+        discard_job_files(settings, job_id)
+    return requeued, len(given_up)
 
 
 def claim_next_job(database: Database) -> str | None:
@@ -91,7 +102,7 @@ class EmbeddedWorker:
 
     def start(self) -> None:
         """Recover interrupted jobs and start polling."""
-        requeued, failed = recover_interrupted_jobs(self.database)
+        requeued, failed = recover_interrupted_jobs(self.database, self.settings)
         if requeued or failed:
             log.warning("after restart: %d job(s) re-queued, %d failed", requeued, failed)
         self._thread.start()

@@ -94,7 +94,11 @@ def test_running_jobs_are_requeued_once_then_failed(app, client, image):
             session.add(Job(id=job_id, image_id=image["id"], options={}, state="running",
                             stage="register", attempts=attempts, created_by="t",
                             started_at=utc_now()))
-    assert recover_interrupted_jobs(app.state.db) == (1, 1)
+    for job_id in ids:  # each interrupted attempt left partial outputs
+        (app.state.storage.plan_dir(job_id) / "transforms").mkdir()
+    assert recover_interrupted_jobs(app.state.db, app.state.settings) == (1, 1)
+    # the given-up job's files are gone; the re-queued one's are cleared when it runs again
+    assert not (app.state.storage.plans_dir / ids[1]).exists()
     with app.state.db.session() as session:
         first, second = (session.get(Job, job_id) for job_id in ids)
         assert (first.state, first.stage, first.attempts) == ("queued", None, 1)
