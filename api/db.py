@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import collections
 import functools
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import NamedTuple
@@ -16,8 +17,8 @@ from sqlalchemy.orm import Session, sessionmaker
 POOL_SIZE, POOL_OVERFLOW = 20, 40
 POOL_CONNECTIONS = POOL_SIZE + POOL_OVERFLOW
 
-#: connections of the event loop's engine: it holds the audit writer's and at most one
-#: read at a time (reads never span an await)
+#: connections of the event loop's engine: it holds the audit writer's, the loop reader's and at
+#: most one read connection at a time (reads never span an await)
 LOOP_POOL_SIZE = 4
 
 
@@ -110,22 +111,77 @@ def fetch(engine: Engine, statement: Select, **params) -> list[tuple]:
     and numbers. On SQLite the read takes no write lock (the connections autocommit),
     so it may run in the event loop.
     """
-    prepared = _prepared(statement, engine.dialect)
-    arguments = (tuple(params[name] for name in prepared.positions)
-                 if prepared.positions is not None else params)
     connection = engine.raw_connection()
     try:
-        cursor = connection.cursor()
-        try:
-            cursor.execute(prepared.sql, arguments)
-            rows = cursor.fetchall()
-        finally:
-            cursor.close()
+        return _run(connection, engine.dialect, statement, params)
     finally:
         connection.close()  # back to the pool, which rolls the connection back
+
+
+def _run(connection, dialect: Dialect, statement: Select, params: dict) -> list[tuple]:
+    prepared = _prepared(statement, dialect)
+    arguments = (tuple(params[name] for name in prepared.positions)
+                 if prepared.positions is not None else params)
+    cursor = connection.cursor()
+    try:
+        cursor.execute(prepared.sql, arguments)
+        rows = cursor.fetchall()
+    finally:
+        cursor.close()
     make, processors = prepared.row._make, prepared.processors
     return [make([value if process is None else process(value)
                   for process, value in zip(processors, row)]) for row in rows]
+
+
+class LoopReader:
+    """:func:`fetch` for the event loop, on one connection it keeps, in autocommit.
+
+    A pooled checkout costs PostgreSQL two round trips besides the query (the pre-ping
+    and the rollback on return): 0.69 ms a read against 0.16 ms on a kept autocommit
+    connection, measured here; the loop waits for every one of them. A connection that
+    the server dropped (a restart) is replaced and the read retried once. Calls from any
+    thread other than the first caller's (the loop's) take the pooled path.
+
+    Parameters
+    ----------
+    engine : sqlalchemy.Engine
+        The event loop's engine.
+    """
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+        self._owner: int | None = None
+        self._connection = None
+
+    def fetch(self, statement: Select, **params) -> list[tuple]:
+        """Rows of ``statement`` (same contract as :func:`fetch`)."""
+        if self._owner is None:
+            self._owner = threading.get_ident()
+        elif self._owner != threading.get_ident():
+            return fetch(self._engine, statement, **params)
+        dialect = self._engine.dialect
+        connection = self._connect()
+        try:
+            return _run(connection, dialect, statement, params)
+        except dialect.loaded_dbapi.Error as exc:
+            if not dialect.is_disconnect(exc, connection.driver_connection, None):
+                raise
+            self.close()
+        return _run(self._connect(), dialect, statement, params)
+
+    def _connect(self):
+        if self._connection is None:
+            connection = self._engine.raw_connection()
+            if hasattr(connection.driver_connection, "autocommit"):  # psycopg; SQLite is already
+                connection.driver_connection.autocommit = True
+            self._connection = connection
+        return self._connection
+
+    def close(self) -> None:
+        """Close the kept connection (it is not returned to the pool in autocommit)."""
+        if self._connection is not None:
+            connection, self._connection = self._connection, None
+            connection.invalidate()
 
 
 class Database:
@@ -149,6 +205,8 @@ class Database:
         #: the loop engine for reading only: on SQLite its transactions begin with a
         #: plain BEGIN, read a snapshot and never take (or wait for) the write lock
         self.read_engine = self.loop_engine.execution_options(**{READ_ONLY: True})
+        #: the loop's single-row reads (token, resource by id, list pages)
+        self.loop_reads = LoopReader(self.loop_engine)
 
     @contextmanager
     def session(self) -> Iterator[Session]:
@@ -174,5 +232,6 @@ class Database:
 
     def dispose(self) -> None:
         """Close every pooled connection."""
+        self.loop_reads.close()
         self.engine.dispose()
         self.loop_engine.dispose()

@@ -14,7 +14,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
-from api.db import POOL_CONNECTIONS, Database, fetch
+from api.db import POOL_CONNECTIONS, Database
 from api.models import Token
 from api.problems import ProblemError
 from api.security import Principal, hash_token
@@ -103,9 +103,9 @@ def lookup_principal(database: Database, token_sha256: str) -> Principal | None:
     """Return the principal of an active token, or ``None``.
 
     One read by the unique token hash, every request, so a revocation by any process
-    takes effect at once; :func:`~api.db.fetch` makes it cheap enough for that.
+    takes effect at once; :meth:`~api.db.LoopReader.fetch` makes it cheap enough for that.
     """
-    rows = fetch(database.loop_engine, _TOKEN_QUERY, digest=token_sha256)
+    rows = database.loop_reads.fetch(_TOKEN_QUERY, digest=token_sha256)
     return Principal(*rows[0]) if rows else None
 
 

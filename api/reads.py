@@ -14,7 +14,6 @@ from contextlib import contextmanager
 from fastapi import Request
 from sqlalchemy import Connection, Select, Table, bindparam, select
 
-from api.db import fetch
 from api.models import Approval, Image, Job, Patient, Plan
 from api.problems import ProblemError
 
@@ -56,12 +55,12 @@ def _by_id(table: Table) -> Select:
 
 
 def fetch_rows(request: Request, statement: Select, **params) -> list[tuple]:
-    """:func:`api.db.fetch` on the application's database; no rows when a text parameter
+    """:meth:`api.db.LoopReader.fetch` on the application's database; no rows when a text parameter
     holds a NUL (no id or name does, and PostgreSQL would refuse the query rather than
     find nothing)."""
     if any(isinstance(value, str) and "\x00" in value for value in params.values()):
         return []
-    return fetch(request.app.state.db.loop_engine, statement, **params)
+    return request.app.state.db.loop_reads.fetch(statement, **params)
 
 
 def row_or_404(request: Request, table: Table, resource_id: str, what: str) -> tuple:
