@@ -120,7 +120,7 @@ class EmbeddedWorker:
         self._stop.set()
         self._wake.set()
         self._thread.join(timeout_s)
-        for child in self._children.values():
+        for child in list(self._children.values()):  # the poller may still be running
             child.terminate()
             child.join(timeout_s)
 
