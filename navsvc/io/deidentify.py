@@ -31,7 +31,7 @@ from pydicom.sequence import Sequence
 
 from navsvc.errors import InputError
 from navsvc.io import limits
-from navsvc.io.dicom import _printable
+from navsvc.io.dicom import printable
 from navsvc.io.nifti import damaged_gzip_error
 
 #: NIfTI header text fields that may hold identifying free text
@@ -165,7 +165,7 @@ def deidentify_dicom_zip(source: Path, target: Path) -> int:
                 raise
             except Exception as exc:  # noqa: BLE001 - pydicom raises many types on damaged files
                 raise InputError(
-                    f"the archive's member '{_printable(member.filename)}' is a damaged DICOM file "
+                    f"the archive's member '{printable(member.filename)}' is a damaged DICOM file "
                     f"({type(exc).__name__}) and cannot be de-identified: remove it from the archive "
                     "or export the series again"
                 ) from None

@@ -46,11 +46,11 @@ class DicomSeries:
 
     def label(self) -> str:
         """Short human description used in error messages."""
-        return (f"series {_printable(self.number) or '?'} '{_printable(self.description)}' "
-                f"({len(self.files)} files, UID {_printable(self.uid)})")
+        return (f"series {printable(self.number) or '?'} '{printable(self.description)}' "
+                f"({len(self.files)} files, UID {printable(self.uid)})")
 
 
-def _printable(text: str, limit: int = 100) -> str:
+def printable(text: str, limit: int = 100) -> str:
     """``text`` made safe for a one-line message: control characters replaced, length capped."""
     clean = "".join(c if c.isprintable() else "?" for c in str(text))
     return clean if len(clean) <= limit else clean[: limit - 3] + "..."
@@ -76,16 +76,16 @@ def extract_zip_safely(zip_path: Path, dest: Path) -> Path:
             name = PurePosixPath(member.filename.replace("\\", "/"))
             if name.is_absolute() or ".." in name.parts:
                 raise InputError(
-                    f"{zip_path.name} contains an unsafe path '{_printable(member.filename)}': refused"
+                    f"{zip_path.name} contains an unsafe path '{printable(member.filename)}': refused"
                 )
             if member.flag_bits & 0x1:
                 raise InputError(
-                    f"{zip_path.name}: member '{_printable(member.filename)}' is encrypted: zip the "
+                    f"{zip_path.name}: member '{printable(member.filename)}' is encrypted: zip the "
                     "DICOM folder again without a password"
                 )
             if member.compress_type not in _READABLE_METHODS:
                 raise InputError(
-                    f"{zip_path.name}: member '{_printable(member.filename)}' uses compression method "
+                    f"{zip_path.name}: member '{printable(member.filename)}' uses compression method "
                     f"{member.compress_type}, which is not supported: zip the folder again with deflate"
                 )
         for index, member in enumerate(members):
@@ -115,13 +115,13 @@ def _extract_member(archive: zipfile.ZipFile, member: zipfile.ZipInfo, target: P
                 break
             written += len(chunk)
             if written > member.file_size:  # defence in depth: zipfile already stops here
-                raise InputError(f"{source}: member '{_printable(member.filename)}' is larger than declared")
+                raise InputError(f"{source}: member '{printable(member.filename)}' is larger than declared")
             out.write(chunk)
 
 
 def _corrupt_member(source: str, member: zipfile.ZipInfo, exc: Exception) -> InputError:
     return InputError(
-        f"{source}: member '{_printable(member.filename)}' is corrupt or not what the archive declares "
+        f"{source}: member '{printable(member.filename)}' is corrupt or not what the archive declares "
         f"({type(exc).__name__}: {exc}): zip the DICOM folder again"
     )
 
