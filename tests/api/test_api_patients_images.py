@@ -16,11 +16,27 @@ from api.app import create_app
 from api.config import Settings
 from api_test_helpers import gunzip_bytes
 from corpus.dicom_series import write_dicom_series
-from corpus.make_bad_images import DICOM_DAMAGES, colin27, damage_dicom
+from corpus.damaged_dicom import DICOM_DAMAGES, damage_dicom
+from corpus.make_bad_images import colin27
 from fastapi.testclient import TestClient
 from navsvc.errors import InputError
 from navsvc.io import limits, validate_t1_file
 from navsvc.io.deidentify import deidentify_file
+
+
+def _upload(client, auth, patient, path: Path, name: str):
+    """POST ``path`` as the technician's upload named ``name`` for ``patient``."""
+    with open(path, "rb") as handle:
+        return client.post(f"/api/v1/patients/{patient['id']}/images", headers=auth["technician"],
+                           files={"file": (name, handle)})
+
+
+def _assert_nothing_stored(client, app, auth, patient) -> None:
+    """No image record, no stored file and an empty spool."""
+    url = f"/api/v1/patients/{patient['id']}/images"
+    assert client.get(url, headers=auth["technician"]).json() == []
+    assert not any(app.state.storage.images_dir.rglob("*"))
+    assert not any(app.state.storage.tmp_dir.iterdir())
 
 
 def test_create_get_list_patient(client, auth, patient):
@@ -111,14 +127,10 @@ def test_damaged_gzip_end_past_the_checked_padding_is_422(client, app, auth, pat
     padding = gzip.compress(bytes(limits.MAX_TRAILING_BYTES + 2**20), mtime=0)
     path.write_bytes(small_head.read_bytes() + padding[:-8])  # its CRC-32 and length cut off
     validate_t1_file(path)
-    url = f"/api/v1/patients/{patient['id']}/images"
-    with open(path, "rb") as handle:
-        response = client.post(url, headers=auth["technician"], files={"file": ("t1.nii.gz", handle)})
+    response = _upload(client, auth, patient, path, "t1.nii.gz")
     assert response.status_code == 422, response.text
     assert "end of its gzip stream" in response.json()["detail"]
-    assert client.get(url, headers=auth["technician"]).json() == []
-    assert not any(app.state.storage.images_dir.rglob("*"))
-    assert not any(app.state.storage.tmp_dir.iterdir())
+    _assert_nothing_stored(client, app, auth, patient)
 
 
 def test_upload_without_file_part_or_not_multipart(client, auth, patient):
@@ -201,14 +213,10 @@ def test_upload_with_a_damaged_dicom_file_beside_the_series_is_422(client, app, 
         for path in dicom_series:
             handle.write(path, path.name)
         handle.writestr("IM9999.dcm", damage_dicom(dicom_series[30].read_bytes(), damage))
-    url = f"/api/v1/patients/{patient['id']}/images"
-    with open(archive, "rb") as handle:
-        response = client.post(url, headers=auth["technician"], files={"file": ("t1.zip", handle)})
+    response = _upload(client, auth, patient, archive, "t1.zip")
     assert response.status_code == 422, response.text
     assert "member 'IM9999.dcm' is a damaged DICOM file" in response.json()["detail"]
-    assert client.get(url, headers=auth["technician"]).json() == []
-    assert not any(app.state.storage.images_dir.rglob("*"))
-    assert not any(app.state.storage.tmp_dir.iterdir())
+    _assert_nothing_stored(client, app, auth, patient)
 
 
 def test_dicom_header_values_never_logged(client, auth, patient, dicom_series, tmp_path, caplog,
@@ -229,9 +237,7 @@ def test_dicom_header_values_never_logged(client, auth, patient, dicom_series, t
             buffer = io.BytesIO()
             dataset.save_as(buffer)
             handle.writestr(path.name, buffer.getvalue())
-    with open(archive, "rb") as handle:
-        response = client.post(f"/api/v1/patients/{patient['id']}/images",
-                               headers=auth["technician"], files={"file": ("t1.zip", handle)})
+    response = _upload(client, auth, patient, archive, "t1.zip")
     assert response.status_code == 201, response.text
     logged = [record.getMessage() for record in caplog.records]
     assert not [text for text in logged if any(value in text for value in identifiers)]
@@ -253,9 +259,7 @@ def test_dicom_upload_is_unpacked_inside_the_data_folder(client, app, auth, pati
     with zipfile.ZipFile(archive, "w") as handle:
         for path in dicom_series:
             handle.write(path, path.name)
-    with open(archive, "rb") as handle:
-        response = client.post(f"/api/v1/patients/{patient['id']}/images",
-                               headers=auth["technician"], files={"file": ("t1.zip", handle)})
+    response = _upload(client, auth, patient, archive, "t1.zip")
     assert response.status_code == 201, response.text
     assert folders and all(folder.parent == app.state.storage.tmp_dir for folder in folders)
     assert not any(app.state.storage.tmp_dir.iterdir())

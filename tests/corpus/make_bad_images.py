@@ -20,7 +20,6 @@ import gzip
 import struct
 import sys
 import zipfile
-import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,9 +28,11 @@ import numpy as np
 import pydicom
 
 try:  # imported as tests.corpus.make_bad_images or run as a script
+    from .crafted_zips import deflate_bomb_zip, patch_zip_sizes, zip_folder
     from .dicom_series import write_dicom_series
 except ImportError:  # pragma: no cover - script use
     sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from crafted_zips import deflate_bomb_zip, patch_zip_sizes, zip_folder
     from dicom_series import write_dicom_series
 
 REPO = Path(__file__).resolve().parents[2]
@@ -131,119 +132,6 @@ def _header_only_nifti1(path: Path, hdr: nib.Nifti1Header, payload: bytes) -> Pa
         raw = gzip.compress(raw, compresslevel=1, mtime=0)
     path.write_bytes(raw)
     return path
-
-
-def _patch_zip_sizes(path: Path, member: str, *, file_size: int | None = None,
-                     flag_bits: int | None = None, method: int | None = None) -> None:
-    """Overwrite a member's declared sizes / flags / method in both its local and central headers."""
-    raw = bytearray(path.read_bytes())
-    name = member.encode()
-    # central directory entry: signature PK\1\2, name at offset 46
-    cen = raw.find(b"PK\x01\x02")
-    while cen >= 0:
-        name_len = struct.unpack_from("<H", raw, cen + 28)[0]
-        if bytes(raw[cen + 46 : cen + 46 + name_len]) == name:
-            local = struct.unpack_from("<I", raw, cen + 42)[0]
-            if file_size is not None:
-                struct.pack_into("<I", raw, cen + 24, file_size)
-                struct.pack_into("<I", raw, local + 22, file_size)
-            if flag_bits is not None:
-                struct.pack_into("<H", raw, cen + 8, flag_bits)
-                struct.pack_into("<H", raw, local + 6, flag_bits)
-            if method is not None:
-                struct.pack_into("<H", raw, cen + 10, method)
-                struct.pack_into("<H", raw, local + 8, method)
-        cen = raw.find(b"PK\x01\x02", cen + 4)
-    path.write_bytes(bytes(raw))
-
-
-def _deflate_bomb_zip(path: Path, name: str, n_bytes: int, declared: int) -> Path:
-    """A one-member zip whose deflate stream expands to ``n_bytes`` zeros but declares ``declared``.
-
-    The stream is built in O(compressed size): a block of zeros compressed with a full
-    flush (byte-aligned, no back-references into earlier data, RFC 1951) is repeated,
-    then a final empty block ends it. The CRC is that of the real content, as a bomb's
-    author would write it.
-    """
-    block = 16 * 2**20
-    compressor = zlib.compressobj(9, zlib.DEFLATED, -15)
-    chunk = compressor.compress(bytes(block)) + compressor.flush(zlib.Z_FULL_FLUSH)
-    stream = chunk * (n_bytes // block) + b"\x03\x00"
-    crc = 0
-    for _ in range(n_bytes // block):
-        crc = zlib.crc32(bytes(block), crc)
-    encoded = name.encode()
-    # version, flags, method (8 = deflate), time, date, CRC-32, sizes (PKWARE APPNOTE 4.3.7)
-    fields = struct.pack("<HHHHIII", 0, 8, 0, 0, crc, len(stream), declared)
-    local = b"PK\x03\x04" + struct.pack("<H", 20) + fields + struct.pack("<HH", len(encoded), 0) + encoded
-    central = (b"PK\x01\x02" + struct.pack("<HH", 20, 20) + fields
-               + struct.pack("<HHHHHII", len(encoded), 0, 0, 0, 0, 0, 0) + encoded)
-    end = b"PK\x05\x06" + struct.pack("<HHHHIIH", 0, 0, 1, 1, len(central), len(local) + len(stream), 0)
-    path.write_bytes(local + stream + central + end)
-    return path
-
-
-#: ways :func:`damage_dicom` damages one DICOM file; each makes pydicom fail differently when
-#: the file is read, walked or written (found by fuzzing files of ``write_dicom_series``)
-DICOM_DAMAGES = ("unknown_vr", "odd_length_us", "short_meta_group_length", "non_text_meta_vr",
-                 "two_transfer_syntaxes", "meta_element_in_dataset")
-
-
-def damage_dicom(raw: bytes, kind: str) -> bytes:
-    """Damage one DICOM file written by ``write_dicom_series`` (explicit VR little endian).
-
-    These are not corpus cases: beside a good series in an archive, ``load_t1`` uses the
-    series and skips or tolerates the damaged file, so only de-identification meets it.
-
-    Parameters
-    ----------
-    raw : bytes
-        The file's bytes.
-    kind : str
-        One of :data:`DICOM_DAMAGES`: ``unknown_vr`` (SeriesInstanceUID has VR 'ZZ'),
-        ``odd_length_us`` (Rows is 3 bytes long), ``short_meta_group_length`` ((0002,0000)
-        is 2 bytes long), ``non_text_meta_vr`` (ImplementationVersionName has VR bytes 00 00),
-        ``two_transfer_syntaxes`` (TransferSyntaxUID holds a backslash),
-        ``meta_element_in_dataset`` (Manufacturer is tagged in group 0002).
-
-    Returns
-    -------
-    bytes
-    """
-    def at(group: int, element: int, vr: bytes) -> int:
-        found = raw.find(struct.pack("<HH", group, element) + vr)
-        if found < 0:
-            raise ValueError(f"no ({group:04X},{element:04X}) {vr!r} element")
-        return found
-
-    # an element is: tag (4 bytes), VR (2), value length (2), value
-    if kind == "unknown_vr":
-        i = at(0x0020, 0x000E, b"UI")
-        return raw[: i + 4] + b"ZZ" + raw[i + 6 :]
-    if kind == "odd_length_us":
-        i = at(0x0028, 0x0010, b"US")
-        return raw[: i + 6] + b"\x03\x00" + raw[i + 8 : i + 10] + b"\x00" + raw[i + 10 :]
-    if kind == "short_meta_group_length":
-        i = at(0x0002, 0x0000, b"UL")
-        return raw[: i + 6] + b"\x02\x00" + raw[i + 8 : i + 10] + raw[i + 12 :]
-    if kind == "non_text_meta_vr":
-        i = at(0x0002, 0x0013, b"SH")
-        return raw[: i + 4] + b"\x00\x00" + raw[i + 6 :]
-    if kind == "two_transfer_syntaxes":
-        i = at(0x0002, 0x0010, b"UI")
-        return raw[: i + 8] + raw[i + 8 :].replace(b"1.2.840.10008.1.2.1\x00", b"1.2.840.10008.1.2\\1\x00", 1)
-    if kind == "meta_element_in_dataset":
-        i = at(0x0008, 0x0070, b"LO")
-        return raw[:i] + struct.pack("<H", 0x0002) + raw[i + 2 :]
-    raise ValueError(f"unknown damage {kind!r}")
-
-
-def _zip_folder(folder: Path, zip_path: Path) -> Path:
-    with zipfile.ZipFile(zip_path, "w", zipfile.ZIP_DEFLATED) as archive:
-        for f in sorted(folder.rglob("*")):
-            if f.is_file():
-                archive.write(f, f.relative_to(folder).as_posix())
-    return zip_path
 
 
 def make_corpus(out_dir: str | Path) -> list[BadCase]:
@@ -405,10 +293,10 @@ def make_corpus(out_dir: str | Path) -> list[BadCase]:
     # --- DICOM archives and folders ---------------------------------------------------
     tiny = colin27(6)  # 31 x 37 x 31 slices at 6 mm: enough for series grouping
     write_dicom_series(tiny, out / "_no_pixels", with_pixels=False)
-    add("dicom_zip_no_pixel_data", _zip_folder(out / "_no_pixels", out / "dicom_no_pixels.zip"), "no pixel data")
+    add("dicom_zip_no_pixel_data", zip_folder(out / "_no_pixels", out / "dicom_no_pixels.zip"), "no pixel data")
     write_dicom_series(tiny, out / "_two/t1", series_number=3, description="T1 MPRAGE")
     write_dicom_series(tiny, out / "_two/t2", series_number=7, description="T2 TSE", orientation="sagittal")
-    add("dicom_zip_two_series", _zip_folder(out / "_two", out / "dicom_two_series.zip"), "2 image series")
+    add("dicom_zip_two_series", zip_folder(out / "_two", out / "dicom_two_series.zip"), "2 image series")
     # headers declare 8 slices of 65535 x 65535 (34 billion voxels); the pixel data is tiny
     huge_series = out / "dicom_huge_rows_columns"
     for path in write_dicom_series(tiny, huge_series)[:8]:
@@ -435,14 +323,14 @@ def make_corpus(out_dir: str | Path) -> list[BadCase]:
     add("zip_name_with_newlines", out / "newline_name.zip", "unsafe path '../x?Traceback")
 
     # member declares 1 KiB but its deflate stream expands to BOMB_BYTES
-    bomb = _deflate_bomb_zip(out / "zip_bomb_lying.zip", "IM0001.dcm", BOMB_BYTES, declared=1024)
+    bomb = deflate_bomb_zip(out / "zip_bomb_lying.zip", "IM0001.dcm", BOMB_BYTES, declared=1024)
     add("zip_bomb_member_lies_about_size", bomb, "IM0001.dcm", bomb=True)
     huge = out / "zip_huge_declared.zip"
     with zipfile.ZipFile(huge, "w", zipfile.ZIP_DEFLATED) as archive:
         archive.writestr("IM0001.dcm", b"tiny")
         archive.writestr("IM0002.dcm", b"tiny")
     for member in ("IM0001.dcm", "IM0002.dcm"):
-        _patch_zip_sizes(huge, member, file_size=0xFFFFFFFE)  # 4 GiB each, just below the Zip64 marker
+        patch_zip_sizes(huge, member, file_size=0xFFFFFFFE)  # 4 GiB each, just below the Zip64 marker
     add("zip_huge_declared_size", huge, "GiB", bomb=True)
     corrupt_zip = out / "zip_bad_crc.zip"
     with zipfile.ZipFile(corrupt_zip, "w", zipfile.ZIP_STORED) as archive:
@@ -454,12 +342,12 @@ def make_corpus(out_dir: str | Path) -> list[BadCase]:
     encrypted = out / "zip_encrypted.zip"
     with zipfile.ZipFile(encrypted, "w", zipfile.ZIP_STORED) as archive:
         archive.writestr("IM0001.dcm", b"\0" * 64)
-    _patch_zip_sizes(encrypted, "IM0001.dcm", flag_bits=0x1)
+    patch_zip_sizes(encrypted, "IM0001.dcm", flag_bits=0x1)
     add("zip_encrypted_member", encrypted, "encrypted")
     odd_method = out / "zip_unknown_method.zip"
     with zipfile.ZipFile(odd_method, "w", zipfile.ZIP_STORED) as archive:
         archive.writestr("IM0001.dcm", b"\0" * 64)
-    _patch_zip_sizes(odd_method, "IM0001.dcm", method=99)
+    patch_zip_sizes(odd_method, "IM0001.dcm", method=99)
     add("zip_unsupported_compression", odd_method, "compression method 99")
 
     with zipfile.ZipFile(out / "empty.zip", "w"):
