@@ -60,6 +60,14 @@ the same sweep and not kept: a coarse B-spline SyN stage (80 or 120 mm mesh) bef
 SyN (80 mm seed 0: 9.7 mm; 120 mm seed 0: 8.9 mm), and an affine refit within 45 mm of
 the target before SyN (80 mm seed 0: 4.8 mm, but 120 mm seed 0: 9.6 mm and 160 mm seed
 0: 7.1 mm for a 1.5 mm displacement: too few features near the target to pin it).
+
+Also tried and not kept (2026-12-01, accuracy cases warp A / warp B / all combined, which
+score 7.65 / 4.08 / 5.71 mm as shipped): smoothing SyN's total field by a Gaussian of
+variance 2 or 4 voxels (7.26 / 5.18 / 4.40 and 7.52 / 5.35 / 4.26 mm, with the brain
+correlation down from 0.74-0.78 to 0.45-0.58, near the 0.5 refusal threshold) and
+widening its update-field smoothing from 3 to 6 or 9 voxels (7.50 / 4.42 / 5.86 and
+7.34 / 4.64 / 5.89 mm). A smoother deformation does not carry the displacement found
+elsewhere in the brain to the unconstrained slide along the cortex.
 """
 
 from __future__ import annotations
