@@ -8,7 +8,6 @@ only calls them in order and times them.
 from __future__ import annotations
 
 import json
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,6 +30,7 @@ from navsvc.progress import StageTimer
 from navsvc.registration import MIN_BRAIN_CORRELATION, Registration, register_to_mni
 from navsvc.report import ReportInputs, write_report
 from navsvc.report.sampling import MappedImage
+from navsvc.scratch import registration_scratch
 from navsvc.target.individualize import CorticalTarget, individualize
 from navsvc.target.strategies import M1_HAND_KNOB_MNI_MM, get_strategy
 
@@ -149,10 +149,7 @@ def make_plan(t1_path: str | Path, out_dir: str | Path, options: PlanOptions | N
         t1 = load_t1(t1_path, series, work_dir=out)
         grid = resample_to_working_grid(t1)
         coarse = grid.downsampled(2)
-    # ANTs writes the transforms as files; they describe the patient's anatomy, so they live
-    # in a private (0700) folder inside the output folder (never outside it, even if the
-    # process is killed) that goes when the plan is written or fails.
-    with tempfile.TemporaryDirectory(prefix=".registration-", dir=out) as scratch:
+    with registration_scratch(out) as scratch:
         with timer.stage("registration"):
             registration = register_to_mni(coarse, Path(scratch))
             if registration.quality_correlation < MIN_BRAIN_CORRELATION:

@@ -1,0 +1,81 @@
+"""Private scratch folders inside a plan's output folder, and removal of those a killed
+process left behind.
+
+ANTs writes the registration's transforms as files. They describe the patient's anatomy,
+so they live in a scratch folder inside the output folder (never in the system's temp
+folder) that goes when the plan is written or refused. A process killed by SIGKILL or a
+power cut cannot clean up: its folder is named after the host and the process id, and
+the next plan into the same output folder removes it once that process is gone.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import tempfile
+from pathlib import Path
+
+#: name of every scratch folder: ``<prefix><host>-<pid>-<random>``
+SCRATCH_PREFIX = ".registration-"
+
+
+def _own_prefix(pid: int) -> str:
+    return f"{SCRATCH_PREFIX}{socket.gethostname()}-{pid}-"
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's live process
+        return True
+    return True
+
+
+def remove_stale_scratch(out_dir: Path) -> list[Path]:
+    """Delete the scratch folders in ``out_dir`` whose process on this host has ended.
+
+    Folders of live processes, of other hosts (a shared folder) and of unknown naming
+    are kept.
+
+    Parameters
+    ----------
+    out_dir : Path
+        A plan's output folder.
+
+    Returns
+    -------
+    list of Path
+        The folders deleted.
+    """
+    host_prefix = f"{SCRATCH_PREFIX}{socket.gethostname()}-"
+    removed = []
+    for folder in Path(out_dir).glob(f"{host_prefix}*"):
+        pid_text = folder.name[len(host_prefix):].split("-", 1)[0]
+        if not folder.is_dir() or not pid_text.isdigit():
+            continue
+        pid = int(pid_text)
+        if pid == os.getpid() or _process_alive(pid):
+            continue
+        shutil.rmtree(folder, ignore_errors=True)
+        removed.append(folder)
+    return removed
+
+
+def registration_scratch(out_dir: Path) -> tempfile.TemporaryDirectory:
+    """A new private (0700) scratch folder in ``out_dir``, after removing stale ones.
+
+    Parameters
+    ----------
+    out_dir : Path
+        An existing output folder.
+
+    Returns
+    -------
+    tempfile.TemporaryDirectory
+        Use as a context manager: the folder is deleted on leaving it.
+    """
+    remove_stale_scratch(out_dir)
+    return tempfile.TemporaryDirectory(prefix=_own_prefix(os.getpid()), dir=out_dir)
