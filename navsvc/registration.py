@@ -26,6 +26,7 @@ from navsvc.config import engine_settings
 os.environ.setdefault("ITK_GLOBAL_DEFAULT_NUMBER_OF_THREADS", str(engine_settings().threads))
 
 import hashlib  # noqa: E402
+import inspect  # noqa: E402
 import shutil  # noqa: E402
 from dataclasses import dataclass  # noqa: E402
 from functools import cached_property  # noqa: E402
@@ -35,7 +36,7 @@ import ants  # noqa: E402
 import numpy as np  # noqa: E402
 from scipy import ndimage  # noqa: E402
 
-from navsvc import templates  # noqa: E402
+from navsvc import __version__, templates  # noqa: E402
 from navsvc.coords import as_points, lps_to_ras, ras_to_lps  # noqa: E402
 from navsvc.grid import WorkingImage  # noqa: E402
 from navsvc.point_maps import PointChain, transform_files  # noqa: E402
@@ -213,14 +214,29 @@ def _prepare_fixed() -> tuple[ants.ANTsImage, ants.ANTsImage, ants.ANTsImage]:
     return colin, _normalise(icbm, icbm_mask.numpy() > 0), icbm_mask
 
 
-def _load_fixed() -> tuple[ants.ANTsImage, ants.ANTsImage, ants.ANTsImage]:
-    """The 2 mm fixed images, from the cache when it holds them for these exact sources."""
+def fixed_cache_key() -> str:
+    """Name of the cache entry of the 2 mm fixed images.
+
+    It changes with anything that changes those images: the templates' bytes, the code
+    that prepares them, the spacing and margin, the ANTs version. (An entry keyed on file
+    paths and times was reused after the preparation code changed, and a new checkout
+    of the same files made a new one.)
+    """
     key = hashlib.sha256()
     for source in (templates.COLIN_HEAD, templates.ICBM_T1):
-        stat = templates.require(source).stat()
-        key.update(f"{source}:{stat.st_size}:{stat.st_mtime_ns}:{REGISTRATION_SPACING_MM}".encode())
-    key.update(f"brain box margin {FIXED_BRAIN_MARGIN_VOXELS}".encode())
-    folder = engine_settings().cache_dir / f"fixed-{key.hexdigest()[:16]}"
+        key.update(hashlib.sha256(templates.require(source).read_bytes()).digest())  # 7 ms
+    for function in (_prepare_fixed, _downsample, _normalise, _box, _brain_box):
+        try:
+            key.update(inspect.getsource(function).encode())
+        except (OSError, TypeError):  # no source files (a frozen build): fall back on the version
+            key.update(f"{function.__qualname__} {__version__}".encode())
+    key.update(f"{REGISTRATION_SPACING_MM} {FIXED_BRAIN_MARGIN_VOXELS} ants {ants.__version__}".encode())
+    return f"fixed-{key.hexdigest()[:16]}"
+
+
+def _load_fixed() -> tuple[ants.ANTsImage, ants.ANTsImage, ants.ANTsImage]:
+    """The 2 mm fixed images, from the cache when it holds them for these exact sources."""
+    folder = engine_settings().cache_dir / fixed_cache_key()
     names = ("colin27_head.nii.gz", "icbm_t1.nii.gz", "icbm_mask.nii.gz")
     if all((folder / n).exists() for n in names):
         return tuple(ants.image_read(str(folder / n)) for n in names)
