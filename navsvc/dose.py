@@ -16,13 +16,24 @@ def mt_offset_pct_mso(scalp_to_cortex_target_mm: float, scalp_to_cortex_m1_mm: f
     return slope_pct_mso_per_mm * (scalp_to_cortex_target_mm - scalp_to_cortex_m1_mm)
 
 
-def dose_summary(scalp_to_cortex_target_mm: float, scalp_to_cortex_m1_mm: float) -> dict:
-    """The plan's ``dose`` block."""
-    return {
+#: why a plan has no dose suggestion when the hand knob's scalp is not in the image
+M1_NOT_IN_IMAGE = ("the image's field of view cuts the scalp over the motor hand knob, so its "
+                   "scalp-to-cortex distance cannot be measured: no depth adjustment is suggested. "
+                   "Use the measured motor threshold as it is, or plan on a T1 covering the whole head")
+
+
+def dose_summary(scalp_to_cortex_target_mm: float, scalp_to_cortex_m1_mm: float | None) -> dict:
+    """The plan's ``dose`` block; offset and M1 distance are None when the M1 distance is."""
+    offset = (None if scalp_to_cortex_m1_mm is None
+              else round(mt_offset_pct_mso(scalp_to_cortex_target_mm, scalp_to_cortex_m1_mm), 2))
+    block = {
         "scalp_to_cortex_target_mm": round(scalp_to_cortex_target_mm, 2),
-        "scalp_to_cortex_m1_mm": round(scalp_to_cortex_m1_mm, 2),
+        "scalp_to_cortex_m1_mm": None if scalp_to_cortex_m1_mm is None else round(scalp_to_cortex_m1_mm, 2),
         "stokes_slope_pct_mso_per_mm": STOKES_SLOPE_PCT_MSO_PER_MM,
-        "mt_offset_pct_mso": round(mt_offset_pct_mso(scalp_to_cortex_target_mm, scalp_to_cortex_m1_mm), 2),
+        "mt_offset_pct_mso": offset,
         "rule": "adjusted MT (%MSO) = resting MT + mt_offset_pct_mso",
         "citation": STOKES_CITATION,
     }
+    if offset is None:
+        block["unavailable_reason"] = M1_NOT_IN_IMAGE
+    return block

@@ -16,7 +16,8 @@ import ants
 import numpy as np
 
 from navsvc import templates
-from navsvc.anatomy.checks import require_scalp
+from navsvc.anatomy.checks import require_entry_in_image, require_scalp
+from navsvc.anatomy.field_of_view import COIL_CLEARANCE_MM, ScalpCut, landmarks_in_image, scalp_cut
 from navsvc.anatomy.scalp import Scalp, scalp_surface
 from navsvc.anatomy.tissue import segment_locally
 from navsvc.coil import axis_distance_mm, coil_matrix, handle_direction
@@ -62,6 +63,7 @@ class PlanContext:
     scalp: Scalp
     frame: HeadFrame
     midline_ras_mm: np.ndarray  # the MNI origin in native space: a point of the midsagittal plane
+    cut: ScalpCut  # where the image's field of view cuts the scalp
 
 
 def _side(frame: HeadFrame, midline_ras_mm: np.ndarray, points) -> np.ndarray:
@@ -75,10 +77,12 @@ def _cortical_point(ctx: PlanContext, mapped) -> CorticalTarget:
                          lambda pts: _side(ctx.frame, ctx.midline_ras_mm, pts) == wanted)
 
 
-def _along_normal_entry(scalp: Scalp, entry, target) -> np.ndarray:
-    """The scalp point whose inward normal line passes nearest the target."""
+def _along_normal_entry(scalp: Scalp, cut: ScalpCut, entry, target) -> np.ndarray:
+    """The scalp point whose inward normal line passes nearest the target (away from any
+    field-of-view cut)."""
     verts = scalp.vertices_ras_mm
     near = verts[np.linalg.norm(verts - entry, axis=1) < ALONG_NORMAL_SEARCH_MM]
+    near = near[cut.trusted(near, COIL_CLEARANCE_MM)] if cut.is_cut else near
     best, best_miss = entry, np.inf
     for v in near[:: max(1, len(near) // 200)]:
         n = scalp.inward_normal(v)
@@ -100,11 +104,12 @@ def locate_target(options: PlanOptions, ctx: PlanContext) -> TargetResult:
         native = reg.mni_to_native(mni)[0]
     cortex = _cortical_point(ctx, native)
     entry = scalp.nearest_point(cortex.cortex_ras_mm)
+    require_entry_in_image(ctx.cut, entry)
     normal = scalp.inward_normal(entry)
     lateral = frame.right * _side(frame, ctx.midline_ras_mm, cortex.cortex_ras_mm)[0]
     handle = handle_direction(normal, frame.anterior, lateral, options.handle_angle_deg)
     coil = coil_matrix(entry, normal, handle, options.coil_distance_mm)
-    alt_entry = _along_normal_entry(scalp, entry, cortex.cortex_ras_mm)
+    alt_entry = _along_normal_entry(scalp, ctx.cut, entry, cortex.cortex_ras_mm)
     alt_normal = scalp.inward_normal(alt_entry)
     alt_coil = coil_matrix(alt_entry, alt_normal, handle_direction(alt_normal, frame.anterior, lateral,
                                                                    options.handle_angle_deg),
@@ -164,7 +169,8 @@ def make_plan(t1_path: str | Path, out_dir: str | Path, options: PlanOptions | N
             brain = coarse.with_data(registration.colin_image_to_native(
                 ants.image_read(str(templates.COLIN_BRAIN_MASK)), coarse, nearest=True))
             scalp_gap_mm = require_scalp(scalp, brain, frame.superior)
-            ctx = PlanContext(t1, grid, registration, scalp, frame, registration.mni_to_native([0.0, 0.0, 0.0])[0])
+            ctx = PlanContext(t1, grid, registration, scalp, frame, registration.mni_to_native([0.0, 0.0, 0.0])[0],
+                              scalp_cut(scalp, t1.shape, t1.affine))
         with timer.stage("target"):
             target = locate_target(options, ctx)
             m1_native = registration.mni_to_native(M1_HAND_KNOB_MNI_MM)[0]
@@ -174,6 +180,7 @@ def make_plan(t1_path: str | Path, out_dir: str | Path, options: PlanOptions | N
             points = project_montage(scalp, registration)
             beam = beam_f3(scalp, points, frame)
             five_cm = five_cm_site(scalp, m1_scalp, frame)
+            in_image = landmarks_in_image(ctx.cut, points, beam, five_cm, m1_scalp)
         with timer.stage("outputs"):
             transform_files = registration.save(out / "transforms")
             plan = build_plan(
@@ -183,6 +190,7 @@ def make_plan(t1_path: str | Path, out_dir: str | Path, options: PlanOptions | N
                 axis_to_target_mm=axis_distance_mm(target.coil, target.cortex.cortex_ras_mm),
                 landmarks=points, beam=beam, five_cm=five_cm, m1=m1, m1_native=m1_native, m1_scalp=m1_scalp,
                 scalp_to_brain_mm=scalp_gap_mm, transform_files=transform_files,
+                scalp_in_image=in_image, field_of_view_cuts_scalp=ctx.cut.is_cut,
             )
         with timer.stage("report"):
             write_report(out, plan, report_inputs(ctx))

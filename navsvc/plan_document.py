@@ -17,7 +17,7 @@ from navsvc.landmarks.placement import BeamF3
 from navsvc.target.individualize import RULE, CorticalTarget
 from navsvc.target.strategies import M1_HAND_KNOB_CITATION, M1_HAND_KNOB_MNI_MM, STRATEGIES
 
-SCHEMA_VERSION = "1.0.0"
+SCHEMA_VERSION = "1.1.0"
 SCHEMA_FILE = "plan.schema.json"
 #: decimals kept for coordinates in mm (0.01 mm is far below any imaging precision)
 MM_DECIMALS = 3
@@ -47,12 +47,17 @@ def _strategy_block(options, target) -> dict:
 
 def build_plan(*, t1, options, registration, target, cortex_mni_mm, gm_probability, axis_to_target_mm,
                landmarks: dict, beam: BeamF3, five_cm, m1: CorticalTarget, m1_native, m1_scalp,
-               scalp_to_brain_mm: float, transform_files: dict) -> dict:
-    """Assemble the plan document from the pipeline's results (all points native RAS mm)."""
+               scalp_to_brain_mm: float, transform_files: dict, scalp_in_image: dict[str, bool],
+               field_of_view_cuts_scalp: bool) -> dict:
+    """Assemble the plan document from the pipeline's results (all points native RAS mm).
+
+    ``scalp_in_image`` says, per landmark, whether its scalp is clear of where the image's
+    field of view cuts the head; without the hand knob's scalp there is no dose suggestion.
+    """
     cortex = target.cortex.cortex_ras_mm
     entry = target.entry_ras_mm
     d_target = float(np.linalg.norm(cortex - entry))
-    d_m1 = float(np.linalg.norm(m1.cortex_ras_mm - m1_scalp))
+    d_m1 = float(np.linalg.norm(m1.cortex_ras_mm - m1_scalp)) if scalp_in_image["m1_hand_knob"] else None
     points = {name: {"ras_mm": _mm(p), "method": "10-05 position (Colin27, MNE) projected to scalp"}
               for name, p in landmarks.items()}
     points["beam_f3"] = {"ras_mm": _mm(beam.site_ras_mm), "method": "Beam et al. 2009, tape lengths on scalp"}
@@ -60,6 +65,8 @@ def build_plan(*, t1, options, registration, target, cortex_mni_mm, gm_probabili
     points["m1_hand_knob"] = {"ras_mm": _mm(m1_scalp), "cortex_ras_mm": _mm(m1.cortex_ras_mm),
                               "mni_mm": _mm(M1_HAND_KNOB_MNI_MM), "citation": M1_HAND_KNOB_CITATION,
                               "method": "scalp point nearest the individualized hand knob"}
+    for name, point in points.items():
+        point["scalp_in_image"] = bool(scalp_in_image[name])
     return {
         "schema_version": SCHEMA_VERSION,
         "navsvc_version": __version__,
@@ -71,6 +78,7 @@ def build_plan(*, t1, options, registration, target, cortex_mni_mm, gm_probabili
             "sha256": t1.sha256, "format": t1.source_format, "shape": list(t1.shape),
             "voxel_size_mm": _mm(t1.voxel_size_mm), "orientation": list(t1.orientation),
             "affine": _matrix(t1.affine),
+            "field_of_view_cuts_scalp": bool(field_of_view_cuts_scalp),
         },
         "registration": {
             "template": templates.ICBM_NAME,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 from scipy import ndimage
 
+from navsvc.anatomy.field_of_view import COIL_CLEARANCE_MM, ScalpCut
 from navsvc.anatomy.scalp import Scalp
 from navsvc.errors import InputError
 from navsvc.grid import WorkingImage
@@ -33,3 +34,19 @@ def require_scalp(scalp: Scalp, brain_mask: WorkingImage, superior) -> float:
             "Upload the original, unstripped T1 of the whole head"
         )
     return gap
+
+
+def require_entry_in_image(cut: ScalpCut, entry_ras_mm) -> None:
+    """Refuse a scalp entry point near where the image's field of view cuts the head.
+
+    There the nearest "scalp" may be the flat cap closing the cut, and the coil's normal
+    is averaged over scalp that is not in the image.
+    """
+    gap = float(cut.distance_mm(entry_ras_mm)[0])
+    if gap < COIL_CLEARANCE_MM:
+        raise InputError(
+            f"the image ends {gap:.0f} mm from the scalp entry point above the target: its field "
+            "of view cuts off part of the head there, so the scalp the coil sits on is not in the "
+            f"image (at least {COIL_CLEARANCE_MM:.0f} mm of scalp around the entry is needed). "
+            "Upload a T1 whose field of view covers the whole head"
+        )

@@ -80,7 +80,14 @@ def print_summary(plan: dict, out: Path) -> None:
     print(f"coil centre     {fmt(c['centre_ras_mm'])} mm RAS, {c['distance_to_scalp_mm']:.1f} mm off scalp, "
           f"handle {c['handle_angle_deg']:.0f} deg posterior")
     print(f"distance to     F3 {d['f3']:.1f} mm, Beam F3 {d['beam_f3']:.1f} mm, 5-cm site {d['five_cm']:.1f} mm")
-    print(f"dose            MT offset {plan['dose']['mt_offset_pct_mso']:+.1f} %MSO (Stokes)")
+    offset = plan["dose"]["mt_offset_pct_mso"]
+    if offset is None:
+        print(f"dose            no depth adjustment: {plan['dose']['unavailable_reason']}")
+    else:
+        print(f"dose            MT offset {offset:+.1f} %MSO (Stokes)")
+    cut = sorted(name for name, p in plan["landmarks"]["points"].items() if not p["scalp_in_image"])
+    if cut:
+        print(f"warning         the image's field of view cuts the head: not reliable here: {', '.join(cut)}")
     print(f"registration    quality {plan['registration']['quality']['value']:.3f}, total {plan['timing_s']['total']:.1f} s")
     print(f"written         {out / 'plan.json'}")
 

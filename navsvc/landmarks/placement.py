@@ -54,6 +54,7 @@ class BeamF3:
     x_from_fpz_mm: float
     y_from_cz_mm: float
     cz_ras_mm: np.ndarray
+    tape_paths_ras_mm: np.ndarray  # every point the tape lay on (NI, TT, HC and Cz-to-site arcs)
 
 
 def beam_f3(scalp: Scalp, points: dict[str, np.ndarray], frame: HeadFrame) -> BeamF3:
@@ -81,7 +82,8 @@ def beam_f3(scalp: Scalp, points: dict[str, np.ndarray], frame: HeadFrame) -> Be
     cz_loop = scalp_paths.section_loop(mesh, cz, np.cross(x_point - cz, scalp.centre_ras_mm - cz), cz)
     cz_arc = scalp_paths.arc(cz_loop, cz, x_point, 0.5 * (cz + x_point))  # the short way
     site = scalp.nearest_point(scalp_paths.point_at(cz_arc, dist.y_from_cz))
-    return BeamF3(site, tt, ni, hc, dist.x_from_fpz, dist.y_from_cz, cz)
+    paths = np.vstack([ni_arc, tt_arc, hc_loop, cz_arc])
+    return BeamF3(site, tt, ni, hc, dist.x_from_fpz, dist.y_from_cz, cz, paths)
 
 
 def _highest(loop: np.ndarray, frame: HeadFrame) -> np.ndarray:

@@ -94,7 +94,10 @@ def _coordinate_rows(plan: Mapping) -> list[tuple[str, object, object, object]]:
             str(k) for k in points if k not in LANDMARK_NAMES)
         for key in ordered:
             point = points[key]
-            rows.append((LANDMARK_NAMES.get(key, key), lookup(point, "ras_mm"),
+            label = LANDMARK_NAMES.get(key, key)
+            if lookup(point, "scalp_in_image") is False:
+                label += " (NOT RELIABLE: the image's field of view cuts the scalp here)"
+            rows.append((label, lookup(point, "ras_mm"),
                          lookup(point, "voxel_ijk"), lookup(point, "mni_mm")))
     return rows
 
@@ -214,6 +217,15 @@ def warnings(plan: Mapping) -> list[str]:
         found.append("The cortical target is not in grey matter.")
     if _registration_status(plan)[1] is False:
         found.append("Registration quality is below its threshold: check the registration figure.")
+    points = lookup(plan, "landmarks", "points")
+    cut = sorted(LANDMARK_NAMES.get(name, name) for name, point in points.items()
+                 if lookup(point, "scalp_in_image") is False) if isinstance(points, Mapping) else []
+    if cut:
+        found.append("The image's field of view cuts off part of the head. These scalp points are not "
+                     f"reliable and are marked in the table: {', '.join(cut)}.")
+    reason = lookup(plan, "dose", "unavailable_reason")
+    if reason:
+        found.append(f"No dose suggestion: {reason}.")
     return found
 
 

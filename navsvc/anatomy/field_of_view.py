@@ -1,0 +1,134 @@
+"""Where the image's field of view cuts the head, and which scalp points that spoils.
+
+Clinical T1s often end before the head does: the vertex, the back of the head or the
+face cut off by a small or shifted field of view. The head mask then stops at the
+image's edge and the scalp surface closes over the cut with a flat cap. A scalp point
+on or near that cap is not the patient's scalp: a coil placed there, a scalp-to-cortex
+distance measured to it (the motor hand knob's, which sets the dose suggestion) or a
+10-20 landmark projected onto it would be wrong. Such points are found here so that the
+plan can refuse them (the entry point) or mark them (landmarks, dose).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.spatial import cKDTree
+
+from navsvc.anatomy.scalp import NORMAL_PATCH_RADIUS_MM, Scalp
+from navsvc.coords import apply_affine, as_points
+from navsvc.landmarks.placement import BeamF3
+
+#: a scalp vertex closer than this to the edge of the image lies on the cut, mm
+#: (the head mask ends within about one 2 mm working voxel of the edge)
+FOV_EDGE_MM = 3.0
+#: the coil's scalp must be this far from the cut: its inward normal is averaged over
+#: this radius, and a coil spans about as much, mm
+COIL_CLEARANCE_MM = NORMAL_PATCH_RADIUS_MM
+#: a scalp point (landmark, hand-knob scalp point, Beam tape path) must be this far from
+#: the cut: nearer, the nearest "scalp" may be the cap standing in for scalp cut away, mm
+POINT_CLEARANCE_MM = 5.0
+
+
+def edge_distance_mm(shape, affine: np.ndarray, points_ras_mm) -> np.ndarray:
+    """Distance from each point to the nearest face of the image's field of view, mm.
+
+    The field of view is the box of voxel centres extended by half a voxel, ``-0.5 <=
+    i <= n - 0.5`` on every axis; its faces are planes in world space, whatever the
+    voxel order or obliquity.
+
+    Parameters
+    ----------
+    shape : sequence of int
+        The image's first three dimensions.
+    affine : numpy.ndarray
+        4x4 voxel-to-RAS affine.
+    points_ras_mm : array-like, shape (3,) or (N, 3)
+        Points, native RAS mm.
+
+    Returns
+    -------
+    numpy.ndarray, shape (N,)
+        Positive inside the field of view, negative outside.
+    """
+    world_to_voxel = np.linalg.inv(np.asarray(affine, dtype=float))
+    ijk = apply_affine(world_to_voxel, points_ras_mm)
+    # index i changes by |row| per mm across a face of constant i
+    mm_per_index = 1.0 / np.linalg.norm(world_to_voxel[:3, :3], axis=1)
+    extent = np.asarray(shape[:3], dtype=float)
+    to_low = (ijk + 0.5) * mm_per_index
+    to_high = (extent - 0.5 - ijk) * mm_per_index
+    return np.minimum(to_low, to_high).min(axis=1)
+
+
+@dataclass(frozen=True)
+class ScalpCut:
+    """The scalp vertices that lie on the image's edge (none when the head fits)."""
+
+    vertices_ras_mm: np.ndarray
+
+    @property
+    def is_cut(self) -> bool:
+        """Whether the field of view cuts the scalp anywhere."""
+        return len(self.vertices_ras_mm) > 0
+
+    def distance_mm(self, points_ras_mm) -> np.ndarray:
+        """Distance from each point to the nearest cut vertex, mm (inf when uncut)."""
+        points = as_points(points_ras_mm)
+        if not self.is_cut:
+            return np.full(len(points), np.inf)
+        return cKDTree(self.vertices_ras_mm).query(points)[0]
+
+    def trusted(self, points_ras_mm, clearance_mm: float = POINT_CLEARANCE_MM) -> np.ndarray:
+        """Whether each scalp point is at least ``clearance_mm`` from the cut."""
+        return self.distance_mm(points_ras_mm) >= clearance_mm
+
+
+def scalp_cut(scalp: Scalp, shape, affine: np.ndarray) -> ScalpCut:
+    """Find where the image (``shape``, ``affine``: the input T1's) cuts the scalp.
+
+    Parameters
+    ----------
+    scalp : Scalp
+        The patient's scalp surface.
+    shape : sequence of int
+        The input image's dimensions.
+    affine : numpy.ndarray
+        The input image's voxel-to-RAS affine.
+
+    Returns
+    -------
+    ScalpCut
+    """
+    vertices = scalp.vertices_ras_mm
+    return ScalpCut(vertices[edge_distance_mm(shape, affine, vertices) < FOV_EDGE_MM])
+
+
+def landmarks_in_image(cut: ScalpCut, landmarks_ras_mm: dict[str, np.ndarray], beam: BeamF3,
+                       five_cm_ras_mm, m1_scalp_ras_mm) -> dict[str, bool]:
+    """Whether each scalp landmark of the plan is clear of the field-of-view cut.
+
+    A projected 10-05 point and the motor hand knob's scalp point need their own scalp;
+    the Beam F3 site needs every point its tape measurements lay on; the 5-cm site,
+    measured from the hand knob along the scalp, needs both ends.
+
+    Parameters
+    ----------
+    cut : ScalpCut
+    landmarks_ras_mm : dict of str to array
+        The projected 10-05 points.
+    beam : BeamF3
+    five_cm_ras_mm, m1_scalp_ras_mm : array-like, shape (3,)
+
+    Returns
+    -------
+    dict of str to bool
+        For every landmark name, plus ``beam_f3``, ``five_cm`` and ``m1_hand_knob``.
+    """
+    names = list(landmarks_ras_mm) + ["m1_hand_knob", "five_cm"]
+    points = np.array([landmarks_ras_mm[n] for n in names[:-2]] + [m1_scalp_ras_mm, five_cm_ras_mm])
+    trusted = {name: bool(t) for name, t in zip(names, cut.trusted(points))}
+    trusted["five_cm"] = trusted["five_cm"] and trusted["m1_hand_knob"]
+    trusted["beam_f3"] = bool(cut.trusted(np.vstack([beam.tape_paths_ras_mm, beam.site_ras_mm])).all())
+    return trusted
