@@ -44,6 +44,13 @@ def test_voxel_order_does_not_change_any_world_point(perm, flips, colin_plan, tm
     worst = max(np.linalg.norm(base[k] - moved[k]) for k in base)
     assert worst <= 0.5, {k: round(float(np.linalg.norm(base[k] - moved[k])), 2) for k in base}
     assert plan["target"]["hemisphere"] == "left" and plan["target"]["cortex_mni_mm"][0] < 0
+    # where the image's field of view cuts the head is a world-space fact too
+    assert _scalp_flags(plan) == _scalp_flags(colin_plan)
+    assert plan["input"]["field_of_view_cuts_scalp"] == colin_plan["input"]["field_of_view_cuts_scalp"]
+
+
+def _scalp_flags(plan: dict) -> dict[str, bool]:
+    return {name: point["scalp_in_image"] for name, point in plan["landmarks"]["points"].items()}
 
 
 def test_same_input_twice_gives_the_same_points(colin_plan, colin_head_path, tmp_path):
