@@ -21,14 +21,13 @@ from navsvc.anatomy.field_of_view import COIL_CLEARANCE_MM, ScalpCut, landmarks_
 from navsvc.anatomy.scalp import Scalp, scalp_surface
 from navsvc.anatomy.tissue import segment_locally
 from navsvc.coil import axis_distance_mm, coil_matrix, handle_direction
-from navsvc.errors import InputError
 from navsvc.grid import WorkingImage, resample_to_working_grid
 from navsvc.io import LoadedT1, load_t1
 from navsvc.landmarks.placement import HeadFrame, beam_f3, five_cm_site, head_frame, project_montage
 from navsvc.options import PlanOptions
 from navsvc.plan_document import build_plan
 from navsvc.progress import StageTimer
-from navsvc.registration import MIN_BRAIN_CORRELATION, Registration, register_to_mni
+from navsvc.registration import Registration, register_to_mni, require_quality
 from navsvc.report import ReportInputs, write_report
 from navsvc.report.sampling import MappedImage
 from navsvc.scratch import registration_scratch
@@ -157,12 +156,7 @@ def make_plan(t1_path: str | Path, out_dir: str | Path, options: PlanOptions | N
     with registration_scratch(out) as scratch:
         with timer.stage("registration"):
             registration = register_to_mni(coarse, Path(scratch))
-            if registration.quality_correlation < MIN_BRAIN_CORRELATION:
-                raise InputError(
-                    f"after registration the brain correlates only {registration.quality_correlation:.2f} with "
-                    f"the template (needs >= {MIN_BRAIN_CORRELATION}): this does not look like a T1-weighted "
-                    "head MRI, or registration failed. Check the series (T1, not T2/FLAIR/phantom)"
-                )
+            require_quality(registration.quality_correlation)
         with timer.stage("anatomy"):
             scalp = scalp_surface(coarse)
             frame = head_frame(registration)

@@ -52,6 +52,29 @@ def test_skull_stripped_brain_is_refused_with_a_request_for_the_unstripped_t1(tm
     assert not list((tmp_path / "out").glob(".registration-*")), "a refused plan left its registration files behind"
 
 
+def test_inverted_contrast_is_refused_as_not_t1(tmp_path):
+    # Colin27 with its brain intensities inverted (white matter dark, fluid bright): a T2 stand-in
+    head = nib.load(str(templates.COLIN_HEAD))
+    data = np.asanyarray(head.dataobj).astype(np.float32)
+    mask = np.asanyarray(nib.load(str(templates.COLIN_BRAIN_MASK)).dataobj) > 0
+    top = np.percentile(data[mask], 99)
+    data[mask] = np.clip(top - data[mask], 0, None) + 0.1 * top
+    path = _save(tmp_path, data, "t2like.nii.gz", head.affine)
+    with pytest.raises(InputError, match="contrast is inverted.*T2-weighted or FLAIR"):
+        make_plan(path, tmp_path / "out")
+    assert not (tmp_path / "out" / "plan.json").exists()
+
+
+@pytest.mark.parametrize("quality, message", [(0.2, "does not look like a T1-weighted head MRI.*upright"),
+                                              (-0.81, "contrast is inverted")])
+def test_registration_quality_refusals_say_why(quality, message):
+    from navsvc.registration import MIN_BRAIN_CORRELATION, require_quality
+
+    with pytest.raises(InputError, match=message):
+        require_quality(quality)
+    require_quality(MIN_BRAIN_CORRELATION)  # the threshold itself passes
+
+
 def test_unknown_strategy_fails_before_any_work(tmp_path, colin_head_path):
     from navsvc.options import PlanOptions
 
