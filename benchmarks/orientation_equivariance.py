@@ -39,16 +39,19 @@ def main() -> None:
     args = parser.parse_args()
     original = heads.load_colin27()
     worst_by_point: dict[str, float] = {}
+    flags_differ = 0
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
-        base = None
+        base = base_flags = None
         for n, (perm, flips) in enumerate(list(heads.all_orientations())[: args.limit]):
             case = heads.reorient(original, perm, flips)
             nib.save(case.image, str(tmp / "t1.nii.gz"))
             plan = make_plan(tmp / "t1.nii.gz", tmp / "out")
             pts = world_points(plan)
+            flags = {k: v["scalp_in_image"] for k, v in plan["landmarks"]["points"].items()}
             if base is None:
-                base = pts
+                base, base_flags = pts, flags
+            flags_differ += flags != base_flags
             gaps = {k: float(np.linalg.norm(pts[k] - base[k])) for k in base}
             for k, g in gaps.items():
                 worst_by_point[k] = max(worst_by_point.get(k, 0.0), g)
@@ -56,6 +59,8 @@ def main() -> None:
             print(f"{n + 1:2d} {''.join(plan['input']['orientation'])} {heads.orientation_label(perm, flips):24s} "
                   f"worst {gaps[worst]:.3f} mm ({worst}); target {plan['target']['hemisphere']}, "
                   f"MNI x {plan['target']['cortex_mni_mm'][0]:.1f}; {plan['timing_s']['total']:.1f} s", flush=True)
+    print(f"landmarks' scalp_in_image flags differ from the first orientation's in {flags_differ} plans "
+          f"(not in image: {sorted(k for k, v in base_flags.items() if not v)})")
     print("worst over all orientations, per point (mm):")
     for k, g in sorted(worst_by_point.items(), key=lambda kv: -kv[1]):
         print(f"  {k:28s}{g:8.3f}")
