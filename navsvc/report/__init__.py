@@ -51,6 +51,8 @@ def _scalp_markers(plan: Mapping) -> list[scalp3d.Marker]:
                                       "MRI-guided scalp entry point"))
     for key, label, colour, symbol, description in _SCALP_SITES:
         position = values.vector3(values.lookup(plan, "landmarks", "points", key, "ras_mm"))
+        if values.lookup(plan, "landmarks", "points", key, "scalp_in_image") is False:
+            description += " (NOT RELIABLE: the image cuts the head here)"
         if position is not None:
             markers.append(scalp3d.Marker(label, np.array(position), colour, symbol, description))
     return markers
