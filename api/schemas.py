@@ -3,9 +3,15 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from navsvc.errors import InputError
+from navsvc.options import COIL_DISTANCE_RANGE_MM, HANDLE_ANGLE_RANGE_DEG, PlanOptions
+
+#: a coordinate, mm: a finite number (JSON's NaN and Infinity extensions are refused)
+FiniteMm = Annotated[float, Field(allow_inf_nan=False)]
 
 _ID = "3f2b8a54-9d1e-4c55-a0f4-2f6f6c1d9e10"
 _TS = "2025-11-21T09:30:00Z"
@@ -90,19 +96,23 @@ class PlanRequest(BaseModel):
         {"mni_mm": [-38, 44, 26]}]})
     strategy: str = Field(default="fox2012", max_length=50,
                           description="Named target strategy, e.g. fox2012, ba46, ba9, f3.")
-    mni_mm: tuple[float, float, float] | None = Field(
-        default=None, description="Target in ICBM 2009 MNI coordinates, mm.")
-    native_ras_mm: tuple[float, float, float] | None = Field(
+    mni_mm: tuple[FiniteMm, FiniteMm, FiniteMm] | None = Field(
+        default=None, description="Target in ICBM 2009 MNI coordinates, mm (inside the template's head).")
+    native_ras_mm: tuple[FiniteMm, FiniteMm, FiniteMm] | None = Field(
         default=None, description="Target in the patient's scanner RAS coordinates, mm.")
-    coil_distance_mm: float = Field(default=4.0, ge=0, le=30,
-                                    description="Coil centre distance outside the scalp, mm.")
-    handle_angle_deg: float = Field(default=45.0, ge=-180, le=180,
-                                    description="Handle angle from the midsagittal plane.")
+    coil_distance_mm: float = Field(default=4.0, ge=COIL_DISTANCE_RANGE_MM[0], le=COIL_DISTANCE_RANGE_MM[1],
+                                    allow_inf_nan=False, description="Coil centre distance outside the scalp, mm.")
+    handle_angle_deg: float = Field(default=45.0, ge=HANDLE_ANGLE_RANGE_DEG[0], le=HANDLE_ANGLE_RANGE_DEG[1],
+                                    allow_inf_nan=False, description="Handle angle from the midsagittal plane.")
 
     @model_validator(mode="after")
     def _one_coordinate(self) -> PlanRequest:
         if self.mni_mm is not None and self.native_ras_mm is not None:
             raise ValueError("give mni_mm or native_ras_mm, not both")
+        try:  # the engine's own checks, so that a job is never queued with options it refuses
+            PlanOptions(**self.model_dump())
+        except InputError as exc:
+            raise ValueError(str(exc)) from None
         return self
 
 

@@ -11,7 +11,7 @@ import importlib
 import sys
 
 from navsvc import __version__
-from navsvc.errors import InputError
+from navsvc.errors import InputError, PipelineError
 
 #: sub-command name -> module implementing it
 COMMANDS = {
@@ -50,6 +50,9 @@ def main(argv: list[str] | None = None) -> int:
     except InputError as exc:
         print(f"navsvc: error: {exc}", file=sys.stderr)
         return 2
+    except PipelineError as exc:
+        print(f"navsvc: failed: {exc}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print("navsvc: interrupted", file=sys.stderr)
         return 130

@@ -2,7 +2,19 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass
+
+from navsvc.errors import InputError
+
+#: accepted coil centre distances outside the scalp, mm (0: coil on the scalp; 30 covers
+#: thick hair, caps and spacers)
+COIL_DISTANCE_RANGE_MM = (0.0, 30.0)
+#: accepted handle angles from the midsagittal plane, degrees
+HANDLE_ANGLE_RANGE_DEG = (-180.0, 180.0)
+#: extent of the ICBM 2009a template grid (nilearn's copy, 197x233x189 at 1 mm), per axis, mm:
+#: an MNI coordinate outside it is outside the head
+MNI_BOX_MM = ((-98.0, 98.0), (-134.0, 98.0), (-72.0, 116.0))
 
 
 @dataclass(frozen=True)
@@ -26,6 +38,12 @@ class PlanOptions:
     handle_angle_deg : float
         Handle angle from the patient's midsagittal plane, degrees; the handle
         points posterior and away from the midline.
+
+    Raises
+    ------
+    InputError
+        A coordinate that is not three finite numbers, an MNI coordinate outside the
+        template's head, or a distance or angle outside its range.
     """
 
     strategy: str = "fox2012"
@@ -34,6 +52,24 @@ class PlanOptions:
     coil_distance_mm: float = 4.0
     handle_angle_deg: float = 45.0
 
+    def __post_init__(self) -> None:
+        for name, point in (("MNI", self.mni_mm), ("native", self.native_ras_mm)):
+            if point is not None and (len(point) != 3 or not all(math.isfinite(v) for v in point)):
+                raise InputError(f"the {name} target must be three finite numbers (x y z, mm); got {list(point)}")
+        if self.mni_mm is not None and not all(lo <= v <= hi for v, (lo, hi) in zip(self.mni_mm, MNI_BOX_MM)):
+            raise InputError(
+                f"the MNI target {list(self.mni_mm)} lies outside the template's head (x {MNI_BOX_MM[0]}, "
+                f"y {MNI_BOX_MM[1]}, z {MNI_BOX_MM[2]} mm): check the coordinate and its sign convention"
+            )
+        _require_in_range("coil distance", self.coil_distance_mm, COIL_DISTANCE_RANGE_MM, "mm")
+        _require_in_range("handle angle", self.handle_angle_deg, HANDLE_ANGLE_RANGE_DEG, "degrees")
+
     def to_dict(self) -> dict:
         """Return the options as plain JSON-ready values."""
         return {k: (list(v) if isinstance(v, tuple) else v) for k, v in asdict(self).items()}
+
+
+def _require_in_range(name: str, value: float, bounds: tuple[float, float], unit: str) -> None:
+    lo, hi = bounds
+    if not (math.isfinite(value) and lo <= value <= hi):
+        raise InputError(f"the {name} must be from {lo:g} to {hi:g} {unit}; got {value}")

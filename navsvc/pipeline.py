@@ -17,11 +17,14 @@ import numpy as np
 
 from navsvc import templates
 from navsvc.anatomy.checks import require_entry_in_image, require_scalp
-from navsvc.anatomy.field_of_view import COIL_CLEARANCE_MM, ScalpCut, landmarks_in_image, scalp_cut
+from navsvc.anatomy.field_of_view import (
+    COIL_CLEARANCE_MM, ScalpCut, edge_distance_mm, landmarks_in_image, scalp_cut,
+)
 from navsvc.anatomy.scalp import Scalp, scalp_surface
 from navsvc.anatomy.tissue import segment_locally
 from navsvc.coil import axis_distance_mm, coil_matrix, handle_direction
 from navsvc.grid import WorkingImage, resample_to_working_grid
+from navsvc.errors import InputError, PipelineError
 from navsvc.io import LoadedT1, load_t1
 from navsvc.landmarks.placement import HeadFrame, beam_f3, five_cm_site, head_frame, project_montage
 from navsvc.options import PlanOptions
@@ -31,7 +34,7 @@ from navsvc.registration import Registration, register_to_mni, require_quality
 from navsvc.report import ReportInputs, write_report
 from navsvc.report.sampling import MappedImage
 from navsvc.scratch import registration_scratch
-from navsvc.target.individualize import CorticalTarget, individualize
+from navsvc.target.individualize import MAX_SHIFT_MM, CorticalTarget, individualize
 from navsvc.target.strategies import M1_HAND_KNOB_MNI_MM, get_strategy
 
 #: along-normal alternative: scalp points searched within this distance of the entry, mm
@@ -101,7 +104,17 @@ def locate_target(options: PlanOptions, ctx: PlanContext) -> TargetResult:
     else:
         mni = np.asarray(options.mni_mm if options.mni_mm is not None else get_strategy(options.strategy).mni_mm, float)
         native = reg.mni_to_native(mni)[0]
-    cortex = _cortical_point(ctx, native)
+    try:
+        cortex = _cortical_point(ctx, native)
+    except PipelineError:
+        if options.native_ras_mm is None and options.mni_mm is None:
+            raise  # a named strategy's coordinate always has cortex nearby: the registration failed
+        given = "native" if options.native_ras_mm is not None else "MNI"
+        raise InputError(
+            f"the {given} target {np.round(options.native_ras_mm or options.mni_mm, 1).tolist()} (native RAS "
+            f"{np.round(native, 1).tolist()} mm) has no grey matter of the same hemisphere within "
+            f"{MAX_SHIFT_MM:.0f} mm: choose a point on the cortex (the target must be cortical)"
+        ) from None
     entry = scalp.nearest_point(cortex.cortex_ras_mm)
     require_entry_in_image(ctx.cut, entry)
     normal = scalp.inward_normal(entry)
@@ -114,6 +127,17 @@ def locate_target(options: PlanOptions, ctx: PlanContext) -> TargetResult:
                                                                    options.handle_angle_deg),
                            options.coil_distance_mm)
     return TargetResult(mni, native, cortex, entry, normal, coil, alt_entry, alt_coil)
+
+
+def require_native_target_in_image(options: PlanOptions, t1: LoadedT1) -> None:
+    """Refuse a native target outside the image before any registration is done."""
+    if options.native_ras_mm is None:
+        return
+    if edge_distance_mm(t1.shape, t1.affine, options.native_ras_mm)[0] < 0:
+        raise InputError(
+            f"the native target {list(options.native_ras_mm)} mm lies outside the image: give a point of "
+            "this patient's T1 in its scanner (NIfTI RAS) coordinates, as a viewer shows them"
+        )
 
 
 def make_plan(t1_path: str | Path, out_dir: str | Path, options: PlanOptions | None = None,
@@ -151,6 +175,7 @@ def make_plan(t1_path: str | Path, out_dir: str | Path, options: PlanOptions | N
     timer = StageTimer(progress)
     with timer.stage("load"):
         t1 = load_t1(t1_path, series, work_dir=out)
+        require_native_target_in_image(options, t1)
         grid = resample_to_working_grid(t1)
         coarse = grid.downsampled(2)
     with registration_scratch(out) as scratch:

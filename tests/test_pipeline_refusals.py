@@ -75,6 +75,23 @@ def test_registration_quality_refusals_say_why(quality, message):
     require_quality(MIN_BRAIN_CORRELATION)  # the threshold itself passes
 
 
+def test_a_native_target_outside_the_image_fails_before_registration(tmp_path, colin_head_path, monkeypatch):
+    from navsvc import pipeline
+    from navsvc.options import PlanOptions
+
+    monkeypatch.setattr(pipeline, "register_to_mni", lambda *a: pytest.fail("registration ran"))
+    with pytest.raises(InputError, match=r"native target \[0.0, 0.0, 500.0\] mm lies outside the image"):
+        make_plan(colin_head_path, tmp_path / "out", PlanOptions(native_ras_mm=(0.0, 0.0, 500.0)))
+
+
+def test_a_chosen_coordinate_off_the_cortex_is_bad_input(tmp_path, colin_head_path):
+    from navsvc.options import PlanOptions
+
+    with pytest.raises(InputError, match=r"MNI target \[0.0, 0.0, 0.0\].*no grey matter.*choose a point on the cortex"):
+        make_plan(colin_head_path, tmp_path / "out", PlanOptions(mni_mm=(0.0, 0.0, 0.0)))
+    assert not (tmp_path / "out" / "plan.json").exists()
+
+
 def test_unknown_strategy_fails_before_any_work(tmp_path, colin_head_path):
     from navsvc.options import PlanOptions
 
@@ -90,3 +107,16 @@ def test_command_line_bad_input_exits_2_with_one_line(tmp_path):
     assert done.returncode == 2
     lines = [ln for ln in done.stderr.splitlines() if ln.strip()]
     assert len(lines) == 1 and lines[0].startswith("navsvc: error:") and "Traceback" not in done.stderr
+
+
+def test_command_line_internal_failure_exits_1_with_one_line(tmp_path, monkeypatch, capsys):
+    from navsvc import pipeline
+    from navsvc.cli import main
+    from navsvc.errors import PipelineError
+
+    def diverged(*args, **kwargs):
+        raise PipelineError("registration diverged")
+
+    monkeypatch.setattr(pipeline, "make_plan", diverged)
+    assert main(["plan", str(tmp_path / "t1.nii.gz"), "--out", str(tmp_path / "o")]) == 1
+    assert capsys.readouterr().err.strip() == "navsvc: failed: registration diverged"

@@ -125,10 +125,16 @@ def test_restart_resumes_interrupted_job(image, auth, worker_client):
 @pytest.mark.parametrize("body", [{"mni_mm": [1, 2, 3], "native_ras_mm": [1, 2, 3]},
                                   {"mni_mm": [1, 2]}, {"coil_distance_mm": -1},
                                   {"handle_angle_deg": "north"}, {"unknown": 1},
-                                  {"strategy": "occipital"}])
+                                  {"strategy": "occipital"}, {"coil_distance_mm": 31},
+                                  {"mni_mm": [-38, 44, 200]},
+                                  # Python's JSON reader takes these non-standard literals
+                                  '{"native_ras_mm": [NaN, 0, 0]}', '{"handle_angle_deg": Infinity}'])
 def test_invalid_plan_request_is_422(client, auth, image, body):
-    response = client.post(f"/api/v1/images/{image['id']}/plans", headers=auth["technician"],
-                           json=body)
+    if isinstance(body, str):
+        response = client.post(f"/api/v1/images/{image['id']}/plans", content=body,
+                               headers={**auth["technician"], "content-type": "application/json"})
+    else:
+        response = client.post(f"/api/v1/images/{image['id']}/plans", headers=auth["technician"], json=body)
     assert response.status_code == 422, response.text
 
 
