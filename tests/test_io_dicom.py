@@ -197,3 +197,11 @@ def test_non_dicom_files_beside_the_series_are_ignored(head, tmp_path):
     (tmp_path / "report.pdf").write_bytes(b"%PDF-1.4\n")
     loaded = load_t1(tmp_path)
     assert marker_centre(loaded.data, loaded.affine)[0] < 0
+
+
+def test_a_series_with_a_slice_missing_is_refused(head, tmp_path):
+    # an incomplete PACS transfer: stacking the rest would squeeze the head along the slices
+    files = write_dicom_series(head[0], tmp_path / "series", orientation="axial")
+    files[len(files) // 2].unlink()
+    with pytest.raises(InputError, match="could not be converted to a volume.*whole 3-D T1 series"):
+        load_t1(tmp_path / "series")

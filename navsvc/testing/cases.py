@@ -12,7 +12,8 @@ from navsvc.testing import heads
 Case = tuple[str, Callable[[nib.Nifti1Image], heads.TransformedHead]]
 
 
-def _random_rigid(rng: np.random.Generator):
+def random_rigid(rng: np.random.Generator):
+    """A maker of a random rigid move: rotations and translations uniform in ±30° and ±30 mm."""
     return lambda im: heads.rigid(im, rng.uniform(-30, 30, 3), rng.uniform(-30, 30, 3))
 
 
@@ -25,16 +26,16 @@ def accuracy_cases(seed: int = 2012) -> list[Case]:
     """
     rng = np.random.default_rng(seed)
     return [
-        ("rigid A", lambda im: _random_rigid(rng)(im)),
-        ("rigid B", lambda im: _random_rigid(rng)(im)),
-        ("rigid C, LIA voxel order", lambda im: heads.reorient(im, (0, 2, 1), (True, True, False)).then(_random_rigid(rng))),
+        ("rigid A", lambda im: random_rigid(rng)(im)),
+        ("rigid B", lambda im: random_rigid(rng)(im)),
+        ("rigid C, LIA voxel order", lambda im: heads.reorient(im, (0, 2, 1), (True, True, False)).then(random_rigid(rng))),
         ("oblique affine A", lambda im: heads.oblique_affine(im, rng)),
         ("oblique affine B", lambda im: heads.oblique_affine(im, rng)),
         ("nonlinear warp 5 mm A", lambda im: heads.smooth_warp(im, rng, amplitude_mm=5.0, wavelength_mm=80.0)),
-        ("nonlinear warp 5 mm B + rigid", lambda im: heads.smooth_warp(im, rng, amplitude_mm=5.0, wavelength_mm=80.0).then(_random_rigid(rng))),
-        ("resampled 1.2x1.2x1.5 mm + rigid", lambda im: heads.resample(im, (1.2, 1.2, 1.5)).then(_random_rigid(rng))),
-        ("Rician noise 4 % + rigid", lambda im: heads.add_rician_noise(im, rng, 0.04).then(_random_rigid(rng))),
-        ("bias field 30 % + rigid", lambda im: heads.multiply_bias_field(im, rng, 0.3).then(_random_rigid(rng))),
+        ("nonlinear warp 5 mm B + rigid", lambda im: heads.smooth_warp(im, rng, amplitude_mm=5.0, wavelength_mm=80.0).then(random_rigid(rng))),
+        ("resampled 1.2x1.2x1.5 mm + rigid", lambda im: heads.resample(im, (1.2, 1.2, 1.5)).then(random_rigid(rng))),
+        ("Rician noise 4 % + rigid", lambda im: heads.add_rician_noise(im, rng, 0.04).then(random_rigid(rng))),
+        ("bias field 30 % + rigid", lambda im: heads.multiply_bias_field(im, rng, 0.3).then(random_rigid(rng))),
         ("all: warp + bias + noise + resample + oblique",
          lambda im: heads.smooth_warp(im, rng, amplitude_mm=4.0)
          .then(lambda x: heads.multiply_bias_field(x, rng, 0.3))

@@ -1,0 +1,66 @@
+"""How poor a T1 can be: mapped-target error, or refusal, on degraded copies of Colin27.
+
+Beyond the accuracy benchmark's cases (``accuracy_ground_truth.py``: 4 % noise, 30 % bias,
+1.2x1.2x1.5 mm voxels), each case here degrades the head further: stronger Rician-like
+noise, stronger multiplicative bias fields, coarser and thicker voxels (up to the 3 mm the
+loader accepts), a random rigid move on top of each. The ground truth is the plan of the
+untransformed head carried by the case's known point map. Printed per case: the mapped
+target's error (``native_ras_mm``), the cortical target's, the registration quality, or
+the refusal's message.
+
+Usage: ``python benchmarks/input_quality_limits.py``
+"""
+
+from __future__ import annotations
+
+import tempfile
+import time
+from pathlib import Path
+
+import nibabel as nib
+import numpy as np
+
+from navsvc.errors import InputError
+from navsvc.pipeline import make_plan
+from navsvc.testing import heads
+from navsvc.testing.cases import random_rigid
+
+
+def degraded_cases(seed: int = 77):
+    """(name, maker) pairs; each maker takes the head and returns a TransformedHead."""
+    rng = np.random.default_rng(seed)
+    cases = [(f"Rician noise {round(100 * s)} %", lambda im, s=s: heads.add_rician_noise(im, rng, s))
+             for s in (0.08, 0.12, 0.20)]
+    cases += [(f"bias field {round(100 * s)} %", lambda im, s=s: heads.multiply_bias_field(im, rng, s))
+              for s in (0.5, 0.7)]
+    cases += [(f"voxels {'x'.join(f'{v:g}' for v in size)} mm", lambda im, size=size: heads.resample(im, size))
+              for size in ((2.0, 2.0, 2.0), (1.0, 1.0, 3.0), (3.0, 3.0, 3.0))]
+    return [(name + " + rigid", lambda im, make=make: make(im).then(random_rigid(rng))) for name, make in cases]
+
+
+def main() -> None:
+    """Plan each degraded copy and print one row per case."""
+    original = heads.load_colin27()
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        nib.save(original, str(tmp / "original.nii.gz"))
+        base = make_plan(tmp / "original.nii.gz", tmp / "original")
+        print(f"{'case':34s}{'mapped mm':>10s}{'cortex mm':>10s}{'quality':>9s}{'s':>6s}  refusal")
+        for name, make in degraded_cases():
+            case = make(original)
+            nib.save(case.image, str(tmp / "case.nii.gz"))
+            start = time.perf_counter()
+            try:
+                plan = make_plan(tmp / "case.nii.gz", tmp / "case")
+            except InputError as exc:
+                print(f"{name:34s}{'-':>10s}{'-':>10s}{'-':>9s}{time.perf_counter() - start:6.1f}  {exc}", flush=True)
+                continue
+            errors = [float(np.linalg.norm(np.asarray(plan["target"][key])
+                                           - case.original_to_new(base["target"][key])[0]))
+                      for key in ("native_ras_mm", "cortex_ras_mm")]
+            print(f"{name:34s}{errors[0]:10.2f}{errors[1]:10.2f}{plan['registration']['quality']['value']:9.3f}"
+                  f"{time.perf_counter() - start:6.1f}", flush=True)
+
+
+if __name__ == "__main__":
+    main()
