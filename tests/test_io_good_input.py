@@ -190,3 +190,13 @@ def test_trailing_gzip_padding_is_never_decompressed(small, tmp_path):
         tracemalloc.stop()
     assert loaded.shape == small.shape
     assert peak < 100 * 2**20
+
+
+def test_voxel_sizes_at_the_limits_load(tmp_path):
+    from navsvc.io import limits
+    from navsvc.testing.heads import load_colin27, resample, rigid
+
+    # rotated, 3 mm voxel columns read back from the float32 header with norms above 3.0
+    coarse = rigid(resample(load_colin27(), (limits.MAX_VOXEL_MM,) * 3).image, (20.0, 10.0, 5.0), (0.0, 0.0, 0.0)).image
+    nib.save(coarse, str(tmp_path / "coarse.nii.gz"))
+    assert load_t1(tmp_path / "coarse.nii.gz").voxel_size_mm == pytest.approx((3.0, 3.0, 3.0), abs=1e-3)

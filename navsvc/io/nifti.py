@@ -159,7 +159,8 @@ def check_header(img: nib.Nifti1Image, name: str) -> None:
             f"{name} has an invalid (singular or non-finite) voxel-to-world affine: its position "
             "in the scanner is unknown; export the T1 again from the scanner or PACS"
         )
-    voxel_mm = np.sqrt((affine[:3, :3] ** 2).sum(axis=0))
+    # to 0.001 mm: headers store float32, so a 3 mm voxel may read 3.0000001
+    voxel_mm = np.round(np.sqrt((affine[:3, :3] ** 2).sum(axis=0)), 3)
     if np.any(voxel_mm < limits.MIN_VOXEL_MM) or np.any(voxel_mm > limits.MAX_VOXEL_MM):
         raise InputError(
             f"{name} has voxel sizes {np.round(voxel_mm, 3).tolist()} mm; accepted "
