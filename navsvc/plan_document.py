@@ -64,7 +64,8 @@ def build_plan(*, t1, options, registration, target, cortex_mni_mm, gm_probabili
     points["five_cm"] = {"ras_mm": _mm(five_cm), "method": "5 cm anterior to M1 scalp point, parasagittal"}
     points["m1_hand_knob"] = {"ras_mm": _mm(m1_scalp), "cortex_ras_mm": _mm(m1.cortex_ras_mm),
                               "mni_mm": _mm(M1_HAND_KNOB_MNI_MM), "citation": M1_HAND_KNOB_CITATION,
-                              "method": "scalp point nearest the individualized hand knob"}
+                              "method": "scalp point nearest the individualized hand knob (the target's rule, "
+                                        "with 15 mm instead of 10: the coordinate lies in the sulcal bank)"}
     for name, point in points.items():
         point["scalp_in_image"] = bool(scalp_in_image[name])
     return {

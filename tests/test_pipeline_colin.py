@@ -81,6 +81,22 @@ def test_dose_follows_stokes(colin_plan):
     assert dose["mt_offset_pct_mso"] == pytest.approx(expected, abs=0.02)
 
 
+def test_image_noise_moves_the_dose_suggestion_little(colin_plan, tmp_path):
+    # The hand knob's MNI coordinate lies in the bank of the central sulcus, about 10 mm
+    # below the crown: with 6 % noise the hand knob once fell to the sulcus floor and the
+    # suggestion went from -3.5 to -32 %MSO.
+    from navsvc.pipeline import make_plan
+    from navsvc.testing import heads
+
+    rng = np.random.default_rng(11)
+    heads.add_rician_noise(heads.load_colin27(), rng, 0.03)  # the draw before the one that showed it
+    noisy = heads.add_rician_noise(heads.load_colin27(), rng, 0.06).image
+    nib.save(noisy, str(tmp_path / "noisy.nii.gz"))
+    dose = make_plan(tmp_path / "noisy.nii.gz", tmp_path / "out")["dose"]
+    assert dose["scalp_to_cortex_m1_mm"] == pytest.approx(colin_plan["dose"]["scalp_to_cortex_m1_mm"], abs=1.5)
+    assert dose["mt_offset_pct_mso"] == pytest.approx(colin_plan["dose"]["mt_offset_pct_mso"], abs=4.0)
+
+
 def test_transforms_are_written_and_map_points_both_ways(colin_plan):
     out = Path(colin_plan["_out_dir"])
     for name in colin_plan["registration"]["transforms"].values():

@@ -44,7 +44,7 @@ class CorticalTarget:
 
 
 def individualize(mapped_ras_mm, scalp_point_ras_mm, tissue: LocalTissue,
-                  same_hemisphere) -> CorticalTarget:
+                  same_hemisphere, max_shift_mm: float = MAX_SHIFT_MM) -> CorticalTarget:
     """Find the cortical target near ``mapped_ras_mm`` (see the module rule).
 
     Parameters
@@ -58,15 +58,17 @@ def individualize(mapped_ras_mm, scalp_point_ras_mm, tissue: LocalTissue,
     same_hemisphere : callable
         ``same_hemisphere(points_ras_mm) -> bool array``: whether points lie in the
         mapped coordinate's hemisphere.
+    max_shift_mm : float
+        Largest distance from ``mapped_ras_mm`` to the result, mm (the rule's 10 mm).
     """
     mapped = np.asarray(mapped_ras_mm, float)
     scalp = np.asarray(scalp_point_ras_mm, float)
     direction = unit(mapped - scalp)
-    length = np.linalg.norm(mapped - scalp) + MAX_SHIFT_MM
+    length = np.linalg.norm(mapped - scalp) + max_shift_mm
     steps = np.arange(0.0, length, RAY_STEP_MM)
     ray = scalp + steps[:, None] * direction
     prob = tissue.gm_probability(ray)
-    ok = (prob > GM_THRESHOLD) & (np.linalg.norm(ray - mapped, axis=1) <= MAX_SHIFT_MM)
+    ok = (prob > GM_THRESHOLD) & (np.linalg.norm(ray - mapped, axis=1) <= max_shift_mm)
     ok &= same_hemisphere(ray)
     if ok.any():
         first = int(np.argmax(ok))
@@ -81,11 +83,11 @@ def individualize(mapped_ras_mm, scalp_point_ras_mm, tissue: LocalTissue,
         gm = gm[same_hemisphere(gm)]
     if len(gm):
         dist, idx = cKDTree(gm).query(mapped)
-        if dist <= MAX_SHIFT_MM:
+        if dist <= max_shift_mm:
             point = gm[idx]
             return CorticalTarget(point, "nearest_grey_matter", float(dist),
                                   float(tissue.gm_probability(point)[0]))
     raise PipelineError(
-        f"no grey matter within {MAX_SHIFT_MM:.0f} mm of the mapped target "
+        f"no grey matter within {max_shift_mm:.0f} mm of the mapped target "
         f"{np.round(mapped, 1).tolist()}: check the registration in the QC report or give --native"
     )
