@@ -16,7 +16,7 @@ import ants
 import numpy as np
 
 from navsvc import templates
-from navsvc.anatomy.checks import require_entry_in_image, require_scalp
+from navsvc.anatomy.checks import require_entry_in_image, require_head_outline, require_scalp
 from navsvc.anatomy.field_of_view import (
     COIL_CLEARANCE_MM, ScalpCut, edge_distance_mm, landmarks_in_image, scalp_cut,
 )
@@ -189,12 +189,13 @@ def make_plan(t1_path: str | Path, out_dir: str | Path, options: PlanOptions | N
             require_quality(registration.quality_correlation)
         with timer.stage("anatomy"):
             scalp = scalp_surface(coarse)
+            cut = scalp_cut(scalp, t1.shape, t1.affine)
+            require_head_outline(scalp, cut)
             frame = head_frame(registration)
             brain = coarse.with_data(registration.colin_image_to_native(
                 ants.image_read(str(templates.COLIN_BRAIN_MASK)), coarse, nearest=True))
             scalp_gap_mm = require_scalp(scalp, brain, frame.superior)
-            ctx = PlanContext(t1, grid, registration, scalp, frame, registration.mni_to_native([0.0, 0.0, 0.0])[0],
-                              scalp_cut(scalp, t1.shape, t1.affine))
+            ctx = PlanContext(t1, grid, registration, scalp, frame, registration.mni_to_native([0.0, 0.0, 0.0])[0], cut)
         with timer.stage("target"):
             target = locate_target(options, ctx)
             m1_native = registration.mni_to_native(M1_HAND_KNOB_MNI_MM)[0]

@@ -109,3 +109,14 @@ def test_landmark_flags_follow_their_scalp_the_beam_tape_and_the_hand_knob():
     assert flags["beam_f3"] is False and flags["m1_hand_knob"] is False
     assert flags["five_cm"] is False, "the 5-cm site is measured from the hand knob"
     assert POINT_CLEARANCE_MM < COIL_CLEARANCE_MM
+
+
+def test_an_outline_that_is_mostly_the_image_edges_is_refused():
+    from navsvc.anatomy.checks import MAX_SCALP_ON_EDGES, require_head_outline
+    from navsvc.errors import InputError
+
+    scalp = _sphere_scalp()
+    vertices = scalp.vertices_ras_mm
+    require_head_outline(scalp, ScalpCut(vertices[: int(0.2 * len(vertices))]))
+    with pytest.raises(InputError, match="cannot be told from its background"):
+        require_head_outline(scalp, ScalpCut(vertices[: int((MAX_SCALP_ON_EDGES + 0.05) * len(vertices))]))

@@ -52,6 +52,17 @@ def test_skull_stripped_brain_is_refused_with_a_request_for_the_unstripped_t1(tm
     assert not list((tmp_path / "out").glob(".registration-*")), "a refused plan left its registration files behind"
 
 
+def test_a_head_lost_in_background_noise_is_refused(tmp_path):
+    # with 20 % Rician noise the air passed for head and the coil was placed on the image's
+    # front face (scalp-to-cortex 38 mm, dose offset -44 %MSO)
+    from navsvc.testing import heads
+
+    noisy = heads.add_rician_noise(heads.load_colin27(), np.random.default_rng(5), 0.20).image
+    nib.save(noisy, str(tmp_path / "noisy.nii.gz"))
+    with pytest.raises(InputError, match="cannot be told from its background"):
+        make_plan(tmp_path / "noisy.nii.gz", tmp_path / "out")
+
+
 def test_inverted_contrast_is_refused_as_not_t1(tmp_path):
     # Colin27 with its brain intensities inverted (white matter dark, fluid bright): a T2 stand-in
     head = nib.load(str(templates.COLIN_HEAD))
