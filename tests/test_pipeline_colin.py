@@ -81,6 +81,26 @@ def test_dose_follows_stokes(colin_plan):
     assert dose["mt_offset_pct_mso"] == pytest.approx(expected, abs=0.02)
 
 
+def _in_colin_brain(point_ras_mm) -> bool:
+    from navsvc import templates
+
+    mask = nib.load(str(templates.COLIN_BRAIN_MASK))
+    ijk = np.rint(nib.affines.apply_affine(np.linalg.inv(mask.affine), point_ras_mm)).astype(int)
+    return bool(np.asanyarray(mask.dataobj)[tuple(ijk)] > 0)
+
+
+def test_target_is_inside_the_brain_for_a_coordinate_near_the_brain_surface(colin_plan, colin_head_path, tmp_path):
+    # fitzgerald2009 maps 9 mm under Colin27's scalp, between scalp and brain: the first
+    # "grey matter" under the scalp was skin (1.2 mm deep; dose offset -49 %MSO)
+    from navsvc.options import PlanOptions
+    from navsvc.pipeline import make_plan
+
+    plan = make_plan(colin_head_path, tmp_path / "out", PlanOptions(strategy="fitzgerald2009"))
+    assert _in_colin_brain(plan["target"]["cortex_ras_mm"])
+    assert plan["entry"]["scalp_to_cortex_mm"] > 12.0
+    assert _in_colin_brain(colin_plan["target"]["cortex_ras_mm"])
+
+
 def test_image_noise_moves_the_dose_suggestion_little(colin_plan, tmp_path):
     # The hand knob's MNI coordinate lies in the bank of the central sulcus, about 10 mm
     # below the crown: with 6 % noise the hand knob once fell to the sulcus floor and the

@@ -12,6 +12,7 @@ from functools import lru_cache
 
 import ants
 import numpy as np
+from scipy import ndimage
 
 from navsvc import templates
 from navsvc.grid import WorkingImage
@@ -26,6 +27,13 @@ EM_ITERATIONS = 15
 CLASSES = ("csf", "gm", "wm")
 #: nilearn's ICBM 2009a GM/WM maps are uint8: 255 is probability 1 (GM + WM <= 255 everywhere)
 ICBM_TISSUE_FULL_SCALE = 255.0
+#: prior probability every class keeps where the template has none (the patient may differ)
+PRIOR_FLOOR = 0.05
+#: grey and white matter are possible only within this distance of the warped template's
+#: brain (template GM + WM above BRAIN_SUPPORT_MIN), mm: room for registration error and
+#: a cortex the template's average puts slightly deeper
+BRAIN_SUPPORT_MARGIN_MM = 4.0
+BRAIN_SUPPORT_MIN = 0.01
 
 
 @dataclass(frozen=True)
@@ -71,7 +79,13 @@ def _priors(box: WorkingImage, registration: Registration) -> np.ndarray:
     gm, wm = (np.clip(registration.mni_image_to_native(image, box), 0, 1) for image in _template_tissue())
     # outside the brain the template is empty: call it CSF/other with a floor for every class
     csf = np.clip(1.0 - gm - wm, 0, 1)
-    prior = np.stack([csf, gm, wm]) + 0.05
+    prior = np.stack([csf, gm, wm]) + PRIOR_FLOOR
+    # ... but only near the template's brain: skin and muscle have grey matter's T1
+    # intensity, and with the floor alone scalp tissue 1 mm under the skin passed for
+    # cortex (Colin27, fitzgerald2009: scalp-to-cortex 1.2 mm, dose offset -49 %MSO)
+    margin = max(1, int(round(BRAIN_SUPPORT_MARGIN_MM / box.spacing_mm)))
+    outside = ~ndimage.binary_dilation(gm + wm > BRAIN_SUPPORT_MIN, iterations=margin)
+    prior[1:, outside] = 0.0
     return prior / prior.sum(axis=0, keepdims=True)
 
 
