@@ -8,6 +8,11 @@ from __future__ import annotations
 
 STOKES_SLOPE_PCT_MSO_PER_MM = 2.8
 STOKES_CITATION = "Stokes et al. 2005 J Neurophysiol 94:4520 (2.8 %MSO/mm); Stokes et al. 2007 Clin Neurophysiol 118:1617"
+#: scalp-to-cortex distances a dose suggestion is made from, mm. Adult distances at M1 and
+#: the DLPFC lie well inside (about 10-25 mm in the TMS literature); one outside is a
+#: measurement gone wrong (a target in the scalp, a scalp that is the image's edge), and
+#: 2.8 %MSO per mm would turn it into a large wrong dose.
+PLAUSIBLE_SCALP_TO_CORTEX_MM = (8.0, 35.0)
 
 
 def mt_offset_pct_mso(scalp_to_cortex_target_mm: float, scalp_to_cortex_m1_mm: float,
@@ -22,9 +27,23 @@ M1_NOT_IN_IMAGE = ("the image's field of view cuts the scalp over the motor hand
                    "Use the measured motor threshold as it is, or plan on a T1 covering the whole head")
 
 
+def implausible_depth(scalp_to_cortex_target_mm: float, scalp_to_cortex_m1_mm: float) -> str | None:
+    """Why no suggestion can be made from these distances, or None when both are plausible."""
+    lo, hi = PLAUSIBLE_SCALP_TO_CORTEX_MM
+    for where, depth in (("target", scalp_to_cortex_target_mm), ("motor hand knob", scalp_to_cortex_m1_mm)):
+        if not lo <= depth <= hi:
+            return (f"the scalp-to-cortex distance measured at the {where}, {depth:.1f} mm, is outside the "
+                    f"{lo:g}-{hi:g} mm of an adult head: a measurement error, so no depth adjustment is "
+                    "suggested. Check the QC report and use the measured motor threshold as it is")
+    return None
+
+
 def dose_summary(scalp_to_cortex_target_mm: float, scalp_to_cortex_m1_mm: float | None) -> dict:
-    """The plan's ``dose`` block; offset and M1 distance are None when the M1 distance is."""
-    offset = (None if scalp_to_cortex_m1_mm is None
+    """The plan's ``dose`` block; offset and M1 distance are None when the M1 distance is, and
+    the offset is None too when a distance is implausible (the reason is given)."""
+    reason = M1_NOT_IN_IMAGE if scalp_to_cortex_m1_mm is None else implausible_depth(
+        scalp_to_cortex_target_mm, scalp_to_cortex_m1_mm)
+    offset = (None if reason is not None
               else round(mt_offset_pct_mso(scalp_to_cortex_target_mm, scalp_to_cortex_m1_mm), 2))
     block = {
         "scalp_to_cortex_target_mm": round(scalp_to_cortex_target_mm, 2),
@@ -34,6 +53,6 @@ def dose_summary(scalp_to_cortex_target_mm: float, scalp_to_cortex_m1_mm: float 
         "rule": "adjusted MT (%MSO) = resting MT + mt_offset_pct_mso",
         "citation": STOKES_CITATION,
     }
-    if offset is None:
-        block["unavailable_reason"] = M1_NOT_IN_IMAGE
+    if reason is not None:
+        block["unavailable_reason"] = reason
     return block

@@ -39,6 +39,8 @@ from navsvc.target.strategies import M1_HAND_KNOB_MNI_MM, get_strategy
 
 #: along-normal alternative: scalp points searched within this distance of the entry, mm
 ALONG_NORMAL_SEARCH_MM = 25.0
+#: no cortex lies closer to the scalp than this (scalp and skull together are thicker), mm
+MIN_TARGET_DEPTH_MM = 5.0
 #: the hand knob's crown may lie this far from its MNI coordinate, mm. The coordinate sits
 #: in the bank of the central sulcus, 9.5 mm below the crown on Colin27: with the target's
 #: 10 mm, 6 % image noise sent the hand knob to the sulcus floor, 10 mm deeper, and the
@@ -134,6 +136,16 @@ def locate_target(options: PlanOptions, ctx: PlanContext) -> TargetResult:
     return TargetResult(mni, native, cortex, entry, normal, coil, alt_entry, alt_coil)
 
 
+def require_cortical_depth(target: TargetResult) -> None:
+    """Fail a plan whose cortical target lies closer to the scalp than cortex can."""
+    depth = float(np.linalg.norm(target.cortex.cortex_ras_mm - target.entry_ras_mm))
+    if depth < MIN_TARGET_DEPTH_MM:
+        raise PipelineError(
+            f"the cortical target lies {depth:.1f} mm under the scalp, less than scalp and skull are "
+            f"thick ({MIN_TARGET_DEPTH_MM:g} mm): it is not cortex. Check the QC report; plan again with --native"
+        )
+
+
 def require_native_target_in_image(options: PlanOptions, t1: LoadedT1) -> None:
     """Refuse a native target outside the image before any registration is done."""
     if options.native_ras_mm is None:
@@ -198,6 +210,7 @@ def make_plan(t1_path: str | Path, out_dir: str | Path, options: PlanOptions | N
             ctx = PlanContext(t1, grid, registration, scalp, frame, registration.mni_to_native([0.0, 0.0, 0.0])[0], cut)
         with timer.stage("target"):
             target = locate_target(options, ctx)
+            require_cortical_depth(target)
             m1_native = registration.mni_to_native(M1_HAND_KNOB_MNI_MM)[0]
             m1 = _cortical_point(ctx, m1_native, M1_MAX_SHIFT_MM)
             m1_scalp = scalp.nearest_point(m1.cortex_ras_mm)

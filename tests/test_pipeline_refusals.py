@@ -131,3 +131,19 @@ def test_command_line_internal_failure_exits_1_with_one_line(tmp_path, monkeypat
     monkeypatch.setattr(pipeline, "make_plan", diverged)
     assert main(["plan", str(tmp_path / "t1.nii.gz"), "--out", str(tmp_path / "o")]) == 1
     assert capsys.readouterr().err.strip() == "navsvc: failed: registration diverged"
+
+
+def test_a_target_shallower_than_scalp_and_skull_fails_the_plan():
+    from navsvc.errors import PipelineError
+    from navsvc.pipeline import MIN_TARGET_DEPTH_MM, TargetResult, require_cortical_depth
+    from navsvc.target.individualize import CorticalTarget
+
+    def target_at_depth(depth_mm):
+        entry = np.array([-52.0, 50.0, 45.6])
+        cortex = CorticalTarget(entry + [depth_mm, 0.0, 0.0], "scalp_ray", 8.8, 0.64)
+        return TargetResult(np.zeros(3), np.zeros(3), cortex, entry, np.array([1.0, 0, 0]), np.eye(4),
+                            entry, np.eye(4))
+
+    require_cortical_depth(target_at_depth(MIN_TARGET_DEPTH_MM + 0.1))
+    with pytest.raises(PipelineError, match="lies 1.2 mm under the scalp.*not cortex"):
+        require_cortical_depth(target_at_depth(1.25))

@@ -92,6 +92,16 @@ def test_the_whole_head_keeps_its_dose_suggestion(colin_plan):
     assert points["fpz"]["scalp_in_image"] is False
 
 
+@pytest.mark.parametrize("target_mm, m1_mm, where", [(1.25, 18.75, "target"), (18.5, 40.0, "motor hand knob"),
+                                                     (36.0, 18.0, "target")])
+def test_no_dose_suggestion_from_an_implausible_depth(target_mm, m1_mm, where):
+    # fitzgerald2009 once put its target in Colin27's scalp: 1.25 mm deep, offset -49 %MSO
+    block = dose_summary(target_mm, m1_mm)
+    assert block["mt_offset_pct_mso"] is None
+    assert f"measured at the {where}" in block["unavailable_reason"]
+    assert block["scalp_to_cortex_m1_mm"] == m1_mm, "the measurements themselves are still reported"
+
+
 def test_dose_summary_without_the_hand_knob_distance():
     block = dose_summary(18.5, None)
     assert block["mt_offset_pct_mso"] is None and block["unavailable_reason"] == M1_NOT_IN_IMAGE
