@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from navsvc import templates
-from navsvc.anatomy.tissue import _priors, segment_locally
+from navsvc.anatomy.tissue import BRAIN_SUPPORT_MIN, _priors, segment_locally
 from navsvc.grid import WorkingImage
 from navsvc.registration import Registration
 
@@ -39,10 +39,20 @@ def test_priors_are_the_template_probabilities(identity_registration):
     assert wm > 0.8 and gm < 0.15 and csf < 0.1, (csf, gm, wm)
 
 
-def test_priors_sum_to_one(identity_registration):
-    prior = _priors(_icbm_box([-38.0, 44.0, 26.0]), identity_registration)
+def test_priors_sum_to_one_and_allow_every_class_in_the_brain(identity_registration):
+    box = _icbm_box([-38.0, 44.0, 26.0])
+    prior = _priors(box, identity_registration)
     assert np.allclose(prior.sum(axis=0), 1.0, atol=1e-5)
-    assert prior.min() > 0.0
+    template = sum(identity_registration.mni_image_to_native(ants.image_read(str(path)), box) / 255.0
+                   for path in (templates.ICBM_GM, templates.ICBM_WM))
+    assert prior[:, template > BRAIN_SUPPORT_MIN].min() > 0.0
+
+
+def test_no_grey_or_white_matter_away_from_the_brain(identity_registration):
+    # MNI (-72, 40, 30) is in the scalp, beyond the 4 mm margin round the template's brain:
+    # skin has grey matter's T1 intensity, so only the prior keeps it from passing for cortex
+    prior = _priors(_icbm_box([-72.0, 40.0, 30.0], half_mm=2.0), identity_registration)
+    assert np.allclose(prior[0], 1.0) and prior[1:].max() == 0.0
 
 
 def test_grey_matter_found_at_the_template_cortex(identity_registration):
