@@ -2,7 +2,7 @@
 
 Data flows one way: io -> grid -> registration -> anatomy -> target -> coil -> landmarks
 -> plan document (+ transforms, report). Each stage lives in its own module; this one
-only calls them in order and times them.
+calls them in order, times them, and holds the few checks that join two stages' results.
 """
 
 from __future__ import annotations
@@ -23,8 +23,8 @@ from navsvc.anatomy.field_of_view import (
 from navsvc.anatomy.scalp import Scalp, scalp_surface
 from navsvc.anatomy.tissue import segment_locally
 from navsvc.coil import axis_distance_mm, coil_matrix, handle_direction
-from navsvc.grid import WorkingImage, resample_to_working_grid
 from navsvc.errors import InputError, PipelineError
+from navsvc.grid import WorkingImage, resample_to_working_grid
 from navsvc.io import LoadedT1, load_t1
 from navsvc.landmarks.placement import HeadFrame, beam_f3, five_cm_site, head_frame, project_montage
 from navsvc.options import PlanOptions
