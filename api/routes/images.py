@@ -73,8 +73,10 @@ async def upload_image(
     """Upload a patient's T1 (clinician, technician) as multipart form field `file`.
 
     The file is streamed to disk (limit `NAVSVC_MAX_UPLOAD_MB`), checked by the
-    engine (readable, 3-D, finite, plausible voxel size and field of view), stripped
-    of identifying header text and stored by the SHA-256 of the stored bytes.
+    engine (readable, 3-D, finite, plausible voxel size and field of view),
+    de-identified (NIfTI header text; for DICOM: patient module, names, institution,
+    descriptions, dates and private attributes removed, instance UIDs replaced) and
+    stored by the SHA-256 of the stored bytes.
     Uploading the same file again for the same patient answers 200 with the
     existing record.
     """

@@ -5,11 +5,12 @@
   extensions are dropped, because converters may embed the whole DICOM header
   (patient name included) there. Every other header field and the voxel bytes are
   copied unchanged, so the geometry is exactly the uploaded one.
-- DICOM series in a ``.zip``: in every DICOM file the Patient module (group 0010)
-  and the person and institution names of the study are blanked, also inside
-  sequences; members that are not DICOM are left out and members are renamed by
-  index, because folder and file names often carry the patient's name. A member
-  that is DICOM but cannot be read cannot be de-identified: the archive is refused.
+- DICOM series in a ``.zip``: every DICOM file goes through the attribute rules of
+  :mod:`navsvc.io.dicom_confidentiality` (patient, names, institution, descriptions and
+  dates blanked, private attributes removed, instance UIDs replaced); members that are
+  not DICOM are left out and members are renamed by index, because folder and file
+  names often carry the patient's name. A member that is DICOM but cannot be read
+  cannot be de-identified: the archive is refused.
 
 Outputs are deterministic (gzip and zip timestamps fixed), so the same upload gives
 the same stored bytes and the same content address.
@@ -27,28 +28,15 @@ from pathlib import Path
 import nibabel as nib
 import pydicom
 from pydicom.errors import InvalidDicomError
-from pydicom.sequence import Sequence
 
 from navsvc.errors import InputError
 from navsvc.io import limits
 from navsvc.io.dicom import printable
+from navsvc.io.dicom_confidentiality import deidentify_dataset
 from navsvc.io.nifti import damaged_gzip_error
 
 #: NIfTI header text fields that may hold identifying free text
 NIFTI_TEXT_FIELDS = ("descrip", "aux_file", "db_name", "intent_name")
-
-#: DICOM tags outside group 0010 that name people or places, blanked as well
-DICOM_NAME_TAGS = (
-    0x00080050,  # AccessionNumber
-    0x00080080,  # InstitutionName
-    0x00080081,  # InstitutionAddress
-    0x00080090,  # ReferringPhysicianName
-    0x00081048,  # PhysiciansOfRecord
-    0x00081050,  # PerformingPhysicianName
-    0x00081060,  # NameOfPhysiciansReadingStudy
-    0x00081070,  # OperatorsName
-    0x00321032,  # RequestingPhysician
-)
 
 _COPY_BYTES = 1024 * 1024
 _FIXED_ZIP_TIME = (1980, 1, 1, 0, 0, 0)
@@ -96,11 +84,6 @@ def deidentify_nifti(source: Path, target: Path) -> None:
                 out.close()
 
 
-def _blank(dataset, element) -> None:
-    if element.tag.group == 0x0010 or element.tag in DICOM_NAME_TAGS:
-        element.value = Sequence() if element.VR == "SQ" else None
-
-
 def deidentify_dicom_bytes(data: bytes) -> bytes | None:
     """Return a de-identified copy of one DICOM file, or ``None`` if it is not DICOM.
 
@@ -123,11 +106,7 @@ def deidentify_dicom_bytes(data: bytes) -> bytes | None:
         dataset = pydicom.dcmread(io.BytesIO(data))
     except InvalidDicomError:
         return None
-    dataset.walk(_blank)
-    if getattr(dataset, "file_meta", None) is not None:
-        for tag in list(dataset.file_meta.keys()):
-            if tag.group == 0x0010:
-                del dataset.file_meta[tag]
+    deidentify_dataset(dataset)
     buffer = io.BytesIO()
     dataset.save_as(buffer, enforce_file_format=False)
     return buffer.getvalue()

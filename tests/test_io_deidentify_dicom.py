@@ -1,0 +1,156 @@
+"""De-identification of a DICOM series: nothing identifying survives, the image does.
+
+A Colin27 series (3 mm, sagittal slices) is given the identifying attributes a
+scanner's export carries (names, institution, station, dates, a private tag with the
+patient's name, an overlay, cross-file references, the sending station's AE title),
+zipped, de-identified and read back. Checked: none of the identifying values and none
+of the original instance UIDs occurs anywhere in the stored bytes; the series is still
+one series with one frame of reference, references still point at the right file, the
+standard's class and syntax UIDs are unchanged, and the stored series converts to
+exactly the same volume in the same place as the uploaded one.
+"""
+
+from __future__ import annotations
+
+import io
+import zipfile
+
+import numpy as np
+import pydicom
+import pytest
+from pydicom.dataset import Dataset
+from pydicom.sequence import Sequence
+
+from corpus.dicom_series import write_dicom_series
+from corpus.make_bad_images import colin27
+from navsvc.io import load_t1
+from navsvc.io.deidentify import deidentify_file
+from navsvc.io.dicom_confidentiality import DICOM_STANDARD_UID_ROOT, replacement_uid
+
+#: identifying values written into the upload; none may reach the stored copy
+IDENTIFYING = {
+    "PatientName": "Quixote^Zebulon",
+    "PatientID": "MRN4711",
+    "InstitutionName": "St Elsewhere Hospital",
+    "StationName": "MRSTATION7",
+    "DeviceSerialNumber": "SN-99-12345",
+    "StudyID": "ST7788",
+    "AccessionNumber": "ACC31337",
+    "OperatorsName": "Operator^Olga",
+    "ReferringPhysicianName": "Referrer^Rita",
+    "StudyDescription": "Brain for Zebulon",
+    "ImageComments": "pt Zebulon claustrophobic",
+    "StudyDate": "20240317",
+    "AcquisitionTime": "101112.5",
+}
+PRIVATE_VALUE = "ZEBULON QUIXOTE PRIVATE"
+PERFORMER_IN_SEQUENCE = "Performer^Paula"
+STATION_AE_TITLE = "STELSEWHERE_MR7"
+
+
+def _identify(paths) -> None:
+    """Give each written slice a scanner export's identifying attributes."""
+    uids = [pydicom.dcmread(p).SOPInstanceUID for p in paths]
+    for k, path in enumerate(paths):
+        ds = pydicom.dcmread(path)
+        for keyword, value in IDENTIFYING.items():
+            setattr(ds, keyword, value)
+        block = ds.private_block(0x0029, "ACME 1.0", create=True)
+        block.add_new(0x10, "LO", PRIVATE_VALUE)
+        ds.add_new(0x60003000, "OW", b"\x01\x00" * 8)  # overlay data
+        step = Dataset()
+        step.PerformingPhysicianName = PERFORMER_IN_SEQUENCE
+        step.PerformedProcedureStepStartDate = "20240317"
+        ds.PerformedProtocolCodeSequence = Sequence([step])
+        ref = Dataset()
+        ref.ReferencedSOPClassUID = ds.SOPClassUID
+        ref.ReferencedSOPInstanceUID = uids[(k + 1) % len(uids)]
+        ds.ReferencedImageSequence = Sequence([ref])
+        ds.file_meta.SourceApplicationEntityTitle = STATION_AE_TITLE
+        ds.save_as(path, enforce_file_format=True)
+
+
+@pytest.fixture(scope="module")
+def upload(tmp_path_factory):
+    """(raw zip, de-identified zip, the raw datasets) of an identified 3 mm Colin27 series."""
+    folder = tmp_path_factory.mktemp("deid")
+    paths = write_dicom_series(colin27(3), folder / "Quixote_Zebulon", orientation="sagittal")
+    _identify(paths)
+    raw = folder / "raw.zip"
+    with zipfile.ZipFile(raw, "w") as handle:
+        for path in paths:
+            handle.write(path, f"Quixote_Zebulon/{path.name}")
+    clean = folder / "clean.zip"
+    deidentify_file(raw, clean)
+    return raw, clean, [pydicom.dcmread(p) for p in paths]
+
+
+def _stored(clean):
+    with zipfile.ZipFile(clean) as handle:
+        blobs = [handle.read(name) for name in handle.namelist()]
+    return blobs, [pydicom.dcmread(io.BytesIO(blob)) for blob in blobs]
+
+
+def test_no_identifying_value_or_instance_uid_is_stored(upload):
+    _, clean, originals = upload
+    blobs, _ = _stored(clean)
+    stored = b"".join(blobs)
+    secrets = [*IDENTIFYING.values(), PRIVATE_VALUE, PERFORMER_IN_SEQUENCE, STATION_AE_TITLE, "Zebulon",
+               "20240101"]  # the fixture's own study date
+    for ds in originals:
+        secrets += [ds.SOPInstanceUID, ds.SeriesInstanceUID, ds.StudyInstanceUID, ds.FrameOfReferenceUID]
+    assert [s for s in set(secrets) if s.encode() in stored] == []
+
+
+def test_attributes_are_blanked_removed_and_marked(upload):
+    _, clean, _ = upload
+    for ds in _stored(clean)[1]:
+        assert str(ds.PatientName) == "" and not ds.get("PatientID")
+        assert not ds.get("StudyDate") and not ds.get("AcquisitionTime") and not ds.get("SeriesDescription")
+        assert str(ds.PerformedProtocolCodeSequence[0].PerformingPhysicianName) == ""
+        assert not any(element.tag.is_private for element in ds.iterall())
+        assert 0x60003000 not in ds
+        assert 0x00020016 not in ds.file_meta
+        assert ds.preamble == b"\0" * 128
+        assert ds.PatientIdentityRemoved == "YES"
+        assert all(len(value) <= 64 for value in ds.DeidentificationMethod)
+
+
+def test_uids_are_replaced_consistently_and_standard_ones_kept(upload):
+    _, clean, originals = upload
+    stored = _stored(clean)[1]
+    by_original = {ds.SOPInstanceUID: ds for ds in originals}
+    new_sop = {replacement_uid(uid) for uid in by_original}
+    assert {ds.SOPInstanceUID for ds in stored} == new_sop and len(new_sop) == len(originals)
+    assert len({ds.SeriesInstanceUID for ds in stored}) == 1
+    assert len({ds.StudyInstanceUID for ds in stored}) == 1
+    assert len({ds.FrameOfReferenceUID for ds in stored}) == 1
+    for ds in stored:
+        assert ds.file_meta.MediaStorageSOPInstanceUID == ds.SOPInstanceUID
+        assert ds.ReferencedImageSequence[0].ReferencedSOPInstanceUID in new_sop
+        for uid in (ds.SOPInstanceUID, ds.SeriesInstanceUID, ds.StudyInstanceUID, ds.FrameOfReferenceUID):
+            assert uid.startswith("2.25.") and len(uid) <= 64 and pydicom.uid.UID(uid).is_valid
+        assert ds.SOPClassUID == originals[0].SOPClassUID
+        assert ds.SOPClassUID.startswith(DICOM_STANDARD_UID_ROOT)
+        assert ds.file_meta.TransferSyntaxUID == originals[0].file_meta.TransferSyntaxUID
+    # each reference still names the file it named before
+    for original in originals:
+        referenced = original.ReferencedImageSequence[0].ReferencedSOPInstanceUID
+        copy = next(ds for ds in stored if ds.SOPInstanceUID == replacement_uid(original.SOPInstanceUID))
+        assert copy.ReferencedImageSequence[0].ReferencedSOPInstanceUID == replacement_uid(referenced)
+
+
+def test_stored_series_is_the_same_image_in_the_same_place(upload, tmp_path):
+    raw, clean, _ = upload
+    before = load_t1(raw, work_dir=tmp_path)
+    after = load_t1(clean, work_dir=tmp_path)
+    assert after.data.shape == before.data.shape
+    np.testing.assert_array_equal(after.affine, before.affine)
+    np.testing.assert_array_equal(after.data, before.data)
+
+
+def test_same_upload_gives_the_same_bytes(upload, tmp_path):
+    raw, clean, _ = upload
+    again = tmp_path / "again.zip"
+    deidentify_file(raw, again)
+    assert again.read_bytes() == clean.read_bytes()
