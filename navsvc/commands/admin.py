@@ -1,4 +1,4 @@
-"""``navsvc admin``: database migrations, API tokens, backup and restore.
+"""``navsvc admin``: database migrations, API tokens, backup and restore, storage check.
 
 Reads the same ``NAVSVC_*`` settings as ``navsvc serve`` (data folder, database URL)
 and applies pending migrations before any token operation. ``backup`` may run while
@@ -32,6 +32,10 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     restore = actions.add_parser("restore", help="restore a backup into a new data folder "
                                                  "and an empty database")
     restore.add_argument("source", metavar="IN", help="folder written by 'admin backup'")
+    check = actions.add_parser("check-storage", help="check that every image and plan record has its "
+                                                     "files (exit 1 if not); list unreferenced files")
+    check.add_argument("--no-checksums", action="store_true",
+                       help="only check that the files exist (do not re-hash the images)")
     parser.set_defaults(run=run)
     return parser
 
@@ -55,6 +59,8 @@ def run(args: argparse.Namespace) -> int:
         return 0
     database = Database(settings.resolved_database_url)
     try:
+        if args.action == "check-storage":
+            return _check_storage(database, settings, verify_checksums=not args.no_checksums)
         if args.action == "create-token":
             secret = create_token(database, args.name, args.role, args.blinded)
             print(secret)
@@ -86,3 +92,12 @@ def _backup_or_restore(args: argparse.Namespace, settings) -> int:
     rows = sum(manifest["database"]["rows"].values())
     print(f"{verb} {rows} database rows and {len(manifest['files'])} files ({where})")
     return 0
+
+
+def _check_storage(database, settings, verify_checksums: bool) -> int:
+    from api.integrity import check_storage
+    from api.storage import Storage
+
+    report = check_storage(database, Storage(settings.data_dir), verify_checksums)
+    print("\n".join(report.lines()))
+    return 0 if report.ok else 1

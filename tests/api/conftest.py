@@ -107,3 +107,16 @@ def plan_id(app, image) -> str:
     from api_test_fakes import plan_dict
 
     return insert_plan(app, image["id"], plan_dict())
+
+
+@pytest.fixture
+def cli_env(monkeypatch, settings):
+    """Environment of `navsvc admin` run in this process: this test's data folder and database."""
+    monkeypatch.setenv("NAVSVC_DATA_DIR", str(settings.data_dir))
+    if settings.database_url:
+        monkeypatch.setenv("NAVSVC_DATABASE_URL", settings.database_url)
+    else:
+        monkeypatch.delenv("NAVSVC_DATABASE_URL", raising=False)
+    umask = os.umask(0o022)  # `navsvc admin` sets the service's umask in this process
+    yield settings
+    os.umask(umask)

@@ -2,24 +2,10 @@
 
 from __future__ import annotations
 
-import os
-
 import pytest
 
 from api.tokens import create_token
 from navsvc.cli import build_parser, main
-
-
-@pytest.fixture
-def cli_env(monkeypatch, settings):
-    monkeypatch.setenv("NAVSVC_DATA_DIR", str(settings.data_dir))
-    if settings.database_url:
-        monkeypatch.setenv("NAVSVC_DATABASE_URL", settings.database_url)
-    else:
-        monkeypatch.delenv("NAVSVC_DATABASE_URL", raising=False)
-    umask = os.umask(0o022)  # `navsvc admin` sets the service's umask in this process
-    yield settings
-    os.umask(umask)
 
 
 def test_admin_token_lifecycle(cli_env, capsys, app, client):
