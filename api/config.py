@@ -47,6 +47,11 @@ class Settings(BaseSettings):
     job_lease_s : float
         A running job's claim is renewed every third of this; a claim not renewed for
         this long belongs to a dead worker and may be taken over (``NAVSVC_JOB_LEASE_S``).
+    worker_heartbeat_file : Path or None
+        Set by ``navsvc serve --workers N`` for its API processes
+        (``NAVSVC_WORKER_HEARTBEAT_FILE``): the embedded worker, which runs in the
+        supervising process, touches this file on every poll, and their ``/readyz``
+        reports the worker stopped when it is stale.
     """
 
     model_config = SettingsConfigDict(env_prefix="NAVSVC_", extra="ignore")
@@ -64,6 +69,7 @@ class Settings(BaseSettings):
     queue: str = "navsvc-plans"
     broker_visibility_timeout_s: float = Field(default=300.0, gt=0)
     job_lease_s: float = Field(default=30.0, gt=0)
+    worker_heartbeat_file: Path | None = None
 
     @property
     def resolved_database_url(self) -> str:

@@ -44,6 +44,10 @@ MIN_UPTIME_S = 10.0
 #: how long stopping API processes may take to finish their requests
 SHUTDOWN_TIMEOUT_S = 30.0
 
+#: file in the data folder that the supervising process's job worker touches on every
+#: poll; the API processes' /readyz reads its age
+HEARTBEAT_FILE_NAME = "worker.heartbeat"
+
 
 def configure_logging(level: str) -> None:
     """Log ``level`` and above to stderr with times (the service's log format)."""
@@ -81,8 +85,12 @@ def serve(settings: Settings, host: str, port: int, workers: int = 1) -> None:
     worker = database = None
     if settings.embedded_worker and not settings.broker_url:
         database = Database(settings.resolved_database_url)
+        settings = settings.model_copy(update={
+            "worker_heartbeat_file": (settings.data_dir / HEARTBEAT_FILE_NAME).resolve()})
         worker = EmbeddedWorker(settings, database)
         worker.start()
+        # Inherited by the API processes: their /readyz reads the worker's heartbeat.
+        os.environ["NAVSVC_WORKER_HEARTBEAT_FILE"] = str(settings.worker_heartbeat_file)
         log.info("embedded job worker runs in the supervising process %d", os.getpid())
     # Inherited by the API processes, which therefore run no job worker of their own.
     os.environ["NAVSVC_EMBEDDED_WORKER"] = "false"
@@ -91,6 +99,7 @@ def serve(settings: Settings, host: str, port: int, workers: int = 1) -> None:
     finally:
         if worker is not None:
             worker.stop()
+            settings.worker_heartbeat_file.unlink(missing_ok=True)
         if database is not None:
             database.dispose()
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import threading
+import time
 from multiprocessing.process import BaseProcess
 
 from sqlalchemy import select, update
@@ -23,6 +24,31 @@ log = logging.getLogger("navsvc.jobs")
 
 #: a job is started at most this many times (the first run plus one after a restart)
 MAX_ATTEMPTS = 2
+#: a worker heartbeat older than this many poll intervals (and at least
+#: :data:`HEARTBEAT_MIN_STALE_S`) means the worker is stopped or stuck
+HEARTBEAT_STALE_POLLS = 5
+HEARTBEAT_MIN_STALE_S = 10.0
+
+
+def heartbeat_is_fresh(settings: Settings) -> bool:
+    """Whether the embedded worker of another process (``settings.worker_heartbeat_file``)
+    polled recently.
+
+    Parameters
+    ----------
+    settings : Settings
+        With ``worker_heartbeat_file`` set.
+
+    Returns
+    -------
+    bool
+        ``False`` when the file is missing or older than the stale limit.
+    """
+    limit_s = max(HEARTBEAT_MIN_STALE_S, HEARTBEAT_STALE_POLLS * settings.job_poll_interval_s)
+    try:
+        return time.time() - settings.worker_heartbeat_file.stat().st_mtime <= limit_s
+    except OSError:
+        return False
 
 
 def recover_interrupted_jobs(database: Database, settings: Settings) -> tuple[int, int]:
@@ -135,8 +161,18 @@ class EmbeddedWorker:
                     self._launch(job_id)
             except Exception:
                 log.exception("job worker iteration failed; retrying")
+            self._beat()
             self._wake.wait(self.settings.job_poll_interval_s)
             self._wake.clear()
+
+    def _beat(self) -> None:
+        """Touch the heartbeat file, if any (read by the API processes' ``/readyz``)."""
+        if self.settings.worker_heartbeat_file is None:
+            return
+        try:
+            self.settings.worker_heartbeat_file.touch()
+        except OSError as exc:
+            log.warning("could not touch the worker heartbeat file: %s", exc)
 
     def _launch(self, job_id: str) -> None:
         # Not a daemon: the pipeline may start helper processes of its own.

@@ -6,6 +6,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
 from api.deps import SessionRoute
+from api.jobs.embedded import heartbeat_is_fresh
 from api.schemas import Health
 
 PREFIX = ""
@@ -23,12 +24,16 @@ def healthz() -> Health:
                              "description": "Database, worker or broker down."}})
 def readyz(request: Request):
     """Answers 200 when the database is reachable and the embedded job worker (if
-    enabled) is alive, or, with a job queue (`NAVSVC_BROKER_URL`), the broker answers;
-    503 otherwise, with the failing check named."""
+    enabled; with `navsvc serve --workers N` the one in the supervising process) is
+    alive, or, with a job queue (`NAVSVC_BROKER_URL`), the broker answers; 503
+    otherwise, with the failing check named."""
     checks = {"database": "ok" if request.app.state.db.ping() else "unreachable"}
     worker = request.app.state.worker
+    settings = request.app.state.settings
     if worker is not None:
         checks["worker"] = "ok" if worker.alive() else "stopped"
+    elif settings.worker_heartbeat_file is not None and not settings.broker_url:
+        checks["worker"] = "ok" if heartbeat_is_fresh(settings) else "stopped"
     queue = request.app.state.queue
     if queue is not None:
         checks["broker"] = "ok" if queue.broker_reachable() else "unreachable"

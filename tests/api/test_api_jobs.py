@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 import uuid
 
@@ -9,7 +10,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.app import create_app
-from api.jobs.embedded import recover_interrupted_jobs
+from api.jobs.embedded import HEARTBEAT_MIN_STALE_S, recover_interrupted_jobs
 from api.models import Job, utc_now
 from api.storage import Storage
 
@@ -150,3 +151,20 @@ def test_list_jobs_filters(client, auth, image):
     assert [j["id"] for j in listed["items"]] == [job["id"]]
     assert client.get("/api/v1/jobs", headers=auth["auditor"],
                       params={"state": "bogus"}).status_code == 422
+
+
+def test_readyz_reads_another_process_worker_heartbeat(settings, tmp_path):
+    """An API process of `navsvc serve --workers N` runs no worker; its /readyz says the
+    supervising process's worker is stopped when the heartbeat file is stale or gone."""
+    heartbeat = tmp_path / "worker.heartbeat"
+    app = create_app(settings.model_copy(update={"embedded_worker": False,
+                                                 "worker_heartbeat_file": heartbeat}))
+    with TestClient(app) as client:
+        heartbeat.touch()
+        assert client.get("/readyz").json()["checks"] == {"database": "ok", "worker": "ok"}
+        stale = time.time() - HEARTBEAT_MIN_STALE_S - 1
+        os.utime(heartbeat, (stale, stale))
+        answer = client.get("/readyz")
+        assert answer.status_code == 503 and answer.json()["checks"]["worker"] == "stopped"
+        heartbeat.unlink()
+        assert client.get("/readyz").status_code == 503
