@@ -6,7 +6,7 @@ the untransformed head carried by the known point map. Optionally (``--reference
 ground truth of the mapped target is instead ANTs' full-resolution
 ``antsRegistrationSyNQuick[s]`` on the untransformed brain (slower: minutes).
 
-The ``normal`` and ``along`` columns split the mapped target's error, carried back into
+The ``across`` and ``along`` columns split the mapped target's error, carried back into
 the untransformed head, into its part along the coil axis of the untransformed plan (the
 inward scalp normal, i.e. across the cortex) and its part along the cortex. On the warp
 cases the error lies along the cortex: SyN against the ICBM average recovers depth, not
@@ -76,7 +76,7 @@ def main() -> None:
         nib.save(original, str(tmp / "original.nii.gz"))
         base = make_plan(tmp / "original.nii.gz", tmp / "original")
         ref = reference_target(base["target"]["mni_mm"], tmp) if args.reference else None
-        print(f"{'case':48s}{'target mm':>10s}{'normal':>8s}{'along':>7s}{'cortex mm':>10s}{'entry mm':>10s}"
+        print(f"{'case':48s}{'target mm':>10s}{'across':>8s}{'along':>7s}{'cortex pt mm':>13s}{'entry mm':>10s}"
               f"{'vs ANTs mm':>11s}{'GM':>4s}{'hemi':>6s}{'s':>6s}")
         errors: list[float] = []
         for name, make in accuracy_cases()[: args.cases]:
@@ -90,7 +90,7 @@ def main() -> None:
                       if ref is not None else float("nan"))
             errors.append(gaps[0])
             across_mm, along_mm = split_error(plan, base, case)
-            print(f"{name:48s}{gaps[0]:10.2f}{across_mm:8.2f}{along_mm:7.2f}{gaps[1]:10.2f}{gaps[2]:10.2f}{vs_ref:11.2f}"
+            print(f"{name:48s}{gaps[0]:10.2f}{across_mm:8.2f}{along_mm:7.2f}{gaps[1]:13.2f}{gaps[2]:10.2f}{vs_ref:11.2f}"
                   f"{'y' if plan['target']['in_grey_matter'] else 'n':>4s}{plan['target']['hemisphere']:>6s}{seconds:6.1f}",
                   flush=True)
         print(f"mapped target error vs ground truth: median {statistics.median(errors):.2f} mm, "
