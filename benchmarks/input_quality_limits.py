@@ -6,8 +6,8 @@ noise, stronger multiplicative bias fields, coarser and thicker voxels (up to th
 loader accepts), a random rigid move on top of each. The ground truth is the plan of the
 untransformed head carried by the case's known point map. Printed per case: the mapped
 target's error (``native_ras_mm``), the cortical target's and the scalp entry's, the
-change of the dose suggestion (Stokes offset, %MSO), the registration quality, or the
-refusal's message.
+change of the dose suggestion (Stokes offset, %MSO), the registration quality, the noise
+measured in the air around the head (``input.noise_pct_of_brain``), or the refusal's message.
 
 Usage: ``python benchmarks/input_quality_limits.py``
 """
@@ -31,12 +31,16 @@ def degraded_cases(seed: int = 77):
     """(name, maker) pairs; each maker takes the head and returns a TransformedHead."""
     rng = np.random.default_rng(seed)
     cases = [(f"Rician noise {round(100 * s)} %", lambda im, s=s: heads.add_rician_noise(im, rng, s))
-             for s in (0.06, 0.09, 0.12, 0.20)]
+             for s in (0.06, 0.09, 0.12, 0.14, 0.16, 0.20)]
     cases += [(f"bias field {round(100 * s)} %", lambda im, s=s: heads.multiply_bias_field(im, rng, s))
               for s in (0.5, 0.7)]
     cases += [(f"voxels {'x'.join(f'{v:g}' for v in size)} mm", lambda im, size=size: heads.resample(im, size))
               for size in ((2.0, 2.0, 2.0), (1.0, 1.0, 3.0), (3.0, 3.0, 3.0))]
     return [(name + " + rigid", lambda im, make=make: make(im).then(random_rigid(rng))) for name, make in cases]
+
+
+def _pct(value: float | None) -> str:
+    return "-" if value is None else f"{value:.1f}"
 
 
 def main() -> None:
@@ -47,7 +51,7 @@ def main() -> None:
         nib.save(original, str(tmp / "original.nii.gz"))
         base = make_plan(tmp / "original.nii.gz", tmp / "original")
         print(f"{'case':34s}{'mapped mm':>10s}{'cortex mm':>10s}{'entry mm':>9s}{'dose %MSO':>10s}"
-              f"{'quality':>9s}{'s':>6s}  refusal")
+              f"{'quality':>9s}{'noise %':>8s}{'s':>6s}  refusal")
         for name, make in degraded_cases():
             case = make(original)
             nib.save(case.image, str(tmp / "case.nii.gz"))
@@ -55,7 +59,7 @@ def main() -> None:
             try:
                 plan = make_plan(tmp / "case.nii.gz", tmp / "case")
             except InputError as exc:
-                print(f"{name:34s}{'-':>10s}{'-':>10s}{'-':>9s}{'-':>10s}{'-':>9s}{time.perf_counter() - start:6.1f}"
+                print(f"{name:34s}{'-':>10s}{'-':>10s}{'-':>9s}{'-':>10s}{'-':>9s}{'-':>8s}{time.perf_counter() - start:6.1f}"
                       f"  {exc}", flush=True)
                 continue
             errors = [float(np.linalg.norm(np.asarray(plan[block][key]) - case.original_to_new(base[block][key])[0]))
@@ -64,7 +68,8 @@ def main() -> None:
             offsets = [p["dose"]["mt_offset_pct_mso"] for p in (plan, base)]
             dose = "n/a" if None in offsets else f"{offsets[0] - offsets[1]:+.1f}"
             print(f"{name:34s}{errors[0]:10.2f}{errors[1]:10.2f}{errors[2]:9.2f}{dose:>10s}"
-                  f"{plan['registration']['quality']['value']:9.3f}{time.perf_counter() - start:6.1f}", flush=True)
+                  f"{plan['registration']['quality']['value']:9.3f}{_pct(plan['input']['noise_pct_of_brain']):>8s}"
+                  f"{time.perf_counter() - start:6.1f}", flush=True)
 
 
 if __name__ == "__main__":

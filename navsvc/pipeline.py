@@ -20,6 +20,7 @@ from navsvc.anatomy.checks import require_entry_in_image, require_head_outline, 
 from navsvc.anatomy.field_of_view import (
     COIL_CLEARANCE_MM, ScalpCut, edge_distance_mm, landmarks_in_image, scalp_cut,
 )
+from navsvc.anatomy.noise import noise_pct_of_brain, require_low_noise
 from navsvc.anatomy.scalp import Scalp, scalp_surface
 from navsvc.anatomy.tissue import segment_locally
 from navsvc.coil import axis_distance_mm, coil_matrix, handle_direction
@@ -200,6 +201,8 @@ def make_plan(t1_path: str | Path, out_dir: str | Path, options: PlanOptions | N
             registration = register_to_mni(coarse, Path(scratch))
             require_quality(registration.quality_correlation)
         with timer.stage("anatomy"):
+            noise_pct = noise_pct_of_brain(t1.data, t1.affine, registration.native_to_colin)
+            require_low_noise(noise_pct)
             scalp = scalp_surface(coarse)
             cut = scalp_cut(scalp, t1.shape, t1.affine)
             require_head_outline(scalp, cut)
@@ -228,7 +231,7 @@ def make_plan(t1_path: str | Path, out_dir: str | Path, options: PlanOptions | N
                 axis_to_target_mm=axis_distance_mm(target.coil, target.cortex.cortex_ras_mm),
                 landmarks=points, beam=beam, five_cm=five_cm, m1=m1, m1_native=m1_native, m1_scalp=m1_scalp,
                 scalp_to_brain_mm=scalp_gap_mm, transform_files=transform_files,
-                scalp_in_image=in_image, field_of_view_cuts_scalp=ctx.cut.is_cut,
+                scalp_in_image=in_image, field_of_view_cuts_scalp=ctx.cut.is_cut, noise_pct_of_brain=noise_pct,
             )
         with timer.stage("report"):
             write_report(out, plan, report_inputs(ctx))

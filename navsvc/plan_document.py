@@ -17,7 +17,7 @@ from navsvc.landmarks.placement import BeamF3
 from navsvc.target.individualize import RULE, CorticalTarget
 from navsvc.target.strategies import M1_HAND_KNOB_CITATION, M1_HAND_KNOB_MNI_MM, STRATEGIES
 
-SCHEMA_VERSION = "1.1.0"
+SCHEMA_VERSION = "1.2.0"
 SCHEMA_FILE = "plan.schema.json"
 #: decimals kept for coordinates in mm (0.01 mm is far below any imaging precision)
 MM_DECIMALS = 3
@@ -48,7 +48,7 @@ def _strategy_block(options, target) -> dict:
 def build_plan(*, t1, options, registration, target, cortex_mni_mm, gm_probability, axis_to_target_mm,
                landmarks: dict, beam: BeamF3, five_cm, m1: CorticalTarget, m1_native, m1_scalp,
                scalp_to_brain_mm: float, transform_files: dict, scalp_in_image: dict[str, bool],
-               field_of_view_cuts_scalp: bool) -> dict:
+               field_of_view_cuts_scalp: bool, noise_pct_of_brain: float | None) -> dict:
     """Assemble the plan document from the pipeline's results (all points native RAS mm).
 
     ``scalp_in_image`` says, per landmark, whether its scalp is clear of where the image's
@@ -80,6 +80,7 @@ def build_plan(*, t1, options, registration, target, cortex_mni_mm, gm_probabili
             "voxel_size_mm": _mm(t1.voxel_size_mm), "orientation": list(t1.orientation),
             "affine": _matrix(t1.affine),
             "field_of_view_cuts_scalp": bool(field_of_view_cuts_scalp),
+            "noise_pct_of_brain": None if noise_pct_of_brain is None else round(float(noise_pct_of_brain), 1),
         },
         "registration": {
             "template": templates.ICBM_NAME,

@@ -88,6 +88,9 @@ def print_summary(plan: dict, out: Path) -> None:
     cut = sorted(name for name, p in plan["landmarks"]["points"].items() if not p["scalp_in_image"])
     if cut:
         print(f"warning         the image's field of view cuts the head: not reliable here: {', '.join(cut)}")
+    noise = plan["input"].get("noise_pct_of_brain")
+    noise_text = "not measured (too little air in the image)" if noise is None else f"{noise:.1f} % of brain signal"
+    print(f"image noise     {noise_text}")
     print(f"registration    quality {plan['registration']['quality']['value']:.3f}, total {plan['timing_s']['total']:.1f} s")
     print(f"written         {out / 'plan.json'}")
 

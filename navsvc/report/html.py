@@ -275,6 +275,7 @@ def render_page(plan: Mapping, figures: Mapping[str, bytes | None]) -> str:
         ("Input shape (voxels)", fmt_value(lookup(input_info, "shape"))),
         ("Input voxel size (mm)", fmt_value(lookup(input_info, "voxel_size_mm"))),
         ("Input orientation (voxel axes)", fmt_value(lookup(input_info, "orientation"))),
+        ("Input noise (% of brain signal)", fmt_number(lookup(input_info, "noise_pct_of_brain"), 1)),
         ("Registration template", esc(lookup(plan, "registration", "template"))),
         ("Registration quality", registration_text),
         ("Registration time", fmt_number(lookup(plan, "registration", "seconds"), 1, " s")),

@@ -1,0 +1,79 @@
+"""Noise measured in the air around the head, relative to the brain's signal.
+
+Colin27 with Rician noise of known sigma: the estimate must equal sigma over the noisy
+brain's median (in %), whatever the voxel order; a clean head, a constant background
+fill and an offset measure no noise; the limit refuses with the measured level.
+"""
+
+from __future__ import annotations
+
+import nibabel as nib
+import numpy as np
+import pytest
+
+from navsvc import templates
+from navsvc.anatomy.noise import MAX_NOISE_PCT_OF_BRAIN, noise_pct_of_brain, require_low_noise
+from navsvc.errors import InputError
+from navsvc.testing import heads
+
+
+def _identity(points):
+    return np.asarray(points, dtype=float)
+
+
+@pytest.fixture(scope="module")
+def colin():
+    return heads.load_colin27()
+
+
+@pytest.fixture(scope="module")
+def brain_mask():
+    return np.asanyarray(nib.load(str(templates.COLIN_BRAIN_MASK)).dataobj) > 0
+
+
+def _estimate(img, to_colin=_identity):
+    return noise_pct_of_brain(np.asanyarray(img.dataobj).astype(np.float32), img.affine, to_colin)
+
+
+@pytest.mark.parametrize("fraction", [0.02, 0.06, 0.12])
+def test_known_rician_noise_is_measured(colin, brain_mask, fraction):
+    case = heads.add_rician_noise(colin, np.random.default_rng(1), fraction)
+    noisy = np.asanyarray(case.image.dataobj)
+    expected_pct = 100.0 * case.parameters["sigma"] / np.median(noisy[brain_mask])
+    assert _estimate(case.image) == pytest.approx(expected_pct, rel=0.05)
+
+
+def test_the_estimate_does_not_depend_on_the_voxel_order(colin):
+    noisy = heads.add_rician_noise(colin, np.random.default_rng(2), 0.06)
+    reordered = noisy.then(lambda im: heads.reorient(im, (2, 0, 1), (True, False, True)))
+    assert _estimate(reordered.image) == pytest.approx(_estimate(noisy.image), rel=0.03)
+
+
+def test_a_clean_head_and_a_filled_background_measure_no_noise(colin):
+    data = np.asanyarray(colin.dataobj).astype(np.float32)
+    assert _estimate(colin) < 0.5
+    filled = np.where(data > 0, data, 37.0)  # a converter's constant background
+    assert _estimate(nib.Nifti1Image(filled, colin.affine)) < 0.5
+
+
+def test_an_intensity_offset_leaves_the_noise_level_unchanged(colin, brain_mask):
+    noisy = heads.add_rician_noise(colin, np.random.default_rng(3), 0.06).image
+    values = np.asanyarray(noisy.dataobj)
+    shifted = nib.Nifti1Image(values + 50.0, colin.affine)
+    brain_median = float(np.median(values[brain_mask]))
+    # the same sigma, relative to a brain signal raised by the offset
+    assert _estimate(shifted) * (brain_median + 50.0) == pytest.approx(_estimate(noisy) * brain_median, rel=0.05)
+
+
+def test_too_little_air_gives_no_estimate(colin):
+    # every voxel mapped far inside Colin27's head: no air at all
+    assert noise_pct_of_brain(np.asanyarray(colin.dataobj).astype(np.float32), colin.affine,
+                              lambda p: np.zeros_like(np.asarray(p, dtype=float))) is None
+
+
+def test_the_limit_refuses_with_the_measured_level():
+    require_low_noise(None)
+    require_low_noise(MAX_NOISE_PCT_OF_BRAIN)
+    with pytest.raises(InputError, match=r"too noisy: the noise in the air around the head is 31 % of the "
+                                         r"brain's signal \(at most 25 % is accepted"):
+        require_low_noise(31.2)
