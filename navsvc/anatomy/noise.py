@@ -27,7 +27,7 @@ import numpy as np
 from scipy import ndimage
 
 from navsvc import templates
-from navsvc.coords import apply_affine
+from navsvc.coords import voxel_to_world
 from navsvc.errors import InputError
 from navsvc.report.sampling import MappedImage
 
@@ -88,7 +88,7 @@ def noise_pct_of_brain(data: np.ndarray, affine: np.ndarray, native_to_colin) ->
     """
     ijk = _sample_lattice(data.shape)
     values = data[tuple(ijk.T)].astype(np.float64)
-    points = apply_affine(affine, ijk)
+    points = voxel_to_world(affine, ijk)
     air_data, air_affine = _colin_air()
     air = MappedImage(air_data, air_affine, native_to_colin, order=0)(points) > 0
     brain = MappedImage.load(templates.require(templates.COLIN_BRAIN_MASK), native_to_colin, order=0)(points) > 0
