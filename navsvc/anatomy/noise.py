@@ -9,13 +9,12 @@ head affine, is more than :data:`AIR_MARGIN_MM` away, so the estimate does not d
 the head mask, which noise itself spoils. The brain's signal is the median inside
 Colin27's brain mask carried the same way.
 
-Clinical T1s score a few percent. On Colin27 with Rician noise of 12 % of its robust
-maximum (``benchmarks/input_quality_limits.py``) this measures 22.5 %: the mapped target
-was still within 0.7 mm, the scalp entry within 2.7 mm, the dose suggestion within
-3.5 %MSO. At 14 % (26 % here) the dose suggestion moved by 6 %MSO, and at 16 % the head
-mask grew to the image's edges and the plan was refused for the wrong reason (a field of
-view that cuts the head). Above :data:`MAX_NOISE_PCT_OF_BRAIN` the image is refused as
-too noisy.
+Clinical T1s score a few percent. Colin27 with Rician noise of 12 % of its robust maximum
+measures 22 % here; planned, its mapped target stayed within 1.2 mm, its scalp entry within
+4.2 mm (``benchmarks/input_quality_limits.py``). With 14 % noise (26 % here) one draw moved
+the dose suggestion by 6 %MSO, and at 16 % the head mask grew to the image's edges and the
+plan was refused for the wrong reason (a field of view that cuts the head). Above
+:data:`MAX_NOISE_PCT_OF_BRAIN` the image is refused as too noisy.
 """
 
 from __future__ import annotations
