@@ -35,6 +35,7 @@ import nibabel as nib
 import numpy as np
 
 from navsvc import templates
+from navsvc.grid import resample_to_working_grid
 from navsvc.pipeline import make_plan
 from navsvc.testing import heads
 from navsvc.testing.cases import accuracy_cases
@@ -47,12 +48,22 @@ def _get(plan: dict, key: tuple[str, str]) -> np.ndarray:
     return np.asarray(plan[key[0]][key[1]], float)
 
 
+def _with_orthonormal_axes(image: nib.Nifti1Image) -> nib.Nifti1Image:
+    """``image``, resampled onto navsvc's 1 mm RAS working grid if its voxel axes are sheared
+    (ITK reads only orthonormal direction cosines; the world, and so the ground truth, is the same)."""
+    axes = image.affine[:3, :3] / np.linalg.norm(image.affine[:3, :3], axis=0)
+    if np.allclose(axes.T @ axes, np.eye(3), atol=1e-6):
+        return image
+    return resample_to_working_grid(heads.as_loaded_t1(image)).to_nifti()
+
+
 def reference_target(image: nib.Nifti1Image, to_colin, mni_mm, folder: Path) -> np.ndarray:
     """Full-resolution ANTs SyNQuick[s] mapping of ``mni_mm`` into ``image``'s brain.
 
     The brain is cut with Colin27's brain mask carried into ``image`` by its known point
     map ``to_colin`` (image world -> Colin27 world, mm): a perfect brain extraction.
     """
+    image = _with_orthonormal_axes(image)
     colin_mask = nib.load(str(templates.COLIN_BRAIN_MASK))
     mask = np.asanyarray(colin_mask.dataobj) > 0
     data = heads.image_data(image)
