@@ -10,6 +10,7 @@ by an upload in flight, so deleting is left to the administrator.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 
 from sqlalchemy import select
@@ -67,13 +68,14 @@ def check_storage(database: Database, storage: Storage, verify_checksums: bool =
         images = session.execute(select(Image.id, Image.stored_path, Image.sha256)).all()
         plans = session.execute(select(Plan.id, Plan.result_dir)).all()
     referenced: set[Path] = set()
+    digest = cache(sha256_file)  # one file can back several records (the same upload for two patients)
     for image_id, stored_path, sha256 in images:
         report.images_checked += 1
-        path = storage.absolute(stored_path)
-        referenced.add(path.resolve())
+        path = storage.absolute(stored_path).resolve()
+        referenced.add(path)
         if not path.is_file():
             report.missing_image_files.append(image_id)
-        elif verify_checksums and sha256_file(path) != sha256:
+        elif verify_checksums and digest(path) != sha256:
             report.damaged_image_files.append(image_id)
     for plan_id, result_dir in plans:
         report.plans_checked += 1
