@@ -37,8 +37,10 @@ import nibabel as nib
 import numpy as np
 
 from navsvc import templates
+from navsvc.coords import voxel_to_world
 from navsvc.grid import resample_to_working_grid
 from navsvc.pipeline import make_plan
+from navsvc.report.sampling import MappedImage
 from navsvc.testing import heads
 from navsvc.testing.cases import accuracy_cases
 from plan_speed import run_reference  # benchmarks/ is on the path when run as a script
@@ -66,20 +68,13 @@ def reference_target(image: nib.Nifti1Image, to_colin, mni_mm, folder: Path) -> 
     map ``to_colin`` (image world -> Colin27 world, mm): a perfect brain extraction.
     """
     image = _with_orthonormal_axes(image)
-    colin_mask = nib.load(str(templates.COLIN_BRAIN_MASK))
-    mask = np.asanyarray(colin_mask.dataobj) > 0
     data = heads.image_data(image)
+    colin_brain = MappedImage.load(templates.COLIN_BRAIN_MASK, to_colin, order=0)
     inside = np.zeros(data.shape, dtype=bool)
-    to_mask_index = np.linalg.inv(colin_mask.affine)
+    jk = np.stack(np.meshgrid(np.arange(data.shape[1]), np.arange(data.shape[2]), indexing="ij"), -1).reshape(-1, 2)
     for i in range(data.shape[0]):  # one slice at a time: bounded memory
-        jk = np.stack(np.meshgrid(np.arange(data.shape[1]), np.arange(data.shape[2]), indexing="ij"), -1).reshape(-1, 2)
         ijk = np.column_stack([np.full(len(jk), i), jk])
-        index = np.rint(nib.affines.apply_affine(to_mask_index, to_colin(nib.affines.apply_affine(image.affine, ijk))))
-        index = index.astype(int)
-        ok = np.all((index >= 0) & (index < np.array(mask.shape)), axis=1)
-        hit = np.zeros(len(ijk), dtype=bool)
-        hit[ok] = mask[tuple(index[ok].T)]
-        inside[i] = hit.reshape(data.shape[1], data.shape[2])
+        inside[i] = (colin_brain(voxel_to_world(image.affine, ijk)) > 0).reshape(data.shape[1:])
     brain = folder / "reference_brain.nii.gz"
     nib.save(nib.Nifti1Image(np.where(inside, data, 0).astype(np.float32), image.affine), str(brain))
     return np.asarray(run_reference(brain, mni_mm)["native_ras_mm"])

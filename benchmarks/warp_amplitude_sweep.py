@@ -11,7 +11,8 @@ SyN (what the plan reports as ``native_ras_mm``).
 
 With ``--reference``, ANTs' full-resolution ``antsRegistrationSyNQuick[s]`` (the speed
 benchmark's reference) registers each brain too (the head cut by Colin27's brain mask,
-warped with the head: a perfect brain extraction) and its error is printed alongside
+carried by the warp's known point map: a perfect brain extraction; see
+``accuracy_ground_truth.reference_target``) and its error is printed alongside
 (about 2.5 minutes per case).
 
 Usage: ``python benchmarks/warp_amplitude_sweep.py [--amplitudes 1 2 3 4 5] [--wavelengths 80]
@@ -78,16 +79,14 @@ import tempfile
 import time
 from pathlib import Path
 
-import nibabel as nib
 import numpy as np
 
-from navsvc import templates
 from navsvc.anatomy.scalp import scalp_surface
 from navsvc.grid import resample_to_working_grid
 from navsvc.registration import Registration, register_to_mni
 from navsvc.target.strategies import get_strategy
 from navsvc.testing import heads
-from plan_speed import run_reference  # benchmarks/ is on the path when run as a script
+from accuracy_ground_truth import reference_target  # benchmarks/ is on the path when run as a script
 
 #: default wavelength of the sinusoidal warps, mm
 WAVELENGTH_MM = 80.0
@@ -107,14 +106,6 @@ def _inward_normal(img, point_ras_mm) -> np.ndarray:
     """Inward scalp normal above ``point_ras_mm`` (the pipeline's coil axis)."""
     scalp = scalp_surface(resample_to_working_grid(heads.as_loaded_t1(img)).downsampled(2))
     return scalp.inward_normal(scalp.nearest_point(point_ras_mm))
-
-
-def _reference(head: nib.Nifti1Image, mask: nib.Nifti1Image, mni_mm, folder: Path) -> np.ndarray:
-    """``mni_mm`` mapped into ``head`` by full-resolution ANTs SyNQuick[s] on its brain."""
-    brain = folder / "reference_brain.nii.gz"
-    inside = np.asanyarray(mask.dataobj) > 0.5
-    nib.save(nib.Nifti1Image(np.where(inside, heads.image_data(head), 0).astype(np.float32), head.affine), str(brain))
-    return np.asarray(run_reference(brain, mni_mm)["native_ras_mm"])
 
 
 def main() -> None:
@@ -137,9 +128,7 @@ def _sweep(args: argparse.Namespace, folder: Path) -> None:
     truth_native = base.mni_to_native(mni_mm)
     truth_affine = _affine_only(base).mni_to_native(mni_mm)
     normal = _inward_normal(original, truth_native[0])
-    colin_mask = nib.load(str(templates.COLIN_BRAIN_MASK))
-    colin_mask = nib.Nifti1Image(np.asanyarray(colin_mask.dataobj).astype(np.float32), colin_mask.affine)
-    ref_truth = _reference(original, colin_mask, mni_mm, folder) if args.reference else None
+    ref_truth = reference_target(original, np.asarray, mni_mm, folder) if args.reference else None
     print(f"{'A mm':>5} {'λ mm':>5} {'seed':>4} {'max|u| mm':>9} {'|u| at target':>13} {'normal':>6} {'tangential':>10} "
           f"{'affine only mm':>14} {'navsvc mm':>9} {'reg s':>6} {'ANTs 1 mm':>9}")
     summary = {}
@@ -160,10 +149,7 @@ def _sweep(args: argparse.Namespace, folder: Path) -> None:
             error = float(np.linalg.norm(reg.mni_to_native(mni_mm) - expected))
             ref_error = float("nan")
             if ref_truth is not None:
-                # the same warp (same draws) carries the brain mask with the head
-                mask = heads.smooth_warp(colin_mask, np.random.default_rng(1000 + seed), amplitude_mm=amplitude,
-                                         wavelength_mm=wavelength).image
-                ref_error = float(np.linalg.norm(_reference(case.image, mask, mni_mm, folder)
+                ref_error = float(np.linalg.norm(reference_target(case.image, case.new_to_original, mni_mm, folder)
                                                  - case.original_to_new(ref_truth)))
             summary.setdefault((amplitude, wavelength), []).append(error)
             print(f"{amplitude:5.1f} {wavelength:5.0f} {seed:4d} {case.parameters['max_displacement_mm']:9.1f} {np.linalg.norm(u_mm):13.2f} "
