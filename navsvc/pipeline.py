@@ -22,7 +22,7 @@ from navsvc.anatomy.field_of_view import (
 )
 from navsvc.anatomy.noise import noise_pct_of_brain, require_low_noise
 from navsvc.anatomy.scalp import Scalp, scalp_surface
-from navsvc.anatomy.tissue import segment_locally
+from navsvc.anatomy.tissue import LocalTissue, segment_locally
 from navsvc.coil import axis_distance_mm, coil_matrix, handle_direction
 from navsvc.errors import InputError, PipelineError
 from navsvc.grid import WorkingImage, resample_to_working_grid
@@ -35,7 +35,7 @@ from navsvc.registration import Registration, register_to_mni, require_quality
 from navsvc.report import ReportInputs, write_report
 from navsvc.report.sampling import MappedImage
 from navsvc.scratch import registration_scratch
-from navsvc.target.individualize import MAX_SHIFT_MM, CorticalTarget, individualize
+from navsvc.target.individualize import MAX_SHIFT_MM, CorticalTarget, individualize, scalp_to_cortex_mm
 from navsvc.target.strategies import M1_HAND_KNOB_MNI_MM, get_strategy
 
 #: along-normal alternative: scalp points searched within this distance of the entry, mm
@@ -61,6 +61,7 @@ class TargetResult:
     coil: np.ndarray
     along_normal_entry_ras_mm: np.ndarray
     along_normal_coil: np.ndarray
+    scalp_to_cortex_mm: float  # entry to the cortical surface (the target lies deeper)
 
 
 @dataclass(frozen=True)
@@ -80,11 +81,13 @@ def _side(frame: HeadFrame, midline_ras_mm: np.ndarray, points) -> np.ndarray:
     return np.sign((np.atleast_2d(points) - midline_ras_mm) @ frame.right)
 
 
-def _cortical_point(ctx: PlanContext, mapped, max_shift_mm: float = MAX_SHIFT_MM) -> CorticalTarget:
+def _cortical_point(ctx: PlanContext, mapped,
+                    max_shift_mm: float = MAX_SHIFT_MM) -> tuple[CorticalTarget, LocalTissue]:
     tissue = segment_locally(ctx.grid, ctx.registration, mapped)
     wanted = _side(ctx.frame, ctx.midline_ras_mm, mapped)[0]
-    return individualize(mapped, ctx.scalp.nearest_point(mapped), tissue,
-                         lambda pts: _side(ctx.frame, ctx.midline_ras_mm, pts) == wanted, max_shift_mm)
+    point = individualize(mapped, ctx.scalp.nearest_point(mapped), tissue,
+                          lambda pts: _side(ctx.frame, ctx.midline_ras_mm, pts) == wanted, max_shift_mm)
+    return point, tissue
 
 
 def _along_normal_entry(scalp: Scalp, cut: ScalpCut, entry, target) -> np.ndarray:
@@ -113,7 +116,7 @@ def locate_target(options: PlanOptions, ctx: PlanContext) -> TargetResult:
         mni = np.asarray(options.mni_mm if options.mni_mm is not None else get_strategy(options.strategy).mni_mm, float)
         native = reg.mni_to_native(mni)[0]
     try:
-        cortex = _cortical_point(ctx, native)
+        cortex, tissue = _cortical_point(ctx, native)
     except PipelineError:
         if options.native_ras_mm is None and options.mni_mm is None:
             raise  # a named strategy's coordinate always has cortex nearby: the registration failed
@@ -134,7 +137,8 @@ def locate_target(options: PlanOptions, ctx: PlanContext) -> TargetResult:
     alt_coil = coil_matrix(alt_entry, alt_normal, handle_direction(alt_normal, frame.anterior, lateral,
                                                                    options.handle_angle_deg),
                            options.coil_distance_mm)
-    return TargetResult(mni, native, cortex, entry, normal, coil, alt_entry, alt_coil)
+    return TargetResult(mni, native, cortex, entry, normal, coil, alt_entry, alt_coil,
+                        scalp_to_cortex_mm(entry, cortex.cortex_ras_mm, tissue))
 
 
 def require_cortical_depth(target: TargetResult) -> None:
@@ -215,8 +219,9 @@ def make_plan(t1_path: str | Path, out_dir: str | Path, options: PlanOptions | N
             target = locate_target(options, ctx)
             require_cortical_depth(target)
             m1_native = registration.mni_to_native(M1_HAND_KNOB_MNI_MM)[0]
-            m1 = _cortical_point(ctx, m1_native, M1_MAX_SHIFT_MM)
+            m1, m1_tissue = _cortical_point(ctx, m1_native, M1_MAX_SHIFT_MM)
             m1_scalp = scalp.nearest_point(m1.cortex_ras_mm)
+            m1_depth_mm = scalp_to_cortex_mm(m1_scalp, m1.cortex_ras_mm, m1_tissue)
         with timer.stage("landmarks"):
             points = project_montage(scalp, registration)
             beam = beam_f3(scalp, points, frame)
@@ -230,6 +235,7 @@ def make_plan(t1_path: str | Path, out_dir: str | Path, options: PlanOptions | N
                 gm_probability=target.cortex.gm_probability,
                 axis_to_target_mm=axis_distance_mm(target.coil, target.cortex.cortex_ras_mm),
                 landmarks=points, beam=beam, five_cm=five_cm, m1=m1, m1_native=m1_native, m1_scalp=m1_scalp,
+                m1_scalp_to_cortex_mm=m1_depth_mm,
                 scalp_to_brain_mm=scalp_gap_mm, transform_files=transform_files,
                 scalp_in_image=in_image, field_of_view_cuts_scalp=ctx.cut.is_cut, noise_pct_of_brain=noise_pct,
             )

@@ -17,7 +17,7 @@ from navsvc.landmarks.placement import BeamF3
 from navsvc.target.individualize import RULE, CorticalTarget
 from navsvc.target.strategies import M1_HAND_KNOB_CITATION, M1_HAND_KNOB_MNI_MM, STRATEGIES
 
-SCHEMA_VERSION = "1.2.0"
+SCHEMA_VERSION = "1.3.0"
 SCHEMA_FILE = "plan.schema.json"
 #: decimals kept for coordinates in mm (0.01 mm is far below any imaging precision)
 MM_DECIMALS = 3
@@ -47,6 +47,7 @@ def _strategy_block(options, target) -> dict:
 
 def build_plan(*, t1, options, registration, target, cortex_mni_mm, gm_probability, axis_to_target_mm,
                landmarks: dict, beam: BeamF3, five_cm, m1: CorticalTarget, m1_native, m1_scalp,
+               m1_scalp_to_cortex_mm: float,
                scalp_to_brain_mm: float, transform_files: dict, scalp_in_image: dict[str, bool],
                field_of_view_cuts_scalp: bool, noise_pct_of_brain: float | None) -> dict:
     """Assemble the plan document from the pipeline's results (all points native RAS mm).
@@ -56,8 +57,8 @@ def build_plan(*, t1, options, registration, target, cortex_mni_mm, gm_probabili
     """
     cortex = target.cortex.cortex_ras_mm
     entry = target.entry_ras_mm
-    d_target = float(np.linalg.norm(cortex - entry))
-    d_m1 = float(np.linalg.norm(m1.cortex_ras_mm - m1_scalp)) if scalp_in_image["m1_hand_knob"] else None
+    d_target = target.scalp_to_cortex_mm
+    d_m1 = m1_scalp_to_cortex_mm if scalp_in_image["m1_hand_knob"] else None
     points = {name: {"ras_mm": _mm(p), "method": "10-05 position (Colin27, MNE) projected to scalp"}
               for name, p in landmarks.items()}
     points["beam_f3"] = {"ras_mm": _mm(beam.site_ras_mm), "method": "Beam et al. 2009, tape lengths on scalp"}
@@ -109,6 +110,7 @@ def build_plan(*, t1, options, registration, target, cortex_mni_mm, gm_probabili
         "entry": {
             "scalp_ras_mm": _mm(entry),
             "scalp_to_cortex_mm": round(d_target, 2),
+            "scalp_to_target_mm": round(float(np.linalg.norm(cortex - entry)), 2),
             "inward_normal_ras": _mm(target.inward_normal),
             "scalp_to_brain_mask_mm": round(scalp_to_brain_mm, 1),
             "along_normal": {"scalp_ras_mm": _mm(target.along_normal_entry_ras_mm),

@@ -54,8 +54,16 @@ def test_coil_pose_is_a_valid_simnibs_matrix_over_the_target(colin_plan):
 
 
 def test_entry_is_the_scalp_point_above_the_target(colin_plan):
+    from navsvc.target.individualize import MAX_DEPTH_MM
+
     entry = colin_plan["entry"]
     assert 8.0 < entry["scalp_to_cortex_mm"] < 30.0
+    # the cortical surface lies above the target, which is at most 3 mm deep in the crown
+    # (1 mm more: the crown was found on the line from the scalp point nearest the mapped
+    # coordinate, the surface on the line from the entry)
+    depth_in_crown_mm = entry["scalp_to_target_mm"] - entry["scalp_to_cortex_mm"]
+    assert 0.0 < depth_in_crown_mm <= MAX_DEPTH_MM + 1.0
+    assert colin_plan["dose"]["scalp_to_cortex_target_mm"] == entry["scalp_to_cortex_mm"]
     assert entry["scalp_ras_mm"][0] < colin_plan["target"]["cortex_ras_mm"][0], "entry lateral to the target"
 
 
@@ -118,8 +126,13 @@ def test_image_noise_moves_the_dose_suggestion_little(colin_plan, tmp_path):
     # is about 11 % of the brain's median (tests/test_noise.py); the clean head has none
     assert plan["input"]["noise_pct_of_brain"] == pytest.approx(11.4, abs=1.0)
     assert colin_plan["input"]["noise_pct_of_brain"] < 0.5
-    assert dose["scalp_to_cortex_m1_mm"] == pytest.approx(colin_plan["dose"]["scalp_to_cortex_m1_mm"], abs=1.5)
-    assert dose["mt_offset_pct_mso"] == pytest.approx(colin_plan["dose"]["mt_offset_pct_mso"], abs=4.0)
+    # Measured to the cortical surface, the distances move 0.4 and 0.3 mm here and the
+    # suggestion 0.2 %MSO. Measured to the target in the middle of the crown, whose depth
+    # follows the noisy grey/white boundary too, benchmarks/input_quality_limits.py's 6 %
+    # copy moved the suggestion 4.2 %MSO (0.9 now).
+    for key in ("scalp_to_cortex_target_mm", "scalp_to_cortex_m1_mm"):
+        assert dose[key] == pytest.approx(colin_plan["dose"][key], abs=1.0)
+    assert dose["mt_offset_pct_mso"] == pytest.approx(colin_plan["dose"]["mt_offset_pct_mso"], abs=2.0)
 
 
 def test_transforms_are_written_and_map_points_both_ways(colin_plan):

@@ -145,7 +145,7 @@ def test_a_target_shallower_than_scalp_and_skull_fails_the_plan():
         entry = np.array([-52.0, 50.0, 45.6])
         cortex = CorticalTarget(entry + [depth_mm, 0.0, 0.0], "scalp_ray", 8.8, 0.64)
         return TargetResult(np.zeros(3), np.zeros(3), cortex, entry, np.array([1.0, 0, 0]), np.eye(4),
-                            entry, np.eye(4))
+                            entry, np.eye(4), depth_mm - 1.0)
 
     require_cortical_depth(target_at_depth(MIN_TARGET_DEPTH_MM + 0.1))
     with pytest.raises(PipelineError, match="lies 1.2 mm under the scalp.*not cortex"):

@@ -76,7 +76,8 @@ def print_summary(plan: dict, out: Path) -> None:
     print(f"strategy        {t['strategy']}  MNI {fmt(t['mni_mm'])} mm")
     print(f"target (cortex) {fmt(t['cortex_ras_mm'])} mm RAS, {t['hemisphere']} hemisphere, "
           f"grey matter p={t['grey_matter_probability']:.2f}")
-    print(f"scalp entry     {fmt(e['scalp_ras_mm'])} mm RAS, scalp-to-cortex {e['scalp_to_cortex_mm']:.1f} mm")
+    print(f"scalp entry     {fmt(e['scalp_ras_mm'])} mm RAS, scalp-to-cortex {e['scalp_to_cortex_mm']:.1f} mm, "
+          f"target {e['scalp_to_target_mm']:.1f} mm deep")
     print(f"coil centre     {fmt(c['centre_ras_mm'])} mm RAS, {c['distance_to_scalp_mm']:.1f} mm off scalp, "
           f"handle {c['handle_angle_deg']:.0f} deg posterior")
     print(f"distance to     F3 {d['f3']:.1f} mm, Beam F3 {d['beam_f3']:.1f} mm, 5-cm site {d['five_cm']:.1f} mm")

@@ -144,8 +144,9 @@ def distances_table(plan: Mapping) -> str:
     """Distances of the scalp-measurement sites and the scalp-to-cortex distance."""
     distances = lookup(plan, "landmarks", "distances_mm") or {}
     rows = [
-        ("Scalp entry → cortical target (scalp-to-cortex)",
+        ("Scalp entry → cortical surface (scalp-to-cortex)",
          fmt_number(lookup(plan, "entry", "scalp_to_cortex_mm"), 1, " mm")),
+        ("Scalp entry → cortical target", fmt_number(lookup(plan, "entry", "scalp_to_target_mm"), 1, " mm")),
         ("F3 (10-20) → MRI target", fmt_number(lookup(distances, "f3"), 1, " mm")),
         ("Beam F3 site → MRI target", fmt_number(lookup(distances, "beam_f3"), 1, " mm")),
         ("5-cm-rule site → MRI target", fmt_number(lookup(distances, "five_cm"), 1, " mm")),
