@@ -24,9 +24,20 @@ def as_points(points_mm) -> np.ndarray:
 
 
 def apply_affine(affine: np.ndarray, points) -> np.ndarray:
-    """Apply a 4x4 affine to (N, 3) points; returns (N, 3) float64."""
+    """Apply a 4x4 affine to (N, 3) points; returns (N, 3) float64.
+
+    The result is the transpose of a C-ordered (3, N) array, so ``.T`` hands one
+    coordinate per row to code that samples images (``scipy.ndimage``).
+    """
+    # Column multiply-adds rather than a matrix product: BLAS gains nothing with an inner
+    # dimension of 3 and, multi-threaded, spins its threads on a busy machine.
     pts = as_points(points)
-    return pts @ np.asarray(affine)[:3, :3].T + np.asarray(affine)[:3, 3]
+    matrix = np.asarray(affine, dtype=np.float64)
+    out = np.empty((3, len(pts)))
+    for row in range(3):
+        out[row] = (pts[:, 0] * matrix[row, 0] + pts[:, 1] * matrix[row, 1]
+                    + pts[:, 2] * matrix[row, 2] + matrix[row, 3])
+    return out.T
 
 
 def ras_to_lps(points_ras_mm) -> np.ndarray:

@@ -17,22 +17,10 @@ import ants
 import numpy as np
 from scipy import ndimage
 
+from navsvc.coords import apply_affine
+
 #: points probing an affine transform: the origin and the three unit vectors (mm)
 _PROBES = np.vstack([np.zeros(3), np.eye(3)])
-
-
-def apply_affine(matrix: np.ndarray, points: np.ndarray) -> np.ndarray:
-    """``matrix`` (4×4) applied to points (N, 3), returned as coordinates (3, N).
-
-    Written as column multiply-adds: a BLAS product with an inner dimension of 3 gains
-    nothing and, multi-threaded, spins its threads on a busy machine.
-    """
-    points = np.asarray(points, dtype=float).reshape(-1, 3)
-    out = np.empty((3, len(points)))
-    for row in range(3):
-        out[row] = (points[:, 0] * matrix[row, 0] + points[:, 1] * matrix[row, 1]
-                    + points[:, 2] * matrix[row, 2] + matrix[row, 3])
-    return out
 
 
 def sample_like_itk(data: np.ndarray, ijk: np.ndarray, order: int = 1) -> np.ndarray:
@@ -92,7 +80,7 @@ class DisplacementField:
 
     def displace(self, points_lps_mm: np.ndarray) -> np.ndarray:
         """``p + d(p)`` for (N, 3) LPS points; zero displacement outside the field."""
-        ijk = apply_affine(self.index_from_lps, points_lps_mm)
+        ijk = apply_affine(self.index_from_lps, points_lps_mm).T
         displacement = [sample_like_itk(component, ijk) for component in self.vectors_lps_mm]
         return points_lps_mm + np.stack(displacement, axis=1)
 
@@ -137,5 +125,5 @@ class PointChain:
             if isinstance(step, DisplacementField):
                 out = step.displace(out)
             else:
-                out = apply_affine(step, out).T
+                out = apply_affine(step, out)
         return out

@@ -16,7 +16,8 @@ from dataclasses import dataclass
 import nibabel as nib
 import numpy as np
 
-from navsvc.point_maps import apply_affine, sample_like_itk
+from navsvc.coords import world_to_voxel
+from navsvc.point_maps import sample_like_itk
 
 #: Native RAS points (N, 3), mm -> one value per point (N,).
 PointSampler = Callable[[np.ndarray], np.ndarray]
@@ -61,7 +62,7 @@ class MappedImage:
         points = np.asarray(points_ras_mm, dtype=float).reshape(-1, 3)
         if len(points) == 0:
             return np.zeros(0, dtype=np.float32)
-        ijk = apply_affine(np.linalg.inv(self.affine), self.to_source(points))
+        ijk = world_to_voxel(self.affine, self.to_source(points)).T
         return sample_like_itk(self.data, ijk, self.order)
 
 
