@@ -180,8 +180,9 @@ def dose_block(plan: Mapping) -> str:
     ]
     return (_key_value_table(rows)
             + "<p class='note'>Adjusted MT = MT + k·(D_target − D_M1) (Stokes et al. 2005, 2007: "
-              "about 3 %MSO per mm of extra scalp-to-cortex distance). A suggestion for the "
-              "prescribing clinician, not an automatic setting.</p>")
+              "about 3 %MSO per mm of extra scalp-to-cortex distance). Each distance runs from "
+              "the scalp to the cortical surface, where the line to the target enters grey "
+              "matter. A suggestion for the prescribing clinician, not an automatic setting.</p>")
 
 
 def _registration_status(plan: Mapping) -> tuple[str, bool | None]:
