@@ -2,8 +2,10 @@
 
 Each of the 48 axis permutations and flips of Colin27's voxel array (affine updated, so
 the head is the same in world space) is planned; every reported point is compared with
-the plan of the original voxel order. Prints the worst distance per point and per
-orientation, and checks the target is always in the left hemisphere.
+the plan of the original voxel order, and so are its scalar measurements (scalp-to-cortex
+and scalp-to-target distances, the M1 distance and the dose suggestion). Prints the worst
+distance per point and per orientation, the worst difference per measurement, and checks
+the target is always in the left hemisphere.
 
 Usage: ``python benchmarks/orientation_equivariance.py [--limit N]`` (48 plans: ~15 min)
 """
@@ -32,6 +34,15 @@ def world_points(plan: dict) -> dict[str, np.ndarray]:
     return {k: np.asarray(v, float) for k, v in pts.items()}
 
 
+def measurements(plan: dict) -> dict[str, float]:
+    """The plan's scalar measurements that must not depend on the voxel order either."""
+    dose = plan["dose"]
+    return {"scalp_to_cortex_mm": plan["entry"]["scalp_to_cortex_mm"],
+            "scalp_to_target_mm": plan["entry"]["scalp_to_target_mm"],
+            "scalp_to_cortex_m1_mm": dose["scalp_to_cortex_m1_mm"],
+            "mt_offset_pct_mso": dose["mt_offset_pct_mso"]}
+
+
 def main() -> None:
     """Plan all orientations and print the table."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -39,18 +50,22 @@ def main() -> None:
     args = parser.parse_args()
     original = heads.load_colin27()
     worst_by_point: dict[str, float] = {}
+    worst_by_measure: dict[str, float] = {}
     flags_differ = 0
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
-        base = base_flags = None
+        base = base_flags = base_values = None
         for n, (perm, flips) in enumerate(list(heads.all_orientations())[: args.limit]):
             case = heads.reorient(original, perm, flips)
             nib.save(case.image, str(tmp / "t1.nii.gz"))
             plan = make_plan(tmp / "t1.nii.gz", tmp / "out")
             pts = world_points(plan)
             flags = {k: v["scalp_in_image"] for k, v in plan["landmarks"]["points"].items()}
+            values = measurements(plan)
             if base is None:
-                base, base_flags = pts, flags
+                base, base_flags, base_values = pts, flags, values
+            for k, v in values.items():
+                worst_by_measure[k] = max(worst_by_measure.get(k, 0.0), abs(v - base_values[k]))
             flags_differ += flags != base_flags
             gaps = {k: float(np.linalg.norm(pts[k] - base[k])) for k in base}
             for k, g in gaps.items():
@@ -64,6 +79,9 @@ def main() -> None:
     print("worst over all orientations, per point (mm):")
     for k, g in sorted(worst_by_point.items(), key=lambda kv: -kv[1]):
         print(f"  {k:28s}{g:8.3f}")
+    print("worst over all orientations, per measurement (mm; %MSO for the offset), first orientation's value:")
+    for k, g in worst_by_measure.items():
+        print(f"  {k:28s}{g:8.3f}  ({base_values[k]:.2f})")
 
 
 if __name__ == "__main__":
