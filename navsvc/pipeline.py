@@ -21,6 +21,7 @@ from navsvc.anatomy.field_of_view import (
     COIL_CLEARANCE_MM, ScalpCut, edge_distance_mm, landmarks_in_image, scalp_cut,
 )
 from navsvc.anatomy.noise import noise_pct_of_brain, require_low_noise
+from navsvc.anatomy.removed_scalp import removed_scalp_vertices
 from navsvc.anatomy.scalp import Scalp, scalp_surface
 from navsvc.anatomy.tissue import LocalTissue, segment_locally
 from navsvc.coil import axis_distance_mm, coil_matrix, handle_direction
@@ -208,7 +209,8 @@ def make_plan(t1_path: str | Path, out_dir: str | Path, options: PlanOptions | N
             noise_pct = noise_pct_of_brain(t1.data, t1.affine, registration.native_to_colin)
             require_low_noise(noise_pct)
             scalp = scalp_surface(coarse)
-            cut = scalp_cut(scalp, t1.shape, t1.affine)
+            cut = scalp_cut(scalp, t1.shape, t1.affine, removed_scalp_vertices(
+                scalp, t1.data, t1.affine, registration.native_to_colin))
             require_head_outline(scalp, cut)
             frame = head_frame(registration)
             brain = coarse.with_data(registration.colin_image_to_native(
@@ -237,7 +239,8 @@ def make_plan(t1_path: str | Path, out_dir: str | Path, options: PlanOptions | N
                 landmarks=points, beam=beam, five_cm=five_cm, m1=m1, m1_native=m1_native, m1_scalp=m1_scalp,
                 m1_scalp_to_cortex_mm=m1_depth_mm,
                 scalp_to_brain_mm=scalp_gap_mm, transform_files=transform_files,
-                scalp_in_image=in_image, field_of_view_cuts_scalp=ctx.cut.is_cut, noise_pct_of_brain=noise_pct,
+                scalp_in_image=in_image, field_of_view_cuts_scalp=ctx.cut.by_field_of_view, scalp_removed=ctx.cut.removed,
+                noise_pct_of_brain=noise_pct,
             )
         with timer.stage("report"):
             write_report(out, plan, report_inputs(ctx))

@@ -49,11 +49,12 @@ def build_plan(*, t1, options, registration, target, cortex_mni_mm, gm_probabili
                landmarks: dict, beam: BeamF3, five_cm, m1: CorticalTarget, m1_native, m1_scalp,
                m1_scalp_to_cortex_mm: float,
                scalp_to_brain_mm: float, transform_files: dict, scalp_in_image: dict[str, bool],
-               field_of_view_cuts_scalp: bool, noise_pct_of_brain: float | None) -> dict:
+               field_of_view_cuts_scalp: bool, scalp_removed: bool, noise_pct_of_brain: float | None) -> dict:
     """Assemble the plan document from the pipeline's results (all points native RAS mm).
 
     ``scalp_in_image`` says, per landmark, whether its scalp is clear of where the image's
-    field of view cuts the head; without the hand knob's scalp there is no dose suggestion.
+    field of view cuts the head (or part of it was removed from the image); without the hand
+    knob's scalp there is no dose suggestion.
     """
     cortex = target.cortex.cortex_ras_mm
     entry = target.entry_ras_mm
@@ -81,6 +82,7 @@ def build_plan(*, t1, options, registration, target, cortex_mni_mm, gm_probabili
             "voxel_size_mm": _mm(t1.voxel_size_mm), "orientation": list(t1.orientation),
             "affine": _matrix(t1.affine),
             "field_of_view_cuts_scalp": bool(field_of_view_cuts_scalp),
+            "scalp_removed": bool(scalp_removed),
             "noise_pct_of_brain": None if noise_pct_of_brain is None else round(float(noise_pct_of_brain), 1),
         },
         "registration": {

@@ -126,6 +126,8 @@ def test_image_noise_moves_the_dose_suggestion_little(colin_plan, tmp_path):
     # is about 11 % of the brain's median (tests/test_noise.py); the clean head has none
     assert plan["input"]["noise_pct_of_brain"] == pytest.approx(11.4, abs=1.0)
     assert colin_plan["input"]["noise_pct_of_brain"] < 0.5
+    # noise in the air is not a removed region (tests/test_removed_scalp.py)
+    assert plan["input"]["scalp_removed"] is False and colin_plan["input"]["scalp_removed"] is False
     # Measured to the cortical surface, the distances move 0.4 and 0.3 mm here and the
     # suggestion 0.2 %MSO. Measured to the target in the middle of the crown, whose depth
     # follows the noisy grey/white boundary too, benchmarks/input_quality_limits.py's 6 %

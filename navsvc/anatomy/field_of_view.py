@@ -1,4 +1,5 @@
-"""Where the image's field of view cuts the head, and which scalp points that spoils.
+"""Where the image's field of view cuts the head (or part of it was removed from the
+image), and which scalp points that spoils.
 
 Clinical T1s often end before the head does: the vertex, the back of the head or the
 face cut off by a small or shifted field of view. The head mask then stops at the
@@ -11,7 +12,7 @@ plan can refuse them (the entry point) or mark them (landmarks, dose).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from scipy.spatial import cKDTree
@@ -64,28 +65,41 @@ def edge_distance_mm(shape, affine: np.ndarray, points_ras_mm) -> np.ndarray:
 
 @dataclass(frozen=True)
 class ScalpCut:
-    """The scalp vertices that lie on the image's edge (none when the head fits)."""
+    """The scalp vertices that are not the patient's scalp: those on the image's edge
+    (none when the head fits) and those over a region removed from the image
+    (:mod:`navsvc.anatomy.removed_scalp`: a defaced face)."""
 
     vertices_ras_mm: np.ndarray
+    removed_ras_mm: np.ndarray = field(default_factory=lambda: np.empty((0, 3)))
 
     @property
-    def is_cut(self) -> bool:
+    def by_field_of_view(self) -> bool:
         """Whether the field of view cuts the scalp anywhere."""
         return len(self.vertices_ras_mm) > 0
 
+    @property
+    def removed(self) -> bool:
+        """Whether part of the scalp was removed from the image."""
+        return len(self.removed_ras_mm) > 0
+
+    @property
+    def is_cut(self) -> bool:
+        """Whether any of the scalp is not in the image (cut off or removed)."""
+        return self.by_field_of_view or self.removed
+
     def distance_mm(self, points_ras_mm) -> np.ndarray:
-        """Distance from each point to the nearest cut vertex, mm (inf when uncut)."""
+        """Distance from each point to the nearest cut or removed vertex, mm (inf when none)."""
         points = as_points(points_ras_mm)
         if not self.is_cut:
             return np.full(len(points), np.inf)
-        return cKDTree(self.vertices_ras_mm).query(points)[0]
+        return cKDTree(np.vstack([self.vertices_ras_mm, self.removed_ras_mm])).query(points)[0]
 
     def trusted(self, points_ras_mm, clearance_mm: float = POINT_CLEARANCE_MM) -> np.ndarray:
         """Whether each scalp point is at least ``clearance_mm`` from the cut."""
         return self.distance_mm(points_ras_mm) >= clearance_mm
 
 
-def scalp_cut(scalp: Scalp, shape, affine: np.ndarray) -> ScalpCut:
+def scalp_cut(scalp: Scalp, shape, affine: np.ndarray, removed_ras_mm=None) -> ScalpCut:
     """Find where the image (``shape``, ``affine``: the input T1's) cuts the scalp.
 
     Parameters
@@ -96,13 +110,27 @@ def scalp_cut(scalp: Scalp, shape, affine: np.ndarray) -> ScalpCut:
         The input image's dimensions.
     affine : numpy.ndarray
         The input image's voxel-to-RAS affine.
+    removed_ras_mm : array (N, 3), optional
+        Scalp vertices over a region removed from the image
+        (:func:`navsvc.anatomy.removed_scalp.removed_scalp_vertices`).
 
     Returns
     -------
     ScalpCut
     """
     vertices = scalp.vertices_ras_mm
-    return ScalpCut(vertices[edge_distance_mm(shape, affine, vertices) < FOV_EDGE_MM])
+    removed = np.empty((0, 3)) if removed_ras_mm is None else np.asarray(removed_ras_mm, dtype=float).reshape(-1, 3)
+    return ScalpCut(vertices[edge_distance_mm(shape, affine, vertices) < FOV_EDGE_MM], removed)
+
+
+def scalp_not_in_image_text(by_field_of_view: bool, removed: bool) -> str:
+    """What keeps part of the head out of the image, for warnings (plan input flags)."""
+    if removed and by_field_of_view:
+        return ("the image's field of view cuts off part of the head, and part of it (the face: defaced, "
+                "or masked) was removed from the image")
+    if removed:
+        return "part of the head (the face: defaced, or masked) was removed from the image"
+    return "the image's field of view cuts off part of the head"
 
 
 def landmarks_in_image(cut: ScalpCut, landmarks_ras_mm: dict[str, np.ndarray], beam: BeamF3,

@@ -20,24 +20,17 @@ plan was refused for the wrong reason (a field of view that cuts the head). Abov
 
 from __future__ import annotations
 
-from functools import lru_cache
-
-import nibabel as nib
 import numpy as np
-from scipy import ndimage
 
 from navsvc import templates
+from navsvc.anatomy.template_head import colin_head_distance_mm
 from navsvc.coords import voxel_to_world
 from navsvc.errors import InputError
-from navsvc.report.sampling import MappedImage
+from navsvc.report.sampling import MappedImage, same_points
 
 #: air is farther than this from Colin27's head carried into the patient, mm (covers
 #: differences in head shape the head affine leaves)
 AIR_MARGIN_MM = 15.0
-#: Colin27's head: voxels above this fraction of its 99th percentile (its air is 0)
-COLIN_HEAD_FRACTION = 0.1
-#: spacing of the Colin27 grid the air is found on, voxels of the 1 mm template
-COLIN_STRIDE = 2
 #: the input's voxels are sampled on a lattice of about this many points
 SAMPLE_POINTS = 400_000
 #: with fewer air samples no estimate is made (a field of view tight around the head)
@@ -47,22 +40,6 @@ RAYLEIGH_IQR_PER_SIGMA = float(np.sqrt(2 * np.log(4)) - np.sqrt(2 * np.log(4 / 3
 #: noisier images are refused, % of the brain's median signal
 MAX_NOISE_PCT_OF_BRAIN = 25.0
 
-
-@lru_cache(maxsize=1)
-def _colin_air() -> tuple[np.ndarray, np.ndarray]:
-    """Colin27's air (farther than the margin from its head) on a 2 mm grid, and its affine."""
-    colin = nib.load(str(templates.require(templates.COLIN_HEAD)))
-    coarse = colin.slicer[::COLIN_STRIDE, ::COLIN_STRIDE, ::COLIN_STRIDE]
-    data = np.asanyarray(coarse.dataobj).astype(np.float32)
-    head = data > COLIN_HEAD_FRACTION * np.percentile(data, 99)
-    head = ndimage.binary_fill_holes(ndimage.binary_closing(head, iterations=2))
-    spacing = np.sqrt((coarse.affine[:3, :3] ** 2).sum(axis=0))
-    air = ndimage.distance_transform_edt(~head, sampling=spacing) > AIR_MARGIN_MM
-    return air.astype(np.uint8), np.asarray(coarse.affine, dtype=float)
-
-
-def _same_points(points: np.ndarray) -> np.ndarray:
-    return points
 
 
 def _sample_lattice(shape) -> np.ndarray:
@@ -93,9 +70,8 @@ def noise_pct_of_brain(data: np.ndarray, affine: np.ndarray, native_to_colin) ->
     ijk = _sample_lattice(data.shape)
     values = data[tuple(ijk.T)].astype(np.float64)
     colin_points = np.asarray(native_to_colin(voxel_to_world(affine, ijk)), dtype=float)
-    air_data, air_affine = _colin_air()
-    air = MappedImage(air_data, air_affine, _same_points, order=0)(colin_points) > 0
-    brain = MappedImage.load(templates.require(templates.COLIN_BRAIN_MASK), _same_points, order=0)(colin_points) > 0
+    air = colin_head_distance_mm(colin_points) > AIR_MARGIN_MM
+    brain = MappedImage.load(templates.require(templates.COLIN_BRAIN_MASK), same_points, order=0)(colin_points) > 0
     if air.sum() < MIN_AIR_SAMPLES or not brain.any():
         return None
     brain_signal = float(np.median(values[brain]))

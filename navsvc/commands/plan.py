@@ -67,6 +67,8 @@ class StderrProgress:
 
 def print_summary(plan: dict, out: Path) -> None:
     """Print the short human summary of a plan."""
+    from navsvc.anatomy.field_of_view import scalp_not_in_image_text
+
     t, e, c = plan["target"], plan["entry"], plan["coil"]
     d = plan["landmarks"]["distances_mm"]
 
@@ -88,7 +90,9 @@ def print_summary(plan: dict, out: Path) -> None:
         print(f"dose            MT offset {offset:+.1f} %MSO (Stokes)")
     cut = sorted(name for name, p in plan["landmarks"]["points"].items() if not p["scalp_in_image"])
     if cut:
-        print(f"warning         the image's field of view cuts the head: not reliable here: {', '.join(cut)}")
+        why = scalp_not_in_image_text(plan["input"].get("field_of_view_cuts_scalp", True),
+                                      plan["input"].get("scalp_removed", False))
+        print(f"warning         {why}: not reliable here: {', '.join(cut)}")
     noise = plan["input"].get("noise_pct_of_brain")
     noise_text = "not measured (too little air in the image)" if noise is None else f"{noise:.1f} % of brain signal"
     print(f"image noise     {noise_text}")

@@ -10,6 +10,7 @@ import base64
 import math
 from collections.abc import Mapping, Sequence
 
+from navsvc.anatomy.field_of_view import scalp_not_in_image_text
 from navsvc.report import slices
 from navsvc.report.values import (MISSING, esc, fixed_decimals, fmt_number, fmt_value, fmt_vector, lookup,
                                   lps_from_ras, vector3)
@@ -96,7 +97,7 @@ def _coordinate_rows(plan: Mapping) -> list[tuple[str, object, object, object]]:
             point = points[key]
             label = LANDMARK_NAMES.get(key, key)
             if lookup(point, "scalp_in_image") is False:
-                label += " (NOT RELIABLE: the image's field of view cuts the scalp here)"
+                label += " (NOT RELIABLE: the scalp here is not in the image)"
             rows.append((label, lookup(point, "ras_mm"),
                          lookup(point, "voxel_ijk"), lookup(point, "mni_mm")))
     return rows
@@ -223,7 +224,9 @@ def warnings(plan: Mapping) -> list[str]:
     cut = sorted(LANDMARK_NAMES.get(name, name) for name, point in points.items()
                  if lookup(point, "scalp_in_image") is False) if isinstance(points, Mapping) else []
     if cut:
-        found.append("The image's field of view cuts off part of the head. These scalp points are not "
+        why = scalp_not_in_image_text(lookup(plan, "input", "field_of_view_cuts_scalp") is not False,
+                                      lookup(plan, "input", "scalp_removed") is True)
+        found.append(f"{why[0].upper()}{why[1:]}. These scalp points are not "
                      f"reliable and are marked in the table: {', '.join(cut)}.")
     reason = lookup(plan, "dose", "unavailable_reason")
     if reason:

@@ -66,9 +66,14 @@ class MappedImage:
         return sample_like_itk(self.data, ijk, self.order)
 
 
+def same_points(points: np.ndarray) -> np.ndarray:
+    """The identity point map: for images that already lie in the space of the points."""
+    return points
+
+
 def grid_sampler(img, order: int = 1) -> MappedImage:
     """Sampler of an image that already lies in native RAS space (identity point map)."""
     data = np.asanyarray(img.dataobj)
     if order == 1:
         data = data.astype(np.float32)
-    return MappedImage(data, np.asarray(img.affine, dtype=float), lambda points: points, order)
+    return MappedImage(data, np.asarray(img.affine, dtype=float), same_points, order)

@@ -1,0 +1,55 @@
+"""Colin27's head outline, as a signed distance map that other checks carry into the patient.
+
+The registration's head affine (:meth:`navsvc.registration.Registration.native_to_colin`)
+places Colin27's head over the patient's. How far a patient point lies outside or inside
+that head tells air that is surely air (the noise measurement) from scalp that lies deep
+inside where a head should be (a removed face).
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import nibabel as nib
+import numpy as np
+from scipy import ndimage
+
+from navsvc import templates
+from navsvc.report.sampling import MappedImage, same_points
+
+#: Colin27's head: voxels above this fraction of its 99th percentile (its air is 0)
+COLIN_HEAD_FRACTION = 0.1
+#: spacing of the Colin27 grid the distances are computed on, voxels of the 1 mm template
+COLIN_STRIDE = 2
+
+
+
+@lru_cache(maxsize=1)
+def _signed_distance() -> tuple[np.ndarray, np.ndarray]:
+    colin = nib.load(str(templates.require(templates.COLIN_HEAD)))
+    coarse = colin.slicer[::COLIN_STRIDE, ::COLIN_STRIDE, ::COLIN_STRIDE]
+    data = np.asanyarray(coarse.dataobj).astype(np.float32)
+    head = data > COLIN_HEAD_FRACTION * np.percentile(data, 99)
+    head = ndimage.binary_fill_holes(ndimage.binary_closing(head, iterations=2))
+    spacing = np.sqrt((coarse.affine[:3, :3] ** 2).sum(axis=0))
+    outside = ndimage.distance_transform_edt(~head, sampling=spacing)
+    inside = ndimage.distance_transform_edt(head, sampling=spacing)
+    return (outside - inside).astype(np.float32), np.asarray(coarse.affine, dtype=float)
+
+
+def colin_head_distance_mm(points_colin_mm) -> np.ndarray:
+    """Distance from Colin27's head surface, mm: positive outside the head, negative inside.
+
+    Parameters
+    ----------
+    points_colin_mm : array-like, shape (N, 3)
+        Points in Colin27's space (RAS mm), e.g. patient points carried by the head affine.
+
+    Returns
+    -------
+    numpy.ndarray, shape (N,)
+        Nearest-voxel values of the map on Colin27's 2 mm grid; 0 outside its field of view
+        (neither air nor head can be told there).
+    """
+    distance, affine = _signed_distance()
+    return MappedImage(distance, affine, same_points, order=0)(np.asarray(points_colin_mm, dtype=float))

@@ -1,0 +1,71 @@
+"""Scalp over a region removed from the image (a defaced face) is found, and only there."""
+
+from __future__ import annotations
+
+import nibabel as nib
+import numpy as np
+import pytest
+
+from navsvc.anatomy.removed_scalp import removed_scalp_vertices
+from navsvc.anatomy.scalp import scalp_surface
+from navsvc.grid import resample_to_working_grid
+from navsvc.testing import heads
+
+
+@pytest.fixture(scope="module")
+def noisy_colin() -> nib.Nifti1Image:
+    return heads.add_rician_noise(heads.load_colin27(), np.random.default_rng(3), 0.02).image
+
+
+def _removed(img: nib.Nifti1Image) -> np.ndarray:
+    data = np.asanyarray(img.dataobj)
+    scalp = scalp_surface(resample_to_working_grid(heads.as_loaded_t1(img)).downsampled(2))
+    # the images below are Colin27 in its own space: the head affine is the identity
+    return removed_scalp_vertices(scalp, data, img.affine, lambda points: np.asarray(points, dtype=float))
+
+
+def test_a_defaced_face_is_found_in_front_of_and_below_the_brow(noisy_colin):
+    removed = _removed(heads.deface(noisy_colin))
+    assert len(removed) > 1000
+    # every vertex found lies in the zeroed region's neighbourhood: the face, not the scalp
+    # over the DLPFC or the vertex
+    assert removed[:, 1].min() > 10.0 and removed[:, 2].max() < 5.0
+
+
+@pytest.mark.parametrize("full_scale", [None, 300.0, 50.0])
+def test_an_intact_head_has_none_even_with_integer_noise(noisy_colin, full_scale):
+    # Integer voxels: at a full scale of 50 the rounded air is often exactly 0, yet no
+    # patch of scalp has zero air all over it.
+    data = np.asanyarray(noisy_colin.dataobj).astype(np.float32)
+    if full_scale is not None:
+        data = np.round(data / data.max() * full_scale).astype(np.int16)
+    assert len(_removed(nib.Nifti1Image(data, noisy_colin.affine))) == 0
+
+
+def test_without_noise_a_removed_face_cannot_be_told_from_air():
+    # Colin27's own air is exactly 0: the documented limit (nothing is flagged)
+    assert len(_removed(heads.deface(heads.load_colin27()))) == 0
+
+
+def test_a_ghost_in_a_noise_free_background_is_not_taken_for_an_intact_air():
+    # A ghost puts signal into part of the zero air; a third of the scalp still has zero
+    # air outside it. That scalp is intact skin, where Colin27's head has its surface too,
+    # not the edge of a region cut into the head: none is reported (reading it as removed
+    # would mark landmarks and refuse entry points on an intact head).
+    colin = heads.load_colin27()
+    data = np.asanyarray(colin.dataobj).astype(np.float32)
+    ghosted = data + 0.10 * np.roll(data, data.shape[1] // 2, axis=1)
+    assert len(_removed(nib.Nifti1Image(ghosted, colin.affine))) == 0
+
+
+def test_a_defaced_plan_marks_the_nasion_and_keeps_the_target(noisy_colin, tmp_path):
+    from navsvc.pipeline import make_plan
+
+    nib.save(heads.deface(noisy_colin), str(tmp_path / "defaced.nii.gz"))
+    plan = make_plan(tmp_path / "defaced.nii.gz", tmp_path / "out")
+    points = plan["landmarks"]["points"]
+    assert plan["input"]["scalp_removed"] is True
+    assert points["nasion"]["scalp_in_image"] is False
+    for name in ("f3", "cz", "m1_hand_knob", "inion"):
+        assert points[name]["scalp_in_image"] is True, name
+    assert plan["dose"]["mt_offset_pct_mso"] is not None
