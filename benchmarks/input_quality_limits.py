@@ -7,7 +7,9 @@ loader accepts), a random rigid move on top of each. The ground truth is the pla
 untransformed head carried by the case's known point map. Printed per case: the mapped
 target's error (``native_ras_mm``), the cortical target's and the scalp entry's, the
 change of the dose suggestion (Stokes offset, %MSO), the registration quality, the noise
-measured in the air around the head (``input.noise_pct_of_brain``), or the refusal's message.
+measured in the air around the head (``input.noise_pct_of_brain``) and the landmarks marked
+as not in the image (``scalp_in_image`` false) beyond the untransformed head's, or the
+refusal's message.
 
 Usage: ``python benchmarks/input_quality_limits.py``
 """
@@ -36,7 +38,14 @@ def degraded_cases(seed: int = 77):
               for s in (0.5, 0.7)]
     cases += [(f"voxels {'x'.join(f'{v:g}' for v in size)} mm", lambda im, size=size: heads.resample(im, size))
               for size in ((2.0, 2.0, 2.0), (1.0, 1.0, 3.0), (3.0, 3.0, 3.0))]
+    cases += [("Rician noise 2 %, defaced", lambda im: heads.add_rician_noise(im, rng, 0.02).then(heads.deface))]
     return [(name + " + rigid", lambda im, make=make: make(im).then(random_rigid(rng))) for name, make in cases]
+
+
+def _newly_marked(plan: dict, base: dict) -> list[str]:
+    """Landmarks marked as not in the image that were in the untransformed head's image."""
+    return sorted(name for name, point in plan["landmarks"]["points"].items()
+                  if not point["scalp_in_image"] and base["landmarks"]["points"][name]["scalp_in_image"])
 
 
 def _pct(value: float | None) -> str:
@@ -51,7 +60,7 @@ def main() -> None:
         nib.save(original, str(tmp / "original.nii.gz"))
         base = make_plan(tmp / "original.nii.gz", tmp / "original")
         print(f"{'case':34s}{'mapped mm':>10s}{'cortex mm':>10s}{'entry mm':>9s}{'dose %MSO':>10s}"
-              f"{'quality':>9s}{'noise %':>8s}{'s':>6s}  refusal")
+              f"{'quality':>9s}{'noise %':>8s}{'s':>6s}  refusal or landmarks newly marked")
         for name, make in degraded_cases():
             case = make(original)
             nib.save(case.image, str(tmp / "case.nii.gz"))
@@ -69,7 +78,7 @@ def main() -> None:
             dose = "n/a" if None in offsets else f"{offsets[0] - offsets[1]:+.1f}"
             print(f"{name:34s}{errors[0]:10.2f}{errors[1]:10.2f}{errors[2]:9.2f}{dose:>10s}"
                   f"{plan['registration']['quality']['value']:9.3f}{_pct(plan['input']['noise_pct_of_brain']):>8s}"
-                  f"{time.perf_counter() - start:6.1f}", flush=True)
+                  f"{time.perf_counter() - start:6.1f}  {', '.join(_newly_marked(plan, base)) or '-'}", flush=True)
 
 
 if __name__ == "__main__":

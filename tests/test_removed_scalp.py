@@ -25,7 +25,7 @@ def _removed(img: nib.Nifti1Image) -> np.ndarray:
 
 
 def test_a_defaced_face_is_found_in_front_of_and_below_the_brow(noisy_colin):
-    removed = _removed(heads.deface(noisy_colin))
+    removed = _removed(heads.deface(noisy_colin).image)
     assert len(removed) > 1000
     # every vertex found lies in the zeroed region's neighbourhood: the face, not the scalp
     # over the DLPFC or the vertex
@@ -44,7 +44,7 @@ def test_an_intact_head_has_none_even_with_integer_noise(noisy_colin, full_scale
 
 def test_without_noise_a_removed_face_cannot_be_told_from_air():
     # Colin27's own air is exactly 0: the documented limit (nothing is flagged)
-    assert len(_removed(heads.deface(heads.load_colin27()))) == 0
+    assert len(_removed(heads.deface(heads.load_colin27()).image)) == 0
 
 
 def test_a_ghost_in_a_noise_free_background_is_not_taken_for_an_intact_air():
@@ -61,7 +61,7 @@ def test_a_ghost_in_a_noise_free_background_is_not_taken_for_an_intact_air():
 def test_a_defaced_plan_marks_the_nasion_and_keeps_the_target(noisy_colin, tmp_path):
     from navsvc.pipeline import make_plan
 
-    nib.save(heads.deface(noisy_colin), str(tmp_path / "defaced.nii.gz"))
+    nib.save(heads.deface(noisy_colin).image, str(tmp_path / "defaced.nii.gz"))
     plan = make_plan(tmp_path / "defaced.nii.gz", tmp_path / "out")
     points = plan["landmarks"]["points"]
     assert plan["input"]["scalp_removed"] is True

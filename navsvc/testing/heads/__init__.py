@@ -15,8 +15,7 @@ Two kinds of transformation:
 
 * the head stays where it is in world space, only the voxel grid or the intensities
   change (:func:`reorient`, :func:`resample`, :func:`add_rician_noise`,
-  :func:`multiply_bias_field`): both maps are the identity (:func:`deface` returns the
-  image alone: it removes the face and moves nothing);
+  :func:`multiply_bias_field`, :func:`deface`): both maps are the identity;
 * the head moves in world space (:func:`rigid`, :func:`oblique_affine`, which change
   only the affine, and :func:`smooth_warp`, which resamples the voxel data).
 
