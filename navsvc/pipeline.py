@@ -239,7 +239,8 @@ def make_plan(t1_path: str | Path, out_dir: str | Path, options: PlanOptions | N
                 landmarks=points, beam=beam, five_cm=five_cm, m1=m1, m1_native=m1_native, m1_scalp=m1_scalp,
                 m1_scalp_to_cortex_mm=m1_depth_mm,
                 scalp_to_brain_mm=scalp_gap_mm, transform_files=transform_files,
-                scalp_in_image=in_image, field_of_view_cuts_scalp=ctx.cut.by_field_of_view, scalp_removed=ctx.cut.removed,
+                scalp_in_image=in_image, field_of_view_cuts_scalp=ctx.cut.by_field_of_view,
+                scalp_removed=ctx.cut.removed,
                 noise_pct_of_brain=noise_pct,
             )
         with timer.stage("report"):

@@ -13,6 +13,7 @@ plan can refuse them (the entry point) or mark them (landmarks, dose).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 from scipy.spatial import cKDTree
@@ -87,12 +88,16 @@ class ScalpCut:
         """Whether any of the scalp is not in the image (cut off or removed)."""
         return self.by_field_of_view or self.removed
 
+    @cached_property
+    def _untrusted_tree(self) -> cKDTree:
+        return cKDTree(np.vstack([self.vertices_ras_mm, self.removed_ras_mm]))
+
     def distance_mm(self, points_ras_mm) -> np.ndarray:
         """Distance from each point to the nearest cut or removed vertex, mm (inf when none)."""
         points = as_points(points_ras_mm)
         if not self.is_cut:
             return np.full(len(points), np.inf)
-        return cKDTree(np.vstack([self.vertices_ras_mm, self.removed_ras_mm])).query(points)[0]
+        return self._untrusted_tree.query(points)[0]
 
     def trusted(self, points_ras_mm, clearance_mm: float = POINT_CLEARANCE_MM) -> np.ndarray:
         """Whether each scalp point is at least ``clearance_mm`` from the cut."""
@@ -119,8 +124,8 @@ def scalp_cut(scalp: Scalp, shape, affine: np.ndarray, removed_ras_mm=None) -> S
     ScalpCut
     """
     vertices = scalp.vertices_ras_mm
-    removed = np.empty((0, 3)) if removed_ras_mm is None else np.asarray(removed_ras_mm, dtype=float).reshape(-1, 3)
-    return ScalpCut(vertices[edge_distance_mm(shape, affine, vertices) < FOV_EDGE_MM], removed)
+    on_edge = vertices[edge_distance_mm(shape, affine, vertices) < FOV_EDGE_MM]
+    return ScalpCut(on_edge) if removed_ras_mm is None else ScalpCut(on_edge, as_points(removed_ras_mm))
 
 
 def scalp_not_in_image_text(by_field_of_view: bool, removed: bool) -> str:

@@ -41,7 +41,6 @@ RAYLEIGH_IQR_PER_SIGMA = float(np.sqrt(2 * np.log(4)) - np.sqrt(2 * np.log(4 / 3
 MAX_NOISE_PCT_OF_BRAIN = 25.0
 
 
-
 def _sample_lattice(shape) -> np.ndarray:
     """Voxel indices (N, 3) of a regular lattice of about :data:`SAMPLE_POINTS` voxels."""
     stride = max(1, int(round((np.prod(shape[:3]) / SAMPLE_POINTS) ** (1 / 3))))

@@ -38,7 +38,6 @@ MAX_REMOVED_FRACTION = 0.5
 MIN_PATCH_VERTICES = 200
 
 
-
 def removed_scalp_vertices(scalp: Scalp, data: np.ndarray, affine: np.ndarray, native_to_colin) -> np.ndarray:
     """Scalp vertices whose outside was set to the image's fill value (native RAS mm).
 

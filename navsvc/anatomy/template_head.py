@@ -23,7 +23,6 @@ COLIN_HEAD_FRACTION = 0.1
 COLIN_STRIDE = 2
 
 
-
 @lru_cache(maxsize=1)
 def _signed_distance() -> tuple[np.ndarray, np.ndarray]:
     colin = nib.load(str(templates.require(templates.COLIN_HEAD)))
