@@ -69,3 +69,20 @@ def test_a_defaced_plan_marks_the_nasion_and_keeps_the_target(noisy_colin, tmp_p
     for name in ("f3", "cz", "m1_hand_knob", "inion"):
         assert points[name]["scalp_in_image"] is True, name
     assert plan["dose"]["mt_offset_pct_mso"] is not None
+
+
+@pytest.mark.parametrize(("removed_gap_mm", "message"), [
+    (6.0, "was removed from the image .*before defacing"),
+    (30.0, "the image ends .*field of view covers the whole head"),
+])
+def test_an_entry_near_removed_scalp_is_refused_naming_the_nearer_cause(removed_gap_mm, message):
+    # The entry lies 10 mm from the field-of-view cut; the removed face is nearer or farther.
+    from navsvc.anatomy.checks import require_entry_in_image
+    from navsvc.anatomy.field_of_view import ScalpCut
+    from navsvc.errors import InputError
+
+    entry = np.array([0.0, 80.0, 10.0])
+    cut = ScalpCut(np.array([[0.0, 80.0, 20.0]]), np.array([[0.0, 80.0 - removed_gap_mm, 10.0]]))
+    with pytest.raises(InputError, match=message):
+        require_entry_in_image(cut, entry)
+    require_entry_in_image(ScalpCut(np.empty((0, 3))), entry)

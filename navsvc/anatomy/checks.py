@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 from scipy import ndimage
+from scipy.spatial import cKDTree
 
 from navsvc.anatomy.field_of_view import COIL_CLEARANCE_MM, ScalpCut
 from navsvc.anatomy.scalp import Scalp
@@ -41,19 +42,28 @@ def require_scalp(scalp: Scalp, brain_mask: WorkingImage, superior) -> float:
 
 
 def require_entry_in_image(cut: ScalpCut, entry_ras_mm) -> None:
-    """Refuse a scalp entry point near where the image's field of view cuts the head.
+    """Refuse a scalp entry point near where the image's field of view cuts the head, or
+    near a part of the head removed from the image (the message says which is nearer).
 
     There the nearest "scalp" may be the flat cap closing the cut, and the coil's normal
     is averaged over scalp that is not in the image.
     """
     gap = float(cut.distance_mm(entry_ras_mm)[0])
-    if gap < COIL_CLEARANCE_MM:
+    if gap >= COIL_CLEARANCE_MM:
+        return
+    if cut.removed and cKDTree(cut.removed_ras_mm).query(np.asarray(entry_ras_mm, dtype=float))[0] <= gap:
         raise InputError(
-            f"the image ends {gap:.0f} mm from the scalp entry point above the target: its field "
-            "of view cuts off part of the head there, so the scalp the coil sits on is not in the "
-            f"image (at least {COIL_CLEARANCE_MM:.0f} mm of scalp around the entry is needed). "
-            "Upload a T1 whose field of view covers the whole head"
+            f"part of the head {gap:.0f} mm from the scalp entry point above the target was removed from the "
+            "image (the face defaced, or masked), so the scalp the coil sits on is not in the image (at least "
+            f"{COIL_CLEARANCE_MM:.0f} mm of scalp around the entry is needed). Upload the T1 as it was acquired, "
+            "before defacing"
         )
+    raise InputError(
+        f"the image ends {gap:.0f} mm from the scalp entry point above the target: its field "
+        "of view cuts off part of the head there, so the scalp the coil sits on is not in the "
+        f"image (at least {COIL_CLEARANCE_MM:.0f} mm of scalp around the entry is needed). "
+        "Upload a T1 whose field of view covers the whole head"
+    )
 
 
 def require_head_outline(scalp: Scalp, cut: ScalpCut) -> None:
