@@ -73,6 +73,27 @@ SyN with neighbourhood cross-correlation of radius 4 (``antsRegistrationSyN.sh``
 often better at aligning cortex than mutual information) scored 7.82 / 3.87 / 4.77 mm, the
 affine cases unchanged (rigid A 0.14, oblique A 0.30 mm), at 4.4 times the registration
 time (43-47 s per case; measured 2026-12-01).
+
+Tried on 2026-12-01 (second session), same three cases (warp A / warp B / all combined;
+rigid A and oblique A in brackets), none kept:
+
+* B-spline SyN, update field on a 26 mm knot spacing (``antsRegistrationSyN.sh``'s
+  default, close to SPM's 25 mm DCT cutoff): 6.41 / 3.34 / 6.02 mm (0.23, 0.56), 1.5x the
+  time; with a step of 0.2 and 100x50 iterations 7.26 / 2.89 / 6.76; with the total field
+  also on 26 mm knots 14.07 / 13.38 / 5.39; on 50 mm knots 7.63 / 3.85 / 4.15 (0.15, 0.28),
+  4.7 s more per registration, which would take the plan past the 20 s goal;
+* SyN from a coarser level (shrink 8, 4, 2, 1; 60x40x20x0 iterations):
+  7.22 / 4.56 / 5.34 mm;
+* SyN iterating at the 2 mm level too (40x20x20): 7.08 / 4.27 / 6.67 mm, 4x the time;
+* after the shipped registration, a 1 mm SyN with neighbourhood cross-correlation
+  (radius 2, 30x15 iterations) on the ICBM template cropped to +-40 mm around the target,
+  the sharpest local information the template holds: 7.22 / 4.51 / 7.11 mm (0.33, 0.63),
+  76 s per case. On warp A it moved the target 0.5 mm of the 7.7 mm it was off.
+
+Every variant leaves warp A at 6.4-7.6 mm: the slide along the cortex is not in the
+template's image information at any resolution tried, so no setting of the registration
+recovers it. (Measured with the SyN stage's arguments rewritten in a scratch harness, not
+kept in the repository.)
 """
 
 from __future__ import annotations
