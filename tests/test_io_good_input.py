@@ -174,6 +174,27 @@ def test_oblique_affine_is_kept(small, tmp_path):
     np.testing.assert_array_equal(loaded.data, np.asarray(small.dataobj))
 
 
+@pytest.mark.parametrize("sform_set, qform_set, qform_offset_mm", [
+    (False, True, 0.0),  # qform only (as some converters write)
+    (True, False, 0.0),  # sform only (nibabel's and dicom2nifti's default)
+    (True, True, 0.0),  # both, the same oblique affine (the qform rounded to a float32 quaternion)
+    (True, True, 0.3),  # both, within the 0.5 mm tolerance: the sform defines the world
+])
+def test_either_orientation_transform_is_accepted(small, tmp_path, sform_set, qform_set, qform_offset_mm):
+    """A header whose sform or qform (or both, agreeing) says where the head is loads with the
+    world the sform gives when set, else the qform's."""
+    affine = rotation([0.2, 1.0, 0.4], 17.0) @ small.affine
+    qform = affine.copy()
+    qform[2, 3] += qform_offset_mm
+    img = nib.Nifti1Image(np.asarray(small.dataobj), affine)
+    img.set_sform(affine if sform_set else None, code=1 if sform_set else 0)
+    img.set_qform(qform if qform_set else None, code=1 if qform_set else 0)
+    path = tmp_path / "forms.nii.gz"
+    nib.save(img, str(path))
+    loaded = load_t1(path)
+    np.testing.assert_allclose(loaded.affine, affine if sform_set else qform, atol=1e-4)
+
+
 def test_trailing_gzip_padding_is_never_decompressed(small, tmp_path):
     """Only the data block the checked header declares is read: 512 MiB of zeros appended to a
     valid .nii.gz (as further gzip members) cost neither memory nor refusal."""

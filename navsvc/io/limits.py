@@ -6,6 +6,9 @@ MAX_VOXEL_MM = 3.0
 #: field of view along every axis must hold a head, mm
 MIN_FOV_MM = 120.0
 MAX_FOV_MM = 600.0
+#: largest distance between where a header's sform and its qform put a corner of the field
+#: of view, mm, when both are set (the orientation benchmark's own tolerance)
+MAX_SFORM_QFORM_DISAGREEMENT_MM = 0.5
 #: largest accepted voxel count: 2**28 voxels = 1 GiB as float32 (a 0.4 mm 640^3 head)
 MAX_VOXELS = 2**28
 #: largest accepted NIfTI header extension block (bytes between header and vox_offset);

@@ -8,6 +8,8 @@ import logging
 import zipfile
 from pathlib import Path
 
+import nibabel as nib
+import numpy as np
 import pydicom
 import pytest
 from pydicom.data import get_testdata_file
@@ -130,6 +132,27 @@ def test_damaged_gzip_end_past_the_checked_padding_is_422(client, app, auth, pat
     response = _upload(client, auth, patient, path, "t1.nii.gz")
     assert response.status_code == 422, response.text
     assert "end of its gzip stream" in response.json()["detail"]
+    _assert_nothing_stored(client, app, auth, patient)
+
+
+@pytest.mark.parametrize("qform, expected", [(None, "no orientation"), ("mirrored", "mirror each other")])
+def test_upload_whose_left_is_unknown_is_422(client, app, auth, patient, small_head, tmp_path, qform,
+                                             expected):
+    """A header that does not say where left is (no sform or qform) or says it two ways (a sform and
+    a mirrored qform) is refused at upload, before anything is stored."""
+    image = nib.load(str(small_head))
+    image = nib.Nifti1Image(np.asarray(image.dataobj), image.affine)
+    if qform is None:
+        image.set_sform(None, code=0)
+        image.set_qform(None, code=0)
+    else:
+        image.set_sform(image.affine, code=1)
+        image.set_qform(np.diag([-1.0, 1.0, 1.0, 1.0]) @ image.affine, code=1)
+    path = tmp_path / "t1.nii.gz"
+    nib.save(image, str(path))
+    response = _upload(client, auth, patient, path, "t1.nii.gz")
+    assert response.status_code == 422, response.text
+    assert expected in response.json()["detail"]
     _assert_nothing_stored(client, app, auth, patient)
 
 

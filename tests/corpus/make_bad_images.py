@@ -267,6 +267,22 @@ def make_corpus(out_dir: str | Path) -> list[BadCase]:
     nonfinite[0, 3] = np.nan
     add("nan_affine", _save(nib.Nifti1Image(data, nonfinite), out / "nan_affine.nii.gz"), "affine")
 
+    # --- orientation: where left is must be unambiguous -------------------------------------
+    def with_forms(sform, qform) -> nib.Nifti1Image:
+        img = nib.Nifti1Image(data, affine)
+        img.set_sform(sform, code=0 if sform is None else 1)
+        img.set_qform(qform, code=0 if qform is None else 1)
+        return img
+
+    add("no_orientation", _save(with_forms(None, None), out / "no_orientation.nii.gz"), "no orientation")
+    mirrored = np.diag([-1.0, 1.0, 1.0, 1.0]) @ affine  # the same grid, left and right swapped
+    add("sform_qform_mirrored", _save(with_forms(affine, mirrored), out / "sform_qform_mirrored.nii.gz"),
+        "mirror each other")
+    shifted = affine.copy()
+    shifted[1, 3] += 2.0  # 2 mm anterior
+    add("sform_qform_2mm_apart", _save(with_forms(affine, shifted), out / "sform_qform_apart.nii.gz"),
+        "2.0 mm apart")
+
     # --- shape and type ---------------------------------------------------------------
     add("two_d", _save(nib.Nifti1Image(np.asarray(head.dataobj)[:, :, 90], head.affine), out / "slice_2d.nii.gz"),
         "2-D")
