@@ -23,7 +23,8 @@ def write_example_head(path: Path) -> Path:
     """Write Colin27 with its voxels reordered to LIA and its head tilted as in a scanner.
 
     The voxel data are only permuted and flipped (no interpolation); the affine carries
-    the reordering and a rigid head motion, as a scanner's header would.
+    the reordering and a rigid head motion, as a scanner's header would, in both the sform
+    and the qform with code 1 (scanner anatomical), as DICOM converters write them.
     """
     src = nib.load(str(templates.require(templates.COLIN_HEAD)))
     target_ornt = nib.orientations.axcodes2ornt(("L", "I", "A"))
@@ -32,5 +33,7 @@ def write_example_head(path: Path) -> Path:
     affine = example_head_affine_change() @ reoriented.affine
     out = nib.Nifti1Image(np.asanyarray(reoriented.dataobj), affine)
     out.header.set_data_dtype(src.get_data_dtype())
+    out.set_sform(affine, code=1)
+    out.set_qform(affine, code=1)
     nib.save(out, str(path))
     return path

@@ -221,3 +221,24 @@ def test_voxel_sizes_at_the_limits_load(tmp_path):
     coarse = rigid(resample(load_colin27(), (limits.MAX_VOXEL_MM,) * 3).image, (20.0, 10.0, 5.0), (0.0, 0.0, 0.0)).image
     nib.save(coarse, str(tmp_path / "coarse.nii.gz"))
     assert load_t1(tmp_path / "coarse.nii.gz").voxel_size_mm == pytest.approx((3.0, 3.0, 3.0), abs=1e-3)
+
+
+def test_example_head_is_stored_as_a_converter_writes_scanner_images(tmp_path):
+    """The demo's head carries its scanner orientation in both the sform and the qform (code 1,
+    the same transform), and loads as Colin27 moved rigidly: each voxel at its known world place."""
+    from navsvc.examples import example_head_affine_change, write_example_head
+
+    path = write_example_head(tmp_path / "example.nii.gz")
+    header = nib.load(str(path)).header
+    assert (int(header["sform_code"]), int(header["qform_code"])) == (1, 1)
+    np.testing.assert_allclose(header.get_sform(), header.get_qform(), atol=1e-4)
+    loaded = load_t1(path)
+    assert loaded.orientation == ("L", "I", "A")
+    colin = nib.load(str(COLIN))
+    ijk = np.array([[10, 20, 30], [90, 100, 110]])
+    # LIA voxel (i, j, k) holds Colin27's RAS voxel (180 - i, k, 180 - j) (181 x 217 x 181, RAS)
+    colin_ijk = np.column_stack([180 - ijk[:, 0], ijk[:, 2], 180 - ijk[:, 1]])
+    np.testing.assert_allclose(nib.affines.apply_affine(loaded.affine, ijk),
+                               nib.affines.apply_affine(example_head_affine_change() @ colin.affine, colin_ijk),
+                               atol=1e-3)
+    np.testing.assert_array_equal(loaded.data[tuple(ijk.T)], np.asarray(colin.dataobj)[tuple(colin_ijk.T)])
