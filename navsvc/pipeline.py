@@ -32,7 +32,7 @@ from navsvc.landmarks.placement import HeadFrame, beam_f3, five_cm_site, head_fr
 from navsvc.options import PlanOptions
 from navsvc.plan_document import build_plan
 from navsvc.progress import StageTimer
-from navsvc.registration import Registration, register_to_mni, require_quality
+from navsvc.registration import Registration, register_to_mni, require_handedness, require_quality
 from navsvc.report import ReportInputs, write_report
 from navsvc.report.sampling import MappedImage
 from navsvc.scratch import registration_scratch
@@ -205,6 +205,7 @@ def make_plan(t1_path: str | Path, out_dir: str | Path, options: PlanOptions | N
         with timer.stage("registration"):
             registration = register_to_mni(coarse, Path(scratch))
             require_quality(registration.quality_correlation)
+            require_handedness(registration)
         with timer.stage("anatomy"):
             noise_pct = noise_pct_of_brain(t1.data, t1.affine, registration.native_to_colin)
             require_low_noise(noise_pct)

@@ -74,6 +74,12 @@ BRAIN_AFFINE = dict(aff_shrink_factors=(4, 2), aff_smoothing_sigmas=(2, 1), aff_
 #: field breaks: on a 30 % bias field the mapped target moved 2.1 mm without it, 1.0 mm
 #: with it (0.4 s on the brain's bounding box).
 BIAS_CORRECTION = dict(shrink_factor=4, convergence={"iters": [20, 20], "tol": 1e-7}, spline_param=100)
+#: MNI points (mm) where the registration must keep the head's handedness: a 3 x 3 x 3 grid
+#: spanning the cerebrum (both DLPFCs, both motor strips, the midline), 40 mm apart
+HANDEDNESS_CHECK_MNI_MM = tuple((x, y, z) for x in (-40.0, 0.0, 40.0) for y in (-40.0, 0.0, 40.0)
+                                for z in (0.0, 25.0, 50.0))
+#: central-difference step of the local Jacobian of the MNI-to-native map, mm
+JACOBIAN_STEP_MM = 2.0
 #: registration quality (see :func:`register_to_mni`) below which the input is refused
 MIN_BRAIN_CORRELATION = 0.5
 #: quality at or below which the brain's contrast is inverted (T2 or FLAIR: white matter
@@ -137,6 +143,19 @@ class Registration:
     def native_to_colin(self, points_ras_mm) -> np.ndarray:
         """Map native RAS points (mm) into Colin27 head space (affine stage only)."""
         return _map_points(self._points_to_colin, points_ras_mm)
+
+    def jacobian_determinant_from_mni(self, points_mni_mm, step_mm: float = JACOBIAN_STEP_MM) -> np.ndarray:
+        """Local volume ratio native/MNI of the MNI-to-native map at each point (central
+        differences ``step_mm`` apart): 1 keeps volume, <= 0 mirrors or folds space.
+
+        Returns
+        -------
+        numpy.ndarray, shape (N,)
+        """
+        points = as_points(points_mni_mm)
+        offsets = np.vstack([np.eye(3), -np.eye(3)]) * step_mm
+        mapped = self.mni_to_native((points[:, None, :] + offsets[None]).reshape(-1, 3)).reshape(len(points), 6, 3)
+        return np.linalg.det((mapped[:, :3] - mapped[:, 3:]) / (2.0 * step_mm))
 
     # -- images ---------------------------------------------------------------
     def mni_image_to_native(self, image: ants.ANTsImage, grid: WorkingImage, nearest: bool = False) -> np.ndarray:
@@ -289,6 +308,32 @@ def require_quality(quality_correlation: float) -> None:
         "Check the series (T1, not T2/FLAIR/phantom) and, in a viewer, that the head is upright in the "
         "image's world space: a head turned more than about 45 degrees from upright (often a wrong "
         "orientation in the header) is not registered"
+    )
+
+
+def require_handedness(registration: Registration) -> None:
+    """Refuse a registration that mirrors or folds the head anywhere on
+    :data:`HANDEDNESS_CHECK_MNI_MM`.
+
+    A left/right mirror passes the brain correlation (a brain resembles its mirror image),
+    so it is checked on its own: the MNI-to-native map must keep space's handedness
+    (positive Jacobian determinant). ANTs' rigid and affine stages start from a proper
+    rotation and SyN is diffeomorphic, so only a broken registration fails this.
+
+    Raises
+    ------
+    InputError
+        Naming the MNI point where the map mirrors or folds.
+    """
+    determinants = registration.jacobian_determinant_from_mni(HANDEDNESS_CHECK_MNI_MM)
+    worst = int(np.argmin(determinants))
+    if determinants[worst] > 0:
+        return
+    raise InputError(
+        f"registration to MNI {'mirrors' if np.all(determinants <= 0) else 'folds'} the head (local volume "
+        f"ratio {determinants[worst]:.2f} at MNI {list(HANDEDNESS_CHECK_MNI_MM[worst])} mm): left and right "
+        "cannot be trusted, so no plan is made. Check in a viewer that the image is a whole, upright head T1 "
+        "and upload it again"
     )
 
 

@@ -8,6 +8,8 @@ affine plus a smooth displacement field, in both directions.
 
 from __future__ import annotations
 
+import dataclasses
+
 import ants
 import numpy as np
 import pandas as pd
@@ -15,7 +17,8 @@ import pytest
 
 from navsvc.coords import lps_to_ras, ras_to_lps
 from navsvc.grid import WorkingImage
-from navsvc.registration import Registration
+from navsvc.errors import InputError
+from navsvc.registration import HANDEDNESS_CHECK_MNI_MM, Registration, require_handedness
 
 
 def _write_affine(path, rotation_deg: float, translation_lps_mm) -> str:
@@ -125,3 +128,27 @@ def test_images_resampled_into_native_match_ants(registration, nearest):
             assert np.mean(got[inside] == expected[inside]) > 0.999
         else:
             assert np.abs(got - expected).max() < 1e-2
+
+
+def test_a_registration_that_keeps_handedness_passes(registration):
+    """Rotations, a 2 % stretch and a smooth 3 mm warp keep every check point's handedness."""
+    determinants = registration.jacobian_determinant_from_mni(HANDEDNESS_CHECK_MNI_MM)
+    assert np.all((determinants > 0.8) & (determinants < 1.25))
+    require_handedness(registration)
+
+
+def test_a_mirrored_or_folding_registration_is_refused(registration, tmp_path):
+    """A brain affine that swaps left and right, or a warp that folds space (its 40 mm sinusoid
+    has slope 2.8 at a 90 mm wavelength), is refused naming what it does."""
+    tx = ants.create_ants_transform(transform_type="AffineTransform", dimension=3,
+                                    matrix=np.diag([-1.0, 1.0, 1.0]), translation=(0.0, 0.0, 0.0))
+    mirror = str(tmp_path / "mirror.mat")
+    ants.write_transform(tx, mirror)
+    mirrored = dataclasses.replace(registration, to_mni=(registration.to_mni[0], mirror))
+    assert np.all(mirrored.jacobian_determinant_from_mni(HANDEDNESS_CHECK_MNI_MM) < 0)
+    with pytest.raises(InputError, match="mirrors the head"):
+        require_handedness(mirrored)
+    folding = dataclasses.replace(registration, to_mni=(_write_warp(tmp_path / "fold.nii.gz", 40.0),
+                                                        registration.to_mni[1]))
+    with pytest.raises(InputError, match="folds the head"):
+        require_handedness(folding)
