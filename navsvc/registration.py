@@ -12,7 +12,10 @@ Known limit (``benchmarks/warp_amplitude_sweep.py``): SyN against the ICBM avera
 recovers deformations across the cortical surface but hardly any slide along it, as does
 full-resolution ``antsRegistrationSyNQuick``; the average has no sharp sulci to hold on to.
 Neither B-spline SyN, other SyN levels, cross-correlation nor a 1 mm refinement around
-the target recovered it (the sweep's docstring lists the figures).
+the target recovered it (the sweep's docstring lists the figures). Warped and registered
+back to itself, the template recovers most such slides once SyN iterates at 2 mm; Colin27
+does not (``benchmarks/warp_template_self.py``): the limit is how an individual's sulci
+match the average, not the registration's effort.
 
 Both directions are kept, so every point exists in native and MNI space. Points go to
 ANTs in LPS (ITK physical space) and come back as RAS.
@@ -382,7 +385,49 @@ def _moving_image(native: WorkingImage) -> ants.ANTsImage:
     return _normalise(coarse.to_ants())
 
 
-def register_to_mni(native: WorkingImage, work_dir: Path) -> Registration:
+def register_brain(moving_brain: ants.ANTsImage, initial_transform: str | None, work_dir: Path,
+                   syn_iterations: tuple[int, ...] = SYN_ITERATIONS) -> dict:
+    """The brain stage: a 2 mm brain (or a brain-only image) to the ICBM template, affine
+    then SyN, inside the template brain mask dilated by 4 mm.
+
+    Parameters
+    ----------
+    moving_brain : ants.ANTsImage
+        The brain on the 2 mm registration grid, normalised.
+    initial_transform : str or None
+        The affine file the stage starts from (the head stage's); ``None`` starts from the
+        images' centres of mass.
+    work_dir : Path
+        An existing folder that receives the stage's transform files.
+    syn_iterations : tuple of int
+        SyN iterations at shrink factors 4, 2, 1 of the 2 mm grid (benchmarks try others).
+
+    Returns
+    -------
+    dict
+        :func:`ants.registration`'s result for the SyN stage: ``fwdtransforms`` (warp, affine)
+        and ``invtransforms`` (affine, inverse warp), fixed = ICBM, moving = the brain.
+    """
+    _, icbm, icbm_mask = _load_fixed()
+    fixed_mask = icbm_mask.new_image_like(ndimage.binary_dilation(icbm_mask.numpy() > 0, iterations=2).astype(np.float32))
+    # antspyx's "SyN" runs its own long affine stage (2100x1200x1200 iterations, ignoring
+    # aff_iterations): run a short brain-to-brain affine ourselves, then SyN only. At 8 and
+    # 4 mm it costs 0.5 s and brings the mapped target within 1.5 mm of full-resolution
+    # antsRegistrationSyNQuick[s] on the 256^3 benchmark head (3.4 mm without it; 1.1 mm
+    # with a 4 and 2 mm affine costing 3 s).
+    brain_affine = ants.registration(fixed=icbm, moving=moving_brain, type_of_transform="Affine",
+                                     initial_transform=initial_transform, mask=fixed_mask,
+                                     outprefix=_stage_prefix(work_dir, "brain_affine"), **BRAIN_AFFINE)
+    return ants.registration(
+        fixed=icbm, moving=moving_brain, type_of_transform="SyNOnly",
+        initial_transform=brain_affine["fwdtransforms"][0], mask=fixed_mask,
+        outprefix=_stage_prefix(work_dir, "brain_syn"),
+        syn_metric=SYN_METRIC, syn_sampling=SYN_METRIC_PARAMETER, reg_iterations=syn_iterations,
+    )
+
+
+def register_to_mni(native: WorkingImage, work_dir: Path,
+                    syn_iterations: tuple[int, ...] = SYN_ITERATIONS) -> Registration:
     """Register the patient (working grid) to Colin27 (head) and ICBM 2009a (brain).
 
     Parameters
@@ -394,6 +439,8 @@ def register_to_mni(native: WorkingImage, work_dir: Path) -> Registration:
         An existing folder, private to this call, that receives the transform files. They
         describe the patient's anatomy: the caller deletes the folder when done (after
         :meth:`Registration.save` has copied what is kept).
+    syn_iterations : tuple of int
+        SyN iterations per level (see :func:`register_brain`); plans use the default.
 
     Returns
     -------
@@ -407,21 +454,7 @@ def register_to_mni(native: WorkingImage, work_dir: Path) -> Registration:
     moving = _moving_image(native)
     head_affine = _head_stage(colin, moving, work_dir)
     moving_brain = _patient_brain(moving, head_affine)
-    fixed_mask = icbm_mask.new_image_like(ndimage.binary_dilation(icbm_mask.numpy() > 0, iterations=2).astype(np.float32))
-    # antspyx's "SyN" runs its own long affine stage (2100x1200x1200 iterations, ignoring
-    # aff_iterations): run a short brain-to-brain affine ourselves, then SyN only. At 8 and
-    # 4 mm it costs 0.5 s and brings the mapped target within 1.5 mm of full-resolution
-    # antsRegistrationSyNQuick[s] on the 256^3 benchmark head (3.4 mm without it; 1.1 mm
-    # with a 4 and 2 mm affine costing 3 s).
-    brain_affine = ants.registration(fixed=icbm, moving=moving_brain, type_of_transform="Affine",
-                                     initial_transform=head_affine, mask=fixed_mask,
-                                     outprefix=_stage_prefix(work_dir, "brain_affine"), **BRAIN_AFFINE)
-    brain = ants.registration(
-        fixed=icbm, moving=moving_brain, type_of_transform="SyNOnly",
-        initial_transform=brain_affine["fwdtransforms"][0], mask=fixed_mask,
-        outprefix=_stage_prefix(work_dir, "brain_syn"),
-        syn_metric=SYN_METRIC, syn_sampling=SYN_METRIC_PARAMETER, reg_iterations=SYN_ITERATIONS,
-    )
+    brain = register_brain(moving_brain, head_affine, work_dir, syn_iterations)
     # Quality: the whole (unmasked) registered head against the template, inside the
     # template brain eroded by 6 mm. Only real brain anatomy (GM/WM contrast) correlates
     # there: a noise or phantom volume scores about 0, a head T1 about 0.8.
