@@ -386,7 +386,8 @@ def _moving_image(native: WorkingImage) -> ants.ANTsImage:
 
 
 def register_brain(moving_brain: ants.ANTsImage, initial_transform: str | None, work_dir: Path,
-                   syn_iterations: tuple[int, ...] = SYN_ITERATIONS) -> dict:
+                   syn_iterations: tuple[int, ...] = SYN_ITERATIONS,
+                   fixed: tuple[ants.ANTsImage, ants.ANTsImage] | None = None) -> dict:
     """The brain stage: a 2 mm brain (or a brain-only image) to the ICBM template, affine
     then SyN, inside the template brain mask dilated by 4 mm.
 
@@ -401,6 +402,8 @@ def register_brain(moving_brain: ants.ANTsImage, initial_transform: str | None, 
         An existing folder that receives the stage's transform files.
     syn_iterations : tuple of int
         SyN iterations at shrink factors 4, 2, 1 of the 2 mm grid (benchmarks try others).
+    fixed : tuple of ants.ANTsImage, optional
+        The 2 mm ICBM template and its brain mask, when the caller has loaded them already.
 
     Returns
     -------
@@ -408,7 +411,7 @@ def register_brain(moving_brain: ants.ANTsImage, initial_transform: str | None, 
         :func:`ants.registration`'s result for the SyN stage: ``fwdtransforms`` (warp, affine)
         and ``invtransforms`` (affine, inverse warp), fixed = ICBM, moving = the brain.
     """
-    _, icbm, icbm_mask = _load_fixed()
+    icbm, icbm_mask = _load_fixed()[1:] if fixed is None else fixed
     fixed_mask = icbm_mask.new_image_like(ndimage.binary_dilation(icbm_mask.numpy() > 0, iterations=2).astype(np.float32))
     # antspyx's "SyN" runs its own long affine stage (2100x1200x1200 iterations, ignoring
     # aff_iterations): run a short brain-to-brain affine ourselves, then SyN only. At 8 and
@@ -454,7 +457,7 @@ def register_to_mni(native: WorkingImage, work_dir: Path,
     moving = _moving_image(native)
     head_affine = _head_stage(colin, moving, work_dir)
     moving_brain = _patient_brain(moving, head_affine)
-    brain = register_brain(moving_brain, head_affine, work_dir, syn_iterations)
+    brain = register_brain(moving_brain, head_affine, work_dir, syn_iterations, fixed=(icbm, icbm_mask))
     # Quality: the whole (unmasked) registered head against the template, inside the
     # template brain eroded by 6 mm. Only real brain anatomy (GM/WM contrast) correlates
     # there: a noise or phantom volume scores about 0, a head T1 about 0.8.
