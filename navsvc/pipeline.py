@@ -32,7 +32,8 @@ from navsvc.landmarks.placement import HeadFrame, beam_f3, five_cm_site, head_fr
 from navsvc.options import PlanOptions
 from navsvc.plan_document import build_plan
 from navsvc.progress import StageTimer
-from navsvc.registration import Registration, register_to_mni, require_handedness, require_quality
+from navsvc.registration import Registration, register_to_mni
+from navsvc.registration_checks import require_handedness, require_quality
 from navsvc.report import ReportInputs, write_report
 from navsvc.report.sampling import MappedImage
 from navsvc.scratch import registration_scratch

@@ -12,7 +12,7 @@ import numpy as np
 from navsvc import __version__, templates
 from navsvc.coords import world_to_voxel
 from navsvc.dose import dose_summary
-from navsvc.registration import MIN_BRAIN_CORRELATION
+from navsvc.registration_checks import MIN_BRAIN_CORRELATION
 from navsvc.landmarks.placement import BeamF3
 from navsvc.target.individualize import RULE, CorticalTarget
 from navsvc.target.strategies import M1_HAND_KNOB_CITATION, M1_HAND_KNOB_MNI_MM, STRATEGIES

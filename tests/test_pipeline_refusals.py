@@ -82,7 +82,7 @@ def test_inverted_contrast_is_refused_as_not_t1(tmp_path):
 @pytest.mark.parametrize("quality, message", [(0.2, "does not look like a T1-weighted head MRI.*upright"),
                                               (-0.81, "contrast is inverted")])
 def test_registration_quality_refusals_say_why(quality, message):
-    from navsvc.registration import MIN_BRAIN_CORRELATION, require_quality
+    from navsvc.registration_checks import MIN_BRAIN_CORRELATION, require_quality
 
     with pytest.raises(InputError, match=message):
         require_quality(quality)

@@ -18,7 +18,8 @@ import pytest
 from navsvc.coords import lps_to_ras, ras_to_lps
 from navsvc.grid import WorkingImage
 from navsvc.errors import InputError
-from navsvc.registration import HANDEDNESS_CHECK_MNI_MM, Registration, require_handedness
+from navsvc.registration import Registration
+from navsvc.registration_checks import HANDEDNESS_CHECK_MNI_MM, require_handedness
 
 
 def _write_affine(path, rotation_deg: float, translation_lps_mm) -> str:

@@ -1,0 +1,71 @@
+"""Refusals of a registration that cannot be trusted: one that says the input is not a
+head T1, and one that mirrors or folds the head."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from navsvc.errors import InputError
+from navsvc.registration import Registration
+
+#: registration quality (see :func:`navsvc.registration.register_to_mni`) below which the input is refused
+MIN_BRAIN_CORRELATION = 0.5
+#: quality at or below which the brain's contrast is inverted (T2 or FLAIR: white matter
+#: dark, fluid bright); Colin27 with its brain intensities inverted scores -0.81
+INVERTED_CONTRAST_CORRELATION = -0.3
+#: MNI points (mm) where the registration must keep the head's handedness: a 3 x 3 x 3 grid
+#: spanning the cerebrum (both DLPFCs, both motor strips, the midline), 40 mm apart
+HANDEDNESS_CHECK_MNI_MM = tuple((x, y, z) for x in (-40.0, 0.0, 40.0) for y in (-40.0, 0.0, 40.0)
+                                for z in (0.0, 25.0, 50.0))
+
+
+def require_quality(quality_correlation: float) -> None:
+    """Refuse a registration whose brain correlation says the input is not a registered
+    head T1 (see :func:`navsvc.registration.register_to_mni`).
+
+    Raises
+    ------
+    InputError
+        Below :data:`MIN_BRAIN_CORRELATION`, naming inverted contrast when that is the cause.
+    """
+    if quality_correlation >= MIN_BRAIN_CORRELATION:
+        return
+    if quality_correlation <= INVERTED_CONTRAST_CORRELATION:
+        raise InputError(
+            f"after registration the brain correlates {quality_correlation:.2f} with the T1 template: its "
+            "contrast is inverted (dark white matter, bright fluid), as in a T2-weighted or FLAIR image. "
+            "Upload the T1-weighted series"
+        )
+    raise InputError(
+        f"after registration the brain correlates only {quality_correlation:.2f} with the template (needs >= "
+        f"{MIN_BRAIN_CORRELATION}): this does not look like a T1-weighted head MRI, or registration failed. "
+        "Check the series (T1, not T2/FLAIR/phantom) and, in a viewer, that the head is upright in the "
+        "image's world space: a head turned more than about 45 degrees from upright (often a wrong "
+        "orientation in the header) is not registered"
+    )
+
+
+def require_handedness(registration: Registration) -> None:
+    """Refuse a registration that mirrors or folds the head anywhere on
+    :data:`HANDEDNESS_CHECK_MNI_MM`.
+
+    A left/right mirror passes the brain correlation (a brain resembles its mirror image),
+    so it is checked on its own: the MNI-to-native map must keep space's handedness
+    (positive Jacobian determinant). ANTs' rigid and affine stages start from a proper
+    rotation and SyN is diffeomorphic, so only a broken registration fails this.
+
+    Raises
+    ------
+    InputError
+        Naming the MNI point where the map mirrors or folds.
+    """
+    determinants = registration.jacobian_determinant_from_mni(HANDEDNESS_CHECK_MNI_MM)
+    worst = int(np.argmin(determinants))
+    if determinants[worst] > 0:
+        return
+    raise InputError(
+        f"registration to MNI {'mirrors' if np.all(determinants <= 0) else 'folds'} the head (local volume "
+        f"ratio {determinants[worst]:.2f} at MNI {list(HANDEDNESS_CHECK_MNI_MM[worst])} mm): left and right "
+        "cannot be trusted, so no plan is made. Check in a viewer that the image is a whole, upright head T1 "
+        "and upload it again"
+    )
