@@ -45,3 +45,21 @@ def accuracy_cases(seed: int = 2012) -> list[Case]:
         ("mirror-free flip of voxel order PSR + oblique",
          lambda im: heads.reorient(im, (1, 2, 0), (True, False, True)).then(lambda x: heads.oblique_affine(x, rng))),
     ]
+
+
+def accuracy_case(name: str, img: nib.Nifti1Image, seed: int = 2012) -> heads.TransformedHead:
+    """The accuracy case called ``name`` applied to ``img``, exactly as the benchmark draws it.
+
+    The cases share one random generator, drawn in order: every case before ``name`` is
+    made too (calling one maker alone would draw another transform).
+
+    Raises
+    ------
+    LookupError
+        If no case has that name.
+    """
+    for case_name, make in accuracy_cases(seed):
+        case = make(img)
+        if case_name == name:
+            return case
+    raise LookupError(f"no accuracy case is called {name!r}")
