@@ -43,44 +43,30 @@ import numpy as np
 from navsvc.coords import lps_to_ras, ras_to_lps
 from navsvc.grid import resample_to_working_grid
 from navsvc.point_maps import PointChain
-from navsvc.registration import SYN_ITERATIONS, _moving_image, register_brain, register_to_mni
+from navsvc.registration import SYN_ITERATIONS, register_brain, registration_grid_image
 from navsvc.target.strategies import get_strategy
 from navsvc.testing import heads
-from navsvc.testing.cases import accuracy_cases
-
-#: the heavier schedule: SyN iterations at 8, 4 and 2 mm (antsRegistrationSyNQuick's 2 mm count)
-MORE_ITERATIONS = (100, 70, 50)
-
-
-def _accuracy_warp_a(img) -> heads.TransformedHead:
-    """The accuracy benchmark's warp A applied to ``img``: the cases draw from one generator
-    in order, so every case before it is made too (each call starts the generator afresh)."""
-    for name, make in accuracy_cases():
-        case = make(img)
-        if name == "nonlinear warp 5 mm A":
-            return case
-    raise LookupError("the accuracy cases no longer hold 'nonlinear warp 5 mm A'")
+from navsvc.testing.cases import accuracy_case
+from warp_error_by_depth import MORE_ITERATIONS, mapped_mni_points  # benchmarks/ is on the path as a script
 
 
 def _warps(seeds: int):
     """(name, maker): each maker applies the same warp to whatever head it is given."""
-    yield "accuracy warp A", _accuracy_warp_a
+    yield "accuracy warp A", lambda im: accuracy_case("nonlinear warp 5 mm A", im)
     for seed in range(seeds):
         yield f"sweep seed {seed}", (lambda s: lambda im: heads.smooth_warp(
             im, np.random.default_rng(1000 + s), amplitude_mm=5.0, wavelength_mm=80.0))(seed)
 
 
-def _colin_target(img, mni_mm, iterations, folder: Path) -> tuple[np.ndarray, float]:
-    native = resample_to_working_grid(heads.as_loaded_t1(img)).downsampled(2)
-    reg = register_to_mni(native, Path(tempfile.mkdtemp(dir=folder)), syn_iterations=iterations)
-    return reg.mni_to_native(mni_mm)[0], reg.quality_correlation
+def _colin_target(img, mni_mm, iterations, folder: Path) -> np.ndarray:
+    return mapped_mni_points(img, mni_mm, iterations, folder)[0]
 
 
-def _template_target(img, mni_mm, iterations, folder: Path) -> tuple[np.ndarray, float]:
-    brain = _moving_image(resample_to_working_grid(heads.as_loaded_t1(img)))
+def _template_target(img, mni_mm, iterations, folder: Path) -> np.ndarray:
+    brain = registration_grid_image(resample_to_working_grid(heads.as_loaded_t1(img)))
     stage = register_brain(brain, None, Path(tempfile.mkdtemp(dir=folder)), iterations)
     chain = PointChain(tuple(stage["fwdtransforms"]), (False,) * len(stage["fwdtransforms"]))
-    return lps_to_ras(chain(ras_to_lps(mni_mm)))[0], float("nan")
+    return lps_to_ras(chain(ras_to_lps(mni_mm)))[0]
 
 
 def main() -> None:
@@ -93,7 +79,7 @@ def main() -> None:
     schedules = {"shipped": SYN_ITERATIONS, "more": MORE_ITERATIONS}
     with tempfile.TemporaryDirectory(prefix="navsvc-self-") as tmp:
         folder = Path(tmp)
-        bases = {(head, key): mapper(img, mni_mm, its, folder)[0]
+        bases = {(head, key): mapper(img, mni_mm, its, folder)
                  for head, img, mapper in (("colin", colin, _colin_target), ("icbm", template, _template_target))
                  for key, its in schedules.items()}
         print(f"{'warp':16} {'|u| mm':>6} {'Colin shipped':>13} {'Colin more':>10} {'ICBM shipped':>12} "
@@ -104,7 +90,7 @@ def main() -> None:
             for head, img, mapper in (("colin", colin, _colin_target), ("icbm", template, _template_target)):
                 case = make(img)
                 for key, its in schedules.items():
-                    target, _ = mapper(case.image, mni_mm, its, folder)
+                    target = mapper(case.image, mni_mm, its, folder)
                     row.append(float(np.linalg.norm(target - case.original_to_new(bases[head, key][None])[0])))
             u = float(np.linalg.norm(case.original_to_new(bases["icbm", "shipped"][None])[0] - bases["icbm", "shipped"]))
             print(f"{name:16} {u:6.2f} {row[0]:13.2f} {row[1]:10.2f} {row[2]:12.2f} {row[3]:9.2f} "
