@@ -90,6 +90,13 @@ rigid A and oblique A in brackets), none kept:
   the sharpest local information the template holds: 7.22 / 4.51 / 7.11 mm (0.33, 0.63),
   76 s per case. On warp A it moved the target 0.5 mm of the 7.7 mm it was off.
 
+Tried on 2026-12-01 (third session): the brain stage's moving brain cut by Colin27's
+brain mask carried by the warp's known point map (a cut that follows the anatomy, as a
+second pass through the plan's own nonlinear map could at best approach) instead of by
+the head affine: 6.96 / 2.94 / 5.36 mm (0.08, 0.51). The affine-carried cut costs up to
+1.1 mm on the warps; it is not what leaves warp A at 7 mm. Where the error lies over the
+whole brain: ``benchmarks/warp_error_by_depth.py``.
+
 Every variant leaves warp A at 6.4-7.6 mm: the slide along the cortex is not in the
 template's image information at any resolution tried, so no setting of the registration
 recovers it. (Measured with the SyN stage's arguments rewritten in a scratch harness, not
