@@ -37,6 +37,7 @@ from navsvc.registration_checks import require_handedness, require_quality
 from navsvc.report import ReportInputs, write_report
 from navsvc.report.sampling import MappedImage
 from navsvc.scratch import registration_scratch
+from navsvc.target.hemisphere import is_left
 from navsvc.target.individualize import MAX_SHIFT_MM, CorticalTarget, individualize, scalp_to_cortex_mm
 from navsvc.target.strategies import M1_HAND_KNOB_MNI_MM, get_strategy
 
@@ -75,20 +76,20 @@ class PlanContext:
     registration: Registration
     scalp: Scalp
     frame: HeadFrame
-    midline_ras_mm: np.ndarray  # the MNI origin in native space: a point of the midsagittal plane
     cut: ScalpCut  # where the image's field of view cuts the scalp
 
 
-def _side(frame: HeadFrame, midline_ras_mm: np.ndarray, points) -> np.ndarray:
-    return np.sign((np.atleast_2d(points) - midline_ras_mm) @ frame.right)
+def _is_left(ctx: PlanContext, points_ras_mm) -> np.ndarray:
+    """Whether native points lie in the left hemisphere, by the plan's rule (MNI x < 0)."""
+    return is_left(ctx.registration.native_to_mni(points_ras_mm))
 
 
 def _cortical_point(ctx: PlanContext, mapped,
                     max_shift_mm: float = MAX_SHIFT_MM) -> tuple[CorticalTarget, LocalTissue]:
     tissue = segment_locally(ctx.grid, ctx.registration, mapped)
-    wanted = _side(ctx.frame, ctx.midline_ras_mm, mapped)[0]
+    wanted = _is_left(ctx, mapped)[0]
     point = individualize(mapped, ctx.scalp.nearest_point(mapped), tissue,
-                          lambda pts: _side(ctx.frame, ctx.midline_ras_mm, pts) == wanted, max_shift_mm)
+                          lambda pts: _is_left(ctx, pts) == wanted, max_shift_mm)
     return point, tissue
 
 
@@ -131,7 +132,7 @@ def locate_target(options: PlanOptions, ctx: PlanContext) -> TargetResult:
     entry = scalp.nearest_point(cortex.cortex_ras_mm)
     require_entry_in_image(ctx.cut, entry)
     normal = scalp.inward_normal(entry)
-    lateral = frame.right * _side(frame, ctx.midline_ras_mm, cortex.cortex_ras_mm)[0]
+    lateral = -frame.right if _is_left(ctx, cortex.cortex_ras_mm)[0] else frame.right  # away from the midline
     handle = handle_direction(normal, frame.anterior, lateral, options.handle_angle_deg)
     coil = coil_matrix(entry, normal, handle, options.coil_distance_mm)
     alt_entry = _along_normal_entry(scalp, ctx.cut, entry, cortex.cortex_ras_mm)
@@ -218,7 +219,7 @@ def make_plan(t1_path: str | Path, out_dir: str | Path, options: PlanOptions | N
             brain = coarse.with_data(registration.colin_image_to_native(
                 ants.image_read(str(templates.COLIN_BRAIN_MASK)), coarse, nearest=True))
             scalp_gap_mm = require_scalp(scalp, brain, frame.superior)
-            ctx = PlanContext(t1, grid, registration, scalp, frame, registration.mni_to_native([0.0, 0.0, 0.0])[0], cut)
+            ctx = PlanContext(t1, grid, registration, scalp, frame, cut)
         with timer.stage("target"):
             target = locate_target(options, ctx)
             require_cortical_depth(target)
@@ -260,11 +261,10 @@ def report_inputs(ctx: PlanContext) -> ReportInputs:
     reg = ctx.registration
     template = MappedImage.load(templates.ICBM_T1, reg.native_to_mni)
     brodmann = MappedImage.load(templates.BRODMANN_COLIN, reg.native_to_colin, order=0)
-    midline, right = ctx.midline_ras_mm, ctx.frame.right
 
     def left_dlpfc(points_ras_mm: np.ndarray) -> np.ndarray:
         points = np.asarray(points_ras_mm, dtype=float).reshape(-1, 3)
-        left = (points - midline) @ right < 0
+        left = reg.native_to_colin(points)[:, 0] < 0  # the atlas's own left (Colin27 is MNI-aligned)
         return (np.isin(brodmann(points), templates.DLPFC_BRODMANN_AREAS) & left).astype(np.uint8)
 
     return ReportInputs(

@@ -10,10 +10,12 @@ from importlib import resources
 import numpy as np
 
 from navsvc import __version__, templates
-from navsvc.coords import world_to_voxel
+from navsvc.anatomy.tissue import GM_THRESHOLD
+from navsvc.coords import ras_to_lps, world_to_voxel
 from navsvc.dose import dose_summary
 from navsvc.registration_checks import MIN_BRAIN_CORRELATION
 from navsvc.landmarks.placement import BeamF3
+from navsvc.target.hemisphere import hemisphere
 from navsvc.target.individualize import RULE, CorticalTarget
 from navsvc.target.strategies import M1_HAND_KNOB_CITATION, M1_HAND_KNOB_MNI_MM, STRATEGIES
 
@@ -100,12 +102,12 @@ def build_plan(*, t1, options, registration, target, cortex_mni_mm, gm_probabili
             "mni_mm": _mm(target.mni_mm),
             "native_ras_mm": _mm(target.native_ras_mm),
             "cortex_ras_mm": _mm(cortex),
-            "cortex_lps_mm": _mm(cortex * np.array([-1, -1, 1])),
+            "cortex_lps_mm": _mm(ras_to_lps(cortex)[0]),
             "cortex_mni_mm": _mm(cortex_mni_mm),
             "cortex_voxel_ijk": [int(v) for v in np.round(world_to_voxel(t1.affine, cortex)[0])],
-            "in_grey_matter": bool(gm_probability > 0.5),
+            "in_grey_matter": bool(gm_probability > GM_THRESHOLD),
             "grey_matter_probability": round(float(gm_probability), 3),
-            "hemisphere": "left" if cortex_mni_mm[0] < 0 else "right",
+            "hemisphere": hemisphere(cortex_mni_mm),
             "individualization": {"rule": RULE, "method": target.cortex.method,
                                   "shift_mm": round(target.cortex.shift_mm, 2)},
         },

@@ -19,7 +19,6 @@ import trimesh
 
 from navsvc import templates
 from navsvc.grid import WorkingImage
-from navsvc.landmarks.placement import head_frame
 from navsvc.pipeline import report_inputs
 from navsvc.registration import Registration
 from navsvc.report import ReportInputs, write_report
@@ -230,11 +229,13 @@ def test_missing_optional_keys_show_a_dash(tmp_path, inputs):
     assert page.count("data:image/png;base64,") == 3
 
 
-def test_right_hemisphere_target_is_flagged(tmp_path, inputs):
+@pytest.mark.parametrize("mni_x_mm, flagged", [(39.5, True), (0.0, True), (-0.5, False)])
+def test_a_target_not_on_the_left_is_flagged(tmp_path, inputs, mni_x_mm, flagged):
+    # the midline counts as not left, as in the plan's "hemisphere" (navsvc.target.hemisphere)
     plan = copy.deepcopy(_plan())
-    plan["target"]["cortex_mni_mm"] = [39.5, 45.25, 25.75]
+    plan["target"]["cortex_mni_mm"] = [mni_x_mm, 45.25, 25.75]
     page = write_report(tmp_path, plan, inputs).read_text(encoding="utf-8")
-    assert "RIGHT hemisphere" in page
+    assert ("NOT in the patient&#x27;s left hemisphere" in page) is flagged  # html-escaped apostrophe
 
 
 def test_axial_slice_shows_patients_left_on_the_left(inputs):
@@ -324,15 +325,14 @@ def test_report_inputs_equal_the_full_volume_warps_on_the_shown_planes(tmp_path)
     spacing = 2.0
     origin = np.array([-96.0, -130.0, -80.0])
     grid = WorkingImage(np.zeros((96, 120, 100), dtype=np.float32), origin, spacing)
-    midline = reg.colin_to_native([0.0, 0.0, 0.0])[0]
-    ctx = SimpleNamespace(registration=reg, grid=grid, midline_ras_mm=midline, frame=head_frame(reg),
+    ctx = SimpleNamespace(registration=reg, grid=grid,
                           scalp=SimpleNamespace(mesh=trimesh.creation.icosphere(radius=80.0)))
     inputs = report_inputs(ctx)
 
     full_template = reg.mni_image_to_native(ants.image_read(str(templates.ICBM_T1)), grid)
     labels = reg.colin_image_to_native(ants.image_read(str(templates.BRODMANN_COLIN)), grid, nearest=True)
     world = nib.affines.apply_affine(grid.affine, np.indices(grid.data.shape).reshape(3, -1).T)
-    left = ((world - midline) @ ctx.frame.right < 0).reshape(grid.data.shape)
+    left = (reg.native_to_colin(world)[:, 0] < 0).reshape(grid.data.shape)  # the atlas's own left
     full_dlpfc = np.isin(np.rint(labels), templates.DLPFC_BRODMANN_AREAS) & left
 
     volume = Volume(inputs.t1_img)

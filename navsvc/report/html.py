@@ -12,6 +12,7 @@ from collections.abc import Mapping, Sequence
 
 from navsvc.anatomy.field_of_view import scalp_not_in_image_text
 from navsvc.report import slices
+from navsvc.target.hemisphere import LEFT, hemisphere
 from navsvc.report.values import (MISSING, esc, fixed_decimals, fmt_number, fmt_value, fmt_vector, lookup,
                                   lps_from_ras, vector3)
 
@@ -213,8 +214,8 @@ def warnings(plan: Mapping) -> list[str]:
     found = []
     target_mni = (vector3(lookup(plan, "target", "cortex_mni_mm"))
                   or vector3(lookup(plan, "target", "mni_mm")))
-    if target_mni is not None and target_mni[0] > 0:
-        found.append("The target lies in the patient's RIGHT hemisphere (MNI x > 0). "
+    if target_mni is not None and hemisphere(target_mni) != LEFT:
+        found.append(f"The target is NOT in the patient's left hemisphere (MNI x = {target_mni[0]:.1f} mm, not < 0). "
                      "Left-DLPFC plans must have x < 0. Do not use this plan without review.")
     if lookup(plan, "target", "in_grey_matter") is False:
         found.append("The cortical target is not in grey matter.")
