@@ -130,7 +130,7 @@ async def receive_file(request: Request, spool_path: Path, max_bytes: int,
     if content_type != b"multipart/form-data" or not boundary:
         raise ProblemError(415, f"send the image as multipart/form-data with a '{field}' part")
     declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > max_bytes + MULTIPART_OVERHEAD_BYTES:
+    if declared and declared.isascii() and declared.isdigit() and int(declared) > max_bytes + MULTIPART_OVERHEAD_BYTES:
         raise ProblemError(413, f"the upload exceeds the limit of "
                                 f"{max_bytes // (1024 * 1024)} MiB (NAVSVC_MAX_UPLOAD_MB)")
     sink = _FilePartSink(field, spool_path, max_bytes)

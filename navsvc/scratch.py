@@ -54,7 +54,7 @@ def remove_stale_scratch(out_dir: Path) -> list[Path]:
     removed = []
     for folder in Path(out_dir).glob(f"{host_prefix}*"):
         pid_text = folder.name[len(host_prefix):].split("-", 1)[0]
-        if not folder.is_dir() or not pid_text.isdigit():
+        if not folder.is_dir() or not (pid_text.isascii() and pid_text.isdigit()):
             continue
         pid = int(pid_text)
         if pid == os.getpid() or _process_alive(pid):

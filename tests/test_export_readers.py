@@ -61,6 +61,15 @@ def test_localite_trigger_markers_are_delivered_poses(space):
     assert np.allclose(poses[1].matrix_ras[:3, 3], C + [0, 0, 2])
 
 
+@pytest.mark.parametrize("recording_ms, expected", [("inf", None), ("1e300", None), ("-1e300", None),
+                                                     ("1e15", "1e15 ms after list start"), ("nan", None)])
+def test_localite_recording_time_beyond_any_clock_is_not_an_error(recording_ms, expected):
+    # a pose is still read; only its clock time is unknown (it raised OverflowError: an HTTP 500)
+    data = trigger_list().replace(b'recordingTime="98768"', f'recordingTime="{recording_ms}"'.encode())
+    poses = read_localite(data)
+    assert poses[0].recorded_at == expected and np.allclose(poses[0].matrix_ras, POSE, atol=1e-12)
+
+
 SAMPLE_COLUMNS = ("Sample Name\tSession Name\tIndex\tAssoc. Target\tLoc. X\tLoc. Y\tLoc. Z\t"
                   "m0n0\tm0n1\tm0n2\tm1n0\tm1n1\tm1n2\tm2n0\tm2n1\tm2n2\tDist. to Target\t"
                   "Target Error\tAngular Error\tTwist Error\tStim. Power\tDate\tTime\t"
@@ -104,6 +113,14 @@ def test_brainsight_targets_and_samples():
     assert np.allclose(sample.matrix_ras, POSE, atol=2e-3)     # 3 decimals in the file
     axes = sample.matrix_ras[:3, :3]
     assert np.allclose(axes.T @ axes, np.eye(3), atol=1e-12)
+
+
+@pytest.mark.parametrize("index", ["\u00b2", "\u0663", "x"])
+def test_brainsight_sample_index_that_is_not_an_ascii_number_is_dropped(index):
+    # "\u00b2".isdigit() is True but int() refuses it (it raised ValueError: an HTTP 500)
+    data = brainsight_file().replace(b"\tSession 1\t1\t", f"\tSession 1\t{index}\t".encode(), 1)
+    sample = read_poses(data)[1]
+    assert sample.name == "Sample 1" and sample.index is None
 
 
 def test_brainsight_world_is_read_as_lps():

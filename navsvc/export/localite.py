@@ -109,11 +109,11 @@ def _clock(start: str | None, offset_ms: str | None) -> str | None:
         return None
     try:
         offset = timedelta(milliseconds=float(offset_ms))
-    except ValueError:
+    except (ValueError, OverflowError):  # not a number, or beyond any clock ("inf", "1e300")
         return None
     try:
         clock = datetime.strptime(start or "", "%H:%M:%S.%f") + offset
-    except ValueError:
+    except (ValueError, OverflowError):  # no start time, or a sum past the calendar's end
         return f"{offset_ms} ms after list start"
     return clock.strftime("%H:%M:%S.%f")[:-3]
 
