@@ -46,6 +46,7 @@ from scipy import ndimage  # noqa: E402
 
 from navsvc import __version__, templates  # noqa: E402
 from navsvc.coords import as_points, lps_to_ras, ras_to_lps  # noqa: E402
+from navsvc.errors import InputError  # noqa: E402
 from navsvc.grid import WorkingImage  # noqa: E402
 from navsvc.point_maps import PointChain, transform_files  # noqa: E402
 
@@ -305,6 +306,12 @@ def _patient_brain(moving: ants.ANTsImage, head_affine: str) -> ants.ANTsImage:
     colin_mask = ants.image_read(str(templates.require(templates.COLIN_BRAIN_MASK)))
     brain_mask = ants.apply_transforms(fixed=moving, moving=colin_mask, transformlist=[head_affine],
                                        whichtoinvert=[True], interpolator="nearestNeighbor").numpy() > 0
+    if not brain_mask.any():
+        raise InputError(
+            "the head stage of the registration placed the brain outside the image: this does not look like a "
+            "whole-head T1 MRI. Check the series (T1, the whole head in the field of view) and its orientation "
+            "in a viewer"
+        )
     brain_mask = ndimage.binary_dilation(brain_mask, iterations=BRAIN_MASK_DILATION_VOXELS)
     # N4 on the brain's bounding box only: a third of the head grid's voxels
     lo, hi = _box(brain_mask, 1, moving.shape)

@@ -18,7 +18,7 @@ import pytest
 from navsvc.coords import lps_to_ras, ras_to_lps
 from navsvc.grid import WorkingImage
 from navsvc.errors import InputError
-from navsvc.registration import Registration
+from navsvc.registration import Registration, _patient_brain
 from navsvc.registration_checks import HANDEDNESS_CHECK_MNI_MM, require_handedness
 
 
@@ -153,3 +153,14 @@ def test_a_mirrored_or_folding_registration_is_refused(registration, tmp_path):
                                                         registration.to_mni[1]))
     with pytest.raises(InputError, match="folds the head"):
         require_handedness(folding)
+
+
+def test_a_head_affine_that_puts_the_brain_outside_the_image_is_refused(tmp_path):
+    # a noise or phantom volume can pull the head stage anywhere: say "not a head T1", not
+    # fail on an empty mask
+    away = ants.create_ants_transform(transform_type="AffineTransform", dimension=3,
+                                      matrix=np.eye(3), translation=(600.0, 0.0, 0.0))
+    path = str(tmp_path / "away.mat")
+    ants.write_transform(away, path)
+    with pytest.raises(InputError, match="placed the brain outside the image"):
+        _patient_brain(_moving_image(), path)

@@ -9,6 +9,7 @@ from scipy.spatial import cKDTree
 
 from navsvc import templates
 from navsvc.anatomy.scalp import head_mask, scalp_surface
+from navsvc.errors import PipelineError
 from navsvc.grid import WorkingImage, resample_to_working_grid
 from navsvc.io import load_t1
 from navsvc.testing import heads
@@ -128,6 +129,11 @@ def test_inward_normal_points_into_the_head(scalp):
         # close to the local surface normal (the patch plane smooths bumps only)
         _, _, face = trimesh.proximity.closest_point(mesh, [point])
         assert normal @ -mesh.face_normals[face[0]] > 0.8
+
+
+def test_inward_normal_far_from_any_scalp_is_a_pipeline_error(scalp):
+    with pytest.raises(PipelineError, match="too little scalp"):
+        scalp.inward_normal(scalp.centre_ras_mm)  # the head's centre: no scalp within the coil's radius
 
 
 def test_scalp_is_left_right_roughly_symmetric_about_the_midline(scalp):

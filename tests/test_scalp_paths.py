@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 import trimesh
 
+from navsvc.errors import PipelineError
 from navsvc.landmarks import scalp_paths
 
 RADIUS_MM = 90.0
@@ -63,7 +64,7 @@ def test_section_loop_picks_the_loop_nearest_the_point(sphere):
     both = trimesh.util.concatenate([sphere, second])
     loop = scalp_paths.section_loop(both, np.zeros(3), [0.0, 0.0, 1.0], [260.0, 0.0, 0.0])
     assert np.allclose(loop.mean(axis=0), [250.0, 0.0, 0.0], atol=1.0)
-    with pytest.raises(ValueError):
+    with pytest.raises(PipelineError, match="no scalp section"):  # the plane misses the scalp
         scalp_paths.section_loop(sphere, [0.0, 0.0, 200.0], [0.0, 0.0, 1.0], VERTEX)
 
 
@@ -87,3 +88,4 @@ def test_point_at_and_length_by_hand():
     assert np.allclose(scalp_paths.point_at(polyline, 15.0), [10.0, 5.0, 0.0])
     assert np.allclose(scalp_paths.point_at(polyline, 22.5), [10.0, 10.0, 2.5])
     assert np.allclose(scalp_paths.point_at(polyline, 99.0), [10.0, 10.0, 5.0])  # clamped
+

@@ -12,6 +12,7 @@ from scipy.spatial import cKDTree
 from skimage import filters, measure
 
 from navsvc.coords import unit
+from navsvc.errors import PipelineError
 from navsvc.grid import WorkingImage
 
 #: marching-cubes step, in voxels of the grid it is given (the pipeline passes the 2 mm grid)
@@ -54,7 +55,7 @@ class Scalp:
 
     @property
     def centre_ras_mm(self) -> np.ndarray:
-        """Centroid of the head (volume centroid of the mesh)."""
+        """Centre of the head: the area-weighted centroid of the scalp surface (trimesh ``centroid``)."""
         return np.asarray(self.mesh.centroid)
 
     def nearest_point(self, point_ras_mm) -> np.ndarray:
@@ -83,7 +84,8 @@ class Scalp:
         idx = self.vertex_tree.query_ball_point(point_ras_mm, radius_mm)
         patch = vertices[idx]
         if len(patch) < 6:
-            raise ValueError("scalp patch too small for a normal")
+            raise PipelineError(f"too little scalp within {radius_mm:g} mm of {np.round(point_ras_mm, 1).tolist()} "
+                                "mm to fit the coil's plane: the scalp surface is incomplete there")
         centred = patch - patch.mean(axis=0)
         normal = np.linalg.svd(centred, full_matrices=False)[2][-1]
         outward = self._vertex_normals[idx].mean(axis=0)

@@ -6,14 +6,16 @@ import numpy as np
 import trimesh
 
 from navsvc.coords import unit
+from navsvc.errors import PipelineError
 
 
 def section_loop(mesh: trimesh.Trimesh, origin, normal, near_ras_mm) -> np.ndarray:
     """The closed scalp section by a plane, as ordered points (the loop nearest ``near_ras_mm``)."""
     path = mesh.section(plane_origin=np.asarray(origin, float), plane_normal=unit(normal))
-    if path is None:
-        raise ValueError("the plane misses the scalp")
-    loops = [np.asarray(d) for d in path.discrete if len(d) > 3]
+    loops = [np.asarray(d) for d in path.discrete if len(d) > 3] if path is not None else []
+    if not loops:
+        raise PipelineError(f"no scalp section through {np.round(origin, 1).tolist()} mm for a tape length: "
+                            "the scalp surface is incomplete there (check the head in the QC report)")
     near = np.asarray(near_ras_mm, float)
     loop = min(loops, key=lambda d: np.min(np.linalg.norm(d - near, axis=1)))
     if np.allclose(loop[0], loop[-1]):
