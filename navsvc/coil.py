@@ -1,6 +1,6 @@
 """The coil pose: the one place for the coil convention.
 
-SimNIBS ``matsimnibs`` convention (DESIGN.md §6): a 4x4 matrix whose columns are the
+SimNIBS ``matsimnibs`` convention (docs/DESIGN.md §6): a 4x4 matrix whose columns are the
 coil's x, y, z unit axes and its centre, in world (NIfTI RAS) mm. z is the coil normal
 pointing INTO the head, y lies along the handle axis, x = y × z (right-handed).
 navsvc follows the SimNIBS maintainers: **the handle points to −y**.

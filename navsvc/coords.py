@@ -1,6 +1,6 @@
 """The one place for coordinate conversions.
 
-Conventions (DESIGN.md §3): NIfTI world space is RAS (x to the patient's Right,
+Conventions (docs/DESIGN.md §3): NIfTI world space is RAS (x to the patient's Right,
 y Anterior, z Superior), in mm. ITK/ANTs physical points and DICOM patient
 coordinates are LPS: x and y have the opposite sign.
 """

@@ -21,7 +21,7 @@ from navsvc.target.strategies import M1_HAND_KNOB_CITATION, M1_HAND_KNOB_MNI_MM,
 
 SCHEMA_VERSION = "1.3.0"
 SCHEMA_FILE = "plan.schema.json"
-#: decimals kept for coordinates in mm (0.01 mm is far below any imaging precision)
+#: decimals kept for coordinates in mm (0.001 mm is far below any imaging precision)
 MM_DECIMALS = 3
 
 

@@ -14,7 +14,8 @@ MIN_BRAIN_CORRELATION = 0.5
 #: dark, fluid bright); Colin27 with its brain intensities inverted scores -0.81
 INVERTED_CONTRAST_CORRELATION = -0.3
 #: MNI points (mm) where the registration must keep the head's handedness: a 3 x 3 x 3 grid
-#: spanning the cerebrum (both DLPFCs, both motor strips, the midline), 40 mm apart
+#: spanning the cerebrum (both DLPFCs, both motor strips, the midline), 40 mm apart in x and y,
+#: 25 mm in z
 HANDEDNESS_CHECK_MNI_MM = tuple((x, y, z) for x in (-40.0, 0.0, 40.0) for y in (-40.0, 0.0, 40.0)
                                 for z in (0.0, 25.0, 50.0))
 

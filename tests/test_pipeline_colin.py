@@ -34,7 +34,7 @@ def test_cortex_voxel_index_points_at_the_cortex_ras_coordinate(colin_plan, coli
 
 
 def test_colin_is_mni_aligned_so_native_is_close_to_mni(colin_plan):
-    # Colin27 is MNI305-aligned; ICBM 2009a differs by a few mm at the DLPFC (DESIGN.md §3)
+    # Colin27 is MNI305-aligned; ICBM 2009a differs by a few mm at the DLPFC (docs/DESIGN.md §3)
     target = colin_plan["target"]
     assert np.linalg.norm(np.subtract(target["native_ras_mm"], target["mni_mm"])) < 8.0
 

@@ -1,6 +1,6 @@
 """Clinic calendar and the session schedule of a treatment course.
 
-Rules (issue 5, DESIGN.md §8):
+Rules (issue 5, docs/DESIGN.md §8):
 
 - sessions fall on clinic days only: the clinic's working weekdays minus its closure dates;
 - at most ``per_week`` sessions in one calendar week (Monday to Sunday, ISO 8601) and at most

@@ -4,10 +4,10 @@ Intensity is prescribed as a percentage of the resting motor threshold (RMT, its
 the stimulator's maximum output, %MSO): ``intensity_pct_mso = rmt_pct_mso * pct_of_mt / 100``.
 
 The field falls off with distance, so a target deeper than the motor hand knob needs more
-output (Stokes et al. 2005 J Neurophysiol 94:4520; 2007 Clin Neurophysiol 118:1617): about
-3 %MSO per mm of extra scalp-to-cortex distance, ``adjusted MT = MT + k * (D_target - D_M1)``
-(DESIGN.md §6). The plan carries that offset, ``k * (D_target - D_M1)``, as
-``plan["dose"]["mt_offset_pct_mso"]``.
+output (Stokes et al. 2005 J Neurophysiol 94:4520; 2007 Clin Neurophysiol 118:1617; docs/DESIGN.md
+§6): ``adjusted MT = MT + k * (D_target - D_M1)`` with k = 2.8 %MSO per mm of extra
+scalp-to-cortex distance (``navsvc.dose.STOKES_SLOPE_PCT_MSO_PER_MM``). The plan carries that
+offset, ``k * (D_target - D_M1)``, as ``plan["dose"]["mt_offset_pct_mso"]``.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """When the HAMD-17 ratings of a course are due.
 
-Seed protocol (Ping et al. 2025, DESIGN.md §8): HAMD-17 at baseline and at the end of
+Seed protocol (Ping et al. 2025, docs/DESIGN.md §8): HAMD-17 at baseline and at the end of
 treatment weeks 1, 2 and 3. Baseline is due before the first session; week ``k`` is due once
 the session that closes treatment week ``k`` (see
 :func:`navsvc.course.calendar.week_closing_sessions`) has been delivered.

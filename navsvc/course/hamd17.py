@@ -1,6 +1,6 @@
 """HAMD-17 (17-item Hamilton Depression Rating Scale): validation, total, band, outcome.
 
-Item ranges, severity bands and outcome rules as listed in DESIGN.md §8 (Hamilton 1960;
+Item ranges, severity bands and outcome rules as listed in docs/DESIGN.md §8 (Hamilton 1960;
 bands are the common clinical cut-offs). Item 16 (loss of weight) is rated by one method
 only, A (history) or B (measured weight change), and the method is recorded with the score.
 """

@@ -85,7 +85,7 @@ PRESETS: dict[str, Protocol] = {
         inter_train_interval_s=26.0, n_trains=75, pulses_per_session=3000,
         intensity_pct_rmt=120.0,
         # The trial treated for 4-6 weeks; the default course here is the seed protocol's
-        # 15 sessions, 5 a week (Ping et al. 2025, DESIGN.md §8).
+        # 15 sessions, 5 a week (Ping et al. 2025, docs/DESIGN.md §8).
         citation="O'Reardon JP et al. (2007) Efficacy and safety of transcranial magnetic "
                  "stimulation in the acute treatment of major depression: a multisite "
                  "randomized controlled trial. Biol Psychiatry 62(11):1208-1216"),

@@ -1,6 +1,6 @@
 """Beam F3 (Beam et al. 2009 Brain Stimul 2:50) computed on the patient's scalp.
 
-Formula of the Beam F3 web calculator (DESIGN.md §5), lengths in cm or mm alike:
+Formula of the Beam F3 web calculator (docs/DESIGN.md §5), lengths in cm or mm alike:
 R2 = 0.4·TT, R1 = 0.4·NI; A = (R2·sin324° + R1/2)/R2; B = R1·sin298°/(R1·cos298° − R2/2);
 x = ½(R1 − R2·B)/(A − B); y = A·x − R1/2; r = √(x²+y²); θ = atan(y/x);
 Y = 0.91·r (Cz to F3 along the scalp), X = (HC/4)·(90 + θ°)/90 (Fpz to the F3 line

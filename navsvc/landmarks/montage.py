@@ -2,7 +2,7 @@
 
 MNE ships ``colin27_1005.elc`` (ASA format, mm, on the Colin27 scalp -- the same head as
 our ``atlases/colin27_head.nii.gz``); its values equal the ``standard_1005`` montage
-quoted in DESIGN.md §5 (e.g. F3 = (-50.24, 53.11, 42.19)). Reading the file directly
+quoted in docs/DESIGN.md §5 (e.g. F3 = (-50.24, 53.11, 42.19)). Reading the file directly
 avoids importing all of MNE.
 """
 

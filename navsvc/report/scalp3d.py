@@ -1,6 +1,6 @@
 """3-D views of the scalp with the coil at its planned pose and the scalp landmarks.
 
-Coil convention (SimNIBS ``matsimnibs``, see DESIGN.md §6): the columns of the 4×4
+Coil convention (SimNIBS ``matsimnibs``, see docs/DESIGN.md §6): the columns of the 4×4
 matrix are the coil's x, y and z axes and its centre in world (RAS) mm; z points
 into the head, y lies along the handle axis and the handle points to −y. A
 figure-8 coil's two wings lie along x, on either side of the centre.

@@ -1,6 +1,6 @@
 """Named target strategies: MNI coordinates (ICBM 152 space, mm) with their sources.
 
-Coordinates from DESIGN.md §4. "MNI" differs between templates by a few mm; navsvc
+Coordinates from docs/DESIGN.md §4. "MNI" differs between templates by a few mm; navsvc
 registers to ICBM 2009a symmetric and treats these coordinates as given in it.
 """
 
