@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from navsvc import templates
-from navsvc.anatomy.tissue import BRAIN_SUPPORT_MIN, _priors, segment_locally
+from navsvc.anatomy.tissue import BRAIN_SUPPORT_MIN, _m_step, _priors, segment_locally
 from navsvc.grid import WorkingImage
 from navsvc.registration import Registration
 
@@ -65,3 +65,16 @@ def test_grey_matter_found_at_the_template_cortex(identity_registration):
     expected = template_gm > 0.5
     dice = 2 * np.sum(found & expected) / (found.sum() + expected.sum())
     assert dice > 0.6, dice
+
+
+def test_m_step_keeps_each_class_variance_with_its_mean_when_labels_swap():
+    # grey-matter weights on the bright (white-matter-like) voxels and the reverse: the means
+    # are put back in T1 order CSF < GM < WM and each spread must travel with its own mean
+    rng = np.random.default_rng(3)
+    csf, dim, bright = rng.normal(10, 2, 400), rng.normal(50, 10, 400), rng.normal(100, 1, 400)
+    values = np.concatenate([csf, dim, bright]).reshape(12, 10, 10)
+    weights = np.zeros((3, 1200))
+    weights[0, :400], weights[1, 800:], weights[2, 400:800] = 1.0, 1.0, 1.0
+    means, sds = _m_step(values, weights.reshape(3, 12, 10, 10))
+    assert np.allclose(means, [csf.mean(), dim.mean(), bright.mean()])
+    assert np.allclose(sds, [csf.std(), dim.std(), bright.std()])

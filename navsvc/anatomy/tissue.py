@@ -112,8 +112,10 @@ def segment_locally(t1: WorkingImage, registration: Registration, centre_ras_mm,
 def _m_step(values: np.ndarray, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     totals = weights.reshape(3, -1).sum(axis=1)
     means = (weights * values).reshape(3, -1).sum(axis=1) / totals
-    # keep the T1 contrast order CSF < GM < WM: a label swap would move the target
-    means = np.sort(means)
+    # keep the T1 contrast order CSF < GM < WM: a label swap would move the target. Each
+    # class's variance is taken about its own mean, whichever label that mean now carries.
+    order = np.argsort(means)
+    means, weights = means[order], weights[order]
     var = (weights * (values[None] - means[:, None, None, None]) ** 2).reshape(3, -1).sum(axis=1) / totals
     floor = 1e-3 * float(values.max() - values.min() or 1.0)
     return means, np.sqrt(np.maximum(var, floor**2))
