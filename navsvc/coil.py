@@ -12,9 +12,6 @@ import numpy as np
 
 from navsvc.coords import unit
 
-HANDLE_CONVENTION = "handle points along -y (SimNIBS maintainers' convention)"
-
-
 def handle_direction(inward_normal, anterior, lateral, handle_angle_deg: float) -> np.ndarray:
     """Unit direction the handle points to, in the coil plane.
 
@@ -77,13 +74,3 @@ def axis_distance_mm(matrix: np.ndarray, point_ras_mm) -> float:
     centre, z = matrix[:3, 3], matrix[:3, 2]
     offset = np.asarray(point_ras_mm, float) - centre
     return float(np.linalg.norm(offset - np.dot(offset, z) * z))
-
-
-def is_valid_pose(matrix: np.ndarray, tol: float = 1e-6) -> bool:
-    """True if the rotation part is orthonormal and right-handed and the last row is 0 0 0 1."""
-    rot = np.asarray(matrix)[:3, :3]
-    return (
-        np.allclose(rot.T @ rot, np.eye(3), atol=tol)
-        and abs(np.linalg.det(rot) - 1.0) < tol
-        and np.allclose(np.asarray(matrix)[3], [0, 0, 0, 1], atol=tol)
-    )

@@ -28,11 +28,6 @@ BRODMANN_COLIN = _ATLASES / "brodmann_colin27.nii.gz"
 DLPFC_BRODMANN_AREAS = (9, 46)
 
 
-def atlas_dir() -> Path:
-    """Folder of the shipped atlases."""
-    return _ATLASES
-
-
 def require(path: Path) -> Path:
     """Return ``path`` or raise a clear error naming the missing data file."""
     if not path.exists():

@@ -9,7 +9,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from navsvc.coil import axis_distance_mm, coil_matrix, handle_direction, is_valid_pose
+from navsvc.coil import axis_distance_mm, coil_matrix, handle_direction
+from navsvc.errors import InputError
+from navsvc.export.conventions import PLAN_ORTHONORMAL_TOLERANCE, check_pose
 
 HEAD_RADIUS_MM = 90.0
 RIGHT, ANTERIOR, SUPERIOR = np.eye(3)
@@ -18,6 +20,15 @@ LEFT = -RIGHT
 F3_RAS_MM = HEAD_RADIUS_MM * np.array([-0.55, 0.67, 0.5]) / np.linalg.norm([-0.55, 0.67, 0.5])
 F3_INWARD = -F3_RAS_MM / np.linalg.norm(F3_RAS_MM)
 ANGLES_DEG = [0.0, 15.0, 30.0, 45.0, 60.0, 90.0]
+
+
+def is_valid_pose(matrix) -> bool:
+    """The exports' own pose check at the engine's tolerance (orthonormal, right-handed, 0 0 0 1)."""
+    try:
+        check_pose(matrix, tolerance=PLAN_ORTHONORMAL_TOLERANCE, orthonormalize=False)
+    except InputError:
+        return False
+    return True
 
 
 def parasagittal_backwards(inward_normal, lateral):

@@ -24,7 +24,6 @@ LOCAL_RADIUS_MM = 32.0
 GM_THRESHOLD = 0.5
 #: EM iterations of the mixture model
 EM_ITERATIONS = 15
-CLASSES = ("csf", "gm", "wm")
 #: nilearn's ICBM 2009a GM/WM maps are uint8: 255 is probability 1 (GM + WM <= 255 everywhere)
 ICBM_TISSUE_FULL_SCALE = 255.0
 #: prior probability every class keeps where the template has none (the patient may differ)

@@ -30,8 +30,6 @@ SESSION_STATES = ("planned", "done", "incomplete", "missed", "cancelled")
 OCCUPYING_STATES = frozenset({"planned", "done", "incomplete"})
 #: states of a session that was delivered (fully or partly)
 DELIVERED_STATES = frozenset({"done", "incomplete"})
-#: weekday numbers as :meth:`datetime.date.weekday` gives them (Monday = 0)
-WEEKDAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 # A calendar that has no clinic day in ten years is a configuration mistake, not a wait.
 _MAX_SEARCH_DAYS = 3653

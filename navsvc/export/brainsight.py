@@ -35,6 +35,7 @@ from navsvc.export.conventions import (
     brainsight_to_simnibs,
     check_pose,
     check_space,
+    plain_decimal,
     point_to_space,
     ras_to_space,
     simnibs_to_brainsight,
@@ -59,8 +60,7 @@ def _row(name: str, matrix_bs: np.ndarray) -> str:
     values = list(matrix_bs[:3, 3]) + [matrix_bs[row, axis] for axis in range(3)
                                        for row in range(3)]
     # shortest exact decimals (Brainsight itself writes 3) keep the round trip exact
-    return "\t".join([_clean(name)] + [np.format_float_positional(float(v) + 0.0, unique=True,
-                                                                   trim="0") for v in values])
+    return "\t".join([_clean(name)] + [plain_decimal(v) for v in values])
 
 
 def write_brainsight(export: PlanExport, space: str = "ras") -> ExportFile:

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from navsvc.coords import RAS_LPS_FLIP, ras_to_lps
 from navsvc.errors import InputError
 
 #: world spaces an export can be written in
@@ -38,8 +39,8 @@ SIMNIBS_TO_LOCALITE_AXES = np.array([[0.0, 0.0, 1.0], [0.0, -1.0, 0.0], [1.0, 0.
 #: SimNIBS coil axes -> Brainsight coil axes (right-multiply the 3x3 axes)
 SIMNIBS_TO_BRAINSIGHT_AXES = np.diag([-1.0, 1.0, -1.0])
 
-#: RAS <-> LPS world flip (left-multiply a 4x4 pose or a homogeneous point)
-RAS_LPS_FLIP = np.diag([-1.0, -1.0, 1.0, 1.0])
+#: RAS <-> LPS world flip of a 4x4 pose (left-multiply); points use :func:`navsvc.coords.ras_to_lps`
+RAS_LPS_POSE_FLIP = np.diag(np.append(RAS_LPS_FLIP, 1.0))
 
 #: largest tolerated deviation of read axes from an orthonormal set; Brainsight
 #: writes axes with 3 decimals, which leaves errors of a few 1e-3
@@ -93,10 +94,16 @@ def brainsight_to_simnibs(matrix: np.ndarray) -> np.ndarray:
     return _with_axes(matrix, SIMNIBS_TO_BRAINSIGHT_AXES.T)
 
 
+def plain_decimal(value: float) -> str:
+    """The shortest decimal that reads back as exactly ``value``, without an exponent (as the
+    navigators write numbers); -0.0 is written as 0."""
+    return np.format_float_positional(float(value) + 0.0, unique=True, trim="0")
+
+
 def ras_to_space(matrix_ras: np.ndarray, space: str) -> np.ndarray:
     """Express a 4x4 RAS pose in ``space`` (``"ras"`` or ``"lps"``), mm."""
     matrix = np.array(matrix_ras, dtype=float)
-    return RAS_LPS_FLIP @ matrix if check_space(space) == "lps" else matrix
+    return RAS_LPS_POSE_FLIP @ matrix if check_space(space) == "lps" else matrix
 
 
 def space_to_ras(matrix: np.ndarray, space: str) -> np.ndarray:
@@ -108,7 +115,7 @@ def space_to_ras(matrix: np.ndarray, space: str) -> np.ndarray:
 def point_to_space(point_ras_mm, space: str) -> np.ndarray:
     """Express a RAS point (mm) in ``space``; the same call converts back to RAS."""
     point = np.asarray(point_ras_mm, dtype=float).reshape(3)
-    return RAS_LPS_FLIP[:3, :3] @ point if check_space(space) == "lps" else point.copy()
+    return ras_to_lps(point)[0] if check_space(space) == "lps" else point.copy()
 
 
 def check_pose(matrix, what: str = "coil pose", tolerance: float = ORTHONORMAL_TOLERANCE,

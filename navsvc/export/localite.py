@@ -32,6 +32,7 @@ from navsvc.export.conventions import (
     check_pose,
     check_space,
     localite_to_simnibs,
+    plain_decimal,
     ras_to_space,
     simnibs_to_localite,
     space_to_ras,
@@ -40,12 +41,6 @@ from navsvc.export.poses import DELIVERED, PLANNED, ExportFile, PlanExport, Reco
 from navsvc.export.poses import check_size
 
 MEDIA_TYPE = "application/xml"
-
-
-def _number(value: float) -> str:
-    # shortest exact decimal without exponent (Localite writes plain decimals); + 0.0
-    # turns -0.0 into 0.0
-    return np.format_float_positional(float(value) + 0.0, unique=True, trim="0")
 
 
 def write_localite(export: PlanExport, space: str = "ras") -> ExportFile:
@@ -74,7 +69,7 @@ def write_localite(export: PlanExport, space: str = "ras") -> ExportFile:
                                    index=str(index), selected="false")
         marker = ET.SubElement(instrument, "Marker", additionalInformation="",
                                color="#ff0000", description=pose.name, set="true")
-        ET.SubElement(marker, "Matrix4D", {f"data{r}{c}": _number(matrix[r, c])
+        ET.SubElement(marker, "Matrix4D", {f"data{r}{c}": plain_decimal(matrix[r, c])
                                            for r in range(4) for c in range(4)})
     ET.indent(root, space="    ")
     content = b'<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="utf-8")
