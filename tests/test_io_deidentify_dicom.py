@@ -23,6 +23,7 @@ from pydicom.sequence import Sequence
 
 from corpus.dicom_series import write_dicom_series
 from corpus.make_bad_images import colin27
+from navsvc.errors import InputError
 from navsvc.io import load_t1
 from navsvc.io.deidentify import deidentify_file
 from navsvc.io.dicom_confidentiality import DICOM_STANDARD_UID_ROOT, replacement_uid
@@ -154,3 +155,29 @@ def test_same_upload_gives_the_same_bytes(upload, tmp_path):
     again = tmp_path / "again.zip"
     deidentify_file(raw, again)
     assert again.read_bytes() == clean.read_bytes()
+
+
+def _flip_bits(raw, folder, name: str, position: int, bits: int):
+    """A copy of the raw zip with the byte at ``position`` XOR ``bits``."""
+    data = bytearray(raw.read_bytes())
+    data[position] ^= bits
+    out = folder / name
+    out.write_bytes(bytes(data))
+    return out
+
+
+def test_a_damaged_or_encrypted_member_is_refused_with_its_name(upload, tmp_path):
+    # the same checks as the loader's unpacking (navsvc.io.dicom.checked_members and
+    # read_member): a library caller gets InputError, not zipfile's own exceptions
+    raw = upload[0]
+    with zipfile.ZipFile(raw) as handle:
+        first = handle.infolist()[0]
+        offset = first.header_offset + 30 + len(first.filename.encode()) + len(first.extra)
+    corrupt = _flip_bits(raw, tmp_path, "crc.zip", offset + 200, 0xFF)  # inside the first member's data
+    with pytest.raises(InputError, match="is corrupt or not what the archive declares"):
+        deidentify_file(corrupt, tmp_path / "out1.zip")
+    # the encryption flag in the central directory (general-purpose bit 0)
+    central = raw.read_bytes().rfind(b"PK\x01\x02")
+    encrypted = _flip_bits(raw, tmp_path, "enc.zip", central + 8, 0x01)
+    with pytest.raises(InputError, match="is encrypted"):
+        deidentify_file(encrypted, tmp_path / "out2.zip")

@@ -30,8 +30,7 @@ import pydicom
 from pydicom.errors import InvalidDicomError
 
 from navsvc.errors import InputError
-from navsvc.io import limits
-from navsvc.io.dicom import printable
+from navsvc.io.dicom import checked_members, printable, read_member
 from navsvc.io.dicom_confidentiality import deidentify_dataset
 from navsvc.io.nifti import damaged_gzip_error
 
@@ -131,13 +130,9 @@ def deidentify_dicom_zip(source: Path, target: Path) -> int:
         raise InputError("not a valid .zip archive: zip the DICOM folder again") from None
     written = 0
     with archive, zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as out:
-        members = sorted((m for m in archive.infolist() if not m.is_dir()),
-                         key=lambda m: m.filename)
-        if sum(m.file_size for m in members) > limits.MAX_ARCHIVE_BYTES:
-            raise InputError("the archive is too large once unpacked: upload only the T1 series")
+        members = sorted(checked_members(archive, "the archive"), key=lambda m: m.filename)
         for member in members:
-            with archive.open(member) as handle:
-                data = handle.read(member.file_size + 1)
+            data = read_member(archive, member, "the archive")
             try:
                 cleaned = deidentify_dicom_bytes(data)
             except MemoryError:

@@ -56,6 +56,55 @@ def printable(text: str, limit: int = 100) -> str:
     return clean if len(clean) <= limit else clean[: limit - 3] + "..."
 
 
+def checked_members(archive: zipfile.ZipFile, source: str) -> list[zipfile.ZipInfo]:
+    """The file members of an open archive, once the archive as a whole is safe to read.
+
+    Parameters
+    ----------
+    archive : zipfile.ZipFile
+        The open archive.
+    source : str
+        Its name in error messages.
+
+    Returns
+    -------
+    list of zipfile.ZipInfo
+        Members that are files, in archive order.
+
+    Raises
+    ------
+    InputError
+        Too many members, too many bytes once unpacked, a traversal or absolute name, an
+        encrypted member or an unsupported compression method.
+    """
+    members = [m for m in archive.infolist() if not m.is_dir()]
+    if len(members) > limits.MAX_ARCHIVE_MEMBERS:
+        raise InputError(f"{source} holds {len(members):,} files; at most {limits.MAX_ARCHIVE_MEMBERS:,}")
+    total = sum(m.file_size for m in members)
+    if total > limits.MAX_ARCHIVE_BYTES:
+        raise InputError(
+            f"{source} would unpack to {total / 2**30:.1f} GiB (limit "
+            f"{limits.MAX_ARCHIVE_BYTES / 2**30:.0f} GiB): upload only the T1 series"
+        )
+    for member in members:
+        name = PurePosixPath(member.filename.replace("\\", "/"))
+        if name.is_absolute() or ".." in name.parts:
+            raise InputError(
+                f"{source} contains an unsafe path '{printable(member.filename)}': refused"
+            )
+        if member.flag_bits & 0x1:
+            raise InputError(
+                f"{source}: member '{printable(member.filename)}' is encrypted: zip the "
+                "DICOM folder again without a password"
+            )
+        if member.compress_type not in _READABLE_METHODS:
+            raise InputError(
+                f"{source}: member '{printable(member.filename)}' uses compression method "
+                f"{member.compress_type}, which is not supported: zip the folder again with deflate"
+            )
+    return members
+
+
 def extract_zip_safely(zip_path: Path, dest: Path) -> Path:
     """Unpack ``zip_path`` into ``dest`` refusing traversal names, bombs and huge archives."""
     try:
@@ -63,34 +112,27 @@ def extract_zip_safely(zip_path: Path, dest: Path) -> Path:
     except (zipfile.BadZipFile, OSError):
         raise InputError(f"{zip_path.name} is not a valid .zip archive: zip the DICOM folder again") from None
     with archive:
-        members = [m for m in archive.infolist() if not m.is_dir()]
-        if len(members) > limits.MAX_ARCHIVE_MEMBERS:
-            raise InputError(f"{zip_path.name} holds {len(members):,} files; at most {limits.MAX_ARCHIVE_MEMBERS:,}")
-        total = sum(m.file_size for m in members)
-        if total > limits.MAX_ARCHIVE_BYTES:
-            raise InputError(
-                f"{zip_path.name} would unpack to {total / 2**30:.1f} GiB (limit "
-                f"{limits.MAX_ARCHIVE_BYTES / 2**30:.0f} GiB): upload only the T1 series"
-            )
-        for member in members:
-            name = PurePosixPath(member.filename.replace("\\", "/"))
-            if name.is_absolute() or ".." in name.parts:
-                raise InputError(
-                    f"{zip_path.name} contains an unsafe path '{printable(member.filename)}': refused"
-                )
-            if member.flag_bits & 0x1:
-                raise InputError(
-                    f"{zip_path.name}: member '{printable(member.filename)}' is encrypted: zip the "
-                    "DICOM folder again without a password"
-                )
-            if member.compress_type not in _READABLE_METHODS:
-                raise InputError(
-                    f"{zip_path.name}: member '{printable(member.filename)}' uses compression method "
-                    f"{member.compress_type}, which is not supported: zip the folder again with deflate"
-                )
-        for index, member in enumerate(members):
+        for index, member in enumerate(checked_members(archive, zip_path.name)):
             _extract_member(archive, member, dest / f"{index:06d}.dcm", zip_path.name)
     return dest
+
+
+def read_member(archive: zipfile.ZipFile, member: zipfile.ZipInfo, source: str) -> bytes:
+    """One member of an archive checked by :func:`checked_members`, read into memory.
+
+    Raises
+    ------
+    InputError
+        When its data are damaged or longer than declared.
+    """
+    try:
+        with archive.open(member) as src:
+            data = src.read(member.file_size + 1)
+    except _MEMBER_ERRORS as exc:
+        raise _corrupt_member(source, member, exc) from None
+    if len(data) > member.file_size:
+        raise InputError(f"{source}: member '{printable(member.filename)}' is larger than declared")
+    return data
 
 
 def _extract_member(archive: zipfile.ZipFile, member: zipfile.ZipInfo, target: Path, source: str) -> None:
