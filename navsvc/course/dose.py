@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from navsvc.errors import InputError
 
 MAX_OUTPUT_PCT_MSO = 100.0
+#: lowest motor threshold accepted, measured or depth-adjusted, %MSO
+MIN_MOTOR_THRESHOLD_PCT_MSO = 1.0
 
 
 @dataclass(frozen=True)
@@ -38,6 +40,9 @@ class Dose:
         Motor threshold and intensity after the depth adjustment.
     exceeds_max_output : bool
         True when a computed intensity is above 100 %MSO (the device cannot deliver it).
+    adjustment_withheld : str or None
+        Why the depth adjustment was not applied although the plan has an offset (it would
+        take the motor threshold below 1 %MSO), else None.
     """
 
     rmt_pct_mso: float
@@ -47,6 +52,7 @@ class Dose:
     adjusted_mt_pct_mso: float | None
     adjusted_intensity_pct_mso: float | None
     exceeds_max_output: bool
+    adjustment_withheld: str | None = None
 
 
 def compute_dose(rmt_pct_mso: float, pct_of_mt: float,
@@ -58,21 +64,25 @@ def compute_dose(rmt_pct_mso: float, pct_of_mt: float,
     InputError
         When the motor threshold is outside 1-100 %MSO or the percentage outside 1-200 %.
     """
-    if not 1.0 <= rmt_pct_mso <= MAX_OUTPUT_PCT_MSO:
+    if not MIN_MOTOR_THRESHOLD_PCT_MSO <= rmt_pct_mso <= MAX_OUTPUT_PCT_MSO:
         raise InputError(f"resting motor threshold must be 1-100 %MSO; got {rmt_pct_mso}")
     if not 1.0 <= pct_of_mt <= 200.0:
         raise InputError(f"intensity must be 1-200 % of the motor threshold; got {pct_of_mt}")
     intensity = rmt_pct_mso * pct_of_mt / 100.0
-    adjusted_mt = adjusted = None
+    adjusted_mt = adjusted = withheld = None
     if mt_offset_pct_mso is not None:
         adjusted_mt = rmt_pct_mso + mt_offset_pct_mso
         adjusted = adjusted_mt * pct_of_mt / 100.0
+        if adjusted_mt < MIN_MOTOR_THRESHOLD_PCT_MSO:
+            withheld = (f"the plan's depth offset ({mt_offset_pct_mso:+.1f} %MSO) would take the motor threshold "
+                        f"to {adjusted_mt:.1f} %MSO: not applied; check the plan's scalp-to-cortex distances")
+            adjusted_mt = adjusted = None
     highest = max(intensity, adjusted if adjusted is not None else 0.0)
     return Dose(rmt_pct_mso=rmt_pct_mso, pct_of_mt=pct_of_mt,
                 intensity_pct_mso=round(intensity, 1), mt_offset_pct_mso=mt_offset_pct_mso,
                 adjusted_mt_pct_mso=None if adjusted_mt is None else round(adjusted_mt, 1),
                 adjusted_intensity_pct_mso=None if adjusted is None else round(adjusted, 1),
-                exceeds_max_output=highest > MAX_OUTPUT_PCT_MSO)
+                exceeds_max_output=highest > MAX_OUTPUT_PCT_MSO, adjustment_withheld=withheld)
 
 
 def plan_mt_offset(plan: Mapping) -> float | None:

@@ -68,6 +68,15 @@ def test_dose_and_stokes_adjustment():
     assert not d.exceeds_max_output
     assert compute_dose(85, 120).exceeds_max_output
     assert compute_dose(80, 120, -5.0).adjusted_intensity_pct_mso == 90
+    assert compute_dose(80, 120, -5.0).adjustment_withheld is None
+
+
+def test_a_depth_offset_that_would_take_the_threshold_to_nothing_is_not_applied():
+    # a plan's offset can reach -75 %MSO (2.8 %MSO/mm over the 8-35 mm plausible depths)
+    d = compute_dose(40, 120, mt_offset_pct_mso=-45.0)
+    assert d.adjusted_mt_pct_mso is None and d.adjusted_intensity_pct_mso is None
+    assert "-5.0 %MSO" in d.adjustment_withheld and "scalp-to-cortex" in d.adjustment_withheld
+    assert d.intensity_pct_mso == 48 and not d.exceeds_max_output  # the measured dose stands
     with pytest.raises(InputError, match="motor threshold"):
         compute_dose(0, 120)
     with pytest.raises(InputError, match="% of the motor threshold"):
