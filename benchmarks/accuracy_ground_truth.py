@@ -40,7 +40,7 @@ from navsvc import templates
 from navsvc.coords import voxel_to_world
 from navsvc.grid import resample_to_working_grid
 from navsvc.pipeline import make_plan
-from navsvc.report.sampling import MappedImage
+from navsvc.sampling import MappedImage
 from navsvc.testing import heads
 from navsvc.testing.cases import accuracy_cases
 from plan_speed import run_reference  # benchmarks/ is on the path when run as a script

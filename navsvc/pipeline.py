@@ -35,7 +35,7 @@ from navsvc.progress import StageTimer
 from navsvc.registration import Registration, register_to_mni
 from navsvc.registration_checks import require_handedness, require_quality
 from navsvc.report import ReportInputs, write_report
-from navsvc.report.sampling import MappedImage
+from navsvc.sampling import MappedImage
 from navsvc.scratch import registration_scratch
 from navsvc.target.hemisphere import is_left
 from navsvc.target.individualize import MAX_SHIFT_MM, CorticalTarget, individualize, scalp_to_cortex_mm

@@ -23,12 +23,12 @@ from navsvc.pipeline import report_inputs
 from navsvc.registration import Registration
 from navsvc.report import ReportInputs, write_report
 from navsvc.report.planes import VIEWS, Volume, sample_planes
-from navsvc.report.sampling import grid_sampler
 from navsvc.report.template_slices import template_slices
 from navsvc.report.visibility import hidden_points
 from navsvc.report.scalp3d import Marker, render_scalp_views
 from navsvc.report.scalp_geometry import decimate_mesh
 from navsvc.report.slices import render_target_slices
+from navsvc.sampling import grid_sampler
 
 VOXEL_MM = 3.0
 ORIGIN_MM = -96.0

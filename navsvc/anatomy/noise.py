@@ -26,7 +26,7 @@ from navsvc import templates
 from navsvc.anatomy.template_head import colin_head_distance_mm
 from navsvc.coords import voxel_to_world
 from navsvc.errors import InputError
-from navsvc.report.sampling import MappedImage, same_points
+from navsvc.sampling import MappedImage, same_points
 
 #: air is farther than this from Colin27's head carried into the patient, mm (covers
 #: differences in head shape the head affine leaves)

@@ -20,7 +20,7 @@ from scipy.sparse import csgraph
 from navsvc.anatomy.field_of_view import edge_distance_mm
 from navsvc.anatomy.scalp import Scalp
 from navsvc.anatomy.template_head import colin_head_distance_mm
-from navsvc.report.sampling import MappedImage, same_points
+from navsvc.sampling import MappedImage, same_points
 
 #: the outside of the scalp is read this far along the outward normal, mm
 OUTSIDE_SAMPLES_MM = (2.0, 4.0)

@@ -15,7 +15,7 @@ import numpy as np
 from scipy import ndimage
 
 from navsvc import templates
-from navsvc.report.sampling import MappedImage, same_points
+from navsvc.sampling import MappedImage, same_points
 
 #: Colin27's head: voxels above this fraction of its 99th percentile (its air is 0)
 COLIN_HEAD_FRACTION = 0.1

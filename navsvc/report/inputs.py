@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import nibabel as nib
 import numpy as np
 
-from navsvc.report.sampling import PointSampler
+from navsvc.sampling import PointSampler
 
 
 @dataclass(frozen=True, eq=False)
@@ -18,7 +18,7 @@ class ReportInputs:
     origin), whose world coordinates are the patient's NIfTI RAS millimetres, the space
     every ``*_ras_mm`` value of the plan refers to. The template and the DLPFC region
     are not resampled onto that whole grid: they are functions of native points, read
-    only on the voxel centres of the slices shown (see :mod:`navsvc.report.sampling`).
+    only on the voxel centres of the slices shown (see :mod:`navsvc.sampling`).
 
     Parameters
     ----------

@@ -15,7 +15,7 @@ clinicians read every day, so every panel carries its L/R, A/P or S/I letters.
 
 Images other than the T1 (template, DLPFC mask) are not resampled onto the whole
 grid: :func:`sample_planes` reads them, through a
-:data:`~navsvc.report.sampling.PointSampler`, only at the voxel centres of the
+:data:`~navsvc.sampling.PointSampler`, only at the voxel centres of the
 planes shown.
 """
 
@@ -33,7 +33,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 from matplotlib import patheffects  # noqa: E402
 
-from navsvc.report.sampling import PointSampler  # noqa: E402
+from navsvc.sampling import PointSampler  # noqa: E402
 
 #: PNG deflate level of the figures: 1 encodes several times faster than the default 6
 #: for a few per cent more bytes (the images stay lossless).

@@ -16,7 +16,7 @@ from skimage.feature import canny  # noqa: E402
 from navsvc.report.planes import (  # noqa: E402
     AXIS_NAMES, Volume, direction_labels, draw_plane, figure_png, set_limits,
 )
-from navsvc.report.sampling import PointSampler  # noqa: E402
+from navsvc.sampling import PointSampler  # noqa: E402
 from navsvc.report.template_slices import template_slices  # noqa: E402
 
 TEMPLATE_EDGE_COLOUR = "#ff3df5"

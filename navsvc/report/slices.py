@@ -17,7 +17,7 @@ from navsvc.report.planes import (  # noqa: E402
     AXIS_NAMES, OUTLINE, VIEWS, Volume, direction_labels, draw_plane, figure_png, point_2d,
     sample_planes, set_limits,
 )
-from navsvc.report.sampling import PointSampler  # noqa: E402
+from navsvc.sampling import PointSampler  # noqa: E402
 
 #: Colours of the overlays, shared with the legends and the HTML text.
 TARGET_COLOUR = "#ff2a2a"

@@ -15,7 +15,7 @@ import numpy as np
 from scipy import ndimage
 
 from navsvc.report.planes import VIEWS, Plane, View, Volume, foreground_box_mm, sample_planes
-from navsvc.report.sampling import PointSampler
+from navsvc.sampling import PointSampler
 
 #: Spacing of the lattice, in T1 voxels: the brain's box, so the cut positions derived
 #: from it, can be off by up to this many voxels.

@@ -1,11 +1,11 @@
-"""Images the report reads at chosen native points instead of resampling whole volumes.
+"""Images read at chosen native points through a point map, instead of resampled whole.
 
-The QC figures show about a dozen slices; warping a template onto the whole 1 mm
-working grid to show them took seconds. An image resampled into the patient's grid
-holds, at each native voxel centre ``p``, the source image's value at ``T(p)``, where
-``T`` maps native points into the source space (for ANTs: the same transform list
-``apply_transforms`` takes with the native grid as the fixed image).
-:class:`MappedImage` evaluates exactly that, only at the points asked for.
+An image resampled into the patient's grid holds, at each native voxel centre ``p``, the
+source image's value at ``T(p)``, where ``T`` maps native points into the source space
+(for ANTs: the same transform list ``apply_transforms`` takes with the native grid as the
+fixed image). :class:`MappedImage` evaluates exactly that, only at the points asked for:
+the anatomy checks read Colin27's head and brain masks near the scalp, and the QC report
+reads about a dozen slices (warping a template onto the whole 1 mm grid took seconds).
 """
 
 from __future__ import annotations
