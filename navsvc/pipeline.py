@@ -24,11 +24,12 @@ from navsvc.anatomy.noise import noise_pct_of_brain, require_low_noise
 from navsvc.anatomy.removed_scalp import removed_scalp_vertices
 from navsvc.anatomy.scalp import Scalp, scalp_surface
 from navsvc.anatomy.tissue import LocalTissue, segment_locally
-from navsvc.coil import axis_distance_mm, coil_matrix, handle_direction
+from navsvc.coil import coil_matrix, handle_direction
 from navsvc.errors import InputError, PipelineError
 from navsvc.grid import WorkingImage, resample_to_working_grid
 from navsvc.io import LoadedT1, load_t1
-from navsvc.landmarks.placement import HeadFrame, beam_f3, five_cm_site, head_frame, project_montage
+from navsvc.landmarks.placement import (HeadFrame, LandmarkSet, beam_f3, five_cm_site, head_frame,
+                                       project_montage)
 from navsvc.options import PlanOptions
 from navsvc.plan_document import build_plan
 from navsvc.progress import StageTimer
@@ -39,6 +40,7 @@ from navsvc.sampling import MappedImage
 from navsvc.scratch import registration_scratch
 from navsvc.target.hemisphere import is_left
 from navsvc.target.individualize import MAX_SHIFT_MM, CorticalTarget, individualize, scalp_to_cortex_mm
+from navsvc.target.results import M1Site, TargetResult
 from navsvc.target.strategies import M1_HAND_KNOB_MNI_MM, get_strategy
 
 #: along-normal alternative: scalp points searched within this distance of the entry, mm
@@ -50,21 +52,6 @@ MIN_TARGET_DEPTH_MM = 5.0
 #: 10 mm, 6 % image noise sent the hand knob to the sulcus floor, 10 mm deeper, and the
 #: dose suggestion from -3.5 to -32 %MSO.
 M1_MAX_SHIFT_MM = 15.0
-
-
-@dataclass(frozen=True)
-class TargetResult:
-    """Where the target is and how the coil sits over it (native RAS mm)."""
-
-    mni_mm: np.ndarray
-    native_ras_mm: np.ndarray
-    cortex: CorticalTarget
-    entry_ras_mm: np.ndarray
-    inward_normal: np.ndarray
-    coil: np.ndarray
-    along_normal_entry_ras_mm: np.ndarray
-    along_normal_coil: np.ndarray
-    scalp_to_cortex_mm: float  # entry to the cortical surface (the target lies deeper)
 
 
 @dataclass(frozen=True)
@@ -165,6 +152,48 @@ def require_native_target_in_image(options: PlanOptions, t1: LoadedT1) -> None:
         )
 
 
+def native_anatomy(t1: LoadedT1, grid: WorkingImage, coarse: WorkingImage,
+                   registration: Registration) -> tuple[PlanContext, float, float]:
+    """The anatomy stage: the image's noise, the scalp surface and where it is not the
+    patient's, the head frame, and the scalp check, each refusing what cannot be planned.
+
+    Returns
+    -------
+    tuple
+        The plan context, the noise in % of the brain's signal, and the smallest
+        scalp-to-brain-mask distance over the upper head (mm).
+    """
+    noise_pct = noise_pct_of_brain(t1.data, t1.affine, registration.native_to_colin)
+    require_low_noise(noise_pct)
+    scalp = scalp_surface(coarse)
+    cut = scalp_cut(scalp, t1.shape, t1.affine, removed_scalp_vertices(
+        scalp, t1.data, t1.affine, registration.native_to_colin))
+    require_head_outline(scalp, cut)
+    frame = head_frame(registration)
+    brain = coarse.with_data(registration.colin_image_to_native(
+        ants.image_read(str(templates.COLIN_BRAIN_MASK)), coarse, nearest=True))
+    scalp_gap_mm = require_scalp(scalp, brain, frame.superior)
+    return PlanContext(t1, grid, registration, scalp, frame, cut), noise_pct, scalp_gap_mm
+
+
+def locate_m1(ctx: PlanContext) -> M1Site:
+    """The motor hand knob individualized on this patient's cortex, the scalp above it and
+    the scalp-to-cortex distance there (the dose's reference depth)."""
+    m1_native = ctx.registration.mni_to_native(M1_HAND_KNOB_MNI_MM)[0]
+    cortex, tissue = _cortical_point(ctx, m1_native, M1_MAX_SHIFT_MM)
+    scalp_ras_mm = ctx.scalp.nearest_point(cortex.cortex_ras_mm)
+    return M1Site(cortex, scalp_ras_mm, scalp_to_cortex_mm(scalp_ras_mm, cortex.cortex_ras_mm, tissue))
+
+
+def place_landmarks(ctx: PlanContext, m1: M1Site) -> LandmarkSet:
+    """The 10-05 positions projected onto this scalp, the Beam F3 site, the 5-cm-rule site,
+    and whether each lies on scalp the image holds."""
+    points = project_montage(ctx.scalp, ctx.registration)
+    beam = beam_f3(ctx.scalp, points, ctx.frame)
+    five_cm = five_cm_site(ctx.scalp, m1.scalp_ras_mm, ctx.frame)
+    return LandmarkSet(points, beam, five_cm, landmarks_in_image(ctx.cut, points, beam, five_cm, m1.scalp_ras_mm))
+
+
 def make_plan(t1_path: str | Path, out_dir: str | Path, options: PlanOptions | None = None,
               progress: Callable[[str], None] | None = None, series: str | None = None) -> dict:
     """Run the whole pipeline on one T1 and write ``out_dir/plan.json`` (+ transforms, report).
@@ -209,43 +238,18 @@ def make_plan(t1_path: str | Path, out_dir: str | Path, options: PlanOptions | N
             require_quality(registration.quality_correlation)
             require_handedness(registration)
         with timer.stage("anatomy"):
-            noise_pct = noise_pct_of_brain(t1.data, t1.affine, registration.native_to_colin)
-            require_low_noise(noise_pct)
-            scalp = scalp_surface(coarse)
-            cut = scalp_cut(scalp, t1.shape, t1.affine, removed_scalp_vertices(
-                scalp, t1.data, t1.affine, registration.native_to_colin))
-            require_head_outline(scalp, cut)
-            frame = head_frame(registration)
-            brain = coarse.with_data(registration.colin_image_to_native(
-                ants.image_read(str(templates.COLIN_BRAIN_MASK)), coarse, nearest=True))
-            scalp_gap_mm = require_scalp(scalp, brain, frame.superior)
-            ctx = PlanContext(t1, grid, registration, scalp, frame, cut)
+            ctx, noise_pct, scalp_gap_mm = native_anatomy(t1, grid, coarse, registration)
         with timer.stage("target"):
             target = locate_target(options, ctx)
             require_cortical_depth(target)
-            m1_native = registration.mni_to_native(M1_HAND_KNOB_MNI_MM)[0]
-            m1, m1_tissue = _cortical_point(ctx, m1_native, M1_MAX_SHIFT_MM)
-            m1_scalp = scalp.nearest_point(m1.cortex_ras_mm)
-            m1_depth_mm = scalp_to_cortex_mm(m1_scalp, m1.cortex_ras_mm, m1_tissue)
+            m1 = locate_m1(ctx)
         with timer.stage("landmarks"):
-            points = project_montage(scalp, registration)
-            beam = beam_f3(scalp, points, frame)
-            five_cm = five_cm_site(scalp, m1_scalp, frame)
-            in_image = landmarks_in_image(ctx.cut, points, beam, five_cm, m1_scalp)
+            landmarks = place_landmarks(ctx, m1)
         with timer.stage("outputs"):
-            transform_files = registration.save(out / "transforms")
-            plan = build_plan(
-                t1=t1, options=options, registration=registration, target=target,
-                cortex_mni_mm=registration.native_to_mni(target.cortex.cortex_ras_mm)[0],
-                gm_probability=target.cortex.gm_probability,
-                axis_to_target_mm=axis_distance_mm(target.coil, target.cortex.cortex_ras_mm),
-                landmarks=points, beam=beam, five_cm=five_cm, m1=m1, m1_native=m1_native, m1_scalp=m1_scalp,
-                m1_scalp_to_cortex_mm=m1_depth_mm,
-                scalp_to_brain_mm=scalp_gap_mm, transform_files=transform_files,
-                scalp_in_image=in_image, field_of_view_cuts_scalp=ctx.cut.by_field_of_view,
-                scalp_removed=ctx.cut.removed,
-                noise_pct_of_brain=noise_pct,
-            )
+            plan = build_plan(t1=t1, options=options, registration=registration, target=target, m1=m1,
+                              landmarks=landmarks, cut=ctx.cut, scalp_to_brain_mm=scalp_gap_mm,
+                              noise_pct_of_brain=noise_pct,
+                              transform_files=registration.save(out / "transforms"))
         with timer.stage("report"):
             write_report(out, plan, report_inputs(ctx))
             plan["files"] = {"report": "report.html", "plan": "plan.json", "transforms": "transforms/"}

@@ -13,10 +13,13 @@ from navsvc import __version__, templates
 from navsvc.anatomy.tissue import GM_THRESHOLD
 from navsvc.coords import ras_to_lps, world_to_voxel
 from navsvc.dose import dose_summary
+from navsvc.anatomy.field_of_view import ScalpCut
+from navsvc.coil import axis_distance_mm
+from navsvc.landmarks.placement import LandmarkSet
 from navsvc.registration_checks import MIN_BRAIN_CORRELATION
-from navsvc.landmarks.placement import BeamF3
 from navsvc.target.hemisphere import hemisphere
-from navsvc.target.individualize import RULE, CorticalTarget
+from navsvc.target.individualize import RULE
+from navsvc.target.results import M1Site, TargetResult
 from navsvc.target.strategies import M1_HAND_KNOB_CITATION, M1_HAND_KNOB_MNI_MM, STRATEGIES
 
 SCHEMA_VERSION = "1.3.0"
@@ -47,31 +50,41 @@ def _strategy_block(options, target) -> dict:
     return {"strategy": options.strategy, "citation": STRATEGIES[options.strategy].citation}
 
 
-def build_plan(*, t1, options, registration, target, cortex_mni_mm, gm_probability, axis_to_target_mm,
-               landmarks: dict, beam: BeamF3, five_cm, m1: CorticalTarget, m1_native, m1_scalp,
-               m1_scalp_to_cortex_mm: float,
-               scalp_to_brain_mm: float, transform_files: dict, scalp_in_image: dict[str, bool],
-               field_of_view_cuts_scalp: bool, scalp_removed: bool, noise_pct_of_brain: float | None) -> dict:
+def build_plan(*, t1, options, registration, target: TargetResult, m1: M1Site, landmarks: LandmarkSet,
+               cut: ScalpCut, scalp_to_brain_mm: float, noise_pct_of_brain: float | None,
+               transform_files: dict[str, str]) -> dict:
     """Assemble the plan document from the pipeline's results (all points native RAS mm).
 
-    ``scalp_in_image`` says, per landmark, whether its scalp is clear of where the image's
-    field of view cuts the head (or part of it was removed from the image); without the hand
-    knob's scalp there is no dose suggestion.
+    Parameters
+    ----------
+    t1 : LoadedT1
+        The input image.
+    options : PlanOptions
+        The target strategy and coil parameters.
+    registration : Registration
+        Maps the cortical target into MNI space; its quality is reported.
+    target : TargetResult
+        The individualized target, its scalp entry and coil pose.
+    m1 : M1Site
+        The motor hand knob; its depth sets the dose suggestion.
+    landmarks : LandmarkSet
+        Scalp landmarks and, per landmark, whether its scalp is clear of where the image's
+        field of view cuts the head or part of it was removed (without the hand knob's
+        scalp there is no dose suggestion).
+    cut : ScalpCut
+        Where the scalp is not the patient's.
+    scalp_to_brain_mm : float
+        Smallest scalp-to-brain-mask distance over the upper head (the scalp check).
+    noise_pct_of_brain : float or None
+        The image's noise, % of the brain's signal.
+    transform_files : dict of str to str
+        Role -> file name of the saved transforms.
+
+    Returns
+    -------
+    dict
+        The plan document, without ``timing_s`` and ``files`` (the pipeline adds them).
     """
-    cortex = target.cortex.cortex_ras_mm
-    entry = target.entry_ras_mm
-    d_target = target.scalp_to_cortex_mm
-    d_m1 = m1_scalp_to_cortex_mm if scalp_in_image["m1_hand_knob"] else None
-    points = {name: {"ras_mm": _mm(p), "method": "10-05 position (Colin27, MNE) projected to scalp"}
-              for name, p in landmarks.items()}
-    points["beam_f3"] = {"ras_mm": _mm(beam.site_ras_mm), "method": "Beam et al. 2009, tape lengths on scalp"}
-    points["five_cm"] = {"ras_mm": _mm(five_cm), "method": "5 cm anterior to M1 scalp point, parasagittal"}
-    points["m1_hand_knob"] = {"ras_mm": _mm(m1_scalp), "cortex_ras_mm": _mm(m1.cortex_ras_mm),
-                              "mni_mm": _mm(M1_HAND_KNOB_MNI_MM), "citation": M1_HAND_KNOB_CITATION,
-                              "method": "scalp point nearest the individualized hand knob (the target's rule, "
-                                        "with 15 mm instead of 10: the coordinate lies in the sulcal bank)"}
-    for name, point in points.items():
-        point["scalp_in_image"] = bool(scalp_in_image[name])
     return {
         "schema_version": SCHEMA_VERSION,
         "navsvc_version": __version__,
@@ -79,67 +92,107 @@ def build_plan(*, t1, options, registration, target, cortex_mni_mm, gm_probabili
         "plan_id": uuid.uuid4().hex,
         "coordinate_system": "ras = the patient's NIfTI world (scanner) space, mm; "
                              "mni = ICBM 2009a nonlinear symmetric, mm; lps = ras with x and y negated",
-        "input": {
-            "sha256": t1.sha256, "format": t1.source_format, "shape": list(t1.shape),
-            "voxel_size_mm": _mm(t1.voxel_size_mm), "orientation": list(t1.orientation),
-            "affine": _matrix(t1.affine),
-            "field_of_view_cuts_scalp": bool(field_of_view_cuts_scalp),
-            "scalp_removed": bool(scalp_removed),
-            "noise_pct_of_brain": None if noise_pct_of_brain is None else round(float(noise_pct_of_brain), 1),
-        },
-        "registration": {
-            "template": templates.ICBM_NAME,
-            "head_template": "Colin27 (MNI305-aligned single-subject head, MRIcron copy)",
-            "method": "ANTs: rigid + affine head-to-head (Colin27), then affine + SyN brain-to-brain (ICBM), 2 mm",
-            "quality": {"measure": "Pearson correlation of the registered T1 with the template inside the "
-                                   "template brain eroded by 6 mm", "value": round(registration.quality_correlation, 4),
-                        "threshold": MIN_BRAIN_CORRELATION, "passed": True},
-            "transforms": transform_files,
-            "seconds": None,
-        },
-        "target": {
-            **_strategy_block(options, target),
-            "mni_mm": _mm(target.mni_mm),
-            "native_ras_mm": _mm(target.native_ras_mm),
-            "cortex_ras_mm": _mm(cortex),
-            "cortex_lps_mm": _mm(ras_to_lps(cortex)[0]),
-            "cortex_mni_mm": _mm(cortex_mni_mm),
-            "cortex_voxel_ijk": [int(v) for v in np.round(world_to_voxel(t1.affine, cortex)[0])],
-            "in_grey_matter": bool(gm_probability > GM_THRESHOLD),
-            "grey_matter_probability": round(float(gm_probability), 3),
-            "hemisphere": hemisphere(cortex_mni_mm),
-            "individualization": {"rule": RULE, "method": target.cortex.method,
-                                  "shift_mm": round(target.cortex.shift_mm, 2)},
-        },
-        "entry": {
-            "scalp_ras_mm": _mm(entry),
-            "scalp_to_cortex_mm": round(d_target, 2),
-            "scalp_to_target_mm": round(float(np.linalg.norm(cortex - entry)), 2),
-            "inward_normal_ras": _mm(target.inward_normal),
-            "scalp_to_brain_mask_mm": round(scalp_to_brain_mm, 1),
-            "along_normal": {"scalp_ras_mm": _mm(target.along_normal_entry_ras_mm),
-                             "coil_matrix": _matrix(target.along_normal_coil),
-                             "description": "scalp point whose normal line passes nearest the target"},
-        },
-        "coil": {
-            "matrix": _matrix(target.coil),
-            "centre_ras_mm": _mm(target.coil[:3, 3]),
-            "convention": "SimNIBS matsimnibs: columns x, y, z axes and centre; z into the head; "
-                          "y along the handle axis, handle points to -y; x = y cross z",
-            "distance_to_scalp_mm": float(options.coil_distance_mm),
-            "handle_angle_deg": float(options.handle_angle_deg),
-            "axis_to_target_mm": round(axis_to_target_mm, 2),
-        },
-        "landmarks": {
-            "points": points,
-            "distances_mm": {name: round(float(np.linalg.norm(np.asarray(points[name]["ras_mm"]) - entry)), 1)
-                             for name in ("f3", "beam_f3", "five_cm", "fpz", "cz")},
-            "beam_measurements_mm": {
-                "tragus_tragus": round(beam.tragus_tragus_mm, 1), "nasion_inion": round(beam.nasion_inion_mm, 1),
-                "head_circumference": round(beam.head_circumference_mm, 1),
-                "x_from_fpz": round(beam.x_from_fpz_mm, 1), "y_from_cz": round(beam.y_from_cz_mm, 1),
-            },
-        },
-        "dose": dose_summary(d_target, d_m1),
+        "input": _input_block(t1, cut, noise_pct_of_brain),
+        "registration": _registration_block(registration, transform_files),
+        "target": _target_block(t1, options, registration, target),
+        "entry": _entry_block(target, scalp_to_brain_mm),
+        "coil": _coil_block(target, options),
+        "landmarks": _landmarks_block(landmarks, m1, target.entry_ras_mm),
+        "dose": dose_summary(target.scalp_to_cortex_mm,
+                             m1.scalp_to_cortex_mm if landmarks.scalp_in_image["m1_hand_knob"] else None),
         "parameters": options.to_dict(),
+    }
+
+
+def _input_block(t1, cut: ScalpCut, noise_pct_of_brain: float | None) -> dict:
+    return {
+        "sha256": t1.sha256, "format": t1.source_format, "shape": list(t1.shape),
+        "voxel_size_mm": _mm(t1.voxel_size_mm), "orientation": list(t1.orientation),
+        "affine": _matrix(t1.affine),
+        "field_of_view_cuts_scalp": bool(cut.by_field_of_view),
+        "scalp_removed": bool(cut.removed),
+        "noise_pct_of_brain": None if noise_pct_of_brain is None else round(float(noise_pct_of_brain), 1),
+    }
+
+
+def _registration_block(registration, transform_files: dict[str, str]) -> dict:
+    return {
+        "template": templates.ICBM_NAME,
+        "head_template": "Colin27 (MNI305-aligned single-subject head, MRIcron copy)",
+        "method": "ANTs: rigid + affine head-to-head (Colin27), then affine + SyN brain-to-brain (ICBM), 2 mm",
+        "quality": {"measure": "Pearson correlation of the registered T1 with the template inside the "
+                               "template brain eroded by 6 mm", "value": round(registration.quality_correlation, 4),
+                    "threshold": MIN_BRAIN_CORRELATION, "passed": True},
+        "transforms": transform_files,
+        "seconds": None,
+    }
+
+
+def _target_block(t1, options, registration, target: TargetResult) -> dict:
+    cortex = target.cortex.cortex_ras_mm
+    cortex_mni_mm = registration.native_to_mni(cortex)[0]
+    return {
+        **_strategy_block(options, target),
+        "mni_mm": _mm(target.mni_mm),
+        "native_ras_mm": _mm(target.native_ras_mm),
+        "cortex_ras_mm": _mm(cortex),
+        "cortex_lps_mm": _mm(ras_to_lps(cortex)[0]),
+        "cortex_mni_mm": _mm(cortex_mni_mm),
+        "cortex_voxel_ijk": [int(v) for v in np.round(world_to_voxel(t1.affine, cortex)[0])],
+        "in_grey_matter": bool(target.cortex.gm_probability > GM_THRESHOLD),
+        "grey_matter_probability": round(float(target.cortex.gm_probability), 3),
+        "hemisphere": hemisphere(cortex_mni_mm),
+        "individualization": {"rule": RULE, "method": target.cortex.method,
+                              "shift_mm": round(target.cortex.shift_mm, 2)},
+    }
+
+
+def _entry_block(target: TargetResult, scalp_to_brain_mm: float) -> dict:
+    entry, cortex = target.entry_ras_mm, target.cortex.cortex_ras_mm
+    return {
+        "scalp_ras_mm": _mm(entry),
+        "scalp_to_cortex_mm": round(target.scalp_to_cortex_mm, 2),
+        "scalp_to_target_mm": round(float(np.linalg.norm(cortex - entry)), 2),
+        "inward_normal_ras": _mm(target.inward_normal),
+        "scalp_to_brain_mask_mm": round(scalp_to_brain_mm, 1),
+        "along_normal": {"scalp_ras_mm": _mm(target.along_normal_entry_ras_mm),
+                         "coil_matrix": _matrix(target.along_normal_coil),
+                         "description": "scalp point whose normal line passes nearest the target"},
+    }
+
+
+def _coil_block(target: TargetResult, options) -> dict:
+    return {
+        "matrix": _matrix(target.coil),
+        "centre_ras_mm": _mm(target.coil[:3, 3]),
+        "convention": "SimNIBS matsimnibs: columns x, y, z axes and centre; z into the head; "
+                      "y along the handle axis, handle points to -y; x = y cross z",
+        "distance_to_scalp_mm": float(options.coil_distance_mm),
+        "handle_angle_deg": float(options.handle_angle_deg),
+        "axis_to_target_mm": round(axis_distance_mm(target.coil, target.cortex.cortex_ras_mm), 2),
+    }
+
+
+def _landmarks_block(landmarks: LandmarkSet, m1: M1Site, entry_ras_mm: np.ndarray) -> dict:
+    beam = landmarks.beam
+    points = {name: {"ras_mm": _mm(p), "method": "10-05 position (Colin27, MNE) projected to scalp"}
+              for name, p in landmarks.points_ras_mm.items()}
+    points["beam_f3"] = {"ras_mm": _mm(beam.site_ras_mm), "method": "Beam et al. 2009, tape lengths on scalp"}
+    points["five_cm"] = {"ras_mm": _mm(landmarks.five_cm_ras_mm),
+                         "method": "5 cm anterior to M1 scalp point, parasagittal"}
+    points["m1_hand_knob"] = {"ras_mm": _mm(m1.scalp_ras_mm), "cortex_ras_mm": _mm(m1.cortex.cortex_ras_mm),
+                              "mni_mm": _mm(M1_HAND_KNOB_MNI_MM), "citation": M1_HAND_KNOB_CITATION,
+                              "method": "scalp point nearest the individualized hand knob (the target's rule, "
+                                        "with 15 mm instead of 10: the coordinate lies in the sulcal bank)"}
+    for name, point in points.items():
+        point["scalp_in_image"] = bool(landmarks.scalp_in_image[name])
+    return {
+        "points": points,
+        "distances_mm": {name: round(float(np.linalg.norm(np.asarray(points[name]["ras_mm"]) - entry_ras_mm)), 1)
+                         for name in ("f3", "beam_f3", "five_cm", "fpz", "cz")},
+        "beam_measurements_mm": {
+            "tragus_tragus": round(beam.tragus_tragus_mm, 1), "nasion_inion": round(beam.nasion_inion_mm, 1),
+            "head_circumference": round(beam.head_circumference_mm, 1),
+            "x_from_fpz": round(beam.x_from_fpz_mm, 1), "y_from_cz": round(beam.y_from_cz_mm, 1),
+        },
     }

@@ -138,8 +138,9 @@ def test_command_line_internal_failure_exits_1_with_one_line(tmp_path, monkeypat
 
 def test_a_target_shallower_than_scalp_and_skull_fails_the_plan():
     from navsvc.errors import PipelineError
-    from navsvc.pipeline import MIN_TARGET_DEPTH_MM, TargetResult, require_cortical_depth
+    from navsvc.pipeline import MIN_TARGET_DEPTH_MM, require_cortical_depth
     from navsvc.target.individualize import CorticalTarget
+    from navsvc.target.results import TargetResult
 
     def target_at_depth(depth_mm):
         entry = np.array([-52.0, 50.0, 45.6])

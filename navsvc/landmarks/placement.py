@@ -57,6 +57,16 @@ class BeamF3:
     tape_paths_ras_mm: np.ndarray  # every point the tape lay on (NI, TT, HC and Cz-to-site arcs)
 
 
+@dataclass(frozen=True)
+class LandmarkSet:
+    """The plan's scalp landmarks (native RAS mm) and whether each lies on scalp the image holds."""
+
+    points_ras_mm: dict[str, np.ndarray]  # projected 10-05 positions, by name
+    beam: BeamF3
+    five_cm_ras_mm: np.ndarray
+    scalp_in_image: dict[str, bool]  # every point name, plus beam_f3, five_cm and m1_hand_knob
+
+
 def beam_f3(scalp: Scalp, points: dict[str, np.ndarray], frame: HeadFrame) -> BeamF3:
     """The Beam F3 site measured on the scalp mesh as a technician's tape would.
 
