@@ -177,6 +177,12 @@ BAD_FILES = {
         "poses": [{"name": "a", "matrix": [[1, 0, 0, 0]] * 3 + [[0, 0, 0, 1]]}]}).encode(),
         "orthonormal"),
     "json syntax": (b"{not json", "not valid JSON"),
+    "json number beyond float": (json.dumps({
+        "format": "navsvc.poses", "format_version": 1, "space": "RAS", "units": "mm",
+        "poses": [{"name": "a", "matrix": [[10 ** 400, 0, 0, 0], [0, 1, 0, 0], [0, 0, 1, 0], [0, 0, 0, 1]]}]}).encode(),
+        "beyond floating point"),
+    "localite unknown encoding": (b'<?xml version="1.0" encoding="UUF-8"?>' + LOCALITE_MARKER.format(
+        space="RAS", matrix=GOOD_MATRIX).encode(), "save it again as UTF-8"),
 }
 
 

@@ -107,8 +107,16 @@ def read_integrator_json(data: bytes) -> list[RecordedPose]:
     for number, entry in enumerate(document["poses"], start=1):
         what = f"navsvc JSON pose {number} ({entry['name']!r})"
         poses.append(RecordedPose(
-            entry["name"], check_pose(space_to_ras(np.array(entry["matrix"]), space), what),
+            entry["name"], check_pose(space_to_ras(_float_matrix(entry["matrix"], what), space), what),
             session=entry.get("session"), index=entry.get("index", number),
             target_name=entry.get("target_name"), recorded_at=entry.get("recorded_at"),
             kind=entry.get("kind", PLANNED)))
     return poses
+
+
+def _float_matrix(rows, what: str) -> np.ndarray:
+    # JSON integers have no size limit: one with 400 digits passes the schema as a number
+    try:
+        return np.array(rows, dtype=float)
+    except (OverflowError, ValueError, TypeError):
+        raise InputError(f"{what}: the matrix holds a number beyond floating point") from None

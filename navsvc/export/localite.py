@@ -85,6 +85,8 @@ def _parse_xml(data: bytes) -> ET.Element:
         return ET.fromstring(data)
     except ET.ParseError as exc:
         raise InputError(f"Localite file: not well-formed XML ({exc})") from None
+    except LookupError as exc:  # the XML declaration names an encoding Python does not know
+        raise InputError(f"Localite file: {exc}: save it again as UTF-8") from None
 
 
 def _matrix(element: ET.Element | None, what: str) -> np.ndarray:
