@@ -9,7 +9,8 @@ import nibabel as nib
 import numpy as np
 import pytest
 
-from navsvc.coil import axis_distance_mm, is_valid_pose
+from navsvc.coil import axis_distance_mm
+from navsvc.export.conventions import check_pose
 from navsvc.plan_document import plan_schema
 
 
@@ -41,7 +42,7 @@ def test_colin_is_mni_aligned_so_native_is_close_to_mni(colin_plan):
 
 def test_coil_pose_is_a_valid_simnibs_matrix_over_the_target(colin_plan):
     coil = np.array(colin_plan["coil"]["matrix"])
-    assert is_valid_pose(coil, tol=1e-5)
+    check_pose(coil, "plan coil", tolerance=1e-5, orthonormalize=False)  # raises if not a rigid pose
     cortex = np.array(colin_plan["target"]["cortex_ras_mm"])
     entry = np.array(colin_plan["entry"]["scalp_ras_mm"])
     assert axis_distance_mm(coil, cortex) <= 3.0
