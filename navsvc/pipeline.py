@@ -16,7 +16,7 @@ import ants
 import numpy as np
 
 from navsvc import templates
-from navsvc.anatomy.checks import require_entry_in_image, require_head_outline, require_scalp
+from navsvc.anatomy.checks import depth_in_brain_mm, require_entry_in_image, require_head_outline, require_scalp
 from navsvc.anatomy.field_of_view import (
     COIL_CLEARANCE_MM, ScalpCut, edge_distance_mm, landmarks_in_image, scalp_cut,
 )
@@ -47,6 +47,12 @@ from navsvc.target.strategies import M1_HAND_KNOB_MNI_MM, get_strategy
 ALONG_NORMAL_SEARCH_MM = 25.0
 #: no cortex lies closer to the scalp than this (scalp and skull together are thicker), mm
 MIN_TARGET_DEPTH_MM = 5.0
+#: deepest a target may lie below the brain's surface, mm: the largest half-value depth
+#: (measured from the brain's surface) of the 50 coils Deng, Lisanby & Peterchev simulated
+#: (Brain Stimul 2013;6:1-13: 0.9-3.4 cm for figure-8 field patterns). A gyral crown lies a
+#: few mm deep, a sulcal fundus about 20 mm; a deep nucleus (a coordinate off the cortex)
+#: lies beyond any coil's reach.
+MAX_TARGET_DEPTH_IN_BRAIN_MM = 34.0
 #: the hand knob's crown may lie this far from its MNI coordinate, mm. The coordinate sits
 #: in the bank of the central sulcus, 9.5 mm below the crown on Colin27: with the target's
 #: 10 mm, 6 % image noise sent the hand knob to the sulcus floor, 10 mm deeper, and the
@@ -64,6 +70,7 @@ class PlanContext:
     scalp: Scalp
     frame: HeadFrame
     cut: ScalpCut  # where the image's field of view cuts the scalp
+    brain_mask: WorkingImage  # Colin27's brain mask carried onto the patient, 2 mm grid
 
 
 def _is_left(ctx: PlanContext, points_ras_mm) -> np.ndarray:
@@ -131,13 +138,41 @@ def locate_target(options: PlanOptions, ctx: PlanContext) -> TargetResult:
                         scalp_to_cortex_mm(entry, cortex.cortex_ras_mm, tissue))
 
 
-def require_cortical_depth(target: TargetResult) -> None:
-    """Fail a plan whose cortical target lies closer to the scalp than cortex can."""
+def require_cortical_depth(target: TargetResult, brain_mask: WorkingImage, chosen_by_user: bool = False) -> None:
+    """Fail a plan whose target lies closer to the scalp than cortex can, or deeper in the
+    brain than a TMS coil reaches.
+
+    Parameters
+    ----------
+    target : TargetResult
+    brain_mask : WorkingImage
+        The brain (Colin27's brain mask carried onto the patient).
+    chosen_by_user : bool
+        The coordinate was given (``--mni``/``--native``): a target beyond reach is bad input.
+        A named strategy's target beyond reach means the registration failed.
+
+    Raises
+    ------
+    PipelineError
+        Shallower than :data:`MIN_TARGET_DEPTH_MM` under the scalp, or a named strategy's
+        target deeper than :data:`MAX_TARGET_DEPTH_IN_BRAIN_MM` in the brain.
+    InputError
+        A chosen coordinate's target that deep in the brain.
+    """
     depth = float(np.linalg.norm(target.cortex.cortex_ras_mm - target.entry_ras_mm))
     if depth < MIN_TARGET_DEPTH_MM:
         raise PipelineError(
             f"the cortical target lies {depth:.1f} mm under the scalp, less than scalp and skull are "
             f"thick ({MIN_TARGET_DEPTH_MM:g} mm): it is not cortex. Check the QC report; plan again with --native"
+        )
+    in_brain = depth_in_brain_mm(brain_mask, target.cortex.cortex_ras_mm, MAX_TARGET_DEPTH_IN_BRAIN_MM)
+    if in_brain > MAX_TARGET_DEPTH_IN_BRAIN_MM:
+        error = InputError if chosen_by_user else PipelineError
+        shown = f"{in_brain:.0f} mm" if np.isfinite(in_brain) else f"more than {MAX_TARGET_DEPTH_IN_BRAIN_MM:g} mm"
+        raise error(
+            f"the target lies {shown} below the brain's surface ({depth:.0f} mm under the scalp): deeper than any "
+            f"TMS coil reaches (half-value depths up to {MAX_TARGET_DEPTH_IN_BRAIN_MM / 10:g} cm), so it is not a "
+            "cortical target. Choose a point on the cortex"
         )
 
 
@@ -173,7 +208,7 @@ def native_anatomy(t1: LoadedT1, grid: WorkingImage, coarse: WorkingImage,
     brain = coarse.with_data(registration.colin_image_to_native(
         ants.image_read(str(templates.COLIN_BRAIN_MASK)), coarse, nearest=True))
     scalp_gap_mm = require_scalp(scalp, brain, frame.superior)
-    return PlanContext(t1, grid, registration, scalp, frame, cut), noise_pct, scalp_gap_mm
+    return PlanContext(t1, grid, registration, scalp, frame, cut, brain), noise_pct, scalp_gap_mm
 
 
 def locate_m1(ctx: PlanContext) -> M1Site:
@@ -241,7 +276,8 @@ def make_plan(t1_path: str | Path, out_dir: str | Path, options: PlanOptions | N
             ctx, noise_pct, scalp_gap_mm = native_anatomy(t1, grid, coarse, registration)
         with timer.stage("target"):
             target = locate_target(options, ctx)
-            require_cortical_depth(target)
+            require_cortical_depth(target, ctx.brain_mask,
+                                   chosen_by_user=options.mni_mm is not None or options.native_ras_mm is not None)
             m1 = locate_m1(ctx)
         with timer.stage("landmarks"):
             landmarks = place_landmarks(ctx, m1)

@@ -11,6 +11,7 @@ import pytest
 
 from navsvc import templates
 from navsvc.errors import InputError
+from navsvc.grid import WorkingImage
 from navsvc.pipeline import make_plan
 
 
@@ -98,11 +99,17 @@ def test_a_native_target_outside_the_image_fails_before_registration(tmp_path, c
         make_plan(colin_head_path, tmp_path / "out", PlanOptions(native_ras_mm=(0.0, 0.0, 500.0)))
 
 
-def test_a_chosen_coordinate_off_the_cortex_is_bad_input(tmp_path, colin_head_path):
+@pytest.mark.parametrize("mni_mm, message", [
+    # above the vertex: no grey matter within 10 mm
+    ((-30.0, 20.0, 110.0), r"MNI target \[-30.0, 20.0, 110.0\].*no grey matter.*choose a point on the cortex"),
+    # the caudate: grey matter, 37 mm below the brain's surface (62 mm under the scalp)
+    ((-24.0, -12.0, 28.0), r"below the brain's surface.*deeper than any TMS coil reaches.*Choose a point on the cortex"),
+])
+def test_a_chosen_coordinate_off_the_cortex_is_bad_input(tmp_path, colin_head_path, mni_mm, message):
     from navsvc.options import PlanOptions
 
-    with pytest.raises(InputError, match=r"MNI target \[0.0, 0.0, 0.0\].*no grey matter.*choose a point on the cortex"):
-        make_plan(colin_head_path, tmp_path / "out", PlanOptions(mni_mm=(0.0, 0.0, 0.0)))
+    with pytest.raises(InputError, match=message):
+        make_plan(colin_head_path, tmp_path / "out", PlanOptions(mni_mm=mni_mm))
     assert not (tmp_path / "out" / "plan.json").exists()
 
 
@@ -148,6 +155,36 @@ def test_a_target_shallower_than_scalp_and_skull_fails_the_plan():
         return TargetResult(np.zeros(3), np.zeros(3), cortex, entry, np.array([1.0, 0, 0]), np.eye(4),
                             entry, np.eye(4), depth_mm - 1.0)
 
-    require_cortical_depth(target_at_depth(MIN_TARGET_DEPTH_MM + 0.1))
+    brain = WorkingImage(np.zeros((4, 4, 4), np.float32), np.array([-60.0, 40.0, 30.0]), 5.0)  # depth in brain 0
+    require_cortical_depth(target_at_depth(MIN_TARGET_DEPTH_MM + 0.1), brain)
     with pytest.raises(PipelineError, match="lies 1.2 mm under the scalp.*not cortex"):
-        require_cortical_depth(target_at_depth(1.25))
+        require_cortical_depth(target_at_depth(1.25), brain)
+
+
+def test_depth_in_brain_is_the_distance_to_the_brain_surface():
+    from navsvc.anatomy.checks import depth_in_brain_mm
+
+    ijk = np.indices((60, 60, 60)).transpose(1, 2, 3, 0) * 2.0 - 59.0  # 2 mm grid centred on 1 mm
+    brain = WorkingImage((np.linalg.norm(ijk, axis=-1) <= 45.0).astype(np.float32), np.full(3, -59.0), 2.0)
+    assert depth_in_brain_mm(brain, [1.0, 1.0, 25.0], 34.0) == pytest.approx(45.0 - 25.0, abs=2.0)
+    assert depth_in_brain_mm(brain, [1.0, 1.0, 1.0], 34.0) > 34.0  # the centre: beyond reach
+    everywhere = brain.with_data(np.ones_like(brain.data))
+    assert depth_in_brain_mm(everywhere, [1.0, 1.0, 1.0], 34.0) == np.inf  # nothing outside within reach
+    assert depth_in_brain_mm(brain, [1.0, 1.0, 51.0], 34.0) == 0.0  # outside the brain
+    assert depth_in_brain_mm(brain, [500.0, 0.0, 0.0], 34.0) == 0.0  # outside the grid
+
+
+def test_a_named_strategys_target_deep_in_the_brain_fails_the_plan_and_a_chosen_one_is_bad_input():
+    from navsvc.errors import PipelineError
+    from navsvc.pipeline import require_cortical_depth
+    from navsvc.target.individualize import CorticalTarget
+    from navsvc.target.results import TargetResult
+
+    brain = WorkingImage(np.ones((40, 40, 40), np.float32), np.full(3, -78.0), 4.0)  # 160 mm of brain
+    deep = np.zeros(3)
+    target = TargetResult(np.zeros(3), deep, CorticalTarget(deep, "nearest_grey_matter", 3.0, 0.7),
+                          np.array([0.0, 0.0, 90.0]), np.array([0.0, 0.0, -1.0]), np.eye(4), np.zeros(3), np.eye(4), 20.0)
+    with pytest.raises(PipelineError, match="more than 34 mm below the brain's surface"):
+        require_cortical_depth(target, brain)
+    with pytest.raises(InputError, match="more than 34 mm below the brain's surface"):
+        require_cortical_depth(target, brain, chosen_by_user=True)

@@ -29,6 +29,29 @@ def scalp_to_brain_mm(scalp: Scalp, brain_mask: WorkingImage, superior) -> float
     return float(np.median(brain_mask.with_data(distance).sample(upper)))
 
 
+def depth_in_brain_mm(brain_mask: WorkingImage, point_ras_mm, reach_mm: float) -> float:
+    """How deep a point lies inside the brain mask: the distance to the nearest voxel outside
+    it, mm (0 outside the brain; ``inf`` when no such voxel lies within ``reach_mm``).
+
+    Only a box of ``reach_mm`` around the point is searched, so the cost does not grow
+    with the image.
+    """
+    spacing = brain_mask.spacing_mm
+    centre = np.rint((np.asarray(point_ras_mm, float) - brain_mask.origin_ras_mm) / spacing).astype(int)
+    shape = np.array(brain_mask.data.shape)
+    if np.any(centre < 0) or np.any(centre >= shape):
+        return 0.0
+    margin = int(np.ceil(reach_mm / spacing)) + 1
+    lo, hi = np.maximum(centre - margin, 0), np.minimum(centre + margin + 1, shape)
+    inside = brain_mask.data[lo[0]:hi[0], lo[1]:hi[1], lo[2]:hi[2]] > 0
+    here = tuple(centre - lo)
+    if not inside[here]:
+        return 0.0
+    if inside.all():
+        return float("inf")
+    return float(ndimage.distance_transform_edt(inside, sampling=spacing)[here])
+
+
 def require_scalp(scalp: Scalp, brain_mask: WorkingImage, superior) -> float:
     """Refuse skull-stripped images (no scalp above the brain); return the distance, mm."""
     gap = scalp_to_brain_mm(scalp, brain_mask, superior)
