@@ -291,7 +291,7 @@ def _event(scope, status_code: int, started_at) -> dict:
         at=started_at,
         token_name=principal.name if principal else None,
         role=principal.role if principal else None,
-        method=scope["method"],
+        method=_clean(scope["method"], 10),
         route=_clean(template or scope["path"], 200),
         resource_id=_clean(resource_id, 64) if resource_id else None,
         status_code=status_code,

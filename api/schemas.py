@@ -5,13 +5,31 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 from navsvc.errors import InputError
 from navsvc.options import COIL_DISTANCE_RANGE_MM, HANDLE_ANGLE_RANGE_DEG, PlanOptions
 
 #: a coordinate, mm: a finite number (JSON's NaN and Infinity extensions are refused)
 FiniteMm = Annotated[float, Field(allow_inf_nan=False)]
+
+#: the days a clinical record may carry. A year outside is a typing mistake, and days near
+#: the calendar's ends overflow what is computed from them (a session scheduled after
+#: 9999-12-31, a UTC conversion before year 1, a plot's date axis).
+RECORD_DAYS = (date(1900, 1, 1), date(2199, 12, 31))
+
+
+def _record_day(value: date) -> date:
+    day = value.date() if isinstance(value, datetime) else value
+    if not RECORD_DAYS[0] <= day <= RECORD_DAYS[1]:
+        raise ValueError(f"must lie between {RECORD_DAYS[0]} and {RECORD_DAYS[1]}")
+    return value
+
+
+#: a date of a clinical record, within :data:`RECORD_DAYS`
+RecordDate = Annotated[date, AfterValidator(_record_day)]
+#: a time of a clinical record, within :data:`RECORD_DAYS` (time-zone rules stay with each model)
+RecordDateTime = Annotated[datetime, AfterValidator(_record_day)]
 
 _ID = "3f2b8a54-9d1e-4c55-a0f4-2f6f6c1d9e10"
 _TS = "2025-11-21T09:30:00Z"
@@ -40,7 +58,7 @@ class PatientCreate(BaseModel):
     external_id: str = Field(min_length=1, max_length=200, pattern=r"\S",
                              description="The clinic's MRN or study ID; unique.")
     name: str | None = Field(default=None, max_length=400, description="Full name (PHI).")
-    birth_date: date | None = Field(default=None, description="Date of birth (PHI).")
+    birth_date: RecordDate | None = Field(default=None, description="Date of birth (PHI).")
 
 
 class PatientOut(PatientCreate):

@@ -7,6 +7,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from api.schemas import RecordDate, RecordDateTime
+
 _ID = "7c1d2e3f-4a5b-4c6d-8e9f-0a1b2c3d4e5f"
 _TS = "2025-03-03T09:00:00Z"
 
@@ -26,7 +28,7 @@ class CalendarIn(BaseModel):
                              "closures": ["2025-04-18", "2025-04-21"]}, extra="forbid")
     name: str = Field(min_length=1, max_length=200, pattern=r"\S")
     working_weekdays: list[int] = Field(default=[0, 1, 2, 3, 4], min_length=1, max_length=7)
-    closures: list[date] = Field(default_factory=list, max_length=2000)
+    closures: list[RecordDate] = Field(default_factory=list, max_length=2000)
 
 
 class CalendarPatch(BaseModel):
@@ -35,7 +37,7 @@ class CalendarPatch(BaseModel):
     model_config = _example({"closures": ["2025-04-18", "2025-04-21", "2025-05-01"]},
                             extra="forbid")
     working_weekdays: list[int] | None = Field(default=None, min_length=1, max_length=7)
-    closures: list[date] | None = Field(default=None, max_length=2000)
+    closures: list[RecordDate] | None = Field(default=None, max_length=2000)
 
 
 class CalendarOut(CalendarIn):
@@ -60,7 +62,7 @@ class CourseCreate(BaseModel):
     custom_protocol: dict[str, Any] | None = Field(
         None, description="Protocol parameters (see navsvc.course.protocols.Protocol) when "
                           "protocol is 'custom'.")
-    start_date: date
+    start_date: RecordDate
     arm: Arm = Field(description="Trial arm; hidden from blinded tokens.")
     calendar_id: str | None = Field(None, description="A stored clinic calendar; default "
                                     "Monday-Friday without closures.")
@@ -128,7 +130,7 @@ class PauseIn(BaseModel):
     """Pause a course from a date (default today); planned sessions from then on are held."""
 
     model_config = _example({"from_date": "2025-03-12", "note": "patient unwell"}, extra="forbid")
-    from_date: date | None = None
+    from_date: RecordDate | None = None
     note: str | None = Field(None, max_length=2000)
 
 
@@ -136,7 +138,7 @@ class ResumeIn(BaseModel):
     """Resume a paused course: held sessions move to clinic days from ``resume_on``."""
 
     model_config = _example({"resume_on": "2025-03-19"}, extra="forbid")
-    resume_on: date | None = Field(None, description="Default today.")
+    resume_on: RecordDate | None = Field(None, description="Default today.")
 
 
 class StopIn(BaseModel):
@@ -184,7 +186,7 @@ class DeliveryIn(BaseModel):
         "pose_matrix": [[0, -0.7071, 0.7071, -40.0], [-0.7071, -0.5, -0.5, 50.0],
                         [0.7071, -0.5, -0.5, 60.0], [0, 0, 0, 1]],
         "side_effects": ["headache"], "notes": "mild headache, resolved"}, extra="forbid")
-    performed_at: datetime
+    performed_at: RecordDateTime
     operator: str = Field(min_length=1, max_length=200)
     rmt_pct_mso: float = Field(ge=1, le=100, description="Resting motor threshold, %MSO.")
     pct_of_mt: float = Field(ge=1, le=200, description="Intensity, % of motor threshold.")

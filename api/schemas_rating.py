@@ -7,6 +7,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from api.schemas import RecordDateTime
 from api.schemas_course import FollowUpOut, ScreeningStatus
 
 _ID = "7c1d2e3f-4a5b-4c6d-8e9f-0a1b2c3d4e5f"
@@ -32,7 +33,7 @@ class AssessmentIn(BaseModel):
                            description="baseline, week1, week2, week3 ... or extra (dated by "
                                        "rated_at).")
     rater: str = Field(min_length=1, max_length=200)
-    rated_at: datetime
+    rated_at: RecordDateTime
     items: dict[str, Any] = Field(description="Item number ('1'..'17') -> score.")
     item16_method: str | None = Field(None, description="A (history) or B (measured weight).")
 

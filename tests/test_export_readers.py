@@ -115,9 +115,10 @@ def test_brainsight_targets_and_samples():
     assert np.allclose(axes.T @ axes, np.eye(3), atol=1e-12)
 
 
-@pytest.mark.parametrize("index", ["\u00b2", "\u0663", "x"])
+@pytest.mark.parametrize("index", ["\u00b2", "\u0663", "x", "7" * 5000])
 def test_brainsight_sample_index_that_is_not_an_ascii_number_is_dropped(index):
-    # "\u00b2".isdigit() is True but int() refuses it (it raised ValueError: an HTTP 500)
+    # "\u00b2".isdigit() is True but int() refuses it, and so it does an integer of over
+    # 4300 digits (each raised ValueError: an HTTP 500)
     data = brainsight_file().replace(b"\tSession 1\t1\t", f"\tSession 1\t{index}\t".encode(), 1)
     sample = read_poses(data)[1]
     assert sample.name == "Sample 1" and sample.index is None
@@ -141,6 +142,19 @@ def mat_bytes(**variables):
     buffer = io.BytesIO()
     scipy.io.savemat(buffer, variables)
     return buffer.getvalue()
+
+
+def _corrupt_deflated_zip() -> bytes:
+    """A SimNIBS zip whose deflated .mat member has garbled data (zlib.error on reading)."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("a.mat", mat_bytes(matsimnibs=POSE) * 20)
+    data = bytearray(buffer.getvalue())
+    member = zipfile.ZipFile(io.BytesIO(bytes(data))).infolist()[0]
+    start = member.header_offset + 30 + len(member.filename.encode()) + len(member.extra)
+    for k in range(start + 5, start + 40):
+        data[k] ^= 0x5A
+    return bytes(data)
 
 
 LOCALITE_MARKER = ('<InstrumentMarkerList coordinateSpace="{space}"><InstrumentMarker><Marker '
@@ -181,6 +195,13 @@ BAD_FILES = {
         "format": "navsvc.poses", "format_version": 1, "space": "RAS", "units": "mm",
         "poses": [{"name": "a", "matrix": [[10 ** 400, 0, 0, 0], [0, 1, 0, 0], [0, 0, 1, 0], [0, 0, 0, 1]]}]}).encode(),
         "beyond floating point"),
+    "json integer over 4300 digits": (b'{"format": ' + b"1" * 5000 + b"}", "not valid JSON"),
+    "json nested too deep": (b'{"format":' + b"[" * 200_000, "not valid JSON"),
+    "simnibs corrupt deflate": (_corrupt_deflated_zip(), "cannot unpack zip"),
+    "json pose centre in metres or hostile": (json.dumps({
+        "format": "navsvc.poses", "format_version": 1, "space": "RAS", "units": "mm",
+        "poses": [{"name": "a", "matrix": [[1, 0, 0, 1e300], [0, 1, 0, 0], [0, 0, 1, 0], [0, 0, 0, 1]]}]}).encode(),
+        "more than 10000 mm from the image's origin"),
     "localite unknown encoding": (b'<?xml version="1.0" encoding="UUF-8"?>' + LOCALITE_MARKER.format(
         space="RAS", matrix=GOOD_MATRIX).encode(), "save it again as UTF-8"),
 }

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -11,7 +10,7 @@ from sqlalchemy import select
 from api.deps import DbSession, SessionRoute, require_roles
 from api.models import AuditEvent
 from api.routes.common import Limit, Offset, problems
-from api.schemas import AuditEventOut, AuditList
+from api.schemas import AuditEventOut, AuditList, RecordDateTime
 from api.security import Principal
 
 router = APIRouter(tags=["audit"], route_class=SessionRoute)
@@ -30,8 +29,8 @@ def list_audit_events(
     method: Annotated[str | None, Query(description="HTTP method.")] = None,
     outcome: Annotated[str | None, Query(
         description="success, unauthenticated, denied, not_found, rejected or error.")] = None,
-    since: Annotated[datetime | None, Query(description="At or after (ISO 8601).")] = None,
-    until: Annotated[datetime | None, Query(description="Before (ISO 8601).")] = None,
+    since: Annotated[RecordDateTime | None, Query(description="At or after (ISO 8601).")] = None,
+    until: Annotated[RecordDateTime | None, Query(description="Before (ISO 8601).")] = None,
 ) -> AuditList:
     """Audit records, newest first (admin, auditor): every request to the API with
     the token name, route, resource id, time and outcome. Patient names and birth

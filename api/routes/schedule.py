@@ -22,6 +22,7 @@ from api.models import Patient, utc_now
 from api.models_course import Assessment, ClinicCalendarRecord, Course, CourseSession
 from api.problems import ProblemError
 from api.routes.common import get_or_404, problems
+from api.schemas import RecordDate
 from api.schemas_course import CalendarIn, CalendarOut, CalendarPatch
 from api.schemas_rating import DueItem, DueList, Schedule, ScheduleItem
 from api.security import Principal
@@ -38,7 +39,7 @@ CALENDAR_EDITORS = ("admin", "clinician")
 def day_schedule(
     db: DbSession, today: Today,
     _: Annotated[Principal, Depends(require_roles(*READ_ROLES))],
-    day: Annotated[date | None, Query(alias="date", description="Default today.")] = None,
+    day: Annotated[RecordDate | None, Query(alias="date", description="Default today.")] = None,
 ) -> Schedule:
     """Sessions on one day across patients, in time-slot order, for the technician at
     the workstation (clinician, technician, auditor). Sessions held by a paused course
@@ -64,7 +65,7 @@ def day_schedule(
 def ratings_due(
     db: DbSession, today: Today,
     _: Annotated[Principal, Depends(require_roles(*READ_ROLES))],
-    day: Annotated[date | None, Query(alias="date", description="Default today.")] = None,
+    day: Annotated[RecordDate | None, Query(alias="date", description="Default today.")] = None,
 ) -> DueList:
     """Ratings due or overdue on a day across active and paused courses, overdue first
     (clinician, technician, auditor): baseline before session 1, week N once the

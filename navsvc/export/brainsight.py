@@ -141,7 +141,7 @@ def _record(fields: dict, section: str, space: str, line_number: int) -> Recorde
     date, time = _optional(fields.get("Date")), _optional(fields.get("Time"))
     return RecordedPose(
         name, matrix, session=_optional(fields.get("Session Name")),
-        index=int(index) if index is not None and index.isascii() and index.isdigit() else None,
+        index=int(index) if index is not None and index.isascii() and index.isdigit() and len(index) <= 18 else None,
         target_name=_optional(fields.get("Assoc. Target")),
         recorded_at=f"{date}T{time}" if date and time else (date or time), kind=DELIVERED)
 

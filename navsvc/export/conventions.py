@@ -47,6 +47,9 @@ RAS_LPS_POSE_FLIP = np.diag(np.append(RAS_LPS_FLIP, 1.0))
 ORTHONORMAL_TOLERANCE = 1e-2
 #: the same for plan matrices, which the engine computes in float64
 PLAN_ORTHONORMAL_TOLERANCE = 1e-6
+#: farthest a coil centre may lie from the image's origin in any axis, mm (a head is within
+#: a few hundred mm of it; a pose in metres or a hostile value is not a pose over a head)
+MAX_POSE_TRANSLATION_MM = 10_000.0
 
 
 def check_space(space: str) -> str:
@@ -142,8 +145,9 @@ def check_pose(matrix, what: str = "coil pose", tolerance: float = ORTHONORMAL_T
     Raises
     ------
     InputError
-        Wrong shape, non-finite values, last row not ``[0, 0, 0, 1]``, axes not
-        orthonormal within ``tolerance``, or left-handed axes.
+        Wrong shape, non-finite values, last row not ``[0, 0, 0, 1]``, a centre beyond
+        :data:`MAX_POSE_TRANSLATION_MM`, axes not orthonormal within ``tolerance``, or
+        left-handed axes.
     """
     try:
         pose = np.array(matrix, dtype=float)
@@ -155,6 +159,9 @@ def check_pose(matrix, what: str = "coil pose", tolerance: float = ORTHONORMAL_T
         raise InputError(f"{what}: matrix holds non-finite values")
     if not np.allclose(pose[3], [0.0, 0.0, 0.0, 1.0], atol=1e-9):
         raise InputError(f"{what}: last row must be 0 0 0 1, got {pose[3].tolist()}")
+    if np.max(np.abs(pose[:3, 3])) > MAX_POSE_TRANSLATION_MM:
+        raise InputError(f"{what}: coil centre {pose[:3, 3].tolist()} lies more than {MAX_POSE_TRANSLATION_MM:g} mm "
+                         "from the image's origin: not a pose over a head (check the units: mm)")
     axes = pose[:3, :3]
     error = float(np.max(np.abs(axes.T @ axes - np.eye(3))))
     if error > tolerance:

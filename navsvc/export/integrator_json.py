@@ -95,8 +95,8 @@ def read_integrator_json(data: bytes) -> list[RecordedPose]:
     """
     try:
         document = json.loads(decode_text(data, "navsvc JSON"))
-    except json.JSONDecodeError as exc:
-        raise InputError(f"navsvc JSON: not valid JSON ({exc})") from None
+    except (ValueError, RecursionError) as exc:  # JSONDecodeError, an integer over 4300 digits, nesting too deep
+        raise InputError(f"navsvc JSON: not valid JSON ({type(exc).__name__}: {str(exc)[:200]})") from None
     try:
         jsonschema.validate(document, export_schema())
     except jsonschema.ValidationError as exc:

@@ -19,7 +19,9 @@ from __future__ import annotations
 
 import io
 import json
+import lzma
 import zipfile
+import zlib
 
 import numpy as np
 import scipy.io
@@ -131,14 +133,14 @@ def read_simnibs(data: bytes) -> list[RecordedPose]:
                              f"at most {MAX_ENTRY_BYTES} bytes each")
         try:
             contents = {m.filename: archive.read(m) for m in members}
-        except (zipfile.BadZipFile, OSError, RuntimeError) as exc:
+        except (zipfile.BadZipFile, OSError, RuntimeError, EOFError, zlib.error, lzma.LZMAError) as exc:
             raise InputError(f"SimNIBS file: cannot unpack zip ({exc})") from None
     names: dict = {}
     for member, content in contents.items():
         if member.lower().endswith(".json"):
             try:
                 names = dict(json.loads(content.decode("utf-8")).get("files") or {})
-            except (ValueError, AttributeError, TypeError):
+            except (ValueError, AttributeError, TypeError, RecursionError):  # ValueError: JSON and its 4300-digit limit
                 raise InputError(f"SimNIBS file: {member!r} is not a navsvc JSON index") from None
     poses = []
     for member in [m for m in contents if m.lower().endswith(".mat")]:  # archive order
