@@ -43,7 +43,7 @@ from api.schemas_course import (
 )
 from api.security import Principal
 from navsvc.course.calendar import mark_missed
-from navsvc.course.due import delivery_block_reason, interval_block_reason
+from navsvc.course.due import daily_cap_block_reason, delivery_block_reason, interval_block_reason
 from navsvc.course.dose import compute_dose, plan_mt_offset
 from navsvc.course.followup import followups
 from navsvc.errors import InputError
@@ -200,6 +200,11 @@ def log_delivery(
         CourseSession.course_id == course.id))
     reason = reason or interval_block_reason(previous, body.performed_at,
                                              protocol_of(course).min_interval_minutes)
+    # days in the server's time zone, as "today" is (deps.get_today)
+    delivered_on = [at.astimezone().date() for at in db.scalars(select(Delivery.performed_at).join(
+        CourseSession, Delivery.session_id == CourseSession.id).where(CourseSession.course_id == course.id))]
+    reason = reason or daily_cap_block_reason(delivered_on, body.performed_at.astimezone().date(),
+                                              protocol_of(course).sessions_per_day)
     if reason:
         raise ProblemError(409, reason)
     plan = db.get(Plan, course.plan_id)

@@ -40,6 +40,21 @@ def delivery_block_reason(sessions: Sequence[ScheduledSession], index: int,
     return None
 
 
+def daily_cap_block_reason(delivered_on: Sequence[date], performed_on: date,
+                           sessions_per_day: int) -> str | None:
+    """Say why one more delivery on ``performed_on`` would exceed the protocol's sessions a
+    day, or None. ``delivered_on`` holds the day of every delivery already logged.
+
+    A late session given on the day of the next one would otherwise put two sessions of a
+    once-a-day protocol into one day.
+    """
+    given = sum(1 for day in delivered_on if day == performed_on)
+    if given >= sessions_per_day:
+        return (f"{given} session{'s' if given > 1 else ''} already given on {performed_on.isoformat()}; this "
+                f"protocol allows {sessions_per_day} a day: give this one on another day, or mark it missed")
+    return None
+
+
 def interval_block_reason(previous_at: datetime | None, performed_at: datetime,
                           min_interval_minutes: int | None) -> str | None:
     """Say why a delivery at ``performed_at`` is too soon after the previous one, or None."""

@@ -165,3 +165,18 @@ def test_accelerated_minimum_interval(client, auth, app, image):
     assert response.status_code == 409 and "at least 50 min" in response.json()["detail"]
     later = {**body, "performed_at": "2025-03-03T10:20:00Z"}
     assert _post(client, auth, second["id"], later).status_code == 201
+
+
+def test_a_late_session_does_not_put_two_sessions_into_one_day(client, auth, course):
+    # standard 10 Hz: one session a day. Session 5 (Friday 3/7) given late on Monday 3/10
+    # used to let session 6, due that Monday, be logged on the same day too.
+    clear_screening(client, auth, course["id"])
+    items = sessions(client, auth, course["id"])["items"]
+    for item, day in zip(items[:4], ("2025-03-03", "2025-03-04", "2025-03-05", "2025-03-06")):
+        assert _post(client, auth, item["id"], delivery(day)).status_code == 201
+    assert items[4]["date"] == "2025-03-07" and items[5]["date"] == "2025-03-10"
+    assert _post(client, auth, items[4]["id"], delivery("2025-03-10")).status_code == 201
+    response = _post(client, auth, items[5]["id"], delivery("2025-03-10"))
+    assert response.status_code == 409 and "1 session already given on 2025-03-10" in response.json()["detail"]
+    assert "allows 1 a day" in response.json()["detail"]
+    assert _post(client, auth, items[5]["id"], delivery("2025-03-11")).status_code == 201

@@ -16,7 +16,7 @@ from navsvc.course.calendar import (
     treatment_order,
     week_closing_sessions,
 )
-from navsvc.course.due import delivery_block_reason, interval_block_reason
+from navsvc.course.due import daily_cap_block_reason, delivery_block_reason, interval_block_reason
 from navsvc.errors import InputError
 
 WEEKDAYS = ClinicCalendar()
@@ -179,3 +179,12 @@ def test_interval_rule():
     assert "needs at least 50 min" in too_soon
     assert interval_block_reason(first, first + timedelta(minutes=50), 50) is None
     assert interval_block_reason(first, first + timedelta(minutes=1), None) is None
+
+
+def test_daily_cap_rule():
+    monday, tuesday = date(2025, 3, 10), date(2025, 3, 11)
+    assert daily_cap_block_reason([], monday, 1) is None
+    assert daily_cap_block_reason([date(2025, 3, 7), tuesday], monday, 1) is None
+    assert "allows 1 a day" in daily_cap_block_reason([monday], monday, 1)
+    assert daily_cap_block_reason([monday] * 9, monday, 10) is None  # accelerated: 10 a day
+    assert "10 sessions already given" in daily_cap_block_reason([monday] * 10, monday, 10)
