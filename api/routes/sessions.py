@@ -183,7 +183,11 @@ def log_delivery(
             return replayed
     if body.performed_at > utc_now() + _CLOCK_SKEW:
         raise ProblemError(422, "performed_at: lies in the future")
-    if course.status != "active":
+    # a pause holds the sessions from its date on: one set for a later day leaves those
+    # before it to be given (and logged) before that day
+    before_pause = (course.status == "paused" and course.paused_from is not None
+                    and session.date < course.paused_from and body.performed_at.date() < course.paused_from)
+    if course.status != "active" and not before_pause:
         since = f" since {course.paused_from}" if course.paused_from else ""
         raise ProblemError(409, f"the course is {course.status}{since}; resume it first")
     screening = screening_status(db, course.id)

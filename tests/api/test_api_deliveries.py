@@ -180,3 +180,15 @@ def test_a_late_session_does_not_put_two_sessions_into_one_day(client, auth, cou
     assert response.status_code == 409 and "1 session already given on 2025-03-10" in response.json()["detail"]
     assert "allows 1 a day" in response.json()["detail"]
     assert _post(client, auth, items[5]["id"], delivery("2025-03-11")).status_code == 201
+
+
+def test_a_pause_from_a_later_day_leaves_the_sessions_before_it(client, auth, course):
+    clear_screening(client, auth, course["id"])
+    items = sessions(client, auth, course["id"])["items"]
+    paused = client.post(f"/api/v1/courses/{course['id']}/pause", headers=auth["clinician"],
+                         json={"from_date": "2025-03-05", "note": "patient travels"})
+    assert paused.status_code == 200, paused.text
+    assert _post(client, auth, items[0]["id"], delivery("2025-03-03")).status_code == 201
+    assert _post(client, auth, items[1]["id"], delivery("2025-03-04")).status_code == 201
+    response = _post(client, auth, items[2]["id"], delivery("2025-03-05"))  # held by the pause
+    assert response.status_code == 409 and "paused since 2025-03-05" in response.json()["detail"]
