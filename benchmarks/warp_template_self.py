@@ -43,7 +43,8 @@ import numpy as np
 from navsvc.coords import lps_to_ras, ras_to_lps
 from navsvc.grid import resample_to_working_grid
 from navsvc.point_maps import PointChain
-from navsvc.registration import SYN_ITERATIONS, register_brain, registration_grid_image
+from navsvc.registration import SYN_ITERATIONS, register_brain
+from navsvc.registration_grid import registration_grid_image
 from navsvc.target.strategies import get_strategy
 from navsvc.testing import heads
 from navsvc.testing.cases import accuracy_case

@@ -33,8 +33,6 @@ from navsvc.config import engine_settings
 # ITK reads its thread count when ANTs is imported: set it first.
 os.environ.setdefault("ITK_GLOBAL_DEFAULT_NUMBER_OF_THREADS", str(engine_settings().threads))
 
-import hashlib  # noqa: E402
-import inspect  # noqa: E402
 import shutil  # noqa: E402
 from dataclasses import dataclass  # noqa: E402
 from functools import cached_property  # noqa: E402
@@ -44,14 +42,15 @@ import ants  # noqa: E402
 import numpy as np  # noqa: E402
 from scipy import ndimage  # noqa: E402
 
-from navsvc import __version__, templates  # noqa: E402
+from navsvc import templates  # noqa: E402
 from navsvc.coords import as_points, lps_to_ras, ras_to_lps  # noqa: E402
 from navsvc.errors import InputError  # noqa: E402
 from navsvc.grid import WorkingImage  # noqa: E402
 from navsvc.point_maps import PointChain, transform_files  # noqa: E402
+from navsvc.registration_grid import (  # noqa: E402
+    index_box, load_fixed_images, normalise, registration_grid_image,
+)
 
-#: working resolution of the registration, mm
-REGISTRATION_SPACING_MM = 2.0
 #: fixed seed: the same input always gives the same transforms
 RANDOM_SEED = 20120601
 #: SyN similarity metric and its parameter (Mattes histogram bins; CC radius 2 was 3x slower
@@ -61,9 +60,6 @@ SYN_METRIC, SYN_METRIC_PARAMETER = "mattes", 32
 SYN_ITERATIONS = (40, 20, 0)
 #: dilation of the head-aligned Colin27 brain mask that cuts the patient's brain, 2 mm voxels
 BRAIN_MASK_DILATION_VOXELS = 3
-#: margin around the template brain of the brain stage's fixed image, 2 mm voxels (covers
-#: the fixed mask, dilated by 2 voxels, with room to spare)
-FIXED_BRAIN_MARGIN_VOXELS = 4
 #: ants.registration settings of the stages (shrink factors of the 2 mm grid; Mattes bins).
 #: The head stages sample 10 % of the voxels (ANTs' default is 20 %): 2.6 instead of 4.3 s,
 #: with the accuracy benchmark unchanged within its run-to-run spread (median 0.51 against
@@ -199,81 +195,6 @@ def _resample(transform: ants.ANTsTransform, image: ants.ANTsImage, grid: Workin
     return out.numpy()
 
 
-def _downsample(image: ants.ANTsImage) -> ants.ANTsImage:
-    # smooth before decimating so that 1 mm detail does not alias into the 2 mm grid
-    smoothed = ants.smooth_image(image, sigma=0.5 * REGISTRATION_SPACING_MM, sigma_in_physical_coordinates=True)
-    return ants.resample_image(smoothed, (REGISTRATION_SPACING_MM,) * 3, use_voxels=False, interp_type=0)
-
-
-def _normalise(image: ants.ANTsImage, mask: np.ndarray | None = None) -> ants.ANTsImage:
-    values = image.numpy()
-    ref = values[mask] if mask is not None else values[values > 0]
-    scale = float(np.percentile(ref, 99.0)) or 1.0
-    return image.new_image_like(np.clip(values / scale, 0, 1.5).astype(np.float32))
-
-
-def _box(mask: np.ndarray, margin_voxels: int, shape) -> tuple[list[int], list[int]]:
-    """Index bounds (lo, hi) of the bounding box of ``mask`` plus a margin, within ``shape``."""
-    inside = np.argwhere(mask)
-    lo = np.maximum(inside.min(axis=0) - margin_voxels, 0)
-    hi = np.minimum(inside.max(axis=0) + margin_voxels + 1, np.array(shape))
-    return lo.tolist(), hi.tolist()
-
-
-def _brain_box(image: ants.ANTsImage, mask: ants.ANTsImage, margin_voxels: int) -> ants.ANTsImage:
-    """``image`` cropped to the bounding box of ``mask`` plus a margin (same physical space)."""
-    return ants.crop_indices(image, *_box(mask.numpy() > 0, margin_voxels, image.shape))
-
-
-def _prepare_fixed() -> tuple[ants.ANTsImage, ants.ANTsImage, ants.ANTsImage]:
-    colin = _normalise(_downsample(ants.image_read(str(templates.require(templates.COLIN_HEAD)))))
-    icbm = _downsample(ants.image_read(str(templates.require(templates.ICBM_T1))))
-    icbm_mask = icbm.new_image_like((icbm.numpy() > 0.05 * icbm.max()).astype(np.float32))
-    # The brain stage runs on the template's brain box: SyN's fields cover only that box
-    # (0.6 instead of 1.1 million 2 mm voxels, SyN about 1.8x faster, mapped brain points
-    # within 0.2 mm of the uncropped run).
-    icbm, icbm_mask = (_brain_box(image, icbm_mask, FIXED_BRAIN_MARGIN_VOXELS) for image in (icbm, icbm_mask))
-    return colin, _normalise(icbm, icbm_mask.numpy() > 0), icbm_mask
-
-
-def fixed_cache_key() -> str:
-    """Name of the cache entry of the 2 mm fixed images.
-
-    It changes with anything that changes those images: the templates' bytes, the code
-    that prepares them, the spacing and margin, the ANTs version. (An entry keyed on file
-    paths and times was reused after the preparation code changed, and a new checkout
-    of the same files made a new one.)
-    """
-    key = hashlib.sha256()
-    for source in (templates.COLIN_HEAD, templates.ICBM_T1):
-        key.update(hashlib.sha256(templates.require(source).read_bytes()).digest())  # 7 ms
-    for function in (_prepare_fixed, _downsample, _normalise, _box, _brain_box):
-        try:
-            key.update(inspect.getsource(function).encode())
-        except (OSError, TypeError):  # no source files (a frozen build): fall back on the version
-            key.update(f"{function.__qualname__} {__version__}".encode())
-    key.update(f"{REGISTRATION_SPACING_MM} {FIXED_BRAIN_MARGIN_VOXELS} ants {ants.__version__}".encode())
-    return f"fixed-{key.hexdigest()[:16]}"
-
-
-def _load_fixed() -> tuple[ants.ANTsImage, ants.ANTsImage, ants.ANTsImage]:
-    """The 2 mm fixed images, from the cache when it holds them for these exact sources."""
-    folder = engine_settings().cache_dir / fixed_cache_key()
-    names = ("colin27_head.nii.gz", "icbm_t1.nii.gz", "icbm_mask.nii.gz")
-    if all((folder / n).exists() for n in names):
-        return tuple(ants.image_read(str(folder / n)) for n in names)
-    images = _prepare_fixed()
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        for image, name in zip(images, names):
-            tmp = folder / f".{os.getpid()}-{name}"
-            ants.image_write(image, str(tmp))
-            os.replace(tmp, folder / name)  # atomic: concurrent workers never read half a file
-    except OSError:
-        pass  # a read-only cache only costs time
-    return images
-
-
 def brain_correlation(warped_native: np.ndarray, template: np.ndarray, mask: np.ndarray) -> float:
     """Pearson correlation of the warped patient and the template inside the template brain."""
     a, b = warped_native[mask], template[mask]
@@ -314,34 +235,13 @@ def _patient_brain(moving: ants.ANTsImage, head_affine: str) -> ants.ANTsImage:
         )
     brain_mask = ndimage.binary_dilation(brain_mask, iterations=BRAIN_MASK_DILATION_VOXELS)
     # N4 on the brain's bounding box only: a third of the head grid's voxels
-    lo, hi = _box(brain_mask, 1, moving.shape)
+    lo, hi = index_box(brain_mask, 1, moving.shape)
     box = tuple(slice(a, b) for a, b in zip(lo, hi))
     mask_in_box = ants.crop_indices(moving.new_image_like(brain_mask.astype(np.float32)), lo, hi)
     corrected = ants.n4_bias_field_correction(ants.crop_indices(moving, lo, hi), mask=mask_in_box, **BIAS_CORRECTION)
     brain = np.zeros(moving.shape, dtype=np.float32)
     brain[box] = corrected.numpy() * brain_mask[box]
-    return _normalise(moving.new_image_like(brain), brain_mask)
-
-
-def registration_grid_image(native: WorkingImage) -> ants.ANTsImage:
-    """The patient on the 2 mm registration grid: block means of the working grid (which
-    anti-alias as well as smoothing then decimating, at a fraction of the cost), normalised.
-
-    Parameters
-    ----------
-    native : WorkingImage
-        The T1 on a working grid whose spacing divides 2 mm.
-
-    Returns
-    -------
-    ants.ANTsImage
-        The moving image of the registration stages.
-    """
-    factor = REGISTRATION_SPACING_MM / native.spacing_mm
-    if factor < 1 or abs(factor - round(factor)) > 1e-6:
-        raise ValueError(f"working grid of {native.spacing_mm} mm does not divide {REGISTRATION_SPACING_MM} mm")
-    coarse = native if round(factor) == 1 else native.downsampled(int(round(factor)))
-    return _normalise(coarse.to_ants())
+    return normalise(moving.new_image_like(brain), brain_mask)
 
 
 def register_brain(moving_brain: ants.ANTsImage, initial_transform: str | None, work_dir: Path,
@@ -370,7 +270,7 @@ def register_brain(moving_brain: ants.ANTsImage, initial_transform: str | None, 
         :func:`ants.registration`'s result for the SyN stage: ``fwdtransforms`` (warp, affine)
         and ``invtransforms`` (affine, inverse warp), fixed = ICBM, moving = the brain.
     """
-    icbm, icbm_mask = _load_fixed()[1:] if fixed is None else fixed
+    icbm, icbm_mask = load_fixed_images()[1:] if fixed is None else fixed
     fixed_mask = icbm_mask.new_image_like(ndimage.binary_dilation(icbm_mask.numpy() > 0, iterations=2).astype(np.float32))
     # antspyx's "SyN" runs its own long affine stage (2100x1200x1200 iterations, ignoring
     # aff_iterations): run a short brain-to-brain affine ourselves, then SyN only. At 8 and
@@ -412,7 +312,7 @@ def register_to_mni(native: WorkingImage, work_dir: Path,
     # antspyx ignores a `random_seed` argument: its sampling seed is a package global, set
     # here without the single-thread switch that on=True would also throw.
     ants.config.set_ants_deterministic(on=False, seed_value=RANDOM_SEED)
-    colin, icbm, icbm_mask = _load_fixed()
+    colin, icbm, icbm_mask = load_fixed_images()
     moving = registration_grid_image(native)
     head_affine = _head_stage(colin, moving, work_dir)
     moving_brain = _patient_brain(moving, head_affine)
