@@ -26,7 +26,7 @@ from api.schemas import RecordDate
 from api.schemas_course import CalendarIn, CalendarOut, CalendarPatch
 from api.schemas_rating import DueItem, DueList, Schedule, ScheduleItem
 from api.security import Principal
-from navsvc.course.calendar import ClinicCalendar, relayout_planned
+from navsvc.course.calendar import ClinicCalendar, held_by_pause, relayout_planned
 from navsvc.course.followup import followups
 
 router = APIRouter(tags=["schedule"], route_class=SessionRoute)
@@ -56,7 +56,7 @@ def day_schedule(
         index=s.index, slot=s.slot, offset_minutes=s.offset_minutes, state=s.state,
         protocol_name=c.protocol_name, course_status=c.status)
         for s, c, ext in rows
-        if not (c.status == "paused" and s.state == "planned" and s.date >= c.paused_from)]
+        if not (c.status == "paused" and s.state == "planned" and held_by_pause(s.date, c.paused_from))]
     return Schedule(date=day, items=items)
 
 

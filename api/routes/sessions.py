@@ -11,7 +11,7 @@ from datetime import timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Request, Response
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from api.course_service import (
@@ -42,7 +42,7 @@ from api.schemas_course import (
     SessionOut,
 )
 from api.security import Principal
-from navsvc.course.calendar import mark_missed
+from navsvc.course.calendar import held_by_pause, mark_missed
 from navsvc.course.due import daily_cap_block_reason, delivery_block_reason, interval_block_reason
 from navsvc.course.dose import compute_dose, plan_mt_offset
 from navsvc.course.followup import followups
@@ -183,10 +183,9 @@ def log_delivery(
             return replayed
     if body.performed_at > utc_now() + _CLOCK_SKEW:
         raise ProblemError(422, "performed_at: lies in the future")
-    # a pause holds the sessions from its date on: one set for a later day leaves those
-    # before it to be given (and logged) before that day
+    # a pause set for a later day leaves the sessions before it to be given before that day
     before_pause = (course.status == "paused" and course.paused_from is not None
-                    and session.date < course.paused_from and body.performed_at.date() < course.paused_from)
+                    and not held_by_pause(max(session.date, body.performed_at.date()), course.paused_from))
     if course.status != "active" and not before_pause:
         since = f" since {course.paused_from}" if course.paused_from else ""
         raise ProblemError(409, f"the course is {course.status}{since}; resume it first")
@@ -199,15 +198,14 @@ def log_delivery(
                                 f"must acknowledge alert {seizures[0].id} first")
     rows = session_rows(db, course.id)
     reason = delivery_block_reason(to_domain(rows), session.index, body.performed_at.date())
-    previous = db.scalar(select(func.max(Delivery.performed_at)).join(
+    delivered_at = list(db.scalars(select(Delivery.performed_at).join(
         CourseSession, Delivery.session_id == CourseSession.id).where(
-        CourseSession.course_id == course.id))
-    reason = reason or interval_block_reason(previous, body.performed_at,
+        CourseSession.course_id == course.id)))
+    reason = reason or interval_block_reason(max(delivered_at, default=None), body.performed_at,
                                              protocol_of(course).min_interval_minutes)
     # days in the server's time zone, as "today" is (deps.get_today)
-    delivered_on = [at.astimezone().date() for at in db.scalars(select(Delivery.performed_at).join(
-        CourseSession, Delivery.session_id == CourseSession.id).where(CourseSession.course_id == course.id))]
-    reason = reason or daily_cap_block_reason(delivered_on, body.performed_at.astimezone().date(),
+    reason = reason or daily_cap_block_reason([at.astimezone().date() for at in delivered_at],
+                                              body.performed_at.astimezone().date(),
                                               protocol_of(course).sessions_per_day)
     if reason:
         raise ProblemError(409, reason)

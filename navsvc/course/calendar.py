@@ -251,10 +251,16 @@ def relayout_planned(sessions: Sequence[ScheduledSession], from_date: date, star
     return sorted(staying + moved, key=lambda s: s.index)
 
 
+def held_by_pause(day: date, paused_from: date) -> bool:
+    """Whether a pause starting on ``paused_from`` holds a session on ``day``: the pause holds
+    its own day and every later one, not the days before it."""
+    return day >= paused_from
+
+
 def sessions_on_hold(sessions: Iterable[ScheduledSession],
                      paused_from: date) -> list[ScheduledSession]:
     """Return the planned sessions a pause starting on ``paused_from`` holds."""
-    return [s for s in treatment_order(sessions) if s.state == "planned" and s.date >= paused_from]
+    return [s for s in treatment_order(sessions) if s.state == "planned" and held_by_pause(s.date, paused_from)]
 
 
 def resume_course(sessions: Sequence[ScheduledSession], paused_from: date, resume_on: date,
