@@ -31,6 +31,7 @@ CASES = (
     "gzip_bomb_header_extension", "vox_offset_1tb", "nifti_pair_hdr", "gzip_bomb_zero_data",
     "negative_pixdim", "zero_pixdim", "voxel_0p1_mm", "voxel_5_mm", "voxel_anisotropic_4mm_slices",
     "tiny_fov_slab", "singular_affine", "nan_affine",
+    "spatial_unit_meter", "spatial_unit_micron",
     "no_orientation", "sform_qform_mirrored", "sform_qform_2mm_apart",
     "two_d", "three_d_single_slice", "four_d_3_volumes", "five_d", "complex_dtype", "rgb_dtype",
     "nan_filled", "inf_voxels", "constant",

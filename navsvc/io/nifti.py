@@ -173,7 +173,32 @@ def check_header(img: nib.Nifti1Image, name: str) -> None:
             f"{name} covers {np.round(fov_mm).tolist()} mm; every axis must hold a whole head "
             f"({limits.MIN_FOV_MM:.0f}-{limits.MAX_FOV_MM:.0f} mm): use a whole-head T1"
         )
+    check_spatial_units(img, name)
     check_orientation(img, name)
+
+
+def check_spatial_units(img: nib.Nifti1Image, name: str) -> None:
+    """Raise :class:`InputError` if the header measures space in metres or micrometres.
+
+    The NIfTI-1 ``xyzt_units`` field names the unit of the voxel sizes and the affine
+    (``nifti1.h``: unknown, metre, mm or micron; unknown means mm by convention). nibabel
+    ignores it, ITK (and so ANTs and the tools built on it) scales by it: a 1 mm voxel in
+    a header that says "metre" is 1 mm here and 1000 mm there, so the navigator would
+    show the plan's coordinates somewhere else entirely.
+
+    Raises
+    ------
+    InputError
+        If the spatial unit is metre or micron.
+    """
+    unit = img.header.get_xyzt_units()[0]
+    if unit in ("meter", "micron"):
+        named = {"meter": "metres", "micron": "micrometres"}[unit]
+        raise InputError(
+            f"{name}'s header measures space in {named} (xyzt_units), not mm: programs disagree on "
+            f"its size (some ignore the unit, ITK-based ones scale by it), so coordinates would "
+            f"not mean the same point everywhere: {_REEXPORT}"
+        )
 
 
 #: what every orientation refusal asks for: a converter that writes both transforms (dcm2niix does)

@@ -267,6 +267,11 @@ def make_corpus(out_dir: str | Path) -> list[BadCase]:
     nonfinite[0, 3] = np.nan
     add("nan_affine", _save(nib.Nifti1Image(data, nonfinite), out / "nan_affine.nii.gz"), "affine")
 
+    for unit, said in (("meter", "metres"), ("micron", "micrometres")):
+        in_unit = nib.Nifti1Image(data, affine)
+        in_unit.header.set_xyzt_units(unit)
+        add(f"spatial_unit_{unit}", _save(in_unit, out / f"unit_{unit}.nii.gz"), said)
+
     # --- orientation: where left is must be unambiguous -------------------------------------
     def with_forms(sform, qform) -> nib.Nifti1Image:
         img = nib.Nifti1Image(data, affine)
