@@ -10,7 +10,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from api.audit import AuditMiddleware, AuditWriter
-from api.config import Settings
+from api.config import Settings, load_settings
 from api.db import Database
 from api.docs import DESCRIPTION, TAGS, install_docs
 from api.jobs.embedded import EmbeddedWorker
@@ -67,7 +67,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     settings : Settings, optional
         Defaults to the ``NAVSVC_*`` environment.
     """
-    settings = settings or Settings()
+    settings = settings or load_settings()
     app = FastAPI(title="navsvc", version=__version__, description=DESCRIPTION,
                   openapi_tags=TAGS, docs_url=None, redoc_url=None, lifespan=_lifespan)
     app.state.settings = settings

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import tzinfo
 from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field
+from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from navsvc.errors import InputError
 
 
 class Settings(BaseSettings):
@@ -52,6 +56,10 @@ class Settings(BaseSettings):
         (``NAVSVC_WORKER_HEARTBEAT_FILE``): the embedded worker, which runs in the
         supervising process, touches this file on every poll, and their ``/readyz``
         reports the worker stopped when it is stale.
+    clinic_timezone : str or None
+        IANA name of the clinic's time zone, e.g. ``Europe/Berlin``
+        (``NAVSVC_CLINIC_TIMEZONE``); default the server's own. It decides which day a
+        logged time falls on (one session a day, due dates) and what "today" is.
     """
 
     model_config = SettingsConfigDict(env_prefix="NAVSVC_", extra="ignore")
@@ -70,6 +78,24 @@ class Settings(BaseSettings):
     broker_visibility_timeout_s: float = Field(default=300.0, gt=0)
     job_lease_s: float = Field(default=30.0, gt=0)
     worker_heartbeat_file: Path | None = None
+    clinic_timezone: str | None = None
+
+    @field_validator("clinic_timezone")
+    @classmethod
+    def _known_time_zone(cls, name: str | None) -> str | None:
+        if name is None:
+            return None
+        try:
+            ZoneInfo(name)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError("not a known time zone: use an IANA name such as Europe/Berlin "
+                             "or America/New_York") from None
+        return name
+
+    @property
+    def clinic_zone(self) -> tzinfo | None:
+        """The clinic's time zone, or None for the server's local one."""
+        return ZoneInfo(self.clinic_timezone) if self.clinic_timezone else None
 
     @property
     def resolved_database_url(self) -> str:
@@ -82,3 +108,22 @@ class Settings(BaseSettings):
     def max_upload_bytes(self) -> int:
         """The upload limit in bytes."""
         return self.max_upload_mb * 1024 * 1024
+
+
+def load_settings(**overrides) -> Settings:
+    """Read the settings from the ``NAVSVC_*`` environment (``overrides`` win).
+
+    Raises
+    ------
+    InputError
+        Naming each variable whose value is not valid, what it must be and what it was
+        (the commands print it as one line and exit with code 2, not a traceback).
+    """
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"NAVSVC_{'_'.join(str(part) for part in error['loc']).upper()}={error['input']!r}: "
+            f"{error['msg'].removeprefix('Value error, ')}"
+            for error in exc.errors())
+        raise InputError(f"invalid setting: {problems}") from None

@@ -6,10 +6,10 @@ write the result back; no rule is decided here.
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime, tzinfo
 from typing import Annotated
 
-from fastapi import Depends
+from fastapi import Depends, Request
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
@@ -27,9 +27,27 @@ from navsvc.course.protocols import Protocol
 READ_ROLES = ("clinician", "technician", "auditor")
 
 
-def get_today() -> date:
+def clinic_zone(request: Request) -> tzinfo | None:
+    """Return the clinic's time zone (``NAVSVC_CLINIC_TIMEZONE``; None: the server's)."""
+    return request.app.state.settings.clinic_zone
+
+
+ClinicZone = Annotated[tzinfo | None, Depends(clinic_zone)]
+
+
+def clinic_day(moment: datetime, zone: tzinfo | None) -> date:
+    """Return the clinic's calendar day of ``moment`` (an aware time in any offset).
+
+    Every rule that counts days (one session a day, due dates, pauses) takes the day
+    here, so a session logged at 19:30-05:00 falls on the same day for all of them,
+    whatever offset the workstation sent and whatever zone the server runs in.
+    """
+    return moment.astimezone(zone).date()
+
+
+def get_today(zone: ClinicZone) -> date:
     """Return the clinic's current date (a dependency, so tests can fix the day)."""
-    return date.today()
+    return clinic_day(datetime.now(UTC), zone)
 
 
 Today = Annotated[date, Depends(get_today)]

@@ -28,7 +28,7 @@ import time
 from celery import Celery, signals
 from sqlalchemy.exc import OperationalError
 
-from api.config import Settings
+from api.config import Settings, load_settings
 from api.db import Database
 from api.jobs.claims import Claim, claim_job, fail_exhausted, renew_claim
 from api.jobs.runner import discard_job_files, finish_job, run_plan_job
@@ -187,7 +187,7 @@ def execute_job(job_id: str, settings: Settings, owner: str) -> Claim:
 
 
 #: the application ``celery -A api.jobs.celery_app worker`` and ``navsvc worker`` run
-app = make_celery(Settings(broker_url=os.environ.get("NAVSVC_BROKER_URL") or "memory://"))
+app = make_celery(load_settings(broker_url=os.environ.get("NAVSVC_BROKER_URL") or "memory://"))
 
 
 @signals.celeryd_init.connect
@@ -200,7 +200,7 @@ def _private_files(**_kwargs) -> None:
 @app.task(name=PLAN_TASK, bind=True, max_retries=None)
 def run_plan(self, job_id: str) -> str:
     """Run targeting job ``job_id`` (Celery task; the message holds only the id)."""
-    settings = Settings()
+    settings = load_settings()
     owner = f"{self.request.hostname or 'celery'}/{os.getpid()}"
     try:
         claim = execute_job(job_id, settings, owner)

@@ -9,6 +9,8 @@ from sqlalchemy import select
 
 from api.course_service import (
     READ_ROLES,
+    ClinicZone,
+    clinic_day,
     course_or_404,
     locked_course_or_404,
     protocol_of,
@@ -79,7 +81,7 @@ def alert_out(alert: Alert) -> AlertOut:
 @router.post("/courses/{course_id}/assessments", status_code=201, response_model=AssessmentOut,
              summary="Record a HAMD-17 rating", responses=problems(404, 409, 422))
 def create_assessment(
-    course_id: str, body: AssessmentIn, request: Request, db: DbSession,
+    course_id: str, body: AssessmentIn, request: Request, db: DbSession, zone: ClinicZone,
     principal: Annotated[Principal, Depends(require_roles(*RATERS))],
 ) -> AssessmentOut:
     """Record a rating (clinician, technician; blinded raters welcome). Every item is
@@ -114,7 +116,7 @@ def create_assessment(
     if scored.suicide_alert:
         alert = Alert(course_id=course.id, kind="suicide_item", source_id=assessment.id,
                       detail=f"HAMD-17 item 3 (suicide) scored {items['3']} at "
-                             f"{body.timepoint} ({body.rated_at.date()}); a clinician must "
+                             f"{body.timepoint} ({clinic_day(body.rated_at, zone)}); a clinician must "
                              "see this now")
         db.add(alert)
         db.flush()

@@ -16,9 +16,11 @@ from sqlalchemy.exc import IntegrityError
 
 from api.course_service import (
     READ_ROLES,
+    ClinicZone,
     Today,
     apply_schedule,
     calendar_of,
+    clinic_day,
     course_or_404,
     lock_course,
     open_alerts,
@@ -161,7 +163,7 @@ def _replay(db, key: str, digest: str, response: Response,
              summary="Log a delivered session", responses=problems(404, 409, 422))
 def log_delivery(
     session_id: str, body: DeliveryIn, request: Request, response: Response, db: DbSession,
-    principal: Annotated[Principal, Depends(require_roles(*LOGGERS))],
+    zone: ClinicZone, principal: Annotated[Principal, Depends(require_roles(*LOGGERS))],
     idempotency_key: Annotated[str | None, Header(
         max_length=200,
         description="Any unique string per log (e.g. a UUID); a retry with the same key "
@@ -183,9 +185,10 @@ def log_delivery(
             return replayed
     if body.performed_at > utc_now() + _CLOCK_SKEW:
         raise ProblemError(422, "performed_at: lies in the future")
+    performed_on = clinic_day(body.performed_at, zone)
     # a pause set for a later day leaves the sessions before it to be given before that day
     before_pause = (course.status == "paused" and course.paused_from is not None
-                    and not held_by_pause(max(session.date, body.performed_at.date()), course.paused_from))
+                    and not held_by_pause(max(session.date, performed_on), course.paused_from))
     if course.status != "active" and not before_pause:
         since = f" since {course.paused_from}" if course.paused_from else ""
         raise ProblemError(409, f"the course is {course.status}{since}; resume it first")
@@ -197,15 +200,13 @@ def log_delivery(
         raise ProblemError(409, f"the course is flagged for review after a seizure; a clinician "
                                 f"must acknowledge alert {seizures[0].id} first")
     rows = session_rows(db, course.id)
-    reason = delivery_block_reason(to_domain(rows), session.index, body.performed_at.date())
+    reason = delivery_block_reason(to_domain(rows), session.index, performed_on)
     delivered_at = list(db.scalars(select(Delivery.performed_at).join(
         CourseSession, Delivery.session_id == CourseSession.id).where(
         CourseSession.course_id == course.id)))
     reason = reason or interval_block_reason(max(delivered_at, default=None), body.performed_at,
                                              protocol_of(course).min_interval_minutes)
-    # days in the server's time zone, as "today" is (deps.get_today)
-    reason = reason or daily_cap_block_reason([at.astimezone().date() for at in delivered_at],
-                                              body.performed_at.astimezone().date(),
+    reason = reason or daily_cap_block_reason([clinic_day(at, zone) for at in delivered_at], performed_on,
                                               protocol_of(course).sessions_per_day)
     if reason:
         raise ProblemError(409, reason)
@@ -234,7 +235,7 @@ def log_delivery(
     if "seizure" in body.side_effects:
         db.add(Alert(course_id=course.id, kind="seizure", source_id=delivery.id,
                      detail=f"seizure reported during session {session.index} "
-                            f"({body.performed_at.date()}); course flagged for review"))
+                            f"({performed_on}); course flagged for review"))
     set_audit_resource(request, delivery.id)
     return delivery_out(delivery, session, planned_pulses)
 

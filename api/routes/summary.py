@@ -15,7 +15,9 @@ from sqlalchemy import select
 
 from api.course_service import (
     READ_ROLES,
+    ClinicZone,
     Today,
+    clinic_day,
     course_or_404,
     open_alerts,
     protocol_of,
@@ -124,7 +126,7 @@ def summary_png(
                 200: {"content": {"text/csv": {}}, "description": "One row per session "
                       "and per rating."}, **problems(404)})
 def summary_csv(
-    course_id: str, db: DbSession,
+    course_id: str, db: DbSession, zone: ClinicZone,
     _: Annotated[Principal, Depends(require_roles(*READ_ROLES))],
 ) -> Response:
     """One row per session (date, state, dose, pulses, deviation) and per HAMD-17 rating
@@ -152,7 +154,7 @@ def summary_csv(
                          ";".join(d.side_effects) if d else "", "", "", "", "", "", ""])
     for a in ratings:
         s = assessment_out(a, baseline_total)
-        writer.writerow(["rating", "", a.rated_at.date().isoformat(), "",
+        writer.writerow(["rating", "", clinic_day(a.rated_at, zone).isoformat(), "",
                          a.rated_at.isoformat(), "", "", "", "", "", "", "", "", a.timepoint,
                          s.total, s.severity, _blank(s.change_from_baseline),
                          _blank(s.response), _blank(s.remission)])

@@ -42,14 +42,14 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
 
 def run(args: argparse.Namespace) -> int:
     """Carry out one admin action; returns the exit code."""
-    from api.config import Settings
+    from api.config import load_settings
     from api.db import Database
     from api.migrations import upgrade
     from api.storage import ensure_private_dir, make_files_private
     from api.tokens import create_token, list_tokens, revoke_token
 
     make_files_private()  # the database, backups and restored files hold patient data
-    settings = Settings()
+    settings = load_settings()
     if args.action in ("backup", "restore"):
         return _backup_or_restore(args, settings)
     ensure_private_dir(settings.data_dir)

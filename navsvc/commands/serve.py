@@ -24,10 +24,10 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
 
 def run(args: argparse.Namespace) -> int:
     """Serve until interrupted; returns the exit code."""
-    from api.config import Settings
+    from api.config import load_settings
     from api.serving import configure_logging, serve
 
-    settings = Settings()
+    settings = load_settings()
     configure_logging(settings.log_level)
     workers = settings.api_workers if args.workers is None else args.workers
     if workers < 1:

@@ -43,10 +43,10 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
 
 
 def _settings():
-    from api.config import Settings
+    from api.config import load_settings
     from navsvc.errors import InputError
 
-    settings = Settings()
+    settings = load_settings()
     if not settings.broker_url:
         raise InputError("NAVSVC_BROKER_URL is not set; set it to the broker the API uses "
                          "(e.g. redis://localhost:6379/0)")

@@ -32,6 +32,14 @@ def test_admin_rejects_unknown_role(cli_env):
         main(["admin", "create-token", "--role", "root", "--name", "x"])
 
 
+@pytest.mark.parametrize("command", [["serve"], ["worker"], ["admin", "list-tokens"]])
+def test_an_invalid_setting_is_one_error_line(cli_env, monkeypatch, capsys, command):
+    monkeypatch.setenv("NAVSVC_MAX_UPLOAD_MB", "0")
+    assert main(command) == 2
+    assert capsys.readouterr().err.strip() == (
+        "navsvc: error: invalid setting: NAVSVC_MAX_UPLOAD_MB='0': Input should be greater than or equal to 1")
+
+
 def test_serve_parser_defaults():
     args = build_parser().parse_args(["serve"])
     assert (args.host, args.port) == ("127.0.0.1", 8000) and callable(args.run)

@@ -23,6 +23,8 @@ REPO = Path(__file__).resolve().parents[2]
 COMPOSE_FILE = REPO / "docker-compose.yml"
 FAKES_DIR = Path(__file__).resolve().parent
 START_TIMEOUT_S = 90
+#: the variables docker-compose.yml requires from .env (the rest have defaults)
+REQUIRED_ENV = {"POSTGRES_PASSWORD": "unused", "NAVSVC_CLINIC_TIMEZONE": "Europe/Berlin"}
 
 _VARIABLE = re.compile(r"\$\{(?P<name>\w+)(?::(?P<op>[-?])(?P<arg>[^}]*))?\}")
 
@@ -89,7 +91,7 @@ def service_environment(compose: dict, name: str, local: dict[str, str]) -> dict
         (data folder, database, broker) and any override; the others keep the compose
         file's defaults.
     """
-    environment = {key: interpolate(value, {"POSTGRES_PASSWORD": "unused"})
+    environment = {key: interpolate(value, REQUIRED_ENV)
                    for key, value in compose["services"][name]["environment"].items()}
     environment.update(local)
     return {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO), str(FAKES_DIR)]),

@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from api.config import Settings
-from deploy_helpers import REPO, interpolate, load_compose
+from deploy_helpers import REPO, REQUIRED_ENV, interpolate, load_compose
 from navsvc.cli import build_parser
 from navsvc.config import EngineSettings
 
@@ -26,7 +26,7 @@ def compose() -> dict:
 
 
 def _env(compose: dict, name: str) -> dict[str, str]:
-    return {key: interpolate(value, {"POSTGRES_PASSWORD": "secret"})
+    return {key: interpolate(value, REQUIRED_ENV)
             for key, value in compose["services"][name]["environment"].items()}
 
 
