@@ -6,7 +6,7 @@ write the result back; no rule is decided here.
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, tzinfo
+from datetime import UTC, date, datetime, timedelta, tzinfo
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -14,13 +14,16 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from api.models import Image, Patient, Plan, utc_now
-from api.models_course import Alert, ClinicCalendarRecord, Course, CourseSession, Screening
+from api.models_course import (
+    Alert, Assessment, ClinicCalendarRecord, Course, CourseSession, Delivery, Screening,
+)
 from api.problems import ProblemError
 from api.routes.common import get_or_404
 from api.schemas_course import CourseOut, ScreeningStatus
 from api.security import Principal
 from navsvc.course import screening as screening_rules
 from navsvc.course.calendar import ClinicCalendar, ScheduledSession
+from navsvc.course.followup import FollowUp, followups
 from navsvc.course.protocols import Protocol
 
 #: roles that may read course data (admin manages tokens and audit only)
@@ -43,6 +46,17 @@ def clinic_day(moment: datetime, zone: tzinfo | None) -> date:
     whatever offset the workstation sent and whatever zone the server runs in.
     """
     return moment.astimezone(zone).date()
+
+
+#: a workstation clock a few minutes ahead of the server must not make a record "in the future"
+CLOCK_SKEW = timedelta(minutes=5)
+
+
+def refuse_future(moment: datetime, field: str) -> None:
+    """Raise a 422 problem when ``moment`` (aware) lies in the future: a record says what
+    happened, and a date typed a year ahead would stand in every summary."""
+    if moment > utc_now() + CLOCK_SKEW:
+        raise ProblemError(422, f"{field}: lies in the future ({moment.isoformat()}); check the date")
 
 
 def get_today(zone: ClinicZone) -> date:
@@ -117,6 +131,19 @@ def apply_schedule(db: Session, course_id: str, rows: list[CourseSession],
             changed += 1
     db.flush()
     return changed
+
+
+def course_followups(db: Session, course: Course, today: date, zone: tzinfo | None) -> list[FollowUp]:
+    """The course's HAMD-17 timepoints with their status on ``today``
+    (:func:`navsvc.course.followup.followups`, each delivered session on its clinic day)."""
+    rows = session_rows(db, course.id)
+    given_on = {index: clinic_day(at, zone) for index, at in db.execute(
+        select(CourseSession.index, Delivery.performed_at)
+        .join(Delivery, Delivery.session_id == CourseSession.id)
+        .where(CourseSession.course_id == course.id))}
+    rated = db.scalars(select(Assessment.timepoint).where(Assessment.course_id == course.id))
+    return followups(to_domain(rows), protocol_of(course).sessions_per_week, rated, today,
+                     given_on=given_on)
 
 
 def screening_status(db: Session, course_id: str) -> ScreeningStatus:

@@ -11,11 +11,10 @@ from api.course_service import (
     READ_ROLES,
     ClinicZone,
     clinic_day,
+    course_followups,
     course_or_404,
     locked_course_or_404,
-    protocol_of,
-    session_rows,
-    to_domain,
+    refuse_future,
 )
 from api.deps import DbSession, SessionRoute, require_roles, set_audit_resource
 from api.models import utc_now
@@ -32,7 +31,7 @@ from api.schemas_rating import (
 )
 from api.security import Principal
 from navsvc.course import hamd17
-from navsvc.course.calendar import week_closing_sessions
+from navsvc.course.followup import early_rating_reason
 from navsvc.errors import InputError
 
 router = APIRouter(tags=["assessments"], route_class=SessionRoute)
@@ -78,6 +77,16 @@ def alert_out(alert: Alert) -> AlertOut:
                            "course": f"/api/v1/courses/{alert.course_id}"})
 
 
+def _check_week_timing(db, course, week: int, rated_on, zone) -> None:
+    """Refuse a week rating for a week the course does not have, or dated before the week ends."""
+    weeks = [f for f in course_followups(db, course, rated_on, zone) if f.after_session_index is not None]
+    if not 1 <= week <= len(weeks):
+        raise InputError(f"timepoint: this course has treatment weeks 1-{len(weeks)}")
+    reason = early_rating_reason(weeks[week - 1], rated_on)
+    if reason:
+        raise InputError(reason)
+
+
 @router.post("/courses/{course_id}/assessments", status_code=201, response_model=AssessmentOut,
              summary="Record a HAMD-17 rating", responses=problems(404, 409, 422))
 def create_assessment(
@@ -89,19 +98,19 @@ def create_assessment(
     has the total (0-52), the band and, once a baseline exists, the change, response
     (>= 50% reduction) and remission (total <= 7). Item 3 (suicide) >= 3 raises an alert
     that stays open until a clinician acknowledges it. Each of baseline and weekN is
-    rated once per course (409 after); use `extra` for further ratings."""
+    rated once per course (409 after); use `extra` for further ratings. A weekN rating
+    may not be dated before the day of the session that closes week N (the day it was
+    given, or its scheduled day while planned), nor any rating in the future (422)."""
     course = locked_course_or_404(db, course_id)
     ratings = course_assessments(db, course.id)
     if body.timepoint != "extra" and any(a.timepoint == body.timepoint for a in ratings):
         raise ProblemError(409, f"a {body.timepoint} rating exists for this course; record "
                                 "further ratings with timepoint 'extra'")
-    if body.timepoint.startswith("week"):
-        weeks = week_closing_sessions(to_domain(session_rows(db, course.id)),
-                                      protocol_of(course).sessions_per_week)
-        if int(body.timepoint[4:]) not in weeks:
-            raise InputError(f"timepoint: this course has treatment weeks 1-{len(weeks)}")
     if body.rated_at.tzinfo is None:
         raise InputError("rated_at: needs a time zone (e.g. 2025-03-01T10:00:00Z)")
+    refuse_future(body.rated_at, "rated_at")
+    if body.timepoint.startswith("week"):
+        _check_week_timing(db, course, int(body.timepoint[4:]), clinic_day(body.rated_at, zone), zone)
     baseline_total = baseline_of(ratings)
     scores = hamd17.validate_items(body.items, body.item16_method)  # 422 names the item
     scored = hamd17.score(scores, body.item16_method, baseline_total)

@@ -11,15 +11,17 @@ from sqlalchemy.exc import IntegrityError
 
 from api.course_service import (
     READ_ROLES,
+    ClinicZone,
     Today,
     apply_schedule,
+    course_followups,
     rules_of,
     session_rows,
     to_domain,
 )
 from api.deps import DbSession, SessionRoute, require_roles, set_audit_resource
 from api.models import Patient, utc_now
-from api.models_course import Assessment, ClinicCalendarRecord, Course, CourseSession
+from api.models_course import ClinicCalendarRecord, Course, CourseSession
 from api.problems import ProblemError
 from api.routes.common import get_or_404, problems
 from api.schemas import RecordDate
@@ -27,7 +29,6 @@ from api.schemas_course import CalendarIn, CalendarOut, CalendarPatch
 from api.schemas_rating import DueItem, DueList, Schedule, ScheduleItem
 from api.security import Principal
 from navsvc.course.calendar import ClinicCalendar, held_by_pause, relayout_planned
-from navsvc.course.followup import followups
 
 router = APIRouter(tags=["schedule"], route_class=SessionRoute)
 
@@ -63,7 +64,7 @@ def day_schedule(
 @router.get("/assessments/due", response_model=DueList, summary="HAMD-17 ratings due",
             responses=problems(422))
 def ratings_due(
-    db: DbSession, today: Today,
+    db: DbSession, today: Today, zone: ClinicZone,
     _: Annotated[Principal, Depends(require_roles(*READ_ROLES))],
     day: Annotated[RecordDate | None, Query(alias="date", description="Default today.")] = None,
 ) -> DueList:
@@ -76,9 +77,7 @@ def ratings_due(
                          .where(Course.status != "stopped")).all()
     items: list[DueItem] = []
     for course, ext in courses:
-        rated = db.scalars(select(Assessment.timepoint).where(Assessment.course_id == course.id))
-        for f in followups(to_domain(session_rows(db, course.id)),
-                           rules_of(course)["per_week"], rated, day):
+        for f in course_followups(db, course, day, zone):
             if f.status in ("due", "overdue"):
                 items.append(DueItem(course_id=course.id, patient_id=course.patient_id,
                                      patient_external_id=ext, timepoint=f.timepoint,

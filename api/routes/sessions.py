@@ -7,7 +7,6 @@ import binascii
 import hashlib
 import json
 from dataclasses import asdict
-from datetime import timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Request, Response
@@ -21,10 +20,12 @@ from api.course_service import (
     apply_schedule,
     calendar_of,
     clinic_day,
+    course_followups,
     course_or_404,
     lock_course,
     open_alerts,
     protocol_of,
+    refuse_future,
     rules_of,
     screening_status,
     session_rows,
@@ -32,7 +33,7 @@ from api.course_service import (
 )
 from api.deps import DbSession, SessionRoute, require_roles, set_audit_resource
 from api.models import Plan, utc_now
-from api.models_course import Alert, Assessment, Course, CourseSession, Delivery
+from api.models_course import Alert, Course, CourseSession, Delivery
 from api.problems import ProblemError
 from api.routes.common import get_or_404, problems
 from api.schemas_course import (
@@ -47,14 +48,11 @@ from api.security import Principal
 from navsvc.course.calendar import held_by_pause, mark_missed
 from navsvc.course.due import daily_cap_block_reason, delivery_block_reason, interval_block_reason
 from navsvc.course.dose import compute_dose, plan_mt_offset
-from navsvc.course.followup import followups
 from navsvc.errors import InputError
 
 router = APIRouter(tags=["sessions"], route_class=SessionRoute)
 
 LOGGERS = ("clinician", "technician", "navigator")
-# A workstation clock a few minutes ahead of the server must not make a log "in the future".
-_CLOCK_SKEW = timedelta(minutes=5)
 
 
 def delivery_out(delivery: Delivery, session: CourseSession, pulses_planned: int) -> DeliveryOut:
@@ -72,7 +70,7 @@ def delivery_out(delivery: Delivery, session: CourseSession, pulses_planned: int
                "course": f"/api/v1/courses/{session.course_id}"})
 
 
-def session_list(db, course: Course, today) -> SessionList:
+def session_list(db, course: Course, today, zone) -> SessionList:
     """Render every session of a course with its delivery and the HAMD-17 timepoints."""
     rows = session_rows(db, course.id)
     deliveries = {d.session_id: d for d in db.scalars(
@@ -84,20 +82,19 @@ def session_list(db, course: Course, today) -> SessionList:
         delivery=delivery_out(deliveries[r.id], r, pulses) if r.id in deliveries else None,
         links={"self": f"/api/v1/sessions/{r.id}", "delivery": f"/api/v1/sessions/{r.id}/delivery",
                "missed": f"/api/v1/sessions/{r.id}/missed"}) for r in rows]
-    rated = db.scalars(select(Assessment.timepoint).where(Assessment.course_id == course.id))
-    due = followups(to_domain(rows), protocol_of(course).sessions_per_week, rated, today)
+    due = course_followups(db, course, today, zone)
     return SessionList(items=items, followups=[FollowUpOut(**f.__dict__) for f in due])
 
 
 @router.get("/courses/{course_id}/sessions", response_model=SessionList,
             summary="List a course's sessions", responses=problems(404))
 def list_sessions(
-    course_id: str, db: DbSession, today: Today,
+    course_id: str, db: DbSession, today: Today, zone: ClinicZone,
     _: Annotated[Principal, Depends(require_roles(*READ_ROLES, "navigator"))],
 ) -> SessionList:
     """Every session with `index`, `date` and `state` (planned, done, incomplete, missed,
     cancelled), its delivery log, and which HAMD-17 ratings are done, due or overdue."""
-    return session_list(db, course_or_404(db, course_id), today)
+    return session_list(db, course_or_404(db, course_id), today, zone)
 
 
 def _deviation(plan: Plan, body: DeliveryIn) -> tuple[list | None, dict | None]:
@@ -183,8 +180,7 @@ def log_delivery(
         replayed = _replay(db, idempotency_key, digest, response, planned_pulses)
         if replayed is not None:
             return replayed
-    if body.performed_at > utc_now() + _CLOCK_SKEW:
-        raise ProblemError(422, "performed_at: lies in the future")
+    refuse_future(body.performed_at, "performed_at")
     performed_on = clinic_day(body.performed_at, zone)
     # a pause set for a later day leaves the sessions before it to be given before that day
     before_pause = (course.status == "paused" and course.paused_from is not None
@@ -243,7 +239,7 @@ def log_delivery(
 @router.post("/sessions/{session_id}/missed", response_model=SessionList,
              summary="Mark a session missed", responses=problems(404, 409, 422))
 def mark_session_missed(
-    session_id: str, db: DbSession, today: Today,
+    session_id: str, db: DbSession, today: Today, zone: ClinicZone,
     _: Annotated[Principal, Depends(require_roles("clinician", "technician"))],
     body: MissedIn | None = None,
 ) -> SessionList:
@@ -262,4 +258,4 @@ def mark_session_missed(
     updated = mark_missed(to_domain(rows), session.index, calendar_of(db, course),
                           not_before=today, **rules_of(course))
     apply_schedule(db, course.id, rows, updated)
-    return session_list(db, course, today)
+    return session_list(db, course, today, zone)

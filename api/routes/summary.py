@@ -18,6 +18,7 @@ from api.course_service import (
     ClinicZone,
     Today,
     clinic_day,
+    course_followups,
     course_or_404,
     open_alerts,
     protocol_of,
@@ -27,7 +28,7 @@ from api.deps import DbSession, SessionRoute, require_roles
 from api.models_course import Delivery
 from api.routes.assessments import alert_out, assessment_out, baseline_of, course_assessments
 from api.routes.common import problems
-from api.routes.sessions import session_list
+from api.schemas_course import FollowUpOut
 from api.schemas_rating import CourseSummary, TrajectoryPoint
 from api.security import Principal
 from navsvc.course.plot import RatingPoint, hamd_trajectory_png
@@ -56,7 +57,7 @@ def _deviation_summary(deliveries) -> dict:
     return {"mean": mean, "worst": worst}
 
 
-def build_summary(db, course_id: str, principal: Principal, today) -> CourseSummary:
+def build_summary(db, course_id: str, principal: Principal, today, zone) -> CourseSummary:
     """Collect the figures of the summary view."""
     course = course_or_404(db, course_id)
     rows = session_rows(db, course.id)
@@ -83,7 +84,7 @@ def build_summary(db, course_id: str, principal: Principal, today) -> CourseSumm
         response=latest.response if latest else None,
         remission=latest.remission if latest else None,
         open_alerts=[alert_out(a) for a in open_alerts(db, course.id)],
-        followups=session_list(db, course, today).followups,
+        followups=[FollowUpOut(**f.__dict__) for f in course_followups(db, course, today, zone)],
         links={"self": f"{base}/summary", "png": f"{base}/summary.png",
                "csv": f"{base}/summary.csv", "course": base})
 
@@ -91,13 +92,13 @@ def build_summary(db, course_id: str, principal: Principal, today) -> CourseSumm
 @router.get("/courses/{course_id}/summary", response_model=CourseSummary,
             summary="Course summary", responses=problems(404))
 def summary(
-    course_id: str, db: DbSession, today: Today,
+    course_id: str, db: DbSession, today: Today, zone: ClinicZone,
     principal: Annotated[Principal, Depends(require_roles(*READ_ROLES))],
 ) -> CourseSummary:
     """Sessions done and planned, adherence, cumulative pulses, mean and worst navigation
     deviation, the HAMD-17 trajectory with response and remission, open alerts and the
     ratings due (clinician, technician, auditor; the arm is hidden from blinded tokens)."""
-    return build_summary(db, course_id, principal, today)
+    return build_summary(db, course_id, principal, today, zone)
 
 
 @router.get("/courses/{course_id}/summary.png", summary="HAMD-17 trajectory plot (PNG)",

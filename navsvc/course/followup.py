@@ -11,7 +11,7 @@ rule: ``grace_days`` (default 3 calendar days, which spans a weekend).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -37,7 +37,8 @@ class FollowUp:
     after_session_index : int or None
         The session whose delivery makes it due (None for baseline: due before session 1).
     due_on : datetime.date or None
-        The date it fell or will fall due (baseline: the first session's date).
+        The date it fell or will fall due: the day the closing session was given, or its
+        scheduled day while it is planned (baseline: the first session's date).
     status : str
         One of :data:`FOLLOWUP_STATUSES`.
     """
@@ -49,7 +50,8 @@ class FollowUp:
 
 
 def followups(sessions: Sequence[ScheduledSession], per_week: int, rated: Iterable[str],
-              today: date, grace_days: int = 3) -> list[FollowUp]:
+              today: date, grace_days: int = 3,
+              given_on: Mapping[int, date] | None = None) -> list[FollowUp]:
     """List every HAMD-17 timepoint of the course with its status on ``today``.
 
     Parameters
@@ -64,7 +66,11 @@ def followups(sessions: Sequence[ScheduledSession], per_week: int, rated: Iterab
         The day the question is asked.
     grace_days : int
         Calendar days a due rating may wait before it is overdue.
+    given_on : mapping of int to datetime.date, optional
+        The day each delivered session was given, by index: a closing session given late
+        makes its rating due from that day, not from the day it was scheduled.
     """
+    given_on = given_on or {}
     rated = set(rated)
     order = treatment_order(sessions)
     by_index = {s.index: s for s in sessions}
@@ -84,13 +90,29 @@ def followups(sessions: Sequence[ScheduledSession], per_week: int, rated: Iterab
     for week, index in week_closing_sessions(sessions, per_week).items():
         timepoint = f"week{week}"
         closing = by_index[index]
+        closed_on = given_on.get(index, closing.date)
         if timepoint in rated:
             status = "done"
         elif closing.state not in DELIVERED_STATES:
             status = "upcoming"
-        elif today > closing.date + timedelta(days=grace_days):
+        elif today > closed_on + timedelta(days=grace_days):
             status = "overdue"
         else:
             status = "due"
-        items.append(FollowUp(timepoint, index, closing.date, status))
+        items.append(FollowUp(timepoint, index, closed_on, status))
     return items
+
+
+def early_rating_reason(followup: FollowUp, rated_on: date) -> str | None:
+    """Say why a rating for ``followup``'s timepoint dated ``rated_on`` comes too early, or None.
+
+    A week-``k`` rating is the one taken after treatment week ``k``: it may not be dated
+    before the week's closing session's day (``followup.due_on``). Taken earlier it is a
+    mid-week rating; recorded as ``weekK`` it would stand in the response and remission
+    figures as the week's outcome. Baseline ratings are never early.
+    """
+    if followup.after_session_index is None or followup.due_on is None or rated_on >= followup.due_on:
+        return None
+    return (f"rated_at: treatment {followup.timepoint.replace('week', 'week ')} ends with session "
+            f"{followup.after_session_index} on {followup.due_on.isoformat()}; a {followup.timepoint} rating dated "
+            f"{rated_on.isoformat()} comes before it: check the date, or record it with timepoint 'extra'")

@@ -127,3 +127,37 @@ def test_schedule_and_ratings_due(client, auth, app, course, patient):
     assert due["date"] == "2025-03-12"
     assert {(i["timepoint"], i["status"]) for i in due["items"]} == {
         ("baseline", "overdue"), ("week1", "overdue")}
+
+
+def test_a_week_rating_dated_before_the_week_ends_is_refused(client, auth, course):
+    response = rate(client, auth, course["id"], "week1", "2025-03-05")
+    assert response.status_code == 422
+    assert "week 1 ends with session 5 on 2025-03-07" in response.json()["detail"]
+    assert "'extra'" in response.json()["detail"]
+    # session 5 given late, on Monday 3/10: the week ends that day
+    clear_screening(client, auth, course["id"])
+    items = sessions(client, auth, course["id"])["items"]
+    for s, day in zip(items[:5], ("2025-03-03", "2025-03-04", "2025-03-05", "2025-03-06", "2025-03-10")):
+        response = client.post(f"/api/v1/sessions/{s['id']}/delivery", headers=auth["technician"],
+                               json=delivery(day))
+        assert response.status_code == 201, response.text
+    response = rate(client, auth, course["id"], "week1", "2025-03-07")
+    assert response.status_code == 422 and "session 5 on 2025-03-10" in response.json()["detail"]
+    assert rate(client, auth, course["id"], "extra", "2025-03-07").status_code == 201
+    assert rate(client, auth, course["id"], "week1", "2025-03-10").status_code == 201
+    listed = client.get(f"/api/v1/courses/{course['id']}/assessments", headers=auth["auditor"]).json()["items"]
+    assert [a["timepoint"] for a in listed] == ["extra", "week1"]
+
+
+@pytest.mark.parametrize("record", ["rating", "delivery"])
+def test_a_record_dated_in_the_future_is_refused(client, auth, course, record):
+    clear_screening(client, auth, course["id"])
+    first = sessions(client, auth, course["id"])["items"][0]
+    if record == "rating":  # a baseline typed a year ahead would stand in every summary
+        response = rate(client, auth, course["id"], "baseline", "2199-03-01")
+    else:
+        response = client.post(f"/api/v1/sessions/{first['id']}/delivery", headers=auth["technician"],
+                               json=delivery("2199-03-03"))
+    assert response.status_code == 422 and "lies in the future" in response.json()["detail"]
+    assert client.get(f"/api/v1/courses/{course['id']}/assessments", headers=auth["auditor"]).json()["items"] == []
+    assert sessions(client, auth, course["id"])["items"][0]["state"] == "planned"

@@ -4,7 +4,7 @@ from dataclasses import replace
 from datetime import date
 
 from navsvc.course.calendar import ClinicCalendar, mark_missed, schedule_sessions
-from navsvc.course.followup import followups
+from navsvc.course.followup import early_rating_reason, followups
 
 START = date(2025, 3, 3)
 
@@ -39,3 +39,25 @@ def test_missed_session_moves_the_week_rating():
     sessions = mark_missed(schedule_sessions(START, 15, 5, ClinicCalendar()), 2, ClinicCalendar(), 5)
     items = _status(followups(sessions, 5, [], START))
     assert items["week1"][1] == 6 and items["week3"][1] == 16
+
+
+def test_a_closing_session_given_late_starts_the_grace_from_its_day():
+    # session 5 was scheduled on Friday 3/7 and given on Monday 3/10: week 1's rating is due
+    # from 3/10, overdue after 3/13 (not after 3/10, three days from the scheduled Friday)
+    sessions = _deliver(schedule_sessions(START, 15, 5, ClinicCalendar()), 5)
+    given_on = {5: date(2025, 3, 10)}
+    week1 = {f.timepoint: f for f in followups(sessions, 5, ["baseline"], date(2025, 3, 12),
+                                               given_on=given_on)}["week1"]
+    assert (week1.status, week1.due_on) == ("due", date(2025, 3, 10))
+    assert _status(followups(sessions, 5, ["baseline"], date(2025, 3, 14), given_on=given_on))["week1"][0] == "overdue"
+
+
+def test_a_week_rating_may_not_be_dated_before_the_week_ends():
+    sessions = schedule_sessions(START, 15, 5, ClinicCalendar())
+    items = {f.timepoint: f for f in followups(sessions, 5, [], START)}
+    reason = early_rating_reason(items["week1"], date(2025, 3, 6))
+    assert reason == ("rated_at: treatment week 1 ends with session 5 on 2025-03-07; a week1 rating dated "
+                      "2025-03-06 comes before it: check the date, or record it with timepoint 'extra'")
+    assert early_rating_reason(items["week1"], date(2025, 3, 7)) is None
+    assert early_rating_reason(items["week3"], date(2025, 3, 20)) is not None
+    assert early_rating_reason(items["baseline"], date(2025, 1, 1)) is None
