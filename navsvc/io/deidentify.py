@@ -4,7 +4,8 @@
   ``descrip``, ``aux_file``, ``db_name`` and ``intent_name`` are blanked and header
   extensions are dropped, because converters may embed the whole DICOM header
   (patient name included) there. Every other header field and the voxel bytes are
-  copied unchanged, so the geometry is exactly the uploaded one.
+  copied unchanged, so the geometry is exactly the uploaded one; bytes after the data
+  block (which no reader uses and which may hold anything) are not copied.
 - DICOM series in a ``.zip``: every DICOM file goes through the attribute rules of
   :mod:`navsvc.io.dicom_confidentiality` (patient, names, institution, descriptions and
   dates blanked, private attributes removed, instance UIDs replaced); members that are
@@ -20,7 +21,7 @@ from __future__ import annotations
 
 import gzip
 import io
-import shutil
+import math
 import zipfile
 import zlib
 from pathlib import Path
@@ -75,12 +76,31 @@ def deidentify_nifti(source: Path, target: Path) -> None:
                    if target.name.lower().endswith(".gz") else raw)
             header.write_to(out)
             try:
-                shutil.copyfileobj(src, out, _COPY_BYTES)
+                _copy_bytes(src, out, _data_block_bytes(header), source.name)
             except (EOFError, gzip.BadGzipFile, zlib.error) as exc:
-                # validation reads only limits.MAX_TRAILING_BYTES past the data block
                 raise damaged_gzip_error(source.name, exc) from None
             if out is not raw:
                 out.close()
+
+
+def _data_block_bytes(header) -> int:
+    """Length of the voxel data a NIfTI header declares, bytes."""
+    return math.prod(int(n) for n in header.get_data_shape()) * header.get_data_dtype().itemsize
+
+
+def _copy_bytes(src, out, n_bytes: int, name: str) -> None:
+    """Copy exactly ``n_bytes`` from ``src`` to ``out``.
+
+    Whatever follows the data block is left behind: no reader uses it, and it may hold
+    anything, identifying text included.
+    """
+    left = n_bytes
+    while left:
+        chunk = src.read(min(left, _COPY_BYTES))
+        if not chunk:
+            raise InputError(f"{name} ends before its data block does: the file is truncated; export it again")
+        out.write(chunk)
+        left -= len(chunk)
 
 
 def deidentify_dicom_bytes(data: bytes) -> bytes | None:

@@ -111,6 +111,22 @@ def test_upload_stores_deidentified_copy_once(client, app, auth, patient, small_
     assert not any(app.state.storage.tmp_dir.iterdir())
 
 
+@pytest.mark.parametrize("name", ["t1.nii", "t1.nii.gz"])
+def test_bytes_after_the_data_block_are_not_stored(client, app, auth, patient, small_head, name):
+    # a reviewer's upload: identifying text appended after the voxels was kept in the
+    # "de-identified" copy, and a .nii.gz tail of 1 GiB of zeros was stored inflated
+    image = gunzip_bytes(small_head)
+    tail = b"PatientName=DOE^JANE;MRN=123456"
+    content = image + tail if name == "t1.nii" else gzip.compress(image + tail, mtime=0)
+    response = client.post(f"/api/v1/patients/{patient['id']}/images", headers=auth["technician"],
+                           files={"file": (name, content)})
+    assert response.status_code == 201, response.text
+    stored = next(app.state.storage.images_dir.rglob(response.json()["sha256"] + "*"))
+    kept = gunzip_bytes(stored) if stored.name.endswith(".gz") else stored.read_bytes()
+    assert b"DOE^JANE" not in kept and len(kept) <= len(image)
+    assert nib.load(stored).get_fdata().shape == (64, 64, 64)
+
+
 @pytest.mark.parametrize("name,content", [("t1.nii.gz", b"not an image"),
                                           ("t1.txt", b"hello"), ("t1.zip", b"PK-junk")])
 def test_bad_upload_is_422(client, app, auth, patient, name, content):
