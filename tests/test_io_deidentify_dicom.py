@@ -18,13 +18,14 @@ import zipfile
 import numpy as np
 import pydicom
 import pytest
-from pydicom.dataset import Dataset
+from pydicom.dataset import Dataset, FileDataset, FileMetaDataset
 from pydicom.sequence import Sequence
+from pydicom.uid import ExplicitVRLittleEndian, generate_uid
 
 from corpus.dicom_series import write_dicom_series
 from corpus.make_bad_images import colin27
 from navsvc.errors import InputError
-from navsvc.io import load_t1
+from navsvc.io import limits, load_t1
 from navsvc.io.deidentify import deidentify_file
 from navsvc.io.dicom_confidentiality import DICOM_STANDARD_UID_ROOT, replacement_uid
 
@@ -47,6 +48,8 @@ IDENTIFYING = {
 PRIVATE_VALUE = "ZEBULON QUIXOTE PRIVATE"
 PERFORMER_IN_SEQUENCE = "Performer^Paula"
 STATION_AE_TITLE = "STELSEWHERE_MR7"
+#: SOP class of a DICOM Encapsulated PDF (PS3.4 Annex B.5)
+ENCAPSULATED_PDF_STORAGE = "1.2.840.10008.5.1.4.1.1.104.1"
 
 
 def _identify(paths) -> None:
@@ -181,3 +184,49 @@ def test_a_damaged_or_encrypted_member_is_refused_with_its_name(upload, tmp_path
     encrypted = _flip_bits(raw, tmp_path, "enc.zip", central + 8, 0x01)
     with pytest.raises(InputError, match="is encrypted"):
         deidentify_file(encrypted, tmp_path / "out2.zip")
+
+
+def _encapsulated_pdf(text: bytes) -> bytes:
+    """A DICOM Encapsulated PDF instance (a scanned report) whose document holds ``text``."""
+    meta = FileMetaDataset()
+    meta.TransferSyntaxUID = ExplicitVRLittleEndian
+    meta.MediaStorageSOPClassUID = ENCAPSULATED_PDF_STORAGE
+    meta.MediaStorageSOPInstanceUID = generate_uid()
+    ds = FileDataset("report.dcm", {}, file_meta=meta, preamble=b"\0" * 128)
+    ds.SOPClassUID, ds.SOPInstanceUID = ENCAPSULATED_PDF_STORAGE, meta.MediaStorageSOPInstanceUID
+    ds.Modality, ds.MIMETypeOfEncapsulatedDocument = "DOC", "application/pdf"
+    ds.EncapsulatedDocument = b"%PDF-1.4 " + text
+    buffer = io.BytesIO()
+    ds.save_as(buffer, enforce_file_format=True)
+    return buffer.getvalue()
+
+
+def test_a_report_beside_the_series_is_left_out(upload, tmp_path):
+    # a scanned report's text lies inside its PDF, out of reach of any attribute rule
+    raw, clean, _ = upload
+    with_report = tmp_path / "with_report.zip"
+    with zipfile.ZipFile(raw) as source, zipfile.ZipFile(with_report, "w") as handle:
+        for name in source.namelist():
+            handle.writestr(name, source.read(name))
+        handle.writestr("Quixote_Zebulon/report.dcm", _encapsulated_pdf(b"Patient: Zebulon Quixote"))
+    target = tmp_path / "clean.zip"
+    deidentify_file(with_report, target)
+    blobs, datasets = _stored(target)
+    assert len(blobs) == len(_stored(clean)[0])
+    assert not any(b"Zebulon" in blob for blob in blobs)
+    assert all("PixelData" in ds for ds in datasets)
+
+
+def test_a_member_larger_than_a_whole_volume_is_refused_unread(upload, tmp_path, monkeypatch):
+    # a 1 GiB document zipped to 1 MiB took 4.3 GiB of memory to de-identify
+    raw, _, _ = upload
+    bloated = tmp_path / "bloated.zip"
+    with zipfile.ZipFile(raw) as source, zipfile.ZipFile(bloated, "w", zipfile.ZIP_DEFLATED) as handle:
+        for name in source.namelist():
+            handle.writestr(name, source.read(name))
+        handle.writestr("Quixote_Zebulon/report.dcm", _encapsulated_pdf(bytes(4 * 2**20)))
+    monkeypatch.setattr(limits, "MAX_DICOM_FILE_BYTES", 2**20)
+    with pytest.raises(InputError, match="member 'Quixote_Zebulon/report.dcm' would unpack to 4 MiB"):
+        deidentify_file(bloated, tmp_path / "clean.zip")
+    with pytest.raises(InputError, match="upload only the T1 series"):
+        load_t1(bloated)

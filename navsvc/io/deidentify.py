@@ -9,9 +9,10 @@
 - DICOM series in a ``.zip``: every DICOM file goes through the attribute rules of
   :mod:`navsvc.io.dicom_confidentiality` (patient, names, institution, descriptions and
   dates blanked, private attributes removed, instance UIDs replaced); members that are
-  not DICOM are left out and members are renamed by index, because folder and file
-  names often carry the patient's name. A member that is DICOM but cannot be read
-  cannot be de-identified: the archive is refused.
+  not DICOM images (other files, reports, encapsulated PDFs) are left out and members
+  are renamed by index, because folder and file names often carry the patient's name.
+  A member that is DICOM but cannot be read cannot be de-identified: the archive is
+  refused.
 
 Outputs are deterministic (gzip and zip timestamps fixed), so the same upload gives
 the same stored bytes and the same content address.
@@ -31,7 +32,7 @@ import pydicom
 from pydicom.errors import InvalidDicomError
 
 from navsvc.errors import InputError
-from navsvc.io.dicom import checked_members, printable, read_member
+from navsvc.io.dicom import checked_members, is_image_instance, printable, read_member
 from navsvc.io.dicom_confidentiality import deidentify_dataset
 from navsvc.io.nifti import damaged_gzip_error
 
@@ -114,7 +115,9 @@ def deidentify_dicom_bytes(data: bytes) -> bytes | None:
     Returns
     -------
     bytes or None
-        ``None`` when ``data`` has no DICOM preamble (``DICM`` at byte 128).
+        ``None`` when ``data`` has no DICOM preamble (``DICM`` at byte 128) or is not an
+        image: reports, encapsulated documents (a PDF keeps the patient's name inside,
+        out of reach of attribute rules) and presentation states are left out.
 
     Raises
     ------
@@ -124,6 +127,8 @@ def deidentify_dicom_bytes(data: bytes) -> bytes | None:
     try:
         dataset = pydicom.dcmread(io.BytesIO(data))
     except InvalidDicomError:
+        return None
+    if not is_image_instance(dataset):
         return None
     deidentify_dataset(dataset)
     buffer = io.BytesIO()

@@ -74,8 +74,8 @@ def checked_members(archive: zipfile.ZipFile, source: str) -> list[zipfile.ZipIn
     Raises
     ------
     InputError
-        Too many members, too many bytes once unpacked, a traversal or absolute name, an
-        encrypted member or an unsupported compression method.
+        Too many members, too many bytes once unpacked (in all or in one member), a
+        traversal or absolute name, an encrypted member or an unsupported compression method.
     """
     members = [m for m in archive.infolist() if not m.is_dir()]
     if len(members) > limits.MAX_ARCHIVE_MEMBERS:
@@ -87,6 +87,12 @@ def checked_members(archive: zipfile.ZipFile, source: str) -> list[zipfile.ZipIn
             f"{limits.MAX_ARCHIVE_BYTES / 2**30:.0f} GiB): upload only the T1 series"
         )
     for member in members:
+        if member.file_size > limits.MAX_DICOM_FILE_BYTES:
+            raise InputError(
+                f"{source}: member '{printable(member.filename)}' would unpack to "
+                f"{member.file_size / 2**20:,.0f} MiB, more than one DICOM file of a T1 holds "
+                f"(limit {limits.MAX_DICOM_FILE_BYTES / 2**20:,.0f} MiB): upload only the T1 series"
+            )
         name = PurePosixPath(member.filename.replace("\\", "/"))
         if name.is_absolute() or ".." in name.parts:
             raise InputError(
@@ -177,7 +183,7 @@ def find_series(folder: Path) -> list[DicomSeries]:
         try:
             # pydicom parses element values lazily, so every access below may raise too
             ds = pydicom.dcmread(path, stop_before_pixels=True)
-            if "PixelData" not in ds and not _declares_pixels(ds):
+            if not is_image_instance(ds):
                 continue
             uid = str(getattr(ds, "SeriesInstanceUID", "unknown"))
             info = (str(getattr(ds, "SeriesNumber", "")), str(getattr(ds, "SeriesDescription", "")))
@@ -200,9 +206,13 @@ def _declared_voxels(ds) -> int:
         return limits.MAX_VOXELS + 1
 
 
-def _declares_pixels(ds) -> bool:
-    # stop_before_pixels drops PixelData; Rows/Columns tell an image instance from a report.
-    return "Rows" in ds and "Columns" in ds
+def is_image_instance(ds) -> bool:
+    """Whether a DICOM dataset is an image (not a report, document or presentation state).
+
+    Works on datasets read with ``stop_before_pixels`` too, which drops PixelData: then
+    Rows and Columns tell an image instance from a report.
+    """
+    return "PixelData" in ds or ("Rows" in ds and "Columns" in ds)
 
 
 def choose_series(series: list[DicomSeries], wanted: str | None, source: str) -> DicomSeries:

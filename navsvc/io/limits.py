@@ -20,3 +20,7 @@ MAX_TRAILING_BYTES = 16 * 2**20
 #: DICOM archives: largest total uncompressed size and member count
 MAX_ARCHIVE_BYTES = 4 * 2**30
 MAX_ARCHIVE_MEMBERS = 20_000
+#: largest single file in a DICOM archive: a whole volume at the voxel limit in 16 bits
+#: (a multi-frame instance) and its header. De-identification holds one file in memory
+#: a few times over; a larger one (e.g. a 1 GiB document zipped to 1 MiB) is no T1 slice
+MAX_DICOM_FILE_BYTES = 2 * MAX_VOXELS + MAX_HEADER_EXTENSION_BYTES
