@@ -17,6 +17,8 @@ from api.problems import ProblemError
 
 #: allowance for multipart boundaries and part headers on top of the file size, bytes
 MULTIPART_OVERHEAD_BYTES = 64 * 1024
+#: longest multipart boundary, characters (RFC 2046 §5.1.1: 1 to 70)
+MAX_BOUNDARY_BYTES = 70
 
 #: accepted file name endings and the suffix the stored file keeps
 SUFFIXES = (".nii.gz", ".nii", ".zip")
@@ -133,9 +135,12 @@ async def receive_file(request: Request, spool_path: Path, max_bytes: int,
     if declared and declared.isascii() and declared.isdigit() and int(declared) > max_bytes + MULTIPART_OVERHEAD_BYTES:
         raise ProblemError(413, f"the upload exceeds the limit of "
                                 f"{max_bytes // (1024 * 1024)} MiB (NAVSVC_MAX_UPLOAD_MB)")
+    if len(boundary) > MAX_BOUNDARY_BYTES:
+        raise ProblemError(422, f"the multipart boundary is {len(boundary)} characters long; at most "
+                                f"{MAX_BOUNDARY_BYTES} are allowed (RFC 2046)")
     sink = _FilePartSink(field, spool_path, max_bytes)
-    parser = MultipartParser(boundary, sink.callbacks())
     try:
+        parser = MultipartParser(boundary, sink.callbacks())
         async for chunk in request.stream():
             parser.write(chunk)
         parser.finalize()
