@@ -81,6 +81,9 @@ async def upload_image(
     existing record.
     """
     await run_in_threadpool(get_or_404, db, Patient, patient_id, "patient")
+    # Streaming and checking an upload take seconds to minutes: hold no transaction (on
+    # SQLite one holds the write lock from its BEGIN, see api.db) until the insert.
+    await run_in_threadpool(db.rollback)
     storage: Storage = request.app.state.storage
     spool = storage.temp_path()
     upload = None
@@ -92,6 +95,7 @@ async def upload_image(
             set_audit_resource(request, existing.id)
             response.status_code = 200
             return image_out(existing)
+        await run_in_threadpool(db.rollback)
         named = spool.with_name(spool.name + upload.suffix)
         spool.rename(named)
         upload = UploadedFile(named, upload.suffix, upload.sha256, upload.size_bytes)

@@ -16,6 +16,7 @@ from pydicom.data import get_testdata_file
 
 from api.app import create_app
 from api.config import Settings
+from api.models import Patient
 from api_test_helpers import gunzip_bytes
 from corpus.dicom_series import write_dicom_series
 from corpus.damaged_dicom import DICOM_DAMAGES, damage_dicom
@@ -190,6 +191,42 @@ def test_a_bad_multipart_boundary_is_422(client, app, auth, patient, boundary, e
         **auth["technician"], "content-type": b"multipart/form-data; boundary=" + boundary})
     assert response.status_code == 422 and expected in response.json()["detail"], response.text
     _assert_nothing_stored(client, app, auth, patient)
+
+
+def test_an_upload_holds_no_database_lock_while_it_streams_and_is_checked(client, app, auth, patient,
+                                                                         small_head, monkeypatch):
+    # On SQLite every transaction takes the write lock at BEGIN: held through a slow
+    # upload, it made other requests answer 500 and a running job fail on its next write.
+    import api.routes.images as images_route
+
+    written = []
+
+    def write_elsewhere(step: str) -> None:
+        with app.state.db.engine.connect() as connection:
+            if connection.dialect.name == "sqlite":
+                connection.exec_driver_sql("PRAGMA busy_timeout=200")
+            connection.execute(Patient.__table__.insert().values(
+                id=f"other-{step}", external_id=f"other-{step}", created_by="test"))
+            connection.commit()
+        written.append(step)
+
+    receive, validate = images_route.receive_file, images_route._validate_and_store
+
+    async def slow_receive(*args, **kwargs):
+        write_elsewhere("streaming")
+        return await receive(*args, **kwargs)
+
+    def slow_validate(*args, **kwargs):
+        write_elsewhere("checking")
+        return validate(*args, **kwargs)
+
+    monkeypatch.setattr(images_route, "receive_file", slow_receive)
+    monkeypatch.setattr(images_route, "_validate_and_store", slow_validate)
+    with open(small_head, "rb") as handle:
+        response = client.post(f"/api/v1/patients/{patient['id']}/images", headers=auth["technician"],
+                               files={"file": ("t1.nii.gz", handle)})
+    assert response.status_code == 201, response.text
+    assert written == ["streaming", "checking"]
 
 
 def test_upload_to_missing_patient_is_404(client, auth, small_head):
