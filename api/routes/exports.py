@@ -25,7 +25,7 @@ _FILE = {"description": "The navigator file (attachment).",
 
 
 @router.get("/plans/{plan_id}/exports/{format}", summary="Download a navigator file",
-            response_class=Response, responses={200: _FILE, **problems(404, 422)})
+            response_class=Response, responses={200: _FILE, **problems(404, 409, 422)})
 def export(
     plan_id: str, format: ExportFormat, db: DbSession,
     principal: Annotated[Principal, Depends(require_roles(*READERS))],
@@ -35,9 +35,14 @@ def export(
 ) -> Response:
     """The plan's coil pose in a navigation system's format: `json` (navsvc
     integrator JSON), `localite` (TMS Navigator InstrumentMarker XML), `brainsight`
-    (targets text file) or `simnibs` (`matsimnibs`). Readers as for the plan;
-    navigator: approved plans only."""
+    (targets text file) or `simnibs` (`matsimnibs`). Readers as for the plan, and only
+    once a clinician has approved it (409 before): a file a navigation system can load
+    never carries a target nobody approved."""
     plan, _ = visible_plan(db, plan_id, principal)
+    if plan.approval is None:
+        raise ProblemError(409, f"plan '{plan_id}' is not approved: its navigator files are available once "
+                                f"a clinician approves it (POST /api/v1/plans/{plan_id}/approval) after "
+                                "reviewing its report")
     exported = export_plan(plan.data, format, space=space)
     return Response(exported.content, media_type=exported.media_type, headers={
         "Content-Disposition": f'attachment; filename="{exported.filename}"'})

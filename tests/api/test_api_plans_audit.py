@@ -55,9 +55,28 @@ def test_list_plans_filters(client, auth, plan_id, image):
     assert ids(image_id="other") == []
 
 
+@pytest.fixture
+def approved_plan_id(client, auth, plan_id) -> str:
+    """``plan_id``, approved by a clinician."""
+    assert client.post(f"/api/v1/plans/{plan_id}/approval", headers=auth["clinician"]).status_code == 201
+    return plan_id
+
+
+def test_an_unapproved_plan_has_no_navigator_files(client, auth, plan_id):
+    # technicians, auditors and clinicians could download the Localite file of a plan no
+    # clinician had approved, and the file carries no approval mark
+    for role in ("clinician", "technician", "auditor"):
+        response = client.get(f"/api/v1/plans/{plan_id}/exports/localite", headers=auth[role])
+        assert response.status_code == 409 and "is not approved" in response.json()["detail"]
+    assert client.get(f"/api/v1/plans/{plan_id}/report", headers=auth["technician"]).status_code == 200
+    client.post(f"/api/v1/plans/{plan_id}/approval", headers=auth["clinician"])
+    assert client.get(f"/api/v1/plans/{plan_id}/exports/localite", headers=auth["technician"]).status_code == 200
+
+
 @pytest.mark.parametrize("fmt", ["json", "localite", "brainsight", "simnibs"])
 @pytest.mark.parametrize("space", ["ras", "lps"])
-def test_exports(client, auth, plan_id, fmt, space):
+def test_exports(client, auth, approved_plan_id, fmt, space):
+    plan_id = approved_plan_id
     response = client.get(f"/api/v1/plans/{plan_id}/exports/{fmt}", headers=auth["clinician"],
                           params={"space": space})
     if fmt == "simnibs" and space == "lps":
@@ -74,7 +93,8 @@ def test_export_bad_format_or_space_is_422(client, auth, plan_id):
         assert client.get(url, headers=auth["clinician"]).status_code == 422
 
 
-def test_localite_lps_flips_x_and_y(client, auth, plan_id):
+def test_localite_lps_flips_x_and_y(client, auth, approved_plan_id):
+    plan_id = approved_plan_id
     ras = client.get(f"/api/v1/plans/{plan_id}/exports/localite", headers=auth["clinician"])
     lps = client.get(f"/api/v1/plans/{plan_id}/exports/localite?space=lps",
                      headers=auth["clinician"])
