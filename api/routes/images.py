@@ -42,7 +42,8 @@ def image_out(image: Image) -> ImageOut:
         voxel_size_mm=image.info.get("voxel_size_mm", []),
         orientation="".join(orientation) if isinstance(orientation, list) else orientation,
         created_at=image.created_at,
-        links={"self": f"/api/v1/images/{image.id}", "plans": f"/api/v1/images/{image.id}/plans",
+        links={"self": f"/api/v1/images/{image.id}",
+               "plans": f"/api/v1/plans?image_id={image.id}",
                "patient": f"/api/v1/patients/{image.patient_id}"})
 
 

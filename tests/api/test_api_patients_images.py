@@ -229,6 +229,15 @@ def test_an_upload_holds_no_database_lock_while_it_streams_and_is_checked(client
     assert written == ["streaming", "checking"]
 
 
+def test_every_link_of_an_image_record_answers(client, auth, image, plan_id):
+    # links.plans named the POST that starts a plan: a GET answered 405
+    for name, url in image["links"].items():
+        response = client.get(url, headers=auth["auditor"])
+        assert response.status_code == 200, (name, url, response.status_code)
+    listed = client.get(image["links"]["plans"], headers=auth["auditor"]).json()["items"]
+    assert [p["id"] for p in listed] == [plan_id]
+
+
 def test_upload_to_missing_patient_is_404(client, auth, small_head):
     with open(small_head, "rb") as handle:
         response = client.post("/api/v1/patients/nope/images", headers=auth["technician"],
