@@ -24,7 +24,8 @@ class Settings(BaseSettings):
         SQLAlchemy URL (``NAVSVC_DATABASE_URL``); default SQLite (WAL) in ``data_dir``.
         ``postgresql+psycopg://user:password@host/db`` switches to PostgreSQL.
     max_upload_mb : int
-        Largest accepted upload, MiB (``NAVSVC_MAX_UPLOAD_MB``).
+        Largest accepted upload, MiB (``NAVSVC_MAX_UPLOAD_MB``; at most 2047: image sizes
+        are stored as 32-bit integers, and a head T1 is a few hundred MiB at most).
     workers : int
         Targeting jobs run at the same time by the embedded worker (``NAVSVC_WORKERS``).
     api_workers : int
@@ -66,7 +67,7 @@ class Settings(BaseSettings):
 
     data_dir: Path = Path("./navsvc-data")
     database_url: str | None = None
-    max_upload_mb: int = Field(default=1024, ge=1)
+    max_upload_mb: int = Field(default=1024, ge=1, le=2047)
     workers: int = Field(default=1, ge=1)
     api_workers: int = Field(default=1, ge=1)
     log_level: str = "INFO"
