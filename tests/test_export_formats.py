@@ -2,6 +2,7 @@
 
 import io
 import json
+import xml.etree.ElementTree as ET
 import zipfile
 
 import jsonschema
@@ -74,6 +75,22 @@ def test_names_carry_plan_id_and_strategy_only(plan, fmt, space):
     assert b"P-0001" in joined and b"beam_f3" in joined
     assert b"Jane" not in joined and b"1970" not in joined
     assert "P-0001" in exported.filename and "/" not in exported.filename
+
+
+@pytest.mark.parametrize("space", ["ras", "lps"])
+def test_localite_comment_stays_well_formed_with_hyphen_runs(plan, space):
+    # "--" in an XML comment, or a comment ending in "-", made the whole file unreadable
+    plan["plan_id"], plan["target"]["strategy"] = "P--1", "beam_f3-"
+    content = export_plan(plan, "localite", space).content
+    root = ET.fromstring(content)
+    comment = content.decode().split("<!--", 1)[1].split("-->", 1)[0]
+    assert "--" not in comment and not comment.endswith("-") and "P- -1" in comment
+    assert [m.get("description") for m in root.iter("Marker")] == [
+        "P--1 beam_f3- coil", "P--1 beam_f3- along-normal coil"]
+    assert [p.name for p in read_poses(content)] == ["P--1 beam_f3- coil",
+                                                     "P--1 beam_f3- along-normal coil"]
+    plan["target"]["strategy"] = "-"  # the comment's text itself around a lone hyphen
+    ET.fromstring(export_plan(plan, "localite", space).content)
 
 
 def test_plan_without_along_normal_exports_one_pose(plan):

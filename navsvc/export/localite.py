@@ -43,6 +43,12 @@ from navsvc.export.poses import check_size
 MEDIA_TYPE = "application/xml"
 
 
+def _comment_text(text: str) -> str:
+    # XML 1.0 §2.5: a comment may not contain "--" nor end with "-"; a space after each
+    # such hyphen keeps every character of the plan id and strategy readable
+    return re.sub(r"-(?=-|$)", "- ", text)
+
+
 def write_localite(export: PlanExport, space: str = "ras") -> ExportFile:
     """Write the plan's coil poses as a Localite ``InstrumentMarkerList``.
 
@@ -60,9 +66,9 @@ def write_localite(export: PlanExport, space: str = "ras") -> ExportFile:
     """
     space = check_space(space)
     root = ET.Element("InstrumentMarkerList", coordinateSpace=space.upper())
-    root.append(ET.Comment(
+    root.append(ET.Comment(_comment_text(
         f" {export.label}. Written by navsvc. Positions in mm, {space.upper()} world "
-        "space; Localite coil axes (x into the head). "))
+        "space; Localite coil axes (x into the head). ")))
     for index, pose in enumerate(export.poses):
         matrix = ras_to_space(simnibs_to_localite(pose.matrix_ras), space)
         instrument = ET.SubElement(root, "InstrumentMarker", alwaysVisible="false",
