@@ -139,6 +139,20 @@ def test_check_pose_rejects_bad_matrices(bad, message):
         check_pose(bad)
 
 
+def test_check_pose_refuses_a_pose_in_metres(f3):
+    # a centre in metres lies within a tenth of a millimetre of the origin; it passed as mm
+    metres = f3["matrix"].copy()
+    metres[:3, 3] /= 1000.0
+    with pytest.raises(InputError, match=r"0\.0844 mm from the image's origin.*metres"):
+        check_pose(metres, "pulse 1")
+    near = f3["matrix"].copy()
+    near[:3, 3] = unit(F3_RAS_MM) * 19.9
+    with pytest.raises(InputError, match="less than 20 mm"):
+        check_pose(near)
+    near[:3, 3] = unit(F3_RAS_MM) * 20.0
+    assert np.array_equal(check_pose(near, orthonormalize=False), near)
+
+
 def test_check_pose_makes_rounded_axes_orthonormal(f3):
     rounded = np.round(f3["matrix"], 3)                 # Brainsight writes 3 decimals
     pose = check_pose(rounded)

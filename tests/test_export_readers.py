@@ -198,10 +198,14 @@ BAD_FILES = {
     "json integer over 4300 digits": (b'{"format": ' + b"1" * 5000 + b"}", "not valid JSON"),
     "json nested too deep": (b'{"format":' + b"[" * 200_000, "not valid JSON"),
     "simnibs corrupt deflate": (_corrupt_deflated_zip(), "cannot unpack zip"),
-    "json pose centre in metres or hostile": (json.dumps({
+    "json pose centre hostile or in micrometres": (json.dumps({
         "format": "navsvc.poses", "format_version": 1, "space": "RAS", "units": "mm",
         "poses": [{"name": "a", "matrix": [[1, 0, 0, 1e300], [0, 1, 0, 0], [0, 0, 1, 0], [0, 0, 0, 1]]}]}).encode(),
         "more than 10000 mm from the image's origin"),
+    "json pose in metres": (json.dumps({
+        "format": "navsvc.poses", "format_version": 1, "space": "RAS", "units": "mm",
+        "poses": [{"name": "a", "matrix": [[*POSE[r, :3], POSE[r, 3] / 1000] for r in range(3)]
+                   + [[0, 0, 0, 1]]}]}).encode(), "Is the pose in metres"),
     "localite unknown encoding": (b'<?xml version="1.0" encoding="UUF-8"?>' + LOCALITE_MARKER.format(
         space="RAS", matrix=GOOD_MATRIX).encode(), "save it again as UTF-8"),
 }

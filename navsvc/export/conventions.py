@@ -48,8 +48,12 @@ ORTHONORMAL_TOLERANCE = 1e-2
 #: the same for plan matrices, which the engine computes in float64
 PLAN_ORTHONORMAL_TOLERANCE = 1e-6
 #: farthest a coil centre may lie from the image's origin in any axis, mm (a head is within
-#: a few hundred mm of it; a pose in metres or a hostile value is not a pose over a head)
+#: a few hundred mm of it; a hostile value, or a pose in micrometres, is not a pose over a head)
 MAX_POSE_TRANSLATION_MM = 10_000.0
+#: nearest a coil centre may lie to the image's origin, mm. Scanner and MNI-aligned images put
+#: the origin inside the head (isocentre, anterior commissure) where no coil sits; a pose
+#: written in metres has its centre within a few tenths of a millimetre of the origin.
+MIN_POSE_DISTANCE_FROM_ORIGIN_MM = 20.0
 
 
 def check_space(space: str) -> str:
@@ -146,8 +150,9 @@ def check_pose(matrix, what: str = "coil pose", tolerance: float = ORTHONORMAL_T
     ------
     InputError
         Wrong shape, non-finite values, last row not ``[0, 0, 0, 1]``, a centre beyond
-        :data:`MAX_POSE_TRANSLATION_MM`, axes not orthonormal within ``tolerance``, or
-        left-handed axes.
+        :data:`MAX_POSE_TRANSLATION_MM`, axes not orthonormal within ``tolerance``,
+        left-handed axes, or a centre within :data:`MIN_POSE_DISTANCE_FROM_ORIGIN_MM` of
+        the origin (a pose in metres).
     """
     try:
         pose = np.array(matrix, dtype=float)
@@ -168,7 +173,18 @@ def check_pose(matrix, what: str = "coil pose", tolerance: float = ORTHONORMAL_T
         raise InputError(f"{what}: coil axes are not orthonormal (error {error:.3g})")
     if np.linalg.det(axes) <= 0:
         raise InputError(f"{what}: coil axes are left-handed (a mirrored pose)")
+    _require_off_origin(pose[:3, 3], what)
     if orthonormalize:
         u, _, vt = np.linalg.svd(axes)
         pose[:3, :3] = u @ vt
     return pose
+
+
+def _require_off_origin(centre: np.ndarray, what: str) -> None:
+    distance = float(np.linalg.norm(centre))
+    if distance < MIN_POSE_DISTANCE_FROM_ORIGIN_MM:
+        raise InputError(
+            f"{what}: coil centre {centre.tolist()} lies {distance:.3g} mm from the image's "
+            f"origin, less than {MIN_POSE_DISTANCE_FROM_ORIGIN_MM:g} mm, where no coil sits (scanner "
+            "and MNI-aligned images have their origin inside the head). Is the pose in metres? "
+            "Positions must be in mm")
