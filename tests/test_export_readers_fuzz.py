@@ -27,7 +27,9 @@ HOSTILE = ["inf", "-inf", "nan", "1e400", "-1e400", "1e15", "1e300", "-0", "", "
            "0x10", "1,5", "١٢", "\u00a0", "9" * 400, "-", "+", ".", "e5", "(null)", "\x00", "💥", "NaN"]
 
 _INTEGRATOR = json.dumps({"format": "navsvc.poses", "format_version": 1, "space": "RAS", "units": "mm",
-                          "poses": [{"name": "a", "matrix": POSE.tolist()}]}).encode()
+                          "poses": [{"name": "a", "matrix": POSE.tolist(), "centre_mm": POSE[:3, 3].tolist(),
+                                     "normal_into_head": POSE[:3, 2].tolist(),
+                                     "handle_direction": (-POSE[:3, 1]).tolist()}]}).encode()
 _FILES = {
     "localite": trigger_list(),
     "brainsight": brainsight_file(),

@@ -4,8 +4,10 @@ The layout is fixed by ``navsvc/schemas/export.schema.json``: a ``poses`` list
 of 4x4 matrices in the SimNIBS convention (z into the head, handle to -y) in the
 world space named by ``space`` (``RAS`` or ``LPS``), mm. Each pose also spells
 out its centre, normal and handle direction so an integrator need not know the
-matrix convention. The same layout, with ``kind: "delivered"`` and ``session``,
-``index``, ``recorded_at``, is how a navigation system reports delivered poses.
+matrix convention; the reader refuses a pose whose explicit fields disagree with
+its matrix (more than 1 mm or 2 degrees), since one of the two is wrong. The same
+layout, with ``kind: "delivered"`` and ``session``, ``index``, ``recorded_at``, is
+how a navigation system reports delivered poses.
 """
 
 from __future__ import annotations
@@ -26,6 +28,9 @@ MEDIA_TYPE = "application/json"
 FORMAT, FORMAT_VERSION = "navsvc.poses", 1
 CONVENTION = ("SimNIBS matsimnibs: columns x, y, z unit axes and centre (mm); z into the "
               "head; handle towards -y; x = y cross z")
+#: largest disagreement the reader accepts between a pose's explicit fields and its matrix
+#: (a navigator's rounding is far below; a reversed handle or a swapped axis is far above)
+EXPLICIT_TOLERANCE_MM, EXPLICIT_TOLERANCE_DEG = 1.0, 2.0
 
 
 @lru_cache(maxsize=1)
@@ -35,15 +40,20 @@ def export_schema() -> dict:
     return json.loads(text)
 
 
+def _explicit_fields(matrix: np.ndarray) -> dict[str, np.ndarray]:
+    # what each pose spells out besides its matrix, in the matrix's space
+    return {"centre_mm": matrix[:3, 3], "normal_into_head": matrix[:3, 2],
+            "handle_direction": -matrix[:3, 1]}
+
+
 def _pose_entry(name: str, role: str, matrix: np.ndarray) -> dict:
     return {
         "name": name,
         "kind": PLANNED,
         "role": role,
         "matrix": [[float(v) + 0.0 for v in row] for row in matrix],
-        "centre_mm": [float(v) for v in matrix[:3, 3]],
-        "normal_into_head": [float(v) for v in matrix[:3, 2]],
-        "handle_direction": [float(-v) + 0.0 for v in matrix[:3, 1]],
+        **{key: [float(v) + 0.0 for v in vector]
+           for key, vector in _explicit_fields(matrix).items()},
     }
 
 
@@ -92,6 +102,13 @@ def read_integrator_json(data: bytes) -> list[RecordedPose]:
     -------
     list of RecordedPose
         Poses in the SimNIBS convention, RAS, mm (converted from LPS if needed).
+
+    Raises
+    ------
+    InputError
+        Not valid against the schema, a bad matrix, or a pose whose ``centre_mm``,
+        ``normal_into_head`` or ``handle_direction`` disagrees with its matrix by more
+        than :data:`EXPLICIT_TOLERANCE_MM` or :data:`EXPLICIT_TOLERANCE_DEG`.
     """
     try:
         document = json.loads(decode_text(data, "navsvc JSON"))
@@ -103,20 +120,53 @@ def read_integrator_json(data: bytes) -> list[RecordedPose]:
         where = "/".join(str(p) for p in exc.absolute_path) or "(document)"
         raise InputError(f"navsvc JSON: {where}: {exc.message}") from None
     space = check_space(document["space"])
-    poses = []
-    for number, entry in enumerate(document["poses"], start=1):
-        what = f"navsvc JSON pose {number} ({entry['name']!r})"
-        poses.append(RecordedPose(
-            entry["name"], check_pose(space_to_ras(_float_matrix(entry["matrix"], what), space), what),
-            session=entry.get("session"), index=entry.get("index", number),
-            target_name=entry.get("target_name"), recorded_at=entry.get("recorded_at"),
-            kind=entry.get("kind", PLANNED)))
-    return poses
+    return [_recorded_pose(entry, number, space)
+            for number, entry in enumerate(document["poses"], start=1)]
 
 
-def _float_matrix(rows, what: str) -> np.ndarray:
+def _recorded_pose(entry: dict, number: int, space: str) -> RecordedPose:
+    what = f"navsvc JSON pose {number} ({entry['name']!r})"
+    matrix = _floats(entry["matrix"], f"{what}: the matrix")
+    pose = check_pose(space_to_ras(matrix, space), what)
+    _check_explicit_fields(entry, matrix, what)
+    return RecordedPose(
+        entry["name"], pose, session=entry.get("session"), index=entry.get("index", number),
+        target_name=entry.get("target_name"), recorded_at=entry.get("recorded_at"),
+        kind=entry.get("kind", PLANNED))
+
+
+def _check_explicit_fields(entry: dict, matrix: np.ndarray, what: str) -> None:
+    for key, from_matrix in _explicit_fields(matrix).items():
+        if key not in entry:
+            continue
+        given = _floats(entry[key], f"{what}: {key}")
+        if not np.all(np.isfinite(given)):
+            raise InputError(f"{what}: {key} holds non-finite values")
+        if key == "centre_mm":
+            apart, limit = float(np.linalg.norm(given - from_matrix)), EXPLICIT_TOLERANCE_MM
+            unit_name = "mm"
+        else:
+            apart, limit = _angle_deg(given, from_matrix, f"{what}: {key}"), EXPLICIT_TOLERANCE_DEG
+            unit_name = "degrees"
+        if apart > limit:
+            raise InputError(
+                f"{what}: {key} {np.round(given, 4).tolist()} disagrees with the matrix, which "
+                f"gives {np.round(from_matrix, 4).tolist()} ({apart:.3g} {unit_name} apart, more "
+                f"than {limit:g}); fix whichever is wrong")
+
+
+def _angle_deg(given: np.ndarray, reference: np.ndarray, what: str) -> float:
+    scale = float(np.max(np.abs(given)))
+    if scale == 0:
+        raise InputError(f"{what} is a zero vector, not a direction")
+    direction = given / scale  # no overflow in the norm of a vector of 1e300s
+    cosine = float(direction @ reference) / float(np.linalg.norm(direction) * np.linalg.norm(reference))
+    return float(np.degrees(np.arccos(np.clip(cosine, -1.0, 1.0))))
+
+
+def _floats(values, what: str) -> np.ndarray:
     # JSON integers have no size limit: one with 400 digits passes the schema as a number
     try:
-        return np.array(rows, dtype=float)
+        return np.array(values, dtype=float)
     except (OverflowError, ValueError, TypeError):
-        raise InputError(f"{what}: the matrix holds a number beyond floating point") from None
+        raise InputError(f"{what} holds a number beyond floating point") from None
