@@ -203,6 +203,15 @@ def _corrupt_deflated_zip() -> bytes:
     return bytes(data)
 
 
+#: an ANT Neuro visor2 marker file (.mrk) as visor2 2.8.0 writes it (structure from a review file)
+ANT_NEURO_MRK = {
+    "Configuration": {"SourceInfo": {"AppName": "visor2", "AppVersion": "2.8.0"},
+                      "AssociatedImageInfo": {"NIfTI_qoffset": [90.0, -126.0, -172.0]}},
+    "TargetMarkers": [{"CoilTarget": {
+        "Name": "CoilMarker_1", "CoordinateSystem": "ASSOCIATED_IMAGE", "PositionalUnit": "mm",
+        "CoilAxesConvention": "simnibs",
+        "CoilPose": {"RigidTransformMatrix4x4": POSE.tolist()}}}],
+}
 LOCALITE_MARKER = ('<InstrumentMarkerList coordinateSpace="{space}"><InstrumentMarker><Marker '
                    'description="M0" set="true"><Matrix4D {matrix}/></Marker></InstrumentMarker>'
                    '</InstrumentMarkerList>')
@@ -252,6 +261,14 @@ BAD_FILES = {
         "format": "navsvc.poses", "format_version": 1, "space": "RAS", "units": "mm",
         "poses": [{"name": "a", "matrix": [[*POSE[r, :3], POSE[r, 3] / 1000] for r in range(3)]
                    + [[0, 0, 0, 1]]}]}).encode(), "Is the pose in metres"),
+    "ant neuro visor2 mrk": (json.dumps(ANT_NEURO_MRK, indent=2).encode(),
+                             r"ANT Neuro visor2 marker file \(\.mrk\): navsvc does not read ANT Neuro "
+                             r"files yet; export the poses as a Localite XML, Brainsight \.txt, SimNIBS "
+                             r"\.zip/\.mat or navsvc JSON file"),
+    "ant neuro markers without source info": (
+        json.dumps({"TargetMarkers": ANT_NEURO_MRK["TargetMarkers"]}).encode(), "ANT Neuro"),
+    "ant neuro source info only": (json.dumps({"Configuration": ANT_NEURO_MRK["Configuration"],
+                                               "Markers": []}).encode(), "ANT Neuro"),
     "localite unknown encoding": (b'<?xml version="1.0" encoding="UUF-8"?>' + LOCALITE_MARKER.format(
         space="RAS", matrix=GOOD_MATRIX).encode(), "save it again as UTF-8"),
 }

@@ -15,7 +15,8 @@ from navsvc.export.brainsight import read_brainsight, write_brainsight
 from navsvc.export.conventions import SPACES, check_space
 from navsvc.export.integrator_json import read_integrator_json, write_integrator_json
 from navsvc.export.localite import read_localite, write_localite
-from navsvc.export.poses import DELIVERED, PLANNED, ExportFile, RecordedPose, plan_export
+from navsvc.export.poses import DELIVERED, PLANNED, READABLE_FILES, ExportFile, RecordedPose
+from navsvc.export.poses import plan_export
 from navsvc.export.simnibs import read_simnibs, write_simnibs
 
 #: formats :func:`export_plan` writes
@@ -79,8 +80,7 @@ def sniff_format(data: bytes) -> str:
         return "json"
     if head.startswith(b"#") and (b"Coordinate system" in head or b"Version" in head):
         return "brainsight"
-    raise InputError("unrecognised pose file: expected a Localite XML, Brainsight .txt, "
-                     "SimNIBS .zip/.mat or navsvc JSON file")
+    raise InputError(f"unrecognised pose file: expected {READABLE_FILES}")
 
 
 def read_poses(data: bytes) -> list[RecordedPose]:
@@ -90,7 +90,8 @@ def read_poses(data: bytes) -> list[RecordedPose]:
     ----------
     data : bytes
         File content: Localite Instrument/TriggerMarker XML, Brainsight text
-        export, SimNIBS zip or MAT-file, or navsvc integrator JSON.
+        export, SimNIBS zip or MAT-file, or navsvc integrator JSON. ANT Neuro
+        visor2 marker files (JSON) are recognised and refused: not read yet.
 
     Returns
     -------

@@ -22,7 +22,8 @@ import numpy as np
 from navsvc.errors import InputError
 from navsvc.export.conventions import check_pose, check_space, point_to_space
 from navsvc.export.conventions import ras_to_space, space_to_ras
-from navsvc.export.poses import PLANNED, ExportFile, PlanExport, RecordedPose, decode_text
+from navsvc.export.poses import PLANNED, READABLE_FILES, ExportFile, PlanExport, RecordedPose
+from navsvc.export.poses import decode_text
 
 MEDIA_TYPE = "application/json"
 FORMAT, FORMAT_VERSION = "navsvc.poses", 1
@@ -114,6 +115,9 @@ def read_integrator_json(data: bytes) -> list[RecordedPose]:
         document = json.loads(decode_text(data, "navsvc JSON"))
     except (ValueError, RecursionError) as exc:  # JSONDecodeError, an integer over 4300 digits, nesting too deep
         raise InputError(f"navsvc JSON: not valid JSON ({type(exc).__name__}: {str(exc)[:200]})") from None
+    if _is_ant_neuro_markers(document):
+        raise InputError("ANT Neuro visor2 marker file (.mrk): navsvc does not read ANT Neuro "
+                         f"files yet; export the poses as {READABLE_FILES}")
     try:
         jsonschema.validate(document, export_schema())
     except jsonschema.ValidationError as exc:
@@ -122,6 +126,18 @@ def read_integrator_json(data: bytes) -> list[RecordedPose]:
     space = check_space(document["space"])
     return [_recorded_pose(entry, number, space)
             for number, entry in enumerate(document["poses"], start=1)]
+
+
+def _is_ant_neuro_markers(document) -> bool:
+    # visor2 .mrk files are JSON as well: a "TargetMarkers" list of CoilTarget entries and
+    # the writing program in Configuration.SourceInfo.AppName. Layout as in a visor2 2.8.0
+    # file seen in review; no published ANT Neuro format description was checked.
+    if not isinstance(document, dict) or "format" in document:
+        return False
+    configuration = document.get("Configuration")
+    source = configuration.get("SourceInfo") if isinstance(configuration, dict) else None
+    app = source.get("AppName") if isinstance(source, dict) else None
+    return "TargetMarkers" in document or (isinstance(app, str) and app.lower().startswith("visor"))
 
 
 def _recorded_pose(entry: dict, number: int, space: str) -> RecordedPose:

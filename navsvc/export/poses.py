@@ -17,6 +17,9 @@ MAX_POSE_FILE_BYTES = 64 * 1024 * 1024
 #: kinds of pose a reader returns
 PLANNED, DELIVERED = "planned", "delivered"
 
+#: the pose files :func:`navsvc.export.read_poses` reads, for messages
+READABLE_FILES = "a Localite XML, Brainsight .txt, SimNIBS .zip/.mat or navsvc JSON file"
+
 
 @dataclass(frozen=True)
 class ExportFile:
