@@ -11,8 +11,15 @@ from __future__ import annotations
 import numpy as np
 
 from navsvc.coords import unit
+from navsvc.errors import PipelineError
 
-def handle_direction(inward_normal, anterior, lateral, handle_angle_deg: float) -> np.ndarray:
+#: smallest sine of the angle between the coil normal and the left-right axis for which the
+#: parasagittal line (the coil plane cut by a plane parallel to the midsagittal one) exists
+MIN_NORMAL_TO_LATERAL_SINE = 1e-6
+
+
+def handle_direction(inward_normal, anterior, lateral, handle_angle_deg: float,
+                     point_ras_mm=None) -> np.ndarray:
     """Unit direction the handle points to, in the coil plane.
 
     The angle is measured in the coil plane (perpendicular to the coil normal) from the
@@ -33,11 +40,27 @@ def handle_direction(inward_normal, anterior, lateral, handle_angle_deg: float) 
         the midsagittal plane).
     handle_angle_deg : float
         Angle between the handle and the parasagittal line, degrees.
+    point_ras_mm : array (3,), optional
+        Scalp point the normal belongs to, named in the error message.
+
+    Raises
+    ------
+    PipelineError
+        The normal lies along the left-right axis (sine of the angle between them below
+        :data:`MIN_NORMAL_TO_LATERAL_SINE`): the coil plane is parallel to the midsagittal
+        plane and the parasagittal line the angle is measured from does not exist.
     """
     z = unit(inward_normal)
     side = unit(lateral)
     # in the coil plane and perpendicular to the left-right axis: parallel to the midsagittal plane
-    backwards = unit(np.cross(z, side))
+    across = np.cross(z, side)
+    if np.linalg.norm(across) < MIN_NORMAL_TO_LATERAL_SINE:
+        where = "" if point_ras_mm is None else f" at {np.round(point_ras_mm, 1).tolist()} mm"
+        raise PipelineError(
+            f"the scalp normal{where} ({np.round(z, 3).tolist()}) lies along the left-right axis: "
+            "the coil plane is parallel to the midsagittal plane, so the handle angle, measured "
+            "from the parasagittal line, is undefined there")
+    backwards = unit(across)
     if np.dot(backwards, anterior) > 0:
         backwards = -backwards
     # in the coil plane, perpendicular to `backwards`, pointing away from the midline

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from navsvc.coil import axis_distance_mm, coil_matrix, handle_direction
-from navsvc.errors import InputError
+from navsvc.errors import InputError, PipelineError
 from navsvc.export.conventions import PLAN_ORTHONORMAL_TOLERANCE, check_pose
 
 HEAD_RADIUS_MM = 90.0
@@ -172,3 +172,23 @@ def test_is_valid_pose_rejects_bad_matrices():
     bad_row = matrix.copy()
     bad_row[3, 0] = 1.0
     assert not is_valid_pose(bad_row)
+
+
+# ------------------------------------------------------------------ degenerate normal
+
+
+@pytest.mark.parametrize("normal", [LEFT, RIGHT])
+def test_normal_along_the_left_right_axis_is_a_pipeline_error_naming_the_point(normal):
+    # the coil plane is then parallel to the midsagittal plane: no parasagittal line to measure
+    # the handle angle from (it raised a bare ValueError from normalising a zero vector)
+    with pytest.raises(PipelineError, match=r"scalp normal at \[-75\.0, 10\.5, 20\.0\] mm .* "
+                                            r"lies along the left-right axis"):
+        handle_direction(normal, ANTERIOR, LEFT, 45.0, point_ras_mm=[-75.0, 10.5, 20.0])
+    with pytest.raises(PipelineError, match=r"scalp normal \(\["):
+        handle_direction(normal, ANTERIOR, LEFT, 0.0)
+
+
+def test_normal_a_little_off_the_left_right_axis_still_has_a_handle():
+    normal = np.array([1.0, 0.0, 1e-3])  # 0.06 deg from the axis: still a defined plane
+    handle = handle_direction(normal, ANTERIOR, LEFT, 0.0)
+    assert np.allclose(handle, [0.0, -1.0, 0.0]) and abs(handle @ normal) < 1e-12
