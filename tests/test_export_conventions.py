@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from navsvc.errors import InputError
-from navsvc.export import export_plan
+from navsvc.export import export_plan, read_poses
 from navsvc.export.conventions import check_pose, localite_to_simnibs, simnibs_to_localite
 
 F3_RAS_MM = np.array([-50.2, 53.1, 42.2])
@@ -100,14 +100,21 @@ def test_brainsight_axes_of_f3_pose_by_hand(f3):
     assert axes[2] @ F3_RAS_MM > 0                       # ... which points out of the head
 
 
-def test_brainsight_point_target_row(f3):
-    _, rows = brainsight_rows(export_plan(f3["plan"], "brainsight").content)
-    point = rows[-1]
-    assert "cortex target" in point["Target Name"]
-    assert np.allclose([float(point[f"Loc. {a}"]) for a in "XYZ"],
-                       f3["plan"]["target"]["cortex_ras_mm"], atol=1e-9)
-    assert [float(point[f"m{i}n{r}"]) for i in range(3) for r in range(3)] == \
-        [1, 0, 0, 0, 1, 0, 0, 0, 1]
+@pytest.mark.parametrize("space, flip", [("ras", [1, 1, 1]), ("lps", [-1, -1, 1])])
+def test_brainsight_cortex_target_row_has_the_planned_coil_axes(f3, space, flip):
+    # identity axes made Brainsight show a coil 20 mm inside the brain, handle anterior (RAS
+    # files) or posterior (LPS files); now the row carries the planned coil's orientation
+    _, rows = brainsight_rows(export_plan(f3["plan"], "brainsight", space).content)
+    coil, cortex = rows[0], rows[-1]
+    assert cortex["Target Name"] == "P-0001 beam_f3 cortex target"
+    assert np.allclose([float(cortex[f"Loc. {a}"]) for a in "XYZ"],
+                       np.multiply(f3["plan"]["target"]["cortex_ras_mm"], flip), atol=1e-9)
+    axes = [f"m{i}n{r}" for i in range(3) for r in range(3)]
+    assert [cortex[a] for a in axes] == [coil[a] for a in axes]
+    cortex_pose = read_poses(export_plan(f3["plan"], "brainsight", space).content)[-1]
+    assert np.allclose(cortex_pose.matrix_ras[:3, :3], f3["matrix"][:3, :3], atol=1e-12)
+    assert np.allclose(-cortex_pose.matrix_ras[:3, 1], f3["handle"], atol=1e-12)
+    assert cortex_pose.matrix_ras[:3, 1] @ [0, 1, 0] > 0    # handle (-y) posterior, both spaces
 
 
 def test_brainsight_lps_writes_world_with_x_and_y_negated(f3):

@@ -36,7 +36,6 @@ from navsvc.export.conventions import (
     check_pose,
     check_space,
     plain_decimal,
-    point_to_space,
     ras_to_space,
     simnibs_to_brainsight,
     space_to_ras,
@@ -77,9 +76,9 @@ def write_brainsight(export: PlanExport, space: str = "ras") -> ExportFile:
     Returns
     -------
     ExportFile
-        ``<stem>_brainsight.txt``: one target row per coil pose, then one point
-        target at the cortex target whose axes are the identity in Brainsight
-        axes (its orientation carries no meaning; only its location does).
+        ``<stem>_brainsight.txt``: one target row per coil pose, then a target at
+        the cortex target with the planned coil's axes, so that whichever target
+        the operator picks, Brainsight shows the planned handle direction.
     """
     space = check_space(space)
     lines = [
@@ -89,16 +88,24 @@ def write_brainsight(export: PlanExport, space: str = "ras") -> ExportFile:
         "# Units: millimetres, degrees, milliseconds, and microvolts",
         "# Encoding: UTF-8",
         f"# Notes: {_clean(export.label)}. Coil targets first, then the cortex target "
-        "point (orientation not meaningful).",
+        "with the planned coil's orientation.",
         "# " + "\t".join(TARGET_HEADER),
     ]
-    for pose in export.poses:
-        lines.append(_row(pose.name, ras_to_space(simnibs_to_brainsight(pose.matrix_ras), space)))
-    point = np.eye(4)
-    point[:3, 3] = point_to_space(export.target_ras_mm, space)
-    lines.append(_row(f"{export.plan_id} {export.strategy} cortex target", point))
+    rows = [(pose.name, pose.matrix_ras) for pose in export.poses]
+    rows.append((export.cortex_target_name, _cortex_target_pose(export)))
+    for name, matrix_ras in rows:
+        lines.append(_row(name, ras_to_space(simnibs_to_brainsight(matrix_ras), space)))
     content = ("\n".join(lines) + "\n").encode("utf-8")
     return ExportFile(f"{export.stem}_brainsight.txt", MEDIA_TYPE, content)
+
+
+def _cortex_target_pose(export: PlanExport) -> np.ndarray:
+    # Brainsight shows every target row as a coil pose (review on Brainsight 2.5 files; manual
+    # not checked): identity axes showed a coil with its handle anterior in RAS files and
+    # posterior in LPS files. The planned rotation gives every row the planned handle.
+    pose = np.array(export.poses[0].matrix_ras, dtype=float)
+    pose[:3, 3] = export.target_ras_mm
+    return pose
 
 
 def _space_of(system: str | None) -> str:

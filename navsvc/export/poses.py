@@ -98,9 +98,33 @@ class PlanExport:
         return f"navsvc plan {self.plan_id} ({self.strategy})"
 
     @property
+    def cortex_target_name(self) -> str:
+        """Name of the cortex target where a format lists it beside the coil poses."""
+        return pose_names(self.plan_id, self.strategy)["cortex"]
+
+    @property
     def stem(self) -> str:
         """File-name stem built from the plan id only."""
         return "navsvc_" + (re.sub(r"[^A-Za-z0-9_-]+", "_", self.plan_id).strip("_") or "plan")
+
+
+def pose_names(plan_id: str, strategy: str) -> dict[str, str]:
+    """Names navsvc gives a plan's poses in navigator files (plan id and strategy only).
+
+    Parameters
+    ----------
+    plan_id, strategy : str
+        The plan's ``plan_id`` and ``target.strategy``.
+
+    Returns
+    -------
+    dict
+        ``"planned"``: the coil pose; ``"along_normal"``: the along-normal alternative;
+        ``"cortex"``: the cortex target (Brainsight's target list).
+    """
+    label = f"{plan_id} {strategy}"
+    return {"planned": f"{label} coil", "along_normal": f"{label} along-normal coil",
+            "cortex": f"{label} cortex target"}
 
 
 def _plan_pose(matrix, what: str) -> np.ndarray:
@@ -134,11 +158,11 @@ def plan_export(plan: dict) -> PlanExport:
         raise InputError(f"plan is missing or has a bad field: {exc}") from None
     if target.shape != (3,) or not np.all(np.isfinite(target)):
         raise InputError("plan target.cortex_ras_mm must be 3 finite numbers (mm)")
-    label = f"{plan_id} {strategy}"
-    poses = [PlanPose(f"{label} coil", "planned", _plan_pose(coil, "plan coil.matrix"))]
+    names = pose_names(plan_id, strategy)
+    poses = [PlanPose(names["planned"], "planned", _plan_pose(coil, "plan coil.matrix"))]
     if along is not None:
         matrix = _plan_pose(along, "plan entry.along_normal.coil_matrix")
-        poses.append(PlanPose(f"{label} along-normal coil", "along_normal", matrix))
+        poses.append(PlanPose(names["along_normal"], "along_normal", matrix))
     return PlanExport(plan_id, strategy, tuple(poses), target)
 
 
