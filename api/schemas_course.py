@@ -151,15 +151,29 @@ class StopIn(BaseModel):
 class DeviationOut(BaseModel):
     """Navigation deviation of the delivered coil pose(s) from the plan."""
 
-    model_config = _example({"source": "localite", "n_poses": 3000,
+    model_config = _example({"source": "brainsight", "n_poses": 75,
                              "mean": {"centre_distance_mm": 1.8, "axis_to_target_mm": 1.2,
                                       "tilt_deg": 2.5, "twist_abs_deg": 3.1},
                              "worst": {"centre_distance_mm": 4.2, "axis_to_target_mm": 3.0,
-                                       "tilt_deg": 6.0, "twist_abs_deg": 9.5}})
+                                       "tilt_deg": 6.0, "twist_abs_deg": 9.5},
+                             "n_left_out": 7,
+                             "left_out": [{"reason": "target, not a delivered pose (the file "
+                                                     "has delivered poses)", "n_poses": 2},
+                                          {"reason": "associated with target 'M1 hotspot', not "
+                                                     "with the plan's coil target 'P-0001 "
+                                                     "fox2012 coil'", "n_poses": 5}]})
     source: str = Field(description="'matrix' or the pose file's format.")
-    n_poses: int
+    n_poses: int = Field(description="Poses compared with the plan's coil pose.")
     mean: dict[str, float | None]
     worst: dict[str, float | None]
+    n_left_out: int = Field(0, description="Poses of the file not compared (logs before "
+                                           "this field was kept say 0).")
+    left_out: list[dict[str, str | int]] = Field(
+        default_factory=list,
+        description="Why poses were not compared, with counts: the file's targets, samples "
+                    "associated with another target than the plan's coil target (e.g. "
+                    "motor-threshold samples at M1), samples of another day in a file "
+                    "spanning several days.")
 
 
 class PoseFileIn(BaseModel):

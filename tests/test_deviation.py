@@ -6,10 +6,13 @@ import math
 import numpy as np
 import pytest
 
+from datetime import date
+
 from navsvc.cli import main
 from navsvc.deviation import deviation_report, pose_deviation
 from navsvc.errors import InputError
-from navsvc.export import RecordedPose
+from navsvc.export import RecordedPose, export_plan, read_poses
+from test_export_readers import brainsight_samples
 
 F3_RAS_MM = np.array([-50.2, 53.1, 42.2])
 DEPTH_MM = 20.0      # cortex target on the planned coil axis, this far below the coil centre
@@ -131,6 +134,67 @@ def test_report_compares_all_poses_when_none_is_delivered(plan, planned):
     report = deviation_report(plan, [RecordedPose("exported coil", planned)])
     assert report["compared"] == "all" and report["sessions"][0]["session"] == "(no session)"
     assert report["rows"][0]["centre_distance_mm"] == pytest.approx(0.0)
+
+
+@pytest.mark.parametrize("space", ["ras", "lps"])
+def test_own_brainsight_export_uploaded_back_compares_the_coil_target_only(plan, space):
+    # the cortex target row lies 20 mm under the coil: it was compared as a coil pose
+    # (22.5 mm, tilt 54.9 deg in review) and spoiled the report of a verification upload
+    report = deviation_report(plan, read_poses(export_plan(plan, "brainsight", space).content))
+    assert [row["name"] for row in report["rows"]] == ["P-0001 beam_f3 coil"]
+    assert report["rows"][0]["centre_distance_mm"] == pytest.approx(0.0, abs=1e-6)
+    assert report["compared"] == "all" and report["n_skipped_planned"] == 1
+    assert report["n_left_out"] == 1 and "cortex target" in report["left_out"][0]["reason"]
+
+
+COIL_TARGET = "P-0001 beam_f3 coil"
+
+
+def m1_pose(planned):
+    pose = planned.copy()
+    pose[:3, 3] = [-38.0, -20.0, 70.0]       # over the motor hand knob, ~75 mm from the plan
+    return pose
+
+
+def test_samples_associated_with_another_target_are_left_out(plan, planned):
+    # motor threshold hunted at M1 in the same Brainsight session: pooled with the DLPFC
+    # samples they gave a mean of 18.7 mm and a worst of 89.7 mm for a session 1 mm off
+    one_mm = delivered_pose(planned, shift_x_mm=1.0, twist_deg=0.0, tilt_deg=0.0)
+    samples = ([(f"MT {i}", "Session 1", "M1 hotspot", m1_pose(planned), "2025-03-03")
+                for i in range(5)]
+               + [(f"Tx {i}", "Session 1", COIL_TARGET, one_mm, "2025-03-03") for i in range(3)]
+               + [("Tx free", "Session 1", None, one_mm, "2025-03-03")])
+    report = deviation_report(plan, read_poses(brainsight_samples(samples)))
+    assert [row["name"] for row in report["rows"]] == ["Tx 0", "Tx 1", "Tx 2", "Tx free"]
+    assert report["overall"]["worst"]["centre_distance_mm"] == pytest.approx(1.0, abs=0.01)
+    assert report["n_left_out"] == 5 and report["left_out"] == [{
+        "reason": "associated with target 'M1 hotspot', not with the plan's coil target "
+                  "'P-0001 beam_f3 coil'", "n_poses": 5}]
+
+
+def test_no_sample_of_the_plans_coil_target_is_an_input_error(plan, planned):
+    samples = [("MT 1", "Session 1", "M1 hotspot", m1_pose(planned), "2025-03-03"),
+               ("Tx 1", "Session 1", "DLPFC", planned, "2025-03-03")]
+    with pytest.raises(InputError, match=r"no pose of the file can be compared with the plan: "
+                                         r"1 associated with target 'M1 hotspot', .*; 1 associated "
+                                         r"with target 'DLPFC', not with the plan's coil target "
+                                         r"'P-0001 beam_f3 coil'"):
+        deviation_report(plan, read_poses(brainsight_samples(samples)))
+
+
+def test_a_file_spanning_several_days_keeps_the_sessions_day(plan, planned):
+    far = delivered_pose(planned, shift_x_mm=6.0, twist_deg=0.0, tilt_deg=0.0)
+    samples = [("Mon 1", "Session 1", COIL_TARGET, planned, "2025-03-03"),
+               ("Tue 1", "Session 2", COIL_TARGET, far, "2025-03-04"),
+               ("Tue 2", "Session 2", None, far, "2025-03-04")]
+    poses = read_poses(brainsight_samples(samples))
+    monday = deviation_report(plan, poses, date(2025, 3, 3))
+    assert [row["name"] for row in monday["rows"]] == ["Mon 1"]
+    assert monday["left_out"] == [{"reason": "recorded on 2025-03-04, not on the session's day "
+                                             "2025-03-03", "n_poses": 2}]
+    assert len(deviation_report(plan, poses)["rows"]) == 3          # no day given: all
+    # a one-day file is kept whole, whatever the session's day (the navigator's clock may be off)
+    assert len(deviation_report(plan, poses[1:], date(2025, 3, 3))["rows"]) == 2
 
 
 def test_report_rejects_empty_poses_and_bad_plan(plan, planned):

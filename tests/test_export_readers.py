@@ -77,14 +77,27 @@ SAMPLE_COLUMNS = ("Sample Name\tSession Name\tIndex\tAssoc. Target\tLoc. X\tLoc.
                   "EMG Res.\tEMG Channels")
 
 
-def brainsight_values(centre):
+SAMPLE_TAIL = "\t(null)" * 4 + "\t(null)\t{date}\t{time}\tRemote\tCoil 1\t0.000" + "\t(null)" * 5
+
+
+def brainsight_values(centre, x=X, y=Y, z=Z):
     # Brainsight axes by hand: m0 = -SimNIBS x, m1 = SimNIBS y, m2 = -SimNIBS z
-    values = list(centre) + list(-X) + list(Y) + list(-Z)
+    values = list(centre) + list(-x) + list(y) + list(-z)
     return "\t".join(f"{v:.3f}" for v in values)
 
 
+def brainsight_samples(samples, system="NIfTI:Aligned"):
+    """A Brainsight file of samples ``(name, session, assoc. target or None, pose, date)``;
+    poses in the SimNIBS convention, RAS."""
+    lines = ["# Version: 12", f"# Coordinate system: {system}", "# " + SAMPLE_COLUMNS]
+    for index, (name, session, target, pose, day) in enumerate(samples, start=1):
+        lines.append(f"{name}\t{session}\t{index}\t{target or '(null)'}\t"
+                     + brainsight_values(pose[:3, 3], *pose[:3, :3].T)
+                     + SAMPLE_TAIL.format(date=day, time="10:00:00.000"))
+    return ("\n".join(lines) + "\n").encode()
+
+
 def brainsight_file(system="NIfTI:Aligned"):
-    tail = "\t(null)" * 4 + "\t(null)\t{date}\t{time}\tRemote\tCoil 1\t0.000" + "\t(null)" * 5
     lines = ["# Version: 12", f"# Coordinate system: {system}",
              "# Created by: Brainsight 2.5", "# Units: millimetres, degrees, milliseconds, "
              "and microvolts", "# Encoding: UTF-8", "# Notes: test",
@@ -93,11 +106,11 @@ def brainsight_file(system="NIfTI:Aligned"):
              "DLPFC\t" + brainsight_values(C),
              "# " + SAMPLE_COLUMNS,
              "Sample 1\tSession 1\t1\tDLPFC\t" + brainsight_values(C)
-             + tail.format(date="2024-03-04", time="10:00:01.250"),
+             + SAMPLE_TAIL.format(date="2024-03-04", time="10:00:01.250"),
              "Sample 2\tSession 1\t2\t(null)\t" + brainsight_values(C + [1, 0, 0])
-             + tail.format(date="2024-03-04", time="10:00:03.000"),
+             + SAMPLE_TAIL.format(date="2024-03-04", time="10:00:03.000"),
              "Sample 3\tSession 2\t1\tDLPFC\t" + "\t".join(["(null)"] * 12)
-             + tail.format(date="2024-03-05", time="09:00:00.000"),
+             + SAMPLE_TAIL.format(date="2024-03-05", time="09:00:00.000"),
              "# Electrode Name\tLoc. X\tLoc. Y\tLoc. Z", "Fz\t0\t0\t0"]
     return ("\n".join(lines) + "\n").encode()
 

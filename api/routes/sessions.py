@@ -7,6 +7,7 @@ import binascii
 import hashlib
 import json
 from dataclasses import asdict
+from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Request, Response
@@ -97,8 +98,9 @@ def list_sessions(
     return session_list(db, course_or_404(db, course_id), today, zone)
 
 
-def _deviation(plan: Plan, body: DeliveryIn) -> tuple[list | None, dict | None]:
-    """Compare the delivered pose (matrix or navigator file) with the plan's coil pose."""
+def _deviation(plan: Plan, body: DeliveryIn, performed_on: date) -> tuple[list | None, dict | None]:
+    """Compare the delivered pose (matrix or navigator file) with the plan's coil pose; of a
+    file whose samples span several days, those of ``performed_on``."""
     if body.pose_matrix is None and body.pose_file is None:
         return None, None
     from navsvc.deviation import deviation_report, pose_deviation
@@ -117,7 +119,8 @@ def _deviation(plan: Plan, body: DeliveryIn) -> tuple[list | None, dict | None]:
                "twist_abs_deg": None if deviation["twist_deg"] is None
                else abs(deviation["twist_deg"])}
         one = _rounded(one)
-        return body.pose_matrix, {"source": "matrix", "n_poses": 1, "mean": one, "worst": one}
+        return body.pose_matrix, {"source": "matrix", "n_poses": 1, "mean": one, "worst": one,
+                                  "n_left_out": 0, "left_out": []}
     if body.pose_file.text is not None:
         data = body.pose_file.text.encode("utf-8")
     else:
@@ -125,10 +128,11 @@ def _deviation(plan: Plan, body: DeliveryIn) -> tuple[list | None, dict | None]:
             data = base64.b64decode(body.pose_file.base64, validate=True)
         except (binascii.Error, ValueError):
             raise InputError("pose_file.base64 is not valid base64") from None
-    report = deviation_report(plan.data, read_poses(data))
+    report = deviation_report(plan.data, read_poses(data), performed_on)
     overall = report["overall"]
     return None, {"source": sniff_format(data), "n_poses": overall["n_poses"],
-                  "mean": _rounded(overall["mean"]), "worst": _rounded(overall["worst"])}
+                  "mean": _rounded(overall["mean"]), "worst": _rounded(overall["worst"]),
+                  "n_left_out": report["n_left_out"], "left_out": report["left_out"]}
 
 
 def _rounded(metrics: dict) -> dict:
@@ -208,7 +212,7 @@ def log_delivery(
         raise ProblemError(409, reason)
     plan = db.get(Plan, course.plan_id)
     dose = compute_dose(body.rmt_pct_mso, body.pct_of_mt, plan_mt_offset(plan.data))
-    pose_matrix, deviation = _deviation(plan, body)
+    pose_matrix, deviation = _deviation(plan, body, performed_on)
     delivery = Delivery(
         session_id=session.id, idempotency_key=idempotency_key, request_sha256=digest,
         performed_at=body.performed_at, operator=body.operator, rmt_pct_mso=body.rmt_pct_mso,

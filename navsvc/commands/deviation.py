@@ -32,12 +32,13 @@ def _number(value, width: int) -> str:
 
 
 def _text(report: dict) -> str:
-    compared = ("delivered poses only" if report["compared"] == "delivered"
-                else "no delivered pose in the file, all poses")
-    lines = [f"plan {report['plan_id']}: {len(report['rows'])} pose(s) compared ({compared}; "
-             f"{report['n_skipped_planned']} planned pose(s) skipped)",
-             f"{'pose':<28}{'session':<26}{'centre mm':>10}{'axis mm':>9}"
-             f"{'tilt deg':>9}{'twist deg':>10}"]
+    compared = ("delivered pose(s)" if report["compared"] == "delivered"
+                else "planned pose(s) (the file has no delivered pose)")
+    lines = [f"plan {report['plan_id']}: {len(report['rows'])} {compared} compared with the "
+             f"plan's coil pose, {report['n_left_out']} left out"]
+    lines += [f"  left out: {group['n_poses']} {group['reason']}" for group in report["left_out"]]
+    lines.append(f"{'pose':<28}{'session':<26}{'centre mm':>10}{'axis mm':>9}"
+                 f"{'tilt deg':>9}{'twist deg':>10}")
     for row in report["rows"]:
         lines.append(f"{str(row['name'])[:27]:<28}{str(row['session'] or '-')[:25]:<26}"
                      f"{_number(row['centre_distance_mm'], 10)}"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import json
 from datetime import date
 
 import pytest
@@ -132,6 +133,38 @@ def test_pose_file_and_bad_pose(client, auth, course):
     response = _post(client, auth, second["id"], delivery(
         "2025-03-04", pose_file={"text": "not a navigator file"}))
     assert response.status_code == 422 and "unrecognised" in response.json()["detail"]
+
+
+def _delivered_poses_json(samples) -> str:
+    """navsvc JSON of delivered poses ``(target_name, shift of the plan's coil in mm, day)``."""
+    poses = []
+    for number, (target, shift_mm, day) in enumerate(samples, start=1):
+        matrix = [row[:] for row in COIL_MATRIX]
+        matrix[0][3] += shift_mm
+        poses.append({"name": f"sample {number}", "kind": "delivered", "matrix": matrix,
+                      "target_name": target, "recorded_at": f"{day}T09:{number:02d}:00"})
+    return json.dumps({"format": "navsvc.poses", "format_version": 1, "space": "RAS",
+                       "units": "mm", "poses": poses})
+
+
+def test_pose_file_keeps_the_plans_target_and_the_sessions_day(client, auth, course):
+    # a file holding motor-threshold samples at another target and yesterday's session was
+    # pooled whole into this session's deviation
+    clear_screening(client, auth, course["id"])
+    first = sessions(client, auth, course["id"])["items"][0]
+    plan = client.get(f"/api/v1/courses/{course['id']}", headers=auth["clinician"]).json()
+    coil_target = f"{plan['plan_id']} fox2012 coil"
+    text = _delivered_poses_json([("M1 hotspot", 80.0, "2025-03-03"), (coil_target, 1.0, "2025-03-03"),
+                                  (None, 1.0, "2025-03-03"), (coil_target, 9.0, "2025-03-02")])
+    response = _post(client, auth, first["id"], delivery("2025-03-03", pose_file={"text": text}))
+    assert response.status_code == 201, response.text
+    deviation = response.json()["deviation"]
+    assert deviation["source"] == "json" and deviation["n_poses"] == 2
+    assert deviation["worst"]["centre_distance_mm"] == pytest.approx(1.0)
+    assert deviation["n_left_out"] == 2 and deviation["left_out"] == [
+        {"reason": f"associated with target 'M1 hotspot', not with the plan's coil target "
+                   f"'{coil_target}'", "n_poses": 1},
+        {"reason": "recorded on 2025-03-02, not on the session's day 2025-03-03", "n_poses": 1}]
 
 
 def test_seizure_flags_the_course_until_a_clinician_acknowledges(client, auth, course):
