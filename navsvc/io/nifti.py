@@ -282,10 +282,10 @@ def check_gzip_stream(path: Path, img: nib.Nifti1Image) -> None:
 
     nibabel stops reading at the end of the data block, so a wrong CRC, a cut-off
     gzip trailer or bytes after the stream would go unnoticed until the whole file
-    is copied (de-identification). Reading is streamed and stops
-    :data:`limits.MAX_TRAILING_BYTES` after the data block the (already checked)
-    header declares: padding beyond that is accepted without being decompressed.
-    Files not named ``.gz`` are left alone.
+    is copied. Reading is streamed; a stream that goes on more than
+    :data:`limits.MAX_TRAILING_BYTES` past the data block the (already checked) header
+    declares is refused there, so every accepted file had its CRC checked and no bomb
+    appended to an image is ever inflated. Files not named ``.gz`` are left alone.
 
     Parameters
     ----------
@@ -297,13 +297,15 @@ def check_gzip_stream(path: Path, img: nib.Nifti1Image) -> None:
     Raises
     ------
     InputError
-        If the gzip stream is damaged or truncated.
+        If the gzip stream is damaged, truncated, or goes on too far past the data.
     """
     if not path.name.lower().endswith(".gz"):
         return
     header = img.header
-    data_end = (int(header.get_data_offset())
-                + math.prod(header.get_data_shape()) * header.get_data_dtype().itemsize)
+    # a single-file NIfTI's data start at vox_offset, never before the header's own end
+    # (headers written by nibabel may say vox_offset 0 for "right after the header")
+    data_start = max(int(header.get_data_offset()), int(header.single_vox_offset))
+    data_end = data_start + math.prod(header.get_data_shape()) * header.get_data_dtype().itemsize
     limit = data_end + limits.MAX_TRAILING_BYTES
     read = 0
     try:
@@ -312,6 +314,11 @@ def check_gzip_stream(path: Path, img: nib.Nifti1Image) -> None:
                 read += len(chunk)
     except (EOFError, OSError, zlib.error) as exc:
         raise damaged_gzip_error(path.name, exc) from None
+    if read > limit:
+        raise InputError(
+            f"{path.name} goes on for more than {limits.MAX_TRAILING_BYTES // 2**20} MiB after its image "
+            "data; no NIfTI writer puts anything there: export the T1 again"
+        )
 
 
 def damaged_gzip_error(name: str, exc: Exception) -> InputError:

@@ -138,17 +138,18 @@ def test_bad_upload_is_422(client, app, auth, patient, name, content):
     assert not any(app.state.storage.tmp_dir.iterdir())
 
 
-def test_damaged_gzip_end_past_the_checked_padding_is_422(client, app, auth, patient, small_head,
-                                                           tmp_path):
-    """Validation checks a .nii.gz stream only up to MAX_TRAILING_BYTES past the image, so a stream
-    cut off after more padding than that passes it; de-identification then refuses it (not 500)."""
+def test_a_gzip_stream_going_on_past_the_checked_padding_is_422(client, app, auth, patient, small_head,
+                                                                tmp_path):
+    """Validation reads a .nii.gz stream up to MAX_TRAILING_BYTES past the image: a stream that
+    goes on further (here cut off, its CRC unchecked) is refused there, not stored unchecked."""
     path = tmp_path / "padded.nii.gz"
     padding = gzip.compress(bytes(limits.MAX_TRAILING_BYTES + 2**20), mtime=0)
     path.write_bytes(small_head.read_bytes() + padding[:-8])  # its CRC-32 and length cut off
-    validate_t1_file(path)
+    with pytest.raises(InputError, match="goes on for more than 16 MiB after its image data"):
+        validate_t1_file(path)
     response = _upload(client, auth, patient, path, "t1.nii.gz")
     assert response.status_code == 422, response.text
-    assert "end of its gzip stream" in response.json()["detail"]
+    assert "goes on for more than 16 MiB" in response.json()["detail"]
     _assert_nothing_stored(client, app, auth, patient)
 
 
@@ -288,7 +289,12 @@ def dicom_series(tmp_path_factory) -> list:
     return write_dicom_series(colin27(3), tmp_path_factory.mktemp("dicom") / "t1")
 
 
-@pytest.mark.parametrize("damage", DICOM_DAMAGES)
+#: damage after which pydicom reads the data set wrongly and finds no image in it: left out of
+#: the stored series like any member that is not a DICOM image (the series search skips it too)
+READ_AS_NO_IMAGE = ("non_text_meta_vr",)
+
+
+@pytest.mark.parametrize("damage", [d for d in DICOM_DAMAGES if d not in READ_AS_NO_IMAGE])
 def test_deidentify_refuses_a_damaged_dicom_member_by_name(dicom_series, tmp_path, damage):
     """A member that is DICOM but cannot be read, walked or written cannot be de-identified:
     InputError naming it (pydicom raised NotImplementedError, BytesLengthException, TypeError,
@@ -301,9 +307,20 @@ def test_deidentify_refuses_a_damaged_dicom_member_by_name(dicom_series, tmp_pat
         deidentify_file(archive, tmp_path / "clean.zip")
 
 
+@pytest.mark.parametrize("damage", READ_AS_NO_IMAGE)
+def test_a_dicom_member_read_as_no_image_is_left_out(dicom_series, tmp_path, damage):
+    archive = tmp_path / "series.zip"
+    damaged = damage_dicom(dicom_series[1].read_bytes(), damage)
+    with zipfile.ZipFile(archive, "w") as handle:
+        handle.write(dicom_series[0], "IM0001.dcm")
+        handle.writestr("extra/IM9999.dcm", damaged)
+    deidentify_file(archive, tmp_path / "clean.zip")
+    with zipfile.ZipFile(tmp_path / "clean.zip") as handle:
+        assert len(handle.namelist()) == 1
+
+
 # the series search skips these files, so validation passes and de-identification meets them
-@pytest.mark.parametrize("damage", ["unknown_vr", "odd_length_us", "short_meta_group_length",
-                                    "non_text_meta_vr"])
+@pytest.mark.parametrize("damage", ["unknown_vr", "odd_length_us", "short_meta_group_length"])
 def test_upload_with_a_damaged_dicom_file_beside_the_series_is_422(client, app, auth, patient,
                                                                    dicom_series, tmp_path, damage):
     archive = tmp_path / "series.zip"
