@@ -17,7 +17,7 @@ from sqlalchemy import select, update
 
 from api.config import Settings
 from api.db import Database
-from api.jobs.runner import child_main, discard_job_files, finish_job
+from api.jobs.runner import child_main, discard_job_files, discard_unstored_files, finish_job
 from api.models import Job, utc_now
 
 log = logging.getLogger("navsvc.jobs")
@@ -194,9 +194,11 @@ class EmbeddedWorker:
             child.join()
             del self._children[job_id]
             if child.exitcode != 0 and not self._stop.is_set():
-                # The child died without recording an outcome (crash, kill, OOM).
+                # The child died, perhaps without recording an outcome (crash, kill, OOM),
+                # perhaps after storing its plan (a crash at exit): finish_job changes
+                # nothing then, and the stored plan keeps its folder.
                 finish_job(self.database, job_id, "failed", stage=None,
                            reason=f"the targeting process ended unexpectedly (exit code "
                                   f"{child.exitcode}); the service is unaffected")
-                discard_job_files(self.settings, job_id)
+                discard_unstored_files(self.database, self.settings, job_id)
                 log.error("job %s process exited with code %s", job_id, child.exitcode)

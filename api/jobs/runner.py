@@ -115,22 +115,38 @@ def run_plan_job(job_id: str, settings: Settings) -> str:
             finish_job(database, job_id, "failed",
                        reason=f"internal error ({type(exc).__name__}); see the service log")
         finally:
-            if not stored and not _plan_stored(database, job_id):
-                discard_job_files(settings, job_id)
+            if not stored:
+                discard_unstored_files(database, settings, job_id)
         return "failed"
     finally:
         database.dispose()
 
 
 def _plan_stored(database: Database, job_id: str) -> bool:
-    # Asked only when the job did not finish normally: a stop can land between the commit
-    # of the plan and the line after it. If the database cannot say, keep the files.
+    # Asked before the files of a job that did not finish normally are deleted: a stop or
+    # a crash can land after the commit of the plan. If the database cannot say, keep them.
     try:
         with database.session() as session:
             return session.scalar(select(Plan.id).where(Plan.job_id == job_id).limit(1)) is not None
     except Exception:
         log.exception("job %s: could not check for a stored plan; its files are kept", job_id)
         return True
+
+
+def discard_unstored_files(database: Database, settings: Settings, job_id: str) -> None:
+    """Delete the result folder of job ``job_id`` unless a stored plan holds it.
+
+    Parameters
+    ----------
+    database : Database
+        The service database (asked whether the job stored a plan).
+    settings : Settings
+        Service settings (the data folder).
+    job_id : str
+        The job whose folder goes.
+    """
+    if not _plan_stored(database, job_id):
+        discard_job_files(settings, job_id)
 
 
 def discard_job_files(settings: Settings, job_id: str) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -11,7 +10,7 @@ from fastapi.responses import FileResponse, Response
 from api.deps import DbSession, SessionRoute, require_roles
 from api.problems import ProblemError
 from api.routes.common import problems
-from api.routes.plans import READERS, visible_plan
+from api.routes.plans import READERS, plan_file, visible_plan
 from api.security import Principal
 from navsvc.export import export_plan
 
@@ -58,8 +57,7 @@ def report(
     """The visual quality-control report (HTML) of the plan: target, scalp entry and
     coil on the patient's own MRI. Readers as for the plan."""
     plan, _ = visible_plan(db, plan_id, principal)
-    name = Path(str((plan.data.get("files") or {}).get("report") or "report.html")).name
-    path = request.app.state.storage.absolute(plan.result_dir) / name
+    path = plan_file(request.app.state.storage, plan, "report")
     if not path.is_file():
         raise ProblemError(404, f"plan '{plan_id}' has no report")
     return FileResponse(path, media_type="text/html")

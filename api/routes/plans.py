@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -24,11 +25,14 @@ from api.reads import (
 from api.routes.common import Limit, Offset, problems
 from api.schemas import ApprovalIn, ApprovalOut, PlanList, PlanOut
 from api.security import Principal
+from api.storage import Storage
 
 router = APIRouter(tags=["plans"], route_class=SessionRoute)
 
 READERS = ("clinician", "technician", "auditor", "navigator")
 EXPORT_NAMES = ("json", "localite", "brainsight", "simnibs")
+#: the files every plan has in its result folder, by their key in the plan's ``files``
+_DEFAULT_FILES = {"report": "report.html", "plan": "plan.json"}
 
 
 def approval_out(approval: Approval) -> ApprovalOut:
@@ -50,6 +54,22 @@ def plan_out(row: Row | tuple) -> PlanOut:
     return PlanOut(id=row.id, image_id=row.image_id, patient_id=row.patient_id,
                    job_id=row.job_id, created_at=row.created_at, approval=approval,
                    plan=row.data, links=links)
+
+
+def plan_file(storage: Storage, plan: Plan, kind: str) -> Path:
+    """Return the path of the plan's ``report`` or ``plan`` (JSON) file.
+
+    The names are those the plan lists under ``files`` (by default ``report.html`` and
+    ``plan.json``), looked up in the plan's result folder only.
+    """
+    name = (plan.data.get("files") or {}).get(kind) or _DEFAULT_FILES[kind]
+    return storage.absolute(plan.result_dir) / Path(str(name)).name
+
+
+def missing_files(storage: Storage, plan: Plan) -> list[str]:
+    """Names of the plan's report and plan files that are not in its result folder."""
+    return [path.name for path in (plan_file(storage, plan, kind) for kind in _DEFAULT_FILES)
+            if not path.is_file()]
 
 
 def hidden_from(principal: Principal, approved: bool) -> bool:
@@ -125,11 +145,18 @@ def approve_plan(
 ) -> ApprovalOut:
     """Approve the plan for treatment (clinician only); who and when are recorded.
     A plan is approved once (409 afterwards) and never changes; only an approved
-    plan can be used by a treatment course or seen by a navigation system."""
+    plan can be used by a treatment course or seen by a navigation system. A plan
+    whose QC report or plan file is missing from the data folder cannot be approved
+    (409)."""
     plan, _ = visible_plan(db, plan_id, principal)
     if plan.approval is not None:
         raise ProblemError(409, f"plan '{plan_id}' was already approved by "
                                 f"{plan.approval.approved_by}")
+    missing = missing_files(request.app.state.storage, plan)
+    if missing:
+        raise ProblemError(409, f"plan '{plan_id}' cannot be approved: files missing from "
+                                f"its result folder ({', '.join(missing)}); request a new "
+                                "plan")
     approval = Approval(plan_id=plan.id, approved_by=principal.name,
                         note=body.note if body else None)
     db.add(approval)

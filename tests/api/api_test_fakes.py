@@ -6,8 +6,10 @@ The worker loads the plan function by its ``module:function`` name
 
 from __future__ import annotations
 
+import atexit
 import json
 import os
+import signal
 import tempfile
 import time
 import uuid
@@ -76,3 +78,11 @@ def fake_slow(t1_path, out_dir, options, progress=None) -> dict:
             progress("register")
         time.sleep(60)
     return fake_make_plan(t1_path, out_dir, options, progress)
+
+
+def fake_crash_at_exit(t1_path, out_dir, options, progress=None) -> dict:
+    """Make a normal plan; the process then dies at interpreter teardown, after the plan
+    was stored (as a native library's static destructor may segfault)."""
+    plan = fake_make_plan(t1_path, out_dir, options, progress)
+    atexit.register(lambda: os.kill(os.getpid(), signal.SIGSEGV))
+    return plan

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import json
 import uuid
 from pathlib import Path
 
@@ -19,6 +20,7 @@ def insert_plan(app, image_id: str, plan: dict) -> str:
     database: Database = app.state.db
     job_id = str(uuid.uuid4())
     out_dir = app.state.storage.plan_dir(job_id)
+    (out_dir / "plan.json").write_text(json.dumps(plan))
     (out_dir / "report.html").write_text("<html><body>QC report</body></html>")
     with database.session() as session:
         session.add(Job(id=job_id, image_id=image_id, options={}, state="succeeded",

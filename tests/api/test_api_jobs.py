@@ -88,6 +88,30 @@ def test_failed_jobs_carry_a_reason_and_leave_no_files(image, auth, worker_clien
     assert client.get("/readyz").json()["checks"] == {"database": "ok", "worker": "ok"}
 
 
+def wait_for_log(caplog, text: str) -> None:
+    """Poll the captured log records until one contains ``text``."""
+    deadline = time.monotonic() + POLL_TIMEOUT_S
+    while not any(text in record.getMessage() for record in caplog.records):
+        assert time.monotonic() < deadline, f"never logged: {text}"
+        time.sleep(0.05)
+
+
+def test_crash_after_the_plan_was_stored_keeps_its_files(image, auth, worker_client, caplog):
+    """The job process dies after its plan was committed: the job stays succeeded and
+    the plan keeps its report, so it can be reviewed and approved."""
+    app, client = worker_client("api_test_fakes:fake_crash_at_exit")
+    job = submit(client, auth["clinician"], image["id"])
+    done = wait_for_job(client, auth["clinician"], job["id"])
+    assert done["state"] == "succeeded", done
+    wait_for_log(caplog, f"job {job['id']} process exited with code")  # reaped
+    done = client.get(f"/api/v1/jobs/{job['id']}", headers=auth["clinician"]).json()
+    assert done["state"] == "succeeded" and done["reason"] is None
+    plan_url = f"/api/v1/plans/{done['plan_id']}"
+    assert client.get(f"{plan_url}/report", headers=auth["clinician"]).status_code == 200
+    approved = client.post(f"{plan_url}/approval", headers=auth["clinician"], json={})
+    assert approved.status_code == 201, approved.text
+
+
 def test_running_jobs_are_requeued_once_then_failed(app, client, image):
     ids = [str(uuid.uuid4()) for _ in range(2)]
     with app.state.db.session() as session:

@@ -6,6 +6,8 @@ import json
 
 import pytest
 
+from api.models import Plan
+
 
 def test_get_plan_and_approve_once(client, auth, plan_id, image):
     plan = client.get(f"/api/v1/plans/{plan_id}", headers=auth["technician"]).json()
@@ -21,6 +23,18 @@ def test_get_plan_and_approve_once(client, auth, plan_id, image):
     assert again.status_code == 409
     plan = client.get(f"/api/v1/plans/{plan_id}", headers=auth["technician"]).json()
     assert plan["approval"]["approved_by"] == "clinician"
+
+
+@pytest.mark.parametrize("name", ["report.html", "plan.json"])
+def test_plan_whose_files_are_missing_cannot_be_approved(app, client, auth, plan_id, name):
+    with app.state.db.session() as session:
+        folder = app.state.storage.absolute(session.get(Plan, plan_id).result_dir)
+    (folder / name).unlink()
+    refused = client.post(f"/api/v1/plans/{plan_id}/approval", headers=auth["clinician"],
+                          json={"note": "checked"})
+    assert refused.status_code == 409 and name in refused.json()["detail"], refused.text
+    plan = client.get(f"/api/v1/plans/{plan_id}", headers=auth["clinician"]).json()
+    assert plan["approval"] is None
 
 
 def test_technician_cannot_approve(client, auth, plan_id):
