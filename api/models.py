@@ -113,7 +113,8 @@ class Job(Base):
     stage: Mapped[str | None] = mapped_column(String(100), nullable=True)
     reason: Mapped[str | None] = mapped_column(Text, nullable=True)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
-    #: who runs the job now (queue worker node and process); None for the embedded worker
+    #: who runs the job now (worker node and process; ``embedded@host/pid`` for the
+    #: embedded worker); with ``attempts`` it names the one run that may end the job
     claimed_by: Mapped[str | None] = mapped_column(String(200), nullable=True)
     #: last renewal of that claim; a claim not renewed within the lease is abandoned
     heartbeat_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)

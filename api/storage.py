@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import glob
 import hashlib
 import logging
 import os
@@ -136,11 +137,29 @@ class Storage:
             os.replace(source, target)
         return str(target.relative_to(self.root))
 
-    def plan_dir(self, job_id: str) -> Path:
-        """Return the result folder of job ``job_id`` (created)."""
-        folder = self.plans_dir / job_id
+    def run_path(self, job_id: str, attempt: int) -> Path:
+        """Return the result folder of attempt ``attempt`` of job ``job_id``.
+
+        Each attempt (start) of a job writes into its own folder,
+        ``plans/<job_id>.attempt-<n>``, so a run that lost its claim never writes
+        into the folder of the run whose plan is stored.
+        """
+        return self.plans_dir / f"{job_id}.attempt-{attempt}"
+
+    def run_dir(self, job_id: str, attempt: int) -> Path:
+        """Return :meth:`run_path` of the attempt, created."""
+        folder = self.run_path(job_id, attempt)
         folder.mkdir(parents=True, exist_ok=True)
         return folder
+
+    def job_dirs(self, job_id: str) -> list[Path]:
+        """Return the existing result folders of every attempt of job ``job_id``.
+
+        Includes ``plans/<job_id>``, the one folder per job of earlier versions.
+        """
+        legacy = self.plans_dir / job_id
+        attempts = self.plans_dir.glob(f"{glob.escape(job_id)}.attempt-*")
+        return [legacy, *attempts] if legacy.exists() else list(attempts)
 
     def absolute(self, relative: str) -> Path:
         """Return the absolute path of a path stored relative to the data folder."""

@@ -30,8 +30,8 @@ from sqlalchemy.exc import OperationalError
 
 from api.config import Settings, load_settings
 from api.db import Database
-from api.jobs.claims import Claim, claim_job, fail_exhausted, renew_claim
-from api.jobs.runner import discard_job_files, finish_job, run_plan_job
+from api.jobs.claims import Claim, Holder, claim_job, fail_exhausted, renew_claim
+from api.jobs.runner import discard_job_files, fail_job, run_plan_job
 from api.storage import make_files_private
 
 log = logging.getLogger("navsvc.jobs")
@@ -88,8 +88,8 @@ def make_celery(settings: Settings) -> Celery:
     return celery
 
 
-def _renew_until_parent_exits(database_url: str, job_id: str, owner: str,
-                              interval_s: float, parent_pid: int) -> None:
+def _renew_until_parent_exits(database_url: str, holder: Holder, interval_s: float,
+                              parent_pid: int) -> None:
     """Body of the lease process: renew the claim while the job's process lives."""
     signal.signal(signal.SIGTERM, signal.SIG_DFL)  # the pool process may have changed it
     database = Database(database_url)
@@ -101,11 +101,11 @@ def _renew_until_parent_exits(database_url: str, job_id: str, owner: str,
                 continue
             next_renewal = time.monotonic() + interval_s
             try:
-                if not renew_claim(database, job_id, owner):
-                    log.warning("job %s: claim lost; another worker may run it", job_id)
+                if not renew_claim(database, holder):
+                    log.warning("job %s: claim lost; another worker may run it", holder.job_id)
                     return
             except Exception:  # a database hiccup: try again at the next renewal
-                log.warning("job %s: lease renewal failed", job_id, exc_info=True)
+                log.warning("job %s: lease renewal failed", holder.job_id, exc_info=True)
     finally:
         database.dispose()
 
@@ -120,8 +120,8 @@ class _Lease:
     children to those.)
     """
 
-    def __init__(self, settings: Settings, job_id: str, owner: str) -> None:
-        self._args = (settings.resolved_database_url, job_id, owner,
+    def __init__(self, settings: Settings, holder: Holder) -> None:
+        self._args = (settings.resolved_database_url, holder,
                       max(settings.job_lease_s / 3.0, 0.5), os.getpid())
         self._pid = 0
 
@@ -166,21 +166,21 @@ def execute_job(job_id: str, settings: Settings, owner: str) -> Claim:
     """
     database = Database(settings.resolved_database_url)
     try:
-        claim = claim_job(database, job_id, owner, settings.job_lease_s)
+        claim, holder = claim_job(database, job_id, owner, settings.job_lease_s)
         if claim is Claim.EXHAUSTED and fail_exhausted(database, job_id, settings.job_lease_s):
             log.error("job %s failed: its worker stopped too often", job_id)
-            discard_job_files(settings, job_id)
+            discard_job_files(database, settings, job_id)
         if claim is not Claim.CLAIMED:
             log.info("job %s not run here: %s", job_id, claim.value)
             return claim
-        log.info("job %s started by %s", job_id, owner)
-        with _Lease(settings, job_id, owner):
+        log.info("job %s started by %s (attempt %d)", job_id, owner, holder.attempt)
+        with _Lease(settings, holder):
             try:
-                run_plan_job(job_id, settings)
+                run_plan_job(holder, settings)
             except Exception as exc:  # e.g. the plan function cannot be imported
                 log.exception("job %s failed outside the plan function", job_id)
-                finish_job(database, job_id, "failed", stage=None,
-                           reason=f"internal error ({type(exc).__name__}); see the worker log")
+                fail_job(database, settings, holder, stage=None,
+                         reason=f"internal error ({type(exc).__name__}); see the worker log")
         return claim
     finally:
         database.dispose()

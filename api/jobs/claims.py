@@ -8,20 +8,31 @@ while the first still runs it. The database therefore decides who runs a job:
   from ``queued`` or from a ``running`` claim whose lease ran out (its worker died),
   and counts the attempt;
 * the claimant renews its lease (:func:`renew_claim`) while the job runs;
+* every step that changes the job's outcome is conditional on the claim still being
+  held (:meth:`Holder.holds`): a claimant that stalled and lost its lease to another
+  worker stores nothing;
 * a job whose worker died :data:`MAX_ATTEMPTS` times is failed with the reason
   (:func:`fail_exhausted`) instead of being started again.
+
+The embedded worker claims through :func:`claim_next_job`, so its runs are held the
+same way.
 """
 
 from __future__ import annotations
 
 import enum
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import and_, or_, select, update
+from sqlalchemy.orm import Session
 
 from api.db import Database
-from api.jobs.embedded import MAX_ATTEMPTS
 from api.models import Job, utc_now
+
+#: a job is started at most this many times (e.g. the first run plus one after a restart
+#: or a lost worker)
+MAX_ATTEMPTS = 2
 
 #: reason recorded on a job whose worker stopped :data:`MAX_ATTEMPTS` times
 EXHAUSTED_REASON = (f"the worker running this job stopped before finishing {MAX_ATTEMPTS} "
@@ -44,14 +55,53 @@ class Claim(enum.Enum):
     MISSING = "missing"
 
 
+@dataclass(frozen=True)
+class Holder:
+    """One claim on a job: who took it and which attempt (start) of the job it is.
+
+    Every claim counts an attempt, so ``(owner, attempt)`` names one run even when the
+    same worker process claims the job again later.
+    """
+
+    job_id: str
+    owner: str
+    attempt: int
+
+    def holds(self):
+        """SQL condition: the job is running under this very claim."""
+        return and_(Job.id == self.job_id, Job.state == "running",
+                    Job.claimed_by == self.owner, Job.attempts == self.attempt)
+
+
 def _abandoned(cutoff: datetime):
     """SQL condition: a running job whose claim was last renewed before ``cutoff``."""
     return and_(Job.state == "running",
                 or_(Job.heartbeat_at.is_(None), Job.heartbeat_at < cutoff))
 
 
+def _take(session: Session, job_id: str, owner: str, condition) -> Holder | None:
+    """Move job ``job_id`` to ``running`` for ``owner`` if ``condition`` holds.
+
+    The attempt is read back in the same transaction, which holds the row (SQLite: the
+    write lock taken at BEGIN), so it is this claim's.
+    """
+    now = utc_now()
+    owner = owner[:200]
+    claimed = session.execute(
+        update(Job)
+        .where(Job.id == job_id, condition)
+        .values(state="running", attempts=Job.attempts + 1, started_at=now,
+                stage=None, reason=None, claimed_by=owner, heartbeat_at=now)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if not claimed:
+        return None
+    attempt = session.scalar(select(Job.attempts).where(Job.id == job_id))
+    return Holder(job_id, owner, attempt)
+
+
 def claim_job(database: Database, job_id: str, owner: str, lease_s: float,
-              max_attempts: int = MAX_ATTEMPTS) -> Claim:
+              max_attempts: int = MAX_ATTEMPTS) -> tuple[Claim, Holder | None]:
     """Try to take job ``job_id`` for ``owner``.
 
     Parameters
@@ -69,24 +119,23 @@ def claim_job(database: Database, job_id: str, owner: str, lease_s: float,
 
     Returns
     -------
-    Claim
-        :attr:`Claim.CLAIMED` when this caller must run the job now.
+    tuple of (Claim, Holder or None)
+        :attr:`Claim.CLAIMED` and the claim when this caller must run the job now,
+        otherwise why not and ``None``.
     """
-    now = utc_now()
-    cutoff = now - timedelta(seconds=lease_s)
+    cutoff = utc_now() - timedelta(seconds=lease_s)
     with database.session() as session:
-        claimed = session.execute(
-            update(Job)
-            .where(Job.id == job_id, Job.attempts < max_attempts,
-                   or_(Job.state == "queued", _abandoned(cutoff)))
-            .values(state="running", attempts=Job.attempts + 1, started_at=now,
-                    stage=None, reason=None, claimed_by=owner[:200], heartbeat_at=now)
-            .execution_options(synchronize_session=False)
-        ).rowcount
-        if claimed:
-            return Claim.CLAIMED
+        holder = _take(session, job_id, owner, and_(
+            Job.attempts < max_attempts, or_(Job.state == "queued", _abandoned(cutoff))))
+        if holder is not None:
+            return Claim.CLAIMED, holder
         row = session.execute(
             select(Job.state, Job.heartbeat_at).where(Job.id == job_id)).one_or_none()
+    return _why_not_claimed(row, cutoff), None
+
+
+def _why_not_claimed(row, cutoff: datetime) -> Claim:
+    """Classify a job that could not be claimed from its ``(state, heartbeat_at)``."""
     if row is None:
         return Claim.MISSING
     state, heartbeat_at = row
@@ -97,13 +146,37 @@ def claim_job(database: Database, job_id: str, owner: str, lease_s: float,
     return Claim.EXHAUSTED
 
 
-def renew_claim(database: Database, job_id: str, owner: str) -> bool:
-    """Renew ``owner``'s lease on a running job; False when the claim was lost."""
+def claim_next_job(database: Database, owner: str) -> Holder | None:
+    """Claim the oldest queued job for ``owner`` (the embedded worker).
+
+    Parameters
+    ----------
+    database : Database
+        The service database.
+    owner : str
+        Who claims, stored in ``jobs.claimed_by``.
+
+    Returns
+    -------
+    Holder or None
+        The claim, or ``None`` when no job is queued.
+    """
+    with database.session() as session:
+        candidates = session.scalars(
+            select(Job.id).where(Job.state == "queued").order_by(Job.created_at).limit(5)
+        ).all()
+        for job_id in candidates:
+            holder = _take(session, job_id, owner, Job.state == "queued")
+            if holder is not None:
+                return holder
+    return None
+
+
+def renew_claim(database: Database, holder: Holder) -> bool:
+    """Renew the lease of ``holder``'s claim; False when the claim was lost."""
     with database.session() as session:
         return bool(session.execute(
-            update(Job)
-            .where(Job.id == job_id, Job.state == "running", Job.claimed_by == owner[:200])
-            .values(heartbeat_at=utc_now())
+            update(Job).where(holder.holds()).values(heartbeat_at=utc_now())
             .execution_options(synchronize_session=False)
         ).rowcount)
 

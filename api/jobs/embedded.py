@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
+import os
+import socket
 import threading
 import time
 from multiprocessing.process import BaseProcess
@@ -17,13 +19,12 @@ from sqlalchemy import select, update
 
 from api.config import Settings
 from api.db import Database
-from api.jobs.runner import child_main, discard_job_files, discard_unstored_files, finish_job
+from api.jobs.claims import MAX_ATTEMPTS, Holder, claim_next_job
+from api.jobs.runner import child_main, discard_job_files, fail_job
 from api.models import Job, utc_now
 
 log = logging.getLogger("navsvc.jobs")
 
-#: a job is started at most this many times (the first run plus one after a restart)
-MAX_ATTEMPTS = 2
 #: a worker heartbeat older than this many poll intervals (and at least
 #: :data:`HEARTBEAT_MIN_STALE_S`) means the worker is stopped or stuck
 HEARTBEAT_STALE_POLLS = 5
@@ -55,7 +56,7 @@ def recover_interrupted_jobs(database: Database, settings: Settings) -> tuple[in
     """Re-queue jobs left ``running`` by a stopped service, or fail them.
 
     A job interrupted on its first attempt goes back to the queue (its next attempt
-    starts from an empty result folder); one interrupted again is failed with a reason,
+    writes into a folder of its own); one interrupted again is failed with a reason,
     and its partial outputs are deleted, so no job stays ``running`` forever.
 
     Parameters
@@ -83,27 +84,8 @@ def recover_interrupted_jobs(database: Database, settings: Settings) -> tuple[in
                        "again. Submit a new plan request.")
         )
     for job_id in given_up:
-        discard_job_files(settings, job_id)
+        discard_job_files(database, settings, job_id)
     return requeued, len(given_up)
-
-
-def claim_next_job(database: Database) -> str | None:
-    """Atomically move the oldest queued job to ``running`` and return its id.
-
-    The conditional update makes the claim safe when several workers poll.
-    """
-    with database.session() as session:
-        candidates = session.scalars(
-            select(Job.id).where(Job.state == "queued").order_by(Job.created_at).limit(5)
-        ).all()
-        for job_id in candidates:
-            claimed = session.execute(
-                update(Job).where(Job.id == job_id, Job.state == "queued")
-                .values(state="running", started_at=utc_now(), attempts=Job.attempts + 1)
-            ).rowcount
-            if claimed:
-                return job_id
-    return None
 
 
 class EmbeddedWorker:
@@ -121,7 +103,8 @@ class EmbeddedWorker:
         self.settings = settings
         self.database = database
         self._context = multiprocessing.get_context("spawn")
-        self._children: dict[str, BaseProcess] = {}
+        self._owner = f"embedded@{socket.gethostname()}/{os.getpid()}"
+        self._children: dict[Holder, BaseProcess] = {}
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="navsvc-worker", daemon=True)
@@ -155,10 +138,10 @@ class EmbeddedWorker:
             try:
                 self._reap()
                 while len(self._children) < self.settings.workers and not self._stop.is_set():
-                    job_id = claim_next_job(self.database)
-                    if job_id is None:
+                    holder = claim_next_job(self.database, self._owner)
+                    if holder is None:
                         break
-                    self._launch(job_id)
+                    self._launch(holder)
             except Exception:
                 log.exception("job worker iteration failed; retrying")
             self._beat()
@@ -174,31 +157,30 @@ class EmbeddedWorker:
         except OSError as exc:
             log.warning("could not touch the worker heartbeat file: %s", exc)
 
-    def _launch(self, job_id: str) -> None:
+    def _launch(self, holder: Holder) -> None:
         # Not a daemon: the pipeline may start helper processes of its own.
-        child = self._context.Process(target=child_main, args=(job_id, self.settings),
-                                      name=f"navsvc-job-{job_id}")
+        child = self._context.Process(target=child_main, args=(holder, self.settings),
+                                      name=f"navsvc-job-{holder.job_id}")
         child.start()
-        self._children[job_id] = child
+        self._children[holder] = child
         threading.Thread(target=self._watch, args=(child,), daemon=True).start()
-        log.info("job %s started in process %s", job_id, child.pid)
+        log.info("job %s started in process %s", holder.job_id, child.pid)
 
     def _watch(self, child: BaseProcess) -> None:
         child.join()
         self._wake.set()
 
     def _reap(self) -> None:
-        for job_id, child in list(self._children.items()):
+        for holder, child in list(self._children.items()):
             if child.is_alive():
                 continue
             child.join()
-            del self._children[job_id]
+            del self._children[holder]
             if child.exitcode != 0 and not self._stop.is_set():
                 # The child died, perhaps without recording an outcome (crash, kill, OOM),
-                # perhaps after storing its plan (a crash at exit): finish_job changes
-                # nothing then, and the stored plan keeps its folder.
-                finish_job(self.database, job_id, "failed", stage=None,
-                           reason=f"the targeting process ended unexpectedly (exit code "
-                                  f"{child.exitcode}); the service is unaffected")
-                discard_unstored_files(self.database, self.settings, job_id)
-                log.error("job %s process exited with code %s", job_id, child.exitcode)
+                # perhaps after storing its plan (a crash at exit): fail_job changes
+                # nothing then, and keeps the folder the stored plan holds.
+                fail_job(self.database, self.settings, holder, stage=None,
+                         reason=f"the targeting process ended unexpectedly (exit code "
+                                f"{child.exitcode}); the service is unaffected")
+                log.error("job %s process exited with code %s", holder.job_id, child.exitcode)

@@ -1,7 +1,8 @@
 """The targeting job function, free of the web layer.
 
-:func:`run_plan_job` needs only a job id and the settings, so the same code runs in
-the embedded worker's child process today and on a distributed queue later.
+:func:`run_plan_job` needs only a claim on the job (:class:`~api.jobs.claims.Holder`)
+and the settings, so the same code runs in the embedded worker's child process and on
+the distributed queue's workers.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from sqlalchemy import select, update
 
 from api.config import Settings
 from api.db import Database
+from api.jobs.claims import Holder
 from api.models import Image, Job, Plan, utc_now
 from api.storage import Storage
 from navsvc.errors import InputError
@@ -41,129 +43,192 @@ def plan_options(options: dict) -> PlanOptions:
     return PlanOptions(**values)
 
 
-def finish_job(database: Database, job_id: str, state: str, **values) -> None:
-    """Mark a running job ``succeeded`` or ``failed`` (no effect on other states)."""
+def finish_job(database: Database, holder: Holder, state: str, **values) -> bool:
+    """Mark the job of ``holder`` ``succeeded`` or ``failed``, if that claim still holds it.
+
+    Returns
+    -------
+    bool
+        Whether this call ended the job (False if it finished or was taken over).
+    """
     with database.session() as session:
-        session.execute(
-            update(Job)
-            .where(Job.id == job_id, Job.state == "running")
+        return bool(session.execute(
+            update(Job).where(holder.holds())
             .values(state=state, finished_at=utc_now(), **values)
-        )
+        ).rowcount)
 
 
-def _set_stage(database: Database, job_id: str, stage: str) -> None:
+def fail_job(database: Database, settings: Settings, holder: Holder, reason: str,
+             **values) -> bool:
+    """Fail the job of ``holder`` with ``reason`` and delete the files no plan holds.
+
+    When this claim ended the job, every result folder of the job without a stored
+    plan goes (those of earlier attempts belong to runs that lost their claim and can
+    store nothing); otherwise only this run's own.
+
+    Returns
+    -------
+    bool
+        Whether this call failed the job.
+    """
+    ended = finish_job(database, holder, "failed", reason=reason, **values)
+    if ended:
+        discard_job_files(database, settings, holder.job_id)
+    else:
+        discard_run_files(database, settings, holder)
+    return ended
+
+
+def _set_stage(database: Database, holder: Holder, stage: str) -> None:
     with database.session() as session:
-        session.execute(
-            update(Job).where(Job.id == job_id, Job.state == "running").values(stage=stage[:100])
-        )
+        session.execute(update(Job).where(holder.holds()).values(stage=stage[:100]))
 
 
-def _store_plan(database: Database, storage: Storage, job: Job, out_dir: Path,
-                plan: dict) -> str:
-    plan_id = str(plan.get("plan_id") or job.id)
+def _store_plan(database: Database, storage: Storage, holder: Holder, image_id: str,
+                out_dir: Path, plan: dict) -> str | None:
+    """Store the plan and mark the job succeeded, only while ``holder`` holds the job.
+
+    The plan row names this run's own folder, in the transaction that ends the job, so
+    the stored plan's files are exactly what this run wrote. Returns the plan id, or
+    ``None`` (nothing stored) when the claim was lost to another worker.
+    """
+    plan_id = str(plan.get("plan_id") or holder.job_id)
     with database.session() as session:
-        session.add(Plan(id=plan_id, image_id=job.image_id, job_id=job.id,
-                         data=json.loads(json.dumps(plan)), result_dir=storage.relative(out_dir)))
-        session.flush()
-        session.execute(
-            update(Job).where(Job.id == job.id)
+        held = session.execute(
+            update(Job).where(holder.holds())
             .values(state="succeeded", plan_id=plan_id, stage=None, finished_at=utc_now())
-        )
+        ).rowcount
+        if not held:
+            return None
+        session.add(Plan(id=plan_id, image_id=image_id, job_id=holder.job_id,
+                         data=json.loads(json.dumps(plan)), result_dir=storage.relative(out_dir)))
     return plan_id
 
 
-def run_plan_job(job_id: str, settings: Settings) -> str:
-    """Run the targeting job ``job_id`` (already claimed: state ``running``).
+def run_plan_job(holder: Holder, settings: Settings) -> str:
+    """Run the targeting job claimed by ``holder`` (state ``running``).
+
+    The plan function writes into this attempt's own folder; the plan is stored, and
+    the job ended, only while the claim still holds the job.
 
     Parameters
     ----------
-    job_id : str
-        The job to run.
+    holder : Holder
+        The claim on the job to run.
     settings : Settings
         Service settings (database URL, data folder, plan function).
 
     Returns
     -------
     str
-        The final state, ``"succeeded"`` or ``"failed"``.
+        ``"succeeded"`` or ``"failed"`` (the job's final state), or ``"lost"`` when
+        another worker took the job over: this run then stored nothing.
     """
     database = Database(settings.resolved_database_url)
     storage = Storage(settings.data_dir)
     try:
         with database.session() as session:
-            job = session.get(Job, job_id)
+            job = session.get(Job, holder.job_id)
             image = session.get(Image, job.image_id) if job else None
         if job is None or image is None:
-            log.error("job %s or its image does not exist", job_id)
+            log.error("job %s or its image does not exist", holder.job_id)
             return "failed"
         make_plan = load_function(settings.plan_function)
-        discard_job_files(settings, job_id)  # what an interrupted earlier attempt left
-        out_dir = storage.plan_dir(job_id)
-        stored = False
-        try:
-            plan = make_plan(storage.absolute(image.stored_path), out_dir,
-                             plan_options(job.options),
-                             progress=lambda stage: _set_stage(database, job_id, stage))
-            _store_plan(database, storage, job, out_dir, plan)
-            stored = True
-            log.info("job %s succeeded", job_id)
-            return "succeeded"
-        except InputError as exc:
-            finish_job(database, job_id, "failed", reason=str(exc))
-        except Exception as exc:
-            log.exception("job %s failed", job_id)
-            finish_job(database, job_id, "failed",
-                       reason=f"internal error ({type(exc).__name__}); see the service log")
-        finally:
-            if not stored:
-                discard_unstored_files(database, settings, job_id)
-        return "failed"
+        return _run(database, settings, storage, holder, make_plan, job, image)
     finally:
         database.dispose()
 
 
-def _plan_stored(database: Database, job_id: str) -> bool:
-    # Asked before the files of a job that did not finish normally are deleted: a stop or
-    # a crash can land after the commit of the plan. If the database cannot say, keep them.
+def _run(database: Database, settings: Settings, storage: Storage, holder: Holder,
+         make_plan: Callable, job: Job, image: Image) -> str:
+    """Body of :func:`run_plan_job`: plan into this attempt's folder, store or fail."""
+    job_id = holder.job_id
+    out_dir = storage.run_dir(job_id, holder.attempt)
+    outcome = "lost"
+    try:
+        plan = make_plan(storage.absolute(image.stored_path), out_dir, plan_options(job.options),
+                         progress=lambda stage: _set_stage(database, holder, stage))
+        if _store_plan(database, storage, holder, job.image_id, out_dir, plan) is None:
+            log.warning("job %s: attempt %d lost its claim to another worker; its plan is "
+                        "not stored", job_id, holder.attempt)
+            return outcome
+        outcome = "succeeded"
+        log.info("job %s succeeded", job_id)
+    except InputError as exc:
+        if fail_job(database, settings, holder, str(exc)):
+            outcome = "failed"
+    except Exception as exc:
+        log.exception("job %s failed", job_id)
+        if fail_job(database, settings, holder,
+                    f"internal error ({type(exc).__name__}); see the service log"):
+            outcome = "failed"
+    finally:
+        if outcome == "succeeded":
+            discard_job_files(database, settings, job_id)  # earlier attempts' leftovers
+        elif outcome == "lost":  # also a stop (SystemExit) before the outcome was known
+            discard_run_files(database, settings, holder)
+    return outcome
+
+
+def _plan_holds(database: Database, storage: Storage, folder: Path) -> bool:
+    """Whether a stored plan's result folder is ``folder``.
+
+    Asked before any result folder is deleted: a stop can land between the commit of
+    the plan and the line after it. If the database cannot say, keep the files.
+    """
     try:
         with database.session() as session:
-            return session.scalar(select(Plan.id).where(Plan.job_id == job_id).limit(1)) is not None
+            return session.scalar(select(Plan.id).where(
+                Plan.result_dir == storage.relative(folder)).limit(1)) is not None
     except Exception:
-        log.exception("job %s: could not check for a stored plan; its files are kept", job_id)
+        log.exception("could not check for a plan stored in %s; its files are kept", folder)
         return True
 
 
-def discard_unstored_files(database: Database, settings: Settings, job_id: str) -> None:
-    """Delete the result folder of job ``job_id`` unless a stored plan holds it.
-
-    Parameters
-    ----------
-    database : Database
-        The service database (asked whether the job stored a plan).
-    settings : Settings
-        Service settings (the data folder).
-    job_id : str
-        The job whose folder goes.
-    """
-    if not _plan_stored(database, job_id):
-        discard_job_files(settings, job_id)
+def _discard_unless_stored(database: Database, storage: Storage, folder: Path) -> None:
+    if folder.exists() and not _plan_holds(database, storage, folder):
+        shutil.rmtree(folder, ignore_errors=True)
 
 
-def discard_job_files(settings: Settings, job_id: str) -> None:
-    """Delete the result folder of job ``job_id`` and everything in it, if it exists.
+def discard_run_files(database: Database, settings: Settings, holder: Holder) -> None:
+    """Delete the result folder of ``holder``'s run, unless a stored plan holds it.
 
-    A job that produced no stored plan leaves nothing behind: its partial outputs (the
+    A run that produced no stored plan leaves nothing behind: its partial outputs (the
     patient's transforms, a half-written report) are reachable through no API and would
     only be copied into backups.
 
     Parameters
     ----------
+    database : Database
+        The service database (asked whether a plan holds the folder).
+    settings : Settings
+        Service settings (the data folder).
+    holder : Holder
+        The claim whose run's folder goes.
+    """
+    storage = Storage(settings.data_dir)
+    _discard_unless_stored(database, storage, storage.run_path(holder.job_id, holder.attempt))
+
+
+def discard_job_files(database: Database, settings: Settings, job_id: str) -> None:
+    """Delete every result folder of the ended job ``job_id`` that no stored plan holds.
+
+    Call it only once the job succeeded or failed: then no run of it can store a plan,
+    and folders left by its earlier attempts (a killed worker's) are only patient data
+    to be removed.
+
+    Parameters
+    ----------
+    database : Database
+        The service database (asked whether a plan holds a folder).
     settings : Settings
         Service settings (the data folder).
     job_id : str
-        The job whose folder goes.
+        The job whose leftover folders go.
     """
-    shutil.rmtree(Storage(settings.data_dir).plans_dir / job_id, ignore_errors=True)
+    storage = Storage(settings.data_dir)
+    for folder in storage.job_dirs(job_id):
+        _discard_unless_stored(database, storage, folder)
 
 
 def _exit_on_sigterm(signum: int, _frame) -> None:
@@ -172,7 +237,7 @@ def _exit_on_sigterm(signum: int, _frame) -> None:
     raise SystemExit(128 + signum)
 
 
-def child_main(job_id: str, settings: Settings) -> None:
+def child_main(holder: Holder, settings: Settings) -> None:
     """Entry point of the worker's child process: set up logging, run the job.
 
     A SIGTERM (the worker stopping with the service) ends the job through ``SystemExit``,
@@ -181,4 +246,4 @@ def child_main(job_id: str, settings: Settings) -> None:
     signal.signal(signal.SIGTERM, _exit_on_sigterm)
     logging.basicConfig(level=settings.log_level.upper(),
                         format="%(asctime)s %(levelname)s %(name)s [job] %(message)s")
-    run_plan_job(job_id, settings)
+    run_plan_job(holder, settings)

@@ -19,7 +19,7 @@ def insert_plan(app, image_id: str, plan: dict) -> str:
     """Store a finished job and its plan directly (as a succeeded job would)."""
     database: Database = app.state.db
     job_id = str(uuid.uuid4())
-    out_dir = app.state.storage.plan_dir(job_id)
+    out_dir = app.state.storage.run_dir(job_id, 1)
     (out_dir / "plan.json").write_text(json.dumps(plan))
     (out_dir / "report.html").write_text("<html><body>QC report</body></html>")
     with database.session() as session:

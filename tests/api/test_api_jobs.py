@@ -81,10 +81,10 @@ def test_failed_jobs_carry_a_reason_and_leave_no_files(image, auth, worker_clien
     assert done["plan_id"] is None
     # the partial outputs (the patient's transforms) went with the failed job
     deadline = time.monotonic() + POLL_TIMEOUT_S  # a crash is cleaned up by the worker thread
-    while (folder := Storage(app.state.settings.data_dir).plans_dir / job["id"]).exists() \
-            and time.monotonic() < deadline:
+    storage = Storage(app.state.settings.data_dir)
+    while (folders := storage.job_dirs(job["id"])) and time.monotonic() < deadline:
         time.sleep(0.05)
-    assert not folder.exists()
+    assert not folders
     assert client.get("/readyz").json()["checks"] == {"database": "ok", "worker": "ok"}
 
 
@@ -119,11 +119,11 @@ def test_running_jobs_are_requeued_once_then_failed(app, client, image):
             session.add(Job(id=job_id, image_id=image["id"], options={}, state="running",
                             stage="register", attempts=attempts, created_by="t",
                             started_at=utc_now()))
-    for job_id in ids:  # each interrupted attempt left partial outputs
-        (app.state.storage.plan_dir(job_id) / "transforms").mkdir()
+    for job_id, attempts in zip(ids, (1, 2)):  # each interrupted attempt left partial outputs
+        (app.state.storage.run_dir(job_id, attempts) / "transforms").mkdir()
     assert recover_interrupted_jobs(app.state.db, app.state.settings) == (1, 1)
-    # the given-up job's files are gone; the re-queued one's are cleared when it runs again
-    assert not (app.state.storage.plans_dir / ids[1]).exists()
+    # the given-up job's files are gone; the re-queued one's go when it ends
+    assert not app.state.storage.job_dirs(ids[1])
     with app.state.db.session() as session:
         first, second = (session.get(Job, job_id) for job_id in ids)
         assert (first.state, first.stage, first.attempts) == ("queued", None, 1)
@@ -141,7 +141,7 @@ def test_restart_resumes_interrupted_job(image, auth, worker_client):
     assert running["stage"] == "register"
     client.__exit__(None, None, None)  # service stops with the job running
     # the stopped job ran its clean-up: nothing of its scratch folder is left
-    assert not list(Storage(app.state.settings.data_dir).plan_dir(job["id"]).glob("scratch-*"))
+    assert not list(Storage(app.state.settings.data_dir).run_path(job["id"], 1).glob("scratch-*"))
     _, restarted = worker_client("api_test_fakes:fake_make_plan")
     done = wait_for_job(restarted, auth["technician"], job["id"])
     assert done["state"] == "succeeded" and done["attempts"] == 2

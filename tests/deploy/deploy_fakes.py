@@ -8,12 +8,17 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 import time
 import uuid
 from pathlib import Path
 
 #: seconds :func:`slow_plan` takes
 SLOW_S = 6.0
+#: :func:`gated_plan` (run in a thread of the test process) waits for this ...
+GATE = threading.Event()
+#: ... and sets this when it got there
+AT_GATE = threading.Event()
 
 
 def quick_plan(t1_path: Path, out_dir: Path, options, progress=None) -> dict:
@@ -53,3 +58,15 @@ def gil_holding_plan(t1_path: Path, out_dir: Path, options, progress=None) -> di
 
     ctypes.PyDLL(None).sleep(3)  # libc sleep called without releasing the GIL
     return quick_plan(t1_path, out_dir, options, progress)
+
+
+def gated_plan(t1_path: Path, out_dir: Path, options, progress=None) -> dict:
+    """Stall in stage ``register`` until :data:`GATE` is set (a worker that stopped
+    answering), then write ``plan.json`` and ``report.html`` naming this plan."""
+    if progress:
+        progress("register")
+    AT_GATE.set()
+    GATE.wait(300)
+    plan = quick_plan(t1_path, out_dir, options)
+    (Path(out_dir) / "report.html").write_text(f"<html>report of plan {plan['plan_id']}</html>")
+    return plan

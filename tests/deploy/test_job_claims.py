@@ -6,8 +6,10 @@ on SQLite directly (the API's queue uses Celery's in-memory transport here).
 
 from __future__ import annotations
 
+import json
 import threading
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select, update
@@ -15,10 +17,13 @@ from sqlalchemy import func, select, update
 from api.config import Settings
 from api.db import Database
 from api.jobs.celery_app import execute_job
-from api.jobs.claims import (EXHAUSTED_REASON, Claim, claim_job, fail_exhausted, renew_claim)
+from api.jobs.claims import (EXHAUSTED_REASON, Claim, Holder, claim_job, fail_exhausted,
+                             renew_claim)
 from api.jobs.queue import CeleryQueue
 from api.migrations import upgrade
 from api.models import Image, Job, Patient, Plan, utc_now
+from api.storage import Storage
+import deploy_fakes
 
 LEASE_S = 30.0
 
@@ -66,17 +71,24 @@ def _job(database, job_id) -> Job:
 
 
 def _age_lease(database, job_id, seconds: float) -> None:
-    """Pretend the claimant's last renewal was ``seconds`` ago (it died)."""
+    """Pretend the claimant's last renewal (or the last sending of a queued job) was
+    ``seconds`` ago."""
     with database.session() as session:
         session.execute(update(Job).where(Job.id == job_id)
                         .values(heartbeat_at=utc_now() - timedelta(seconds=seconds)))
 
 
+def _files(folder: Path) -> dict[str, bytes]:
+    """The files of ``folder`` and their bytes."""
+    return {path.name: path.read_bytes() for path in sorted(folder.iterdir())}
+
+
 def test_first_claim_runs_a_second_delivery_waits(database, job_id):
-    assert claim_job(database, job_id, "w1@a/1", LEASE_S) is Claim.CLAIMED
+    assert claim_job(database, job_id, "w1@a/1", LEASE_S) == \
+        (Claim.CLAIMED, Holder(job_id, "w1@a/1", 1))
     job = _job(database, job_id)
     assert (job.state, job.attempts, job.claimed_by) == ("running", 1, "w1@a/1")
-    assert claim_job(database, job_id, "w2@b/2", LEASE_S) is Claim.BUSY
+    assert claim_job(database, job_id, "w2@b/2", LEASE_S) == (Claim.BUSY, None)
     assert _job(database, job_id).attempts == 1
 
 
@@ -85,7 +97,7 @@ def test_concurrent_deliveries_claim_once(database, job_id):
 
     def deliver(n: int) -> None:
         barrier.wait()
-        outcomes.append(claim_job(database, job_id, f"w{n}@host/{n}", LEASE_S))
+        outcomes.append(claim_job(database, job_id, f"w{n}@host/{n}", LEASE_S)[0])
 
     threads = [threading.Thread(target=deliver, args=(n,)) for n in range(8)]
     for thread in threads:
@@ -98,21 +110,23 @@ def test_concurrent_deliveries_claim_once(database, job_id):
 
 
 def test_dead_worker_is_taken_over_once_then_the_job_fails(database, job_id):
-    assert claim_job(database, job_id, "w1@a/1", LEASE_S) is Claim.CLAIMED
-    assert renew_claim(database, job_id, "w1@a/1")
-    assert not renew_claim(database, job_id, "w2@b/2"), "only the claimant renews"
+    claim, first = claim_job(database, job_id, "w1@a/1", LEASE_S)
+    assert claim is Claim.CLAIMED
+    assert renew_claim(database, first)
+    assert not renew_claim(database, Holder(job_id, "w2@b/2", 1)), "only the claimant renews"
     _age_lease(database, job_id, LEASE_S + 1)
-    assert claim_job(database, job_id, "w2@b/2", LEASE_S) is Claim.CLAIMED
+    claim, second = claim_job(database, job_id, "w2@b/2", LEASE_S)
+    assert claim is Claim.CLAIMED and second == Holder(job_id, "w2@b/2", 2)
     job = _job(database, job_id)
     assert (job.attempts, job.claimed_by) == (2, "w2@b/2")
-    assert not renew_claim(database, job_id, "w1@a/1"), "the dead worker lost its claim"
+    assert not renew_claim(database, first), "the dead worker lost its claim"
     _age_lease(database, job_id, LEASE_S + 1)
-    assert claim_job(database, job_id, "w3@c/3", LEASE_S) is Claim.EXHAUSTED
+    assert claim_job(database, job_id, "w3@c/3", LEASE_S)[0] is Claim.EXHAUSTED
     assert fail_exhausted(database, job_id, LEASE_S)
     job = _job(database, job_id)
     assert (job.state, job.attempts, job.reason) == ("failed", 2, EXHAUSTED_REASON)
     assert job.finished_at is not None
-    assert claim_job(database, job_id, "w3@c/3", LEASE_S) is Claim.FINISHED
+    assert claim_job(database, job_id, "w3@c/3", LEASE_S)[0] is Claim.FINISHED
 
 
 def test_live_claim_is_not_failed(database, job_id):
@@ -124,7 +138,7 @@ def test_live_claim_is_not_failed(database, job_id):
 
 
 def test_missing_job(database):
-    assert claim_job(database, "no-such-job", "w1@a/1", LEASE_S) is Claim.MISSING
+    assert claim_job(database, "no-such-job", "w1@a/1", LEASE_S) == (Claim.MISSING, None)
 
 
 def test_execute_runs_the_job_function_once(database, job_id, settings):
@@ -179,3 +193,35 @@ def test_lease_is_renewed_while_the_job_holds_the_gil(database, job_id, settings
     assert job.state == "succeeded"
     assert (job.heartbeat_at - job.started_at).total_seconds() >= 2.0, \
         "renewed during the 3 s the job held the GIL"
+
+
+def test_run_that_lost_its_claim_changes_nothing(database, job_id, settings):
+    """Worker 1 stalls mid-job; its lease runs out and worker 2 takes the job over and
+    stores its plan. When worker 1 resumes, it stores nothing, the stored plan's files
+    stay worker 2's, and worker 1 leaves no files behind."""
+    deploy_fakes.GATE.clear()
+    deploy_fakes.AT_GATE.clear()
+    stalled = settings.model_copy(update={"plan_function": "deploy_fakes:gated_plan",
+                                          "job_lease_s": 3600.0})  # no renewal during the test
+    first = threading.Thread(target=execute_job, args=(job_id, stalled, "w1@a/1"))
+    first.start()
+    try:
+        assert deploy_fakes.AT_GATE.wait(60), "worker 1 never started the job"
+        _age_lease(database, job_id, LEASE_S + 1)  # its renewals stopped arriving
+        assert execute_job(job_id, settings, "w2@b/2") is Claim.CLAIMED
+        job = _job(database, job_id)
+        assert (job.state, job.attempts, job.claimed_by) == ("succeeded", 2, "w2@b/2")
+        with database.session() as session:
+            folder = Storage(settings.data_dir).absolute(session.get(Plan, job.plan_id).result_dir)
+        stored = _files(folder)
+        assert json.loads(stored["plan.json"])["plan_id"] == job.plan_id
+    finally:
+        deploy_fakes.GATE.set()
+        first.join()
+    assert _files(folder) == stored, "worker 1 changed the stored plan's files"
+    after = _job(database, job_id)
+    assert (after.state, after.plan_id, after.finished_at) == ("succeeded", job.plan_id,
+                                                               job.finished_at)
+    with database.session() as session:
+        assert session.scalar(select(func.count()).select_from(Plan)) == 1
+    assert Storage(settings.data_dir).job_dirs(job_id) == [folder], "worker 1's files are left"
