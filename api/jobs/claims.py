@@ -181,6 +181,24 @@ def renew_claim(database: Database, holder: Holder) -> bool:
         ).rowcount)
 
 
+def requeue_unstarted(database: Database, holder: Holder) -> bool:
+    """Put a claimed job whose run could not be started back to ``queued``.
+
+    The attempt stays counted, so a job that cannot be started is not tried forever.
+
+    Returns
+    -------
+    bool
+        Whether ``holder`` still held the job (and it is queued again).
+    """
+    with database.session() as session:
+        return bool(session.execute(
+            update(Job).where(holder.holds())
+            .values(state="queued", stage=None, started_at=None, claimed_by=None)
+            .execution_options(synchronize_session=False)
+        ).rowcount)
+
+
 def fail_exhausted(database: Database, job_id: str, lease_s: float,
                    max_attempts: int = MAX_ATTEMPTS) -> bool:
     """Fail a job that used up its attempts and has no live claim.

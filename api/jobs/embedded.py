@@ -19,7 +19,7 @@ from sqlalchemy import select, update
 
 from api.config import Settings
 from api.db import Database
-from api.jobs.claims import MAX_ATTEMPTS, Holder, claim_next_job
+from api.jobs.claims import MAX_ATTEMPTS, Holder, claim_next_job, requeue_unstarted
 from api.jobs.runner import child_main, discard_job_files, fail_job
 from api.models import Job, utc_now
 
@@ -139,9 +139,8 @@ class EmbeddedWorker:
                 self._reap()
                 while len(self._children) < self.settings.workers and not self._stop.is_set():
                     holder = claim_next_job(self.database, self._owner)
-                    if holder is None:
-                        break
-                    self._launch(holder)
+                    if holder is None or not self._launch(holder):
+                        break  # after a failed launch, try again at the next poll
             except Exception:
                 log.exception("job worker iteration failed; retrying")
             self._beat()
@@ -157,14 +156,29 @@ class EmbeddedWorker:
         except OSError as exc:
             log.warning("could not touch the worker heartbeat file: %s", exc)
 
-    def _launch(self, holder: Holder) -> None:
-        # Not a daemon: the pipeline may start helper processes of its own.
-        child = self._context.Process(target=child_main, args=(holder, self.settings),
-                                      name=f"navsvc-job-{holder.job_id}")
-        child.start()
+    def _launch(self, holder: Holder) -> bool:
+        """Start the process of the claimed job; on failure release the job at once."""
+        try:
+            # Not a daemon: the pipeline may start helper processes of its own.
+            child = self._context.Process(target=child_main, args=(holder, self.settings),
+                                          name=f"navsvc-job-{holder.job_id}")
+            child.start()
+        except Exception as exc:
+            log.exception("job %s: could not start its process", holder.job_id)
+            self._release(holder, exc)
+            return False
         self._children[holder] = child
         threading.Thread(target=self._watch, args=(child,), daemon=True).start()
         log.info("job %s started in process %s", holder.job_id, child.pid)
+        return True
+
+    def _release(self, holder: Holder, exc: Exception) -> None:
+        """Re-queue a job whose process could not start, or fail it after its last attempt."""
+        if holder.attempt < MAX_ATTEMPTS and requeue_unstarted(self.database, holder):
+            return
+        fail_job(self.database, self.settings, holder, stage=None,
+                 reason=f"the targeting process could not be started ({type(exc).__name__}: "
+                        f"{exc}) on {holder.attempt} attempts; submit the plan request again")
 
     def _watch(self, child: BaseProcess) -> None:
         child.join()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import errno
+import multiprocessing
 import os
 import time
 import uuid
@@ -110,6 +112,35 @@ def test_crash_after_the_plan_was_stored_keeps_its_files(image, auth, worker_cli
     assert client.get(f"{plan_url}/report", headers=auth["clinician"]).status_code == 200
     approved = client.post(f"{plan_url}/approval", headers=auth["clinician"], json={})
     assert approved.status_code == 201, approved.text
+
+
+class _UnstartableContext:
+    """A ``spawn`` context whose first ``failures`` processes cannot be made (as when
+    the machine is out of memory or process slots)."""
+
+    def __init__(self, failures: int) -> None:
+        self.failures = failures
+
+    def Process(self, **kwargs):
+        if self.failures:
+            self.failures -= 1
+            raise OSError(errno.EAGAIN, "Resource temporarily unavailable")
+        return multiprocessing.get_context("spawn").Process(**kwargs)
+
+
+@pytest.mark.parametrize("failures,state", [(1, "succeeded"), (2, "failed")])
+def test_job_whose_process_cannot_start_is_requeued_at_once(image, auth, worker_client,
+                                                             failures, state):
+    """A claimed job whose process fails to start goes back to the queue (no restart
+    needed); after its last attempt it fails with the reason."""
+    app, client = worker_client()
+    app.state.worker._context = _UnstartableContext(failures)
+    job = submit(client, auth["technician"], image["id"])
+    done = wait_for_job(client, auth["technician"], job["id"])
+    assert (done["state"], done["attempts"]) == (state, 2), done
+    if state == "failed":
+        assert "could not be started (BlockingIOError" in done["reason"] and done["plan_id"] is None
+    assert client.get("/readyz").json()["checks"] == {"database": "ok", "worker": "ok"}
 
 
 def test_running_jobs_are_requeued_once_then_failed(app, client, image):
