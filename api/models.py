@@ -116,7 +116,8 @@ class Job(Base):
     #: who runs the job now (worker node and process; ``embedded@host/pid`` for the
     #: embedded worker); with ``attempts`` it names the one run that may end the job
     claimed_by: Mapped[str | None] = mapped_column(String(200), nullable=True)
-    #: last renewal of that claim; a claim not renewed within the lease is abandoned
+    #: running: last renewal of that claim (a claim not renewed within the lease is
+    #: abandoned); queued: when the job's message was last sent again (queue sweep)
     heartbeat_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     plan_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now, index=True)

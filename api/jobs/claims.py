@@ -24,7 +24,7 @@ import enum
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from api.db import Database
@@ -230,6 +230,9 @@ def abandoned_jobs(database: Database, older_than_s: float) -> list[str]:
 def requeue_abandoned(database: Database, job_id: str, older_than_s: float) -> bool:
     """Put a running job without a live claim back to ``queued`` (attempts kept).
 
+    The caller sends it right away, so the time is recorded as its last sending
+    (see :func:`mark_sent`).
+
     Returns
     -------
     bool
@@ -240,7 +243,7 @@ def requeue_abandoned(database: Database, job_id: str, older_than_s: float) -> b
         return bool(session.execute(
             update(Job)
             .where(Job.id == job_id, _abandoned(cutoff))
-            .values(state="queued", stage=None, started_at=None)
+            .values(state="queued", stage=None, started_at=None, heartbeat_at=utc_now())
             .execution_options(synchronize_session=False)
         ).rowcount)
 
@@ -250,3 +253,49 @@ def queued_jobs(database: Database) -> list[str]:
     with database.session() as session:
         return list(session.scalars(
             select(Job.id).where(Job.state == "queued").order_by(Job.created_at)).all())
+
+
+def _unsent_since(cutoff: datetime):
+    """SQL condition: a queued job whose message was last sent before ``cutoff``.
+
+    A queued job's ``heartbeat_at`` is when its message was last sent again (by the
+    sweep or a re-queue); until then the job's creation, when the API sent it first.
+    """
+    return and_(Job.state == "queued",
+                func.coalesce(Job.heartbeat_at, Job.created_at) < cutoff)
+
+
+def unsent_jobs(database: Database, older_than_s: float) -> list[str]:
+    """Ids of queued jobs whose message was last sent over ``older_than_s`` seconds ago."""
+    cutoff = utc_now() - timedelta(seconds=older_than_s)
+    with database.session() as session:
+        return list(session.scalars(
+            select(Job.id).where(_unsent_since(cutoff)).order_by(Job.created_at)).all())
+
+
+def mark_sent(database: Database, job_id: str, older_than_s: float | None = None) -> bool:
+    """Record that the message of queued job ``job_id`` is sent again now.
+
+    Parameters
+    ----------
+    database : Database
+        The service database.
+    job_id : str
+        The queued job.
+    older_than_s : float, optional
+        Only if its message was last sent over this many seconds ago; of several API
+        processes sweeping at once, one sends it.
+
+    Returns
+    -------
+    bool
+        Whether the caller should send the job (it is queued and was not sent recently).
+    """
+    condition = Job.state == "queued"
+    if older_than_s is not None:
+        condition = _unsent_since(utc_now() - timedelta(seconds=older_than_s))
+    with database.session() as session:
+        return bool(session.execute(
+            update(Job).where(Job.id == job_id, condition).values(heartbeat_at=utc_now())
+            .execution_options(synchronize_session=False)
+        ).rowcount)

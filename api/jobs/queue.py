@@ -13,11 +13,12 @@ import threading
 from api.config import Settings
 from api.db import Database
 from api.jobs.celery_app import PLAN_TASK, make_celery
-from api.jobs.claims import abandoned_jobs, fail_exhausted, queued_jobs, requeue_abandoned
+from api.jobs.claims import (abandoned_jobs, fail_exhausted, mark_sent, queued_jobs,
+                             requeue_abandoned, unsent_jobs)
 
 log = logging.getLogger("navsvc.jobs")
 
-#: seconds between sweeps for jobs whose worker died and whose message was lost
+#: seconds between sweeps for jobs whose message was lost (with their worker, or not)
 SWEEP_INTERVAL_S = 60.0
 #: how many times sending a message is tried before the broker counts as down
 _SEND_RETRIES = 2
@@ -52,7 +53,8 @@ class CeleryQueue:
         try:
             pending = queued_jobs(self.database)
             for job_id in pending:
-                self.submit(job_id)
+                if mark_sent(self.database, job_id):
+                    self.submit(job_id)
             if pending:
                 log.warning("after restart: %d queued job(s) sent to the broker", len(pending))
         except Exception:
@@ -97,18 +99,32 @@ class CeleryQueue:
             self._thread.join(timeout_s)
         self.celery.close()
 
-    def sweep(self) -> int:
-        """Send again the jobs whose worker died and whose message did not come back.
+    def waiting_messages(self) -> int:
+        """Return how many messages wait in the job queue on the broker."""
+        with self.celery.connection_for_read() as connection:
+            try:
+                return connection.default_channel.queue_declare(
+                    queue=self.settings.queue, passive=True).message_count
+            except connection.channel_errors:  # Redis drops an empty queue: none waits
+                return 0
 
-        The broker itself returns a dead worker's message after the visibility
-        timeout; a job still without a live claim well after that (e.g. the broker
-        restarted without persistence) is sent again here.
+    def sweep(self) -> int:
+        """Send again the jobs whose message was lost.
+
+        Running jobs whose worker died, and queued jobs whose message never reached a
+        worker (the broker restarted without persistence, or the task gave up while
+        the database was unreachable).
 
         Returns
         -------
         int
             Number of jobs sent again (jobs out of attempts are failed instead).
         """
+        return self._resend_abandoned() + self._resend_unsent()
+
+    def _resend_abandoned(self) -> int:
+        # The broker itself returns a dead worker's message after the visibility
+        # timeout; a job still without a live claim well after that is sent again.
         overdue = self.settings.broker_visibility_timeout_s + 2 * self.settings.job_lease_s
         sent = 0
         for job_id in abandoned_jobs(self.database, overdue):
@@ -118,6 +134,27 @@ class CeleryQueue:
                 self.submit(job_id)
                 sent += 1
                 log.warning("job %s: worker lost and no redelivery; sent again", job_id)
+        return sent
+
+    def _resend_unsent(self) -> int:
+        # A queued job not sent for a visibility timeout whose message is not waiting
+        # in the queue was lost. While messages wait, the job's may be one of them
+        # (a long queue): it is left alone until the queue drains. A job is sent at
+        # most once a visibility timeout (mark_sent, by one API process of several).
+        # Should its first message still arrive (held by a worker, e.g. retrying
+        # while the database was down), the duplicate is harmless: claim_job moves a
+        # job from queued to running once, and the other delivery finds it busy or
+        # finished and runs nothing.
+        timeout = self.settings.broker_visibility_timeout_s
+        candidates = unsent_jobs(self.database, timeout)
+        if not candidates or self.waiting_messages():
+            return 0
+        sent = 0
+        for job_id in candidates:
+            if mark_sent(self.database, job_id, timeout):
+                self.submit(job_id)
+                sent += 1
+                log.warning("job %s: queued but its message was lost; sent again", job_id)
         return sent
 
     def _sweep_loop(self) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import threading
+import uuid
 from datetime import timedelta
 from pathlib import Path
 
@@ -225,3 +226,34 @@ def test_run_that_lost_its_claim_changes_nothing(database, job_id, settings):
     with database.session() as session:
         assert session.scalar(select(func.count()).select_from(Plan)) == 1
     assert Storage(settings.data_dir).job_dirs(job_id) == [folder], "worker 1's files are left"
+
+
+def test_sweep_resends_a_queued_job_whose_message_was_lost_once(database, job_id, settings):
+    """A queued job whose message was lost (the broker restarted without its data) is
+    sent again after the visibility timeout, once; not while messages wait in the
+    queue, one of which may be its own; two deliveries run it once."""
+    settings = settings.model_copy(update={"queue": f"test-{uuid.uuid4().hex[:8]}"})
+    queue = CeleryQueue(settings, database)
+    timeout = settings.broker_visibility_timeout_s
+    try:
+        assert queue.sweep() == 0, "sent when it was made"
+        with database.session() as session:
+            session.execute(update(Job).where(Job.id == job_id)
+                            .values(created_at=utc_now() - timedelta(seconds=timeout + 1)))
+        assert queue.sweep() == 1
+        assert _job(database, job_id).state == "queued"
+        assert queue.sweep() == 0, "sent again once, not at every sweep"
+        _age_lease(database, job_id, timeout + 1)
+        assert queue.waiting_messages() == 1
+        assert queue.sweep() == 0, "its message may be the one waiting in the queue"
+        with queue.celery.connection_for_read() as connection:
+            message = connection.SimpleQueue(settings.queue).get(timeout=1)
+            assert message.payload[0] == [job_id]
+            message.ack()
+        assert queue.waiting_messages() == 0
+        assert queue.sweep() == 1, "the queue drained and the job is still queued"
+        assert execute_job(job_id, settings, "w1@a/1") is Claim.CLAIMED
+        assert execute_job(job_id, settings, "w2@b/2") is Claim.FINISHED, "the duplicate"
+        assert _job(database, job_id).attempts == 1
+    finally:
+        queue.stop()
