@@ -7,10 +7,15 @@ import functools
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import NamedTuple
 
 from sqlalchemy import Dialect, Engine, Select, create_engine, event, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
+
+from navsvc.errors import InputError
 
 
 #: connections a service process may hold at once (pool size + overflow)
@@ -80,6 +85,61 @@ def make_engine(url: str, pool_size: int = POOL_SIZE, max_overflow: int | None =
         return engine
     return create_engine(url, pool_pre_ping=True, hide_parameters=True, pool_size=pool_size,
                          max_overflow=20 if max_overflow is None else max_overflow)
+
+
+def sqlite_file(url: str) -> Path | None:
+    """Return the file of a SQLite database URL, or None for any other database."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite" or not parsed.database:
+        return None
+    return Path(parsed.database)
+
+
+@contextmanager
+def reported_database_errors(url: str) -> Iterator[None]:
+    """Turn a database that cannot be used (unreachable, refused, locked) into one InputError.
+
+    The message names the database (without its password) and the settings to check;
+    the commands print it as one line instead of SQLAlchemy's traceback.
+
+    Parameters
+    ----------
+    url : str
+        SQLAlchemy URL of the database the enclosed code uses.
+    """
+    try:
+        yield
+    except OperationalError as exc:
+        reason = str(exc.orig or exc).strip().splitlines()[0]
+        shown = make_url(url).render_as_string(hide_password=True)
+        raise InputError(f"cannot use the database {shown} ({reason}); check NAVSVC_DATABASE_URL "
+                         "(or NAVSVC_DATA_DIR for the default SQLite database) and that the "
+                         "database server runs") from None
+
+
+def require_database(url: str) -> None:
+    """Check that the database at ``url`` exists and answers, creating nothing.
+
+    Parameters
+    ----------
+    url : str
+        SQLAlchemy URL of the database.
+
+    Raises
+    ------
+    InputError
+        A SQLite file that does not exist (connecting would create it), or a database
+        that cannot be reached (see :func:`reported_database_errors`).
+    """
+    path = sqlite_file(url)
+    if path is not None and not path.is_file():
+        raise InputError(f"no database at {path}; check NAVSVC_DATA_DIR (or NAVSVC_DATABASE_URL)")
+    engine = create_engine(url)
+    try:
+        with reported_database_errors(url), engine.connect():
+            pass
+    finally:
+        engine.dispose()
 
 
 class _Prepared(NamedTuple):

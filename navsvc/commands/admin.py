@@ -3,6 +3,8 @@
 Reads the same ``NAVSVC_*`` settings as ``navsvc serve`` (data folder, database URL)
 and applies pending migrations before any token operation. ``backup`` may run while
 the service serves; ``restore`` fills a new data folder and an empty database.
+``check-storage`` only reads: a data folder or database that does not exist is an
+error (exit 2), not a new instance.
 """
 
 from __future__ import annotations
@@ -52,6 +54,8 @@ def run(args: argparse.Namespace) -> int:
     settings = load_settings()
     if args.action in ("backup", "restore"):
         return _backup_or_restore(args, settings)
+    if args.action == "check-storage":
+        return _check_storage(settings, verify_checksums=not args.no_checksums)
     ensure_private_dir(settings.data_dir)
     upgrade(settings.resolved_database_url)
     if args.action == "migrate":
@@ -59,8 +63,6 @@ def run(args: argparse.Namespace) -> int:
         return 0
     database = Database(settings.resolved_database_url)
     try:
-        if args.action == "check-storage":
-            return _check_storage(database, settings, verify_checksums=not args.no_checksums)
         if args.action == "create-token":
             secret = create_token(database, args.name, args.role, args.blinded)
             print(secret)
@@ -94,10 +96,17 @@ def _backup_or_restore(args: argparse.Namespace, settings) -> int:
     return 0
 
 
-def _check_storage(database, settings, verify_checksums: bool) -> int:
-    from api.integrity import check_storage
+def _check_storage(settings, verify_checksums: bool) -> int:
+    from api.db import Database, reported_database_errors
+    from api.integrity import check_storage, require_instance
     from api.storage import Storage
 
-    report = check_storage(database, Storage(settings.data_dir), verify_checksums)
+    require_instance(settings)  # a check creates nothing: not the data folder, not the database
+    database = Database(settings.resolved_database_url)
+    try:
+        with reported_database_errors(settings.resolved_database_url):
+            report = check_storage(database, Storage(settings.data_dir), verify_checksums)
+    finally:
+        database.dispose()
     print("\n".join(report.lines()))
     return 0 if report.ok else 1

@@ -5,13 +5,18 @@ from __future__ import annotations
 import shutil
 
 from api.integrity import check_storage
-from api.models import Image
+from api.models import Image, Plan
 from navsvc.cli import main
 
 
 def _stored_path(app, image_id: str):
     with app.state.db.session() as session:
         return app.state.storage.absolute(session.get(Image, image_id).stored_path)
+
+
+def _result_dir(app, plan_id: str):
+    with app.state.db.session() as session:
+        return app.state.storage.absolute(session.get(Plan, plan_id).result_dir)
 
 
 def test_intact_store_passes(app, client, image, plan_id, cli_env, capsys):
@@ -41,3 +46,43 @@ def test_missing_damaged_and_unreferenced_files_are_reported_and_left(app, clien
     out = capsys.readouterr().out
     assert f"MISSING image file of image {image['id']}" in out and "restore them from the last backup" in out
     assert stray.read_bytes() == b"left by a failed upload"
+
+
+def test_emptied_plan_folder_and_unreadable_plan_json_are_damaged(app, client, image, plan_id, cli_env,
+                                                                   capsys):
+    from api_test_fakes import plan_dict
+    from api_test_helpers import insert_plan
+
+    second = insert_plan(app, image["id"], plan_dict() | {"plan_id": "second-plan"})
+    for path in _result_dir(app, plan_id).iterdir():
+        path.unlink()
+    (_result_dir(app, second) / "plan.json").write_bytes(b"\0" * 51)
+    report = check_storage(app.state.db, app.state.storage)
+    assert report.damaged_plan_folders == {plan_id: "empty",
+                                           second: "plan.json is empty or not readable JSON"}
+    assert not report.ok and report.missing_plan_folders == []
+    assert main(["admin", "check-storage", "--no-checksums"]) == 1
+    assert f"DAMAGED result folder of plan {plan_id} (empty)" in capsys.readouterr().out
+
+
+def test_a_mistyped_data_folder_is_an_error_and_nothing_is_created(tmp_path, monkeypatch, capsys):
+    typo = tmp_path / "navsvc-dta"
+    monkeypatch.setenv("NAVSVC_DATA_DIR", str(typo))
+    monkeypatch.delenv("NAVSVC_DATABASE_URL", raising=False)
+    assert main(["admin", "check-storage"]) == 2
+    assert capsys.readouterr().err.strip() == (
+        f"navsvc: error: no data folder at {typo}; check NAVSVC_DATA_DIR")
+    assert not typo.exists()
+    typo.mkdir()
+    assert main(["admin", "check-storage"]) == 2
+    assert "no database at" in capsys.readouterr().err
+    assert list(typo.iterdir()) == []
+
+
+def test_an_unreachable_database_is_one_error_line(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("NAVSVC_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("NAVSVC_DATABASE_URL", "postgresql+psycopg://u:secret@127.0.0.1:1/x")
+    assert main(["admin", "check-storage"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("navsvc: error: cannot use the database postgresql+psycopg://u:***@127.0.0.1:1/x")
+    assert "\n" not in err and "secret" not in err
