@@ -3,15 +3,21 @@
 A backup is a folder::
 
     manifest.json     what is in it: database kind and revision, row counts, files
-                      with their SHA-256 and size
+                      with their SHA-256 and size, records whose data it lacks
     navsvc.sqlite3    SQLite: a consistent copy made by ``VACUUM INTO``
     db/TABLE.jsonl    PostgreSQL: every table, one JSON row a line, read in one
                       REPEATABLE READ transaction (a consistent snapshot)
-    files/...         images/ and plans/ of the data folder
+    files/...         what the snapshot's records name: image files under images/,
+                      plan result folders under plans/
 
 Both are safe while the service runs: the database copy is one snapshot, and the
 files it names exist before their rows are committed (images are stored before their
 record, plan folders are written before the plan row) and never change afterwards.
+Nothing else is copied: not the folder of a job still running, nor the hidden working
+folders of a pipeline step (``.registration-*``, the patient's warp fields), which come
+and go during the copy. Each record is then checked against the copy as ``navsvc admin
+check-storage`` checks it (:mod:`api.integrity`); those whose data the backup lacks are
+listed under ``missing`` in the manifest, and ``navsvc admin backup`` exits with 1.
 :func:`restore` checks every checksum before and after copying, into a data folder and
 database that hold no records yet.
 """
@@ -20,14 +26,24 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 import shutil
 import sqlite3
 from datetime import date, datetime
-from pathlib import Path
+from functools import cache, partial
+from pathlib import Path, PurePosixPath
 
 import sqlalchemy as sa
 
 from api.config import Settings
+from api.db import reported_database_errors, sqlite_file
+from api.integrity import (
+    ImageRecord,
+    PlanRecord,
+    image_file_problem,
+    plan_folder_problem,
+    stored_records,
+)
 from api.models import utc_now
 from api.storage import ensure_private_dir, sha256_file
 from navsvc import __version__
@@ -37,13 +53,6 @@ MANIFEST = "manifest.json"
 #: data-folder subfolders that are backed up (tmp/ is the upload spool)
 FILE_FOLDERS = ("images", "plans")
 FORMAT_VERSION = 1
-
-
-def _sqlite_path(url: str) -> Path | None:
-    parsed = sa.engine.make_url(url)
-    if parsed.get_backend_name() != "sqlite" or not parsed.database:
-        return None
-    return Path(parsed.database)
 
 
 def _revision(connection) -> str | None:
@@ -83,26 +92,49 @@ def _json_value(value, column: sa.Column):
     return _to_json(value)
 
 
-def _backup_database(url: str, out: Path) -> dict:
-    """Copy the database into ``out``; return its manifest entry."""
-    sqlite_file = _sqlite_path(url)
-    if sqlite_file is not None:
-        if not sqlite_file.is_file():
-            raise InputError(f"no database at {sqlite_file}; nothing to back up")
-        target = out / "navsvc.sqlite3"
-        with sqlite3.connect(sqlite_file, timeout=60) as connection:
-            connection.execute("VACUUM INTO ?", (str(target),))
-        connection.close()
-        engine = sa.create_engine(f"sqlite:///{target}")
-        try:
-            with engine.connect() as connection:
-                revision = _revision(connection)
-                counts = {t.name: connection.execute(sa.select(sa.func.count()).select_from(t))
-                          .scalar() for t in _tables(engine)}
-        finally:
-            engine.dispose()
-        return {"kind": "sqlite", "file": target.name, "sha256": sha256_file(target),
-                "revision": revision, "rows": counts}
+def _row_counts(connection, tables: list[sa.Table]) -> dict[str, int]:
+    return {t.name: connection.execute(sa.select(sa.func.count()).select_from(t)).scalar()
+            for t in tables}
+
+
+def _require_revision(revision: str | None, url: str) -> str:
+    if revision is None:
+        shown = sa.engine.make_url(url).render_as_string(hide_password=True)
+        raise InputError(f"the database {shown} holds no navsvc schema (no alembic_version); "
+                         "check NAVSVC_DATABASE_URL")
+    return revision
+
+
+def _backup_database(url: str, out: Path) -> tuple[dict, tuple[list[ImageRecord], list[PlanRecord]]]:
+    """Copy the database into ``out``; return its manifest entry and the image and plan
+    records of the copy (the files the backup must hold)."""
+    source = sqlite_file(url)
+    if source is not None:
+        return _backup_sqlite(source, out)
+    return _backup_tables(url, out)
+
+
+def _backup_sqlite(source: Path, out: Path):
+    if not source.is_file():
+        raise InputError(f"no database at {source}; nothing to back up (check NAVSVC_DATA_DIR)")
+    target = out / "navsvc.sqlite3"
+    with sqlite3.connect(source, timeout=60) as connection:
+        connection.execute("VACUUM INTO ?", (str(target),))
+    connection.close()
+    url = f"sqlite:///{target}"
+    engine = sa.create_engine(url)
+    try:
+        with engine.connect() as connection:
+            revision = _require_revision(_revision(connection), url)
+            counts = _row_counts(connection, _tables(engine))
+            records = stored_records(connection)
+    finally:
+        engine.dispose()
+    return ({"kind": "sqlite", "file": target.name, "sha256": sha256_file(target),
+             "revision": revision, "rows": counts}, records)
+
+
+def _backup_tables(url: str, out: Path):
     engine = sa.create_engine(url, isolation_level="REPEATABLE READ")
     folder = out / "db"
     folder.mkdir()
@@ -110,7 +142,8 @@ def _backup_database(url: str, out: Path) -> dict:
     try:
         tables = _tables(engine)
         with engine.connect() as connection, connection.begin():
-            revision = _revision(connection)
+            revision = _require_revision(_revision(connection), url)
+            records = stored_records(connection)  # the same snapshot as the rows
             for table in tables:
                 path, n = folder / f"{table.name}.jsonl", 0
                 with open(path, "w", encoding="utf-8") as handle:
@@ -123,29 +156,119 @@ def _backup_database(url: str, out: Path) -> dict:
                 counts[table.name] = n
     finally:
         engine.dispose()
-    return {"kind": "tables", "folder": "db", "revision": revision, "rows": counts,
-            "sha256": {p.name: sha256_file(p) for p in sorted(folder.iterdir())}}
+    return ({"kind": "tables", "folder": "db", "revision": revision, "rows": counts,
+             "sha256": {p.name: sha256_file(p) for p in sorted(folder.iterdir())}}, records)
 
 
-def _copy_files(data_dir: Path, out: Path) -> dict[str, dict]:
-    files = {}
-    for folder in FILE_FOLDERS:
-        source_root = data_dir / folder
-        if not source_root.is_dir():
-            continue
-        for source in sorted(source_root.rglob("*")):
-            if not source.is_file():
-                continue
-            relative = source.relative_to(data_dir).as_posix()
-            target = out / "files" / relative
-            target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(source, target)  # not copy2: the copy gets the umask's mode
-            files[relative] = {"sha256": sha256_file(target), "size": target.stat().st_size}
-    return files
+def member_name(name: str) -> PurePosixPath:
+    """Check the name of a stored file or folder as the database and a manifest give it.
+
+    Parameters
+    ----------
+    name : str
+        A path relative to the data folder.
+
+    Returns
+    -------
+    PurePosixPath
+        The name, when it is a relative POSIX path below ``images/`` or ``plans/``
+        without ``..`` (so it cannot lead out of the data folder or the backup).
+
+    Raises
+    ------
+    InputError
+        Naming the entry.
+    """
+    path = PurePosixPath(name)
+    if (path.as_posix() != name or path.is_absolute() or len(path.parts) < 2
+            or path.parts[0] not in FILE_FOLDERS or ".." in path.parts or "\\" in name):
+        raise InputError(f"{name!r} is not a stored file's name (a relative path below "
+                         f"{' or '.join(f + '/' for f in FILE_FOLDERS)} without '..')")
+    return path
+
+
+def _copy_file(source: Path, target: Path) -> None:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        shutil.copyfile(source, target)  # not copy2: the copy gets the umask's mode
+    except FileNotFoundError:  # gone since it was listed (the check of its record tells)
+        target.unlink(missing_ok=True)
+
+
+def _copy_plan_folder(source: Path, target: Path) -> None:
+    # Hidden entries are a running step's working files (a registration's scratch folder
+    # with the patient's warp fields): they come and go during the copy and are no part
+    # of the plan. A folder that vanishes while it is walked is skipped (os.walk).
+    if not source.is_dir():
+        return
+    target.mkdir(parents=True, exist_ok=True)
+    for folder, subfolders, names in os.walk(source):
+        subfolders[:] = [name for name in subfolders if not name.startswith(".")]
+        for name in names:
+            if not name.startswith("."):
+                file = Path(folder, name)
+                _copy_file(file, target / file.relative_to(source))
+
+
+def _copy_image(data_dir: Path, files_dir: Path, sha256: str, digest, name: str) -> str | None:
+    if not (files_dir / name).exists():  # several records may share one file
+        _copy_file(data_dir / name, files_dir / name)
+    return image_file_problem(files_dir / name, sha256, digest)
+
+
+def _copy_plan(data_dir: Path, files_dir: Path, name: str) -> str | None:
+    _copy_plan_folder(data_dir / name, files_dir / name)
+    return plan_folder_problem(files_dir / name)
+
+
+def _copy_record_files(data_dir: Path, files_dir: Path, images: list[ImageRecord],
+                       plans: list[PlanRecord]) -> list[dict]:
+    """Copy what the records name into ``files_dir``; return the records whose data the
+    copy lacks (or holds damaged), checked as ``navsvc admin check-storage`` checks."""
+    digest = cache(sha256_file)
+    copies = ([("image", image.id, image.stored_path,
+                partial(_copy_image, data_dir, files_dir, image.sha256, digest))
+               for image in images]
+              + [("plan", plan.id, plan.result_dir, partial(_copy_plan, data_dir, files_dir))
+                 for plan in plans])
+    missing = []
+    for kind, record_id, stored, copy in copies:
+        try:
+            name = member_name(stored).as_posix()
+        except InputError:
+            problem = "not a path below images/ or plans/"
+        else:
+            problem = copy(name)
+        if problem:
+            missing.append({"record": kind, "id": record_id, "path": stored, "problem": problem})
+    return missing
+
+
+def _file_entries(files_dir: Path) -> dict[str, dict]:
+    return {path.relative_to(files_dir).as_posix():
+            {"sha256": sha256_file(path), "size": path.stat().st_size}
+            for path in sorted(files_dir.rglob("*")) if path.is_file()}
+
+
+def _prepare_backup_folder(out: Path) -> None:
+    try:
+        if out.exists() and not out.is_dir():
+            raise InputError(f"{out} is a file; give a new folder for the backup")
+        if out.is_dir() and any(out.iterdir()):
+            raise InputError(f"{out} is not empty; give a new folder for the backup")
+        ensure_private_dir(out)
+    except OSError as exc:
+        raise InputError(f"cannot create the backup folder {out} ({exc.strerror}); give a "
+                         "new folder in a place you can write to") from None
 
 
 def backup(settings: Settings, out_dir: Path) -> dict:
     """Write a backup of the instance described by ``settings`` into ``out_dir``.
+
+    Only the files that the records of the database snapshot name are copied (image
+    files, plan result folders without their hidden working files); each record is
+    then checked against the copy as ``navsvc admin check-storage`` checks it, and the
+    records whose data the backup lacks are listed in the manifest under ``missing``.
 
     Parameters
     ----------
@@ -162,20 +285,48 @@ def backup(settings: Settings, out_dir: Path) -> dict:
     Raises
     ------
     InputError
-        If ``out_dir`` holds files or the instance has no database.
+        If ``out_dir`` is a file, holds files or cannot be created, or the instance has
+        no database or one that cannot be reached.
     """
     out = Path(out_dir)
-    if out.exists() and any(out.iterdir()):
-        raise InputError(f"{out} is not empty; give a new folder for the backup")
-    ensure_private_dir(out)
+    _prepare_backup_folder(out)
     started = utc_now()
-    database = _backup_database(settings.resolved_database_url, out)
-    files = _copy_files(Path(settings.data_dir).resolve(), out)
+    url = settings.resolved_database_url
+    with reported_database_errors(url):
+        database, (images, plans) = _backup_database(url, out)
+    files_dir = out / "files"
+    files_dir.mkdir()
+    missing = _copy_record_files(Path(settings.data_dir).resolve(), files_dir, images, plans)
     manifest = {"format": FORMAT_VERSION, "navsvc_version": __version__,
                 "started_at": started.isoformat(), "finished_at": utc_now().isoformat(),
-                "database": database, "files": files}
+                "database": database, "files": _file_entries(files_dir), "missing": missing}
     (out / MANIFEST).write_text(json.dumps(manifest, indent=1, sort_keys=True))
     return manifest
+
+
+def missing_data_warning(manifest: dict, most: int = 10) -> str | None:
+    """Say which records a backup lacks the data of, or None if it lacks none.
+
+    Parameters
+    ----------
+    manifest : dict
+        A backup's manifest (its ``missing`` list).
+    most : int
+        Records named at the most; the rest are counted.
+
+    Returns
+    -------
+    str or None
+        One line for the administrator.
+    """
+    missing = manifest.get("missing") or []
+    if not missing:
+        return None
+    named = ", ".join(f"{m['record']} {m['id']} ({m['path']}: {m['problem']})"
+                      for m in missing[:most])
+    more = f" and {len(missing) - most} more (see {MANIFEST})" if len(missing) > most else ""
+    return (f"the backup lacks the data of {len(missing)} record(s): {named}{more}; run "
+            "'navsvc admin check-storage' on the instance it was made from")
 
 
 def verify(in_dir: Path) -> dict:
@@ -247,9 +398,9 @@ def _reset_sequences(connection, tables) -> None:
 
 
 def _database_is_empty(url: str) -> bool:
-    sqlite_file = _sqlite_path(url)
-    if sqlite_file is not None:
-        return not sqlite_file.exists()
+    path = sqlite_file(url)
+    if path is not None:
+        return not path.exists()
     engine = sa.create_engine(url)
     try:
         with engine.connect() as connection:
@@ -291,7 +442,7 @@ def restore(settings: Settings, in_dir: Path) -> dict:
     ensure_private_dir(data_dir)
     database = manifest["database"]
     if database["kind"] == "sqlite":
-        target = _sqlite_path(url)
+        target = sqlite_file(url)
         if target is None:
             raise InputError("this backup holds a SQLite database; restore it with the default "
                              "SQLite database (unset NAVSVC_DATABASE_URL)")

@@ -30,6 +30,7 @@ auth = _api_conftest.auth
 small_head = _api_conftest.small_head
 patient = _api_conftest.patient
 image = _api_conftest.image
+cli_env = _api_conftest.cli_env
 
 
 @pytest.fixture

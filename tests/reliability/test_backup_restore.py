@@ -4,6 +4,7 @@ backup is taken while the service writes."""
 from __future__ import annotations
 
 import os
+import shutil
 import threading
 import time
 import uuid
@@ -14,13 +15,17 @@ import pytest
 import sqlalchemy as sa
 
 from api.testing import postgres_schema
+from api_test_fakes import plan_dict
+from api_test_helpers import insert_plan
 from db_integrity import integrity_problems
 from live_course import live_course, session_log, sessions_of, tokens
 from seed import check, extra_rating
 
 from api.backup import _tables, backup, restore, verify
 from api.config import Settings
+from api.models import Plan
 from api.storage import sha256_file
+from navsvc.cli import main
 from navsvc.errors import InputError
 
 
@@ -44,6 +49,20 @@ def _records(url: str) -> dict[str, list[tuple]]:
                 for t in _tables(engine)}
     finally:
         engine.dispose()
+
+
+def _result_dir(app, plan_id: str) -> Path:
+    with app.state.db.session() as session:
+        return app.state.storage.absolute(session.get(Plan, plan_id).result_dir)
+
+
+def _use_instance(monkeypatch, data_dir: Path, database_url: str | None) -> None:
+    """Point `navsvc admin` run in this process at another instance."""
+    monkeypatch.setenv("NAVSVC_DATA_DIR", str(data_dir))
+    if database_url:
+        monkeypatch.setenv("NAVSVC_DATABASE_URL", database_url)
+    else:
+        monkeypatch.delenv("NAVSVC_DATABASE_URL", raising=False)
 
 
 def _files(data_dir: Path) -> dict[str, str]:
@@ -130,3 +149,74 @@ def test_backup_while_the_service_writes(server_factory, small_head, tmp_path,
     done = sum(1 for row in records["course_sessions"] if "done" in row)
     assert deliveries == done
     assert _files(tmp_path / "restored") == {k: v["sha256"] for k, v in manifest["files"].items()}
+
+
+def test_backup_during_a_job_holds_only_what_the_records_name(app, client, image, settings,
+                                                             tmp_path, monkeypatch):
+    plan = insert_plan(app, image["id"], plan_dict())
+    stale = _result_dir(app, plan) / ".registration-host-1-x"  # a killed step's scratch folder
+    stale.mkdir()
+    (stale / "0Warp.nii.gz").write_bytes(b"patient warp")
+    running = app.state.storage.plan_dir("running-job")
+    scratch = running / ".registration-host-2-y"
+    scratch.mkdir()
+    for n in range(3):
+        (scratch / f"{n}Warp.nii.gz").write_bytes(b"patient warp")
+    copy = shutil.copyfile
+
+    def copy_while_the_job_ends(source, target, *args, **kwargs):
+        if running in Path(source).parents:  # the job finishes and discards its working folder
+            shutil.rmtree(running)
+        return copy(source, target, *args, **kwargs)
+
+    monkeypatch.setattr(shutil, "copyfile", copy_while_the_job_ends)
+    manifest = backup(settings, tmp_path / "backup")
+    assert manifest["missing"] == []
+    recorded = {name for name in _files(settings.data_dir)
+                if not name.startswith("plans/running-job/") and "/.registration-" not in name}
+    assert set(manifest["files"]) == recorded and len(recorded) == 2  # the image, report.html
+    assert not [p for p in (tmp_path / "backup").rglob("*") if "registration" in p.name]
+
+
+def test_backup_lacking_files_warns_and_exits_1_and_restore_warns(
+        app, client, image, cli_env, tmp_path, monkeypatch, capsys, fresh_database_url):
+    kept = insert_plan(app, image["id"], plan_dict())
+    lost = insert_plan(app, image["id"], plan_dict())
+    shutil.rmtree(_result_dir(app, lost))
+    with app.state.db.session() as session:
+        from api.models import Image
+
+        stored_path = session.get(Image, image["id"]).stored_path
+    app.state.storage.absolute(stored_path).unlink()
+
+    assert main(["admin", "backup", str(tmp_path / "backup")]) == 1
+    out, err = capsys.readouterr()
+    assert out.startswith("backed up ")
+    warning = err.strip()
+    assert "\n" not in warning and warning.startswith(
+        "navsvc: warning: the backup lacks the data of 2 record(s): ")
+    assert f"image {image['id']} ({stored_path}: missing)" in warning
+    assert f"plan {lost} (" in warning and kept not in warning
+    assert "run 'navsvc admin check-storage'" in warning
+    assert {(m["record"], m["id"]) for m in verify(tmp_path / "backup")["missing"]} == {
+        ("image", image["id"]), ("plan", lost)}
+
+    _use_instance(monkeypatch, tmp_path / "restored", fresh_database_url)
+    assert main(["admin", "restore", str(tmp_path / "backup")]) == 0
+    out, err = capsys.readouterr()
+    assert out.startswith("restored ") and err.strip() == warning
+
+
+def test_backup_mistakes_are_one_error_line(cli_env, tmp_path, monkeypatch, capsys):
+    a_file = tmp_path / "a-file"
+    a_file.write_text("not a folder")
+    for out, message in [(a_file, f"{a_file} is a file; give a new folder"),
+                         (Path("/proc/navsvc-backup"), "cannot create the backup folder")]:
+        assert main(["admin", "backup", str(out)]) == 2
+        err = capsys.readouterr().err
+        assert err.startswith("navsvc: error: ") and err.count("\n") == 1 and message in err
+    monkeypatch.setenv("NAVSVC_DATABASE_URL", "postgresql+psycopg://u:secret@127.0.0.1:1/x")
+    assert main(["admin", "backup", str(tmp_path / "backup")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("navsvc: error: cannot use the database postgresql+psycopg://u:***@")
+    assert err.count("\n") == 1
