@@ -32,8 +32,11 @@ import sqlite3
 from datetime import date, datetime
 from functools import cache, partial
 from pathlib import Path, PurePosixPath
+from typing import Annotated, Literal
 
 import sqlalchemy as sa
+from pydantic import Field, TypeAdapter, ValidationError
+from typing_extensions import NotRequired, TypedDict
 
 from api.config import Settings
 from api.db import reported_database_errors, sqlite_file
@@ -329,34 +332,122 @@ def missing_data_warning(manifest: dict, most: int = 10) -> str | None:
             "'navsvc admin check-storage' on the instance it was made from")
 
 
-def verify(in_dir: Path) -> dict:
-    """Check a backup against its manifest and return the manifest.
+class _FileEntry(TypedDict):
+    sha256: str
+    size: int
 
-    Raises
-    ------
-    InputError
-        Missing manifest, missing file or checksum mismatch (named).
-    """
-    folder = Path(in_dir)
+
+class _SQLiteCopy(TypedDict):
+    kind: Literal["sqlite"]
+    file: str
+    sha256: str
+    revision: str | None
+    rows: dict[str, int]
+
+
+class _TableCopy(TypedDict):
+    kind: Literal["tables"]
+    folder: str
+    sha256: dict[str, str]
+    revision: str | None
+    rows: dict[str, int]
+
+
+class _MissingEntry(TypedDict):
+    record: str
+    id: str
+    path: str
+    problem: str
+
+
+class _Manifest(TypedDict):
+    format: Literal[1]  # FORMAT_VERSION
+    database: Annotated[_SQLiteCopy | _TableCopy, Field(discriminator="kind")]
+    files: dict[str, _FileEntry]
+    missing: NotRequired[list[_MissingEntry]]  # absent in backups written before it was added
+
+
+_MANIFEST_SHAPE = TypeAdapter(_Manifest)
+
+
+def _read_manifest(folder: Path) -> dict:
     try:
         manifest = json.loads((folder / MANIFEST).read_text())
     except (OSError, ValueError) as exc:
         raise InputError(f"{folder} is not a navsvc backup (no readable {MANIFEST}: "
                          f"{exc})") from None
+    try:
+        _MANIFEST_SHAPE.validate_python(manifest, strict=True)
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(map(str, error['loc'])) or 'the whole'}: {error['msg']}"
+                             for error in exc.errors()[:3])
+        raise InputError(f"{folder / MANIFEST} is not the manifest of a navsvc backup "
+                         f"({problems})") from None
+    return manifest
+
+
+def _plain_name(name: str, what: str) -> str:
+    if name in ("", ".", "..") or "/" in name or "\\" in name:
+        raise InputError(f"{what} {name!r} in the manifest is not a plain file name")
+    return name
+
+
+def _backup_members(manifest: dict) -> dict[str, str]:
+    """Map every file the manifest names, relative to the backup folder, to its SHA-256;
+    refuse names that could lead out of the backup or the data folder."""
     database = manifest["database"]
     if database["kind"] == "sqlite":
-        expected = {database["file"]: database["sha256"]}
+        members = {_plain_name(database["file"], "database.file"): database["sha256"]}
     else:
-        expected = {f"{database['folder']}/{name}": digest
-                    for name, digest in database["sha256"].items()}
-    expected.update({f"files/{name}": entry["sha256"]
-                     for name, entry in manifest["files"].items()})
-    for name, digest in expected.items():
-        path = folder / name
-        if not path.is_file():
-            raise InputError(f"the backup lacks {name}")
-        if sha256_file(path) != digest:
-            raise InputError(f"{name} in the backup does not match its checksum")
+        folder = _plain_name(database["folder"], "database.folder")
+        members = {f"{folder}/{_plain_name(name, 'database table file')}": digest
+                   for name, digest in database["sha256"].items()}
+    members.update({f"files/{member_name(name)}": entry["sha256"]
+                    for name, entry in manifest["files"].items()})
+    return members
+
+
+def _check_member(folder: Path, name: str, digest: str) -> None:
+    path = folder
+    for part in PurePosixPath(name).parts:
+        path = path / part
+        if path.is_symlink():
+            raise InputError(f"{name} in the backup is (or lies in) a symbolic link; a backup "
+                             "holds plain files only")
+    if not path.is_file():
+        raise InputError(f"the backup lacks {name}")
+    try:
+        matches = sha256_file(path) == digest
+    except OSError as exc:
+        raise InputError(f"cannot read {name} in the backup ({exc.strerror})") from None
+    if not matches:
+        raise InputError(f"{name} in the backup does not match its checksum")
+
+
+def verify(in_dir: Path) -> dict:
+    """Check a backup against its manifest and return the manifest.
+
+    Parameters
+    ----------
+    in_dir : Path
+        A folder written by :func:`backup`.
+
+    Returns
+    -------
+    dict
+        The manifest.
+
+    Raises
+    ------
+    InputError
+        Missing or malformed manifest, a name in it that is not a relative path below
+        ``images/`` or ``plans/`` (or, for the database, a plain file name), a symbolic
+        link, a missing file or a checksum mismatch (each named).
+    """
+    folder = Path(in_dir)
+    manifest = _read_manifest(folder)
+    for name, digest in _backup_members(manifest).items():
+        _check_member(folder, name, digest)
     return manifest
 
 
@@ -454,6 +545,8 @@ def restore(settings: Settings, in_dir: Path) -> dict:
         _restore_tables(source, manifest, url)
     for name, entry in manifest["files"].items():
         target = data_dir / name
+        if not target.resolve().is_relative_to(data_dir):  # e.g. images/ a symbolic link
+            raise InputError(f"{name} would be restored outside {data_dir}")
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(source / "files" / name, target)
         if sha256_file(target) != entry["sha256"]:

@@ -1,0 +1,108 @@
+"""``navsvc admin restore`` refuses a backup it cannot restore exactly, before it writes
+anything: names that lead out of the data folder, symbolic links, a manifest of the wrong
+shape."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from api_test_fakes import plan_dict
+from api_test_helpers import insert_plan
+
+from api.backup import MANIFEST, backup, restore, verify
+from api.config import Settings
+from navsvc.cli import main
+from navsvc.errors import InputError
+
+
+@pytest.fixture
+def made_backup(app, client, image, settings, tmp_path) -> Path:
+    """A backup (in ``tmp_path/nas/backup``) of an instance with an image and a plan."""
+    insert_plan(app, image["id"], plan_dict())
+    folder = tmp_path / "nas" / "backup"
+    backup(settings, folder)
+    return folder
+
+
+def _edit_manifest(folder: Path, edit) -> None:
+    manifest = json.loads((folder / MANIFEST).read_text())
+    edit(manifest)
+    (folder / MANIFEST).write_text(json.dumps(manifest))
+
+
+def _sqlite_target(tmp_path: Path) -> Settings:
+    return Settings(data_dir=tmp_path / "srv" / "data")
+
+
+def _created_by_restore(tmp_path: Path) -> list[str]:
+    return sorted(str(p.relative_to(tmp_path)) for p in (tmp_path / "srv").rglob("*")) \
+        if (tmp_path / "srv").exists() else []
+
+
+@pytest.mark.parametrize("name", ["../../escaped.sh", "images/../../../escaped.sh", "/tmp/escaped.sh",
+                                  "tmp/escaped.sh", "navsvc.sqlite3", "images", "images/./x",
+                                  "images//x"])
+def test_a_file_name_leading_elsewhere_is_refused(made_backup, tmp_path, name):
+    payload = b"#!/bin/sh\necho owned\n"
+    (tmp_path / "nas" / "escaped.sh").write_bytes(payload)  # where backup/files/../../ points
+    _edit_manifest(made_backup, lambda m: m["files"].update(
+        {name: {"sha256": hashlib.sha256(payload).hexdigest(), "size": len(payload)}}))
+    with pytest.raises(InputError, match=f"{name!r} is not a stored file's name"):
+        restore(_sqlite_target(tmp_path), made_backup)
+    assert not (tmp_path / "escaped.sh").exists() and _created_by_restore(tmp_path) == []
+
+
+@pytest.mark.parametrize("value", ["../navsvc.sqlite3", "/etc/passwd", "", ".."])
+def test_a_database_file_name_leading_elsewhere_is_refused(made_backup, tmp_path, value):
+    key = "file" if verify(made_backup)["database"]["kind"] == "sqlite" else "folder"
+    _edit_manifest(made_backup, lambda m: m["database"].update({key: value}))
+    with pytest.raises(InputError, match=f"database.{key} {value!r} in the manifest is not a "
+                                         "plain file name"):
+        verify(made_backup)
+
+
+def test_symbolic_links_in_the_backup_are_refused(made_backup, tmp_path):
+    name = next(n for n in verify(made_backup)["files"] if n.startswith("plans/"))
+    stored = made_backup / "files" / name
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.write_bytes(stored.read_bytes())
+    stored.unlink()
+    stored.symlink_to(elsewhere)  # same bytes: the checksum alone would pass
+    with pytest.raises(InputError, match=f"files/{name} in the backup is .*a symbolic link"):
+        restore(_sqlite_target(tmp_path), made_backup)
+    assert _created_by_restore(tmp_path) == []
+    os.replace(elsewhere, stored)
+    plans = made_backup / "files" / "plans"
+    os.replace(plans, tmp_path / "plans-elsewhere")
+    plans.symlink_to(tmp_path / "plans-elsewhere")
+    with pytest.raises(InputError, match="symbolic link"):
+        verify(made_backup)
+
+
+@pytest.mark.parametrize("manifest,message", [
+    ({}, "format: Field required"),
+    ([], "the whole: Input should be a valid dictionary"),
+    ({"format": 1, "database": {"kind": "sqlite"}, "files": {}}, "database.sqlite.file: Field required"),
+    ({"format": 1, "database": {"kind": "other"}, "files": {}}, "database: Input tag 'other'"),
+    ({"format": 2, "database": {"kind": "sqlite", "file": "navsvc.sqlite3", "sha256": "0",
+                                "revision": "0003", "rows": {}}, "files": {}}, "format: Input should be 1"),
+    ({"format": 1, "database": {"kind": "sqlite", "file": "navsvc.sqlite3", "sha256": "0",
+                                "revision": "0003", "rows": {}}, "files": {"images/a": "0"}},
+     "files.images/a: Input should be a valid dictionary"),
+])
+def test_a_manifest_of_the_wrong_shape_is_one_error_line(cli_env, tmp_path, monkeypatch, capsys,
+                                                          manifest, message):
+    folder = tmp_path / "not-a-backup"
+    folder.mkdir()
+    (folder / MANIFEST).write_text(json.dumps(manifest))
+    monkeypatch.setenv("NAVSVC_DATA_DIR", str(tmp_path / "new"))
+    assert main(["admin", "restore", str(folder)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"navsvc: error: {folder / MANIFEST} is not the manifest of a navsvc "
+                          "backup (") and message in err and err.count("\n") == 1
+    assert not (tmp_path / "new").exists()
