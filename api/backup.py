@@ -29,7 +29,7 @@ import json
 import os
 import shutil
 import sqlite3
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from functools import cache, partial
 from pathlib import Path, PurePosixPath
 from typing import Annotated, Literal
@@ -38,6 +38,7 @@ import sqlalchemy as sa
 from pydantic import Field, TypeAdapter, ValidationError
 from typing_extensions import NotRequired, TypedDict
 
+from api import models_course
 from api.config import Settings
 from api.db import reported_database_errors, sqlite_file
 from api.integrity import (
@@ -71,7 +72,19 @@ def _tables(engine: sa.Engine) -> list[sa.Table]:
     return [t for t in metadata.sorted_tables if t.name != "alembic_version"]
 
 
+def _application_tables() -> dict[str, sa.Table]:
+    """This version's tables (api/models.py and api/models_course.py share one
+    ``Base.metadata``), parents before children. Their types convert as the service
+    does: UTCDateTime stores an aware timestamp as UTC (naive on SQLite, which keeps no
+    offset)."""
+    return {t.name: t for t in models_course.Base.metadata.sorted_tables}
+
+
 def _to_json(value):
+    if isinstance(value, datetime) and value.tzinfo is not None:
+        # in the PostgreSQL session's zone when read: UTC makes the backup the same
+        # whichever zone the server is set to
+        return {"$t": value.astimezone(UTC).isoformat()}
     if isinstance(value, (datetime, date)):
         return {"$t": value.isoformat()}
     if isinstance(value, bytes):
@@ -80,6 +93,8 @@ def _to_json(value):
 
 
 def _from_json(value, column: sa.Column):
+    if isinstance(column.type, sa.JSON):  # its value is the document itself, whatever keys it has
+        return value
     if isinstance(value, dict) and set(value) == {"$t"}:
         text = value["$t"]
         return date.fromisoformat(text) if len(text) == 10 else datetime.fromisoformat(text)
@@ -451,28 +466,38 @@ def verify(in_dir: Path) -> dict:
     return manifest
 
 
+#: rows inserted with one statement
+INSERT_BATCH = 1000
+
+
+def _insert_rows(connection, table: sa.Table, path: Path) -> int:
+    """Insert the rows of one ``TABLE.jsonl`` file; return how many."""
+    inserted, rows = 0, []
+    with open(path, encoding="utf-8") as handle:
+        for line in handle:
+            record = json.loads(line)
+            rows.append({c.name: _from_json(record[c.name], c)
+                         for c in table.columns if c.name in record})
+            if len(rows) >= INSERT_BATCH:
+                connection.execute(table.insert(), rows)
+                inserted, rows = inserted + len(rows), []
+    if rows:
+        connection.execute(table.insert(), rows)
+    return inserted + len(rows)
+
+
 def _restore_tables(source: Path, manifest: dict, url: str) -> None:
-    """Insert every backed-up row into the (migrated, empty) database at ``url``."""
+    """Insert every backed-up row into the (migrated, empty) database at ``url``, through
+    this version's table definitions (so timestamps keep their instant on SQLite too)."""
+    folder = source / manifest["database"]["folder"]
+    tables = _application_tables()
     engine = sa.create_engine(url)
     try:
-        tables = {t.name: t for t in _tables(engine)}
         with engine.begin() as connection:
-            for name in [t.name for t in _tables(engine)]:
-                path = source / manifest["database"]["folder"] / f"{name}.jsonl"
-                if not path.is_file():
-                    continue
-                table = tables[name]
-                rows = []
-                with open(path, encoding="utf-8") as handle:
-                    for line in handle:
-                        record = json.loads(line)
-                        rows.append({c.name: _from_json(record[c.name], c)
-                                     for c in table.columns if c.name in record})
-                        if len(rows) >= 1000:
-                            connection.execute(table.insert(), rows)
-                            rows = []
-                if rows:
-                    connection.execute(table.insert(), rows)
+            for table in tables.values():
+                path = folder / f"{table.name}.jsonl"
+                if path.is_file():
+                    _insert_rows(connection, table, path)
             if connection.dialect.name == "postgresql":
                 _reset_sequences(connection, tables.values())
     finally:

@@ -3,17 +3,22 @@ backup is taken while the service writes."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import threading
 import time
 import uuid
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
 import pytest
 import sqlalchemy as sa
 
+from alembic.script import ScriptDirectory
+
+from api.migrations import MIGRATIONS_DIR
 from api.testing import postgres_schema
 from api_test_fakes import plan_dict
 from api_test_helpers import insert_plan
@@ -23,7 +28,8 @@ from seed import check, extra_rating
 
 from api.backup import _tables, backup, restore, verify
 from api.config import Settings
-from api.models import Plan
+from api.db import Database
+from api.models import Patient, Plan
 from api.storage import sha256_file
 from navsvc.cli import main
 from navsvc.errors import InputError
@@ -63,6 +69,35 @@ def _use_instance(monkeypatch, data_dir: Path, database_url: str | None) -> None
         monkeypatch.setenv("NAVSVC_DATABASE_URL", database_url)
     else:
         monkeypatch.delenv("NAVSVC_DATABASE_URL", raising=False)
+
+
+def _table_backup(folder: Path, rows: dict[str, list[dict]], revision: str | None = None) -> Path:
+    """Write a backup in the PostgreSQL form (``db/TABLE.jsonl``) by hand."""
+    tables = folder / "db"
+    tables.mkdir(parents=True)
+    for table, records in rows.items():
+        (tables / f"{table}.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
+    revision = revision or ScriptDirectory(str(MIGRATIONS_DIR)).get_current_head()
+    manifest = {"format": 1, "files": {}, "database": {
+        "kind": "tables", "folder": "db", "revision": revision,
+        "rows": {table: len(records) for table, records in rows.items()},
+        "sha256": {path.name: sha256_file(path) for path in sorted(tables.iterdir())}}}
+    (folder / "manifest.json").write_text(json.dumps(manifest))
+    return folder
+
+
+def _patient_row(created_at: str) -> dict:
+    return {"id": str(uuid.uuid4()), "external_id": f"MRN-{uuid.uuid4().hex[:8]}", "name": "Jane Roe",
+            "birth_date": {"$t": "1980-04-02"}, "created_at": {"$t": created_at}, "created_by": "t"}
+
+
+def _patients(url: str) -> dict[str, datetime]:
+    database = Database(url)
+    try:
+        with database.session() as session:
+            return {p.id: p.created_at for p in session.query(Patient)}
+    finally:
+        database.dispose()
 
 
 def _files(data_dir: Path) -> dict[str, str]:
@@ -220,3 +255,23 @@ def test_backup_mistakes_are_one_error_line(cli_env, tmp_path, monkeypatch, caps
     err = capsys.readouterr().err
     assert err.startswith("navsvc: error: cannot use the database postgresql+psycopg://u:***@")
     assert err.count("\n") == 1
+
+
+def test_timestamps_keep_their_instant_when_table_rows_are_restored(tmp_path, fresh_database_url):
+    row = _patient_row("2025-03-30T01:30:00-05:00")  # as a PostgreSQL session in New York reads it
+    folder = _table_backup(tmp_path / "backup", {"patients": [row]})
+    target = Settings(data_dir=tmp_path / "restored", database_url=fresh_database_url)
+    restore(target, folder)
+    assert _patients(target.resolved_database_url) == {
+        row["id"]: datetime(2025, 3, 30, 6, 30, tzinfo=UTC)}
+
+
+def test_a_postgresql_backup_restores_into_sqlite_with_the_same_instants(
+        client, patient, settings, tmp_path):
+    if settings.database_url is None:
+        pytest.skip("the source is SQLite: its backup restores into SQLite only")
+    backup(settings, tmp_path / "backup")
+    assert "+00:00" in (tmp_path / "backup" / "db" / "patients.jsonl").read_text()
+    target = Settings(data_dir=tmp_path / "restored")
+    restore(target, tmp_path / "backup")
+    assert _patients(target.resolved_database_url) == _patients(settings.resolved_database_url)
