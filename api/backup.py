@@ -470,14 +470,20 @@ def verify(in_dir: Path) -> dict:
 INSERT_BATCH = 1000
 
 
+def _row(table: sa.Table, record: dict) -> dict:
+    unknown = record.keys() - table.columns.keys()
+    if unknown:
+        raise InputError(f"the backup's table {table.name} has columns this navsvc version "
+                         f"does not know ({', '.join(sorted(unknown))}); nothing was restored")
+    return {name: _from_json(value, table.columns[name]) for name, value in record.items()}
+
+
 def _insert_rows(connection, table: sa.Table, path: Path) -> int:
     """Insert the rows of one ``TABLE.jsonl`` file; return how many."""
     inserted, rows = 0, []
     with open(path, encoding="utf-8") as handle:
         for line in handle:
-            record = json.loads(line)
-            rows.append({c.name: _from_json(record[c.name], c)
-                         for c in table.columns if c.name in record})
+            rows.append(_row(table, json.loads(line)))
             if len(rows) >= INSERT_BATCH:
                 connection.execute(table.insert(), rows)
                 inserted, rows = inserted + len(rows), []
@@ -486,22 +492,72 @@ def _insert_rows(connection, table: sa.Table, path: Path) -> int:
     return inserted + len(rows)
 
 
+def _table_files(manifest: dict) -> dict[str, str]:
+    """Map each table of a table backup to its file name; refuse tables this version
+    does not have (a newer version's backup)."""
+    files = {name.removesuffix(".jsonl"): name for name in manifest["database"]["sha256"]}
+    unknown = sorted(set(files) - _application_tables().keys())
+    if unknown:
+        raise InputError(f"the backup holds tables this navsvc version does not know "
+                         f"({', '.join(unknown)}); restore it with the version that made it")
+    return files
+
+
+def _check_row_counts(counted: dict[str, int], listed: dict[str, int]) -> None:
+    wrong = sorted(t for t in counted.keys() | listed.keys() if counted.get(t, 0) != listed.get(t, 0))
+    if wrong:
+        raise InputError("the backup does not hold the rows its manifest lists ("
+                         + ", ".join(f"{t}: {counted.get(t, 0)} rows, manifest {listed.get(t, 0)}"
+                                     for t in wrong) + "); restore an intact backup")
+
+
 def _restore_tables(source: Path, manifest: dict, url: str) -> None:
     """Insert every backed-up row into the (migrated, empty) database at ``url``, through
-    this version's table definitions (so timestamps keep their instant on SQLite too)."""
+    this version's table definitions (so timestamps keep their instant on SQLite too),
+    and check that as many rows went in as the manifest lists, in one transaction."""
     folder = source / manifest["database"]["folder"]
+    files = _table_files(manifest)
     tables = _application_tables()
     engine = sa.create_engine(url)
     try:
         with engine.begin() as connection:
-            for table in tables.values():
-                path = folder / f"{table.name}.jsonl"
-                if path.is_file():
-                    _insert_rows(connection, table, path)
+            counted = {name: _insert_rows(connection, table, folder / files[name])
+                       for name, table in tables.items() if name in files}
+            _check_row_counts(counted, manifest["database"]["rows"])
             if connection.dialect.name == "postgresql":
                 _reset_sequences(connection, tables.values())
     finally:
         engine.dispose()
+
+
+def _check_sqlite_copy(url: str, listed: dict) -> None:
+    """Check that the copied SQLite database holds the revision and rows the manifest lists."""
+    engine = sa.create_engine(url)
+    try:
+        with engine.connect() as connection:
+            revision, counted = _revision(connection), _row_counts(connection, _tables(engine))
+    finally:
+        engine.dispose()
+    if revision != listed["revision"]:
+        raise InputError(f"the backup's database is at schema revision {revision!r}, its "
+                         f"manifest says {listed['revision']!r}; restore an intact backup")
+    _check_row_counts(counted, listed["rows"])
+
+
+def _check_restorable(manifest: dict) -> None:
+    """Refuse a database copy that this version cannot restore exactly: one at a schema
+    revision its migrations do not know (made by a newer version), or with tables it
+    does not have."""
+    from api.migrations import known_revisions
+
+    revision = manifest["database"]["revision"]
+    if revision not in known_revisions():
+        made_by = manifest.get("navsvc_version", "another version")
+        raise InputError(f"the backup's database is at schema revision {revision!r}, which this "
+                         f"navsvc version ({__version__}) does not know: it was made by navsvc "
+                         f"{made_by}; restore it with that version or a newer one")
+    if manifest["database"]["kind"] == "tables":
+        _table_files(manifest)
 
 
 def _reset_sequences(connection, tables) -> None:
@@ -529,24 +585,36 @@ def _database_is_empty(url: str) -> bool:
 def restore(settings: Settings, in_dir: Path) -> dict:
     """Restore a backup into the instance described by ``settings``.
 
-    The backup is verified first; the data folder must hold no stored files and the
-    database no records (a fresh instance). A SQLite backup is restored into SQLite;
-    a PostgreSQL backup into any database (rows are inserted after the migrations).
+    The backup is verified first, and its schema revision must be one this version's
+    migrations know; the data folder must hold no stored files and the database no
+    records (a fresh instance). A SQLite backup is restored into SQLite; a PostgreSQL
+    backup into any database (rows are inserted after the migrations). The rows the
+    restored database holds are counted and must be those the manifest lists.
+
+    Parameters
+    ----------
+    settings : Settings
+        The instance to fill (data folder, database URL).
+    in_dir : Path
+        A folder written by :func:`backup`.
 
     Returns
     -------
     dict
-        The manifest of the restored backup.
+        The manifest of the restored backup (its row counts are those restored).
 
     Raises
     ------
     InputError
-        Bad backup, non-empty target, or a SQLite backup for a PostgreSQL target.
+        Bad backup (see :func:`verify`), a schema revision, table or column this version
+        does not know, rows that differ from the manifest, a non-empty target, or a
+        SQLite backup for a PostgreSQL target.
     """
     from api.migrations import upgrade
 
     source = Path(in_dir)
     manifest = verify(source)
+    _check_restorable(manifest)
     data_dir = Path(settings.data_dir).resolve()
     url = settings.resolved_database_url
     if any((data_dir / folder).is_dir() and any((data_dir / folder).rglob("*"))
@@ -564,6 +632,7 @@ def restore(settings: Settings, in_dir: Path) -> dict:
                              "SQLite database (unset NAVSVC_DATABASE_URL)")
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(source / database["file"], target)
+        _check_sqlite_copy(url, database)
         upgrade(url)
     else:
         upgrade(url)

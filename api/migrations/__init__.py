@@ -38,6 +38,14 @@ def upgrade(database_url: str, revision: str = "head") -> None:
     command.upgrade(alembic_config(database_url), revision)
 
 
+def known_revisions() -> set[str]:
+    """Return the ids of every migration this version ships (a schema revision outside
+    them was made by another, usually newer, version)."""
+    from alembic.script import ScriptDirectory
+
+    return {script.revision for script in ScriptDirectory(str(MIGRATIONS_DIR)).walk_revisions()}
+
+
 def schema_is_current(database_url: str) -> bool:
     """Return whether the database is at the newest migration (False if unreachable).
 

@@ -8,10 +8,13 @@ re-exported here under the same names.
 from __future__ import annotations
 
 import importlib.util
+import os
 import sys
 from pathlib import Path
 
 import pytest
+
+from api.testing import postgres_schema
 
 API_TESTS = Path(__file__).resolve().parents[1] / "api"
 HERE = Path(__file__).resolve().parent
@@ -31,6 +34,17 @@ small_head = _api_conftest.small_head
 patient = _api_conftest.patient
 image = _api_conftest.image
 cli_env = _api_conftest.cli_env
+
+
+@pytest.fixture
+def fresh_database_url(database_url):
+    """A second, empty database of the same kind as the source: SQLite (None) or a new
+    PostgreSQL schema (a SQLite backup restores into SQLite only)."""
+    if database_url is None:
+        yield None
+        return
+    with postgres_schema(os.environ["NAVSVC_TEST_POSTGRES_URL"], prefix="r") as url:
+        yield url
 
 
 @pytest.fixture

@@ -3,8 +3,6 @@ backup is taken while the service writes."""
 
 from __future__ import annotations
 
-import json
-import os
 import shutil
 import threading
 import time
@@ -16,13 +14,10 @@ import httpx
 import pytest
 import sqlalchemy as sa
 
-from alembic.script import ScriptDirectory
-
-from api.migrations import MIGRATIONS_DIR
-from api.testing import postgres_schema
 from api_test_fakes import plan_dict
 from api_test_helpers import insert_plan
 from db_integrity import integrity_problems
+from hand_made_backup import patient_row, table_backup
 from live_course import live_course, session_log, sessions_of, tokens
 from seed import check, extra_rating
 
@@ -33,17 +28,6 @@ from api.models import Patient, Plan
 from api.storage import sha256_file
 from navsvc.cli import main
 from navsvc.errors import InputError
-
-
-@pytest.fixture
-def fresh_database_url(database_url):
-    """A second, empty database of the same kind as the source: SQLite (None) or a new
-    PostgreSQL schema (a SQLite backup restores into SQLite only)."""
-    if database_url is None:
-        yield None
-        return
-    with postgres_schema(os.environ["NAVSVC_TEST_POSTGRES_URL"], prefix="r") as url:
-        yield url
 
 
 def _records(url: str) -> dict[str, list[tuple]]:
@@ -69,26 +53,6 @@ def _use_instance(monkeypatch, data_dir: Path, database_url: str | None) -> None
         monkeypatch.setenv("NAVSVC_DATABASE_URL", database_url)
     else:
         monkeypatch.delenv("NAVSVC_DATABASE_URL", raising=False)
-
-
-def _table_backup(folder: Path, rows: dict[str, list[dict]], revision: str | None = None) -> Path:
-    """Write a backup in the PostgreSQL form (``db/TABLE.jsonl``) by hand."""
-    tables = folder / "db"
-    tables.mkdir(parents=True)
-    for table, records in rows.items():
-        (tables / f"{table}.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
-    revision = revision or ScriptDirectory(str(MIGRATIONS_DIR)).get_current_head()
-    manifest = {"format": 1, "files": {}, "database": {
-        "kind": "tables", "folder": "db", "revision": revision,
-        "rows": {table: len(records) for table, records in rows.items()},
-        "sha256": {path.name: sha256_file(path) for path in sorted(tables.iterdir())}}}
-    (folder / "manifest.json").write_text(json.dumps(manifest))
-    return folder
-
-
-def _patient_row(created_at: str) -> dict:
-    return {"id": str(uuid.uuid4()), "external_id": f"MRN-{uuid.uuid4().hex[:8]}", "name": "Jane Roe",
-            "birth_date": {"$t": "1980-04-02"}, "created_at": {"$t": created_at}, "created_by": "t"}
 
 
 def _patients(url: str) -> dict[str, datetime]:
@@ -258,8 +222,8 @@ def test_backup_mistakes_are_one_error_line(cli_env, tmp_path, monkeypatch, caps
 
 
 def test_timestamps_keep_their_instant_when_table_rows_are_restored(tmp_path, fresh_database_url):
-    row = _patient_row("2025-03-30T01:30:00-05:00")  # as a PostgreSQL session in New York reads it
-    folder = _table_backup(tmp_path / "backup", {"patients": [row]})
+    row = patient_row("2025-03-30T01:30:00-05:00")  # as a PostgreSQL session in New York reads it
+    folder = table_backup(tmp_path / "backup", {"patients": [row]})
     target = Settings(data_dir=tmp_path / "restored", database_url=fresh_database_url)
     restore(target, folder)
     assert _patients(target.resolved_database_url) == {

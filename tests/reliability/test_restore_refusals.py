@@ -10,9 +10,11 @@ import os
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 
 from api_test_fakes import plan_dict
 from api_test_helpers import insert_plan
+from hand_made_backup import patient_row, table_backup
 
 from api.backup import MANIFEST, backup, restore, verify
 from api.config import Settings
@@ -37,6 +39,21 @@ def _edit_manifest(folder: Path, edit) -> None:
 
 def _sqlite_target(tmp_path: Path) -> Settings:
     return Settings(data_dir=tmp_path / "srv" / "data")
+
+
+def _patient_count(target: Settings) -> int:
+    """Patients in the target database (0 if restore left none, or no database)."""
+    url = target.resolved_database_url
+    if target.database_url is None and not Path(url.removeprefix("sqlite:///")).exists():
+        return 0
+    engine = sa.create_engine(url)
+    try:
+        with engine.connect() as connection:
+            if not sa.inspect(connection).has_table("patients"):
+                return 0
+            return connection.execute(sa.text("SELECT count(*) FROM patients")).scalar()
+    finally:
+        engine.dispose()
 
 
 def _created_by_restore(tmp_path: Path) -> list[str]:
@@ -106,3 +123,39 @@ def test_a_manifest_of_the_wrong_shape_is_one_error_line(cli_env, tmp_path, monk
     assert err.startswith(f"navsvc: error: {folder / MANIFEST} is not the manifest of a navsvc "
                           "backup (") and message in err and err.count("\n") == 1
     assert not (tmp_path / "new").exists()
+
+
+def test_a_backup_at_an_unknown_schema_revision_is_refused_before_anything_is_written(
+        made_backup, tmp_path):
+    _edit_manifest(made_backup, lambda m: m["database"].update(revision="0004_future"))
+    with pytest.raises(InputError, match="schema revision '0004_future', which this navsvc "
+                                         r"version \(.*\) does not know"):
+        restore(_sqlite_target(tmp_path), made_backup)
+    assert _created_by_restore(tmp_path) == []
+
+
+@pytest.mark.parametrize("extra,message", [
+    ({"column": "allergy_note"}, r"table patients has columns .* \(allergy_note\)"),
+    ({"table": "consents"}, r"tables this navsvc version does not know \(consents\)"),
+])
+def test_a_newer_versions_tables_and_columns_are_refused(tmp_path, fresh_database_url, extra,
+                                                         message):
+    row = patient_row("2025-03-30T10:00:00+00:00")
+    rows = {"patients": [row | ({"allergy_note": "latex"} if "column" in extra else {})]}
+    if "table" in extra:
+        rows["consents"] = [{"id": "c1", "patient_id": row["id"], "signed": True}]
+    folder = table_backup(tmp_path / "backup", rows)
+    target = Settings(data_dir=tmp_path / "srv" / "data", database_url=fresh_database_url)
+    with pytest.raises(InputError, match=message):
+        restore(target, folder)
+    assert _patient_count(target) == 0
+
+
+def test_rows_that_differ_from_the_manifest_are_refused(tmp_path, fresh_database_url):
+    folder = table_backup(tmp_path / "backup", {"patients": [patient_row("2025-03-30T10:00:00Z")]})
+    _edit_manifest(folder, lambda m: m["database"]["rows"].update(patients=2, jobs=1))
+    target = Settings(data_dir=tmp_path / "srv" / "data", database_url=fresh_database_url)
+    with pytest.raises(InputError, match=r"does not hold the rows its manifest lists \(jobs: 0 rows, "
+                                         r"manifest 1, patients: 1 rows, manifest 2\)"):
+        restore(target, folder)
+    assert _patient_count(target) == 0
