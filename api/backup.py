@@ -25,6 +25,7 @@ database that hold no records yet.
 from __future__ import annotations
 
 import base64
+import glob
 import json
 import os
 import shutil
@@ -569,17 +570,29 @@ def _reset_sequences(connection, tables) -> None:
                     f"COALESCE((SELECT max({column.name}) FROM {table.name}), 0) + 1, false)"))
 
 
-def _database_is_empty(url: str) -> bool:
+def _sqlite_family(path: Path) -> list[Path]:
+    """The SQLite file at ``path`` and every file named after it (``-wal``, ``-shm``,
+    ``-journal``)."""
+    return sorted(path.parent.glob(glob.escape(path.name) + "*"))
+
+
+def _require_empty_database(url: str) -> None:
     path = sqlite_file(url)
     if path is not None:
-        return not path.exists()
+        present = _sqlite_family(path)
+        if present:  # a -wal beside a removed database would be replayed onto the restored copy
+            raise InputError(f"{', '.join(p.name for p in present)} already exist in {path.parent} "
+                             "(a database, or the -wal/-shm files of one, which SQLite would "
+                             "replay onto the restored copy); restore into a new data folder")
+        return
     engine = sa.create_engine(url)
     try:
         with engine.connect() as connection:
-            return all(connection.execute(sa.select(sa.func.count()).select_from(t)).scalar() == 0
-                       for t in _tables(engine))
+            counts = _row_counts(connection, _tables(engine))
     finally:
         engine.dispose()
+    if any(counts.values()):
+        raise InputError("the target database already holds records; restore into a new one")
 
 
 def restore(settings: Settings, in_dir: Path) -> dict:
@@ -621,8 +634,7 @@ def restore(settings: Settings, in_dir: Path) -> dict:
            for folder in FILE_FOLDERS):
         raise InputError(f"{data_dir} already holds stored files; restore into a new data "
                          "folder")
-    if not _database_is_empty(url):
-        raise InputError("the target database already holds records; restore into a new one")
+    _require_empty_database(url)
     ensure_private_dir(data_dir)
     database = manifest["database"]
     if database["kind"] == "sqlite":

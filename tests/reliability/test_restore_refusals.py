@@ -159,3 +159,14 @@ def test_rows_that_differ_from_the_manifest_are_refused(tmp_path, fresh_database
                                          r"manifest 1, patients: 1 rows, manifest 2\)"):
         restore(target, folder)
     assert _patient_count(target) == 0
+
+
+@pytest.mark.parametrize("leftover", ["navsvc.sqlite3-wal", "navsvc.sqlite3-shm"])
+def test_sqlite_files_left_without_their_database_make_the_target_not_empty(made_backup, tmp_path,
+                                                                             leftover):
+    target = _sqlite_target(tmp_path)
+    target.data_dir.mkdir(parents=True)
+    (target.data_dir / leftover).write_bytes(b"commits of a killed service")  # its database removed
+    with pytest.raises(InputError, match=f"{leftover} already exist in {target.data_dir.resolve()}"):
+        restore(target, made_backup)
+    assert [p.name for p in target.data_dir.iterdir()] == [leftover]
