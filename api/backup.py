@@ -18,7 +18,8 @@ folders of a pipeline step (``.registration-*``, the patient's warp fields), whi
 and go during the copy. Each record is then checked against the copy as ``navsvc admin
 check-storage`` checks it (:mod:`api.integrity`); those whose data the backup lacks are
 listed under ``missing`` in the manifest, and ``navsvc admin backup`` exits with 1.
-:func:`restore` checks every checksum before and after copying, into a data folder and
+:func:`restore` checks everything it can before it writes (manifest, names, checksums,
+schema revision, an empty target), then restores all or nothing into a data folder and
 database that hold no records yet.
 """
 
@@ -30,6 +31,8 @@ import json
 import os
 import shutil
 import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from functools import cache, partial
 from pathlib import Path, PurePosixPath
@@ -57,6 +60,8 @@ from navsvc.errors import InputError
 MANIFEST = "manifest.json"
 #: data-folder subfolders that are backed up (tmp/ is the upload spool)
 FILE_FOLDERS = ("images", "plans")
+#: folder in the data folder that a restore copies the files into before they go in place
+STAGING = ".restore-staging"
 FORMAT_VERSION = 1
 
 
@@ -512,23 +517,18 @@ def _check_row_counts(counted: dict[str, int], listed: dict[str, int]) -> None:
                                      for t in wrong) + "); restore an intact backup")
 
 
-def _restore_tables(source: Path, manifest: dict, url: str) -> None:
-    """Insert every backed-up row into the (migrated, empty) database at ``url``, through
-    this version's table definitions (so timestamps keep their instant on SQLite too),
-    and check that as many rows went in as the manifest lists, in one transaction."""
+def _insert_tables(connection, source: Path, manifest: dict) -> None:
+    """Insert every backed-up row through this version's table definitions (so
+    timestamps keep their instant on SQLite too) and check that as many rows went in as
+    the manifest lists."""
     folder = source / manifest["database"]["folder"]
     files = _table_files(manifest)
     tables = _application_tables()
-    engine = sa.create_engine(url)
-    try:
-        with engine.begin() as connection:
-            counted = {name: _insert_rows(connection, table, folder / files[name])
-                       for name, table in tables.items() if name in files}
-            _check_row_counts(counted, manifest["database"]["rows"])
-            if connection.dialect.name == "postgresql":
-                _reset_sequences(connection, tables.values())
-    finally:
-        engine.dispose()
+    counted = {name: _insert_rows(connection, table, folder / files[name])
+               for name, table in tables.items() if name in files}
+    _check_row_counts(counted, manifest["database"]["rows"])
+    if connection.dialect.name == "postgresql":
+        _reset_sequences(connection, tables.values())
 
 
 def _check_sqlite_copy(url: str, listed: dict) -> None:
@@ -595,6 +595,96 @@ def _require_empty_database(url: str) -> None:
         raise InputError("the target database already holds records; restore into a new one")
 
 
+def _require_empty_data_folder(data_dir: Path) -> None:
+    if (data_dir / STAGING).exists():
+        raise InputError(f"{data_dir / STAGING} is left from an interrupted restore; remove it "
+                         "and what that restore put in place, then restore again")
+    if any((data_dir / folder).is_dir() and any((data_dir / folder).iterdir())
+           for folder in FILE_FOLDERS):
+        raise InputError(f"{data_dir} already holds stored files; restore into a new data "
+                         "folder")
+
+
+def _require_target_for(manifest: dict, url: str) -> None:
+    if manifest["database"]["kind"] == "sqlite" and sqlite_file(url) is None:
+        raise InputError("this backup holds a SQLite database; restore it with the default "
+                         "SQLite database (unset NAVSVC_DATABASE_URL)")
+
+
+def _stage_files(source: Path, manifest: dict, staging: Path) -> None:
+    for name, entry in manifest["files"].items():
+        target = staging / name
+        if not target.resolve().is_relative_to(staging):
+            raise InputError(f"{name} would be restored outside {staging}")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(source / "files" / name, target)
+        if sha256_file(target) != entry["sha256"]:
+            raise InputError(f"{name} changed while it was restored; check the disk")
+
+
+def _place_files(staging: Path, data_dir: Path, placed: list[Path]) -> None:
+    """Move the staged folders into the data folder (a rename each: the data folder gets
+    all of a folder or none of it), noting each one placed in ``placed``."""
+    for folder in FILE_FOLDERS:
+        if (staging / folder).is_dir():
+            os.replace(staging / folder, data_dir / folder)  # over an empty folder too
+            placed.append(data_dir / folder)
+
+
+@contextmanager
+def _restored_database(source: Path, manifest: dict, url: str) -> Iterator[None]:
+    """Restore the database; the body runs before the rows of a table backup are
+    committed, so that when it fails they are rolled back."""
+    from api.migrations import upgrade
+
+    database = manifest["database"]
+    if database["kind"] == "sqlite":
+        target = sqlite_file(url)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(source / database["file"], target)
+        _check_sqlite_copy(url, database)
+        upgrade(url)
+        yield
+        return
+    upgrade(url)  # an empty, migrated database counts as empty: a retry may use it
+    engine = sa.create_engine(url)
+    try:
+        with engine.begin() as connection:
+            _insert_tables(connection, source, manifest)
+            yield
+    finally:
+        engine.dispose()
+
+
+def _remove_restored(placed: list[Path], url: str) -> None:
+    for folder in placed:
+        shutil.rmtree(folder, ignore_errors=True)
+    path = sqlite_file(url)
+    if path is not None:  # none was there before: the restore checked
+        for file in _sqlite_family(path):
+            file.unlink(missing_ok=True)
+
+
+def _fill(source: Path, manifest: dict, data_dir: Path, url: str) -> None:
+    """Stage the files, restore the database, put the files in place; on any failure
+    remove all of that again."""
+    created_data_dir = not data_dir.exists()
+    ensure_private_dir(data_dir)
+    staging, placed = data_dir / STAGING, []
+    try:
+        ensure_private_dir(staging)
+        _stage_files(source, manifest, staging)
+        with _restored_database(source, manifest, url):
+            _place_files(staging, data_dir, placed)
+    except BaseException:
+        _remove_restored(placed, url)
+        raise
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+        if created_data_dir and not any(data_dir.iterdir()):
+            data_dir.rmdir()
+
+
 def restore(settings: Settings, in_dir: Path) -> dict:
     """Restore a backup into the instance described by ``settings``.
 
@@ -603,6 +693,13 @@ def restore(settings: Settings, in_dir: Path) -> dict:
     records (a fresh instance). A SQLite backup is restored into SQLite; a PostgreSQL
     backup into any database (rows are inserted after the migrations). The rows the
     restored database holds are counted and must be those the manifest lists.
+
+    All or nothing: after those checks the files are copied into a staging folder in
+    the data folder (:data:`STAGING`), the database is restored, and the staged folders
+    are moved into place (before a table backup's rows are committed). On any failure
+    what the restore wrote goes again (the SQLite file with its -wal/-shm, the staging
+    folder, the folders moved into place; a table backup's rows are rolled back), so the
+    restore can be run again.
 
     Parameters
     ----------
@@ -620,41 +717,22 @@ def restore(settings: Settings, in_dir: Path) -> dict:
     ------
     InputError
         Bad backup (see :func:`verify`), a schema revision, table or column this version
-        does not know, rows that differ from the manifest, a non-empty target, or a
-        SQLite backup for a PostgreSQL target.
+        does not know, rows that differ from the manifest, a non-empty target, a SQLite
+        backup for a PostgreSQL target, a database that cannot be reached, or a failure
+        while writing (e.g. a full disk), after which nothing of the restore is left.
     """
-    from api.migrations import upgrade
-
     source = Path(in_dir)
     manifest = verify(source)
     _check_restorable(manifest)
     data_dir = Path(settings.data_dir).resolve()
     url = settings.resolved_database_url
-    if any((data_dir / folder).is_dir() and any((data_dir / folder).rglob("*"))
-           for folder in FILE_FOLDERS):
-        raise InputError(f"{data_dir} already holds stored files; restore into a new data "
-                         "folder")
-    _require_empty_database(url)
-    ensure_private_dir(data_dir)
-    database = manifest["database"]
-    if database["kind"] == "sqlite":
-        target = sqlite_file(url)
-        if target is None:
-            raise InputError("this backup holds a SQLite database; restore it with the default "
-                             "SQLite database (unset NAVSVC_DATABASE_URL)")
-        target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(source / database["file"], target)
-        _check_sqlite_copy(url, database)
-        upgrade(url)
-    else:
-        upgrade(url)
-        _restore_tables(source, manifest, url)
-    for name, entry in manifest["files"].items():
-        target = data_dir / name
-        if not target.resolve().is_relative_to(data_dir):  # e.g. images/ a symbolic link
-            raise InputError(f"{name} would be restored outside {data_dir}")
-        target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(source / "files" / name, target)
-        if sha256_file(target) != entry["sha256"]:
-            raise InputError(f"{name} changed while it was restored; check the disk")
+    _require_target_for(manifest, url)
+    _require_empty_data_folder(data_dir)
+    try:
+        with reported_database_errors(url):
+            _require_empty_database(url)
+            _fill(source, manifest, data_dir, url)
+    except OSError as exc:
+        raise InputError(f"the restore into {data_dir} failed ({exc}); what it had written is "
+                         "removed again, so it can be run again once that is fixed") from None
     return manifest

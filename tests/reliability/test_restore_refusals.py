@@ -1,12 +1,15 @@
 """``navsvc admin restore`` refuses a backup it cannot restore exactly, before it writes
 anything: names that lead out of the data folder, symbolic links, a manifest of the wrong
-shape."""
+shape, a newer version's schema, a target that is not empty. A restore that fails midway
+(a full disk) removes what it wrote, so that it can be run again."""
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import os
+import shutil
 from pathlib import Path
 
 import pytest
@@ -17,6 +20,7 @@ from api_test_helpers import insert_plan
 from hand_made_backup import patient_row, table_backup
 
 from api.backup import MANIFEST, backup, restore, verify
+from api.storage import sha256_file
 from api.config import Settings
 from navsvc.cli import main
 from navsvc.errors import InputError
@@ -170,3 +174,41 @@ def test_sqlite_files_left_without_their_database_make_the_target_not_empty(made
     with pytest.raises(InputError, match=f"{leftover} already exist in {target.data_dir.resolve()}"):
         restore(target, made_backup)
     assert [p.name for p in target.data_dir.iterdir()] == [leftover]
+
+
+def _no_space_left(path: str):
+    return OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), path)
+
+
+@pytest.mark.parametrize("failing_step", ["copying a file", "moving files into place"])
+def test_a_restore_that_fails_midway_leaves_nothing_and_can_be_run_again(
+        made_backup, tmp_path, fresh_database_url, monkeypatch, failing_step):
+    target = Settings(data_dir=tmp_path / "srv" / "data", database_url=fresh_database_url)
+    if failing_step == "copying a file":  # the last file: the image is copied by then
+        copy, failing = shutil.copyfile, str(made_backup / "files" / "plans")
+
+        def copy_until_the_disk_is_full(source, destination, *args, **kwargs):
+            if str(source).startswith(failing):
+                raise _no_space_left(str(destination))
+            return copy(source, destination, *args, **kwargs)
+
+        monkeypatch.setattr(shutil, "copyfile", copy_until_the_disk_is_full)
+    else:  # after the database is restored and images/ is in place
+        move = os.replace
+
+        def move_but_not_plans(source, destination):
+            if Path(destination).name == "plans":
+                raise _no_space_left(str(destination))
+            return move(source, destination)
+
+        monkeypatch.setattr(os, "replace", move_but_not_plans)
+    with pytest.raises(InputError, match="No space left on device.*can be run again"):
+        restore(target, made_backup)
+    assert _created_by_restore(tmp_path) == [] and _patient_count(target) == 0
+
+    monkeypatch.undo()
+    restore(target, made_backup)
+    assert _patient_count(target) == 1
+    restored = {p.relative_to(target.data_dir).as_posix(): sha256_file(p)
+                for p in target.data_dir.rglob("*") if p.is_file() and "sqlite3" not in p.name}
+    assert restored == {name: entry["sha256"] for name, entry in verify(made_backup)["files"].items()}
