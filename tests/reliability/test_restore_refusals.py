@@ -212,3 +212,14 @@ def test_a_restore_that_fails_midway_leaves_nothing_and_can_be_run_again(
     restored = {p.relative_to(target.data_dir).as_posix(): sha256_file(p)
                 for p in target.data_dir.rglob("*") if p.is_file() and "sqlite3" not in p.name}
     assert restored == {name: entry["sha256"] for name, entry in verify(made_backup)["files"].items()}
+
+
+def test_restore_into_an_unreachable_database_is_one_error_line(cli_env, tmp_path, monkeypatch,
+                                                                capsys):
+    folder = table_backup(tmp_path / "backup", {"patients": [patient_row("2025-03-30T10:00:00Z")]})
+    monkeypatch.setenv("NAVSVC_DATA_DIR", str(tmp_path / "srv" / "data"))
+    monkeypatch.setenv("NAVSVC_DATABASE_URL", "postgresql+psycopg://u:secret@127.0.0.1:1/x")
+    assert main(["admin", "restore", str(folder)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("navsvc: error: cannot use the database postgresql+psycopg://u:***@")
+    assert err.count("\n") == 1 and _created_by_restore(tmp_path) == []
