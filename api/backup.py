@@ -553,10 +553,11 @@ def _check_restorable(manifest: dict) -> None:
 
     revision = manifest["database"]["revision"]
     if revision not in known_revisions():
-        made_by = manifest.get("navsvc_version", "another version")
+        made_by = manifest.get("navsvc_version", "unknown")
         raise InputError(f"the backup's database is at schema revision {revision!r}, which this "
-                         f"navsvc version ({__version__}) does not know: it was made by navsvc "
-                         f"{made_by}; restore it with that version or a newer one")
+                         f"navsvc version ({__version__}) does not know (the backup was written by "
+                         f"navsvc {made_by}); restore it with a navsvc version that has that "
+                         "migration")
     if manifest["database"]["kind"] == "tables":
         _table_files(manifest)
 
