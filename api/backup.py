@@ -1,4 +1,4 @@
-"""Backup and restore of a service instance: database and stored files, with a manifest.
+"""Backup of a service instance: database and stored files, with a manifest.
 
 A backup is a folder::
 
@@ -6,7 +6,8 @@ A backup is a folder::
                       with their SHA-256 and size, records whose data it lacks
     navsvc.sqlite3    SQLite: a consistent copy made by ``VACUUM INTO``
     db/TABLE.jsonl    PostgreSQL: every table, one JSON row a line, read in one
-                      REPEATABLE READ transaction (a consistent snapshot)
+                      REPEATABLE READ transaction (a consistent snapshot); timestamps
+                      in UTC
     files/...         what the snapshot's records name: image files under images/,
                       plan result folders under plans/
 
@@ -18,21 +19,17 @@ folders of a pipeline step (``.registration-*``, the patient's warp fields), whi
 and go during the copy. Each record is then checked against the copy as ``navsvc admin
 check-storage`` checks it (:mod:`api.integrity`); those whose data the backup lacks are
 listed under ``missing`` in the manifest, and ``navsvc admin backup`` exits with 1.
-:func:`restore` checks everything it can before it writes (manifest, names, checksums,
-schema revision, an empty target), then restores all or nothing into a data folder and
-database that hold no records yet.
+:func:`verify` checks a backup against its manifest (shape, names, symbolic links,
+checksums); :mod:`api.restore` restores one.
 """
 
 from __future__ import annotations
 
 import base64
-import glob
 import json
 import os
 import shutil
 import sqlite3
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from functools import cache, partial
 from pathlib import Path, PurePosixPath
@@ -42,7 +39,6 @@ import sqlalchemy as sa
 from pydantic import Field, TypeAdapter, ValidationError
 from typing_extensions import NotRequired, TypedDict
 
-from api import models_course
 from api.config import Settings
 from api.db import reported_database_errors, sqlite_file
 from api.integrity import (
@@ -60,30 +56,25 @@ from navsvc.errors import InputError
 MANIFEST = "manifest.json"
 #: data-folder subfolders that are backed up (tmp/ is the upload spool)
 FILE_FOLDERS = ("images", "plans")
-#: folder in the data folder that a restore copies the files into before they go in place
-STAGING = ".restore-staging"
 FORMAT_VERSION = 1
 
+#: the image and plan records of a database snapshot
+_Records = tuple[list[ImageRecord], list[PlanRecord]]
 
-def _revision(connection) -> str | None:
+
+def schema_revision(connection) -> str | None:
+    """Return the database's alembic revision, or None when it has none."""
     try:
         return connection.execute(sa.text("SELECT version_num FROM alembic_version")).scalar()
     except sa.exc.DBAPIError:
         return None
 
 
-def _tables(engine: sa.Engine) -> list[sa.Table]:
+def reflected_tables(engine: sa.Engine) -> list[sa.Table]:
+    """Return the tables the database holds (not alembic's), parents before children."""
     metadata = sa.MetaData()
     metadata.reflect(engine)
     return [t for t in metadata.sorted_tables if t.name != "alembic_version"]
-
-
-def _application_tables() -> dict[str, sa.Table]:
-    """This version's tables (api/models.py and api/models_course.py share one
-    ``Base.metadata``), parents before children. Their types convert as the service
-    does: UTCDateTime stores an aware timestamp as UTC (naive on SQLite, which keeps no
-    offset)."""
-    return {t.name: t for t in models_course.Base.metadata.sorted_tables}
 
 
 def _to_json(value):
@@ -98,7 +89,9 @@ def _to_json(value):
     return value
 
 
-def _from_json(value, column: sa.Column):
+def from_json(value, column: sa.Column):
+    """Return the value of ``column`` that a backup's JSON line holds (the inverse of the
+    encoding the backup writes: ``{"$t": ISO}`` timestamps, ``{"$b": base64}`` bytes)."""
     if isinstance(column.type, sa.JSON):  # its value is the document itself, whatever keys it has
         return value
     if isinstance(value, dict) and set(value) == {"$t"}:
@@ -116,7 +109,8 @@ def _json_value(value, column: sa.Column):
     return _to_json(value)
 
 
-def _row_counts(connection, tables: list[sa.Table]) -> dict[str, int]:
+def row_counts(connection, tables: list[sa.Table]) -> dict[str, int]:
+    """Return the number of rows of each table, by name."""
     return {t.name: connection.execute(sa.select(sa.func.count()).select_from(t)).scalar()
             for t in tables}
 
@@ -129,7 +123,7 @@ def _require_revision(revision: str | None, url: str) -> str:
     return revision
 
 
-def _backup_database(url: str, out: Path) -> tuple[dict, tuple[list[ImageRecord], list[PlanRecord]]]:
+def _backup_database(url: str, out: Path) -> tuple[dict, _Records]:
     """Copy the database into ``out``; return its manifest entry and the image and plan
     records of the copy (the files the backup must hold)."""
     source = sqlite_file(url)
@@ -138,7 +132,7 @@ def _backup_database(url: str, out: Path) -> tuple[dict, tuple[list[ImageRecord]
     return _backup_tables(url, out)
 
 
-def _backup_sqlite(source: Path, out: Path):
+def _backup_sqlite(source: Path, out: Path) -> tuple[dict, _Records]:
     if not source.is_file():
         raise InputError(f"no database at {source}; nothing to back up (check NAVSVC_DATA_DIR)")
     target = out / "navsvc.sqlite3"
@@ -149,8 +143,8 @@ def _backup_sqlite(source: Path, out: Path):
     engine = sa.create_engine(url)
     try:
         with engine.connect() as connection:
-            revision = _require_revision(_revision(connection), url)
-            counts = _row_counts(connection, _tables(engine))
+            revision = _require_revision(schema_revision(connection), url)
+            counts = row_counts(connection, reflected_tables(engine))
             records = stored_records(connection)
     finally:
         engine.dispose()
@@ -158,15 +152,15 @@ def _backup_sqlite(source: Path, out: Path):
              "revision": revision, "rows": counts}, records)
 
 
-def _backup_tables(url: str, out: Path):
+def _backup_tables(url: str, out: Path) -> tuple[dict, _Records]:
     engine = sa.create_engine(url, isolation_level="REPEATABLE READ")
     folder = out / "db"
     folder.mkdir()
     counts = {}
     try:
-        tables = _tables(engine)
+        tables = reflected_tables(engine)
         with engine.connect() as connection, connection.begin():
-            revision = _require_revision(_revision(connection), url)
+            revision = _require_revision(schema_revision(connection), url)
             records = stored_records(connection)  # the same snapshot as the rows
             for table in tables:
                 path, n = folder / f"{table.name}.jsonl", 0
@@ -469,271 +463,4 @@ def verify(in_dir: Path) -> dict:
     manifest = _read_manifest(folder)
     for name, digest in _backup_members(manifest).items():
         _check_member(folder, name, digest)
-    return manifest
-
-
-#: rows inserted with one statement
-INSERT_BATCH = 1000
-
-
-def _row(table: sa.Table, record: dict) -> dict:
-    unknown = record.keys() - table.columns.keys()
-    if unknown:
-        raise InputError(f"the backup's table {table.name} has columns this navsvc version "
-                         f"does not know ({', '.join(sorted(unknown))}); nothing was restored")
-    return {name: _from_json(value, table.columns[name]) for name, value in record.items()}
-
-
-def _insert_rows(connection, table: sa.Table, path: Path) -> int:
-    """Insert the rows of one ``TABLE.jsonl`` file; return how many."""
-    inserted, rows = 0, []
-    with open(path, encoding="utf-8") as handle:
-        for line in handle:
-            rows.append(_row(table, json.loads(line)))
-            if len(rows) >= INSERT_BATCH:
-                connection.execute(table.insert(), rows)
-                inserted, rows = inserted + len(rows), []
-    if rows:
-        connection.execute(table.insert(), rows)
-    return inserted + len(rows)
-
-
-def _table_files(manifest: dict) -> dict[str, str]:
-    """Map each table of a table backup to its file name; refuse tables this version
-    does not have (a newer version's backup)."""
-    files = {name.removesuffix(".jsonl"): name for name in manifest["database"]["sha256"]}
-    unknown = sorted(set(files) - _application_tables().keys())
-    if unknown:
-        raise InputError(f"the backup holds tables this navsvc version does not know "
-                         f"({', '.join(unknown)}); restore it with the version that made it")
-    return files
-
-
-def _check_row_counts(counted: dict[str, int], listed: dict[str, int]) -> None:
-    wrong = sorted(t for t in counted.keys() | listed.keys() if counted.get(t, 0) != listed.get(t, 0))
-    if wrong:
-        raise InputError("the backup does not hold the rows its manifest lists ("
-                         + ", ".join(f"{t}: {counted.get(t, 0)} rows, manifest {listed.get(t, 0)}"
-                                     for t in wrong) + "); restore an intact backup")
-
-
-def _insert_tables(connection, source: Path, manifest: dict) -> None:
-    """Insert every backed-up row through this version's table definitions (so
-    timestamps keep their instant on SQLite too) and check that as many rows went in as
-    the manifest lists."""
-    folder = source / manifest["database"]["folder"]
-    files = _table_files(manifest)
-    tables = _application_tables()
-    counted = {name: _insert_rows(connection, table, folder / files[name])
-               for name, table in tables.items() if name in files}
-    _check_row_counts(counted, manifest["database"]["rows"])
-    if connection.dialect.name == "postgresql":
-        _reset_sequences(connection, tables.values())
-
-
-def _check_sqlite_copy(url: str, listed: dict) -> None:
-    """Check that the copied SQLite database holds the revision and rows the manifest lists."""
-    engine = sa.create_engine(url)
-    try:
-        with engine.connect() as connection:
-            revision, counted = _revision(connection), _row_counts(connection, _tables(engine))
-    finally:
-        engine.dispose()
-    if revision != listed["revision"]:
-        raise InputError(f"the backup's database is at schema revision {revision!r}, its "
-                         f"manifest says {listed['revision']!r}; restore an intact backup")
-    _check_row_counts(counted, listed["rows"])
-
-
-def _check_restorable(manifest: dict) -> None:
-    """Refuse a database copy that this version cannot restore exactly: one at a schema
-    revision its migrations do not know (made by a newer version), or with tables it
-    does not have."""
-    from api.migrations import known_revisions
-
-    revision = manifest["database"]["revision"]
-    if revision not in known_revisions():
-        made_by = manifest.get("navsvc_version", "unknown")
-        raise InputError(f"the backup's database is at schema revision {revision!r}, which this "
-                         f"navsvc version ({__version__}) does not know (the backup was written by "
-                         f"navsvc {made_by}); restore it with a navsvc version that has that "
-                         "migration")
-    if manifest["database"]["kind"] == "tables":
-        _table_files(manifest)
-
-
-def _reset_sequences(connection, tables) -> None:
-    for table in tables:
-        for column in table.primary_key.columns:
-            if isinstance(column.type, sa.Integer) and column.autoincrement:
-                connection.execute(sa.text(
-                    f"SELECT setval(pg_get_serial_sequence('{table.name}', '{column.name}'), "
-                    f"COALESCE((SELECT max({column.name}) FROM {table.name}), 0) + 1, false)"))
-
-
-def _sqlite_family(path: Path) -> list[Path]:
-    """The SQLite file at ``path`` and every file named after it (``-wal``, ``-shm``,
-    ``-journal``)."""
-    return sorted(path.parent.glob(glob.escape(path.name) + "*"))
-
-
-def _require_empty_database(url: str) -> None:
-    path = sqlite_file(url)
-    if path is not None:
-        present = _sqlite_family(path)
-        if present:  # a -wal beside a removed database would be replayed onto the restored copy
-            raise InputError(f"{', '.join(p.name for p in present)} already exist in {path.parent} "
-                             "(a database, or the -wal/-shm files of one, which SQLite would "
-                             "replay onto the restored copy); restore into a new data folder")
-        return
-    engine = sa.create_engine(url)
-    try:
-        with engine.connect() as connection:
-            counts = _row_counts(connection, _tables(engine))
-    finally:
-        engine.dispose()
-    if any(counts.values()):
-        raise InputError("the target database already holds records; restore into a new one")
-
-
-def _require_empty_data_folder(data_dir: Path) -> None:
-    if (data_dir / STAGING).exists():
-        raise InputError(f"{data_dir / STAGING} is left from an interrupted restore; remove it "
-                         "and what that restore put in place, then restore again")
-    if any((data_dir / folder).is_dir() and any((data_dir / folder).iterdir())
-           for folder in FILE_FOLDERS):
-        raise InputError(f"{data_dir} already holds stored files; restore into a new data "
-                         "folder")
-
-
-def _require_target_for(manifest: dict, url: str) -> None:
-    if manifest["database"]["kind"] == "sqlite" and sqlite_file(url) is None:
-        raise InputError("this backup holds a SQLite database; restore it with the default "
-                         "SQLite database (unset NAVSVC_DATABASE_URL)")
-
-
-def _stage_files(source: Path, manifest: dict, staging: Path) -> None:
-    for name, entry in manifest["files"].items():
-        target = staging / name
-        if not target.resolve().is_relative_to(staging):
-            raise InputError(f"{name} would be restored outside {staging}")
-        target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(source / "files" / name, target)
-        if sha256_file(target) != entry["sha256"]:
-            raise InputError(f"{name} changed while it was restored; check the disk")
-
-
-def _place_files(staging: Path, data_dir: Path, placed: list[Path]) -> None:
-    """Move the staged folders into the data folder (a rename each: the data folder gets
-    all of a folder or none of it), noting each one placed in ``placed``."""
-    for folder in FILE_FOLDERS:
-        if (staging / folder).is_dir():
-            os.replace(staging / folder, data_dir / folder)  # over an empty folder too
-            placed.append(data_dir / folder)
-
-
-@contextmanager
-def _restored_database(source: Path, manifest: dict, url: str) -> Iterator[None]:
-    """Restore the database; the body runs before the rows of a table backup are
-    committed, so that when it fails they are rolled back."""
-    from api.migrations import upgrade
-
-    database = manifest["database"]
-    if database["kind"] == "sqlite":
-        target = sqlite_file(url)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(source / database["file"], target)
-        _check_sqlite_copy(url, database)
-        upgrade(url)
-        yield
-        return
-    upgrade(url)  # an empty, migrated database counts as empty: a retry may use it
-    engine = sa.create_engine(url)
-    try:
-        with engine.begin() as connection:
-            _insert_tables(connection, source, manifest)
-            yield
-    finally:
-        engine.dispose()
-
-
-def _remove_restored(placed: list[Path], url: str) -> None:
-    for folder in placed:
-        shutil.rmtree(folder, ignore_errors=True)
-    path = sqlite_file(url)
-    if path is not None:  # none was there before: the restore checked
-        for file in _sqlite_family(path):
-            file.unlink(missing_ok=True)
-
-
-def _fill(source: Path, manifest: dict, data_dir: Path, url: str) -> None:
-    """Stage the files, restore the database, put the files in place; on any failure
-    remove all of that again."""
-    created_data_dir = not data_dir.exists()
-    ensure_private_dir(data_dir)
-    staging, placed = data_dir / STAGING, []
-    try:
-        ensure_private_dir(staging)
-        _stage_files(source, manifest, staging)
-        with _restored_database(source, manifest, url):
-            _place_files(staging, data_dir, placed)
-    except BaseException:
-        _remove_restored(placed, url)
-        raise
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
-        if created_data_dir and not any(data_dir.iterdir()):
-            data_dir.rmdir()
-
-
-def restore(settings: Settings, in_dir: Path) -> dict:
-    """Restore a backup into the instance described by ``settings``.
-
-    The backup is verified first, and its schema revision must be one this version's
-    migrations know; the data folder must hold no stored files and the database no
-    records (a fresh instance). A SQLite backup is restored into SQLite; a PostgreSQL
-    backup into any database (rows are inserted after the migrations). The rows the
-    restored database holds are counted and must be those the manifest lists.
-
-    All or nothing: after those checks the files are copied into a staging folder in
-    the data folder (:data:`STAGING`), the database is restored, and the staged folders
-    are moved into place (before a table backup's rows are committed). On any failure
-    what the restore wrote goes again (the SQLite file with its -wal/-shm, the staging
-    folder, the folders moved into place; a table backup's rows are rolled back), so the
-    restore can be run again.
-
-    Parameters
-    ----------
-    settings : Settings
-        The instance to fill (data folder, database URL).
-    in_dir : Path
-        A folder written by :func:`backup`.
-
-    Returns
-    -------
-    dict
-        The manifest of the restored backup (its row counts are those restored).
-
-    Raises
-    ------
-    InputError
-        Bad backup (see :func:`verify`), a schema revision, table or column this version
-        does not know, rows that differ from the manifest, a non-empty target, a SQLite
-        backup for a PostgreSQL target, a database that cannot be reached, or a failure
-        while writing (e.g. a full disk), after which nothing of the restore is left.
-    """
-    source = Path(in_dir)
-    manifest = verify(source)
-    _check_restorable(manifest)
-    data_dir = Path(settings.data_dir).resolve()
-    url = settings.resolved_database_url
-    _require_target_for(manifest, url)
-    _require_empty_data_folder(data_dir)
-    try:
-        with reported_database_errors(url):
-            _require_empty_database(url)
-            _fill(source, manifest, data_dir, url)
-    except OSError as exc:
-        raise InputError(f"the restore into {data_dir} failed ({exc}); what it had written is "
-                         "removed again, so it can be run again once that is fixed") from None
     return manifest

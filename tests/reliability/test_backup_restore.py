@@ -21,10 +21,11 @@ from hand_made_backup import patient_row, table_backup
 from live_course import live_course, session_log, sessions_of, tokens
 from seed import check, extra_rating
 
-from api.backup import _tables, backup, restore, verify
+from api.backup import backup, reflected_tables, verify
 from api.config import Settings
 from api.db import Database
 from api.models import Patient, Plan
+from api.restore import restore
 from api.storage import sha256_file
 from navsvc.cli import main
 from navsvc.errors import InputError
@@ -36,7 +37,7 @@ def _records(url: str) -> dict[str, list[tuple]]:
         with engine.connect() as connection:
             return {t.name: [tuple(r) for r in connection.execute(
                 sa.select(t).order_by(*(list(t.primary_key.columns) or list(t.columns))))]
-                for t in _tables(engine)}
+                for t in reflected_tables(engine)}
     finally:
         engine.dispose()
 

@@ -19,9 +19,10 @@ from api_test_fakes import plan_dict
 from api_test_helpers import insert_plan
 from hand_made_backup import patient_row, table_backup
 
-from api.backup import MANIFEST, backup, restore, verify
-from api.storage import sha256_file
+from api.backup import MANIFEST, backup, verify
 from api.config import Settings
+from api.restore import restore
+from api.storage import sha256_file
 from navsvc.cli import main
 from navsvc.errors import InputError
 
