@@ -288,7 +288,7 @@ def restore(settings: Settings, in_dir: Path) -> dict:
     settings : Settings
         The instance to fill (data folder, database URL).
     in_dir : Path
-        A folder written by :func:`backup`.
+        A folder written by :func:`api.backup.backup`.
 
     Returns
     -------
@@ -298,7 +298,7 @@ def restore(settings: Settings, in_dir: Path) -> dict:
     Raises
     ------
     InputError
-        Bad backup (see :func:`verify`), a schema revision, table or column this version
+        Bad backup (see :func:`api.backup.verify`), a schema revision, table or column this version
         does not know, rows that differ from the manifest, a non-empty target, a SQLite
         backup for a PostgreSQL target, a database that cannot be reached, or a failure
         while writing (e.g. a full disk), after which nothing of the restore is left.
