@@ -157,7 +157,7 @@ def test_backup_during_a_job_holds_only_what_the_records_name(app, client, image
     stale = _result_dir(app, plan) / ".registration-host-1-x"  # a killed step's scratch folder
     stale.mkdir()
     (stale / "0Warp.nii.gz").write_bytes(b"patient warp")
-    running = app.state.storage.plan_dir("running-job")
+    running = app.state.storage.run_dir("running-job", 1)
     scratch = running / ".registration-host-2-y"
     scratch.mkdir()
     for n in range(3):
@@ -173,8 +173,8 @@ def test_backup_during_a_job_holds_only_what_the_records_name(app, client, image
     manifest = backup(settings, tmp_path / "backup")
     assert manifest["missing"] == []
     recorded = {name for name in _files(settings.data_dir)
-                if not name.startswith("plans/running-job/") and "/.registration-" not in name}
-    assert set(manifest["files"]) == recorded and len(recorded) == 2  # the image, report.html
+                if not name.startswith("plans/running-job") and "/.registration-" not in name}
+    assert set(manifest["files"]) == recorded and len(recorded) == 3  # the image, report.html, plan.json
     assert not [p for p in (tmp_path / "backup").rglob("*") if "registration" in p.name]
 
 
