@@ -219,8 +219,9 @@ class AuditMiddleware:
     ``request.state.principal``.
 
     The response start is held back until the event is committed. When it cannot be,
-    the client gets a 500 problem instead of the response (the failure is logged):
-    nothing is answered without its audit record.
+    the client gets a 500 problem instead of the response and the event goes to the
+    service log: nothing is answered without its audit record, and a change already
+    committed is said to be so.
 
     Parameters
     ----------
@@ -249,16 +250,12 @@ class AuditMiddleware:
         async def audited_send(message) -> None:
             if message["type"] == "http.response.start":
                 progress["recorded"] = True
+                event = _event(scope, message["status"], started_at)
                 try:
-                    await writer.write(**_event(scope, message["status"], started_at))
+                    await writer.write(**event)
                 except Exception:
-                    log.exception("audit record not written; answering 500 instead")
                     progress["failed"] = True
-                    response = problem_response(
-                        500, "the request could not be recorded in the audit trail; "
-                             "nothing was returned. Retry; tell the administrator if it "
-                             "persists")
-                    await response(scope, receive, send)
+                    await _unrecorded_response(scope, event)(scope, receive, send)
                     return
             elif progress["failed"]:
                 return  # the body of the response that was replaced
@@ -272,6 +269,25 @@ class AuditMiddleware:
                     await writer.write(**_event(scope, 500, started_at))
                 except Exception:
                     log.exception("audit record of a failed request not written")
+
+
+def _unrecorded_response(scope, event: dict):
+    """The 500 answer to a request whose audit event could not be committed.
+
+    A change the route already committed cannot be taken back here, so the event goes to
+    the service log instead (its columns hold no PHI, only ids) and the answer says what
+    happened: a client must not retry a change blindly.
+    """
+    log.exception("audit record not written; answering 500 instead: %s",
+                  {k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in event.items()})
+    if scope["method"] in ("GET", "HEAD", "OPTIONS") or event["status_code"] >= 400:
+        detail = ("the request could not be recorded in the audit trail; nothing was returned. "
+                  "Retry; tell the administrator if it persists")
+    else:
+        detail = ("the request was carried out, but it could not be recorded in the audit trail "
+                  "(its record is in the service log): check its result before retrying, and tell "
+                  "the administrator")
+    return problem_response(500, detail)
 
 
 def _event(scope, status_code: int, started_at) -> dict:

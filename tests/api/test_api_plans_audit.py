@@ -153,3 +153,27 @@ def test_audit_time_filters_and_access(client, auth):
                       params={"until": "2199-01-01T00:00:00+00:00", "method": "get"}).json()
     assert past["items"]
     assert client.get("/api/v1/audit?since=yesterday", headers=auth["admin"]).status_code == 422
+
+
+def test_an_unrecorded_change_says_it_was_made_and_logs_its_event(app, auth, caplog):
+    # the write is committed before its audit event; when the event cannot be committed the
+    # answer said "nothing was returned" although the patient had been stored
+    from fastapi.testclient import TestClient
+
+    with TestClient(app, raise_server_exceptions=False) as client:
+        writer = app.state.audit
+
+        async def failing_write(**_event):
+            raise OSError("disk full")
+
+        original, writer.write = writer.write, failing_write
+        try:
+            created = client.post("/api/v1/patients", headers=auth["technician"], json={"external_id": "MRN-77"})
+            read = client.get("/api/v1/patients", headers=auth["technician"])
+        finally:
+            writer.write = original
+        assert created.status_code == 500 and "was carried out" in created.json()["detail"]
+        assert read.status_code == 500 and "nothing was returned" in read.json()["detail"]
+        stored = client.get("/api/v1/patients?external_id=MRN-77", headers=auth["auditor"]).json()["items"]
+    assert len(stored) == 1
+    assert f"'resource_id': '{stored[0]['id']}'" in caplog.text and "'method': 'POST'" in caplog.text
