@@ -13,6 +13,7 @@ from api.audit import AuditMiddleware, AuditWriter
 from api.config import Settings, load_settings
 from api.db import Database
 from api.docs import DESCRIPTION, TAGS, install_docs
+from api.headers import NoStoreMiddleware
 from api.jobs.embedded import EmbeddedWorker
 from api.jobs.queue import CeleryQueue
 from api.migrations import upgrade
@@ -78,6 +79,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.queue = None
     install_problem_handlers(app)
     app.add_middleware(AuditMiddleware, writer_of=lambda: app.state.audit)
+    app.add_middleware(NoStoreMiddleware)
     for module_name in ROUTER_MODULES:
         module = importlib.import_module(module_name)
         app.include_router(module.router, prefix=getattr(module, "PREFIX", API_PREFIX))

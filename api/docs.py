@@ -44,9 +44,10 @@ them for your neuronavigation system.
             http://127.0.0.1:8000/api/v1/plans/$PLAN/exports/localite
 
 ## Roles
-`admin` (audit trail; tokens via the `navsvc admin` command), `clinician` (everything
+`admin` (audit trail, clinic calendars; tokens via the `navsvc admin` command), `clinician` (everything
 clinical, approves plans), `technician` (register, upload, plan), `navigator` (approved
-plans and their exports only), `auditor` (read-only, audit trail included).
+plans and their exports; logs deliveries, and reads session logs without side effects
+and notes), `auditor` (read-only, audit trail included).
 
 ## Errors
 Every error is a problem-details object (`type`, `title`, `status`, `detail`).
@@ -105,7 +106,7 @@ def install_docs(app: FastAPI) -> None:
             swagger_js_url="/static/swagger-ui/swagger-ui-bundle.js",
             swagger_css_url="/static/swagger-ui/swagger-ui.css",
             swagger_favicon_url="/static/swagger-ui/favicon-32x32.png",
-            swagger_ui_parameters={"persistAuthorization": True, "validatorUrl": None})
+            swagger_ui_parameters={"persistAuthorization": False, "validatorUrl": None})
 
     @app.get("/redoc", include_in_schema=False)
     def redoc() -> HTMLResponse:

@@ -6,7 +6,7 @@ import logging
 from http import HTTPStatus
 
 from fastapi import FastAPI, Request
-from fastapi.exceptions import RequestValidationError
+from fastapi.exceptions import RequestValidationError, ResponseValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -110,7 +110,12 @@ async def _on_data_error(_request: Request, exc: DataError) -> JSONResponse:
 
 
 async def _on_unexpected(_request: Request, exc: Exception) -> JSONResponse:
-    log.exception("unhandled %s", type(exc).__name__)
+    if isinstance(exc, ResponseValidationError):
+        # its message holds the offending values: a stored name or birth date
+        log.error("unhandled ResponseValidationError: %s", "; ".join(
+            f"{_location(e['loc'])}: {e['msg']}" for e in exc.errors()))
+    else:
+        log.exception("unhandled %s", type(exc).__name__)
     return problem_response(500, f"internal error ({type(exc).__name__}); see the service log")
 
 

@@ -62,12 +62,14 @@ class PatientCreate(BaseModel):
 
 
 class PatientOut(PatientCreate):
-    """A patient record."""
+    """A patient record (its birth date as stored: the range is checked on input only, so a
+    record an earlier version accepted can still be read)."""
 
     model_config = _example({"id": _ID, "external_id": "MRN-0042", "name": "Jane Doe",
                              "birth_date": "1980-04-02", "created_at": _TS,
                              "links": {"self": f"/api/v1/patients/{_ID}",
                                        "images": f"/api/v1/patients/{_ID}/images"}})
+    birth_date: date | None = Field(default=None, description="Date of birth (PHI).")
     id: str
     created_at: datetime
     links: dict[str, str]

@@ -46,6 +46,7 @@ class CalendarOut(CalendarIn):
     model_config = _example({"id": _ID, "name": "main-clinic", "working_weekdays": [0, 1, 2, 3, 4],
                              "closures": ["2025-04-18"], "moved_sessions": 0,
                              "links": {"self": f"/api/v1/calendars/{_ID}"}})
+    closures: list[date] = Field(default_factory=list, description="As stored (checked on input only).")
     id: str
     moved_sessions: int = Field(0, description="Planned sessions moved by the last change.")
     links: dict[str, str]
@@ -252,6 +253,8 @@ class DeliveryOut(BaseModel):
     deviation: DeviationOut | None
     side_effects: list[str]
     notes: str | None
+    clinical_hidden: bool = Field(False, description="True for navigator tokens, which get "
+                                  "the log without its side effects and notes.")
     created_at: datetime
     created_by: str
     links: dict[str, str]

@@ -72,6 +72,8 @@ async def list_patients(
     else:
         rows = fetch_rows(request, PATIENT_PAGE_BY_EXTERNAL_ID, external_id=external_id,
                           limit=limit, offset=offset)
+        if rows:  # the audit trail names whose record the search returned
+            set_audit_resource(request, rows[0].id)
     return PatientList(items=[patient_out(p) for p in rows], limit=limit, offset=offset)
 
 

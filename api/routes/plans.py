@@ -116,6 +116,8 @@ async def list_plans(
         query = query.where(PLANS.c.image_id == image_id)
     if patient_id is not None:
         query = query.where(IMAGES.c.patient_id == patient_id)
+    if patient_id is not None or image_id is not None:  # whose plans were read, for the audit trail
+        set_audit_resource(request, patient_id if patient_id is not None else image_id)
     with read_connection(request) as connection:
         rows = connection.execute(query.limit(limit).offset(offset)).all()
     return PlanList(items=[plan_out(row) for row in rows], limit=limit, offset=offset)

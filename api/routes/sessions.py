@@ -56,8 +56,10 @@ router = APIRouter(tags=["sessions"], route_class=SessionRoute)
 LOGGERS = ("clinician", "technician", "navigator")
 
 
-def delivery_out(delivery: Delivery, session: CourseSession, pulses_planned: int) -> DeliveryOut:
-    """Render a delivery log."""
+def delivery_out(delivery: Delivery, session: CourseSession, pulses_planned: int,
+                 clinical: bool = True) -> DeliveryOut:
+    """Render a delivery log; without its clinical free text (side effects, notes) unless
+    ``clinical``."""
     return DeliveryOut(
         id=delivery.id, session_id=session.id, session_index=session.index,
         session_state=session.state, performed_at=delivery.performed_at,
@@ -65,14 +67,16 @@ def delivery_out(delivery: Delivery, session: CourseSession, pulses_planned: int
         pct_of_mt=delivery.pct_of_mt, dose=delivery.dose,
         pulses_delivered=delivery.pulses_delivered, pulses_planned=pulses_planned,
         trains_delivered=delivery.trains_delivered, deviation=delivery.deviation,
-        side_effects=delivery.side_effects, notes=delivery.notes,
+        side_effects=delivery.side_effects if clinical else [],
+        notes=delivery.notes if clinical else None, clinical_hidden=not clinical,
         created_at=delivery.created_at, created_by=delivery.created_by,
         links={"session": f"/api/v1/sessions/{session.id}",
                "course": f"/api/v1/courses/{session.course_id}"})
 
 
-def session_list(db, course: Course, today, zone) -> SessionList:
-    """Render every session of a course with its delivery and the HAMD-17 timepoints."""
+def session_list(db, course: Course, today, zone, principal: Principal) -> SessionList:
+    """Render every session of a course with its delivery and the HAMD-17 timepoints; a
+    navigator token gets the deliveries without their side effects and notes."""
     rows = session_rows(db, course.id)
     deliveries = {d.session_id: d for d in db.scalars(
         select(Delivery).where(Delivery.session_id.in_([r.id for r in rows])))}
@@ -80,7 +84,8 @@ def session_list(db, course: Course, today, zone) -> SessionList:
     items = [SessionOut(
         id=r.id, course_id=course.id, index=r.index, date=r.date, slot=r.slot,
         offset_minutes=r.offset_minutes, state=r.state, replaces_index=r.replaces_index,
-        delivery=delivery_out(deliveries[r.id], r, pulses) if r.id in deliveries else None,
+        delivery=(delivery_out(deliveries[r.id], r, pulses, clinical=principal.role != "navigator")
+                  if r.id in deliveries else None),
         links={"self": f"/api/v1/sessions/{r.id}", "delivery": f"/api/v1/sessions/{r.id}/delivery",
                "missed": f"/api/v1/sessions/{r.id}/missed"}) for r in rows]
     due = course_followups(db, course, today, zone)
@@ -91,11 +96,12 @@ def session_list(db, course: Course, today, zone) -> SessionList:
             summary="List a course's sessions", responses=problems(404))
 def list_sessions(
     course_id: str, db: DbSession, today: Today, zone: ClinicZone,
-    _: Annotated[Principal, Depends(require_roles(*READ_ROLES, "navigator"))],
+    principal: Annotated[Principal, Depends(require_roles(*READ_ROLES, "navigator"))],
 ) -> SessionList:
     """Every session with `index`, `date` and `state` (planned, done, incomplete, missed,
-    cancelled), its delivery log, and which HAMD-17 ratings are done, due or overdue."""
-    return session_list(db, course_or_404(db, course_id), today, zone)
+    cancelled), its delivery log, and which HAMD-17 ratings are done, due or overdue.
+    Navigator tokens (which log deliveries) get the logs without side effects and notes."""
+    return session_list(db, course_or_404(db, course_id), today, zone, principal)
 
 
 def _deviation(plan: Plan, body: DeliveryIn, performed_on: date) -> tuple[list | None, dict | None]:
@@ -244,7 +250,7 @@ def log_delivery(
              summary="Mark a session missed", responses=problems(404, 409, 422))
 def mark_session_missed(
     session_id: str, db: DbSession, today: Today, zone: ClinicZone,
-    _: Annotated[Principal, Depends(require_roles("clinician", "technician"))],
+    principal: Annotated[Principal, Depends(require_roles("clinician", "technician"))],
     body: MissedIn | None = None,
 ) -> SessionList:
     """Mark a planned session missed (clinician, technician). It stays on record and a
@@ -262,4 +268,4 @@ def mark_session_missed(
     updated = mark_missed(to_domain(rows), session.index, calendar_of(db, course),
                           not_before=today, **rules_of(course))
     apply_schedule(db, course.id, rows, updated)
-    return session_list(db, course, today, zone)
+    return session_list(db, course, today, zone, principal)

@@ -1,9 +1,9 @@
 """Remove identifying text from an uploaded T1 before it is stored.
 
 - NIfTI (``.nii``, ``.nii.gz``, NIfTI-1 or -2): the free-text header fields
-  ``descrip``, ``aux_file``, ``db_name`` and ``intent_name`` are blanked and header
-  extensions are dropped, because converters may embed the whole DICOM header
-  (patient name included) there. Every other header field and the voxel bytes are
+  ``descrip``, ``aux_file``, ``db_name``, ``intent_name`` and ``data_type`` are
+  blanked and header extensions are dropped, because converters may embed the whole
+  DICOM header (patient name included) there. Every other header field and the voxel bytes are
   copied unchanged, so the geometry is exactly the uploaded one; bytes after the data
   block (which no reader uses and which may hold anything) are not copied.
 - DICOM series in a ``.zip``: every DICOM file goes through the attribute rules of
@@ -37,7 +37,7 @@ from navsvc.io.dicom_confidentiality import deidentify_dataset
 from navsvc.io.nifti import damaged_gzip_error
 
 #: NIfTI header text fields that may hold identifying free text
-NIFTI_TEXT_FIELDS = ("descrip", "aux_file", "db_name", "intent_name")
+NIFTI_TEXT_FIELDS = ("descrip", "aux_file", "db_name", "intent_name", "data_type")
 
 _COPY_BYTES = 1024 * 1024
 _FIXED_ZIP_TIME = (1980, 1, 1, 0, 0, 0)
