@@ -18,6 +18,25 @@ from navsvc.errors import PipelineError
 MIN_NORMAL_TO_LATERAL_SINE = 1e-6
 
 
+def handle_direction_words(handle_angle_deg: float) -> str:
+    """Where a handle at ``handle_angle_deg`` points, in words (the angle's convention is
+    :func:`handle_direction`'s: 0 posterior, positive away from the midline).
+
+    Examples
+    --------
+    >>> handle_direction_words(45)
+    'posterior and lateral'
+    >>> handle_direction_words(-135)
+    'anterior and medial'
+    """
+    angle = (float(handle_angle_deg) + 180.0) % 360.0 - 180.0  # (-180, 180]
+    if angle == -180.0:
+        angle = 180.0
+    along = "posterior" if abs(angle) < 90 else "anterior" if abs(angle) > 90 else ""
+    across = "" if angle in (0.0, 180.0) else "lateral" if angle > 0 else "medial"
+    return " and ".join(word for word in (along, across) if word)
+
+
 def handle_direction(inward_normal, anterior, lateral, handle_angle_deg: float,
                      point_ras_mm=None) -> np.ndarray:
     """Unit direction the handle points to, in the coil plane.

@@ -36,8 +36,10 @@ class PlanOptions:
     coil_distance_mm : float
         Coil centre distance outside the scalp (hair, coil casing), mm.
     handle_angle_deg : float
-        Handle angle from the patient's midsagittal plane, degrees; the handle
-        points posterior and away from the midline.
+        Handle angle, degrees, in the coil plane from the line parallel to the
+        midsagittal plane: 0 points the handle posterior, positive angles turn it away
+        from the midline (45: posterior and lateral, the default; 90: lateral), negative
+        ones towards it (see :func:`navsvc.coil.handle_direction_words`).
 
     Raises
     ------
@@ -65,8 +67,12 @@ class PlanOptions:
         _require_in_range("handle angle", self.handle_angle_deg, HANDLE_ANGLE_RANGE_DEG, "degrees")
 
     def to_dict(self) -> dict:
-        """Return the options as plain JSON-ready values."""
-        return {k: (list(v) if isinstance(v, tuple) else v) for k, v in asdict(self).items()}
+        """Return the options as plain JSON-ready values; ``strategy`` is None when a
+        coordinate chose the target (the strategy is then not used)."""
+        values = {k: (list(v) if isinstance(v, tuple) else v) for k, v in asdict(self).items()}
+        if self.mni_mm is not None or self.native_ras_mm is not None:
+            values["strategy"] = None
+        return values
 
 
 def _require_in_range(name: str, value: float, bounds: tuple[float, float], unit: str) -> None:

@@ -37,7 +37,7 @@ from navsvc.registration import Registration, register_to_mni
 from navsvc.registration_checks import require_handedness, require_quality
 from navsvc.report import ReportInputs, write_report
 from navsvc.sampling import MappedImage
-from navsvc.scratch import registration_scratch
+from navsvc.scratch import output_folder, registration_scratch
 from navsvc.target.hemisphere import is_left
 from navsvc.target.individualize import MAX_SHIFT_MM, CorticalTarget, individualize, scalp_to_cortex_mm
 from navsvc.target.results import M1Site, TargetResult
@@ -259,8 +259,7 @@ def make_plan(t1_path: str | Path, out_dir: str | Path, options: PlanOptions | N
     options = options or PlanOptions()
     if options.strategy and options.mni_mm is None and options.native_ras_mm is None:
         get_strategy(options.strategy)  # fail before the expensive stages
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    out = output_folder(out_dir)
     timer = StageTimer(progress)
     with timer.stage("load"):
         t1 = load_t1(t1_path, series, work_dir=out)
@@ -286,13 +285,18 @@ def make_plan(t1_path: str | Path, out_dir: str | Path, options: PlanOptions | N
                               landmarks=landmarks, cut=ctx.cut, scalp_to_brain_mm=scalp_gap_mm,
                               noise_pct_of_brain=noise_pct,
                               transform_files=registration.save(out / "transforms"))
+        _record_timing(plan, timer)  # the report shows the stages before it
         with timer.stage("report"):
             write_report(out, plan, report_inputs(ctx))
             plan["files"] = {"report": "report.html", "plan": "plan.json", "transforms": "transforms/"}
-    plan["timing_s"] = timer.summary()
-    plan["registration"]["seconds"] = plan["timing_s"]["registration"]
+    _record_timing(plan, timer)
     (out / "plan.json").write_text(json.dumps(plan, indent=2))
     return plan
+
+
+def _record_timing(plan: dict, timer: StageTimer) -> None:
+    plan["timing_s"] = timer.summary()
+    plan["registration"]["seconds"] = plan["timing_s"]["registration"]
 
 
 def report_inputs(ctx: PlanContext) -> ReportInputs:

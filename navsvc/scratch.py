@@ -1,5 +1,5 @@
-"""Private scratch folders inside a plan's output folder, and removal of those a killed
-process left behind.
+"""A plan's output folder, the private scratch folders inside it, and removal of those a
+killed process left behind.
 
 ANTs writes the registration's transforms as files. They describe the patient's anatomy,
 so they live in a scratch folder inside the output folder (never in the system's temp
@@ -16,8 +16,28 @@ import socket
 import tempfile
 from pathlib import Path
 
+from navsvc.errors import InputError
+
 #: name of every scratch folder: ``<prefix><host>-<pid>-<random>``
 SCRATCH_PREFIX = ".registration-"
+
+
+def output_folder(path) -> Path:
+    """Create the output folder ``path`` (and its parents) if needed and return it.
+
+    Raises
+    ------
+    InputError
+        When it cannot be created or is not a folder (a file of that name, no permission):
+        the user's choice of ``--out``, said in one line rather than a traceback.
+    """
+    folder = Path(path)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InputError(f"cannot use {folder} as the output folder ({exc.strerror or exc}): "
+                         "give a folder you can write to") from None
+    return folder
 
 
 def _own_prefix(pid: int) -> str:

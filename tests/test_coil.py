@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from navsvc.coil import axis_distance_mm, coil_matrix, handle_direction
+from navsvc.coil import axis_distance_mm, coil_matrix, handle_direction, handle_direction_words
 from navsvc.errors import InputError, PipelineError
 from navsvc.export.conventions import PLAN_ORTHONORMAL_TOLERANCE, check_pose
 
@@ -192,3 +192,23 @@ def test_normal_a_little_off_the_left_right_axis_still_has_a_handle():
     normal = np.array([1.0, 0.0, 1e-3])  # 0.06 deg from the axis: still a defined plane
     handle = handle_direction(normal, ANTERIOR, LEFT, 0.0)
     assert np.allclose(handle, [0.0, -1.0, 0.0]) and abs(handle @ normal) < 1e-12
+
+
+@pytest.mark.parametrize("angle_deg,words", [
+    (0, "posterior"), (45, "posterior and lateral"), (90, "lateral"), (135, "anterior and lateral"),
+    (180, "anterior"), (-180, "anterior"), (-45, "posterior and medial"), (-90, "medial"),
+    (-135, "anterior and medial"), (405, "posterior and lateral")])
+def test_handle_direction_words_follow_the_handle(angle_deg, words):
+    # the summary said "posterior" for every angle: 135 deg points the handle anterior
+    assert handle_direction_words(angle_deg) == words
+    if abs(angle_deg) <= 180:
+        lateral, anterior = np.array([-1.0, 0, 0]), np.array([0, 1.0, 0])
+        handle = handle_direction(np.array([0, 0, -1.0]), anterior, lateral, angle_deg)
+        if "posterior" in words:
+            assert handle @ anterior < -1e-6
+        if "anterior" in words:
+            assert handle @ anterior > 1e-6
+        if "lateral" in words:
+            assert handle @ lateral > 1e-6
+        if "medial" in words:
+            assert handle @ lateral < -1e-6

@@ -6,6 +6,7 @@ import math
 
 import pytest
 
+from navsvc.cli import main
 from navsvc.errors import InputError
 from navsvc.options import COIL_DISTANCE_RANGE_MM, HANDLE_ANGLE_RANGE_DEG, MNI_BOX_MM, PlanOptions
 from navsvc.target.strategies import STRATEGIES
@@ -36,3 +37,24 @@ def test_the_limits_themselves_and_every_named_target_are_accepted():
     PlanOptions(native_ras_mm=(500.0, -500.0, 0.0))  # checked against the image, not here
     for strategy in STRATEGIES.values():
         PlanOptions(mni_mm=tuple(strategy.mni_mm))
+
+
+def test_the_recorded_strategy_is_none_when_a_coordinate_chose_the_target():
+    # plan.json's parameters said "fox2012" for --mni and --native plans
+    assert PlanOptions().to_dict()["strategy"] == "fox2012"
+    assert PlanOptions(mni_mm=(-40.0, 30.0, 40.0)).to_dict()["strategy"] is None
+    assert PlanOptions(native_ras_mm=(1.0, 2.0, 3.0)).to_dict() == {
+        "strategy": None, "mni_mm": None, "native_ras_mm": [1.0, 2.0, 3.0],
+        "coil_distance_mm": 4.0, "handle_angle_deg": 45.0}
+
+
+@pytest.mark.parametrize("command", ["plan", "demo"])
+def test_an_output_folder_that_cannot_be_made_is_one_error_line(tmp_path, capsys, command):
+    # a file named like the folder gave a FileExistsError traceback and exit code 1
+    taken = tmp_path / "taken"
+    taken.write_text("not a folder")
+    args = [command] + ([str(tmp_path / "t1.nii.gz")] if command == "plan" else []) + ["--out", str(taken)]
+    assert main(args) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith(f"navsvc: error: cannot use {taken} as the output folder") and "\n" not in err
+    assert taken.read_text() == "not a folder"

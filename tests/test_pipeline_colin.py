@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import jsonschema
@@ -158,3 +159,11 @@ def test_plan_leaves_no_patient_files_in_the_system_temporary_folder(colin_plan)
     assert sorted(p.name for p in (Path(colin_plan["_out_dir"]) / "transforms").iterdir()) == [
         "native_to_colin27_0GenericAffine.mat", "native_to_mni_0GenericAffine.mat",
         "native_to_mni_1InverseWarp.nii.gz", "native_to_mni_1Warp.nii.gz"]
+
+
+def test_report_shows_the_timings_of_the_stages_before_it(colin_plan):
+    # the report was written before the timings were filled in: "Registration time —"
+    html = (Path(colin_plan["_out_dir"]) / "report.html").read_text()
+    seconds = colin_plan["registration"]["seconds"]
+    assert re.search(rf"Registration time</th><td[^>]*>{seconds:.1f} s", html)
+    assert re.search(rf"<th>anatomy</th><td[^>]*>{colin_plan['timing_s']['anatomy']:.1f} s", html)

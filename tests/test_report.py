@@ -107,7 +107,8 @@ def _plan() -> dict:
                 "five_cm": {"ras_mm": on_scalp([-41.0, 16.0, 54.0])},
                 "cz": {"ras_mm": [0.0, 0.0, HEAD_RADIUS_MM]},
                 "nasion": {"ras_mm": on_scalp([0.0, 86.8, -40.0])},
-                "m1_hand_knob": {"ras_mm": [-37.0, -21.0, 58.0]},
+                "m1_hand_knob": {"ras_mm": [-46.9, -49.3, 103.8], "cortex_ras_mm": [-36.7, -49.8, 88.3],
+                                 "mni_mm": [-37.0, -21.0, 58.0]},
             },
             "distances_mm": {"f3": 17.35, "beam_f3": 23.45, "five_cm": 41.65},
         },
@@ -189,6 +190,19 @@ def test_report_shows_the_plan_values(report_html):
         "patient's left is on the left of the image",
     ):
         assert text in report_html, text
+
+
+def test_report_names_what_each_point_and_distance_is(report_html):
+    # the "M1 hand knob (cortex)" row showed the scalp point 18 mm away, next to the cortical
+    # MNI coordinate, and the landmarks' distances to the scalp entry read "→ MRI target"
+    page = re.sub(r"\s+", " ", report_html)
+    assert re.search(r"M1 hand knob, cortex</th><td[^>]*>\(-36\.7, -49\.8, 88\.3\)</td>.*?"
+                     r"\(-37\.0, -21\.0, 58\.0\)</td>", page)
+    scalp_row = re.search(r"M1 hand knob, scalp point above it</th>(.*?)</tr>", page).group(1)
+    assert "(-46.9, -49.3, 103.8)" in scalp_row and "(-37.0, -21.0, 58.0)" not in scalp_row
+    assert "M1 hand knob (cortex)" not in page and "→ MRI target" not in page
+    assert "F3 (10-20) → MRI-guided scalp entry" in page
+    assert "45° (posterior and lateral)" in page
 
 
 def test_strategy_string_is_escaped(tmp_path, inputs):

@@ -20,10 +20,11 @@ def add_parser(subparsers) -> None:
 def run(args: argparse.Namespace) -> int:
     """Write the example head, plan it, print the summary."""
     from navsvc.pipeline import make_plan
+    from navsvc.scratch import output_folder
 
-    args.out.mkdir(parents=True, exist_ok=True)
-    head = write_example_head(args.out / "example_head_colin27.nii.gz")
+    options = options_from_args(args)  # refuse bad options before writing anything
+    head = write_example_head(output_folder(args.out) / "example_head_colin27.nii.gz")
     print(f"example head    {head} (Colin27 in an oblique LIA scanner orientation)")
-    plan = make_plan(head, args.out, options_from_args(args), progress=StderrProgress())
+    plan = make_plan(head, args.out, options, progress=StderrProgress())
     print_summary(plan, args.out)
     return 0

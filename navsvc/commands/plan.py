@@ -21,9 +21,11 @@ def add_target_arguments(parser: argparse.ArgumentParser) -> None:
     choice.add_argument("--native", nargs=3, type=float, metavar=("X", "Y", "Z"),
                         help="target in the patient's scanner (NIfTI RAS) coordinates, mm")
     parser.add_argument("--coil-distance", type=float, default=4.0, metavar="MM",
-                        help="coil centre distance outside the scalp, mm (default 4 for hair)")
+                        help="coil centre distance outside the scalp, mm, 0 to 30 (default 4 for hair)")
     parser.add_argument("--handle-angle", type=float, default=45.0, metavar="DEG",
-                        help="handle angle from the midsagittal plane, degrees, pointing posterior (default 45)")
+                        help="handle angle in the coil plane from the midsagittal direction, degrees, -180 to 180: "
+                             "0 points the handle posterior, positive angles turn it away from the midline "
+                             "(default 45: posterior and lateral; 90: lateral)")
 
 
 def options_from_args(args: argparse.Namespace) -> PlanOptions:
@@ -68,6 +70,7 @@ class StderrProgress:
 def print_summary(plan: dict, out: Path) -> None:
     """Print the short human summary of a plan."""
     from navsvc.anatomy.field_of_view import scalp_not_in_image_text
+    from navsvc.coil import handle_direction_words
 
     t, e, c = plan["target"], plan["entry"], plan["coil"]
     d = plan["landmarks"]["distances_mm"]
@@ -81,8 +84,8 @@ def print_summary(plan: dict, out: Path) -> None:
     print(f"scalp entry     {fmt(e['scalp_ras_mm'])} mm RAS, scalp-to-cortex {e['scalp_to_cortex_mm']:.1f} mm, "
           f"target {e['scalp_to_target_mm']:.1f} mm deep")
     print(f"coil centre     {fmt(c['centre_ras_mm'])} mm RAS, {c['distance_to_scalp_mm']:.1f} mm off scalp, "
-          f"handle {c['handle_angle_deg']:.0f} deg posterior")
-    print(f"distance to     F3 {d['f3']:.1f} mm, Beam F3 {d['beam_f3']:.1f} mm, 5-cm site {d['five_cm']:.1f} mm")
+          f"handle {c['handle_angle_deg']:.0f} deg ({handle_direction_words(c['handle_angle_deg'])})")
+    print(f"entry to        F3 {d['f3']:.1f} mm, Beam F3 {d['beam_f3']:.1f} mm, 5-cm site {d['five_cm']:.1f} mm")
     offset = plan["dose"]["mt_offset_pct_mso"]
     if offset is None:
         print(f"dose            no depth adjustment: {plan['dose']['unavailable_reason']}")

@@ -11,6 +11,7 @@ import math
 from collections.abc import Mapping, Sequence
 
 from navsvc.anatomy.field_of_view import scalp_not_in_image_text
+from navsvc.coil import handle_direction_words
 from navsvc.report import slices
 from navsvc.target.hemisphere import LEFT, hemisphere
 from navsvc.report.values import (MISSING, esc, fixed_decimals, fmt_number, fmt_value, fmt_vector, lookup,
@@ -21,7 +22,7 @@ LANDMARK_NAMES = {
     "f3": "F3 (10-20, virtual)",
     "beam_f3": "Beam F3 site",
     "five_cm": "5-cm-rule site",
-    "m1_hand_knob": "M1 hand knob (cortex)",
+    "m1_hand_knob": "M1 hand knob, scalp point above it",
     "c3": "C3", "cz": "Cz", "fz": "Fz", "f4": "F4", "fpz": "Fpz",
     "nasion": "Nasion", "inion": "Inion",
     "lpa": "Left pre-auricular point (LPA)", "rpa": "Right pre-auricular point (RPA)",
@@ -78,7 +79,8 @@ def _coordinate_rows(plan: Mapping) -> list[tuple[str, object, object, object]]:
     rows = [
         ("Cortical target (on the patient's cortex)", lookup(plan, "target", "cortex_ras_mm"),
          lookup(plan, "target", "cortex_voxel_ijk"), lookup(plan, "target", "cortex_mni_mm")),
-        ("Strategy point mapped to the patient", lookup(plan, "target", "native_ras_mm"), None,
+        ("Point chosen on the patient's MRI" if lookup(plan, "target", "strategy") == "native"
+         else "Strategy point mapped to the patient", lookup(plan, "target", "native_ras_mm"), None,
          lookup(plan, "target", "mni_mm")),
         ("Scalp entry point", lookup(plan, "entry", "scalp_ras_mm"), None, None),
     ]
@@ -99,6 +101,11 @@ def _coordinate_rows(plan: Mapping) -> list[tuple[str, object, object, object]]:
             label = LANDMARK_NAMES.get(key, key)
             if lookup(point, "scalp_in_image") is False:
                 label += " (NOT RELIABLE: the scalp here is not in the image)"
+            if key == "m1_hand_knob" and lookup(point, "cortex_ras_mm") is not None:
+                # the MNI coordinate is the cortical hand knob's, not its scalp point's
+                rows.append(("M1 hand knob, cortex", lookup(point, "cortex_ras_mm"), None, lookup(point, "mni_mm")))
+                rows.append((label, lookup(point, "ras_mm"), lookup(point, "voxel_ijk"), None))
+                continue
             rows.append((label, lookup(point, "ras_mm"),
                          lookup(point, "voxel_ijk"), lookup(point, "mni_mm")))
     return rows
@@ -137,9 +144,18 @@ def coil_table(plan: Mapping) -> str:
         ("Handle direction (−y), RAS", fmt_vector(handle, 3)),
         ("Coil x axis (wing to wing), RAS", fmt_vector(axes.get("x"), 3)),
         ("Coil centre to scalp", fmt_number(lookup(plan, "coil", "distance_to_scalp_mm"), 1, " mm")),
-        ("Handle angle from the midline", fmt_number(lookup(plan, "coil", "handle_angle_deg"), 0, "°")),
+        ("Handle angle from the midsagittal direction", _handle_angle_text(lookup(plan, "coil", "handle_angle_deg"))),
     ]
     return _key_value_table(rows)
+
+
+def _handle_angle_text(angle) -> str:
+    """``45° (posterior and lateral)``, escaped; a dash when missing."""
+    text = fmt_number(angle, 0, "°")
+    try:
+        return f"{text} ({esc(handle_direction_words(float(angle)))})"
+    except (TypeError, ValueError):
+        return text
 
 
 def distances_table(plan: Mapping) -> str:
@@ -149,9 +165,9 @@ def distances_table(plan: Mapping) -> str:
         ("Scalp entry → cortical surface (scalp-to-cortex)",
          fmt_number(lookup(plan, "entry", "scalp_to_cortex_mm"), 1, " mm")),
         ("Scalp entry → cortical target", fmt_number(lookup(plan, "entry", "scalp_to_target_mm"), 1, " mm")),
-        ("F3 (10-20) → MRI target", fmt_number(lookup(distances, "f3"), 1, " mm")),
-        ("Beam F3 site → MRI target", fmt_number(lookup(distances, "beam_f3"), 1, " mm")),
-        ("5-cm-rule site → MRI target", fmt_number(lookup(distances, "five_cm"), 1, " mm")),
+        ("F3 (10-20) → MRI-guided scalp entry", fmt_number(lookup(distances, "f3"), 1, " mm")),
+        ("Beam F3 site → MRI-guided scalp entry", fmt_number(lookup(distances, "beam_f3"), 1, " mm")),
+        ("5-cm-rule site → MRI-guided scalp entry", fmt_number(lookup(distances, "five_cm"), 1, " mm")),
     ]
     return _key_value_table(rows)
 
