@@ -45,7 +45,8 @@ them for your neuronavigation system.
 
 ## Roles
 `admin` (audit trail, clinic calendars; tokens via the `navsvc admin` command), `clinician` (everything
-clinical, approves plans), `technician` (register, upload, plan), `navigator` (approved
+clinical, approves plans), `technician` (register, upload, plan; screening, session logs, ratings; navigator files
+of approved plans), `navigator` (approved
 plans and their exports; logs deliveries, and reads session logs without side effects
 and notes), `auditor` (read-only, audit trail included).
 

@@ -91,7 +91,8 @@ class ImageOut(BaseModel):
         "id": _ID, "patient_id": _ID, "format": "nifti", "sha256": "9c1e" + "0" * 60,
         "size_bytes": 7438113, "shape": [181, 217, 181], "voxel_size_mm": [1.0, 1.0, 1.0],
         "orientation": "RAS", "created_at": _TS,
-        "links": {"self": f"/api/v1/images/{_ID}", "plans": f"/api/v1/images/{_ID}/plans"}})
+        "links": {"self": f"/api/v1/images/{_ID}", "plans": f"/api/v1/plans?image_id={_ID}",
+                  "patient": f"/api/v1/patients/{_ID}"}})
     id: str
     patient_id: str
     format: Literal["nifti", "dicom"]
@@ -115,7 +116,7 @@ class PlanRequest(BaseModel):
         {"strategy": "fox2012", "coil_distance_mm": 4.0, "handle_angle_deg": 45.0},
         {"mni_mm": [-38, 44, 26]}]})
     strategy: str = Field(default="fox2012", max_length=50,
-                          description="Named target strategy, e.g. fox2012, ba46, ba9, f3.")
+                          description="Named target strategy: fox2012, ba46, ba9, fivecm_avg, f3_avg or fitzgerald2009.")
     mni_mm: tuple[FiniteMm, FiniteMm, FiniteMm] | None = Field(
         default=None, description="Target in ICBM 2009 MNI coordinates, mm (inside the template's head).")
     native_ras_mm: tuple[FiniteMm, FiniteMm, FiniteMm] | None = Field(
@@ -123,7 +124,8 @@ class PlanRequest(BaseModel):
     coil_distance_mm: float = Field(default=4.0, ge=COIL_DISTANCE_RANGE_MM[0], le=COIL_DISTANCE_RANGE_MM[1],
                                     allow_inf_nan=False, description="Coil centre distance outside the scalp, mm.")
     handle_angle_deg: float = Field(default=45.0, ge=HANDLE_ANGLE_RANGE_DEG[0], le=HANDLE_ANGLE_RANGE_DEG[1],
-                                    allow_inf_nan=False, description="Handle angle from the midsagittal plane.")
+                                    allow_inf_nan=False, description="Handle angle in the coil plane, degrees, -180 to 180: 0 points "
+                                                                      "the handle posterior, positive angles turn it away from the midline.")
 
     @model_validator(mode="after")
     def _one_coordinate(self) -> PlanRequest:

@@ -74,22 +74,43 @@ def delivery_out(delivery: Delivery, session: CourseSession, pulses_planned: int
                "course": f"/api/v1/courses/{session.course_id}"})
 
 
+def session_out(row: CourseSession, delivery: Delivery | None, pulses_planned: int,
+                principal: Principal) -> SessionOut:
+    """Render one session with its delivery; a navigator token gets the delivery without
+    its side effects and notes."""
+    return SessionOut(
+        id=row.id, course_id=row.course_id, index=row.index, date=row.date, slot=row.slot,
+        offset_minutes=row.offset_minutes, state=row.state, replaces_index=row.replaces_index,
+        delivery=(None if delivery is None else
+                  delivery_out(delivery, row, pulses_planned, clinical=principal.role != "navigator")),
+        links={"self": f"/api/v1/sessions/{row.id}", "delivery": f"/api/v1/sessions/{row.id}/delivery",
+               "missed": f"/api/v1/sessions/{row.id}/missed",
+               "course_sessions": f"/api/v1/courses/{row.course_id}/sessions"})
+
+
 def session_list(db, course: Course, today, zone, principal: Principal) -> SessionList:
-    """Render every session of a course with its delivery and the HAMD-17 timepoints; a
-    navigator token gets the deliveries without their side effects and notes."""
+    """Render every session of a course (:func:`session_out`) and the HAMD-17 timepoints."""
     rows = session_rows(db, course.id)
     deliveries = {d.session_id: d for d in db.scalars(
         select(Delivery).where(Delivery.session_id.in_([r.id for r in rows])))}
     pulses = protocol_of(course).pulses_per_session
-    items = [SessionOut(
-        id=r.id, course_id=course.id, index=r.index, date=r.date, slot=r.slot,
-        offset_minutes=r.offset_minutes, state=r.state, replaces_index=r.replaces_index,
-        delivery=(delivery_out(deliveries[r.id], r, pulses, clinical=principal.role != "navigator")
-                  if r.id in deliveries else None),
-        links={"self": f"/api/v1/sessions/{r.id}", "delivery": f"/api/v1/sessions/{r.id}/delivery",
-               "missed": f"/api/v1/sessions/{r.id}/missed"}) for r in rows]
+    items = [session_out(r, deliveries.get(r.id), pulses, principal) for r in rows]
     due = course_followups(db, course, today, zone)
     return SessionList(items=items, followups=[FollowUpOut(**f.__dict__) for f in due])
+
+
+@router.get("/sessions/{session_id}", response_model=SessionOut, summary="Get a session",
+            responses=problems(404))
+def get_session(
+    session_id: str, db: DbSession,
+    principal: Annotated[Principal, Depends(require_roles(*READ_ROLES, "navigator"))],
+) -> SessionOut:
+    """One session with its delivery log (clinician, technician, auditor; navigator
+    without side effects and notes)."""
+    row = get_or_404(db, CourseSession, session_id, "session")
+    course = db.get(Course, row.course_id)
+    delivery = db.scalar(select(Delivery).where(Delivery.session_id == row.id))
+    return session_out(row, delivery, protocol_of(course).pulses_per_session, principal)
 
 
 @router.get("/courses/{course_id}/sessions", response_model=SessionList,

@@ -37,6 +37,7 @@ MATRIX = {
     ("POST", "/api/v1/courses/{course_id}/resume"): CLINICAL_WRITE,
     ("POST", "/api/v1/courses/{course_id}/stop"): ("clinician",),
     ("GET", "/api/v1/courses/{course_id}/sessions"): PLAN_READ,
+    ("GET", "/api/v1/sessions/{session_id}"): PLAN_READ,
     ("POST", "/api/v1/sessions/{session_id}/delivery"): ("clinician", "technician", "navigator"),
     ("POST", "/api/v1/sessions/{session_id}/missed"): CLINICAL_WRITE,
     ("POST", "/api/v1/courses/{course_id}/assessments"): CLINICAL_WRITE,

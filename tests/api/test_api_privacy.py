@@ -70,6 +70,9 @@ def test_navigators_get_session_logs_without_clinical_notes(client, auth, app, i
     assert seen["session_state"] == "done" and seen["deviation"] is None
     full = client.get(url, headers=auth["clinician"]).json()["items"][0]["delivery"]
     assert (full["notes"], full["side_effects"], full["clinical_hidden"]) == (body["notes"], ["headache"], False)
+    one = client.get(first["links"]["self"], headers=auth["navigator"])  # the session's own link
+    assert one.status_code == 200 and one.json()["delivery"]["notes"] is None
+    assert client.get(first["links"]["self"], headers=auth["auditor"]).json()["delivery"]["notes"] == body["notes"]
 
 
 def test_searches_name_the_patient_in_the_audit_trail(client, auth, patient, image, plan_id):
