@@ -10,7 +10,7 @@ from datetime import UTC, date, datetime, timedelta, tzinfo
 from typing import Annotated
 
 from fastapi import Depends, Request
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from api.models import Image, Patient, Plan, utc_now
@@ -133,6 +133,12 @@ def apply_schedule(db: Session, course_id: str, rows: list[CourseSession],
     return changed
 
 
+def first_given_at(db: Session, course_id: str) -> datetime | None:
+    """When the course's first logged session was given, or None."""
+    return db.scalar(select(func.min(Delivery.performed_at)).join(
+        CourseSession, Delivery.session_id == CourseSession.id).where(CourseSession.course_id == course_id))
+
+
 def course_followups(db: Session, course: Course, today: date, zone: tzinfo | None) -> list[FollowUp]:
     """The course's HAMD-17 timepoints with their status on ``today``
     (:func:`navsvc.course.followup.followups`, each delivered session on its clinic day)."""
@@ -202,6 +208,16 @@ def lock_course(db: Session, course_id: str) -> None:
     if "\x00" in course_id:
         return
     db.execute(update(Course).where(Course.id == course_id).values(status=Course.status))
+    db.expire_all()
+
+
+def lock_patient(db: Session, patient_id: str) -> None:
+    """Serialize this request's writes with every other write to the patient's courses (a
+    no-op update takes the patient row's lock, as :func:`lock_course` does the course's),
+    so two requests cannot both find "no running course" and both start one."""
+    if "\x00" in patient_id:
+        return
+    db.execute(update(Patient).where(Patient.id == patient_id).values(external_id=Patient.external_id))
     db.expire_all()
 
 

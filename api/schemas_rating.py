@@ -85,7 +85,7 @@ class AlertOut(BaseModel):
                              "links": {"acknowledge": f"/api/v1/alerts/{_ID}/acknowledgement"}})
     id: str
     course_id: str
-    kind: Literal["suicide_item", "seizure"]
+    kind: Literal["suicide_item", "seizure", "dose_above_protocol"]
     detail: str
     source_id: str | None
     created_at: datetime

@@ -13,6 +13,7 @@ from api.course_service import (
     clinic_day,
     course_followups,
     course_or_404,
+    first_given_at,
     locked_course_or_404,
     refuse_future,
 )
@@ -31,7 +32,7 @@ from api.schemas_rating import (
 )
 from api.security import Principal
 from navsvc.course import hamd17
-from navsvc.course.followup import early_rating_reason
+from navsvc.course.followup import early_rating_reason, late_baseline_reason
 from navsvc.errors import InputError
 
 router = APIRouter(tags=["assessments"], route_class=SessionRoute)
@@ -99,8 +100,9 @@ def create_assessment(
     (>= 50% reduction) and remission (total <= 7). Item 3 (suicide) >= 3 raises an alert
     that stays open until a clinician acknowledges it. Each of baseline and weekN is
     rated once per course (409 after); use `extra` for further ratings. A weekN rating
-    may not be dated before the day of the session that closes week N (the day it was
-    given, or its scheduled day while planned), nor any rating in the future (422)."""
+    needs the session that closes week N logged and may not be dated before the day it
+    was given; a baseline may not be dated after the day the first session was given; no
+    rating may be dated in the future (422 for each)."""
     course = locked_course_or_404(db, course_id)
     ratings = course_assessments(db, course.id)
     if body.timepoint != "extra" and any(a.timepoint == body.timepoint for a in ratings):
@@ -111,6 +113,12 @@ def create_assessment(
     refuse_future(body.rated_at, "rated_at")
     if body.timepoint.startswith("week"):
         _check_week_timing(db, course, int(body.timepoint[4:]), clinic_day(body.rated_at, zone), zone)
+    elif body.timepoint == "baseline":
+        first = first_given_at(db, course.id)
+        reason = late_baseline_reason(None if first is None else clinic_day(first, zone),
+                                      clinic_day(body.rated_at, zone))
+        if reason:
+            raise InputError(reason)
     baseline_total = baseline_of(ratings)
     scores = hamd17.validate_items(body.items, body.item16_method)  # 422 names the item
     scored = hamd17.score(scores, body.item16_method, baseline_total)

@@ -16,6 +16,7 @@ from api.course_service import (
     calendar_from_record,
     calendar_of,
     course_or_404,
+    lock_patient,
     locked_course_or_404,
     course_out,
     rules_of,
@@ -46,8 +47,15 @@ def create_course(
     """Create a course on an approved plan of the patient (clinician). The sessions are
     laid out on the clinic calendar from `start_date` (weekends and closures skipped;
     default 15 sessions, 5 a week). Sessions cannot be logged until the safety
-    screening is cleared. The `arm` is never shown to blinded tokens."""
+    screening is cleared. A patient has one active or paused course at a time (409).
+    The `arm` is never shown to blinded tokens."""
+    lock_patient(db, patient_id)
     patient = get_or_404(db, Patient, patient_id, "patient")
+    running = db.scalar(select(Course).where(Course.patient_id == patient.id, Course.status != "stopped"))
+    if running is not None:
+        # two running courses would each allow a session a day: two treatments in one day
+        raise ProblemError(409, f"the patient's course {running.id} is {running.status}; stop it "
+                                "before starting another")
     plan = approved_plan_of_patient(db, patient, body.plan_id)
     if body.protocol == "custom":
         if body.custom_protocol is None:

@@ -68,16 +68,18 @@ def ratings_due(
     _: Annotated[Principal, Depends(require_roles(*READ_ROLES))],
     day: Annotated[RecordDate | None, Query(alias="date", description="Default today.")] = None,
 ) -> DueList:
-    """Ratings due or overdue on a day across active and paused courses, overdue first
-    (clinician, technician, auditor): baseline before session 1, week N once the
-    session closing treatment week N is delivered."""
+    """Ratings due or overdue on a day across courses, overdue first (clinician,
+    technician, auditor): baseline before session 1, week N once the session closing
+    treatment week N is delivered (also for a stopped course's weeks)."""
     day = day or today
     courses = db.execute(select(Course, Patient.external_id)
-                         .join(Patient, Course.patient_id == Patient.id)
-                         .where(Course.status != "stopped")).all()
+                         .join(Patient, Course.patient_id == Patient.id)).all()
     items: list[DueItem] = []
     for course, ext in courses:
         for f in course_followups(db, course, day, zone):
+            # a stopped course still owes the rating of the weeks it gave, not a baseline
+            if course.status == "stopped" and f.after_session_index is None:
+                continue
             if f.status in ("due", "overdue"):
                 items.append(DueItem(course_id=course.id, patient_id=course.patient_id,
                                      patient_external_id=ext, timepoint=f.timepoint,

@@ -48,7 +48,7 @@ from api.schemas_course import (
 from api.security import Principal
 from navsvc.course.calendar import held_by_pause, mark_missed
 from navsvc.course.due import daily_cap_block_reason, delivery_block_reason, interval_block_reason
-from navsvc.course.dose import compute_dose, plan_mt_offset
+from navsvc.course.dose import above_protocol_reason, compute_dose, over_output_reason, plan_mt_offset
 from navsvc.errors import InputError
 
 router = APIRouter(tags=["sessions"], route_class=SessionRoute)
@@ -238,7 +238,11 @@ def log_delivery(
     if reason:
         raise ProblemError(409, reason)
     plan = db.get(Plan, course.plan_id)
+    protocol = protocol_of(course)
     dose = compute_dose(body.rmt_pct_mso, body.pct_of_mt, plan_mt_offset(plan.data))
+    reason = over_output_reason(dose, protocol.depth_adjusted)
+    if reason:
+        raise InputError(reason)
     pose_matrix, deviation = _deviation(plan, body, performed_on)
     delivery = Delivery(
         session_id=session.id, idempotency_key=idempotency_key, request_sha256=digest,
@@ -263,6 +267,10 @@ def log_delivery(
         db.add(Alert(course_id=course.id, kind="seizure", source_id=delivery.id,
                      detail=f"seizure reported during session {session.index} "
                             f"({performed_on}); course flagged for review"))
+    above = above_protocol_reason(body.pct_of_mt, protocol.intensity_pct_rmt)
+    if above:
+        db.add(Alert(course_id=course.id, kind="dose_above_protocol", source_id=delivery.id,
+                     detail=f"session {session.index} ({performed_on}): {above}"))
     set_audit_resource(request, delivery.id)
     return delivery_out(delivery, session, planned_pulses)
 

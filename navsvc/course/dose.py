@@ -92,3 +92,36 @@ def plan_mt_offset(plan: Mapping) -> float | None:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return None
     return float(value)
+
+
+def given_intensity_pct_mso(dose: Dose, depth_adjusted: bool) -> float:
+    """The intensity the session gives: the depth-adjusted one under a depth-adjusted
+    protocol when the plan's adjustment applies, else the measured threshold's."""
+    if depth_adjusted and dose.adjusted_intensity_pct_mso is not None:
+        return dose.adjusted_intensity_pct_mso
+    return dose.intensity_pct_mso
+
+
+def over_output_reason(dose: Dose, depth_adjusted: bool) -> str | None:
+    """Say why the session's intensity cannot have been given (above the stimulator's
+    maximum output), or None."""
+    given = given_intensity_pct_mso(dose, depth_adjusted)
+    if given <= MAX_OUTPUT_PCT_MSO:
+        return None
+    return (f"{dose.pct_of_mt:g} % of a {dose.rmt_pct_mso:g} %MSO motor threshold"
+            f"{' (depth-adjusted)' if given != dose.intensity_pct_mso else ''} is {given:.1f} %MSO, more "
+            f"than the stimulator's maximum output ({MAX_OUTPUT_PCT_MSO:g} %MSO): log the intensity "
+            "actually given")
+
+
+def above_protocol_reason(pct_of_mt: float, protocol_pct_of_mt: float) -> str | None:
+    """Say why an intensity needs a clinician's look (above the course protocol's), or None.
+
+    Below the protocol is common (a ramp-up over the first sessions); above it raises the
+    seizure risk the protocol's intensity was chosen to keep low (Rossi et al. 2021, IFCN
+    safety guidelines, Clin Neurophysiol 132:269).
+    """
+    if pct_of_mt <= protocol_pct_of_mt:
+        return None
+    return (f"intensity {pct_of_mt:g} % of motor threshold is above the protocol's "
+            f"{protocol_pct_of_mt:g} %: a clinician should review this session")

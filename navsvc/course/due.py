@@ -57,8 +57,15 @@ def daily_cap_block_reason(delivered_on: Sequence[date], performed_on: date,
 
 def interval_block_reason(previous_at: datetime | None, performed_at: datetime,
                           min_interval_minutes: int | None) -> str | None:
-    """Say why a delivery at ``performed_at`` is too soon after the previous one, or None."""
-    if previous_at is None or not min_interval_minutes:
+    """Say why a delivery at ``performed_at`` cannot follow the course's last one, logged
+    as given at ``previous_at``, or None: it would come before it (the log keeps the order
+    the treatments were given, which decides when a week ends), or too soon after it."""
+    if previous_at is None:
+        return None
+    if performed_at <= previous_at:
+        return (f"the course's last logged session was given at {previous_at.isoformat()}; this one, "
+                f"at {performed_at.isoformat()}, cannot have been given before it: check performed_at")
+    if not min_interval_minutes:
         return None
     gap_min = (performed_at - previous_at).total_seconds() / 60.0
     if gap_min < min_interval_minutes:

@@ -106,13 +106,31 @@ def followups(sessions: Sequence[ScheduledSession], per_week: int, rated: Iterab
 def early_rating_reason(followup: FollowUp, rated_on: date) -> str | None:
     """Say why a rating for ``followup``'s timepoint dated ``rated_on`` comes too early, or None.
 
-    A week-``k`` rating is the one taken after treatment week ``k``: it may not be dated
-    before the week's closing session's day (``followup.due_on``). Taken earlier it is a
-    mid-week rating; recorded as ``weekK`` it would stand in the response and remission
-    figures as the week's outcome. Baseline ratings are never early.
+    A week-``k`` rating is the one taken after treatment week ``k``: its closing session
+    must be logged (the timepoint is no longer ``upcoming``, as the ratings due say), and
+    the rating may not be dated before the day it was given (``followup.due_on``). Taken
+    earlier it is a mid-week rating; recorded as ``weekK`` it would stand in the response
+    and remission figures as the week's outcome. Baseline ratings are never early.
     """
-    if followup.after_session_index is None or followup.due_on is None or rated_on >= followup.due_on:
+    if followup.after_session_index is None or followup.due_on is None:
+        return None
+    if followup.status == "upcoming":
+        return (f"timepoint: treatment {followup.timepoint.replace('week', 'week ')} ends with session "
+                f"{followup.after_session_index} (scheduled {followup.due_on.isoformat()}), which is not logged "
+                f"yet: log it first, or record this rating with timepoint 'extra'")
+    if rated_on >= followup.due_on:
         return None
     return (f"rated_at: treatment {followup.timepoint.replace('week', 'week ')} ends with session "
             f"{followup.after_session_index} on {followup.due_on.isoformat()}; a {followup.timepoint} rating dated "
             f"{rated_on.isoformat()} comes before it: check the date, or record it with timepoint 'extra'")
+
+
+def late_baseline_reason(first_given_on: date | None, rated_on: date) -> str | None:
+    """Say why a baseline rating dated ``rated_on`` comes too late, or None: it must come
+    before treatment, so not after the day the first session was given (``first_given_on``;
+    None while none was). Scored as the baseline, a later rating would make every week's
+    change and response relative to a patient already treated."""
+    if first_given_on is None or rated_on <= first_given_on:
+        return None
+    return (f"rated_at: a baseline is rated before treatment, and the first session was given on "
+            f"{first_given_on.isoformat()}: record this rating with timepoint 'extra'")

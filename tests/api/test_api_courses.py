@@ -39,6 +39,12 @@ def test_course_needs_an_approved_plan(client, auth, patient, plan_id):
     assert response.status_code == 422 and "plan_id" in response.json()["detail"]
 
 
+def _stop(client, auth, course: dict) -> None:
+    response = client.post(f"/api/v1/courses/{course['id']}/stop", headers=auth["clinician"],
+                           json={"note": "protocol changed"})
+    assert response.status_code == 200, response.text
+
+
 def test_protocols_presets_and_custom(client, auth, patient, approved_plan):
     url = f"/api/v1/patients/{patient['id']}/courses"
     base = {"plan_id": approved_plan, "start_date": "2025-03-03", "arm": "open"}
@@ -49,12 +55,17 @@ def test_protocols_presets_and_custom(client, auth, patient, approved_plan):
     course = new_course(client, auth, patient["id"], approved_plan, protocol="itbs")
     assert course["protocol"]["pulses_per_session"] == 600
     assert "Blumberger" in course["protocol"]["citation"]
+    # one running course per patient: two would each allow a session a day
+    response = client.post(url, headers=auth["clinician"], json={**base, "protocol": "itbs"})
+    assert response.status_code == 409 and f"course {course['id']} is active" in response.json()["detail"]
+    _stop(client, auth, course)
     custom = {"name": "1hz", "pattern": "rtms", "frequency_hz": 1, "train_duration_s": 60,
               "inter_train_interval_s": 0, "n_trains": 6, "pulses_per_session": 360,
               "intensity_pct_rmt": 110, "n_sessions": 10}
     course = new_course(client, auth, patient["id"], approved_plan, protocol="custom",
                         custom_protocol=custom)
     assert len(sessions(client, auth, course["id"])["items"]) == 10
+    _stop(client, auth, course)
     response = client.post(url, headers=auth["clinician"], json={
         **base, "protocol": "custom", "custom_protocol": {**custom, "pulses_per_session": 1}})
     assert response.status_code == 422 and "does not match" in response.json()["detail"]

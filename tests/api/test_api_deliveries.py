@@ -209,7 +209,7 @@ def test_a_late_session_does_not_put_two_sessions_into_one_day(client, auth, cou
         assert _post(client, auth, item["id"], delivery(day)).status_code == 201
     assert items[4]["date"] == "2025-03-07" and items[5]["date"] == "2025-03-10"
     assert _post(client, auth, items[4]["id"], delivery("2025-03-10")).status_code == 201
-    response = _post(client, auth, items[5]["id"], delivery("2025-03-10"))
+    response = _post(client, auth, items[5]["id"], delivery("2025-03-10", performed_at="2025-03-10T15:00:00Z"))
     assert response.status_code == 409 and "1 session already given on 2025-03-10" in response.json()["detail"]
     assert "allows 1 a day" in response.json()["detail"]
     assert _post(client, auth, items[5]["id"], delivery("2025-03-11")).status_code == 201
@@ -225,3 +225,29 @@ def test_a_pause_from_a_later_day_leaves_the_sessions_before_it(client, auth, co
     assert _post(client, auth, items[1]["id"], delivery("2025-03-04")).status_code == 201
     response = _post(client, auth, items[2]["id"], delivery("2025-03-05"))  # held by the pause
     assert response.status_code == 409 and "paused since 2025-03-05" in response.json()["detail"]
+
+
+def test_sessions_are_logged_in_the_order_they_were_given(client, auth, course):
+    # a once-a-day protocol took session 5 logged as given before session 4: week 1 then
+    # "ended" before its fourth treatment
+    clear_screening(client, auth, course["id"])
+    items = sessions(client, auth, course["id"])["items"]
+    assert _post(client, auth, items[0]["id"], delivery("2025-03-05")).status_code == 201
+    response = _post(client, auth, items[1]["id"], delivery("2025-03-04"))
+    assert response.status_code == 409 and "cannot have been given before it" in response.json()["detail"]
+    assert _post(client, auth, items[1]["id"], delivery("2025-03-06")).status_code == 201
+
+
+def test_an_intensity_the_stimulator_cannot_give_is_refused_and_one_above_protocol_raises_an_alert(
+        client, auth, course):
+    # 120 % of a 90 %MSO threshold is 108 %MSO: stored as "done" with a flag before
+    clear_screening(client, auth, course["id"])
+    first, second = sessions(client, auth, course["id"])["items"][:2]
+    response = _post(client, auth, first["id"], delivery("2025-03-03", rmt_pct_mso=90))
+    assert response.status_code == 422 and "more than the stimulator's maximum output" in response.json()["detail"]
+    assert sessions(client, auth, course["id"])["items"][0]["state"] == "planned"
+    assert _post(client, auth, first["id"], delivery("2025-03-03", rmt_pct_mso=50, pct_of_mt=150)).status_code == 201
+    alerts = client.get(f"/api/v1/courses/{course['id']}/alerts", headers=auth["clinician"]).json()["items"]
+    assert [a["kind"] for a in alerts] == ["dose_above_protocol"]
+    assert "150 % of motor threshold is above the protocol's 120 %" in alerts[0]["detail"]
+    assert _post(client, auth, second["id"], delivery("2025-03-04")).status_code == 201  # not a hold

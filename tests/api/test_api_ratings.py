@@ -61,7 +61,16 @@ def test_item16_method_and_bad_timepoints(client, auth, course):
     assert client.post(url, headers=auth["auditor"], json=body).status_code == 403
 
 
+def _deliver_all(client, auth, course) -> None:
+    clear_screening(client, auth, course["id"])
+    for s in sessions(client, auth, course["id"])["items"]:
+        response = client.post(f"/api/v1/sessions/{s['id']}/delivery", headers=auth["technician"],
+                               json=delivery(s["date"]))
+        assert response.status_code == 201, response.text
+
+
 def test_response_and_remission_over_the_course(client, auth, course):
+    _deliver_all(client, auth, course)
     response = rate(client, auth, course["id"], "week1", "2025-03-07", items_with_total(20))
     body = response.json()
     assert response.status_code == 201
@@ -129,11 +138,15 @@ def test_schedule_and_ratings_due(client, auth, app, course, patient):
         ("baseline", "overdue"), ("week1", "overdue")}
 
 
-def test_a_week_rating_dated_before_the_week_ends_is_refused(client, auth, course):
-    response = rate(client, auth, course["id"], "week1", "2025-03-05")
-    assert response.status_code == 422
-    assert "week 1 ends with session 5 on 2025-03-07" in response.json()["detail"]
-    assert "'extra'" in response.json()["detail"]
+def test_a_week_rating_before_the_week_ends_is_refused(client, auth, course):
+    # while session 5 is planned, even on its scheduled day: given late or missed later, a
+    # week-1 rating stored then would predate the end of week 1
+    for day in ("2025-03-05", "2025-03-07"):
+        response = rate(client, auth, course["id"], "week1", day)
+        assert response.status_code == 422
+        assert ("week 1 ends with session 5 (scheduled 2025-03-07), which is not logged yet"
+                in response.json()["detail"])
+        assert "'extra'" in response.json()["detail"]
     # session 5 given late, on Monday 3/10: the week ends that day
     clear_screening(client, auth, course["id"])
     items = sessions(client, auth, course["id"])["items"]
@@ -147,6 +160,32 @@ def test_a_week_rating_dated_before_the_week_ends_is_refused(client, auth, cours
     assert rate(client, auth, course["id"], "week1", "2025-03-10").status_code == 201
     listed = client.get(f"/api/v1/courses/{course['id']}/assessments", headers=auth["auditor"]).json()["items"]
     assert [a["timepoint"] for a in listed] == ["extra", "week1"]
+
+
+def test_a_baseline_dated_after_treatment_began_is_refused(client, auth, course):
+    # a "baseline" rated after ten sessions made every week's change relative to a treated patient
+    clear_screening(client, auth, course["id"])
+    first = sessions(client, auth, course["id"])["items"][0]
+    assert client.post(f"/api/v1/sessions/{first['id']}/delivery", headers=auth["technician"],
+                       json=delivery("2025-03-03")).status_code == 201
+    response = rate(client, auth, course["id"], "baseline", "2025-03-04")
+    assert response.status_code == 422
+    assert "the first session was given on 2025-03-03" in response.json()["detail"]
+    assert rate(client, auth, course["id"], "baseline", "2025-03-03").status_code == 201  # the same morning
+
+
+def test_a_stopped_course_still_lists_the_rating_of_its_last_week(client, auth, app, course):
+    clear_screening(client, auth, course["id"])
+    for s in sessions(client, auth, course["id"])["items"][:5]:
+        assert client.post(f"/api/v1/sessions/{s['id']}/delivery", headers=auth["technician"],
+                           json=delivery(s["date"])).status_code == 201
+    assert rate(client, auth, course["id"], "baseline", "2025-03-01").status_code == 201
+    stop = client.post(f"/api/v1/courses/{course['id']}/stop", headers=auth["clinician"], json={"note": "moved away"})
+    assert stop.status_code == 200
+    due = client.get("/api/v1/assessments/due?date=2025-03-08", headers=auth["clinician"]).json()["items"]
+    assert [(i["course_id"], i["timepoint"]) for i in due] == [(course["id"], "week1")]
+    assert rate(client, auth, course["id"], "week1", "2025-03-08").status_code == 201
+    assert client.get("/api/v1/assessments/due?date=2025-03-08", headers=auth["clinician"]).json()["items"] == []
 
 
 @pytest.mark.parametrize("record", ["rating", "delivery"])

@@ -4,7 +4,7 @@ from dataclasses import replace
 from datetime import date
 
 from navsvc.course.calendar import ClinicCalendar, mark_missed, schedule_sessions
-from navsvc.course.followup import early_rating_reason, followups
+from navsvc.course.followup import early_rating_reason, followups, late_baseline_reason
 
 START = date(2025, 3, 3)
 
@@ -55,9 +55,18 @@ def test_a_closing_session_given_late_starts_the_grace_from_its_day():
 def test_a_week_rating_may_not_be_dated_before_the_week_ends():
     sessions = schedule_sessions(START, 15, 5, ClinicCalendar())
     items = {f.timepoint: f for f in followups(sessions, 5, [], START)}
-    reason = early_rating_reason(items["week1"], date(2025, 3, 6))
-    assert reason == ("rated_at: treatment week 1 ends with session 5 on 2025-03-07; a week1 rating dated "
-                      "2025-03-06 comes before it: check the date, or record it with timepoint 'extra'")
-    assert early_rating_reason(items["week1"], date(2025, 3, 7)) is None
+    assert "which is not logged yet" in early_rating_reason(items["week1"], date(2025, 3, 7))  # planned
+    given = {f.timepoint: f for f in followups(_deliver(sessions, 5), 5, [], START,
+                                               given_on={5: date(2025, 3, 10)})}
+    reason = early_rating_reason(given["week1"], date(2025, 3, 7))
+    assert reason == ("rated_at: treatment week 1 ends with session 5 on 2025-03-10; a week1 rating dated "
+                      "2025-03-07 comes before it: check the date, or record it with timepoint 'extra'")
+    assert early_rating_reason(given["week1"], date(2025, 3, 10)) is None
     assert early_rating_reason(items["week3"], date(2025, 3, 20)) is not None
     assert early_rating_reason(items["baseline"], date(2025, 1, 1)) is None
+
+
+def test_a_baseline_may_not_be_dated_after_the_first_session():
+    assert late_baseline_reason(None, date(2025, 3, 20)) is None
+    assert late_baseline_reason(date(2025, 3, 3), date(2025, 3, 3)) is None
+    assert "first session was given on 2025-03-03" in late_baseline_reason(date(2025, 3, 3), date(2025, 3, 4))
