@@ -41,6 +41,9 @@ def live_course(http, auth: dict, head, weeks_ago: int = 3) -> dict[str, str]:
     """Seed a course with :data:`MANY_SESSIONS` on a real server; returns its ids."""
     ids = seed_course(http, auth, lambda image_id: plan_by_job(http, auth, image_id), head,
                       weeks_ago=weeks_ago)
+    # a patient has one running course at a time: the seeded standard one makes way
+    check(http.post(f"/api/v1/courses/{ids['course_id']}/stop", headers=auth["clinician"],
+                    json={"note": "replaced by the burst protocol"}))
     course = check(http.post(f"/api/v1/patients/{ids['patient_id']}/courses",
                              headers=auth["clinician"], json={
         "plan_id": ids["plan_id"], "protocol": "custom", "custom_protocol": MANY_SESSIONS,
