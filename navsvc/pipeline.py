@@ -28,6 +28,7 @@ from navsvc.coil import coil_matrix, handle_direction
 from navsvc.errors import InputError, PipelineError
 from navsvc.grid import WorkingImage, resample_to_working_grid
 from navsvc.io import LoadedT1, load_t1
+from navsvc.io.loader import existing_input
 from navsvc.landmarks.placement import (HeadFrame, LandmarkSet, beam_f3, five_cm_site, head_frame,
                                        project_montage)
 from navsvc.options import PlanOptions
@@ -259,6 +260,7 @@ def make_plan(t1_path: str | Path, out_dir: str | Path, options: PlanOptions | N
     options = options or PlanOptions()
     if options.strategy and options.mni_mm is None and options.native_ras_mm is None:
         get_strategy(options.strategy)  # fail before the expensive stages
+    existing_input(t1_path)  # before the output folder is made: a typo leaves nothing behind
     out = output_folder(out_dir)
     timer = StageTimer(progress)
     with timer.stage("load"):

@@ -53,8 +53,25 @@ def test_an_output_folder_that_cannot_be_made_is_one_error_line(tmp_path, capsys
     # a file named like the folder gave a FileExistsError traceback and exit code 1
     taken = tmp_path / "taken"
     taken.write_text("not a folder")
+    (tmp_path / "t1.nii.gz").write_bytes(b"checked after the output folder")
     args = [command] + ([str(tmp_path / "t1.nii.gz")] if command == "plan" else []) + ["--out", str(taken)]
     assert main(args) == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith(f"navsvc: error: cannot use {taken} as the output folder") and "\n" not in err
     assert taken.read_text() == "not a folder"
+
+
+def test_a_missing_t1_leaves_no_output_folder(tmp_path, capsys):
+    out = tmp_path / "out"
+    assert main(["plan", str(tmp_path / "nowhere.nii.gz"), "--out", str(out)]) == 2
+    assert "does not exist" in capsys.readouterr().err and not out.exists()
+
+
+def test_a_series_named_for_a_nifti_input_is_refused(tmp_path, capsys):
+    # it was silently ignored
+    from navsvc.examples import write_example_head
+
+    head = write_example_head(tmp_path / "head.nii.gz")
+    assert main(["plan", str(head), "--out", str(tmp_path / "out"), "--series", "3"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.endswith("is a NIfTI image: leave the series out, or give the DICOM folder or .zip") and "\n" not in err

@@ -95,9 +95,7 @@ def load_t1(path: str | Path, series: str | None = None, work_dir: str | Path | 
     InputError
         With a message that says what is wrong and what to do.
     """
-    path = Path(path)
-    if not path.exists():
-        raise InputError(f"{path} does not exist: give the path of the T1 file")
+    path = existing_input(path)
     checksum = file_sha256(path)
     if _is_dicom_source(path):
         with tempfile.TemporaryDirectory(prefix="navsvc-dicom-", dir=work_dir) as tmp:
@@ -105,10 +103,21 @@ def load_t1(path: str | Path, series: str | None = None, work_dir: str | Path | 
             img = read_nifti_header(nifti_path)
             data = read_nifti_data(img, path.name)
         return LoadedT1(data, img.affine.copy(), checksum, "dicom")
+    if series is not None:
+        raise InputError(f"a DICOM series was named ({series!r}), but {path.name} is a NIfTI image: leave "
+                         "the series out, or give the DICOM folder or .zip")
     img = read_nifti_header(path)
     data = read_nifti_data(img, path.name)
     check_gzip_stream(path, img)
     return LoadedT1(data, img.affine.copy(), checksum, "nifti")
+
+
+def existing_input(path: str | Path) -> Path:
+    """Return ``path`` as a Path; InputError when nothing is there."""
+    path = Path(path)
+    if not path.exists():
+        raise InputError(f"{path} does not exist: give the path of the T1 file")
+    return path
 
 
 def validate_t1_file(path: str | Path, series: str | None = None, work_dir: str | Path | None = None) -> dict:
