@@ -19,8 +19,8 @@ folders of a pipeline step (``.registration-*``, the patient's warp fields), whi
 and go during the copy. Each record is then checked against the copy as ``navsvc admin
 check-storage`` checks it (:mod:`api.integrity`); those whose data the backup lacks are
 listed under ``missing`` in the manifest, and ``navsvc admin backup`` exits with 1.
-:func:`verify` checks a backup against its manifest (shape, names, symbolic links,
-checksums); :mod:`api.restore` restores one.
+:func:`api.backup_manifest.verify` checks a backup against its manifest (shape, names,
+symbolic links, checksums); :mod:`api.restore` restores one.
 """
 
 from __future__ import annotations
@@ -32,13 +32,11 @@ import shutil
 import sqlite3
 from datetime import UTC, date, datetime
 from functools import cache, partial
-from pathlib import Path, PurePosixPath
-from typing import Annotated, Literal
+from pathlib import Path
 
 import sqlalchemy as sa
-from pydantic import Field, TypeAdapter, ValidationError
-from typing_extensions import NotRequired, TypedDict
 
+from api.backup_manifest import FORMAT_VERSION, MANIFEST, member_name
 from api.config import Settings
 from api.db import reported_database_errors, sqlite_file
 from api.integrity import (
@@ -53,10 +51,6 @@ from api.storage import ensure_private_dir, sha256_file
 from navsvc import __version__
 from navsvc.errors import InputError
 
-MANIFEST = "manifest.json"
-#: data-folder subfolders that are backed up (tmp/ is the upload spool)
-FILE_FOLDERS = ("images", "plans")
-FORMAT_VERSION = 1
 
 #: the image and plan records of a database snapshot
 _Records = tuple[list[ImageRecord], list[PlanRecord]]
@@ -178,33 +172,6 @@ def _backup_tables(url: str, out: Path) -> tuple[dict, _Records]:
              "sha256": {p.name: sha256_file(p) for p in sorted(folder.iterdir())}}, records)
 
 
-def member_name(name: str) -> PurePosixPath:
-    """Check the name of a stored file or folder as the database and a manifest give it.
-
-    Parameters
-    ----------
-    name : str
-        A path relative to the data folder.
-
-    Returns
-    -------
-    PurePosixPath
-        The name, when it is a relative POSIX path below ``images/`` or ``plans/``
-        without ``..`` (so it cannot lead out of the data folder or the backup).
-
-    Raises
-    ------
-    InputError
-        Naming the entry.
-    """
-    path = PurePosixPath(name)
-    if (path.as_posix() != name or path.is_absolute() or len(path.parts) < 2
-            or path.parts[0] not in FILE_FOLDERS or ".." in path.parts or "\\" in name):
-        raise InputError(f"{name!r} is not a stored file's name (a relative path below "
-                         f"{' or '.join(f + '/' for f in FILE_FOLDERS)} without '..')")
-    return path
-
-
 def _copy_file(source: Path, target: Path) -> None:
     target.parent.mkdir(parents=True, exist_ok=True)
     try:
@@ -319,148 +286,4 @@ def backup(settings: Settings, out_dir: Path) -> dict:
                 "started_at": started.isoformat(), "finished_at": utc_now().isoformat(),
                 "database": database, "files": _file_entries(files_dir), "missing": missing}
     (out / MANIFEST).write_text(json.dumps(manifest, indent=1, sort_keys=True))
-    return manifest
-
-
-def missing_data_warning(manifest: dict, most: int = 10) -> str | None:
-    """Say which records a backup lacks the data of, or None if it lacks none.
-
-    Parameters
-    ----------
-    manifest : dict
-        A backup's manifest (its ``missing`` list).
-    most : int
-        Records named at the most; the rest are counted.
-
-    Returns
-    -------
-    str or None
-        One line for the administrator.
-    """
-    missing = manifest.get("missing") or []
-    if not missing:
-        return None
-    named = ", ".join(f"{m['record']} {m['id']} ({m['path']}: {m['problem']})"
-                      for m in missing[:most])
-    more = f" and {len(missing) - most} more (see {MANIFEST})" if len(missing) > most else ""
-    return (f"the backup lacks the data of {len(missing)} record(s): {named}{more}; run "
-            "'navsvc admin check-storage' on the instance it was made from")
-
-
-class _FileEntry(TypedDict):
-    sha256: str
-    size: int
-
-
-class _SQLiteCopy(TypedDict):
-    kind: Literal["sqlite"]
-    file: str
-    sha256: str
-    revision: str | None
-    rows: dict[str, int]
-
-
-class _TableCopy(TypedDict):
-    kind: Literal["tables"]
-    folder: str
-    sha256: dict[str, str]
-    revision: str | None
-    rows: dict[str, int]
-
-
-class _MissingEntry(TypedDict):
-    record: str
-    id: str
-    path: str
-    problem: str
-
-
-class _Manifest(TypedDict):
-    format: Literal[1]  # FORMAT_VERSION
-    database: Annotated[_SQLiteCopy | _TableCopy, Field(discriminator="kind")]
-    files: dict[str, _FileEntry]
-    missing: NotRequired[list[_MissingEntry]]  # absent in backups written before it was added
-
-
-_MANIFEST_SHAPE = TypeAdapter(_Manifest)
-
-
-def _read_manifest(folder: Path) -> dict:
-    try:
-        manifest = json.loads((folder / MANIFEST).read_text())
-    except (OSError, ValueError) as exc:
-        raise InputError(f"{folder} is not a navsvc backup (no readable {MANIFEST}: "
-                         f"{exc})") from None
-    try:
-        _MANIFEST_SHAPE.validate_python(manifest, strict=True)
-    except ValidationError as exc:
-        problems = "; ".join(f"{'.'.join(map(str, error['loc'])) or 'the whole'}: {error['msg']}"
-                             for error in exc.errors()[:3])
-        raise InputError(f"{folder / MANIFEST} is not the manifest of a navsvc backup "
-                         f"({problems})") from None
-    return manifest
-
-
-def _plain_name(name: str, what: str) -> str:
-    if name in ("", ".", "..") or "/" in name or "\\" in name:
-        raise InputError(f"{what} {name!r} in the manifest is not a plain file name")
-    return name
-
-
-def _backup_members(manifest: dict) -> dict[str, str]:
-    """Map every file the manifest names, relative to the backup folder, to its SHA-256;
-    refuse names that could lead out of the backup or the data folder."""
-    database = manifest["database"]
-    if database["kind"] == "sqlite":
-        members = {_plain_name(database["file"], "database.file"): database["sha256"]}
-    else:
-        folder = _plain_name(database["folder"], "database.folder")
-        members = {f"{folder}/{_plain_name(name, 'database table file')}": digest
-                   for name, digest in database["sha256"].items()}
-    members.update({f"files/{member_name(name)}": entry["sha256"]
-                    for name, entry in manifest["files"].items()})
-    return members
-
-
-def _check_member(folder: Path, name: str, digest: str) -> None:
-    path = folder
-    for part in PurePosixPath(name).parts:
-        path = path / part
-        if path.is_symlink():
-            raise InputError(f"{name} in the backup is (or lies in) a symbolic link; a backup "
-                             "holds plain files only")
-    if not path.is_file():
-        raise InputError(f"the backup lacks {name}")
-    try:
-        matches = sha256_file(path) == digest
-    except OSError as exc:
-        raise InputError(f"cannot read {name} in the backup ({exc.strerror})") from None
-    if not matches:
-        raise InputError(f"{name} in the backup does not match its checksum")
-
-
-def verify(in_dir: Path) -> dict:
-    """Check a backup against its manifest and return the manifest.
-
-    Parameters
-    ----------
-    in_dir : Path
-        A folder written by :func:`backup`.
-
-    Returns
-    -------
-    dict
-        The manifest.
-
-    Raises
-    ------
-    InputError
-        Missing or malformed manifest, a name in it that is not a relative path below
-        ``images/`` or ``plans/`` (or, for the database, a plain file name), a symbolic
-        link, a missing file or a checksum mismatch (each named).
-    """
-    folder = Path(in_dir)
-    manifest = _read_manifest(folder)
-    for name, digest in _backup_members(manifest).items():
-        _check_member(folder, name, digest)
     return manifest

@@ -1,7 +1,7 @@
 """Restore of a backup written by :mod:`api.backup`, all or nothing.
 
 Before it writes anything, :func:`restore` checks what can be checked: the backup
-against its manifest (:func:`api.backup.verify`), that this version's migrations know
+against its manifest (:func:`api.backup_manifest.verify`), that this version's migrations know
 the backup's schema revision and tables (a newer version's backup would lose columns
 and tables), and that the target is empty: no stored files, no records, and for SQLite
 no ``navsvc.sqlite3*`` file at all (a ``-wal`` left by a removed database would be
@@ -25,14 +25,8 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from api import models_course
-from api.backup import (
-    FILE_FOLDERS,
-    from_json,
-    reflected_tables,
-    row_counts,
-    schema_revision,
-    verify,
-)
+from api.backup import from_json, reflected_tables, row_counts, schema_revision
+from api.backup_manifest import FILE_FOLDERS, verify
 from api.config import Settings
 from api.db import reported_database_errors, sqlite_file
 from api.storage import ensure_private_dir, sha256_file
@@ -298,7 +292,7 @@ def restore(settings: Settings, in_dir: Path) -> dict:
     Raises
     ------
     InputError
-        Bad backup (see :func:`api.backup.verify`), a schema revision, table or column this version
+        Bad backup (see :func:`api.backup_manifest.verify`), a schema revision, table or column this version
         does not know, rows that differ from the manifest, a non-empty target, a SQLite
         backup for a PostgreSQL target, a database that cannot be reached, or a failure
         while writing (e.g. a full disk), after which nothing of the restore is left.

@@ -87,7 +87,8 @@ def run(args: argparse.Namespace) -> int:
 def _backup_or_restore(args: argparse.Namespace, settings) -> int:
     from pathlib import Path
 
-    from api.backup import backup, missing_data_warning
+    from api.backup import backup
+    from api.backup_manifest import missing_data_warning
     from api.restore import restore
 
     if args.action == "backup":

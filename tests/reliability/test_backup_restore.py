@@ -21,7 +21,8 @@ from hand_made_backup import patient_row, table_backup
 from live_course import live_course, session_log, sessions_of, tokens
 from seed import check, extra_rating
 
-from api.backup import backup, reflected_tables, verify
+from api.backup import backup, reflected_tables
+from api.backup_manifest import verify
 from api.config import Settings
 from api.db import Database
 from api.models import Patient, Plan

@@ -19,7 +19,8 @@ from api_test_fakes import plan_dict
 from api_test_helpers import insert_plan
 from hand_made_backup import patient_row, table_backup
 
-from api.backup import MANIFEST, backup, verify
+from api.backup import backup
+from api.backup_manifest import MANIFEST, verify
 from api.config import Settings
 from api.restore import restore
 from api.storage import sha256_file
