@@ -197,28 +197,27 @@ def approved_plan_of_patient(db: Session, patient: Patient, plan_id: str) -> Pla
     return plan
 
 
-def lock_course(db: Session, course_id: str) -> None:
-    """Serialize this request's writes with every other write to the course.
-
-    A no-op update of the course row takes its row lock (PostgreSQL) or the database's
-    write lock (SQLite) until the request commits, so two requests cannot both check
-    "not yet logged" or "no baseline yet" and then both write. Rows already loaded in
-    the session are expired, so later reads see what the previous writer committed.
-    """
-    if "\x00" in course_id:
+def _lock_row(db: Session, model, key: str, unchanged_column) -> None:
+    """Take the write lock of the ``model`` row with id ``key`` until the request
+    commits: a no-op update (``unchanged_column`` set to itself) locks the row
+    (PostgreSQL) or the database (SQLite). Rows already loaded are expired, so later
+    reads see what the previous writer committed."""
+    if "\x00" in key:
         return
-    db.execute(update(Course).where(Course.id == course_id).values(status=Course.status))
+    db.execute(update(model).where(model.id == key).values({unchanged_column: unchanged_column}))
     db.expire_all()
+
+
+def lock_course(db: Session, course_id: str) -> None:
+    """Serialize this request's writes with every other write to the course, so two
+    requests cannot both check "not yet logged" or "no baseline yet" and then both write."""
+    _lock_row(db, Course, course_id, Course.status)
 
 
 def lock_patient(db: Session, patient_id: str) -> None:
-    """Serialize this request's writes with every other write to the patient's courses (a
-    no-op update takes the patient row's lock, as :func:`lock_course` does the course's),
+    """Serialize this request's writes with every other write to the patient's courses,
     so two requests cannot both find "no running course" and both start one."""
-    if "\x00" in patient_id:
-        return
-    db.execute(update(Patient).where(Patient.id == patient_id).values(external_id=Patient.external_id))
-    db.expire_all()
+    _lock_row(db, Patient, patient_id, Patient.external_id)
 
 
 def locked_course_or_404(db: Session, course_id: str) -> Course:

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import gzip
 import io
-import math
 import zipfile
 import zlib
 from pathlib import Path
@@ -34,7 +33,7 @@ from pydicom.errors import InvalidDicomError
 from navsvc.errors import InputError
 from navsvc.io.dicom import checked_members, is_image_instance, printable, read_member
 from navsvc.io.dicom_confidentiality import deidentify_dataset
-from navsvc.io.nifti import damaged_gzip_error
+from navsvc.io.nifti import damaged_gzip_error, data_block_bytes
 
 #: NIfTI header text fields that may hold identifying free text
 NIFTI_TEXT_FIELDS = ("descrip", "aux_file", "db_name", "intent_name", "data_type")
@@ -77,16 +76,11 @@ def deidentify_nifti(source: Path, target: Path) -> None:
                    if target.name.lower().endswith(".gz") else raw)
             header.write_to(out)
             try:
-                _copy_bytes(src, out, _data_block_bytes(header), source.name)
+                _copy_bytes(src, out, data_block_bytes(header), source.name)
             except (EOFError, gzip.BadGzipFile, zlib.error) as exc:
                 raise damaged_gzip_error(source.name, exc) from None
             if out is not raw:
                 out.close()
-
-
-def _data_block_bytes(header) -> int:
-    """Length of the voxel data a NIfTI header declares, bytes."""
-    return math.prod(int(n) for n in header.get_data_shape()) * header.get_data_dtype().itemsize
 
 
 def _copy_bytes(src, out, n_bytes: int, name: str) -> None:

@@ -305,7 +305,7 @@ def check_gzip_stream(path: Path, img: nib.Nifti1Image) -> None:
     # a single-file NIfTI's data start at vox_offset, never before the header's own end
     # (headers written by nibabel may say vox_offset 0 for "right after the header")
     data_start = max(int(header.get_data_offset()), int(header.single_vox_offset))
-    data_end = data_start + math.prod(header.get_data_shape()) * header.get_data_dtype().itemsize
+    data_end = data_start + data_block_bytes(header)
     limit = data_end + limits.MAX_TRAILING_BYTES
     read = 0
     try:
@@ -319,6 +319,11 @@ def check_gzip_stream(path: Path, img: nib.Nifti1Image) -> None:
             f"{path.name} goes on for more than {limits.MAX_TRAILING_BYTES // 2**20} MiB after its image "
             "data; no NIfTI writer puts anything there: export the T1 again"
         )
+
+
+def data_block_bytes(header) -> int:
+    """Length of the voxel data a NIfTI header declares, bytes."""
+    return math.prod(int(n) for n in header.get_data_shape()) * header.get_data_dtype().itemsize
 
 
 def damaged_gzip_error(name: str, exc: Exception) -> InputError:
