@@ -46,6 +46,8 @@ from navsvc.target.strategies import M1_HAND_KNOB_MNI_MM, get_strategy
 
 #: along-normal alternative: scalp points searched within this distance of the entry, mm
 ALONG_NORMAL_SEARCH_MM = 25.0
+#: radius of the dense search around the best coarse candidate, mm
+ALONG_NORMAL_REFINE_MM = 3.0
 #: no cortex lies closer to the scalp than this (scalp and skull together are thicker), mm
 MIN_TARGET_DEPTH_MM = 5.0
 #: deepest a target may lie below the brain's surface, mm: the largest half-value depth
@@ -88,19 +90,38 @@ def _cortical_point(ctx: PlanContext, mapped,
     return point, tissue
 
 
+def _normal_line_miss_mm(scalp: Scalp, scalp_point, target) -> float:
+    """How far the inward normal line from ``scalp_point`` passes from ``target``, mm
+    (infinite when the target lies behind the scalp point)."""
+    normal = scalp.inward_normal(scalp_point)
+    offset = np.asarray(target, float) - scalp_point
+    depth = float(np.dot(offset, normal))
+    return float(np.linalg.norm(offset - depth * normal)) if depth > 0 else np.inf
+
+
 def _along_normal_entry(scalp: Scalp, cut: ScalpCut, entry, target) -> np.ndarray:
     """The scalp point whose inward normal line passes nearest the target (away from any
-    field-of-view cut)."""
+    field-of-view cut); never one that passes farther than the nearest point's own line.
+
+    A normal costs a plane fit, so the search scores about 200 evenly spread candidates
+    within ``ALONG_NORMAL_SEARCH_MM`` of the entry, then every vertex within
+    ``ALONG_NORMAL_REFINE_MM`` of the best of them and of the entry.
+    """
     verts = scalp.vertices_ras_mm
     near = verts[np.linalg.norm(verts - entry, axis=1) < ALONG_NORMAL_SEARCH_MM]
     near = near[cut.trusted(near, COIL_CLEARANCE_MM)] if cut.is_cut else near
-    best, best_miss = entry, np.inf
-    for v in near[:: max(1, len(near) // 200)]:
-        n = scalp.inward_normal(v)
-        offset = target - v
-        miss = np.linalg.norm(offset - np.dot(offset, n) * n)
-        if miss < best_miss and np.dot(offset, n) > 0:
-            best, best_miss = v, miss
+    best, best_miss = np.asarray(entry, float), _normal_line_miss_mm(scalp, entry, target)
+
+    def consider(points: np.ndarray) -> None:
+        nonlocal best, best_miss
+        for v in points:
+            miss = _normal_line_miss_mm(scalp, v, target)
+            if miss < best_miss:
+                best, best_miss = v, miss
+
+    consider(near[:: max(1, len(near) // 200)])
+    for centre in {tuple(best), tuple(np.asarray(entry, float))}:
+        consider(near[np.linalg.norm(near - np.asarray(centre), axis=1) < ALONG_NORMAL_REFINE_MM])
     return np.asarray(best)
 
 
