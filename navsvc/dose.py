@@ -13,6 +13,11 @@ STOKES_CITATION = "Stokes et al. 2005 J Neurophysiol 94:4520 (2.8 %MSO/mm); Stok
 #: measurement gone wrong (a target in the scalp, a scalp that is the image's edge), and
 #: 2.8 %MSO per mm would turn it into a large wrong dose.
 PLAUSIBLE_SCALP_TO_CORTEX_MM = (8.0, 35.0)
+#: largest target-minus-M1 depth difference a suggestion is made from, mm (28 %MSO at the
+#: Stokes slope). Two depths inside the plausible range could otherwise differ by 27 mm and
+#: suggest +-75 %MSO; Stokes et al. measured their slope over differences of a few mm, and a
+#: suggestion this large needs a clinician's look at the depths, not an automatic dose.
+MAX_DEPTH_DIFFERENCE_MM = 10.0
 
 
 def mt_offset_pct_mso(scalp_to_cortex_target_mm: float, scalp_to_cortex_m1_mm: float,
@@ -35,6 +40,12 @@ def implausible_depth(scalp_to_cortex_target_mm: float, scalp_to_cortex_m1_mm: f
             return (f"the scalp-to-cortex distance measured at the {where}, {depth:.1f} mm, is outside the "
                     f"{lo:g}-{hi:g} mm of an adult head: a measurement error, so no depth adjustment is "
                     "suggested. Check the QC report and use the measured motor threshold as it is")
+    difference_mm = scalp_to_cortex_target_mm - scalp_to_cortex_m1_mm
+    if abs(difference_mm) > MAX_DEPTH_DIFFERENCE_MM:
+        return (f"the target lies {abs(difference_mm):.1f} mm {'deeper' if difference_mm > 0 else 'shallower'} "
+                f"than the motor hand knob, more than the {MAX_DEPTH_DIFFERENCE_MM:g} mm a depth adjustment is "
+                f"suggested for (it would be {mt_offset_pct_mso(scalp_to_cortex_target_mm, scalp_to_cortex_m1_mm):+.1f} "
+                "%MSO): no adjustment is suggested. Check both depths in the QC report; a clinician decides the dose")
     return None
 
 

@@ -102,6 +102,20 @@ def test_no_dose_suggestion_from_an_implausible_depth(target_mm, m1_mm, where):
     assert block["scalp_to_cortex_m1_mm"] == m1_mm, "the measurements themselves are still reported"
 
 
+@pytest.mark.parametrize("target_mm, m1_mm, word", [(31.0, 12.0, "deeper"), (9.0, 30.0, "shallower")])
+def test_no_dose_suggestion_from_a_depth_difference_beyond_ten_mm(target_mm, m1_mm, word):
+    # each depth is plausible on its own; together they would suggest +53 / -59 %MSO
+    block = dose_summary(target_mm, m1_mm)
+    assert block["mt_offset_pct_mso"] is None
+    assert f"mm {word} than the motor hand knob" in block["unavailable_reason"]
+    assert block["scalp_to_cortex_target_mm"] == target_mm and block["scalp_to_cortex_m1_mm"] == m1_mm
+
+
+@pytest.mark.parametrize("target_mm, m1_mm", [(25.0, 15.0), (15.0, 25.0)])
+def test_a_ten_mm_depth_difference_still_gets_a_suggestion(target_mm, m1_mm):
+    assert dose_summary(target_mm, m1_mm)["mt_offset_pct_mso"] == pytest.approx(2.8 * (target_mm - m1_mm))
+
+
 def test_dose_summary_without_the_hand_knob_distance():
     block = dose_summary(18.5, None)
     assert block["mt_offset_pct_mso"] is None and block["unavailable_reason"] == M1_NOT_IN_IMAGE
