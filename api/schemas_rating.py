@@ -31,7 +31,8 @@ class AssessmentIn(BaseModel):
                              "item16_method": "A"}, extra="forbid")
     timepoint: str = Field(pattern=r"^(baseline|week[1-9][0-9]?|extra)$",
                            description="baseline, week1, week2, week3 ... or extra (dated by "
-                                       "rated_at).")
+                                       "rated_at): an additional rating that never counts as a "
+                                       "baseline or week rating, which stay due.")
     rater: str = Field(min_length=1, max_length=200)
     rated_at: RecordDateTime
     items: dict[str, Any] = Field(description="Item number ('1'..'17') -> score.")

@@ -99,10 +99,12 @@ def create_assessment(
     has the total (0-52), the band and, once a baseline exists, the change, response
     (>= 50% reduction) and remission (total <= 7). Item 3 (suicide) >= 3 raises an alert
     that stays open until a clinician acknowledges it. Each of baseline and weekN is
-    rated once per course (409 after); use `extra` for further ratings. A weekN rating
-    needs the session that closes week N logged and may not be dated before the day it
-    was given; a baseline may not be dated after the day the first session was given; no
-    rating may be dated in the future (422 for each)."""
+    rated once per course (409 after); use `extra` for further ratings (an `extra` rating
+    never counts as a baseline or week rating). A weekN rating needs the session that
+    closes week N logged (log it first: a session given today is logged for today, even
+    if it is scheduled later) and may not be dated before the day it was given; a
+    baseline may not be dated after the day the first session was given; no rating may be
+    dated in the future (422 for each)."""
     course = locked_course_or_404(db, course_id)
     ratings = course_assessments(db, course.id)
     if body.timepoint != "extra" and any(a.timepoint == body.timepoint for a in ratings):

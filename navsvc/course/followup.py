@@ -103,6 +103,11 @@ def followups(sessions: Sequence[ScheduledSession], per_week: int, rated: Iterab
     return items
 
 
+#: what timepoint 'extra' is, said wherever a week rating is refused
+_NOT_A_WEEK = ("A rating taken before the week ended can be kept with timepoint 'extra': an "
+               "additional rating that does not count as the week's, which stays due")
+
+
 def early_rating_reason(followup: FollowUp, rated_on: date) -> str | None:
     """Say why a rating for ``followup``'s timepoint dated ``rated_on`` comes too early, or None.
 
@@ -110,19 +115,24 @@ def early_rating_reason(followup: FollowUp, rated_on: date) -> str | None:
     must be logged (the timepoint is no longer ``upcoming``, as the ratings due say), and
     the rating may not be dated before the day it was given (``followup.due_on``). Taken
     earlier it is a mid-week rating; recorded as ``weekK`` it would stand in the response
-    and remission figures as the week's outcome. Baseline ratings are never early.
+    and remission figures as the week's outcome. Such a rating may be kept as ``extra``,
+    which never stands for a week: the week's own rating stays due. Baseline ratings are
+    never early.
     """
     if followup.after_session_index is None or followup.due_on is None:
         return None
+    week = followup.timepoint.replace("week", "week ")
     if followup.status == "upcoming":
-        return (f"timepoint: treatment {followup.timepoint.replace('week', 'week ')} ends with session "
-                f"{followup.after_session_index} (scheduled {followup.due_on.isoformat()}), which is not logged "
-                f"yet: log it first, or record this rating with timepoint 'extra'")
+        return (f"timepoint: treatment {week} ends with session {followup.after_session_index} "
+                f"(scheduled {followup.due_on.isoformat()}), which is not logged yet: log session "
+                f"{followup.after_session_index} first, dated when it was given (today is accepted "
+                f"even if it is scheduled later), then record the {followup.timepoint} rating. "
+                f"{_NOT_A_WEEK}")
     if rated_on >= followup.due_on:
         return None
-    return (f"rated_at: treatment {followup.timepoint.replace('week', 'week ')} ends with session "
-            f"{followup.after_session_index} on {followup.due_on.isoformat()}; a {followup.timepoint} rating dated "
-            f"{rated_on.isoformat()} comes before it: check the date, or record it with timepoint 'extra'")
+    return (f"rated_at: treatment {week} ends with session {followup.after_session_index} on "
+            f"{followup.due_on.isoformat()}; a {followup.timepoint} rating dated {rated_on.isoformat()} "
+            f"comes before it: check the date. {_NOT_A_WEEK}")
 
 
 def late_baseline_reason(first_given_on: date | None, rated_on: date) -> str | None:

@@ -59,8 +59,9 @@ def test_a_week_rating_may_not_be_dated_before_the_week_ends():
     given = {f.timepoint: f for f in followups(_deliver(sessions, 5), 5, [], START,
                                                given_on={5: date(2025, 3, 10)})}
     reason = early_rating_reason(given["week1"], date(2025, 3, 7))
-    assert reason == ("rated_at: treatment week 1 ends with session 5 on 2025-03-10; a week1 rating dated "
-                      "2025-03-07 comes before it: check the date, or record it with timepoint 'extra'")
+    assert reason.startswith("rated_at: treatment week 1 ends with session 5 on 2025-03-10; a week1 rating "
+                             "dated 2025-03-07 comes before it: check the date. ")
+    assert "'extra': an additional rating that does not count as the week's, which stays due" in reason
     assert early_rating_reason(given["week1"], date(2025, 3, 10)) is None
     assert early_rating_reason(items["week3"], date(2025, 3, 20)) is not None
     assert early_rating_reason(items["baseline"], date(2025, 1, 1)) is None
