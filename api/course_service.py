@@ -22,7 +22,7 @@ from api.routes.common import get_or_404
 from api.schemas_course import CourseOut, ScreeningStatus
 from api.security import Principal
 from navsvc.course import screening as screening_rules
-from navsvc.course.calendar import ClinicCalendar, ScheduledSession
+from navsvc.course.calendar import DELIVERED_STATES, ClinicCalendar, ScheduledSession, as_given
 from navsvc.course.followup import FollowUp, followups
 from navsvc.course.protocols import Protocol
 
@@ -67,6 +67,15 @@ def get_today(zone: ClinicZone) -> date:
 Today = Annotated[date, Depends(get_today)]
 
 
+def get_now() -> datetime:
+    """Return the current moment, UTC (a dependency, so tests can fix the moment a pause or
+    stop is entered)."""
+    return utc_now()
+
+
+Now = Annotated[datetime, Depends(get_now)]
+
+
 def calendar_of(db: Session, course: Course) -> ClinicCalendar:
     """Return the clinic calendar of ``course`` (Monday-Friday when it names none)."""
     if course.calendar_id is None:
@@ -106,9 +115,29 @@ def to_domain(rows: list[CourseSession]) -> list[ScheduledSession]:
             for r in rows]
 
 
+def given_days(db: Session, course_id: str, zone: tzinfo | None) -> dict[int, date]:
+    """The clinic day each delivered session of the course was given, by session index."""
+    return {index: clinic_day(at, zone) for index, at in db.execute(
+        select(CourseSession.index, Delivery.performed_at)
+        .join(Delivery, Delivery.session_id == CourseSession.id)
+        .where(CourseSession.course_id == course_id))}
+
+
+def sessions_as_given(db: Session, course_id: str,
+                      zone: tzinfo | None) -> tuple[list[CourseSession], list[ScheduledSession]]:
+    """The course's session rows, and their domain values with each delivered session on
+    the clinic day it was given (:func:`navsvc.course.calendar.as_given`): the order of
+    treatments, the week ends and the free days of a re-lay follow what took place, while
+    the rows keep the day each session was scheduled."""
+    rows = session_rows(db, course_id)
+    return rows, as_given(to_domain(rows), given_days(db, course_id, zone))
+
+
 def apply_schedule(db: Session, course_id: str, rows: list[CourseSession],
                    sessions: list[ScheduledSession]) -> int:
-    """Write a rescheduled session list back: update changed rows, add new ones.
+    """Write a rescheduled session list back: update changed rows, add new ones. A
+    delivered session's row is left as it is: it keeps the day it was scheduled, whatever
+    day ``sessions`` (:func:`sessions_as_given`) puts it on.
 
     Returns
     -------
@@ -123,6 +152,8 @@ def apply_schedule(db: Session, course_id: str, rows: list[CourseSession],
             db.add(CourseSession(course_id=course_id, index=s.index, date=s.date, slot=s.slot,
                                  offset_minutes=s.offset_minutes, state=s.state,
                                  replaces_index=s.replaces_index))
+            continue
+        if row.state in DELIVERED_STATES:
             continue
         if (row.date, row.slot, row.state) != (s.date, s.slot, s.state):
             row.date, row.slot, row.offset_minutes, row.state = (s.date, s.slot,
@@ -142,13 +173,10 @@ def first_given_at(db: Session, course_id: str) -> datetime | None:
 def course_followups(db: Session, course: Course, today: date, zone: tzinfo | None) -> list[FollowUp]:
     """The course's HAMD-17 timepoints with their status on ``today``
     (:func:`navsvc.course.followup.followups`, each delivered session on its clinic day)."""
-    rows = session_rows(db, course.id)
-    given_on = {index: clinic_day(at, zone) for index, at in db.execute(
-        select(CourseSession.index, Delivery.performed_at)
-        .join(Delivery, Delivery.session_id == CourseSession.id)
-        .where(CourseSession.course_id == course.id))}
+    given_on = given_days(db, course.id, zone)
+    sessions = as_given(to_domain(session_rows(db, course.id)), given_on)
     rated = db.scalars(select(Assessment.timepoint).where(Assessment.course_id == course.id))
-    return followups(to_domain(rows), protocol_of(course).sessions_per_week, rated, today,
+    return followups(sessions, protocol_of(course).sessions_per_week, rated, today,
                      given_on=given_on)
 
 
@@ -178,6 +206,7 @@ def course_out(db: Session, course: Course, principal: Principal) -> CourseOut:
         arm=None if principal.blinded else course.arm, arm_hidden=principal.blinded,
         start_date=course.start_date, calendar_id=course.calendar_id, status=course.status,
         paused_from=course.paused_from, status_note=course.status_note,
+        status_changed_at=course.status_changed_at,
         screening=screening_status(db, course.id), open_alerts=len(open_alerts(db, course.id)),
         created_at=course.created_at, created_by=course.created_by,
         links={"self": base, "sessions": f"{base}/sessions", "assessments": f"{base}/assessments",

@@ -1,7 +1,8 @@
 """ORM models of treatment courses: calendars, courses, sessions, deliveries, ratings, alerts.
 
 The rules (scheduling, scoring, screening) live in :mod:`navsvc.course`; these tables only
-store their inputs and results. Every table is created by migration ``0002``.
+store their inputs and results. Every table is created by migration ``0002``;
+``courses.status_changed_at`` by ``0004``.
 """
 
 from __future__ import annotations
@@ -39,7 +40,10 @@ class ClinicCalendarRecord(Base):
 class Course(Base):
     """A treatment course of one patient on one approved plan.
 
-    ``status``: ``active``, ``paused`` (since ``paused_from``) or ``stopped``.
+    ``status``: ``active``, ``paused`` (since ``paused_from``) or ``stopped``;
+    ``status_changed_at`` is when it was last paused, resumed or stopped (null before, and
+    for a course paused or stopped before migration ``0004`` without an audit record of it):
+    a session given before that moment may still be logged.
     ``protocol`` holds the full protocol parameters, so a preset changed later does not
     change a course already running. ``arm`` (``active``, ``sham``, ``open``) is never
     shown to blinded tokens.
@@ -58,6 +62,7 @@ class Course(Base):
     status: Mapped[str] = mapped_column(String(10), default="active", index=True)
     paused_from: Mapped[date | None] = mapped_column(Date, nullable=True)
     status_note: Mapped[str | None] = mapped_column(Text, nullable=True)
+    status_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now)
     created_by: Mapped[str] = mapped_column(String(200))
 

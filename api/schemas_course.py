@@ -96,7 +96,7 @@ class CourseOut(BaseModel):
         "protocol": {"name": "standard_10hz", "pulses_per_session": 3000,
                      "session_duration_min": 37.5},
         "arm": "active", "arm_hidden": False, "start_date": "2025-03-03", "calendar_id": None,
-        "status": "active", "paused_from": None, "status_note": None,
+        "status": "active", "paused_from": None, "status_note": None, "status_changed_at": None,
         "screening": {"cleared": False, "reason": "no safety screening is recorded",
                       "blocking_items": []},
         "open_alerts": 0, "created_at": _TS, "created_by": "dr-smith",
@@ -113,6 +113,9 @@ class CourseOut(BaseModel):
     status: Literal["active", "paused", "stopped"]
     paused_from: date | None
     status_note: str | None
+    status_changed_at: datetime | None = Field(
+        None, description="When the course was last paused, resumed or stopped; a session given "
+                          "before a pause or stop was entered can still be logged.")
     screening: ScreeningStatus
     open_alerts: int
     created_at: datetime
@@ -128,7 +131,8 @@ class CourseList(BaseModel):
 
 
 class PauseIn(BaseModel):
-    """Pause a course from a date (default today); planned sessions from then on are held."""
+    """Pause a course from a date (default today); planned sessions from then on are held.
+    A session given before the pause was entered can still be logged."""
 
     model_config = _example({"from_date": "2025-03-12", "note": "patient unwell"}, extra="forbid")
     from_date: RecordDate | None = None
@@ -143,7 +147,8 @@ class ResumeIn(BaseModel):
 
 
 class StopIn(BaseModel):
-    """Stop a course: every planned session becomes cancelled."""
+    """Stop a course: every planned session becomes cancelled. A session given before the
+    stop was entered can still be logged, and is then done."""
 
     model_config = _example({"note": "withdrew consent"}, extra="forbid")
     note: str = Field(min_length=1, max_length=2000)

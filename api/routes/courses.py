@@ -10,6 +10,8 @@ from sqlalchemy.exc import IntegrityError
 
 from api.course_service import (
     READ_ROLES,
+    ClinicZone,
+    Now,
     Today,
     apply_schedule,
     approved_plan_of_patient,
@@ -21,7 +23,7 @@ from api.course_service import (
     course_out,
     rules_of,
     session_rows,
-    to_domain,
+    sessions_as_given,
 )
 from api.deps import DbSession, SessionRoute, require_roles, set_audit_resource
 from api.models import Patient
@@ -128,25 +130,28 @@ def get_course(
 @router.post("/courses/{course_id}/pause", response_model=CourseOut, summary="Pause a course",
              responses=problems(404, 409, 422))
 def pause_course(
-    course_id: str, db: DbSession, today: Today,
+    course_id: str, db: DbSession, today: Today, now: Now,
     principal: Annotated[Principal, Depends(require_roles(*SCHEDULERS))],
     body: PauseIn | None = None,
 ) -> CourseOut:
     """Hold every planned session from `from_date` (default today) until the course is
-    resumed (clinician, technician)."""
+    resumed (clinician, technician). The moment of the pause is stored
+    (`status_changed_at`): a session given before it, that morning say, can still be
+    logged; one given after it and on a held day is refused."""
     course = locked_course_or_404(db, course_id)
     if course.status != "active":
         raise ProblemError(409, f"course is {course.status}; only an active course can pause")
     course.status = "paused"
     course.paused_from = (body.from_date if body and body.from_date else today)
     course.status_note = body.note if body else None
+    course.status_changed_at = now
     return course_out(db, course, principal)
 
 
 @router.post("/courses/{course_id}/resume", response_model=CourseOut,
              summary="Resume a paused course", responses=problems(404, 409, 422))
 def resume(
-    course_id: str, db: DbSession, today: Today,
+    course_id: str, db: DbSession, today: Today, now: Now, zone: ClinicZone,
     principal: Annotated[Principal, Depends(require_roles(*SCHEDULERS))],
     body: ResumeIn | None = None,
 ) -> CourseOut:
@@ -157,22 +162,25 @@ def resume(
         raise ProblemError(409, f"course is {course.status}, not paused")
     resume_on = (body.resume_on if body and body.resume_on
                  else max(today, course.paused_from))
-    rows = session_rows(db, course.id)
-    moved = resume_course(to_domain(rows), course.paused_from, resume_on,
+    rows, given = sessions_as_given(db, course.id, zone)
+    moved = resume_course(given, course.paused_from, resume_on,
                           calendar_of(db, course), **rules_of(course))
     apply_schedule(db, course.id, rows, moved)
     course.status, course.paused_from, course.status_note = "active", None, None
+    course.status_changed_at = now
     return course_out(db, course, principal)
 
 
 @router.post("/courses/{course_id}/stop", response_model=CourseOut, summary="Stop a course",
              responses=problems(404, 409, 422))
 def stop_course(
-    course_id: str, body: StopIn, db: DbSession,
+    course_id: str, body: StopIn, db: DbSession, now: Now,
     principal: Annotated[Principal, Depends(require_roles("clinician"))],
 ) -> CourseOut:
     """End the course early (clinician): every planned session becomes `cancelled`; the
-    delivered and missed ones stay on record."""
+    delivered and missed ones stay on record. The moment of the stop is stored
+    (`status_changed_at`): a session given before it can still be logged, and its
+    cancelled session becomes done (or incomplete)."""
     course = locked_course_or_404(db, course_id)
     if course.status == "stopped":
         raise ProblemError(409, "course is already stopped")
@@ -180,4 +188,5 @@ def stop_course(
         if row.state == "planned":
             row.state = "cancelled"
     course.status, course.paused_from, course.status_note = "stopped", None, body.note
+    course.status_changed_at = now
     return course_out(db, course, principal)

@@ -16,8 +16,7 @@ from api.course_service import (
     apply_schedule,
     course_followups,
     rules_of,
-    session_rows,
-    to_domain,
+    sessions_as_given,
 )
 from api.deps import DbSession, SessionRoute, require_roles, set_audit_resource
 from api.models import Patient, utc_now
@@ -44,7 +43,10 @@ def day_schedule(
 ) -> Schedule:
     """Sessions on one day across patients, in time-slot order, for the technician at
     the workstation (clinician, technician, auditor). Sessions held by a paused course
-    and cancelled ones are left out; missed and delivered ones stay, with their state."""
+    and cancelled ones are left out; missed and delivered ones stay, with their state (a
+    delivered session on the day it was scheduled). A session logged late or early moves
+    the planned ones after it, so a day lists the session of each course that can be
+    logged that day."""
     day = day or today
     rows = db.execute(
         select(CourseSession, Course, Patient.external_id)
@@ -131,12 +133,14 @@ def get_calendar(
 @router.patch("/calendars/{calendar_id}", response_model=CalendarOut,
               summary="Change a calendar", responses=problems(404, 422))
 def patch_calendar(
-    calendar_id: str, body: CalendarPatch, db: DbSession, today: Today,
+    calendar_id: str, body: CalendarPatch, db: DbSession, today: Today, zone: ClinicZone,
     _: Annotated[Principal, Depends(require_roles(*CALENDAR_EDITORS))],
 ) -> CalendarOut:
     """Change working weekdays or closures (admin, clinician). Planned sessions of active
     courses on this calendar that now fall on a closed day move, with the sessions after
-    them, to the next clinic days; `moved_sessions` says how many moved."""
+    them, to the next clinic days; `moved_sessions` says how many moved. A session given
+    on a day closed afterwards (the clinic closed at noon) can still be logged on the day
+    it was given."""
     record = get_or_404(db, ClinicCalendarRecord, calendar_id, "calendar")
     weekdays = (body.working_weekdays if body.working_weekdays is not None
                 else record.working_weekdays)
@@ -150,11 +154,11 @@ def patch_calendar(
     moved = 0
     for course in db.scalars(select(Course).where(Course.calendar_id == record.id,
                                                   Course.status == "active")):
-        rows = session_rows(db, course.id)
+        rows, given = sessions_as_given(db, course.id, zone)
         clashes = [r.date for r in rows if r.state == "planned" and r.date >= today
                    and not calendar.is_clinic_day(r.date)]
         if clashes:
             first = min(clashes)
-            relaid = relayout_planned(to_domain(rows), first, first, calendar, **rules_of(course))
+            relaid = relayout_planned(given, first, first, calendar, **rules_of(course))
             moved += apply_schedule(db, course.id, rows, relaid)
     return calendar_out(record, moved)

@@ -6,8 +6,8 @@ import base64
 import binascii
 import hashlib
 import json
-from dataclasses import asdict
-from datetime import date
+from dataclasses import asdict, replace
+from datetime import date, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Request, Response
@@ -30,7 +30,7 @@ from api.course_service import (
     rules_of,
     screening_status,
     session_rows,
-    to_domain,
+    sessions_as_given,
 )
 from api.deps import DbSession, SessionRoute, require_roles, set_audit_resource
 from api.models import Plan, utc_now
@@ -46,7 +46,7 @@ from api.schemas_course import (
     SessionOut,
 )
 from api.security import Principal
-from navsvc.course.calendar import held_by_pause, mark_missed
+from navsvc.course.calendar import held_by_pause, mark_missed, relayout_after_log
 from navsvc.course.due import daily_cap_block_reason, delivery_block_reason, interval_block_reason
 from navsvc.course.dose import above_protocol_reason, compute_dose, over_output_reason, plan_mt_offset
 from navsvc.errors import InputError
@@ -191,7 +191,7 @@ def _replay(db, key: str, digest: str, response: Response,
              summary="Log a delivered session", responses=problems(404, 409, 422))
 def log_delivery(
     session_id: str, body: DeliveryIn, request: Request, response: Response, db: DbSession,
-    zone: ClinicZone, principal: Annotated[Principal, Depends(require_roles(*LOGGERS))],
+    today: Today, zone: ClinicZone, principal: Annotated[Principal, Depends(require_roles(*LOGGERS))],
     idempotency_key: Annotated[str | None, Header(
         max_length=200,
         description="Any unique string per log (e.g. a UUID); a retry with the same key "
@@ -200,8 +200,15 @@ def log_delivery(
     """Log dose, pulses, navigation pose and side effects of a session (clinician,
     technician, navigator). Fewer pulses than the protocol's make it `incomplete`; a
     seizure raises an alert that blocks further sessions until a clinician acknowledges
-    it. 409 when the session is not due (earlier session pending, date not reached,
-    course paused or stopped, screening not cleared) or already logged."""
+    it. The session is logged on the clinic day of `performed_at`, whatever day it was
+    scheduled: not in the future (422), not before the course's start date, not before
+    the course's last logged session, and within the protocol's sessions a day and
+    minimum interval. Logged late or early, the planned sessions after it move to the
+    next clinic days from that day (not before today), as after a closure. 409 when an
+    earlier session is still planned, one of those day rules is broken, the course is
+    paused (on the session's day) or stopped and the session was given after the pause
+    or stop was entered, the screening is not cleared, a seizure alert is open, or the
+    session is already logged."""
     session = get_or_404(db, CourseSession, session_id, "session")
     lock_course(db, session.course_id)
     course = db.get(Course, session.course_id)
@@ -213,12 +220,9 @@ def log_delivery(
             return replayed
     refuse_future(body.performed_at, "performed_at")
     performed_on = clinic_day(body.performed_at, zone)
-    # a pause set for a later day leaves the sessions before it to be given before that day
-    before_pause = (course.status == "paused" and course.paused_from is not None
-                    and not held_by_pause(max(session.date, performed_on), course.paused_from))
-    if course.status != "active" and not before_pause:
-        since = f" since {course.paused_from}" if course.paused_from else ""
-        raise ProblemError(409, f"the course is {course.status}{since}; resume it first")
+    reason = status_block_reason(course, session.date, body.performed_at, performed_on)
+    if reason:
+        raise ProblemError(409, reason)
     screening = screening_status(db, course.id)
     if not screening.cleared:
         raise ProblemError(409, f"the course cannot start: {screening.reason}")
@@ -226,15 +230,7 @@ def log_delivery(
     if seizures:
         raise ProblemError(409, f"the course is flagged for review after a seizure; a clinician "
                                 f"must acknowledge alert {seizures[0].id} first")
-    rows = session_rows(db, course.id)
-    reason = delivery_block_reason(to_domain(rows), session.index, performed_on)
-    delivered_at = list(db.scalars(select(Delivery.performed_at).join(
-        CourseSession, Delivery.session_id == CourseSession.id).where(
-        CourseSession.course_id == course.id)))
-    reason = reason or interval_block_reason(max(delivered_at, default=None), body.performed_at,
-                                             protocol_of(course).min_interval_minutes)
-    reason = reason or daily_cap_block_reason([clinic_day(at, zone) for at in delivered_at], performed_on,
-                                              protocol_of(course).sessions_per_day)
+    reason = _order_and_day_reason(db, course, session, body.performed_at, performed_on, zone)
     if reason:
         raise ProblemError(409, reason)
     plan = db.get(Plan, course.plan_id)
@@ -250,6 +246,7 @@ def log_delivery(
         pct_of_mt=body.pct_of_mt, dose=asdict(dose), pulses_delivered=body.pulses_delivered,
         trains_delivered=body.trains_delivered, pose_matrix=pose_matrix, deviation=deviation,
         side_effects=sorted(set(body.side_effects)), notes=body.notes, created_by=principal.name)
+    scheduled_on = session.date
     session.state = "done" if body.pulses_delivered >= planned_pulses else "incomplete"
     session.updated_at = utc_now()
     db.add(delivery)
@@ -271,8 +268,87 @@ def log_delivery(
     if above:
         db.add(Alert(course_id=course.id, kind="dose_above_protocol", source_id=delivery.id,
                      detail=f"session {session.index} ({performed_on}): {above}"))
+    relay_after_log(db, course, scheduled_on, performed_on, today, zone)
     set_audit_resource(request, delivery.id)
     return delivery_out(delivery, session, planned_pulses)
+
+
+def entered_after(course: Course, performed_at: datetime) -> bool:
+    """Whether a delivery at ``performed_at`` came after the course's pause or stop was
+    entered (``status_changed_at``; when that is unknown, it counts as after)."""
+    return course.status_changed_at is None or performed_at >= course.status_changed_at
+
+
+def status_block_reason(course: Course, scheduled_on: date, performed_at: datetime,
+                        performed_on: date) -> str | None:
+    """Say why a paused or stopped course refuses a delivery, or None.
+
+    A delivery given before the pause or stop was entered is a treatment the patient had:
+    it is accepted. A later one is accepted only by a course paused from a later day than
+    both the day it was given and the session's scheduled day.
+
+    Parameters
+    ----------
+    course : Course
+        The course, in any status.
+    scheduled_on : datetime.date
+        The session's scheduled day.
+    performed_at : datetime.datetime
+        When the session was given (aware).
+    performed_on : datetime.date
+        Its clinic day.
+    """
+    if course.status == "active" or not entered_after(course, performed_at):
+        return None
+    if (course.status == "paused" and course.paused_from is not None
+            and not held_by_pause(max(scheduled_on, performed_on), course.paused_from)):
+        return None  # a pause set for a later day leaves the sessions before it
+    since = f" since {course.paused_from}" if course.paused_from else ""
+    return f"the course is {course.status}{since}; resume it first"
+
+
+def _order_and_day_reason(db, course: Course, session: CourseSession, performed_at: datetime,
+                          performed_on: date, zone) -> str | None:
+    """Say why ``session`` cannot be the course's next treatment, given at ``performed_at``
+    (:func:`delivery_block_reason`, :func:`interval_block_reason`,
+    :func:`daily_cap_block_reason`), or None. In a stopped course the sessions the stop
+    cancelled count as planned: this is reached for a delivery given before the stop."""
+    _, sessions = sessions_as_given(db, course.id, zone)
+    if course.status == "stopped":
+        sessions = [replace(s, state="planned") if s.state == "cancelled" else s for s in sessions]
+    protocol = protocol_of(course)
+    delivered_at = list(db.scalars(select(Delivery.performed_at).join(
+        CourseSession, Delivery.session_id == CourseSession.id).where(
+        CourseSession.course_id == course.id)))
+    return (delivery_block_reason(sessions, session.index, performed_on, course.start_date)
+            or interval_block_reason(max(delivered_at, default=None), performed_at,
+                                     protocol.min_interval_minutes)
+            or daily_cap_block_reason([clinic_day(at, zone) for at in delivered_at], performed_on,
+                                      protocol.sessions_per_day))
+
+
+def relay_after_log(db, course: Course, scheduled_on: date, performed_on: date, today: date,
+                    zone) -> int:
+    """After a session scheduled on ``scheduled_on`` was logged as given on ``performed_on``,
+    move the course's planned sessions to the clinic days from that day on (not before
+    ``today``), so the day's list names the session that can be logged that day.
+
+    Nothing moves for a session given on its own day, in a stopped course, or for an early
+    log in a paused course (that would move held sessions out of the pause).
+
+    Returns
+    -------
+    int
+        Number of planned sessions that moved.
+    """
+    if performed_on == scheduled_on or course.status == "stopped":
+        return 0
+    if course.status == "paused" and performed_on < scheduled_on:
+        return 0
+    rows, sessions = sessions_as_given(db, course.id, zone)
+    relaid = relayout_after_log(sessions, max(performed_on, today), calendar_of(db, course),
+                                **rules_of(course))
+    return apply_schedule(db, course.id, rows, relaid)
 
 
 @router.post("/sessions/{session_id}/missed", response_model=SessionList,
@@ -293,8 +369,8 @@ def mark_session_missed(
                                 "session can be missed")
     if course.status == "stopped":
         raise ProblemError(409, "the course is stopped")
-    rows = session_rows(db, course.id)
-    updated = mark_missed(to_domain(rows), session.index, calendar_of(db, course),
+    rows, given = sessions_as_given(db, course.id, zone)
+    updated = mark_missed(given, session.index, calendar_of(db, course),
                           not_before=today, **rules_of(course))
     apply_schedule(db, course.id, rows, updated)
     return session_list(db, course, today, zone, principal)

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 
@@ -249,6 +249,56 @@ def relayout_planned(sessions: Sequence[ScheduledSession], from_date: date, star
     moved = [replace(old, date=new.date, slot=new.slot, offset_minutes=new.offset_minutes)
              for old, new in zip(moving, slots)]
     return sorted(staying + moved, key=lambda s: s.index)
+
+
+def as_given(sessions: Sequence[ScheduledSession],
+             given_on: Mapping[int, date]) -> list[ScheduledSession]:
+    """Return the sessions with each delivered one on the clinic day it was given.
+
+    A session given late or early keeps its scheduled date on record; the schedule's rules
+    (the order of treatments, the week a session closes, the free slots a re-lay fills)
+    need the day it took place. A delivered session ``i`` moves to ``given_on[i]`` and
+    takes the slot after the sessions given before it that day (in treatment order).
+
+    Parameters
+    ----------
+    sessions : sequence of ScheduledSession
+        The course's sessions as scheduled.
+    given_on : mapping of int to datetime.date
+        The clinic day each delivered session was given, by index.
+
+    Returns
+    -------
+    list of ScheduledSession
+        The same sessions in index order; only delivered ones listed in ``given_on`` change.
+    """
+    slot_on: Counter = Counter()
+    moved: dict[int, ScheduledSession] = {}
+    for s in treatment_order(sessions):
+        if s.state in DELIVERED_STATES and s.index in given_on:
+            day = given_on[s.index]
+            moved[s.index] = replace(s, date=day, slot=slot_on[day])
+            slot_on[day] += 1
+    return sorted((moved.get(s.index, s) for s in sessions), key=lambda s: s.index)
+
+
+def relayout_after_log(sessions: Sequence[ScheduledSession], start_date: date,
+                       calendar: ClinicCalendar, per_week: int, sessions_per_day: int = 1,
+                       min_interval_minutes: int | None = None) -> list[ScheduledSession]:
+    """Move every planned session, in order, to the free slots from ``start_date`` on.
+
+    Used after a session was logged as given on another day than its own (late, or early
+    after a closure moved it): the sessions after it follow from the day it was given, so
+    the day's list names the session that can be logged that day. ``sessions`` must hold
+    delivered sessions on the day they were given (:func:`as_given`). The re-lay is
+    :func:`relayout_planned`'s, as for a closure.
+    """
+    planned_days = [s.date for s in sessions if s.state == "planned"]
+    if not planned_days:
+        return list(sessions)
+    from_date = min([*planned_days, start_date])
+    return relayout_planned(sessions, from_date, start_date, calendar, per_week,
+                            sessions_per_day, min_interval_minutes)
 
 
 def held_by_pause(day: date, paused_from: date) -> bool:

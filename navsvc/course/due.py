@@ -1,10 +1,14 @@
 """When a session may be logged: the order, date and interval rules.
 
-A session can be logged once it is planned, its date has come, and every earlier treatment
-of the course was delivered or marked missed, so the log always matches the treatment the
-patient actually had next. Logging late (after the scheduled date) is allowed: the log
-records what happened. Same-day sessions of accelerated protocols must keep the protocol's
-minimum interval (SAINT: 50 min, Cole et al. 2020).
+A session can be logged once it is planned and every earlier treatment of the course was
+delivered or marked missed, so the log always matches the treatment the patient actually had
+next. The log records what happened, so the day it was given decides, not the day it was
+scheduled: a session given late (after its date) or early (before a date that a closure or
+a re-lay moved later) is logged on the day it was given. What bounds that day: not in the
+future (the API refuses a future ``performed_at``), not before the course's start date, not
+before the course's last logged session, and no more sessions on one clinic day than the
+protocol allows. Same-day sessions of accelerated protocols must keep the protocol's minimum
+interval (SAINT: 50 min, Cole et al. 2020).
 """
 
 from __future__ import annotations
@@ -16,11 +20,26 @@ from navsvc.course.calendar import DELIVERED_STATES, ScheduledSession, find_sess
 
 
 def delivery_block_reason(sessions: Sequence[ScheduledSession], index: int,
-                          performed_on: date) -> str | None:
+                          performed_on: date, course_start: date | None = None) -> str | None:
     """Say why session ``index`` cannot be logged as delivered on ``performed_on``, or None.
 
-    A session can be logged when it is planned, its date has come, and every earlier
-    treatment is already delivered (or was marked missed).
+    A session can be logged when it is planned and every earlier treatment is already
+    delivered (or was marked missed), on any day from ``course_start`` on: its scheduled
+    date does not bound it, as a closure entered after the session was given (or a re-lay)
+    may have moved that date past the day it was given. The other bounds of that day
+    (not in the future, not before the last logged session, the daily cap) are the
+    caller's and :func:`interval_block_reason`'s and :func:`daily_cap_block_reason`'s.
+
+    Parameters
+    ----------
+    sessions : sequence of ScheduledSession
+        The course's sessions.
+    index : int
+        The session to log.
+    performed_on : datetime.date
+        The clinic day it was given.
+    course_start : datetime.date, optional
+        The course's start date; no session is given before it.
     """
     session = find_session(sessions, index)
     if session.state in DELIVERED_STATES:
@@ -29,8 +48,9 @@ def delivery_block_reason(sessions: Sequence[ScheduledSession], index: int,
         return f"session {index} was marked missed; log its replacement instead"
     if session.state == "cancelled":
         return f"session {index} was cancelled"
-    if performed_on < session.date:
-        return f"session {index} is not due until {session.date.isoformat()}"
+    if course_start is not None and performed_on < course_start:
+        return (f"session {index} cannot have been given on {performed_on.isoformat()}: the course "
+                f"starts on {course_start.isoformat()}; check performed_at")
     for earlier in treatment_order(sessions):
         if earlier.index == index:
             break

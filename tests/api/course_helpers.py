@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 
-from api.course_service import get_today
+from api.course_service import get_now, get_today
 from navsvc.course.screening import ITEMS
 
 #: HAMD-17 items all 0 (total 0)
@@ -14,6 +14,13 @@ ZERO_ITEMS = {str(n): 0 for n in range(1, 18)}
 def fix_today(app, day: date) -> None:
     """Make the service's 'today' a fixed date."""
     app.dependency_overrides[get_today] = lambda: day
+
+
+def fix_now(app, moment: str) -> None:
+    """Make the service's clock, for the moment a pause or stop is entered, ``moment``
+    (ISO 8601 with its offset)."""
+    fixed = datetime.fromisoformat(moment)
+    app.dependency_overrides[get_now] = lambda: fixed
 
 
 def approve(client, auth, plan_id: str) -> None:

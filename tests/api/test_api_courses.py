@@ -9,6 +9,7 @@ from course_helpers import (
     approve,
     clear_screening,
     delivery,
+    fix_now,
     fix_today,
     new_course,
     sessions,
@@ -152,6 +153,7 @@ def test_pause_and_resume(client, auth, app, patient, approved_plan):
         assert client.post(f"/api/v1/sessions/{s['id']}/delivery", headers=auth["technician"],
                            json=delivery(s["date"])).status_code == 201
     url = f"/api/v1/courses/{course['id']}"
+    fix_now(app, "2025-03-06T08:00:00+00:00")
     response = client.post(f"{url}/pause", headers=auth["technician"],
                            json={"note": "patient has flu"})
     assert response.status_code == 200 and response.json()["status"] == "paused"

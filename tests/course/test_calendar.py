@@ -162,11 +162,15 @@ def test_relayout_after_a_new_closure_respects_the_week_limit():
 def test_delivery_due_rules():
     sessions = schedule_sessions(date(2025, 3, 3), 3, 5, WEEKDAYS)
     assert delivery_block_reason(sessions, 1, date(2025, 3, 3)) is None
-    assert "not due until 2025-03-04" in delivery_block_reason(sessions, 2, date(2025, 3, 3))
     assert "session 1" in delivery_block_reason(sessions, 2, date(2025, 3, 4))
     done = [replace(s, state="done") if s.index == 1 else s for s in sessions]
     assert "already logged" in delivery_block_reason(done, 1, date(2025, 3, 3))
     assert delivery_block_reason(done, 2, date(2025, 3, 5)) is None  # late logging is allowed
+    # early: the scheduled day does not bound the day it was given (a closure entered
+    # after it was given moves it); the course's start date does
+    assert delivery_block_reason(done, 2, date(2025, 3, 3), date(2025, 3, 3)) is None
+    assert ("session 1 cannot have been given on 2025-03-02: the course starts on 2025-03-03"
+            in delivery_block_reason(sessions, 1, date(2025, 3, 2), date(2025, 3, 3)))
     missed = mark_missed(done, 2, WEEKDAYS, 5)
     assert "marked missed" in delivery_block_reason(missed, 2, date(2025, 3, 4))
     assert delivery_block_reason(missed, 3, date(2025, 3, 5)) is None
