@@ -101,7 +101,8 @@ def test_fifteen_session_course_on_a_real_server(server, small_head, tmp_path):
                     "items": items_with_total(total), "item16_method": "A"})
                 assert rated.status_code == 201, rated.text
         out_of_range = http.post(f"/api/v1/courses/{cid}/assessments", headers=rater, json={
-            "timepoint": "extra", "rater": "rater-1", "rated_at": f"{today}T10:00:00Z",
+            "timepoint": "extra", "rater": "rater-1",
+            "rated_at": f"{today - timedelta(days=1)}T10:00:00Z",  # never in the future, whatever the hour
             "items": {**ZERO_ITEMS, "4": 3}, "item16_method": "A"})
         assert out_of_range.status_code == 422
         assert "item 4 (insomnia: early in the night), 0-2" in out_of_range.json()["detail"]
