@@ -227,6 +227,16 @@ class DeliveryIn(BaseModel):
         return self
 
 
+class RaisedAlert(BaseModel):
+    """A safety alert a delivery log raised."""
+
+    id: str
+    kind: str = Field(description="`seizure` or `dose_above_protocol`")
+    detail: str
+    acknowledged: bool = Field(description="whether a clinician has acknowledged it "
+                               "(POST /alerts/{id}/acknowledgement)")
+
+
 class DeliveryOut(BaseModel):
     """A logged delivery with its dose and navigation deviation."""
 
@@ -258,8 +268,12 @@ class DeliveryOut(BaseModel):
     deviation: DeviationOut | None
     side_effects: list[str]
     notes: str | None
+    alerts: list[RaisedAlert] = Field(
+        default_factory=list, description="Safety alerts this log raised: a seizure among the "
+        "side effects, or an intensity above the protocol's % of motor threshold; each stays "
+        "open until a clinician acknowledges it. Empty for navigator tokens.")
     clinical_hidden: bool = Field(False, description="True for navigator tokens, which get "
-                                  "the log without its side effects and notes.")
+                                  "the log without its side effects, notes and alerts.")
     created_at: datetime
     created_by: str
     links: dict[str, str]

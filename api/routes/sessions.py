@@ -42,6 +42,7 @@ from api.schemas_course import (
     DeliveryOut,
     FollowUpOut,
     MissedIn,
+    RaisedAlert,
     SessionList,
     SessionOut,
 )
@@ -57,9 +58,9 @@ LOGGERS = ("clinician", "technician", "navigator")
 
 
 def delivery_out(delivery: Delivery, session: CourseSession, pulses_planned: int,
-                 clinical: bool = True) -> DeliveryOut:
-    """Render a delivery log; without its clinical free text (side effects, notes) unless
-    ``clinical``."""
+                 alerts: list[Alert] = (), clinical: bool = True) -> DeliveryOut:
+    """Render a delivery log with the alerts it raised; without its clinical content (side
+    effects, notes, alerts) unless ``clinical``."""
     return DeliveryOut(
         id=delivery.id, session_id=session.id, session_index=session.index,
         session_state=session.state, performed_at=delivery.performed_at,
@@ -68,21 +69,35 @@ def delivery_out(delivery: Delivery, session: CourseSession, pulses_planned: int
         pulses_delivered=delivery.pulses_delivered, pulses_planned=pulses_planned,
         trains_delivered=delivery.trains_delivered, deviation=delivery.deviation,
         side_effects=delivery.side_effects if clinical else [],
-        notes=delivery.notes if clinical else None, clinical_hidden=not clinical,
+        notes=delivery.notes if clinical else None,
+        alerts=[RaisedAlert(id=a.id, kind=a.kind, detail=a.detail,
+                            acknowledged=a.acknowledged_at is not None)
+                for a in alerts] if clinical else [],
+        clinical_hidden=not clinical,
         created_at=delivery.created_at, created_by=delivery.created_by,
         links={"session": f"/api/v1/sessions/{session.id}",
                "course": f"/api/v1/courses/{session.course_id}"})
 
 
+def alerts_raised_by(db, delivery_ids: list[str]) -> dict[str, list[Alert]]:
+    """The alerts each delivery raised (``Alert.source_id``), oldest first, by delivery id."""
+    raised: dict[str, list[Alert]] = {}
+    if delivery_ids:
+        for alert in db.scalars(select(Alert).where(Alert.source_id.in_(delivery_ids))
+                                .order_by(Alert.created_at, Alert.kind)):
+            raised.setdefault(alert.source_id, []).append(alert)
+    return raised
+
+
 def session_out(row: CourseSession, delivery: Delivery | None, pulses_planned: int,
-                principal: Principal) -> SessionOut:
-    """Render one session with its delivery; a navigator token gets the delivery without
-    its side effects and notes."""
+                principal: Principal, alerts: list[Alert] = ()) -> SessionOut:
+    """Render one session with its delivery and the alerts that raised; a navigator token
+    gets the delivery without its side effects, notes and alerts."""
     return SessionOut(
         id=row.id, course_id=row.course_id, index=row.index, date=row.date, slot=row.slot,
         offset_minutes=row.offset_minutes, state=row.state, replaces_index=row.replaces_index,
         delivery=(None if delivery is None else
-                  delivery_out(delivery, row, pulses_planned, clinical=principal.role != "navigator")),
+                  delivery_out(delivery, row, pulses_planned, alerts, clinical=principal.role != "navigator")),
         links={"self": f"/api/v1/sessions/{row.id}", "delivery": f"/api/v1/sessions/{row.id}/delivery",
                "missed": f"/api/v1/sessions/{row.id}/missed",
                "course_sessions": f"/api/v1/courses/{row.course_id}/sessions"})
@@ -94,7 +109,10 @@ def session_list(db, course: Course, today, zone, principal: Principal) -> Sessi
     deliveries = {d.session_id: d for d in db.scalars(
         select(Delivery).where(Delivery.session_id.in_([r.id for r in rows])))}
     pulses = protocol_of(course).pulses_per_session
-    items = [session_out(r, deliveries.get(r.id), pulses, principal) for r in rows]
+    alerts = alerts_raised_by(db, [d.id for d in deliveries.values()])
+    items = [session_out(r, deliveries.get(r.id), pulses, principal,
+                         alerts.get(deliveries[r.id].id, []) if r.id in deliveries else [])
+             for r in rows]
     due = course_followups(db, course, today, zone)
     return SessionList(items=items, followups=[FollowUpOut(**f.__dict__) for f in due])
 
@@ -110,7 +128,8 @@ def get_session(
     row = get_or_404(db, CourseSession, session_id, "session")
     course = db.get(Course, row.course_id)
     delivery = db.scalar(select(Delivery).where(Delivery.session_id == row.id))
-    return session_out(row, delivery, protocol_of(course).pulses_per_session, principal)
+    alerts = [] if delivery is None else alerts_raised_by(db, [delivery.id]).get(delivery.id, [])
+    return session_out(row, delivery, protocol_of(course).pulses_per_session, principal, alerts)
 
 
 @router.get("/courses/{course_id}/sessions", response_model=SessionList,
@@ -184,7 +203,8 @@ def _replay(db, key: str, digest: str, response: Response,
     session = db.get(CourseSession, earlier.session_id)
     response.status_code = 200
     response.headers["Idempotent-Replayed"] = "true"
-    return delivery_out(earlier, session, planned_pulses)
+    return delivery_out(earlier, session, planned_pulses,
+                        alerts_raised_by(db, [earlier.id]).get(earlier.id, []))
 
 
 @router.post("/sessions/{session_id}/delivery", status_code=201, response_model=DeliveryOut,
@@ -269,8 +289,10 @@ def log_delivery(
         db.add(Alert(course_id=course.id, kind="dose_above_protocol", source_id=delivery.id,
                      detail=f"session {session.index} ({performed_on}): {above}"))
     relay_after_log(db, course, scheduled_on, performed_on, today, zone)
+    db.flush()
     set_audit_resource(request, delivery.id)
-    return delivery_out(delivery, session, planned_pulses)
+    return delivery_out(delivery, session, planned_pulses,
+                        alerts_raised_by(db, [delivery.id]).get(delivery.id, []))
 
 
 def entered_after(course: Course, performed_at: datetime) -> bool:

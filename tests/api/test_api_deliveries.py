@@ -251,3 +251,27 @@ def test_an_intensity_the_stimulator_cannot_give_is_refused_and_one_above_protoc
     assert [a["kind"] for a in alerts] == ["dose_above_protocol"]
     assert "150 % of motor threshold is above the protocol's 120 %" in alerts[0]["detail"]
     assert _post(client, auth, second["id"], delivery("2025-03-04")).status_code == 201  # not a hold
+
+
+def test_the_log_answer_names_the_alerts_it_raised(client, auth, course):
+    # a technician who logs 150 % of MT on a 120 % protocol sees it in the answer, not only
+    # a clinician reading the alerts later
+    clear_screening(client, auth, course["id"])
+    first, second = sessions(client, auth, course["id"])["items"][:2]
+    body = delivery("2025-03-03", rmt_pct_mso=50, pct_of_mt=150, side_effects=["seizure"])
+    logged = _post(client, auth, first["id"], body, key="log-1")
+    assert logged.status_code == 201
+    raised = sorted(logged.json()["alerts"], key=lambda a: a["kind"], reverse=True)
+    assert [a["kind"] for a in raised] == ["seizure", "dose_above_protocol"]
+    assert "above the protocol's 120 %" in raised[1]["detail"] and not raised[1]["acknowledged"]
+    replayed = _post(client, auth, first["id"], body, key="log-1")
+    assert replayed.status_code == 200 and replayed.json()["alerts"] == logged.json()["alerts"]
+    ack = f"/api/v1/alerts/{raised[0]['id']}/acknowledgement"
+    assert client.post(ack, headers=auth["clinician"], json={"note": "EEG normal"}).status_code == 200
+    read = client.get(f"/api/v1/sessions/{first['id']}", headers=auth["technician"]).json()["delivery"]
+    assert {(a["id"], a["acknowledged"]) for a in read["alerts"]} == {(raised[0]["id"], True), (raised[1]["id"], False)}
+    listed = sessions(client, auth, course["id"])["items"]
+    assert {a["id"] for a in listed[0]["delivery"]["alerts"]} == {a["id"] for a in raised}
+    assert _post(client, auth, second["id"], delivery("2025-03-04")).json()["alerts"] == []
+    for_navigator = client.get(f"/api/v1/sessions/{first['id']}", headers=auth["navigator"]).json()["delivery"]
+    assert for_navigator["alerts"] == [] and for_navigator["clinical_hidden"] is True
