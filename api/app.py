@@ -19,6 +19,7 @@ from api.jobs.queue import CeleryQueue
 from api.migrations import upgrade
 from api.problems import install_problem_handlers
 from api.routes import API_PREFIX, ROUTER_MODULES
+from api.service_lock import hold_service_lock
 from api.storage import Storage
 from navsvc import __version__
 
@@ -28,6 +29,17 @@ log = logging.getLogger("navsvc.api")
 @asynccontextmanager
 async def _lifespan(app: FastAPI):
     settings: Settings = app.state.settings
+    # also where another ASGI server runs the application, and in each API process
+    lock = hold_service_lock(settings.data_dir, "the navsvc application")
+    try:
+        async with _started(app, settings):
+            yield
+    finally:
+        lock.release()
+
+
+@asynccontextmanager
+async def _started(app: FastAPI, settings: Settings):
     app.state.storage.ensure()
     upgrade(settings.resolved_database_url)
     app.state.audit = AuditWriter(app.state.db)
@@ -58,7 +70,9 @@ async def _lifespan(app: FastAPI):
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the service application.
 
-    Start-up (the lifespan) creates the data folders, applies the database
+    Start-up (the lifespan) takes the shared lock of :mod:`api.service_lock` on the
+    data folder for as long as the application runs (and fails while
+    ``navsvc admin restore`` runs there), creates the data folders, applies the database
     migrations, starts the audit writer and either the broker queue (when
     ``NAVSVC_BROKER_URL`` is set: jobs run on ``navsvc worker`` processes) or, unless
     disabled, the embedded job worker.

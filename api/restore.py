@@ -3,7 +3,9 @@
 Before it writes anything, :func:`restore` checks what can be checked: the backup
 against its manifest (:func:`api.backup_manifest.verify`), that this version's migrations know
 the backup's schema revision and tables (a newer version's backup would lose columns
-and tables), and that the target is empty: no stored files, no records, and for SQLite
+and tables), that no service process runs on the data folder (it takes the lock of
+:mod:`api.service_lock` exclusively and holds it to the end, so none starts meanwhile),
+and that the target is empty: no stored files, no records, and for SQLite
 no ``navsvc.sqlite3*`` file at all (a ``-wal`` left by a removed database would be
 replayed onto the restored copy). Then it copies the files into a staging folder in the
 data folder, restores the database (a SQLite copy, or a table backup's rows inserted in
@@ -29,6 +31,7 @@ from api.backup import from_json, reflected_tables, row_counts, schema_revision
 from api.backup_manifest import FILE_FOLDERS, verify
 from api.config import Settings
 from api.db import reported_database_errors, sqlite_file
+from api.service_lock import restore_lock
 from api.storage import ensure_private_dir, sha256_file
 from navsvc import __version__
 from navsvc.errors import InputError
@@ -244,8 +247,6 @@ def _remove_restored(placed: list[Path], url: str) -> None:
 def _fill(source: Path, manifest: dict, data_dir: Path, url: str) -> None:
     """Stage the files, restore the database, put the files in place; on any failure
     remove all of that again."""
-    created_data_dir = not data_dir.exists()
-    ensure_private_dir(data_dir)
     staging, placed = data_dir / STAGING, []
     try:
         ensure_private_dir(staging)
@@ -257,16 +258,15 @@ def _fill(source: Path, manifest: dict, data_dir: Path, url: str) -> None:
         raise
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-        if created_data_dir and not any(data_dir.iterdir()):
-            data_dir.rmdir()
 
 
 def restore(settings: Settings, in_dir: Path) -> dict:
     """Restore a backup into the instance described by ``settings``.
 
     The backup is verified first, and its schema revision must be one this version's
-    migrations know; the data folder must hold no stored files and the database no
-    records (a fresh instance). A SQLite backup is restored into SQLite; a PostgreSQL
+    migrations know; no ``navsvc serve`` or job worker may run on the data folder (the
+    exclusive lock of :func:`api.service_lock.restore_lock`, held to the end); the data
+    folder must hold no stored files and the database no records (a fresh instance). A SQLite backup is restored into SQLite; a PostgreSQL
     backup into any database (rows are inserted after the migrations). The rows the
     restored database holds are counted and must be those the manifest lists.
 
@@ -293,7 +293,8 @@ def restore(settings: Settings, in_dir: Path) -> dict:
     ------
     InputError
         Bad backup (see :func:`api.backup_manifest.verify`), a schema revision, table or column this version
-        does not know, rows that differ from the manifest, a non-empty target, a SQLite
+        does not know, rows that differ from the manifest, a service or job worker running
+        on the data folder (nothing is changed then), a non-empty target, a SQLite
         backup for a PostgreSQL target, a database that cannot be reached, or a failure
         while writing (e.g. a full disk), after which nothing of the restore is left.
     """
@@ -303,6 +304,13 @@ def restore(settings: Settings, in_dir: Path) -> dict:
     data_dir = Path(settings.data_dir).resolve()
     url = settings.resolved_database_url
     _require_target_for(manifest, url)
+    with restore_lock(data_dir):
+        _restore_into(source, manifest, data_dir, url)
+    return manifest
+
+
+def _restore_into(source: Path, manifest: dict, data_dir: Path, url: str) -> None:
+    """Check that the target is empty, then fill it (see :func:`restore`)."""
     _require_empty_data_folder(data_dir)
     try:
         with reported_database_errors(url):
@@ -311,4 +319,3 @@ def restore(settings: Settings, in_dir: Path) -> dict:
     except OSError as exc:
         raise InputError(f"the restore into {data_dir} failed ({exc}); what it had written is "
                          "removed again, so it can be run again once that is fixed") from None
-    return manifest

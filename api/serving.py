@@ -27,6 +27,7 @@ from api.config import Settings
 from api.db import Database
 from api.jobs.embedded import EmbeddedWorker
 from api.migrations import upgrade
+from api.service_lock import hold_service_lock
 from api.storage import Storage, make_files_private
 
 log = logging.getLogger("navsvc.api")
@@ -71,9 +72,24 @@ def serve(settings: Settings, host: str, port: int, workers: int = 1) -> None:
         that dies is replaced.
 
     Everything the service writes is private to its OS user (umask 077, inherited by
-    the API and job processes).
+    the API and job processes). The shared lock of :mod:`api.service_lock` is held on
+    the data folder until the service stops, so that ``navsvc admin restore`` refuses
+    to run meanwhile.
+
+    Raises
+    ------
+    InputError
+        A restore into the data folder is running (the service does not start).
     """
     make_files_private()
+    lock = hold_service_lock(settings.data_dir, "navsvc serve")
+    try:
+        _serve(settings, host, port, workers)
+    finally:
+        lock.release()
+
+
+def _serve(settings: Settings, host: str, port: int, workers: int) -> None:
     options = dict(log_level=settings.log_level.lower(),
                    access_log=settings.log_level.upper() == "DEBUG")
     if workers <= 1:

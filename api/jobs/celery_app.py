@@ -32,7 +32,9 @@ from api.config import Settings, load_settings
 from api.db import Database
 from api.jobs.claims import Claim, Holder, claim_job, fail_exhausted, renew_claim
 from api.jobs.runner import discard_job_files, fail_job, run_plan_job
+from api.service_lock import ServiceLock, hold_service_lock
 from api.storage import make_files_private
+from navsvc.errors import InputError
 
 log = logging.getLogger("navsvc.jobs")
 
@@ -190,11 +192,35 @@ def execute_job(job_id: str, settings: Settings, owner: str) -> Claim:
 app = make_celery(load_settings(broker_url=os.environ.get("NAVSVC_BROKER_URL") or "memory://"))
 
 
+#: this worker process's shared lock on its data folder (:mod:`api.service_lock`)
+_data_folder_lock: ServiceLock | None = None
+
+
+def hold_data_folder_lock(settings: Settings) -> None:
+    """Hold the shared service lock on ``settings.data_dir`` until this process exits
+    (taken once per process; the pool processes inherit it), so that
+    ``navsvc admin restore`` refuses to run while this worker runs.
+
+    Raises
+    ------
+    InputError
+        A restore into the data folder is running.
+    """
+    global _data_folder_lock
+    if _data_folder_lock is None:
+        _data_folder_lock = hold_service_lock(settings.data_dir, "navsvc worker")
+
+
 @signals.celeryd_init.connect
 def _private_files(**_kwargs) -> None:
     # The worker's main process, before its pool starts: `navsvc worker` and
-    # `celery -A api.jobs.celery_app worker` alike; job processes inherit the umask.
+    # `celery -A api.jobs.celery_app worker` alike; job processes inherit the umask
+    # and the lock. SystemExit, as Celery logs and ignores a handler's exceptions.
     make_files_private()
+    try:
+        hold_data_folder_lock(load_settings())
+    except InputError as exc:
+        raise SystemExit(f"navsvc worker: error: {exc}") from None
 
 
 @app.task(name=PLAN_TASK, bind=True, max_retries=None)

@@ -4,7 +4,7 @@ Reads the same ``NAVSVC_*`` settings as ``navsvc serve`` (data folder, database 
 and applies pending migrations before any token operation. ``backup`` may run while
 the service serves; it exits with 1 and one warning line when records lack their files
 (the backup is written all the same). ``restore`` fills a new data folder and an empty
-database.
+database; it refuses while ``navsvc serve`` or a worker runs on the data folder.
 ``check-storage`` only reads: a data folder or database that does not exist is an
 error (exit 2), not a new instance.
 """
@@ -36,7 +36,8 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                                                "exit 1 if records lack their files)")
     backup.add_argument("out", metavar="OUT", help="new or empty folder for the backup")
     restore = actions.add_parser("restore", help="restore a backup into a new data folder "
-                                                 "and an empty database")
+                                                 "and an empty database (stop navsvc serve "
+                                                 "and every worker first)")
     restore.add_argument("source", metavar="IN", help="folder written by 'admin backup'")
     check = actions.add_parser("check-storage", help="check that every image and plan record has its "
                                                      "files (exit 1 if not); list unreferenced files")

@@ -94,9 +94,10 @@ def run(args: argparse.Namespace) -> int:
     logging.basicConfig(level=settings.log_level.upper(),
                         format="%(asctime)s %(levelname)s %(name)s [%(process)d] %(message)s")
     ensure_private_dir(settings.data_dir)
-    wait_for_schema(settings.resolved_database_url)
+    from api.jobs.celery_app import app, hold_data_folder_lock
 
-    from api.jobs.celery_app import app
+    hold_data_folder_lock(settings)  # before the schema wait: refused during a restore
+    wait_for_schema(settings.resolved_database_url)
 
     name = args.name or f"navsvc-{os.getpid()}@{socket.gethostname()}"
     argv = ["worker", f"--queues={settings.queue}", f"--concurrency={concurrency}",
