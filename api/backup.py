@@ -19,6 +19,8 @@ folders of a pipeline step (``.registration-*``, the patient's warp fields), whi
 and go during the copy. Each record is then checked against the copy as ``navsvc admin
 check-storage`` checks it (:mod:`api.integrity`); those whose data the backup lacks are
 listed under ``missing`` in the manifest, and ``navsvc admin backup`` exits with 1.
+Everything is flushed to the disk (``fsync``) before the manifest is written, and the
+manifest last, so that a backup with a manifest is whole after a power loss.
 :func:`api.backup_manifest.verify` checks a backup against its manifest (shape, names,
 symbolic links, checksums); :mod:`api.restore` restores one.
 """
@@ -47,7 +49,7 @@ from api.integrity import (
     stored_records,
 )
 from api.models import utc_now
-from api.storage import ensure_private_dir, sha256_file
+from api.storage import ensure_private_dir, fsync_path, fsync_tree, sha256_file
 from navsvc import __version__
 from navsvc.errors import InputError
 
@@ -285,5 +287,16 @@ def backup(settings: Settings, out_dir: Path) -> dict:
     manifest = {"format": FORMAT_VERSION, "navsvc_version": __version__,
                 "started_at": started.isoformat(), "finished_at": utc_now().isoformat(),
                 "database": database, "files": _file_entries(files_dir), "missing": missing}
-    (out / MANIFEST).write_text(json.dumps(manifest, indent=1, sort_keys=True))
+    _write_manifest(out, manifest)
     return manifest
+
+
+def _write_manifest(out: Path, manifest: dict) -> None:
+    """Write the manifest once everything it lists is on the disk, then flush it and the
+    backup folder's entries: a backup with a manifest is whole after a power loss."""
+    fsync_tree(out)
+    path = out / MANIFEST
+    path.write_text(json.dumps(manifest, indent=1, sort_keys=True))
+    fsync_path(path)
+    fsync_path(out)
+    fsync_path(out.resolve().parent)  # the backup folder's own entry, when it is new

@@ -10,7 +10,8 @@ no ``navsvc.sqlite3*`` file at all (a ``-wal`` left by a removed database would 
 replayed onto the restored copy). Then it copies the files into a staging folder in the
 data folder, restores the database (a SQLite copy, or a table backup's rows inserted in
 one transaction through this version's tables, so timestamps keep their instant), counts
-the rows against the manifest, and moves the staged folders into place. Whatever fails,
+the rows against the manifest, and moves the staged folders into place (the staged
+files flushed to the disk before, the data folder's entries after). Whatever fails,
 what it wrote is removed again, so that the restore can be run again.
 """
 
@@ -32,7 +33,7 @@ from api.backup_manifest import FILE_FOLDERS, verify
 from api.config import Settings
 from api.db import reported_database_errors, sqlite_file
 from api.service_lock import restore_lock
-from api.storage import ensure_private_dir, sha256_file
+from api.storage import ensure_private_dir, fsync_path, fsync_tree, sha256_file
 from navsvc import __version__
 from navsvc.errors import InputError
 
@@ -221,6 +222,7 @@ def _restored_database(source: Path, manifest: dict, url: str) -> Iterator[None]
         target = sqlite_file(url)
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(source / database["file"], target)
+        fsync_path(target)
         _check_sqlite_copy(url, database)
         upgrade(url)
         yield
@@ -251,8 +253,10 @@ def _fill(source: Path, manifest: dict, data_dir: Path, url: str) -> None:
     try:
         ensure_private_dir(staging)
         _stage_files(source, manifest, staging)
+        fsync_tree(staging)  # on the disk before the renames make them the data
         with _restored_database(source, manifest, url):
             _place_files(staging, data_dir, placed)
+            fsync_path(data_dir)  # the renames, and a SQLite copy's entry
     except BaseException:
         _remove_restored(placed, url)
         raise
