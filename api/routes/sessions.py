@@ -47,7 +47,7 @@ from api.schemas_course import (
     SessionOut,
 )
 from api.security import Principal
-from navsvc.course.calendar import held_by_pause, mark_missed, relayout_after_log
+from navsvc.course.calendar import ScheduledSession, held_by_pause, mark_missed, shift_after_log
 from navsvc.course.due import daily_cap_block_reason, delivery_block_reason, interval_block_reason
 from navsvc.course.dose import above_protocol_reason, compute_dose, over_output_reason, plan_mt_offset
 from navsvc.errors import InputError
@@ -211,7 +211,7 @@ def _replay(db, key: str, digest: str, response: Response,
              summary="Log a delivered session", responses=problems(404, 409, 422))
 def log_delivery(
     session_id: str, body: DeliveryIn, request: Request, response: Response, db: DbSession,
-    today: Today, zone: ClinicZone, principal: Annotated[Principal, Depends(require_roles(*LOGGERS))],
+    zone: ClinicZone, principal: Annotated[Principal, Depends(require_roles(*LOGGERS))],
     idempotency_key: Annotated[str | None, Header(
         max_length=200,
         description="Any unique string per log (e.g. a UUID); a retry with the same key "
@@ -223,8 +223,9 @@ def log_delivery(
     it. The session is logged on the clinic day of `performed_at`, whatever day it was
     scheduled: not in the future (422), not before the course's start date, not before
     the course's last logged session, and within the protocol's sessions a day and
-    minimum interval. Logged late or early, the planned sessions after it move to the
-    next clinic days from that day (not before today), as after a closure. 409 when an
+    minimum interval. Logged on another day than its own, the planned sessions it now
+    clashes with move later, each into the next one's place (none moves earlier or into
+    a break the schedule leaves), so a day lists what can be logged that day. 409 when an
     earlier session is still planned, one of those day rules is broken, the course is
     paused (on the session's day) or stopped and the session was given after the pause
     or stop was entered, the screening is not cleared, a seizure alert is open, or the
@@ -266,7 +267,7 @@ def log_delivery(
         pct_of_mt=body.pct_of_mt, dose=asdict(dose), pulses_delivered=body.pulses_delivered,
         trains_delivered=body.trains_delivered, pose_matrix=pose_matrix, deviation=deviation,
         side_effects=sorted(set(body.side_effects)), notes=body.notes, created_by=principal.name)
-    scheduled_on = session.date
+    scheduled = ScheduledSession(index=session.index, date=session.date, slot=session.slot)
     session.state = "done" if body.pulses_delivered >= planned_pulses else "incomplete"
     session.updated_at = utc_now()
     db.add(delivery)
@@ -288,7 +289,7 @@ def log_delivery(
     if above:
         db.add(Alert(course_id=course.id, kind="dose_above_protocol", source_id=delivery.id,
                      detail=f"session {session.index} ({performed_on}): {above}"))
-    relay_after_log(db, course, scheduled_on, performed_on, today, zone)
+    relay_after_log(db, course, scheduled, performed_on, zone)
     db.flush()
     set_audit_resource(request, delivery.id)
     return delivery_out(delivery, session, planned_pulses,
@@ -349,28 +350,25 @@ def _order_and_day_reason(db, course: Course, session: CourseSession, performed_
                                       protocol.sessions_per_day))
 
 
-def relay_after_log(db, course: Course, scheduled_on: date, performed_on: date, today: date,
-                    zone) -> int:
-    """After a session scheduled on ``scheduled_on`` was logged as given on ``performed_on``,
-    move the course's planned sessions to the clinic days from that day on (not before
-    ``today``), so the day's list names the session that can be logged that day.
-
-    Nothing moves for a session given on its own day, in a stopped course, or for an early
-    log in a paused course (that would move held sessions out of the pause).
+def relay_after_log(db, course: Course, scheduled: ScheduledSession, performed_on: date, zone) -> int:
+    """After session ``scheduled`` (as it was scheduled) was logged as given on
+    ``performed_on``, move the planned sessions along the schedule's places
+    (:func:`navsvc.course.calendar.shift_after_log`), so the day's list names the session
+    that can be logged that day. Nothing moves into a gap of the schedule (a break a resume
+    set); in a paused course the freed place stays empty, so no held session leaves the
+    pause.
 
     Returns
     -------
     int
         Number of planned sessions that moved.
     """
-    if performed_on == scheduled_on or course.status == "stopped":
-        return 0
-    if course.status == "paused" and performed_on < scheduled_on:
+    if performed_on == scheduled.date or course.status == "stopped":
         return 0
     rows, sessions = sessions_as_given(db, course.id, zone)
-    relaid = relayout_after_log(sessions, max(performed_on, today), calendar_of(db, course),
-                                **rules_of(course))
-    return apply_schedule(db, course.id, rows, relaid)
+    freed = None if course.status == "paused" else scheduled
+    return apply_schedule(db, course.id, rows, shift_after_log(sessions, freed, calendar_of(db, course),
+                                                               **rules_of(course)))
 
 
 @router.post("/sessions/{session_id}/missed", response_model=SessionList,

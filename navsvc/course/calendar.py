@@ -282,23 +282,72 @@ def as_given(sessions: Sequence[ScheduledSession],
     return sorted((moved.get(s.index, s) for s in sessions), key=lambda s: s.index)
 
 
-def relayout_after_log(sessions: Sequence[ScheduledSession], start_date: date,
-                       calendar: ClinicCalendar, per_week: int, sessions_per_day: int = 1,
-                       min_interval_minutes: int | None = None) -> list[ScheduledSession]:
-    """Move every planned session, in order, to the free slots from ``start_date`` on.
+def shift_after_log(sessions: Sequence[ScheduledSession], freed: ScheduledSession | None,
+                    calendar: ClinicCalendar, per_week: int, sessions_per_day: int = 1,
+                    min_interval_minutes: int | None = None) -> list[ScheduledSession]:
+    """Move the planned sessions along the schedule's own places after a session was logged
+    on another day than its own.
 
-    Used after a session was logged as given on another day than its own (late, or early
-    after a closure moved it): the sessions after it follow from the day it was given, so
-    the day's list names the session that can be logged that day. ``sessions`` must hold
-    delivered sessions on the day they were given (:func:`as_given`). The re-lay is
-    :func:`relayout_planned`'s, as for a closure.
+    The places are those of the planned sessions and ``freed``, the place the logged
+    session was scheduled in. In order, each planned session takes the first place that
+    comes after the last treatment and has room: logged late (on the next session's day,
+    say), the sessions it now clashes with each move into the next one's place and the last
+    goes to the first free clinic slot after them; logged early (a closure entered after it
+    was given had moved it later), each takes the place of the one before it, from the
+    freed place on. The schedule's pattern stays: no session moves into a gap the schedule
+    leaves (a break a resume set, a pause's held days), and sessions that still fit keep
+    their place. ``sessions`` must hold delivered sessions on the day they were given
+    (:func:`as_given`).
+
+    Parameters
+    ----------
+    sessions : sequence of ScheduledSession
+        The course's sessions, delivered ones on the clinic day they were given.
+    freed : ScheduledSession or None
+        The logged session as it was scheduled (its date and slot), or None to leave its
+        place empty.
+    calendar : ClinicCalendar
+        The clinic's working days and closures (for a session added at the end).
+    per_week, sessions_per_day, min_interval_minutes
+        The protocol's limits, as for :func:`schedule_sessions`.
+
+    Returns
+    -------
+    list of ScheduledSession
+        All sessions in index order; only planned ones may have moved.
     """
-    planned_days = [s.date for s in sessions if s.state == "planned"]
-    if not planned_days:
-        return list(sessions)
-    from_date = min([*planned_days, start_date])
-    return relayout_planned(sessions, from_date, start_date, calendar, per_week,
-                            sessions_per_day, min_interval_minutes)
+    _check_rules(per_week, sessions_per_day, min_interval_minutes)
+    order = treatment_order(sessions)
+    planned = [s for s in order if s.state == "planned"]
+    fixed = [s for s in sessions if s.state != "planned"]
+    day_load = Counter(s.date for s in fixed if s.state in OCCUPYING_STATES)
+    week_load = Counter(_week(s.date) for s in fixed if s.state in OCCUPYING_STATES)
+    last_slot: dict[date, int] = {}
+    for s in fixed:  # slots of missed sessions stay taken so that times never collide
+        last_slot[s.date] = max(last_slot.get(s.date, -1), s.slot)
+    earliest = max((s.date for s in order if s.state in DELIVERED_STATES), default=None)
+
+    def fits(day: date) -> bool:
+        return ((earliest is None or day >= earliest) and day_load[day] < sessions_per_day
+                and week_load[_week(day)] < per_week)
+
+    places = iter(sorted({(s.date, s.slot) for s in planned + ([freed] if freed else [])}))
+    moved: dict[int, ScheduledSession] = {}
+    for session in planned:
+        place = next(((d, slot) for d, slot in places if fits(d)), None)
+        if place is None:  # past the schedule's last place: the first free clinic slot after it
+            after = earliest or session.date
+            place = (_place([*fixed, *moved.values()], 1, after, calendar, per_week, sessions_per_day,
+                            min_interval_minutes, first_index=0)[0].date, -1)
+        day, wanted_slot = place
+        slot = wanted_slot if wanted_slot > last_slot.get(day, -1) else last_slot.get(day, -1) + 1
+        moved[session.index] = replace(session, date=day, slot=slot,
+                                       offset_minutes=slot * (min_interval_minutes or 0))
+        day_load[day] += 1
+        week_load[_week(day)] += 1
+        last_slot[day] = slot
+        earliest = day
+    return sorted((moved.get(s.index, s) for s in sessions), key=lambda s: s.index)
 
 
 def held_by_pause(day: date, paused_from: date) -> bool:

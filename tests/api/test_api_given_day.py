@@ -203,3 +203,47 @@ def test_migration_0004_takes_a_stored_pause_moment_from_its_audit_record(client
         audited = db.scalar(select(AuditEvent.at).where(AuditEvent.resource_id == course["id"],
                                                         AuditEvent.route.like("%/pause")))
     assert audited is not None and entered == audited
+
+
+def _planned_dates(client, auth, course) -> dict[int, str]:
+    return {s["index"]: s["date"] for s in sessions(client, auth, course["id"])["items"] if s["state"] == "planned"}
+
+
+def test_a_late_log_after_a_resume_keeps_the_break_the_resume_set(client, auth, app, course):
+    items = sessions(client, auth, course["id"])["items"]
+    for item, day in zip(items[:3], WEEK1[:3]):
+        fix_today(app, date.fromisoformat(day))
+        assert _log(client, auth, item, delivery(day)).status_code == 201
+    # Friday: session 4 (Thursday's) was given this morning; the patient is away next week
+    fix_today(app, date(2025, 3, 7))
+    fix_now(app, "2025-03-07T08:00:00+00:00")
+    course_url = f"/api/v1/courses/{course['id']}"
+    assert client.post(f"{course_url}/pause", headers=auth["clinician"],
+                       json={"from_date": "2025-03-10"}).status_code == 200
+    assert client.post(f"{course_url}/resume", headers=auth["clinician"],
+                       json={"resume_on": "2025-03-17"}).status_code == 200
+    assert _log(client, auth, items[3], delivery("2025-03-07")).status_code == 201
+    planned = _planned_dates(client, auth, course)
+    assert not [d for d in planned.values() if "2025-03-08" <= d < "2025-03-17"], planned
+    # session 5 (Friday's, now a clash) takes session 6's place; the rest move along
+    assert planned[5] == "2025-03-17" and planned[6] == "2025-03-18"
+    assert len(planned) == 11 and len(set(planned.values())) == 11
+
+
+def test_a_late_log_in_a_paused_course_leaves_the_held_sessions_held(client, auth, app, course, calendar):
+    items = sessions(client, auth, course["id"])["items"]
+    for item, day in zip(items[:2], WEEK1[:2]):
+        fix_today(app, date.fromisoformat(day))
+        assert _log(client, auth, item, delivery(day)).status_code == 201
+    fix_today(app, date(2025, 3, 5))
+    fix_now(app, "2025-03-05T07:00:00+00:00")
+    _close(client, auth, calendar, ["2025-03-10", "2025-03-11", "2025-03-12", "2025-03-13", "2025-03-14"])
+    assert client.post(f"/api/v1/courses/{course['id']}/pause", headers=auth["clinician"],
+                       json={"from_date": "2025-03-17"}).status_code == 200
+    _close(client, auth, calendar, [])  # reopened: the week before the pause is free again
+    held = {i for i, d in _planned_dates(client, auth, course).items() if d >= "2025-03-17"}
+    fix_today(app, date(2025, 3, 6))
+    assert _log(client, auth, items[2], delivery("2025-03-06")).status_code == 201  # Wednesday's, late
+    planned = _planned_dates(client, auth, course)
+    assert all(planned[i] >= "2025-03-17" for i in held), planned
+    assert _listed(client, auth, course, "2025-03-12") == []
