@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from api.models import Image, Patient, Plan, utc_now
 from api.models_course import (
-    Alert, Assessment, ClinicCalendarRecord, Course, CourseSession, Delivery, Screening,
+    Alert, Assessment, ClinicCalendarRecord, Course, CourseHold, CourseSession, Delivery, Screening,
 )
 from api.problems import ProblemError
 from api.routes.common import get_or_404
@@ -74,6 +74,27 @@ def get_now() -> datetime:
 
 
 Now = Annotated[datetime, Depends(get_now)]
+
+
+def course_holds(db: Session, course_id: str) -> list[CourseHold]:
+    """The course's pauses and stop, in the order they were entered."""
+    return list(db.scalars(select(CourseHold).where(CourseHold.course_id == course_id)
+                           .order_by(CourseHold.entered_at, CourseHold.id)))
+
+
+def enter_hold(db: Session, course: Course, kind: str, now: datetime, from_date: date | None = None) -> None:
+    """Record a pause (holding the days from ``from_date``) or the stop of ``course``, entered
+    at ``now``; a stop ends a pause that is in force."""
+    if kind == "stop":
+        end_pause(db, course, now)
+    db.add(CourseHold(course_id=course.id, kind=kind, entered_at=now, from_date=from_date))
+
+
+def end_pause(db: Session, course: Course, now: datetime) -> None:
+    """End the pause of ``course`` that is in force (a resume, or a stop), at ``now``."""
+    for hold in course_holds(db, course.id):
+        if hold.kind == "pause" and hold.ended_at is None:
+            hold.ended_at = now
 
 
 def calendar_of(db: Session, course: Course) -> ClinicCalendar:

@@ -2,7 +2,7 @@
 
 The rules (scheduling, scoring, screening) live in :mod:`navsvc.course`; these tables only
 store their inputs and results. Every table is created by migration ``0002``;
-``courses.status_changed_at`` by ``0004``.
+``courses.status_changed_at`` by ``0004``, ``course_holds`` by ``0005``.
 """
 
 from __future__ import annotations
@@ -42,8 +42,8 @@ class Course(Base):
 
     ``status``: ``active``, ``paused`` (since ``paused_from``) or ``stopped``;
     ``status_changed_at`` is when it was last paused, resumed or stopped (null before, and
-    for a course paused or stopped before migration ``0004`` without an audit record of it):
-    a session given before that moment may still be logged.
+    for a course paused or stopped before migration ``0004`` without an audit record of it).
+    Every pause and the stop are kept in :class:`CourseHold`, which decides the deliveries.
     ``protocol`` holds the full protocol parameters, so a preset changed later does not
     change a course already running. ``arm`` (``active``, ``sham``, ``open``) is never
     shown to blinded tokens.
@@ -65,6 +65,22 @@ class Course(Base):
     status_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now)
     created_by: Mapped[str] = mapped_column(String(200))
+
+
+class CourseHold(Base):
+    """One pause or the stop of a course: from when (``entered_at``, the moment it was
+    entered; null for one entered before migration ``0005`` whose moment is unknown, which
+    then holds from the start) and, for a pause, from which day (``from_date``) until when
+    (``ended_at``, the resume; null while it lasts). A delivery given while a hold was in
+    force is refused, before and after the course is resumed or stopped."""
+
+    __tablename__ = "course_holds"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    course_id: Mapped[str] = mapped_column(ForeignKey("courses.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(10))
+    entered_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    from_date: Mapped[date | None] = mapped_column(Date, nullable=True)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
 
 class CourseSession(Base):

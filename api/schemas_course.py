@@ -115,7 +115,8 @@ class CourseOut(BaseModel):
     status_note: str | None
     status_changed_at: datetime | None = Field(
         None, description="When the course was last paused, resumed or stopped; a session given "
-                          "before a pause or stop was entered can still be logged.")
+                          "before a pause or stop was entered can still be logged, one given "
+                          "during a pause cannot (also after the resume).")
     screening: ScreeningStatus
     open_alerts: int
     created_at: datetime

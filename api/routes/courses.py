@@ -21,6 +21,8 @@ from api.course_service import (
     lock_patient,
     locked_course_or_404,
     course_out,
+    end_pause,
+    enter_hold,
     rules_of,
     session_rows,
     sessions_as_given,
@@ -135,9 +137,9 @@ def pause_course(
     body: PauseIn | None = None,
 ) -> CourseOut:
     """Hold every planned session from `from_date` (default today) until the course is
-    resumed (clinician, technician). The moment of the pause is stored
+    resumed (clinician, technician). The pause is recorded with its moment
     (`status_changed_at`): a session given before it, that morning say, can still be
-    logged; one given after it and on a held day is refused."""
+    logged; one given after it on a held day is refused, also after the resume."""
     course = locked_course_or_404(db, course_id)
     if course.status != "active":
         raise ProblemError(409, f"course is {course.status}; only an active course can pause")
@@ -145,6 +147,7 @@ def pause_course(
     course.paused_from = (body.from_date if body and body.from_date else today)
     course.status_note = body.note if body else None
     course.status_changed_at = now
+    enter_hold(db, course, "pause", now, course.paused_from)
     return course_out(db, course, principal)
 
 
@@ -168,6 +171,7 @@ def resume(
     apply_schedule(db, course.id, rows, moved)
     course.status, course.paused_from, course.status_note = "active", None, None
     course.status_changed_at = now
+    end_pause(db, course, now)
     return course_out(db, course, principal)
 
 
@@ -178,9 +182,10 @@ def stop_course(
     principal: Annotated[Principal, Depends(require_roles("clinician"))],
 ) -> CourseOut:
     """End the course early (clinician): every planned session becomes `cancelled`; the
-    delivered and missed ones stay on record. The moment of the stop is stored
+    delivered and missed ones stay on record. The stop is recorded with its moment
     (`status_changed_at`): a session given before it can still be logged, and its
-    cancelled session becomes done (or incomplete)."""
+    cancelled session becomes done (or incomplete); one given during a pause before it
+    stays refused."""
     course = locked_course_or_404(db, course_id)
     if course.status == "stopped":
         raise ProblemError(409, "course is already stopped")
@@ -189,4 +194,5 @@ def stop_course(
             row.state = "cancelled"
     course.status, course.paused_from, course.status_note = "stopped", None, body.note
     course.status_changed_at = now
+    enter_hold(db, course, "stop", now)
     return course_out(db, course, principal)

@@ -22,6 +22,7 @@ from api.course_service import (
     calendar_of,
     clinic_day,
     course_followups,
+    course_holds,
     course_or_404,
     lock_course,
     open_alerts,
@@ -34,7 +35,7 @@ from api.course_service import (
 )
 from api.deps import DbSession, SessionRoute, require_roles, set_audit_resource
 from api.models import Plan, utc_now
-from api.models_course import Alert, Course, CourseSession, Delivery
+from api.models_course import Alert, Course, CourseHold, CourseSession, Delivery
 from api.problems import ProblemError
 from api.routes.common import get_or_404, problems
 from api.schemas_course import (
@@ -241,7 +242,7 @@ def log_delivery(
             return replayed
     refuse_future(body.performed_at, "performed_at")
     performed_on = clinic_day(body.performed_at, zone)
-    reason = status_block_reason(course, session.date, body.performed_at, performed_on)
+    reason = hold_block_reason(course_holds(db, course.id), body.performed_at, performed_on)
     if reason:
         raise ProblemError(409, reason)
     screening = screening_status(db, course.id)
@@ -296,38 +297,41 @@ def log_delivery(
                         alerts_raised_by(db, [delivery.id]).get(delivery.id, []))
 
 
-def entered_after(course: Course, performed_at: datetime) -> bool:
-    """Whether a delivery at ``performed_at`` came after the course's pause or stop was
-    entered (``status_changed_at``; when that is unknown, it counts as after)."""
-    return course.status_changed_at is None or performed_at >= course.status_changed_at
+def hold_block_reason(holds: list[CourseHold], performed_at: datetime, performed_on: date) -> str | None:
+    """Say why a delivery given at ``performed_at`` (clinic day ``performed_on``) falls in
+    one of the course's holds, or None.
 
-
-def status_block_reason(course: Course, scheduled_on: date, performed_at: datetime,
-                        performed_on: date) -> str | None:
-    """Say why a paused or stopped course refuses a delivery, or None.
-
-    A delivery given before the pause or stop was entered is a treatment the patient had:
-    it is accepted. A later one is accepted only by a course paused from a later day than
-    both the day it was given and the session's scheduled day.
+    A pause holds the days from its ``from_date`` on, from the moment it was entered until
+    the course was resumed; a stop holds everything from the moment it was entered. A
+    delivery given before a hold was entered (that morning's session, say), or after a
+    resume, is a treatment the patient had outside it and is accepted. One given during a
+    hold stays refused after the course is resumed or stopped. A hold whose moment is not
+    known (entered before it was recorded) holds from the start.
 
     Parameters
     ----------
-    course : Course
-        The course, in any status.
-    scheduled_on : datetime.date
-        The session's scheduled day.
+    holds : list of CourseHold
+        The course's pauses and stop.
     performed_at : datetime.datetime
         When the session was given (aware).
     performed_on : datetime.date
         Its clinic day.
     """
-    if course.status == "active" or not entered_after(course, performed_at):
-        return None
-    if (course.status == "paused" and course.paused_from is not None
-            and not held_by_pause(max(scheduled_on, performed_on), course.paused_from)):
-        return None  # a pause set for a later day leaves the sessions before it
-    since = f" since {course.paused_from}" if course.paused_from else ""
-    return f"the course is {course.status}{since}; resume it first"
+    for hold in holds:
+        if hold.entered_at is not None and performed_at < hold.entered_at:
+            continue
+        if hold.ended_at is not None and performed_at >= hold.ended_at:
+            continue
+        if hold.kind == "pause" and hold.from_date is not None and not held_by_pause(performed_on, hold.from_date):
+            continue
+        if hold.kind == "stop":
+            return "the course is stopped; a session given after the stop cannot be logged"
+        if hold.ended_at is None:
+            return f"the course is paused since {hold.from_date}; resume it first"
+        return (f"the course was paused from {hold.from_date} until {hold.ended_at.isoformat()}, and this "
+                f"session was given on {performed_on} during the pause: check performed_at, and if it "
+                "was given then, tell the clinician in charge")
+    return None
 
 
 def _order_and_day_reason(db, course: Course, session: CourseSession, performed_at: datetime,

@@ -46,9 +46,10 @@ def _log(client, auth, session: dict, body: dict):
     return client.post(f"/api/v1/sessions/{session['id']}/delivery", headers=auth["technician"], json=body)
 
 
-def _log_week1_but_friday(client, auth, app, course) -> list[dict]:
+def _log_week1_but_friday(client, auth, app, course, count: int = len(WEEK1)) -> list[dict]:
+    """Log the first ``count`` sessions on their days (Monday on); return the sessions."""
     items = sessions(client, auth, course["id"])["items"]
-    for item, day in zip(items, WEEK1):
+    for item, day in zip(items[:count], WEEK1):
         fix_today(app, date.fromisoformat(day))
         assert _log(client, auth, item, delivery(day)).status_code == 201
     return items
@@ -167,7 +168,7 @@ def test_a_session_given_before_the_stop_was_entered_is_logged_and_done(client, 
     assert [s["state"] for s in listing["items"][4:6]] == ["done", "cancelled"]
     assert {f["timepoint"]: f["after_session_index"] for f in listing["followups"]}["week1"] == 5
     response = _log(client, auth, items[5], {**delivery("2025-03-07"), "performed_at": "2025-03-07T11:30:00Z"})
-    assert response.status_code == 409 and "the course is stopped; resume it first" in response.json()["detail"]
+    assert response.status_code == 409 and "the course is stopped; a session given after the stop cannot be logged" in response.json()["detail"]
     assert stopped.json()["status_changed_at"] == "2025-03-07T11:00:00Z"
 
 
@@ -175,13 +176,60 @@ def test_without_the_moment_of_a_pause_a_delivery_on_a_held_day_is_refused():
     # a course paused before that moment was stored: the rule stays as it was
     from datetime import datetime, timezone
 
-    from api.routes.sessions import status_block_reason
+    from api.models_course import CourseHold
+    from api.routes.sessions import hold_block_reason
 
-    course = Course(status="paused", paused_from=date(2025, 3, 7), status_changed_at=None)
+    hold = CourseHold(kind="pause", entered_at=None, from_date=date(2025, 3, 7))
     morning = datetime(2025, 3, 7, 9, 30, tzinfo=timezone.utc)
-    assert "paused since 2025-03-07" in status_block_reason(course, date(2025, 3, 7), morning, date(2025, 3, 7))
-    course.status_changed_at = datetime(2025, 3, 7, 12, 0, tzinfo=timezone.utc)
-    assert status_block_reason(course, date(2025, 3, 7), morning, date(2025, 3, 7)) is None
+    assert "paused since 2025-03-07" in hold_block_reason([hold], morning, date(2025, 3, 7))
+    assert hold_block_reason([hold], morning, date(2025, 3, 6)) is None  # before its first day
+    hold.entered_at = datetime(2025, 3, 7, 12, 0, tzinfo=timezone.utc)
+    assert hold_block_reason([hold], morning, date(2025, 3, 7)) is None
+
+
+@pytest.mark.parametrize("then", ["resume", "stop"])
+def test_a_session_given_during_a_pause_stays_refused_after_a_resume_or_a_stop(client, auth, app, course, then):
+    items = _log_week1_but_friday(client, auth, app, course, 2)
+    fix_today(app, date(2025, 3, 5))
+    fix_now(app, "2025-03-05T07:00:00+00:00")
+    course_url = f"/api/v1/courses/{course['id']}"
+    assert client.post(f"{course_url}/pause", headers=auth["clinician"], json={}).status_code == 200
+    during = delivery("2025-03-05")  # 09:30, after the pause was entered at 07:00
+    refused = _log(client, auth, items[2], during)
+    assert refused.status_code == 409 and "paused since 2025-03-05" in refused.json()["detail"]
+    fix_today(app, date(2025, 3, 7))
+    fix_now(app, "2025-03-07T08:00:00+00:00")
+    if then == "resume":
+        assert client.post(f"{course_url}/resume", headers=auth["clinician"], json={}).status_code == 200
+    else:
+        assert client.post(f"{course_url}/stop", headers=auth["clinician"], json={"note": "x"}).status_code == 200
+    item = next(s for s in sessions(client, auth, course["id"])["items"] if s["index"] == 3)
+    again = _log(client, auth, item, during)
+    assert again.status_code == 409, again.text
+    assert "given on 2025-03-05 during the pause" in again.json()["detail"]
+    if then == "resume":  # given after the resume: logged
+        assert _log(client, auth, item, {**delivery("2025-03-07"), "performed_at": "2025-03-07T09:00:00Z"}).status_code == 201
+
+
+def test_migration_0005_enters_the_hold_of_each_paused_or_stopped_course(client, auth, app, course):
+    from importlib import import_module
+
+    from sqlalchemy import select, text
+
+    from api.models_course import CourseHold
+
+    backfill = import_module("api.migrations.versions.0005_course_holds")._BACKFILL
+    fix_now(app, "2025-03-03T07:00:00+00:00")
+    assert client.post(f"/api/v1/courses/{course['id']}/pause", headers=auth["clinician"],
+                       json={"from_date": "2025-03-05"}).status_code == 200
+    with app.state.db.session() as db:
+        db.execute(text("DELETE FROM course_holds"))
+        db.execute(text(backfill))
+    with app.state.db.session() as db:
+        holds = list(db.scalars(select(CourseHold)))
+    assert [(h.course_id, h.kind, h.from_date, h.ended_at) for h in holds] == [
+        (course["id"], "pause", date(2025, 3, 5), None)]
+    assert holds[0].entered_at.isoformat() == "2025-03-03T07:00:00+00:00"
 
 
 def test_migration_0004_takes_a_stored_pause_moment_from_its_audit_record(client, auth, app, course):
@@ -210,10 +258,7 @@ def _planned_dates(client, auth, course) -> dict[int, str]:
 
 
 def test_a_late_log_after_a_resume_keeps_the_break_the_resume_set(client, auth, app, course):
-    items = sessions(client, auth, course["id"])["items"]
-    for item, day in zip(items[:3], WEEK1[:3]):
-        fix_today(app, date.fromisoformat(day))
-        assert _log(client, auth, item, delivery(day)).status_code == 201
+    items = _log_week1_but_friday(client, auth, app, course, 3)
     # Friday: session 4 (Thursday's) was given this morning; the patient is away next week
     fix_today(app, date(2025, 3, 7))
     fix_now(app, "2025-03-07T08:00:00+00:00")
@@ -231,10 +276,7 @@ def test_a_late_log_after_a_resume_keeps_the_break_the_resume_set(client, auth, 
 
 
 def test_a_late_log_in_a_paused_course_leaves_the_held_sessions_held(client, auth, app, course, calendar):
-    items = sessions(client, auth, course["id"])["items"]
-    for item, day in zip(items[:2], WEEK1[:2]):
-        fix_today(app, date.fromisoformat(day))
-        assert _log(client, auth, item, delivery(day)).status_code == 201
+    items = _log_week1_but_friday(client, auth, app, course, 2)
     fix_today(app, date(2025, 3, 5))
     fix_now(app, "2025-03-05T07:00:00+00:00")
     _close(client, auth, calendar, ["2025-03-10", "2025-03-11", "2025-03-12", "2025-03-13", "2025-03-14"])
