@@ -136,12 +136,17 @@ def to_domain(rows: list[CourseSession]) -> list[ScheduledSession]:
             for r in rows]
 
 
-def given_days(db: Session, course_id: str, zone: tzinfo | None) -> dict[int, date]:
-    """The clinic day each delivered session of the course was given, by session index."""
-    return {index: clinic_day(at, zone) for index, at in db.execute(
+def given_at(db: Session, course_id: str) -> dict[int, datetime]:
+    """When each delivered session of the course was given, by session index."""
+    return {index: at for index, at in db.execute(
         select(CourseSession.index, Delivery.performed_at)
         .join(Delivery, Delivery.session_id == CourseSession.id)
         .where(CourseSession.course_id == course_id))}
+
+
+def given_days(db: Session, course_id: str, zone: tzinfo | None) -> dict[int, date]:
+    """The clinic day each delivered session of the course was given, by session index."""
+    return {index: clinic_day(at, zone) for index, at in given_at(db, course_id).items()}
 
 
 def sessions_as_given(db: Session, course_id: str,

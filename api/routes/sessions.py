@@ -24,6 +24,7 @@ from api.course_service import (
     course_followups,
     course_holds,
     course_or_404,
+    given_at,
     lock_course,
     open_alerts,
     protocol_of,
@@ -227,9 +228,9 @@ def log_delivery(
     minimum interval. Logged on another day than its own, the planned sessions it now
     clashes with move later, each into the next one's place (none moves earlier or into
     a break the schedule leaves), so a day lists what can be logged that day. 409 when an
-    earlier session is still planned, one of those day rules is broken, the course is
-    paused (on the session's day) or stopped and the session was given after the pause
-    or stop was entered, the screening is not cleared, a seizure alert is open, or the
+    earlier session is still planned, one of those day rules is broken, the session was
+    given while a pause (on a day it holds) or the stop was in force (also after the
+    course was resumed), the screening is not cleared, a seizure alert is open, or the
     session is already logged."""
     session = get_or_404(db, CourseSession, session_id, "session")
     lock_course(db, session.course_id)
@@ -344,9 +345,7 @@ def _order_and_day_reason(db, course: Course, session: CourseSession, performed_
     if course.status == "stopped":
         sessions = [replace(s, state="planned") if s.state == "cancelled" else s for s in sessions]
     protocol = protocol_of(course)
-    delivered_at = list(db.scalars(select(Delivery.performed_at).join(
-        CourseSession, Delivery.session_id == CourseSession.id).where(
-        CourseSession.course_id == course.id)))
+    delivered_at = list(given_at(db, course.id).values())
     return (delivery_block_reason(sessions, session.index, performed_on, course.start_date)
             or interval_block_reason(max(delivered_at, default=None), performed_at,
                                      protocol.min_interval_minutes)
