@@ -218,6 +218,7 @@ class ScheduleItem(BaseModel):
     model_config = _example({"session_id": _ID, "course_id": _ID, "patient_id": _ID,
                              "patient_external_id": "MRN-0042", "index": 4, "slot": 0,
                              "offset_minutes": 0, "state": "planned",
+                             "scheduled_date": "2025-03-06", "given_at": None,
                              "protocol_name": "standard_10hz", "course_status": "active"})
     session_id: str
     course_id: str
@@ -227,6 +228,11 @@ class ScheduleItem(BaseModel):
     slot: int
     offset_minutes: int
     state: str
+    scheduled_date: date = Field(description="The day the session was scheduled on. A "
+                                 "delivered session is listed on the day it was given, "
+                                 "which may be another.")
+    given_at: datetime | None = Field(None, description="When a delivered session was given "
+                                      "(its log's performed_at, UTC); null otherwise.")
     protocol_name: str
     course_status: str
 

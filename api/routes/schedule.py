@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime, time, timedelta, timezone
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
 
 from api.course_service import (
@@ -14,13 +14,14 @@ from api.course_service import (
     ClinicZone,
     Today,
     apply_schedule,
+    clinic_day,
     course_followups,
     rules_of,
     sessions_as_given,
 )
 from api.deps import DbSession, SessionRoute, require_roles, set_audit_resource
 from api.models import Patient, utc_now
-from api.models_course import ClinicCalendarRecord, Course, CourseSession
+from api.models_course import ClinicCalendarRecord, Course, CourseSession, Delivery
 from api.problems import ProblemError
 from api.routes.common import get_or_404, problems
 from api.schemas import RecordDate
@@ -37,29 +38,37 @@ CALENDAR_EDITORS = ("admin", "clinician")
 @router.get("/schedule", response_model=Schedule, summary="The day's sessions",
             responses=problems(422))
 def day_schedule(
-    db: DbSession, today: Today,
+    db: DbSession, today: Today, zone: ClinicZone,
     _: Annotated[Principal, Depends(require_roles(*READ_ROLES))],
     day: Annotated[RecordDate | None, Query(alias="date", description="Default today.")] = None,
 ) -> Schedule:
     """Sessions on one day across patients, in time-slot order, for the technician at
     the workstation (clinician, technician, auditor). Sessions held by a paused course
-    and cancelled ones are left out; missed and delivered ones stay, with their state (a
-    delivered session on the day it was scheduled). A session logged late or early moves
-    the planned ones after it, so a day lists the session of each course that can be
-    logged that day."""
+    and cancelled ones are left out; missed and delivered ones stay, with their state. A
+    delivered session is listed on the clinic day it was given (``given_at``), which may
+    differ from the day it was scheduled (``scheduled_date``). A session logged late or
+    early moves the planned ones after it, so a day lists the session of each course that
+    can be logged that day."""
     day = day or today
-    rows = db.execute(
-        select(CourseSession, Course, Patient.external_id)
-        .join(Course, CourseSession.course_id == Course.id)
-        .join(Patient, Course.patient_id == Patient.id)
-        .where(CourseSession.date == day, CourseSession.state != "cancelled")
-        .order_by(CourseSession.slot, Patient.external_id, CourseSession.index)).all()
+    listed = select(CourseSession, Course, Patient.external_id, Delivery.performed_at)
+    listed = (listed.join(Course, CourseSession.course_id == Course.id)
+              .join(Patient, Course.patient_id == Patient.id)
+              .outerjoin(Delivery, Delivery.session_id == CourseSession.id))
+    # the UTC window holds every moment whose clinic day is ``day``, in any zone
+    window_start = datetime.combine(day - timedelta(days=1), time.min, timezone.utc)
+    rows = db.execute(listed.where(
+        CourseSession.state != "cancelled",
+        or_(CourseSession.date == day,
+            Delivery.performed_at.between(window_start, window_start + timedelta(days=3))))).all()
     items = [ScheduleItem(
         session_id=s.id, course_id=c.id, patient_id=c.patient_id, patient_external_id=ext,
         index=s.index, slot=s.slot, offset_minutes=s.offset_minutes, state=s.state,
+        scheduled_date=s.date, given_at=given_at,
         protocol_name=c.protocol_name, course_status=c.status)
-        for s, c, ext in rows
-        if not (c.status == "paused" and s.state == "planned" and held_by_pause(s.date, c.paused_from))]
+        for s, c, ext, given_at in rows
+        if (s.date if given_at is None else clinic_day(given_at, zone)) == day
+        and not (c.status == "paused" and s.state == "planned" and held_by_pause(s.date, c.paused_from))]
+    items.sort(key=lambda i: (i.slot, i.patient_external_id, i.index))
     return Schedule(date=day, items=items)
 
 

@@ -86,3 +86,18 @@ def test_an_unknown_clinic_time_zone_is_refused_with_its_name(monkeypatch):
         load_settings()
     with pytest.raises(InputError):
         create_app()
+
+
+def _schedule(client, auth, day: str, course: dict) -> list[dict]:
+    items = client.get(f"/api/v1/schedule?date={day}", headers=auth["technician"]).json()["items"]
+    return [i for i in items if i["course_id"] == course["id"]]
+
+
+def test_the_day_list_shows_a_delivered_session_on_the_clinic_day_it_was_given(client, auth, course):
+    # session 1 (Monday) given Monday at 21:00 New York time = Tuesday 02:00 UTC
+    first = sessions(client, auth, course["id"])["items"][0]
+    assert _log(client, auth, first, "2025-03-04T02:00:00Z").status_code == 201
+    monday = _schedule(client, auth, "2025-03-03", course)
+    assert [(i["index"], i["state"]) for i in monday] == [(1, "done")]
+    assert monday[0]["given_at"].startswith("2025-03-04T02:00:00")
+    assert [i["index"] for i in _schedule(client, auth, "2025-03-04", course)] == [2]

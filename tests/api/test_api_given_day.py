@@ -85,6 +85,11 @@ def test_a_session_given_before_a_closure_entered_that_day_is_logged_on_that_day
     assert after[4]["date"] == "2025-03-10" and after[4]["state"] == "done"  # kept as scheduled
     assert [s["date"] for s in after[5:7]] == ["2025-03-10", "2025-03-11"]
     assert _listed(client, auth, course, "2025-03-10") == [6]
+    # the day lists show session 5 on Friday, when it was given, not on Monday
+    friday = client.get("/api/v1/schedule?date=2025-03-07", headers=auth["technician"]).json()["items"]
+    assert [(i["index"], i["state"], i["scheduled_date"]) for i in friday] == [(5, "done", "2025-03-10")]
+    monday = client.get("/api/v1/schedule?date=2025-03-10", headers=auth["technician"]).json()["items"]
+    assert [(i["index"], i["state"]) for i in monday] == [(6, "planned")]
     fix_today(app, date(2025, 3, 10))
     assert _log(client, auth, after[5], delivery("2025-03-10")).status_code == 201
 
