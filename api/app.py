@@ -30,7 +30,7 @@ log = logging.getLogger("navsvc.api")
 async def _lifespan(app: FastAPI):
     settings: Settings = app.state.settings
     # also where another ASGI server runs the application, and in each API process
-    lock = hold_service_lock(settings.data_dir, "the navsvc application")
+    lock = hold_service_lock(settings, "the navsvc application")
     try:
         async with _started(app, settings):
             yield

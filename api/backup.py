@@ -40,7 +40,7 @@ import sqlalchemy as sa
 
 from api.backup_manifest import FORMAT_VERSION, MANIFEST, member_name
 from api.config import Settings
-from api.db import reported_database_errors, sqlite_file
+from api.db import reported_database_errors, shown_url, sqlite_file
 from api.integrity import (
     ImageRecord,
     PlanRecord,
@@ -113,8 +113,7 @@ def row_counts(connection, tables: list[sa.Table]) -> dict[str, int]:
 
 def _require_revision(revision: str | None, url: str) -> str:
     if revision is None:
-        shown = sa.engine.make_url(url).render_as_string(hide_password=True)
-        raise InputError(f"the database {shown} holds no navsvc schema (no alembic_version); "
+        raise InputError(f"the database {shown_url(url)} holds no navsvc schema (no alembic_version); "
                          "check NAVSVC_DATABASE_URL")
     return revision
 

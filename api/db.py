@@ -95,6 +95,11 @@ def sqlite_file(url: str) -> Path | None:
     return Path(parsed.database)
 
 
+def shown_url(url: str) -> str:
+    """Return a database URL as messages show it (without its password)."""
+    return make_url(url).render_as_string(hide_password=True)
+
+
 @contextmanager
 def reported_database_errors(url: str) -> Iterator[None]:
     """Turn a database that cannot be used (unreachable, refused, locked) into one InputError.
@@ -111,8 +116,7 @@ def reported_database_errors(url: str) -> Iterator[None]:
         yield
     except OperationalError as exc:
         reason = str(exc.orig or exc).strip().splitlines()[0]
-        shown = make_url(url).render_as_string(hide_password=True)
-        raise InputError(f"cannot use the database {shown} ({reason}); check NAVSVC_DATABASE_URL "
+        raise InputError(f"cannot use the database {shown_url(url)} ({reason}); check NAVSVC_DATABASE_URL "
                          "(or NAVSVC_DATA_DIR for the default SQLite database) and that the "
                          "database server runs") from None
 

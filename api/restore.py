@@ -308,7 +308,7 @@ def restore(settings: Settings, in_dir: Path) -> dict:
     data_dir = Path(settings.data_dir).resolve()
     url = settings.resolved_database_url
     _require_target_for(manifest, url)
-    with restore_lock(data_dir):
+    with restore_lock(data_dir, url):
         _restore_into(source, manifest, data_dir, url)
     return manifest
 

@@ -12,7 +12,10 @@ when it exits, also when it is killed, so a stale lock cannot outlive its proces
 The docker-compose deployment shares the data volume between the API and every worker
 container, so they and a restore run in any of those containers see one lock; a data
 folder shared between machines must support ``flock`` (local disks, Docker volumes,
-NFSv4 do). Backups take no lock: they are made while the service runs.
+NFSv4 do). With PostgreSQL, the same processes also hold a shared advisory lock on the
+database and a restore takes it exclusively (:mod:`api.database_lock`), so that a restore
+run with another data folder cannot fill the database a service uses. Backups take no
+lock: they are made while the service runs.
 """
 
 from __future__ import annotations
@@ -24,6 +27,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from api.config import Settings
+from api.database_lock import DatabaseLock, hold_database_lock, needs_database_lock
+from api.db import shown_url
 from api.storage import ensure_private_dir
 from navsvc.errors import InputError
 
@@ -46,9 +52,15 @@ class ServiceLock:
 
     def __init__(self, fd: int, path: Path, created: bool) -> None:
         self.fd, self.path, self.created = fd, path, created
+        #: the PostgreSQL advisory lock held with it (:mod:`api.database_lock`), if any
+        self.database: DatabaseLock | None = None
 
     def release(self) -> None:
-        """Drop the lock (closing the file); a second call does nothing."""
+        """Drop the lock (closing the file) and its database lock; a second call does
+        nothing."""
+        if self.database is not None:
+            self.database.release()
+            self.database = None
         if self.fd >= 0:
             os.close(self.fd)
             self.fd = -1
@@ -113,13 +125,23 @@ def _create_data_dir(data_dir: Path) -> None:
                          "NAVSVC_DATA_DIR") from None
 
 
-def hold_service_lock(data_dir: Path, command: str) -> ServiceLock:
-    """Hold the shared lock of a process that serves or runs jobs on ``data_dir``.
+def _with_database_lock(lock: ServiceLock, url: str, shared: bool) -> bool:
+    """Add navsvc's advisory lock on the database at ``url`` to ``lock`` when the
+    database needs one (PostgreSQL); False when another process holds a conflicting one."""
+    if not needs_database_lock(url):
+        return True
+    lock.database = hold_database_lock(url, shared)
+    return lock.database is not None
+
+
+def hold_service_lock(settings: Settings, command: str) -> ServiceLock:
+    """Hold the shared lock of a process that serves or runs jobs on the instance.
 
     Parameters
     ----------
-    data_dir : Path
-        The data folder (created, private, when missing).
+    settings : Settings
+        The instance: its data folder (created, private, when missing) and, with
+        PostgreSQL, its database.
     command : str
         What is starting, for the error message (``navsvc serve``).
 
@@ -131,14 +153,23 @@ def hold_service_lock(data_dir: Path, command: str) -> ServiceLock:
     Raises
     ------
     InputError
-        A restore into ``data_dir`` is running, or the lock file cannot be opened.
+        A restore into the data folder or the database is running, the lock file cannot
+        be opened, or the database cannot be reached.
     """
-    data_dir = Path(data_dir).resolve()
+    data_dir = Path(settings.data_dir).resolve()
     _create_data_dir(data_dir)
     lock = _lock(data_dir, fcntl.LOCK_SH)
     if lock is None:
         raise InputError(f"a restore into {data_dir} is running; start {command} again when "
                          "'navsvc admin restore' has finished")
+    url = settings.resolved_database_url
+    try:
+        if not _with_database_lock(lock, url, shared=True):
+            raise InputError(f"a restore into the database {shown_url(url)} is running; start "
+                             f"{command} again when 'navsvc admin restore' has finished")
+    except BaseException:
+        lock.release()
+        raise
     return lock
 
 
@@ -154,8 +185,9 @@ def _remove_created(lock: ServiceLock | None, data_dir: Path, created_dir: bool)
 
 
 @contextmanager
-def restore_lock(data_dir: Path) -> Iterator[None]:
-    """Hold the exclusive lock of a restore into ``data_dir`` for the body.
+def restore_lock(data_dir: Path, url: str) -> Iterator[None]:
+    """Hold the exclusive lock of a restore into ``data_dir`` and the database at
+    ``url`` for the body.
 
     The data folder and the lock file are created when missing and removed again at
     the end when the restore created them and the folder holds nothing else, so a
@@ -165,12 +197,15 @@ def restore_lock(data_dir: Path) -> Iterator[None]:
     ----------
     data_dir : Path
         The data folder that is restored into.
+    url : str
+        SQLAlchemy URL of the database that is restored into.
 
     Raises
     ------
     InputError
-        ``navsvc serve``, a job worker or another restore runs on ``data_dir`` (nothing
-        is changed then), or the lock file cannot be opened.
+        ``navsvc serve``, a job worker or another restore runs on ``data_dir`` or (with
+        PostgreSQL) on the database (nothing is changed then), the lock file cannot be
+        opened, or the database cannot be reached.
     """
     data_dir = Path(data_dir).resolve()
     created_dir = not data_dir.exists()
@@ -182,6 +217,10 @@ def restore_lock(data_dir: Path) -> Iterator[None]:
             raise InputError(f"navsvc serve or a job worker is running on {data_dir} (or "
                              "another restore is); stop navsvc serve and every worker, then "
                              "run the restore again")
+        if not _with_database_lock(lock, url, shared=False):
+            raise InputError(f"navsvc serve or a job worker is running on the database "
+                             f"{shown_url(url)} (or another restore is); stop navsvc serve "
+                             "and every worker, then run the restore again")
         yield
     finally:
         _remove_created(lock, data_dir, created_dir)

@@ -82,7 +82,7 @@ def serve(settings: Settings, host: str, port: int, workers: int = 1) -> None:
         A restore into the data folder is running (the service does not start).
     """
     make_files_private()
-    lock = hold_service_lock(settings.data_dir, "navsvc serve")
+    lock = hold_service_lock(settings, "navsvc serve")
     try:
         _serve(settings, host, port, workers)
     finally:

@@ -208,7 +208,7 @@ def hold_data_folder_lock(settings: Settings) -> None:
     """
     global _data_folder_lock
     if _data_folder_lock is None:
-        _data_folder_lock = hold_service_lock(settings.data_dir, "navsvc worker")
+        _data_folder_lock = hold_service_lock(settings, "navsvc worker")
 
 
 @signals.celeryd_init.connect
