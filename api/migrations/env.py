@@ -11,17 +11,44 @@ config = context.config
 target_metadata = Base.metadata
 
 
+def _sqlite_foreign_keys(connection, on: bool) -> None:
+    # A PRAGMA that SQLite ignores inside a transaction: sent on the driver's connection,
+    # outside the BEGIN that the engine emits (api.db).
+    connection.connection.driver_connection.execute(f"PRAGMA foreign_keys={'ON' if on else 'OFF'}")
+
+
+def _require_foreign_keys_hold(connection) -> None:
+    broken = connection.exec_driver_sql("PRAGMA foreign_key_check").all()
+    if broken:
+        tables = sorted({row[0] for row in broken})
+        raise RuntimeError(f"the migration left rows whose parent is missing in {', '.join(tables)}; "
+                           "nothing was changed")
+
+
 def run_migrations_online() -> None:
-    """Run every pending migration in one transaction per revision."""
+    """Run every pending migration in one transaction.
+
+    SQLite alters a table by building a new one and dropping the old (batch mode). With
+    foreign keys enforced, dropping a parent table fails on its children's rows (or
+    deletes them, with ON DELETE CASCADE), so they are off while the migrations run and
+    checked before the commit, as SQLite's documented procedure does
+    (https://www.sqlite.org/lang_altertable.html#otheralter).
+    """
     engine = make_engine(config.get_main_option("sqlalchemy.url"))
     with engine.connect() as connection:
-        context.configure(
-            connection=connection,
-            target_metadata=target_metadata,
-            render_as_batch=connection.dialect.name == "sqlite",
-        )
-        with context.begin_transaction():
-            context.run_migrations()
+        sqlite = connection.dialect.name == "sqlite"
+        context.configure(connection=connection, target_metadata=target_metadata,
+                          render_as_batch=sqlite)
+        if sqlite:
+            _sqlite_foreign_keys(connection, on=False)
+        try:
+            with context.begin_transaction():
+                context.run_migrations()
+                if sqlite:
+                    _require_foreign_keys_hold(connection)
+        finally:
+            if sqlite:
+                _sqlite_foreign_keys(connection, on=True)
     engine.dispose()
 
 

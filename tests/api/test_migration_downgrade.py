@@ -1,0 +1,60 @@
+"""Migrations go down and up again on a database that holds a course, keeping its records.
+
+SQLite alters a table by rebuilding it; with foreign keys enforced, the rebuild of
+``courses`` in the downgrade of 0004 failed once the course had sessions (dropping the old
+table violated their foreign key). The migrations now run with SQLite's foreign keys off
+and checked before the commit (api/migrations/env.py).
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+import sqlalchemy as sa
+from alembic import command
+from api_test_fakes import plan_dict
+from api_test_helpers import insert_plan
+from course_helpers import approve, clear_screening, delivery, fix_now, fix_today, new_course, sessions
+
+from api.backup import reflected_tables, row_counts
+from api.migrations import alembic_config, upgrade
+
+
+def _counts(url: str) -> dict[str, int]:
+    engine = sa.create_engine(url)
+    try:
+        with engine.connect() as connection:
+            counts = row_counts(connection, reflected_tables(engine))
+            if engine.dialect.name == "sqlite":
+                assert connection.exec_driver_sql("PRAGMA foreign_key_check").all() == []
+            return counts
+    finally:
+        engine.dispose()
+
+
+def test_the_migrations_go_down_and_up_again_keeping_a_courses_records(client, auth, app, image, settings):
+    plan_id = insert_plan(app, image["id"], plan_dict())
+    approve(client, auth, plan_id)
+    fix_today(app, date(2025, 3, 3))
+    course = new_course(client, auth, image["patient_id"], plan_id)
+    clear_screening(client, auth, course["id"])
+    first = sessions(client, auth, course["id"])["items"][0]
+    logged = client.post(f"/api/v1/sessions/{first['id']}/delivery", headers=auth["technician"],
+                         json=delivery("2025-03-03"))
+    assert logged.status_code == 201, logged.text
+    fix_now(app, "2025-03-03T12:00:00+00:00")
+    assert client.post(f"/api/v1/courses/{course['id']}/pause", headers=auth["clinician"],
+                       json={"note": "holiday"}).status_code == 200
+    url = settings.resolved_database_url
+    before = _counts(url)
+    assert before["course_sessions"] == 15 and before["deliveries"] == 1 and before["course_holds"] == 1
+
+    command.downgrade(alembic_config(url), "0003")
+    down = _counts(url)
+    assert "course_holds" not in down
+    assert {name: n for name, n in before.items() if name != "course_holds"} == down
+
+    upgrade(url)
+    assert _counts(url) == before  # the pause's hold entered again from the audit record
+    read = client.get(f"/api/v1/courses/{course['id']}", headers=auth["clinician"])
+    assert read.status_code == 200 and read.json()["status"] == "paused"
