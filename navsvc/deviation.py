@@ -6,10 +6,11 @@ coordinates, mm (z into the head, handle to -y); see
 
 What is compared: every pose is compared with the plan's coil pose, never with another
 pose of the file. When the file holds delivered poses (trigger markers, samples) only
-those are compared, and of them only the ones associated with the plan's coil target
-(the name navsvc writes, ``"<plan id> <strategy> coil"``) or with no target: a file
-that also holds, say, motor-threshold samples at M1 must not pool them with the
-treatment. Given the session's day, a file whose samples span several days keeps
+those are compared, and of them only the ones associated with one of the targets navsvc
+writes for the plan (``"<plan id> <strategy> coil"``, its along-normal alternative and,
+in Brainsight, its cortex target: the operator may navigate to any of them) or with no
+target: a file that also holds, say, motor-threshold samples at M1 must not pool them
+with the treatment. Given the session's day, a file whose samples span several days keeps
 those of that day. Without delivered poses, the cortex target row of navsvc's own
 Brainsight export is left out (a target under the scalp, not a coil pose). Every
 pose left out is counted in the report with the reason.
@@ -132,6 +133,7 @@ class _Selection:
     """What decides which poses of a file are compared with the plan."""
 
     coil_name: str
+    own_target_names: tuple[str, ...]  # the plan's rows a delivered pose may be associated with
     cortex_name: str
     has_delivered: bool
     session_day: date | None  # set only when the file's delivered poses span several days
@@ -155,8 +157,8 @@ def _selection(plan: dict, poses: list[RecordedPose], session_day: date | None) 
     names = pose_names(str(plan.get("plan_id")), str(plan["target"].get("strategy")))
     delivered = [p for p in poses if p.kind == DELIVERED]
     days = {d for d in map(_recorded_day, delivered) if d is not None}
-    return _Selection(names["planned"], names["cortex"], bool(delivered),
-                      session_day if len(days) > 1 else None)
+    return _Selection(names["planned"], (names["planned"], names["along_normal"], names["cortex"]),
+                      names["cortex"], bool(delivered), session_day if len(days) > 1 else None)
 
 
 def _why_left_out(pose: RecordedPose, rules: _Selection) -> str | None:
@@ -167,9 +169,10 @@ def _why_left_out(pose: RecordedPose, rules: _Selection) -> str | None:
         if _same_name(pose.name, rules.cortex_name):
             return "the plan's cortex target row of navsvc's Brainsight export, not a coil pose"
         return None
-    if pose.target_name is not None and not _same_name(pose.target_name, rules.coil_name):
+    if pose.target_name is not None and not any(_same_name(pose.target_name, own)
+                                                for own in rules.own_target_names):
         return (f"associated with target {pose.target_name!r}, not with the plan's coil "
-                f"target {rules.coil_name!r}")
+                f"target {rules.coil_name!r} (nor its along-normal or cortex target)")
     day = _recorded_day(pose)
     if rules.session_day is not None and day is not None and day != rules.session_day:
         return f"recorded on {day}, not on the session's day {rules.session_day}"

@@ -169,7 +169,7 @@ def test_samples_associated_with_another_target_are_left_out(plan, planned):
     assert report["overall"]["worst"]["centre_distance_mm"] == pytest.approx(1.0, abs=0.01)
     assert report["n_left_out"] == 5 and report["left_out"] == [{
         "reason": "associated with target 'M1 hotspot', not with the plan's coil target "
-                  "'P-0001 beam_f3 coil'", "n_poses": 5}]
+                  "'P-0001 beam_f3 coil' (nor its along-normal or cortex target)", "n_poses": 5}]
 
 
 def test_no_sample_of_the_plans_coil_target_is_an_input_error(plan, planned):
@@ -178,7 +178,8 @@ def test_no_sample_of_the_plans_coil_target_is_an_input_error(plan, planned):
     with pytest.raises(InputError, match=r"no pose of the file can be compared with the plan: "
                                          r"1 associated with target 'M1 hotspot', .*; 1 associated "
                                          r"with target 'DLPFC', not with the plan's coil target "
-                                         r"'P-0001 beam_f3 coil'"):
+                                         r"'P-0001 beam_f3 coil' \(nor its along-normal or "
+                                         r"cortex target\)"):
         deviation_report(plan, read_poses(brainsight_samples(samples)))
 
 
@@ -221,3 +222,16 @@ def test_deviation_command(plan, planned, tmp_path, capsys):
     assert "pulse 1" in text and "S1 worst" in text and "10.0" in text
     assert main(["deviation", str(tmp_path), str(tmp_path / "missing.xml")]) == 2
     assert "no pose file" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("row", ["along-normal coil", "cortex target"])
+def test_samples_taken_at_the_plans_other_brainsight_rows_are_compared(plan, planned, row):
+    # navsvc's Brainsight export lists the along-normal pose and the cortex target as
+    # targets too; an operator who navigated to either gave the plan's treatment
+    one_mm = delivered_pose(planned, shift_x_mm=1.0, twist_deg=0.0, tilt_deg=0.0)
+    own_row = f"P-0001 beam_f3 {row}"
+    samples = [(f"Tx {i}", "Session 1", own_row, one_mm, "2025-03-03") for i in range(2)]
+    report = deviation_report(plan, read_poses(brainsight_samples(samples)))
+    assert [r["target_name"] for r in report["rows"]] == [own_row, own_row]
+    assert report["n_left_out"] == 0
+    assert report["overall"]["worst"]["centre_distance_mm"] == pytest.approx(1.0, abs=0.01)
