@@ -183,3 +183,29 @@ def test_export_command_bad_input_exits_2(plan, tmp_path, capsys):
     with pytest.raises(SystemExit) as exit_info:
         main(["export", str(tmp_path), "--format", "ant", "--out", "x"])
     assert exit_info.value.code == 2
+
+
+@pytest.mark.parametrize("source, fmt, expected", [
+    ("dicom", "localite", b'coordinateSpace="LPS"'), ("nifti", "localite", b'coordinateSpace="RAS"'),
+    (None, "localite", b'coordinateSpace="RAS"'), ("dicom", "brainsight", b"# Coordinate system: World"),
+    ("nifti", "brainsight", b"# Coordinate system: NIfTI:Aligned"), ("dicom", "json", b'"space": "LPS"')])
+def test_the_default_space_is_that_of_the_image_the_plan_was_made_from(plan, tmp_path, capsys, source,
+                                                                       fmt, expected):
+    # a clinic that uploaded a DICOM series loads that series into the navigator: a file in
+    # the NIfTI world's RAS would put the coil on the other side if the navigator took it
+    # for its own (DICOM) space
+    if source:
+        plan["input"] = {"format": source}
+    (tmp_path / "plan.json").write_text(json.dumps(plan))
+    out = tmp_path / "coil"
+    assert main(["export", str(tmp_path), "--format", fmt, "--out", str(out)]) == 0
+    assert expected in out.read_bytes()
+    space = "LPS (DICOM patient space)" if source == "dicom" else "RAS"
+    assert capsys.readouterr().err.startswith(f"navsvc: coordinates in {space}, for a navigator project")
+    assert export_plan(plan, fmt).content == out.read_bytes()
+
+
+def test_a_dicom_plan_exports_to_simnibs_in_ras_and_to_ras_when_asked(plan, tmp_path):
+    plan["input"] = {"format": "dicom"}
+    assert export_plan(plan, "simnibs").content == export_plan(plan, "simnibs", "ras").content
+    assert b'coordinateSpace="RAS"' in export_plan(plan, "localite", "ras").content

@@ -28,9 +28,10 @@ _FILE = {"description": "The navigator file (attachment).",
 def export(
     plan_id: str, format: ExportFormat, db: DbSession,
     principal: Annotated[Principal, Depends(require_roles(*READERS))],
-    space: Annotated[Literal["ras", "lps"], Query(
-        description="World space of the file: `ras` (NIfTI) or `lps` (DICOM scanner); "
-                    "`simnibs` is RAS only.")] = "ras",
+    space: Annotated[Literal["ras", "lps"] | None, Query(
+        description="World space of the file: `ras` (navigator project built on the NIfTI "
+                    "file) or `lps` (built on the DICOM series). Default: `lps` for a plan "
+                    "made from a DICOM upload, `ras` otherwise; `simnibs` is RAS only.")] = None,
 ) -> Response:
     """The plan's coil pose in a navigation system's format: `json` (navsvc
     integrator JSON), `localite` (TMS Navigator InstrumentMarker XML), `brainsight`

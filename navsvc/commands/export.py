@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 
 from navsvc.errors import InputError
-from navsvc.export import EXPORT_FORMATS, SPACES, export_plan
+from navsvc.export import EXPORT_FORMATS, SPACES, default_space, export_plan
 
 #: name of the plan file inside a plan output directory
 PLAN_FILENAME = "plan.json"
@@ -50,9 +51,10 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                         help=f"plan output directory (holding {PLAN_FILENAME}) or plan JSON file")
     parser.add_argument("--format", required=True, choices=EXPORT_FORMATS, dest="fmt",
                         help="file format")
-    parser.add_argument("--space", default="ras", choices=SPACES,
-                        help="world space: ras (NIfTI-based project, default) or lps "
-                             "(DICOM-based project); simnibs is always ras")
+    parser.add_argument("--space", choices=SPACES,
+                        help="world space: ras (navigator project built on the NIfTI file) or "
+                             "lps (built on the DICOM series); default: lps for a plan made "
+                             "from DICOM, ras otherwise; simnibs is always ras")
     parser.add_argument("--out", required=True, metavar="FILE",
                         help="output file, or an existing directory to write the default "
                              "file name into")
@@ -60,9 +62,16 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     return parser
 
 
+#: what each space is for, as the command tells the user
+SPACE_USE = {"ras": "RAS, for a navigator project built on the NIfTI file",
+             "lps": "LPS (DICOM patient space), for a navigator project built on the DICOM series"}
+
+
 def run(args: argparse.Namespace) -> int:
-    """Write the export file and print its path."""
-    exported = export_plan(load_plan(args.plan), args.fmt, args.space)
+    """Write the export file, print its path, and say on stderr which space it is in."""
+    plan = load_plan(args.plan)
+    space = args.space or default_space(plan, args.fmt)
+    exported = export_plan(plan, args.fmt, space)
     out = Path(args.out)
     if out.is_dir():
         out = out / exported.filename
@@ -70,4 +79,6 @@ def run(args: argparse.Namespace) -> int:
         raise InputError(f"output directory {str(out.parent)!r} does not exist")
     out.write_bytes(exported.content)
     print(out)
+    print(f"navsvc: coordinates in {SPACE_USE[space]}" + ("" if args.space else " (--space to choose)"),
+          file=sys.stderr)
     return 0

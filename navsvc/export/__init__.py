@@ -31,12 +31,35 @@ _WRITERS = {
 
 __all__ = [
     "DELIVERED", "EXPORT_FORMATS", "ExportFile", "PLANNED", "RecordedPose", "SPACES",
-    "export_plan", "read_brainsight", "read_integrator_json", "read_localite",
+    "default_space", "export_plan", "read_brainsight", "read_integrator_json", "read_localite",
     "read_poses", "read_simnibs",
 ]
 
 
-def export_plan(plan: dict, fmt: str, space: str = "ras") -> ExportFile:
+def default_space(plan: dict, fmt: str) -> str:
+    """The world space a plan's navigator file is written in when none is asked for.
+
+    ``"lps"`` (DICOM patient space) for a plan made from a DICOM series, since the clinic
+    loads that series into the navigator; ``"ras"`` (the NIfTI world) for a plan made
+    from a NIfTI file, and for ``simnibs``, which has no LPS mode.
+
+    Parameters
+    ----------
+    plan : dict
+        The engine's plan; uses ``input.format``.
+    fmt : str
+        One of :data:`EXPORT_FORMATS`.
+
+    Returns
+    -------
+    str
+        ``"ras"`` or ``"lps"``.
+    """
+    source = (plan.get("input") or {}).get("format") if isinstance(plan, dict) else None
+    return "lps" if source == "dicom" and str(fmt).strip().lower() != "simnibs" else "ras"
+
+
+def export_plan(plan: dict, fmt: str, space: str | None = None) -> ExportFile:
     """Export the coil poses of a plan in a navigator's file format.
 
     Parameters
@@ -45,9 +68,9 @@ def export_plan(plan: dict, fmt: str, space: str = "ras") -> ExportFile:
         The engine's plan (``plan.json`` loaded with :func:`json.load`).
     fmt : str
         One of :data:`EXPORT_FORMATS`.
-    space : str
+    space : str, optional
         World space of the file, ``"ras"`` (NIfTI) or ``"lps"`` (DICOM);
-        ``simnibs`` accepts ``"ras"`` only.
+        ``simnibs`` accepts ``"ras"`` only. Default: :func:`default_space`.
 
     Returns
     -------
@@ -63,7 +86,7 @@ def export_plan(plan: dict, fmt: str, space: str = "ras") -> ExportFile:
     if key not in _WRITERS:
         raise InputError(f"unknown export format {fmt!r}; valid values: "
                          f"{', '.join(EXPORT_FORMATS)}")
-    space = check_space(space)
+    space = check_space(default_space(plan, key) if space is None else space)
     return _WRITERS[key](plan_export(plan), space)
 
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 import json
 
 import pytest
+from api_test_fakes import plan_dict
+from api_test_helpers import insert_plan
 
 from api.models import Plan
-
 
 def test_get_plan_and_approve_once(client, auth, plan_id, image):
     plan = client.get(f"/api/v1/plans/{plan_id}", headers=auth["technician"]).json()
@@ -177,3 +178,16 @@ def test_an_unrecorded_change_says_it_was_made_and_logs_its_event(app, auth, cap
         stored = client.get("/api/v1/patients?external_id=MRN-77", headers=auth["auditor"]).json()["items"]
     assert len(stored) == 1
     assert f"'resource_id': '{stored[0]['id']}'" in caplog.text and "'method': 'POST'" in caplog.text
+
+
+@pytest.mark.parametrize("source, declared", [("dicom", b'coordinateSpace="LPS"'),
+                                               ("nifti", b'coordinateSpace="RAS"')])
+def test_a_navigator_file_is_in_the_space_of_the_uploaded_image_by_default(client, auth, app, image,
+                                                                          source, declared):
+    plan_id = insert_plan(app, image["id"], {**plan_dict(), "input": {"format": source}})
+    assert client.post(f"/api/v1/plans/{plan_id}/approval", headers=auth["clinician"]).status_code == 201
+    response = client.get(f"/api/v1/plans/{plan_id}/exports/localite", headers=auth["clinician"])
+    assert response.status_code == 200 and declared in response.content
+    asked = client.get(f"/api/v1/plans/{plan_id}/exports/localite", headers=auth["clinician"],
+                       params={"space": "ras"})
+    assert b'coordinateSpace="RAS"' in asked.content
