@@ -2,6 +2,7 @@
 
 import io
 import json
+import struct
 import zipfile
 
 import numpy as np
@@ -197,6 +198,19 @@ def zip_bytes(files):
     return buffer.getvalue()
 
 
+def damaged_zip(field: str) -> bytes:
+    """A navsvc-like zip with one header field set to what zipfile cannot handle."""
+    data = bytearray(zip_bytes({"a.mat": mat_bytes(matsimnibs=POSE)}))
+    central, end = data.find(b"PK\x01\x02"), data.rfind(b"PK\x05\x06")
+    if field == "directory offset":      # one byte too far: a member's offset becomes -1
+        struct.pack_into("<I", data, end + 16, struct.unpack_from("<I", data, end + 16)[0] + 1)
+    elif field == "version":             # version needed to extract 24.4
+        struct.pack_into("<H", data, central + 6, 244)
+    else:                                # compression method 99
+        struct.pack_into("<H", data, central + 10, 99)
+    return bytes(data)
+
+
 def mat_bytes(**variables):
     buffer = io.BytesIO()
     scipy.io.savemat(buffer, variables)
@@ -266,6 +280,9 @@ BAD_FILES = {
     "json integer over 4300 digits": (b'{"format": ' + b"1" * 5000 + b"}", "not valid JSON"),
     "json nested too deep": (b'{"format":' + b"[" * 200_000, "not valid JSON"),
     "simnibs corrupt deflate": (_corrupt_deflated_zip(), "cannot unpack zip"),
+    "simnibs zip offset off by one": (damaged_zip("directory offset"), "cannot unpack zip"),
+    "simnibs zip of a later version": (damaged_zip("version"), "corrupt zip"),
+    "simnibs zip unknown compression": (damaged_zip("method"), "cannot unpack zip"),
     "json pose centre hostile or in micrometres": (json.dumps({
         "format": "navsvc.poses", "format_version": 1, "space": "RAS", "units": "mm",
         "poses": [{"name": "a", "matrix": [[1, 0, 0, 1e300], [0, 1, 0, 0], [0, 0, 1, 0], [0, 0, 0, 1]]}]}).encode(),

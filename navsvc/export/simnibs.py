@@ -105,6 +105,12 @@ def _read_mat(content: bytes, name: str) -> list[RecordedPose]:
             for i in range(count)]
 
 
+#: what zipfile raises on a damaged archive: RuntimeError includes NotImplementedError (a
+#: version or compression it does not read), ValueError a member offset before the start
+_ZIP_ERRORS = (zipfile.BadZipFile, OSError, RuntimeError, EOFError, ValueError, zlib.error,
+               lzma.LZMAError)
+
+
 def read_simnibs(data: bytes) -> list[RecordedPose]:
     """Read ``matsimnibs`` poses from a navsvc SimNIBS zip or a single MAT-file.
 
@@ -124,7 +130,7 @@ def read_simnibs(data: bytes) -> list[RecordedPose]:
         return _read_mat(data, "matsimnibs")
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
-    except zipfile.BadZipFile as exc:
+    except _ZIP_ERRORS as exc:
         raise InputError(f"SimNIBS file: corrupt zip ({exc})") from None
     with archive:
         members = [m for m in archive.infolist() if not m.is_dir()]
@@ -133,7 +139,7 @@ def read_simnibs(data: bytes) -> list[RecordedPose]:
                              f"at most {MAX_ENTRY_BYTES} bytes each")
         try:
             contents = {m.filename: archive.read(m) for m in members}
-        except (zipfile.BadZipFile, OSError, RuntimeError, EOFError, zlib.error, lzma.LZMAError) as exc:
+        except _ZIP_ERRORS as exc:
             raise InputError(f"SimNIBS file: cannot unpack zip ({exc})") from None
     names: dict = {}
     for member, content in contents.items():
