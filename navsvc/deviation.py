@@ -243,7 +243,7 @@ def deviation_report(plan: dict, poses: list[RecordedPose], session_day: date | 
     try:
         planned = check_pose(plan["coil"]["matrix"], "plan coil.matrix")
         target = np.asarray(plan["target"]["cortex_ras_mm"], dtype=float).reshape(3)
-    except (KeyError, TypeError, ValueError) as exc:
+    except (KeyError, TypeError, ValueError, OverflowError) as exc:
         raise InputError(f"plan is missing or has a bad field: {exc}") from None
     if not poses:
         raise InputError("no recorded pose to compare with the plan")

@@ -209,3 +209,48 @@ def test_a_dicom_plan_exports_to_simnibs_in_ras_and_to_ras_when_asked(plan, tmp_
     plan["input"] = {"format": "dicom"}
     assert export_plan(plan, "simnibs").content == export_plan(plan, "simnibs", "ras").content
     assert b'coordinateSpace="RAS"' in export_plan(plan, "localite", "ras").content
+
+
+HOSTILE_PLANS = {
+    "target beyond float": lambda plan: plan["target"].update(cortex_ras_mm=[10 ** 400, 0, 0]),
+    "matrix entry beyond float": lambda plan: plan["coil"]["matrix"][0].__setitem__(3, 10 ** 400),
+}
+
+
+@pytest.mark.parametrize("command", ["export", "deviation"])
+@pytest.mark.parametrize("damage", list(HOSTILE_PLANS))
+def test_a_plan_with_numbers_beyond_float_exits_2(plan, tmp_path, capsys, command, damage):
+    pose_file = tmp_path / "poses.json"
+    pose_file.write_bytes(export_plan(plan, "json").content)
+    HOSTILE_PLANS[damage](plan)
+    (tmp_path / "plan.json").write_text(json.dumps(plan))
+    args = (["--format", "json", "--out", str(tmp_path / "x.json")] if command == "export"
+            else [str(pose_file)])
+    assert main([command, str(tmp_path / "plan.json"), *args]) == 2
+    assert "int too large to convert to float" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("text", [b'{"plan_id": ' + b"1" * 5000 + b"}", b'{"a":' + b"[" * 200_000])
+def test_a_plan_file_json_cannot_hold_exits_2(tmp_path, capsys, text):
+    (tmp_path / "plan.json").write_bytes(text)
+    assert main(["export", str(tmp_path), "--format", "json", "--out", str(tmp_path / "x.json")]) == 2
+    assert "is not a JSON plan" in capsys.readouterr().err
+
+
+def test_unreadable_and_unwritable_files_exit_2(plan, tmp_path, capsys):
+    (tmp_path / "plan.json").write_text(json.dumps(plan))
+    assert main(["export", str(tmp_path), "--format", "json", "--out", "/proc/navsvc-x.json"]) == 2
+    assert "cannot write '/proc/navsvc-x.json'" in capsys.readouterr().err
+    assert main(["deviation", str(tmp_path), "/proc/self/mem"]) == 2  # a file that reads as an I/O error
+    assert "cannot read '/proc/self/mem'" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("fmt", ["localite", "brainsight", "json"])
+def test_control_characters_in_plan_names_leave_a_file_that_reads_back(plan, fmt):
+    # a plan id with a vertical tab made an XML file that no XML reader (navsvc's included)
+    # accepts; a tab or line break in a Brainsight row would shift its columns
+    plan["plan_id"] = "ab\x0bcd\te"
+    plan["target"]["strategy"] = "fox\n2012"
+    poses = read_poses(export_plan(plan, fmt).content)
+    assert poses[0].name == "ab?cd?e fox?2012 coil"
+    assert np.allclose(poses[0].matrix_ras, plan["coil"]["matrix"])

@@ -6,7 +6,7 @@ import argparse
 import json
 from pathlib import Path
 
-from navsvc.commands.export import load_plan
+from navsvc.commands.export import load_plan, read_file_bytes
 from navsvc.deviation import deviation_report
 from navsvc.errors import InputError
 from navsvc.export import read_poses
@@ -66,6 +66,6 @@ def run(args: argparse.Namespace) -> int:
         raise InputError(f"no pose file at {str(path)!r}")
     if path.stat().st_size > MAX_POSE_FILE_BYTES:
         raise InputError(f"{str(path)!r} exceeds the {MAX_POSE_FILE_BYTES} byte limit")
-    report = deviation_report(plan, read_poses(path.read_bytes()))
+    report = deviation_report(plan, read_poses(read_file_bytes(path)))
     print(json.dumps(report, indent=2) if args.json else _text(report))
     return 0

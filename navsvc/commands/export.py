@@ -33,12 +33,30 @@ def load_plan(path: str | Path) -> dict:
     if not path.is_file():
         raise InputError(f"no plan file at {str(path)!r}")
     try:
-        plan = json.loads(path.read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        plan = json.loads(read_file_bytes(path).decode("utf-8"))
+    except (ValueError, RecursionError) as exc:  # ValueError: UTF-8, JSON, 4300-digit integers
         raise InputError(f"{str(path)!r} is not a JSON plan ({exc})") from None
     if not isinstance(plan, dict):
         raise InputError(f"{str(path)!r} does not hold a JSON object")
     return plan
+
+
+def read_file_bytes(path: Path) -> bytes:
+    """Read a file the user named, an unreadable one being bad input (exit 2).
+
+    Parameters
+    ----------
+    path : pathlib.Path
+        The file.
+
+    Returns
+    -------
+    bytes
+    """
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise InputError(f"cannot read {str(path)!r} ({exc.strerror or exc})") from None
 
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
@@ -77,7 +95,11 @@ def run(args: argparse.Namespace) -> int:
         out = out / exported.filename
     if not out.parent.is_dir():
         raise InputError(f"output directory {str(out.parent)!r} does not exist")
-    out.write_bytes(exported.content)
+    try:
+        out.write_bytes(exported.content)
+    except OSError as exc:
+        raise InputError(f"cannot write {str(out)!r} ({exc.strerror or exc}); choose another "
+                         "--out") from None
     print(out)
     print(f"navsvc: coordinates in {SPACE_USE[space]}" + ("" if args.space else " (--space to choose)"),
           file=sys.stderr)

@@ -156,7 +156,7 @@ def check_pose(matrix, what: str = "coil pose", tolerance: float = ORTHONORMAL_T
     """
     try:
         pose = np.array(matrix, dtype=float)
-    except (TypeError, ValueError) as exc:
+    except (TypeError, ValueError, OverflowError) as exc:  # OverflowError: an integer beyond float
         raise InputError(f"{what}: not a numeric 4x4 matrix ({exc})") from None
     if pose.shape != (4, 4):
         raise InputError(f"{what}: expected a 4x4 matrix, got shape {pose.shape}")

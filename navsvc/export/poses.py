@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -108,6 +109,14 @@ class PlanExport:
         return "navsvc_" + (re.sub(r"[^A-Za-z0-9_-]+", "_", self.plan_id).strip("_") or "plan")
 
 
+def printable(text: str) -> str:
+    """``text`` with each character that an XML 1.0 file or a tab-separated row cannot hold
+    (control characters, tabs and line breaks included; lone surrogates; U+FFFE, U+FFFF)
+    replaced by ``?``."""
+    return "".join("?" if unicodedata.category(ch) in ("Cc", "Cs") or ch in "\ufffe\uffff" else ch
+                   for ch in text)
+
+
 def pose_names(plan_id: str, strategy: str) -> dict[str, str]:
     """Names navsvc gives a plan's poses in navigator files (plan id and strategy only).
 
@@ -122,7 +131,7 @@ def pose_names(plan_id: str, strategy: str) -> dict[str, str]:
         ``"planned"``: the coil pose; ``"along_normal"``: the along-normal alternative;
         ``"cortex"``: the cortex target (Brainsight's target list).
     """
-    label = f"{plan_id} {strategy}"
+    label = f"{printable(plan_id)} {printable(strategy)}"
     return {"planned": f"{label} coil", "along_normal": f"{label} along-normal coil",
             "cortex": f"{label} cortex target"}
 
@@ -149,12 +158,12 @@ def plan_export(plan: dict) -> PlanExport:
     if not isinstance(plan, dict):
         raise InputError("plan must be a JSON object")
     try:
-        plan_id = str(plan["plan_id"])
-        strategy = str(plan["target"]["strategy"])
+        plan_id = printable(str(plan["plan_id"]))
+        strategy = printable(str(plan["target"]["strategy"]))
         target = np.asarray(plan["target"]["cortex_ras_mm"], dtype=float)
         coil = plan["coil"]["matrix"]
         along = ((plan.get("entry") or {}).get("along_normal") or {}).get("coil_matrix")
-    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+    except (KeyError, TypeError, ValueError, AttributeError, OverflowError) as exc:
         raise InputError(f"plan is missing or has a bad field: {exc}") from None
     if target.shape != (3,) or not np.all(np.isfinite(target)):
         raise InputError("plan target.cortex_ras_mm must be 3 finite numbers (mm)")
