@@ -97,7 +97,12 @@ the head affine: 6.96 / 2.94 / 5.36 mm (0.08, 0.51). The affine-carried cut cost
 1.1 mm on the warps; it is not what leaves warp A at 7 mm. Where the error lies over the
 whole brain: ``benchmarks/warp_error_by_depth.py``.
 
-Every variant leaves warp A at 6.4-7.6 mm: the slide along the cortex is not in the
+Tried on 2026-12-02, less regularized SyN (antspyx ``flow_sigma``, the update field's
+smoothing, default 3 voxels): 1.5 voxels 7.41 / 3.41 / 5.11 mm (rigid A 0.09); on warp A
+alone, 1.0 voxel with 40x20x20 iterations 7.25 mm (40 s), 0.75 voxel with 40x40x20
+7.36 mm (42 s), 1.5 voxels with a step of 0.4 and 80x40x0 7.75 mm.
+
+Every variant leaves warp A at 6.4-7.8 mm: the slide along the cortex is not in the
 template's image information at any resolution tried, so no setting of the registration
 recovers it. (Measured with the SyN stage's arguments rewritten in a scratch harness, not
 kept in the repository.)
