@@ -13,7 +13,8 @@ target: a file that also holds, say, motor-threshold samples at M1 must not pool
 with the treatment. Given the session's day, a file whose samples span several days keeps
 those of that day. Without delivered poses, the cortex target row of navsvc's own
 Brainsight export is left out (a target under the scalp, not a coil pose). Every
-pose left out is counted in the report with the reason.
+pose left out is counted in the report with the reason. A file that names the plan it
+was written for (navsvc JSON, SimNIBS zip) must name this one.
 
 Twist sign: the delivered handle axis (y) is projected onto the planned coil
 plane and its angle from the planned y axis is measured about the planned z
@@ -34,7 +35,7 @@ import numpy as np
 
 from navsvc.errors import InputError
 from navsvc.export.conventions import check_pose
-from navsvc.export.poses import DELIVERED, RecordedPose, pose_names
+from navsvc.export.poses import DELIVERED, RecordedPose, pose_names, printable
 
 #: summary metrics of a group of poses: (report key, PoseDeviation attribute, absolute?)
 _SUMMARY = (("centre_distance_mm", "centre_distance_mm", False),
@@ -210,6 +211,16 @@ def select_poses(plan: dict, poses: list[RecordedPose],
     return compared, [{"reason": r, "n_poses": n} for r, n in counts.items()]
 
 
+def _require_this_plans_file(plan: dict, poses: list[RecordedPose]) -> None:
+    """Refuse a file that names another plan (navsvc JSON, SimNIBS zip): its poses may be
+    another patient's, and compared with this plan they would make a false record."""
+    plan_id = printable(str(plan.get("plan_id")))
+    named = sorted({p.plan_id for p in poses if p.plan_id is not None} - {plan_id})
+    if named:
+        raise InputError(f"the pose file was written for plan {', '.join(map(repr, named))}, not for "
+                         f"this plan {plan_id!r}: check that it is this patient's file for this plan")
+
+
 def deviation_report(plan: dict, poses: list[RecordedPose], session_day: date | None = None) -> dict:
     """Deviation of each recorded pose from the plan's coil pose, with per-session mean and worst.
 
@@ -247,6 +258,7 @@ def deviation_report(plan: dict, poses: list[RecordedPose], session_day: date | 
         raise InputError(f"plan is missing or has a bad field: {exc}") from None
     if not poses:
         raise InputError("no recorded pose to compare with the plan")
+    _require_this_plans_file(plan, poses)
     compared, left_out = select_poses(plan, poses, session_day)
     if not compared:
         raise InputError("no pose of the file can be compared with the plan: " + "; ".join(

@@ -235,3 +235,13 @@ def test_samples_taken_at_the_plans_other_brainsight_rows_are_compared(plan, pla
     assert [r["target_name"] for r in report["rows"]] == [own_row, own_row]
     assert report["n_left_out"] == 0
     assert report["overall"]["worst"]["centre_distance_mm"] == pytest.approx(1.0, abs=0.01)
+
+
+@pytest.mark.parametrize("fmt", ["json", "simnibs"])
+def test_a_file_written_for_another_plan_is_refused(plan, planned, fmt):
+    # another patient's file compared with this plan would make a false treatment record
+    other = {**plan, "plan_id": "P-0002"}
+    with pytest.raises(InputError, match="the pose file was written for plan 'P-0002', not for this "
+                                         "plan 'P-0001': check that it is this patient's file"):
+        deviation_report(plan, read_poses(export_plan(other, fmt).content))
+    assert deviation_report(plan, read_poses(export_plan(plan, fmt).content))["n_left_out"] == 0

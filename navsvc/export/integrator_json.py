@@ -124,7 +124,7 @@ def read_integrator_json(data: bytes) -> list[RecordedPose]:
         where = "/".join(str(p) for p in exc.absolute_path) or "(document)"
         raise InputError(f"navsvc JSON: {where}: {exc.message}") from None
     space = check_space(document["space"])
-    return [_recorded_pose(entry, number, space)
+    return [_recorded_pose(entry, number, space, document.get("plan_id"))
             for number, entry in enumerate(document["poses"], start=1)]
 
 
@@ -140,7 +140,7 @@ def _is_ant_neuro_markers(document) -> bool:
     return "TargetMarkers" in document or (isinstance(app, str) and app.lower().startswith("visor"))
 
 
-def _recorded_pose(entry: dict, number: int, space: str) -> RecordedPose:
+def _recorded_pose(entry: dict, number: int, space: str, plan_id: str | None) -> RecordedPose:
     what = f"navsvc JSON pose {number} ({entry['name']!r})"
     matrix = _floats(entry["matrix"], f"{what}: the matrix")
     pose = check_pose(space_to_ras(matrix, space), what)
@@ -148,7 +148,7 @@ def _recorded_pose(entry: dict, number: int, space: str) -> RecordedPose:
     return RecordedPose(
         entry["name"], pose, session=entry.get("session"), index=entry.get("index", number),
         target_name=entry.get("target_name"), recorded_at=entry.get("recorded_at"),
-        kind=entry.get("kind", PLANNED))
+        kind=entry.get("kind", PLANNED), plan_id=plan_id)
 
 
 def _check_explicit_fields(entry: dict, matrix: np.ndarray, what: str) -> None:

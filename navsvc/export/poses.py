@@ -64,6 +64,9 @@ class RecordedPose:
     kind : str
         ``"planned"`` (instrument markers, targets, plan exports) or
         ``"delivered"`` (pulses and samples recorded during a session).
+    plan_id : str, optional
+        The plan the file says it belongs to (navsvc JSON ``plan_id``, the SimNIBS
+        zip's index); None when the format does not say.
     """
 
     name: str
@@ -73,6 +76,7 @@ class RecordedPose:
     target_name: str | None = None
     recorded_at: str | None = None
     kind: str = field(default=PLANNED)
+    plan_id: str | None = None
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,7 @@ import json
 import lzma
 import zipfile
 import zlib
+from dataclasses import replace
 
 import numpy as np
 import scipy.io
@@ -142,15 +143,19 @@ def read_simnibs(data: bytes) -> list[RecordedPose]:
         except _ZIP_ERRORS as exc:
             raise InputError(f"SimNIBS file: cannot unpack zip ({exc})") from None
     names: dict = {}
+    plan_id = None
     for member, content in contents.items():
         if member.lower().endswith(".json"):
             try:
-                names = dict(json.loads(content.decode("utf-8")).get("files") or {})
+                index = json.loads(content.decode("utf-8"))
+                names = dict(index.get("files") or {})
             except (ValueError, AttributeError, TypeError, RecursionError):  # ValueError: JSON and its 4300-digit limit
                 raise InputError(f"SimNIBS file: {member!r} is not a navsvc JSON index") from None
+            plan_id = index.get("plan_id") if isinstance(index.get("plan_id"), str) else None
     poses = []
     for member in [m for m in contents if m.lower().endswith(".mat")]:  # archive order
-        poses += _read_mat(contents[member], str(names.get(member, member.rsplit("/", 1)[-1])))
+        poses += [replace(pose, plan_id=plan_id) for pose in
+                  _read_mat(contents[member], str(names.get(member, member.rsplit("/", 1)[-1])))]
     if not poses:
         raise InputError("SimNIBS file: the zip holds no .mat file with a matsimnibs")
     return poses
