@@ -22,7 +22,7 @@ from navsvc.target.individualize import RULE
 from navsvc.target.results import M1Site, TargetResult
 from navsvc.target.strategies import M1_HAND_KNOB_CITATION, M1_HAND_KNOB_MNI_MM, STRATEGIES
 
-SCHEMA_VERSION = "1.3.0"
+SCHEMA_VERSION = "1.4.0"
 SCHEMA_FILE = "plan.schema.json"
 #: decimals kept for coordinates in mm (0.001 mm is far below any imaging precision)
 MM_DECIMALS = 3
@@ -108,7 +108,7 @@ def _input_block(t1, cut: ScalpCut, noise_pct_of_brain: float | None) -> dict:
     return {
         "sha256": t1.sha256, "format": t1.source_format, "shape": list(t1.shape),
         "voxel_size_mm": _mm(t1.voxel_size_mm), "orientation": list(t1.orientation),
-        "affine": _matrix(t1.affine),
+        "affine": _matrix(t1.affine), "world_space": t1.world_space,
         "field_of_view_cuts_scalp": bool(cut.by_field_of_view),
         "scalp_removed": bool(cut.removed),
         "noise_pct_of_brain": None if noise_pct_of_brain is None else round(float(noise_pct_of_brain), 1),

@@ -254,3 +254,17 @@ def test_control_characters_in_plan_names_leave_a_file_that_reads_back(plan, fmt
     poses = read_poses(export_plan(plan, fmt).content)
     assert poses[0].name == "ab?cd?e fox?2012 coil"
     assert np.allclose(poses[0].matrix_ras, plan["coil"]["matrix"])
+
+
+@pytest.mark.parametrize("world, system", [("scanner", "NIfTI:Scanner"), ("aligned", "NIfTI:Aligned"),
+                                           ("mni", "NIfTI:MNI-152"), ("talairach", "NIfTI:Talairach"),
+                                           ("template", "NIfTI:Other-Template"), (None, "NIfTI:Aligned")])
+def test_brainsight_names_the_nifti_system_of_the_input_header(plan, world, system):
+    # Brainsight offers the NIfTI system the image's header names: a dcm2niix image (code 1)
+    # has NIfTI:Scanner only, so a file that says NIfTI:Aligned names a system it lacks
+    if world:
+        plan["input"] = {"format": "nifti", "world_space": world}
+    content = export_plan(plan, "brainsight", "ras").content
+    assert f"# Coordinate system: {system}\n".encode() in content
+    assert np.allclose(read_poses(content)[0].matrix_ras, plan["coil"]["matrix"])
+    assert b"# Coordinate system: World\n" in export_plan(plan, "brainsight", "lps").content

@@ -248,3 +248,18 @@ def test_example_head_is_stored_as_a_converter_writes_scanner_images(tmp_path):
                                nib.affines.apply_affine(example_head_affine_change() @ colin.affine, colin_ijk),
                                atol=1e-3)
     np.testing.assert_array_equal(loaded.data[tuple(ijk.T)], np.asarray(colin.dataobj)[tuple(colin_ijk.T)])
+
+
+@pytest.mark.parametrize("sform_code, qform_code, world", [
+    (1, 1, "scanner"),   # dcm2niix
+    (2, 1, "aligned"),   # the sform, which defines the world, names it
+    (0, 1, "scanner"),   # qform only
+    (4, 0, "mni"),
+    (5, 0, "template"),
+])
+def test_the_world_the_header_names_is_recorded(small, tmp_path, sform_code, qform_code, world):
+    img = nib.Nifti1Image(np.asarray(small.dataobj), small.affine)
+    img.set_sform(small.affine if sform_code else None, code=sform_code)
+    img.set_qform(small.affine if qform_code else None, code=qform_code)
+    nib.save(img, str(tmp_path / "coded.nii.gz"))
+    assert load_t1(tmp_path / "coded.nii.gz").world_space == world

@@ -4,7 +4,7 @@ File layout (Brainsight text export; checked against the Brainsight files shippe
 as SimNIBS test data)::
 
     # Version: 12
-    # Coordinate system: NIfTI:Aligned
+    # Coordinate system: NIfTI:Aligned   (NIfTI:Scanner, NIfTI:MNI-152, ... or World)
     # Created by: ...
     # Units: millimetres, degrees, milliseconds, and microvolts
     # Encoding: UTF-8
@@ -47,8 +47,20 @@ MEDIA_TYPE = "text/plain; charset=utf-8"
 AXIS_COLUMNS = tuple(f"m{axis}n{row}" for axis in range(3) for row in range(3))
 POSE_COLUMNS = ("Loc. X", "Loc. Y", "Loc. Z") + AXIS_COLUMNS
 TARGET_HEADER = ("Target Name",) + POSE_COLUMNS
-#: coordinate-system header value for each export space
-SYSTEM_FOR_SPACE = {"ras": "NIfTI:Aligned", "lps": "World"}
+#: Brainsight's name of the NIfTI coordinate system of each header code (plan
+#: ``input.world_space``): Brainsight offers the system the image's header names, so a file
+#: for a scanner-coded image (dcm2niix writes code 1) says NIfTI:Scanner. Names as Rogue
+#: Research gives them in SimNIBS pull requests #122 and #289; older plans, which do not
+#: record the code, keep NIfTI:Aligned.
+NIFTI_SYSTEM = {"scanner": "NIfTI:Scanner", "aligned": "NIfTI:Aligned", "talairach": "NIfTI:Talairach",
+                "mni": "NIfTI:MNI-152", "template": "NIfTI:Other-Template"}
+#: the coordinate system of an LPS (DICOM project) file
+LPS_SYSTEM = "World"
+
+
+def coordinate_system(export: PlanExport, space: str) -> str:
+    """The ``# Coordinate system:`` header value of a file in ``space`` for this plan."""
+    return LPS_SYSTEM if space == "lps" else NIFTI_SYSTEM.get(export.world_space, "NIfTI:Aligned")
 
 
 def _clean(text: str) -> str:
@@ -70,8 +82,9 @@ def write_brainsight(export: PlanExport, space: str = "ras") -> ExportFile:
     export : PlanExport
         Poses of the plan and its cortex target.
     space : str
-        ``"ras"`` writes ``NIfTI:Aligned`` (NIfTI projects); ``"lps"`` writes
-        ``World`` (DICOM projects, whose world is the DICOM patient space).
+        ``"ras"`` writes the NIfTI system the plan's input header names (NIfTI projects:
+        :func:`coordinate_system`); ``"lps"`` writes ``World`` (DICOM projects, whose world
+        is the DICOM patient space).
 
     Returns
     -------
@@ -83,7 +96,7 @@ def write_brainsight(export: PlanExport, space: str = "ras") -> ExportFile:
     space = check_space(space)
     lines = [
         "# Version: 12",
-        f"# Coordinate system: {SYSTEM_FOR_SPACE[space]}",
+        f"# Coordinate system: {coordinate_system(export, space)}",
         f"# Created by: navsvc {__version__}",
         "# Units: millimetres, degrees, milliseconds, and microvolts",
         "# Encoding: UTF-8",
@@ -115,8 +128,8 @@ def _space_of(system: str | None) -> str:
         return "ras"
     if system.lower() == "world":
         return "lps"
-    raise InputError(f"Brainsight file: coordinate system {system!r} is not supported; "
-                     "export from Brainsight as NIfTI:Aligned")
+    raise InputError(f"Brainsight file: coordinate system {system!r} is not supported; export "
+                     "from Brainsight in the image's NIfTI coordinate system (NIfTI:...) or World")
 
 
 def _optional(value: str | None) -> str | None:

@@ -96,6 +96,8 @@ class PlanExport:
     strategy: str
     poses: tuple[PlanPose, ...]
     target_ras_mm: np.ndarray
+    #: what the input header named the world of 'ras' (plan ``input.world_space``), if known
+    world_space: str | None = None
 
     @property
     def label(self) -> str:
@@ -176,7 +178,8 @@ def plan_export(plan: dict) -> PlanExport:
     if along is not None:
         matrix = _plan_pose(along, "plan entry.along_normal.coil_matrix")
         poses.append(PlanPose(names["along_normal"], "along_normal", matrix))
-    return PlanExport(plan_id, strategy, tuple(poses), target)
+    world = (plan.get("input") or {}).get("world_space") if isinstance(plan.get("input"), dict) else None
+    return PlanExport(plan_id, strategy, tuple(poses), target, world if isinstance(world, str) else None)
 
 
 def check_size(data: bytes, what: str) -> bytes:

@@ -13,7 +13,7 @@ import numpy as np
 
 from navsvc.errors import InputError
 from navsvc.io.dicom import dicom_to_nifti
-from navsvc.io.nifti import check_gzip_stream, read_nifti_data, read_nifti_header
+from navsvc.io.nifti import check_gzip_stream, read_nifti_data, read_nifti_header, world_space
 
 
 @dataclass(frozen=True)
@@ -30,12 +30,17 @@ class LoadedT1:
         Checksum of the input file (or of the sorted files of a DICOM folder).
     source_format : str
         ``"nifti"`` or ``"dicom"``.
+    world_space : str
+        What the header says the world of ``affine`` is: the nibabel label of the code of
+        the transform used (the sform when set, else the qform): ``"scanner"``,
+        ``"aligned"``, ``"talairach"``, ``"mni"`` or ``"template"``.
     """
 
     data: np.ndarray
     affine: np.ndarray
     sha256: str
     source_format: str
+    world_space: str
 
     @property
     def shape(self) -> tuple[int, int, int]:
@@ -102,14 +107,14 @@ def load_t1(path: str | Path, series: str | None = None, work_dir: str | Path | 
             nifti_path = dicom_to_nifti(path, Path(tmp), series)
             img = read_nifti_header(nifti_path)
             data = read_nifti_data(img, path.name)
-        return LoadedT1(data, img.affine.copy(), checksum, "dicom")
+        return LoadedT1(data, img.affine.copy(), checksum, "dicom", world_space(img))
     if series is not None:
         raise InputError(f"a DICOM series was named ({series!r}), but {path.name} is a NIfTI image: leave "
                          "the series out, or give the DICOM folder or .zip")
     img = read_nifti_header(path)
     data = read_nifti_data(img, path.name)
     check_gzip_stream(path, img)
-    return LoadedT1(data, img.affine.copy(), checksum, "nifti")
+    return LoadedT1(data, img.affine.copy(), checksum, "nifti", world_space(img))
 
 
 def existing_input(path: str | Path) -> Path:

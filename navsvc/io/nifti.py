@@ -259,6 +259,19 @@ def check_orientation(img: nib.Nifti1Image, name: str) -> None:
         )
 
 
+def world_space(img: nib.Nifti1Image) -> str:
+    """The kind of world the image's affine maps to, as its header codes it (nibabel's label
+    of the sform code when set, else of the qform code: ``scanner``, ``aligned``,
+    ``talairach``, ``mni``, ``template``; NIfTI-1 ``nifti1.h``, NIFTI_XFORM_*)."""
+    header = img.header
+    label = str(header.get_value_label("sform_code" if int(header["sform_code"]) > 0 else "qform_code"))
+    return label if label in WORLD_SPACES else "unknown"  # nibabel: '<unknown code 9>'
+
+
+#: the worlds a NIfTI header can name (NIFTI_XFORM_* codes 1-5 of nifti1.h), as nibabel labels them
+WORLD_SPACES = ("scanner", "aligned", "talairach", "mni", "template")
+
+
 def read_nifti_data(img: nib.Nifti1Image, name: str) -> np.ndarray:
     """Read the data block as a 3-D float32 array, refusing truncated or non-finite data."""
     try:

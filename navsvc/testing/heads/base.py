@@ -12,6 +12,7 @@ import numpy as np
 from navsvc import templates
 from navsvc.coords import as_points, voxel_to_world
 from navsvc.io.loader import LoadedT1
+from navsvc.io.nifti import world_space
 
 PointMap = Callable[[np.ndarray], np.ndarray]
 
@@ -105,7 +106,7 @@ def as_loaded_t1(img: nib.Nifti1Image) -> LoadedT1:
     data = np.asarray(image_data(img), dtype=np.float32)
     affine = np.asarray(img.affine, dtype=np.float64)
     digest = hashlib.sha256(data.tobytes() + affine.tobytes()).hexdigest()
-    return LoadedT1(data, affine, digest, "nifti")
+    return LoadedT1(data, affine, digest, "nifti", world_space(img))
 
 
 def _new_image(data: np.ndarray, affine: np.ndarray) -> nib.Nifti1Image:
