@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -14,6 +15,7 @@ from api.course_service import (
     course_followups,
     course_or_404,
     first_given_at,
+    given_at,
     locked_course_or_404,
     refuse_future,
 )
@@ -32,7 +34,7 @@ from api.schemas_rating import (
 )
 from api.security import Principal
 from navsvc.course import hamd17
-from navsvc.course.followup import early_rating_reason, late_baseline_reason
+from navsvc.course.followup import late_baseline_reason, week_rating_timing_reason
 from navsvc.errors import InputError
 
 router = APIRouter(tags=["assessments"], route_class=SessionRoute)
@@ -78,14 +80,27 @@ def alert_out(alert: Alert) -> AlertOut:
                            "course": f"/api/v1/courses/{alert.course_id}"})
 
 
-def _check_week_timing(db, course, week: int, rated_on, zone) -> None:
-    """Refuse a week rating for a week the course does not have, or dated before the week ends."""
-    weeks = [f for f in course_followups(db, course, rated_on, zone) if f.after_session_index is not None]
+def _check_week_timing(db, course, week: int, rated_at: datetime, zone) -> None:
+    """Refuse a week rating for a week the course does not have, or not taken between the
+    session closing the week and the next one given
+    (:func:`navsvc.course.followup.week_rating_timing_reason`)."""
+    weeks = [f for f in course_followups(db, course, clinic_day(rated_at, zone), zone)
+             if f.after_session_index is not None]
     if not 1 <= week <= len(weeks):
         raise InputError(f"timepoint: this course has treatment weeks 1-{len(weeks)}")
-    reason = early_rating_reason(weeks[week - 1], rated_on)
+    followup = weeks[week - 1]
+    given = given_at(db, course.id)
+    closing_at = given.get(followup.after_session_index)
+    later = [at for at in given.values() if closing_at is not None and at > closing_at]
+    reason = week_rating_timing_reason(followup, rated_at.astimezone(zone), _in(closing_at, zone),
+                                       _in(min(later, default=None), zone))
     if reason:
         raise InputError(reason)
+
+
+def _in(moment: datetime | None, zone) -> datetime | None:
+    """``moment`` in the clinic's time zone (as messages show it)."""
+    return None if moment is None else moment.astimezone(zone)
 
 
 @router.post("/courses/{course_id}/assessments", status_code=201, response_model=AssessmentOut,
@@ -102,9 +117,10 @@ def create_assessment(
     rated once per course (409 after); use `extra` for further ratings (an `extra` rating
     never counts as a baseline or week rating). A weekN rating needs the session that
     closes week N logged (log it first: a session given today is logged for today, even
-    if it is scheduled later) and may not be dated before the day it was given; a
-    baseline may not be dated after the day the first session was given; no rating may be
-    dated in the future (422 for each)."""
+    if it is scheduled later) and must be taken after that session was given and not
+    after the next session given; a baseline must be taken before the first session was
+    given (times are compared, not days); no rating may be dated in the future (422 for
+    each)."""
     course = locked_course_or_404(db, course_id)
     ratings = course_assessments(db, course.id)
     if body.timepoint != "extra" and any(a.timepoint == body.timepoint for a in ratings):
@@ -114,11 +130,9 @@ def create_assessment(
         raise InputError("rated_at: needs a time zone (e.g. 2025-03-01T10:00:00Z)")
     refuse_future(body.rated_at, "rated_at")
     if body.timepoint.startswith("week"):
-        _check_week_timing(db, course, int(body.timepoint[4:]), clinic_day(body.rated_at, zone), zone)
+        _check_week_timing(db, course, int(body.timepoint[4:]), body.rated_at, zone)
     elif body.timepoint == "baseline":
-        first = first_given_at(db, course.id)
-        reason = late_baseline_reason(None if first is None else clinic_day(first, zone),
-                                      clinic_day(body.rated_at, zone))
+        reason = late_baseline_reason(_in(first_given_at(db, course.id), zone), body.rated_at.astimezone(zone))
         if reason:
             raise InputError(reason)
     baseline_total = baseline_of(ratings)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 from navsvc.course.calendar import (
     DELIVERED_STATES,
@@ -108,39 +108,64 @@ _NOT_A_WEEK = ("A rating taken before the week ended can be kept with timepoint 
                "additional rating that does not count as the week's, which stays due")
 
 
-def early_rating_reason(followup: FollowUp, rated_on: date) -> str | None:
-    """Say why a rating for ``followup``'s timepoint dated ``rated_on`` comes too early, or None.
+def _at(moment: datetime) -> str:
+    return moment.isoformat(timespec="minutes")
 
-    A week-``k`` rating is the one taken after treatment week ``k``: its closing session
-    must be logged (the timepoint is no longer ``upcoming``, as the ratings due say), and
-    the rating may not be dated before the day it was given (``followup.due_on``). Taken
-    earlier it is a mid-week rating; recorded as ``weekK`` it would stand in the response
-    and remission figures as the week's outcome. Such a rating may be kept as ``extra``,
-    which never stands for a week: the week's own rating stays due. Baseline ratings are
-    never early.
+
+def week_rating_timing_reason(followup: FollowUp, rated_at: datetime, closing_given_at: datetime | None,
+                              next_given_at: datetime | None) -> str | None:
+    """Say why a rating for ``followup``'s week taken at ``rated_at`` is not that week's, or None.
+
+    A week-``k`` rating is the one taken after treatment week ``k`` and before any further
+    treatment: after the session that closes the week was given (``closing_given_at``;
+    the timepoint is ``upcoming`` while it is not logged) and not after the next session
+    given (``next_given_at``, None while there is none). Taken earlier it is a mid-week
+    rating, taken after more treatment it measures more sessions than the week's; recorded
+    as ``weekK`` either would stand in the response and remission figures as the week's
+    outcome. Times are compared, not days: a rating on the afternoon of a morning session
+    comes after it. Such a rating may be kept as ``extra``, which never stands for a
+    week. Baseline ratings: :func:`late_baseline_reason`.
+
+    Parameters
+    ----------
+    followup : FollowUp
+        The week's timepoint, with its status.
+    rated_at : datetime.datetime
+        When the rating was taken (aware; shown as given, so pass the clinic's time).
+    closing_given_at, next_given_at : datetime.datetime or None
+        When the session closing the week, and the next session after it, were given.
     """
     if followup.after_session_index is None or followup.due_on is None:
         return None
     week = followup.timepoint.replace("week", "week ")
-    if followup.status == "upcoming":
-        return (f"timepoint: treatment {week} ends with session {followup.after_session_index} "
+    closing = followup.after_session_index
+    if followup.status == "upcoming" or closing_given_at is None:
+        return (f"timepoint: treatment {week} ends with session {closing} "
                 f"(scheduled {followup.due_on.isoformat()}), which is not logged yet: log session "
-                f"{followup.after_session_index} first, dated when it was given (today is accepted "
+                f"{closing} first, dated when it was given (today is accepted "
                 f"even if it is scheduled later), then record the {followup.timepoint} rating. "
                 f"{_NOT_A_WEEK}")
-    if rated_on >= followup.due_on:
-        return None
-    return (f"rated_at: treatment {week} ends with session {followup.after_session_index} on "
-            f"{followup.due_on.isoformat()}; a {followup.timepoint} rating dated {rated_on.isoformat()} "
-            f"comes before it: check the date. {_NOT_A_WEEK}")
+    if rated_at < closing_given_at:
+        return (f"rated_at: treatment {week} ends with session {closing}, given at "
+                f"{_at(closing_given_at)}; a {followup.timepoint} rating taken at {_at(rated_at)} "
+                f"comes before it: check the time. {_NOT_A_WEEK}")
+    if next_given_at is not None and rated_at > next_given_at:
+        return (f"rated_at: a session was given at {_at(next_given_at)}, after session {closing} "
+                f"closed treatment {week} and before this rating ({_at(rated_at)}): it measures more "
+                f"treatment than the week's, so it cannot stand as the {followup.timepoint} rating. "
+                f"Check the time; if it is right, record it with timepoint 'extra' (the "
+                f"{followup.timepoint} rating then stays missing)")
+    return None
 
 
-def late_baseline_reason(first_given_on: date | None, rated_on: date) -> str | None:
-    """Say why a baseline rating dated ``rated_on`` comes too late, or None: it must come
-    before treatment, so not after the day the first session was given (``first_given_on``;
-    None while none was). Scored as the baseline, a later rating would make every week's
-    change and response relative to a patient already treated."""
-    if first_given_on is None or rated_on <= first_given_on:
+def late_baseline_reason(first_given_at: datetime | None, rated_at: datetime) -> str | None:
+    """Say why a baseline rating taken at ``rated_at`` comes too late, or None: it must come
+    before treatment, so not after the first session was given (``first_given_at``; None
+    while none was). Times are compared: a rating on the afternoon of the first session
+    comes after it. Scored as the baseline, a later rating would make every week's change
+    and response relative to a patient already treated."""
+    if first_given_at is None or rated_at <= first_given_at:
         return None
-    return (f"rated_at: a baseline is rated before treatment, and the first session was given on "
-            f"{first_given_on.isoformat()}: record this rating with timepoint 'extra'")
+    return (f"rated_at: a baseline is rated before treatment, and the first session was given at "
+            f"{_at(first_given_at)}, before this rating ({_at(rated_at)}): check the time; if it "
+            f"is right, record this rating with timepoint 'extra'")

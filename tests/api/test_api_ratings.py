@@ -155,7 +155,7 @@ def test_a_week_rating_before_the_week_ends_is_refused(client, auth, course):
                                json=delivery(day))
         assert response.status_code == 201, response.text
     response = rate(client, auth, course["id"], "week1", "2025-03-07")
-    assert response.status_code == 422 and "session 5 on 2025-03-10" in response.json()["detail"]
+    assert response.status_code == 422 and "session 5, given at 2025-03-10T09:30" in response.json()["detail"]
     assert rate(client, auth, course["id"], "extra", "2025-03-07").status_code == 201
     assert rate(client, auth, course["id"], "week1", "2025-03-10").status_code == 201
     listed = client.get(f"/api/v1/courses/{course['id']}/assessments", headers=auth["auditor"]).json()["items"]
@@ -170,8 +170,14 @@ def test_a_baseline_dated_after_treatment_began_is_refused(client, auth, course)
                        json=delivery("2025-03-03")).status_code == 201
     response = rate(client, auth, course["id"], "baseline", "2025-03-04")
     assert response.status_code == 422
-    assert "the first session was given on 2025-03-03" in response.json()["detail"]
-    assert rate(client, auth, course["id"], "baseline", "2025-03-03").status_code == 201  # the same morning
+    assert "the first session was given at 2025-03-03T09:30" in response.json()["detail"]
+    # the afternoon of the first session is after it (it was accepted: the same clinic day)
+    afternoon = rate(client, auth, course["id"], "baseline", "2025-03-03")  # 15:00Z, session at 09:30Z
+    assert afternoon.status_code == 422 and "before this rating (2025-03-03T15:00" in afternoon.json()["detail"]
+    morning = client.post(f"/api/v1/courses/{course['id']}/assessments", headers=auth["technician"],
+                          json={"timepoint": "baseline", "rater": "rater-lee", "rated_at": "2025-03-03T08:00:00Z",
+                                "items": ZERO_ITEMS, "item16_method": "A"})
+    assert morning.status_code == 201, morning.text
 
 
 def test_a_stopped_course_still_lists_the_rating_of_its_last_week(client, auth, app, course):
@@ -200,3 +206,29 @@ def test_a_record_dated_in_the_future_is_refused(client, auth, course, record):
     assert response.status_code == 422 and "lies in the future" in response.json()["detail"]
     assert client.get(f"/api/v1/courses/{course['id']}/assessments", headers=auth["auditor"]).json()["items"] == []
     assert sessions(client, auth, course["id"])["items"][0]["state"] == "planned"
+
+
+def _rate_at(client, auth, course, timepoint: str, rated_at: str, items: dict | None = None):
+    return client.post(f"/api/v1/courses/{course['id']}/assessments", headers=auth["technician"],
+                       json={"timepoint": timepoint, "rater": "rater-lee", "rated_at": rated_at,
+                             "items": items or ZERO_ITEMS, "item16_method": "A"})
+
+
+def test_a_week_rating_is_taken_between_the_weeks_last_session_and_the_next(client, auth, course):
+    # found in review: a week-1 rating at 08:00 before session 5 at 14:00 the same day, and one
+    # taken after all fifteen sessions, were both stored as week 1
+    clear_screening(client, auth, course["id"])
+    items = sessions(client, auth, course["id"])["items"]
+    days = ("2025-03-03", "2025-03-04", "2025-03-05", "2025-03-06", "2025-03-07", "2025-03-10")
+    for s, day in zip(items[:5], days):
+        assert client.post(f"/api/v1/sessions/{s['id']}/delivery", headers=auth["technician"],
+                           json=delivery(day)).status_code == 201
+    before = _rate_at(client, auth, course, "week1", "2025-03-07T08:00:00Z")
+    assert before.status_code == 422 and "comes before it: check the time" in before.json()["detail"]
+    assert client.post(f"/api/v1/sessions/{items[5]['id']}/delivery", headers=auth["technician"],
+                       json=delivery(days[5])).status_code == 201
+    after_more = _rate_at(client, auth, course, "week1", "2025-03-10T15:00:00Z")
+    assert after_more.status_code == 422
+    assert ("a session was given at 2025-03-10T09:30+00:00, after session 5 closed treatment week 1"
+            in after_more.json()["detail"])
+    assert _rate_at(client, auth, course, "week1", "2025-03-08T10:00:00Z").status_code == 201

@@ -1,10 +1,10 @@
 """HAMD-17 due and overdue timepoints."""
 
 from dataclasses import replace
-from datetime import date
+from datetime import date, datetime
 
 from navsvc.course.calendar import ClinicCalendar, mark_missed, schedule_sessions
-from navsvc.course.followup import early_rating_reason, followups, late_baseline_reason
+from navsvc.course.followup import followups, late_baseline_reason, week_rating_timing_reason
 
 START = date(2025, 3, 3)
 
@@ -52,22 +52,37 @@ def test_a_closing_session_given_late_starts_the_grace_from_its_day():
     assert _status(followups(sessions, 5, ["baseline"], date(2025, 3, 14), given_on=given_on))["week1"][0] == "overdue"
 
 
-def test_a_week_rating_may_not_be_dated_before_the_week_ends():
+def _at(day: str, hhmm: str) -> datetime:
+    return datetime.fromisoformat(f"{day}T{hhmm}:00+00:00")
+
+
+def test_a_week_rating_is_taken_after_the_weeks_last_session_and_before_the_next():
     sessions = schedule_sessions(START, 15, 5, ClinicCalendar())
     items = {f.timepoint: f for f in followups(sessions, 5, [], START)}
-    assert "which is not logged yet" in early_rating_reason(items["week1"], date(2025, 3, 7))  # planned
+    planned = week_rating_timing_reason(items["week1"], _at("2025-03-07", "15:00"), None, None)
+    assert "which is not logged yet" in planned
     given = {f.timepoint: f for f in followups(_deliver(sessions, 5), 5, [], START,
                                                given_on={5: date(2025, 3, 10)})}
-    reason = early_rating_reason(given["week1"], date(2025, 3, 7))
-    assert reason.startswith("rated_at: treatment week 1 ends with session 5 on 2025-03-10; a week1 rating "
-                             "dated 2025-03-07 comes before it: check the date. ")
+    closing = _at("2025-03-10", "09:30")
+    reason = week_rating_timing_reason(given["week1"], _at("2025-03-07", "15:00"), closing, None)
+    assert reason.startswith("rated_at: treatment week 1 ends with session 5, given at 2025-03-10T09:30+00:00; "
+                             "a week1 rating taken at 2025-03-07T15:00+00:00 comes before it: check the time. ")
     assert "'extra': an additional rating that does not count as the week's, which stays due" in reason
-    assert early_rating_reason(given["week1"], date(2025, 3, 10)) is None
-    assert early_rating_reason(items["week3"], date(2025, 3, 20)) is not None
-    assert early_rating_reason(items["baseline"], date(2025, 1, 1)) is None
+    # the same morning, before the session: still before the week ended
+    assert week_rating_timing_reason(given["week1"], _at("2025-03-10", "08:00"), closing, None) is not None
+    assert week_rating_timing_reason(given["week1"], _at("2025-03-10", "15:00"), closing, None) is None
+    # after the next session, it measures six sessions, not week 1's five
+    late = week_rating_timing_reason(given["week1"], _at("2025-03-11", "15:00"), closing, _at("2025-03-11", "09:30"))
+    assert "a session was given at 2025-03-11T09:30+00:00, after session 5 closed treatment week 1" in late
+    assert week_rating_timing_reason(given["week1"], _at("2025-03-11", "09:00"), closing,
+                                     _at("2025-03-11", "09:30")) is None
+    assert week_rating_timing_reason(items["baseline"], _at("2025-01-01", "09:00"), None, None) is None
 
 
-def test_a_baseline_may_not_be_dated_after_the_first_session():
-    assert late_baseline_reason(None, date(2025, 3, 20)) is None
-    assert late_baseline_reason(date(2025, 3, 3), date(2025, 3, 3)) is None
-    assert "first session was given on 2025-03-03" in late_baseline_reason(date(2025, 3, 3), date(2025, 3, 4))
+def test_a_baseline_is_taken_before_the_first_session():
+    first = _at("2025-03-03", "09:30")
+    assert late_baseline_reason(None, _at("2025-03-20", "09:00")) is None
+    assert late_baseline_reason(first, _at("2025-03-03", "08:00")) is None
+    # the afternoon of the first session is after it
+    assert ("first session was given at 2025-03-03T09:30+00:00, before this rating (2025-03-03T15:00+00:00)"
+            in late_baseline_reason(first, _at("2025-03-03", "15:00")))
