@@ -10,7 +10,7 @@ from datetime import UTC, date, datetime, timedelta, tzinfo
 from typing import Annotated
 
 from fastapi import Depends, Request
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from api.models import Image, Patient, Plan, utc_now
@@ -23,7 +23,7 @@ from api.schemas_course import CourseOut, ScreeningStatus
 from api.security import Principal
 from navsvc.course import screening as screening_rules
 from navsvc.course.calendar import DELIVERED_STATES, ClinicCalendar, ScheduledSession, as_given
-from navsvc.course.followup import FollowUp, followups
+from navsvc.course.followup import FollowUp, followups, late_baseline_reason, week_rating_timing_reason
 from navsvc.course.protocols import Protocol
 
 #: roles that may read course data (admin manages tokens and audit only)
@@ -190,10 +190,40 @@ def apply_schedule(db: Session, course_id: str, rows: list[CourseSession],
     return changed
 
 
-def first_given_at(db: Session, course_id: str) -> datetime | None:
-    """When the course's first logged session was given, or None."""
-    return db.scalar(select(func.min(Delivery.performed_at)).join(
-        CourseSession, Delivery.session_id == CourseSession.id).where(CourseSession.course_id == course_id))
+def in_zone(moment: datetime | None, zone: tzinfo | None) -> datetime | None:
+    """``moment`` in the clinic's time zone (as messages show it), or None."""
+    return None if moment is None else moment.astimezone(zone)
+
+
+def rating_timing_reason(db: Session, course: Course, timepoint: str, rated_at: datetime,
+                         zone: tzinfo | None, given: dict[int, datetime] | None = None) -> str | None:
+    """Why a ``baseline`` or ``weekN`` rating taken at ``rated_at`` is not that timepoint's
+    rating, or None: a baseline comes before the first session given, a week-N rating
+    after the session closing week N and not after the next one
+    (:func:`navsvc.course.followup.week_rating_timing_reason`). ``extra`` ratings and
+    weeks the course does not have give None.
+
+    Parameters
+    ----------
+    given : dict, optional
+        When each delivered session was given, by index (default: the course's
+        deliveries, :func:`given_at`); the delivery check passes it without the session
+        being logged to see what that log changes.
+    """
+    given = given_at(db, course.id) if given is None else given
+    if timepoint == "baseline":
+        return late_baseline_reason(in_zone(min(given.values(), default=None), zone), rated_at.astimezone(zone))
+    if not timepoint.startswith("week"):
+        return None
+    weeks = [f for f in course_followups(db, course, clinic_day(rated_at, zone), zone)
+             if f.after_session_index is not None]
+    week = int(timepoint[4:])
+    if not 1 <= week <= len(weeks):
+        return None
+    closing_at = given.get(weeks[week - 1].after_session_index)
+    later = [at for at in given.values() if closing_at is not None and at > closing_at]
+    return week_rating_timing_reason(weeks[week - 1], rated_at.astimezone(zone), in_zone(closing_at, zone),
+                                     in_zone(min(later, default=None), zone))
 
 
 def course_followups(db: Session, course: Course, today: date, zone: tzinfo | None) -> list[FollowUp]:

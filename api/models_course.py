@@ -139,7 +139,8 @@ class Assessment(Base):
 
 
 class Alert(Base):
-    """A safety alert on a course (``suicide_item`` or ``seizure``) until acknowledged."""
+    """An alert on a course (``suicide_item``, ``seizure``, ``dose_above_protocol``,
+    ``rating_timing``) until a clinician acknowledges it."""
 
     __tablename__ = "alerts"
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)

@@ -232,7 +232,7 @@ class RaisedAlert(BaseModel):
     """A safety alert a delivery log raised."""
 
     id: str
-    kind: str = Field(description="`seizure` or `dose_above_protocol`")
+    kind: str = Field(description="`seizure`, `dose_above_protocol`, or `rating_timing` (the log makes a baseline or week rating taken earlier no longer that timepoint's)")
     detail: str
     acknowledged: bool = Field(description="whether a clinician has acknowledged it "
                                "(POST /alerts/{id}/acknowledgement)")

@@ -86,7 +86,7 @@ class AlertOut(BaseModel):
                              "links": {"acknowledge": f"/api/v1/alerts/{_ID}/acknowledgement"}})
     id: str
     course_id: str
-    kind: Literal["suicide_item", "seizure", "dose_above_protocol"]
+    kind: Literal["suicide_item", "seizure", "dose_above_protocol", "rating_timing"]
     detail: str
     source_id: str | None
     created_at: datetime

@@ -14,9 +14,8 @@ from api.course_service import (
     clinic_day,
     course_followups,
     course_or_404,
-    first_given_at,
-    given_at,
     locked_course_or_404,
+    rating_timing_reason,
     refuse_future,
 )
 from api.deps import DbSession, SessionRoute, require_roles, set_audit_resource
@@ -34,7 +33,6 @@ from api.schemas_rating import (
 )
 from api.security import Principal
 from navsvc.course import hamd17
-from navsvc.course.followup import late_baseline_reason, week_rating_timing_reason
 from navsvc.errors import InputError
 
 router = APIRouter(tags=["assessments"], route_class=SessionRoute)
@@ -82,25 +80,14 @@ def alert_out(alert: Alert) -> AlertOut:
 
 def _check_week_timing(db, course, week: int, rated_at: datetime, zone) -> None:
     """Refuse a week rating for a week the course does not have, or not taken between the
-    session closing the week and the next one given
-    (:func:`navsvc.course.followup.week_rating_timing_reason`)."""
+    session closing the week and the next one given (:func:`rating_timing_reason`)."""
     weeks = [f for f in course_followups(db, course, clinic_day(rated_at, zone), zone)
              if f.after_session_index is not None]
     if not 1 <= week <= len(weeks):
         raise InputError(f"timepoint: this course has treatment weeks 1-{len(weeks)}")
-    followup = weeks[week - 1]
-    given = given_at(db, course.id)
-    closing_at = given.get(followup.after_session_index)
-    later = [at for at in given.values() if closing_at is not None and at > closing_at]
-    reason = week_rating_timing_reason(followup, rated_at.astimezone(zone), _in(closing_at, zone),
-                                       _in(min(later, default=None), zone))
+    reason = rating_timing_reason(db, course, f"week{week}", rated_at, zone)
     if reason:
         raise InputError(reason)
-
-
-def _in(moment: datetime | None, zone) -> datetime | None:
-    """``moment`` in the clinic's time zone (as messages show it)."""
-    return None if moment is None else moment.astimezone(zone)
 
 
 @router.post("/courses/{course_id}/assessments", status_code=201, response_model=AssessmentOut,
@@ -132,7 +119,7 @@ def create_assessment(
     if body.timepoint.startswith("week"):
         _check_week_timing(db, course, int(body.timepoint[4:]), body.rated_at, zone)
     elif body.timepoint == "baseline":
-        reason = late_baseline_reason(_in(first_given_at(db, course.id), zone), body.rated_at.astimezone(zone))
+        reason = rating_timing_reason(db, course, "baseline", body.rated_at, zone)
         if reason:
             raise InputError(reason)
     baseline_total = baseline_of(ratings)

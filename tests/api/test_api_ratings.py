@@ -232,3 +232,25 @@ def test_a_week_rating_is_taken_between_the_weeks_last_session_and_the_next(clie
     assert ("a session was given at 2025-03-10T09:30+00:00, after session 5 closed treatment week 1"
             in after_more.json()["detail"])
     assert _rate_at(client, auth, course, "week1", "2025-03-08T10:00:00Z").status_code == 201
+
+
+def test_a_session_logged_before_an_existing_baseline_raises_an_alert(client, auth, course):
+    # found in review: a baseline rated on 3/4 while nothing was logged, then session 1 logged
+    # as given on 3/3, left a "baseline" taken after treatment began, silently
+    clear_screening(client, auth, course["id"])
+    assert _rate_at(client, auth, course, "baseline", "2025-03-04T08:00:00Z").status_code == 201
+    first, second = sessions(client, auth, course["id"])["items"][:2]
+    logged = client.post(f"/api/v1/sessions/{first['id']}/delivery", headers=auth["technician"],
+                         json=delivery("2025-03-03"))
+    assert logged.status_code == 201, logged.text  # what was given is recorded
+    [alert] = logged.json()["alerts"]
+    assert alert["kind"] == "rating_timing" and not alert["acknowledged"]
+    assert alert["detail"] == ("session 1, logged as given at 2025-03-03T09:30+00:00, makes the baseline "
+                               "rating (taken at 2025-03-04T08:00+00:00) no longer the baseline rating: "
+                               "a clinician should check both times")
+    # raised once: the next session does not raise it again
+    again = client.post(f"/api/v1/sessions/{second['id']}/delivery", headers=auth["technician"],
+                        json=delivery("2025-03-04"))
+    assert again.status_code == 201 and again.json()["alerts"] == []
+    listed = client.get(f"/api/v1/courses/{course['id']}/alerts", headers=auth["clinician"])
+    assert [a["kind"] for a in listed.json()["items"]] == ["rating_timing"]
