@@ -109,6 +109,14 @@ async def _on_data_error(_request: Request, exc: DataError) -> JSONResponse:
                                  "(for example a NUL character)")
 
 
+async def _on_unencodable_text(_request: Request, exc: UnicodeEncodeError) -> JSONResponse:
+    # JSON may carry a lone surrogate ("\ud800"), which is no character: the database
+    # driver cannot encode it. The request's transaction is rolled back with the error.
+    log.info("request text not encodable as %s (%s)", exc.encoding, exc.reason)
+    return problem_response(422, "the request contains text that is not valid Unicode (a lone "
+                                 "surrogate such as \\ud800); send the text as UTF-8 characters")
+
+
 async def _on_unexpected(_request: Request, exc: Exception) -> JSONResponse:
     if isinstance(exc, ResponseValidationError):
         # its message holds the offending values: a stored name or birth date
@@ -126,4 +134,5 @@ def install_problem_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _on_validation)
     app.add_exception_handler(InputError, _on_input_error)
     app.add_exception_handler(DataError, _on_data_error)
+    app.add_exception_handler(UnicodeEncodeError, _on_unencodable_text)
     app.add_exception_handler(Exception, _on_unexpected)

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
 from navsvc.errors import InputError
 from navsvc.options import COIL_DISTANCE_RANGE_MM, HANDLE_ANGLE_RANGE_DEG, PlanOptions
@@ -27,16 +28,29 @@ def _record_day(value: date) -> date:
 
 
 #: a date of a clinical record, within :data:`RECORD_DAYS`
-RecordDate = Annotated[date, AfterValidator(_record_day)]
+def _iso_text(value):
+    # pydantic reads a number (0, "1", 1.5) as seconds since 1970: a typed "0" would be a
+    # record dated 1970-01-01. Only ISO 8601 text (or a date from Python) is a record date.
+    if isinstance(value, date) or (isinstance(value, str) and re.match(r"\d{4}-\d{2}-\d{2}", value)):
+        return value
+    raise ValueError("must be an ISO 8601 date as text: YYYY-MM-DD, or for a time "
+                     "YYYY-MM-DDTHH:MM:SS with its zone (e.g. 2025-03-03T09:30:00Z)")
+
+
+RecordDate = Annotated[date, BeforeValidator(_iso_text), AfterValidator(_record_day)]
 #: a time of a clinical record, within :data:`RECORD_DAYS` (time-zone rules stay with each model)
-RecordDateTime = Annotated[datetime, AfterValidator(_record_day)]
+RecordDateTime = Annotated[datetime, BeforeValidator(_iso_text), AfterValidator(_record_day)]
 
 _ID = "3f2b8a54-9d1e-4c55-a0f4-2f6f6c1d9e10"
 _TS = "2025-11-21T09:30:00Z"
 
 
-def _example(example: dict) -> ConfigDict:
-    return ConfigDict(json_schema_extra={"examples": [example]})
+def example_config(example: dict, **config) -> ConfigDict:
+    """A model configuration with ``example`` as its OpenAPI example (and ``config``)."""
+    return ConfigDict(json_schema_extra={"examples": [example]}, **config)
+
+
+_example = example_config
 
 
 class Problem(BaseModel):
@@ -54,7 +68,7 @@ class PatientCreate(BaseModel):
     """A new patient. ``name`` and ``birth_date`` are PHI: stored, returned, never logged."""
 
     model_config = _example({"external_id": "MRN-0042", "name": "Jane Doe",
-                             "birth_date": "1980-04-02"})
+                             "birth_date": "1980-04-02"}, extra="forbid")
     external_id: str = Field(min_length=1, max_length=200, pattern=r"\S",
                              description="The clinic's MRN or study ID; unique.")
     name: str | None = Field(default=None, max_length=400, description="Full name (PHI).")
@@ -178,7 +192,7 @@ class JobList(BaseModel):
 class ApprovalIn(BaseModel):
     """A clinician's approval of a plan."""
 
-    model_config = _example({"note": "Target checked against the QC report."})
+    model_config = _example({"note": "Target checked against the QC report."}, extra="forbid")
     note: str | None = Field(default=None, max_length=2000)
 
 

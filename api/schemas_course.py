@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, Field, model_validator
 
-from api.schemas import RecordDate, RecordDateTime
+from api.schemas import RecordDate, RecordDateTime, example_config
 
 _ID = "7c1d2e3f-4a5b-4c6d-8e9f-0a1b2c3d4e5f"
 _TS = "2025-03-03T09:00:00Z"
@@ -17,8 +17,7 @@ Arm = Literal["active", "sham", "open"]
 SideEffect = Literal["headache", "scalp_pain", "syncope", "seizure", "other"]
 
 
-def _example(example: dict, **config) -> ConfigDict:
-    return ConfigDict(json_schema_extra={"examples": [example]}, **config)
+_example = example_config
 
 
 class CalendarIn(BaseModel):

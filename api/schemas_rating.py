@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
-from api.schemas import RecordDateTime
+from api.schemas import RecordDateTime, example_config
 from api.schemas_course import FollowUpOut, ScreeningStatus
 
 _ID = "7c1d2e3f-4a5b-4c6d-8e9f-0a1b2c3d4e5f"
@@ -15,8 +15,7 @@ _TS = "2025-03-03T09:00:00Z"
 _ITEMS = {str(n): v for n, v in enumerate([3, 2, 1, 2, 1, 1, 3, 2, 1, 2, 2, 1, 1, 1, 1, 0, 1], 1)}
 
 
-def _example(example: dict, **config) -> ConfigDict:
-    return ConfigDict(json_schema_extra={"examples": [example]}, **config)
+_example = example_config
 
 
 class AssessmentIn(BaseModel):

@@ -217,7 +217,7 @@ def log_delivery(
     session_id: str, body: DeliveryIn, request: Request, response: Response, db: DbSession,
     zone: ClinicZone, principal: Annotated[Principal, Depends(require_roles(*LOGGERS))],
     idempotency_key: Annotated[str | None, Header(
-        max_length=200,
+        min_length=1, max_length=200,
         description="Any unique string per log (e.g. a UUID); a retry with the same key "
                     "and body returns the first answer (200).")] = None,
 ) -> DeliveryOut:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import date
 
 import pytest
@@ -205,3 +206,16 @@ def test_blinded_tokens_never_see_the_arm(client, auth, app, patient, approved_p
     assert response.status_code == 201
     assert client.get(f"/api/v1/courses/{course['id']}", headers=auth["clinician"]).json()[
         "arm"] == "sham"
+
+
+@pytest.mark.parametrize("field", ["plan_id", "calendar_id"])
+def test_an_id_holding_a_lone_surrogate_is_422_not_500(client, auth, patient, approved_plan, field):
+    # found by fuzzing: JSON's "\ud800" is no character; the database driver could not encode
+    # it and the request ended in a 500
+    url = f"/api/v1/patients/{patient['id']}/courses"
+    body = {"plan_id": approved_plan, "start_date": "2025-03-03", "arm": "active", field: "\ud800"}
+    response = client.post(url, headers={**auth["clinician"], "Content-Type": "application/json"},
+                           content=json.dumps(body))  # ASCII: the surrogate as the escape \ud800
+    assert response.status_code == 422, response.text
+    assert "not valid Unicode (a lone surrogate" in response.json()["detail"]
+    assert client.get(f"/api/v1/patients/{patient['id']}/courses", headers=auth["clinician"]).json()["items"] == []

@@ -30,6 +30,16 @@ def _post(client, auth, session_id, body, key=None, role="technician"):
     return client.post(f"/api/v1/sessions/{session_id}/delivery", headers=headers, json=body)
 
 
+def test_an_empty_idempotency_key_is_422(client, auth, course):
+    clear_screening(client, auth, course["id"])
+    first = sessions(client, auth, course["id"])["items"][0]
+    headers = {**auth["technician"], "Idempotency-Key": ""}
+    response = client.post(f"/api/v1/sessions/{first['id']}/delivery", headers=headers,
+                           json=delivery("2025-03-03"))
+    assert response.status_code == 422 and "idempotency-key" in response.text.lower()
+    assert sessions(client, auth, course["id"])["items"][0]["state"] == "planned"
+
+
 def test_screening_gates_the_first_session(client, auth, course):
     first = sessions(client, auth, course["id"])["items"][0]
     response = _post(client, auth, first["id"], delivery("2025-03-03"))

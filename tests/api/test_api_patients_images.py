@@ -71,6 +71,14 @@ def test_invalid_patient_is_422_without_echoing_input(client, auth, body):
     assert "02/04/1980" not in response.text
 
 
+def test_a_misspelt_patient_field_is_422_not_dropped(client, auth):
+    # found by fuzzing: "birthdate" was dropped and the patient stored without a birth date
+    response = client.post("/api/v1/patients", headers=auth["clinician"],
+                           json={"external_id": "typo-1", "birthdate": "1950-01-01"})
+    assert response.status_code == 422 and "birthdate" in response.text
+    assert client.get("/api/v1/patients?external_id=typo-1", headers=auth["clinician"]).json()["items"] == []
+
+
 def test_missing_patient_is_404(client, auth):
     response = client.get("/api/v1/patients/nope", headers=auth["clinician"])
     assert response.status_code == 404 and response.json()["type"].endswith("not-found")

@@ -32,6 +32,20 @@ def test_a_rating_dated_outside_the_record_range_is_refused_and_nothing_is_store
     assert plot.status_code == 200 and plot.content.startswith(b"\x89PNG")
 
 
+@pytest.mark.parametrize("rated_at", [0, -1, 1.5, "1", "1741000000"])
+def test_a_number_is_not_a_record_time(client, auth, course, rated_at):
+    # found by fuzzing: pydantic read 0 as seconds since 1970, and a rating dated 1970-01-01
+    # was stored on a course that started in 2025
+    url = f"/api/v1/courses/{course['id']}/assessments"
+    body = {"timepoint": "extra", "rater": "r", "rated_at": rated_at, "items": ZERO_ITEMS,
+            "item16_method": "A"}
+    response = client.post(url, headers=auth["technician"], json=body)
+    assert response.status_code == 422 and "must be an ISO 8601 date as text" in response.text, response.text
+    assert client.get(url, headers=auth["clinician"]).json()["items"] == []
+    schedule = client.get(f"/api/v1/schedule?date={rated_at}", headers=auth["technician"])
+    assert schedule.status_code == 422 and "ISO 8601" in schedule.text
+
+
 def test_course_and_schedule_days_outside_the_record_range_are_refused(client, auth, app, patient, plan_id, course):
     body = {"plan_id": plan_id, "protocol": "standard_10hz", "start_date": "9999-12-31", "arm": "active"}
     response = client.post(f"/api/v1/patients/{patient['id']}/courses", headers=auth["clinician"], json=body)
