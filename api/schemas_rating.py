@@ -61,7 +61,7 @@ class AssessmentOut(BaseModel):
     change_from_baseline: int | None
     percent_change: float | None
     response: bool | None = Field(description=">= 50% reduction from baseline.")
-    remission: bool | None = Field(description="Total <= 7.")
+    remission: bool | None = Field(description="Total <= 7 (with or without a baseline).")
     suicide_alert: bool = Field(description="Item 3 (suicide) >= 3.")
     alert_id: str | None
     created_at: datetime
@@ -204,8 +204,11 @@ class CourseSummary(BaseModel):
     cumulative_pulses: int
     deviation: dict[str, dict[str, float | None]]
     trajectory: list[TrajectoryPoint]
-    response: bool | None = Field(description="Of the latest rating after baseline.")
-    remission: bool | None
+    response: bool | None = Field(description="Of the latest week rating (weekN; an `extra` "
+                                  "rating never stands for the course's outcome).")
+    remission: bool | None = Field(description="Of the same rating as `response`.")
+    outcome_timepoint: str | None = Field(None, description="The week rating `response` and "
+                                          "`remission` come from; null before any.")
     open_alerts: list[AlertOut]
     followups: list[FollowUpOut]
     links: dict[str, str]

@@ -67,7 +67,7 @@ def build_summary(db, course_id: str, principal: Principal, today, zone) -> Cour
     ratings = course_assessments(db, course.id)
     baseline_total = baseline_of(ratings)
     scored = [assessment_out(a, baseline_total) for a in ratings]
-    latest = next((s for s in reversed(scored) if s.timepoint != "baseline"), None)
+    latest = next((s for s in reversed(scored) if s.timepoint.startswith("week")), None)
     base = f"/api/v1/courses/{course.id}"
     return CourseSummary(
         course_id=course.id, arm=None if principal.blinded else course.arm,
@@ -83,6 +83,7 @@ def build_summary(db, course_id: str, principal: Principal, today, zone) -> Cour
                     for s in scored],
         response=latest.response if latest else None,
         remission=latest.remission if latest else None,
+        outcome_timepoint=latest.timepoint if latest else None,
         open_alerts=[alert_out(a) for a in open_alerts(db, course.id)],
         followups=[FollowUpOut(**f.__dict__) for f in course_followups(db, course, today, zone)],
         links={"self": f"{base}/summary", "png": f"{base}/summary.png",

@@ -126,11 +126,12 @@ class HamdScore:
 
 def outcome(total: int, baseline_total: int | None
             ) -> tuple[int | None, float | None, bool | None, bool | None]:
-    """Return ``(change, percent change, response, remission)`` of ``total`` against baseline."""
-    if baseline_total is None:
-        return None, None, None, None
-    change = total - baseline_total
+    """Return ``(change, percent change, response, remission)`` of ``total`` against baseline
+    (remission, a total of at most 7, needs none)."""
     remission = total <= REMISSION_MAX_TOTAL
+    if baseline_total is None:
+        return None, None, None, remission
+    change = total - baseline_total
     if baseline_total == 0:
         return change, None, None, remission
     percent = 100.0 * change / baseline_total

@@ -54,7 +54,7 @@ def hamd_trajectory_png(points: Sequence[RatingPoint], title: str,
                 transform=ax.get_yaxis_transform(), fontsize=7, va="center", color="#555555")
     ax.axhline(REMISSION_MAX_TOTAL, color="#2e7d32", linestyle="--", linewidth=1.2,
                label=f"remission (total <= {REMISSION_MAX_TOTAL})")
-    if baseline_total is not None:
+    if baseline_total:  # a baseline of 0 has no response (hamd17.outcome): no line for it
         threshold = baseline_total * (1 - RESPONSE_REDUCTION)
         ax.axhline(threshold, color="#1565c0", linestyle=":", linewidth=1.5,
                    label=f"response (<= {threshold:g}: 50% below baseline {baseline_total})")

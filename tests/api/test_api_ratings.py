@@ -74,7 +74,7 @@ def test_response_and_remission_over_the_course(client, auth, course):
     response = rate(client, auth, course["id"], "week1", "2025-03-07", items_with_total(20))
     body = response.json()
     assert response.status_code == 201
-    assert (body["response"], body["remission"], body["change_from_baseline"]) == (None, None, None)
+    assert (body["response"], body["remission"], body["change_from_baseline"]) == (None, False, None)
     baseline = rate(client, auth, course["id"], "baseline", "2025-03-01", items_with_total(24))
     assert baseline.json()["severity"] == "very severe" and baseline.json()["response"] is None
     duplicate = rate(client, auth, course["id"], "baseline", "2025-03-02", items_with_total(24))
@@ -87,6 +87,9 @@ def test_response_and_remission_over_the_course(client, auth, course):
     assert week3["response"] is True and week3["remission"] is True
     extra = rate(client, auth, course["id"], "extra", "2025-03-28", items_with_total(13)).json()
     assert extra["response"] is False and extra["remission"] is False
+    # the course's outcome is week 3's: a later extra rating does not stand for it (it did)
+    summary = client.get(f"/api/v1/courses/{course['id']}/summary", headers=auth["clinician"]).json()
+    assert (summary["response"], summary["remission"], summary["outcome_timepoint"]) == (True, True, "week3")
     listed = client.get(f"/api/v1/courses/{course['id']}/assessments",
                         headers=auth["auditor"]).json()["items"]
     assert [a["timepoint"] for a in listed] == ["baseline", "week1", "week2", "week3", "extra"]

@@ -92,8 +92,10 @@ def test_response_and_remission_arithmetic(baseline, total, response, remission)
     assert (resp, remit) == (response, remission)
 
 
-def test_no_baseline_gives_nulls_and_zero_baseline_has_no_response():
-    assert outcome(10, None) == (None, None, None, None)
+def test_no_baseline_gives_no_change_but_remission_and_zero_baseline_has_no_response():
+    # remission is a total of at most 7: it needs no baseline (it was null without one)
+    assert outcome(10, None) == (None, None, None, False)
+    assert outcome(7, None) == (None, None, None, True)
     assert outcome(3, 0) == (3, None, None, True)
 
 
