@@ -132,7 +132,10 @@ def summary_csv(
     _: Annotated[Principal, Depends(require_roles(*READ_ROLES))],
 ) -> Response:
     """One row per session (date, state, dose, pulses, deviation) and per HAMD-17 rating
-    (total, band, change, response, remission), for spreadsheets and trial exports."""
+    (total, band, change, response, remission), for spreadsheets and trial exports. Every
+    `date` is a clinic day: the day a session was given (its scheduled day while it was
+    not; `scheduled_date` has that) or a rating taken; `performed_at` is the time in the
+    clinic's zone, with its offset."""
     course = course_or_404(db, course_id)
     rows = session_rows(db, course.id)
     logged = {r.id: d for r, d in _deliveries(db, rows)}
@@ -143,23 +146,25 @@ def summary_csv(
     writer.writerow(["record", "session_index", "date", "state", "performed_at",
                      "pulses_delivered", "intensity_pct_mso", "adjusted_intensity_pct_mso",
                      *_METRICS, "side_effects", "timepoint", "hamd17_total", "severity",
-                     "change_from_baseline", "response", "remission"])
+                     "change_from_baseline", "response", "remission", "scheduled_date"])
     for r in rows:
         d = logged.get(r.id)
         dev = (d.deviation or {}).get("mean", {}) if d else {}
-        writer.writerow(["session", r.index, r.date.isoformat(), r.state,
-                         d.performed_at.isoformat() if d else "",
+        day = clinic_day(d.performed_at, zone) if d else r.date
+        writer.writerow(["session", r.index, day.isoformat(), r.state,
+                         d.performed_at.astimezone(zone).isoformat() if d else "",
                          d.pulses_delivered if d else "",
                          d.dose["intensity_pct_mso"] if d else "",
                          (d.dose.get("adjusted_intensity_pct_mso") or "") if d else "",
                          *[dev.get(k, "") if dev.get(k) is not None else "" for k in _METRICS],
-                         ";".join(d.side_effects) if d else "", "", "", "", "", "", ""])
+                         ";".join(d.side_effects) if d else "", "", "", "", "", "", "",
+                         r.date.isoformat()])
     for a in ratings:
         s = assessment_out(a, baseline_total)
         writer.writerow(["rating", "", clinic_day(a.rated_at, zone).isoformat(), "",
-                         a.rated_at.isoformat(), "", "", "", "", "", "", "", "", a.timepoint,
-                         s.total, s.severity, _blank(s.change_from_baseline),
-                         _blank(s.response), _blank(s.remission)])
+                         a.rated_at.astimezone(zone).isoformat(), "", "", "", "", "", "", "", "",
+                         a.timepoint, s.total, s.severity, _blank(s.change_from_baseline),
+                         _blank(s.response), _blank(s.remission), ""])
     stamp = datetime.now(UTC).strftime("%Y%m%d")
     return Response(buffer.getvalue(), media_type="text/csv", headers={
         "Content-Disposition": f'attachment; filename="course-{course.id[:8]}-{stamp}.csv"'})

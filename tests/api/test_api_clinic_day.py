@@ -101,3 +101,19 @@ def test_the_day_list_shows_a_delivered_session_on_the_clinic_day_it_was_given(c
     assert [(i["index"], i["state"]) for i in monday] == [(1, "done")]
     assert monday[0]["given_at"].startswith("2025-03-04T02:00:00")
     assert [i["index"] for i in _schedule(client, auth, "2025-03-04", course)] == [2]
+
+
+def test_csv_dates_a_session_on_the_clinic_day_it_was_given(client, auth, course):
+    # found in review: a session scheduled Tuesday and given Wednesday read as Tuesday, next
+    # to a UTC time, while ratings were on the clinic's day
+    first, second = sessions(client, auth, course["id"])["items"][:2]
+    assert _log(client, auth, first, "2025-03-03T09:00:00-05:00").status_code == 201
+    assert _log(client, auth, second, "2025-03-05T10:00:00-05:00").status_code == 201  # a day late
+    csv_text = client.get(f"/api/v1/courses/{course['id']}/summary.csv", headers=auth["clinician"]).text
+    header, *lines = csv_text.splitlines()
+    rows = [dict(zip(header.split(","), line.split(","))) for line in lines]
+    second_row = next(r for r in rows if r["record"] == "session" and r["session_index"] == "2")
+    assert (second_row["date"], second_row["scheduled_date"]) == ("2025-03-05", "2025-03-04")
+    assert second_row["performed_at"] == "2025-03-05T10:00:00-05:00"
+    planned = next(r for r in rows if r["record"] == "session" and r["session_index"] == "3")
+    assert planned["date"] == planned["scheduled_date"] and planned["performed_at"] == ""
