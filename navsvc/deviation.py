@@ -33,6 +33,7 @@ from datetime import date
 
 import numpy as np
 
+from navsvc.coil import axis_distance_mm
 from navsvc.errors import InputError
 from navsvc.export.conventions import check_pose
 from navsvc.export.poses import DELIVERED, RecordedPose, pose_names, printable
@@ -95,8 +96,7 @@ def pose_deviation(planned: np.ndarray, delivered: np.ndarray, target_ras_mm) ->
     y_plan, z_plan = planned[:3, 1], planned[:3, 2]
     y_deliv, z_deliv = delivered[:3, 1], delivered[:3, 2]
     centre_distance = float(np.linalg.norm(delivered[:3, 3] - planned[:3, 3]))
-    to_target = target - delivered[:3, 3]
-    axis_distance = float(np.linalg.norm(np.cross(to_target, z_deliv)))
+    axis_distance = axis_distance_mm(delivered, target)
     tilt = math.degrees(math.acos(float(np.clip(z_plan @ z_deliv, -1.0, 1.0))))
     in_plane = y_deliv - (y_deliv @ z_plan) * z_plan
     if np.linalg.norm(in_plane) < 1e-9:

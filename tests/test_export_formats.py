@@ -268,3 +268,21 @@ def test_brainsight_names_the_nifti_system_of_the_input_header(plan, world, syst
     assert f"# Coordinate system: {system}\n".encode() in content
     assert np.allclose(read_poses(content)[0].matrix_ras, plan["coil"]["matrix"])
     assert b"# Coordinate system: World\n" in export_plan(plan, "brainsight", "lps").content
+
+
+@pytest.mark.parametrize("damage, where", [
+    ("stored in LPS", "mm from the coil's axis"), ("moved 15 mm", "mm from the coil's axis"),
+    ("turned around", "behind the coil")])
+def test_a_coil_pose_that_does_not_point_at_the_target_is_not_exported(plan, damage, where):
+    coil = np.array(plan["coil"]["matrix"])
+    if damage == "stored in LPS":
+        coil = np.diag([-1.0, -1.0, 1.0, 1.0]) @ coil @ np.diag([-1.0, -1.0, 1.0, 1.0])
+    elif damage == "moved 15 mm":
+        coil[:3, 3] += 15.0 * coil[:3, 0]
+    else:
+        coil[:3, 3] += 40.0 * coil[:3, 2]  # past the target: it now lies behind the coil
+    plan["coil"]["matrix"] = coil.tolist()
+    for fmt in EXPORT_FORMATS:
+        with pytest.raises(InputError, match=f"plan coil.matrix does not point at the plan's cortex "
+                                             f"target \\(it lies .*{where}\\)"):
+            export_plan(plan, fmt)

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from navsvc.coil import axis_distance_mm
 from navsvc.errors import InputError
 from navsvc.export.conventions import PLAN_ORTHONORMAL_TOLERANCE, check_pose
 
@@ -146,6 +147,25 @@ def _plan_pose(matrix, what: str) -> np.ndarray:
     return check_pose(matrix, what, tolerance=PLAN_ORTHONORMAL_TOLERANCE, orthonormalize=False)
 
 
+#: farthest the axis of a plan's coil pose may pass from its cortex target for the pose to
+#: be exported (plans pass within 3 mm; a pose mirrored, moved or edited by hand does not)
+MAX_EXPORT_AXIS_MISS_MM = 10.0
+
+
+def _aimed_pose(matrix, what: str, target_ras_mm: np.ndarray) -> np.ndarray:
+    """The plan's pose, refused unless it points at the plan's cortex target: its axis
+    passes within :data:`MAX_EXPORT_AXIS_MISS_MM` of it and it lies in front of the coil
+    (into the head). A navigator would show a pose that does not as a valid target."""
+    pose = _plan_pose(matrix, what)
+    depth_mm = float((target_ras_mm - pose[:3, 3]) @ pose[:3, 2])
+    miss_mm = axis_distance_mm(pose, target_ras_mm)
+    if depth_mm <= 0 or miss_mm > MAX_EXPORT_AXIS_MISS_MM:
+        where = "behind the coil" if depth_mm <= 0 else f"{miss_mm:.1f} mm from the coil's axis"
+        raise InputError(f"{what} does not point at the plan's cortex target (it lies {where}): the "
+                         "plan was changed or stored in another space; export the plan.json navsvc wrote")
+    return pose
+
+
 def plan_export(plan: dict) -> PlanExport:
     """Extract the exportable poses of a plan dict (the engine's ``plan.json``).
 
@@ -174,9 +194,9 @@ def plan_export(plan: dict) -> PlanExport:
     if target.shape != (3,) or not np.all(np.isfinite(target)):
         raise InputError("plan target.cortex_ras_mm must be 3 finite numbers (mm)")
     names = pose_names(plan_id, strategy)
-    poses = [PlanPose(names["planned"], "planned", _plan_pose(coil, "plan coil.matrix"))]
+    poses = [PlanPose(names["planned"], "planned", _aimed_pose(coil, "plan coil.matrix", target))]
     if along is not None:
-        matrix = _plan_pose(along, "plan entry.along_normal.coil_matrix")
+        matrix = _aimed_pose(along, "plan entry.along_normal.coil_matrix", target)
         poses.append(PlanPose(names["along_normal"], "along_normal", matrix))
     world = (plan.get("input") or {}).get("world_space") if isinstance(plan.get("input"), dict) else None
     return PlanExport(plan_id, strategy, tuple(poses), target, world if isinstance(world, str) else None)

@@ -17,8 +17,9 @@ from pathlib import Path
 
 from navsvc.errors import InputError
 
-#: a valid coil pose: orthonormal, right-handed, z into the head (RAS, mm)
-COIL_MATRIX = [[0.0, 0.0, 1.0, -46.0], [0.0, -1.0, 0.0, 50.0], [1.0, 0.0, 0.0, 40.0],
+#: a left-hemisphere coil pose 20 mm outside the fake plan's cortex target, its z axis (into
+#: the head, +x) through it: exports refuse a pose that does not point at the target
+COIL_MATRIX = [[0.0, 0.0, 1.0, -58.0], [0.0, -1.0, 0.0, 44.0], [1.0, 0.0, 0.0, 26.0],
                [0.0, 0.0, 0.0, 1.0]]
 
 
