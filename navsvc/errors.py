@@ -11,3 +11,15 @@ class InputError(ValueError):
 
 class PipelineError(RuntimeError):
     """A pipeline stage failed on valid-looking input (e.g. registration diverged)."""
+
+
+#: longest representation of a caller's value that a message quotes
+SHOWN_VALUE_CHARS = 60
+
+
+def shown_value(value) -> str:
+    """``repr(value)``, cut to :data:`SHOWN_VALUE_CHARS` characters (with ``...``), for
+    messages that quote what the caller sent: a 1 MB value must not come back as a 1 MB
+    error."""
+    text = repr(value)
+    return text if len(text) <= SHOWN_VALUE_CHARS else text[:SHOWN_VALUE_CHARS - 3] + "..."

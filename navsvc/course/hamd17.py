@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from navsvc.errors import InputError
+from navsvc.errors import InputError, shown_value
 
 #: item number -> (name, highest score); every item starts at 0
 ITEMS: dict[int, tuple[str, int]] = {
@@ -76,22 +76,22 @@ def validate_items(items: Mapping[str | int, object], item16_method: str | None)
         try:
             number = int(key)
         except (TypeError, ValueError):
-            raise HamdItemError(f"unknown item {key!r}; items are numbered 1-17", key) from None
+            raise HamdItemError(f"unknown item {shown_value(key)}; items are numbered 1-17", key) from None
         if number not in ITEMS or str(key).strip() != str(number):
-            raise HamdItemError(f"unknown item {key!r}; items are numbered 1-17", key)
+            raise HamdItemError(f"unknown item {shown_value(key)}; items are numbered 1-17", key)
         if number in scores:
             raise HamdItemError(f"item {number} is given twice", number)
         # bool is an int subclass in Python; a rating of `true` is a client mistake.
         top = ITEMS[number][1]
         if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= top:
-            raise HamdItemError(f"{item_range_text(number)}: got {value!r}", number)
+            raise HamdItemError(f"{item_range_text(number)}: got {shown_value(value)}", number)
         scores[number] = value
     for number in ITEMS:
         if number not in scores:
             raise HamdItemError(f"{item_range_text(number)}: missing", number)
     if item16_method not in ITEM16_METHODS:
         raise HamdItemError(f"item16_method must be 'A' (history) or 'B' (measured weight); "
-                            f"got {item16_method!r}", None)
+                            f"got {shown_value(item16_method)}", None)
     return dict(sorted(scores.items()))
 
 

@@ -21,7 +21,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Literal
 
-from navsvc.errors import InputError
+from navsvc.errors import InputError, shown_value
 
 Kind = Literal["absolute", "contraindication", "information"]
 
@@ -75,7 +75,7 @@ def validate_answers(answers: Mapping[str, object]) -> dict[str, bool]:
     """
     unknown = sorted(set(answers) - set(ITEMS_BY_KEY))
     if unknown:
-        raise InputError(f"unknown screening item {unknown[0]!r}; items are "
+        raise InputError(f"unknown screening item {shown_value(unknown[0])}; items are "
                          f"{', '.join(ITEMS_BY_KEY)}")
     checked: dict[str, bool] = {}
     for item in ITEMS:
@@ -84,7 +84,7 @@ def validate_answers(answers: Mapping[str, object]) -> dict[str, bool]:
         value = answers[item.key]
         if not isinstance(value, bool):
             raise InputError(f"screening item {item.key!r} must be answered true or false; "
-                             f"got {value!r}")
+                             f"got {shown_value(value)}")
         checked[item.key] = value
     return checked
 
@@ -143,8 +143,8 @@ def check_override(answers: Mapping[str, bool], items: Iterable[str], reason: st
     positive = set(positive_contraindications(answers))
     for key in items:
         if key not in ITEMS_BY_KEY:
-            raise InputError(f"unknown screening item {key!r}")
+            raise InputError(f"unknown screening item {shown_value(key)}")
         if key not in positive:
-            raise InputError(f"screening item {key!r} is not a contraindication answered yes; "
+            raise InputError(f"screening item {shown_value(key)} is not a contraindication answered yes; "
                              "nothing to override")
     return items

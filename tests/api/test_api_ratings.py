@@ -257,3 +257,12 @@ def test_a_session_logged_before_an_existing_baseline_raises_an_alert(client, au
     assert again.status_code == 201 and again.json()["alerts"] == []
     listed = client.get(f"/api/v1/courses/{course['id']}/alerts", headers=auth["clinician"])
     assert [a["kind"] for a in listed.json()["items"]] == ["rating_timing"]
+
+
+def test_a_huge_bad_value_is_not_echoed_back_whole(client, auth, course):
+    # found by fuzzing: a 1 MB item value came back as a 1 MB error
+    huge = "9" * 1_000_000
+    response = _rate_at(client, auth, course, "baseline", "2025-03-01T10:00:00Z", {**ZERO_ITEMS, "1": huge})
+    assert response.status_code == 422 and len(response.content) < 2000, len(response.content)
+    response = _rate_at(client, auth, course, "baseline", "2025-03-01T10:00:00Z", {**ZERO_ITEMS, huge: 1})
+    assert response.status_code == 422 and len(response.content) < 2000, len(response.content)
