@@ -203,8 +203,8 @@ class DeliveryIn(BaseModel):
     model_config = _example({
         "performed_at": "2025-03-03T09:40:00Z", "operator": "tech-anna", "rmt_pct_mso": 52,
         "pct_of_mt": 120, "pulses_delivered": 3000, "trains_delivered": 75,
-        "pose_matrix": [[0, -0.7071, 0.7071, -40.0], [-0.7071, -0.5, -0.5, 50.0],
-                        [0.7071, -0.5, -0.5, 60.0], [0, 0, 0, 1]],
+        "pose_matrix": [[-0.5681, 0.554, 0.6086, -42.26], [0.2053, 0.8115, -0.5471, 35.87],
+                        [-0.7969, -0.1858, -0.5748, 80.28], [0, 0, 0, 1]],
         "side_effects": ["headache"], "notes": "mild headache, resolved"}, extra="forbid")
     performed_at: RecordDateTime
     operator: str = Field(min_length=1, max_length=200)

@@ -267,6 +267,8 @@ BAD_FILES = {
     "mat without matsimnibs": (mat_bytes(other=np.eye(4)), "no variable 'matsimnibs'"),
     "mat wrong shape": (mat_bytes(matsimnibs=np.eye(3)), "4x4"),
     "corrupt mat": (b"MATLAB 5.0 MAT-file, truncated", "MAT-file"),
+    "mat v7.3": (b"MATLAB 7.3 MAT-file, Platform: GLNXA64, Created on: Mon Mar  3 09:30:00 2025 HDF5 "
+                 b"schema 1.00 .".ljust(512) + b"\x89HDF\r\n\x1a\n", r"MATLAB 7.3 \(HDF5\) MAT-file.*'-v7'"),
     "json not schema": (json.dumps({"format": "navsvc.poses"}).encode(), "required"),
     "json bad matrix": (json.dumps({
         "format": "navsvc.poses", "format_version": 1, "space": "RAS", "units": "mm",

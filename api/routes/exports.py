@@ -18,9 +18,11 @@ router = APIRouter(tags=["plans"], route_class=SessionRoute)
 
 ExportFormat = Literal["json", "localite", "brainsight", "simnibs"]
 
-_FILE = {"description": "The navigator file (attachment).",
-         "content": {"application/octet-stream": {}, "application/xml": {},
-                     "text/tab-separated-values": {}, "application/json": {}}}
+_FILE = {"description": "The navigator file (attachment): `localite` application/xml, "
+                        "`brainsight` text/plain (tab-separated), `simnibs` application/zip, "
+                        "`json` application/json.",
+         "content": {"application/xml": {}, "text/plain": {}, "application/zip": {},
+                     "application/json": {}}}
 
 
 @router.get("/plans/{plan_id}/exports/{format}", summary="Download a navigator file",

@@ -96,6 +96,9 @@ def sniff_format(data: bytes) -> str:
         raise InputError("pose file is empty")
     if data[:4] == b"PK\x03\x04" or data[:10] == b"MATLAB 5.0":
         return "simnibs"
+    if data[:10] == b"MATLAB 7.3":  # an HDF5 file behind a MAT header, which scipy does not read
+        raise InputError("a MATLAB 7.3 (HDF5) MAT-file, which navsvc does not read: save it again "
+                         "in MATLAB with save(FILE, 'matsimnibs', '-v7')")
     head = bytes(data[:4096]).lstrip(b"\xef\xbb\xbf \t\r\n")
     if head.startswith(b"<"):
         return "localite"
