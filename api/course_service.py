@@ -195,8 +195,14 @@ def in_zone(moment: datetime | None, zone: tzinfo | None) -> datetime | None:
     return None if moment is None else moment.astimezone(zone)
 
 
+def week_followups(db: Session, course: Course, today: date, zone: tzinfo | None) -> list[FollowUp]:
+    """The course's week timepoints (:func:`course_followups` without the baseline), week 1 first."""
+    return [f for f in course_followups(db, course, today, zone) if f.after_session_index is not None]
+
+
 def rating_timing_reason(db: Session, course: Course, timepoint: str, rated_at: datetime,
-                         zone: tzinfo | None, given: dict[int, datetime] | None = None) -> str | None:
+                         zone: tzinfo | None, given: dict[int, datetime] | None = None,
+                         weeks: list[FollowUp] | None = None) -> str | None:
     """Why a ``baseline`` or ``weekN`` rating taken at ``rated_at`` is not that timepoint's
     rating, or None: a baseline comes before the first session given, a week-N rating
     after the session closing week N and not after the next one
@@ -209,14 +215,16 @@ def rating_timing_reason(db: Session, course: Course, timepoint: str, rated_at: 
         When each delivered session was given, by index (default: the course's
         deliveries, :func:`given_at`); the delivery check passes it without the session
         being logged to see what that log changes.
+    weeks : list of FollowUp, optional
+        The course's week timepoints (default: :func:`week_followups`), for callers that
+        have them already.
     """
     given = given_at(db, course.id) if given is None else given
     if timepoint == "baseline":
         return late_baseline_reason(in_zone(min(given.values(), default=None), zone), rated_at.astimezone(zone))
     if not timepoint.startswith("week"):
         return None
-    weeks = [f for f in course_followups(db, course, clinic_day(rated_at, zone), zone)
-             if f.after_session_index is not None]
+    weeks = week_followups(db, course, clinic_day(rated_at, zone), zone) if weeks is None else weeks
     week = int(timepoint[4:])
     if not 1 <= week <= len(weeks):
         return None
@@ -224,6 +232,22 @@ def rating_timing_reason(db: Session, course: Course, timepoint: str, rated_at: 
     later = [at for at in given.values() if closing_at is not None and at > closing_at]
     return week_rating_timing_reason(weeks[week - 1], rated_at.astimezone(zone), in_zone(closing_at, zone),
                                      in_zone(min(later, default=None), zone))
+
+
+def ratings_put_out_of_time(db: Session, course: Course, index: int, today: date,
+                            zone: tzinfo | None) -> list[Assessment]:
+    """The course's baseline and week ratings that stood as their timepoint's before session
+    ``index`` was logged and no longer do with it (:func:`rating_timing_reason`): a session
+    logged as given before the baseline was taken, or between a week's end and its rating.
+    Ratings cannot be edited, so the log is kept and a clinician is alerted."""
+    given = given_at(db, course.id)
+    before = {i: at for i, at in given.items() if i != index}
+    weeks = week_followups(db, course, today, zone)
+    ratings = db.scalars(select(Assessment).where(Assessment.course_id == course.id,
+                                                  Assessment.timepoint != "extra"))
+    return [r for r in ratings
+            if rating_timing_reason(db, course, r.timepoint, r.rated_at, zone, given, weeks)
+            and not rating_timing_reason(db, course, r.timepoint, r.rated_at, zone, before, weeks)]
 
 
 def course_followups(db: Session, course: Course, today: date, zone: tzinfo | None) -> list[FollowUp]:

@@ -23,7 +23,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.pool import NullPool
 
-from api.db import reported_database_errors, sqlite_file
+from api.db import reported_database_errors
 
 log = logging.getLogger("navsvc.lock")
 
@@ -33,10 +33,6 @@ LOCK_CLASS = 0x6E617673
 KEEPER_INTERVAL_S = 30.0
 
 _KEY = f"{LOCK_CLASS}, hashtext(coalesce(current_schema(), ''))"
-
-
-def _is_postgresql(url: str) -> bool:
-    return sqlite_file(url) is None and sa.engine.make_url(url).get_backend_name() == "postgresql"
 
 
 def _take(engine: Engine, function: str) -> Connection | None:
@@ -161,4 +157,4 @@ def hold_database_lock(url: str, shared: bool) -> DatabaseLock | None:
 def needs_database_lock(url: str) -> bool:
     """Whether the database at ``url`` is one a data-folder lock does not guard
     (PostgreSQL)."""
-    return _is_postgresql(url)
+    return sa.engine.make_url(url).get_backend_name() == "postgresql"

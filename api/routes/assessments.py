@@ -12,11 +12,11 @@ from api.course_service import (
     READ_ROLES,
     ClinicZone,
     clinic_day,
-    course_followups,
     course_or_404,
     locked_course_or_404,
     rating_timing_reason,
     refuse_future,
+    week_followups,
 )
 from api.deps import DbSession, SessionRoute, require_roles, set_audit_resource
 from api.models import utc_now
@@ -81,11 +81,10 @@ def alert_out(alert: Alert) -> AlertOut:
 def _check_week_timing(db, course, week: int, rated_at: datetime, zone) -> None:
     """Refuse a week rating for a week the course does not have, or not taken between the
     session closing the week and the next one given (:func:`rating_timing_reason`)."""
-    weeks = [f for f in course_followups(db, course, clinic_day(rated_at, zone), zone)
-             if f.after_session_index is not None]
+    weeks = week_followups(db, course, clinic_day(rated_at, zone), zone)
     if not 1 <= week <= len(weeks):
         raise InputError(f"timepoint: this course has treatment weeks 1-{len(weeks)}")
-    reason = rating_timing_reason(db, course, f"week{week}", rated_at, zone)
+    reason = rating_timing_reason(db, course, f"week{week}", rated_at, zone, weeks=weeks)
     if reason:
         raise InputError(reason)
 

@@ -29,7 +29,7 @@ from api.course_service import (
     lock_course,
     open_alerts,
     protocol_of,
-    rating_timing_reason,
+    ratings_put_out_of_time,
     refuse_future,
     rules_of,
     screening_status,
@@ -38,7 +38,7 @@ from api.course_service import (
 )
 from api.deps import DbSession, SessionRoute, require_roles, set_audit_resource
 from api.models import Plan, utc_now
-from api.models_course import Alert, Assessment, Course, CourseHold, CourseSession, Delivery
+from api.models_course import Alert, Course, CourseHold, CourseSession, Delivery
 from api.problems import ProblemError
 from api.routes.common import get_or_404, problems
 from api.schemas_course import (
@@ -293,7 +293,7 @@ def log_delivery(
     if above:
         db.add(Alert(course_id=course.id, kind="dose_above_protocol", source_id=delivery.id,
                      detail=f"session {session.index} ({performed_on}): {above}"))
-    for rating in ratings_this_log_puts_out_of_time(db, course, session.index, zone):
+    for rating in ratings_put_out_of_time(db, course, session.index, performed_on, zone):
         db.add(Alert(course_id=course.id, kind="rating_timing", source_id=delivery.id,
                      detail=f"session {session.index}, logged as given at "
                             f"{in_zone(body.performed_at, zone).isoformat(timespec='minutes')}, makes the "
@@ -360,20 +360,6 @@ def _order_and_day_reason(db, course: Course, session: CourseSession, performed_
                                      protocol.min_interval_minutes)
             or daily_cap_block_reason([clinic_day(at, zone) for at in delivered_at], performed_on,
                                       protocol.sessions_per_day))
-
-
-def ratings_this_log_puts_out_of_time(db, course: Course, index: int, zone) -> list[Assessment]:
-    """The course's baseline and week ratings that stood as their timepoint's before session
-    ``index`` was logged and no longer do with it (:func:`rating_timing_reason`): a session
-    logged as given before the baseline was taken, or between a week's end and its rating.
-    Ratings cannot be edited, so the log is kept and a clinician is alerted."""
-    given = given_at(db, course.id)
-    before = {i: at for i, at in given.items() if i != index}
-    ratings = db.scalars(select(Assessment).where(Assessment.course_id == course.id,
-                                                  Assessment.timepoint != "extra"))
-    return [r for r in ratings
-            if rating_timing_reason(db, course, r.timepoint, r.rated_at, zone, given)
-            and not rating_timing_reason(db, course, r.timepoint, r.rated_at, zone, before)]
 
 
 def relay_after_log(db, course: Course, scheduled: ScheduledSession, performed_on: date, zone) -> int:

@@ -198,7 +198,7 @@ def plan_export(plan: dict) -> PlanExport:
     if along is not None:
         matrix = _aimed_pose(along, "plan entry.along_normal.coil_matrix", target)
         poses.append(PlanPose(names["along_normal"], "along_normal", matrix))
-    world = (plan.get("input") or {}).get("world_space") if isinstance(plan.get("input"), dict) else None
+    world = plan["input"].get("world_space") if isinstance(plan.get("input"), dict) else None
     return PlanExport(plan_id, strategy, tuple(poses), target, world if isinstance(world, str) else None)
 
 
