@@ -45,7 +45,7 @@ them for your neuronavigation system.
 
 ## Roles
 `admin` (audit trail, clinic calendars; tokens via the `navsvc admin` command), `clinician` (everything
-clinical, approves plans), `technician` (register, upload, plan; screening, session logs, ratings; navigator files
+clinical, approves plans, amends ratings), `technician` (register, upload, plan; screening, session logs, ratings; navigator files
 of approved plans), `navigator` (approved
 plans and their exports; logs deliveries, and reads session logs without side effects
 and notes), `auditor` (read-only, audit trail included).
@@ -69,7 +69,8 @@ def _openapi_with_problems(app: FastAPI):
     """Return an ``openapi()`` that documents validation errors as problem details.
 
     FastAPI describes 422 with its own ``HTTPValidationError`` schema, but this
-    service answers every error, 422 included, with :class:`~api.schemas.Problem`.
+    service answers every error, 422 included, with :class:`~api.schemas.Problem`; and
+    every operation with a JSON body answers 415 to a body sent as another media type.
     """
     build = app.openapi
 
@@ -83,6 +84,10 @@ def _openapi_with_problems(app: FastAPI):
             if response is not None:
                 response["description"] = "Invalid input; `errors` lists the fields."
                 response["content"] = {"application/problem+json": {"schema": problem}}
+            if "application/json" in operation.get("requestBody", {}).get("content", {}):
+                operation["responses"].setdefault("415", {
+                    "description": "The body was not sent as JSON (Content-Type: application/json).",
+                    "content": {"application/problem+json": {"schema": problem}}})
             for status, response in operation.get("responses", {}).items():
                 if status != "200" and "application/json" in response.get("content", {}) \
                         and response["content"]["application/json"].get("schema") == problem:

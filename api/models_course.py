@@ -2,7 +2,8 @@
 
 The rules (scheduling, scoring, screening) live in :mod:`navsvc.course`; these tables only
 store their inputs and results. Every table is created by migration ``0002``;
-``courses.status_changed_at`` by ``0004``, ``course_holds`` by ``0005``.
+``courses.status_changed_at`` by ``0004``, ``course_holds`` by ``0005``, the amendments of
+ratings (``assessments.version``, ``assessment_versions``) by ``0006``.
 """
 
 from __future__ import annotations
@@ -136,6 +137,32 @@ class Assessment(Base):
     total: Mapped[int] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now)
     created_by: Mapped[str] = mapped_column(String(200))
+    #: 1 as recorded, one more per amendment; the versions it replaced are in
+    #: :class:`AssessmentVersion`
+    version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    amended_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    amended_by: Mapped[str | None] = mapped_column(String(200), nullable=True)
+
+
+class AssessmentVersion(Base):
+    """A version of a rating that an amendment replaced: its values as they were, who
+    recorded them and when, and who replaced them, when and why."""
+
+    __tablename__ = "assessment_versions"
+    __table_args__ = (UniqueConstraint("assessment_id", "version", name="uq_assessment_versions_version"),)
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    assessment_id: Mapped[str] = mapped_column(ForeignKey("assessments.id"), index=True)
+    version: Mapped[int] = mapped_column(Integer)
+    rater: Mapped[str] = mapped_column(String(200))
+    rated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    items: Mapped[dict] = mapped_column(JSON)
+    item16_method: Mapped[str] = mapped_column(String(1))
+    total: Mapped[int] = mapped_column(Integer)
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    recorded_by: Mapped[str] = mapped_column(String(200))
+    replaced_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    replaced_by: Mapped[str] = mapped_column(String(200))
+    reason: Mapped[str] = mapped_column(Text)
 
 
 class Alert(Base):

@@ -37,9 +37,17 @@ def _iso_text(value):
                      "YYYY-MM-DDTHH:MM:SS with its zone (e.g. 2025-03-03T09:30:00Z)")
 
 
+def _zoned(value: datetime) -> datetime:
+    # A time without its zone would be read as UTC, hours off the clinic's own time.
+    if value.tzinfo is None:
+        raise ValueError("needs a time zone (e.g. 2025-03-01T10:00:00Z or +01:00)")
+    return value
+
+
 RecordDate = Annotated[date, BeforeValidator(_iso_text), AfterValidator(_record_day)]
-#: a time of a clinical record, within :data:`RECORD_DAYS` (time-zone rules stay with each model)
-RecordDateTime = Annotated[datetime, BeforeValidator(_iso_text), AfterValidator(_record_day)]
+#: a time of a clinical record or of a query, with its zone, within :data:`RECORD_DAYS`
+RecordDateTime = Annotated[datetime, BeforeValidator(_iso_text), AfterValidator(_record_day),
+                           AfterValidator(_zoned)]
 
 _ID = "3f2b8a54-9d1e-4c55-a0f4-2f6f6c1d9e10"
 _TS = "2025-11-21T09:30:00Z"

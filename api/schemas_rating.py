@@ -46,7 +46,9 @@ class AssessmentOut(BaseModel):
         "rated_at": "2025-03-21T15:00:00Z", "items": _ITEMS, "item16_method": "A",
         "total": 11, "severity": "mild", "baseline_total": 26, "change_from_baseline": -15,
         "percent_change": -57.7, "response": True, "remission": False, "suicide_alert": False,
-        "alert_id": None, "created_at": _TS, "links": {"course": f"/api/v1/courses/{_ID}"}})
+        "alert_id": None, "created_at": _TS, "version": 1, "amended_at": None, "amended_by": None,
+        "links": {"course": f"/api/v1/courses/{_ID}", "versions": f"/api/v1/assessments/{_ID}/versions",
+                  "amend": f"/api/v1/assessments/{_ID}/amendments"}})
     id: str
     course_id: str
     timepoint: str
@@ -65,7 +67,53 @@ class AssessmentOut(BaseModel):
     suicide_alert: bool = Field(description="Item 3 (suicide) >= 3.")
     alert_id: str | None
     created_at: datetime
+    version: int = Field(description="1 as recorded, one more per amendment (give it when amending).")
+    amended_at: datetime | None = Field(description="When the latest amendment was recorded.")
+    amended_by: str | None
     links: dict[str, str]
+
+
+class AmendmentIn(BaseModel):
+    """A correction of a rating: the whole rating as it should read, the version it
+    corrects and why. The timepoint cannot change; every item is checked as when rating."""
+
+    model_config = _example({"version": 1, "reason": "item 9 transcribed from the wrong row of "
+                             "the paper form", "items": _ITEMS, "item16_method": "A"},
+                            extra="forbid")
+    version: int = Field(ge=1, description="The version read (409 if the rating changed since).")
+    reason: str = Field(min_length=1, max_length=2000, description="Why it is amended.")
+    items: dict[str, Any] = Field(description="Item number ('1'..'17') -> score: all 17.")
+    item16_method: str | None = Field(None, description="A (history) or B (measured weight).")
+    rater: str | None = Field(None, min_length=1, max_length=200, description="Default: unchanged.")
+    rated_at: RecordDateTime | None = Field(None, description="Default: unchanged.")
+
+
+class AssessmentVersionOut(BaseModel):
+    """One version of a rating: its values and who recorded them; for a replaced version
+    also who replaced it, when and why."""
+
+    model_config = _example({"version": 1, "rater": "rater-lee", "rated_at": _TS, "items": _ITEMS,
+                             "item16_method": "A", "total": 11, "recorded_at": _TS,
+                             "recorded_by": "tech-kim", "replaced_at": "2025-03-04T08:00:00Z",
+                             "replaced_by": "dr-ito", "reason": "item 9 transcribed from the wrong row"})
+    version: int
+    rater: str
+    rated_at: datetime
+    items: dict[str, int]
+    item16_method: str
+    total: int
+    recorded_at: datetime
+    recorded_by: str
+    replaced_at: datetime | None = Field(description="Null for the current version.")
+    replaced_by: str | None
+    reason: str | None = Field(description="Why this version was replaced.")
+
+
+class AssessmentVersionList(BaseModel):
+    """Every version of a rating, oldest first; the last is the current one."""
+
+    model_config = _example({"items": []})
+    items: list[AssessmentVersionOut]
 
 
 class AssessmentList(BaseModel):

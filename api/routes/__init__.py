@@ -21,6 +21,7 @@ ROUTER_MODULES = [
     "api.routes.courses",
     "api.routes.sessions",
     "api.routes.assessments",
+    "api.routes.rating_amendments",
     "api.routes.screening",
     "api.routes.summary",
     "api.routes.schedule",

@@ -53,8 +53,11 @@ def assessment_out(a: Assessment, baseline_total: int | None, alert_id: str | No
         change_from_baseline=change, percent_change=percent, response=response,
         remission=remission,
         suicide_alert=a.items[str(hamd17.SUICIDE_ITEM)] >= hamd17.SUICIDE_ALERT_MIN,
-        alert_id=alert_id, created_at=a.created_at,
-        links={"course": f"/api/v1/courses/{a.course_id}"})
+        alert_id=alert_id, created_at=a.created_at, version=a.version, amended_at=a.amended_at,
+        amended_by=a.amended_by,
+        links={"course": f"/api/v1/courses/{a.course_id}",
+               "versions": f"/api/v1/assessments/{a.id}/versions",
+               "amend": f"/api/v1/assessments/{a.id}/amendments"})
 
 
 def course_assessments(db, course_id: str) -> list[Assessment]:
@@ -78,13 +81,28 @@ def alert_out(alert: Alert) -> AlertOut:
                            "course": f"/api/v1/courses/{alert.course_id}"})
 
 
-def _check_week_timing(db, course, week: int, rated_at: datetime, zone) -> None:
-    """Refuse a week rating for a week the course does not have, or not taken between the
-    session closing the week and the next one given (:func:`rating_timing_reason`)."""
-    weeks = week_followups(db, course, clinic_day(rated_at, zone), zone)
-    if not 1 <= week <= len(weeks):
-        raise InputError(f"timepoint: this course has treatment weeks 1-{len(weeks)}")
-    reason = rating_timing_reason(db, course, f"week{week}", rated_at, zone, weeks=weeks)
+def raise_suicide_alert(db, rating: Assessment, what: str, zone) -> str:
+    """Raise the alert of ``rating``'s item 3 (suicide) score, ``what`` saying how it was
+    scored; return the alert's id."""
+    alert = Alert(course_id=rating.course_id, kind="suicide_item", source_id=rating.id,
+                  detail=f"HAMD-17 item 3 (suicide) {what} at {rating.timepoint} "
+                         f"({clinic_day(rating.rated_at, zone)}); a clinician must see this now")
+    db.add(alert)
+    db.flush()
+    return alert.id
+
+
+def check_rating_time(db, course, timepoint: str, rated_at: datetime, zone) -> None:
+    """Refuse (422) a rating time in the future, a week rating for a week the course
+    does not have, and a baseline or week rating not taken when that timepoint is
+    (:func:`rating_timing_reason`)."""
+    refuse_future(rated_at, "rated_at")
+    weeks = None
+    if timepoint.startswith("week"):
+        weeks = week_followups(db, course, clinic_day(rated_at, zone), zone)
+        if not 1 <= int(timepoint[4:]) <= len(weeks):
+            raise InputError(f"timepoint: this course has treatment weeks 1-{len(weeks)}")
+    reason = rating_timing_reason(db, course, timepoint, rated_at, zone, weeks=weeks)
     if reason:
         raise InputError(reason)
 
@@ -112,15 +130,7 @@ def create_assessment(
     if body.timepoint != "extra" and any(a.timepoint == body.timepoint for a in ratings):
         raise ProblemError(409, f"a {body.timepoint} rating exists for this course; record "
                                 "further ratings with timepoint 'extra'")
-    if body.rated_at.tzinfo is None:
-        raise InputError("rated_at: needs a time zone (e.g. 2025-03-01T10:00:00Z)")
-    refuse_future(body.rated_at, "rated_at")
-    if body.timepoint.startswith("week"):
-        _check_week_timing(db, course, int(body.timepoint[4:]), body.rated_at, zone)
-    elif body.timepoint == "baseline":
-        reason = rating_timing_reason(db, course, "baseline", body.rated_at, zone)
-        if reason:
-            raise InputError(reason)
+    check_rating_time(db, course, body.timepoint, body.rated_at, zone)
     baseline_total = baseline_of(ratings)
     scores = hamd17.validate_items(body.items, body.item16_method)  # 422 names the item
     scored = hamd17.score(scores, body.item16_method, baseline_total)
@@ -133,13 +143,7 @@ def create_assessment(
     db.flush()
     alert_id = None
     if scored.suicide_alert:
-        alert = Alert(course_id=course.id, kind="suicide_item", source_id=assessment.id,
-                      detail=f"HAMD-17 item 3 (suicide) scored {items['3']} at "
-                             f"{body.timepoint} ({clinic_day(body.rated_at, zone)}); a clinician must "
-                             "see this now")
-        db.add(alert)
-        db.flush()
-        alert_id = alert.id
+        alert_id = raise_suicide_alert(db, assessment, f"scored {items['3']}", zone)
     set_audit_resource(request, assessment.id)
     return assessment_out(assessment, baseline_total, alert_id)
 

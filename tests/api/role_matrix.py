@@ -42,6 +42,8 @@ MATRIX = {
     ("POST", "/api/v1/sessions/{session_id}/missed"): CLINICAL_WRITE,
     ("POST", "/api/v1/courses/{course_id}/assessments"): CLINICAL_WRITE,
     ("GET", "/api/v1/courses/{course_id}/assessments"): CLINICAL_READ,
+    ("POST", "/api/v1/assessments/{assessment_id}/amendments"): ("clinician",),
+    ("GET", "/api/v1/assessments/{assessment_id}/versions"): CLINICAL_READ,
     ("GET", "/api/v1/courses/{course_id}/alerts"): CLINICAL_READ,
     ("GET", "/api/v1/alerts"): CLINICAL_READ,
     ("POST", "/api/v1/alerts/{alert_id}/acknowledgement"): ("clinician",),

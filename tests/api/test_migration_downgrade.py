@@ -14,7 +14,19 @@ import sqlalchemy as sa
 from alembic import command
 from api_test_fakes import plan_dict
 from api_test_helpers import insert_plan
-from course_helpers import approve, clear_screening, delivery, fix_now, fix_today, new_course, sessions
+import pytest
+from course_helpers import (
+    ZERO_ITEMS,
+    approve,
+    clear_screening,
+    delivery,
+    fix_now,
+    fix_today,
+    items_with_total,
+    new_course,
+    rate,
+    sessions,
+)
 
 from api.backup import reflected_tables, row_counts
 from api.migrations import alembic_config, upgrade
@@ -38,6 +50,7 @@ def test_the_migrations_go_down_and_up_again_keeping_a_courses_records(client, a
     fix_today(app, date(2025, 3, 3))
     course = new_course(client, auth, image["patient_id"], plan_id)
     clear_screening(client, auth, course["id"])
+    assert rate(client, auth, course["id"], "baseline", "2025-03-01", items_with_total(20)).status_code == 201
     first = sessions(client, auth, course["id"])["items"][0]
     logged = client.post(f"/api/v1/sessions/{first['id']}/delivery", headers=auth["technician"],
                          json=delivery("2025-03-03"))
@@ -48,13 +61,34 @@ def test_the_migrations_go_down_and_up_again_keeping_a_courses_records(client, a
     url = settings.resolved_database_url
     before = _counts(url)
     assert before["course_sessions"] == 15 and before["deliveries"] == 1 and before["course_holds"] == 1
+    assert before["assessments"] == 1
 
     command.downgrade(alembic_config(url), "0003")
     down = _counts(url)
-    assert "course_holds" not in down
-    assert {name: n for name, n in before.items() if name != "course_holds"} == down
+    later_tables = {"course_holds", "assessment_versions"}
+    assert not later_tables & down.keys()
+    assert {name: n for name, n in before.items() if name not in later_tables} == down
 
     upgrade(url)
     assert _counts(url) == before  # the pause's hold entered again from the audit record
     read = client.get(f"/api/v1/courses/{course['id']}", headers=auth["clinician"])
     assert read.status_code == 200 and read.json()["status"] == "paused"
+
+
+def test_the_downgrade_below_0006_is_refused_once_a_rating_was_amended(client, auth, app, image, settings):
+    plan_id = insert_plan(app, image["id"], plan_dict())
+    approve(client, auth, plan_id)
+    fix_today(app, date(2025, 3, 3))
+    course = new_course(client, auth, image["patient_id"], plan_id)
+    rating = rate(client, auth, course["id"], "baseline", "2025-03-01", items_with_total(20)).json()
+    amended = client.post(f"/api/v1/assessments/{rating['id']}/amendments", headers=auth["clinician"],
+                          json={"version": 1, "reason": "typed into the wrong form",
+                                "items": ZERO_ITEMS, "item16_method": "A"})
+    assert amended.status_code == 200, amended.text
+    url = settings.resolved_database_url
+    before = _counts(url)
+    with pytest.raises(RuntimeError, match="would lose the versions"):
+        command.downgrade(alembic_config(url), "0005")
+    assert _counts(url) == before
+    read = client.get(f"/api/v1/assessments/{rating['id']}/versions", headers=auth["auditor"])
+    assert [v["total"] for v in read.json()["items"]] == [20, 0]

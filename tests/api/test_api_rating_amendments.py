@@ -1,0 +1,164 @@
+"""Amending a HAMD-17 rating over HTTP: the correction and its reason are kept with every
+version it replaced, the course's outcome follows, and a refused amendment changes nothing."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import date
+
+import pytest
+from course_helpers import (
+    ZERO_ITEMS,
+    approve,
+    clear_screening,
+    delivery,
+    fix_now,
+    fix_today,
+    items_with_total,
+    new_course,
+    rate,
+    sessions,
+)
+
+
+@pytest.fixture
+def course(client, auth, app, patient, plan_id) -> dict:
+    approve(client, auth, plan_id)
+    fix_today(app, date(2025, 3, 3))
+    return new_course(client, auth, patient["id"], plan_id)
+
+
+def _amend(client, auth, rating_id: str, **body):
+    body = {"version": 1, "reason": "item typed from the wrong row of the paper form",
+            "items": ZERO_ITEMS, "item16_method": "A", **body}
+    return client.post(f"/api/v1/assessments/{rating_id}/amendments", headers=auth["clinician"],
+                       json=body)
+
+
+def _versions(client, auth, rating_id: str) -> list[dict]:
+    response = client.get(f"/api/v1/assessments/{rating_id}/versions", headers=auth["auditor"])
+    assert response.status_code == 200, response.text
+    return response.json()["items"]
+
+
+def _deliver(client, auth, course, count: int = 15) -> None:
+    clear_screening(client, auth, course["id"])
+    for s in sessions(client, auth, course["id"])["items"][:count]:
+        response = client.post(f"/api/v1/sessions/{s['id']}/delivery", headers=auth["technician"],
+                               json=delivery(s["date"]))
+        assert response.status_code == 201, response.text
+
+
+def test_amending_the_baseline_changes_the_courses_outcome_and_keeps_the_old_version(
+        client, auth, app, course):
+    baseline = rate(client, auth, course["id"], "baseline", "2025-03-01", items_with_total(30)).json()
+    _deliver(client, auth, course)
+    rate(client, auth, course["id"], "week3", "2025-03-21", items_with_total(14))
+    summary = client.get(f"/api/v1/courses/{course['id']}/summary", headers=auth["clinician"]).json()
+    assert summary["response"] is True  # 30 -> 14: 53 % down
+
+    fix_now(app, "2025-03-24T09:00:00+00:00")
+    amended = _amend(client, auth, baseline["id"], items=items_with_total(20), rater="rater-kim")
+    assert amended.status_code == 200, amended.text
+    body = amended.json()
+    assert (body["total"], body["version"], body["rater"], body["timepoint"]) == (20, 2, "rater-kim", "baseline")
+    assert body["amended_by"] == "clinician" and body["amended_at"].startswith("2025-03-24T09:00")
+    assert body["rated_at"] == baseline["rated_at"]  # unchanged when not given
+
+    summary = client.get(f"/api/v1/courses/{course['id']}/summary", headers=auth["clinician"]).json()
+    assert summary["response"] is False  # 20 -> 14: 30 % down
+    listed = client.get(f"/api/v1/courses/{course['id']}/assessments", headers=auth["auditor"]).json()
+    week3 = next(a for a in listed["items"] if a["timepoint"] == "week3")
+    assert (week3["baseline_total"], week3["change_from_baseline"]) == (20, -6)
+
+    versions = _versions(client, auth, baseline["id"])
+    assert [(v["version"], v["total"], v["rater"]) for v in versions] == [
+        (1, 30, "rater-lee"), (2, 20, "rater-kim")]
+    assert versions[0]["recorded_by"] == "technician" and versions[0]["replaced_by"] == "clinician"
+    assert versions[0]["reason"] == "item typed from the wrong row of the paper form"
+    assert versions[0]["items"] == baseline["items"]
+    assert (versions[1]["replaced_at"], versions[1]["reason"], versions[1]["recorded_by"]) == (
+        None, None, "clinician")
+
+    csv_text = client.get(f"/api/v1/courses/{course['id']}/summary.csv", headers=auth["auditor"]).text
+    rows = [r for r in csv.DictReader(io.StringIO(csv_text)) if r["record"] == "rating"]
+    assert [(r["timepoint"], r["hamd17_total"], r["rating_version"]) for r in rows] == [
+        ("baseline", "20", "2"), ("week3", "14", "1")]
+
+
+def test_a_second_amendment_needs_the_version_it_corrects(client, auth, course):
+    rating = rate(client, auth, course["id"], "baseline", "2025-03-01", items_with_total(22)).json()
+    assert _amend(client, auth, rating["id"], items=items_with_total(21)).status_code == 200
+    stale = _amend(client, auth, rating["id"], items=items_with_total(25))  # read before the first
+    assert stale.status_code == 409
+    assert "version 2" in stale.json()["detail"] and "read it again" in stale.json()["detail"]
+    again = _amend(client, auth, rating["id"], version=2, items=items_with_total(25), reason="second look")
+    assert again.status_code == 200 and again.json()["version"] == 3
+    versions = _versions(client, auth, rating["id"])
+    assert [(v["version"], v["total"], v["reason"]) for v in versions] == [
+        (1, 22, "item typed from the wrong row of the paper form"), (2, 21, "second look"), (3, 25, None)]
+    assert versions[1]["recorded_at"] == versions[0]["replaced_at"]
+
+
+@pytest.mark.parametrize(("change", "status", "words"), [
+    ({"reason": ""}, 422, "reason"),
+    ({"reason": None}, 422, "reason"),
+    ({"items": {**ZERO_ITEMS, "4": 3}}, 422, "item 4 ("),
+    ({"items": {k: v for k, v in ZERO_ITEMS.items() if k != "9"}}, 422, "item 9 ("),
+    ({"item16_method": "C"}, 422, "item16_method"),
+    ({"timepoint": "week1"}, 422, "timepoint"),
+    ({"version": 0}, 422, "version"),
+    ({"rated_at": "2025-03-01T15:00:00"}, 422, "time zone"),
+    ({"rated_at": "2125-03-01T15:00:00Z"}, 422, "future"),
+    ({"rated_at": "2025-03-03T16:00:00Z"}, 422, "baseline"),  # after the first session
+    ({"items": items_with_total(18), "rater": "rater-lee"}, 422, "nothing to amend"),
+    ({"version": 2}, 409, "version 1"),
+])
+def test_a_refused_amendment_changes_nothing(client, auth, app, course, change, status, words):
+    rating = rate(client, auth, course["id"], "baseline", "2025-03-01", items_with_total(18)).json()
+    _deliver(client, auth, course, count=1)  # the first session, given 2025-03-03
+    response = _amend(client, auth, rating["id"], **{"items": items_with_total(19), **change})
+    assert response.status_code == status, response.text
+    assert words in response.json()["detail"]
+    listed = client.get(f"/api/v1/courses/{course['id']}/assessments", headers=auth["auditor"]).json()
+    assert [(a["total"], a["version"], a["rated_at"]) for a in listed["items"]] == [
+        (18, 1, rating["rated_at"])]
+    assert len(_versions(client, auth, rating["id"])) == 1
+
+
+def test_only_a_clinician_amends_and_an_unknown_rating_is_404(client, auth, course):
+    rating = rate(client, auth, course["id"], "baseline", "2025-03-01", items_with_total(18)).json()
+    body = {"version": 1, "reason": "r", "items": ZERO_ITEMS, "item16_method": "A"}
+    for role in ("technician", "navigator", "auditor", "admin"):
+        response = client.post(f"/api/v1/assessments/{rating['id']}/amendments", headers=auth[role],
+                               json=body)
+        assert response.status_code == 403
+    assert _amend(client, auth, "no-such-rating").status_code == 404
+    assert client.get("/api/v1/assessments/no-such-rating/versions",
+                      headers=auth["auditor"]).status_code == 404
+    assert _versions(client, auth, rating["id"])[0]["total"] == 18
+
+
+def test_a_week_rating_moved_to_another_time_must_fit_its_week(client, auth, course):
+    _deliver(client, auth, course, count=10)  # weeks 1 and 2 closed: 2025-03-07 and 2025-03-14
+    week1 = rate(client, auth, course["id"], "week1", "2025-03-07", items_with_total(15)).json()
+    late = _amend(client, auth, week1["id"], items=items_with_total(15), rated_at="2025-03-12T15:00:00Z")
+    assert late.status_code == 422 and "week" in late.json()["detail"]
+    moved = _amend(client, auth, week1["id"], items=items_with_total(15), rated_at="2025-03-08T10:00:00Z")
+    assert moved.status_code == 200, moved.text
+    assert moved.json()["rated_at"].startswith("2025-03-08T10:00")
+
+
+def test_the_suicide_item_amended_up_raises_an_alert_and_down_leaves_it_open(client, auth, course):
+    rating = rate(client, auth, course["id"], "baseline", "2025-03-01", ZERO_ITEMS).json()
+    assert rating["alert_id"] is None
+    up = _amend(client, auth, rating["id"], items={**ZERO_ITEMS, "3": 3}).json()
+    assert up["suicide_alert"] is True and up["alert_id"]
+    alerts = client.get("/api/v1/alerts", headers=auth["clinician"]).json()["items"]
+    assert [(a["id"], a["kind"], a["source_id"]) for a in alerts] == [(up["alert_id"], "suicide_item", rating["id"])]
+    assert "amended from 0 to 3" in alerts[0]["detail"]
+    down = _amend(client, auth, rating["id"], version=2, items=ZERO_ITEMS, reason="misheard").json()
+    assert down["suicide_alert"] is False and down["alert_id"] is None
+    assert [a["id"] for a in client.get("/api/v1/alerts", headers=auth["clinician"]).json()["items"]] == [
+        up["alert_id"]]  # a clinician closes it, saying what was done
