@@ -91,7 +91,26 @@ async def _on_http(_request: Request, exc: StarletteHTTPException) -> JSONRespon
     return problem_response(exc.status_code, detail, getattr(exc, "headers", None))
 
 
-async def _on_validation(_request: Request, exc: RequestValidationError) -> JSONResponse:
+def is_json_media_type(content_type: str | None) -> bool:
+    """Whether a Content-Type header names JSON (``application/json`` or ``…+json``)."""
+    media_type = (content_type or "").split(";")[0].strip().lower()
+    return media_type == "application/json" or (media_type.startswith("application/")
+                                                and media_type.endswith("+json"))
+
+
+def _body_not_sent_as_json(request: Request, exc: RequestValidationError) -> bool:
+    # FastAPI reads a JSON body only when the Content-Type says JSON; any other body
+    # arrives as bytes and fails as "not a dictionary" at the body's root.
+    return (not is_json_media_type(request.headers.get("content-type"))
+            and any(tuple(e["loc"]) == ("body",) and e["type"] in ("model_attributes_type", "dict_type")
+                    for e in exc.errors()))
+
+
+async def _on_validation(request: Request, exc: RequestValidationError) -> JSONResponse:
+    if _body_not_sent_as_json(request, exc):
+        given = request.headers.get("content-type")
+        return problem_response(415, "send the body as JSON with the header Content-Type: "
+                                     f"application/json ({f'got {given!r}' if given else 'none was given'})")
     # The offending input values are left out: they may hold PHI (names, birth dates).
     errors = [{"loc": _location(e["loc"]), "msg": e["msg"]} for e in exc.errors()]
     detail = "; ".join(f"{e['loc']}: {e['msg']}" for e in errors) or "invalid request"

@@ -62,6 +62,15 @@ def test_tokens_are_stored_hashed(app, client):
     ("GET", "/api/v1/plans?approved=maybe", {}, 422),
     ("GET", "/api/v1/patients/%E2%98%83%00", {}, 404),
     ("GET", "/api/v1/plans/x/exports/json?space=", {}, 422),
+    ("POST", "/api/v1/patients", {"content": b'{"external_id": "MRN-9"}', "headers": {
+        "content-type": "text/plain"}}, 415),
+    ("POST", "/api/v1/patients", {"content": b'{"external_id": "MRN-9"}'}, 415),
+    ("POST", "/api/v1/patients", {"content": b'external_id=MRN-9', "headers": {
+        "content-type": "application/x-www-form-urlencoded"}}, 415),
+    ("POST", "/api/v1/patients", {"content": b'{"external_id": 5}', "headers": {
+        "content-type": "application/json"}}, 422),
+    ("POST", "/api/v1/patients", {"content": b'[1]', "headers": {
+        "content-type": "application/json; charset=utf-8"}}, 422),
 ])
 def test_client_mistakes_are_problems(client, auth, method, url, kwargs, status):
     headers = {**auth["clinician"], **kwargs.pop("headers", {})}
@@ -100,3 +109,22 @@ def test_a_nul_in_a_looked_up_value_finds_nothing(client, auth, url, status):
     assert response.status_code == status, response.text
     if status == 200:
         assert response.json()["items"] == []
+
+
+def test_a_body_not_sent_as_json_is_415_saying_what_to_send(client, auth, app):
+    response = client.post("/api/v1/patients", headers={**auth["clinician"], "content-type": "text/plain"},
+                           content=b'{"external_id": "MRN-9"}')
+    assert response.status_code == 415
+    assert "Content-Type: application/json" in response.json()["detail"] and "text/plain" in response.json()["detail"]
+    assert client.get("/api/v1/patients", headers=auth["clinician"]).json()["items"] == []
+    document = app.openapi()
+    assert "415" in document["paths"]["/api/v1/patients"]["post"]["responses"]
+    assert "415" not in document["paths"]["/api/v1/patients"]["get"]["responses"]
+
+
+@pytest.mark.parametrize("query", ["since=2025-03-01T10:00:00", "until=2025-03-01"])
+def test_audit_times_need_their_zone(client, auth, query):
+    response = client.get(f"/api/v1/audit?{query}", headers=auth["auditor"])
+    assert response.status_code == 422 and "time zone" in response.json()["detail"]
+    zoned = client.get("/api/v1/audit?since=2025-03-01T10:00:00%2B01:00", headers=auth["auditor"])
+    assert zoned.status_code == 200
