@@ -36,6 +36,7 @@ from api.schemas_course import CourseCreate, CourseList, CourseOut, PauseIn, Res
 from api.security import Principal
 from navsvc.course.calendar import ClinicCalendar, resume_course, schedule_sessions
 from navsvc.course.protocols import custom_protocol, get_protocol
+from navsvc.errors import InputError
 
 router = APIRouter(tags=["courses"], route_class=SessionRoute)
 
@@ -143,6 +144,9 @@ def pause_course(
     course = locked_course_or_404(db, course_id)
     if course.status != "active":
         raise ProblemError(409, f"course is {course.status}; only an active course can pause")
+    if body and body.from_date and body.from_date < course.start_date:
+        raise InputError(f"from_date: {body.from_date} is before the course started "
+                         f"({course.start_date}); give a day from then on")
     course.status = "paused"
     course.paused_from = (body.from_date if body and body.from_date else today)
     course.status_note = body.note if body else None

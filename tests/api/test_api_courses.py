@@ -155,6 +155,9 @@ def test_pause_and_resume(client, auth, app, patient, approved_plan):
                            json=delivery(s["date"])).status_code == 201
     url = f"/api/v1/courses/{course['id']}"
     fix_now(app, "2025-03-06T08:00:00+00:00")
+    early = client.post(f"{url}/pause", headers=auth["technician"], json={"from_date": "1900-01-01"})
+    assert early.status_code == 422 and "before the course started (2025-03-03)" in early.json()["detail"]
+    assert client.get(url, headers=auth["technician"]).json()["status"] == "active"
     response = client.post(f"{url}/pause", headers=auth["technician"],
                            json={"note": "patient has flu"})
     assert response.status_code == 200 and response.json()["status"] == "paused"
