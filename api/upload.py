@@ -14,6 +14,7 @@ from fastapi import Request
 from python_multipart.multipart import MultipartParser, parse_options_header
 
 from api.problems import ProblemError
+from navsvc.io.dicom import printable
 
 #: allowance for multipart boundaries and part headers on top of the file size, bytes
 MULTIPART_OVERHEAD_BYTES = 64 * 1024
@@ -32,6 +33,8 @@ class UploadedFile:
     suffix: str
     sha256: str
     size_bytes: int
+    #: the file name the client gave (printable, cut to 80 characters), for its messages
+    filename: str
 
 
 def suffix_of(filename: str) -> str:
@@ -153,4 +156,4 @@ async def receive_file(request: Request, spool_path: Path, max_bytes: int,
     if sink.filename is None:
         raise ProblemError(422, f"the multipart body has no '{field}' part with a file")
     return UploadedFile(spool_path, suffix_of(sink.filename), sink.digest.hexdigest(),
-                        sink.size_bytes)
+                        sink.size_bytes, printable(sink.filename, limit=80))

@@ -19,6 +19,7 @@ from api.security import Principal
 from api.storage import Storage, sha256_file
 from api.upload import UploadedFile, receive_file
 from navsvc.io import validate_t1_file
+from navsvc.errors import InputError
 from navsvc.io.deidentify import deidentify_file
 
 log = logging.getLogger("navsvc.api")
@@ -49,10 +50,13 @@ def image_out(image: Image) -> ImageOut:
 
 def _validate_and_store(storage: Storage, upload: UploadedFile) -> tuple[dict, str, str, int]:
     """Validate, de-identify and store an upload; return (info, sha256, path, size)."""
-    info = validate_t1_file(upload.path, work_dir=storage.tmp_dir)
     cleaned = storage.temp_path(upload.suffix)
     try:
-        deidentify_file(upload.path, cleaned)
+        try:
+            info = validate_t1_file(upload.path, work_dir=storage.tmp_dir)
+            deidentify_file(upload.path, cleaned)
+        except InputError as exc:  # it names the spool file; the user knows the file they sent
+            raise InputError(str(exc).replace(upload.path.name, repr(upload.filename))) from None
         sha256 = sha256_file(cleaned)
         size_bytes = cleaned.stat().st_size
         stored_path = storage.store_image(cleaned, sha256, upload.suffix)
@@ -99,7 +103,7 @@ async def upload_image(
         await run_in_threadpool(db.rollback)
         named = spool.with_name(spool.name + upload.suffix)
         spool.rename(named)
-        upload = UploadedFile(named, upload.suffix, upload.sha256, upload.size_bytes)
+        upload = UploadedFile(named, upload.suffix, upload.sha256, upload.size_bytes, upload.filename)
         info, sha256, stored_path, size_bytes = await run_in_threadpool(
             _validate_and_store, storage, upload)
         image = Image(patient_id=patient_id, upload_sha256=upload.sha256, sha256=sha256,

@@ -102,6 +102,9 @@ def load_t1(path: str | Path, series: str | None = None, work_dir: str | Path | 
     """
     path = existing_input(path)
     checksum = file_sha256(path)
+    if path.suffix.lower() == ".zip" and not _is_dicom_source(path):
+        raise InputError(f"{path.name} is not a readable ZIP archive (damaged or not a zip): zip "
+                         "the DICOM series folder again, or give the T1 as .nii/.nii.gz")
     if _is_dicom_source(path):
         with tempfile.TemporaryDirectory(prefix="navsvc-dicom-", dir=work_dir) as tmp:
             nifti_path = dicom_to_nifti(path, Path(tmp), series)

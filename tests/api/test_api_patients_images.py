@@ -386,3 +386,16 @@ def test_dicom_upload_is_unpacked_inside_the_data_folder(client, app, auth, pati
     assert response.status_code == 201, response.text
     assert folders and all(folder.parent == app.state.storage.tmp_dir for folder in folders)
     assert not any(app.state.storage.tmp_dir.iterdir())
+
+
+@pytest.mark.parametrize(("name", "data", "words"), [
+    ("scan-0042.nii.gz", b"\x1f\x8b\x08\x00garbage", "is not a readable NIfTI image"),
+    ("scan-0042.nii", b"x" * 400, "is not a readable NIfTI image"),
+    ("series-0042.zip", b"PK\x03\x04junk", "is not a readable ZIP archive"),
+])
+def test_an_unreadable_upload_is_named_as_the_client_sent_it(client, auth, patient, name, data, words):
+    response = client.post(f"/api/v1/patients/{patient['id']}/images", headers=auth["technician"],
+                           files={"file": (name, data)})
+    assert response.status_code == 422
+    assert response.json()["detail"].startswith(f"'{name}' {words}")
+    assert client.get(f"/api/v1/patients/{patient['id']}/images", headers=auth["technician"]).json() == []
