@@ -37,8 +37,11 @@ def run_migrations_online() -> None:
     engine = make_engine(config.get_main_option("sqlalchemy.url"))
     with engine.connect() as connection:
         sqlite = connection.dialect.name == "sqlite"
+        # Alembic commits each revision on its own on SQLite, which it takes for a database
+        # without transactional DDL; SQLite's DDL is transactional, and the engine emits
+        # BEGIN itself (api.db), so one transaction holds every revision.
         context.configure(connection=connection, target_metadata=target_metadata,
-                          render_as_batch=sqlite)
+                          render_as_batch=sqlite, transactional_ddl=True)
         if sqlite:
             _sqlite_foreign_keys(connection, on=False)
         try:
