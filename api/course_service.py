@@ -15,7 +15,8 @@ from sqlalchemy.orm import Session
 
 from api.models import Image, Patient, Plan, utc_now
 from api.models_course import (
-    Alert, Assessment, ClinicCalendarRecord, Course, CourseHold, CourseSession, Delivery, Screening,
+    Alert, Assessment, ClinicCalendarRecord, Course, CourseHold, CourseSession, Delivery,
+    RatingNotObtained, Screening,
 )
 from api.problems import ProblemError
 from api.routes.common import get_or_404
@@ -256,8 +257,10 @@ def course_followups(db: Session, course: Course, today: date, zone: tzinfo | No
     given_on = given_days(db, course.id, zone)
     sessions = as_given(to_domain(session_rows(db, course.id)), given_on)
     rated = db.scalars(select(Assessment.timepoint).where(Assessment.course_id == course.id))
+    not_obtained = db.scalars(select(RatingNotObtained.timepoint)
+                              .where(RatingNotObtained.course_id == course.id))
     return followups(sessions, protocol_of(course).sessions_per_week, rated, today,
-                     given_on=given_on)
+                     given_on=given_on, not_obtained=not_obtained)
 
 
 def screening_status(db: Session, course_id: str) -> ScreeningStatus:

@@ -3,7 +3,8 @@
 The rules (scheduling, scoring, screening) live in :mod:`navsvc.course`; these tables only
 store their inputs and results. Every table is created by migration ``0002``;
 ``courses.status_changed_at`` by ``0004``, ``course_holds`` by ``0005``, the amendments of
-ratings (``assessments.version``, ``assessment_versions``) by ``0006``.
+ratings (``assessments.version``, ``assessment_versions``) by ``0006``, ``ratings_not_obtained``
+by ``0007``.
 """
 
 from __future__ import annotations
@@ -163,6 +164,20 @@ class AssessmentVersion(Base):
     replaced_at: Mapped[datetime] = mapped_column(UTCDateTime)
     replaced_by: Mapped[str] = mapped_column(String(200))
     reason: Mapped[str] = mapped_column(Text)
+
+
+class RatingNotObtained(Base):
+    """A clinician's record that a baseline or week rating of a course will not be taken
+    (patient withdrew, course stopped), with the reason: the timepoint is no longer due."""
+
+    __tablename__ = "ratings_not_obtained"
+    __table_args__ = (UniqueConstraint("course_id", "timepoint", name="uq_ratings_not_obtained_timepoint"),)
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    course_id: Mapped[str] = mapped_column(ForeignKey("courses.id"), index=True)
+    timepoint: Mapped[str] = mapped_column(String(20))
+    reason: Mapped[str] = mapped_column(Text)
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now)
+    recorded_by: Mapped[str] = mapped_column(String(200))
 
 
 class Alert(Base):

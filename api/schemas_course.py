@@ -304,7 +304,9 @@ class FollowUpOut(BaseModel):
     timepoint: str
     after_session_index: int | None
     due_on: date | None
-    status: Literal["done", "due", "overdue", "upcoming"]
+    status: Literal["done", "due", "overdue", "upcoming", "not_obtained"] = Field(
+        description="`not_obtained`: a clinician recorded that it will not be rated "
+                    "(`/courses/{id}/ratings-not-obtained`); a rating taken after all makes it `done`.")
 
 
 class SessionList(BaseModel):

@@ -116,6 +116,36 @@ class AssessmentVersionList(BaseModel):
     items: list[AssessmentVersionOut]
 
 
+class NotObtainedIn(BaseModel):
+    """A baseline or week rating that will not be taken, and why."""
+
+    model_config = _example({"timepoint": "week3", "reason": "course stopped after session 11: "
+                             "patient moved away"}, extra="forbid")
+    timepoint: str = Field(pattern=r"^(baseline|week[1-9][0-9]?)$", description="baseline, week1 ...")
+    reason: str = Field(min_length=1, max_length=2000)
+
+
+class NotObtainedOut(BaseModel):
+    """A rating recorded as not obtained."""
+
+    model_config = _example({"id": _ID, "course_id": _ID, "timepoint": "week3",
+                             "reason": "course stopped after session 11: patient moved away",
+                             "recorded_at": _TS, "recorded_by": "dr-ito"})
+    id: str
+    course_id: str
+    timepoint: str
+    reason: str
+    recorded_at: datetime
+    recorded_by: str
+
+
+class NotObtainedList(BaseModel):
+    """The ratings of a course recorded as not obtained, in the order recorded."""
+
+    model_config = _example({"items": []})
+    items: list[NotObtainedOut]
+
+
 class AssessmentList(BaseModel):
     """The ratings of a course in the order they were rated."""
 

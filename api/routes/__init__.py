@@ -22,6 +22,7 @@ ROUTER_MODULES = [
     "api.routes.sessions",
     "api.routes.assessments",
     "api.routes.rating_amendments",
+    "api.routes.ratings_not_obtained",
     "api.routes.screening",
     "api.routes.summary",
     "api.routes.schedule",

@@ -22,8 +22,9 @@ from navsvc.course.calendar import (
     week_closing_sessions,
 )
 
-#: status of one rating timepoint
-FOLLOWUP_STATUSES = ("done", "due", "overdue", "upcoming")
+#: status of one rating timepoint; ``not_obtained``: a clinician recorded that it will not
+#: be rated (with the reason), so it is no longer due
+FOLLOWUP_STATUSES = ("done", "due", "overdue", "upcoming", "not_obtained")
 
 
 @dataclass(frozen=True)
@@ -51,7 +52,8 @@ class FollowUp:
 
 def followups(sessions: Sequence[ScheduledSession], per_week: int, rated: Iterable[str],
               today: date, grace_days: int = 3,
-              given_on: Mapping[int, date] | None = None) -> list[FollowUp]:
+              given_on: Mapping[int, date] | None = None,
+              not_obtained: Iterable[str] = ()) -> list[FollowUp]:
     """List every HAMD-17 timepoint of the course with its status on ``today``.
 
     Parameters
@@ -69,9 +71,13 @@ def followups(sessions: Sequence[ScheduledSession], per_week: int, rated: Iterab
     given_on : mapping of int to datetime.date, optional
         The day each delivered session was given, by index: a closing session given late
         makes its rating due from that day, not from the day it was scheduled.
+    not_obtained : iterable of str
+        Timepoints a clinician recorded as not obtained: ``not_obtained`` unless rated
+        after all (a rating, once there, is ``done``).
     """
     given_on = given_on or {}
     rated = set(rated)
+    not_obtained = set(not_obtained) - rated
     order = treatment_order(sessions)
     by_index = {s.index: s for s in sessions}
     first = order[0] if order else None
@@ -79,6 +85,8 @@ def followups(sessions: Sequence[ScheduledSession], per_week: int, rated: Iterab
 
     if "baseline" in rated:
         status = "done"
+    elif "baseline" in not_obtained:
+        status = "not_obtained"
     elif first is None:
         status = "due"
     elif first.state in DELIVERED_STATES or today > first.date:
@@ -93,6 +101,8 @@ def followups(sessions: Sequence[ScheduledSession], per_week: int, rated: Iterab
         closed_on = given_on.get(index, closing.date)
         if timepoint in rated:
             status = "done"
+        elif timepoint in not_obtained:
+            status = "not_obtained"
         elif closing.state not in DELIVERED_STATES:
             status = "upcoming"
         elif today > closed_on + timedelta(days=grace_days):

@@ -65,7 +65,7 @@ def test_the_migrations_go_down_and_up_again_keeping_a_courses_records(client, a
 
     command.downgrade(alembic_config(url), "0003")
     down = _counts(url)
-    later_tables = {"course_holds", "assessment_versions"}
+    later_tables = {"course_holds", "assessment_versions", "ratings_not_obtained"}
     assert not later_tables & down.keys()
     assert {name: n for name, n in before.items() if name not in later_tables} == down
 
@@ -75,7 +75,7 @@ def test_the_migrations_go_down_and_up_again_keeping_a_courses_records(client, a
     assert read.status_code == 200 and read.json()["status"] == "paused"
 
 
-def test_the_downgrade_below_0006_is_refused_once_a_rating_was_amended(client, auth, app, image, settings):
+def test_a_downgrade_that_would_lose_amendments_or_ratings_not_obtained_is_refused(client, auth, app, image, settings):
     plan_id = insert_plan(app, image["id"], plan_dict())
     approve(client, auth, plan_id)
     fix_today(app, date(2025, 3, 3))
@@ -89,6 +89,14 @@ def test_the_downgrade_below_0006_is_refused_once_a_rating_was_amended(client, a
     before = _counts(url)
     with pytest.raises(RuntimeError, match="would lose the versions"):
         command.downgrade(alembic_config(url), "0005")
+    # one transaction for every revision: 0007's downgrade, before 0006's refusal, is undone
+    # too (SQLite committed each revision on its own, leaving the database at 0006)
     assert _counts(url) == before
+    recorded = client.post(f"/api/v1/courses/{course['id']}/ratings-not-obtained", headers=auth["clinician"],
+                           json={"timepoint": "week1", "reason": "patient withdrew"})
+    assert recorded.status_code == 201
+    with pytest.raises(RuntimeError, match="would lose them"):
+        command.downgrade(alembic_config(url), "0006")
+    assert _counts(url)["ratings_not_obtained"] == 1
     read = client.get(f"/api/v1/assessments/{rating['id']}/versions", headers=auth["auditor"])
     assert [v["total"] for v in read.json()["items"]] == [20, 0]

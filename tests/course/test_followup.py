@@ -86,3 +86,12 @@ def test_a_baseline_is_taken_before_the_first_session():
     # the afternoon of the first session is after it
     assert ("first session was given at 2025-03-03T09:30+00:00, before this rating (2025-03-03T15:00+00:00)"
             in late_baseline_reason(first, _at("2025-03-03", "15:00")))
+
+
+def test_a_timepoint_recorded_not_obtained_is_no_longer_due_unless_rated_after_all():
+    sessions = _deliver(schedule_sessions(START, 15, 5, ClinicCalendar()), 5)
+    items = _status(followups(sessions, 5, [], date(2025, 3, 20), not_obtained=["baseline", "week1"]))
+    assert items["baseline"] == ("not_obtained", None) and items["week1"] == ("not_obtained", 5)
+    assert items["week2"][0] == "upcoming"
+    items = _status(followups(sessions, 5, ["week1"], date(2025, 3, 20), not_obtained=["week1"]))
+    assert items["week1"][0] == "done" and items["baseline"][0] == "overdue"

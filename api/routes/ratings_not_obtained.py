@@ -1,0 +1,78 @@
+"""Ratings not obtained: a clinician records that a baseline or week rating of a course will
+not be taken, and why, so it stops being due or overdue (a stopped course's unrated weeks
+stayed overdue for ever)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request
+from sqlalchemy import select
+
+from api.course_service import (
+    READ_ROLES,
+    ClinicZone,
+    Today,
+    course_followups,
+    course_or_404,
+    locked_course_or_404,
+)
+from api.deps import DbSession, SessionRoute, require_roles, set_audit_resource
+from api.models_course import RatingNotObtained
+from api.problems import ProblemError
+from api.routes.common import problems
+from api.schemas_rating import NotObtainedIn, NotObtainedList, NotObtainedOut
+from api.security import Principal
+from navsvc.errors import InputError
+
+router = APIRouter(tags=["assessments"], route_class=SessionRoute)
+
+
+def _out(record: RatingNotObtained) -> NotObtainedOut:
+    return NotObtainedOut(id=record.id, course_id=record.course_id, timepoint=record.timepoint,
+                          reason=record.reason, recorded_at=record.recorded_at,
+                          recorded_by=record.recorded_by)
+
+
+@router.post("/courses/{course_id}/ratings-not-obtained", status_code=201,
+             response_model=NotObtainedOut, summary="Record a rating as not obtained",
+             responses=problems(404, 409, 422))
+def record_not_obtained(
+    course_id: str, body: NotObtainedIn, request: Request, db: DbSession, today: Today,
+    zone: ClinicZone, principal: Annotated[Principal, Depends(require_roles("clinician"))],
+) -> NotObtainedOut:
+    """Record that the course's baseline or week-N rating will not be taken, and why
+    (clinician): the timepoint shows `not_obtained` and leaves the ratings due. A timepoint
+    already rated, or already recorded, is a 409; a week the course does not have a 422. A
+    rating taken after all is still accepted and makes the timepoint `done`; this record
+    stays."""
+    course = locked_course_or_404(db, course_id)
+    timepoints = {f.timepoint: f for f in course_followups(db, course, today, zone)}
+    followup = timepoints.get(body.timepoint)
+    if followup is None:
+        weeks = len(timepoints) - 1
+        raise InputError(f"timepoint: this course has a baseline and treatment weeks 1-{weeks}")
+    if followup.status == "done":
+        raise ProblemError(409, f"the {body.timepoint} rating was taken; it cannot be recorded "
+                                "as not obtained")
+    if followup.status == "not_obtained":
+        raise ProblemError(409, f"the {body.timepoint} rating is already recorded as not obtained")
+    record = RatingNotObtained(course_id=course.id, timepoint=body.timepoint, reason=body.reason,
+                               recorded_by=principal.name)
+    db.add(record)
+    db.flush()
+    set_audit_resource(request, record.id)
+    return _out(record)
+
+
+@router.get("/courses/{course_id}/ratings-not-obtained", response_model=NotObtainedList,
+            summary="List a course's ratings not obtained", responses=problems(404))
+def list_not_obtained(
+    course_id: str, db: DbSession, _: Annotated[Principal, Depends(require_roles(*READ_ROLES))],
+) -> NotObtainedList:
+    """The course's baseline and week ratings recorded as not obtained, with who recorded
+    them, when and why (clinician, technician, auditor)."""
+    course = course_or_404(db, course_id)
+    records = db.scalars(select(RatingNotObtained).where(RatingNotObtained.course_id == course.id)
+                         .order_by(RatingNotObtained.recorded_at, RatingNotObtained.timepoint))
+    return NotObtainedList(items=[_out(r) for r in records])

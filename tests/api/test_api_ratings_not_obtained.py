@@ -1,0 +1,90 @@
+"""Ratings recorded as not obtained over HTTP: with a reason, the timepoint leaves the ratings
+due; refused for a rated, already recorded or unknown timepoint, which changes nothing."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+from course_helpers import approve, clear_screening, delivery, fix_today, new_course, rate, sessions
+
+
+@pytest.fixture
+def course(client, auth, app, patient, plan_id) -> dict:
+    approve(client, auth, plan_id)
+    fix_today(app, date(2025, 3, 3))
+    return new_course(client, auth, patient["id"], plan_id)
+
+
+def _stopped_after_week1(client, auth, app, course) -> None:
+    clear_screening(client, auth, course["id"])
+    for s in sessions(client, auth, course["id"])["items"][:7]:
+        assert client.post(f"/api/v1/sessions/{s['id']}/delivery", headers=auth["technician"],
+                           json=delivery(s["date"])).status_code == 201
+    assert client.post(f"/api/v1/courses/{course['id']}/stop", headers=auth["clinician"],
+                       json={"note": "moved away"}).status_code == 200
+    fix_today(app, date(2025, 3, 20))
+
+
+def _not_obtained(client, auth, course, timepoint: str, reason: str = "patient moved away",
+                  role: str = "clinician"):
+    return client.post(f"/api/v1/courses/{course['id']}/ratings-not-obtained", headers=auth[role],
+                       json={"timepoint": timepoint, "reason": reason})
+
+
+def _due(client, auth) -> list[tuple[str, str]]:
+    items = client.get("/api/v1/assessments/due", headers=auth["clinician"]).json()["items"]
+    return [(i["timepoint"], i["status"]) for i in items]
+
+
+def _statuses(client, auth, course) -> dict[str, str]:
+    summary = client.get(f"/api/v1/courses/{course['id']}/summary", headers=auth["auditor"]).json()
+    return {f["timepoint"]: f["status"] for f in summary["followups"]}
+
+
+def test_a_stopped_courses_unrated_week_leaves_the_due_list_once_recorded_not_obtained(
+        client, auth, app, course):
+    _stopped_after_week1(client, auth, app, course)
+    # the stop after session 7 closes week 2 early; both stayed overdue for ever
+    assert _due(client, auth) == [("week1", "overdue"), ("week2", "overdue")]
+    recorded = _not_obtained(client, auth, course, "week1")
+    assert recorded.status_code == 201, recorded.text
+    assert (recorded.json()["timepoint"], recorded.json()["recorded_by"]) == ("week1", "clinician")
+    assert _due(client, auth) == [("week2", "overdue")]
+    assert _not_obtained(client, auth, course, "week2", "no visit after the stop").status_code == 201
+    assert _due(client, auth) == []
+    assert _statuses(client, auth, course)["week1"] == "not_obtained"
+    listed = client.get(f"/api/v1/courses/{course['id']}/ratings-not-obtained", headers=auth["auditor"])
+    assert [(r["timepoint"], r["reason"]) for r in listed.json()["items"]] == [
+        ("week1", "patient moved away"), ("week2", "no visit after the stop")]
+    # taken after all: the rating is accepted and the timepoint is done; the record stays
+    assert rate(client, auth, course["id"], "week1", "2025-03-08").status_code == 201
+    assert _statuses(client, auth, course)["week1"] == "done"
+    assert len(client.get(f"/api/v1/courses/{course['id']}/ratings-not-obtained",
+                          headers=auth["auditor"]).json()["items"]) == 2
+
+
+@pytest.mark.parametrize(("timepoint", "reason", "status", "words"), [
+    ("baseline", "x", 409, "was taken"),
+    ("week1", "", 422, "reason"),
+    ("week4", "x", 422, "weeks 1-3"),
+    ("extra", "x", 422, "timepoint"),
+    ("week1", "x", 409, "already recorded"),
+])
+def test_a_refused_record_changes_nothing(client, auth, app, course, timepoint, reason, status, words):
+    assert rate(client, auth, course["id"], "baseline", "2025-03-01").status_code == 201
+    assert _not_obtained(client, auth, course, "week1", "first").status_code == 201
+    response = _not_obtained(client, auth, course, timepoint, reason)
+    assert response.status_code == status and words in response.json()["detail"]
+    listed = client.get(f"/api/v1/courses/{course['id']}/ratings-not-obtained", headers=auth["auditor"])
+    assert [(r["timepoint"], r["reason"]) for r in listed.json()["items"]] == [("week1", "first")]
+    assert _statuses(client, auth, course) == {"baseline": "done", "week1": "not_obtained",
+                                               "week2": "upcoming", "week3": "upcoming"}
+
+
+def test_only_a_clinician_records_a_rating_not_obtained(client, auth, course):
+    for role in ("technician", "navigator", "auditor", "admin"):
+        assert _not_obtained(client, auth, course, "baseline", role=role).status_code == 403
+    assert client.post("/api/v1/courses/no-such-course/ratings-not-obtained", headers=auth["clinician"],
+                       json={"timepoint": "baseline", "reason": "x"}).status_code == 404
+    assert _statuses(client, auth, course)["baseline"] == "due"
