@@ -11,6 +11,9 @@ MAX_FOV_MM = 600.0
 MAX_SFORM_QFORM_DISAGREEMENT_MM = 0.5
 #: largest accepted voxel count: 2**28 voxels = 1 GiB as float32 (a 0.4 mm 640^3 head)
 MAX_VOXELS = 2**28
+#: voxels of a NIfTI data block read at a time: what reading holds besides the float32
+#: volume is one slab in the file's own type (float64: 512 MiB), not the whole block
+SLAB_VOXELS = 2**26
 #: largest accepted NIfTI header extension block (bytes between header and vox_offset);
 #: real extensions (AFNI, DICOM, JSON sidecars) are kB to a few MB
 MAX_HEADER_EXTENSION_BYTES = 16 * 2**20

@@ -40,7 +40,9 @@ def read_nifti_header(path: Path) -> nib.Nifti1Image:
         raise InputError(f"{path.name} is empty (0 bytes): upload the T1 file again")
     check_raw_header(path)
     try:
-        img = nib.load(str(path))
+        # the file stays open while the image lives: read_nifti_data reads it slab by slab,
+        # each from where the last one ended (reopened, a .gz would decompress from the start)
+        img = nib.load(str(path), keep_file_open=True)
     except (nib.filebasedimages.ImageFileError, nib.spatialimages.HeaderDataError,
             EOFError, OSError, zlib.error, ValueError) as exc:
         raise InputError(
@@ -273,17 +275,28 @@ WORLD_SPACES = ("scanner", "aligned", "talairach", "mni", "template")
 
 
 def read_nifti_data(img: nib.Nifti1Image, name: str) -> np.ndarray:
-    """Read the data block as a 3-D float32 array, refusing truncated or non-finite data."""
+    """Read the data block as a 3-D float32 array, refusing truncated or non-finite data.
+
+    The block is read in slabs of :data:`limits.SLAB_VOXELS` voxels along the third axis,
+    so a float64 volume at the voxel limit takes its 1 GiB as float32 and one slab, not
+    the whole block twice over (4.3 GB before).
+    """
+    shape = img.shape[:3]
+    single_volume = (0,) * (len(img.shape) - 3)  # a 4-D image has one volume (header check)
+    per_slab = max(1, limits.SLAB_VOXELS // (shape[0] * shape[1]))
+    data = np.empty(shape, dtype=np.float32, order="F")
+    bad = 0
     try:
-        data = np.asarray(img.dataobj, dtype=np.float32)
+        for k in range(0, shape[2], per_slab):
+            slab = data[:, :, k:k + per_slab]
+            slab[...] = img.dataobj[(slice(None), slice(None), slice(k, k + per_slab), *single_volume)]
+            bad += slab.size - int(np.count_nonzero(np.isfinite(slab)))
     except (EOFError, OSError, zlib.error, gzip.BadGzipFile, ValueError) as exc:
         raise InputError(
             f"{name} is truncated or corrupt: its data block could not be read "
             f"({type(exc).__name__}); copy the file again from the scanner or PACS"
         ) from None
-    data = data.reshape(data.shape[:3])
-    if not np.all(np.isfinite(data)):
-        bad = int(np.size(data) - np.count_nonzero(np.isfinite(data)))
+    if bad:
         raise InputError(f"{name} contains {bad:,} NaN/Inf voxels: re-export the T1 from the scanner")
     if float(data.max()) == float(data.min()):
         raise InputError(f"{name} is constant (every voxel = {float(data.min()):g}): it holds no image")

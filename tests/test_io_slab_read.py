@@ -1,0 +1,52 @@
+"""The NIfTI data block read slab by slab gives the voxels nibabel reads whole, for every
+slab boundary, scaling and file kind, and counts non-finite voxels in every slab."""
+
+from __future__ import annotations
+
+import nibabel as nib
+import numpy as np
+import pytest
+
+from navsvc.errors import InputError
+from navsvc.io import limits
+from navsvc.io.nifti import read_nifti_data, read_nifti_header
+
+SHAPE = (42, 44, 41)  # 2.95 mm voxels: the smallest field of view a head has
+
+
+def _write(path, data, dtype, slope=None, inter=None):
+    img = nib.Nifti1Image(data.astype(dtype), np.diag([2.95, 2.95, 2.95, 1.0]))
+    if slope is not None:
+        img.header.set_slope_inter(slope, inter)
+    img.header.set_data_dtype(dtype)
+    nib.save(img, path)
+    return path
+
+
+@pytest.mark.parametrize("slab_voxels", [1, 42 * 44, 42 * 44 * 5 + 7, 2**26])
+@pytest.mark.parametrize(("dtype", "slope", "inter", "suffix", "volumes"), [
+    (np.int16, 0.5, 10.0, ".nii.gz", 0),
+    (np.float64, None, None, ".nii", 0),
+    (np.uint8, None, None, ".nii.gz", 1),  # 4-D with one volume
+])
+def test_slabs_read_what_nibabel_reads_whole(tmp_path, monkeypatch, slab_voxels, dtype, slope, inter,
+                                             suffix, volumes):
+    monkeypatch.setattr(limits, "SLAB_VOXELS", slab_voxels)
+    rng = np.random.default_rng(3)
+    data = rng.integers(0, 200, SHAPE).astype(float)
+    if volumes:
+        data = data[..., None]
+    path = _write(tmp_path / f"t1{suffix}", data, dtype, slope, inter)
+    read = read_nifti_data(read_nifti_header(path), path.name)
+    whole = np.asarray(nib.load(path).dataobj, dtype=np.float32).reshape(SHAPE)
+    assert read.shape == SHAPE and read.dtype == np.float32
+    np.testing.assert_array_equal(read, whole)
+
+
+def test_non_finite_voxels_are_counted_across_slabs(tmp_path, monkeypatch):
+    monkeypatch.setattr(limits, "SLAB_VOXELS", 42 * 44 * 4)
+    data = np.ones(SHAPE)
+    data[0, 0, 0], data[5, 5, 20], data[-1, -1, -1] = np.nan, np.inf, -np.inf
+    path = _write(tmp_path / "t1.nii.gz", data, np.float32)
+    with pytest.raises(InputError, match="contains 3 NaN/Inf voxels"):
+        read_nifti_data(read_nifti_header(path), path.name)
