@@ -254,13 +254,40 @@ def ratings_put_out_of_time(db: Session, course: Course, index: int, today: date
 def course_followups(db: Session, course: Course, today: date, zone: tzinfo | None) -> list[FollowUp]:
     """The course's HAMD-17 timepoints with their status on ``today``
     (:func:`navsvc.course.followup.followups`, each delivered session on its clinic day)."""
-    given_on = given_days(db, course.id, zone)
-    sessions = as_given(to_domain(session_rows(db, course.id)), given_on)
-    rated = db.scalars(select(Assessment.timepoint).where(Assessment.course_id == course.id))
-    not_obtained = db.scalars(select(RatingNotObtained.timepoint)
-                              .where(RatingNotObtained.course_id == course.id))
-    return followups(sessions, protocol_of(course).sessions_per_week, rated, today,
-                     given_on=given_on, not_obtained=not_obtained)
+    return followups_of_courses(db, [course], today, zone)[course.id]
+
+
+#: course ids per query of :func:`followups_of_courses` (SQL parameter lists stay short)
+_IDS_PER_QUERY = 500
+
+
+def followups_of_courses(db: Session, courses: list[Course], today: date,
+                         zone: tzinfo | None) -> dict[str, list[FollowUp]]:
+    """:func:`course_followups` of each of ``courses``, by course id, read in four queries
+    per :data:`_IDS_PER_QUERY` courses (the ratings due of a clinic read every course)."""
+    rows: dict[str, list[CourseSession]] = {c.id: [] for c in courses}
+    given_on: dict[str, dict[int, date]] = {c.id: {} for c in courses}
+    rated: dict[str, list[str]] = {c.id: [] for c in courses}
+    not_obtained: dict[str, list[str]] = {c.id: [] for c in courses}
+    ids = list(rows)
+    for start in range(0, len(ids), _IDS_PER_QUERY):
+        chunk = ids[start:start + _IDS_PER_QUERY]
+        for row in db.scalars(select(CourseSession).where(CourseSession.course_id.in_(chunk))
+                              .order_by(CourseSession.course_id, CourseSession.index)):
+            rows[row.course_id].append(row)
+        for course_id, index, at in db.execute(
+                select(CourseSession.course_id, CourseSession.index, Delivery.performed_at)
+                .join(Delivery, Delivery.session_id == CourseSession.id)
+                .where(CourseSession.course_id.in_(chunk))):
+            given_on[course_id][index] = clinic_day(at, zone)
+        for model, found in ((Assessment, rated), (RatingNotObtained, not_obtained)):
+            for course_id, timepoint in db.execute(select(model.course_id, model.timepoint)
+                                                   .where(model.course_id.in_(chunk))):
+                found[course_id].append(timepoint)
+    return {c.id: followups(as_given(to_domain(rows[c.id]), given_on[c.id]),
+                            protocol_of(c).sessions_per_week, rated[c.id], today,
+                            given_on=given_on[c.id], not_obtained=not_obtained[c.id])
+            for c in courses}
 
 
 def screening_status(db: Session, course_id: str) -> ScreeningStatus:

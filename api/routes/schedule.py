@@ -15,7 +15,7 @@ from api.course_service import (
     Today,
     apply_schedule,
     clinic_day,
-    course_followups,
+    followups_of_courses,
     rules_of,
     sessions_as_given,
 )
@@ -85,9 +85,10 @@ def ratings_due(
     day = day or today
     courses = db.execute(select(Course, Patient.external_id)
                          .join(Patient, Course.patient_id == Patient.id)).all()
+    timepoints = followups_of_courses(db, [course for course, _ in courses], day, zone)
     items: list[DueItem] = []
     for course, ext in courses:
-        for f in course_followups(db, course, day, zone):
+        for f in timepoints[course.id]:
             # a stopped course still owes the rating of the weeks it gave, not a baseline
             if course.status == "stopped" and f.after_session_index is None:
                 continue

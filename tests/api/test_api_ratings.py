@@ -266,3 +266,37 @@ def test_a_huge_bad_value_is_not_echoed_back_whole(client, auth, course):
     assert response.status_code == 422 and len(response.content) < 2000, len(response.content)
     response = _rate_at(client, auth, course, "baseline", "2025-03-01T10:00:00Z", {**ZERO_ITEMS, huge: 1})
     assert response.status_code == 422 and len(response.content) < 2000, len(response.content)
+
+
+def _another_course(client, auth, app, small_head, external_id: str) -> dict:
+    from api_test_fakes import plan_dict
+    from api_test_helpers import insert_plan
+
+    patient = client.post("/api/v1/patients", headers=auth["technician"],
+                          json={"external_id": external_id}).json()
+    with open(small_head, "rb") as handle:
+        image = client.post(f"/api/v1/patients/{patient['id']}/images", headers=auth["technician"],
+                            files={"file": ("head.nii.gz", handle, "application/gzip")}).json()
+    plan = {**plan_dict(), "plan_id": f"plan-{external_id}"}
+    approve(client, auth, insert_plan(app, image["id"], plan))
+    return new_course(client, auth, patient["id"], plan["plan_id"])
+
+
+def test_the_ratings_due_across_courses_are_each_courses_own(client, auth, app, course, small_head):
+    others = [_another_course(client, auth, app, small_head, f"MRN-DUE-{k}") for k in range(3)]
+    assert rate(client, auth, course["id"], "baseline", "2025-03-01").status_code == 201
+    clear_screening(client, auth, course["id"])
+    for s in sessions(client, auth, course["id"])["items"][:5]:
+        assert client.post(f"/api/v1/sessions/{s['id']}/delivery", headers=auth["technician"],
+                           json=delivery(s["date"])).status_code == 201
+    assert rate(client, auth, others[1]["id"], "baseline", "2025-03-02").status_code == 201
+    fix_today(app, date(2025, 3, 12))
+    due = client.get("/api/v1/assessments/due", headers=auth["clinician"]).json()["items"]
+    expected = set()
+    for c in [course, *others]:
+        summary = client.get(f"/api/v1/courses/{c['id']}/summary", headers=auth["clinician"]).json()
+        expected |= {(c["id"], f["timepoint"], f["status"]) for f in summary["followups"]
+                     if f["status"] in ("due", "overdue")}
+    assert {(i["course_id"], i["timepoint"], i["status"]) for i in due} == expected == {
+        (course["id"], "week1", "overdue"), (others[0]["id"], "baseline", "overdue"),
+        (others[2]["id"], "baseline", "overdue")}
