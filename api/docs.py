@@ -33,6 +33,9 @@ them for your neuronavigation system.
        curl -H "Authorization: Bearer $TOKEN" -F file=@t1.nii.gz \\
             http://127.0.0.1:8000/api/v1/patients/$PATIENT/images
 
+   A .zip of a whole study is refused naming its image series; add `?series=` with the
+   T1's series number (or UID) and only that series is stored.
+
 4. **Plan**: `POST /api/v1/images/$IMAGE/plans` with `{"strategy": "fox2012"}` answers
    `202` with a job; poll `GET /api/v1/jobs/$JOB` until `state` is `succeeded`
    (about half a minute) and read `plan_id`.

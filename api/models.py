@@ -91,6 +91,8 @@ class Image(Base):
     )
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
     patient_id: Mapped[str] = mapped_column(ForeignKey("patients.id"), index=True)
+    #: SHA-256 of the uploaded bytes; of a DICOM study uploaded with a ``series``, of those
+    #: bytes' hash and the series (api.routes.images._upload_key)
     upload_sha256: Mapped[str] = mapped_column(String(64))
     sha256: Mapped[str] = mapped_column(String(64), index=True)
     format: Mapped[str] = mapped_column(String(10))

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -48,13 +49,15 @@ def image_out(image: Image) -> ImageOut:
                "patient": f"/api/v1/patients/{image.patient_id}"})
 
 
-def _validate_and_store(storage: Storage, upload: UploadedFile) -> tuple[dict, str, str, int]:
-    """Validate, de-identify and store an upload; return (info, sha256, path, size)."""
+def _validate_and_store(storage: Storage, upload: UploadedFile,
+                        series: str | None) -> tuple[dict, str, str, int]:
+    """Validate, de-identify and store an upload (of a DICOM zip, only the series
+    validated); return (info, sha256, path, size)."""
     cleaned = storage.temp_path(upload.suffix)
     try:
         try:
-            info = validate_t1_file(upload.path, work_dir=storage.tmp_dir)
-            deidentify_file(upload.path, cleaned)
+            info = validate_t1_file(upload.path, series=series, work_dir=storage.tmp_dir)
+            deidentify_file(upload.path, cleaned, info["series_uid"])
         except InputError as exc:  # it names the spool file; the user knows the file they sent
             raise InputError(str(exc).replace(upload.path.name, repr(upload.filename))) from None
         sha256 = sha256_file(cleaned)
@@ -66,6 +69,13 @@ def _validate_and_store(storage: Storage, upload: UploadedFile) -> tuple[dict, s
     return info, sha256, stored_path, size_bytes
 
 
+def _upload_key(upload_sha256: str, series: str | None) -> str:
+    """What makes an upload the same as an earlier one: its bytes, and the series asked for."""
+    if series is None:
+        return upload_sha256
+    return hashlib.sha256(f"{upload_sha256}\nseries={series}".encode()).hexdigest()
+
+
 @router.post(
     "/patients/{patient_id}/images", status_code=201, response_model=ImageOut,
     summary="Upload a T1 image", openapi_extra=_UPLOAD_BODY,
@@ -74,6 +84,10 @@ def _validate_and_store(storage: Storage, upload: UploadedFile) -> tuple[dict, s
 async def upload_image(
     patient_id: str, request: Request, response: Response, db: DbSession,
     principal: Annotated[Principal, Depends(require_roles(*WRITERS))],
+    series: Annotated[str | None, Query(
+        min_length=1, max_length=64,
+        description="Of a DICOM .zip holding several image series (a whole study): the T1's "
+                    "SeriesNumber or SeriesInstanceUID; only that series is stored.")] = None,
 ) -> ImageOut:
     """Upload a patient's T1 (clinician, technician) as multipart form field `file`.
 
@@ -81,8 +95,10 @@ async def upload_image(
     engine (readable, 3-D, finite, plausible voxel size and field of view),
     de-identified (NIfTI header text; for DICOM: patient module, names, institution,
     descriptions, dates and private attributes removed, instance UIDs replaced) and
-    stored by the SHA-256 of the stored bytes.
-    Uploading the same file again for the same patient answers 200 with the
+    stored by the SHA-256 of the stored bytes. A DICOM .zip of several image series is
+    refused naming them, unless `series` says which one is the T1: then only that
+    series is stored.
+    Uploading the same file (and series) again for the same patient answers 200 with the
     existing record.
     """
     await run_in_threadpool(get_or_404, db, Patient, patient_id, "patient")
@@ -94,8 +110,9 @@ async def upload_image(
     upload = None
     try:
         upload = await receive_file(request, spool, request.app.state.settings.max_upload_bytes)
+        upload_key = _upload_key(upload.sha256, series)
         existing = await run_in_threadpool(db.scalar, select(Image).where(
-            Image.patient_id == patient_id, Image.upload_sha256 == upload.sha256))
+            Image.patient_id == patient_id, Image.upload_sha256 == upload_key))
         if existing is not None:
             set_audit_resource(request, existing.id)
             response.status_code = 200
@@ -105,8 +122,8 @@ async def upload_image(
         spool.rename(named)
         upload = UploadedFile(named, upload.suffix, upload.sha256, upload.size_bytes, upload.filename)
         info, sha256, stored_path, size_bytes = await run_in_threadpool(
-            _validate_and_store, storage, upload)
-        image = Image(patient_id=patient_id, upload_sha256=upload.sha256, sha256=sha256,
+            _validate_and_store, storage, upload, series)
+        image = Image(patient_id=patient_id, upload_sha256=upload_key, sha256=sha256,
                       format="dicom" if upload.suffix == ".zip" else "nifti",
                       stored_path=stored_path, size_bytes=size_bytes, info=info,
                       created_by=principal.name)

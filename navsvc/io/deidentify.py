@@ -98,20 +98,23 @@ def _copy_bytes(src, out, n_bytes: int, name: str) -> None:
         left -= len(chunk)
 
 
-def deidentify_dicom_bytes(data: bytes) -> bytes | None:
+def deidentify_dicom_bytes(data: bytes, series_uid: str | None = None) -> bytes | None:
     """Return a de-identified copy of one DICOM file, or ``None`` if it is not DICOM.
 
     Parameters
     ----------
     data : bytes
         The file's content.
+    series_uid : str, optional
+        Keep only an image of this series (SeriesInstanceUID, before de-identification).
 
     Returns
     -------
     bytes or None
         ``None`` when ``data`` has no DICOM preamble (``DICM`` at byte 128) or is not an
         image: reports, encapsulated documents (a PDF keeps the patient's name inside,
-        out of reach of attribute rules) and presentation states are left out.
+        out of reach of attribute rules) and presentation states are left out, and so
+        are images of another series than ``series_uid``.
 
     Raises
     ------
@@ -124,14 +127,17 @@ def deidentify_dicom_bytes(data: bytes) -> bytes | None:
         return None
     if not is_image_instance(dataset):
         return None
+    if series_uid is not None and str(dataset.get("SeriesInstanceUID", "")) != series_uid:
+        return None
     deidentify_dataset(dataset)
     buffer = io.BytesIO()
     dataset.save_as(buffer, enforce_file_format=False)
     return buffer.getvalue()
 
 
-def deidentify_dicom_zip(source: Path, target: Path) -> int:
-    """Write a de-identified copy of the DICOM archive ``source`` to ``target``.
+def deidentify_dicom_zip(source: Path, target: Path, series_uid: str | None = None) -> int:
+    """Write a de-identified copy of the DICOM archive ``source`` to ``target`` (of its
+    images of series ``series_uid`` only, when given).
 
     Returns
     -------
@@ -153,7 +159,7 @@ def deidentify_dicom_zip(source: Path, target: Path) -> int:
         for member in members:
             data = read_member(archive, member, "the archive")
             try:
-                cleaned = deidentify_dicom_bytes(data)
+                cleaned = deidentify_dicom_bytes(data, series_uid)
             except MemoryError:
                 raise
             except Exception as exc:  # noqa: BLE001 - pydicom raises many types on damaged files
@@ -173,9 +179,10 @@ def deidentify_dicom_zip(source: Path, target: Path) -> int:
     return written
 
 
-def deidentify_file(source: Path, target: Path) -> None:
-    """De-identify ``source`` (NIfTI or DICOM zip, by suffix) into ``target``."""
+def deidentify_file(source: Path, target: Path, series_uid: str | None = None) -> None:
+    """De-identify ``source`` (NIfTI or DICOM zip, by suffix) into ``target``; of a DICOM
+    zip, keep the images of series ``series_uid`` only, when given."""
     if source.name.lower().endswith(".zip"):
-        deidentify_dicom_zip(source, target)
+        deidentify_dicom_zip(source, target, series_uid)
     else:
         deidentify_nifti(source, target)

@@ -228,12 +228,13 @@ def choose_series(series: list[DicomSeries], wanted: str | None, source: str) ->
         raise InputError(
             f"{source} contains {len(series)} image series: "
             + "; ".join(s.label() for s in series)
-            + ". Say which one is the T1 (series number or UID)"
+            + ". Say which one is the T1 by its series number or UID (navsvc plan --series; "
+            "on upload, the query parameter series)"
         )
     return series[0]
 
 
-def dicom_to_nifti(source: Path, out_dir: Path, series: str | None = None) -> Path:
+def dicom_to_nifti(source: Path, out_dir: Path, series: str | None = None) -> tuple[Path, DicomSeries]:
     """Convert the T1 series in a DICOM folder or ``.zip`` into ``out_dir/t1.nii.gz``.
 
     Parameters
@@ -244,6 +245,11 @@ def dicom_to_nifti(source: Path, out_dir: Path, series: str | None = None) -> Pa
         Where the NIfTI file is written.
     series : str, optional
         SeriesNumber or SeriesInstanceUID to use when there are several.
+
+    Returns
+    -------
+    tuple of (Path, DicomSeries)
+        The NIfTI file and the series it was converted from.
     """
     import dicom2nifti.convert_dicom
 
@@ -284,4 +290,4 @@ def dicom_to_nifti(source: Path, out_dir: Path, series: str | None = None) -> Pa
             f"{chosen.label()} could not be converted to a volume ({exc}): check that it is the "
             "whole 3-D T1 series"
         ) from None
-    return out_file
+    return out_file, chosen

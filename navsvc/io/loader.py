@@ -34,6 +34,9 @@ class LoadedT1:
         What the header says the world of ``affine`` is: the nibabel label of the code of
         the transform used (the sform when set, else the qform): ``"scanner"``,
         ``"aligned"``, ``"talairach"``, ``"mni"`` or ``"template"``.
+    series_uid : str or None
+        The SeriesInstanceUID of the DICOM series the volume was converted from (None
+        for NIfTI).
     """
 
     data: np.ndarray
@@ -41,6 +44,7 @@ class LoadedT1:
     sha256: str
     source_format: str
     world_space: str
+    series_uid: str | None = None
 
     @property
     def shape(self) -> tuple[int, int, int]:
@@ -107,10 +111,10 @@ def load_t1(path: str | Path, series: str | None = None, work_dir: str | Path | 
                          "the DICOM series folder again, or give the T1 as .nii/.nii.gz")
     if _is_dicom_source(path):
         with tempfile.TemporaryDirectory(prefix="navsvc-dicom-", dir=work_dir) as tmp:
-            nifti_path = dicom_to_nifti(path, Path(tmp), series)
+            nifti_path, chosen = dicom_to_nifti(path, Path(tmp), series)
             img = read_nifti_header(nifti_path)
             data = read_nifti_data(img, path.name)
-        return LoadedT1(data, img.affine.copy(), checksum, "dicom", world_space(img))
+        return LoadedT1(data, img.affine.copy(), checksum, "dicom", world_space(img), chosen.uid)
     if series is not None:
         raise InputError(f"a DICOM series was named ({series!r}), but {path.name} is a NIfTI image: leave "
                          "the series out, or give the DICOM folder or .zip")
@@ -139,7 +143,8 @@ def validate_t1_file(path: str | Path, series: str | None = None, work_dir: str 
     Returns
     -------
     dict
-        ``shape``, ``voxel_size_mm``, ``orientation``, ``format``, ``sha256``.
+        ``shape``, ``voxel_size_mm``, ``orientation``, ``format``, ``sha256``,
+        ``series_uid`` (DICOM: the series checked; None for NIfTI).
     """
     t1 = load_t1(path, series, work_dir)
     return {
@@ -148,4 +153,5 @@ def validate_t1_file(path: str | Path, series: str | None = None, work_dir: str 
         "orientation": list(t1.orientation),
         "format": t1.source_format,
         "sha256": t1.sha256,
+        "series_uid": t1.series_uid,
     }

@@ -399,3 +399,63 @@ def test_an_unreadable_upload_is_named_as_the_client_sent_it(client, auth, patie
     assert response.status_code == 422
     assert response.json()["detail"].startswith(f"'{name}' {words}")
     assert client.get(f"/api/v1/patients/{patient['id']}/images", headers=auth["technician"]).json() == []
+
+
+@pytest.fixture(scope="module")
+def study_zip(tmp_path_factory) -> Path:
+    """A whole study as PACS exports it: the T1 (series 3, 61 axial slices) and a second
+    image series (series 8, 61 sagittal slices), zipped together."""
+    folder = tmp_path_factory.mktemp("study")
+    write_dicom_series(colin27(3), folder / "S3", series_number=3, description="t1_mprage",
+                       series_uid="1.2.826.0.1.3680043.8.498.3", prefix="A")
+    write_dicom_series(colin27(3), folder / "S8", series_number=8, description="t2_tse",
+                       orientation="sagittal", series_uid="1.2.826.0.1.3680043.8.498.8", prefix="B")
+    archive = folder / "study.zip"
+    with zipfile.ZipFile(archive, "w") as handle:
+        for path in sorted(folder.rglob("*.dcm")):
+            handle.write(path, path.relative_to(folder).as_posix())
+    return archive
+
+
+def _upload_series(client, auth, patient, archive: Path, series: str | None):
+    query = "" if series is None else f"?series={series}"
+    with open(archive, "rb") as handle:
+        return client.post(f"/api/v1/patients/{patient['id']}/images{query}", headers=auth["technician"],
+                           files={"file": ("study.zip", handle)})
+
+
+def _stored_series(app, image: dict) -> set[tuple[str, int]]:
+    from api.models import Image
+
+    with app.state.db.session() as session:
+        stored = app.state.storage.root / session.get(Image, image["id"]).stored_path
+    with zipfile.ZipFile(stored) as archive:
+        numbers = [int(pydicom.dcmread(io.BytesIO(archive.read(m))).SeriesNumber) for m in archive.namelist()]
+    return {(str(n), numbers.count(n)) for n in numbers}
+
+
+def test_a_study_upload_names_its_series_and_stores_the_one_asked_for(client, app, auth, patient, study_zip):
+    refused = _upload_series(client, auth, patient, study_zip, None)
+    assert refused.status_code == 422
+    detail = refused.json()["detail"]
+    assert "2 image series" in detail and "series 3 't1_mprage'" in detail and "query parameter series" in detail
+    _assert_nothing_stored(client, app, auth, patient)
+
+    first = _upload_series(client, auth, patient, study_zip, "3")
+    assert first.status_code == 201, first.text
+    assert _stored_series(app, first.json()) == {("3", 61)}  # the T2 is not stored
+    again = _upload_series(client, auth, patient, study_zip, "3")
+    assert (again.status_code, again.json()["id"]) == (200, first.json()["id"])
+    by_uid = _upload_series(client, auth, patient, study_zip, "1.2.826.0.1.3680043.8.498.8")
+    assert by_uid.status_code == 201 and by_uid.json()["id"] != first.json()["id"]
+    assert _stored_series(app, by_uid.json()) == {("8", 61)}
+
+
+def test_a_series_that_is_not_there_or_a_series_of_a_nifti_is_refused(client, app, auth, patient,
+                                                                      study_zip, small_head):
+    missing = _upload_series(client, auth, patient, study_zip, "99")
+    assert missing.status_code == 422 and "no series '99'" in missing.json()["detail"]
+    nifti = client.post(f"/api/v1/patients/{patient['id']}/images?series=3", headers=auth["technician"],
+                        files={"file": ("head.nii.gz", small_head.read_bytes())})
+    assert nifti.status_code == 422 and "NIfTI" in nifti.json()["detail"]
+    _assert_nothing_stored(client, app, auth, patient)
