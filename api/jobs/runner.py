@@ -79,9 +79,17 @@ def fail_job(database: Database, settings: Settings, holder: Holder, reason: str
     return ended
 
 
+class ClaimLost(Exception):
+    """The job was taken over by another worker: this run stops at its next stage."""
+
+
 def _set_stage(database: Database, holder: Holder, stage: str) -> None:
+    """Record the stage the run starts; raise :class:`ClaimLost` when the claim no longer
+    holds the job, so a run that lost it does not compute on for nothing."""
     with database.session() as session:
-        session.execute(update(Job).where(holder.holds()).values(stage=stage[:100]))
+        held = session.execute(update(Job).where(holder.holds()).values(stage=stage[:100])).rowcount
+    if not held:
+        raise ClaimLost(stage)
 
 
 def _store_plan(database: Database, storage: Storage, holder: Holder, image_id: str,
@@ -154,6 +162,9 @@ def _run(database: Database, settings: Settings, storage: Storage, holder: Holde
             return outcome
         outcome = "succeeded"
         log.info("job %s succeeded", job_id)
+    except ClaimLost as lost:
+        log.warning("job %s: attempt %d lost its claim to another worker; stopped before "
+                    "stage %s", job_id, holder.attempt, lost)
     except InputError as exc:
         if fail_job(database, settings, holder, str(exc)):
             outcome = "failed"

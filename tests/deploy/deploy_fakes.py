@@ -19,6 +19,8 @@ SLOW_S = 6.0
 GATE = threading.Event()
 #: ... and sets this when it got there
 AT_GATE = threading.Event()
+#: ... and this once it began the stage after the gate
+PAST_GATE = threading.Event()
 
 
 def quick_plan(t1_path: Path, out_dir: Path, options, progress=None) -> dict:
@@ -62,11 +64,15 @@ def gil_holding_plan(t1_path: Path, out_dir: Path, options, progress=None) -> di
 
 def gated_plan(t1_path: Path, out_dir: Path, options, progress=None) -> dict:
     """Stall in stage ``register`` until :data:`GATE` is set (a worker that stopped
-    answering), then write ``plan.json`` and ``report.html`` naming this plan."""
+    answering), then start stage ``anatomy`` (setting :data:`PAST_GATE` once it began) and
+    write ``plan.json`` and ``report.html`` naming this plan."""
     if progress:
         progress("register")
     AT_GATE.set()
     GATE.wait(300)
+    if progress:
+        progress("anatomy")
+    PAST_GATE.set()
     plan = quick_plan(t1_path, out_dir, options)
     (Path(out_dir) / "report.html").write_text(f"<html>report of plan {plan['plan_id']}</html>")
     return plan

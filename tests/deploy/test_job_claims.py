@@ -198,10 +198,12 @@ def test_lease_is_renewed_while_the_job_holds_the_gil(database, job_id, settings
 
 def test_run_that_lost_its_claim_changes_nothing(database, job_id, settings):
     """Worker 1 stalls mid-job; its lease runs out and worker 2 takes the job over and
-    stores its plan. When worker 1 resumes, it stores nothing, the stored plan's files
-    stay worker 2's, and worker 1 leaves no files behind."""
+    stores its plan. When worker 1 resumes, it stops at its next stage (it computed on to
+    the end before), stores nothing, the stored plan's files stay worker 2's, and worker
+    1 leaves no files behind."""
     deploy_fakes.GATE.clear()
     deploy_fakes.AT_GATE.clear()
+    deploy_fakes.PAST_GATE.clear()
     stalled = settings.model_copy(update={"plan_function": "deploy_fakes:gated_plan",
                                           "job_lease_s": 3600.0})  # no renewal during the test
     first = threading.Thread(target=execute_job, args=(job_id, stalled, "w1@a/1"))
@@ -219,6 +221,7 @@ def test_run_that_lost_its_claim_changes_nothing(database, job_id, settings):
     finally:
         deploy_fakes.GATE.set()
         first.join()
+    assert not deploy_fakes.PAST_GATE.is_set(), "worker 1 went on computing without its claim"
     assert _files(folder) == stored, "worker 1 changed the stored plan's files"
     after = _job(database, job_id)
     assert (after.state, after.plan_id, after.finished_at) == ("succeeded", job.plan_id,
