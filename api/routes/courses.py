@@ -137,7 +137,8 @@ def pause_course(
     principal: Annotated[Principal, Depends(require_roles(*SCHEDULERS))],
     body: PauseIn | None = None,
 ) -> CourseOut:
-    """Hold every planned session from `from_date` (default today) until the course is
+    """Hold every planned session from `from_date` (default today, or the start date of a
+    course not started yet; not before the start) until the course is
     resumed (clinician, technician). The pause is recorded with its moment
     (`status_changed_at`): a session given before it, that morning say, can still be
     logged; one given after it on a held day is refused, also after the resume."""
@@ -148,7 +149,8 @@ def pause_course(
         raise InputError(f"from_date: {body.from_date} is before the course started "
                          f"({course.start_date}); give a day from then on")
     course.status = "paused"
-    course.paused_from = (body.from_date if body and body.from_date else today)
+    # a course paused before it starts holds its days from the start
+    course.paused_from = body.from_date if body and body.from_date else max(today, course.start_date)
     course.status_note = body.note if body else None
     course.status_changed_at = now
     enter_hold(db, course, "pause", now, course.paused_from)
@@ -169,6 +171,9 @@ def resume(
         raise ProblemError(409, f"course is {course.status}, not paused")
     resume_on = (body.resume_on if body and body.resume_on
                  else max(today, course.paused_from))
+    if resume_on < course.start_date:
+        raise InputError(f"resume_on: {resume_on} is before the course starts ({course.start_date}); "
+                         "give a day from then on")
     rows, given = sessions_as_given(db, course.id, zone)
     moved = resume_course(given, course.paused_from, resume_on,
                           calendar_of(db, course), **rules_of(course))

@@ -222,3 +222,19 @@ def test_an_id_holding_a_lone_surrogate_is_422_not_500(client, auth, patient, ap
     assert response.status_code == 422, response.text
     assert "not valid Unicode (a lone surrogate" in response.json()["detail"]
     assert client.get(f"/api/v1/patients/{patient['id']}/courses", headers=auth["clinician"]).json()["items"] == []
+
+
+def test_a_course_paused_before_it_starts_resumes_no_earlier_than_its_start(client, auth, app, patient,
+                                                                           approved_plan):
+    fix_today(app, date(2025, 3, 3))
+    course = new_course(client, auth, patient["id"], approved_plan, start="2025-03-10")
+    url = f"/api/v1/courses/{course['id']}"
+    paused = client.post(f"{url}/pause", headers=auth["technician"])
+    assert paused.status_code == 200 and paused.json()["paused_from"] == "2025-03-10"
+    fix_today(app, date(2025, 3, 4))
+    early = client.post(f"{url}/resume", headers=auth["technician"], json={"resume_on": "2025-03-05"})
+    assert early.status_code == 422 and "before the course starts (2025-03-10)" in early.json()["detail"]
+    assert client.get(url, headers=auth["technician"]).json()["status"] == "paused"
+    resumed = client.post(f"{url}/resume", headers=auth["technician"])
+    assert resumed.status_code == 200
+    assert _dates(sessions(client, auth, course["id"]))[0] == "2025-03-10"  # was 2025-03-04
