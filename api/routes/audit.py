@@ -29,8 +29,10 @@ def list_audit_events(
     method: Annotated[str | None, Query(description="HTTP method.")] = None,
     outcome: Annotated[str | None, Query(
         description="success, unauthenticated, denied, not_found, rejected or error.")] = None,
-    since: Annotated[RecordDateTime | None, Query(description="At or after (ISO 8601).")] = None,
-    until: Annotated[RecordDateTime | None, Query(description="Before (ISO 8601).")] = None,
+    since: Annotated[RecordDateTime | None, Query(
+        description="At or after (ISO 8601 with its zone, e.g. 2025-03-01T00:00:00Z).")] = None,
+    until: Annotated[RecordDateTime | None, Query(
+        description="Before (ISO 8601 with its zone).")] = None,
 ) -> AuditList:
     """Audit records, newest first (admin, auditor): every request to the API with
     the token name, route, resource id, time and outcome. Patient names and birth

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from dataclasses import replace
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, Response
@@ -120,7 +121,7 @@ async def upload_image(
         await run_in_threadpool(db.rollback)
         named = spool.with_name(spool.name + upload.suffix)
         spool.rename(named)
-        upload = UploadedFile(named, upload.suffix, upload.sha256, upload.size_bytes, upload.filename)
+        upload = replace(upload, path=named)
         info, sha256, stored_path, size_bytes = await run_in_threadpool(
             _validate_and_store, storage, upload, series)
         image = Image(patient_id=patient_id, upload_sha256=upload_key, sha256=sha256,

@@ -106,10 +106,11 @@ def load_t1(path: str | Path, series: str | None = None, work_dir: str | Path | 
     """
     path = existing_input(path)
     checksum = file_sha256(path)
-    if path.suffix.lower() == ".zip" and not _is_dicom_source(path):
+    dicom = _is_dicom_source(path)
+    if path.suffix.lower() == ".zip" and not dicom:
         raise InputError(f"{path.name} is not a readable ZIP archive (damaged or not a zip): zip "
                          "the DICOM series folder again, or give the T1 as .nii/.nii.gz")
-    if _is_dicom_source(path):
+    if dicom:
         with tempfile.TemporaryDirectory(prefix="navsvc-dicom-", dir=work_dir) as tmp:
             nifti_path, chosen = dicom_to_nifti(path, Path(tmp), series)
             img = read_nifti_header(nifti_path)
