@@ -240,7 +240,8 @@ def ratings_put_out_of_time(db: Session, course: Course, index: int, today: date
     """The course's baseline and week ratings that stood as their timepoint's before session
     ``index`` was logged and no longer do with it (:func:`rating_timing_reason`): a session
     logged as given before the baseline was taken, or between a week's end and its rating.
-    Ratings cannot be edited, so the log is kept and a clinician is alerted."""
+    The log is kept and a clinician is alerted, who may amend the rating (its time, if
+    typed wrong, or its timepoint to ``extra``)."""
     given = given_at(db, course.id)
     before = {i: at for i, at in given.items() if i != index}
     weeks = week_followups(db, course, today, zone)
@@ -280,10 +281,13 @@ def followups_of_courses(db: Session, courses: list[Course], today: date,
                 .join(Delivery, Delivery.session_id == CourseSession.id)
                 .where(CourseSession.course_id.in_(chunk))):
             given_on[course_id][index] = clinic_day(at, zone)
-        for model, found in ((Assessment, rated), (RatingNotObtained, not_obtained)):
-            for course_id, timepoint in db.execute(select(model.course_id, model.timepoint)
-                                                   .where(model.course_id.in_(chunk))):
-                found[course_id].append(timepoint)
+        for course_id, timepoint in db.execute(select(Assessment.course_id, Assessment.timepoint)
+                                               .where(Assessment.course_id.in_(chunk))):
+            rated[course_id].append(timepoint)
+        for course_id, timepoint in db.execute(
+                select(RatingNotObtained.course_id, RatingNotObtained.timepoint)
+                .where(RatingNotObtained.course_id.in_(chunk), RatingNotObtained.withdrawn_at.is_(None))):
+            not_obtained[course_id].append(timepoint)
     return {c.id: followups(as_given(to_domain(rows[c.id]), given_on[c.id]),
                             protocol_of(c).sessions_per_week, rated[c.id], today,
                             given_on=given_on[c.id], not_obtained=not_obtained[c.id])

@@ -154,6 +154,7 @@ class AssessmentVersion(Base):
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
     assessment_id: Mapped[str] = mapped_column(ForeignKey("assessments.id"), index=True)
     version: Mapped[int] = mapped_column(Integer)
+    timepoint: Mapped[str] = mapped_column(String(20))
     rater: Mapped[str] = mapped_column(String(200))
     rated_at: Mapped[datetime] = mapped_column(UTCDateTime)
     items: Mapped[dict] = mapped_column(JSON)
@@ -168,16 +169,19 @@ class AssessmentVersion(Base):
 
 class RatingNotObtained(Base):
     """A clinician's record that a baseline or week rating of a course will not be taken
-    (patient withdrew, course stopped), with the reason: the timepoint is no longer due."""
+    (patient withdrew, course stopped), with the reason: the timepoint is no longer due
+    unless the record is withdrawn (kept, with who withdrew it, when and why)."""
 
     __tablename__ = "ratings_not_obtained"
-    __table_args__ = (UniqueConstraint("course_id", "timepoint", name="uq_ratings_not_obtained_timepoint"),)
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
     course_id: Mapped[str] = mapped_column(ForeignKey("courses.id"), index=True)
     timepoint: Mapped[str] = mapped_column(String(20))
     reason: Mapped[str] = mapped_column(Text)
     recorded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now)
     recorded_by: Mapped[str] = mapped_column(String(200))
+    withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    withdrawn_by: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    withdrawal_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
 
 
 class Alert(Base):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StrictInt
 
 from api.schemas import RecordDateTime, example_config
 from api.schemas_course import FollowUpOut, ScreeningStatus
@@ -16,6 +16,9 @@ _ITEMS = {str(n): v for n, v in enumerate([3, 2, 1, 2, 1, 1, 3, 2, 1, 2, 2, 1, 1
 
 
 _example = example_config
+
+#: a rating's timepoint: baseline, weekN or extra
+_TIMEPOINT = r"^(baseline|week[1-9][0-9]?|extra)$"
 
 
 class AssessmentIn(BaseModel):
@@ -28,7 +31,7 @@ class AssessmentIn(BaseModel):
     model_config = _example({"timepoint": "baseline", "rater": "rater-lee",
                              "rated_at": "2025-03-01T10:00:00Z", "items": _ITEMS,
                              "item16_method": "A"}, extra="forbid")
-    timepoint: str = Field(pattern=r"^(baseline|week[1-9][0-9]?|extra)$",
+    timepoint: str = Field(pattern=_TIMEPOINT,
                            description="baseline, week1, week2, week3 ... or extra (dated by "
                                        "rated_at): an additional rating that never counts as a "
                                        "baseline or week rating, which stay due.")
@@ -74,16 +77,19 @@ class AssessmentOut(BaseModel):
 
 
 class AmendmentIn(BaseModel):
-    """A correction of a rating: the whole rating as it should read, the version it
-    corrects and why. The timepoint cannot change; every item is checked as when rating."""
+    """A correction of a rating: its 17 items as they should read, the version it corrects
+    and why; the other fields stay unless given. Every item is checked as when rating."""
 
     model_config = _example({"version": 1, "reason": "item 9 transcribed from the wrong row of "
                              "the paper form", "items": _ITEMS, "item16_method": "A"},
                             extra="forbid")
-    version: int = Field(ge=1, description="The version read (409 if the rating changed since).")
+    version: StrictInt = Field(ge=1, description="The version read (409 if the rating changed since).")
     reason: str = Field(min_length=1, max_length=2000, description="Why it is amended.")
     items: dict[str, Any] = Field(description="Item number ('1'..'17') -> score: all 17.")
-    item16_method: str | None = Field(None, description="A (history) or B (measured weight).")
+    item16_method: str | None = Field(None, description="A (history) or B (measured weight). "
+                                                        "Default: unchanged.")
+    timepoint: str | None = Field(None, pattern=_TIMEPOINT, description="Default: unchanged; `extra` "
+                                  "re-files a baseline or week rating not taken when that timepoint is.")
     rater: str | None = Field(None, min_length=1, max_length=200, description="Default: unchanged.")
     rated_at: RecordDateTime | None = Field(None, description="Default: unchanged.")
 
@@ -92,11 +98,13 @@ class AssessmentVersionOut(BaseModel):
     """One version of a rating: its values and who recorded them; for a replaced version
     also who replaced it, when and why."""
 
-    model_config = _example({"version": 1, "rater": "rater-lee", "rated_at": _TS, "items": _ITEMS,
+    model_config = _example({"version": 1, "timepoint": "week1", "rater": "rater-lee", "rated_at": _TS,
+                             "items": _ITEMS,
                              "item16_method": "A", "total": 11, "recorded_at": _TS,
                              "recorded_by": "tech-kim", "replaced_at": "2025-03-04T08:00:00Z",
                              "replaced_by": "dr-ito", "reason": "item 9 transcribed from the wrong row"})
     version: int
+    timepoint: str
     rater: str
     rated_at: datetime
     items: dict[str, int]
@@ -126,17 +134,30 @@ class NotObtainedIn(BaseModel):
 
 
 class NotObtainedOut(BaseModel):
-    """A rating recorded as not obtained."""
+    """A rating recorded as not obtained, and its withdrawal if it was withdrawn."""
 
     model_config = _example({"id": _ID, "course_id": _ID, "timepoint": "week3",
                              "reason": "course stopped after session 11: patient moved away",
-                             "recorded_at": _TS, "recorded_by": "dr-ito"})
+                             "recorded_at": _TS, "recorded_by": "dr-ito", "withdrawn_at": None,
+                             "withdrawn_by": None, "withdrawal_reason": None,
+                             "links": {"withdraw": f"/api/v1/courses/{_ID}/ratings-not-obtained/{_ID}/withdrawal"}})
     id: str
     course_id: str
     timepoint: str
     reason: str
     recorded_at: datetime
     recorded_by: str
+    withdrawn_at: datetime | None = Field(description="Set once withdrawn: the timepoint is due again.")
+    withdrawn_by: str | None
+    withdrawal_reason: str | None
+    links: dict[str, str]
+
+
+class WithdrawalIn(BaseModel):
+    """Why a record is withdrawn."""
+
+    model_config = _example({"reason": "recorded for the wrong week"}, extra="forbid")
+    reason: str = Field(min_length=1, max_length=2000)
 
 
 class NotObtainedList(BaseModel):

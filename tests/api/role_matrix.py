@@ -46,6 +46,7 @@ MATRIX = {
     ("GET", "/api/v1/assessments/{assessment_id}/versions"): CLINICAL_READ,
     ("POST", "/api/v1/courses/{course_id}/ratings-not-obtained"): ("clinician",),
     ("GET", "/api/v1/courses/{course_id}/ratings-not-obtained"): CLINICAL_READ,
+    ("POST", "/api/v1/courses/{course_id}/ratings-not-obtained/{record_id}/withdrawal"): ("clinician",),
     ("GET", "/api/v1/courses/{course_id}/alerts"): CLINICAL_READ,
     ("GET", "/api/v1/alerts"): CLINICAL_READ,
     ("POST", "/api/v1/alerts/{alert_id}/acknowledgement"): ("clinician",),

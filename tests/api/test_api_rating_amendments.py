@@ -114,6 +114,8 @@ def test_a_second_amendment_needs_the_version_it_corrects(client, auth, course):
     ({"rated_at": "2025-03-03T16:00:00Z"}, 422, "baseline"),  # after the first session
     ({"items": items_with_total(18), "rater": "rater-lee"}, 422, "nothing to amend"),
     ({"version": 2}, 409, "version 1"),
+    ({"version": True}, 422, "version"),
+    ({"timepoint": "week9"}, 422, "weeks 1-3"),
 ])
 def test_a_refused_amendment_changes_nothing(client, auth, app, course, change, status, words):
     rating = rate(client, auth, course["id"], "baseline", "2025-03-01", items_with_total(18)).json()
@@ -150,6 +152,35 @@ def test_a_week_rating_moved_to_another_time_must_fit_its_week(client, auth, cou
     assert moved.json()["rated_at"].startswith("2025-03-08T10:00")
 
 
+def test_a_rating_the_timing_alert_flagged_is_re_filed_as_extra(client, auth, app, course):
+    baseline = rate(client, auth, course["id"], "baseline", "2025-03-04", items_with_total(30)).json()
+    clear_screening(client, auth, course["id"])
+    first = sessions(client, auth, course["id"])["items"][0]
+    logged = client.post(f"/api/v1/sessions/{first['id']}/delivery", headers=auth["technician"],
+                         json=delivery("2025-03-03"))  # given before the baseline was taken
+    assert [a["kind"] for a in logged.json()["alerts"]] == ["rating_timing"]
+    refiled = _amend(client, auth, baseline["id"], items=items_with_total(30),
+                     reason="taken after session 1: not a baseline", timepoint="extra")
+    assert refiled.status_code == 200, refiled.text
+    assert (refiled.json()["timepoint"], refiled.json()["item16_method"]) == ("extra", "A")
+    summary = client.get(f"/api/v1/courses/{course['id']}/summary", headers=auth["clinician"]).json()
+    assert {f["timepoint"]: f["status"] for f in summary["followups"]}["baseline"] == "overdue"
+    assert [(v["timepoint"], v["total"]) for v in _versions(client, auth, baseline["id"])] == [
+        ("baseline", 30), ("extra", 30)]
+    # and back is refused: a baseline comes before the first session given
+    back = _amend(client, auth, baseline["id"], version=2, items=items_with_total(30), timepoint="baseline")
+    assert back.status_code == 422 and "before treatment" in back.json()["detail"]
+
+
+def test_a_timepoint_another_rating_has_is_refused(client, auth, course):
+    rate(client, auth, course["id"], "baseline", "2025-03-01", items_with_total(20))
+    extra = rate(client, auth, course["id"], "extra", "2025-03-02", items_with_total(21)).json()
+    taken = _amend(client, auth, extra["id"], items=items_with_total(21), timepoint="baseline")
+    assert taken.status_code == 409 and "a baseline rating exists" in taken.json()["detail"]
+    unchanged = _amend(client, auth, extra["id"], items=items_with_total(22), item16_method=None)
+    assert unchanged.status_code == 200 and unchanged.json()["item16_method"] == "A"
+
+
 def test_the_suicide_item_amended_up_raises_an_alert_and_down_leaves_it_open(client, auth, course):
     rating = rate(client, auth, course["id"], "baseline", "2025-03-01", ZERO_ITEMS).json()
     assert rating["alert_id"] is None
@@ -162,3 +193,19 @@ def test_the_suicide_item_amended_up_raises_an_alert_and_down_leaves_it_open(cli
     assert down["suicide_alert"] is False and down["alert_id"] is None
     assert [a["id"] for a in client.get("/api/v1/alerts", headers=auth["clinician"]).json()["items"]] == [
         up["alert_id"]]  # a clinician closes it, saying what was done
+
+
+def test_a_rising_suicide_item_raises_no_second_alert_while_the_first_is_open(client, auth, course):
+    rating = rate(client, auth, course["id"], "baseline", "2025-03-01", {**ZERO_ITEMS, "3": 3}).json()
+    assert rating["alert_id"]
+    higher = _amend(client, auth, rating["id"], items={**ZERO_ITEMS, "3": 4}).json()
+    assert higher["alert_id"] is None
+    alerts = client.get("/api/v1/alerts", headers=auth["clinician"]).json()["items"]
+    assert [a["id"] for a in alerts] == [rating["alert_id"]]
+    ack = client.post(f"/api/v1/alerts/{rating['alert_id']}/acknowledgement", headers=auth["clinician"],
+                      json={"note": "seen"})
+    assert ack.status_code == 200
+    lower = _amend(client, auth, rating["id"], version=2, items={**ZERO_ITEMS, "3": 3}).json()
+    assert lower["alert_id"] is None  # not higher than before
+    again = _amend(client, auth, rating["id"], version=3, items={**ZERO_ITEMS, "3": 4}).json()
+    assert again["alert_id"]  # higher, and no alert of this rating open

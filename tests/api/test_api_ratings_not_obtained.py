@@ -64,15 +64,25 @@ def test_a_stopped_courses_unrated_week_leaves_the_due_list_once_recorded_not_ob
                           headers=auth["auditor"]).json()["items"]) == 2
 
 
+def _deliver(client, auth, course, count: int) -> None:
+    clear_screening(client, auth, course["id"])
+    for s in sessions(client, auth, course["id"])["items"][:count]:
+        assert client.post(f"/api/v1/sessions/{s['id']}/delivery", headers=auth["technician"],
+                           json=delivery(s["date"])).status_code == 201
+
+
 @pytest.mark.parametrize(("timepoint", "reason", "status", "words"), [
     ("baseline", "x", 409, "was taken"),
     ("week1", "", 422, "reason"),
     ("week4", "x", 422, "weeks 1-3"),
     ("extra", "x", 422, "timepoint"),
     ("week1", "x", 409, "already recorded"),
+    ("week2", "x", 422, "not due yet"),  # an active course's week still to come stays due
 ])
 def test_a_refused_record_changes_nothing(client, auth, app, course, timepoint, reason, status, words):
     assert rate(client, auth, course["id"], "baseline", "2025-03-01").status_code == 201
+    _deliver(client, auth, course, 5)
+    fix_today(app, date(2025, 3, 8))
     assert _not_obtained(client, auth, course, "week1", "first").status_code == 201
     response = _not_obtained(client, auth, course, timepoint, reason)
     assert response.status_code == status and words in response.json()["detail"]
@@ -80,6 +90,31 @@ def test_a_refused_record_changes_nothing(client, auth, app, course, timepoint, 
     assert [(r["timepoint"], r["reason"]) for r in listed.json()["items"]] == [("week1", "first")]
     assert _statuses(client, auth, course) == {"baseline": "done", "week1": "not_obtained",
                                                "week2": "upcoming", "week3": "upcoming"}
+
+
+def test_a_record_made_in_error_is_withdrawn_and_kept(client, auth, app, course):
+    assert rate(client, auth, course["id"], "baseline", "2025-03-01").status_code == 201
+    _deliver(client, auth, course, 5)
+    fix_today(app, date(2025, 3, 12))
+    record = _not_obtained(client, auth, course, "week1", "meant another patient").json()
+    assert _due(client, auth) == []
+    url = record["links"]["withdraw"]
+    assert client.post(url, headers=auth["technician"], json={"reason": "x"}).status_code == 403
+    withdrawn = client.post(url, headers=auth["clinician"], json={"reason": "recorded in error"})
+    assert withdrawn.status_code == 200, withdrawn.text
+    body = withdrawn.json()
+    assert (body["withdrawn_by"], body["withdrawal_reason"], body["links"]) == ("clinician", "recorded in error", {})
+    assert _due(client, auth) == [("week1", "overdue")]  # due again
+    again = client.post(url, headers=auth["clinician"], json={"reason": "twice"})
+    assert again.status_code == 409 and "withdrawn by clinician" in again.json()["detail"]
+    assert _not_obtained(client, auth, course, "week1", "patient withdrew").status_code == 201
+    listed = client.get(f"/api/v1/courses/{course['id']}/ratings-not-obtained", headers=auth["auditor"])
+    assert [(r["reason"], r["withdrawal_reason"]) for r in listed.json()["items"]] == [
+        ("meant another patient", "recorded in error"), ("patient withdrew", None)]
+    assert _due(client, auth) == []
+    other = client.post(f"/api/v1/courses/{course['id']}/ratings-not-obtained/no-such-record/withdrawal",
+                        headers=auth["clinician"], json={"reason": "x"})
+    assert other.status_code == 404
 
 
 def test_only_a_clinician_records_a_rating_not_obtained(client, auth, course):

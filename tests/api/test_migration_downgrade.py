@@ -92,9 +92,15 @@ def test_a_downgrade_that_would_lose_amendments_or_ratings_not_obtained_is_refus
     # one transaction for every revision: 0007's downgrade, before 0006's refusal, is undone
     # too (SQLite committed each revision on its own, leaving the database at 0006)
     assert _counts(url) == before
+    clear_screening(client, auth, course["id"])
+    first = sessions(client, auth, course["id"])["items"][0]
+    assert client.post(f"/api/v1/sessions/{first['id']}/delivery", headers=auth["technician"],
+                       json=delivery("2025-03-03")).status_code == 201
+    assert client.post(f"/api/v1/courses/{course['id']}/stop", headers=auth["clinician"],
+                       json={"note": "patient withdrew"}).status_code == 200
     recorded = client.post(f"/api/v1/courses/{course['id']}/ratings-not-obtained", headers=auth["clinician"],
                            json={"timepoint": "week1", "reason": "patient withdrew"})
-    assert recorded.status_code == 201
+    assert recorded.status_code == 201, recorded.text
     with pytest.raises(RuntimeError, match="would lose them"):
         command.downgrade(alembic_config(url), "0006")
     assert _counts(url)["ratings_not_obtained"] == 1

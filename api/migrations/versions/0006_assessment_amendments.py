@@ -28,6 +28,7 @@ def upgrade() -> None:
         sa.Column("id", sa.String(36), primary_key=True),
         sa.Column("assessment_id", sa.String(36), sa.ForeignKey("assessments.id"), nullable=False),
         sa.Column("version", sa.Integer(), nullable=False),
+        sa.Column("timepoint", sa.String(20), nullable=False),
         sa.Column("rater", sa.String(200), nullable=False),
         sa.Column("rated_at", UTCDateTime(), nullable=False),
         sa.Column("items", sa.JSON(), nullable=False),

@@ -1,5 +1,5 @@
 """Ratings not obtained: a clinician records that a baseline or week rating will not be
-taken, with the reason, and the timepoint is no longer due.
+taken, with the reason, and the timepoint is no longer due (until the record is withdrawn).
 
 Revision ID: 0007
 Revises: 0006
@@ -27,7 +27,9 @@ def upgrade() -> None:
         sa.Column("reason", sa.Text(), nullable=False),
         sa.Column("recorded_at", UTCDateTime(), nullable=False),
         sa.Column("recorded_by", sa.String(200), nullable=False),
-        sa.UniqueConstraint("course_id", "timepoint", name="uq_ratings_not_obtained_timepoint"),
+        sa.Column("withdrawn_at", UTCDateTime(), nullable=True),
+        sa.Column("withdrawn_by", sa.String(200), nullable=True),
+        sa.Column("withdrawal_reason", sa.Text(), nullable=True),
     )
     op.create_index("ix_ratings_not_obtained_course_id", "ratings_not_obtained", ["course_id"])
 
