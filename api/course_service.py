@@ -290,7 +290,8 @@ def followups_of_courses(db: Session, courses: list[Course], today: date,
             not_obtained[course_id].append(timepoint)
     return {c.id: followups(as_given(to_domain(rows[c.id]), given_on[c.id]),
                             protocol_of(c).sessions_per_week, rated[c.id], today,
-                            given_on=given_on[c.id], not_obtained=not_obtained[c.id])
+                            given_on=given_on[c.id], not_obtained=not_obtained[c.id],
+                            held_from=c.paused_from if c.status == "paused" else None)
             for c in courses}
 
 

@@ -53,7 +53,7 @@ class FollowUp:
 def followups(sessions: Sequence[ScheduledSession], per_week: int, rated: Iterable[str],
               today: date, grace_days: int = 3,
               given_on: Mapping[int, date] | None = None,
-              not_obtained: Iterable[str] = ()) -> list[FollowUp]:
+              not_obtained: Iterable[str] = (), held_from: date | None = None) -> list[FollowUp]:
     """List every HAMD-17 timepoint of the course with its status on ``today``.
 
     Parameters
@@ -74,6 +74,9 @@ def followups(sessions: Sequence[ScheduledSession], per_week: int, rated: Iterab
     not_obtained : iterable of str
         Timepoints a clinician recorded as not obtained: ``not_obtained`` unless rated
         after all (a rating, once there, is ``done``).
+    held_from : datetime.date, optional
+        The first day a pause holds (a paused course): a baseline whose first session is
+        held is not overdue by that session's date, which the resume will move.
     """
     given_on = given_on or {}
     rated = set(rated)
@@ -89,7 +92,8 @@ def followups(sessions: Sequence[ScheduledSession], per_week: int, rated: Iterab
         status = "not_obtained"
     elif first is None:
         status = "due"
-    elif first.state in DELIVERED_STATES or today > first.date:
+    elif first.state in DELIVERED_STATES or (today > first.date and not (
+            held_from is not None and first.date >= held_from)):
         status = "overdue"  # treatment started (or should have) without a baseline rating
     else:
         status = "due"

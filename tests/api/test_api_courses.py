@@ -231,6 +231,9 @@ def test_a_course_paused_before_it_starts_resumes_no_earlier_than_its_start(clie
     url = f"/api/v1/courses/{course['id']}"
     paused = client.post(f"{url}/pause", headers=auth["technician"])
     assert paused.status_code == 200 and paused.json()["paused_from"] == "2025-03-10"
+    fix_today(app, date(2025, 3, 12))  # past session 1's date, which the pause holds
+    due = client.get("/api/v1/assessments/due", headers=auth["clinician"]).json()["items"]
+    assert [(i["timepoint"], i["status"]) for i in due] == [("baseline", "due")]  # was overdue
     fix_today(app, date(2025, 3, 4))
     early = client.post(f"{url}/resume", headers=auth["technician"], json={"resume_on": "2025-03-05"})
     assert early.status_code == 422 and "before the course starts (2025-03-10)" in early.json()["detail"]

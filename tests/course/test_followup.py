@@ -95,3 +95,13 @@ def test_a_timepoint_recorded_not_obtained_is_no_longer_due_unless_rated_after_a
     assert items["week2"][0] == "upcoming"
     items = _status(followups(sessions, 5, ["week1"], date(2025, 3, 20), not_obtained=["week1"]))
     assert items["week1"][0] == "done" and items["baseline"][0] == "overdue"
+
+
+def test_a_baseline_is_not_overdue_while_a_pause_holds_the_first_session():
+    sessions = schedule_sessions(START, 15, 5, ClinicCalendar())
+    held = _status(followups(sessions, 5, [], date(2025, 3, 12), held_from=START))
+    assert held["baseline"][0] == "due"
+    later_pause = _status(followups(sessions, 5, [], date(2025, 3, 12), held_from=date(2025, 3, 5)))
+    assert later_pause["baseline"][0] == "overdue"  # session 1 was not held: it should have been given
+    given = _status(followups(_deliver(sessions, 1), 5, [], date(2025, 3, 12), held_from=START))
+    assert given["baseline"][0] == "overdue"
