@@ -33,7 +33,7 @@ READERS = ("clinician", "technician", "auditor")
 _UPLOAD_BODY = {"requestBody": {"required": True, "content": {"multipart/form-data": {
     "schema": {"type": "object", "required": ["file"], "properties": {"file": {
         "type": "string", "format": "binary",
-        "description": "A .nii / .nii.gz T1 image or a .zip of one DICOM series."}}}}}}}
+        "description": "A .nii / .nii.gz T1 image, or a .zip of its DICOM series (of a whole study with `series`)."}}}}}}}
 
 
 def image_out(image: Image) -> ImageOut:

@@ -31,7 +31,7 @@ import pydicom
 from pydicom.errors import InvalidDicomError
 
 from navsvc.errors import InputError
-from navsvc.io.dicom import checked_members, is_image_instance, printable, read_member
+from navsvc.io.dicom import checked_members, is_image_instance, printable, read_member, series_uid_of
 from navsvc.io.dicom_confidentiality import deidentify_dataset
 from navsvc.io.nifti import damaged_gzip_error, data_block_bytes
 
@@ -127,7 +127,7 @@ def deidentify_dicom_bytes(data: bytes, series_uid: str | None = None) -> bytes 
         return None
     if not is_image_instance(dataset):
         return None
-    if series_uid is not None and str(dataset.get("SeriesInstanceUID", "")) != series_uid:
+    if series_uid is not None and series_uid_of(dataset) != series_uid:
         return None
     deidentify_dataset(dataset)
     buffer = io.BytesIO()

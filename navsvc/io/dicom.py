@@ -185,7 +185,7 @@ def find_series(folder: Path) -> list[DicomSeries]:
             ds = pydicom.dcmread(path, stop_before_pixels=True)
             if not is_image_instance(ds):
                 continue
-            uid = str(getattr(ds, "SeriesInstanceUID", "unknown"))
+            uid = series_uid_of(ds)
             info = (str(getattr(ds, "SeriesNumber", "")), str(getattr(ds, "SeriesDescription", "")))
             n_voxels = _declared_voxels(ds)
         except MemoryError:
@@ -196,6 +196,12 @@ def find_series(folder: Path) -> list[DicomSeries]:
         meta[uid] = info
         voxels[uid] += n_voxels
     return [DicomSeries(uid, *meta[uid], tuple(files), voxels[uid]) for uid, files in groups.items()]
+
+
+def series_uid_of(ds) -> str:
+    """The series a DICOM dataset belongs to: its SeriesInstanceUID (``"unknown"`` without one,
+    so the images that lack it form one series)."""
+    return str(getattr(ds, "SeriesInstanceUID", "unknown"))
 
 
 def _declared_voxels(ds) -> int:
@@ -220,10 +226,14 @@ def choose_series(series: list[DicomSeries], wanted: str | None, source: str) ->
     if not series:
         raise InputError(f"{source} contains no DICOM image series: upload the folder of the T1 series")
     if wanted is not None:
-        for s in series:
-            if wanted in (s.uid, s.number):
-                return s
-        raise InputError(f"{source} has no series '{wanted}'; found: " + "; ".join(s.label() for s in series))
+        matches = [s for s in series if wanted in (s.uid, s.number)]
+        if len(matches) > 1:  # scanners restart numbering per study: a zip of two has repeats
+            raise InputError(f"{source} has {len(matches)} series numbered '{printable(wanted)}': "
+                             + "; ".join(s.label() for s in matches) + ". Give the T1's UID instead")
+        if matches:
+            return matches[0]
+        raise InputError(f"{source} has no series '{printable(wanted)}'; found: "
+                         + "; ".join(s.label() for s in series))
     if len(series) > 1:
         raise InputError(
             f"{source} contains {len(series)} image series: "

@@ -18,7 +18,8 @@ from navsvc.io import limits
 
 
 def read_nifti_header(path: Path) -> nib.Nifti1Image:
-    """Open ``path`` lazily (header only) and check what the header promises.
+    """Open ``path`` (header read, data not yet) and check what the header promises; the file
+    stays open while the returned image lives (see :func:`read_nifti_data`).
 
     Parameters
     ----------

@@ -459,3 +459,44 @@ def test_a_series_that_is_not_there_or_a_series_of_a_nifti_is_refused(client, ap
                         files={"file": ("head.nii.gz", small_head.read_bytes())})
     assert nifti.status_code == 422 and "NIfTI" in nifti.json()["detail"]
     _assert_nothing_stored(client, app, auth, patient)
+
+
+def _zip_folder(folder: Path, name: str) -> Path:
+    archive = folder / name
+    with zipfile.ZipFile(archive, "w") as handle:
+        for path in sorted(folder.rglob("*.dcm")):
+            handle.write(path, path.relative_to(folder).as_posix())
+    return archive
+
+
+def test_a_series_number_two_series_share_is_refused_asking_for_the_uid(client, app, auth, patient, tmp_path):
+    """Scanners restart series numbers per study: a zip of two studies can hold two series 3
+    (here a T1 and, of another study, a second scan). The number picked the first one found."""
+    write_dicom_series(colin27(3), tmp_path / "A", series_number=3, description="t1_mprage",
+                       series_uid="1.2.826.0.1.3680043.8.498.31", prefix="A")
+    write_dicom_series(colin27(3), tmp_path / "B", series_number=3, description="t2_tse",
+                       orientation="sagittal", series_uid="1.2.826.0.1.3680043.8.498.32", prefix="B")
+    archive = _zip_folder(tmp_path, "two_studies.zip")
+    refused = _upload_series(client, auth, patient, archive, "3")
+    assert refused.status_code == 422
+    assert "2 series numbered '3'" in refused.json()["detail"] and "UID" in refused.json()["detail"]
+    _assert_nothing_stored(client, app, auth, patient)
+    chosen = _upload_series(client, auth, patient, archive, "1.2.826.0.1.3680043.8.498.31")
+    assert chosen.status_code == 201, chosen.text
+
+
+def test_a_series_without_a_series_uid_is_stored_whole(client, app, auth, patient, tmp_path):
+    """Images without a SeriesInstanceUID form one series; de-identification keeps them all
+    (it compared them with an empty UID and kept none)."""
+    for path in write_dicom_series(colin27(3), tmp_path / "S"):
+        ds = pydicom.dcmread(path)
+        del ds.SeriesInstanceUID
+        ds.save_as(path)
+    response = _upload_series(client, auth, patient, _zip_folder(tmp_path, "series.zip"), None)
+    assert response.status_code == 201, response.text
+    from api.models import Image
+
+    with app.state.db.session() as session:
+        stored = app.state.storage.root / session.get(Image, response.json()["id"]).stored_path
+    with zipfile.ZipFile(stored) as archive:
+        assert len(archive.namelist()) == 61
