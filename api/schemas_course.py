@@ -143,7 +143,8 @@ class ResumeIn(BaseModel):
     """Resume a paused course: held sessions move to clinic days from ``resume_on``."""
 
     model_config = _example({"resume_on": "2025-03-19"}, extra="forbid")
-    resume_on: RecordDate | None = Field(None, description="Default today.")
+    resume_on: RecordDate | None = Field(None, description="Default today (not before the pause's "
+                                                       "first day or the course's start).")
 
 
 class StopIn(BaseModel):

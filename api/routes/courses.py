@@ -165,12 +165,13 @@ def resume(
     body: ResumeIn | None = None,
 ) -> CourseOut:
     """Move the held sessions, in order, to the clinic days from `resume_on` (default
-    today); the course extends by the length of the pause (clinician, technician)."""
+    today, not before the pause's first day or the course's start; an earlier one is a
+    422); the course extends by the length of the pause (clinician, technician)."""
     course = locked_course_or_404(db, course_id)
     if course.status != "paused":
         raise ProblemError(409, f"course is {course.status}, not paused")
     resume_on = (body.resume_on if body and body.resume_on
-                 else max(today, course.paused_from))
+                 else max(today, course.paused_from, course.start_date))
     if resume_on < course.start_date:
         raise InputError(f"resume_on: {resume_on} is before the course starts ({course.start_date}); "
                          "give a day from then on")

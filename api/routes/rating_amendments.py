@@ -12,7 +12,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request
 from sqlalchemy import select
 
-from api.course_service import READ_ROLES, ClinicZone, Now, locked_course_or_404, open_alerts
+from api.course_service import READ_ROLES, ClinicZone, Now, clinic_day, locked_course_or_404, open_alerts
 from api.deps import DbSession, SessionRoute, require_roles, set_audit_resource
 from api.models_course import Assessment, AssessmentVersion
 from api.problems import ProblemError
@@ -44,10 +44,12 @@ def _snapshot(rating: Assessment) -> dict:
 
 def _check_new_timepoint(db, rating: Assessment, timepoint: str) -> None:
     """Refuse (409) a baseline or week timepoint another rating of the course has."""
+    if timepoint == "extra":
+        return
     taken = db.scalar(select(Assessment.id).where(
         Assessment.course_id == rating.course_id, Assessment.timepoint == timepoint,
         Assessment.id != rating.id))
-    if timepoint != "extra" and taken is not None:
+    if taken is not None:
         raise ProblemError(409, f"a {timepoint} rating exists for this course; amend that one, "
                                 "or keep this one as 'extra'")
 
@@ -65,11 +67,12 @@ def amend_assessment(
     `version` other than the current one is a 409 (someone amended it since: read it
     again). Every item is checked as when rating; a new timepoint or time must fit as a
     new rating's would (a baseline or week another rating has is a 409). A rating the
-    `rating_timing` alert flagged, whose time is right, is re-filed with timepoint `extra`
-    (the timepoint it held is then due again); amend its time only if it was typed wrong.
+    `rating_timing` alert flagged, whose time is right, is re-filed with timepoint `extra`;
+    the timepoint it held is then missing (a baseline cannot be taken once treatment began:
+    record it as not obtained). Amend its time only if it was typed wrong.
     An amendment that changes nothing is a 422. Item 3 (suicide) amended up to 3 or more
-    raises an alert unless one raised by this rating is still open; an alert raised
-    earlier stays until a clinician acknowledges it."""
+    raises an alert, or, while this rating's alert is open, adds the new score to it; an
+    alert stays until a clinician acknowledges it."""
     course = locked_course_or_404(db, get_or_404(db, Assessment, assessment_id, "rating").course_id)
     rating = get_or_404(db, Assessment, assessment_id, "rating")  # read again under the lock
     if body.version != rating.version:
@@ -101,9 +104,13 @@ def amend_assessment(
     db.flush()
     alert_id = None
     suicide_now = items[str(hamd17.SUICIDE_ITEM)]
-    already_open = any(a.source_id == rating.id for a in open_alerts(db, course.id, "suicide_item"))
-    if suicide_now >= hamd17.SUICIDE_ALERT_MIN and suicide_now > suicide_before and not already_open:
-        alert_id = raise_suicide_alert(db, rating, f"amended from {suicide_before} to {suicide_now}", zone)
+    if suicide_now >= hamd17.SUICIDE_ALERT_MIN and suicide_now > suicide_before:
+        raised = next((a for a in open_alerts(db, course.id, "suicide_item") if a.source_id == rating.id), None)
+        if raised is None:
+            alert_id = raise_suicide_alert(db, rating, f"amended from {suicide_before} to {suicide_now}", zone)
+        else:  # one alert per rating while open, saying the latest score
+            raised.detail += f"; amended to {suicide_now} ({clinic_day(now, zone)})"
+            alert_id = raised.id
     set_audit_resource(request, rating.id)
     return assessment_out(rating, baseline_of(course_assessments(db, course.id)), alert_id)
 

@@ -47,8 +47,8 @@ def record_not_obtained(
 ) -> NotObtainedOut:
     """Record that the course's baseline or week-N rating will not be taken, and why
     (clinician): the timepoint shows `not_obtained` and leaves the ratings due. Only a
-    timepoint that is `due` or `overdue` can be recorded, or on a stopped course one it
-    never reached (`upcoming`): a week still to come stays due when it comes (422). A
+    timepoint that is `due` or `overdue` can be recorded: a week still to come stays due
+    when it comes (422; a stopped course's weeks end with its last session given). A
     timepoint already rated, or already recorded, is a 409; a week the course does not
     have a 422. A rating taken after all is still accepted and makes the timepoint `done`;
     a record made in error is withdrawn (`links.withdraw`)."""
@@ -64,10 +64,10 @@ def record_not_obtained(
                                 "as not obtained")
     if followup.status == "not_obtained":
         raise ProblemError(409, f"the {body.timepoint} rating is already recorded as not obtained")
-    if followup.status == "upcoming" and course.status != "stopped":
+    if followup.status == "upcoming":  # a stopped course has none: its weeks end with the last session given
         raise InputError(f"timepoint: the {body.timepoint} rating is not due yet (it is due after "
                          f"session {followup.after_session_index}); record it as not obtained once "
-                         "it is due, or once the course is stopped")
+                         "it is due")
     record = RatingNotObtained(course_id=course.id, timepoint=body.timepoint, reason=body.reason,
                                recorded_by=principal.name)
     db.add(record)

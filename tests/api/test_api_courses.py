@@ -241,3 +241,21 @@ def test_a_course_paused_before_it_starts_resumes_no_earlier_than_its_start(clie
     resumed = client.post(f"{url}/resume", headers=auth["technician"])
     assert resumed.status_code == 200
     assert _dates(sessions(client, auth, course["id"]))[0] == "2025-03-10"  # was 2025-03-04
+
+
+def test_a_pause_stored_before_its_course_started_resumes_from_the_start(client, auth, app, patient,
+                                                                         approved_plan):
+    """Pauses entered before the start were stored from that day: a bare resume is not
+    refused for a resume_on the client never sent."""
+    from api.models_course import Course
+
+    fix_today(app, date(2025, 3, 3))
+    course = new_course(client, auth, patient["id"], approved_plan, start="2025-03-10")
+    url = f"/api/v1/courses/{course['id']}"
+    assert client.post(f"{url}/pause", headers=auth["technician"]).status_code == 200
+    with app.state.db.session() as session:
+        session.get(Course, course["id"]).paused_from = date(2025, 3, 3)  # as stored before
+    fix_today(app, date(2025, 3, 4))
+    resumed = client.post(f"{url}/resume", headers=auth["technician"])
+    assert resumed.status_code == 200, resumed.text
+    assert _dates(sessions(client, auth, course["id"]))[0] == "2025-03-10"

@@ -199,9 +199,10 @@ def test_a_rising_suicide_item_raises_no_second_alert_while_the_first_is_open(cl
     rating = rate(client, auth, course["id"], "baseline", "2025-03-01", {**ZERO_ITEMS, "3": 3}).json()
     assert rating["alert_id"]
     higher = _amend(client, auth, rating["id"], items={**ZERO_ITEMS, "3": 4}).json()
-    assert higher["alert_id"] is None
+    assert higher["alert_id"] == rating["alert_id"]
     alerts = client.get("/api/v1/alerts", headers=auth["clinician"]).json()["items"]
     assert [a["id"] for a in alerts] == [rating["alert_id"]]
+    assert "scored 3" in alerts[0]["detail"] and "amended to 4" in alerts[0]["detail"]
     ack = client.post(f"/api/v1/alerts/{rating['alert_id']}/acknowledgement", headers=auth["clinician"],
                       json={"note": "seen"})
     assert ack.status_code == 200
