@@ -82,6 +82,7 @@ def test_validate_t1_file_describes_the_volume(small, tmp_path):
         "orientation": ["R", "A", "S"],
         "format": "nifti",
         "sha256": hashlib.sha256(path.read_bytes()).hexdigest(),
+        "series_uid": None,  # a NIfTI image comes from no DICOM series
     }
 
 
