@@ -99,8 +99,8 @@ async def upload_image(
     stored by the SHA-256 of the stored bytes. A DICOM .zip of several image series is
     refused naming them, unless `series` says which one is the T1: then only that
     series is stored.
-    Uploading the same file (and series) again for the same patient answers 200 with the
-    existing record.
+    Uploading the same image again for the same patient (the same file, or one that stores
+    the same de-identified bytes) answers 200 with the existing record.
     """
     await run_in_threadpool(get_or_404, db, Patient, patient_id, "patient")
     # Streaming and checking an upload take seconds to minutes: hold no transaction (on
@@ -124,6 +124,14 @@ async def upload_image(
         upload = replace(upload, path=named)
         info, sha256, stored_path, size_bytes = await run_in_threadpool(
             _validate_and_store, storage, upload, series)
+        # the same image sent another way (its series named by UID instead of number, or a
+        # header whose text de-identification blanks): the record it already has
+        same = await run_in_threadpool(db.scalar, select(Image).where(
+            Image.patient_id == patient_id, Image.sha256 == sha256))
+        if same is not None:
+            set_audit_resource(request, same.id)
+            response.status_code = 200
+            return image_out(same)
         image = Image(patient_id=patient_id, upload_sha256=upload_key, sha256=sha256,
                       format="dicom" if upload.suffix == ".zip" else "nifti",
                       stored_path=stored_path, size_bytes=size_bytes, info=info,

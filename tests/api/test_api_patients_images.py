@@ -446,6 +446,8 @@ def test_a_study_upload_names_its_series_and_stores_the_one_asked_for(client, ap
     assert _stored_series(app, first.json()) == {("3", 61)}  # the T2 is not stored
     again = _upload_series(client, auth, patient, study_zip, "3")
     assert (again.status_code, again.json()["id"]) == (200, first.json()["id"])
+    same_by_uid = _upload_series(client, auth, patient, study_zip, "1.2.826.0.1.3680043.8.498.3")
+    assert (same_by_uid.status_code, same_by_uid.json()["id"]) == (200, first.json()["id"])
     by_uid = _upload_series(client, auth, patient, study_zip, "1.2.826.0.1.3680043.8.498.8")
     assert by_uid.status_code == 201 and by_uid.json()["id"] != first.json()["id"]
     assert _stored_series(app, by_uid.json()) == {("8", 61)}
