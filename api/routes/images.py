@@ -70,6 +70,13 @@ def _validate_and_store(storage: Storage, upload: UploadedFile,
     return info, sha256, stored_path, size_bytes
 
 
+def _stored_before(request: Request, response: Response, image: Image) -> ImageOut:
+    """Answer an upload of an image the patient has with its record (200)."""
+    set_audit_resource(request, image.id)
+    response.status_code = 200
+    return image_out(image)
+
+
 def _upload_key(upload_sha256: str, series: str | None) -> str:
     """What makes an upload the same as an earlier one: its bytes, and the series asked for."""
     if series is None:
@@ -115,9 +122,7 @@ async def upload_image(
         existing = await run_in_threadpool(db.scalar, select(Image).where(
             Image.patient_id == patient_id, Image.upload_sha256 == upload_key))
         if existing is not None:
-            set_audit_resource(request, existing.id)
-            response.status_code = 200
-            return image_out(existing)
+            return _stored_before(request, response, existing)
         await run_in_threadpool(db.rollback)
         named = spool.with_name(spool.name + upload.suffix)
         spool.rename(named)
@@ -129,9 +134,7 @@ async def upload_image(
         same = await run_in_threadpool(db.scalar, select(Image).where(
             Image.patient_id == patient_id, Image.sha256 == sha256))
         if same is not None:
-            set_audit_resource(request, same.id)
-            response.status_code = 200
-            return image_out(same)
+            return _stored_before(request, response, same)
         image = Image(patient_id=patient_id, upload_sha256=upload_key, sha256=sha256,
                       format="dicom" if upload.suffix == ".zip" else "nifti",
                       stored_path=stored_path, size_bytes=size_bytes, info=info,
