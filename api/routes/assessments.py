@@ -92,6 +92,14 @@ def raise_suicide_alert(db, rating: Assessment, what: str, zone) -> str:
     return alert.id
 
 
+def refuse_taken_timepoint(ratings: list[Assessment], timepoint: str, rating_id: str | None = None) -> None:
+    """Refuse (409) a baseline or week ``timepoint`` one of the course's ``ratings`` (other
+    than rating ``rating_id``) has: each is rated once per course."""
+    if timepoint != "extra" and any(a.timepoint == timepoint and a.id != rating_id for a in ratings):
+        raise ProblemError(409, f"a {timepoint} rating exists for this course; amend that one, or "
+                                "record this one with timepoint 'extra'")
+
+
 def check_rating_time(db, course, timepoint: str, rated_at: datetime, zone) -> None:
     """Refuse (422) a rating time in the future, a week rating for a week the course
     does not have, and a baseline or week rating not taken when that timepoint is
@@ -127,9 +135,7 @@ def create_assessment(
     each)."""
     course = locked_course_or_404(db, course_id)
     ratings = course_assessments(db, course.id)
-    if body.timepoint != "extra" and any(a.timepoint == body.timepoint for a in ratings):
-        raise ProblemError(409, f"a {body.timepoint} rating exists for this course; record "
-                                "further ratings with timepoint 'extra'")
+    refuse_taken_timepoint(ratings, body.timepoint)
     check_rating_time(db, course, body.timepoint, body.rated_at, zone)
     baseline_total = baseline_of(ratings)
     scores = hamd17.validate_items(body.items, body.item16_method)  # 422 names the item

@@ -22,6 +22,7 @@ from api.routes.assessments import (
     check_rating_time,
     course_assessments,
     raise_suicide_alert,
+    refuse_taken_timepoint,
 )
 from api.routes.common import get_or_404, problems
 from api.schemas_rating import AmendmentIn, AssessmentOut, AssessmentVersionList, AssessmentVersionOut
@@ -40,18 +41,6 @@ def _snapshot(rating: Assessment) -> dict:
     return {**{name: getattr(rating, name) for name in _VERSIONED},
             "recorded_at": rating.amended_at or rating.created_at,
             "recorded_by": rating.amended_by or rating.created_by}
-
-
-def _check_new_timepoint(db, rating: Assessment, timepoint: str) -> None:
-    """Refuse (409) a baseline or week timepoint another rating of the course has."""
-    if timepoint == "extra":
-        return
-    taken = db.scalar(select(Assessment.id).where(
-        Assessment.course_id == rating.course_id, Assessment.timepoint == timepoint,
-        Assessment.id != rating.id))
-    if taken is not None:
-        raise ProblemError(409, f"a {timepoint} rating exists for this course; amend that one, "
-                                "or keep this one as 'extra'")
 
 
 @router.post("/assessments/{assessment_id}/amendments", response_model=AssessmentOut,
@@ -75,6 +64,7 @@ def amend_assessment(
     alert stays until a clinician acknowledges it."""
     course = locked_course_or_404(db, get_or_404(db, Assessment, assessment_id, "rating").course_id)
     rating = get_or_404(db, Assessment, assessment_id, "rating")  # read again under the lock
+    ratings = course_assessments(db, course.id)  # rating among them: the baseline follows the amendment
     if body.version != rating.version:
         last = (f" (amended by {rating.amended_by} at {rating.amended_at.isoformat()})"
                 if rating.amended_at else "")
@@ -82,8 +72,7 @@ def amend_assessment(
                                 f"{body.version}: read it again and amend what it says now")
     timepoint = body.timepoint or rating.timepoint
     rated_at = body.rated_at or rating.rated_at
-    if timepoint != rating.timepoint:
-        _check_new_timepoint(db, rating, timepoint)
+    refuse_taken_timepoint(ratings, timepoint, rating.id)
     if (timepoint, rated_at) != (rating.timepoint, rating.rated_at):
         check_rating_time(db, course, timepoint, rated_at, zone)
     item16_method = body.item16_method or rating.item16_method
@@ -112,7 +101,7 @@ def amend_assessment(
             raised.detail += f"; amended to {suicide_now} ({clinic_day(now, zone)})"
             alert_id = raised.id
     set_audit_resource(request, rating.id)
-    return assessment_out(rating, baseline_of(course_assessments(db, course.id)), alert_id)
+    return assessment_out(rating, baseline_of(ratings), alert_id)
 
 
 @router.get("/assessments/{assessment_id}/versions", response_model=AssessmentVersionList,
