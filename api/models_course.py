@@ -124,18 +124,24 @@ class Delivery(Base):
     created_by: Mapped[str] = mapped_column(String(200))
 
 
-class Assessment(Base):
-    """A HAMD-17 rating: item scores and their total and band at the time of rating."""
+class RatingValues:
+    """What a HAMD-17 rating says, as recorded or amended (the columns a rating and each
+    version an amendment replaced share)."""
 
-    __tablename__ = "assessments"
-    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
-    course_id: Mapped[str] = mapped_column(ForeignKey("courses.id"), index=True)
     timepoint: Mapped[str] = mapped_column(String(20))
     rater: Mapped[str] = mapped_column(String(200))
     rated_at: Mapped[datetime] = mapped_column(UTCDateTime)
     items: Mapped[dict] = mapped_column(JSON)
     item16_method: Mapped[str] = mapped_column(String(1))
     total: Mapped[int] = mapped_column(Integer)
+
+
+class Assessment(RatingValues, Base):
+    """A HAMD-17 rating: item scores and their total and band at the time of rating."""
+
+    __tablename__ = "assessments"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    course_id: Mapped[str] = mapped_column(ForeignKey("courses.id"), index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now)
     created_by: Mapped[str] = mapped_column(String(200))
     #: 1 as recorded, one more per amendment; the versions it replaced are in
@@ -145,7 +151,7 @@ class Assessment(Base):
     amended_by: Mapped[str | None] = mapped_column(String(200), nullable=True)
 
 
-class AssessmentVersion(Base):
+class AssessmentVersion(RatingValues, Base):
     """A version of a rating that an amendment replaced: its values as they were, who
     recorded them and when, and who replaced them, when and why."""
 
@@ -154,12 +160,6 @@ class AssessmentVersion(Base):
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
     assessment_id: Mapped[str] = mapped_column(ForeignKey("assessments.id"), index=True)
     version: Mapped[int] = mapped_column(Integer)
-    timepoint: Mapped[str] = mapped_column(String(20))
-    rater: Mapped[str] = mapped_column(String(200))
-    rated_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    items: Mapped[dict] = mapped_column(JSON)
-    item16_method: Mapped[str] = mapped_column(String(1))
-    total: Mapped[int] = mapped_column(Integer)
     recorded_at: Mapped[datetime] = mapped_column(UTCDateTime)
     recorded_by: Mapped[str] = mapped_column(String(200))
     replaced_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 from api.course_service import READ_ROLES, ClinicZone, Now, clinic_day, locked_course_or_404, open_alerts
 from api.deps import DbSession, SessionRoute, require_roles, set_audit_resource
-from api.models_course import Assessment, AssessmentVersion
+from api.models_course import Assessment, AssessmentVersion, RatingValues
 from api.problems import ProblemError
 from api.routes.assessments import (
     assessment_out,
@@ -32,8 +32,8 @@ from navsvc.errors import InputError
 
 router = APIRouter(tags=["assessments"], route_class=SessionRoute)
 
-#: what a version of a rating is: the fields an amendment may change, and its number
-_VERSIONED = ("version", "timepoint", "rater", "rated_at", "items", "item16_method", "total")
+#: what a version of a rating is: its number and what it says
+_VERSIONED = ("version", *RatingValues.__annotations__)
 
 
 def _snapshot(rating: Assessment) -> dict:
