@@ -91,7 +91,7 @@ async def _on_http(_request: Request, exc: StarletteHTTPException) -> JSONRespon
     return problem_response(exc.status_code, detail, getattr(exc, "headers", None))
 
 
-def is_json_media_type(content_type: str | None) -> bool:
+def _is_json_media_type(content_type: str | None) -> bool:
     """Whether a Content-Type header names JSON (``application/json`` or ``…+json``)."""
     media_type = (content_type or "").split(";")[0].strip().lower()
     return media_type == "application/json" or (media_type.startswith("application/")
@@ -101,7 +101,7 @@ def is_json_media_type(content_type: str | None) -> bool:
 def _body_not_sent_as_json(request: Request, exc: RequestValidationError) -> bool:
     # FastAPI reads a JSON body only when the Content-Type says JSON; any other body
     # arrives as bytes and fails as "not a dictionary" at the body's root.
-    return (not is_json_media_type(request.headers.get("content-type"))
+    return (not _is_json_media_type(request.headers.get("content-type"))
             and any(tuple(e["loc"]) == ("body",) and e["type"] in ("model_attributes_type", "dict_type")
                     for e in exc.errors()))
 

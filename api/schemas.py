@@ -27,7 +27,6 @@ def _record_day(value: date) -> date:
     return value
 
 
-#: a date of a clinical record, within :data:`RECORD_DAYS`
 def _iso_text(value):
     # pydantic reads a number (0, "1", 1.5) as seconds since 1970: a typed "0" would be a
     # record dated 1970-01-01. Only ISO 8601 text (or a date from Python) is a record date.
@@ -44,6 +43,7 @@ def _zoned(value: datetime) -> datetime:
     return value
 
 
+#: a date of a clinical record, as ISO text, within :data:`RECORD_DAYS`
 RecordDate = Annotated[date, BeforeValidator(_iso_text), AfterValidator(_record_day)]
 #: a time of a clinical record or of a query, with its zone, within :data:`RECORD_DAYS`
 RecordDateTime = Annotated[datetime, BeforeValidator(_iso_text), AfterValidator(_record_day),
