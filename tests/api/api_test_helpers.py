@@ -36,3 +36,18 @@ def gunzip_bytes(path: Path) -> bytes:
     """Return the decompressed bytes of a .gz file."""
     with gzip.open(path, "rb") as handle:
         return handle.read()
+
+
+def upload_file(client, auth, patient, path: Path, name: str):
+    """POST ``path`` as the technician's upload named ``name`` for ``patient``."""
+    with open(path, "rb") as handle:
+        return client.post(f"/api/v1/patients/{patient['id']}/images", headers=auth["technician"],
+                           files={"file": (name, handle)})
+
+
+def assert_nothing_stored(client, app, auth, patient) -> None:
+    """No image record, no stored file and an empty spool."""
+    url = f"/api/v1/patients/{patient['id']}/images"
+    assert client.get(url, headers=auth["technician"]).json() == []
+    assert not any(app.state.storage.images_dir.rglob("*"))
+    assert not any(app.state.storage.tmp_dir.iterdir())
