@@ -38,7 +38,7 @@ from navsvc.registration import Registration, register_to_mni
 from navsvc.registration_checks import require_handedness, require_quality
 from navsvc.report import ReportInputs, write_report
 from navsvc.sampling import MappedImage
-from navsvc.scratch import output_folder, registration_scratch
+from navsvc.scratch import output_folder, publish_plan_files, registration_scratch, remove_if_empty
 from navsvc.target.hemisphere import is_left
 from navsvc.target.individualize import MAX_SHIFT_MM, CorticalTarget, individualize, scalp_to_cortex_mm
 from navsvc.target.results import M1Site, TargetResult
@@ -282,16 +282,29 @@ def make_plan(t1_path: str | Path, out_dir: str | Path, options: PlanOptions | N
     if options.strategy and options.mni_mm is None and options.native_ras_mm is None:
         get_strategy(options.strategy)  # fail before the expensive stages
     existing_input(t1_path)  # before the output folder is made: a typo leaves nothing behind
+    created = not Path(out_dir).exists()
     out = output_folder(out_dir)
-    timer = StageTimer(progress)
+    try:
+        return _plan_into(out, t1_path, options, StageTimer(progress), series)
+    except BaseException:
+        if created:
+            remove_if_empty(out)
+        raise
+
+
+def _plan_into(out: Path, t1_path: str | Path, options: PlanOptions, timer: StageTimer,
+               series: str | None) -> dict:
+    """Body of :func:`make_plan`: every file is made in a scratch folder and moved into
+    ``out`` once the plan is complete."""
     with timer.stage("load"):
         t1 = load_t1(t1_path, series, work_dir=out)
         require_native_target_in_image(options, t1)
         grid = resample_to_working_grid(t1)
         coarse = grid.downsampled(2)
-    with registration_scratch(out) as scratch:
+    with registration_scratch(out) as scratch_name:
+        scratch = Path(scratch_name)
         with timer.stage("registration"):
-            registration = register_to_mni(coarse, Path(scratch))
+            registration = register_to_mni(coarse, scratch)
             require_quality(registration.quality_correlation)
             require_handedness(registration)
         with timer.stage("anatomy"):
@@ -307,13 +320,13 @@ def make_plan(t1_path: str | Path, out_dir: str | Path, options: PlanOptions | N
             plan = build_plan(t1=t1, options=options, registration=registration, target=target, m1=m1,
                               landmarks=landmarks, cut=ctx.cut, scalp_to_brain_mm=scalp_gap_mm,
                               noise_pct_of_brain=noise_pct,
-                              transform_files=registration.save(out / "transforms"))
+                              transform_files=registration.save(scratch / "transforms"))
         _record_timing(plan, timer)  # the report shows the stages before it
         with timer.stage("report"):
-            write_report(out, plan, report_inputs(ctx))
+            write_report(scratch, plan, report_inputs(ctx))
             plan["files"] = {"report": "report.html", "plan": "plan.json", "transforms": "transforms/"}
-    _record_timing(plan, timer)
-    (out / "plan.json").write_text(json.dumps(plan, indent=2))
+        _record_timing(plan, timer)
+        publish_plan_files(scratch, out, ("report.html", "transforms"), json.dumps(plan, indent=2))
     return plan
 
 

@@ -1,11 +1,16 @@
-"""A plan's output folder, the private scratch folders inside it, and removal of those a
-killed process left behind.
+"""A plan's output folder, the private scratch folders inside it, removal of those a
+killed process left behind, and the move of a finished plan's files into place.
 
 ANTs writes the registration's transforms as files. They describe the patient's anatomy,
 so they live in a scratch folder inside the output folder (never in the system's temp
 folder) that goes when the plan is written or refused. A process killed by SIGKILL or a
 power cut cannot clean up: its folder is named after the host and the process id, and
 the next plan into the same output folder removes it once that process is gone.
+
+A plan's files (transforms, report) are written in the scratch folder too and moved into
+the output folder only when the plan is complete, ``plan.json`` last: a plan refused or
+failed half-way leaves an earlier plan in the same folder as it was, and a folder never
+holds a ``plan.json`` beside another run's transforms.
 """
 
 from __future__ import annotations
@@ -38,6 +43,43 @@ def output_folder(path) -> Path:
         raise InputError(f"cannot use {folder} as the output folder ({exc.strerror or exc}): "
                          "give a folder you can write to") from None
     return folder
+
+
+def remove_if_empty(folder: Path) -> None:
+    """Delete ``folder`` if it is an empty folder (what a refused plan leaves of the
+    output folder it created); keep it otherwise."""
+    try:
+        folder.rmdir()
+    except OSError:
+        pass
+
+
+def publish_plan_files(staging: Path, out_dir: Path, names: tuple[str, ...], plan_text: str) -> None:
+    """Move the finished plan's files from ``staging`` into ``out_dir`` and write ``plan.json``.
+
+    An earlier ``plan.json`` goes first and the new one comes last, each file or folder
+    moved by one rename: a stop half-way leaves no ``plan.json`` rather than one that
+    describes other transforms.
+
+    Parameters
+    ----------
+    staging : Path
+        The plan's scratch folder (in ``out_dir``, so on the same file system).
+    out_dir : Path
+        The output folder.
+    names : tuple of str
+        Files and folders in ``staging`` that replace those of the same name in ``out_dir``.
+    plan_text : str
+        The content of ``plan.json``.
+    """
+    (out_dir / "plan.json").unlink(missing_ok=True)
+    for name in names:
+        target = out_dir / name
+        if target.is_dir() and not target.is_symlink():
+            target.rename(staging / f".replaced-{name}")  # removed with the scratch folder
+        os.replace(staging / name, target)
+    (staging / "plan.json").write_text(plan_text)
+    os.replace(staging / "plan.json", out_dir / "plan.json")
 
 
 def _own_prefix(pid: int) -> str:

@@ -128,6 +128,46 @@ def test_command_line_bad_input_exits_2_with_one_line(tmp_path):
     assert done.returncode == 2
     lines = [ln for ln in done.stderr.splitlines() if ln.strip()]
     assert len(lines) == 1 and lines[0].startswith("navsvc: error:") and "Traceback" not in done.stderr
+    assert not (tmp_path / "o").exists(), "a refused plan left the output folder it created"
+
+
+def _earlier_plan(folder):
+    """An output folder holding an earlier run's plan; returns its files' contents."""
+    (folder / "transforms").mkdir(parents=True)
+    (folder / "transforms" / "native_to_mni_1Warp.nii.gz").write_bytes(b"earlier warp")
+    (folder / "plan.json").write_text('{"earlier": true}')
+    (folder / "report.html").write_text("earlier report")
+    (folder / "notes.txt").write_text("the clinician's own file")
+    return _contents(folder)
+
+
+def _contents(folder):
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def test_bad_input_leaves_an_earlier_plan_in_the_output_folder_as_it_was(tmp_path):
+    bad = tmp_path / "notes.nii.gz"
+    bad.write_text("this is not an image")
+    before = _earlier_plan(tmp_path / "o")
+    with pytest.raises(InputError):
+        make_plan(bad, tmp_path / "o")
+    assert _contents(tmp_path / "o") == before
+
+
+def test_a_plan_failing_after_registration_leaves_an_earlier_plan_as_it_was(colin_head_path, tmp_path, monkeypatch):
+    # The transforms were copied into the output folder before the report was drawn: a
+    # failure there left the earlier plan.json beside this run's transforms.
+    from navsvc import pipeline
+
+    def report_fails(*args, **kwargs):
+        raise RuntimeError("disk full while drawing the report")
+
+    monkeypatch.setattr(pipeline, "write_report", report_fails)
+    before = _earlier_plan(tmp_path / "o")
+    with pytest.raises(RuntimeError, match="disk full"):
+        make_plan(colin_head_path, tmp_path / "o")
+    assert _contents(tmp_path / "o") == before
+    assert sorted(p.name for p in (tmp_path / "o").iterdir()) == ["notes.txt", "plan.json", "report.html", "transforms"]
 
 
 def test_command_line_internal_failure_exits_1_with_one_line(tmp_path, monkeypatch, capsys):

@@ -9,7 +9,8 @@ import stat
 import subprocess
 import sys
 
-from navsvc.scratch import SCRATCH_PREFIX, registration_scratch, remove_stale_scratch
+from navsvc.scratch import (SCRATCH_PREFIX, publish_plan_files, registration_scratch, remove_if_empty,
+                            remove_stale_scratch)
 
 
 def _ended_pid() -> int:
@@ -50,3 +51,49 @@ def test_a_new_scratch_folder_first_removes_the_stale_ones(tmp_path):
     dead = _scratch_of(tmp_path, socket.gethostname(), _ended_pid())
     with registration_scratch(tmp_path):
         assert not dead.exists()
+
+
+def test_publishing_replaces_an_earlier_plan_and_keeps_other_files(tmp_path):
+    out = tmp_path / "out"
+    (out / "transforms").mkdir(parents=True)
+    (out / "transforms" / "old_only.mat").write_bytes(b"old")
+    (out / "report.html").write_text("old report")
+    (out / "plan.json").write_text("old plan")
+    (out / "notes.txt").write_text("kept")
+    with registration_scratch(out) as scratch_name:
+        scratch = out / os.path.basename(scratch_name)
+        (scratch / "transforms").mkdir()
+        (scratch / "transforms" / "new.mat").write_bytes(b"new")
+        (scratch / "report.html").write_text("new report")
+        publish_plan_files(scratch, out, ("report.html", "transforms"), "new plan")
+    assert sorted(p.name for p in out.iterdir()) == ["notes.txt", "plan.json", "report.html", "transforms"]
+    assert [p.name for p in (out / "transforms").iterdir()] == ["new.mat"]
+    assert (out / "report.html").read_text() == "new report"
+    assert (out / "plan.json").read_text() == "new plan"
+    assert (out / "notes.txt").read_text() == "kept"
+
+
+def test_publishing_removes_the_earlier_plan_json_before_anything_else_moves(tmp_path):
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "plan.json").write_text("old plan")
+    staging = out / "staging"
+    staging.mkdir()  # no report.html in it: the move fails half-way
+    try:
+        publish_plan_files(staging, out, ("report.html",), "new plan")
+    except FileNotFoundError:
+        pass
+    else:
+        raise AssertionError("the move of a missing file did not fail")
+    assert not (out / "plan.json").exists(), "a plan.json was left beside files of another run"
+
+
+def test_only_an_empty_output_folder_is_removed(tmp_path):
+    empty, used = tmp_path / "empty", tmp_path / "used"
+    empty.mkdir()
+    used.mkdir()
+    (used / "plan.json").write_text("{}")
+    remove_if_empty(empty)
+    remove_if_empty(used)
+    remove_if_empty(tmp_path / "absent")
+    assert not empty.exists() and (used / "plan.json").exists()
