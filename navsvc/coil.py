@@ -37,14 +37,17 @@ def handle_direction_words(handle_angle_deg: float) -> str:
     return " and ".join(word for word in (along, across) if word)
 
 
-def handle_direction(inward_normal, anterior, lateral, handle_angle_deg: float,
+def handle_direction(inward_normal, right, lateral, handle_angle_deg: float,
                      point_ras_mm=None) -> np.ndarray:
     """Unit direction the handle points to, in the coil plane.
 
     The angle is measured in the coil plane (perpendicular to the coil normal) from the
     parasagittal line: the line where the coil plane meets the plane through the
-    entry point parallel to the midsagittal plane. At 0° the handle points straight
-    back along that line (parallel to the midsagittal plane, posterior); at
+    entry point parallel to the midsagittal plane. At 0° the handle points back along
+    that line, the way a point moving from the forehead over the vertex to the occiput
+    goes (posterior on the top of the head, superior on the forehead, inferior on the
+    back of the head: the handle turns smoothly as the coil moves, where a choice by the
+    sign of its anterior component flipped it on the forehead and the occiput). At
     ``handle_angle_deg`` it is turned by that angle towards ``lateral`` (away from the
     midline).
 
@@ -52,11 +55,11 @@ def handle_direction(inward_normal, anterior, lateral, handle_angle_deg: float,
     ----------
     inward_normal : array (3,)
         Coil normal pointing into the head.
-    anterior : array (3,)
-        The patient's anterior direction (only its sign along the parasagittal line is used).
+    right : array (3,)
+        The patient's right direction (normal of the midsagittal plane).
     lateral : array (3,)
-        Left-right axis pointing away from the midline on the target's side (normal of
-        the midsagittal plane).
+        Left-right axis pointing away from the midline on the target's side (``right`` or
+        its opposite).
     handle_angle_deg : float
         Angle between the handle and the parasagittal line, degrees.
     point_ras_mm : array (3,), optional
@@ -70,18 +73,17 @@ def handle_direction(inward_normal, anterior, lateral, handle_angle_deg: float,
         plane and the parasagittal line the angle is measured from does not exist.
     """
     z = unit(inward_normal)
-    side = unit(lateral)
-    # in the coil plane and perpendicular to the left-right axis: parallel to the midsagittal plane
-    across = np.cross(z, side)
-    if np.linalg.norm(across) < MIN_NORMAL_TO_LATERAL_SINE:
+    # in the coil plane and perpendicular to the left-right axis (parallel to the midsagittal
+    # plane); R x outward normal: -A on the vertex, +S on the forehead, -S on the occiput
+    backwards = np.cross(unit(right), -z)
+    if np.linalg.norm(backwards) < MIN_NORMAL_TO_LATERAL_SINE:
         where = "" if point_ras_mm is None else f" at {np.round(point_ras_mm, 1).tolist()} mm"
         raise PipelineError(
             f"the scalp normal{where} ({np.round(z, 3).tolist()}) lies along the left-right axis: "
             "the coil plane is parallel to the midsagittal plane, so the handle angle, measured "
             "from the parasagittal line, is undefined there")
-    backwards = unit(across)
-    if np.dot(backwards, anterior) > 0:
-        backwards = -backwards
+    backwards = unit(backwards)
+    side = unit(lateral)
     # in the coil plane, perpendicular to `backwards`, pointing away from the midline
     outwards = unit(side - np.dot(side, z) * z)
     angle = np.deg2rad(handle_angle_deg)

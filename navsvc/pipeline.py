@@ -149,11 +149,11 @@ def locate_target(options: PlanOptions, ctx: PlanContext) -> TargetResult:
     require_entry_in_image(ctx.cut, entry)
     normal = scalp.inward_normal(entry)
     lateral = -frame.right if _is_left(ctx, cortex.cortex_ras_mm)[0] else frame.right  # away from the midline
-    handle = handle_direction(normal, frame.anterior, lateral, options.handle_angle_deg, entry)
+    handle = handle_direction(normal, frame.right, lateral, options.handle_angle_deg, entry)
     coil = coil_matrix(entry, normal, handle, options.coil_distance_mm)
     alt_entry = _along_normal_entry(scalp, ctx.cut, entry, cortex.cortex_ras_mm)
     alt_normal = scalp.inward_normal(alt_entry)
-    alt_coil = coil_matrix(alt_entry, alt_normal, handle_direction(alt_normal, frame.anterior, lateral,
+    alt_coil = coil_matrix(alt_entry, alt_normal, handle_direction(alt_normal, frame.right, lateral,
                                                                    options.handle_angle_deg, alt_entry),
                            options.coil_distance_mm)
     return TargetResult(mni, native, cortex, entry, normal, coil, alt_entry, alt_coil,

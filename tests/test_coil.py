@@ -32,7 +32,8 @@ def is_valid_pose(matrix) -> bool:
 
 
 def parasagittal_backwards(inward_normal, lateral):
-    """Unit line in the coil plane parallel to the midsagittal plane, pointing posterior."""
+    """Unit line in the coil plane parallel to the midsagittal plane, pointing posterior
+    (all the normals of these tests but the marked ones lie on the upper half of the head)."""
     d = np.cross(inward_normal, lateral)
     d /= np.linalg.norm(d)
     return d if d @ ANTERIOR < 0 else -d
@@ -45,7 +46,7 @@ def in_plane_angle_deg(handle, inward_normal, lateral) -> float:
 
 
 def f3_coil(angle_deg=45.0, distance_mm=4.0):
-    handle = handle_direction(F3_INWARD, ANTERIOR, LEFT, angle_deg)
+    handle = handle_direction(F3_INWARD, RIGHT, LEFT, angle_deg)
     return coil_matrix(F3_RAS_MM, F3_INWARD, handle, distance_mm), handle
 
 
@@ -91,7 +92,7 @@ def test_coil_matrix_projects_an_off_plane_handle_into_the_coil_plane():
 
 @pytest.mark.parametrize("angle_deg", ANGLES_DEG)
 def test_handle_angle_is_measured_from_the_midsagittal_plane(angle_deg):
-    handle = handle_direction(F3_INWARD, ANTERIOR, LEFT, angle_deg)
+    handle = handle_direction(F3_INWARD, RIGHT, LEFT, angle_deg)
     assert np.isclose(np.linalg.norm(handle), 1.0)
     assert abs(handle @ F3_INWARD) < 1e-12  # in the coil plane
     assert np.isclose(in_plane_angle_deg(handle, F3_INWARD, LEFT), angle_deg, atol=1e-9)
@@ -102,7 +103,7 @@ def test_handle_angle_is_measured_from_the_midsagittal_plane(angle_deg):
 
 
 def test_handle_at_zero_degrees_is_parallel_to_the_midsagittal_plane():
-    handle = handle_direction(F3_INWARD, ANTERIOR, LEFT, 0.0)
+    handle = handle_direction(F3_INWARD, RIGHT, LEFT, 0.0)
     assert abs(handle @ RIGHT) < 1e-12
     assert handle @ ANTERIOR < 0
 
@@ -110,7 +111,7 @@ def test_handle_at_zero_degrees_is_parallel_to_the_midsagittal_plane():
 def test_handle_on_the_vertex_has_the_angle_seen_from_above():
     # at the vertex the coil plane is axial: the handle is (-sin a, -cos a, 0) for a left target
     for angle_deg in ANGLES_DEG:
-        handle = handle_direction(-SUPERIOR, ANTERIOR, LEFT, angle_deg)
+        handle = handle_direction(-SUPERIOR, RIGHT, LEFT, angle_deg)
         a = np.radians(angle_deg)
         assert np.allclose(handle, [-np.sin(a), -np.cos(a), 0.0], atol=1e-12)
 
@@ -129,8 +130,8 @@ def test_right_hemisphere_handle_is_the_mirror_image():
     mirror = np.diag([-1.0, 1.0, 1.0])
     f4, f4_inward = mirror @ F3_RAS_MM, mirror @ F3_INWARD
     for angle_deg in ANGLES_DEG:
-        left = handle_direction(F3_INWARD, ANTERIOR, LEFT, angle_deg)
-        right = handle_direction(f4_inward, ANTERIOR, RIGHT, angle_deg)
+        left = handle_direction(F3_INWARD, RIGHT, LEFT, angle_deg)
+        right = handle_direction(f4_inward, RIGHT, RIGHT, angle_deg)
         assert np.allclose(right, mirror @ left, atol=1e-12)
     assert is_valid_pose(coil_matrix(f4, f4_inward, right, 4.0))  # still right-handed
 
@@ -183,15 +184,51 @@ def test_normal_along_the_left_right_axis_is_a_pipeline_error_naming_the_point(n
     # the handle angle from (it raised a bare ValueError from normalising a zero vector)
     with pytest.raises(PipelineError, match=r"scalp normal at \[-75\.0, 10\.5, 20\.0\] mm .* "
                                             r"lies along the left-right axis"):
-        handle_direction(normal, ANTERIOR, LEFT, 45.0, point_ras_mm=[-75.0, 10.5, 20.0])
+        handle_direction(normal, RIGHT, LEFT, 45.0, point_ras_mm=[-75.0, 10.5, 20.0])
     with pytest.raises(PipelineError, match=r"scalp normal \(\["):
-        handle_direction(normal, ANTERIOR, LEFT, 0.0)
+        handle_direction(normal, RIGHT, LEFT, 0.0)
 
 
 def test_normal_a_little_off_the_left_right_axis_still_has_a_handle():
     normal = np.array([1.0, 0.0, 1e-3])  # 0.06 deg from the axis: still a defined plane
-    handle = handle_direction(normal, ANTERIOR, LEFT, 0.0)
-    assert np.allclose(handle, [0.0, -1.0, 0.0]) and abs(handle @ normal) < 1e-12
+    handle = handle_direction(normal, RIGHT, LEFT, 0.0)
+    # a point a little below the left ear: back along the forehead-vertex-occiput line is up
+    # the front of the head there
+    assert np.allclose(handle, [0.0, 1.0, 0.0]) and abs(handle @ normal) < 1e-12
+
+
+def _sagittal_arc_normals(elevations_deg, lateral_tilt_deg=35.0):
+    """Inward normals of a left parasagittal arc over a spherical head, from the front
+    (elevation 0: the forehead, straight anterior) over the vertex (90) to the back (180)."""
+    e = np.radians(np.asarray(elevations_deg, float))[:, None]
+    tilt = np.radians(lateral_tilt_deg)
+    outward = np.cos(tilt) * (np.cos(e) * ANTERIOR + np.sin(e) * SUPERIOR) + np.sin(tilt) * LEFT
+    return -outward
+
+
+@pytest.mark.parametrize("angle_deg", [0.0, 45.0, 90.0, -45.0])
+def test_handle_turns_smoothly_over_the_forehead_vertex_and_occiput(angle_deg):
+    # The posterior-pointing side of the parasagittal line was chosen by the sign of its
+    # anterior component, which vanishes where the normal is horizontal: 1 deg up or down
+    # on the forehead (Fp1) turned the handle by 90 deg.
+    elevations = np.linspace(-30.0, 210.0, 481)  # 0.5 deg steps, from below Fp1 to below the inion
+    handles = np.array([handle_direction(n, RIGHT, LEFT, angle_deg) for n in _sagittal_arc_normals(elevations)])
+    steps_deg = np.degrees(np.arccos(np.clip(np.sum(handles[1:] * handles[:-1], axis=1), -1.0, 1.0)))
+    assert steps_deg.max() < 2.0, f"the handle jumps {steps_deg.max():.1f} deg between normals 0.5 deg apart"
+
+
+def test_handle_at_zero_degrees_points_up_on_the_forehead_back_on_top_and_down_at_the_back():
+    forehead, vertex, occiput = _sagittal_arc_normals([0.0, 90.0, 180.0])
+    assert handle_direction(forehead, RIGHT, LEFT, 0.0) @ SUPERIOR > 0.99
+    assert handle_direction(vertex, RIGHT, LEFT, 0.0) @ ANTERIOR < -0.99
+    assert handle_direction(occiput, RIGHT, LEFT, 0.0) @ SUPERIOR < -0.99
+
+
+def test_on_the_upper_head_the_handle_at_zero_degrees_points_posterior():
+    # where every DLPFC target lies: the rule agrees with "posterior" whenever the scalp
+    # faces upwards at all
+    for normal in _sagittal_arc_normals(np.linspace(1.0, 179.0, 179)):
+        assert handle_direction(normal, RIGHT, LEFT, 0.0) @ ANTERIOR < 0
 
 
 @pytest.mark.parametrize("angle_deg,words", [
@@ -203,7 +240,7 @@ def test_handle_direction_words_follow_the_handle(angle_deg, words):
     assert handle_direction_words(angle_deg) == words
     if abs(angle_deg) <= 180:
         lateral, anterior = np.array([-1.0, 0, 0]), np.array([0, 1.0, 0])
-        handle = handle_direction(np.array([0, 0, -1.0]), anterior, lateral, angle_deg)
+        handle = handle_direction(np.array([0, 0, -1.0]), -lateral, lateral, angle_deg)
         if "posterior" in words:
             assert handle @ anterior < -1e-6
         if "anterior" in words:
