@@ -22,6 +22,7 @@ import tempfile
 from pathlib import Path
 
 from navsvc.errors import InputError
+from navsvc.files import write_atomically
 
 #: name of every scratch folder: ``<prefix><host>-<pid>-<random>``
 SCRATCH_PREFIX = ".registration-"
@@ -78,8 +79,7 @@ def publish_plan_files(staging: Path, out_dir: Path, names: tuple[str, ...], pla
         if target.is_dir() and not target.is_symlink():
             target.rename(staging / f".replaced-{name}")  # removed with the scratch folder
         os.replace(staging / name, target)
-    (staging / "plan.json").write_text(plan_text)
-    os.replace(staging / "plan.json", out_dir / "plan.json")
+    write_atomically(out_dir / "plan.json", plan_text)
 
 
 def _own_prefix(pid: int) -> str:

@@ -172,6 +172,24 @@ def test_export_command_writes_the_file(plan, tmp_path, capsys):
     assert (tmp_path / "navsvc_P-0001_simnibs.zip").is_file()
 
 
+def test_export_command_that_cannot_write_keeps_the_earlier_file(plan, tmp_path, capsys, monkeypatch):
+    # the file was written in place: a full disk left a navigator a truncated export
+    import navsvc.files
+
+    (tmp_path / "plan.json").write_text(json.dumps(plan))
+    out = tmp_path / "coil.xml"
+    out.write_bytes(b"earlier export")
+
+    def disk_full(*args):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(navsvc.files.os, "replace", disk_full)
+    assert main(["export", str(tmp_path), "--format", "localite", "--out", str(out)]) == 2
+    assert "cannot write" in capsys.readouterr().err
+    assert out.read_bytes() == b"earlier export"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["coil.xml", "plan.json"]
+
+
 def test_export_command_bad_input_exits_2(plan, tmp_path, capsys):
     assert main(["export", str(tmp_path / "missing"), "--format", "json",
                  "--out", str(tmp_path / "x.json")]) == 2

@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from navsvc.errors import InputError
+from navsvc.files import write_atomically
 from navsvc.export import EXPORT_FORMATS, SPACES, default_space, export_plan
 
 #: name of the plan file inside a plan output directory
@@ -96,7 +97,7 @@ def run(args: argparse.Namespace) -> int:
     if not out.parent.is_dir():
         raise InputError(f"output directory {str(out.parent)!r} does not exist")
     try:
-        out.write_bytes(exported.content)
+        write_atomically(out, exported.content)
     except OSError as exc:
         raise InputError(f"cannot write {str(out)!r} ({exc.strerror or exc}); choose another "
                          "--out") from None

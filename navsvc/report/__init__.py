@@ -7,13 +7,12 @@ PosixPath('.../report.html')
 
 from __future__ import annotations
 
-import os
-import uuid
 from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
 
+from navsvc.files import write_atomically
 from navsvc.report import html, registration_check, scalp3d, slices, values
 from navsvc.report.inputs import ReportInputs
 from navsvc.report.planes import Volume
@@ -114,16 +113,4 @@ def write_report(out_dir: Path, plan: dict, inputs: ReportInputs) -> Path:
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     page = html.render_page(plan, render_figures(plan, inputs))
-    path = out_dir / REPORT_FILENAME
-    temporary = out_dir / f".report-{uuid.uuid4().hex}.html"
-    # Exclusive creation (as mkstemp) but with the mode the umask gives, not mkstemp's
-    # 0600: the user's umask decides who may read it (the service's makes it private).
-    stream = open(temporary, "x", encoding="utf-8")
-    try:
-        with stream:
-            stream.write(page)
-        os.replace(temporary, path)
-    except BaseException:
-        temporary.unlink(missing_ok=True)
-        raise
-    return path
+    return write_atomically(out_dir / REPORT_FILENAME, page)

@@ -1,0 +1,46 @@
+"""navsvc.files.write_atomically: old content or new, never part of it."""
+
+from __future__ import annotations
+
+import os
+import stat
+
+import pytest
+
+from navsvc.files import write_atomically
+
+
+def test_writes_bytes_and_text_replacing_the_file(tmp_path):
+    path = tmp_path / "coil.xml"
+    path.write_bytes(b"earlier")
+    assert write_atomically(path, b"<new/>") == path
+    assert path.read_bytes() == b"<new/>"
+    write_atomically(path, "caf\u00e9")
+    assert path.read_text(encoding="utf-8") == "caf\u00e9"
+    assert [p.name for p in tmp_path.iterdir()] == ["coil.xml"]
+
+
+def test_a_failed_write_leaves_the_earlier_file_and_no_temporary(tmp_path, monkeypatch):
+    path = tmp_path / "coil.xml"
+    path.write_bytes(b"earlier")
+
+    def disk_full(*args):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(os, "replace", disk_full)
+    with pytest.raises(OSError, match="No space"):
+        write_atomically(path, b"x" * 100)
+    assert path.read_bytes() == b"earlier"
+    assert [p.name for p in tmp_path.iterdir()] == ["coil.xml"]
+
+
+def test_mode_follows_the_umask(tmp_path):
+    modes = {}
+    for umask in (0o022, 0o077):
+        previous = os.umask(umask)
+        try:
+            path = write_atomically(tmp_path / f"{umask:o}.txt", b"x")
+        finally:
+            os.umask(previous)
+        modes[umask] = stat.S_IMODE(path.stat().st_mode)
+    assert modes == {0o022: 0o644, 0o077: 0o600}
