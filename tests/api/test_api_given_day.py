@@ -182,7 +182,7 @@ def test_without_the_moment_of_a_pause_a_delivery_on_a_held_day_is_refused():
     from datetime import datetime, timezone
 
     from api.models_course import CourseHold
-    from api.routes.sessions import hold_block_reason
+    from api.delivery_checks import hold_block_reason
 
     hold = CourseHold(kind="pause", entered_at=None, from_date=date(2025, 3, 7))
     morning = datetime(2025, 3, 7, 9, 30, tzinfo=timezone.utc)
