@@ -27,13 +27,13 @@ from api.db import Database, require_database
 from api.models import Image, Plan
 from api.storage import Storage, sha256_file
 from navsvc.errors import InputError
+from navsvc.plan_files import PLAN_FILENAME
 
 #: a record's data is absent: no image file, no result folder
 MISSING = "missing"
 #: an image file whose bytes differ from its record's SHA-256
 DAMAGED = "damaged"
 #: the plan document in a result folder
-PLAN_FILE = "plan.json"
 
 
 class ImageRecord(NamedTuple):
@@ -112,9 +112,9 @@ def plan_folder_problem(folder: Path) -> str | None:
         return MISSING
     if not any(path.is_file() for path in folder.rglob("*")):
         return "empty"
-    plan_file = folder / PLAN_FILE
+    plan_file = folder / PLAN_FILENAME
     if plan_file.exists() and not _is_json_object(plan_file):
-        return f"{PLAN_FILE} is empty or not readable JSON"
+        return f"{PLAN_FILENAME} is empty or not readable JSON"
     return None
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import stat
 import uuid
 from pathlib import Path
 
@@ -11,9 +12,12 @@ def write_atomically(path: str | Path, content: bytes | str) -> Path:
     """Write ``content`` to ``path`` through a temporary file in the same folder and one rename.
 
     A navigator reading an export, or a user opening a report, while it is written (or
-    after a full disk stopped the write) finds the earlier file or the new one. The file
-    gets the mode the process umask gives (0644 under umask 022, 0600 under 077), as an
-    ordinary write would: ``mkstemp`` would make it 0600 whatever the umask.
+    after a full disk stopped the write) finds the earlier file or the new one. A new
+    file gets the mode the process umask gives (0644 under umask 022, 0600 under 077), as
+    an ordinary write would (``mkstemp`` would make it 0600 whatever the umask); a
+    replaced file keeps its mode. A symbolic link is written through (the file it names
+    is replaced, the link stays); a path that is not a regular file (a FIFO,
+    ``/dev/stdout``) is written in place, as it cannot be replaced.
 
     Parameters
     ----------
@@ -29,11 +33,19 @@ def write_atomically(path: str | Path, content: bytes | str) -> Path:
     """
     path = Path(path)
     data = content.encode("utf-8") if isinstance(content, str) else content
-    temporary = path.parent / f".{path.name}.{uuid.uuid4().hex}.tmp"
+    target = path.resolve() if path.is_symlink() else path
+    if target.exists() and not target.is_file():
+        with open(target, "wb") as stream:
+            stream.write(data)
+        return path
+    mode = stat.S_IMODE(target.stat().st_mode) if target.exists() else None
+    temporary = target.parent / f".{target.name}.{uuid.uuid4().hex[:12]}.tmp"
     try:
         with open(temporary, "xb") as stream:  # exclusive creation: never another writer's file
             stream.write(data)
-        os.replace(temporary, path)
+        if mode is not None:
+            os.chmod(temporary, mode)
+        os.replace(temporary, target)
     except BaseException:
         temporary.unlink(missing_ok=True)
         raise

@@ -37,9 +37,10 @@ class PlanOptions:
         Coil centre distance outside the scalp (hair, coil casing), mm.
     handle_angle_deg : float
         Handle angle, degrees, in the coil plane from the line parallel to the
-        midsagittal plane: 0 points the handle posterior, positive angles turn it away
-        from the midline (45: posterior and lateral, the default; 90: lateral), negative
-        ones towards it (see :func:`navsvc.coil.handle_direction_words`).
+        midsagittal plane: 0 points the handle posterior (the way from the forehead over
+        the vertex to the occiput), positive angles turn it away from the midline (45:
+        posterior and lateral, the default; 90: lateral), negative ones towards it (see
+        :func:`navsvc.coil.handle_direction_words`).
 
     Raises
     ------

@@ -33,12 +33,14 @@ from navsvc.landmarks.placement import (HeadFrame, LandmarkSet, beam_f3, five_cm
                                        project_montage)
 from navsvc.options import PlanOptions
 from navsvc.plan_document import build_plan
+from navsvc.plan_files import PLAN_FILENAME, REPORT_FILENAME, TRANSFORMS_FOLDER
 from navsvc.progress import StageTimer
 from navsvc.registration import Registration, register_to_mni
 from navsvc.registration_checks import require_handedness, require_quality
 from navsvc.report import ReportInputs, write_report
 from navsvc.sampling import MappedImage
-from navsvc.scratch import output_folder, publish_plan_files, registration_scratch, remove_if_empty
+from navsvc.scratch import (missing_folders, output_folder, publish_plan_files, registration_scratch,
+                            remove_empty_folders)
 from navsvc.target.hemisphere import is_left
 from navsvc.target.individualize import MAX_SHIFT_MM, CorticalTarget, individualize, scalp_to_cortex_mm
 from navsvc.target.results import M1Site, TargetResult
@@ -282,13 +284,12 @@ def make_plan(t1_path: str | Path, out_dir: str | Path, options: PlanOptions | N
     if options.strategy and options.mni_mm is None and options.native_ras_mm is None:
         get_strategy(options.strategy)  # fail before the expensive stages
     existing_input(t1_path)  # before the output folder is made: a typo leaves nothing behind
-    created = not Path(out_dir).exists()
+    created = missing_folders(out_dir)
     out = output_folder(out_dir)
     try:
         return _plan_into(out, t1_path, options, StageTimer(progress), series)
     except BaseException:
-        if created:
-            remove_if_empty(out)
+        remove_empty_folders(created)
         raise
 
 
@@ -320,13 +321,14 @@ def _plan_into(out: Path, t1_path: str | Path, options: PlanOptions, timer: Stag
             plan = build_plan(t1=t1, options=options, registration=registration, target=target, m1=m1,
                               landmarks=landmarks, cut=ctx.cut, scalp_to_brain_mm=scalp_gap_mm,
                               noise_pct_of_brain=noise_pct,
-                              transform_files=registration.save(scratch / "transforms"))
+                              transform_files=registration.save(scratch / TRANSFORMS_FOLDER))
         _record_timing(plan, timer)  # the report shows the stages before it
         with timer.stage("report"):
             write_report(scratch, plan, report_inputs(ctx))
-            plan["files"] = {"report": "report.html", "plan": "plan.json", "transforms": "transforms/"}
+            plan["files"] = {"report": REPORT_FILENAME, "plan": PLAN_FILENAME, "transforms": f"{TRANSFORMS_FOLDER}/"}
         _record_timing(plan, timer)
-        publish_plan_files(scratch, out, ("report.html", "transforms"), json.dumps(plan, indent=2))
+        (scratch / PLAN_FILENAME).write_text(json.dumps(plan, indent=2))
+        publish_plan_files(scratch, out, (TRANSFORMS_FOLDER, REPORT_FILENAME, PLAN_FILENAME))
     return plan
 
 

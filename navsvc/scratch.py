@@ -7,10 +7,10 @@ folder) that goes when the plan is written or refused. A process killed by SIGKI
 power cut cannot clean up: its folder is named after the host and the process id, and
 the next plan into the same output folder removes it once that process is gone.
 
-A plan's files (transforms, report) are written in the scratch folder too and moved into
-the output folder only when the plan is complete, ``plan.json`` last: a plan refused or
-failed half-way leaves an earlier plan in the same folder as it was, and a folder never
-holds a ``plan.json`` beside another run's transforms.
+A plan's files (transforms, report, ``plan.json``) are written in the scratch folder too
+and moved into the output folder only when the plan is complete, ``plan.json`` last: a
+plan refused or failed half-way leaves an earlier plan in the same folder as it was, and a
+folder never holds a ``plan.json`` beside another run's transforms.
 """
 
 from __future__ import annotations
@@ -22,7 +22,6 @@ import tempfile
 from pathlib import Path
 
 from navsvc.errors import InputError
-from navsvc.files import write_atomically
 
 #: name of every scratch folder: ``<prefix><host>-<pid>-<random>``
 SCRATCH_PREFIX = ".registration-"
@@ -46,40 +45,70 @@ def output_folder(path) -> Path:
     return folder
 
 
-def remove_if_empty(folder: Path) -> None:
-    """Delete ``folder`` if it is an empty folder (what a refused plan leaves of the
-    output folder it created); keep it otherwise."""
-    try:
-        folder.rmdir()
-    except OSError:
-        pass
+def missing_folders(path) -> list[Path]:
+    """The folders of ``path`` and its parents that do not exist yet, deepest first: what
+    :func:`output_folder` will create, and :func:`remove_empty_folders` removes again."""
+    folders = []
+    folder = Path(path)
+    while not os.path.lexists(folder) and folder != folder.parent:
+        folders.append(folder)
+        folder = folder.parent
+    return folders
 
 
-def publish_plan_files(staging: Path, out_dir: Path, names: tuple[str, ...], plan_text: str) -> None:
-    """Move the finished plan's files from ``staging`` into ``out_dir`` and write ``plan.json``.
+def remove_empty_folders(folders: list[Path]) -> None:
+    """Delete ``folders`` (deepest first) while they are empty folders; stop at the first
+    that is not (what a refused plan leaves of the folders it created)."""
+    for folder in folders:
+        try:
+            folder.rmdir()
+        except OSError:
+            return
 
-    An earlier ``plan.json`` goes first and the new one comes last, each file or folder
-    moved by one rename: a stop half-way leaves no ``plan.json`` rather than one that
-    describes other transforms.
+
+def publish_plan_files(staging: Path, out_dir: Path, names: tuple[str, ...]) -> None:
+    """Move the finished plan's files from ``staging`` into ``out_dir``, all or none.
+
+    The earlier plan's files of these names (``plan.json`` first) are moved aside into
+    ``staging``, where they go with the scratch folder; then the new ones move in, each
+    file or folder by one rename, the last of ``names`` (``plan.json``) last. If a rename
+    fails, the new files go back to ``staging`` and the earlier ones to their places, and
+    the error is raised: an earlier plan is replaced whole or stays as it was, and a
+    ``plan.json`` never sits beside another run's transforms.
 
     Parameters
     ----------
     staging : Path
-        The plan's scratch folder (in ``out_dir``, so on the same file system).
+        The plan's scratch folder (in ``out_dir``, so on the same file system), holding
+        every one of ``names``.
     out_dir : Path
         The output folder.
     names : tuple of str
-        Files and folders in ``staging`` that replace those of the same name in ``out_dir``.
-    plan_text : str
-        The content of ``plan.json``.
+        The files and folders to move, ``plan.json`` last.
     """
-    (out_dir / "plan.json").unlink(missing_ok=True)
-    for name in names:
-        target = out_dir / name
-        if target.is_dir() and not target.is_symlink():
-            target.rename(staging / f".replaced-{name}")  # removed with the scratch folder
-        os.replace(staging / name, target)
-    write_atomically(out_dir / "plan.json", plan_text)
+    aside = staging / ".earlier-plan"
+    aside.mkdir()
+    moved_aside, moved_in = [], []
+    try:
+        for name in reversed(names):
+            if os.path.lexists(out_dir / name):  # a symlink is moved, not followed
+                os.rename(out_dir / name, aside / name)
+                moved_aside.append(name)
+        for name in names:
+            os.rename(staging / name, out_dir / name)
+            moved_in.append(name)
+    except BaseException:
+        _move_back(moved_in, out_dir, staging)
+        _move_back(moved_aside, aside, out_dir)
+        raise
+
+
+def _move_back(names: list[str], source: Path, target: Path) -> None:
+    for name in reversed(names):
+        try:
+            os.rename(source / name, target / name)
+        except OSError:
+            pass  # the first error is the one to report
 
 
 def _own_prefix(pid: int) -> str:

@@ -44,3 +44,33 @@ def test_mode_follows_the_umask(tmp_path):
             os.umask(previous)
         modes[umask] = stat.S_IMODE(path.stat().st_mode)
     assert modes == {0o022: 0o644, 0o077: 0o600}
+
+
+def test_a_replaced_file_keeps_its_mode(tmp_path):
+    path = tmp_path / "coil.xml"
+    path.write_bytes(b"earlier")
+    path.chmod(0o640)
+    write_atomically(path, b"new")
+    assert stat.S_IMODE(path.stat().st_mode) == 0o640
+
+
+def test_a_symlink_is_written_through_and_stays_a_link(tmp_path):
+    versioned = tmp_path / "coil_v1.xml"
+    versioned.write_bytes(b"earlier")
+    link = tmp_path / "current.xml"
+    link.symlink_to(versioned.name)
+    write_atomically(link, b"new")
+    assert link.is_symlink() and versioned.read_bytes() == b"new"
+
+
+def test_a_fifo_is_written_in_place(tmp_path):
+    import threading
+
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    received = []
+    reader = threading.Thread(target=lambda: received.append(fifo.read_bytes()))
+    reader.start()
+    write_atomically(fifo, b"through the pipe")
+    reader.join(timeout=10)
+    assert received == [b"through the pipe"] and stat.S_ISFIFO(fifo.stat().st_mode)

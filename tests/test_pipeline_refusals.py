@@ -131,6 +131,23 @@ def test_command_line_bad_input_exits_2_with_one_line(tmp_path):
     assert not (tmp_path / "o").exists(), "a refused plan left the output folder it created"
 
 
+def test_bad_input_removes_every_folder_it_created_and_keeps_the_others(tmp_path):
+    bad = tmp_path / "notes.nii.gz"
+    bad.write_text("this is not an image")
+    with pytest.raises(InputError):
+        make_plan(bad, tmp_path / "p1" / "p2" / "p3")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.nii.gz"]
+
+
+def test_an_output_folder_name_too_long_for_the_file_system_is_bad_input(tmp_path):
+    bad = tmp_path / "notes.nii.gz"
+    bad.write_text("this is not an image")
+    done = subprocess.run([sys.executable, "-m", "navsvc.cli", "plan", str(bad), "--out", str(tmp_path / ("o" * 300))],
+                          capture_output=True, text=True)
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.startswith("navsvc: error: cannot use") and "Traceback" not in done.stderr
+
+
 def _earlier_plan(folder):
     """An output folder holding an earlier run's plan; returns its files' contents."""
     (folder / "transforms").mkdir(parents=True)

@@ -9,8 +9,10 @@ import stat
 import subprocess
 import sys
 
-from navsvc.scratch import (SCRATCH_PREFIX, publish_plan_files, registration_scratch, remove_if_empty,
-                            remove_stale_scratch)
+import pytest
+
+from navsvc.scratch import (SCRATCH_PREFIX, missing_folders, publish_plan_files, registration_scratch,
+                            remove_empty_folders, remove_stale_scratch)
 
 
 def _ended_pid() -> int:
@@ -53,47 +55,91 @@ def test_a_new_scratch_folder_first_removes_the_stale_ones(tmp_path):
         assert not dead.exists()
 
 
+NAMES = ("transforms", "report.html", "plan.json")
+
+
+def _plan_files(folder, tag):
+    (folder / "transforms").mkdir(parents=True, exist_ok=True)
+    (folder / "transforms" / f"{tag}.mat").write_text(tag)
+    (folder / "report.html").write_text(f"{tag} report")
+    (folder / "plan.json").write_text(f"{tag} plan")
+
+
+def _contents(folder):
+    return {str(p.relative_to(folder)): p.read_text() for p in sorted(folder.rglob("*"))
+            if p.is_file() and SCRATCH_PREFIX not in str(p)}
+
+
 def test_publishing_replaces_an_earlier_plan_and_keeps_other_files(tmp_path):
     out = tmp_path / "out"
-    (out / "transforms").mkdir(parents=True)
-    (out / "transforms" / "old_only.mat").write_bytes(b"old")
-    (out / "report.html").write_text("old report")
-    (out / "plan.json").write_text("old plan")
+    _plan_files(out, "old")
     (out / "notes.txt").write_text("kept")
     with registration_scratch(out) as scratch_name:
         scratch = out / os.path.basename(scratch_name)
-        (scratch / "transforms").mkdir()
-        (scratch / "transforms" / "new.mat").write_bytes(b"new")
-        (scratch / "report.html").write_text("new report")
-        publish_plan_files(scratch, out, ("report.html", "transforms"), "new plan")
+        _plan_files(scratch, "new")
+        publish_plan_files(scratch, out, NAMES)
+    assert _contents(out) == {"notes.txt": "kept", "plan.json": "new plan", "report.html": "new report",
+                              "transforms/new.mat": "new"}
     assert sorted(p.name for p in out.iterdir()) == ["notes.txt", "plan.json", "report.html", "transforms"]
-    assert [p.name for p in (out / "transforms").iterdir()] == ["new.mat"]
-    assert (out / "report.html").read_text() == "new report"
-    assert (out / "plan.json").read_text() == "new plan"
-    assert (out / "notes.txt").read_text() == "kept"
 
 
-def test_publishing_removes_the_earlier_plan_json_before_anything_else_moves(tmp_path):
+@pytest.mark.parametrize("failing", NAMES)
+def test_a_move_that_fails_puts_the_earlier_plan_back_whole(tmp_path, monkeypatch, failing):
+    # plan.json was deleted first, the report overwritten and the old transforms dropped
+    # before the new plan.json was written: a full disk then left a folder without its plan
+    out = tmp_path / "out"
+    _plan_files(out, "old")
+    before = _contents(out)
+    rename = os.rename
+
+    with registration_scratch(out) as scratch_name:
+        scratch = out / os.path.basename(scratch_name)
+
+        def fails_for_one_new_file(source, target):
+            if os.path.basename(target) == failing and os.path.dirname(source) == str(scratch):
+                raise OSError(28, "No space left on device")
+            rename(source, target)
+
+        _plan_files(scratch, "new")
+        monkeypatch.setattr(os, "rename", fails_for_one_new_file)
+        with pytest.raises(OSError, match="No space"):
+            publish_plan_files(scratch, out, NAMES)
+        monkeypatch.undo()
+    assert _contents(out) == before
+    assert sorted(p.name for p in out.iterdir()) == ["plan.json", "report.html", "transforms"]
+
+
+def test_a_symlinked_earlier_folder_is_moved_aside_not_followed(tmp_path):
+    # a transforms symlink made the final move fail after the whole registration
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (elsewhere / "kept.mat").write_text("not the plan's to delete")
     out = tmp_path / "out"
     out.mkdir()
-    (out / "plan.json").write_text("old plan")
-    staging = out / "staging"
-    staging.mkdir()  # no report.html in it: the move fails half-way
-    try:
-        publish_plan_files(staging, out, ("report.html",), "new plan")
-    except FileNotFoundError:
-        pass
-    else:
-        raise AssertionError("the move of a missing file did not fail")
-    assert not (out / "plan.json").exists(), "a plan.json was left beside files of another run"
+    (out / "transforms").symlink_to(elsewhere, target_is_directory=True)
+    with registration_scratch(out) as scratch_name:
+        scratch = out / os.path.basename(scratch_name)
+        _plan_files(scratch, "new")
+        publish_plan_files(scratch, out, NAMES)
+    assert not (out / "transforms").is_symlink() and (out / "transforms" / "new.mat").read_text() == "new"
+    assert (elsewhere / "kept.mat").read_text() == "not the plan's to delete"
 
 
-def test_only_an_empty_output_folder_is_removed(tmp_path):
-    empty, used = tmp_path / "empty", tmp_path / "used"
-    empty.mkdir()
-    used.mkdir()
-    (used / "plan.json").write_text("{}")
-    remove_if_empty(empty)
-    remove_if_empty(used)
-    remove_if_empty(tmp_path / "absent")
-    assert not empty.exists() and (used / "plan.json").exists()
+def test_the_folders_a_refused_plan_made_are_removed_and_no_others(tmp_path):
+    (tmp_path / "existing").mkdir()
+    path = tmp_path / "existing" / "p1" / "p2" / "p3"
+    made = missing_folders(path)
+    assert made == [path, path.parent, path.parent.parent]
+    path.mkdir(parents=True)
+    remove_empty_folders(made)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["existing"]
+    assert list((tmp_path / "existing").iterdir()) == []
+
+
+def test_a_folder_with_content_is_kept_with_its_parents(tmp_path):
+    path = tmp_path / "p1" / "p2"
+    made = missing_folders(path)
+    path.mkdir(parents=True)
+    (path / "plan.json").write_text("{}")
+    remove_empty_folders(made)
+    assert (path / "plan.json").exists()

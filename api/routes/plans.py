@@ -26,13 +26,14 @@ from api.routes.common import Limit, Offset, problems
 from api.schemas import ApprovalIn, ApprovalOut, PlanList, PlanOut
 from api.security import Principal
 from api.storage import Storage
+from navsvc.plan_files import PLAN_FILENAME, REPORT_FILENAME
 
 router = APIRouter(tags=["plans"], route_class=SessionRoute)
 
 READERS = ("clinician", "technician", "auditor", "navigator")
 EXPORT_NAMES = ("json", "localite", "brainsight", "simnibs")
 #: the files every plan has in its result folder, by their key in the plan's ``files``
-_DEFAULT_FILES = {"report": "report.html", "plan": "plan.json"}
+_DEFAULT_FILES = {"report": REPORT_FILENAME, "plan": PLAN_FILENAME}
 
 
 def approval_out(approval: Approval) -> ApprovalOut:

@@ -10,9 +10,9 @@ from pathlib import Path
 from navsvc.errors import InputError
 from navsvc.files import write_atomically
 from navsvc.export import EXPORT_FORMATS, SPACES, default_space, export_plan
+from navsvc.plan_files import PLAN_FILENAME
 
 #: name of the plan file inside a plan output directory
-PLAN_FILENAME = "plan.json"
 
 
 def load_plan(path: str | Path) -> dict:

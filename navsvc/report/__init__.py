@@ -13,13 +13,13 @@ from pathlib import Path
 import numpy as np
 
 from navsvc.files import write_atomically
+from navsvc.plan_files import REPORT_FILENAME
 from navsvc.report import html, registration_check, scalp3d, slices, values
 from navsvc.report.inputs import ReportInputs
 from navsvc.report.planes import Volume
 
 __all__ = ["ReportInputs", "write_report"]
 
-REPORT_FILENAME = "report.html"
 
 #: (landmark key, short label, colour, marker symbol, legend description) of the scalp sites drawn in 3-D.
 _SCALP_SITES = (
