@@ -33,7 +33,6 @@ from navsvc.plan_files import PLAN_FILENAME
 MISSING = "missing"
 #: an image file whose bytes differ from its record's SHA-256
 DAMAGED = "damaged"
-#: the plan document in a result folder
 
 
 class ImageRecord(NamedTuple):

@@ -146,9 +146,10 @@ class PlanRequest(BaseModel):
     coil_distance_mm: float = Field(default=4.0, ge=COIL_DISTANCE_RANGE_MM[0], le=COIL_DISTANCE_RANGE_MM[1],
                                     allow_inf_nan=False, description="Coil centre distance outside the scalp, mm.")
     handle_angle_deg: float = Field(default=45.0, ge=HANDLE_ANGLE_RANGE_DEG[0], le=HANDLE_ANGLE_RANGE_DEG[1],
-                                    allow_inf_nan=False, description="Handle angle in the coil plane, degrees, -180 to 180: 0 points "
-                                                "the handle posterior (the way from the forehead over the vertex "
-                                                "to the occiput), positive angles turn it away from the midline.")
+                                    allow_inf_nan=False,
+                                    description="Handle angle in the coil plane, degrees, -180 to 180: 0 points the handle "
+                                                "posterior (the way from the forehead over the vertex to the occiput), "
+                                                "positive angles turn it away from the midline.")
 
     @model_validator(mode="after")
     def _one_coordinate(self) -> PlanRequest:

@@ -8,11 +8,9 @@ import sys
 from pathlib import Path
 
 from navsvc.errors import InputError
-from navsvc.files import write_atomically
 from navsvc.export import EXPORT_FORMATS, SPACES, default_space, export_plan
+from navsvc.files import write_atomically
 from navsvc.plan_files import PLAN_FILENAME
-
-#: name of the plan file inside a plan output directory
 
 
 def load_plan(path: str | Path) -> dict:

@@ -28,10 +28,12 @@ import numpy as np
 import pydicom
 
 try:  # imported as tests.corpus.make_bad_images or run as a script
+    from .crafted_nifti import header_only_nifti1, nifti1_header, raw_nifti2, zero_gzip_members
     from .crafted_zips import deflate_bomb_zip, patch_zip_sizes, zip_folder
     from .dicom_series import write_dicom_series
 except ImportError:  # pragma: no cover - script use
     sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from crafted_nifti import header_only_nifti1, nifti1_header, raw_nifti2, zero_gzip_members
     from crafted_zips import deflate_bomb_zip, patch_zip_sizes, zip_folder
     from dicom_series import write_dicom_series
 
@@ -85,52 +87,6 @@ def colin27(step: int = 1) -> nib.Nifti1Image:
 
 def _save(img: nib.Nifti1Image, path: Path) -> Path:
     nib.save(img, str(path))
-    return path
-
-
-def _zero_gzip_members(n_bytes: int) -> bytes:
-    """Gzip members that decompress to ``n_bytes`` zero bytes (built in O(compressed size)).
-
-    A gzip file may hold several concatenated members and readers decompress them as
-    one stream (RFC 1952 §2.2), so one compressed 16 MiB block is repeated.
-    """
-    block = 16 * 2**20
-    member = gzip.compress(bytes(block), compresslevel=9, mtime=0)
-    full, rest = divmod(n_bytes, block)
-    tail = gzip.compress(bytes(rest), compresslevel=9, mtime=0) if rest else b""
-    return member * full + tail
-
-
-def _nifti1_header(shape, dtype=np.uint8, zooms=(1.0, 1.0, 1.0), affine=None) -> nib.Nifti1Header:
-    hdr = nib.Nifti1Header()
-    hdr.set_data_dtype(dtype)
-    hdr.set_data_shape(shape)
-    hdr.set_zooms(tuple(zooms) + (1.0,) * (len(shape) - 3) if len(shape) >= 3 else zooms[: len(shape)])
-    if affine is not None:
-        hdr.set_sform(affine, code=1)
-        hdr.set_qform(affine, code=1)
-    return hdr
-
-
-def _raw_nifti2(path: Path, dims: tuple[int, ...], payload: bytes = b"", voxel_mm: float = 1.0) -> Path:
-    """A single-file NIfTI-2 whose ``dim`` field says ``dims`` (no validity checks)."""
-    hdr = nib.Nifti2Header()
-    hdr.set_data_dtype(np.uint8)
-    hdr["dim"][0] = len(dims)
-    hdr["dim"][1 : len(dims) + 1] = dims
-    hdr["pixdim"][1:4] = voxel_mm
-    hdr["vox_offset"] = 544
-    hdr.set_sform(np.diag([voxel_mm, voxel_mm, voxel_mm, 1.0]), code=1)
-    path.write_bytes(hdr.binaryblock + b"\0" * 4 + payload)
-    return path
-
-
-def _header_only_nifti1(path: Path, hdr: nib.Nifti1Header, payload: bytes) -> Path:
-    hdr["vox_offset"] = 352
-    raw = hdr.binaryblock + b"\0" * 4 + payload
-    if path.name.endswith(".gz"):
-        raw = gzip.compress(raw, compresslevel=1, mtime=0)
-    path.write_bytes(raw)
     return path
 
 
@@ -201,55 +157,55 @@ def make_corpus(out_dir: str | Path) -> list[BadCase]:
     add("fake_zip", out / "not_a_zip.zip", "not a readable")
 
     # --- headers that would need absurd memory (checked before any data is read) ------
-    add("dims_2pow31_nifti2", _raw_nifti2(out / "dims_2pow31.nii", (2**31, 2**31, 2**31), bytes(64)),
+    add("dims_2pow31_nifti2", raw_nifti2(out / "dims_2pow31.nii", (2**31, 2**31, 2**31), bytes(64)),
         "voxels", bomb=True)
-    add("dims_2pow15_nifti2", _raw_nifti2(out / "dims_2pow15.nii", (2**15, 2**15, 2**15), bytes(64)),
+    add("dims_2pow15_nifti2", raw_nifti2(out / "dims_2pow15.nii", (2**15, 2**15, 2**15), bytes(64)),
         "voxels", bomb=True)
-    hdr = _nifti1_header((32767, 32767, 32767))
-    add("dims_32767_nifti1", _header_only_nifti1(out / "dims_32767.nii.gz", hdr, bytes(4096)), "voxels", bomb=True)
-    hdr = _nifti1_header((181, 217, 181))
+    hdr = nifti1_header((32767, 32767, 32767))
+    add("dims_32767_nifti1", header_only_nifti1(out / "dims_32767.nii.gz", hdr, bytes(4096)), "voxels", bomb=True)
+    hdr = nifti1_header((181, 217, 181))
     hdr["dim"][1] = -32768  # int16 dims: an overflowed writer
-    add("negative_dim", _header_only_nifti1(out / "negative_dim.nii", hdr, bytes(4096)), "positive", bomb=True)
+    add("negative_dim", header_only_nifti1(out / "negative_dim.nii", hdr, bytes(4096)), "positive", bomb=True)
     # the product of the extra dimensions wraps to 0 in 64-bit integers (2**32 * 2**32)
     add("dims_overflow_5d",
-        _raw_nifti2(out / "dims_overflow_5d.nii", (91, 109, 91, 2**32, 2**32), bytes(64), voxel_mm=2.0),
+        raw_nifti2(out / "dims_overflow_5d.nii", (91, 109, 91, 2**32, 2**32), bytes(64), voxel_mm=2.0),
         "18,446,744,073,709,551,616 volumes", bomb=True)
 
     # gzip bomb in the header: an "extension" of BOMB_BYTES zeros before the data
-    hdr = _nifti1_header(data.shape, np.float32, affine=affine)
+    hdr = nifti1_header(data.shape, np.float32, affine=affine)
     hdr["vox_offset"] = 352 + 8 + BOMB_BYTES
     head_bytes = hdr.binaryblock + b"\x01\0\0\0" + struct.pack("<ii", BOMB_BYTES + 8, 6)
     (out / "extension_bomb.nii.gz").write_bytes(
-        gzip.compress(head_bytes, mtime=0) + _zero_gzip_members(BOMB_BYTES)
+        gzip.compress(head_bytes, mtime=0) + zero_gzip_members(BOMB_BYTES)
         + gzip.compress(data.astype(np.float32).tobytes(), compresslevel=1, mtime=0))
     add("gzip_bomb_header_extension", out / "extension_bomb.nii.gz", "extension", bomb=True)
     # no extension, but the data is said to start 1 TB into the (gzip-bombed) stream
-    hdr = _nifti1_header(data.shape, np.uint8, affine=affine)
+    hdr = nifti1_header(data.shape, np.uint8, affine=affine)
     hdr["vox_offset"] = 352
     raw_header = bytearray(hdr.binaryblock + b"\0" * 4)
     struct.pack_into("<f", raw_header, 108, 2.0**40)  # nibabel refuses to set such an offset
-    (out / "far_data.nii.gz").write_bytes(gzip.compress(bytes(raw_header), mtime=0) + _zero_gzip_members(BOMB_BYTES))
+    (out / "far_data.nii.gz").write_bytes(gzip.compress(bytes(raw_header), mtime=0) + zero_gzip_members(BOMB_BYTES))
     add("vox_offset_1tb", out / "far_data.nii.gz", "before its image data", bomb=True)
     pair = nib.Nifti1Pair(data, affine)
     nib.save(pair, str(out / "pair.img"))
     add("nifti_pair_hdr", out / "pair.hdr", "not a readable NIfTI")
     # gzip bomb in the data: a small valid header followed by BOMB_BYTES of zeros.
     # Only the bytes the (checked) header declares are read: the data is all zero.
-    hdr = _nifti1_header(data.shape, np.uint8, affine=affine)
+    hdr = nifti1_header(data.shape, np.uint8, affine=affine)
     hdr["vox_offset"] = 352
     (out / "data_bomb.nii.gz").write_bytes(
-        gzip.compress(hdr.binaryblock + b"\0" * 4, mtime=0) + _zero_gzip_members(BOMB_BYTES))
+        gzip.compress(hdr.binaryblock + b"\0" * 4, mtime=0) + zero_gzip_members(BOMB_BYTES))
     add("gzip_bomb_zero_data", out / "data_bomb.nii.gz", "constant", bomb=True)
 
     # --- bad geometry ------------------------------------------------------------------
-    hdr = _nifti1_header(data.shape, np.float32, zooms=(2.0, 2.0, 2.0))
+    hdr = nifti1_header(data.shape, np.float32, zooms=(2.0, 2.0, 2.0))
     hdr.set_sform(None, code=0)
     hdr.set_qform(None, code=0)  # pixdim alone defines the voxel size
     hdr["pixdim"][1:4] = (-2.0, 2.0, -2.0)
-    add("negative_pixdim", _header_only_nifti1(out / "negative_pixdim.nii.gz", hdr, data.astype(np.float32).tobytes()),
+    add("negative_pixdim", header_only_nifti1(out / "negative_pixdim.nii.gz", hdr, data.astype(np.float32).tobytes()),
         "pixdim")
     hdr["pixdim"][1:4] = (2.0, 0.0, 2.0)
-    add("zero_pixdim", _header_only_nifti1(out / "zero_pixdim.nii.gz", hdr, data.astype(np.float32).tobytes()),
+    add("zero_pixdim", header_only_nifti1(out / "zero_pixdim.nii.gz", hdr, data.astype(np.float32).tobytes()),
         "pixdim")
     add("voxel_0p1_mm", _save(nib.Nifti1Image(data, np.diag([0.1, 0.1, 0.1, 1.0])), out / "voxel_0p1.nii.gz"),
         "voxel sizes")
