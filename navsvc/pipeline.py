@@ -297,13 +297,15 @@ def _plan_into(out: Path, t1_path: str | Path, options: PlanOptions, timer: Stag
                series: str | None) -> dict:
     """Body of :func:`make_plan`: every file is made in a scratch folder and moved into
     ``out`` once the plan is complete."""
-    with timer.stage("load"):
-        t1 = load_t1(t1_path, series, work_dir=out)
-        require_native_target_in_image(options, t1)
-        grid = resample_to_working_grid(t1)
-        coarse = grid.downsampled(2)
     with registration_scratch(out) as scratch_name:
         scratch = Path(scratch_name)
+        with timer.stage("load"):
+            # a DICOM input is unpacked in the scratch folder: if the process is killed, the
+            # patient's raw files go with the stale scratch, not left loose in the output folder
+            t1 = load_t1(t1_path, series, work_dir=scratch)
+            require_native_target_in_image(options, t1)
+            grid = resample_to_working_grid(t1)
+            coarse = grid.downsampled(2)
         with timer.stage("registration"):
             registration = register_to_mni(coarse, scratch)
             require_quality(registration.quality_correlation)

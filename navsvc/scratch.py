@@ -1,9 +1,10 @@
 """A plan's output folder, the private scratch folders inside it, removal of those a
 killed process left behind, and the move of a finished plan's files into place.
 
-ANTs writes the registration's transforms as files. They describe the patient's anatomy,
-so they live in a scratch folder inside the output folder (never in the system's temp
-folder) that goes when the plan is written or refused. A process killed by SIGKILL or a
+A DICOM input is unpacked and converted there, and ANTs writes the registration's
+transforms there as files. Both identify the patient or describe their anatomy, so they
+live in a scratch folder inside the output folder (never in the system's temp folder)
+that goes when the plan is written or refused. A process killed by SIGKILL or a
 power cut cannot clean up: its folder is named after the host and the process id, and
 the next plan into the same output folder removes it once that process is gone.
 

@@ -2,11 +2,14 @@
 
 The exhaustive check of all 48 voxel orders is done on the cheap layer that makes the
 pipeline equivariant (the working grid, tests/test_grid.py) and, for the full pipeline,
-by ``benchmarks/orientation_equivariance.py``; here a few full plans, plus repeatability
-and ground-truth moves.
+by ``benchmarks/orientation_equivariance.py``; here a few full plans (one from a DICOM
+series through the command), plus repeatability and ground-truth moves.
 """
 
 from __future__ import annotations
+
+import json
+import zipfile
 
 import nibabel as nib
 import numpy as np
@@ -34,12 +37,7 @@ def _plan_of(image: nib.Nifti1Image, folder) -> dict:
     return make_plan(path, folder / "out")
 
 
-@pytest.mark.parametrize("perm, flips", [((0, 2, 1), (True, True, False)),   # LIA (FreeSurfer)
-                                         ((1, 2, 0), (True, False, True)),    # PSL-like
-                                         ((2, 1, 0), (False, True, True))])   # SPL-like
-def test_voxel_order_does_not_change_any_world_point(perm, flips, colin_plan, tmp_path):
-    case = heads.reorient(heads.load_colin27(), perm, flips)
-    plan = _plan_of(case.image, tmp_path)
+def _assert_same_world_plan(plan: dict, colin_plan: dict) -> None:
     base, moved = _points(colin_plan), _points(plan)
     worst = max(np.linalg.norm(base[k] - moved[k]) for k in base)
     assert worst <= 0.5, {k: round(float(np.linalg.norm(base[k] - moved[k])), 2) for k in base}
@@ -47,6 +45,32 @@ def test_voxel_order_does_not_change_any_world_point(perm, flips, colin_plan, tm
     # where the image's field of view cuts the head is a world-space fact too
     assert _scalp_flags(plan) == _scalp_flags(colin_plan)
     assert plan["input"]["field_of_view_cuts_scalp"] == colin_plan["input"]["field_of_view_cuts_scalp"]
+
+
+@pytest.mark.parametrize("perm, flips", [((0, 2, 1), (True, True, False)),   # LIA (FreeSurfer)
+                                         ((1, 2, 0), (True, False, True))])   # PSL-like
+def test_voxel_order_does_not_change_any_world_point(perm, flips, colin_plan, tmp_path):
+    case = heads.reorient(heads.load_colin27(), perm, flips)
+    _assert_same_world_plan(_plan_of(case.image, tmp_path), colin_plan)
+
+
+def test_a_dicom_series_zip_of_the_head_gives_the_same_plan_from_the_command(colin_plan, colin_head_path,
+                                                                             tmp_path):
+    """The whole command on a sagittal DICOM series (slices right to left, rows foot-wards:
+    the DICOM reader's LPS geometry and another voxel order) of the same voxels."""
+    from corpus.dicom_series import write_dicom_series
+    from navsvc.cli import main
+
+    slices = write_dicom_series(nib.load(colin_head_path), tmp_path / "series", orientation="sagittal")
+    archive = tmp_path / "t1_dicom.zip"
+    with zipfile.ZipFile(archive, "w") as handle:
+        for path in slices:
+            handle.write(path, f"DICOM/{path.name}")
+    assert main(["plan", str(archive), "--out", str(tmp_path / "out")]) == 0
+    plan = json.loads((tmp_path / "out" / "plan.json").read_text())
+    assert plan["input"]["format"] == "dicom" and plan["input"]["orientation"] == ["P", "I", "L"]
+    _assert_same_world_plan(plan, colin_plan)
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["plan.json", "report.html", "transforms"]
 
 
 def _scalp_flags(plan: dict) -> dict[str, bool]:

@@ -55,6 +55,41 @@ def test_a_new_scratch_folder_first_removes_the_stale_ones(tmp_path):
         assert not dead.exists()
 
 
+_KILLED_AFTER_DICOM_CONVERSION = """
+import os, signal, sys
+from navsvc.io import loader
+from navsvc.cli import main
+
+convert = loader.dicom_to_nifti
+
+def convert_then_die(*args, **kwargs):
+    result = convert(*args, **kwargs)
+    os.kill(os.getpid(), signal.SIGKILL)  # as a power cut or the OOM killer would
+    return result
+
+loader.dicom_to_nifti = convert_then_die
+main(["plan", sys.argv[1], "--out", sys.argv[2]])
+"""
+
+
+def test_a_plan_killed_while_reading_dicom_leaves_the_raw_files_only_in_its_stale_scratch(tmp_path):
+    # The series used to be unpacked straight into the output folder: a killed process left
+    # the patient's DICOM files there, under a name no cleanup knew.
+    from corpus.dicom_series import write_dicom_series
+    from corpus.make_bad_images import colin27
+
+    series, out = tmp_path / "series", tmp_path / "out"
+    write_dicom_series(colin27(2), series)
+    done = subprocess.run([sys.executable, "-c", _KILLED_AFTER_DICOM_CONVERSION, str(series), str(out)],
+                          capture_output=True, text=True)
+    assert done.returncode == -9, done.stderr
+    left = list(out.iterdir())
+    assert len(left) == 1 and left[0].name.startswith(f"{SCRATCH_PREFIX}{socket.gethostname()}-"), left
+    assert any(p.is_file() for p in left[0].rglob("*")), "the conversion wrote nothing: the test shows nothing"
+    assert remove_stale_scratch(out) == left
+    assert list(out.iterdir()) == []
+
+
 NAMES = ("transforms", "report.html", "plan.json")
 
 

@@ -103,7 +103,7 @@ def write_dicom_series(
     cosines = _RAS_TO_LPS @ (axes / spacing)
     if abs(float(cosines[:, 0] @ cosines[:, 1])) > 1e-4:
         raise ValueError("in-plane axes are not orthogonal: DICOM cannot express this affine")
-    pixels = np.clip(np.rint(data), 0, 65535).astype(np.uint16)
+    pixels = np.clip(np.rint(data.astype(np.float64)), 0, 65535).astype(np.uint16)  # rint(uint8) is float16
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
