@@ -11,11 +11,14 @@ the next plan into the same output folder removes it once that process is gone.
 A plan's files (transforms, report, ``plan.json``) are written in the scratch folder too
 and moved into the output folder only when the plan is complete, ``plan.json`` last: a
 plan refused or failed half-way leaves an earlier plan in the same folder as it was, and a
-folder never holds a ``plan.json`` beside another run's transforms.
+folder never holds a ``plan.json`` beside another run's transforms, also when two plans
+into one folder finish at once (they take turns: an exclusive ``flock`` on the folder).
 """
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import os
 import shutil
 import socket
@@ -90,18 +93,30 @@ def publish_plan_files(staging: Path, out_dir: Path, names: tuple[str, ...]) -> 
     aside = staging / ".earlier-plan"
     aside.mkdir()
     moved_aside, moved_in = [], []
+    with _exclusive_lock(out_dir):  # two plans finishing at once into one folder take turns
+        try:
+            for name in reversed(names):
+                if os.path.lexists(out_dir / name):  # a symlink is moved, not followed
+                    os.rename(out_dir / name, aside / name)
+                    moved_aside.append(name)
+            for name in names:
+                os.rename(staging / name, out_dir / name)
+                moved_in.append(name)
+        except BaseException:
+            _move_back(moved_in, out_dir, staging)
+            _move_back(moved_aside, aside, out_dir)
+            raise
+
+
+@contextlib.contextmanager
+def _exclusive_lock(folder: Path):
+    """Hold an exclusive ``flock`` on ``folder`` itself (no lock file is left in it)."""
+    fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
     try:
-        for name in reversed(names):
-            if os.path.lexists(out_dir / name):  # a symlink is moved, not followed
-                os.rename(out_dir / name, aside / name)
-                moved_aside.append(name)
-        for name in names:
-            os.rename(staging / name, out_dir / name)
-            moved_in.append(name)
-    except BaseException:
-        _move_back(moved_in, out_dir, staging)
-        _move_back(moved_aside, aside, out_dir)
-        raise
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # releases the lock
 
 
 def _move_back(names: list[str], source: Path, target: Path) -> None:

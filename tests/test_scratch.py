@@ -8,6 +8,8 @@ import socket
 import stat
 import subprocess
 import sys
+import threading
+import time
 
 import pytest
 
@@ -100,9 +102,14 @@ def _plan_files(folder, tag):
     (folder / "plan.json").write_text(f"{tag} plan")
 
 
-def _contents(folder):
+def _contents(folder, everything=False):
+    """The files of ``folder`` (outside scratch folders unless ``everything``) by relative path."""
     return {str(p.relative_to(folder)): p.read_text() for p in sorted(folder.rglob("*"))
-            if p.is_file() and SCRATCH_PREFIX not in str(p)}
+            if p.is_file() and (everything or SCRATCH_PREFIX not in str(p.relative_to(folder)))}
+
+
+def _whole_plan(tag):
+    return {f"transforms/{tag}.mat": tag, "report.html": f"{tag} report", "plan.json": f"{tag} plan"}
 
 
 def test_publishing_replaces_an_earlier_plan_and_keeps_other_files(tmp_path):
@@ -116,6 +123,42 @@ def test_publishing_replaces_an_earlier_plan_and_keeps_other_files(tmp_path):
     assert _contents(out) == {"notes.txt": "kept", "plan.json": "new plan", "report.html": "new report",
                               "transforms/new.mat": "new"}
     assert sorted(p.name for p in out.iterdir()) == ["notes.txt", "plan.json", "report.html", "transforms"]
+
+
+def test_two_plans_finishing_at_once_into_one_folder_leave_one_whole_plan(tmp_path, monkeypatch):
+    # Each rename is slowed so that the two publications would interleave: without taking
+    # turns, one plan's plan.json ended beside the other's transforms.
+    out = tmp_path / "out"
+    _plan_files(out, "old")
+    stagings = []
+    for tag in ("first", "second"):
+        staging = out / f"{SCRATCH_PREFIX}{tag}"
+        _plan_files(staging, tag)
+        stagings.append(staging)
+    rename, start = os.rename, threading.Barrier(2)
+
+    def slow_rename(source, target):
+        rename(source, target)
+        time.sleep(0.05)
+
+    monkeypatch.setattr(os, "rename", slow_rename)
+
+    def publish(staging):
+        start.wait()
+        publish_plan_files(staging, out, NAMES)
+
+    workers = [threading.Thread(target=publish, args=(staging,)) for staging in stagings]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    published = _contents(out)
+    last = published["plan.json"].split()[0]
+    first = "first" if last == "second" else "second"
+    assert published == _whole_plan(last)
+    # each replaced plan was moved aside whole: the old one by the first, the first by the last
+    assert _contents(out / f"{SCRATCH_PREFIX}{first}" / ".earlier-plan", everything=True) == _whole_plan("old")
+    assert _contents(out / f"{SCRATCH_PREFIX}{last}" / ".earlier-plan", everything=True) == _whole_plan(first)
 
 
 @pytest.mark.parametrize("failing", NAMES)
