@@ -26,6 +26,7 @@ import tempfile
 from pathlib import Path
 
 from navsvc.errors import InputError
+from navsvc.files import sync_folder
 
 #: name of every scratch folder: ``<prefix><host>-<pid>-<random>``
 SCRATCH_PREFIX = ".registration-"
@@ -78,7 +79,8 @@ def publish_plan_files(staging: Path, out_dir: Path, names: tuple[str, ...]) -> 
     file or folder by one rename, the last of ``names`` (``plan.json``) last. If a rename
     fails, the new files go back to ``staging`` and the earlier ones to their places, and
     the error is raised: an earlier plan is replaced whole or stays as it was, and a
-    ``plan.json`` never sits beside another run's transforms.
+    ``plan.json`` never sits beside another run's transforms. The renames are synced to
+    disk before returning.
 
     Parameters
     ----------
@@ -106,6 +108,7 @@ def publish_plan_files(staging: Path, out_dir: Path, names: tuple[str, ...]) -> 
             _move_back(moved_in, out_dir, staging)
             _move_back(moved_aside, aside, out_dir)
             raise
+        sync_folder(out_dir)
 
 
 @contextlib.contextmanager

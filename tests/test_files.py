@@ -74,3 +74,25 @@ def test_a_fifo_is_written_in_place(tmp_path):
     write_atomically(fifo, b"through the pipe")
     reader.join(timeout=10)
     assert received == [b"through the pipe"] and stat.S_ISFIFO(fifo.stat().st_mode)
+
+
+def test_the_data_and_then_the_rename_are_synced_to_disk(tmp_path, monkeypatch):
+    # Without fsync a power cut soon after the write could leave the new name on an empty
+    # or partial file: a navigator would read a truncated list of points.
+    events, fsync, replace = [], os.fsync, os.replace
+
+    def record_fsync(fd):
+        events.append(("fsync", os.readlink(f"/proc/self/fd/{fd}")))
+        fsync(fd)
+
+    def record_replace(source, target):
+        events.append(("replace", str(target)))
+        replace(source, target)
+
+    monkeypatch.setattr(os, "fsync", record_fsync)
+    monkeypatch.setattr(os, "replace", record_replace)
+    path = tmp_path / "targets.txt"
+    write_atomically(path, "# Brainsight\n")
+    kinds = [kind for kind, _ in events]
+    assert kinds == ["fsync", "replace", "fsync"], events
+    assert events[0][1].endswith(".tmp") and events[1][1] == str(path) and events[2][1] == str(tmp_path)
