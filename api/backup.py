@@ -49,9 +49,10 @@ from api.integrity import (
     stored_records,
 )
 from api.models import utc_now
-from api.storage import ensure_private_dir, fsync_path, fsync_tree, sha256_file
+from api.storage import ensure_private_dir, sha256_file
 from navsvc import __version__
 from navsvc.errors import InputError
+from navsvc.files import fsync_path, fsync_tree
 
 
 #: the image and plan records of a database snapshot

@@ -33,9 +33,10 @@ from api.backup_manifest import FILE_FOLDERS, verify
 from api.config import Settings
 from api.db import reported_database_errors, sqlite_file
 from api.service_lock import restore_lock
-from api.storage import ensure_private_dir, fsync_path, fsync_tree, sha256_file
+from api.storage import ensure_private_dir, sha256_file
 from navsvc import __version__
 from navsvc.errors import InputError
+from navsvc.files import fsync_path, fsync_tree
 
 #: folder in the data folder that a restore copies the files into before they go in place
 STAGING = ".restore-staging"

@@ -35,39 +35,6 @@ def sha256_file(path: Path) -> str:
     return digest.hexdigest()
 
 
-def fsync_path(path: Path) -> None:
-    """Flush a file, or a folder's entries, to the disk (``os.fsync``).
-
-    Parameters
-    ----------
-    path : Path
-        A file or a folder (not a symbolic link).
-    """
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def fsync_tree(root: Path) -> None:
-    """Flush every file below ``root`` to the disk, then every folder, deepest first and
-    ``root`` last, so that what a later step writes (a backup's manifest, a rename into
-    place) cannot survive a power loss that the files below ``root`` do not.
-
-    Parameters
-    ----------
-    root : Path
-        A folder; symbolic links in it are left alone.
-    """
-    for folder, _subfolders, names in os.walk(root, topdown=False):
-        for name in names:
-            path = Path(folder, name)
-            if not path.is_symlink():
-                fsync_path(path)
-        fsync_path(Path(folder))
-
-
 def make_files_private() -> None:
     """Make the files and folders this process and its children create private.
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import stat
 import uuid
@@ -35,11 +36,11 @@ def write_atomically(path: str | Path, content: bytes | str) -> Path:
     """
     path = Path(path)
     data = content.encode("utf-8") if isinstance(content, str) else content
-    target = path.resolve() if path.is_symlink() else path
-    if target.exists() and not target.is_file():
-        with open(target, "wb") as stream:
+    if path.exists() and not path.is_file():  # FIFO, device, /dev/stdout (a pipe when piped)
+        with open(path, "wb") as stream:
             stream.write(data)
         return path
+    target = path.resolve() if path.is_symlink() else path
     mode = stat.S_IMODE(target.stat().st_mode) if target.exists() else None
     temporary = target.parent / f".{target.name}.{uuid.uuid4().hex[:12]}.tmp"
     try:
@@ -53,20 +54,56 @@ def write_atomically(path: str | Path, content: bytes | str) -> Path:
     except BaseException:
         temporary.unlink(missing_ok=True)
         raise
-    sync_folder(target.parent)
+    fsync_path(target.parent)
     return path
 
 
-def sync_folder(folder: str | Path) -> None:
-    """Make the renames done in ``folder`` survive a power cut (fsync of the folder itself).
+def fsync_path(path: str | Path) -> None:
+    """Flush a file, or a folder's entries, to the disk (``os.fsync``).
+
+    A folder on a file system that cannot sync folders (CIFS before Linux 4.17, some FUSE
+    and shared-folder mounts: EINVAL, ENOTSUP, ENOSYS) or that this user may write but not
+    read (a navigator's drop folder) is left as it is, as SQLite does: its files' data is
+    still synced, and the file system keeps renames in order or not at all. Any other
+    error (EIO: the disk failed) is raised.
 
     Parameters
     ----------
-    folder : str or Path
-        An existing folder.
+    path : str or Path
+        A file or a folder (not a symbolic link).
     """
-    fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+    is_folder = os.path.isdir(path)
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except PermissionError:
+        if is_folder:
+            return
+        raise
     try:
         os.fsync(fd)
+    except OSError as exc:
+        if not (is_folder and exc.errno in _FOLDER_SYNC_UNSUPPORTED):
+            raise
     finally:
         os.close(fd)
+
+
+_FOLDER_SYNC_UNSUPPORTED = {errno.EINVAL, errno.ENOTSUP, errno.EOPNOTSUPP, errno.ENOSYS, errno.EBADF}
+
+
+def fsync_tree(root: str | Path) -> None:
+    """Flush every file below ``root`` to the disk, then every folder, deepest first and
+    ``root`` last, so that what a later step writes (a backup's manifest, a rename into
+    place) cannot survive a power loss that the files below ``root`` do not.
+
+    Parameters
+    ----------
+    root : str or Path
+        A folder; symbolic links in it are left alone.
+    """
+    for folder, _subfolders, names in os.walk(root, topdown=False):
+        for name in names:
+            path = Path(folder, name)
+            if not path.is_symlink():
+                fsync_path(path)
+        fsync_path(Path(folder))

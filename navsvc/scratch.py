@@ -12,7 +12,8 @@ A plan's files (transforms, report, ``plan.json``) are written in the scratch fo
 and moved into the output folder only when the plan is complete, ``plan.json`` last: a
 plan refused or failed half-way leaves an earlier plan in the same folder as it was, and a
 folder never holds a ``plan.json`` beside another run's transforms, also when two plans
-into one folder finish at once (they take turns: an exclusive ``flock`` on the folder).
+into one folder on one machine finish at once (they take turns: an exclusive ``flock`` on
+the folder; on NFS or SMB, plans from two machines into one shared folder do not).
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ import tempfile
 from pathlib import Path
 
 from navsvc.errors import InputError
-from navsvc.files import sync_folder
+from navsvc.files import fsync_path, fsync_tree
 
 #: name of every scratch folder: ``<prefix><host>-<pid>-<random>``
 SCRATCH_PREFIX = ".registration-"
@@ -79,8 +80,8 @@ def publish_plan_files(staging: Path, out_dir: Path, names: tuple[str, ...]) -> 
     file or folder by one rename, the last of ``names`` (``plan.json``) last. If a rename
     fails, the new files go back to ``staging`` and the earlier ones to their places, and
     the error is raised: an earlier plan is replaced whole or stays as it was, and a
-    ``plan.json`` never sits beside another run's transforms. The renames are synced to
-    disk before returning.
+    ``plan.json`` never sits beside another run's transforms. The files' data is synced
+    to disk before the renames, and the renames before returning.
 
     Parameters
     ----------
@@ -92,6 +93,8 @@ def publish_plan_files(staging: Path, out_dir: Path, names: tuple[str, ...]) -> 
     names : tuple of str
         The files and folders to move, ``plan.json`` last.
     """
+    for name in names:  # the data on disk before any name points at it
+        (fsync_tree if (staging / name).is_dir() else fsync_path)(staging / name)
     aside = staging / ".earlier-plan"
     aside.mkdir()
     moved_aside, moved_in = [], []
@@ -104,11 +107,11 @@ def publish_plan_files(staging: Path, out_dir: Path, names: tuple[str, ...]) -> 
             for name in names:
                 os.rename(staging / name, out_dir / name)
                 moved_in.append(name)
+            fsync_path(out_dir)
         except BaseException:
             _move_back(moved_in, out_dir, staging)
             _move_back(moved_aside, aside, out_dir)
             raise
-        sync_folder(out_dir)
 
 
 @contextlib.contextmanager

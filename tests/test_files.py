@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import stat
+import subprocess
+import sys
 
 import pytest
 
@@ -96,3 +99,52 @@ def test_the_data_and_then_the_rename_are_synced_to_disk(tmp_path, monkeypatch):
     kinds = [kind for kind, _ in events]
     assert kinds == ["fsync", "replace", "fsync"], events
     assert events[0][1].endswith(".tmp") and events[1][1] == str(path) and events[2][1] == str(tmp_path)
+
+
+def test_stdout_piped_to_another_program_is_written_in_place():
+    # /dev/stdout links to /proc/self/fd/1, which names "pipe:[N]" when piped: resolving
+    # the link gave a path that does not exist
+    done = subprocess.run([sys.executable, "-c", "from navsvc.files import write_atomically; "
+                           "write_atomically('/dev/stdout', 'x,y,z\\n')"], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == "x,y,z\n"
+
+
+def _folder_fsync_fails(monkeypatch, error_number):
+    fsync = os.fsync
+
+    def failing(fd):
+        if stat.S_ISDIR(os.fstat(fd).st_mode):
+            raise OSError(error_number, os.strerror(error_number))
+        fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", failing)
+
+
+@pytest.mark.parametrize("error_number", [errno.EINVAL, errno.ENOTSUP, errno.ENOSYS])
+def test_a_file_system_that_cannot_sync_folders_still_gets_the_file(tmp_path, monkeypatch, error_number):
+    # CIFS before Linux 4.17, VirtualBox shared folders, some FUSE mounts: a navigator's
+    # import share must not refuse every export
+    _folder_fsync_fails(monkeypatch, error_number)
+    write_atomically(tmp_path / "targets.txt", "new")
+    assert (tmp_path / "targets.txt").read_text() == "new"
+
+
+def test_a_folder_this_user_may_write_but_not_read_still_gets_the_file(tmp_path, monkeypatch):
+    # a drop folder (mode 0333); simulated, as the tests may run as root, who reads anything
+    opened = os.open
+
+    def no_read(path, flags, *args):
+        if os.path.isdir(path):
+            raise PermissionError(errno.EACCES, "Permission denied", str(path))
+        return opened(path, flags, *args)
+
+    monkeypatch.setattr(os, "open", no_read)
+    write_atomically(tmp_path / "targets.txt", "new")
+    assert (tmp_path / "targets.txt").read_text() == "new"
+
+
+def test_a_disk_error_while_syncing_is_raised(tmp_path, monkeypatch):
+    _folder_fsync_fails(monkeypatch, errno.EIO)
+    with pytest.raises(OSError, match="Input/output error"):
+        write_atomically(tmp_path / "targets.txt", "new")

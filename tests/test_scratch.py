@@ -3,6 +3,7 @@ processes removed by the next plan into the same folder."""
 
 from __future__ import annotations
 
+import errno
 import os
 import socket
 import stat
@@ -10,6 +11,7 @@ import subprocess
 import sys
 import threading
 import time
+from pathlib import Path
 
 import pytest
 
@@ -143,15 +145,22 @@ def test_two_plans_finishing_at_once_into_one_folder_leave_one_whole_plan(tmp_pa
 
     monkeypatch.setattr(os, "rename", slow_rename)
 
+    errors = []
+
     def publish(staging):
-        start.wait()
-        publish_plan_files(staging, out, NAMES)
+        try:
+            start.wait(timeout=10)
+            publish_plan_files(staging, out, NAMES)
+        except BaseException as exc:  # a thread's error is otherwise only a warning
+            errors.append(exc)
 
     workers = [threading.Thread(target=publish, args=(staging,)) for staging in stagings]
     for worker in workers:
         worker.start()
     for worker in workers:
-        worker.join()
+        worker.join(timeout=30)
+    assert not any(worker.is_alive() for worker in workers), "a publication never finished: lock not released?"
+    assert errors == []
     published = _contents(out)
     last = published["plan.json"].split()[0]
     first = "first" if last == "second" else "second"
@@ -185,6 +194,58 @@ def test_a_move_that_fails_puts_the_earlier_plan_back_whole(tmp_path, monkeypatc
         monkeypatch.undo()
     assert _contents(out) == before
     assert sorted(p.name for p in out.iterdir()) == ["plan.json", "report.html", "transforms"]
+
+
+def test_a_disk_error_syncing_the_moved_plan_puts_the_earlier_plan_back(tmp_path, monkeypatch):
+    # the sync ran after the rollback's reach: the command failed, the new plan stayed and
+    # the earlier one went with the scratch folder
+    from navsvc import scratch as scratch_module
+
+    out = tmp_path / "out"
+    _plan_files(out, "old")
+    before = _contents(out)
+    sync = scratch_module.fsync_path
+
+    def disk_fails_on_the_output_folder(path):
+        if Path(path) == out:
+            raise OSError(errno.EIO, "Input/output error")
+        sync(path)
+
+    monkeypatch.setattr(scratch_module, "fsync_path", disk_fails_on_the_output_folder)
+    with registration_scratch(out) as scratch_name:
+        staging = out / os.path.basename(scratch_name)
+        _plan_files(staging, "new")
+        with pytest.raises(OSError, match="Input/output"):
+            publish_plan_files(staging, out, NAMES)
+    assert _contents(out) == before
+
+
+def test_the_plans_files_are_synced_before_they_move_in(tmp_path, monkeypatch):
+    # ANTs' transforms were copied and never synced: after a power cut a plan.json could
+    # sit beside empty transform files
+    from navsvc import files
+    from navsvc import scratch as scratch_module
+
+    out = tmp_path / "out"
+    out.mkdir()
+    events = []
+    fsync, rename = files.fsync_path, os.rename
+
+    def recorded_fsync(path):
+        events.append(("sync", Path(path).name))
+        fsync(path)
+
+    for module in (files, scratch_module):
+        monkeypatch.setattr(module, "fsync_path", recorded_fsync)
+    monkeypatch.setattr(os, "rename", lambda a, b: (events.append(("rename", Path(b).name)), rename(a, b)))
+    with registration_scratch(out) as scratch_name:
+        staging = out / os.path.basename(scratch_name)
+        _plan_files(staging, "new")
+        publish_plan_files(staging, out, NAMES)
+    first_rename = events.index(("rename", "transforms"))
+    synced_before = {name for kind, name in events[:first_rename] if kind == "sync"}
+    assert {"new.mat", "transforms", "report.html", "plan.json"} <= synced_before, events
+    assert events[-1] == ("sync", "out")
 
 
 def test_a_symlinked_earlier_folder_is_moved_aside_not_followed(tmp_path):
