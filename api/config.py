@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from navsvc.errors import InputError
+from navsvc.config import invalid_settings
 
 
 class Settings(BaseSettings):
@@ -123,8 +123,4 @@ def load_settings(**overrides) -> Settings:
     try:
         return Settings(**overrides)
     except ValidationError as exc:
-        problems = "; ".join(
-            f"NAVSVC_{'_'.join(str(part) for part in error['loc']).upper()}={error['input']!r}: "
-            f"{error['msg'].removeprefix('Value error, ')}"
-            for error in exc.errors())
-        raise InputError(f"invalid setting: {problems}") from None
+        raise invalid_settings(exc) from None

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from navsvc.coords import unit
-from navsvc.errors import PipelineError
+from navsvc.errors import InputError
 
 #: smallest sine of the angle between the coil normal and the left-right axis for which the
 #: parasagittal line (the coil plane cut by a plane parallel to the midsagittal one) exists
@@ -67,7 +67,7 @@ def handle_direction(inward_normal, right, lateral, handle_angle_deg: float,
 
     Raises
     ------
-    PipelineError
+    InputError
         The normal lies along the left-right axis (sine of the angle between them below
         :data:`MIN_NORMAL_TO_LATERAL_SINE`): the coil plane is parallel to the midsagittal
         plane and the parasagittal line the angle is measured from does not exist.
@@ -78,10 +78,11 @@ def handle_direction(inward_normal, right, lateral, handle_angle_deg: float,
     backwards = np.cross(unit(right), -z)
     if np.linalg.norm(backwards) < MIN_NORMAL_TO_LATERAL_SINE:
         where = "" if point_ras_mm is None else f" at {np.round(point_ras_mm, 1).tolist()} mm"
-        raise PipelineError(
+        raise InputError(
             f"the scalp normal{where} ({np.round(z, 3).tolist()}) lies along the left-right axis: "
             "the coil plane is parallel to the midsagittal plane, so the handle angle, measured "
-            "from the parasagittal line, is undefined there")
+            "from the parasagittal line, is undefined there; choose a target a few mm higher or "
+            "lower, where the scalp is not facing straight sideways")
     backwards = unit(backwards)
     side = unit(lateral)
     # in the coil plane, perpendicular to `backwards`, pointing away from the midline

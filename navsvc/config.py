@@ -9,8 +9,10 @@ import os
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from navsvc.errors import InputError
 
 
 class EngineSettings(BaseSettings):
@@ -36,5 +38,35 @@ class EngineSettings(BaseSettings):
 
 @lru_cache(maxsize=1)
 def engine_settings() -> EngineSettings:
-    """The process-wide engine settings (read once)."""
-    return EngineSettings()
+    """The process-wide engine settings (read once).
+
+    Raises
+    ------
+    InputError
+        A ``NAVSVC_*`` variable holds a value that is not valid (see :func:`invalid_settings`).
+    """
+    try:
+        return EngineSettings()
+    except ValidationError as exc:
+        raise invalid_settings(exc) from None
+
+
+def invalid_settings(exc: ValidationError) -> InputError:
+    """The error to raise for settings read from ``NAVSVC_*`` variables that are not valid.
+
+    Parameters
+    ----------
+    exc : pydantic.ValidationError
+        What the settings class found.
+
+    Returns
+    -------
+    InputError
+        Naming each variable, what it must be and what it was: the commands print it as
+        one line and exit with code 2, not a traceback.
+    """
+    problems = "; ".join(
+        f"NAVSVC_{'_'.join(str(part) for part in error['loc']).upper()}={error['input']!r}: "
+        f"{error['msg'].removeprefix('Value error, ')}"
+        for error in exc.errors())
+    return InputError(f"invalid setting: {problems}")

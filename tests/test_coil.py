@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from navsvc.coil import axis_distance_mm, coil_matrix, handle_direction, handle_direction_words
-from navsvc.errors import InputError, PipelineError
+from navsvc.errors import InputError
 from navsvc.export.conventions import PLAN_ORTHONORMAL_TOLERANCE, check_pose
 
 HEAD_RADIUS_MM = 90.0
@@ -179,13 +179,14 @@ def test_is_valid_pose_rejects_bad_matrices():
 
 
 @pytest.mark.parametrize("normal", [LEFT, RIGHT])
-def test_normal_along_the_left_right_axis_is_a_pipeline_error_naming_the_point(normal):
+def test_normal_along_the_left_right_axis_is_bad_input_naming_the_point(normal):
     # the coil plane is then parallel to the midsagittal plane: no parasagittal line to measure
-    # the handle angle from (it raised a bare ValueError from normalising a zero vector)
-    with pytest.raises(PipelineError, match=r"scalp normal at \[-75\.0, 10\.5, 20\.0\] mm .* "
+    # the handle angle from (it raised a bare ValueError from normalising a zero vector); only
+    # a target the user chose can be there, so it is their input to change (exit 2)
+    with pytest.raises(InputError, match=r"scalp normal at \[-75\.0, 10\.5, 20\.0\] mm .* "
                                             r"lies along the left-right axis"):
         handle_direction(normal, RIGHT, LEFT, 45.0, point_ras_mm=[-75.0, 10.5, 20.0])
-    with pytest.raises(PipelineError, match=r"scalp normal \(\["):
+    with pytest.raises(InputError, match=r"scalp normal \(\[.*choose a target"):
         handle_direction(normal, RIGHT, LEFT, 0.0)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 
@@ -129,6 +130,17 @@ def test_command_line_bad_input_exits_2_with_one_line(tmp_path):
     lines = [ln for ln in done.stderr.splitlines() if ln.strip()]
     assert len(lines) == 1 and lines[0].startswith("navsvc: error:") and "Traceback" not in done.stderr
     assert not (tmp_path / "o").exists(), "a refused plan left the output folder it created"
+
+
+@pytest.mark.parametrize("threads", ["0", "two"])
+def test_an_invalid_thread_setting_is_one_error_line_not_a_traceback(tmp_path, threads):
+    # read when the registration module is imported: pydantic's 30-line traceback, exit 1
+    done = subprocess.run([sys.executable, "-m", "navsvc.cli", "plan", str(tmp_path / "t1.nii.gz"),
+                           "--out", str(tmp_path / "o")],
+                          capture_output=True, text=True, env=os.environ | {"NAVSVC_THREADS": threads})
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.startswith(f"navsvc: error: invalid setting: NAVSVC_THREADS='{threads}': ")
+    assert len(done.stderr.strip().splitlines()) == 1 and not (tmp_path / "o").exists()
 
 
 def test_bad_input_removes_every_folder_it_created_and_keeps_the_others(tmp_path):

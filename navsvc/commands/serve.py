@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from navsvc.errors import InputError
+
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
     """Add the ``serve`` sub-command."""
@@ -31,6 +33,6 @@ def run(args: argparse.Namespace) -> int:
     configure_logging(settings.log_level)
     workers = settings.api_workers if args.workers is None else args.workers
     if workers < 1:
-        raise SystemExit("navsvc serve: --workers must be at least 1")
+        raise InputError(f"--workers {workers}: give at least 1 (one process per core is usual)")
     serve(settings, args.host, args.port, workers)
     return 0

@@ -40,6 +40,11 @@ def test_an_invalid_setting_is_one_error_line(cli_env, monkeypatch, capsys, comm
         "navsvc: error: invalid setting: NAVSVC_MAX_UPLOAD_MB='0': Input should be greater than or equal to 1")
 
 
+def test_serve_with_no_worker_process_is_bad_input(cli_env, capsys):
+    assert main(["serve", "--workers", "0"]) == 2
+    assert capsys.readouterr().err.strip() == "navsvc: error: --workers 0: give at least 1 (one process per core is usual)"
+
+
 def test_serve_parser_defaults():
     args = build_parser().parse_args(["serve"])
     assert (args.host, args.port) == ("127.0.0.1", 8000) and callable(args.run)
