@@ -23,9 +23,9 @@ RUN pip install -e ".[postgres]" \
     && chmod 0700 /data
 
 USER navsvc
-# Build the derived template cache once, into the image, so no worker pays for it.
-RUN python -c "from navsvc.registration import _load_fixed; _load_fixed()" \
-    || echo "template cache is built at the first job instead"
+# Build the derived template cache once, into the image, so no worker pays for it (a
+# failure fails the build: an echo fallback once hid a renamed function).
+RUN python -c "from navsvc.registration_grid import load_fixed_images; load_fixed_images()"
 
 VOLUME ["/data"]
 EXPOSE 8000

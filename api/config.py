@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from navsvc.config import invalid_settings
+from navsvc.config import EngineSettings, invalid_settings
 
 
 class Settings(BaseSettings):
@@ -118,9 +118,12 @@ def load_settings(**overrides) -> Settings:
     ------
     InputError
         Naming each variable whose value is not valid, what it must be and what it was
-        (the commands print it as one line and exit with code 2, not a traceback).
+        (the commands print it as one line and exit with code 2, not a traceback). The
+        engine's settings (``NAVSVC_THREADS``, ``NAVSVC_CACHE_DIR``) are checked too: read
+        only when a job starts, a bad value would let the service start and fail every job.
     """
     try:
+        EngineSettings()
         return Settings(**overrides)
     except ValidationError as exc:
         raise invalid_settings(exc) from None

@@ -33,11 +33,17 @@ def test_admin_rejects_unknown_role(cli_env):
 
 
 @pytest.mark.parametrize("command", [["serve"], ["worker"], ["admin", "list-tokens"]])
-def test_an_invalid_setting_is_one_error_line(cli_env, monkeypatch, capsys, command):
-    monkeypatch.setenv("NAVSVC_MAX_UPLOAD_MB", "0")
+@pytest.mark.parametrize("variable", ["NAVSVC_MAX_UPLOAD_MB", "NAVSVC_THREADS"])
+def test_an_invalid_setting_is_one_error_line(cli_env, monkeypatch, capsys, command, variable):
+    # the engine's NAVSVC_THREADS was read only when a job started: the service started and
+    # failed every job
+    import api.serving
+
+    monkeypatch.setattr(api.serving, "serve", lambda *args: pytest.fail("the service started"))
+    monkeypatch.setenv(variable, "0")
     assert main(command) == 2
     assert capsys.readouterr().err.strip() == (
-        "navsvc: error: invalid setting: NAVSVC_MAX_UPLOAD_MB='0': Input should be greater than or equal to 1")
+        f"navsvc: error: invalid setting: {variable}='0': Input should be greater than or equal to 1")
 
 
 def test_serve_with_no_worker_process_is_bad_input(cli_env, capsys):

@@ -149,3 +149,20 @@ def test_dockerfile_installs_the_project_with_its_data(compose):
     assert "COPY atlases" in dockerfile, "the pipeline's shipped atlases"
     assert compose["services"]["api"]["build"] == "."
     assert len({compose["services"][name]["image"] for name in NAVSVC_SERVICES}) == 1
+
+
+def test_the_dockerfiles_python_steps_run_and_build_the_template_cache(tmp_path):
+    # the step called a function renamed since and fell back on an echo: every container
+    # built the template cache at its first job, in its own writable layer
+    import os
+    import subprocess
+    import sys
+
+    steps = re.findall(r'^RUN python -c "([^"]+)"\s*$', (REPO / "Dockerfile").read_text(), re.M)
+    assert steps, "no python step found in the Dockerfile"
+    for code in steps:
+        done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                              env=os.environ | {"NAVSVC_CACHE_DIR": str(tmp_path)})
+        assert done.returncode == 0, done.stderr
+    built = [p.name for p in tmp_path.glob("fixed-*/*.nii.gz")]
+    assert sorted(built) == ["colin27_head.nii.gz", "icbm_mask.nii.gz", "icbm_t1.nii.gz"]
