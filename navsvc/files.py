@@ -58,6 +58,10 @@ def write_atomically(path: str | Path, content: bytes | str) -> Path:
     return path
 
 
+#: errors of fsync on a folder that mean the file system cannot sync folders, not that it failed
+_FOLDER_SYNC_UNSUPPORTED = {errno.EINVAL, errno.ENOTSUP, errno.EOPNOTSUPP, errno.ENOSYS, errno.EBADF}
+
+
 def fsync_path(path: str | Path) -> None:
     """Flush a file, or a folder's entries, to the disk (``os.fsync``).
 
@@ -86,9 +90,6 @@ def fsync_path(path: str | Path) -> None:
             raise
     finally:
         os.close(fd)
-
-
-_FOLDER_SYNC_UNSUPPORTED = {errno.EINVAL, errno.ENOTSUP, errno.EOPNOTSUPP, errno.ENOSYS, errno.EBADF}
 
 
 def fsync_tree(root: str | Path) -> None:

@@ -26,7 +26,6 @@ from navsvc.anatomy.scalp import Scalp, scalp_surface
 from navsvc.anatomy.tissue import LocalTissue, segment_locally
 from navsvc.coil import coil_matrix, handle_direction
 from navsvc.errors import InputError, PipelineError
-from navsvc.files import write_atomically
 from navsvc.grid import WorkingImage, resample_to_working_grid
 from navsvc.io import LoadedT1, load_t1
 from navsvc.io.loader import existing_input
@@ -330,7 +329,7 @@ def _plan_into(out: Path, t1_path: str | Path, options: PlanOptions, timer: Stag
             write_report(scratch, plan, report_inputs(ctx))
             plan["files"] = {"report": REPORT_FILENAME, "plan": PLAN_FILENAME, "transforms": f"{TRANSFORMS_FOLDER}/"}
         _record_timing(plan, timer)
-        write_atomically(scratch / PLAN_FILENAME, json.dumps(plan, indent=2))  # synced to disk
+        (scratch / PLAN_FILENAME).write_text(json.dumps(plan, indent=2))  # synced by publish_plan_files
         publish_plan_files(scratch, out, (TRANSFORMS_FOLDER, REPORT_FILENAME, PLAN_FILENAME))
     return plan
 
