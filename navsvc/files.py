@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 import errno
+import glob
 import os
 import stat
 import uuid
 from pathlib import Path
+
+from navsvc.work_names import made_by_ended_process, own_work_name_prefix
 
 
 def write_atomically(path: str | Path, content: bytes | str) -> Path:
@@ -20,7 +24,9 @@ def write_atomically(path: str | Path, content: bytes | str) -> Path:
     an ordinary write would (``mkstemp`` would make it 0600 whatever the umask); a
     replaced file keeps its mode. A symbolic link is written through (the file it names
     is replaced, the link stays); a path that is not a regular file (a FIFO,
-    ``/dev/stdout``) is written in place, as it cannot be replaced.
+    ``/dev/stdout``) is written in place, as it cannot be replaced. The temporary file
+    names its host and process: a writer of the same file killed before its rename
+    leaves one behind, and the next write on that host removes it.
 
     Parameters
     ----------
@@ -42,7 +48,8 @@ def write_atomically(path: str | Path, content: bytes | str) -> Path:
         return path
     target = path.resolve() if path.is_symlink() else path
     mode = stat.S_IMODE(target.stat().st_mode) if target.exists() else None
-    temporary = target.parent / f".{target.name}.{uuid.uuid4().hex[:12]}.tmp"
+    work_prefix = f".{target.name[:100]}."  # the host and pid must still fit in a name
+    temporary = target.parent / f"{own_work_name_prefix(work_prefix)}{uuid.uuid4().hex[:12]}.tmp"
     try:
         with open(temporary, "xb") as stream:  # exclusive creation: never another writer's file
             stream.write(data)
@@ -55,7 +62,17 @@ def write_atomically(path: str | Path, content: bytes | str) -> Path:
         temporary.unlink(missing_ok=True)
         raise
     fsync_path(target.parent)
+    _remove_ended_writers_files(target.parent, work_prefix)
     return path
+
+
+def _remove_ended_writers_files(folder: Path, work_prefix: str) -> None:
+    """Delete the temporary files that writers of the same file on this host, killed
+    before their rename, left in ``folder`` (they hold a patient's plan data)."""
+    for leftover in folder.glob(f"{glob.escape(work_prefix)}*.tmp"):
+        if made_by_ended_process(leftover.name, work_prefix) and leftover.is_file():
+            with contextlib.suppress(OSError):  # another writer removed it, or a read-only folder
+                leftover.unlink()
 
 
 #: errors of fsync on a folder that mean the file system cannot sync folders, not that it failed

@@ -22,12 +22,12 @@ import contextlib
 import fcntl
 import os
 import shutil
-import socket
 import tempfile
 from pathlib import Path
 
 from navsvc.errors import InputError
 from navsvc.files import fsync_path, fsync_tree
+from navsvc.work_names import made_by_ended_process, own_work_name_prefix
 
 #: name of every scratch folder: ``<prefix><host>-<pid>-<random>``
 SCRATCH_PREFIX = ".registration-"
@@ -133,20 +133,6 @@ def _move_back(names: list[str], source: Path, target: Path) -> None:
             pass  # the first error is the one to report
 
 
-def _own_prefix(pid: int) -> str:
-    return f"{SCRATCH_PREFIX}{socket.gethostname()}-{pid}-"
-
-
-def _process_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # another user's live process
-        return True
-    return True
-
-
 def remove_stale_scratch(out_dir: Path) -> list[Path]:
     """Delete the scratch folders in ``out_dir`` whose process on this host has ended.
 
@@ -163,17 +149,11 @@ def remove_stale_scratch(out_dir: Path) -> list[Path]:
     list of Path
         The folders deleted.
     """
-    host_prefix = f"{SCRATCH_PREFIX}{socket.gethostname()}-"
     removed = []
-    for folder in Path(out_dir).glob(f"{host_prefix}*"):
-        pid_text = folder.name[len(host_prefix):].split("-", 1)[0]
-        if not folder.is_dir() or not (pid_text.isascii() and pid_text.isdigit()):
-            continue
-        pid = int(pid_text)
-        if pid == os.getpid() or _process_alive(pid):
-            continue
-        shutil.rmtree(folder, ignore_errors=True)
-        removed.append(folder)
+    for folder in Path(out_dir).glob(f"{SCRATCH_PREFIX}*"):
+        if folder.is_dir() and made_by_ended_process(folder.name, SCRATCH_PREFIX):
+            shutil.rmtree(folder, ignore_errors=True)
+            removed.append(folder)
     return removed
 
 
@@ -191,4 +171,4 @@ def registration_scratch(out_dir: Path) -> tempfile.TemporaryDirectory:
         Use as a context manager: the folder is deleted on leaving it.
     """
     remove_stale_scratch(out_dir)
-    return tempfile.TemporaryDirectory(prefix=_own_prefix(os.getpid()), dir=out_dir)
+    return tempfile.TemporaryDirectory(prefix=own_work_name_prefix(SCRATCH_PREFIX), dir=out_dir)

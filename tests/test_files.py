@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import errno
 import os
+import socket
 import stat
 import subprocess
 import sys
@@ -148,3 +149,39 @@ def test_a_disk_error_while_syncing_is_raised(tmp_path, monkeypatch):
     _folder_fsync_fails(monkeypatch, errno.EIO)
     with pytest.raises(OSError, match="Input/output error"):
         write_atomically(tmp_path / "targets.txt", "new")
+
+
+_KILLED_BEFORE_RENAME = """
+import os, signal, sys
+from navsvc import files
+
+def die(*args):  # as a power cut or the OOM killer would, between the write and the rename
+    os.kill(os.getpid(), signal.SIGKILL)
+
+files.os.replace = die
+files.write_atomically(sys.argv[1], "patient plan data")
+"""
+
+
+def test_a_killed_writers_temporary_file_is_removed_by_the_next_write_on_this_host(tmp_path):
+    path = tmp_path / "targets.txt"
+    done = subprocess.run([sys.executable, "-c", _KILLED_BEFORE_RENAME, str(path)], capture_output=True, text=True)
+    assert done.returncode == -9, done.stderr
+    [left] = tmp_path.iterdir()
+    assert left.name.startswith(".targets.txt.") and left.read_text() == "patient plan data"
+    host = socket.gethostname()
+    live = tmp_path / f".targets.txt.{host}-{os.getppid()}-abc.tmp"  # a writer still at work
+    other_host = tmp_path / f".targets.txt.not-{host}-1-abc.tmp"
+    other_file = tmp_path / f".plan.json.{left.name.split('.', 3)[3]}"  # the same dead writer, another file
+    for keep in (live, other_host, other_file):
+        keep.write_text("x")
+    write_atomically(path, "new")
+    assert path.read_text() == "new"
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
+        p.name for p in (path, live, other_host, other_file)), "only the killed writer's file of targets.txt goes"
+
+
+def test_a_temporary_name_fits_when_the_file_name_is_long(tmp_path):
+    path = tmp_path / ("p" * 250 + ".txt")
+    write_atomically(path, "x")
+    assert [p.name for p in tmp_path.iterdir()] == [path.name]

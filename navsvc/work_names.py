@@ -1,0 +1,57 @@
+"""Names of work files and folders that say which process on which host made them.
+
+A process killed by SIGKILL, the OOM killer or a power cut leaves its work files behind
+(a plan's scratch folder, an export's temporary file). Each is named
+``<prefix><host>-<pid>-<random><suffix>``, so the next process writing into the same
+folder on the same host can tell those whose process has ended and remove them, and
+leaves alone those of live processes and of other hosts sharing the folder.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+
+
+def own_work_name_prefix(prefix: str) -> str:
+    """``<prefix><host>-<pid>-``: the start of this process's work names."""
+    return f"{prefix}{socket.gethostname()}-{os.getpid()}-"
+
+
+def made_by_ended_process(name: str, prefix: str) -> bool:
+    """Whether ``name`` is a work name of ``prefix`` made on this host by a process that
+    has ended.
+
+    Parameters
+    ----------
+    name : str
+        A file or folder name.
+    prefix : str
+        The work names' own prefix (before the host).
+
+    Returns
+    -------
+    bool
+        False for this process's names, a live process's, another host's, and names
+        not made by :func:`own_work_name_prefix`.
+    """
+    host_prefix = f"{prefix}{socket.gethostname()}-"
+    if not name.startswith(host_prefix):
+        return False
+    pid_text, dash, _rest = name[len(host_prefix):].partition("-")
+    if not (dash and pid_text.isascii() and pid_text.isdigit()):
+        return False
+    pid = int(pid_text)
+    return pid != os.getpid() and not _process_alive(pid)
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's live process
+        return True
+    except OverflowError:  # no process can have that id
+        return False
+    return True
