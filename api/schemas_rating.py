@@ -66,7 +66,8 @@ class AssessmentOut(BaseModel):
     change_from_baseline: int | None
     percent_change: float | None
     response: bool | None = Field(description=">= 50% reduction from baseline.")
-    remission: bool | None = Field(description="Total <= 7 (with or without a baseline).")
+    remission: bool | None = Field(description="Total <= 7 (with or without a baseline); null for the "
+                                   "baseline rating itself, taken before any session.")
     suicide_alert: bool = Field(description="Item 3 (suicide) >= 3.")
     alert_id: str | None
     created_at: datetime

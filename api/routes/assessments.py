@@ -44,8 +44,12 @@ def assessment_out(a: Assessment, baseline_total: int | None, alert_id: str | No
                    ) -> AssessmentOut:
     """Render a rating scored against ``baseline_total`` (None for the baseline itself)."""
     if a.timepoint == "baseline":
-        baseline_total = None  # a rating is not compared with itself
-    change, percent, response, remission = hamd17.outcome(a.total, baseline_total)
+        # not compared with itself, and a rating before any session is no outcome: a baseline
+        # total of 7 or less was reported as "remission" before treatment began
+        baseline_total = None
+        change, percent, response, remission = None, None, None, None
+    else:
+        change, percent, response, remission = hamd17.outcome(a.total, baseline_total)
     return AssessmentOut(
         id=a.id, course_id=a.course_id, timepoint=a.timepoint, rater=a.rater,
         rated_at=a.rated_at, items=a.items, item16_method=a.item16_method, total=a.total,

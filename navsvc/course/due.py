@@ -8,7 +8,8 @@ a re-lay moved later) is logged on the day it was given. What bounds that day: n
 future (the API refuses a future ``performed_at``), not before the course's start date, not
 before the course's last logged session, and no more sessions on one clinic day than the
 protocol allows. Same-day sessions of accelerated protocols must keep the protocol's minimum
-interval (SAINT: 50 min, Cole et al. 2020).
+interval, counted from one session's start to the next's (SAINT: one an hour, a 10-min
+session and 50 min of rest, Cole et al. 2020).
 """
 
 from __future__ import annotations
@@ -90,5 +91,5 @@ def interval_block_reason(previous_at: datetime | None, performed_at: datetime,
     gap_min = (performed_at - previous_at).total_seconds() / 60.0
     if gap_min < min_interval_minutes:
         return (f"only {gap_min:.0f} min since the previous session; this protocol needs "
-                f"at least {min_interval_minutes} min between sessions")
+                f"at least {min_interval_minutes} min from the start of one session to the start of the next")
     return None

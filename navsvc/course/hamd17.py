@@ -110,9 +110,10 @@ def severity(total: int) -> str:
 class HamdScore:
     """A scored HAMD-17 rating.
 
-    ``change_from_baseline``, ``percent_change``, ``response`` and ``remission`` are None when
-    no baseline total is given (the baseline rating itself, or before one exists), and
-    ``percent_change`` and ``response`` also when the baseline total is 0.
+    ``change_from_baseline``, ``percent_change`` and ``response`` are None when no baseline
+    total is given, and ``percent_change`` and ``response`` also when the baseline total is
+    0. ``remission`` (a total of at most 7) needs no baseline; the service reports no
+    outcome at all for the baseline rating itself, taken before any session.
     """
 
     total: int

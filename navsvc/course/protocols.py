@@ -42,7 +42,9 @@ class Protocol(BaseModel):
     n_sessions: int = Field(15, ge=1, le=200)
     sessions_per_week: int = Field(5, ge=1, le=100)
     sessions_per_day: int = Field(1, ge=1, le=20)
-    min_interval_minutes: int | None = Field(None, ge=1, le=1440)
+    min_interval_minutes: int | None = Field(
+        None, ge=1, le=1440, description="least time from the start of one same-day session to the "
+                                         "start of the next: the session's duration plus the rest after it")
     citation: str = Field("custom parameters", max_length=500)
 
     @model_validator(mode="after")
@@ -57,6 +59,13 @@ class Protocol(BaseModel):
             if missing:
                 raise ValueError(f"a theta_burst protocol needs {', '.join(missing)}")
             per_train = self.burst_frequency_hz * self.train_duration_s * self.pulses_per_burst
+            burst_s = self.pulses_per_burst / self.intra_burst_frequency_hz  # with its last pulse's interval
+            if burst_s >= 1.0 / self.burst_frequency_hz:
+                raise ValueError(
+                    f"a burst of {self.pulses_per_burst} pulses at {self.intra_burst_frequency_hz:g} Hz takes "
+                    f"{1000 * burst_s:g} ms, not less than the {1000 / self.burst_frequency_hz:g} ms from one "
+                    f"burst's start to the next's at burst_frequency_hz {self.burst_frequency_hz:g}: the "
+                    "bursts would run into each other")
         expected = per_train * self.n_trains
         # Pulse counts are integers; allow rounding of a non-integer frequency x duration.
         if not math.isclose(expected, self.pulses_per_session, abs_tol=1.0):
@@ -65,6 +74,10 @@ class Protocol(BaseModel):
                              f"= {expected:g})")
         if self.sessions_per_day > 1 and self.min_interval_minutes is None:
             raise ValueError("more than one session a day needs min_interval_minutes")
+        if self.min_interval_minutes is not None and self.min_interval_minutes < self.session_duration_min:
+            raise ValueError(
+                f"min_interval_minutes {self.min_interval_minutes} is shorter than a session "
+                f"({self.session_duration_min:g} min): it counts from one session's start to the next's")
         if self.sessions_per_day > self.sessions_per_week:
             raise ValueError("sessions_per_day cannot exceed sessions_per_week")
         return self
@@ -103,13 +116,15 @@ PRESETS: dict[str, Protocol] = {
         name="accelerated", pattern="theta_burst", burst_frequency_hz=5.0, pulses_per_burst=3,
         intra_burst_frequency_hz=50.0, train_duration_s=2.0, inter_train_interval_s=8.0,
         n_trains=60, pulses_per_session=1800, intensity_pct_rmt=90.0, depth_adjusted=True,
-        n_sessions=50, sessions_per_week=50, sessions_per_day=10, min_interval_minutes=50,
+        # the published 50 min between sessions is the rest after each 10-min session: one
+        # session an hour ("every hour, 10 times a day"), so 60 min from start to start
+        n_sessions=50, sessions_per_week=50, sessions_per_day=10, min_interval_minutes=60,
         citation="SAINT/SNT: Cole EJ et al. (2020) Stanford Accelerated Intelligent "
                  "Neuromodulation Therapy for treatment-resistant depression. Am J Psychiatry "
                  "177(8):716-726; Cole EJ et al. (2022) Stanford Neuromodulation Therapy "
                  "(SNT): a double-blind randomized controlled trial. Am J Psychiatry "
-                 "179(2):132-141. 10 sessions/day x 5 days, 1800 pulses each, 50 min apart, "
-                 "90% RMT adjusted for cortical depth."),
+                 "179(2):132-141. 10 sessions/day x 5 days, 1800 pulses each, 50 min between "
+                 "sessions (one an hour), 90% RMT adjusted for cortical depth."),
 }
 
 

@@ -73,7 +73,7 @@ def test_protocols_presets_and_custom(client, auth, patient, approved_plan):
     assert response.status_code == 422 and "does not match" in response.json()["detail"]
     accelerated = new_course(client, auth, patient["id"], approved_plan, protocol="accelerated")
     listing = sessions(client, auth, accelerated["id"])["items"]
-    assert len(listing) == 50 and listing[9]["offset_minutes"] == 450
+    assert len(listing) == 50 and listing[9]["offset_minutes"] == 540  # one an hour
     assert {s["date"] for s in listing} == {f"2025-03-0{d}" for d in range(3, 8)}
 
 

@@ -204,8 +204,11 @@ def test_accelerated_minimum_interval(client, auth, app, image):
     assert _post(client, auth, first["id"], body).status_code == 201
     soon = {**body, "performed_at": "2025-03-03T10:00:00Z"}
     response = _post(client, auth, second["id"], soon)
-    assert response.status_code == 409 and "at least 50 min" in response.json()["detail"]
-    later = {**body, "performed_at": "2025-03-03T10:20:00Z"}
+    assert response.status_code == 409 and "at least 60 min from the start" in response.json()["detail"]
+    # 50 min of rest after a 10-min session: 50 min from start to start was accepted
+    too_soon = _post(client, auth, second["id"], {**body, "performed_at": "2025-03-03T10:20:00Z"})
+    assert too_soon.status_code == 409
+    later = {**body, "performed_at": "2025-03-03T10:30:00Z"}
     assert _post(client, auth, second["id"], later).status_code == 201
 
 

@@ -77,6 +77,7 @@ def test_response_and_remission_over_the_course(client, auth, course):
     assert (body["response"], body["remission"], body["change_from_baseline"]) == (None, False, None)
     baseline = rate(client, auth, course["id"], "baseline", "2025-03-01", items_with_total(24))
     assert baseline.json()["severity"] == "very severe" and baseline.json()["response"] is None
+    assert baseline.json()["remission"] is None  # an outcome of no treatment: it was False
     duplicate = rate(client, auth, course["id"], "baseline", "2025-03-02", items_with_total(24))
     assert duplicate.status_code == 409 and "extra" in duplicate.json()["detail"]
     week2 = rate(client, auth, course["id"], "week2", "2025-03-14", items_with_total(12)).json()

@@ -29,7 +29,7 @@ def test_itbs_and_accelerated_presets():
     assert 3 <= itbs.session_duration_min <= 3.5
     assert "Blumberger" in itbs.citation and "commonly cited" in itbs.citation
     acc = get_protocol("accelerated")
-    assert (acc.sessions_per_day, acc.n_sessions, acc.min_interval_minutes) == (10, 50, 50)
+    assert (acc.sessions_per_day, acc.n_sessions, acc.min_interval_minutes) == (10, 50, 60)
     assert acc.pulses_per_session == 1800 and acc.intensity_pct_rmt == 90 and acc.depth_adjusted
     assert acc.session_duration_min == pytest.approx(10)
     assert "Cole" in acc.citation
@@ -58,6 +58,20 @@ def test_custom_protocol_validated():
         custom_protocol({**params, "sessions_per_day": 3})
     with pytest.raises(InputError, match="colour"):
         custom_protocol({**params, "colour": "red"})
+    # sessions of 6 min cannot start 5 min apart (the interval runs from start to start)
+    with pytest.raises(InputError, match="min_interval_minutes 5 is shorter than a session"):
+        custom_protocol({**params, "sessions_per_day": 3, "min_interval_minutes": 5})
+    assert custom_protocol({**params, "sessions_per_day": 3, "min_interval_minutes": 6}).sessions_per_day == 3
+
+
+def test_theta_bursts_must_fit_between_burst_starts():
+    itbs = get_protocol("itbs").model_dump()
+    # 10 pulses at 20 Hz take 500 ms: they cannot repeat every 200 ms (5 Hz); was accepted
+    overlapping = {**itbs, "name": "x", "pulses_per_burst": 10, "intra_burst_frequency_hz": 20.0,
+                   "pulses_per_session": 2000}
+    with pytest.raises(InputError, match="bursts would run into each other"):
+        custom_protocol(overlapping)
+    assert custom_protocol({**itbs, "name": "ctbs_like"}).pulses_per_burst == 3
 
 
 def test_dose_and_stokes_adjustment():
