@@ -305,9 +305,12 @@ class FollowUpOut(BaseModel):
     timepoint: str
     after_session_index: int | None
     due_on: date | None
-    status: Literal["done", "due", "overdue", "upcoming", "not_obtained"] = Field(
-        description="`not_obtained`: a clinician recorded that it will not be rated "
-                    "(`/courses/{id}/ratings-not-obtained`); a rating taken after all makes it `done`.")
+    status: Literal["done", "due", "overdue", "missed", "upcoming", "not_obtained"] = Field(
+        description="A week's rating is `overdue` from the day the next session is scheduled (or "
+                    "3 days after the week ended) and `missed` once the next session was given "
+                    "without it: it can no longer be taken as the week's. `not_obtained`: a clinician "
+                    "recorded that it will not be rated (`/courses/{id}/ratings-not-obtained`); a "
+                    "rating taken after all makes it `done`.")
 
 
 class SessionList(BaseModel):

@@ -348,7 +348,8 @@ class Schedule(BaseModel):
 
 
 class DueItem(BaseModel):
-    """A HAMD-17 rating that is due or overdue."""
+    """A HAMD-17 rating that is due, overdue, or missed (a week's rating not taken before
+    the next session was given: a clinician records it as not obtained)."""
 
     model_config = _example({"course_id": _ID, "patient_id": _ID,
                              "patient_external_id": "MRN-0042", "timepoint": "week1",
@@ -360,11 +361,11 @@ class DueItem(BaseModel):
     timepoint: str
     after_session_index: int | None
     due_on: date | None
-    status: Literal["due", "overdue"]
+    status: Literal["due", "overdue", "missed"]
 
 
 class DueList(BaseModel):
-    """Ratings due or overdue across active courses, most overdue first."""
+    """Ratings due, overdue or missed across courses: missed first, then overdue."""
 
     model_config = _example({"date": "2025-03-07", "items": []})
     date: date

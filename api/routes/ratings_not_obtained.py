@@ -47,7 +47,7 @@ def record_not_obtained(
 ) -> NotObtainedOut:
     """Record that the course's baseline or week-N rating will not be taken, and why
     (clinician): the timepoint shows `not_obtained` and leaves the ratings due. Only a
-    timepoint that is `due` or `overdue` can be recorded: a week still to come stays due
+    timepoint that is `due`, `overdue` or `missed` can be recorded: a week still to come stays due
     when it comes (422; a stopped course's weeks end with its last session given). A
     timepoint already rated, or already recorded, is a 409; a week the course does not
     have a 422. A rating taken after all is still accepted and makes the timepoint `done`;

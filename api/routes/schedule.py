@@ -81,7 +81,10 @@ def ratings_due(
 ) -> DueList:
     """Ratings due or overdue on a day across courses, overdue first (clinician,
     technician, auditor): baseline before session 1, week N once the session closing
-    treatment week N is delivered (also for a stopped course's weeks)."""
+    treatment week N is delivered (also for a stopped course's weeks), overdue from the
+    day the next session is scheduled. A week's rating not taken before the next session
+    was given is `missed`, listed first: it can no longer be taken, and stays listed until
+    a clinician records it as not obtained (`/courses/{id}/ratings-not-obtained`)."""
     day = day or today
     courses = db.execute(select(Course, Patient.external_id)
                          .join(Patient, Course.patient_id == Patient.id)).all()
@@ -92,12 +95,13 @@ def ratings_due(
             # a stopped course still owes the rating of the weeks it gave, not a baseline
             if course.status == "stopped" and f.after_session_index is None:
                 continue
-            if f.status in ("due", "overdue"):
+            if f.status in ("due", "overdue", "missed"):
                 items.append(DueItem(course_id=course.id, patient_id=course.patient_id,
                                      patient_external_id=ext, timepoint=f.timepoint,
                                      after_session_index=f.after_session_index,
                                      due_on=f.due_on, status=f.status))
-    items.sort(key=lambda i: (i.status != "overdue", i.due_on or day, i.patient_external_id))
+    urgency = {"missed": 0, "overdue": 1, "due": 2}
+    items.sort(key=lambda i: (urgency[i.status], i.due_on or day, i.patient_external_id))
     return DueList(date=day, items=items)
 
 

@@ -5,8 +5,12 @@ treatment weeks 1, 2 and 3. Baseline is due before the first session; week ``k``
 the session that closes treatment week ``k`` (see
 :func:`navsvc.course.calendar.week_closing_sessions`) has been delivered.
 
-How long a rating may wait before it counts as overdue is a clinic choice, not a published
-rule: ``grace_days`` (default 3 calendar days, which spans a weekend).
+A week's rating must be taken before the next session is given (after it, it measures
+more treatment than the week's): it is overdue from the day that session is scheduled, or
+after ``grace_days`` (a clinic choice, not a published rule; default 3 calendar days, which
+spans a weekend) when that comes first, and ``missed`` once the next session was given
+without it: it can no longer be taken, and stays listed until a clinician records it as
+not obtained.
 """
 
 from __future__ import annotations
@@ -22,9 +26,10 @@ from navsvc.course.calendar import (
     week_closing_sessions,
 )
 
-#: status of one rating timepoint; ``not_obtained``: a clinician recorded that it will not
-#: be rated (with the reason), so it is no longer due
-FOLLOWUP_STATUSES = ("done", "due", "overdue", "upcoming", "not_obtained")
+#: status of one rating timepoint; ``missed``: a week's rating not taken before the next
+#: session was given, which can no longer be taken; ``not_obtained``: a clinician recorded
+#: that it will not be rated (with the reason), so it is no longer due
+FOLLOWUP_STATUSES = ("done", "due", "overdue", "missed", "upcoming", "not_obtained")
 
 
 @dataclass(frozen=True)
@@ -67,7 +72,8 @@ def followups(sessions: Sequence[ScheduledSession], per_week: int, rated: Iterab
     today : datetime.date
         The day the question is asked.
     grace_days : int
-        Calendar days a due rating may wait before it is overdue.
+        Calendar days a due rating may wait before it is overdue (a week's is overdue
+        earlier, from the day the next session is scheduled).
     given_on : mapping of int to datetime.date, optional
         The day each delivered session was given, by index: a closing session given late
         makes its rating due from that day, not from the day it was scheduled.
@@ -99,17 +105,22 @@ def followups(sessions: Sequence[ScheduledSession], per_week: int, rated: Iterab
         status = "due"
     items.append(FollowUp("baseline", None, first.date if first else None, status))
 
+    position = {s.index: i for i, s in enumerate(order)}
     for week, index in week_closing_sessions(sessions, per_week).items():
         timepoint = f"week{week}"
         closing = by_index[index]
         closed_on = given_on.get(index, closing.date)
+        at = position.get(index)
+        after = order[at + 1] if at is not None and at + 1 < len(order) else None  # the next treatment
         if timepoint in rated:
             status = "done"
         elif timepoint in not_obtained:
             status = "not_obtained"
         elif closing.state not in DELIVERED_STATES:
             status = "upcoming"
-        elif today > closed_on + timedelta(days=grace_days):
+        elif after is not None and after.state in DELIVERED_STATES:
+            status = "missed"  # more treatment was given: the week's rating can no longer be taken
+        elif today > closed_on + timedelta(days=grace_days) or (after is not None and today >= after.date):
             status = "overdue"
         else:
             status = "due"

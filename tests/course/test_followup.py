@@ -1,7 +1,7 @@
 """HAMD-17 due and overdue timepoints."""
 
 from dataclasses import replace
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from navsvc.course.calendar import ClinicCalendar, mark_missed, schedule_sessions
 from navsvc.course.followup import followups, late_baseline_reason, week_rating_timing_reason
@@ -43,13 +43,32 @@ def test_missed_session_moves_the_week_rating():
 
 def test_a_closing_session_given_late_starts_the_grace_from_its_day():
     # session 5 was scheduled on Friday 3/7 and given on Monday 3/10: week 1's rating is due
-    # from 3/10, overdue after 3/13 (not after 3/10, three days from the scheduled Friday)
-    sessions = _deliver(schedule_sessions(START, 15, 5, ClinicCalendar()), 5)
+    # from 3/10, overdue after 3/13 (not after 3/10, three days from the scheduled Friday);
+    # the sessions after it moved later (session 6 to Thursday 3/13)
+    sessions = [replace(s, date=s.date + timedelta(days=3)) if s.index >= 6 else s
+                for s in _deliver(schedule_sessions(START, 15, 5, ClinicCalendar()), 5)]
     given_on = {5: date(2025, 3, 10)}
     week1 = {f.timepoint: f for f in followups(sessions, 5, ["baseline"], date(2025, 3, 12),
                                                given_on=given_on)}["week1"]
     assert (week1.status, week1.due_on) == ("due", date(2025, 3, 10))
     assert _status(followups(sessions, 5, ["baseline"], date(2025, 3, 14), given_on=given_on))["week1"][0] == "overdue"
+
+
+def test_a_week_rating_is_overdue_on_the_next_sessions_day_and_missed_once_it_was_given():
+    # week 1 closes on Friday 3/7 and session 6 is on Monday 3/10: the rating must come before
+    # it. It stayed "due" on 3/10 (three days' grace), and still "due" after session 6 was
+    # given, when it could no longer be taken as the week's rating.
+    sessions = schedule_sessions(START, 15, 5, ClinicCalendar())
+    assert _status(followups(_deliver(sessions, 5), 5, ["baseline"], date(2025, 3, 9)))["week1"][0] == "due"
+    assert _status(followups(_deliver(sessions, 5), 5, ["baseline"], date(2025, 3, 10)))["week1"][0] == "overdue"
+    after_six = _status(followups(_deliver(sessions, 6), 5, ["baseline"], date(2025, 3, 10)))
+    assert after_six["week1"] == ("missed", 5) and after_six["week2"][0] == "upcoming"
+    assert _status(followups(_deliver(sessions, 6), 5, ["baseline", "week1"], date(2025, 3, 10)))["week1"][0] == "done"
+    recorded = followups(_deliver(sessions, 6), 5, ["baseline"], date(2025, 3, 10), not_obtained=["week1"])
+    assert _status(recorded)["week1"][0] == "not_obtained"
+    # the last week has no next session: it is never missed, only overdue after the grace days
+    last = _status(followups(_deliver(sessions, 15), 5, ["baseline", "week1", "week2"], date(2025, 3, 28)))
+    assert last["week3"][0] == "overdue"
 
 
 def _at(day: str, hhmm: str) -> datetime:
