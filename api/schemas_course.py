@@ -206,7 +206,8 @@ class DeliveryIn(BaseModel):
         "pct_of_mt": 120, "pulses_delivered": 3000, "trains_delivered": 75,
         "pose_matrix": [[-0.5681, 0.554, 0.6086, -42.26], [0.2053, 0.8115, -0.5471, 35.87],
                         [-0.7969, -0.1858, -0.5748, 80.28], [0, 0, 0, 1]],
-        "side_effects": ["headache"], "notes": "mild headache, resolved"}, extra="forbid")
+        "side_effects": ["headache"], "notes": "mild headache, resolved"}, extra="forbid",
+        allow_inf_nan=False)  # NaN was refused as "less than or equal to 100"
     performed_at: RecordDateTime
     operator: str = Field(min_length=1, max_length=200)
     rmt_pct_mso: float = Field(ge=1, le=100, description="Resting motor threshold, %MSO.")

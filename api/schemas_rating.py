@@ -18,7 +18,8 @@ _ITEMS = {str(n): v for n, v in enumerate([3, 2, 1, 2, 1, 1, 3, 2, 1, 2, 2, 1, 1
 _example = example_config
 
 #: a rating's timepoint: baseline, weekN or extra
-_TIMEPOINT = r"^(baseline|week[1-9][0-9]?|extra)$"
+#: up to week 999: a protocol may have 200 sessions at one a week (week100 could not be rated)
+_TIMEPOINT = r"^(baseline|week[1-9][0-9]{0,2}|extra)$"
 
 
 class AssessmentIn(BaseModel):
@@ -130,7 +131,7 @@ class NotObtainedIn(BaseModel):
 
     model_config = _example({"timepoint": "week3", "reason": "course stopped after session 11: "
                              "patient moved away"}, extra="forbid")
-    timepoint: str = Field(pattern=r"^(baseline|week[1-9][0-9]?)$", description="baseline, week1 ...")
+    timepoint: str = Field(pattern=r"^(baseline|week[1-9][0-9]{0,2})$", description="baseline, week1 ...")
     reason: str = Field(min_length=1, max_length=2000)
 
 

@@ -151,7 +151,7 @@ def _request_hash(session_id: str, body: DeliveryIn) -> str:
 
 
 def _replay(db, key: str, digest: str, response: Response,
-            planned_pulses: int) -> DeliveryOut | None:
+            planned_pulses: int, clinical: bool) -> DeliveryOut | None:
     """Return the stored answer for a retried Idempotency-Key, or None if it is new."""
     earlier = db.scalar(select(Delivery).where(Delivery.idempotency_key == key))
     if earlier is None:
@@ -163,7 +163,7 @@ def _replay(db, key: str, digest: str, response: Response,
     response.status_code = 200
     response.headers["Idempotent-Replayed"] = "true"
     return delivery_out(earlier, session, planned_pulses,
-                        alerts_raised_by(db, [earlier.id]).get(earlier.id, []))
+                        alerts_raised_by(db, [earlier.id]).get(earlier.id, []), clinical=clinical)
 
 
 @router.post("/sessions/{session_id}/delivery", status_code=201, response_model=DeliveryOut,
@@ -193,9 +193,10 @@ def log_delivery(
     lock_course(db, session.course_id)
     course = db.get(Course, session.course_id)
     planned_pulses = protocol_of(course).pulses_per_session
+    clinical = principal.role != "navigator"  # the answer shows what GET shows this role
     digest = _request_hash(session.id, body)
     if idempotency_key is not None:
-        replayed = _replay(db, idempotency_key, digest, response, planned_pulses)
+        replayed = _replay(db, idempotency_key, digest, response, planned_pulses, clinical)
         if replayed is not None:
             return replayed
     refuse_future(body.performed_at, "performed_at")
@@ -236,7 +237,7 @@ def log_delivery(
         # A concurrent request with the same key or for the same session won the race.
         db.rollback()
         if idempotency_key is not None:
-            replayed = _replay(db, idempotency_key, digest, response, planned_pulses)
+            replayed = _replay(db, idempotency_key, digest, response, planned_pulses, clinical)
             if replayed is not None:
                 return replayed
         raise ProblemError(409, f"session {session.index} was logged by another request") from None
@@ -259,7 +260,7 @@ def log_delivery(
     db.flush()
     set_audit_resource(request, delivery.id)
     return delivery_out(delivery, session, planned_pulses,
-                        alerts_raised_by(db, [delivery.id]).get(delivery.id, []))
+                        alerts_raised_by(db, [delivery.id]).get(delivery.id, []), clinical)
 
 
 @router.post("/sessions/{session_id}/missed", response_model=SessionList,

@@ -22,7 +22,7 @@ from navsvc.errors import InputError
 class Protocol(BaseModel):
     """Parameters of one rTMS protocol (all units in the field names)."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
 
     name: str = Field(min_length=1, max_length=64)
     pattern: Literal["rtms", "theta_burst"] = Field(
@@ -74,6 +74,11 @@ class Protocol(BaseModel):
                              f"= {expected:g})")
         if self.sessions_per_day > 1 and self.min_interval_minutes is None:
             raise ValueError("more than one session a day needs min_interval_minutes")
+        day_min = (self.sessions_per_day - 1) * (self.min_interval_minutes or 0) + self.session_duration_min
+        if day_min > 24 * 60:
+            raise ValueError(
+                f"{self.sessions_per_day} sessions a day, {self.min_interval_minutes} min apart, take "
+                f"{day_min / 60:.1f} h: more than a day; give fewer sessions a day or a shorter interval")
         if self.min_interval_minutes is not None and self.min_interval_minutes < self.session_duration_min:
             raise ValueError(
                 f"min_interval_minutes {self.min_interval_minutes} is shorter than a session "

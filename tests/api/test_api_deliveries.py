@@ -40,6 +40,18 @@ def test_an_empty_idempotency_key_is_422(client, auth, course):
     assert sessions(client, auth, course["id"])["items"][0]["state"] == "planned"
 
 
+def test_a_motor_threshold_that_is_not_a_number_is_422_saying_so(client, auth, course):
+    # NaN was refused as "less than or equal to 100", which does not say what is wrong
+    clear_screening(client, auth, course["id"])
+    first = sessions(client, auth, course["id"])["items"][0]
+    for value in (float("nan"), float("inf")):
+        response = client.post(f"/api/v1/sessions/{first['id']}/delivery",
+                               headers={**auth["technician"], "Content-Type": "application/json"},
+                               content=json.dumps({**delivery("2025-03-03"), "rmt_pct_mso": value}))
+        assert response.status_code == 422 and "finite number" in response.json()["detail"], response.text
+    assert sessions(client, auth, course["id"])["items"][0]["state"] == "planned"
+
+
 def test_screening_gates_the_first_session(client, auth, course):
     first = sessions(client, auth, course["id"])["items"][0]
     response = _post(client, auth, first["id"], delivery("2025-03-03"))

@@ -73,6 +73,19 @@ def test_navigators_get_session_logs_without_clinical_notes(client, auth, app, i
     one = client.get(first["links"]["self"], headers=auth["navigator"])  # the session's own link
     assert one.status_code == 200 and one.json()["delivery"]["notes"] is None
     assert client.get(first["links"]["self"], headers=auth["auditor"]).json()["delivery"]["notes"] == body["notes"]
+    # the answer to a navigator's own log, and to its retry, hides them too (it showed them)
+    fix_today(app, date(2025, 3, 4))
+    second = sessions(client, auth, course["id"])["items"][1]
+    logged = delivery("2025-03-04", side_effects=["headache"], notes="disclosed a new medication", pct_of_mt=150)
+    key = {"Idempotency-Key": "navigator-log-1"}
+    for status in (201, 200):
+        answer = client.post(second["links"]["delivery"], headers={**auth["navigator"], **key}, json=logged)
+        assert answer.status_code == status, answer.text
+        body_seen = answer.json()
+        assert (body_seen["notes"], body_seen["side_effects"], body_seen["alerts"], body_seen["clinical_hidden"]) == (
+            None, [], [], True)
+    for_clinician = client.post(second["links"]["delivery"], headers={**auth["clinician"], **key}, json=logged).json()
+    assert for_clinician["notes"] == logged["notes"] and for_clinician["alerts"], for_clinician
 
 
 def test_searches_name_the_patient_in_the_audit_trail(client, auth, patient, image, plan_id):

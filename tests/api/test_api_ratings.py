@@ -301,3 +301,22 @@ def test_the_ratings_due_across_courses_are_each_courses_own(client, auth, app, 
     assert {(i["course_id"], i["timepoint"], i["status"]) for i in due} == expected == {
         (course["id"], "week1", "overdue"), (others[0]["id"], "baseline", "overdue"),
         (others[2]["id"], "baseline", "overdue")}
+
+
+@pytest.mark.parametrize("timepoint,valid", [("week99", True), ("week100", True), ("week200", True),
+                                             ("week0", False), ("week1000", False), ("week01", False)])
+def test_week_timepoints_reach_the_longest_course(timepoint, valid):
+    # a protocol may have 200 sessions at one a week; week100 and later could not be rated,
+    # nor recorded as not obtained, and stayed overdue for ever
+    from pydantic import ValidationError
+
+    from api.schemas_rating import AssessmentIn, NotObtainedIn
+    for model, body in ((AssessmentIn, {"rater": "x", "rated_at": "2025-03-01T10:00:00Z", "items": {},
+                                        "item16_method": "A"}),
+                        (NotObtainedIn, {"reason": "moved away"})):
+        try:
+            model.model_validate({**body, "timepoint": timepoint})
+            locations = []
+        except ValidationError as exc:
+            locations = [error["loc"][0] for error in exc.errors()]
+        assert ("timepoint" not in locations) == valid, (model.__name__, locations)

@@ -62,6 +62,11 @@ def test_custom_protocol_validated():
     with pytest.raises(InputError, match="min_interval_minutes 5 is shorter than a session"):
         custom_protocol({**params, "sessions_per_day": 3, "min_interval_minutes": 5})
     assert custom_protocol({**params, "sessions_per_day": 3, "min_interval_minutes": 6}).sessions_per_day == 3
+    # 20 sessions a day 24 h apart were accepted, laid out over 19 days as "one day"
+    with pytest.raises(InputError, match="20 sessions a day, 1440 min apart, take 456.1 h: more than a day"):
+        custom_protocol({**params, "sessions_per_day": 20, "sessions_per_week": 20, "min_interval_minutes": 1440})
+    with pytest.raises(InputError, match="intensity_pct_rmt: Input should be a finite number"):
+        custom_protocol({**params, "intensity_pct_rmt": float("nan")})
 
 
 def test_theta_bursts_must_fit_between_burst_starts():
