@@ -10,6 +10,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from api.audit import AuditMiddleware, AuditWriter
+from api.body_limit import BodyLimitMiddleware
 from api.config import Settings, load_settings
 from api.db import Database
 from api.docs import DESCRIPTION, TAGS, install_docs
@@ -92,6 +93,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.worker = None
     app.state.queue = None
     install_problem_handlers(app)
+    app.add_middleware(BodyLimitMiddleware)
     app.add_middleware(AuditMiddleware, writer_of=lambda: app.state.audit)
     app.add_middleware(NoStoreMiddleware)
     for module_name in ROUTER_MODULES:

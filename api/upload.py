@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from fastapi import Request
+from starlette.exceptions import HTTPException
 from python_multipart.multipart import MultipartParser, parse_options_header
 
 from api.problems import ProblemError
@@ -147,7 +148,7 @@ async def receive_file(request: Request, spool_path: Path, max_bytes: int,
         async for chunk in request.stream():
             parser.write(chunk)
         parser.finalize()
-    except ProblemError:
+    except (ProblemError, HTTPException):  # HTTPException: the body limit (api.body_limit)
         raise
     except Exception as exc:  # the multipart parser's own errors: malformed body
         raise ProblemError(422, f"malformed multipart body ({type(exc).__name__})") from exc

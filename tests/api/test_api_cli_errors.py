@@ -139,3 +139,28 @@ def test_audit_times_need_their_zone(client, auth, query):
     assert response.status_code == 422 and "time zone" in response.json()["detail"]
     zoned = client.get("/api/v1/audit?since=2025-03-01T10:00:00%2B01:00", headers=auth["auditor"])
     assert zoned.status_code == 200
+
+
+@pytest.mark.parametrize("declared", [True, False], ids=["content-length", "streamed"])
+def test_a_json_body_over_the_limit_is_413_before_it_is_read_whole(client, auth, declared):
+    # JSON bodies had no limit: a 300 MB body was read into memory, then answered 401
+    from api.body_limit import MAX_JSON_BODY_BYTES
+
+    chunk = b" " * (1024 * 1024)
+    chunks = MAX_JSON_BODY_BYTES // len(chunk) + 1
+
+    def body():
+        yield b'{"external_id": "MRN-big", "name": "'
+        for _ in range(chunks):
+            yield chunk
+        yield b'"}'
+
+    whole = b"".join(body())
+    for headers in ({}, auth["clinician"]):
+        response = client.post("/api/v1/patients", headers={**headers, "content-type": "application/json"},
+                               content=whole if declared else body())
+        assert response.status_code == 413, response.text
+        problem = response.json()
+        assert problem["status"] == 413 and "larger than 96 MiB, the most this request may send" in problem["detail"]
+        assert response.headers["content-type"] == "application/problem+json"
+    assert client.get("/api/v1/patients?external_id=MRN-big", headers=auth["clinician"]).json()["items"] == []
