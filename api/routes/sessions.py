@@ -216,8 +216,8 @@ def log_delivery(
         raise ProblemError(409, reason)
     plan = db.get(Plan, course.plan_id)
     protocol = protocol_of(course)
-    dose = compute_dose(body.rmt_pct_mso, body.pct_of_mt, plan_mt_offset(plan.data))
-    reason = over_output_reason(dose, protocol.depth_adjusted)
+    dose = compute_dose(body.rmt_pct_mso, body.pct_of_mt, plan_mt_offset(plan.data), protocol.depth_adjusted)
+    reason = over_output_reason(dose)
     if reason:
         raise InputError(reason)
     pose_matrix, deviation = delivered_pose_deviation(plan, body, performed_on)

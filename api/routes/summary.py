@@ -31,6 +31,7 @@ from api.routes.common import problems
 from api.schemas_course import FollowUpOut
 from api.schemas_rating import CourseSummary, TrajectoryPoint
 from api.security import Principal
+from navsvc.course.dose import given_intensity_pct_mso
 from navsvc.course.plot import RatingPoint, hamd_trajectory_png
 
 router = APIRouter(tags=["courses"], route_class=SessionRoute)
@@ -131,7 +132,8 @@ def summary_csv(
     course_id: str, db: DbSession, zone: ClinicZone,
     _: Annotated[Principal, Depends(require_roles(*READ_ROLES))],
 ) -> Response:
-    """One row per session (date, state, dose, pulses, deviation) and per HAMD-17 rating
+    """One row per session (date, state, intensities: from the measured threshold, depth-adjusted
+    and the one given, pulses, deviation) and per HAMD-17 rating
     (total, band, change, response, remission), for spreadsheets and trial exports. Every
     `date` is a clinic day: the day a session was given (its scheduled day while it was
     not; `scheduled_date` has that) or a rating taken; `performed_at` is the time in the
@@ -139,6 +141,7 @@ def summary_csv(
     amended (its versions: `/assessments/{id}/versions`)."""
     course = course_or_404(db, course_id)
     rows = session_rows(db, course.id)
+    protocol = protocol_of(course)
     logged = {r.id: d for r, d in _deliveries(db, rows)}
     ratings = course_assessments(db, course.id)
     baseline_total = baseline_of(ratings)
@@ -146,6 +149,7 @@ def summary_csv(
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(["record", "session_index", "date", "state", "performed_at",
                      "pulses_delivered", "intensity_pct_mso", "adjusted_intensity_pct_mso",
+                     "given_intensity_pct_mso",
                      *_METRICS, "side_effects", "timepoint", "hamd17_total", "severity",
                      "change_from_baseline", "response", "remission", "scheduled_date",
                      "rating_version"])
@@ -158,18 +162,27 @@ def summary_csv(
                          d.pulses_delivered if d else "",
                          d.dose["intensity_pct_mso"] if d else "",
                          (d.dose.get("adjusted_intensity_pct_mso") or "") if d else "",
+                         _given_intensity(d.dose, protocol.depth_adjusted) if d else "",
                          *[dev.get(k, "") if dev.get(k) is not None else "" for k in _METRICS],
                          ";".join(d.side_effects) if d else "", "", "", "", "", "", "",
                          r.date.isoformat(), ""])
     for a in ratings:
         s = assessment_out(a, baseline_total)
         writer.writerow(["rating", "", clinic_day(a.rated_at, zone).isoformat(), "",
-                         a.rated_at.astimezone(zone).isoformat(), "", "", "", "", "", "", "", "",
+                         a.rated_at.astimezone(zone).isoformat(), "", "", "", "", "", "", "", "", "",
                          a.timepoint, s.total, s.severity, _blank(s.change_from_baseline),
                          _blank(s.response), _blank(s.remission), "", a.version])
     stamp = datetime.now(UTC).strftime("%Y%m%d")
     return Response(buffer.getvalue(), media_type="text/csv", headers={
         "Content-Disposition": f'attachment; filename="course-{course.id[:8]}-{stamp}.csv"'})
+
+
+def _given_intensity(dose: dict, depth_adjusted: bool) -> float:
+    """The intensity a logged session gave, %MSO (recorded in its dose since the dose said
+    which; derived by the same rule for a delivery logged before)."""
+    if dose.get("given_intensity_pct_mso") is not None:
+        return dose["given_intensity_pct_mso"]
+    return given_intensity_pct_mso(dose["intensity_pct_mso"], dose.get("adjusted_intensity_pct_mso"), depth_adjusted)
 
 
 def _blank(value) -> str:

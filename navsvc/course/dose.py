@@ -39,10 +39,14 @@ class Dose:
     adjusted_mt_pct_mso, adjusted_intensity_pct_mso : float or None
         Motor threshold and intensity after the depth adjustment.
     exceeds_max_output : bool
-        True when a computed intensity is above 100 %MSO (the device cannot deliver it).
+        True when the given intensity is above 100 %MSO (the device cannot deliver it).
     adjustment_withheld : str or None
         Why the depth adjustment was not applied although the plan has an offset (it would
         take the motor threshold below 1 %MSO), else None.
+    depth_adjusted : bool
+        The protocol gives the depth-adjusted intensity.
+    given_intensity_pct_mso : float
+        The intensity the session gives (:func:`given_intensity_pct_mso`).
     """
 
     rmt_pct_mso: float
@@ -53,11 +57,14 @@ class Dose:
     adjusted_intensity_pct_mso: float | None
     exceeds_max_output: bool
     adjustment_withheld: str | None = None
+    depth_adjusted: bool = False
+    given_intensity_pct_mso: float | None = None
 
 
 def compute_dose(rmt_pct_mso: float, pct_of_mt: float,
-                 mt_offset_pct_mso: float | None = None) -> Dose:
-    """Return the session intensity, and the depth-adjusted one when an offset is known.
+                 mt_offset_pct_mso: float | None = None, depth_adjusted: bool = False) -> Dose:
+    """Return the session intensity, and the depth-adjusted one when an offset is known;
+    under a ``depth_adjusted`` protocol the session gives the adjusted one.
 
     Raises
     ------
@@ -77,12 +84,15 @@ def compute_dose(rmt_pct_mso: float, pct_of_mt: float,
             withheld = (f"the plan's depth offset ({mt_offset_pct_mso:+.1f} %MSO) would take the motor threshold "
                         f"to {adjusted_mt:.1f} %MSO: not applied; check the plan's scalp-to-cortex distances")
             adjusted_mt = adjusted = None
-    highest = max(intensity, adjusted if adjusted is not None else 0.0)
+    intensity = round(intensity, 1)
+    adjusted = None if adjusted is None else round(adjusted, 1)
+    given = given_intensity_pct_mso(intensity, adjusted, depth_adjusted)
     return Dose(rmt_pct_mso=rmt_pct_mso, pct_of_mt=pct_of_mt,
-                intensity_pct_mso=round(intensity, 1), mt_offset_pct_mso=mt_offset_pct_mso,
+                intensity_pct_mso=intensity, mt_offset_pct_mso=mt_offset_pct_mso,
                 adjusted_mt_pct_mso=None if adjusted_mt is None else round(adjusted_mt, 1),
-                adjusted_intensity_pct_mso=None if adjusted is None else round(adjusted, 1),
-                exceeds_max_output=highest > MAX_OUTPUT_PCT_MSO, adjustment_withheld=withheld)
+                adjusted_intensity_pct_mso=adjusted,
+                exceeds_max_output=given > MAX_OUTPUT_PCT_MSO, adjustment_withheld=withheld,
+                depth_adjusted=depth_adjusted, given_intensity_pct_mso=given)
 
 
 def plan_mt_offset(plan: Mapping) -> float | None:
@@ -94,19 +104,21 @@ def plan_mt_offset(plan: Mapping) -> float | None:
     return float(value)
 
 
-def given_intensity_pct_mso(dose: Dose, depth_adjusted: bool) -> float:
-    """The intensity the session gives: the depth-adjusted one under a depth-adjusted
-    protocol when the plan's adjustment applies, else the measured threshold's."""
-    if depth_adjusted and dose.adjusted_intensity_pct_mso is not None:
-        return dose.adjusted_intensity_pct_mso
-    return dose.intensity_pct_mso
+def given_intensity_pct_mso(intensity_pct_mso: float, adjusted_intensity_pct_mso: float | None,
+                            depth_adjusted: bool) -> float:
+    """The intensity a session gives: the depth-adjusted one under a depth-adjusted
+    protocol when the plan's adjustment applies, else the measured threshold's (also for
+    a delivery logged before its dose recorded it)."""
+    if depth_adjusted and adjusted_intensity_pct_mso is not None:
+        return adjusted_intensity_pct_mso
+    return intensity_pct_mso
 
 
-def over_output_reason(dose: Dose, depth_adjusted: bool) -> str | None:
+def over_output_reason(dose: Dose) -> str | None:
     """Say why the session's intensity cannot have been given (above the stimulator's
     maximum output), or None."""
-    given = given_intensity_pct_mso(dose, depth_adjusted)
-    if given <= MAX_OUTPUT_PCT_MSO:
+    given = dose.given_intensity_pct_mso
+    if not dose.exceeds_max_output:
         return None
     return (f"{dose.pct_of_mt:g} % of a {dose.rmt_pct_mso:g} %MSO motor threshold"
             f"{' (depth-adjusted)' if given != dose.intensity_pct_mso else ''} is {given:.1f} %MSO, more "

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import base64
+import csv
+import io
 import json
 from datetime import date
 
@@ -129,6 +131,12 @@ def test_dose_deviation_and_incomplete(client, auth, course):
     assert body["dose"]["intensity_pct_mso"] == 60.0
     assert body["dose"]["adjusted_mt_pct_mso"] == 56.0
     assert body["dose"]["adjusted_intensity_pct_mso"] == pytest.approx(67.2)
+    # standard 10 Hz is not depth-adjusted: the measured threshold's intensity is the one given
+    assert body["dose"]["given_intensity_pct_mso"] == 60.0 and body["dose"]["depth_adjusted"] is False
+    rows = list(csv.DictReader(io.StringIO(client.get(f"/api/v1/courses/{course['id']}/summary.csv",
+                                                      headers=auth["clinician"]).text)))
+    assert (rows[0]["intensity_pct_mso"], rows[0]["adjusted_intensity_pct_mso"], rows[0]["given_intensity_pct_mso"]) == (
+        "60.0", "67.2", "60.0")
     deviation = body["deviation"]
     assert deviation["source"] == "matrix" and deviation["n_poses"] == 1
     assert deviation["mean"]["centre_distance_mm"] == pytest.approx(3.0)

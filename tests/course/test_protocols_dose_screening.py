@@ -2,7 +2,7 @@
 
 import pytest
 
-from navsvc.course.dose import compute_dose, plan_mt_offset
+from navsvc.course.dose import compute_dose, over_output_reason, plan_mt_offset
 from navsvc.course.protocols import PRESETS, custom_protocol, get_protocol
 from navsvc.course.screening import (
     ITEMS,
@@ -88,6 +88,20 @@ def test_dose_and_stokes_adjustment():
     assert compute_dose(85, 120).exceeds_max_output
     assert compute_dose(80, 120, -5.0).adjusted_intensity_pct_mso == 90
     assert compute_dose(80, 120, -5.0).adjustment_withheld is None
+
+
+def test_the_dose_records_the_intensity_given_and_flags_only_that():
+    # 10 Hz at 120 % of an 80 %MSO threshold gives 96 %MSO; the plan's +8.4 %MSO depth offset
+    # (106.1 %MSO adjusted) is not given under a protocol that is not depth-adjusted. The
+    # dose said "above maximum output" for it, and recorded no intensity as the one given.
+    plain = compute_dose(80, 120, mt_offset_pct_mso=8.4)
+    assert (plain.given_intensity_pct_mso, plain.adjusted_intensity_pct_mso) == (96.0, 106.1)
+    assert not plain.exceeds_max_output and over_output_reason(plain) is None
+    adjusted = compute_dose(80, 120, mt_offset_pct_mso=8.4, depth_adjusted=True)
+    assert adjusted.given_intensity_pct_mso == 106.1 and adjusted.exceeds_max_output
+    assert "106.1 %MSO, more than the stimulator's maximum output" in over_output_reason(adjusted)
+    withheld = compute_dose(40, 120, mt_offset_pct_mso=-45.0, depth_adjusted=True)
+    assert withheld.given_intensity_pct_mso == 48.0  # the adjustment is withheld: the measured dose
 
 
 def test_a_depth_offset_that_would_take_the_threshold_to_nothing_is_not_applied():
