@@ -151,8 +151,9 @@ def patch_calendar(
     _: Annotated[Principal, Depends(require_roles(*CALENDAR_EDITORS))],
 ) -> CalendarOut:
     """Change working weekdays or closures (admin, clinician). Planned sessions of active
-    courses on this calendar that now fall on a closed day move, with the sessions after
-    them, to the next clinic days; `moved_sessions` says how many moved. A session given
+    and paused courses on this calendar that now fall on a closed day move, with the
+    sessions after them, to the next clinic days (a paused course's that land on the
+    days its pause holds wait for its resume); `moved_sessions` says how many moved. A session given
     on a day closed afterwards (the clinic closed at noon) can still be logged on the day
     it was given."""
     record = get_or_404(db, ClinicCalendarRecord, calendar_id, "calendar")
@@ -166,8 +167,9 @@ def patch_calendar(
     record.closures = sorted(d.isoformat() for d in calendar.closures)
     record.updated_at = utc_now()
     moved = 0
+    # a paused course still gives its sessions before the pause: they stayed on a closed day
     for course in db.scalars(select(Course).where(Course.calendar_id == record.id,
-                                                  Course.status == "active")):
+                                                  Course.status.in_(("active", "paused")))):
         rows, given = sessions_as_given(db, course.id, zone)
         clashes = [r.date for r in rows if r.state == "planned" and r.date >= today
                    and not calendar.is_clinic_day(r.date)]

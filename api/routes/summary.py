@@ -108,7 +108,7 @@ def summary(
                 200: {"content": {"image/png": {}}, "description": "The plot."},
                 **problems(404)})
 def summary_png(
-    course_id: str, db: DbSession,
+    course_id: str, db: DbSession, zone: ClinicZone,
     _: Annotated[Principal, Depends(require_roles(*READ_ROLES))],
 ) -> Response:
     """HAMD-17 totals over time with the remission line (total <= 7), the response line
@@ -120,7 +120,7 @@ def summary_png(
     png = hamd_trajectory_png(
         [RatingPoint(a.timepoint, a.rated_at, a.total) for a in ratings],
         title=f"HAMD-17, course {course.id[:8]} ({course.protocol_name})",
-        baseline_total=baseline_of(ratings), session_dates=session_dates)
+        baseline_total=baseline_of(ratings), session_dates=session_dates, zone=zone)
     return Response(png, media_type="image/png")
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, tzinfo
 
 import matplotlib.dates as mdates
 from matplotlib.figure import Figure
@@ -27,8 +27,24 @@ class RatingPoint:
 
 def hamd_trajectory_png(points: Sequence[RatingPoint], title: str,
                         baseline_total: int | None = None,
-                        session_dates: Sequence[datetime] = ()) -> bytes:
-    """Draw HAMD-17 totals over time and return the PNG bytes.
+                        session_dates: Sequence[datetime] = (), zone: tzinfo | None = None) -> bytes:
+    """Draw HAMD-17 totals over time and return the PNG bytes
+    (:func:`hamd_trajectory_figure`, same parameters)."""
+    buffer = io.BytesIO()
+    hamd_trajectory_figure(points, title, baseline_total, session_dates, zone).savefig(buffer, format="png")
+    return buffer.getvalue()
+
+
+def _wall_clock(moment: datetime, zone: tzinfo | None) -> datetime:
+    """``moment`` as the clinic's clock shows it, without its zone: matplotlib labels
+    aware times in UTC."""
+    return moment.astimezone(zone).replace(tzinfo=None) if moment.tzinfo else moment
+
+
+def hamd_trajectory_figure(points: Sequence[RatingPoint], title: str,
+                           baseline_total: int | None = None,
+                           session_dates: Sequence[datetime] = (), zone: tzinfo | None = None) -> Figure:
+    """Draw HAMD-17 totals over time.
 
     Parameters
     ----------
@@ -40,6 +56,10 @@ def hamd_trajectory_png(points: Sequence[RatingPoint], title: str,
         Baseline total; the response threshold (50% of it) is drawn when given.
     session_dates : sequence of datetime
         Delivered sessions, drawn as ticks along the bottom.
+    zone : tzinfo, optional
+        The clinic's time zone, whose days label the time axis (default the server's, as
+        the CSV's dates); matplotlib labels in UTC otherwise, so an evening rating west of
+        Greenwich showed on the next day.
     """
     # The object-oriented Figure (no pyplot) keeps no global state, so request threads
     # can draw at the same time.
@@ -59,17 +79,17 @@ def hamd_trajectory_png(points: Sequence[RatingPoint], title: str,
         ax.axhline(threshold, color="#1565c0", linestyle=":", linewidth=1.5,
                    label=f"response (<= {threshold:g}: 50% below baseline {baseline_total})")
     if points:
-        xs = [p.rated_at for p in points]
+        xs = [_wall_clock(p.rated_at, zone) for p in points]
         ys = [p.total for p in points]
         ax.plot(xs, ys, color="#212121", marker="o", linewidth=1.8, label="HAMD-17 total",
                 zorder=3)
-        for p in points:
-            ax.annotate(f"{p.timepoint}\n{p.total}", (p.rated_at, p.total),
+        for p, x in zip(points, xs):
+            ax.annotate(f"{p.timepoint}\n{p.total}", (x, p.total),
                         textcoords="offset points", xytext=(0, 8), ha="center", fontsize=8)
     else:
         ax.text(0.5, 0.5, "no HAMD-17 rating yet", transform=ax.transAxes, ha="center")
     if session_dates:
-        ax.plot(list(session_dates), [0.3] * len(session_dates), linestyle="none",
+        ax.plot([_wall_clock(d, zone) for d in session_dates], [0.3] * len(session_dates), linestyle="none",
                 marker="|", markersize=10, color="#6d4c41", label="sessions delivered")
     ax.set_ylim(-0.5, y_top)
     ax.set_ylabel("HAMD-17 total (0-52)")
@@ -79,6 +99,4 @@ def hamd_trajectory_png(points: Sequence[RatingPoint], title: str,
     ax.legend(loc="upper right", fontsize=7, framealpha=0.9)
     ax.grid(axis="y", alpha=0.3)
     fig.tight_layout()
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png")
-    return buffer.getvalue()
+    return fig

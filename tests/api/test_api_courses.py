@@ -112,6 +112,33 @@ def test_course_crossing_a_closure_and_a_calendar_change(client, auth, app, pati
     assert response.status_code == 422
 
 
+def test_a_closure_moves_the_sessions_a_paused_course_gives_before_its_pause(client, auth, app, patient,
+                                                                            approved_plan):
+    # a holiday booked from next Monday, then the clinic closes this Wednesday: session 3
+    # stayed booked on the closed day (only active courses were re-laid)
+    fix_today(app, date(2025, 3, 3))
+    calendar = client.post("/api/v1/calendars", headers=auth["admin"], json={
+        "name": "main", "working_weekdays": [0, 1, 2, 3, 4], "closures": []}).json()
+    course = new_course(client, auth, patient["id"], approved_plan, start="2025-03-03",
+                        calendar_id=calendar["id"])
+    paused = client.post(f"/api/v1/courses/{course['id']}/pause", headers=auth["technician"],
+                         json={"from_date": "2025-03-10", "note": "holiday"})
+    assert paused.status_code == 200, paused.text
+    response = client.patch(f"/api/v1/calendars/{calendar['id']}", headers=auth["clinician"],
+                            json={"closures": ["2025-03-05"]})
+    assert response.status_code == 200 and response.json()["moved_sessions"] > 0
+    dates = _dates(sessions(client, auth, course["id"]))
+    assert "2025-03-05" not in dates and dates[:4] == ["2025-03-03", "2025-03-04", "2025-03-06", "2025-03-07"]
+    assert len(dates) == 15 and all(day >= "2025-03-10" for day in dates[4:])  # held until the resume
+    day = client.get("/api/v1/schedule?date=2025-03-05", headers=auth["technician"]).json()["items"]
+    assert day == []
+    resumed = client.post(f"/api/v1/courses/{course['id']}/resume", headers=auth["technician"],
+                          json={"resume_on": "2025-03-17"})
+    assert resumed.status_code == 200, resumed.text
+    dates = _dates(sessions(client, auth, course["id"]))
+    assert dates[4] == "2025-03-17" and len(set(dates)) == 15
+
+
 def test_inline_calendar(client, auth, patient, approved_plan):
     course = new_course(client, auth, patient["id"], approved_plan, start="2025-03-01",
                         calendar={"name": "saturday-clinic", "working_weekdays": [1, 3, 5]})
