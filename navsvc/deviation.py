@@ -273,7 +273,8 @@ def deviation_report(plan: dict, poses: list[RecordedPose], session_day: date | 
         "n_left_out": len(poses) - len(compared),
         "left_out": left_out,
         "twist_sign": "positive = clockwise seen from outside the head (right-handed "
-                      "about the planned coil normal, which points into the head)",
+                      "about the planned coil normal, which points into the head); the "
+                      "opposite sign of Brainsight's Twist Error",
         "rows": rows,
         "sessions": [{"session": name, **_summary(devs)} for name, devs in by_session.items()],
         "overall": _summary([d for devs in by_session.values() for d in devs]),

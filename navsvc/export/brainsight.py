@@ -50,8 +50,10 @@ TARGET_HEADER = ("Target Name",) + POSE_COLUMNS
 #: Brainsight's name of the NIfTI coordinate system of each header code (plan
 #: ``input.world_space``): Brainsight offers the system the image's header names, so a file
 #: for a scanner-coded image (dcm2niix writes code 1) says NIfTI:Scanner. Names as Rogue
-#: Research gives them in SimNIBS pull requests #122 and #289; older plans, which do not
-#: record the code, keep NIfTI:Aligned.
+#: Research gives them in SimNIBS pull requests #122 and #289 for the Version 12 files
+#: written here (Brainsight 2.5.3 and later write Version 14, with NIfTI:S:/NIfTI:Q:
+#: names; whether they import Version 12 is not verified here); older plans, which do not
+#: record the code, and images whose header names no world (code 0) get NIfTI:Aligned.
 NIFTI_SYSTEM = {"scanner": "NIfTI:Scanner", "aligned": "NIfTI:Aligned", "talairach": "NIfTI:Talairach",
                 "mni": "NIfTI:MNI-152", "template": "NIfTI:Other-Template"}
 #: the coordinate system of an LPS (DICOM project) file
@@ -113,9 +115,10 @@ def write_brainsight(export: PlanExport, space: str = "ras") -> ExportFile:
 
 
 def _cortex_target_pose(export: PlanExport) -> np.ndarray:
-    # Brainsight shows every target row as a coil pose (review on Brainsight 2.5 files; manual
-    # not checked): identity axes showed a coil with its handle anterior in RAS files and
-    # posterior in LPS files. The planned rotation gives every row the planned handle.
+    # Brainsight shows every target row as a coil pose (manual not checked). Identity axes
+    # would put the handle posterior in RAS files and anterior in LPS files (handle to -y,
+    # as in the 14 samples of Brainsight's own exports in SimNIBS's test data); the planned
+    # rotation gives every row the planned handle instead.
     pose = np.array(export.poses[0].matrix_ras, dtype=float)
     pose[:3, 3] = export.target_ras_mm
     return pose
