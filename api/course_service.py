@@ -358,6 +358,12 @@ def lock_course(db: Session, course_id: str) -> None:
     _lock_row(db, Course, course_id, Course.status)
 
 
+def lock_calendar(db: Session, calendar_id: str) -> None:
+    """Serialize this request's change of a calendar with every other, so that two
+    changes made at once both apply (the second sees the first's closures)."""
+    _lock_row(db, ClinicCalendarRecord, calendar_id, ClinicCalendarRecord.name)
+
+
 def lock_patient(db: Session, patient_id: str) -> None:
     """Serialize this request's writes with every other write to the patient's courses,
     so two requests cannot both find "no running course" and both start one."""

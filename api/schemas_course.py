@@ -33,10 +33,24 @@ class CalendarIn(BaseModel):
 class CalendarPatch(BaseModel):
     """A change of a calendar; planned sessions of running courses move to fit it."""
 
-    model_config = _example({"closures": ["2025-04-18", "2025-04-21", "2025-05-01"]},
-                            extra="forbid")
+    model_config = _example({"add_closures": ["2025-04-18", "2025-04-21"]}, extra="forbid")
     working_weekdays: list[int] | None = Field(default=None, min_length=1, max_length=7)
-    closures: list[RecordDate] | None = Field(default=None, max_length=2000)
+    closures: list[RecordDate] | None = Field(
+        default=None, max_length=2000,
+        description="Every closure (replaces the list): two changes made from the same earlier "
+                    "read lose one's; prefer `add_closures`/`remove_closures`.")
+    add_closures: list[RecordDate] = Field(default_factory=list, max_length=2000,
+                                           description="Closures to add to the stored ones.")
+    remove_closures: list[RecordDate] = Field(default_factory=list, max_length=2000,
+                                              description="Closures to remove from the stored ones.")
+
+    @model_validator(mode="after")
+    def _one_way(self) -> CalendarPatch:
+        if self.closures is not None and (self.add_closures or self.remove_closures):
+            raise ValueError("give closures (the whole list) or add_closures/remove_closures, not both")
+        if set(self.add_closures) & set(self.remove_closures):
+            raise ValueError("a day is both in add_closures and in remove_closures")
+        return self
 
 
 class CalendarOut(CalendarIn):

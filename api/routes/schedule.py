@@ -16,6 +16,7 @@ from api.course_service import (
     apply_schedule,
     clinic_day,
     followups_of_courses,
+    lock_calendar,
     rules_of,
     sessions_as_given,
 )
@@ -150,17 +151,22 @@ def patch_calendar(
     calendar_id: str, body: CalendarPatch, db: DbSession, today: Today, zone: ClinicZone,
     _: Annotated[Principal, Depends(require_roles(*CALENDAR_EDITORS))],
 ) -> CalendarOut:
-    """Change working weekdays or closures (admin, clinician). Planned sessions of active
-    and paused courses on this calendar that now fall on a closed day move, with the
+    """Change working weekdays or closures (admin, clinician): `add_closures` and
+    `remove_closures` change the stored list (two changes made at once both apply), or
+    `closures` replaces it. Planned sessions of active and paused courses on this calendar that now fall on a closed day move, with the
     sessions after them, to the next clinic days (a paused course's that land on the
     days its pause holds wait for its resume); `moved_sessions` says how many moved. A session given
     on a day closed afterwards (the clinic closed at noon) can still be logged on the day
     it was given."""
+    lock_calendar(db, calendar_id)
     record = get_or_404(db, ClinicCalendarRecord, calendar_id, "calendar")
     weekdays = (body.working_weekdays if body.working_weekdays is not None
                 else record.working_weekdays)
-    closures = ([d.isoformat() for d in body.closures] if body.closures is not None
-                else record.closures)
+    if body.closures is not None:
+        closures = [d.isoformat() for d in body.closures]
+    else:
+        removed = {d.isoformat() for d in body.remove_closures}
+        closures = sorted((set(record.closures) - removed) | {d.isoformat() for d in body.add_closures})
     calendar = ClinicCalendar(frozenset(weekdays),
                               frozenset(date.fromisoformat(d) for d in closures))
     record.working_weekdays = sorted(calendar.working_weekdays)

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request
 from sqlalchemy import select
 
-from api.course_service import READ_ROLES, course_or_404, screening_status
+from api.course_service import READ_ROLES, course_or_404, locked_course_or_404, screening_status
 from api.deps import DbSession, SessionRoute, require_roles, set_audit_resource
 from api.models import utc_now
 from api.models_course import Screening
@@ -55,15 +55,19 @@ def questionnaire(_: Annotated[Principal, Depends(require_roles(*ROLES))]) -> Qu
 
 
 @router.put("/courses/{course_id}/screening", response_model=ScreeningOut,
-            summary="Record the safety screening", responses=problems(404, 422))
+            summary="Record the safety screening", responses=problems(404, 409, 422))
 def record_screening(
     course_id: str, body: ScreeningIn, request: Request, db: DbSession,
     principal: Annotated[Principal, Depends(require_roles("clinician", "technician"))],
 ) -> ScreeningOut:
     """Store the answer to every questionnaire item (clinician, technician). A new
     screening replaces the previous one and drops its override: changed answers need a
-    new clinical decision."""
-    course = course_or_404(db, course_id)
+    new clinical decision. A stopped course's screening is the record its sessions were
+    given under, and is not replaced (409)."""
+    course = locked_course_or_404(db, course_id)
+    if course.status == "stopped":
+        raise ProblemError(409, "the course is stopped: its safety screening is the record its sessions were "
+                                "given under and is not replaced; screen the patient for a new course")
     answers = rules.validate_answers(body.answers)
     record = _record(db, course.id)
     if record is None:

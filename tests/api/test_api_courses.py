@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import threading
 from datetime import date
 
 import pytest
@@ -139,6 +140,37 @@ def test_a_closure_moves_the_sessions_a_paused_course_gives_before_its_pause(cli
     assert dates[4] == "2025-03-17" and len(set(dates)) == 15
 
 
+def test_closures_added_at_once_by_two_users_both_stay(client, auth, app, patient, approved_plan):
+    # each change replaced the whole list: of two made at once, one closure was lost while
+    # the sessions it had moved stayed moved
+    fix_today(app, date(2025, 3, 1))
+    calendar = client.post("/api/v1/calendars", headers=auth["admin"], json={
+        "name": "main", "working_weekdays": [0, 1, 2, 3, 4], "closures": ["2025-03-12"]}).json()
+    course = new_course(client, auth, patient["id"], approved_plan, calendar_id=calendar["id"])
+    url = f"/api/v1/calendars/{calendar['id']}"
+    days = (["2025-03-05"], ["2025-03-18", "2025-03-19"])
+    barrier, answers = threading.Barrier(len(days)), []
+
+    def add(closures):
+        barrier.wait()
+        answers.append(client.patch(url, headers=auth["clinician"], json={"add_closures": closures}))
+
+    threads = [threading.Thread(target=add, args=(closures,)) for closures in days]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert [a.status_code for a in answers] == [200, 200], [a.text for a in answers]
+    expected = ["2025-03-05", "2025-03-12", "2025-03-18", "2025-03-19"]
+    assert client.get(url, headers=auth["clinician"]).json()["closures"] == expected
+    dates = _dates(sessions(client, auth, course["id"]))
+    assert not set(dates) & set(expected) and len(dates) == 15
+    removed = client.patch(url, headers=auth["clinician"], json={"remove_closures": ["2025-03-12"]})
+    assert removed.status_code == 200 and removed.json()["closures"] == ["2025-03-05", "2025-03-18", "2025-03-19"]
+    both = client.patch(url, headers=auth["clinician"], json={"closures": [], "add_closures": ["2025-03-20"]})
+    assert both.status_code == 422 and "not both" in both.json()["detail"]
+
+
 def test_inline_calendar(client, auth, patient, approved_plan):
     course = new_course(client, auth, patient["id"], approved_plan, start="2025-03-01",
                         calendar={"name": "saturday-clinic", "working_weekdays": [1, 3, 5]})
@@ -212,6 +244,18 @@ def test_stop_cancels_planned_sessions(client, auth, patient, approved_plan):
     assert response.status_code == 200 and response.json()["status"] == "stopped"
     states = {s["state"] for s in sessions(client, auth, course["id"])["items"]}
     assert states == {"cancelled"}
+
+
+def test_a_stopped_courses_safety_screening_is_not_replaced(client, auth, patient, approved_plan):
+    # it was replaced, override and all, with nothing kept of the record the sessions were given under
+    course = new_course(client, auth, patient["id"], approved_plan)
+    recorded = clear_screening(client, auth, course["id"])
+    _stop(client, auth, course)
+    url = f"/api/v1/courses/{course['id']}/screening"
+    answers = {**recorded["answers"], next(iter(recorded["answers"])): True}
+    response = client.put(url, headers=auth["technician"], json={"answers": answers})
+    assert response.status_code == 409 and "screen the patient for a new course" in response.json()["detail"]
+    assert client.get(url, headers=auth["auditor"]).json() == recorded
 
 
 def test_blinded_tokens_never_see_the_arm(client, auth, app, patient, approved_plan):
