@@ -86,8 +86,15 @@ async def _on_problem(_request: Request, exc: ProblemError) -> JSONResponse:
     return problem_response(exc.status, exc.detail, exc.headers)
 
 
+#: FastAPI's answer to a body its JSON parser gave up on (nested about 1000 levels deep)
+_UNPARSED_BODY = "There was an error parsing the body"
+
+
 async def _on_http(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
     detail = exc.detail if isinstance(exc.detail, str) else HTTPStatus(exc.status_code).phrase
+    if exc.status_code == 400 and detail == _UNPARSED_BODY:
+        detail = ("the body could not be read as JSON (nested too deeply, or not JSON): send one JSON "
+                  "object with the fields the OpenAPI schema lists")
     return problem_response(exc.status_code, detail, getattr(exc, "headers", None))
 
 
@@ -106,13 +113,21 @@ def _body_not_sent_as_json(request: Request, exc: RequestValidationError) -> boo
                     for e in exc.errors()))
 
 
+def _message(error: dict) -> str:
+    if error["type"] == "json_invalid":  # pydantic says only "JSON decode error"
+        where = error.get("ctx", {}).get("error", "")
+        return (f"not valid JSON ({where}): check the quotes, commas and brackets" if where
+                else "not valid JSON: check the quotes, commas and brackets")
+    return error["msg"]
+
+
 async def _on_validation(request: Request, exc: RequestValidationError) -> JSONResponse:
     if _body_not_sent_as_json(request, exc):
         given = request.headers.get("content-type")
         return problem_response(415, "send the body as JSON with the header Content-Type: "
                                      f"application/json ({f'got {given!r}' if given else 'none was given'})")
     # The offending input values are left out: they may hold PHI (names, birth dates).
-    errors = [{"loc": _location(e["loc"]), "msg": e["msg"]} for e in exc.errors()]
+    errors = [{"loc": _location(e["loc"]), "msg": _message(e)} for e in exc.errors()]
     detail = "; ".join(f"{e['loc']}: {e['msg']}" for e in errors) or "invalid request"
     return problem_response(422, detail, errors=errors)
 

@@ -151,7 +151,9 @@ async def receive_file(request: Request, spool_path: Path, max_bytes: int,
     except (ProblemError, HTTPException):  # HTTPException: the body limit (api.body_limit)
         raise
     except Exception as exc:  # the multipart parser's own errors: malformed body
-        raise ProblemError(422, f"malformed multipart body ({type(exc).__name__})") from exc
+        raise ProblemError(422, f"malformed multipart body ({type(exc).__name__}: "
+                                f"{printable(str(exc), limit=120)}): send the image as one 'file' part "
+                                "of a multipart/form-data body") from exc
     finally:
         sink.close()
     if sink.filename is None:

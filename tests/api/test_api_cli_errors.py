@@ -164,3 +164,24 @@ def test_a_json_body_over_the_limit_is_413_before_it_is_read_whole(client, auth,
         assert problem["status"] == 413 and "larger than 96 MiB, the most this request may send" in problem["detail"]
         assert response.headers["content-type"] == "application/problem+json"
     assert client.get("/api/v1/patients?external_id=MRN-big", headers=auth["clinician"]).json()["items"] == []
+
+
+def test_bodies_that_cannot_be_read_say_why_and_what_to_do(client, auth, patient):
+    # each said only what failed: "There was an error parsing the body", "JSON decode
+    # error", "malformed multipart body (MultipartParseError)"
+    headers = {**auth["clinician"], "content-type": "application/json"}
+    deep = client.post("/api/v1/patients", headers=headers, content=b"[" * 5000 + b"]" * 5000)
+    assert deep.status_code == 400 and "nested too deeply" in deep.json()["detail"]
+    broken = client.post("/api/v1/patients", headers=headers, content=b'{"external_id": "a", }')
+    assert broken.status_code == 422
+    assert "not valid JSON (Expecting property name enclosed in double quotes): check the quotes" in \
+        broken.json()["detail"]
+    boundary = "navsvcboundary"
+    body = (f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="{"a" * 20000}.nii"'
+            f"\r\n\r\nabc\r\n--{boundary}--\r\n").encode()
+    upload = client.post(f"/api/v1/patients/{patient['id']}/images",
+                         headers={**auth["technician"], "content-type": f"multipart/form-data; boundary={boundary}"},
+                         content=body)
+    assert upload.status_code == 422
+    assert "(MultipartParseError: Maximum header size exceeded): send the image as one 'file' part" in \
+        upload.json()["detail"]
