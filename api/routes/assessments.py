@@ -13,6 +13,7 @@ from api.course_service import (
     ClinicZone,
     clinic_day,
     course_or_404,
+    lock_course,
     locked_course_or_404,
     rating_timing_reason,
     refuse_future,
@@ -211,6 +212,10 @@ def acknowledge_alert(
 ) -> AlertOut:
     """A clinician acknowledges an alert, saying what was done; who and when are recorded.
     Acknowledging a seizure alert lifts the hold on the course's sessions."""
+    alert = get_or_404(db, Alert, alert_id, "alert")
+    # two clinicians at once: the second sees the first's acknowledgement (on PostgreSQL both
+    # read "open" and the second overwrote the first's name and note)
+    lock_course(db, alert.course_id)
     alert = get_or_404(db, Alert, alert_id, "alert")
     if alert.acknowledged_at is not None:
         raise ProblemError(409, f"alert was already acknowledged by {alert.acknowledged_by}")

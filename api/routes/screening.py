@@ -105,7 +105,7 @@ def override_screening(
     """A clinician documents that the benefit outweighs the risk of the named items
     answered yes (Rossi et al.: the responsible physician weighs each positive answer);
     who, when and why are recorded."""
-    course_or_404(db, course_id)
+    locked_course_or_404(db, course_id)  # with a new screening or another override at once
     record = _record(db, course_id)
     if record is None:
         raise ProblemError(409, "record the safety screening before overriding it")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from datetime import date
 
 import pytest
@@ -115,6 +116,43 @@ def test_suicide_item_alert_stays_until_a_clinician_acknowledges(client, auth, c
     assert response.json()["acknowledged_by"] == "clinician" and response.json()["acknowledged_at"]
     assert client.get("/api/v1/alerts", headers=auth["clinician"]).json()["items"] == []
     assert len(client.get("/api/v1/alerts?open=false", headers=auth["auditor"]).json()["items"]) == 1
+
+
+def test_two_clinicians_acknowledging_at_once_one_is_told_it_was_done(client, auth, app, course, monkeypatch):
+    # on PostgreSQL both read "open" and the second overwrote the first's name and note
+    import time
+
+    from api.routes import assessments
+    from api.tokens import create_token
+
+    now = assessments.utc_now
+    monkeypatch.setattr(assessments, "utc_now", lambda: (time.sleep(0.3), now())[1])  # widen the race
+
+    alert_id = rate(client, auth, course["id"], "baseline", "2025-03-01", {**ZERO_ITEMS, "3": 3}).json()["alert_id"]
+    url = f"/api/v1/alerts/{alert_id}/acknowledgement"
+    doctors = [("dr-a", "called the patient"), ("dr-b", "safety plan reviewed")]
+    headers = {name: {"Authorization": f"Bearer {create_token(app.state.db, name, 'clinician')}"}
+               for name, _ in doctors}
+    for attempt in range(3):
+        barrier, answers = threading.Barrier(2), {}
+
+        def acknowledge(name, note):
+            barrier.wait()
+            answers[name] = client.post(url, headers=headers[name], json={"note": note})
+
+        threads = [threading.Thread(target=acknowledge, args=doctor) for doctor in doctors]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        if attempt == 0:
+            assert sorted(a.status_code for a in answers.values()) == [200, 409], {
+                n: a.text for n, a in answers.items()}
+            winner = next(n for n, a in answers.items() if a.status_code == 200)
+        else:
+            assert {a.status_code for a in answers.values()} == {409}
+    stored = client.get("/api/v1/alerts?open=false", headers=auth["auditor"]).json()["items"]
+    assert [(a["acknowledged_by"], a["acknowledgement_note"]) for a in stored] == [(winner, dict(doctors)[winner])]
 
 
 def test_schedule_and_ratings_due(client, auth, app, course, patient):
