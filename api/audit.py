@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from typing import Literal
 
 from sqlalchemy import Connection, insert
 from sqlalchemy.exc import OperationalError
@@ -40,7 +41,11 @@ LOCK_RETRY_S = 0.001
 LOCK_TIMEOUT_S = 10.0
 
 
-def outcome_of(status_code: int) -> str:
+#: every outcome word :func:`outcome_of` gives
+AuditOutcome = Literal["success", "unauthenticated", "denied", "not_found", "rejected", "error"]
+
+
+def outcome_of(status_code: int) -> AuditOutcome:
     """Map an HTTP status to the audit outcome word."""
     if status_code < 400:
         return "success"

@@ -14,6 +14,16 @@ from navsvc.options import COIL_DISTANCE_RANGE_MM, HANDLE_ANGLE_RANGE_DEG, PlanO
 #: a coordinate, mm: a finite number (JSON's NaN and Infinity extensions are refused)
 FiniteMm = Annotated[float, Field(allow_inf_nan=False)]
 
+def _printable_name(value: str) -> str:
+    if any(ord(c) < 32 or ord(c) == 127 for c in value):
+        raise ValueError("must not contain control characters (NUL, tab, newline): type the name as it is shown")
+    return value
+
+
+#: a name records are found by (an MRN, a calendar's name): SQLite stored a NUL, which made
+#: look-alike duplicates ("MRN-1" and "MRN-1\x00"), where PostgreSQL refused it
+RecordName = Annotated[str, Field(min_length=1, max_length=200, pattern=r"\S"), AfterValidator(_printable_name)]
+
 #: the days a clinical record may carry. A year outside is a typing mistake, and days near
 #: the calendar's ends overflow what is computed from them (a session scheduled after
 #: 9999-12-31, a UTC conversion before year 1, a plot's date axis).
@@ -77,8 +87,7 @@ class PatientCreate(BaseModel):
 
     model_config = _example({"external_id": "MRN-0042", "name": "Jane Doe",
                              "birth_date": "1980-04-02"}, extra="forbid")
-    external_id: str = Field(min_length=1, max_length=200, pattern=r"\S",
-                             description="The clinic's MRN or study ID; unique.")
+    external_id: RecordName = Field(description="The clinic's MRN or study ID; unique.")
     name: str | None = Field(default=None, max_length=400, description="Full name (PHI).")
     birth_date: RecordDate | None = Field(default=None, description="Date of birth (PHI).")
 
@@ -92,6 +101,7 @@ class PatientOut(PatientCreate):
                              "links": {"self": f"/api/v1/patients/{_ID}",
                                        "images": f"/api/v1/patients/{_ID}/images"}})
     birth_date: date | None = Field(default=None, description="Date of birth (PHI).")
+    external_id: str = Field(description="The clinic's MRN or study ID, as stored.")
     id: str
     created_at: datetime
     links: dict[str, str]

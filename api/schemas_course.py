@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field, model_validator
 
-from api.schemas import RecordDate, RecordDateTime, example_config
+from api.schemas import RecordDate, RecordDateTime, RecordName, example_config
 
 _ID = "7c1d2e3f-4a5b-4c6d-8e9f-0a1b2c3d4e5f"
 _TS = "2025-03-03T09:00:00Z"
@@ -25,7 +25,7 @@ class CalendarIn(BaseModel):
 
     model_config = _example({"name": "main-clinic", "working_weekdays": [0, 1, 2, 3, 4],
                              "closures": ["2025-04-18", "2025-04-21"]}, extra="forbid")
-    name: str = Field(min_length=1, max_length=200, pattern=r"\S")
+    name: RecordName
     working_weekdays: list[int] = Field(default=[0, 1, 2, 3, 4], min_length=1, max_length=7)
     closures: list[RecordDate] = Field(default_factory=list, max_length=2000)
 
@@ -60,6 +60,7 @@ class CalendarOut(CalendarIn):
                              "closures": ["2025-04-18"], "moved_sessions": 0,
                              "links": {"self": f"/api/v1/calendars/{_ID}"}})
     closures: list[date] = Field(default_factory=list, description="As stored (checked on input only).")
+    name: str = Field(description="As stored (checked on input only).")
     id: str
     moved_sessions: int = Field(0, description="Planned sessions moved by the last change.")
     links: dict[str, str]

@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Request
 from sqlalchemy import select
 
+from api.audit import AuditOutcome
 from api.deps import DbSession, SessionRoute, require_roles
 from api.models import AuditEvent
 from api.routes.common import Limit, Offset, problems
@@ -26,8 +27,9 @@ def list_audit_events(
     resource_id: Annotated[str | None, Query(description="Which record.")] = None,
     route: Annotated[str | None, Query(
         description="Route template, e.g. `/api/v1/plans/{plan_id}`.")] = None,
-    method: Annotated[str | None, Query(description="HTTP method.")] = None,
-    outcome: Annotated[str | None, Query(
+    method: Annotated[str | None, Query(pattern=r"^(?i:get|post|put|patch|delete|head|options)$",
+                                        description="HTTP method.")] = None,
+    outcome: Annotated[AuditOutcome | None, Query(
         description="success, unauthenticated, denied, not_found, rejected or error.")] = None,
     since: Annotated[RecordDateTime | None, Query(
         description="At or after (ISO 8601 with its zone, e.g. 2025-03-01T00:00:00Z).")] = None,

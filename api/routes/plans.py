@@ -111,7 +111,7 @@ async def list_plans(
     query = PLAN_ROWS.order_by(PLANS.c.created_at.desc(), PLANS.c.id)
     if principal.role == "navigator" or approved is True:
         query = query.where(APPROVALS.c.id.is_not(None))
-    elif approved is False:
+    if approved is False:  # a navigator's answer is empty: it sees no unapproved plan
         query = query.where(APPROVALS.c.id.is_(None))
     if image_id is not None:
         query = query.where(PLANS.c.image_id == image_id)

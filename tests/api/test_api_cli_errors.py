@@ -185,3 +185,14 @@ def test_bodies_that_cannot_be_read_say_why_and_what_to_do(client, auth, patient
     assert upload.status_code == 422
     assert "(MultipartParseError: Maximum header size exceeded): send the image as one 'file' part" in \
         upload.json()["detail"]
+
+
+@pytest.mark.parametrize("value", ["MRN-1\x00", "MRN\t1", "MRN-1\n"])
+def test_a_name_records_are_found_by_has_no_control_characters(client, auth, value):
+    # SQLite stored "MRN-1\x00" beside "MRN-1": look-alike duplicates (PostgreSQL refused it)
+    patient = client.post("/api/v1/patients", headers=auth["clinician"], json={"external_id": value})
+    assert patient.status_code == 422 and "control characters" in patient.json()["detail"]
+    calendar = client.post("/api/v1/calendars", headers=auth["admin"],
+                           json={"name": value, "working_weekdays": [0, 1, 2, 3, 4]})
+    assert calendar.status_code == 422 and "control characters" in calendar.json()["detail"]
+    assert client.get("/api/v1/patients", headers=auth["clinician"]).json()["items"] == []

@@ -57,6 +57,8 @@ def test_navigator_sees_only_approved_plans(client, auth, plan_id):
     assert client.get(f"/api/v1/plans/{plan_id}", headers=auth["navigator"]).status_code == 200
     listed = client.get("/api/v1/plans", headers=auth["navigator"]).json()["items"]
     assert [p["id"] for p in listed] == [plan_id]
+    # asked for unapproved plans, a navigator got the approved ones
+    assert client.get("/api/v1/plans?approved=false", headers=auth["navigator"]).json()["items"] == []
 
 
 def test_list_plans_filters(client, auth, plan_id, image):
@@ -154,6 +156,11 @@ def test_audit_time_filters_and_access(client, auth):
                       params={"until": "2199-01-01T00:00:00+00:00", "method": "get"}).json()
     assert past["items"]
     assert client.get("/api/v1/audit?since=yesterday", headers=auth["admin"]).status_code == 422
+    # a filter value no record can have was an empty list, as if nothing had happened
+    for params in ({"outcome": "failure"}, {"method": "FETCH"}):
+        refused = client.get("/api/v1/audit", headers=auth["admin"], params=params)
+        assert refused.status_code == 422 and next(iter(params)) in refused.json()["detail"]
+    assert client.get("/api/v1/audit", headers=auth["admin"], params={"method": "Get"}).status_code == 200
 
 
 def test_an_unrecorded_change_says_it_was_made_and_logs_its_event(app, auth, caplog):
