@@ -14,9 +14,13 @@ from __future__ import annotations
 import math
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, model_validator
 
 from navsvc.errors import InputError
+
+
+#: validation-context key: the parameters are a new protocol, so the timing rules apply
+NEW_PROTOCOL = "new_protocol"
 
 
 class Protocol(BaseModel):
@@ -48,7 +52,7 @@ class Protocol(BaseModel):
     citation: str = Field("custom parameters", max_length=500)
 
     @model_validator(mode="after")
-    def _consistent(self) -> Protocol:
+    def _consistent(self, info: ValidationInfo) -> Protocol:
         if self.pattern == "rtms":
             if self.frequency_hz is None:
                 raise ValueError("an rtms protocol needs frequency_hz")
@@ -59,13 +63,6 @@ class Protocol(BaseModel):
             if missing:
                 raise ValueError(f"a theta_burst protocol needs {', '.join(missing)}")
             per_train = self.burst_frequency_hz * self.train_duration_s * self.pulses_per_burst
-            burst_s = self.pulses_per_burst / self.intra_burst_frequency_hz  # with its last pulse's interval
-            if burst_s >= 1.0 / self.burst_frequency_hz:
-                raise ValueError(
-                    f"a burst of {self.pulses_per_burst} pulses at {self.intra_burst_frequency_hz:g} Hz takes "
-                    f"{1000 * burst_s:g} ms, not less than the {1000 / self.burst_frequency_hz:g} ms from one "
-                    f"burst's start to the next's at burst_frequency_hz {self.burst_frequency_hz:g}: the "
-                    "bursts would run into each other")
         expected = per_train * self.n_trains
         # Pulse counts are integers; allow rounding of a non-integer frequency x duration.
         if not math.isclose(expected, self.pulses_per_session, abs_tol=1.0):
@@ -74,6 +71,23 @@ class Protocol(BaseModel):
                              f"= {expected:g})")
         if self.sessions_per_day > 1 and self.min_interval_minutes is None:
             raise ValueError("more than one session a day needs min_interval_minutes")
+        if self.sessions_per_day > self.sessions_per_week:
+            raise ValueError("sessions_per_day cannot exceed sessions_per_week")
+        if (info.context or {}).get(NEW_PROTOCOL):
+            self._check_timing()
+        return self
+
+    def _check_timing(self) -> None:
+        """Refuse timings that cannot be delivered. Applied to new protocols only: courses
+        stored before these rules keep reading (their sessions are already laid out)."""
+        if self.pattern == "theta_burst":
+            burst_s = self.pulses_per_burst / self.intra_burst_frequency_hz  # with its last pulse's interval
+            if burst_s >= 1.0 / self.burst_frequency_hz:
+                raise ValueError(
+                    f"a burst of {self.pulses_per_burst} pulses at {self.intra_burst_frequency_hz:g} Hz takes "
+                    f"{1000 * burst_s:g} ms, not less than the {1000 / self.burst_frequency_hz:g} ms from one "
+                    f"burst's start to the next's at burst_frequency_hz {self.burst_frequency_hz:g}: the "
+                    "bursts would run into each other")
         day_min = (self.sessions_per_day - 1) * (self.min_interval_minutes or 0) + self.session_duration_min
         if day_min > 24 * 60:
             raise ValueError(
@@ -83,9 +97,6 @@ class Protocol(BaseModel):
             raise ValueError(
                 f"min_interval_minutes {self.min_interval_minutes} is shorter than a session "
                 f"({self.session_duration_min:g} min): it counts from one session's start to the next's")
-        if self.sessions_per_day > self.sessions_per_week:
-            raise ValueError("sessions_per_day cannot exceed sessions_per_week")
-        return self
 
     @property
     def session_duration_min(self) -> float:
@@ -157,7 +168,7 @@ def custom_protocol(params: dict) -> Protocol:
         Naming the first parameter that is missing, out of range or inconsistent.
     """
     try:
-        return Protocol.model_validate(params)
+        return Protocol.model_validate(params, context={NEW_PROTOCOL: True})
     except ValidationError as exc:
         err = exc.errors()[0]
         where = ".".join(str(p) for p in err["loc"]) or "protocol"

@@ -330,3 +330,29 @@ def test_a_pause_stored_before_its_course_started_resumes_from_the_start(client,
     resumed = client.post(f"{url}/resume", headers=auth["technician"])
     assert resumed.status_code == 200, resumed.text
     assert _dates(sessions(client, auth, course["id"]))[0] == "2025-03-10"
+
+
+def test_a_course_stored_before_the_timing_rules_still_reads(client, auth, app, patient, approved_plan):
+    """Protocols stored before the timing rules (sessions 1 min apart that last 37.5 min)
+    were re-validated on every read: the course's pages answered 500."""
+    from api.models_course import Course
+
+    fix_today(app, date(2025, 3, 3))
+    course = new_course(client, auth, patient["id"], approved_plan)
+    with app.state.db.session() as session:
+        stored = session.get(Course, course["id"])
+        stored.protocol = {**stored.protocol, "sessions_per_day": 2, "sessions_per_week": 10,
+                           "min_interval_minutes": 1}
+    url = f"/api/v1/courses/{course['id']}"
+    for path in ("", "/sessions", "/summary", "/summary.csv", "/assessments"):
+        response = client.get(url + path, headers=auth["clinician"])
+        assert response.status_code == 200, (path, response.text)
+    assert client.get("/api/v1/assessments/due", headers=auth["clinician"]).status_code == 200
+    assert client.get("/api/v1/schedule?date=2025-03-03", headers=auth["technician"]).status_code == 200
+    # a new course with those parameters is still refused
+    custom = {**client.get(url, headers=auth["clinician"]).json()["protocol"]}
+    custom = {k: v for k, v in custom.items() if k != "session_duration_min"}
+    response = client.post(f"/api/v1/patients/{patient['id']}/courses", headers=auth["clinician"], json={
+        "plan_id": approved_plan, "protocol": "custom", "custom_protocol": custom,
+        "start_date": "2025-03-03", "arm": "active"})
+    assert response.status_code in (409, 422)

@@ -23,6 +23,11 @@ def test_standard_10hz_preset():
     assert "O'Reardon" in p.citation and "62(11):1208" in p.citation
 
 
+def test_presets_keep_the_rules_new_protocols_must_keep():
+    for preset in PRESETS.values():
+        assert custom_protocol(preset.model_dump()) == preset
+
+
 def test_itbs_and_accelerated_presets():
     itbs = get_protocol("itbs")
     assert itbs.pulses_per_session == 600 and itbs.intensity_pct_rmt == 120

@@ -8,10 +8,10 @@ from datetime import datetime, timedelta
 
 from seed import check, seed_course
 
-#: 200 sessions, up to 20 a day one minute apart: a long burst of due sessions
+#: 200 sessions of one 4-s train, up to 20 a day one minute apart: a long burst of due sessions
 MANY_SESSIONS = {
     "name": "burst", "pattern": "rtms", "frequency_hz": 10.0, "train_duration_s": 4.0,
-    "inter_train_interval_s": 26.0, "n_trains": 75, "pulses_per_session": 3000,
+    "inter_train_interval_s": 26.0, "n_trains": 1, "pulses_per_session": 40,
     "intensity_pct_rmt": 120.0, "n_sessions": 200, "sessions_per_week": 100,
     "sessions_per_day": 20, "min_interval_minutes": 1}
 
@@ -61,8 +61,8 @@ def session_log(session: dict) -> dict:
     at = (datetime.fromisoformat(session["date"]) + timedelta(hours=8)
           + timedelta(minutes=session["offset_minutes"]))
     return {"performed_at": at.strftime("%Y-%m-%dT%H:%M:00Z"), "operator": "tech-anna",
-            "rmt_pct_mso": 50, "pct_of_mt": 120, "pulses_delivered": 3000,
-            "trains_delivered": 75, "side_effects": []}
+            "rmt_pct_mso": 50, "pct_of_mt": 120, "pulses_delivered": MANY_SESSIONS["pulses_per_session"],
+            "trains_delivered": MANY_SESSIONS["n_trains"], "side_effects": []}
 
 
 def sessions_of(http, auth: dict, course_id: str) -> list[dict]:
