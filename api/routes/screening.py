@@ -40,6 +40,10 @@ def screening_out(db, record: Screening) -> ScreeningOut:
         override_at=record.override_at)
 
 
+STOPPED_SCREENING = ("the course is stopped: its safety screening is the record its sessions were "
+                     "given under and is not changed; screen the patient for a new course")
+
+
 def _record(db, course_id: str) -> Screening | None:
     return db.scalar(select(Screening).where(Screening.course_id == course_id))
 
@@ -66,8 +70,7 @@ def record_screening(
     given under, and is not replaced (409)."""
     course = locked_course_or_404(db, course_id)
     if course.status == "stopped":
-        raise ProblemError(409, "the course is stopped: its safety screening is the record its sessions were "
-                                "given under and is not replaced; screen the patient for a new course")
+        raise ProblemError(409, STOPPED_SCREENING)
     answers = rules.validate_answers(body.answers)
     record = _record(db, course.id)
     if record is None:
@@ -104,8 +107,10 @@ def override_screening(
 ) -> ScreeningOut:
     """A clinician documents that the benefit outweighs the risk of the named items
     answered yes (Rossi et al.: the responsible physician weighs each positive answer);
-    who, when and why are recorded."""
-    locked_course_or_404(db, course_id)  # with a new screening or another override at once
+    who, when and why are recorded. A stopped course's screening is not changed (409)."""
+    course = locked_course_or_404(db, course_id)  # with a new screening or another override at once
+    if course.status == "stopped":
+        raise ProblemError(409, STOPPED_SCREENING)
     record = _record(db, course_id)
     if record is None:
         raise ProblemError(409, "record the safety screening before overriding it")

@@ -258,6 +258,21 @@ def test_a_stopped_courses_safety_screening_is_not_replaced(client, auth, patien
     assert client.get(url, headers=auth["auditor"]).json() == recorded
 
 
+def test_a_stopped_courses_screening_is_not_overridden(client, auth, patient, approved_plan):
+    # the override was written into the record the sessions had been given under
+    from navsvc.course.screening import ITEMS
+
+    item = next(i.key for i in ITEMS if i.kind == "contraindication")
+    course = new_course(client, auth, patient["id"], approved_plan)
+    recorded = clear_screening(client, auth, course["id"], **{item: True})
+    _stop(client, auth, course)
+    url = f"/api/v1/courses/{course['id']}/screening"
+    response = client.post(url + "/override", headers=auth["clinician"],
+                           json={"items": [item], "reason": "benefit outweighs the risk"})
+    assert response.status_code == 409 and "screen the patient for a new course" in response.json()["detail"]
+    assert client.get(url, headers=auth["auditor"]).json() == recorded
+
+
 def test_blinded_tokens_never_see_the_arm(client, auth, app, patient, approved_plan):
     course = new_course(client, auth, patient["id"], approved_plan, arm="sham")
     assert course["arm"] == "sham" and course["arm_hidden"] is False
