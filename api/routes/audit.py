@@ -27,8 +27,10 @@ def list_audit_events(
     resource_id: Annotated[str | None, Query(description="Which record.")] = None,
     route: Annotated[str | None, Query(
         description="Route template, e.g. `/api/v1/plans/{plan_id}`.")] = None,
-    method: Annotated[str | None, Query(pattern=r"^(?i:get|post|put|patch|delete|head|options)$",
-                                        description="HTTP method.")] = None,
+    method: Annotated[str | None, Query(
+        # an HTTP method is a token (RFC 9110 §5.6.2); the record keeps its first 10 characters
+        pattern=r"^[A-Za-z0-9!#$%&'*+.^_`|~-]{1,10}$",
+        description="HTTP method, e.g. GET (the record keeps a method's first 10 characters).")] = None,
     outcome: Annotated[AuditOutcome | None, Query(
         description="success, unauthenticated, denied, not_found, rejected or error.")] = None,
     since: Annotated[RecordDateTime | None, Query(

@@ -157,10 +157,14 @@ def test_audit_time_filters_and_access(client, auth):
     assert past["items"]
     assert client.get("/api/v1/audit?since=yesterday", headers=auth["admin"]).status_code == 422
     # a filter value no record can have was an empty list, as if nothing had happened
-    for params in ({"outcome": "failure"}, {"method": "FETCH"}):
+    for params in ({"outcome": "failure"}, {"method": "GET /"}, {"method": "UNSUBSCRIBE"}):
         refused = client.get("/api/v1/audit", headers=auth["admin"], params=params)
         assert refused.status_code == 422 and next(iter(params)) in refused.json()["detail"]
     assert client.get("/api/v1/audit", headers=auth["admin"], params={"method": "Get"}).status_code == 200
+    # any method a request can carry is recorded, so it can be searched for
+    client.request("PROPFIND", "/api/v1/patients", headers=auth["clinician"])
+    found = client.get("/api/v1/audit", headers=auth["admin"], params={"method": "PROPFIND"})
+    assert found.status_code == 200 and [e["method"] for e in found.json()["items"]] == ["PROPFIND"]
 
 
 def test_an_unrecorded_change_says_it_was_made_and_logs_its_event(app, auth, caplog):
