@@ -48,7 +48,8 @@ def write_atomically(path: str | Path, content: bytes | str) -> Path:
         return path
     target = path.resolve() if path.is_symlink() else path
     mode = stat.S_IMODE(target.stat().st_mode) if target.exists() else None
-    work_prefix = f".{target.name[:100]}."  # the host and pid must still fit in a name
+    # at most 100 bytes of the name (a name holds 255), so that the host and pid still fit
+    work_prefix = f".{os.fsdecode(os.fsencode(target.name)[:100])}."
     temporary = target.parent / f"{own_work_name_prefix(work_prefix)}{uuid.uuid4().hex[:12]}.tmp"
     try:
         with open(temporary, "xb") as stream:  # exclusive creation: never another writer's file

@@ -29,7 +29,7 @@ from navsvc.errors import InputError
 from navsvc.files import fsync_path, fsync_tree
 from navsvc.work_names import made_by_ended_process, own_work_name_prefix
 
-#: name of every scratch folder: ``<prefix><host>-<pid>-<random>``
+#: name of every scratch folder: ``<prefix><host>@<pid>-<random>``
 SCRATCH_PREFIX = ".registration-"
 
 

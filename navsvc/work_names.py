@@ -2,9 +2,11 @@
 
 A process killed by SIGKILL, the OOM killer or a power cut leaves its work files behind
 (a plan's scratch folder, an export's temporary file). Each is named
-``<prefix><host>-<pid>-<random><suffix>``, so the next process writing into the same
+``<prefix><host>@<pid>-<random><suffix>``, so the next process writing into the same
 folder on the same host can tell those whose process has ended and remove them, and
-leaves alone those of live processes and of other hosts sharing the folder.
+leaves alone those of live processes and of other hosts sharing the folder. A host name
+cannot hold ``@`` (RFC 1123 allows letters, digits, hyphens and dots), so host ``worker``
+never reads ``worker-7@12-...`` of host ``worker-7`` as its own.
 """
 
 from __future__ import annotations
@@ -13,9 +15,14 @@ import os
 import socket
 
 
+def work_name_prefix(prefix: str, host: str, pid: int) -> str:
+    """``<prefix><host>@<pid>-``: the start of the work names of process ``pid`` on ``host``."""
+    return f"{prefix}{host}@{pid}-"
+
+
 def own_work_name_prefix(prefix: str) -> str:
-    """``<prefix><host>-<pid>-``: the start of this process's work names."""
-    return f"{prefix}{socket.gethostname()}-{os.getpid()}-"
+    """The start of this process's work names (see :func:`work_name_prefix`)."""
+    return work_name_prefix(prefix, socket.gethostname(), os.getpid())
 
 
 def made_by_ended_process(name: str, prefix: str) -> bool:
@@ -35,7 +42,7 @@ def made_by_ended_process(name: str, prefix: str) -> bool:
         False for this process's names, a live process's, another host's, and names
         not made by :func:`own_work_name_prefix`.
     """
-    host_prefix = f"{prefix}{socket.gethostname()}-"
+    host_prefix = f"{prefix}{socket.gethostname()}@"
     if not name.startswith(host_prefix):
         return False
     pid_text, dash, _rest = name[len(host_prefix):].partition("-")

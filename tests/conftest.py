@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import tempfile
 from pathlib import Path
 
@@ -11,6 +13,16 @@ import pytest
 from navsvc import templates
 
 COLIN_HEAD = templates.COLIN_HEAD
+
+
+@pytest.fixture(scope="session")
+def ended_pid():
+    """A function returning the id of a process that has ended (as one killed would leave)."""
+    def ended() -> int:
+        child = subprocess.Popen([sys.executable, "-c", "pass"])
+        child.wait()
+        return child.pid
+    return ended
 
 
 @pytest.fixture(scope="session")

@@ -12,6 +12,7 @@ import sys
 import pytest
 
 from navsvc.files import write_atomically
+from navsvc.work_names import work_name_prefix
 
 
 def test_writes_bytes_and_text_replacing_the_file(tmp_path):
@@ -163,25 +164,28 @@ files.write_atomically(sys.argv[1], "patient plan data")
 """
 
 
-def test_a_killed_writers_temporary_file_is_removed_by_the_next_write_on_this_host(tmp_path):
+def test_a_killed_writers_temporary_file_is_removed_by_the_next_write_on_this_host(tmp_path, ended_pid):
     path = tmp_path / "targets.txt"
     done = subprocess.run([sys.executable, "-c", _KILLED_BEFORE_RENAME, str(path)], capture_output=True, text=True)
     assert done.returncode == -9, done.stderr
     [left] = tmp_path.iterdir()
     assert left.name.startswith(".targets.txt.") and left.read_text() == "patient plan data"
     host = socket.gethostname()
-    live = tmp_path / f".targets.txt.{host}-{os.getppid()}-abc.tmp"  # a writer still at work
-    other_host = tmp_path / f".targets.txt.not-{host}-1-abc.tmp"
+    live = tmp_path / f"{work_name_prefix('.targets.txt.', host, os.getppid())}abc.tmp"  # a writer still at work
+    other_host = tmp_path / f"{work_name_prefix('.targets.txt.', 'not-' + host, 1)}abc.tmp"
+    longer_host = tmp_path / f"{work_name_prefix('.targets.txt.', f'{host}-{ended_pid()}', ended_pid())}abc.tmp"
     other_file = tmp_path / f".plan.json.{left.name.split('.', 3)[3]}"  # the same dead writer, another file
-    for keep in (live, other_host, other_file):
+    kept = (live, other_host, longer_host, other_file)
+    for keep in kept:
         keep.write_text("x")
     write_atomically(path, "new")
     assert path.read_text() == "new"
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
-        p.name for p in (path, live, other_host, other_file)), "only the killed writer's file of targets.txt goes"
+        p.name for p in (path, *kept)), "only the killed writer's file of targets.txt goes"
 
 
-def test_a_temporary_name_fits_when_the_file_name_is_long(tmp_path):
-    path = tmp_path / ("p" * 250 + ".txt")
+@pytest.mark.parametrize("name", ["p" * 250 + ".txt", "中" * 80 + ".txt"], ids=["ascii-254-bytes", "cjk-244-bytes"])
+def test_a_temporary_name_fits_when_the_file_name_is_long(tmp_path, name):
+    path = tmp_path / name
     write_atomically(path, "x")
     assert [p.name for p in tmp_path.iterdir()] == [path.name]

@@ -17,16 +17,11 @@ import pytest
 
 from navsvc.scratch import (SCRATCH_PREFIX, missing_folders, publish_plan_files, registration_scratch,
                             remove_empty_folders, remove_stale_scratch)
-
-
-def _ended_pid() -> int:
-    child = subprocess.Popen([sys.executable, "-c", "pass"])
-    child.wait()
-    return child.pid
+from navsvc.work_names import work_name_prefix
 
 
 def _scratch_of(folder, host: str, pid: int):
-    path = folder / f"{SCRATCH_PREFIX}{host}-{pid}-abc123"
+    path = folder / f"{work_name_prefix(SCRATCH_PREFIX, host, pid)}abc123"
     path.mkdir()
     (path / "1Warp.nii.gz").write_bytes(b"patient anatomy")
     return path
@@ -34,27 +29,29 @@ def _scratch_of(folder, host: str, pid: int):
 
 def test_scratch_folder_is_private_named_after_this_process_and_removed_on_exit(tmp_path):
     with registration_scratch(tmp_path) as scratch:
-        assert os.path.basename(scratch).startswith(f"{SCRATCH_PREFIX}{socket.gethostname()}-{os.getpid()}-")
+        assert os.path.basename(scratch).startswith(work_name_prefix(SCRATCH_PREFIX, socket.gethostname(), os.getpid()))
         assert stat.S_IMODE(os.stat(scratch).st_mode) == 0o700
         (tmp_path / os.path.basename(scratch) / "file").write_bytes(b"x")
     assert list(tmp_path.iterdir()) == []
 
 
-def test_a_killed_process_scratch_is_removed_and_live_or_foreign_ones_are_kept(tmp_path):
+def test_a_killed_process_scratch_is_removed_and_live_or_foreign_ones_are_kept(tmp_path, ended_pid):
     host = socket.gethostname()
-    dead = _scratch_of(tmp_path, host, _ended_pid())
+    dead = _scratch_of(tmp_path, host, ended_pid())
     live = _scratch_of(tmp_path, host, os.getppid())
     own = _scratch_of(tmp_path, host, os.getpid())
-    other_host = _scratch_of(tmp_path, f"not-{host}", _ended_pid())
+    other_host = _scratch_of(tmp_path, f"not-{host}", ended_pid())
+    # host "<host>-<n>" is another host, not process n of this one: a dash cannot tell them apart
+    longer_host = _scratch_of(tmp_path, f"{host}-{ended_pid()}", ended_pid())
     legacy = tmp_path / f"{SCRATCH_PREFIX}x1y2z3"  # named before the host and pid were
     legacy.mkdir()
     assert remove_stale_scratch(tmp_path) == [dead]
     assert not dead.exists()
-    assert live.exists() and own.exists() and other_host.exists() and legacy.exists()
+    assert all(kept.exists() for kept in (live, own, other_host, longer_host, legacy))
 
 
-def test_a_new_scratch_folder_first_removes_the_stale_ones(tmp_path):
-    dead = _scratch_of(tmp_path, socket.gethostname(), _ended_pid())
+def test_a_new_scratch_folder_first_removes_the_stale_ones(tmp_path, ended_pid):
+    dead = _scratch_of(tmp_path, socket.gethostname(), ended_pid())
     with registration_scratch(tmp_path):
         assert not dead.exists()
 
@@ -88,7 +85,7 @@ def test_a_plan_killed_while_reading_dicom_leaves_the_raw_files_only_in_its_stal
                           capture_output=True, text=True)
     assert done.returncode == -9, done.stderr
     left = list(out.iterdir())
-    assert len(left) == 1 and left[0].name.startswith(f"{SCRATCH_PREFIX}{socket.gethostname()}-"), left
+    assert len(left) == 1 and left[0].name.startswith(f"{SCRATCH_PREFIX}{socket.gethostname()}@"), left
     assert any(p.is_file() for p in left[0].rglob("*")), "the conversion wrote nothing: the test shows nothing"
     assert remove_stale_scratch(out) == left
     assert list(out.iterdir()) == []
