@@ -80,7 +80,7 @@ def ratings_due(
     _: Annotated[Principal, Depends(require_roles(*READ_ROLES))],
     day: Annotated[RecordDate | None, Query(alias="date", description="Default today.")] = None,
 ) -> DueList:
-    """Ratings due or overdue on a day across courses, overdue first (clinician,
+    """Ratings due, overdue or missed on a day across courses, missed then overdue first (clinician,
     technician, auditor): baseline before session 1, week N once the session closing
     treatment week N is delivered (also for a stopped course's weeks), overdue from the
     day the next session is scheduled. A week's rating not taken before the next session

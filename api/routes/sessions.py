@@ -140,7 +140,7 @@ def list_sessions(
     principal: Annotated[Principal, Depends(require_roles(*READ_ROLES, "navigator"))],
 ) -> SessionList:
     """Every session with `index`, `date` and `state` (planned, done, incomplete, missed,
-    cancelled), its delivery log, and which HAMD-17 ratings are done, due or overdue.
+    cancelled), its delivery log, and which HAMD-17 ratings are done, due, overdue or missed.
     Navigator tokens (which log deliveries) get the logs without side effects and notes."""
     return session_list(db, course_or_404(db, course_id), today, zone, principal)
 
