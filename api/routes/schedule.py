@@ -17,6 +17,7 @@ from api.course_service import (
     clinic_day,
     followups_of_courses,
     lock_calendar,
+    locked_course_or_404,
     rules_of,
     sessions_as_given,
 )
@@ -172,10 +173,18 @@ def patch_calendar(
     record.working_weekdays = sorted(calendar.working_weekdays)
     record.closures = sorted(d.isoformat() for d in calendar.closures)
     record.updated_at = utc_now()
+    db.flush()  # before the course locks below expire the loaded rows
     moved = 0
     # a paused course still gives its sessions before the pause: they stayed on a closed day
-    for course in db.scalars(select(Course).where(Course.calendar_id == record.id,
-                                                  Course.status.in_(("active", "paused")))):
+    course_ids = db.scalars(select(Course.id).where(Course.calendar_id == record.id,
+                                                    Course.status.in_(("active", "paused")))
+                            .order_by(Course.id)).all()
+    for course_id in course_ids:
+        # a session logged meanwhile is read as given, not moved as planned (in id order:
+        # two calendar changes wait on the calendar's lock first, so they cannot deadlock)
+        course = locked_course_or_404(db, course_id)
+        if course.status not in ("active", "paused"):
+            continue
         rows, given = sessions_as_given(db, course.id, zone)
         clashes = [r.date for r in rows if r.state == "planned" and r.date >= today
                    and not calendar.is_clinic_day(r.date)]

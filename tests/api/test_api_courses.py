@@ -171,6 +171,46 @@ def test_closures_added_at_once_by_two_users_both_stay(client, auth, app, patien
     assert both.status_code == 422 and "not both" in both.json()["detail"]
 
 
+def test_a_closure_added_while_a_session_is_marked_missed_keeps_one_session_a_day(
+        client, auth, app, patient, approved_plan, monkeypatch):
+    # the calendar change read the sessions without the course's lock: on PostgreSQL it
+    # then wrote a re-lay of what it had read over the replacement of a session marked
+    # missed meanwhile, and two sessions fell on one day
+    import time
+
+    from api.routes import schedule
+
+    read = schedule.sessions_as_given
+    monkeypatch.setattr(schedule, "sessions_as_given",
+                        lambda *args: (read(*args), time.sleep(0.5))[0])  # widen the race
+    fix_today(app, date(2025, 3, 3))
+    calendar = client.post("/api/v1/calendars", headers=auth["admin"], json={
+        "name": "main", "working_weekdays": [0, 1, 2, 3, 4], "closures": []}).json()
+    course = new_course(client, auth, patient["id"], approved_plan, calendar_id=calendar["id"])
+    first = sessions(client, auth, course["id"])["items"][0]
+    answers = {}
+
+    def close_wednesday():
+        answers["closure"] = client.patch(f"/api/v1/calendars/{calendar['id']}", headers=auth["clinician"],
+                                          json={"add_closures": ["2025-03-05"]})
+
+    def miss_first():
+        time.sleep(0.1)  # while the closure reads the sessions
+        answers["missed"] = client.post(f"/api/v1/sessions/{first['id']}/missed", headers=auth["technician"])
+
+    threads = [threading.Thread(target=close_wednesday), threading.Thread(target=miss_first)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert [answers[k].status_code for k in ("closure", "missed")] == [200, 200], {
+        k: a.text for k, a in answers.items()}
+    listing = sessions(client, auth, course["id"])["items"]
+    planned = [s["date"] for s in listing if s["state"] == "planned"]
+    assert len(planned) == 15 and len(set(planned)) == 15, planned
+    assert "2025-03-05" not in planned
+
+
 def test_inline_calendar(client, auth, patient, approved_plan):
     course = new_course(client, auth, patient["id"], approved_plan, start="2025-03-01",
                         calendar={"name": "saturday-clinic", "working_weekdays": [1, 3, 5]})
