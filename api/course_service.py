@@ -24,6 +24,7 @@ from api.schemas_course import CourseOut, ScreeningStatus
 from api.security import Principal
 from navsvc.course import screening as screening_rules
 from navsvc.course.calendar import DELIVERED_STATES, ClinicCalendar, ScheduledSession, as_given
+from navsvc.course.dose import given_intensity_pct_mso
 from navsvc.course.followup import FollowUp, followups, late_baseline_reason, week_rating_timing_reason
 from navsvc.course.protocols import Protocol
 
@@ -115,6 +116,18 @@ def protocol_of(course: Course) -> Protocol:
     """Return the protocol the course was created with."""
     return Protocol.model_validate({k: v for k, v in course.protocol.items()
                                     if k in Protocol.model_fields})
+
+
+def recorded_dose(dose: dict, depth_adjusted: bool) -> dict:
+    """A delivery's stored dose with the fields a dose records today: a delivery logged
+    before its dose said which intensity the session gave gets ``depth_adjusted`` (the
+    course protocol's) and ``given_intensity_pct_mso`` derived by the same rule
+    (:func:`navsvc.course.dose.given_intensity_pct_mso`)."""
+    if dose.get("given_intensity_pct_mso") is not None:
+        return dose
+    return {**dose, "depth_adjusted": dose.get("depth_adjusted", depth_adjusted),
+            "given_intensity_pct_mso": given_intensity_pct_mso(
+                dose["intensity_pct_mso"], dose.get("adjusted_intensity_pct_mso"), depth_adjusted)}
 
 
 def rules_of(course: Course) -> dict:

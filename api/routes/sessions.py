@@ -26,6 +26,7 @@ from api.course_service import (
     open_alerts,
     protocol_of,
     ratings_put_out_of_time,
+    recorded_dose,
     refuse_future,
     rules_of,
     screening_status,
@@ -51,6 +52,7 @@ from api.schemas_course import (
 from api.security import Principal
 from navsvc.course.calendar import ScheduledSession, mark_missed
 from navsvc.course.dose import above_protocol_reason, compute_dose, over_output_reason, plan_mt_offset
+from navsvc.course.protocols import Protocol
 from navsvc.errors import InputError
 
 router = APIRouter(tags=["sessions"], route_class=SessionRoute)
@@ -58,16 +60,16 @@ router = APIRouter(tags=["sessions"], route_class=SessionRoute)
 LOGGERS = ("clinician", "technician", "navigator")
 
 
-def delivery_out(delivery: Delivery, session: CourseSession, pulses_planned: int,
+def delivery_out(delivery: Delivery, session: CourseSession, protocol: Protocol,
                  alerts: list[Alert] = (), clinical: bool = True) -> DeliveryOut:
-    """Render a delivery log with the alerts it raised; without its clinical content (side
-    effects, notes, alerts) unless ``clinical``."""
+    """Render a delivery log of a course with ``protocol``, with the alerts it raised;
+    without its clinical content (side effects, notes, alerts) unless ``clinical``."""
     return DeliveryOut(
         id=delivery.id, session_id=session.id, session_index=session.index,
         session_state=session.state, performed_at=delivery.performed_at,
         operator=delivery.operator, rmt_pct_mso=delivery.rmt_pct_mso,
-        pct_of_mt=delivery.pct_of_mt, dose=delivery.dose,
-        pulses_delivered=delivery.pulses_delivered, pulses_planned=pulses_planned,
+        pct_of_mt=delivery.pct_of_mt, dose=recorded_dose(delivery.dose, protocol.depth_adjusted),
+        pulses_delivered=delivery.pulses_delivered, pulses_planned=protocol.pulses_per_session,
         trains_delivered=delivery.trains_delivered, deviation=delivery.deviation,
         side_effects=delivery.side_effects if clinical else [],
         notes=delivery.notes if clinical else None,
@@ -90,7 +92,7 @@ def alerts_raised_by(db, delivery_ids: list[str]) -> dict[str, list[Alert]]:
     return raised
 
 
-def session_out(row: CourseSession, delivery: Delivery | None, pulses_planned: int,
+def session_out(row: CourseSession, delivery: Delivery | None, protocol: Protocol,
                 principal: Principal, alerts: list[Alert] = ()) -> SessionOut:
     """Render one session with its delivery and the alerts that raised; a navigator token
     gets the delivery without its side effects, notes and alerts."""
@@ -98,7 +100,7 @@ def session_out(row: CourseSession, delivery: Delivery | None, pulses_planned: i
         id=row.id, course_id=row.course_id, index=row.index, date=row.date, slot=row.slot,
         offset_minutes=row.offset_minutes, state=row.state, replaces_index=row.replaces_index,
         delivery=(None if delivery is None else
-                  delivery_out(delivery, row, pulses_planned, alerts, clinical=principal.role != "navigator")),
+                  delivery_out(delivery, row, protocol, alerts, clinical=principal.role != "navigator")),
         links={"self": f"/api/v1/sessions/{row.id}", "delivery": f"/api/v1/sessions/{row.id}/delivery",
                "missed": f"/api/v1/sessions/{row.id}/missed",
                "course_sessions": f"/api/v1/courses/{row.course_id}/sessions"})
@@ -109,9 +111,9 @@ def session_list(db, course: Course, today, zone, principal: Principal) -> Sessi
     rows = session_rows(db, course.id)
     deliveries = {d.session_id: d for d in db.scalars(
         select(Delivery).where(Delivery.session_id.in_([r.id for r in rows])))}
-    pulses = protocol_of(course).pulses_per_session
+    protocol = protocol_of(course)
     alerts = alerts_raised_by(db, [d.id for d in deliveries.values()])
-    items = [session_out(r, deliveries.get(r.id), pulses, principal,
+    items = [session_out(r, deliveries.get(r.id), protocol, principal,
                          alerts.get(deliveries[r.id].id, []) if r.id in deliveries else [])
              for r in rows]
     due = course_followups(db, course, today, zone)
@@ -130,7 +132,7 @@ def get_session(
     course = db.get(Course, row.course_id)
     delivery = db.scalar(select(Delivery).where(Delivery.session_id == row.id))
     alerts = [] if delivery is None else alerts_raised_by(db, [delivery.id]).get(delivery.id, [])
-    return session_out(row, delivery, protocol_of(course).pulses_per_session, principal, alerts)
+    return session_out(row, delivery, protocol_of(course), principal, alerts)
 
 
 @router.get("/courses/{course_id}/sessions", response_model=SessionList,
@@ -151,7 +153,7 @@ def _request_hash(session_id: str, body: DeliveryIn) -> str:
 
 
 def _replay(db, key: str, digest: str, response: Response,
-            planned_pulses: int, clinical: bool) -> DeliveryOut | None:
+            protocol: Protocol, clinical: bool) -> DeliveryOut | None:
     """Return the stored answer for a retried Idempotency-Key, or None if it is new."""
     earlier = db.scalar(select(Delivery).where(Delivery.idempotency_key == key))
     if earlier is None:
@@ -162,7 +164,7 @@ def _replay(db, key: str, digest: str, response: Response,
     session = db.get(CourseSession, earlier.session_id)
     response.status_code = 200
     response.headers["Idempotent-Replayed"] = "true"
-    return delivery_out(earlier, session, planned_pulses,
+    return delivery_out(earlier, session, protocol,
                         alerts_raised_by(db, [earlier.id]).get(earlier.id, []), clinical=clinical)
 
 
@@ -192,11 +194,11 @@ def log_delivery(
     session = get_or_404(db, CourseSession, session_id, "session")
     lock_course(db, session.course_id)
     course = db.get(Course, session.course_id)
-    planned_pulses = protocol_of(course).pulses_per_session
+    protocol = protocol_of(course)
     clinical = principal.role != "navigator"  # the answer shows what GET shows this role
     digest = _request_hash(session.id, body)
     if idempotency_key is not None:
-        replayed = _replay(db, idempotency_key, digest, response, planned_pulses, clinical)
+        replayed = _replay(db, idempotency_key, digest, response, protocol, clinical)
         if replayed is not None:
             return replayed
     refuse_future(body.performed_at, "performed_at")
@@ -215,7 +217,6 @@ def log_delivery(
     if reason:
         raise ProblemError(409, reason)
     plan = db.get(Plan, course.plan_id)
-    protocol = protocol_of(course)
     dose = compute_dose(body.rmt_pct_mso, body.pct_of_mt, plan_mt_offset(plan.data), protocol.depth_adjusted)
     reason = over_output_reason(dose)
     if reason:
@@ -228,7 +229,7 @@ def log_delivery(
         trains_delivered=body.trains_delivered, pose_matrix=pose_matrix, deviation=deviation,
         side_effects=sorted(set(body.side_effects)), notes=body.notes, created_by=principal.name)
     scheduled = ScheduledSession(index=session.index, date=session.date, slot=session.slot)
-    session.state = "done" if body.pulses_delivered >= planned_pulses else "incomplete"
+    session.state = "done" if body.pulses_delivered >= protocol.pulses_per_session else "incomplete"
     session.updated_at = utc_now()
     db.add(delivery)
     try:
@@ -237,7 +238,7 @@ def log_delivery(
         # A concurrent request with the same key or for the same session won the race.
         db.rollback()
         if idempotency_key is not None:
-            replayed = _replay(db, idempotency_key, digest, response, planned_pulses, clinical)
+            replayed = _replay(db, idempotency_key, digest, response, protocol, clinical)
             if replayed is not None:
                 return replayed
         raise ProblemError(409, f"session {session.index} was logged by another request") from None
@@ -259,7 +260,7 @@ def log_delivery(
     relay_after_log(db, course, scheduled, performed_on, zone)
     db.flush()
     set_audit_resource(request, delivery.id)
-    return delivery_out(delivery, session, planned_pulses,
+    return delivery_out(delivery, session, protocol,
                         alerts_raised_by(db, [delivery.id]).get(delivery.id, []), clinical)
 
 

@@ -22,6 +22,7 @@ from api.course_service import (
     course_or_404,
     open_alerts,
     protocol_of,
+    recorded_dose,
     session_rows,
 )
 from api.deps import DbSession, SessionRoute, require_roles
@@ -31,7 +32,6 @@ from api.routes.common import problems
 from api.schemas_course import FollowUpOut
 from api.schemas_rating import CourseSummary, TrajectoryPoint
 from api.security import Principal
-from navsvc.course.dose import given_intensity_pct_mso
 from navsvc.course.plot import RatingPoint, hamd_trajectory_png
 
 router = APIRouter(tags=["courses"], route_class=SessionRoute)
@@ -162,7 +162,7 @@ def summary_csv(
                          d.pulses_delivered if d else "",
                          d.dose["intensity_pct_mso"] if d else "",
                          (d.dose.get("adjusted_intensity_pct_mso") or "") if d else "",
-                         _given_intensity(d.dose, protocol.depth_adjusted) if d else "",
+                         recorded_dose(d.dose, protocol.depth_adjusted)["given_intensity_pct_mso"] if d else "",
                          *[dev.get(k, "") if dev.get(k) is not None else "" for k in _METRICS],
                          ";".join(d.side_effects) if d else "", "", "", "", "", "", "",
                          r.date.isoformat(), ""])
@@ -175,14 +175,6 @@ def summary_csv(
     stamp = datetime.now(UTC).strftime("%Y%m%d")
     return Response(buffer.getvalue(), media_type="text/csv", headers={
         "Content-Disposition": f'attachment; filename="course-{course.id[:8]}-{stamp}.csv"'})
-
-
-def _given_intensity(dose: dict, depth_adjusted: bool) -> float:
-    """The intensity a logged session gave, %MSO (recorded in its dose since the dose said
-    which; derived by the same rule for a delivery logged before)."""
-    if dose.get("given_intensity_pct_mso") is not None:
-        return dose["given_intensity_pct_mso"]
-    return given_intensity_pct_mso(dose["intensity_pct_mso"], dose.get("adjusted_intensity_pct_mso"), depth_adjusted)
 
 
 def _blank(value) -> str:

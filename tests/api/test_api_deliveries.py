@@ -144,6 +144,26 @@ def test_dose_deviation_and_incomplete(client, auth, course):
     assert sessions(client, auth, course["id"])["items"][0]["state"] == "incomplete"
 
 
+def test_a_delivery_logged_before_the_dose_said_which_intensity_was_given_reads_with_it(client, auth, app, course):
+    # its stored dose lacks depth_adjusted and given_intensity_pct_mso: the CSV derived the
+    # given intensity, the JSON answers left both out
+    from api.models_course import Delivery
+
+    clear_screening(client, auth, course["id"])
+    first = sessions(client, auth, course["id"])["items"][0]
+    logged = _post(client, auth, first["id"], delivery("2025-03-03"))
+    assert logged.status_code == 201, logged.text
+    with app.state.db.session() as session:
+        stored = session.get(Delivery, logged.json()["id"])
+        stored.dose = {k: v for k, v in stored.dose.items() if k not in ("depth_adjusted", "given_intensity_pct_mso")}
+    for role in ("clinician", "navigator"):
+        listing = client.get(f"/api/v1/courses/{course['id']}/sessions", headers=auth[role]).json()
+        assert listing["items"][0]["delivery"]["dose"] == logged.json()["dose"], role
+    rows = list(csv.DictReader(io.StringIO(client.get(f"/api/v1/courses/{course['id']}/summary.csv",
+                                                      headers=auth["clinician"]).text)))
+    assert rows[0]["given_intensity_pct_mso"] == "60.0"
+
+
 def test_pose_file_and_bad_pose(client, auth, course):
     clear_screening(client, auth, course["id"])
     first, second = sessions(client, auth, course["id"])["items"][:2]
