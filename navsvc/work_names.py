@@ -14,10 +14,13 @@ from __future__ import annotations
 import os
 import socket
 
+#: between host and pid: no host name holds it
+_HOST_END = "@"
+
 
 def work_name_prefix(prefix: str, host: str, pid: int) -> str:
     """``<prefix><host>@<pid>-``: the start of the work names of process ``pid`` on ``host``."""
-    return f"{prefix}{host}@{pid}-"
+    return f"{prefix}{host}{_HOST_END}{pid}-"
 
 
 def own_work_name_prefix(prefix: str) -> str:
@@ -42,7 +45,7 @@ def made_by_ended_process(name: str, prefix: str) -> bool:
         False for this process's names, a live process's, another host's, and names
         not made by :func:`own_work_name_prefix`.
     """
-    host_prefix = f"{prefix}{socket.gethostname()}@"
+    host_prefix = f"{prefix}{socket.gethostname()}{_HOST_END}"
     if not name.startswith(host_prefix):
         return False
     pid_text, dash, _rest = name[len(host_prefix):].partition("-")

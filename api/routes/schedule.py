@@ -176,14 +176,15 @@ def patch_calendar(
     db.flush()  # before the course locks below expire the loaded rows
     moved = 0
     # a paused course still gives its sessions before the pause: they stayed on a closed day
+    running = ("active", "paused")
     course_ids = db.scalars(select(Course.id).where(Course.calendar_id == record.id,
-                                                    Course.status.in_(("active", "paused")))
+                                                    Course.status.in_(running))
                             .order_by(Course.id)).all()
     for course_id in course_ids:
         # a session logged meanwhile is read as given, not moved as planned (in id order:
         # two calendar changes wait on the calendar's lock first, so they cannot deadlock)
         course = locked_course_or_404(db, course_id)
-        if course.status not in ("active", "paused"):
+        if course.status not in running:  # stopped meanwhile
             continue
         rows, given = sessions_as_given(db, course.id, zone)
         clashes = [r.date for r in rows if r.state == "planned" and r.date >= today

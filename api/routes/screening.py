@@ -40,8 +40,14 @@ def screening_out(db, record: Screening) -> ScreeningOut:
         override_at=record.override_at)
 
 
-STOPPED_SCREENING = ("the course is stopped: its safety screening is the record its sessions were "
-                     "given under and is not changed; screen the patient for a new course")
+def _changeable_course(db, course_id: str):
+    """The course, locked against a new screening or override at once; 409 when it is
+    stopped: its screening is the record its sessions were given under."""
+    course = locked_course_or_404(db, course_id)
+    if course.status == "stopped":
+        raise ProblemError(409, "the course is stopped: its safety screening is the record its sessions "
+                                "were given under and is not changed; screen the patient for a new course")
+    return course
 
 
 def _record(db, course_id: str) -> Screening | None:
@@ -68,9 +74,7 @@ def record_screening(
     screening replaces the previous one and drops its override: changed answers need a
     new clinical decision. A stopped course's screening is the record its sessions were
     given under, and is not replaced (409)."""
-    course = locked_course_or_404(db, course_id)
-    if course.status == "stopped":
-        raise ProblemError(409, STOPPED_SCREENING)
+    course = _changeable_course(db, course_id)
     answers = rules.validate_answers(body.answers)
     record = _record(db, course.id)
     if record is None:
@@ -108,9 +112,7 @@ def override_screening(
     """A clinician documents that the benefit outweighs the risk of the named items
     answered yes (Rossi et al.: the responsible physician weighs each positive answer);
     who, when and why are recorded. A stopped course's screening is not changed (409)."""
-    course = locked_course_or_404(db, course_id)  # with a new screening or another override at once
-    if course.status == "stopped":
-        raise ProblemError(409, STOPPED_SCREENING)
+    _changeable_course(db, course_id)
     record = _record(db, course_id)
     if record is None:
         raise ProblemError(409, "record the safety screening before overriding it")
