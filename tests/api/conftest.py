@@ -110,6 +110,15 @@ def plan_id(app, image) -> str:
 
 
 @pytest.fixture
+def approved_plan(client, auth, plan_id) -> str:
+    """``plan_id`` approved by a clinician."""
+    from course_helpers import approve
+
+    approve(client, auth, plan_id)
+    return plan_id
+
+
+@pytest.fixture
 def cli_env(monkeypatch, settings):
     """Environment of `navsvc admin` run in this process: this test's data folder and database."""
     monkeypatch.setenv("NAVSVC_DATA_DIR", str(settings.data_dir))

@@ -58,6 +58,11 @@ def sessions(client, auth, course_id: str) -> dict:
     return response.json()
 
 
+def session_dates(listing: dict) -> list[str]:
+    """The dates of a session list's sessions, in its order."""
+    return [s["date"] for s in listing["items"]]
+
+
 def delivery(day: str, pulses: int = 3000, **extra) -> dict:
     """A delivery body performed at 09:30 UTC on ``day``."""
     return {"performed_at": f"{day}T09:30:00Z", "operator": "tech-anna", "rmt_pct_mso": 50,
