@@ -14,11 +14,14 @@ import ants
 import numpy as np
 import pandas as pd
 import pytest
+from scipy import ndimage
 
+from navsvc import templates
 from navsvc.coords import lps_to_ras, ras_to_lps
 from navsvc.grid import WorkingImage
 from navsvc.errors import InputError
-from navsvc.registration import Registration, _patient_brain
+from navsvc.registration import BRAIN_MASK_DILATION_VOXELS, Registration, _patient_brain
+from navsvc.registration_grid import load_fixed_images
 from navsvc.registration_checks import HANDEDNESS_CHECK_MNI_MM, require_handedness
 
 
@@ -164,3 +167,25 @@ def test_a_head_affine_that_puts_the_brain_outside_the_image_is_refused(tmp_path
     ants.write_transform(away, path)
     with pytest.raises(InputError, match="placed the brain outside the image"):
         _patient_brain(_moving_image(), path)
+
+
+def test_the_patient_brain_is_a_box_of_the_head_grid_holding_the_whole_carried_mask(tmp_path):
+    # the brain stage registers a crop of the 2 mm head grid: it must be the same physical
+    # space (a point keeps its position) and hold every voxel of the carried brain mask
+    colin = load_fixed_images()[0]
+    identity = str(tmp_path / "identity.mat")
+    ants.write_transform(ants.create_ants_transform(transform_type="AffineTransform", dimension=3), identity)
+    brain = _patient_brain(colin, identity)
+    assert brain.spacing == colin.spacing
+    assert np.allclose(brain.direction, colin.direction)
+    offset_voxels = (np.linalg.inv(np.asarray(colin.direction)) @ (np.asarray(brain.origin) - np.asarray(colin.origin))
+                     / np.asarray(colin.spacing))
+    assert np.allclose(offset_voxels, np.round(offset_voxels)) and (offset_voxels >= 0).all()
+    assert all(b < c for b, c in zip(brain.shape, colin.shape))  # a crop, not the whole grid
+    lo = np.round(offset_voxels).astype(int)
+    in_head_grid = np.zeros(colin.shape, dtype=bool)
+    in_head_grid[tuple(slice(a, a + n) for a, n in zip(lo, brain.shape))] = brain.numpy() > 0
+    carried = ants.apply_transforms(fixed=colin, moving=ants.image_read(str(templates.COLIN_BRAIN_MASK)),
+                                    transformlist=[identity], interpolator="nearestNeighbor").numpy() > 0
+    assert in_head_grid[carried].mean() > 0.99  # N4 keeps the brain's intensities positive
+    assert not in_head_grid[~ndimage.binary_dilation(carried, iterations=BRAIN_MASK_DILATION_VOXELS)].any()
