@@ -24,10 +24,11 @@ class EngineSettings(BaseSettings):
         Where derived template images (2 mm, normalised) are kept between runs
         (``NAVSVC_CACHE_DIR``, default ``~/.cache/navsvc``).
     threads : int
-        Threads for ITK/ANTs (``NAVSVC_THREADS``, default 1). ANTs registration is bit-for-bit
-        repeatable only single-threaded (measured here: 2 threads moved mapped points by up to
-        0.4 mm between identical runs); more threads trade that for speed. A service runs
-        one job per core instead (``NAVSVC_WORKERS``).
+        Threads for ITK/ANTs (``NAVSVC_THREADS``, default 1). The registration's affine stages
+        are bit-for-bit repeatable only single-threaded (measured here: 2 threads moved mapped
+        points by up to 0.4 mm between identical runs); more threads trade that for speed.
+        The SyN stage runs in a process of its own with at least 2 threads, repeatable there
+        (:mod:`navsvc.syn_process`). A service runs one job per core (``NAVSVC_WORKERS``).
     """
 
     model_config = SettingsConfigDict(env_prefix="NAVSVC_", extra="ignore")

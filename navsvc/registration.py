@@ -6,7 +6,8 @@ Two stages, both at 2 mm on the working grid:
    which captures large rotations and gives the 10-20 landmark frame;
 2. brain to brain: the patient's brain (Colin27 brain mask carried back, dilated, N4
    bias-corrected inside it) to the ICBM 2009a template (affine refinement, then SyN),
-   which defines "MNI" here.
+   which defines "MNI" here. Its SyN runs in a child process with 2 ITK threads, where
+   it is repeatable bit for bit (:mod:`navsvc.syn_process`); the rest runs single-threaded.
 
 Known limit (``benchmarks/warp_amplitude_sweep.py``): SyN against the ICBM average
 recovers deformations across the cortical surface but hardly any slide along it, as does
@@ -50,6 +51,7 @@ from navsvc.point_maps import PointChain, transform_files  # noqa: E402
 from navsvc.registration_grid import (  # noqa: E402
     index_box, load_fixed_images, normalise, registration_grid_image,
 )
+from navsvc.syn_process import SynProcess  # noqa: E402
 
 #: fixed seed: the same input always gives the same transforms
 RANDOM_SEED = 20120601
@@ -207,6 +209,12 @@ def brain_correlation(warped_native: np.ndarray, template: np.ndarray, mask: np.
     return float(np.corrcoef(a, b)[0, 1])
 
 
+def _seed_ants() -> None:
+    # antspyx ignores a `random_seed` argument: its sampling seed is a package global, set
+    # here without the single-thread switch that on=True would also throw.
+    ants.config.set_ants_deterministic(on=False, seed_value=RANDOM_SEED)
+
+
 def _stage_prefix(work_dir: Path, stage: str) -> str:
     """ANTs output prefix of one stage: a new folder of its own (antspyx collects a stage's
     files by globbing its prefix, so one prefix must never begin another)."""
@@ -249,9 +257,56 @@ def _patient_brain(moving: ants.ANTsImage, head_affine: str) -> ants.ANTsImage:
     return normalise(corrected.new_image_like(corrected.numpy() * mask_in_box), mask_in_box)
 
 
+def brain_stage_fixed(fixed: tuple[ants.ANTsImage, ants.ANTsImage] | None = None) -> tuple[ants.ANTsImage, ants.ANTsImage]:
+    """The brain stage's fixed image and mask: the 2 mm ICBM template (its brain box) and
+    its brain mask dilated by 4 mm.
+
+    Parameters
+    ----------
+    fixed : tuple of ants.ANTsImage, optional
+        The template and its brain mask from :func:`load_fixed_images`, when the caller has
+        loaded them already.
+    """
+    icbm, icbm_mask = load_fixed_images()[1:] if fixed is None else fixed
+    return icbm, icbm_mask.new_image_like(ndimage.binary_dilation(icbm_mask.numpy() > 0, iterations=2).astype(np.float32))
+
+
+def syn_stage(moving_brain: ants.ANTsImage, initial_transform: str, work_dir: Path,
+              syn_iterations: tuple[int, ...], fixed: tuple[ants.ANTsImage, ants.ANTsImage]) -> dict:
+    """The brain stage's SyN, in this process (:class:`SynProcess` runs it in its child).
+
+    Parameters
+    ----------
+    moving_brain : ants.ANTsImage
+        The patient's brain, as :func:`register_brain` takes it.
+    initial_transform : str
+        The brain affine's transform file.
+    work_dir : Path
+        An existing folder that receives the stage's transform files.
+    syn_iterations : tuple of int
+        SyN iterations at shrink factors 4, 2, 1 of the 2 mm grid.
+    fixed : tuple of ants.ANTsImage
+        :func:`brain_stage_fixed`'s template and mask.
+
+    Returns
+    -------
+    dict
+        :func:`ants.registration`'s result.
+    """
+    _seed_ants()
+    icbm, fixed_mask = fixed
+    return ants.registration(
+        fixed=icbm, moving=moving_brain, type_of_transform="SyNOnly",
+        initial_transform=initial_transform, mask=fixed_mask,
+        outprefix=_stage_prefix(work_dir, "brain_syn"),
+        syn_metric=SYN_METRIC, syn_sampling=SYN_METRIC_PARAMETER, reg_iterations=syn_iterations,
+    )
+
+
 def register_brain(moving_brain: ants.ANTsImage, initial_transform: str | None, work_dir: Path,
                    syn_iterations: tuple[int, ...] = SYN_ITERATIONS,
-                   fixed: tuple[ants.ANTsImage, ants.ANTsImage] | None = None) -> dict:
+                   fixed: tuple[ants.ANTsImage, ants.ANTsImage] | None = None,
+                   syn_process: SynProcess | None = None) -> dict:
     """The brain stage: a 2 mm brain (or a brain-only image) to the ICBM template, affine
     then SyN, inside the template brain mask dilated by 4 mm.
 
@@ -268,6 +323,8 @@ def register_brain(moving_brain: ants.ANTsImage, initial_transform: str | None, 
         SyN iterations at shrink factors 4, 2, 1 of the 2 mm grid (benchmarks try others).
     fixed : tuple of ants.ANTsImage, optional
         The 2 mm ICBM template and its brain mask, when the caller has loaded them already.
+    syn_process : SynProcess, optional
+        A started :class:`SynProcess` that runs the SyN; without it one is started here.
 
     Returns
     -------
@@ -275,8 +332,7 @@ def register_brain(moving_brain: ants.ANTsImage, initial_transform: str | None, 
         :func:`ants.registration`'s result for the SyN stage: ``fwdtransforms`` (warp, affine)
         and ``invtransforms`` (affine, inverse warp), fixed = ICBM, moving = the brain.
     """
-    icbm, icbm_mask = load_fixed_images()[1:] if fixed is None else fixed
-    fixed_mask = icbm_mask.new_image_like(ndimage.binary_dilation(icbm_mask.numpy() > 0, iterations=2).astype(np.float32))
+    icbm, fixed_mask = brain_stage_fixed(fixed)
     # antspyx's "SyN" runs its own long affine stage (2100x1200x1200 iterations, ignoring
     # aff_iterations): run a short brain-to-brain affine ourselves, then SyN only. At 8 and
     # 4 mm it costs 0.5 s and brings the mapped target within 1.5 mm of full-resolution
@@ -285,12 +341,10 @@ def register_brain(moving_brain: ants.ANTsImage, initial_transform: str | None, 
     brain_affine = ants.registration(fixed=icbm, moving=moving_brain, type_of_transform="Affine",
                                      initial_transform=initial_transform, mask=fixed_mask,
                                      outprefix=_stage_prefix(work_dir, "brain_affine"), **BRAIN_AFFINE)
-    return ants.registration(
-        fixed=icbm, moving=moving_brain, type_of_transform="SyNOnly",
-        initial_transform=brain_affine["fwdtransforms"][0], mask=fixed_mask,
-        outprefix=_stage_prefix(work_dir, "brain_syn"),
-        syn_metric=SYN_METRIC, syn_sampling=SYN_METRIC_PARAMETER, reg_iterations=syn_iterations,
-    )
+    if syn_process is None:
+        with SynProcess() as own_process:
+            return own_process.run(moving_brain, brain_affine["fwdtransforms"][0], work_dir, syn_iterations)
+    return syn_process.run(moving_brain, brain_affine["fwdtransforms"][0], work_dir, syn_iterations)
 
 
 def register_to_mni(native: WorkingImage, work_dir: Path,
@@ -314,14 +368,15 @@ def register_to_mni(native: WorkingImage, work_dir: Path,
     Registration
         Transform files (in ``work_dir``) and the brain correlation after registration.
     """
-    # antspyx ignores a `random_seed` argument: its sampling seed is a package global, set
-    # here without the single-thread switch that on=True would also throw.
-    ants.config.set_ants_deterministic(on=False, seed_value=RANDOM_SEED)
-    colin, icbm, icbm_mask = load_fixed_images()
-    moving = registration_grid_image(native)
-    head_affine = _head_stage(colin, moving, work_dir)
-    moving_brain = _patient_brain(moving, head_affine)
-    brain = register_brain(moving_brain, head_affine, work_dir, syn_iterations, fixed=(icbm, icbm_mask))
+    _seed_ants()
+    # started first: the child loads while the single-threaded head stage runs
+    with SynProcess() as syn_process:
+        colin, icbm, icbm_mask = load_fixed_images()
+        moving = registration_grid_image(native)
+        head_affine = _head_stage(colin, moving, work_dir)
+        moving_brain = _patient_brain(moving, head_affine)
+        brain = register_brain(moving_brain, head_affine, work_dir, syn_iterations, fixed=(icbm, icbm_mask),
+                               syn_process=syn_process)
     # Quality: the whole (unmasked) registered head against the template, inside the
     # template brain eroded by 6 mm. Only real brain anatomy (GM/WM contrast) correlates
     # there: a noise or phantom volume scores about 0, a head T1 about 0.8.
