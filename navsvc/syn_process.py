@@ -97,8 +97,11 @@ class SynProcess:
         PipelineError
             The child failed or died; the message ends with its last line of error output.
         """
-        if self._child.poll() is not None or self._child.stdin.closed:
-            raise PipelineError("the SyN stage's process has ended already: each process runs one stage")
+        if self._child.stdin.closed:
+            raise PipelineError("this SyN process has run its stage already: start one per registration")
+        if self._child.poll() is not None:  # died while it loaded (e.g. killed for lack of memory)
+            _, errors = self._child.communicate()
+            raise PipelineError(_failure("ended before the stage", self._child.returncode, errors))
         moving_path = work_dir / MOVING_BRAIN_FILE
         moving_brain.to_file(str(moving_path))
         request = {"moving_brain": str(moving_path), "initial_transform": str(initial_transform),
@@ -111,10 +114,13 @@ class SynProcess:
         except json.JSONDecodeError:
             result = None
         if not isinstance(result, dict):
-            last = errors.strip().splitlines()[-1] if errors.strip() else "no error output"
-            raise PipelineError(f"the registration's SyN stage failed in its process "
-                                f"(exit code {self._child.returncode}): {last}")
+            raise PipelineError(_failure("failed", self._child.returncode, errors))
         return result
+
+
+def _failure(what: str, exit_code: int, errors: str) -> str:
+    last = errors.strip().splitlines()[-1] if errors.strip() else "no error output"
+    return f"the registration's SyN stage {what} in its process (exit code {exit_code}): {last}"
 
 
 def _serve_one_request() -> int:

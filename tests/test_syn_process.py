@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 
@@ -52,8 +53,18 @@ def test_a_failed_syn_process_is_a_pipeline_error_with_its_last_error_line(tmp_p
     with SynProcess() as process:
         with pytest.raises(PipelineError, match=r"SyN stage failed in its process \(exit code 1\): \w+"):
             process.run(brain, str(tmp_path / "no-such-affine.mat"), tmp_path, SYN_ITERATIONS)
-        with pytest.raises(PipelineError, match="has ended already"):
+        with pytest.raises(PipelineError, match="has run its stage already"):
             process.run(brain, str(tmp_path / "no-such-affine.mat"), tmp_path, SYN_ITERATIONS)
+
+
+def test_a_syn_process_that_died_before_the_stage_is_a_pipeline_error(tmp_path):
+    # e.g. the kernel's out-of-memory killer took it while it loaded
+    brain = ants.from_numpy(np.ones((8, 8, 8), dtype=np.float32), spacing=(2.0, 2.0, 2.0))
+    with SynProcess() as process:
+        os.kill(process.pid, signal.SIGKILL)
+        os.waitid(os.P_PID, process.pid, os.WEXITED | os.WNOWAIT)  # until it has ended, not reaped
+        with pytest.raises(PipelineError, match=r"ended before the stage in its process \(exit code -9\)"):
+            process.run(brain, _identity(tmp_path / "identity.mat"), tmp_path, SYN_ITERATIONS)
 
 
 def test_leaving_before_the_syn_stage_ends_the_child():
