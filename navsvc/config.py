@@ -15,6 +15,10 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from navsvc.errors import InputError
 
 
+#: environment variable that sets ITK's thread count, read once when a process starts ITK
+ITK_THREADS_VARIABLE = "ITK_GLOBAL_DEFAULT_NUMBER_OF_THREADS"
+
+
 class EngineSettings(BaseSettings):
     """Settings of the targeting engine.
 

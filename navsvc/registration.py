@@ -29,12 +29,13 @@ from __future__ import annotations
 
 import os
 
-from navsvc.config import engine_settings
+from navsvc.config import ITK_THREADS_VARIABLE, engine_settings
 
 # ITK reads its thread count when ANTs is imported: set it first.
-os.environ.setdefault("ITK_GLOBAL_DEFAULT_NUMBER_OF_THREADS", str(engine_settings().threads))
+os.environ.setdefault(ITK_THREADS_VARIABLE, str(engine_settings().threads))
 
 import shutil  # noqa: E402
+from contextlib import nullcontext  # noqa: E402
 from dataclasses import dataclass  # noqa: E402
 from functools import cached_property  # noqa: E402
 from pathlib import Path  # noqa: E402
@@ -341,10 +342,8 @@ def register_brain(moving_brain: ants.ANTsImage, initial_transform: str | None, 
     brain_affine = ants.registration(fixed=icbm, moving=moving_brain, type_of_transform="Affine",
                                      initial_transform=initial_transform, mask=fixed_mask,
                                      outprefix=_stage_prefix(work_dir, "brain_affine"), **BRAIN_AFFINE)
-    if syn_process is None:
-        with SynProcess() as own_process:
-            return own_process.run(moving_brain, brain_affine["fwdtransforms"][0], work_dir, syn_iterations)
-    return syn_process.run(moving_brain, brain_affine["fwdtransforms"][0], work_dir, syn_iterations)
+    with SynProcess() if syn_process is None else nullcontext(syn_process) as process:
+        return process.run(moving_brain, brain_affine["fwdtransforms"][0], work_dir, syn_iterations)
 
 
 def register_to_mni(native: WorkingImage, work_dir: Path,

@@ -23,10 +23,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+from navsvc.config import ITK_THREADS_VARIABLE
 from navsvc.errors import PipelineError
 
-#: environment variable that sets ITK's thread count, read once when a process starts ITK
-ITK_THREADS_VARIABLE = "ITK_GLOBAL_DEFAULT_NUMBER_OF_THREADS"
 #: fewest threads of the SyN stage (measured repeatable bit for bit with 2)
 SYN_MIN_THREADS = 2
 #: file (in the registration's work folder) that carries the moving brain to the child:

@@ -11,10 +11,11 @@ import ants
 import numpy as np
 import pytest
 
+from navsvc.config import ITK_THREADS_VARIABLE
 from navsvc.errors import PipelineError
 from navsvc.registration import SYN_ITERATIONS, _patient_brain
 from navsvc.registration_grid import load_fixed_images
-from navsvc.syn_process import ITK_THREADS_VARIABLE, SynProcess, syn_threads
+from navsvc.syn_process import SynProcess, syn_threads
 
 
 @pytest.mark.parametrize("parent, expected", [(None, 2), ("1", 2), ("2", 2), ("4", 4), ("many", 2)])
