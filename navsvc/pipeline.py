@@ -35,7 +35,7 @@ from navsvc.options import PlanOptions
 from navsvc.plan_document import build_plan
 from navsvc.plan_files import PLAN_FILENAME, REPORT_FILENAME, TRANSFORMS_FOLDER
 from navsvc.progress import StageTimer
-from navsvc.registration import Registration, register_to_mni
+from navsvc.registration import HeadAlignment, Registration, registration_to_mni
 from navsvc.registration_checks import require_handedness, require_quality
 from navsvc.report import ReportInputs, write_report
 from navsvc.sampling import MappedImage
@@ -211,28 +211,60 @@ def require_native_target_in_image(options: PlanOptions, t1: LoadedT1) -> None:
         )
 
 
-def native_anatomy(t1: LoadedT1, grid: WorkingImage, coarse: WorkingImage,
-                   registration: Registration) -> tuple[PlanContext, float, float]:
+@dataclass(frozen=True)
+class NativeAnatomy:
+    """The anatomy stage's result, built from the head stage's alignment alone."""
+
+    scalp: Scalp
+    frame: HeadFrame
+    cut: ScalpCut
+    brain_mask: WorkingImage
+    noise_pct_of_brain: float
+    scalp_to_brain_mm: float  # the smallest scalp-to-brain-mask distance over the upper head
+
+
+def native_anatomy(t1: LoadedT1, coarse: WorkingImage, head: HeadAlignment) -> NativeAnatomy:
     """The anatomy stage: the image's noise, the scalp surface and where it is not the
     patient's, the head frame, and the scalp check, each refusing what cannot be planned.
 
-    Returns
-    -------
-    tuple
-        The plan context, the noise in % of the brain's signal, and the smallest
-        scalp-to-brain-mask distance over the upper head (mm).
+    It needs only the head stage's alignment to Colin27, so the pipeline runs it while the
+    registration's SyN stage runs in its own process.
     """
-    noise_pct = noise_pct_of_brain(t1.data, t1.affine, registration.native_to_colin)
+    noise_pct = noise_pct_of_brain(t1.data, t1.affine, head.native_to_colin)
     require_low_noise(noise_pct)
     scalp = scalp_surface(coarse)
     cut = scalp_cut(scalp, t1.shape, t1.affine, removed_scalp_vertices(
-        scalp, t1.data, t1.affine, registration.native_to_colin))
+        scalp, t1.data, t1.affine, head.native_to_colin))
     require_head_outline(scalp, cut)
-    frame = head_frame(registration)
-    brain = coarse.with_data(registration.colin_image_to_native(
+    frame = head_frame(head)
+    brain = coarse.with_data(head.colin_image_to_native(
         ants.image_read(str(templates.COLIN_BRAIN_MASK)), coarse, nearest=True))
     scalp_gap_mm = require_scalp(scalp, brain, frame.superior)
-    return PlanContext(t1, grid, registration, scalp, frame, cut, brain), noise_pct, scalp_gap_mm
+    return NativeAnatomy(scalp, frame, cut, brain, noise_pct, scalp_gap_mm)
+
+
+def register_with_anatomy(t1: LoadedT1, coarse: WorkingImage, scratch: Path,
+                          timer: StageTimer) -> tuple[Registration, NativeAnatomy]:
+    """The registration, with the anatomy stage built while its SyN stage runs; then the
+    registration's checks, then the anatomy's.
+
+    The anatomy's refusal is raised only after the registration's checks pass: on an image
+    that is not a head T1 the registration says so, where the anatomy would report a
+    symptom (no scalp, too much noise).
+    """
+    with timer.stage("registration"):
+        with registration_to_mni(coarse, scratch) as pending:
+            with timer.stage("anatomy"):
+                try:
+                    anatomy, anatomy_error = native_anatomy(t1, coarse, pending.head), None
+                except Exception as exc:  # noqa: BLE001 - raised below, after the registration's checks
+                    anatomy, anatomy_error = None, exc
+            registration = pending.result()
+        require_quality(registration.quality_correlation)
+        require_handedness(registration)
+    if anatomy_error is not None:
+        raise anatomy_error
+    return registration, anatomy
 
 
 def locate_m1(ctx: PlanContext) -> M1Site:
@@ -306,12 +338,8 @@ def _plan_into(out: Path, t1_path: str | Path, options: PlanOptions, timer: Stag
             require_native_target_in_image(options, t1)
             grid = resample_to_working_grid(t1)
             coarse = grid.downsampled(2)
-        with timer.stage("registration"):
-            registration = register_to_mni(coarse, scratch)
-            require_quality(registration.quality_correlation)
-            require_handedness(registration)
-        with timer.stage("anatomy"):
-            ctx, noise_pct, scalp_gap_mm = native_anatomy(t1, grid, coarse, registration)
+        registration, anatomy = register_with_anatomy(t1, coarse, scratch, timer)
+        ctx = PlanContext(t1, grid, registration, anatomy.scalp, anatomy.frame, anatomy.cut, anatomy.brain_mask)
         with timer.stage("target"):
             target = locate_target(options, ctx)
             require_cortical_depth(target, ctx.brain_mask,
@@ -321,8 +349,8 @@ def _plan_into(out: Path, t1_path: str | Path, options: PlanOptions, timer: Stag
             landmarks = place_landmarks(ctx, m1)
         with timer.stage("outputs"):
             plan = build_plan(t1=t1, options=options, registration=registration, target=target, m1=m1,
-                              landmarks=landmarks, cut=ctx.cut, scalp_to_brain_mm=scalp_gap_mm,
-                              noise_pct_of_brain=noise_pct,
+                              landmarks=landmarks, cut=ctx.cut, scalp_to_brain_mm=anatomy.scalp_to_brain_mm,
+                              noise_pct_of_brain=anatomy.noise_pct_of_brain,
                               transform_files=registration.save(scratch / TRANSFORMS_FOLDER))
         _record_timing(plan, timer)  # the report shows the stages before it
         with timer.stage("report"):

@@ -27,6 +27,7 @@ class StageTimer:
         """Context manager timing one stage."""
         if self._progress is not None:
             self._progress(name)
+        self.seconds[name] = 0.0  # listed in the order the stages start (a stage may run inside another)
         start = time.perf_counter()
         try:
             yield

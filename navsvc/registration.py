@@ -35,7 +35,8 @@ from navsvc.config import ITK_THREADS_VARIABLE, engine_settings
 os.environ.setdefault(ITK_THREADS_VARIABLE, str(engine_settings().threads))
 
 import shutil  # noqa: E402
-from contextlib import nullcontext  # noqa: E402
+from collections.abc import Iterator  # noqa: E402
+from contextlib import contextmanager  # noqa: E402
 from dataclasses import dataclass  # noqa: E402
 from functools import cached_property  # noqa: E402
 from pathlib import Path  # noqa: E402
@@ -88,14 +89,45 @@ JACOBIAN_STEP_MM = 2.0
 
 
 @dataclass(frozen=True)
-class Registration:
+class HeadAlignment:
+    """The head stage's result: the patient's head aligned (affine) to Colin27, known
+    before the brain stage's SyN ends."""
+
+    head_affine: str
+
+    @cached_property
+    def _points_from_colin(self) -> PointChain:
+        return PointChain((self.head_affine,), (False,))
+
+    @cached_property
+    def _points_to_colin(self) -> PointChain:
+        return PointChain((self.head_affine,), (True,))
+
+    @cached_property
+    def _image_from_colin(self) -> ants.ANTsTransform:
+        return _composite((self.head_affine,), (True,))
+
+    def colin_to_native(self, points_colin_mm) -> np.ndarray:
+        """Map Colin27 head-space points (RAS mm) into native space (affine stage only)."""
+        return _map_points(self._points_from_colin, points_colin_mm)
+
+    def native_to_colin(self, points_ras_mm) -> np.ndarray:
+        """Map native RAS points (mm) into Colin27 head space (affine stage only)."""
+        return _map_points(self._points_to_colin, points_ras_mm)
+
+    def colin_image_to_native(self, image: ants.ANTsImage, grid: WorkingImage, nearest: bool = False) -> np.ndarray:
+        """Resample an image defined in Colin27 space onto the native grid (affine stage)."""
+        return _resample(self._image_from_colin, image, grid, nearest)
+
+
+@dataclass(frozen=True)
+class Registration(HeadAlignment):
     """Transforms between the patient (native RAS) and Colin27 / ICBM (MNI RAS).
 
     ``to_mni`` / ``from_mni`` are ANTs transform lists in the order
     :func:`ants.apply_transforms` takes them (fixed = MNI, moving = native).
     """
 
-    head_affine: str
     to_mni: tuple[str, ...]
     from_mni: tuple[str, ...]
     from_mni_invert: tuple[bool, ...]
@@ -111,20 +143,8 @@ class Registration:
         return PointChain(self.to_mni, (False,) * len(self.to_mni))
 
     @cached_property
-    def _points_from_colin(self) -> PointChain:
-        return PointChain((self.head_affine,), (False,))
-
-    @cached_property
-    def _points_to_colin(self) -> PointChain:
-        return PointChain((self.head_affine,), (True,))
-
-    @cached_property
     def _image_from_mni(self) -> ants.ANTsTransform:
         return _composite(self.from_mni, self.from_mni_invert)
-
-    @cached_property
-    def _image_from_colin(self) -> ants.ANTsTransform:
-        return _composite((self.head_affine,), (True,))
 
     # -- points ---------------------------------------------------------------
     def mni_to_native(self, points_mni_mm) -> np.ndarray:
@@ -135,14 +155,6 @@ class Registration:
     def native_to_mni(self, points_ras_mm) -> np.ndarray:
         """Map native RAS points (mm) into ICBM MNI space."""
         return _map_points(self._points_to_mni, points_ras_mm)
-
-    def colin_to_native(self, points_colin_mm) -> np.ndarray:
-        """Map Colin27 head-space points (RAS mm) into native space (affine stage only)."""
-        return _map_points(self._points_from_colin, points_colin_mm)
-
-    def native_to_colin(self, points_ras_mm) -> np.ndarray:
-        """Map native RAS points (mm) into Colin27 head space (affine stage only)."""
-        return _map_points(self._points_to_colin, points_ras_mm)
 
     def jacobian_determinant_from_mni(self, points_mni_mm, step_mm: float = JACOBIAN_STEP_MM) -> np.ndarray:
         """Local volume ratio native/MNI of the MNI-to-native map at each point (central
@@ -161,10 +173,6 @@ class Registration:
     def mni_image_to_native(self, image: ants.ANTsImage, grid: WorkingImage, nearest: bool = False) -> np.ndarray:
         """Resample an image defined in ICBM space onto the native working grid."""
         return _resample(self._image_from_mni, image, grid, nearest)
-
-    def colin_image_to_native(self, image: ants.ANTsImage, grid: WorkingImage, nearest: bool = False) -> np.ndarray:
-        """Resample an image defined in Colin27 space onto the native grid (affine stage)."""
-        return _resample(self._image_from_colin, image, grid, nearest)
 
     def save(self, folder: Path) -> dict[str, str]:
         """Copy the transform files into ``folder``; return role -> file name."""
@@ -304,10 +312,24 @@ def syn_stage(moving_brain: ants.ANTsImage, initial_transform: str, work_dir: Pa
     )
 
 
+def _brain_affine(moving_brain: ants.ANTsImage, initial_transform: str | None, work_dir: Path,
+                  fixed: tuple[ants.ANTsImage, ants.ANTsImage]) -> str:
+    """The brain stage's affine (before its SyN); returns the transform file."""
+    icbm, fixed_mask = fixed
+    # antspyx's "SyN" runs its own long affine stage (2100x1200x1200 iterations, ignoring
+    # aff_iterations): run a short brain-to-brain affine ourselves, then SyN only. At 8 and
+    # 4 mm it costs 0.5 s and brings the mapped target within 1.5 mm of full-resolution
+    # antsRegistrationSyNQuick[s] on the 256^3 benchmark head (3.4 mm without it; 1.1 mm
+    # with a 4 and 2 mm affine costing 3 s).
+    brain_affine = ants.registration(fixed=icbm, moving=moving_brain, type_of_transform="Affine",
+                                     initial_transform=initial_transform, mask=fixed_mask,
+                                     outprefix=_stage_prefix(work_dir, "brain_affine"), **BRAIN_AFFINE)
+    return brain_affine["fwdtransforms"][0]
+
+
 def register_brain(moving_brain: ants.ANTsImage, initial_transform: str | None, work_dir: Path,
                    syn_iterations: tuple[int, ...] = SYN_ITERATIONS,
-                   fixed: tuple[ants.ANTsImage, ants.ANTsImage] | None = None,
-                   syn_process: SynProcess | None = None) -> dict:
+                   fixed: tuple[ants.ANTsImage, ants.ANTsImage] | None = None) -> dict:
     """The brain stage: a 2 mm brain (or a brain-only image) to the ICBM template, affine
     then SyN, inside the template brain mask dilated by 4 mm.
 
@@ -324,8 +346,6 @@ def register_brain(moving_brain: ants.ANTsImage, initial_transform: str | None, 
         SyN iterations at shrink factors 4, 2, 1 of the 2 mm grid (benchmarks try others).
     fixed : tuple of ants.ANTsImage, optional
         The 2 mm ICBM template and its brain mask, when the caller has loaded them already.
-    syn_process : SynProcess, optional
-        A started :class:`SynProcess` that runs the SyN; without it one is started here.
 
     Returns
     -------
@@ -333,22 +353,61 @@ def register_brain(moving_brain: ants.ANTsImage, initial_transform: str | None, 
         :func:`ants.registration`'s result for the SyN stage: ``fwdtransforms`` (warp, affine)
         and ``invtransforms`` (affine, inverse warp), fixed = ICBM, moving = the brain.
     """
-    icbm, fixed_mask = brain_stage_fixed(fixed)
-    # antspyx's "SyN" runs its own long affine stage (2100x1200x1200 iterations, ignoring
-    # aff_iterations): run a short brain-to-brain affine ourselves, then SyN only. At 8 and
-    # 4 mm it costs 0.5 s and brings the mapped target within 1.5 mm of full-resolution
-    # antsRegistrationSyNQuick[s] on the 256^3 benchmark head (3.4 mm without it; 1.1 mm
-    # with a 4 and 2 mm affine costing 3 s).
-    brain_affine = ants.registration(fixed=icbm, moving=moving_brain, type_of_transform="Affine",
-                                     initial_transform=initial_transform, mask=fixed_mask,
-                                     outprefix=_stage_prefix(work_dir, "brain_affine"), **BRAIN_AFFINE)
-    with SynProcess() if syn_process is None else nullcontext(syn_process) as process:
-        return process.run(moving_brain, brain_affine["fwdtransforms"][0], work_dir, syn_iterations)
+    with SynProcess() as process:
+        fixed = brain_stage_fixed(fixed)
+        process.submit(moving_brain, _brain_affine(moving_brain, initial_transform, work_dir, fixed),
+                       work_dir, syn_iterations)
+        return process.result()
 
 
-def register_to_mni(native: WorkingImage, work_dir: Path,
-                    syn_iterations: tuple[int, ...] = SYN_ITERATIONS) -> Registration:
-    """Register the patient (working grid) to Colin27 (head) and ICBM 2009a (brain).
+class PendingRegistration:
+    """A registration whose head stage is done and whose SyN runs in its own process
+    (made by :func:`registration_to_mni`).
+
+    Attributes
+    ----------
+    head : HeadAlignment
+        The head stage's alignment, usable while the SyN runs.
+    """
+
+    def __init__(self, head: HeadAlignment, moving: ants.ANTsImage, icbm: ants.ANTsImage,
+                 icbm_mask: ants.ANTsImage, syn_process: SynProcess):
+        self.head = head
+        self._moving, self._icbm, self._icbm_mask = moving, icbm, icbm_mask
+        self._syn_process = syn_process
+
+    def result(self) -> Registration:
+        """Wait for the SyN stage and return the whole registration.
+
+        Raises
+        ------
+        PipelineError
+            The SyN stage failed in its process.
+        """
+        brain = self._syn_process.result()
+        # Quality: the whole (unmasked) registered head against the template, inside the
+        # template brain eroded by 6 mm. Only real brain anatomy (GM/WM contrast) correlates
+        # there: a noise or phantom volume scores about 0, a head T1 about 0.8.
+        warped = ants.apply_transforms(fixed=self._icbm, moving=self._moving, transformlist=brain["fwdtransforms"])
+        inner = ndimage.binary_erosion(self._icbm_mask.numpy() > 0, iterations=3)
+        return Registration(
+            head_affine=self.head.head_affine,
+            to_mni=tuple(brain["fwdtransforms"]),
+            from_mni=tuple(brain["invtransforms"]),
+            from_mni_invert=(True, False),
+            quality_correlation=brain_correlation(warped.numpy(), self._icbm.numpy(), inner),
+        )
+
+
+@contextmanager
+def registration_to_mni(native: WorkingImage, work_dir: Path,
+                        syn_iterations: tuple[int, ...] = SYN_ITERATIONS) -> Iterator[PendingRegistration]:
+    """Register the patient (working grid) to Colin27 (head) and ICBM 2009a (brain); hand
+    back the head alignment while the brain stage's SyN runs in its own process.
+
+    A context manager: inside the ``with`` block the caller may work on ``pending.head``
+    (the SyN runs on other cores meanwhile), then takes ``pending.result()``. Leaving the
+    block before that stops the SyN.
 
     Parameters
     ----------
@@ -362,10 +421,11 @@ def register_to_mni(native: WorkingImage, work_dir: Path,
     syn_iterations : tuple of int
         SyN iterations per level (see :func:`register_brain`); plans use the default.
 
-    Returns
-    -------
-    Registration
-        Transform files (in ``work_dir``) and the brain correlation after registration.
+    Yields
+    ------
+    PendingRegistration
+        Its ``head`` at once; its ``result()``: transform files (in ``work_dir``) and the
+        brain correlation after registration.
     """
     _seed_ants()
     # started first: the child loads while the single-threaded head stage runs
@@ -374,18 +434,21 @@ def register_to_mni(native: WorkingImage, work_dir: Path,
         moving = registration_grid_image(native)
         head_affine = _head_stage(colin, moving, work_dir)
         moving_brain = _patient_brain(moving, head_affine)
-        brain = register_brain(moving_brain, head_affine, work_dir, syn_iterations, fixed=(icbm, icbm_mask),
-                               syn_process=syn_process)
-    # Quality: the whole (unmasked) registered head against the template, inside the
-    # template brain eroded by 6 mm. Only real brain anatomy (GM/WM contrast) correlates
-    # there: a noise or phantom volume scores about 0, a head T1 about 0.8.
-    warped = ants.apply_transforms(fixed=icbm, moving=moving, transformlist=brain["fwdtransforms"])
-    inner = ndimage.binary_erosion(icbm_mask.numpy() > 0, iterations=3)
-    quality = brain_correlation(warped.numpy(), icbm.numpy(), inner)
-    return Registration(
-        head_affine=head_affine,
-        to_mni=tuple(brain["fwdtransforms"]),
-        from_mni=tuple(brain["invtransforms"]),
-        from_mni_invert=(True, False),
-        quality_correlation=quality,
-    )
+        fixed = brain_stage_fixed((icbm, icbm_mask))
+        syn_process.submit(moving_brain, _brain_affine(moving_brain, head_affine, work_dir, fixed),
+                           work_dir, syn_iterations)
+        yield PendingRegistration(HeadAlignment(head_affine), moving, icbm, icbm_mask, syn_process)
+
+
+def register_to_mni(native: WorkingImage, work_dir: Path,
+                    syn_iterations: tuple[int, ...] = SYN_ITERATIONS) -> Registration:
+    """Register the patient (working grid) to Colin27 (head) and ICBM 2009a (brain) and
+    wait for the result (:func:`registration_to_mni` with nothing done meanwhile).
+
+    Returns
+    -------
+    Registration
+        Transform files (in ``work_dir``) and the brain correlation after registration.
+    """
+    with registration_to_mni(native, work_dir, syn_iterations) as pending:
+        return pending.result()

@@ -10,9 +10,11 @@ its fields were identical bit for bit over three runs on each of five heads, and
 count if higher). The child is started when the registration starts, so its interpreter
 and ANTs load while the parent runs the single-threaded head stage on the other core.
 
-The parent sends one JSON request on the child's stdin and closes it; the child answers
-one JSON object on stdout. A child that reads an empty stdin (its parent ended or gave
-up) exits without doing anything.
+The parent sends one JSON request, one line, on the child's stdin (:meth:`SynProcess.submit`)
+and builds the native anatomy while the child works (the anatomy needs only the head
+stage); :meth:`SynProcess.result` then waits for the child's answer, one JSON object on
+stdout. A child whose stdin ends before a request (its parent ended or
+gave up) exits without doing anything.
 """
 
 from __future__ import annotations
@@ -47,8 +49,8 @@ class SynProcess:
     """A child process ready to run one SyN stage (use as a context manager).
 
     Starting it costs the parent nothing: the child loads ANTs and the fixed images on its
-    own. Leaving the ``with`` block without a :meth:`run` (an error in an earlier stage)
-    kills the child.
+    own. Leaving the ``with`` block before :meth:`result` has returned (an error in an
+    earlier stage, or in work done while the stage ran) kills the child.
     """
 
     def __init__(self) -> None:
@@ -57,6 +59,7 @@ class SynProcess:
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
             env=os.environ | {ITK_THREADS_VARIABLE: str(syn_threads())},
         )
+        self._submitted = False
 
     @property
     def pid(self) -> int:
@@ -72,8 +75,12 @@ class SynProcess:
         # communicate() also closes the pipes; after a kill it returns at once
         self._child.communicate()
 
-    def run(self, moving_brain, initial_transform: str, work_dir: Path, syn_iterations: tuple[int, ...]) -> dict:
-        """Run the SyN stage in the child and wait for it.
+    def submit(self, moving_brain, initial_transform: str, work_dir: Path, syn_iterations: tuple[int, ...]) -> None:
+        """Send the SyN stage to the child, which starts it at once; :meth:`result` waits for it.
+
+        The parent may work in between (the pipeline builds the native anatomy). The child
+        writes nothing until the stage ends (ANTs runs quietly), so it never waits on a full
+        pipe while the parent works.
 
         Parameters
         ----------
@@ -86,6 +93,31 @@ class SynProcess:
         syn_iterations : tuple of int
             SyN iterations per level.
 
+        Raises
+        ------
+        PipelineError
+            A stage was sent already, or the child died before it (the message ends with its
+            last line of error output).
+        """
+        if self._submitted:
+            raise PipelineError("this SyN process has run its stage already: start one per registration")
+        self._submitted = True
+        if self._child.poll() is not None:  # died while it loaded (e.g. killed for lack of memory)
+            self._died_before_the_stage()
+        moving_path = work_dir / MOVING_BRAIN_FILE
+        moving_brain.to_file(str(moving_path))
+        request = {"moving_brain": str(moving_path), "initial_transform": str(initial_transform),
+                   "work_dir": str(work_dir), "syn_iterations": list(syn_iterations)}
+        try:
+            self._child.stdin.write(json.dumps(request) + "\n")
+            self._child.stdin.flush()
+        except BrokenPipeError:  # died between the check above and the request
+            self._child.wait()
+            self._died_before_the_stage()
+
+    def result(self) -> dict:
+        """Wait for the stage sent by :meth:`submit` and return its transform files.
+
         Returns
         -------
         dict
@@ -94,18 +126,12 @@ class SynProcess:
         Raises
         ------
         PipelineError
-            The child failed or died; the message ends with its last line of error output.
+            No stage was sent, or the child failed or died; the message ends with its last
+            line of error output.
         """
-        if self._child.stdin.closed:
-            raise PipelineError("this SyN process has run its stage already: start one per registration")
-        if self._child.poll() is not None:  # died while it loaded (e.g. killed for lack of memory)
-            _, errors = self._child.communicate()
-            raise PipelineError(_failure("ended before the stage", self._child.returncode, errors))
-        moving_path = work_dir / MOVING_BRAIN_FILE
-        moving_brain.to_file(str(moving_path))
-        request = {"moving_brain": str(moving_path), "initial_transform": str(initial_transform),
-                   "work_dir": str(work_dir), "syn_iterations": list(syn_iterations)}
-        answer, errors = self._child.communicate(json.dumps(request))
+        if not self._submitted or self._child.stdin.closed:
+            raise PipelineError("this SyN process has no stage to wait for: submit one first")
+        answer, errors = self._child.communicate()
         if errors:
             sys.stderr.write(errors)  # what the stage printed, as if it had run in this process
         try:
@@ -115,6 +141,10 @@ class SynProcess:
         if not isinstance(result, dict):
             raise PipelineError(_failure("failed", self._child.returncode, errors))
         return result
+
+    def _died_before_the_stage(self) -> None:
+        _, errors = self._child.communicate()
+        raise PipelineError(_failure("ended before the stage", self._child.returncode, errors))
 
 
 def _failure(what: str, exit_code: int, errors: str) -> str:
@@ -130,7 +160,7 @@ def _serve_one_request() -> int:
     from navsvc.registration import brain_stage_fixed, syn_stage
 
     fixed = brain_stage_fixed()
-    text = sys.stdin.read()
+    text = sys.stdin.readline()
     if not text:
         return 0  # the parent ended or gave up before the brain stage
     request = json.loads(text)

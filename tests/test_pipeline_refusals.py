@@ -95,7 +95,7 @@ def test_a_native_target_outside_the_image_fails_before_registration(tmp_path, c
     from navsvc import pipeline
     from navsvc.options import PlanOptions
 
-    monkeypatch.setattr(pipeline, "register_to_mni", lambda *a: pytest.fail("registration ran"))
+    monkeypatch.setattr(pipeline, "registration_to_mni", lambda *a: pytest.fail("registration ran"))
     with pytest.raises(InputError, match=r"native target \[0.0, 0.0, 500.0\] mm lies outside the image"):
         make_plan(colin_head_path, tmp_path / "out", PlanOptions(native_ras_mm=(0.0, 0.0, 500.0)))
 
@@ -257,3 +257,64 @@ def test_a_named_strategys_target_deep_in_the_brain_fails_the_plan_and_a_chosen_
         require_cortical_depth(target, brain)
     with pytest.raises(InputError, match="more than 34 mm below the brain's surface"):
         require_cortical_depth(target, brain, chosen_by_user=True)
+
+
+class _FakePending:
+    """A registration that has run its head stage; ``result()`` records that it was awaited."""
+
+    def __init__(self, quality: float, events: list):
+        self.head, self._quality, self._events = "head alignment", quality, events
+
+    def result(self):
+        self._events.append("registration awaited")
+        return type("FakeRegistration", (), {"quality_correlation": self._quality})()
+
+
+def _registration_with_anatomy(monkeypatch, tmp_path, quality: float, anatomy, events: list, timer=None):
+    from contextlib import contextmanager
+
+    from navsvc import pipeline
+    from navsvc.progress import StageTimer
+
+    @contextmanager
+    def registration(coarse, scratch):
+        yield _FakePending(quality, events)
+
+    monkeypatch.setattr(pipeline, "registration_to_mni", registration)
+    monkeypatch.setattr(pipeline, "native_anatomy", anatomy)
+    monkeypatch.setattr(pipeline, "require_handedness", lambda reg: events.append("handedness checked"))
+    return pipeline.register_with_anatomy(None, None, tmp_path, timer or StageTimer())
+
+
+def _no_scalp(t1, coarse, head):
+    assert head == "head alignment"  # built from the head stage, before the registration ends
+    raise InputError("no scalp: give the unstripped T1")
+
+
+def test_the_registrations_refusal_comes_before_the_anatomys(monkeypatch, tmp_path):
+    # a noise volume has no scalp either: the registration's message says what is wrong
+    events = []
+    with pytest.raises(InputError, match="does not look like a T1-weighted head MRI"):
+        _registration_with_anatomy(monkeypatch, tmp_path, 0.1, _no_scalp, events)
+    assert events == ["registration awaited"]
+
+
+def test_the_anatomys_refusal_is_raised_once_the_registration_passes_its_checks(monkeypatch, tmp_path):
+    events = []
+    with pytest.raises(InputError, match="no scalp"):
+        _registration_with_anatomy(monkeypatch, tmp_path, 0.8, _no_scalp, events)
+    assert events == ["registration awaited", "handedness checked"]
+
+
+def test_the_anatomy_is_built_inside_the_registration_stage(monkeypatch, tmp_path):
+    from navsvc.progress import StageTimer
+
+    events, started = [], []
+    timer = StageTimer(started.append)
+    registration, anatomy = _registration_with_anatomy(
+        monkeypatch, tmp_path, 0.8, lambda t1, coarse, head: f"anatomy of the {head}", events, timer)
+    assert anatomy == "anatomy of the head alignment"
+    assert registration.quality_correlation == 0.8
+    assert events == ["registration awaited", "handedness checked"]
+    assert started == ["registration", "anatomy"]  # the progress display shows each stage once
+    assert timer.seconds["registration"] >= timer.seconds["anatomy"]  # the anatomy overlaps the SyN stage

@@ -6,6 +6,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 
 import ants
 import numpy as np
@@ -42,7 +43,8 @@ def test_two_syn_processes_give_the_same_fields_bit_for_bit(tmp_path):
         folder = tmp_path / run
         folder.mkdir()
         with SynProcess() as process:
-            result = process.run(brain, identity, folder, SYN_ITERATIONS)
+            process.submit(brain, identity, folder, SYN_ITERATIONS)
+            result = process.result()
         assert all(str(folder) in path for path in result["fwdtransforms"] + result["invtransforms"])
         fields.append([ants.image_read(result["fwdtransforms"][0]).numpy(), ants.image_read(result["invtransforms"][1]).numpy()])
     assert np.abs(fields[0][0]).max() > 0.5  # the brains differ: the stage did warp
@@ -52,10 +54,13 @@ def test_two_syn_processes_give_the_same_fields_bit_for_bit(tmp_path):
 def test_a_failed_syn_process_is_a_pipeline_error_with_its_last_error_line(tmp_path):
     brain = ants.from_numpy(np.ones((8, 8, 8), dtype=np.float32), spacing=(2.0, 2.0, 2.0))
     with SynProcess() as process:
+        process.submit(brain, str(tmp_path / "no-such-affine.mat"), tmp_path, SYN_ITERATIONS)
         with pytest.raises(PipelineError, match=r"SyN stage failed in its process \(exit code 1\): \w+"):
-            process.run(brain, str(tmp_path / "no-such-affine.mat"), tmp_path, SYN_ITERATIONS)
+            process.result()
         with pytest.raises(PipelineError, match="has run its stage already"):
-            process.run(brain, str(tmp_path / "no-such-affine.mat"), tmp_path, SYN_ITERATIONS)
+            process.submit(brain, str(tmp_path / "no-such-affine.mat"), tmp_path, SYN_ITERATIONS)
+        with pytest.raises(PipelineError, match="no stage to wait for"):
+            process.result()
 
 
 def test_a_syn_process_that_died_before_the_stage_is_a_pipeline_error(tmp_path):
@@ -65,7 +70,30 @@ def test_a_syn_process_that_died_before_the_stage_is_a_pipeline_error(tmp_path):
         os.kill(process.pid, signal.SIGKILL)
         os.waitid(os.P_PID, process.pid, os.WEXITED | os.WNOWAIT)  # until it has ended, not reaped
         with pytest.raises(PipelineError, match=r"ended before the stage in its process \(exit code -9\)"):
-            process.run(brain, _identity(tmp_path / "identity.mat"), tmp_path, SYN_ITERATIONS)
+            process.submit(brain, _identity(tmp_path / "identity.mat"), tmp_path, SYN_ITERATIONS)
+
+
+def test_waiting_for_a_stage_never_sent_is_a_pipeline_error():
+    with SynProcess() as process:
+        with pytest.raises(PipelineError, match="no stage to wait for: submit one first"):
+            process.result()
+
+
+def test_the_stage_runs_while_the_parent_works_and_leaving_early_stops_it(tmp_path):
+    # the pipeline builds the anatomy between submit and result
+    identity = _identity(tmp_path / "identity.mat")
+    brain = _patient_brain(load_fixed_images()[0], identity)
+    with pytest.raises(KeyError):
+        with SynProcess() as process:
+            pid = process.pid
+            process.submit(brain, identity, tmp_path, SYN_ITERATIONS)
+            deadline = time.monotonic() + 120  # a bound on waiting, not a speed check
+            while not (tmp_path / "brain_syn").exists() and time.monotonic() < deadline:
+                time.sleep(0.05)
+            assert (tmp_path / "brain_syn").exists()  # made by the child as its stage began
+            raise KeyError("the parent's work failed")
+    with pytest.raises(ProcessLookupError):
+        os.kill(pid, 0)  # killed and reaped mid-stage
 
 
 def test_leaving_before_the_syn_stage_ends_the_child():

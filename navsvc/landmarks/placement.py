@@ -11,7 +11,7 @@ from navsvc.coords import unit
 from navsvc.landmarks import scalp_paths
 from navsvc.landmarks.beam import beam_distances
 from navsvc.landmarks.montage import landmark_positions_colin_mm
-from navsvc.registration import Registration
+from navsvc.registration import HeadAlignment
 
 #: distance of the 5-cm rule, mm
 FIVE_CM_MM = 50.0
@@ -26,20 +26,20 @@ class HeadFrame:
     superior: np.ndarray
 
 
-def head_frame(registration: Registration) -> HeadFrame:
+def head_frame(head: HeadAlignment) -> HeadFrame:
     """Anatomical axes from the head-to-Colin27 alignment (its rotation part)."""
-    pts = registration.colin_to_native(np.array([[0, 0, 0], [50, 0, 0], [0, 50, 0], [0, 0, 50]], float))
+    pts = head.colin_to_native(np.array([[0, 0, 0], [50, 0, 0], [0, 50, 0], [0, 0, 50]], float))
     right, anterior, superior = (unit(p - pts[0]) for p in pts[1:])
     superior = unit(superior - np.dot(superior, anterior) * anterior)
     right = np.cross(anterior, superior)  # R = A x S in a right-handed RAS frame
     return HeadFrame(right, anterior, superior)
 
 
-def project_montage(scalp: Scalp, registration: Registration) -> dict[str, np.ndarray]:
+def project_montage(scalp: Scalp, head: HeadAlignment) -> dict[str, np.ndarray]:
     """10-05 landmarks (Colin27 head) carried into the patient and put on their scalp."""
     colin = landmark_positions_colin_mm()
     names = list(colin)
-    native = registration.colin_to_native(np.array([colin[n] for n in names]))
+    native = head.colin_to_native(np.array([colin[n] for n in names]))
     return {name: scalp.nearest_point(p) for name, p in zip(names, native)}
 
 
