@@ -14,7 +14,7 @@ def add_parser(subparsers) -> None:
     parser = subparsers.add_parser("demo", help="plan the bundled example head (offline)")
     parser.add_argument("--out", type=Path, default=Path("navsvc-demo"), help="output folder (default ./navsvc-demo)")
     add_target_arguments(parser)
-    parser.set_defaults(run=run)
+    parser.set_defaults(run=run, skip_teardown=True)  # see navsvc.cli.console
 
 
 def run(args: argparse.Namespace) -> int:

@@ -47,7 +47,7 @@ def add_parser(subparsers) -> None:
     parser.add_argument("--out", type=Path, required=True, help="output folder (plan.json, transforms, report)")
     parser.add_argument("--series", help="DICOM series number or UID when the input holds several")
     add_target_arguments(parser)
-    parser.set_defaults(run=run)
+    parser.set_defaults(run=run, skip_teardown=True)  # see navsvc.cli.console
 
 
 class StderrProgress:
