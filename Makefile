@@ -17,7 +17,7 @@ demo: $(VENV)/.installed
 	$(VENV)/bin/navsvc demo --out navsvc-demo
 
 test: $(VENV)/.installed
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q --durations=20
 
 serve: $(VENV)/.installed
 	$(VENV)/bin/navsvc serve
