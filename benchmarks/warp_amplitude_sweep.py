@@ -120,7 +120,8 @@ import numpy as np
 
 from navsvc.anatomy.scalp import scalp_surface
 from navsvc.grid import resample_to_working_grid
-from navsvc.registration import Registration, register_to_mni
+from navsvc.registration import register_to_mni
+from navsvc.registration_maps import Registration
 from navsvc.target.strategies import get_strategy
 from navsvc.testing import heads
 from accuracy_ground_truth import reference_target  # benchmarks/ is on the path when run as a script

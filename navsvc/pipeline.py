@@ -35,7 +35,8 @@ from navsvc.options import PlanOptions
 from navsvc.plan_document import build_plan
 from navsvc.plan_files import PLAN_FILENAME, REPORT_FILENAME, TRANSFORMS_FOLDER
 from navsvc.progress import StageTimer
-from navsvc.registration import HeadAlignment, Registration, registration_to_mni
+from navsvc.registration import registration_to_mni
+from navsvc.registration_maps import HeadAlignment, Registration
 from navsvc.registration_checks import require_handedness, require_quality
 from navsvc.report import ReportInputs, write_report
 from navsvc.sampling import MappedImage

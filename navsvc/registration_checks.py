@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from navsvc.errors import InputError
-from navsvc.registration import Registration
+from navsvc.registration_maps import Registration
 
 #: registration quality (see :func:`navsvc.registration.register_to_mni`) below which the input is refused
 MIN_BRAIN_CORRELATION = 0.5

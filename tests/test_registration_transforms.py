@@ -1,6 +1,6 @@
 """The registration's in-memory point and image maps agree with ANTs' file-based tools.
 
-:class:`navsvc.registration.Registration` reads its transform files once and maps points
+:class:`navsvc.registration_maps.Registration` reads its transform files once and maps points
 and images with in-memory ANTs transforms; ANTs' ``apply_transforms_to_points`` and
 ``apply_transforms`` (which read the files on every call) are the reference, on a tilted
 affine plus a smooth displacement field, in both directions.
@@ -20,7 +20,8 @@ from navsvc import templates
 from navsvc.coords import lps_to_ras, ras_to_lps
 from navsvc.grid import WorkingImage
 from navsvc.errors import InputError
-from navsvc.registration import BRAIN_MASK_DILATION_VOXELS, Registration, _patient_brain
+from navsvc.registration import BRAIN_MASK_DILATION_VOXELS, _patient_brain
+from navsvc.registration_maps import Registration
 from navsvc.registration_grid import load_fixed_images
 from navsvc.registration_checks import HANDEDNESS_CHECK_MNI_MM, require_handedness
 

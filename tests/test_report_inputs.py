@@ -13,7 +13,7 @@ import trimesh
 from navsvc import templates
 from navsvc.grid import WorkingImage
 from navsvc.pipeline import report_inputs
-from navsvc.registration import Registration
+from navsvc.registration_maps import Registration
 from navsvc.report.planes import VIEWS, Volume, sample_planes
 from navsvc.report.template_slices import template_slices
 

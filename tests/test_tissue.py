@@ -10,7 +10,7 @@ import pytest
 from navsvc import templates
 from navsvc.anatomy.tissue import BRAIN_SUPPORT_MIN, _m_step, _priors, segment_locally
 from navsvc.grid import WorkingImage
-from navsvc.registration import Registration
+from navsvc.registration_maps import Registration
 
 
 @pytest.fixture(scope="module")

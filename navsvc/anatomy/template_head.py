@@ -1,6 +1,6 @@
 """Colin27's head outline, as a signed distance map that other checks carry into the patient.
 
-The registration's head affine (:meth:`navsvc.registration.Registration.native_to_colin`)
+The registration's head affine (:meth:`navsvc.registration_maps.HeadAlignment.native_to_colin`)
 places Colin27's head over the patient's. How far a patient point lies outside or inside
 that head tells air that is surely air (the noise measurement) from scalp that lies deep
 inside where a head should be (a removed face).

@@ -16,7 +16,7 @@ from scipy import ndimage
 
 from navsvc import templates
 from navsvc.grid import WorkingImage
-from navsvc.registration import Registration
+from navsvc.registration_maps import Registration
 
 #: half-width of the local box, mm
 LOCAL_RADIUS_MM = 32.0

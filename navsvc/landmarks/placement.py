@@ -11,7 +11,7 @@ from navsvc.coords import unit
 from navsvc.landmarks import scalp_paths
 from navsvc.landmarks.beam import beam_distances
 from navsvc.landmarks.montage import landmark_positions_colin_mm
-from navsvc.registration import HeadAlignment
+from navsvc.registration_maps import HeadAlignment
 
 #: distance of the 5-cm rule, mm
 FIVE_CM_MM = 50.0

@@ -1,0 +1,146 @@
+"""What a registration gives: the maps between the patient (native RAS), Colin27's head
+and ICBM MNI space, read from ANTs' transform files (:mod:`navsvc.registration` makes them).
+
+:class:`HeadAlignment` is the head stage's affine alone, known before the brain stage's SyN
+ends; :class:`Registration` adds the brain stage's maps to and from MNI. Points go to ANTs
+in LPS (ITK physical space) and come back as RAS.
+"""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+
+import ants
+import numpy as np
+
+from navsvc.coords import as_points, lps_to_ras, ras_to_lps
+from navsvc.grid import WorkingImage
+from navsvc.point_maps import PointChain, transform_files
+
+#: central-difference step of the local Jacobian of the MNI-to-native map, mm
+JACOBIAN_STEP_MM = 2.0
+
+
+@dataclass(frozen=True)
+class HeadAlignment:
+    """The head stage's result: the patient's head aligned (affine) to Colin27, known
+    before the brain stage's SyN ends."""
+
+    head_affine: str
+
+    @cached_property
+    def _points_from_colin(self) -> PointChain:
+        return PointChain((self.head_affine,), (False,))
+
+    @cached_property
+    def _points_to_colin(self) -> PointChain:
+        return PointChain((self.head_affine,), (True,))
+
+    @cached_property
+    def _image_from_colin(self) -> ants.ANTsTransform:
+        return _composite((self.head_affine,), (True,))
+
+    def colin_to_native(self, points_colin_mm) -> np.ndarray:
+        """Map Colin27 head-space points (RAS mm) into native space (affine stage only)."""
+        return _map_points(self._points_from_colin, points_colin_mm)
+
+    def native_to_colin(self, points_ras_mm) -> np.ndarray:
+        """Map native RAS points (mm) into Colin27 head space (affine stage only)."""
+        return _map_points(self._points_to_colin, points_ras_mm)
+
+    def colin_image_to_native(self, image: ants.ANTsImage, grid: WorkingImage, nearest: bool = False) -> np.ndarray:
+        """Resample an image defined in Colin27 space onto the native grid (affine stage)."""
+        return _resample(self._image_from_colin, image, grid, nearest)
+
+
+@dataclass(frozen=True)
+class Registration(HeadAlignment):
+    """Transforms between the patient (native RAS) and Colin27 / ICBM (MNI RAS).
+
+    ``to_mni`` / ``from_mni`` are ANTs transform lists in the order
+    :func:`ants.apply_transforms` takes them (fixed = MNI, moving = native).
+    """
+
+    to_mni: tuple[str, ...]
+    from_mni: tuple[str, ...]
+    from_mni_invert: tuple[bool, ...]
+    quality_correlation: float
+
+    # -- in-memory transforms (each file is read once, not on every mapping) -----
+    @cached_property
+    def _points_to_mni(self) -> PointChain:
+        return PointChain(self.from_mni, self.from_mni_invert)
+
+    @cached_property
+    def _points_from_mni(self) -> PointChain:
+        return PointChain(self.to_mni, (False,) * len(self.to_mni))
+
+    @cached_property
+    def _image_from_mni(self) -> ants.ANTsTransform:
+        return _composite(self.from_mni, self.from_mni_invert)
+
+    # -- points ---------------------------------------------------------------
+    def mni_to_native(self, points_mni_mm) -> np.ndarray:
+        """Map ICBM MNI points (RAS mm) into the patient's native RAS space."""
+        # A point maps with the transforms that warp images the other way.
+        return _map_points(self._points_from_mni, points_mni_mm)
+
+    def native_to_mni(self, points_ras_mm) -> np.ndarray:
+        """Map native RAS points (mm) into ICBM MNI space."""
+        return _map_points(self._points_to_mni, points_ras_mm)
+
+    def jacobian_determinant_from_mni(self, points_mni_mm, step_mm: float = JACOBIAN_STEP_MM) -> np.ndarray:
+        """Local volume ratio native/MNI of the MNI-to-native map at each point (central
+        differences ``step_mm`` apart): 1 keeps volume, <= 0 mirrors or folds space.
+
+        Returns
+        -------
+        numpy.ndarray, shape (N,)
+        """
+        points = as_points(points_mni_mm)
+        offsets = np.vstack([np.eye(3), -np.eye(3)]) * step_mm
+        mapped = self.mni_to_native((points[:, None, :] + offsets[None]).reshape(-1, 3)).reshape(len(points), 6, 3)
+        return np.linalg.det((mapped[:, :3] - mapped[:, 3:]) / (2.0 * step_mm))
+
+    # -- images ---------------------------------------------------------------
+    def mni_image_to_native(self, image: ants.ANTsImage, grid: WorkingImage, nearest: bool = False) -> np.ndarray:
+        """Resample an image defined in ICBM space onto the native working grid."""
+        return _resample(self._image_from_mni, image, grid, nearest)
+
+    def save(self, folder: Path) -> dict[str, str]:
+        """Copy the transform files into ``folder``; return role -> file name."""
+        folder.mkdir(parents=True, exist_ok=True)
+        names = {
+            "native_to_colin27_affine": (self.head_affine, "native_to_colin27_0GenericAffine.mat"),
+            "native_to_mni_affine": (self.to_mni[1], "native_to_mni_0GenericAffine.mat"),
+            "native_to_mni_warp": (self.to_mni[0], "native_to_mni_1Warp.nii.gz"),
+            "mni_to_native_warp": (self.from_mni[1], "native_to_mni_1InverseWarp.nii.gz"),
+        }
+        for src, name in names.values():
+            shutil.copyfile(src, folder / name)
+        return {role: name for role, (_, name) in names.items()}
+
+
+def _composite(files: tuple[str, ...], invert: tuple[bool, ...]) -> ants.ANTsTransform:
+    """The transform list of :func:`ants.apply_transforms` (same order, same meaning) as one
+    in-memory ANTs transform, for resampling images."""
+    parts = []
+    for path, is_affine, inverted in transform_files(files, invert):
+        if is_affine:
+            affine = ants.read_transform(path)
+            parts.append(affine.invert() if inverted else affine)
+        else:
+            parts.append(ants.transform_from_displacement_field(ants.image_read(path)))
+    return ants.compose_ants_transforms(parts)
+
+
+def _map_points(chain: PointChain, points_ras_mm) -> np.ndarray:
+    return lps_to_ras(chain(ras_to_lps(as_points(points_ras_mm))))
+
+
+def _resample(transform: ants.ANTsTransform, image: ants.ANTsImage, grid: WorkingImage, nearest: bool) -> np.ndarray:
+    out = transform.apply_to_image(image, grid.to_ants(), "nearestneighbor" if nearest else "linear")
+    return out.numpy()
