@@ -16,8 +16,11 @@ install: $(VENV)/.installed
 demo: $(VENV)/.installed
 	$(VENV)/bin/navsvc demo --out navsvc-demo
 
+# Two pytest-xdist workers (this machine's 2 cores): 18 min against 30 in one process.
+# --dist loadscope keeps each module on one worker, so module fixtures (real plans) run once.
+# Every test has its own database schema, Redis queue, port and folders, so workers never mix.
 test: $(VENV)/.installed
-	$(PY) -m pytest -q --durations=20
+	$(PY) -m pytest -q -n 2 --dist loadscope --durations=20
 
 serve: $(VENV)/.installed
 	$(VENV)/bin/navsvc serve
