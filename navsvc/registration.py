@@ -182,10 +182,11 @@ def syn_stage(moving_brain: ants.ANTsImage, initial_transform: str, work_dir: Pa
     )
 
 
-def _brain_affine(moving_brain: ants.ANTsImage, initial_transform: str | None, work_dir: Path,
-                  fixed: tuple[ants.ANTsImage, ants.ANTsImage]) -> str:
-    """The brain stage's affine (before its SyN); returns the transform file."""
-    icbm, fixed_mask = fixed
+def _start_brain_stage(process: SynProcess, moving_brain: ants.ANTsImage, initial_transform: str | None,
+                       work_dir: Path, syn_iterations: tuple[int, ...],
+                       fixed: tuple[ants.ANTsImage, ants.ANTsImage] | None) -> None:
+    """Run the brain stage's affine here (single-threaded), then send its SyN to ``process``."""
+    icbm, fixed_mask = brain_stage_fixed(fixed)
     # antspyx's "SyN" runs its own long affine stage (2100x1200x1200 iterations, ignoring
     # aff_iterations): run a short brain-to-brain affine ourselves, then SyN only. At 8 and
     # 4 mm it costs 0.5 s and brings the mapped target within 1.5 mm of full-resolution
@@ -194,7 +195,7 @@ def _brain_affine(moving_brain: ants.ANTsImage, initial_transform: str | None, w
     brain_affine = ants.registration(fixed=icbm, moving=moving_brain, type_of_transform="Affine",
                                      initial_transform=initial_transform, mask=fixed_mask,
                                      outprefix=_stage_prefix(work_dir, "brain_affine"), **BRAIN_AFFINE)
-    return brain_affine["fwdtransforms"][0]
+    process.submit(moving_brain, brain_affine["fwdtransforms"][0], work_dir, syn_iterations)
 
 
 def register_brain(moving_brain: ants.ANTsImage, initial_transform: str | None, work_dir: Path,
@@ -224,9 +225,7 @@ def register_brain(moving_brain: ants.ANTsImage, initial_transform: str | None, 
         and ``invtransforms`` (affine, inverse warp), fixed = ICBM, moving = the brain.
     """
     with SynProcess() as process:
-        fixed = brain_stage_fixed(fixed)
-        process.submit(moving_brain, _brain_affine(moving_brain, initial_transform, work_dir, fixed),
-                       work_dir, syn_iterations)
+        _start_brain_stage(process, moving_brain, initial_transform, work_dir, syn_iterations, fixed)
         return process.result()
 
 
@@ -304,9 +303,7 @@ def registration_to_mni(native: WorkingImage, work_dir: Path,
         moving = registration_grid_image(native)
         head_affine = _head_stage(colin, moving, work_dir)
         moving_brain = _patient_brain(moving, head_affine)
-        fixed = brain_stage_fixed((icbm, icbm_mask))
-        syn_process.submit(moving_brain, _brain_affine(moving_brain, head_affine, work_dir, fixed),
-                           work_dir, syn_iterations)
+        _start_brain_stage(syn_process, moving_brain, head_affine, work_dir, syn_iterations, (icbm, icbm_mask))
         yield PendingRegistration(HeadAlignment(head_affine), moving, icbm, icbm_mask, syn_process)
 
 
