@@ -16,6 +16,7 @@ from scipy import ndimage
 
 from navsvc.coords import apply_affine
 from navsvc.io.loader import LoadedT1
+from navsvc.percentiles import percentile
 
 #: margin around the head's bounding box, mm
 HEAD_MARGIN_MM = 10.0
@@ -78,7 +79,7 @@ def foreground_threshold(data: np.ndarray) -> float:
     voxels once an even-length axis is flipped, which moved the working grid by a voxel
     for some voxel orders.
     """
-    return 0.1 * float(np.percentile(data, 99.5))
+    return 0.1 * percentile(data, 99.5)
 
 
 def head_bounds_ras_mm(t1: LoadedT1) -> tuple[np.ndarray, np.ndarray]:
