@@ -70,8 +70,12 @@ def crop(image: WorkingImage, centre_ras_mm, radius_mm: float) -> WorkingImage:
 @lru_cache(maxsize=1)
 def _template_tissue() -> tuple[ants.ANTsImage, ants.ANTsImage]:
     """ICBM 2009a GM and WM probability maps (0-1), read once per process."""
-    return tuple(ants.image_read(str(templates.require(path))) / ICBM_TISSUE_FULL_SCALE
+    maps = tuple(ants.image_read(str(templates.require(path)), pixeltype="float")
                  for path in (templates.ICBM_GM, templates.ICBM_WM))
+    for image in maps:
+        # in ANTs' own buffer: dividing the image object copies 8.7 million voxels twice (0.13 s)
+        image.view()[...] /= np.float32(ICBM_TISSUE_FULL_SCALE)
+    return maps
 
 
 def _priors(box: WorkingImage, registration: Registration) -> np.ndarray:
