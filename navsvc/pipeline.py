@@ -38,7 +38,8 @@ from navsvc.progress import StageTimer
 from navsvc.registration import registration_to_mni
 from navsvc.registration_maps import HeadAlignment, Registration
 from navsvc.registration_checks import require_handedness, require_quality
-from navsvc.report import ReportInputs, write_report
+from navsvc.report.document import ReportInputs, write_report
+from navsvc.report.figure_process import ScalpFigureProcess
 from navsvc.sampling import MappedImage
 from navsvc.scratch import (missing_folders, output_folder, publish_plan_files, registration_scratch,
                             remove_empty_folders)
@@ -330,7 +331,8 @@ def _plan_into(out: Path, t1_path: str | Path, options: PlanOptions, timer: Stag
                series: str | None) -> dict:
     """Body of :func:`make_plan`: every file is made in a scratch folder and moved into
     ``out`` once the plan is complete."""
-    with registration_scratch(out) as scratch_name:
+    with registration_scratch(out) as scratch_name, ScalpFigureProcess(Path(scratch_name)) as scalp_figure:
+        # the figure process loads matplotlib now, on the core the load stage leaves idle
         scratch = Path(scratch_name)
         with timer.stage("load"):
             # a DICOM input is unpacked in the scratch folder: if the process is killed, the
@@ -355,7 +357,7 @@ def _plan_into(out: Path, t1_path: str | Path, options: PlanOptions, timer: Stag
                               transform_files=registration.save(scratch / TRANSFORMS_FOLDER))
         _record_timing(plan, timer)  # the report shows the stages before it
         with timer.stage("report"):
-            write_report(scratch, plan, report_inputs(ctx))
+            write_report(scratch, plan, report_inputs(ctx), scalp_figure)
             plan["files"] = {"report": REPORT_FILENAME, "plan": PLAN_FILENAME, "transforms": f"{TRANSFORMS_FOLDER}/"}
         _record_timing(plan, timer)
         (scratch / PLAN_FILENAME).write_text(json.dumps(plan, indent=2))  # synced by publish_plan_files

@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 import trimesh
 
-from navsvc.report import ReportInputs, write_report
+from navsvc.report.document import ReportInputs, write_report
 from navsvc.report.planes import VIEWS, Volume, sample_planes
 from navsvc.report.visibility import hidden_points
 from navsvc.report.scalp3d import Marker, render_scalp_views
@@ -216,7 +216,7 @@ def test_strategy_string_is_escaped(tmp_path, inputs):
 
 
 def test_report_file_mode_follows_the_umask(tmp_path, monkeypatch):
-    monkeypatch.setattr("navsvc.report.render_figures", lambda plan, inputs: {})  # not needed here
+    monkeypatch.setattr("navsvc.report.document.render_figures", lambda plan, inputs, scalp_process=None: {})  # not needed here
     modes = {}
     for umask in (0o022, 0o077):
         previous = os.umask(umask)

@@ -12,7 +12,7 @@ from navsvc.sampling import PointSampler
 
 @dataclass(frozen=True, eq=False)
 class ReportInputs:
-    """What :func:`navsvc.report.write_report` needs besides the plan.
+    """What :func:`navsvc.report.document.write_report` needs besides the plan.
 
     The T1 lies on an axis-aligned RAS grid (affine with a positive diagonal and an
     origin), whose world coordinates are the patient's NIfTI RAS millimetres, the space

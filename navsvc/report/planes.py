@@ -21,23 +21,14 @@ planes shown.
 
 from __future__ import annotations
 
-import io
 from dataclasses import dataclass
 from functools import cached_property
 
-import matplotlib
+import numpy as np
+from matplotlib import patheffects
 
-matplotlib.use("Agg")
+from navsvc.sampling import PointSampler
 
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-from matplotlib import patheffects  # noqa: E402
-
-from navsvc.sampling import PointSampler  # noqa: E402
-
-#: PNG deflate level of the figures: 1 encodes several times faster than the default 6
-#: for a few per cent more bytes (the images stay lossless).
-PNG_COMPRESS_LEVEL = 1
 #: Largest number of voxels the grey-level statistics look at (a regular subsample).
 _STATISTICS_SAMPLE = 2_000_000
 
@@ -325,12 +316,3 @@ def draw_plane(ax, plane: Plane | None, window, zoomed: bool) -> bool:
               extent=plane.extent_mm, interpolation="nearest" if zoomed else "antialiased",
               aspect="equal")
     return True
-
-
-def figure_png(fig, dpi: int) -> bytes:
-    """The figure as PNG bytes (closed afterwards)."""
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=dpi, facecolor=fig.get_facecolor(),
-                pil_kwargs={"compress_level": PNG_COMPRESS_LEVEL})
-    plt.close(fig)
-    return buffer.getvalue()

@@ -14,8 +14,9 @@ import numpy as np  # noqa: E402
 from skimage.feature import canny  # noqa: E402
 
 from navsvc.report.planes import (  # noqa: E402
-    AXIS_NAMES, Volume, direction_labels, draw_plane, figure_png, set_limits,
+    AXIS_NAMES, Volume, direction_labels, draw_plane, set_limits,
 )
+from navsvc.report.png import figure_png  # noqa: E402
 from navsvc.sampling import PointSampler  # noqa: E402
 from navsvc.report.template_slices import template_slices  # noqa: E402
 

@@ -25,7 +25,7 @@ import numpy as np  # noqa: E402
 from matplotlib.colors import LinearSegmentedColormap  # noqa: E402
 from matplotlib.lines import Line2D  # noqa: E402
 
-from navsvc.report.planes import figure_png  # noqa: E402
+from navsvc.report.png import figure_png  # noqa: E402
 from navsvc.report.scalp_geometry import Camera, decimate_mesh, outward_face_normals, vertex_normals  # noqa: E402
 from navsvc.report.scalp_labels import OUTLINE, arrow, edge_labels, label_offsets_mm, orientation_arrows  # noqa: E402
 from navsvc.report.visibility import hidden_points  # noqa: E402

@@ -14,9 +14,10 @@ import numpy as np  # noqa: E402
 from matplotlib.lines import Line2D  # noqa: E402
 
 from navsvc.report.planes import (  # noqa: E402
-    AXIS_NAMES, OUTLINE, VIEWS, Volume, direction_labels, draw_plane, figure_png, point_2d,
+    AXIS_NAMES, OUTLINE, VIEWS, Volume, direction_labels, draw_plane, point_2d,
     sample_planes, set_limits,
 )
+from navsvc.report.png import figure_png  # noqa: E402
 from navsvc.sampling import PointSampler  # noqa: E402
 
 #: Colours of the overlays, shared with the legends and the HTML text.
