@@ -21,10 +21,10 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 import sys
 from pathlib import Path
 
+from navsvc.child_process import RequestChild, last_error_line
 from navsvc.config import ITK_THREADS_VARIABLE
 from navsvc.errors import PipelineError
 
@@ -45,7 +45,7 @@ def syn_threads() -> int:
     return max(SYN_MIN_THREADS, parent)
 
 
-class SynProcess:
+class SynProcess(RequestChild):
     """A child process ready to run one SyN stage (use as a context manager).
 
     Starting it costs the parent nothing: the child loads ANTs and the fixed images on its
@@ -54,26 +54,9 @@ class SynProcess:
     """
 
     def __init__(self) -> None:
-        self._child = subprocess.Popen(
-            [sys.executable, "-m", "navsvc.syn_process"],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-            env=os.environ | {ITK_THREADS_VARIABLE: str(syn_threads())},
-        )
+        super().__init__("navsvc.syn_process", env=os.environ | {ITK_THREADS_VARIABLE: str(syn_threads())},
+                         text=True)
         self._submitted = False
-
-    @property
-    def pid(self) -> int:
-        """The child's process id."""
-        return self._child.pid
-
-    def __enter__(self) -> "SynProcess":
-        return self
-
-    def __exit__(self, *exc_info) -> None:
-        if self._child.poll() is None:
-            self._child.kill()
-        # communicate() also closes the pipes; after a kill it returns at once
-        self._child.communicate()
 
     def submit(self, moving_brain, initial_transform: str, work_dir: Path, syn_iterations: tuple[int, ...]) -> None:
         """Send the SyN stage to the child, which starts it at once; :meth:`result` waits for it.
@@ -108,11 +91,7 @@ class SynProcess:
         moving_brain.to_file(str(moving_path))
         request = {"moving_brain": str(moving_path), "initial_transform": str(initial_transform),
                    "work_dir": str(work_dir), "syn_iterations": list(syn_iterations)}
-        try:
-            self._child.stdin.write(json.dumps(request) + "\n")
-            self._child.stdin.flush()
-        except BrokenPipeError:  # died between the check above and the request
-            self._child.wait()
+        if not self._send(json.dumps(request)):  # died between the check above and the request
             self._died_before_the_stage()
 
     def result(self) -> dict:
@@ -148,8 +127,7 @@ class SynProcess:
 
 
 def _failure(what: str, exit_code: int, errors: str) -> str:
-    last = errors.strip().splitlines()[-1] if errors.strip() else "no error output"
-    return f"the registration's SyN stage {what} in its process (exit code {exit_code}): {last}"
+    return f"the registration's SyN stage {what} in its process (exit code {exit_code}): {last_error_line(errors)}"
 
 
 def _serve_one_request() -> int:

@@ -14,12 +14,12 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 import sys
 from pathlib import Path
 
 import numpy as np
 
+from navsvc.child_process import RequestChild, last_error_line
 from navsvc.errors import PipelineError
 
 #: file (in the report's folder) that carries the figure's arrays to the child; removed once read
@@ -28,7 +28,7 @@ REQUEST_FILE = ".scalp_figure_request.npz"
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 
-class ScalpFigureProcess:
+class ScalpFigureProcess(RequestChild):
     """A child process ready to draw one scalp figure (use as a context manager).
 
     Leaving the ``with`` block before :meth:`result` has returned kills the child.
@@ -41,23 +41,12 @@ class ScalpFigureProcess:
     """
 
     def __init__(self, work_dir: Path) -> None:
+        super().__init__("navsvc.report.figure_process")
         self._request_file = Path(work_dir) / REQUEST_FILE
-        self._child = subprocess.Popen([sys.executable, "-m", "navsvc.report.figure_process"],
-                                       stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         self._submitted = False
 
-    @property
-    def pid(self) -> int:
-        """The child's process id."""
-        return self._child.pid
-
-    def __enter__(self) -> "ScalpFigureProcess":
-        return self
-
     def __exit__(self, *exc_info) -> None:
-        if self._child.poll() is None:
-            self._child.kill()
-        self._child.communicate()  # also closes the pipes; after a kill it returns at once
+        super().__exit__(*exc_info)
         self._remove_request()
 
     def submit(self, vertices_ras_mm, faces, coil_matrix, markers, target_ras_mm=None) -> None:
@@ -89,13 +78,9 @@ class ScalpFigureProcess:
         request = {"arrays": str(self._request_file), "markers": [
             {"label": m.label, "position_ras_mm": np.asarray(m.position_ras_mm, dtype=float).tolist(),
              "colour": m.colour, "symbol": m.symbol, "description": m.description} for m in markers]}
-        try:
-            self._child.stdin.write((json.dumps(request) + "\n").encode())
-            self._child.stdin.flush()
-        except BrokenPipeError:  # ended between the check above and the request
-            self._child.wait()
+        if not self._send(json.dumps(request)):  # ended between the check above and the request
             raise PipelineError(_failure("ended before the report", self._child.returncode,
-                                         self._child.communicate()[1])) from None
+                                         self._child.communicate()[1]))
 
     def result(self) -> bytes:
         """Wait for the figure sent by :meth:`submit`; return its PNG bytes.
@@ -122,9 +107,7 @@ class ScalpFigureProcess:
 
 
 def _failure(what: str, exit_code: int, errors: bytes) -> str:
-    text = errors.decode(errors="replace").strip()
-    last = text.splitlines()[-1] if text else "no error output"
-    return f"the report's scalp-figure process {what} (exit code {exit_code}): {last}"
+    return f"the report's scalp-figure process {what} (exit code {exit_code}): {last_error_line(errors)}"
 
 
 def _serve_one_request() -> int:
