@@ -27,6 +27,7 @@ from pathlib import Path
 from navsvc.child_process import RequestChild, last_error_line
 from navsvc.config import ITK_THREADS_VARIABLE
 from navsvc.errors import PipelineError
+from navsvc.process_memory import reuse_freed_memory
 
 #: fewest threads of the SyN stage (measured repeatable bit for bit with 2)
 SYN_MIN_THREADS = 2
@@ -132,6 +133,7 @@ def _failure(what: str, exit_code: int, errors: str) -> str:
 
 def _serve_one_request() -> int:
     """The child: get ready, run the one stage the parent asks for, print its result."""
+    reuse_freed_memory()
     # Imported here, in the child only: this is the load that overlaps the parent's work.
     import ants
 

@@ -24,6 +24,7 @@ from api.models import Image, Job, Plan, utc_now
 from api.storage import Storage
 from navsvc.errors import InputError
 from navsvc.options import PlanOptions
+from navsvc.process_memory import reuse_freed_memory
 
 log = logging.getLogger("navsvc.jobs")
 
@@ -255,6 +256,7 @@ def child_main(holder: Holder, settings: Settings) -> None:
     which runs its clean-up; the job stays ``running`` and is re-queued at the next start.
     """
     signal.signal(signal.SIGTERM, _exit_on_sigterm)
+    reuse_freed_memory()  # this process runs one job and ends
     logging.basicConfig(level=settings.log_level.upper(),
                         format="%(asctime)s %(levelname)s %(name)s [job] %(message)s")
     run_plan_job(holder, settings)

@@ -20,8 +20,10 @@ def add_parser(subparsers) -> None:
 def run(args: argparse.Namespace) -> int:
     """Write the example head, plan it, print the summary."""
     from navsvc.pipeline import make_plan
+    from navsvc.process_memory import reuse_freed_memory
     from navsvc.scratch import output_folder
 
+    reuse_freed_memory()  # this process runs one plan and ends
     options = options_from_args(args)  # refuse bad options before writing anything
     head = write_example_head(output_folder(args.out) / "example_head_colin27.nii.gz")
     print(f"example head    {head} (Colin27 in an oblique LIA scanner orientation)")

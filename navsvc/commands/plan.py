@@ -106,7 +106,9 @@ def print_summary(plan: dict, out: Path) -> None:
 def run(args: argparse.Namespace) -> int:
     """Run the pipeline and print the summary."""
     from navsvc.pipeline import make_plan
+    from navsvc.process_memory import reuse_freed_memory
 
+    reuse_freed_memory()  # this process runs one plan and ends
     plan = make_plan(args.t1, args.out, options_from_args(args), progress=StderrProgress(), series=args.series)
     print_summary(plan, args.out)
     return 0

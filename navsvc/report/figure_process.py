@@ -21,6 +21,7 @@ import numpy as np
 
 from navsvc.child_process import RequestChild, last_error_line
 from navsvc.errors import PipelineError
+from navsvc.process_memory import reuse_freed_memory
 
 #: file (in the report's folder) that carries the figure's arrays to the child; removed once read
 REQUEST_FILE = ".scalp_figure_request.npz"
@@ -112,6 +113,7 @@ def _failure(what: str, exit_code: int, errors: bytes) -> str:
 
 def _serve_one_request() -> int:
     """The child: load the drawing modules, draw the one figure asked for, print its PNG."""
+    reuse_freed_memory()
     from navsvc.report.scalp3d import Marker, render_scalp_views
 
     text = sys.stdin.readline()
