@@ -25,7 +25,8 @@ class EngineSettings(BaseSettings):
     Attributes
     ----------
     cache_dir : Path
-        Where derived template images (2 mm, normalised) are kept between runs
+        Where data derived from the templates (the 2 mm fixed images, Colin27's head distance
+        map) is kept between runs
         (``NAVSVC_CACHE_DIR``, default ``~/.cache/navsvc``).
     threads : int
         Threads for ITK/ANTs (``NAVSVC_THREADS``, default 1). The registration's affine stages

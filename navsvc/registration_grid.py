@@ -4,15 +4,13 @@ makes them)."""
 
 from __future__ import annotations
 
-import hashlib
-import inspect
 import os
 
 import ants
 import numpy as np
 
-from navsvc import __version__, templates
-from navsvc.config import engine_settings
+from navsvc import templates
+from navsvc.derived_cache import cache_folder, entry_key
 from navsvc.grid import WorkingImage
 
 #: working resolution of the registration, mm
@@ -60,28 +58,15 @@ def _prepare_fixed() -> tuple[ants.ANTsImage, ants.ANTsImage, ants.ANTsImage]:
 
 
 def fixed_cache_key() -> str:
-    """Name of the cache entry of the 2 mm fixed images.
-
-    It changes with anything that changes those images: the templates' bytes, the code
-    that prepares them, the spacing and margin, the ANTs version. (An entry keyed on file
-    paths and times was reused after the preparation code changed, and a new checkout
-    of the same files made a new one.)
-    """
-    key = hashlib.sha256()
-    for source in (templates.COLIN_HEAD, templates.ICBM_T1):
-        key.update(hashlib.sha256(templates.require(source).read_bytes()).digest())  # 7 ms
-    for function in (_prepare_fixed, _downsample, normalise, index_box, _brain_box):
-        try:
-            key.update(inspect.getsource(function).encode())
-        except (OSError, TypeError):  # no source files (a frozen build): fall back on the version
-            key.update(f"{function.__qualname__} {__version__}".encode())
-    key.update(f"{REGISTRATION_SPACING_MM} {FIXED_BRAIN_MARGIN_VOXELS} ants {ants.__version__}".encode())
-    return f"fixed-{key.hexdigest()[:16]}"
+    """Name of the cache entry of the 2 mm fixed images (:func:`navsvc.derived_cache.entry_key`)."""
+    return entry_key("fixed", (templates.COLIN_HEAD, templates.ICBM_T1),
+                     (_prepare_fixed, _downsample, normalise, index_box, _brain_box),
+                     f"{REGISTRATION_SPACING_MM} {FIXED_BRAIN_MARGIN_VOXELS} ants {ants.__version__}")
 
 
 def load_fixed_images() -> tuple[ants.ANTsImage, ants.ANTsImage, ants.ANTsImage]:
     """The 2 mm fixed images, from the cache when it holds them for these exact sources."""
-    folder = engine_settings().cache_dir / fixed_cache_key()
+    folder = cache_folder(fixed_cache_key())
     names = ("colin27_head.nii.gz", "icbm_t1.nii.gz", "icbm_mask.nii.gz")
     if all((folder / n).exists() for n in names):
         return tuple(ants.image_read(str(folder / n)) for n in names)
