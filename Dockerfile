@@ -26,6 +26,7 @@ USER navsvc
 # Build the derived template cache once, into the image, so no worker pays for it (a
 # failure fails the build: an echo fallback once hid a renamed function).
 RUN python -c "from navsvc.registration_grid import load_fixed_images; load_fixed_images()"
+RUN python -c "from navsvc.anatomy.template_head import colin_head_distance_map; colin_head_distance_map()"
 
 VOLUME ["/data"]
 EXPOSE 8000

@@ -70,15 +70,15 @@ def test_the_key_follows_code_settings_and_template_bytes(tmp_path, monkeypatch)
 
 
 def test_the_colin27_head_distance_from_the_cache_is_the_one_computed(cache_dir):
-    computed = template_head._computed_signed_distance()
-    template_head._signed_distance.cache_clear()
+    computed = template_head._computed_head_distance_map()
+    template_head.colin_head_distance_map.cache_clear()
     try:
         for _ in range(2):  # the first call fills the cache, the second reads it
-            distance_mm, affine = template_head._signed_distance()
-            template_head._signed_distance.cache_clear()
+            distance_mm, affine = template_head.colin_head_distance_map()
+            template_head.colin_head_distance_map.cache_clear()
             assert np.array_equal(distance_mm, computed["distance_mm"]) and distance_mm.dtype == np.float32
             assert np.array_equal(affine, computed["affine"])
         assert len([p for p in cache_dir.iterdir() if p.name.startswith("colin27-head-distance-")]) == 1
     finally:
-        template_head._signed_distance.cache_clear()
+        template_head.colin_head_distance_map.cache_clear()
     assert derived_cache.cache_folder("k") == cache_dir / "k"

@@ -166,3 +166,4 @@ def test_the_dockerfiles_python_steps_run_and_build_the_template_cache(tmp_path)
         assert done.returncode == 0, done.stderr
     built = [p.name for p in tmp_path.glob("fixed-*/*.nii.gz")]
     assert sorted(built) == ["colin27_head.nii.gz", "icbm_mask.nii.gz", "icbm_t1.nii.gz"]
+    assert [p.name for p in tmp_path.glob("colin27-head-distance-*/*")] == ["arrays.npz"]
