@@ -152,7 +152,7 @@ class PlanRequest(BaseModel):
     mni_mm: tuple[FiniteMm, FiniteMm, FiniteMm] | None = Field(
         default=None, description="Target in ICBM 2009 MNI coordinates, mm (inside the template's head).")
     native_ras_mm: tuple[FiniteMm, FiniteMm, FiniteMm] | None = Field(
-        default=None, description="Target in the patient's scanner RAS coordinates, mm.")
+        default=None, description="Target in the patient's scanner RAS coordinates, mm (inside the image's field of view).")
     coil_distance_mm: float = Field(default=4.0, ge=COIL_DISTANCE_RANGE_MM[0], le=COIL_DISTANCE_RANGE_MM[1],
                                     allow_inf_nan=False, description="Coil centre distance outside the scalp, mm.")
     handle_angle_deg: float = Field(default=45.0, ge=HANDLE_ANGLE_RANGE_DEG[0], le=HANDLE_ANGLE_RANGE_DEG[1],

@@ -76,3 +76,34 @@ def rotation_deg_to_matrix(about_x_deg: float, about_y_deg: float, about_z_deg: 
     ry = np.array([[np.cos(ay), 0, np.sin(ay)], [0, 1, 0], [-np.sin(ay), 0, np.cos(ay)]])
     rz = np.array([[np.cos(az), -np.sin(az), 0], [np.sin(az), np.cos(az), 0], [0, 0, 1]])
     return rz @ ry @ rx
+
+
+def edge_distance_mm(shape, affine: np.ndarray, points_ras_mm) -> np.ndarray:
+    """Distance from each point to the nearest face of the image's field of view, mm.
+
+    The field of view is the box of voxel centres extended by half a voxel, ``-0.5 <=
+    i <= n - 0.5`` on every axis; its faces are planes in world space, whatever the
+    voxel order or obliquity.
+
+    Parameters
+    ----------
+    shape : sequence of int
+        The image's first three dimensions.
+    affine : numpy.ndarray
+        4x4 voxel-to-RAS affine.
+    points_ras_mm : array-like, shape (3,) or (N, 3)
+        Points, native RAS mm.
+
+    Returns
+    -------
+    numpy.ndarray, shape (N,)
+        Positive inside the field of view, negative outside.
+    """
+    ras_to_ijk = np.linalg.inv(np.asarray(affine, dtype=float))
+    ijk = apply_affine(ras_to_ijk, points_ras_mm)
+    # index i changes by |row| per mm across a face of constant i
+    mm_per_index = 1.0 / np.linalg.norm(ras_to_ijk[:3, :3], axis=1)
+    extent = np.asarray(shape[:3], dtype=float)
+    to_low = (ijk + 0.5) * mm_per_index
+    to_high = (extent - 0.5 - ijk) * mm_per_index
+    return np.minimum(to_low, to_high).min(axis=1)

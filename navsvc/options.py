@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from dataclasses import asdict, dataclass
 
+from navsvc.coords import edge_distance_mm
 from navsvc.errors import InputError
 
 #: accepted coil centre distances outside the scalp, mm (0: coil on the scalp; 30 covers
@@ -80,3 +81,30 @@ def _require_in_range(name: str, value: float, bounds: tuple[float, float], unit
     lo, hi = bounds
     if not (math.isfinite(value) and lo <= value <= hi):
         raise InputError(f"the {name} must be from {lo:g} to {hi:g} {unit}; got {value}")
+
+
+def require_native_target_in_image(options: PlanOptions, shape, affine) -> None:
+    """Refuse a native target outside the image's field of view, before any work is done
+    (the plan's load stage, and the API when a plan is requested for a stored image).
+
+    Parameters
+    ----------
+    options : PlanOptions
+        The run's options; nothing is checked unless ``native_ras_mm`` is given.
+    shape : sequence of int
+        The image's dimensions (the first three are used).
+    affine : array-like, 4x4
+        The image's voxel-to-RAS affine.
+
+    Raises
+    ------
+    InputError
+        The native target lies outside the image.
+    """
+    if options.native_ras_mm is None:
+        return
+    if edge_distance_mm(shape, affine, options.native_ras_mm)[0] < 0:
+        raise InputError(
+            f"the native target {list(options.native_ras_mm)} mm lies outside the image: give a point of "
+            "this patient's T1 in its scanner (NIfTI RAS) coordinates, as a viewer shows them"
+        )

@@ -18,7 +18,7 @@ import numpy as np
 from navsvc import templates
 from navsvc.anatomy.checks import depth_in_brain_mm, require_entry_in_image, require_head_outline, require_scalp
 from navsvc.anatomy.field_of_view import (
-    COIL_CLEARANCE_MM, ScalpCut, edge_distance_mm, landmarks_in_image, scalp_cut,
+    COIL_CLEARANCE_MM, ScalpCut, landmarks_in_image, scalp_cut,
 )
 from navsvc.anatomy.noise import noise_pct_of_brain, require_low_noise
 from navsvc.anatomy.removed_scalp import removed_scalp_vertices
@@ -31,7 +31,7 @@ from navsvc.io import LoadedT1, load_t1
 from navsvc.io.loader import existing_input
 from navsvc.landmarks.placement import (HeadFrame, LandmarkSet, beam_f3, five_cm_site, head_frame,
                                        project_montage)
-from navsvc.options import PlanOptions
+from navsvc.options import PlanOptions, require_native_target_in_image
 from navsvc.plan_document import build_plan
 from navsvc.plan_files import PLAN_FILENAME, REPORT_FILENAME, TRANSFORMS_FOLDER
 from navsvc.progress import StageTimer
@@ -202,17 +202,6 @@ def require_cortical_depth(target: TargetResult, brain_mask: WorkingImage, chose
         )
 
 
-def require_native_target_in_image(options: PlanOptions, t1: LoadedT1) -> None:
-    """Refuse a native target outside the image before any registration is done."""
-    if options.native_ras_mm is None:
-        return
-    if edge_distance_mm(t1.shape, t1.affine, options.native_ras_mm)[0] < 0:
-        raise InputError(
-            f"the native target {list(options.native_ras_mm)} mm lies outside the image: give a point of "
-            "this patient's T1 in its scanner (NIfTI RAS) coordinates, as a viewer shows them"
-        )
-
-
 @dataclass(frozen=True)
 class NativeAnatomy:
     """The anatomy stage's result, built from the head stage's alignment alone."""
@@ -338,7 +327,7 @@ def _plan_into(out: Path, t1_path: str | Path, options: PlanOptions, timer: Stag
             # a DICOM input is unpacked in the scratch folder: if the process is killed, the
             # patient's raw files go with the stale scratch, not left loose in the output folder
             t1 = load_t1(t1_path, series, work_dir=scratch)
-            require_native_target_in_image(options, t1)
+            require_native_target_in_image(options, t1.shape, t1.affine)
             grid = resample_to_working_grid(t1)
             coarse = grid.downsampled(2)
         registration, anatomy = register_with_anatomy(t1, coarse, scratch, timer)

@@ -10,9 +10,10 @@ import pytest
 import trimesh
 
 from navsvc.anatomy.field_of_view import (
-    COIL_CLEARANCE_MM, FOV_EDGE_MM, POINT_CLEARANCE_MM, ScalpCut, edge_distance_mm, landmarks_in_image, scalp_cut,
+    COIL_CLEARANCE_MM, FOV_EDGE_MM, POINT_CLEARANCE_MM, ScalpCut, landmarks_in_image, scalp_cut,
 )
 from navsvc.anatomy.scalp import Scalp
+from navsvc.coords import edge_distance_mm
 from navsvc.landmarks.placement import BeamF3
 
 SHAPE = (40, 50, 60)

@@ -66,7 +66,7 @@ def _validate_and_store(storage: Storage, upload: UploadedFile,
         stored_path = storage.store_image(cleaned, sha256, upload.suffix)
     finally:
         cleaned.unlink(missing_ok=True)
-    info = {key: info[key] for key in ("shape", "voxel_size_mm", "orientation") if key in info}
+    info = {key: info[key] for key in ("shape", "voxel_size_mm", "orientation", "affine") if key in info}
     return info, sha256, stored_path, size_bytes
 
 

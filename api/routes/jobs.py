@@ -15,6 +15,8 @@ from api.routes.common import Limit, Offset, get_or_404, problems
 from api.schemas import JobList, JobOut, JobState, PlanRequest
 from api.problems import ProblemError
 from api.security import Principal
+from navsvc.errors import InputError
+from navsvc.options import PlanOptions, require_native_target_in_image
 from navsvc.target.strategies import STRATEGIES
 
 router = APIRouter(tags=["jobs"], route_class=SessionRoute)
@@ -45,11 +47,18 @@ def request_plan(
     """Queue a targeting job for the image (clinician, technician) and answer
     `202 Accepted` with the job; poll `GET /jobs/{id}` (the `Location` header) until
     `state` is `succeeded` (then `plan_id` names the plan) or `failed` (`reason`
-    says why). Each request makes a new job and, on success, a new plan."""
-    get_or_404(db, Image, image_id, "image")
+    says why). Each request makes a new job and, on success, a new plan. Options the
+    engine refuses, among them a `native_ras_mm` outside the image's field of view, are
+    refused at once (422) and queue nothing."""
+    image = get_or_404(db, Image, image_id, "image")
     if body.mni_mm is None and body.native_ras_mm is None and body.strategy not in STRATEGIES:
         raise ProblemError(422, f"unknown strategy '{body.strategy}'; choose one of "
                                 f"{', '.join(STRATEGIES)} or give mni_mm / native_ras_mm")
+    if "affine" in image.info:  # recorded at upload since this check exists; for older images the job checks
+        try:
+            require_native_target_in_image(PlanOptions(**body.model_dump()), image.info["shape"], image.info["affine"])
+        except InputError as exc:
+            raise ProblemError(422, str(exc)) from None
     job = Job(image_id=image_id, options=body.model_dump(mode="json"), state="queued",
               attempts=0, created_by=principal.name)
     db.add(job)

@@ -19,7 +19,7 @@ import numpy as np
 from scipy.spatial import cKDTree
 
 from navsvc.anatomy.scalp import NORMAL_PATCH_RADIUS_MM, Scalp
-from navsvc.coords import apply_affine, as_points
+from navsvc.coords import as_points, edge_distance_mm
 from navsvc.landmarks.placement import BeamF3
 
 #: a scalp vertex closer than this to the edge of the image lies on the cut, mm
@@ -31,37 +31,6 @@ COIL_CLEARANCE_MM = NORMAL_PATCH_RADIUS_MM
 #: a scalp point (landmark, hand-knob scalp point, Beam tape path) must be this far from
 #: the cut: nearer, the nearest "scalp" may be the cap standing in for scalp cut away, mm
 POINT_CLEARANCE_MM = 5.0
-
-
-def edge_distance_mm(shape, affine: np.ndarray, points_ras_mm) -> np.ndarray:
-    """Distance from each point to the nearest face of the image's field of view, mm.
-
-    The field of view is the box of voxel centres extended by half a voxel, ``-0.5 <=
-    i <= n - 0.5`` on every axis; its faces are planes in world space, whatever the
-    voxel order or obliquity.
-
-    Parameters
-    ----------
-    shape : sequence of int
-        The image's first three dimensions.
-    affine : numpy.ndarray
-        4x4 voxel-to-RAS affine.
-    points_ras_mm : array-like, shape (3,) or (N, 3)
-        Points, native RAS mm.
-
-    Returns
-    -------
-    numpy.ndarray, shape (N,)
-        Positive inside the field of view, negative outside.
-    """
-    world_to_voxel = np.linalg.inv(np.asarray(affine, dtype=float))
-    ijk = apply_affine(world_to_voxel, points_ras_mm)
-    # index i changes by |row| per mm across a face of constant i
-    mm_per_index = 1.0 / np.linalg.norm(world_to_voxel[:3, :3], axis=1)
-    extent = np.asarray(shape[:3], dtype=float)
-    to_low = (ijk + 0.5) * mm_per_index
-    to_high = (extent - 0.5 - ijk) * mm_per_index
-    return np.minimum(to_low, to_high).min(axis=1)
 
 
 @dataclass(frozen=True)

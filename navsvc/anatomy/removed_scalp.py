@@ -17,9 +17,9 @@ import numpy as np
 from scipy import sparse
 from scipy.sparse import csgraph
 
-from navsvc.anatomy.field_of_view import edge_distance_mm
 from navsvc.anatomy.scalp import Scalp
 from navsvc.anatomy.template_head import colin_head_distance_mm
+from navsvc.coords import edge_distance_mm
 from navsvc.sampling import MappedImage, same_points
 
 #: the outside of the scalp is read this far along the outward normal, mm

@@ -144,14 +144,16 @@ def validate_t1_file(path: str | Path, series: str | None = None, work_dir: str 
     Returns
     -------
     dict
-        ``shape``, ``voxel_size_mm``, ``orientation``, ``format``, ``sha256``,
-        ``series_uid`` (DICOM: the series checked; None for NIfTI).
+        ``shape``, ``voxel_size_mm``, ``orientation``, ``affine`` (voxel to RAS mm, 4x4
+        nested list), ``format``, ``sha256``, ``series_uid`` (DICOM: the series checked;
+        None for NIfTI).
     """
     t1 = load_t1(path, series, work_dir)
     return {
         "shape": list(t1.shape),
         "voxel_size_mm": [round(v, 4) for v in t1.voxel_size_mm],
         "orientation": list(t1.orientation),
+        "affine": np.asarray(t1.affine, dtype=float).tolist(),
         "format": t1.source_format,
         "sha256": t1.sha256,
         "series_uid": t1.series_uid,

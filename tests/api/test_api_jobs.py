@@ -194,6 +194,46 @@ def test_invalid_plan_request_is_422(client, auth, image, body):
     assert response.status_code == 422, response.text
 
 
+# small_head: 64 voxels of 2.5 mm from -80 mm, so its field of view spans -81.25 to 78.75 mm
+@pytest.mark.parametrize("native_ras_mm", [[0, 0, 500], [1e300, 0, 0], [79.0, 0, 0], [0, -81.5, 0]])
+def test_native_target_outside_the_stored_image_is_422_and_queues_nothing(app, client, auth, image, native_ras_mm):
+    """The engine's field-of-view check runs when the plan is requested, on the geometry
+    recorded at upload: the clinic hears at once, and no job is queued to fail."""
+    response = client.post(f"/api/v1/images/{image['id']}/plans", headers=auth["technician"],
+                           json={"native_ras_mm": native_ras_mm})
+    assert response.status_code == 422, response.text
+    assert "lies outside the image" in response.json()["detail"]
+    with app.state.db.session() as session:
+        assert session.query(Job).count() == 0
+
+
+@pytest.mark.parametrize("native_ras_mm", [[78.5, 0, 0], [0, -81.0, 0], [-40, 42, 30]])
+def test_native_target_inside_the_stored_image_is_queued(client, auth, image, native_ras_mm):
+    submit(client, auth["technician"], image["id"], {"native_ras_mm": native_ras_mm})
+
+
+def test_upload_records_the_geometry_the_job_loads(app, image):
+    """The affine checked at the request is the stored image's, as the job will load it."""
+    from api.models import Image
+    from navsvc.io import load_t1
+
+    with app.state.db.session() as session:
+        stored = session.get(Image, image["id"])
+        info, path = dict(stored.info), app.state.storage.absolute(stored.stored_path)
+    assert info["affine"] == load_t1(path).affine.tolist()
+
+
+def test_image_stored_without_its_affine_leaves_the_check_to_the_job(app, client, auth, image):
+    """Images uploaded before the affine was recorded: the request is queued, and the job
+    refuses the target with the engine's message (tests/test_pipeline_refusals.py)."""
+    from api.models import Image
+
+    with app.state.db.session() as session:
+        stored = session.get(Image, image["id"])
+        stored.info = {key: value for key, value in stored.info.items() if key != "affine"}
+    submit(client, auth["technician"], image["id"], {"native_ras_mm": [0, 0, 500]})
+
+
 def test_plan_for_missing_image_is_404(client, auth):
     response = client.post("/api/v1/images/nope/plans", headers=auth["technician"], json={})
     assert response.status_code == 404
