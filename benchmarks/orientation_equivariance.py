@@ -7,7 +7,12 @@ and scalp-to-target distances, the M1 distance and the dose suggestion). Prints 
 distance per point and per orientation, the worst difference per measurement, and checks
 the target is always in the left hemisphere.
 
-Usage: ``python benchmarks/orientation_equivariance.py [--limit N]`` (48 plans: ~15 min)
+Measured 2026-12-03 (SyN 40x12 at 8 and 4 mm, brain affine 100x20): every point and
+every measurement of all 48 orientations equal to the original's (0.000 mm), the
+landmarks' in-image flags the same in all, the target in the left hemisphere in all
+(MNI x -40.2); 11.1-15.1 s per plan in this process, 10 min 51 s in all.
+
+Usage: ``python benchmarks/orientation_equivariance.py [--limit N]`` (48 plans: ~11 min)
 """
 
 from __future__ import annotations
