@@ -3,6 +3,10 @@
 Each job runs in its own ``spawn`` process, so a crash (or a segfault in native
 registration code) ends that process only; the thread notices the exit and marks the
 job failed. Jobs live in the database, so a restart finds what was running.
+
+While no job runs, the worker keeps one such process started ahead (the standby,
+:func:`~api.jobs.runner.standby_main`), its engine modules loaded: the next job is handed
+to it and plans at once. Each standby runs one job, as any job process does.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ import os
 import socket
 import threading
 import time
+from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
 
 from sqlalchemy import select, update
@@ -20,7 +25,7 @@ from sqlalchemy import select, update
 from api.config import Settings
 from api.db import Database
 from api.jobs.claims import MAX_ATTEMPTS, Holder, claim_next_job, requeue_unstarted
-from api.jobs.runner import child_main, discard_job_files, fail_job
+from api.jobs.runner import child_main, discard_job_files, fail_job, standby_main
 from api.models import Job, utc_now
 
 log = logging.getLogger("navsvc.jobs")
@@ -105,6 +110,11 @@ class EmbeddedWorker:
         self._context = multiprocessing.get_context("spawn")
         self._owner = f"embedded@{socket.gethostname()}/{os.getpid()}"
         self._children: dict[Holder, BaseProcess] = {}
+        #: the standby process and this end of its job pipe, while one waits
+        self._standby: tuple[BaseProcess, Connection] | None = None
+        #: whether to start a standby when idle: once per job launched, so that a standby
+        #: that cannot start or dies unused is not replaced in a loop
+        self._want_standby = settings.standby_process
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="navsvc-worker", daemon=True)
@@ -115,6 +125,11 @@ class EmbeddedWorker:
         if requeued or failed:
             log.warning("after restart: %d job(s) re-queued, %d failed", requeued, failed)
         self._thread.start()
+
+    @property
+    def standby(self) -> BaseProcess | None:
+        """The standby process waiting for the next job, if one is."""
+        return self._standby[0] if self._standby else None
 
     def wake(self) -> None:
         """Ask the worker to look for queued jobs now."""
@@ -132,6 +147,7 @@ class EmbeddedWorker:
         for child in list(self._children.values()):  # the poller may still be running
             child.terminate()
             child.join(timeout_s)
+        self._end_standby(timeout_s)
 
     def _loop(self) -> None:
         while not self._stop.is_set():
@@ -141,6 +157,8 @@ class EmbeddedWorker:
                     holder = claim_next_job(self.database, self._owner)
                     if holder is None or not self._launch(holder):
                         break  # after a failed launch, try again at the next poll
+                if self._want_standby and not self._children and not self._stop.is_set():
+                    self._start_standby()
             except Exception:
                 log.exception("job worker iteration failed; retrying")
             self._beat()
@@ -157,20 +175,73 @@ class EmbeddedWorker:
             log.warning("could not touch the worker heartbeat file: %s", exc)
 
     def _launch(self, holder: Holder) -> bool:
-        """Start the process of the claimed job; on failure release the job at once."""
-        try:
-            # Not a daemon: the pipeline may start helper processes of its own.
-            child = self._context.Process(target=child_main, args=(holder, self.settings),
-                                          name=f"navsvc-job-{holder.job_id}")
-            child.start()
-        except Exception as exc:
-            log.exception("job %s: could not start its process", holder.job_id)
-            self._release(holder, exc)
-            return False
+        """Hand the claimed job to the standby process or start a process for it; on
+        failure release the job at once."""
+        self._want_standby = self.settings.standby_process
+        child = self._hand_to_standby(holder)
+        if child is None:
+            try:
+                # Not a daemon: the pipeline may start helper processes of its own.
+                child = self._context.Process(target=child_main, args=(holder, self.settings),
+                                              name=f"navsvc-job-{holder.job_id}")
+                child.start()
+            except Exception as exc:
+                log.exception("job %s: could not start its process", holder.job_id)
+                self._release(holder, exc)
+                return False
         self._children[holder] = child
         threading.Thread(target=self._watch, args=(child,), daemon=True).start()
         log.info("job %s started in process %s", holder.job_id, child.pid)
         return True
+
+    def _start_standby(self) -> None:
+        """Start the standby process (it loads the engine, then waits for a job)."""
+        self._want_standby = False
+        receiver, sender = self._context.Pipe(duplex=False)
+        try:
+            # A daemon, unlike a job's own process: it waits on its pipe for ever, and a
+            # service ending without stop() would wait for it at exit. (The plan starts its
+            # helpers with subprocess, which a daemonic process may do.)
+            process = self._context.Process(target=standby_main, args=(receiver, self.settings),
+                                            name="navsvc-job-standby", daemon=True)
+            process.start()
+        except Exception:
+            log.exception("could not start the standby job process; the next job starts its own")
+            sender.close()
+            return
+        finally:
+            receiver.close()  # the child has its own copy
+        self._standby = (process, sender)
+
+    def _hand_to_standby(self, holder: Holder) -> BaseProcess | None:
+        """Send the job to the standby process; None if there is none or it has ended."""
+        if self._standby is None:
+            return None
+        (process, sender), self._standby = self._standby, None
+        try:
+            if process.is_alive():
+                sender.send(holder)
+                log.debug("job %s handed to the standby process %s", holder.job_id, process.pid)
+                return process
+        except OSError:  # it ended between the check and the send
+            pass
+        finally:
+            sender.close()
+        process.join(1.0)
+        if process.is_alive():  # its end of the pipe broke, yet it runs: not ours to use
+            process.terminate()
+            process.join()
+        log.warning("the standby job process had ended (exit code %s); job %s starts its own",
+                    process.exitcode, holder.job_id)
+        return None
+
+    def _end_standby(self, timeout_s: float) -> None:
+        if self._standby is None:
+            return
+        (process, sender), self._standby = self._standby, None
+        sender.close()
+        process.terminate()
+        process.join(timeout_s)
 
     def _release(self, holder: Holder, exc: Exception) -> None:
         """Re-queue a job whose process could not start, or fail it after its last attempt."""

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import errno
+import logging
 import multiprocessing
 import os
+import signal
 import time
 import uuid
 
@@ -35,9 +37,9 @@ def worker_client(settings):
     """Build a started client whose embedded worker uses ``plan_function``."""
     started = []
 
-    def start(plan_function: str = "api_test_fakes:fake_make_plan"):
+    def start(plan_function: str = "api_test_fakes:fake_make_plan", **updates):
         app = create_app(settings.model_copy(update={"embedded_worker": True,
-                                                     "plan_function": plan_function}))
+                                                     "plan_function": plan_function, **updates}))
         client = TestClient(app)
         client.__enter__()
         started.append(client)
@@ -133,7 +135,7 @@ def test_job_whose_process_cannot_start_is_requeued_at_once(image, auth, worker_
                                                              failures, state):
     """A claimed job whose process fails to start goes back to the queue (no restart
     needed); after its last attempt it fails with the reason."""
-    app, client = worker_client()
+    app, client = worker_client(standby_process=False)  # a standby would take the job
     app.state.worker._context = _UnstartableContext(failures)
     job = submit(client, auth["technician"], image["id"])
     done = wait_for_job(client, auth["technician"], job["id"])
@@ -141,6 +143,60 @@ def test_job_whose_process_cannot_start_is_requeued_at_once(image, auth, worker_
     if state == "failed":
         assert "could not be started (BlockingIOError" in done["reason"] and done["plan_id"] is None
     assert client.get("/readyz").json()["checks"] == {"database": "ok", "worker": "ok"}
+
+
+def _waiting_standby(app, timeout_s: float = POLL_TIMEOUT_S):
+    """The worker's standby process, once it has one."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        standby = app.state.worker.standby
+        if standby is not None:
+            return standby
+        time.sleep(0.05)
+    raise AssertionError("the idle worker started no standby process")
+
+
+def test_idle_worker_hands_the_next_job_to_its_standby_process(image, auth, worker_client, caplog):
+    """The job runs in the process the idle worker started ahead; once idle again, the
+    worker starts a new one (each process runs one job)."""
+    caplog.set_level(logging.INFO, logger="navsvc.jobs")
+    app, client = worker_client()
+    standby = _waiting_standby(app)
+    job = submit(client, auth["technician"], image["id"])
+    done = wait_for_job(client, auth["technician"], job["id"])
+    assert (done["state"], done["attempts"]) == ("succeeded", 1), done
+    wait_for_log(caplog, f"job {job['id']} started in process {standby.pid}")
+    assert _waiting_standby(app).pid != standby.pid
+    standby.join(POLL_TIMEOUT_S)
+    assert standby.exitcode == 0
+
+
+def test_a_standby_that_died_unused_leaves_the_job_its_own_process(image, auth, worker_client, caplog):
+    app, client = worker_client()
+    standby = _waiting_standby(app)
+    os.kill(standby.pid, signal.SIGKILL)
+    standby.join(POLL_TIMEOUT_S)
+    job = submit(client, auth["technician"], image["id"])
+    done = wait_for_job(client, auth["technician"], job["id"])
+    assert (done["state"], done["attempts"]) == ("succeeded", 1), done
+    wait_for_log(caplog, f"the standby job process had ended (exit code -9); job {job['id']} starts its own")
+
+
+def test_stopping_the_service_ends_the_standby_process(settings):
+    app = create_app(settings.model_copy(update={"embedded_worker": True}))
+    with TestClient(app):
+        standby = _waiting_standby(app)
+        assert standby.is_alive()
+    assert not standby.is_alive()
+
+
+def test_without_standby_the_idle_worker_starts_no_process(image, auth, worker_client):
+    app, client = worker_client(standby_process=False)
+    job = submit(client, auth["technician"], image["id"])
+    assert wait_for_job(client, auth["technician"], job["id"])["state"] == "succeeded"
+    app.state.worker.wake()
+    time.sleep(5 * app.state.settings.job_poll_interval_s)  # polls that would have started one
+    assert app.state.worker.standby is None
 
 
 def test_running_jobs_are_requeued_once_then_failed(app, client, image):
