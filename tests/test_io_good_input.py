@@ -80,6 +80,7 @@ def test_validate_t1_file_describes_the_volume(small, tmp_path):
         "shape": [91, 109, 91],
         "voxel_size_mm": [2.0, 2.0, 2.0],
         "orientation": ["R", "A", "S"],
+        "affine": small.affine.tolist(),
         "format": "nifti",
         "sha256": hashlib.sha256(path.read_bytes()).hexdigest(),
         "series_uid": None,  # a NIfTI image comes from no DICOM series
