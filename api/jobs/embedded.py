@@ -181,7 +181,8 @@ class EmbeddedWorker:
         child = self._hand_to_standby(holder)
         if child is None:
             try:
-                # Not a daemon: the pipeline may start helper processes of its own.
+                # Not a daemon: a service ending without stop() waits for the running job
+                # (multiprocessing joins such children at exit) instead of killing it.
                 child = self._context.Process(target=child_main, args=(holder, self.settings),
                                               name=f"navsvc-job-{holder.job_id}")
                 child.start()
