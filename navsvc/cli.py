@@ -73,8 +73,8 @@ def console() -> None:
 
     A command that sets ``skip_teardown`` (``plan``, ``demo``) ends the process without
     the interpreter's teardown, once its outputs are written and flushed: tearing down the
-    modules ANTs imports (scikit-learn, statsmodels, matplotlib, pandas) took 0.7-0.9 s
-    after every plan here, and a plan leaves nothing that needs it (its work folders are
+    modules a plan imports (ANTs, matplotlib, pandas, scipy) took 0.7-0.9 s after every
+    plan here, and a plan leaves nothing that needs it (its work folders are
     removed by their context managers, its SyN process reaped).
     """
     args = build_parser().parse_args()

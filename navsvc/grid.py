@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import ants
 import nibabel as nib
 import numpy as np
 from scipy import ndimage
 
+from navsvc.antspy import ants
 from navsvc.coords import apply_affine
 from navsvc.io.loader import LoadedT1
 from navsvc.percentiles import percentile

@@ -12,7 +12,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-import ants
 import numpy as np
 
 from navsvc import templates
@@ -24,6 +23,7 @@ from navsvc.anatomy.noise import noise_pct_of_brain, require_low_noise
 from navsvc.anatomy.removed_scalp import removed_scalp_vertices
 from navsvc.anatomy.scalp import Scalp, scalp_surface
 from navsvc.anatomy.tissue import LocalTissue, segment_locally
+from navsvc.antspy import ants
 from navsvc.coil import coil_matrix, handle_direction
 from navsvc.errors import InputError, PipelineError
 from navsvc.grid import WorkingImage, resample_to_working_grid

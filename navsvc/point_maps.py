@@ -13,10 +13,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-import ants
 import numpy as np
 from scipy import ndimage
 
+from navsvc.antspy import ants
 from navsvc.coords import apply_affine
 
 #: points probing an affine transform: the origin and the three unit vectors (mm)

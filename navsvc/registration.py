@@ -28,28 +28,22 @@ Both directions are kept, so every point exists in native and MNI space
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 
-from navsvc.config import ITK_THREADS_VARIABLE, engine_settings
+import numpy as np
+from scipy import ndimage
 
-# ITK reads its thread count when ANTs is imported: set it first.
-os.environ.setdefault(ITK_THREADS_VARIABLE, str(engine_settings().threads))
-
-from collections.abc import Iterator  # noqa: E402
-from contextlib import contextmanager  # noqa: E402
-from pathlib import Path  # noqa: E402
-
-import ants  # noqa: E402
-import numpy as np  # noqa: E402
-from scipy import ndimage  # noqa: E402
-
-from navsvc import templates  # noqa: E402
-from navsvc.errors import InputError  # noqa: E402
-from navsvc.grid import WorkingImage  # noqa: E402
-from navsvc.registration_maps import HeadAlignment, Registration  # noqa: E402
-from navsvc.registration_grid import (  # noqa: E402
+from navsvc import templates
+from navsvc.antspy import ants
+from navsvc.errors import InputError
+from navsvc.grid import WorkingImage
+from navsvc.registration_maps import HeadAlignment, Registration
+from navsvc.registration_grid import (
     index_box, load_fixed_images, normalise, registration_grid_image,
 )
-from navsvc.syn_process import SynProcess  # noqa: E402
+from navsvc.syn_process import SynProcess
 
 #: fixed seed: the same input always gives the same transforms
 RANDOM_SEED = 20120601

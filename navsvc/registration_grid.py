@@ -6,10 +6,10 @@ from __future__ import annotations
 
 import os
 
-import ants
 import numpy as np
 
 from navsvc import templates
+from navsvc.antspy import ants
 from navsvc.derived_cache import cache_folder, entry_key
 from navsvc.grid import WorkingImage
 

@@ -13,9 +13,9 @@ from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
-import ants
 import numpy as np
 
+from navsvc.antspy import ants
 from navsvc.coords import as_points, lps_to_ras, ras_to_lps
 from navsvc.grid import WorkingImage
 from navsvc.point_maps import PointChain, transform_files

@@ -135,8 +135,7 @@ def _serve_one_request() -> int:
     """The child: get ready, run the one stage the parent asks for, print its result."""
     reuse_freed_memory()
     # Imported here, in the child only: this is the load that overlaps the parent's work.
-    import ants
-
+    from navsvc.antspy import ants
     from navsvc.registration import brain_stage_fixed, syn_stage
 
     fixed = brain_stage_fixed()

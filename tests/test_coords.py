@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import ants
 import nibabel as nib
 import numpy as np
 import pytest
 from nibabel.affines import apply_affine as nib_apply_affine
 
 from navsvc import coords
+from navsvc.antspy import ants
 from navsvc.testing import heads
 
 ORIENTATIONS = list(heads.all_orientations())

@@ -6,12 +6,12 @@ later stage sees only the working grid.
 
 from __future__ import annotations
 
-import ants
 import nibabel as nib
 import numpy as np
 import pytest
 
 from navsvc import coords
+from navsvc.antspy import ants
 from scipy import ndimage
 
 from navsvc.grid import HEAD_MARGIN_MM, WorkingImage, foreground_threshold, head_bounds_ras_mm, \

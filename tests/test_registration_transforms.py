@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import dataclasses
 
-import ants
 import numpy as np
 import pandas as pd
 import pytest
 from scipy import ndimage
 
 from navsvc import templates
+from navsvc.antspy import ants
 from navsvc.coords import lps_to_ras, ras_to_lps
 from navsvc.grid import WorkingImage
 from navsvc.errors import InputError

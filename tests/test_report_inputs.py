@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
-import ants
 import nibabel as nib
 import numpy as np
 import trimesh
 
 from navsvc import templates
+from navsvc.antspy import ants
 from navsvc.grid import WorkingImage
 from navsvc.pipeline import report_inputs
 from navsvc.registration_maps import Registration

@@ -8,10 +8,10 @@ import subprocess
 import sys
 import time
 
-import ants
 import numpy as np
 import pytest
 
+from navsvc.antspy import ants
 from navsvc.config import ITK_THREADS_VARIABLE
 from navsvc.errors import PipelineError
 from navsvc.registration import SYN_ITERATIONS, _patient_brain

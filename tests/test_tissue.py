@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import ants
 import nibabel as nib
 import numpy as np
 import pytest
 
 from navsvc import templates
 from navsvc.anatomy.tissue import BRAIN_SUPPORT_MIN, _m_step, _priors, segment_locally
+from navsvc.antspy import ants
 from navsvc.grid import WorkingImage
 from navsvc.registration_maps import Registration
 

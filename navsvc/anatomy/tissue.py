@@ -10,11 +10,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import lru_cache
 
-import ants
 import numpy as np
 from scipy import ndimage
 
 from navsvc import templates
+from navsvc.antspy import ants
 from navsvc.grid import WorkingImage
 from navsvc.registration_maps import Registration
 
