@@ -20,6 +20,7 @@ import importlib.metadata
 import importlib.util
 import os
 import sys
+import threading
 from types import ModuleType
 
 from navsvc.config import ITK_THREADS_VARIABLE, engine_settings
@@ -52,16 +53,21 @@ def _load_engine_parts() -> ModuleType:
         raise
     package.__version__ = importlib.metadata.version("antspyx")  # what its __init__ sets
     rest = {"loaded": False}
+    lock = threading.RLock()
 
     def load_rest(name: str) -> object:
         # PEP 562: called only for a name not in the package. Running antspyx's own __init__
-        # in it (once) adds every name ``import ants`` would have. Dunder look-ups (copy,
-        # pickle, inspection) do not load anything.
-        if rest["loaded"] or name.startswith("__"):
+        # in it (once; other threads wait for it) adds every name ``import ants`` would have.
+        # Dunder look-ups (copy, pickle, inspection) load nothing.
+        if name.startswith("__"):
             raise AttributeError(f"module 'ants' has no attribute {name!r}")
-        rest["loaded"] = True
-        spec.loader.exec_module(package)
-        return getattr(package, name)
+        with lock:
+            if not rest["loaded"]:
+                rest["loaded"] = True
+                spec.loader.exec_module(package)
+        if name not in vars(package):
+            raise AttributeError(f"module 'ants' has no attribute {name!r}")
+        return vars(package)[name]
 
     package.__getattr__ = load_rest
     return package

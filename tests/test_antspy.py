@@ -94,3 +94,22 @@ def test_the_itk_thread_count_is_set_before_itk_starts():
         "from navsvc.antspy import ants\n"
         "print(json.dumps({'threads': os.environ.get('ITK_GLOBAL_DEFAULT_NUMBER_OF_THREADS')}))")
     assert result == {"threads": "1"}
+
+
+def test_threads_that_need_the_rest_at_once_all_get_it():
+    result = _in_fresh_process(
+        "import json, threading\n"
+        "from navsvc.antspy import ants\n"
+        "found = []\n"
+        "def look_up():\n"
+        "    try:\n"
+        "        found.append(ants.eig_seg.__name__)\n"
+        "    except AttributeError as exc:\n"
+        "        found.append(str(exc))\n"
+        "threads = [threading.Thread(target=look_up) for _ in range(4)]\n"
+        "for thread in threads:\n"
+        "    thread.start()\n"
+        "for thread in threads:\n"
+        "    thread.join()\n"
+        "print(json.dumps({'found': found}))")
+    assert result == {"found": ["eig_seg"] * 4}
