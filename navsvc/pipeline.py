@@ -38,7 +38,7 @@ from navsvc.progress import StageTimer
 from navsvc.registration import registration_to_mni
 from navsvc.registration_maps import HeadAlignment, Registration
 from navsvc.registration_checks import require_handedness, require_quality
-from navsvc.report.document import ReportInputs, write_report
+from navsvc.report.inputs import ReportInputs
 from navsvc.report.figure_process import ScalpFigureProcess
 from navsvc.sampling import MappedImage
 from navsvc.scratch import (missing_folders, output_folder, publish_plan_files, registration_scratch,
@@ -250,12 +250,22 @@ def register_with_anatomy(t1: LoadedT1, coarse: WorkingImage, scratch: Path,
                     anatomy, anatomy_error = native_anatomy(t1, coarse, pending.head), None
                 except Exception as exc:  # noqa: BLE001 - raised below, after the registration's checks
                     anatomy, anatomy_error = None, exc
+            report_writer()  # its modules load while the SyN stage runs, not before the first stage
             registration = pending.result()
         require_quality(registration.quality_correlation)
         require_handedness(registration)
     if anatomy_error is not None:
         raise anatomy_error
     return registration, anatomy
+
+
+def report_writer() -> Callable[..., None]:
+    """:func:`navsvc.report.document.write_report`, imported on first use: its modules
+    (matplotlib among them) take 0.5-0.9 s to load, which a plan spends while it waits for
+    the SyN stage rather than before its first stage."""
+    from navsvc.report.document import write_report
+
+    return write_report
 
 
 def locate_m1(ctx: PlanContext) -> M1Site:
@@ -346,7 +356,7 @@ def _plan_into(out: Path, t1_path: str | Path, options: PlanOptions, timer: Stag
                               transform_files=registration.save(scratch / TRANSFORMS_FOLDER))
         _record_timing(plan, timer)  # the report shows the stages before it
         with timer.stage("report"):
-            write_report(scratch, plan, report_inputs(ctx), scalp_figure)
+            report_writer()(scratch, plan, report_inputs(ctx), scalp_figure)
             plan["files"] = {"report": REPORT_FILENAME, "plan": PLAN_FILENAME, "transforms": f"{TRANSFORMS_FOLDER}/"}
         _record_timing(plan, timer)
         (scratch / PLAN_FILENAME).write_text(json.dumps(plan, indent=2))  # synced by publish_plan_files

@@ -191,7 +191,7 @@ def test_a_plan_failing_after_registration_leaves_an_earlier_plan_as_it_was(coli
     def report_fails(*args, **kwargs):
         raise RuntimeError("disk full while drawing the report")
 
-    monkeypatch.setattr(pipeline, "write_report", report_fails)
+    monkeypatch.setattr(pipeline, "report_writer", lambda: report_fails)
     before = _earlier_plan(tmp_path / "o")
     with pytest.raises(RuntimeError, match="disk full"):
         make_plan(colin_head_path, tmp_path / "o")
