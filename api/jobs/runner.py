@@ -256,7 +256,7 @@ def standby_main(jobs: Connection, settings: Settings) -> None:
 
     The embedded worker starts it while idle (``settings.standby_process``), so that the
     next job plans at once instead of first importing the engine (ANTs, SciPy, trimesh:
-    3-5 s of a 15-20 s plan here). When the worker closes its end unused (it stopped, or
+    about 2 s of a 15-17 s plan here). When the worker closes its end unused (it stopped, or
     the service was killed), the process ends without doing anything.
     """
     load_function(settings.plan_function)
