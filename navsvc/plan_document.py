@@ -14,7 +14,7 @@ from navsvc.anatomy.tissue import GM_THRESHOLD
 from navsvc.coords import ras_to_lps, world_to_voxel
 from navsvc.dose import dose_summary
 from navsvc.anatomy.field_of_view import ScalpCut
-from navsvc.coil import axis_distance_mm
+from navsvc.coil import axis_distance_mm, handle_direction_words
 from navsvc.landmarks.placement import LandmarkSet
 from navsvc.registration_checks import MIN_BRAIN_CORRELATION
 from navsvc.target.hemisphere import hemisphere
@@ -22,7 +22,7 @@ from navsvc.target.individualize import RULE
 from navsvc.target.results import M1Site, TargetResult
 from navsvc.target.strategies import M1_HAND_KNOB_CITATION, M1_HAND_KNOB_MNI_MM, STRATEGIES
 
-SCHEMA_VERSION = "1.4.0"
+SCHEMA_VERSION = "1.5.0"
 SCHEMA_FILE = "plan.schema.json"
 #: decimals kept for coordinates in mm (0.001 mm is far below any imaging precision)
 MM_DECIMALS = 3
@@ -169,6 +169,8 @@ def _coil_block(target: TargetResult, options) -> dict:
                       "y along the handle axis, handle points to -y; x = y cross z",
         "distance_to_scalp_mm": float(options.coil_distance_mm),
         "handle_angle_deg": float(options.handle_angle_deg),
+        "handle_direction_ras": _mm(-target.coil[:3, 1]),
+        "handle_points": handle_direction_words(options.handle_angle_deg),
         "axis_to_target_mm": round(axis_distance_mm(target.coil, target.cortex.cortex_ras_mm), 2),
     }
 

@@ -53,6 +53,8 @@ def test_coil_pose_is_a_valid_simnibs_matrix_over_the_target(colin_plan):
     handle = -coil[:3, 1]
     assert handle[1] < 0, "handle must point posterior"
     assert handle[0] < 0, "handle must point lateral (patient's left) for a left target"
+    assert np.abs(np.subtract(colin_plan["coil"]["handle_direction_ras"], handle)).max() <= 0.0005
+    assert colin_plan["coil"]["handle_points"] == "posterior and lateral"
 
 
 def test_entry_is_the_scalp_point_above_the_target(colin_plan):
