@@ -4,7 +4,7 @@
 among them its statistics, learning and plotting code and with it scikit-learn,
 statsmodels and matplotlib: 2.2-2.7 s of a plan's start here (``python -X importtime``,
 antspyx 0.6.3), paid again by the SyN stage's process. The engine uses the image, transform,
-registration and utility parts only, which load in 0.4-0.6 s. :data:`ants` is the real
+image-operation, registration and utility parts only, which load in 0.6-0.8 s. :data:`ants` is the real
 ``ants`` package module with those parts loaded and their names in it, as ``import ants``
 would have put them. The first use of any other name loads the rest of the package the
 way ``import ants`` does, so every ANTsPy name works, only later.
