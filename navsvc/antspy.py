@@ -51,24 +51,32 @@ def _load_engine_parts() -> ModuleType:
         for name in [name for name in sys.modules if name == "ants" or name.startswith("ants.")]:
             del sys.modules[name]
         raise
-    package.__version__ = importlib.metadata.version("antspyx")  # what its __init__ sets
     rest = {"loaded": False}
     lock = threading.RLock()
 
-    def load_rest(name: str) -> object:
-        # PEP 562: called only for a name not in the package. Running antspyx's own __init__
-        # in it (once; other threads wait for it) adds every name ``import ants`` would have.
-        # Dunder look-ups (copy, pickle, inspection) load nothing.
-        if name.startswith("__"):
-            raise AttributeError(f"module 'ants' has no attribute {name!r}")
+    def load_all() -> None:
+        # Runs antspyx's own __init__ in the package (once; other threads wait for it), which
+        # adds every name ``import ants`` would have.
         with lock:
             if not rest["loaded"]:
                 rest["loaded"] = True
                 spec.loader.exec_module(package)
+
+    def load_rest(name: str) -> object:
+        # PEP 562: called only for a name not in the package. Dunder look-ups (copy, pickle,
+        # inspection) load nothing.
+        if name.startswith("__"):
+            raise AttributeError(f"module 'ants' has no attribute {name!r}")
+        load_all()
         if name not in vars(package):
             raise AttributeError(f"module 'ants' has no attribute {name!r}")
         return vars(package)[name]
 
+    try:
+        package.__version__ = importlib.metadata.version("antspyx")  # what its __init__ sets
+    except importlib.metadata.PackageNotFoundError:
+        # a copy installed without its package metadata: its __init__ sets the version
+        load_all()
     package.__getattr__ = load_rest
     return package
 

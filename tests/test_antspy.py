@@ -113,3 +113,19 @@ def test_threads_that_need_the_rest_at_once_all_get_it():
         "    thread.join()\n"
         "print(json.dumps({'found': found}))")
     assert result == {"found": ["eig_seg"] * 4}
+
+
+def test_an_antspyx_without_package_metadata_is_loaded_in_full_with_its_version():
+    result = _in_fresh_process(
+        "import importlib.metadata, json, sys\n"
+        "real_version = importlib.metadata.version\n"
+        "def version(name):\n"
+        "    if name == 'antspyx':\n"
+        "        raise importlib.metadata.PackageNotFoundError(name)\n"
+        "    return real_version(name)\n"
+        "importlib.metadata.version = version\n"
+        "from navsvc.antspy import ants\n"
+        "print(json.dumps({'version': ants.__version__, 'has_plot': 'plot' in vars(ants),\n"
+        "                  'sklearn': 'sklearn' in sys.modules}))")
+    assert result["version"] == __import__("importlib.metadata").metadata.version("antspyx")
+    assert result["has_plot"] and result["sklearn"]
