@@ -2,7 +2,8 @@
 
 Colin27 with Rician noise of known sigma: the estimate must equal sigma over the noisy
 brain's median (in %), whatever the voxel order; a clean head, a constant background
-fill and an offset measure no noise; the limit refuses with the measured level.
+fill and an offset measure no noise; the limit refuses with the measured level, and an
+MP2RAGE-UNI-like air (noise over the whole range) is named as such.
 """
 
 from __future__ import annotations
@@ -12,7 +13,9 @@ import numpy as np
 import pytest
 
 from navsvc import templates
-from navsvc.anatomy.noise import MAX_NOISE_PCT_OF_BRAIN, noise_pct_of_brain, require_low_noise
+from navsvc.anatomy.noise import MAX_NOISE_PCT_OF_BRAIN, MP2RAGE_HINT_PCT, noise_pct_of_brain, require_low_noise
+from navsvc.anatomy.template_head import colin_head_distance_mm
+from navsvc.coords import voxel_to_world
 from navsvc.errors import InputError
 from navsvc.testing import heads
 
@@ -90,3 +93,19 @@ def test_the_limit_refuses_with_the_measured_level():
     with pytest.raises(InputError, match=r"too noisy: the noise in the air around the head is 31 % of the "
                                          r"brain's signal \(at most 25 % is accepted"):
         require_low_noise(31.2)
+    with pytest.raises(InputError) as refused:
+        require_low_noise(31.2)
+    assert "MP2RAGE" not in str(refused.value)
+
+
+def test_an_mp2rage_uni_like_air_is_refused_with_a_request_for_the_denoised_series(colin):
+    # MP2RAGE UNI: the air holds noise spread uniformly over the image's whole range
+    values = np.asanyarray(colin.dataobj).astype(np.float32)
+    ijk = np.indices(values.shape).reshape(3, -1).T
+    air = (colin_head_distance_mm(voxel_to_world(colin.affine, ijk)) > 5.0).reshape(values.shape)
+    values[air] = np.random.default_rng(3).uniform(0.0, heads.robust_max(values), int(air.sum()))
+    measured = _estimate(nib.Nifti1Image(values, colin.affine))
+    assert measured > MP2RAGE_HINT_PCT
+    with pytest.raises(InputError, match=r"too noisy.*An MP2RAGE UNI image fills the air with noise by design: "
+                                         r"upload its background-denoised series \(e\.g\. UNI-DEN\) or an MPRAGE$"):
+        require_low_noise(measured)

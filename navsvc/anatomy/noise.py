@@ -16,6 +16,11 @@ target stayed within 1.2 mm, its scalp entry within 4.2 mm
 the dose suggestion by 6 %MSO, and at 16 % the head mask grew to the image's edges and the
 plan was refused for the wrong reason (a field of view that cuts the head). Above
 :data:`MAX_NOISE_PCT_OF_BRAIN` the image is refused as too noisy.
+
+An MP2RAGE UNI image fills the air with noise spread over its whole range by design
+(Marques et al. 2010, NeuroImage 49:1271): Colin27 with its air so filled measures 113 %
+here. Above :data:`MP2RAGE_HINT_PCT` the refusal says so and asks for the series the
+scanner denoises or an MPRAGE, since such an image is not a poor scan.
 """
 
 from __future__ import annotations
@@ -39,6 +44,9 @@ MIN_AIR_SAMPLES = 1000
 RAYLEIGH_IQR_PER_SIGMA = float(np.sqrt(2 * np.log(4)) - np.sqrt(2 * np.log(4 / 3)))
 #: noisier images are refused, % of the brain's median signal
 MAX_NOISE_PCT_OF_BRAIN = 25.0
+#: above this the refusal names the MP2RAGE UNI image as the likely cause, % of the brain's
+#: signal (Rician noise this strong leaves no head to see)
+MP2RAGE_HINT_PCT = 60.0
 
 
 def _sample_lattice(shape) -> np.ndarray:
@@ -96,4 +104,6 @@ def require_low_noise(noise_pct: float | None) -> None:
         f"{100 / MAX_NOISE_PCT_OF_BRAIN:.0f}). "
         "The scalp, and with it the entry point and the dose suggestion, cannot be measured reliably. Check "
         "the series in a viewer and upload a T1 with less noise"
+        + (". An MP2RAGE UNI image fills the air with noise by design: upload its background-denoised "
+           "series (e.g. UNI-DEN) or an MPRAGE" if noise_pct > MP2RAGE_HINT_PCT else "")
     )
