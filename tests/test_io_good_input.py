@@ -99,7 +99,8 @@ def test_single_volume_with_extra_axes_loads_as_3d(small, tmp_path, extra_shape)
 
 
 def test_int16_with_scl_slope_is_scaled(small, tmp_path):
-    """Stored integers are scaled by scl_slope / scl_inter (as scanners write them)."""
+    """Stored integers are scaled by scl_slope / scl_inter (as scanners write them); the
+    intercept, which lifts the air too, is taken away with the air level."""
     raw = np.asarray(small.dataobj).astype(np.int16)
     path = tmp_path / "scaled.nii"
     nib.save(nib.Nifti1Image(raw, small.affine), str(path))
@@ -110,7 +111,8 @@ def test_int16_with_scl_slope_is_scaled(small, tmp_path):
     proxy = nib.load(str(path)).dataobj  # nibabel moves the scaling from the header to the proxy
     assert (proxy.slope, proxy.inter) == (0.5, 10.0)
     loaded = load_t1(path)
-    np.testing.assert_allclose(loaded.data, raw.astype(np.float64) * 0.5 + 10.0, atol=1e-4)
+    assert float(np.min(raw)) == 0.0  # the head's air, lifted to 10 by the intercept
+    np.testing.assert_allclose(loaded.data, raw.astype(np.float64) * 0.5, atol=1e-4)
 
 
 def test_big_endian_and_nifti2_load(small, tmp_path):

@@ -12,6 +12,7 @@ import nibabel as nib
 import numpy as np
 
 from navsvc.errors import InputError
+from navsvc.io.background import put_background_at_zero
 from navsvc.io.dicom import dicom_to_nifti
 from navsvc.io.nifti import check_gzip_stream, read_nifti_data, read_nifti_header, world_space
 
@@ -23,7 +24,8 @@ class LoadedT1:
     Attributes
     ----------
     data : ndarray, float32, 3-D
-        Voxel intensities (scaling applied).
+        Voxel intensities (scaling applied), shifted so that the air is at zero
+        (:func:`navsvc.io.background.put_background_at_zero`).
     affine : ndarray (4, 4)
         Voxel-to-world (NIfTI RAS mm) affine.
     sha256 : str
@@ -115,6 +117,7 @@ def load_t1(path: str | Path, series: str | None = None, work_dir: str | Path | 
             nifti_path, chosen = dicom_to_nifti(path, Path(tmp), series)
             img = read_nifti_header(nifti_path)
             data = read_nifti_data(img, path.name)
+        put_background_at_zero(data)
         return LoadedT1(data, img.affine.copy(), checksum, "dicom", world_space(img), chosen.uid)
     if series is not None:
         raise InputError(f"a DICOM series was named ({series!r}), but {path.name} is a NIfTI image: leave "
@@ -122,6 +125,7 @@ def load_t1(path: str | Path, series: str | None = None, work_dir: str | Path | 
     img = read_nifti_header(path)
     data = read_nifti_data(img, path.name)
     check_gzip_stream(path, img)
+    put_background_at_zero(data)
     return LoadedT1(data, img.affine.copy(), checksum, "nifti", world_space(img))
 
 

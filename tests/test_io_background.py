@@ -1,0 +1,99 @@
+"""The air of every loaded T1 is put at zero intensity (navsvc.io.background).
+
+The level is the 0.1th-percentile order statistic, computed slab by slab: it must equal
+the sorted volume's value, whatever the slabs and the voxel order. Taking it away removes
+an offset exactly and changes nothing else; both load paths (NIfTI and DICOM) apply it.
+The whole plan of a shifted head: tests/test_pipeline_colin.py.
+"""
+
+from __future__ import annotations
+
+import nibabel as nib
+import numpy as np
+import pytest
+
+from navsvc.io import background, limits
+from navsvc.io.background import BACKGROUND_PERCENTILE, background_level, put_background_at_zero
+from navsvc.io.loader import load_t1
+from navsvc.testing import heads
+from corpus.dicom_series import write_dicom_series
+
+
+def _kth_smallest(data: np.ndarray) -> float:
+    flat = np.sort(data, axis=None)
+    return float(flat[int(flat.size * BACKGROUND_PERCENTILE / 100.0)])
+
+
+@pytest.fixture(scope="module")
+def colin() -> np.ndarray:
+    return heads.image_data(heads.load_colin27()).astype(np.float32)
+
+
+@pytest.mark.parametrize("slab_voxels", [limits.SLAB_VOXELS, 1000, 99_991, 7])
+def test_the_level_is_the_order_statistic_whatever_the_slabs(monkeypatch, slab_voxels):
+    data = np.random.default_rng(slab_voxels).normal(100.0, 30.0, (37, 41, 29)).astype(np.float32)
+    monkeypatch.setattr(limits, "SLAB_VOXELS", slab_voxels)
+    assert background_level(data) == _kth_smallest(data)
+
+
+def test_the_level_is_the_same_in_every_voxel_order(colin):
+    noisy = colin + np.random.default_rng(0).rayleigh(4.0, colin.shape).astype(np.float32)
+    expected = _kth_smallest(noisy)
+    assert expected > 0.0
+    for perm in [(0, 1, 2), (2, 0, 1), (1, 2, 0)]:
+        for flips in [(), (0,), (1, 2), (0, 1, 2)]:
+            moved = np.flip(np.transpose(noisy, perm), axis=flips) if flips else np.transpose(noisy, perm)
+            assert background_level(moved) == expected
+    assert background_level(np.asfortranarray(noisy)) == expected
+
+
+def test_air_already_at_zero_is_left_as_it_was(colin):
+    data = colin.copy()
+    assert put_background_at_zero(data) == 0.0
+    assert np.array_equal(data, colin)
+
+
+@pytest.mark.parametrize("scale, offset", [(1.0, -20.0), (10.0, -1000.0), (10.0, 1000.0), (0.001, 5.0)])
+def test_an_offset_is_taken_away_exactly(colin, scale, offset):
+    data = colin * np.float32(scale) + np.float32(offset)
+    assert put_background_at_zero(data) == pytest.approx(offset, rel=1e-6)
+    np.testing.assert_allclose(data, colin * np.float32(scale), atol=abs(offset) * 1e-6 + 1e-6)
+
+
+def test_voxels_below_the_level_stay_below_and_equal_voxels_stay_equal(colin):
+    data = colin + np.random.default_rng(1).rayleigh(4.0, colin.shape).astype(np.float32) + np.float32(50.0)
+    data[:6, :6, :6] = data.min()  # a small removed region, exactly the air's minimum
+    data[100, 100, 100] = -300.0  # a ringing outlier below the air
+    before = data.copy()
+    level = put_background_at_zero(data)
+    assert 50.0 < level < 60.0
+    assert data[100, 100, 100] == np.float32(-300.0) - np.float32(level)
+    assert np.unique(data[:6, :6, :6]).size == 1 and data[0, 0, 0] < 0.0
+    order = np.argsort(before, axis=None)
+    assert (np.diff(data.reshape(-1)[order]) >= 0).all()  # a shift: the intensities keep their order
+
+
+def test_the_level_holds_one_slab_not_a_copy_of_the_volume(monkeypatch):
+    copied = []
+    partition = np.partition
+    monkeypatch.setattr(background.np, "partition", lambda a, k: copied.append(a.size) or partition(a, k))
+    monkeypatch.setattr(limits, "SLAB_VOXELS", 4096)
+    background_level(np.random.default_rng(2).random((40, 40, 40), dtype=np.float32))
+    assert max(copied) <= 4096
+
+
+def test_a_nifti_whose_air_lies_at_minus_1000_loads_with_its_air_at_zero(colin, tmp_path):
+    affine = heads.load_colin27().affine
+    nib.save(nib.Nifti1Image(colin * np.float32(10.0) - np.float32(1000.0), affine), str(tmp_path / "shifted.nii.gz"))
+    loaded = load_t1(tmp_path / "shifted.nii.gz")
+    np.testing.assert_allclose(loaded.data, colin * np.float32(10.0), atol=1e-3)
+
+
+def test_a_dicom_series_stored_with_an_offset_loads_with_its_air_at_zero(tmp_path):
+    img = nib.Nifti1Image(heads.image_data(heads.load_colin27())[::3, ::3, ::3].astype(np.float32),
+                          heads.load_colin27().affine @ np.diag([3.0, 3.0, 3.0, 1.0]))
+    stored = np.rint(np.asarray(img.dataobj))
+    write_dicom_series(nib.Nifti1Image(stored + 1000.0, img.affine), tmp_path / "series", orientation=None)
+    loaded = load_t1(tmp_path / "series")
+    assert loaded.source_format == "dicom" and loaded.shape == stored.shape
+    np.testing.assert_allclose(loaded.data, stored, atol=1e-3)
