@@ -47,6 +47,14 @@ def test_the_level_is_the_same_in_every_voxel_order(colin):
     assert background_level(np.asfortranarray(noisy)) == expected
 
 
+def test_rician_air_has_its_floor_taken_away(colin):
+    noisy = heads.image_data(heads.add_rician_noise(heads.load_colin27(), np.random.default_rng(5), 0.12).image)
+    data = noisy.astype(np.float32)
+    level = put_background_at_zero(data)
+    assert 0.0 < level < 0.1 * float(np.mean(noisy))  # the floor of Rayleigh noise, not an offset
+    np.testing.assert_allclose(data, noisy.astype(np.float32) - np.float32(level), atol=1e-4)
+
+
 def test_air_already_at_zero_is_left_as_it_was(colin):
     data = colin.copy()
     assert put_background_at_zero(data) == 0.0
