@@ -27,10 +27,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from navsvc.io import limits
-
 #: the air level is this percentile of the voxel intensities, %
 BACKGROUND_PERCENTILE = 0.1
+#: voxels in the subsample that proposes where the air level lies
+SAMPLE_VOXELS = 200_000
 
 
 def background_level(data: np.ndarray) -> float:
@@ -39,24 +39,31 @@ def background_level(data: np.ndarray) -> float:
     Parameters
     ----------
     data : numpy.ndarray, 3-D
-        Voxel intensities.
+        Voxel intensities (finite).
 
     Returns
     -------
     float
         The ``k``-th smallest intensity, ``k = floor(size * BACKGROUND_PERCENTILE / 100)``
-        (0-based). Computed slab by slab, so it holds one slab's copy, not the volume's.
+        (0-based), exactly.
     """
     flat = data.reshape(-1, order="A")
     k = int(flat.size * BACKGROUND_PERCENTILE / 100.0)
-    candidates = []
-    for start in range(0, flat.size, limits.SLAB_VOXELS):
-        slab = flat[start:start + limits.SLAB_VOXELS]
-        keep = min(k + 1, slab.size)
-        # the k+1 smallest of every slab hold the k+1 smallest of the volume
-        candidates.append(np.partition(slab, keep - 1)[:keep])
-    smallest = np.concatenate(candidates)
-    return float(np.partition(smallest, k)[k])
+    # A sorted subsample proposes a threshold near the k-th value; counting over the whole
+    # volume then finds the exact value. np.partition of the volume took 1.1 s on a 256^3
+    # head whose air is a few million zeros (selection is slow on many equal values).
+    step = max(1, flat.size // SAMPLE_VOXELS)
+    sample = np.sort(flat[::step])
+    rank = min(sample.size - 1, 2 * (k // step) + 1)
+    while True:
+        threshold = sample[rank]
+        below = int(np.count_nonzero(flat < threshold))
+        if below > k:
+            # the k-th value lies below the threshold, among few voxels
+            return float(np.partition(flat[flat < threshold], k)[k])
+        if k < below + int(np.count_nonzero(flat == threshold)):
+            return float(threshold)
+        rank = min(sample.size - 1, 2 * rank + 1)
 
 
 def put_background_at_zero(data: np.ndarray) -> float:
