@@ -62,10 +62,11 @@ def background_level(data: np.ndarray) -> float:
     rank = min(sample.size - 1, 2 * (k // step) + 1)
     while True:
         threshold = sample[rank]
-        below = int(np.count_nonzero(flat < threshold))
+        is_below = flat < threshold
+        below = int(np.count_nonzero(is_below))
         if below > k:
             # the k-th value lies below the threshold, among few voxels
-            return float(np.partition(flat[flat < threshold], k)[k])
+            return float(np.partition(flat[is_below], k)[k])
         if k < below + int(np.count_nonzero(flat == threshold)):
             return float(threshold)
         rank = min(sample.size - 1, 2 * rank + 1)
