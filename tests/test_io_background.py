@@ -4,7 +4,10 @@ The level is the 0.1th-percentile order statistic, found by counting below a thr
 subsample proposes: it must equal the sorted volume's value exactly, whatever the
 subsample, the duplicates and the voxel order. Taking it away removes
 an offset exactly and changes nothing else; both load paths (NIfTI and DICOM) apply it.
-The whole plan of a shifted head: tests/test_pipeline_colin.py.
+Padding outside the field of view, far below the air and bordered by it, is put at the air
+level first; exact zeros just below quantized air (Colin27) and a background masked away
+at the head (the ICBM template) are not padding.
+The whole plan of a shifted and padded head: tests/test_pipeline_colin.py.
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ import numpy as np
 import pytest
 
 from navsvc.io import background
-from navsvc.io.background import BACKGROUND_PERCENTILE, background_level, put_background_at_zero
+from navsvc.io.background import BACKGROUND_PERCENTILE, background_level, find_padding, put_background_at_zero
 from navsvc.io.loader import load_t1
 from navsvc.testing import heads
 from corpus.dicom_series import write_dicom_series
@@ -110,3 +113,67 @@ def test_a_dicom_series_stored_with_an_offset_loads_with_its_air_at_zero(tmp_pat
     loaded = load_t1(tmp_path / "series")
     assert loaded.source_format == "dicom" and loaded.shape == stored.shape
     np.testing.assert_allclose(loaded.data, stored, atol=1e-3)
+
+
+def _padded(data: np.ndarray, padding: float) -> np.ndarray:
+    img = nib.Nifti1Image(data, heads.load_colin27().affine)
+    return heads.image_data(heads.pad_outside_field_of_view(img, padding).image).astype(np.float32)
+
+
+@pytest.mark.parametrize("scale, offset, padding", [(1.0, 0.0, -1000.0), (10.0, 0.0, -1000.0),
+                                                    (10.0, -1000.0, -32768.0), (1.0, 50.0, 0.0)])
+def test_padding_below_the_air_is_put_at_the_air_level(colin, scale, offset, padding):
+    data = _padded(colin * np.float32(scale) + np.float32(offset), padding)
+    corners = data == np.float32(padding)
+    assert 0.07 < corners.mean() < 0.08
+    found = find_padding(data)
+    assert found is not None and np.array_equal(found.mask, corners)
+    assert found.air_level == pytest.approx(offset)
+    assert put_background_at_zero(data) == pytest.approx(offset)
+    # Colin27's corners are air at exactly zero: the image is the unpadded one
+    np.testing.assert_allclose(data, colin * np.float32(scale), atol=abs(offset) * 1e-6 + 1e-6)
+
+
+def test_padding_is_found_in_every_voxel_order(colin):
+    data = _padded(colin * np.float32(10.0), -1000.0)
+    corners = data == np.float32(-1000.0)
+    for perm, flips in [((2, 0, 1), (0,)), ((1, 2, 0), (1, 2)), ((0, 2, 1), ())]:
+        moved = np.transpose(data, perm)
+        moved = np.flip(moved, axis=flips) if flips else moved
+        expected = np.transpose(corners, perm)
+        expected = np.flip(expected, axis=flips) if flips else expected
+        assert np.array_equal(find_padding(np.ascontiguousarray(moved)).mask, expected)
+    assert np.array_equal(find_padding(np.asfortranarray(data)).mask, corners)
+
+
+def test_a_dicom_series_padded_with_zero_under_air_at_1000_loads_unpadded(tmp_path):
+    # unsigned storage: the air lifted to 1000, the corners outside the field of view at 0
+    small = heads.image_data(heads.load_colin27())[::3, ::3, ::3].astype(np.float32)
+    img = nib.Nifti1Image(np.rint(small), heads.load_colin27().affine @ np.diag([3.0, 3.0, 3.0, 1.0]))
+    stored = np.asarray(img.dataobj)
+    padded = heads.pad_outside_field_of_view(nib.Nifti1Image(stored + 1000.0, img.affine), 0.0).image
+    write_dicom_series(padded, tmp_path / "series", orientation=None)
+    loaded = load_t1(tmp_path / "series")
+    assert loaded.source_format == "dicom"
+    np.testing.assert_allclose(loaded.data, stored, atol=1e-3)
+
+
+def test_exact_zeros_below_quantized_air_are_not_padding(colin):
+    # Colin27: 42 % of its voxels are exactly 0 and the rest of its air starts at 7
+    assert find_padding(colin.copy()) is None
+
+
+def test_a_background_masked_away_at_the_head_is_not_padding():
+    # the ICBM template's exact zeros border its own fade to zero, not air at its darkest level
+    icbm = heads.image_data(heads.load_icbm_template()).astype(np.float32)
+    assert find_padding(icbm) is None
+    data = icbm.copy()
+    assert put_background_at_zero(data) == 0.0 and np.array_equal(data, icbm)
+
+
+def test_too_little_or_too_shallow_padding_is_left_alone(colin):
+    few = colin + np.float32(50.0)
+    few[:10, :10, :10] = -1000.0  # 0.014 % of the voxels: cannot set the air level
+    assert find_padding(few) is None
+    # padding 100 below air at 0, a brain near 1000: as far below as Colin27's quantization
+    assert find_padding(_padded(colin * np.float32(10.0), -100.0)) is None

@@ -22,20 +22,50 @@ offset. On the accuracy benchmark's cases this moved the two with noise by 0.03 
 whose air floor is 6 % of its mean, 5.54 -> 6.02 mm); the others, air at zero, are
 unchanged.
 
-Not handled: an image whose corners are padded with a constant far below its air (DICOM
-pixel padding outside the reconstructed field of view) gets the padding as its level, and
-its air stays lifted. Such an image was refused before this step and still is, as too
-noisy (the padding counts as noise in the air): no plan, but a misleading reason.
+Padding is put at the air level first (:func:`find_padding`): a region outside the field
+of view filled with one constant far below the air (DICOM pixel padding, a resampler's
+fill value under an image with an offset). Without that step its constant became the air
+level, the air stayed lifted by the gap, and the padding counted as noise in the air.
+Measured on Colin27 whose corners (7.7 % of the voxels) hold the padding: padding -1000
+under intensities 0-254 was refused as too noisy (101 %, with the MP2RAGE hint), the same
+under intensities scaled by 10 as too noisy (57 %), -32768 under the same as not a T1 head
+(correlation 0.03), and padding 0 under air lifted to 50 as too noisy (39 %); with the
+step all four give the unpadded head's plan (every point within 0.01 mm). A gap too small
+to be told from the quantization of Colin27's own air (padding -100 under air at 0 and a
+brain near 1000, 6 % of the span) is left alone: that head planned with its mapped target
+0.3 mm, its cortical target 0.4 mm and its entry 0.8 mm from the unpadded plan (scalp-to-
+cortex 16.1 mm against 15.4 mm).
 """
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
+from scipy import ndimage
 
 #: the air level is this percentile of the voxel intensities, %
 BACKGROUND_PERCENTILE = 0.1
 #: voxels in the subsample that proposes where the air level lies
 SAMPLE_VOXELS = 200_000
+#: the bright end of an image's intensities is this percentile, %
+BRIGHT_PERCENTILE = 99.0
+#: padding lies farther than this below the air, and the voxels bordering it lie closer than
+#: this to the air, as fractions of the air-to-bright span (measured, as fractions of that
+#: span: Colin27's air holds exact zeros 0.054 below the rest of its air; padding -1000
+#: under a brain near 1000 lies 0.61 below; the nilearn ICBM template's background of exact
+#: zeros lies 0.23 below its head, and the voxels bordering it 0.23 below too: a mask
+#: fading to zero at the head, not padding)
+PADDING_MARGIN = 0.15
+
+
+class Padding(NamedTuple):
+    """A constant region outside the field of view (:func:`find_padding`)."""
+
+    #: the padded voxels, in the volume's shape
+    mask: np.ndarray
+    #: the intensity of the darkest air of the rest of the volume
+    air_level: float
 
 
 def background_level(data: np.ndarray) -> float:
@@ -72,11 +102,52 @@ def background_level(data: np.ndarray) -> float:
         rank = min(sample.size - 1, 2 * rank + 1)
 
 
+def find_padding(data: np.ndarray) -> Padding | None:
+    """The region that holds one constant far below the air, bordered by air, if any.
+
+    The candidate is every voxel at the volume's minimum, when there are more than the
+    :data:`BACKGROUND_PERCENTILE` percent of them (fewer cannot set the air level). It is
+    padding when, with the air level ``a`` (:func:`background_level`) and the bright level
+    ``b`` (:data:`BRIGHT_PERCENTILE`) of the other voxels, the minimum lies more than
+    :data:`PADDING_MARGIN` ``(b - a)`` below ``a`` and the median of the voxels bordering
+    the region (6-connected) lies within that distance of ``a``: padding is surrounded by
+    air. A mask that cuts the background away at the head is bordered by head or by its
+    own fade to zero, not by air, and is left alone.
+
+    Parameters
+    ----------
+    data : numpy.ndarray, 3-D
+        Voxel intensities (finite, not all equal).
+
+    Returns
+    -------
+    Padding or None
+    """
+    flat = data.ravel(order="K")  # memory order: a view, and boolean indexing 10x faster than in 3-D
+    lowest = flat.min()
+    is_lowest = flat == lowest
+    padded = int(np.count_nonzero(is_lowest))
+    if padded <= int(flat.size * BACKGROUND_PERCENTILE / 100.0) or padded == flat.size:
+        return None
+    rest = flat[~is_lowest]
+    air = background_level(rest)
+    bright = float(np.percentile(rest[:: max(1, rest.size // SAMPLE_VOXELS)], BRIGHT_PERCENTILE))
+    margin = PADDING_MARGIN * (bright - air)
+    if air - float(lowest) <= margin:
+        return None
+    mask = data == lowest
+    border = ndimage.binary_dilation(mask) & ~mask
+    if abs(float(np.median(data[border])) - air) >= margin:
+        return None
+    return Padding(mask, air)
+
+
 def put_background_at_zero(data: np.ndarray) -> float:
-    """Subtract the air level from every voxel, in place.
+    """Put padding at the air level, then subtract the air level from every voxel, in place.
 
     Nothing else changes: voxels below the level (ringing) stay below zero, and voxels of
-    equal intensity stay equal (a removed region is still exactly the image's minimum).
+    equal intensity stay equal (a removed region is still exactly the image's minimum,
+    unless it is padding, :func:`find_padding`).
 
     Parameters
     ----------
@@ -86,9 +157,12 @@ def put_background_at_zero(data: np.ndarray) -> float:
     Returns
     -------
     float
-        The air level subtracted (0.0 when the air is already at zero: the data is left
-        as it was).
+        The air level subtracted (0.0 when the air is already at zero; the data is left as
+        it was unless it holds padding).
     """
+    padding = find_padding(data)
+    if padding is not None:
+        data[padding.mask] = padding.air_level
     level = background_level(data)
     if level != 0.0:
         data -= np.asarray(level, dtype=data.dtype)
