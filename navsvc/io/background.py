@@ -33,8 +33,8 @@ under intensities scaled by 10 as too noisy (57 %), -32768 under the same as not
 step all four give the unpadded head's plan (every point within 0.01 mm). A gap too small
 to be told from the quantization of Colin27's own air (padding -100 under air at 0 and a
 brain near 1000, 6 % of the span) is left alone: that head planned with its mapped target
-0.3 mm, its cortical target 0.4 mm and its entry 0.8 mm from the unpadded plan (scalp-to-
-cortex 16.1 mm against 15.4 mm).
+0.3 mm, its cortical target 0.4 mm and its entry 0.8 mm from the unpadded plan
+(scalp-to-cortex 16.1 mm against 15.4 mm).
 """
 
 from __future__ import annotations
