@@ -137,13 +137,27 @@ def test_localite_flip_is_an_involution_and_keeps_handedness(f3):
     (np.eye(3), "4x4"),
     (np.diag([1.0, 1.0, -1.0, 1.0]), "left-handed"),
     (np.diag([1.0, 2.0, 1.0, 1.0]), "orthonormal"),
+    (np.diag([1.0, 1e200, 1.0, 1.0]), "orthonormal"),  # refused before its AᵀA overflows
     (np.array([[1, 0, 0, 0], [0, 1, 0, 0], [0, 0, 1, 0], [1, 0, 0, 1.0]]), "last row"),
     (np.full((4, 4), np.nan), "non-finite"),
     ([["a"] * 4] * 4, "numeric"),
 ])
+@pytest.mark.filterwarnings("error::RuntimeWarning")
 def test_check_pose_rejects_bad_matrices(bad, message):
     with pytest.raises(InputError, match=message):
         check_pose(bad)
+
+
+@pytest.mark.filterwarnings("error::RuntimeWarning")
+@pytest.mark.parametrize("convert", [localite_to_simnibs, simnibs_to_localite])
+def test_an_infinite_axis_entry_stays_infinite_through_the_axis_conversion(f3, convert):
+    # the conversion moves and negates columns: no inf * 0 turns a file's "inf" into NaN
+    matrix = np.array(f3["matrix"])
+    matrix[0, 0] = np.inf
+    converted = convert(matrix)
+    assert np.isinf(converted).sum() == 1 and not np.isnan(converted).any()
+    with pytest.raises(InputError, match="non-finite"):
+        check_pose(converted)
 
 
 def test_check_pose_refuses_a_pose_in_metres(f3):

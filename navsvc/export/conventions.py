@@ -76,8 +76,12 @@ def check_space(space: str) -> str:
 
 
 def _with_axes(matrix: np.ndarray, axes_flip: np.ndarray) -> np.ndarray:
+    # axes_flip is a signed permutation: moving and negating columns is the same product,
+    # exact, and leaves a non-finite entry of a hostile file to check_pose instead of
+    # spreading it as NaN (inf * 0) with a RuntimeWarning
     out = np.array(matrix, dtype=float)
-    out[:3, :3] = out[:3, :3] @ axes_flip
+    source = np.argmax(np.abs(axes_flip), axis=0)
+    out[:3, :3] = out[:3, source] * axes_flip[source, np.arange(3)]
     return out
 
 
@@ -168,6 +172,9 @@ def check_pose(matrix, what: str = "coil pose", tolerance: float = ORTHONORMAL_T
         raise InputError(f"{what}: coil centre {pose[:3, 3].tolist()} lies more than {MAX_POSE_TRANSLATION_MM:g} mm "
                          "from the image's origin: not a pose over a head (check the units: mm)")
     axes = pose[:3, :3]
+    largest = float(np.max(np.abs(axes)))
+    if largest > 1.0 + tolerance:  # no unit axis has such an entry; checked before AᵀA overflows
+        raise InputError(f"{what}: coil axes are not orthonormal (an entry of {largest:.3g})")
     error = float(np.max(np.abs(axes.T @ axes - np.eye(3))))
     if error > tolerance:
         raise InputError(f"{what}: coil axes are not orthonormal (error {error:.3g})")

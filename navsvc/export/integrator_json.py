@@ -159,7 +159,11 @@ def _check_explicit_fields(entry: dict, matrix: np.ndarray, what: str) -> None:
         if not np.all(np.isfinite(given)):
             raise InputError(f"{what}: {key} holds non-finite values")
         if key == "centre_mm":
-            apart, limit = float(np.linalg.norm(given - from_matrix)), EXPLICIT_TOLERANCE_MM
+            difference = given - from_matrix  # the matrix's centre is bounded (check_pose)
+            scale = float(np.max(np.abs(difference)))
+            # scaled like _angle_deg: the squares of 1e200s overflow
+            apart = scale * float(np.linalg.norm(difference / scale)) if scale > 0 else 0.0
+            limit = EXPLICIT_TOLERANCE_MM
             unit_name = "mm"
         else:
             apart, limit = _angle_deg(given, from_matrix, f"{what}: {key}"), EXPLICIT_TOLERANCE_DEG
