@@ -11,7 +11,7 @@ import pytest
 from navsvc import percentiles, templates
 from navsvc.percentiles import MIN_BRACKETED_SIZE, SAMPLE_STRIDE, percentile
 
-QS = (0.0, 0.5, 1.0, 25.0, 37.3, 50.0, 99.0, 99.5, 99.9, 100.0)
+QS = (0.0, 0.1, 0.5, 1.0, 25.0, 37.3, 50.0, 99.0, 99.5, 99.9, 100.0)
 
 
 def _arrays(rng: np.random.Generator):
@@ -25,6 +25,7 @@ def _arrays(rng: np.random.Generator):
     yield "uint8 (ties)", tied.astype(np.uint8)
     yield "float32, Fortran order", np.asfortranarray(continuous.astype(np.float32))
     yield "float32 ties, reversed view", tied.astype(np.float32)[::-1, :, ::-1]
+    yield "float32, 60 % exact zeros (air)", np.where(rng.random(shape) < 0.6, 0.0, continuous).astype(np.float32)
 
 
 @pytest.mark.parametrize("q", QS)
@@ -69,6 +70,22 @@ def test_nan_gives_nan_as_in_numpy():
     values = np.random.default_rng(3).random(MIN_BRACKETED_SIZE + 10)
     values[12345] = np.nan
     assert math.isnan(percentile(values, 50.0)) and math.isnan(float(np.percentile(values, 50.0)))
+    values[: values.size // 2] = 0.0  # ties at the bracket's lower end, where nothing is selected
+    values[-12345] = np.nan
+    assert math.isnan(percentile(values, 0.1)) and math.isnan(float(np.percentile(values, 0.1)))
+
+
+def test_ties_at_the_lower_end_are_counted_not_selected(monkeypatch):
+    """Colin27 in a 256³ field of view, 75 % of its voxels exactly 0: its 0.1th percentile
+    (the air level on loading) is found by counting, with no selection at all."""
+    colin = np.asarray(nib.load(str(templates.COLIN_HEAD)).dataobj, dtype=np.float32)
+    data = np.zeros((256, 256, 256), dtype=np.float32, order="F")
+    data[37:218, 19:236, 37:218] = colin
+    expected = float(np.percentile(data, 0.1))
+    selections = []
+    monkeypatch.setattr(percentiles.np, "partition", lambda *a, **k: selections.append(1))
+    assert percentile(data, 0.1) == expected == 0.0
+    assert not selections
 
 
 def test_small_arrays_and_all_orders_agree():
