@@ -141,18 +141,22 @@ def test_image_noise_moves_the_dose_suggestion_little(colin_plan, tmp_path):
     assert dose["mt_offset_pct_mso"] == pytest.approx(colin_plan["dose"]["mt_offset_pct_mso"], abs=2.0)
 
 
-def test_an_intensity_offset_and_padding_leave_the_plan_where_it_was(colin_plan, tmp_path):
+def test_an_intensity_offset_padding_and_hot_voxels_leave_the_plan_where_it_was(colin_plan, tmp_path):
     # Colin27 scaled by 10 with its air at -1000 (a converter's offset): before the air was
     # put at zero on loading, the entry point lay 48 mm away on the side of the head and
     # the target 6 mm off, with no refusal. Its corners padded with -32768 on top: before
-    # padding was put at the air level, refused as not a head T1 (navsvc/io/background.py)
+    # padding was put at the air level, refused as not a head T1 (navsvc/io/background.py).
+    # A voxel at 1e30 and one at -1e30 on top: before they were clipped, one at 1e30 ended
+    # in an internal error (navsvc/io/outliers.py)
     from navsvc.pipeline import make_plan
     from navsvc.testing import heads
 
     colin = heads.load_colin27()
     shifted = heads.image_data(colin).astype(np.float32) * np.float32(10.0) - np.float32(1000.0)
     padded = heads.pad_outside_field_of_view(nib.Nifti1Image(shifted, colin.affine), -32768.0).image
-    nib.save(padded, str(tmp_path / "shifted.nii.gz"))
+    data = np.asarray(padded.dataobj)
+    data[90, 100, 90], data[60, 150, 120] = 1e30, -1e30
+    nib.save(nib.Nifti1Image(data, colin.affine), str(tmp_path / "shifted.nii.gz"))
     plan = make_plan(tmp_path / "shifted.nii.gz", tmp_path / "out")
     for block, key in [("target", "native_ras_mm"), ("target", "cortex_ras_mm"), ("entry", "scalp_ras_mm")]:
         np.testing.assert_allclose(plan[block][key], colin_plan[block][key], atol=0.3, err_msg=f"{block}.{key}")

@@ -9,7 +9,7 @@ from scipy.spatial import cKDTree
 
 from navsvc import templates
 from navsvc.anatomy.scalp import head_mask, scalp_surface
-from navsvc.errors import PipelineError
+from navsvc.errors import InputError, PipelineError
 from navsvc.grid import WorkingImage, resample_to_working_grid
 from navsvc.io import load_t1
 from navsvc.testing import heads
@@ -194,3 +194,14 @@ def test_median_vote_equals_the_median_filter(seed):
     expected = ndimage.median_filter(data, size=3) > 0.05
     assert 0.2 < expected.mean() < 0.8
     assert np.array_equal(median3_above(data, 0.05), expected)
+
+
+@pytest.mark.parametrize("volume", ["blank", "one bright voxel"])
+def test_an_image_with_no_head_is_refused_not_crashed(volume):
+    # one voxel at 1e30 in Colin27 emptied the head mask and ended in marching cubes'
+    # ValueError (exit 1); loading now clips such voxels, and this guard stays for the rest
+    data = np.zeros((40, 40, 40), dtype=np.float32)
+    if volume == "one bright voxel":
+        data[20, 20, 20] = 1e30
+    with pytest.raises(InputError, match="no head was found"):
+        scalp_surface(WorkingImage(data, np.zeros(3), 2.0))

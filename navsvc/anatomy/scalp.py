@@ -12,7 +12,7 @@ from scipy.spatial import cKDTree
 from skimage import filters, measure
 
 from navsvc.coords import unit
-from navsvc.errors import PipelineError
+from navsvc.errors import InputError, PipelineError
 from navsvc.grid import WorkingImage
 
 #: marching-cubes step, in voxels of the grid it is given (the pipeline passes the 2 mm grid)
@@ -141,6 +141,9 @@ def scalp_surface(t1: WorkingImage, mask: np.ndarray | None = None) -> Scalp:
     """Marching-cubes scalp mesh (native RAS mm), Taubin-smoothed, with vertex normals."""
     mask = head_mask(t1) if mask is None else mask
     smooth = ndimage.gaussian_filter(mask.astype(np.float32), sigma=1.0 / t1.spacing_mm)
+    if not smooth.max() > 0.5:  # marching cubes would fail on a level outside the data
+        raise InputError("no head was found in the image: nothing in it stands out from the background "
+                         "as a head does. Check the T1 in a viewer")
     verts, faces, _, _ = measure.marching_cubes(
         np.pad(smooth, 1), level=0.5, step_size=MESH_STEP_VOXELS, allow_degenerate=False
     )

@@ -13,6 +13,7 @@ import numpy as np
 
 from navsvc.errors import InputError
 from navsvc.io.background import put_background_at_zero
+from navsvc.io.outliers import clip_intensity_outliers
 from navsvc.io.dicom import dicom_to_nifti
 from navsvc.io.nifti import check_gzip_stream, read_nifti_data, read_nifti_header, world_space
 
@@ -25,7 +26,8 @@ class LoadedT1:
     ----------
     data : ndarray, float32, 3-D
         Voxel intensities (scaling applied), shifted so that the air is at zero
-        (:func:`navsvc.io.background.put_background_at_zero`).
+        (:func:`navsvc.io.background.put_background_at_zero`), hot voxels clipped
+        (:func:`navsvc.io.outliers.clip_intensity_outliers`).
     affine : ndarray (4, 4)
         Voxel-to-world (NIfTI RAS mm) affine.
     sha256 : str
@@ -117,7 +119,7 @@ def load_t1(path: str | Path, series: str | None = None, work_dir: str | Path | 
             nifti_path, chosen = dicom_to_nifti(path, Path(tmp), series)
             img = read_nifti_header(nifti_path)
             data = read_nifti_data(img, path.name)
-        put_background_at_zero(data)
+        _put_intensities_in_range(data)
         return LoadedT1(data, img.affine.copy(), checksum, "dicom", world_space(img), chosen.uid)
     if series is not None:
         raise InputError(f"a DICOM series was named ({series!r}), but {path.name} is a NIfTI image: leave "
@@ -125,8 +127,14 @@ def load_t1(path: str | Path, series: str | None = None, work_dir: str | Path | 
     img = read_nifti_header(path)
     data = read_nifti_data(img, path.name)
     check_gzip_stream(path, img)
-    put_background_at_zero(data)
+    _put_intensities_in_range(data)
     return LoadedT1(data, img.affine.copy(), checksum, "nifti", world_space(img))
+
+
+def _put_intensities_in_range(data: np.ndarray) -> None:
+    """The air at zero, then hot voxels clipped (relative to that zero), in place."""
+    put_background_at_zero(data)
+    clip_intensity_outliers(data)
 
 
 def existing_input(path: str | Path) -> Path:
