@@ -17,7 +17,10 @@ With the SyN stage in its 2-thread process: median 0.59, worst 7.35 mm (warp A 7
 at 4 mm and the brain affine 20 instead of 30: median 0.54, worst 7.02 mm (warp A 7.02,
 warp B 3.89, all combined 5.54 mm; others <= 0.85 mm). 2026-12-04, with the air put at zero
 on loading (``navsvc/io/background.py``): median 0.54, worst 7.02 mm (all combined 6.02 mm,
-Rician noise 0.31 mm; the other ten unchanged to the 0.01 mm).
+Rician noise 0.31 mm; the other ten unchanged to the 0.01 mm). The next session, with the
+air level taken as numpy's 0.1th percentile (interpolated) instead of the order statistic
+below it, and padding and hot voxels handled (none found in these cases): median 0.54,
+worst 7.02 mm (all combined 6.07 mm, Rician noise 0.25 mm; the other ten unchanged).
 
 The ``across`` and ``along`` columns split the mapped target's error, carried back into
 the untransformed head, into its part along the coil axis of the untransformed plan (the
