@@ -21,33 +21,13 @@ from corpus.dicom_series import ORIENTATIONS, write_dicom_series
 from corpus.make_bad_images import colin27
 from navsvc.errors import InputError
 from navsvc.io import load_t1
+from navsvc.testing.heads import add_marker
 
 #: world (RAS mm) centre of the marker in the left hemisphere (near the left DLPFC)
 MARKER_RAS = np.array([-40.0, 20.0, 30.0])
-#: brighter than any tissue (Colin27 reaches 254), below 3 times its 99.9th percentile, where
-#: loading clips (navsvc.io.outliers)
-MARKER_VALUE = 500.0
-
-
-def add_marker(img: nib.Nifti1Image, centre_ras: np.ndarray) -> tuple[nib.Nifti1Image, np.ndarray]:
-    """Return a copy of ``img`` with a bright 3x3x3 voxel cube at ``centre_ras`` and its exact centre.
-
-    Parameters
-    ----------
-    img : nibabel.Nifti1Image
-        Source head.
-    centre_ras : ndarray (3,)
-        Wanted centre, world mm; it is snapped to the nearest voxel.
-
-    Returns
-    -------
-    (nibabel.Nifti1Image, ndarray)
-        The marked image and the world coordinate of the marker's centre voxel.
-    """
-    data = np.asarray(img.dataobj, dtype=np.float32).copy()
-    ijk = np.rint(nib.affines.apply_affine(np.linalg.inv(img.affine), centre_ras)).astype(int)
-    data[tuple(slice(c - 1, c + 2) for c in ijk)] = MARKER_VALUE
-    return nib.Nifti1Image(data, img.affine), nib.affines.apply_affine(img.affine, ijk)
+#: added to the marker's voxels: they are then brighter than any tissue (Colin27 reaches 254)
+#: and below 3 times its 99.9th percentile (624), where loading clips (navsvc.io.outliers)
+MARKER_VALUE = 350.0
 
 
 def marker_centre(data: np.ndarray, affine: np.ndarray) -> np.ndarray:
@@ -75,7 +55,7 @@ def assert_same_head(loaded, source: nib.Nifti1Image, tolerance_mm: float = 0.5)
 @pytest.fixture(scope="module")
 def head() -> tuple[nib.Nifti1Image, np.ndarray]:
     """The 2 mm Colin27 head with the left marker, and the marker's world centre."""
-    return add_marker(colin27(2), MARKER_RAS)
+    return add_marker(colin27(2), MARKER_RAS, value=MARKER_VALUE)
 
 
 @pytest.fixture(scope="module")
@@ -160,7 +140,7 @@ def test_dicom_and_nifti_of_the_same_head_agree(head, axial_folder, tmp_path):
 def two_series(head, tmp_path_factory):
     """A folder with the T1 (series 3, marker left) and a second series (series 8, marker right)."""
     img, _ = head
-    right, _ = add_marker(colin27(2), MARKER_RAS * [-1, 1, 1])
+    right, _ = add_marker(colin27(2), MARKER_RAS * [-1, 1, 1], value=MARKER_VALUE)
     folder = tmp_path_factory.mktemp("two_series")
     write_dicom_series(img, folder / "a", series_number=3, description="t1_mprage_sag",
                        orientation="sagittal", series_uid="1.2.826.0.1.3680043.8.498.3")
