@@ -52,12 +52,14 @@ def percentile(values: np.ndarray, q: float) -> float:
     below_index = int(np.floor(position))
     weight = position - np.floor(position)
     needed = [below_index, below_index + 1]
-    low, high = np.percentile(flat[::SAMPLE_STRIDE], [max(q - BRACKET_HALF_WIDTH_PERCENT, 0.0),
-                                                      min(q + BRACKET_HALF_WIDTH_PERCENT, 100.0)])
+    sample = flat[::SAMPLE_STRIDE]
+    low, high = np.percentile(sample, [max(q - BRACKET_HALF_WIDTH_PERCENT, 0.0),
+                                       min(q + BRACKET_HALF_WIDTH_PERCENT, 100.0)])
     below = int(np.count_nonzero(flat < low))
-    if below <= needed[0]:
+    if below <= needed[0] and np.count_nonzero(sample == low) > 1:
         # both order statistics may be ties at the bracket's lower end (an image's air at
-        # exactly zero): 0.04 s instead of 0.15 s selecting among 12 million zeros (256³ head)
+        # exactly zero): 0.04 s instead of 0.15 s selecting among 12 million zeros (256³ head).
+        # Counted only when the sample repeats that value: the pass costs 10 ms otherwise.
         at_low = int(np.count_nonzero(flat == low))
         if needed[1] < below + at_low and below + at_low + int(np.count_nonzero(flat > low)) == flat.size:
             return float(low)  # (every value compared: no NaN, which numpy would return)

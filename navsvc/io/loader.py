@@ -13,9 +13,9 @@ import numpy as np
 
 from navsvc.errors import InputError
 from navsvc.io.background import put_background_at_zero
-from navsvc.io.outliers import clip_intensity_outliers
 from navsvc.io.dicom import dicom_to_nifti
 from navsvc.io.nifti import check_gzip_stream, read_nifti_data, read_nifti_header, world_space
+from navsvc.io.outliers import clip_intensity_outliers
 
 
 @dataclass(frozen=True)
