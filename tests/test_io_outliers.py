@@ -12,6 +12,7 @@ import nibabel as nib
 import numpy as np
 import pytest
 
+from navsvc.errors import InputError
 from navsvc.io.loader import load_t1
 from navsvc.io.outliers import BRIGHT_PERCENTILE, OUTLIER_FACTOR, bright_level, clip_intensity_outliers
 from navsvc.testing import heads
@@ -66,3 +67,16 @@ def test_a_nifti_with_a_voxel_at_1e30_loads_clipped(colin, tmp_path):
     assert loaded.data[90, 100, 90] == pytest.approx(OUTLIER_FACTOR * bright_level(loaded.data), rel=1e-6)
     loaded.data[90, 100, 90] = colin[90, 100, 90]
     assert np.array_equal(loaded.data, colin)
+
+
+def test_an_image_with_almost_nothing_above_the_air_is_refused_unchanged():
+    """Fewer than 0.1 % of the voxels above the air: refused, naming the count; 0.2 %: clipped."""
+    data = np.zeros((50, 60, 50), np.float32)
+    data.reshape(-1)[:100] = 200.0  # 0.067 % of the voxels
+    data[25, 30, 25] = 1e30
+    before = data.copy()
+    with pytest.raises(InputError, match=r"^t1\.nii is nearly empty: 101 of its 150,000 voxels \(0\.0673 %\)"):
+        clip_intensity_outliers(data, "t1.nii")
+    assert np.array_equal(data, before)
+    data.reshape(-1)[:300] = 200.0  # 0.2 %: the bright level is 200
+    assert clip_intensity_outliers(data) == 1 and data[25, 30, 25] == np.float32(OUTLIER_FACTOR * 200.0)

@@ -119,7 +119,7 @@ def load_t1(path: str | Path, series: str | None = None, work_dir: str | Path | 
             nifti_path, chosen = dicom_to_nifti(path, Path(tmp), series)
             img = read_nifti_header(nifti_path)
             data = read_nifti_data(img, path.name)
-        _put_intensities_in_range(data)
+        _put_intensities_in_range(data, path.name)
         return LoadedT1(data, img.affine.copy(), checksum, "dicom", world_space(img), chosen.uid)
     if series is not None:
         raise InputError(f"a DICOM series was named ({series!r}), but {path.name} is a NIfTI image: leave "
@@ -127,14 +127,14 @@ def load_t1(path: str | Path, series: str | None = None, work_dir: str | Path | 
     img = read_nifti_header(path)
     data = read_nifti_data(img, path.name)
     check_gzip_stream(path, img)
-    _put_intensities_in_range(data)
+    _put_intensities_in_range(data, path.name)
     return LoadedT1(data, img.affine.copy(), checksum, "nifti", world_space(img))
 
 
-def _put_intensities_in_range(data: np.ndarray) -> None:
+def _put_intensities_in_range(data: np.ndarray, name: str) -> None:
     """The air at zero, then hot voxels clipped (relative to that zero), in place."""
     put_background_at_zero(data)
-    clip_intensity_outliers(data)
+    clip_intensity_outliers(data, name)
 
 
 def existing_input(path: str | Path) -> Path:

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from navsvc.errors import InputError
 from navsvc.percentiles import percentile
 
 #: the bright level of an image is this percentile of its intensities, %
@@ -50,7 +51,7 @@ def bright_level(values: np.ndarray) -> float:
     return percentile(values, BRIGHT_PERCENTILE)
 
 
-def clip_intensity_outliers(data: np.ndarray) -> int:
+def clip_intensity_outliers(data: np.ndarray, name: str = "the image") -> int:
     """Clip the intensities to ``±`` :data:`OUTLIER_FACTOR` times the bright level, in place.
 
     Parameters
@@ -58,15 +59,31 @@ def clip_intensity_outliers(data: np.ndarray) -> int:
     data : numpy.ndarray, 3-D, float
         Voxel intensities with the air at zero
         (:func:`navsvc.io.background.put_background_at_zero`), changed in place.
+    name : str
+        What to call the image in an error message (its file name).
 
     Returns
     -------
     int
         How many voxels were clipped (0: the data is left as it was).
+
+    Raises
+    ------
+    InputError
+        When the bright level is not above the air: fewer than
+        ``100 - BRIGHT_PERCENTILE`` % of the voxels hold anything, far less than a head
+        fills of any field of view. Such an image reached the head mask with its few
+        voxels unclipped (a voxel at 1e30 overflowed Otsu's variance) and was refused
+        only after the registration, as not a T1.
     """
     ceiling = OUTLIER_FACTOR * bright_level(data)
     if ceiling <= 0.0:
-        return 0
+        above = int(np.count_nonzero(data > 0.0))
+        raise InputError(
+            f"{name} is nearly empty: {above:,} of its {data.size:,} voxels "
+            f"({100.0 * above / data.size:.3g} %) are brighter than the air, where a head T1 fills a "
+            "good part of the field of view; check that this is the T1 series and that it was "
+            "exported whole")
     count = int(np.count_nonzero(data > ceiling)) + int(np.count_nonzero(data < -ceiling))
     if count:
         np.clip(data, -ceiling, ceiling, out=data)

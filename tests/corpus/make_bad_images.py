@@ -266,6 +266,11 @@ def make_corpus(out_dir: str | Path) -> list[BadCase]:
     add("inf_voxels", _save(nib.Nifti1Image(some_inf, affine), out / "inf.nii.gz"), "3 NaN/Inf")
     add("constant", _save(nib.Nifti1Image(np.full(data.shape, 100, np.int16), affine), out / "constant.nii.gz"),
         "constant")
+    nearly_empty = np.zeros(data.shape, np.float32)
+    nearly_empty[60:64, 70:74, 60:64] = 200.0  # 64 voxels of tissue, a thousandth of a head
+    nearly_empty[30, 30, 30] = 1e30  # which reached Otsu unclipped and overflowed its variance
+    add("nearly_empty", _save(nib.Nifti1Image(nearly_empty, affine), out / "nearly_empty.nii.gz"),
+        "is nearly empty: 65 of its")
 
     # --- DICOM archives and folders ---------------------------------------------------
     tiny = colin27(6)  # 31 x 37 x 31 slices at 6 mm: enough for series grouping
