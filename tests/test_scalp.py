@@ -6,9 +6,10 @@ import numpy as np
 import pytest
 import trimesh
 from scipy.spatial import cKDTree
+from skimage import filters
 
 from navsvc import templates
-from navsvc.anatomy.scalp import head_mask, scalp_surface
+from navsvc.anatomy.scalp import head_mask, scale_free_otsu, scalp_surface
 from navsvc.errors import InputError, PipelineError
 from navsvc.grid import WorkingImage, resample_to_working_grid
 from navsvc.io import load_t1
@@ -205,3 +206,19 @@ def test_an_image_with_no_head_is_refused_not_crashed(volume):
         data[20, 20, 20] = 1e30
     with pytest.raises(InputError, match="no head was found"):
         scalp_surface(WorkingImage(data, np.zeros(3), 2.0))
+
+
+@pytest.mark.parametrize("exponent", [-100, -70, -20, 20, 42, 100])
+def test_the_head_mask_does_not_depend_on_the_intensity_scale(colin_grid, exponent):
+    """Colin27 scaled by 2**exponent (exact in float32) gets the same Otsu level and mask.
+
+    skimage's Otsu squared count-weighted means in float32: Colin27 scaled by 2**42 or
+    2**-70 got another threshold, and its plan an entry 1.6 mm away.
+    """
+    data = colin_grid.data.astype(np.float32)
+    positive = data[data > 0]
+    assert scale_free_otsu(positive) == filters.threshold_otsu(positive)  # unscaled: the same bit for bit
+    scaled = np.ldexp(data, exponent).astype(np.float32)
+    assert np.array_equal(np.ldexp(scaled, -exponent), data)  # the scaling lost nothing
+    assert scale_free_otsu(scaled[scaled > 0]) == np.ldexp(scale_free_otsu(positive), exponent)
+    assert np.array_equal(head_mask(colin_grid.with_data(scaled)), head_mask(colin_grid))
