@@ -17,7 +17,7 @@ import numpy as np
 import pydicom
 import pytest
 
-from corpus.dicom_series import ORIENTATIONS, write_dicom_series
+from corpus.dicom_series import ORIENTATIONS, write_dicom_series, write_enhanced_dicom
 from corpus.make_bad_images import colin27
 from navsvc.errors import InputError
 from navsvc.io import load_t1
@@ -79,6 +79,65 @@ def test_series_loads_at_the_same_world_position(head, tmp_path, orientation):
     centre = marker_centre(loaded.data, loaded.affine)
     assert centre[0] < -30.0, "marker written in the left hemisphere must stay at negative x (RAS)"
     np.testing.assert_allclose(centre, marker_ras, atol=0.5)
+
+
+#: dicom2nifti picks its reader by Manufacturer: its GE and Hitachi readers failed on an
+#: enhanced (multi-frame) instance ("no attribute 'ImagePositionPatient'")
+MANUFACTURERS = ("SIEMENS", "GE MEDICAL SYSTEMS", "Philips Medical Systems", "Hitachi Medical Corporation",
+                 "navsvc-test")
+
+
+@pytest.mark.parametrize("manufacturer", MANUFACTURERS)
+@pytest.mark.parametrize("orientation", sorted(ORIENTATIONS))
+def test_an_enhanced_multiframe_instance_loads_at_the_same_world_position(head, tmp_path, orientation,
+                                                                          manufacturer):
+    """One enhanced MR file (every slice a frame) loads on the source grid, the marker on the left."""
+    img, marker_ras = head
+    write_enhanced_dicom(img, tmp_path / "t1" / "IM0001.dcm", orientation=orientation, manufacturer=manufacturer)
+    loaded = load_t1(tmp_path / "t1")
+    assert loaded.source_format == "dicom"
+    np.testing.assert_allclose(loaded.voxel_size_mm, (2.0, 2.0, 2.0), atol=1e-3)
+    assert_same_head(loaded, img)
+    centre = marker_centre(loaded.data, loaded.affine)
+    assert centre[0] < -30.0, "marker written in the left hemisphere must stay at negative x (RAS)"
+    np.testing.assert_allclose(centre, marker_ras, atol=0.5)
+
+
+@pytest.mark.parametrize("manufacturer", ["SIEMENS", "GE MEDICAL SYSTEMS", "Philips Medical Systems"])
+@pytest.mark.parametrize("orientation", ["axial", "sagittal"])
+def test_frames_stored_against_their_stack_order_load_in_place(head, tmp_path, orientation, manufacturer):
+    """Frames stored in descending slice order (each one's InStackPositionNumber and position
+    say where it belongs) load as the same head: a reversed stack must not mirror it."""
+    img, marker_ras = head
+    write_enhanced_dicom(img, tmp_path / "t1" / "IM0001.dcm", orientation=orientation, manufacturer=manufacturer,
+                         frame_order="descending")
+    loaded = load_t1(tmp_path / "t1")
+    assert_same_head(loaded, img)
+    np.testing.assert_allclose(marker_centre(loaded.data, loaded.affine), marker_ras, atol=0.5)
+
+
+def test_the_converters_mirror_of_a_reversed_stack_is_refused(head, tmp_path):
+    """dicom2nifti alone mirrors a sagittal stack stored in reverse (left and right exchanged);
+    the frame placement check refuses that volume and passes the one converted in stack order."""
+    from dicom2nifti import convert_generic
+
+    from navsvc.io.dicom_frames import check_frame_placement, frames_in_stack_order
+
+    img, marker_ras = head
+    path = write_enhanced_dicom(img, tmp_path / "IM0001.dcm", orientation="sagittal", frame_order="descending")
+    ds = pydicom.dcmread(path)
+    mirrored = convert_generic.multiframe_to_nifti([ds], None)["NII"]
+    data = np.asanyarray(mirrored.dataobj)
+    ijk = np.argwhere(data >= MARKER_VALUE - 0.5).mean(axis=0)
+    assert nib.affines.apply_affine(mirrored.affine, ijk)[0] > 30.0  # the left marker came out on the right
+    with pytest.raises(InputError, match="could be mirrored"):
+        check_frame_placement(ds, data, mirrored.affine, "series 3")
+    assert frames_in_stack_order(ds)
+    assert not frames_in_stack_order(ds)  # now in order
+    fixed = convert_generic.multiframe_to_nifti([ds], None)["NII"]
+    check_frame_placement(ds, np.asanyarray(fixed.dataobj), fixed.affine, "series 3")
+    ijk = np.argwhere(np.asanyarray(fixed.dataobj) >= MARKER_VALUE - 0.5).mean(axis=0)
+    np.testing.assert_allclose(nib.affines.apply_affine(fixed.affine, ijk), marker_ras, atol=0.5)
 
 
 @pytest.mark.parametrize("orientation", ["axial", "sagittal"])

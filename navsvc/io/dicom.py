@@ -2,6 +2,7 @@
 
 Conversion is done by dicom2nifti (maintained, pure Python); this module only finds
 the image series, unpacks archives safely and says clearly when the choice is ambiguous.
+An enhanced (multi-frame) instance goes through :mod:`navsvc.io.dicom_frames` on its way.
 """
 
 from __future__ import annotations
@@ -14,10 +15,12 @@ from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
+import numpy as np
 import pydicom
 
 from navsvc.errors import InputError
 from navsvc.io import limits
+from navsvc.io.dicom_frames import check_frame_placement, frames_in_stack_order, is_multiframe
 
 # dicom2nifti logs its complaints as warnings; without a handler they would reach stderr
 # through logging's last-resort handler (one line per slice). The InputError says it once.
@@ -261,8 +264,6 @@ def dicom_to_nifti(source: Path, out_dir: Path, series: str | None = None) -> tu
     tuple of (Path, DicomSeries)
         The NIfTI file and the series it was converted from.
     """
-    import dicom2nifti.convert_dicom
-
     folder = source
     if source.is_file():
         folder = extract_zip_safely(source, Path(tempfile.mkdtemp(dir=out_dir, prefix="dicom-")))
@@ -289,8 +290,8 @@ def dicom_to_nifti(source: Path, out_dir: Path, series: str | None = None) -> tu
         )
     out_file = out_dir / "t1.nii.gz"
     try:
-        dicom2nifti.convert_dicom.dicom_array_to_nifti(datasets, str(out_file), reorient_nifti=False)
-    except MemoryError:
+        _convert_to_nifti(datasets, out_file, chosen.label())
+    except (MemoryError, InputError):
         raise
     except Exception as exc:  # noqa: BLE001
         # pydicom and dicom2nifti raise ConversionError, ValueError, IndexError,
@@ -301,3 +302,31 @@ def dicom_to_nifti(source: Path, out_dir: Path, series: str | None = None) -> tu
             "whole 3-D T1 series"
         ) from None
     return out_file, chosen
+
+
+def _convert_to_nifti(datasets: list, out_file: Path, label: str) -> None:
+    """Write the series ``datasets`` (read by pydicom) as a NIfTI file, with dicom2nifti.
+
+    dicom2nifti picks a converter by manufacturer. Its GE and Hitachi converters read
+    classic single-frame images only, and failed on an enhanced (multi-frame) MR
+    instance, the export format of newer scanners, with "no attribute
+    'ImagePositionPatient'"; its Siemens and generic routes convert such an instance with
+    its generic multi-frame converter, which every manufacturer but Philips now gets (its
+    own converter reads Philips' private scaling). The frames of such an instance are put
+    in stack order first and found at their own positions after
+    (:mod:`navsvc.io.dicom_frames`).
+    """
+    from dicom2nifti import common, convert_dicom, convert_generic
+
+    if not common.is_multiframe_dicom(datasets):
+        convert_dicom.dicom_array_to_nifti(datasets, str(out_file), reorient_nifti=False)
+        return
+    instance = datasets[0]
+    frames_in_stack_order(instance)
+    if common.is_philips(datasets):
+        converted = convert_dicom.dicom_array_to_nifti(datasets, str(out_file), reorient_nifti=False)
+    else:
+        converted = convert_generic.multiframe_to_nifti(datasets, str(out_file))
+    volume = converted["NII"]
+    if len(datasets) == 1 and is_multiframe(instance) and np.asanyarray(volume.dataobj).ndim == 3:
+        check_frame_placement(instance, np.asanyarray(volume.dataobj), volume.affine, label)

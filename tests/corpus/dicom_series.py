@@ -1,4 +1,5 @@
-"""Write a NIfTI volume as a single-frame MR DICOM series (test fixture helper).
+"""Write a NIfTI volume as a single-frame MR DICOM series, or as one enhanced
+(multi-frame) MR instance (test fixture helpers).
 
 The geometry follows DICOM PS3.3 C.7.6.2 (Image Plane module): patient coordinates
 are LPS; ``ImageOrientationPatient`` holds the direction cosines of the first row
@@ -12,6 +13,12 @@ The NIfTI array axis 0 becomes the DICOM column index, axis 1 the row index and
 axis 2 the slice index, so a volume first reoriented to axis codes ``('L', 'P', 'S')``
 is written as a conventional axial series with ``ImageOrientationPatient =
 [1, 0, 0, 0, 1, 0]``.
+
+An enhanced MR instance (PS3.3 A.36.2, Enhanced MR Image IOD) holds every slice as a
+frame of one file: the orientation and pixel spacing in the shared functional groups
+(C.7.6.16.2.1 Pixel Measures, C.7.6.16.2.4 Plane Orientation), each frame's
+``ImagePositionPatient`` in its own per-frame group (C.7.6.16.2.3 Plane Position), and
+its place in the stack as ``InStackPositionNumber`` (C.7.6.16.2.2 Frame Content).
 """
 
 from __future__ import annotations
@@ -20,8 +27,8 @@ from pathlib import Path
 
 import nibabel as nib
 import numpy as np
-from pydicom.dataset import FileDataset, FileMetaDataset
-from pydicom.uid import ExplicitVRLittleEndian, MRImageStorage, generate_uid
+from pydicom.dataset import Dataset, FileDataset, FileMetaDataset
+from pydicom.uid import EnhancedMRImageStorage, ExplicitVRLittleEndian, MRImageStorage, generate_uid
 
 #: NIfTI axis codes (array axes 0, 1, 2) of common scanner slice orientations
 ORIENTATIONS = {
@@ -125,12 +132,6 @@ def write_dicom_series(
         ds.SpacingBetweenSlices = _ds(spacing[2])
         ds.SliceLocation = _ds(position @ np.cross(cosines[:, 0], cosines[:, 1]))
         ds.Rows, ds.Columns = n_rows, n_cols
-        ds.SamplesPerPixel = 1
-        ds.PhotometricInterpretation = "MONOCHROME2"
-        ds.BitsAllocated = 16
-        ds.BitsStored = 16
-        ds.HighBit = 15
-        ds.PixelRepresentation = 0
         ds.RescaleIntercept = "0"
         ds.RescaleSlope = "1"
         if with_pixels:
@@ -142,21 +143,103 @@ def write_dicom_series(
     return paths
 
 
+def write_enhanced_dicom(
+    img: nib.Nifti1Image,
+    path: str | Path,
+    *,
+    orientation: str = "axial",
+    manufacturer: str = "navsvc-test",
+    frame_order: str = "ascending",
+) -> Path:
+    """Write ``img`` as one enhanced (multi-frame) MR DICOM file.
+
+    Parameters
+    ----------
+    img : nibabel.Nifti1Image
+        As for :func:`write_dicom_series`.
+    path : str or Path
+        The file to write (its folder is created).
+    orientation : {'axial', 'sagittal', 'coronal'}
+        Scanner slice orientation to reorient to first.
+    manufacturer : str
+        DICOM Manufacturer (converters choose their reader by it).
+    frame_order : {'ascending', 'descending'}
+        The order in which the slices are stored as frames; each frame's
+        ``InStackPositionNumber`` and ``ImagePositionPatient`` say where it belongs.
+
+    Returns
+    -------
+    Path
+        The written file.
+    """
+    img = reorient(img, ORIENTATIONS[orientation])
+    data = np.asanyarray(img.dataobj)
+    affine = img.affine
+    spacing = np.sqrt((affine[:3, :3] ** 2).sum(axis=0))
+    cosines = _RAS_TO_LPS @ (affine[:3, :3] / spacing)
+    pixels = np.clip(np.rint(data.astype(np.float64)), 0, 65535).astype(np.uint16)
+    n_cols, n_rows, n_slices = data.shape
+    slices = list(range(n_slices)) if frame_order == "ascending" else list(range(n_slices))[::-1]
+
+    ds = _slice_dataset(generate_uid(), generate_uid(), generate_uid(), EnhancedMRImageStorage)
+    ds.Manufacturer = manufacturer
+    ds.SeriesNumber = 3
+    ds.SeriesDescription = "T1 MPRAGE"
+    ds.InstanceNumber = 1
+    ds.ImageType = ["ORIGINAL", "PRIMARY", "M", "NONE"]
+    ds.NumberOfFrames = n_slices
+    ds.Rows, ds.Columns = n_rows, n_cols
+    measures = Dataset()
+    measures.PixelSpacing = [_ds(spacing[1]), _ds(spacing[0])]
+    measures.SliceThickness = _ds(spacing[2])
+    measures.SpacingBetweenSlices = _ds(spacing[2])
+    plane = Dataset()
+    plane.ImageOrientationPatient = [_ds(v) for v in (*cosines[:, 0], *cosines[:, 1])]
+    scaling = Dataset()
+    scaling.RescaleIntercept = "0"
+    scaling.RescaleSlope = "1"
+    scaling.RescaleType = "US"
+    shared = Dataset()
+    shared.PixelMeasuresSequence = [measures]
+    shared.PlaneOrientationSequence = [plane]
+    shared.PixelValueTransformationSequence = [scaling]
+    ds.SharedFunctionalGroupsSequence = [shared]
+    frames = []
+    for k in slices:
+        position = Dataset()
+        position.ImagePositionPatient = [_ds(v) for v in _RAS_TO_LPS @ (affine @ np.array([0.0, 0.0, k, 1.0]))[:3]]
+        content = Dataset()
+        content.StackID = "1"
+        content.InStackPositionNumber = k + 1
+        content.DimensionIndexValues = [1, k + 1]
+        frame = Dataset()
+        frame.PlanePositionSequence = [position]
+        frame.FrameContentSequence = [content]
+        frames.append(frame)
+    ds.PerFrameFunctionalGroupsSequence = frames
+    # frame f holds slice slices[f], rows along array axis 1 and columns along axis 0
+    ds.PixelData = np.ascontiguousarray(np.transpose(pixels[:, :, slices], (2, 1, 0))).tobytes()
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    ds.save_as(path, enforce_file_format=True)
+    return path
+
+
 def _ds(value: float) -> str:
     """A DICOM decimal string (at most 16 characters)."""
     text = f"{float(value):.6f}".rstrip("0").rstrip(".")
     return "0" if text in ("-0", "") else text[:16]
 
 
-def _slice_dataset(series_uid: str, study_uid: str, frame_uid: str) -> FileDataset:
+def _slice_dataset(series_uid: str, study_uid: str, frame_uid: str, sop_class: str = MRImageStorage) -> FileDataset:
     """An MR image dataset with patient, study and equipment attributes filled in."""
     sop_uid = generate_uid()
     meta = FileMetaDataset()
-    meta.MediaStorageSOPClassUID = MRImageStorage
+    meta.MediaStorageSOPClassUID = sop_class
     meta.MediaStorageSOPInstanceUID = sop_uid
     meta.TransferSyntaxUID = ExplicitVRLittleEndian
     ds = FileDataset(None, {}, file_meta=meta, preamble=b"\0" * 128)
-    ds.SOPClassUID = MRImageStorage
+    ds.SOPClassUID = sop_class
     ds.SOPInstanceUID = sop_uid
     ds.StudyInstanceUID = study_uid
     ds.SeriesInstanceUID = series_uid
@@ -172,4 +255,11 @@ def _slice_dataset(series_uid: str, study_uid: str, frame_uid: str) -> FileDatas
     ds.MRAcquisitionType = "3D"
     ds.EchoTime = "3"
     ds.RepetitionTime = "2000"
+    # the pixels: unsigned 16-bit grey values
+    ds.SamplesPerPixel = 1
+    ds.PhotometricInterpretation = "MONOCHROME2"
+    ds.BitsAllocated = 16
+    ds.BitsStored = 16
+    ds.HighBit = 15
+    ds.PixelRepresentation = 0
     return ds

@@ -1,0 +1,141 @@
+"""Enhanced (multi-frame) MR instances: frames put in stack order, and each frame found
+where its own header says it lies.
+
+An enhanced MR instance (DICOM PS3.3 A.36.2) holds every slice of a series as a frame of
+one file. Each frame carries its own ``ImagePositionPatient`` (C.7.6.16.2.3, Plane
+Position) and its place in the stack as ``InStackPositionNumber`` (C.7.6.16.2.2, Frame
+Content); the standard does not fix the order in which the frames are stored.
+dicom2nifti 2.6 puts each frame's pixels at its stack position but takes the volume's
+slice direction from the first and last frames as stored: frames stored in the reverse of
+their stack order gave a volume mirrored along the slice axis (of a sagittal series: left
+and right exchanged), with a valid-looking affine. Hence the frames are stored in stack
+order before conversion (:func:`frames_in_stack_order`), and the converted volume is
+checked against every frame's own position (:func:`check_frame_placement`).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from navsvc.errors import InputError
+
+#: a frame's pixels and the volume's voxels at the pixels' positions must correlate at
+#: least this well: the same numbers up to the converter's linear rescaling give 1, and
+#: any other slice of a head far less
+MIN_FRAME_CORRELATION = 0.999
+#: pixels sampled per frame along each in-plane axis (every n-th), for the check
+SAMPLE_STEP = 4
+#: largest distance of a pixel from a voxel centre of the converted volume, voxels
+MAX_OFF_GRID_VOXELS = 0.05
+
+
+def _per_frame(ds) -> list:
+    return list(ds.get("PerFrameFunctionalGroupsSequence", []))
+
+
+def _frame_attribute(ds, frame, sequence: str, keyword: str):
+    """A functional-group attribute of one frame: its per-frame value, else the shared one."""
+    for groups in (frame, *ds.get("SharedFunctionalGroupsSequence", [])):
+        if sequence in groups and keyword in groups[sequence][0]:
+            return groups[sequence][0][keyword].value
+    return None
+
+
+def is_multiframe(ds) -> bool:
+    """Whether ``ds`` stores a stack of frames with per-frame functional groups."""
+    return len(_per_frame(ds)) > 1
+
+
+def frames_in_stack_order(ds) -> bool:
+    """Store the frames of an enhanced instance in their ``InStackPositionNumber`` order, in place.
+
+    Only a single stack (one ``StackID``, every frame numbered) is reordered; anything else is
+    left to the converter.
+
+    Parameters
+    ----------
+    ds : pydicom.Dataset
+        An enhanced MR instance, pixel data included.
+
+    Returns
+    -------
+    bool
+        Whether the frames were reordered (False: already in stack order, or not one stack).
+    """
+    frames = _per_frame(ds)
+    contents = [frame.FrameContentSequence[0] if "FrameContentSequence" in frame else None for frame in frames]
+    if len(frames) < 2 or any(c is None or "InStackPositionNumber" not in c for c in contents):
+        return False
+    if len({str(c.get("StackID", "")) for c in contents}) != 1:
+        return False
+    positions = np.array([int(c.InStackPositionNumber) for c in contents])
+    if len(np.unique(positions)) != len(positions):
+        return False
+    order = np.argsort(positions, kind="stable")
+    if np.array_equal(order, np.arange(len(order))):
+        return False
+    pixels = ds.pixel_array
+    ds.PerFrameFunctionalGroupsSequence = [frames[i] for i in order]
+    ds.set_pixel_data(np.ascontiguousarray(pixels[order]), ds.PhotometricInterpretation, int(ds.BitsStored))
+    return True
+
+
+def check_frame_placement(ds, volume_data: np.ndarray, volume_affine: np.ndarray, label: str) -> None:
+    """Refuse a converted volume that does not hold each frame at the frame's own position.
+
+    For every frame, the centres of a grid of its pixels are placed in the patient by the
+    DICOM Image Plane formula (PS3.3 C.7.6.2.1.1: ``ImagePositionPatient`` plus column and
+    row steps along ``ImageOrientationPatient`` times ``PixelSpacing``, LPS mm, turned into
+    RAS) from the frame's own header; the volume's voxels there must be that frame's pixels.
+
+    Parameters
+    ----------
+    ds : pydicom.Dataset
+        The enhanced instance that was converted.
+    volume_data : numpy.ndarray, 3-D
+        The converted volume.
+    volume_affine : numpy.ndarray, 4x4
+        Its voxel-to-RAS affine, mm.
+    label : str
+        The series, for the error message.
+
+    Raises
+    ------
+    InputError
+        When a frame's pixels are not in the volume where its header puts them.
+    """
+    pixels = ds.pixel_array
+    rows = np.arange(0, pixels.shape[1], SAMPLE_STEP)
+    cols = np.arange(0, pixels.shape[2], SAMPLE_STEP)
+    row_index, col_index = (a.reshape(-1) for a in np.meshgrid(rows, cols, indexing="ij"))
+    to_voxel = np.linalg.inv(volume_affine)
+    shape = np.asarray(volume_data.shape[:3])
+    for f, frame in enumerate(_per_frame(ds)):
+        position = _frame_attribute(ds, frame, "PlanePositionSequence", "ImagePositionPatient")
+        orientation = _frame_attribute(ds, frame, "PlaneOrientationSequence", "ImageOrientationPatient")
+        spacing = _frame_attribute(ds, frame, "PixelMeasuresSequence", "PixelSpacing")
+        if position is None or orientation is None or spacing is None:
+            raise InputError(f"{label}: frame {f + 1} has no position, orientation or pixel spacing: "
+                             "export the series again, or as single-frame DICOM or NIfTI")
+        iop = np.asarray(orientation, float)
+        lps = (np.asarray(position, float)
+               + np.outer(col_index * float(spacing[1]), iop[:3]) + np.outer(row_index * float(spacing[0]), iop[3:]))
+        ijk = (lps * [-1.0, -1.0, 1.0]) @ to_voxel[:3, :3].T + to_voxel[:3, 3]
+        nearest = np.rint(ijk)
+        inside = np.all((nearest >= 0) & (nearest < shape), axis=1)
+        values = pixels[f][row_index, col_index].astype(np.float64)
+        if np.ptp(values) == 0:
+            continue  # a blank frame (air) has nothing to compare
+        if (not inside.all() or np.abs(ijk - nearest).max() > MAX_OFF_GRID_VOXELS
+                or _correlation(values, volume_data[tuple(nearest.astype(int).T)]) < MIN_FRAME_CORRELATION):
+            raise InputError(
+                f"{label}: the converted volume does not hold frame {f + 1} where its header places it "
+                "(the converter misread this multi-frame layout; the image could be mirrored): "
+                "export the series as single-frame (classic) DICOM or as NIfTI")
+
+
+def _correlation(a: np.ndarray, b: np.ndarray) -> float:
+    b = np.asarray(b, np.float64)
+    if np.ptp(b) == 0:
+        return 0.0
+    return float(np.corrcoef(a, b)[0, 1])
