@@ -17,7 +17,7 @@ import numpy as np
 import pydicom
 import pytest
 
-from corpus.dicom_series import ORIENTATIONS, write_dicom_series, write_enhanced_dicom
+from corpus.dicom_series import ORIENTATIONS, reorient, write_dicom_series, write_enhanced_dicom
 from corpus.make_bad_images import colin27
 from navsvc.errors import InputError
 from navsvc.io import load_t1
@@ -79,6 +79,21 @@ def test_series_loads_at_the_same_world_position(head, tmp_path, orientation):
     centre = marker_centre(loaded.data, loaded.affine)
     assert centre[0] < -30.0, "marker written in the left hemisphere must stay at negative x (RAS)"
     np.testing.assert_allclose(centre, marker_ras, atol=0.5)
+
+
+@pytest.mark.parametrize("axcodes", [("L", "P", "I"), ("P", "I", "R"), ("L", "I", "A")])
+def test_slices_running_against_the_plane_normal_and_counted_down_load_in_place(head, tmp_path, axcodes):
+    """A series whose slices step opposite to the normal of their rows and columns (head to
+    foot, right to left, anterior to posterior), InstanceNumber counting down, loads as the head."""
+    img, marker_ras = head
+    paths = write_dicom_series(reorient(img, axcodes), tmp_path, orientation=None)
+    for number, path in zip(range(len(paths), 0, -1), paths):
+        ds = pydicom.dcmread(path)
+        ds.InstanceNumber = number
+        ds.save_as(path)
+    loaded = load_t1(tmp_path)
+    assert_same_head(loaded, img)
+    np.testing.assert_allclose(marker_centre(loaded.data, loaded.affine), marker_ras, atol=0.5)
 
 
 #: dicom2nifti picks its reader by Manufacturer: its GE and Hitachi readers failed on an
