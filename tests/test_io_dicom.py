@@ -181,6 +181,18 @@ def test_series_slice_axis_is_what_the_scanner_wrote(axial_folder):
     assert loaded.orientation[2] in ("S", "I")
 
 
+def test_exact_copies_of_some_files_load_as_the_series(head, axial_folder, tmp_path):
+    """Some exports write a file twice: the same pixels at the same position are one slice."""
+    import shutil
+
+    folder = tmp_path / "series"
+    shutil.copytree(axial_folder, folder)
+    for path in sorted(folder.rglob("*.dcm"))[30:40]:
+        shutil.copy(path, path.with_name("copy_" + path.name))
+    loaded = load_t1(folder)
+    np.testing.assert_array_equal(loaded.data, load_t1(axial_folder).data)
+
+
 def test_zip_and_folder_give_the_same_volume(axial_folder, tmp_path):
     """A .zip of the folder loads to the identical volume and affine."""
     archive = tmp_path / "t1_series.zip"

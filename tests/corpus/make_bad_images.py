@@ -279,6 +279,18 @@ def make_corpus(out_dir: str | Path) -> list[BadCase]:
     write_dicom_series(tiny, out / "_two/t1", series_number=3, description="T1 MPRAGE")
     write_dicom_series(tiny, out / "_two/t2", series_number=7, description="T2 TSE", orientation="sagittal")
     add("dicom_zip_two_series", zip_folder(out / "_two", out / "dicom_two_series.zip"), "2 image series")
+    # a multi-echo MPRAGE saved with both echoes in one series: two images at each position
+    echoes_uid, echoes_study = pydicom.uid.generate_uid(), pydicom.uid.generate_uid()
+    for echo, scale in ((1, 1.0), (2, 0.7)):
+        echo_img = nib.Nifti1Image((np.asanyarray(tiny.dataobj) * scale).astype(np.float32), tiny.affine)
+        for path in write_dicom_series(echo_img, out / "dicom_two_echoes" / f"e{echo}", series_uid=echoes_uid,
+                                       study_uid=echoes_study, prefix=f"E{echo}_"):
+            ds = pydicom.dcmread(path)
+            ds.EchoNumbers = echo
+            ds.EchoTime = str(3 * echo)
+            ds.save_as(path)
+    add("dicom_two_echoes_one_series", out / "dicom_two_echoes",
+        "holds 2 different images at the same slice position (echo numbers 1, 2; echo times (ms) 3, 6)")
     # headers declare 8 slices of 65535 x 65535 (34 billion voxels); the pixel data is tiny
     huge_series = out / "dicom_huge_rows_columns"
     for path in write_dicom_series(tiny, huge_series)[:8]:
