@@ -131,6 +131,18 @@ def test_frames_stored_against_their_stack_order_load_in_place(head, tmp_path, o
     np.testing.assert_allclose(marker_centre(loaded.data, loaded.affine), marker_ras, atol=0.5)
 
 
+def test_a_series_of_several_multiframe_files_is_refused(head, tmp_path):
+    """dicom2nifti converts the first multi-frame file of a series only: two are refused."""
+    img, _ = head
+    first = write_enhanced_dicom(img, tmp_path / "t1" / "IM0001.dcm")
+    second = pydicom.dcmread(first)
+    second.SOPInstanceUID = second.file_meta.MediaStorageSOPInstanceUID = pydicom.uid.generate_uid()
+    second.InstanceNumber = 2
+    second.save_as(tmp_path / "t1" / "IM0002.dcm")
+    with pytest.raises(InputError, match="holds 2 files, the first of them a multi-frame image"):
+        load_t1(tmp_path / "t1")
+
+
 def test_the_converters_mirror_of_a_reversed_stack_is_refused(head, tmp_path):
     """dicom2nifti alone mirrors a sagittal stack stored in reverse (left and right exchanged);
     the frame placement check refuses that volume and passes the one converted in stack order."""

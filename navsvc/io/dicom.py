@@ -323,6 +323,11 @@ def _convert_to_nifti(datasets: list, out_file: Path, label: str) -> None:
     if not common.is_multiframe_dicom(datasets):
         convert_dicom.dicom_array_to_nifti(datasets, str(out_file), reorient_nifti=False)
         return
+    if len(datasets) > 1:
+        # dicom2nifti's multi-frame converters read the first instance only
+        raise InputError(f"{label} holds {len(datasets)} files, the first of them a multi-frame image: "
+                         "navsvc reads a series stored as one multi-frame file or as single-frame files. "
+                         "Export the T1 volume as one series in one of those forms")
     instance = datasets[0]
     frames_in_stack_order(instance)
     if common.is_philips(datasets):
@@ -330,5 +335,5 @@ def _convert_to_nifti(datasets: list, out_file: Path, label: str) -> None:
     else:
         converted = convert_generic.multiframe_to_nifti(datasets, str(out_file))
     volume = converted["NII"]
-    if len(datasets) == 1 and is_multiframe(instance) and np.asanyarray(volume.dataobj).ndim == 3:
+    if is_multiframe(instance) and np.asanyarray(volume.dataobj).ndim == 3:
         check_frame_placement(instance, np.asanyarray(volume.dataobj), volume.affine, label)
