@@ -131,6 +131,19 @@ def test_frames_stored_against_their_stack_order_load_in_place(head, tmp_path, o
     np.testing.assert_allclose(marker_centre(loaded.data, loaded.affine), marker_ras, atol=0.5)
 
 
+def test_a_compressed_reversed_stack_loads_in_place(head, tmp_path):
+    """Frames reordered out of RLE-compressed pixel data (PACS exports compress) load in place."""
+    img, marker_ras = head
+    path = write_enhanced_dicom(img, tmp_path / "t1" / "IM0001.dcm", orientation="sagittal",
+                                frame_order="descending")
+    ds = pydicom.dcmread(path)
+    ds.compress(pydicom.uid.RLELossless)
+    ds.save_as(path)
+    loaded = load_t1(tmp_path / "t1")
+    assert_same_head(loaded, img)
+    np.testing.assert_allclose(marker_centre(loaded.data, loaded.affine), marker_ras, atol=0.5)
+
+
 def test_a_series_of_several_multiframe_files_is_refused(head, tmp_path):
     """dicom2nifti converts the first multi-frame file of a series only: two are refused."""
     img, _ = head
