@@ -25,8 +25,10 @@ from navsvc.errors import InputError
 MIN_FRAME_CORRELATION = 0.999
 #: pixels sampled per frame along each in-plane axis (every n-th), for the check
 SAMPLE_STEP = 4
-#: largest distance of a pixel from a voxel centre of the converted volume, voxels
-MAX_OFF_GRID_VOXELS = 0.05
+#: largest distance of a pixel from a voxel centre of the converted volume, voxels: the
+#: volume's slice step is the mean of the frames' (dicom2nifti), and the frames' positions
+#: are written to a few decimals; within a quarter voxel, the nearest voxel is the pixel's
+MAX_OFF_GRID_VOXELS = 0.25
 
 
 def _per_frame(ds) -> list:
