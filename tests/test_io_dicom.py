@@ -131,6 +131,24 @@ def test_frames_stored_against_their_stack_order_load_in_place(head, tmp_path, o
     np.testing.assert_allclose(marker_centre(loaded.data, loaded.affine), marker_ras, atol=0.5)
 
 
+@pytest.mark.parametrize("mirrored_axis", [0, 1, 2])
+def test_a_single_frame_series_converted_mirrored_is_refused(head, axial_folder, mirrored_axis):
+    """Each file's pixels are looked up where its own header places them: a converted volume
+    mirrored along any axis (left/right first of all) under the right affine is refused."""
+    from dicom2nifti import convert_dicom
+
+    from navsvc.io.dicom_frames import check_frame_placement, placed_frames
+
+    datasets = [pydicom.dcmread(p) for p in sorted(axial_folder.rglob("*.dcm"))]
+    volume = convert_dicom.dicom_array_to_nifti(datasets, None, reorient_nifti=False)["NII"]
+    data = np.asanyarray(volume.dataobj)
+    frames = placed_frames(datasets)
+    assert len(frames) == len(datasets)
+    check_frame_placement(frames, data, volume.affine, "series 4")
+    with pytest.raises(InputError, match="could be mirrored"):
+        check_frame_placement(frames, np.flip(data, axis=mirrored_axis), volume.affine, "series 4")
+
+
 def test_a_compressed_reversed_stack_loads_in_place(head, tmp_path):
     """Frames reordered out of RLE-compressed pixel data (PACS exports compress) load in place."""
     img, marker_ras = head
@@ -161,7 +179,7 @@ def test_the_converters_mirror_of_a_reversed_stack_is_refused(head, tmp_path):
     the frame placement check refuses that volume and passes the one converted in stack order."""
     from dicom2nifti import convert_generic
 
-    from navsvc.io.dicom_frames import check_frame_placement, frames_in_stack_order
+    from navsvc.io.dicom_frames import check_frame_placement, frames_in_stack_order, placed_frames
 
     img, marker_ras = head
     path = write_enhanced_dicom(img, tmp_path / "IM0001.dcm", orientation="sagittal", frame_order="descending")
@@ -171,11 +189,11 @@ def test_the_converters_mirror_of_a_reversed_stack_is_refused(head, tmp_path):
     ijk = np.argwhere(data >= MARKER_VALUE - 0.5).mean(axis=0)
     assert nib.affines.apply_affine(mirrored.affine, ijk)[0] > 30.0  # the left marker came out on the right
     with pytest.raises(InputError, match="could be mirrored"):
-        check_frame_placement(ds, data, mirrored.affine, "series 3")
+        check_frame_placement(placed_frames([ds]), data, mirrored.affine, "series 3")
     assert frames_in_stack_order(ds)
     assert not frames_in_stack_order(ds)  # now in order
     fixed = convert_generic.multiframe_to_nifti([ds], None)["NII"]
-    check_frame_placement(ds, np.asanyarray(fixed.dataobj), fixed.affine, "series 3")
+    check_frame_placement(placed_frames([ds]), np.asanyarray(fixed.dataobj), fixed.affine, "series 3")
     ijk = np.argwhere(np.asanyarray(fixed.dataobj) >= MARKER_VALUE - 0.5).mean(axis=0)
     np.testing.assert_allclose(nib.affines.apply_affine(fixed.affine, ijk), marker_ras, atol=0.5)
 

@@ -20,7 +20,7 @@ import pydicom
 
 from navsvc.errors import InputError
 from navsvc.io import limits
-from navsvc.io.dicom_frames import check_frame_placement, frames_in_stack_order, is_multiframe
+from navsvc.io.dicom_frames import check_frame_placement, frames_in_stack_order, placed_frames
 from navsvc.io.dicom_volumes import check_one_image_per_position
 
 # dicom2nifti logs its complaints as warnings; without a handler they would reach stderr
@@ -315,25 +315,24 @@ def _convert_to_nifti(datasets: list, out_file: Path, label: str) -> None:
     'ImagePositionPatient'"; its Siemens and generic routes convert such an instance with
     its generic multi-frame converter, which every manufacturer but Philips now gets (its
     own converter reads Philips' private scaling). The frames of such an instance are put
-    in stack order first and found at their own positions after
-    (:mod:`navsvc.io.dicom_frames`).
+    in stack order first. Every image of the series is then found at its own position in
+    the converted volume (:mod:`navsvc.io.dicom_frames`).
     """
     from dicom2nifti import common, convert_dicom, convert_generic
 
-    if not common.is_multiframe_dicom(datasets):
-        convert_dicom.dicom_array_to_nifti(datasets, str(out_file), reorient_nifti=False)
-        return
-    if len(datasets) > 1:
+    multiframe = common.is_multiframe_dicom(datasets)
+    if multiframe and len(datasets) > 1:
         # dicom2nifti's multi-frame converters read the first instance only
         raise InputError(f"{label} holds {len(datasets)} files, the first of them a multi-frame image: "
                          "navsvc reads a series stored as one multi-frame file or as single-frame files. "
                          "Export the T1 volume as one series in one of those forms")
-    instance = datasets[0]
-    frames_in_stack_order(instance)
-    if common.is_philips(datasets):
-        converted = convert_dicom.dicom_array_to_nifti(datasets, str(out_file), reorient_nifti=False)
-    else:
+    if multiframe:
+        frames_in_stack_order(datasets[0])
+    if multiframe and not common.is_philips(datasets):
         converted = convert_generic.multiframe_to_nifti(datasets, str(out_file))
+    else:
+        converted = convert_dicom.dicom_array_to_nifti(datasets, str(out_file), reorient_nifti=False)
     volume = converted["NII"]
-    if is_multiframe(instance) and np.asanyarray(volume.dataobj).ndim == 3:
-        check_frame_placement(instance, np.asanyarray(volume.dataobj), volume.affine, label)
+    data = np.asanyarray(volume.dataobj)
+    if data.ndim == 3:  # several volumes are refused on loading
+        check_frame_placement(placed_frames(datasets), data, volume.affine, label)

@@ -15,6 +15,9 @@ checked against every frame's own position (:func:`check_frame_placement`).
 
 from __future__ import annotations
 
+from collections import Counter
+from dataclasses import dataclass
+
 import numpy as np
 
 from navsvc.errors import InputError
@@ -82,18 +85,68 @@ def frames_in_stack_order(ds) -> bool:
     return True
 
 
-def check_frame_placement(ds, volume_data: np.ndarray, volume_affine: np.ndarray, label: str) -> None:
-    """Refuse a converted volume that does not hold each frame at the frame's own position.
+@dataclass(frozen=True)
+class PlacedFrame:
+    """One 2-D image of a series and where its header puts it (DICOM Image Plane module)."""
 
-    For every frame, the centres of a grid of its pixels are placed in the patient by the
+    #: which image: "frame 12" of a multi-frame instance, "file 12" of a series
+    name: str
+    pixels: np.ndarray
+    #: ImagePositionPatient, ImageOrientationPatient (LPS), PixelSpacing (row, column), mm
+    position_lps_mm: np.ndarray
+    orientation_lps: np.ndarray
+    spacing_mm: np.ndarray
+
+
+def placed_frames(datasets: list) -> list[PlacedFrame]:
+    """The 2-D images of a series with their headers' placement, as the converter should use them.
+
+    A multi-frame instance gives its frames (per-frame values, else shared ones). A
+    single-frame series gives its files, except those dicom2nifti drops: localizers (by
+    ``ImageType``, or an orientation other than the series' most common one).
+
+    Raises
+    ------
+    InputError
+        When an image lacks its position, orientation or pixel spacing.
+    """
+    if len(datasets) == 1 and is_multiframe(datasets[0]):
+        ds = datasets[0]
+        pixels = ds.pixel_array
+        items = [(f"frame {f + 1}", pixels[f], *(_frame_attribute(ds, frame, sequence, keyword) for sequence, keyword in (
+            ("PlanePositionSequence", "ImagePositionPatient"), ("PlaneOrientationSequence", "ImageOrientationPatient"),
+            ("PixelMeasuresSequence", "PixelSpacing")))) for f, frame in enumerate(_per_frame(ds))]
+    else:
+        items = [(f"file {i + 1}", ds.pixel_array, ds.get("ImagePositionPatient"), ds.get("ImageOrientationPatient"),
+                  ds.get("PixelSpacing")) for i, ds in enumerate(datasets)
+                 if "LOCALIZER" not in [str(v).upper() for v in ds.get("ImageType", [])]]
+    frames = []
+    for name, pixels, position, orientation, spacing in items:
+        if position is None or orientation is None or spacing is None:
+            raise InputError(f"{name} of the series has no position, orientation or pixel spacing: "
+                             "export the series again, or the T1 as NIfTI")
+        frames.append(PlacedFrame(name, pixels, np.asarray(position, float), np.asarray(orientation, float),
+                                  np.asarray(spacing, float)))
+    if frames and not (len(datasets) == 1 and is_multiframe(datasets[0])):
+        common = Counter(tuple(np.round(f.orientation_lps, 3)) for f in frames).most_common(1)[0][0]
+        frames = [f for f in frames if tuple(np.round(f.orientation_lps, 3)) == common]
+    return frames
+
+
+def check_frame_placement(frames: list[PlacedFrame], volume_data: np.ndarray, volume_affine: np.ndarray,
+                          label: str) -> None:
+    """Refuse a converted volume that does not hold each image at the image's own position.
+
+    For every image, the centres of a grid of its pixels are placed in the patient by the
     DICOM Image Plane formula (PS3.3 C.7.6.2.1.1: ``ImagePositionPatient`` plus column and
     row steps along ``ImageOrientationPatient`` times ``PixelSpacing``, LPS mm, turned into
-    RAS) from the frame's own header; the volume's voxels there must be that frame's pixels.
+    RAS) from the image's own header; the volume's voxels there must be that image's
+    pixels, up to the converter's linear rescaling.
 
     Parameters
     ----------
-    ds : pydicom.Dataset
-        The enhanced instance that was converted.
+    frames : list of PlacedFrame
+        The series' images (:func:`placed_frames`).
     volume_data : numpy.ndarray, 3-D
         The converted volume.
     volume_affine : numpy.ndarray, 4x4
@@ -104,36 +157,29 @@ def check_frame_placement(ds, volume_data: np.ndarray, volume_affine: np.ndarray
     Raises
     ------
     InputError
-        When a frame's pixels are not in the volume where its header puts them.
+        When an image's pixels are not in the volume where its header puts them.
     """
-    pixels = ds.pixel_array
-    rows = np.arange(0, pixels.shape[1], SAMPLE_STEP)
-    cols = np.arange(0, pixels.shape[2], SAMPLE_STEP)
-    row_index, col_index = (a.reshape(-1) for a in np.meshgrid(rows, cols, indexing="ij"))
     to_voxel = np.linalg.inv(volume_affine)
     shape = np.asarray(volume_data.shape[:3])
-    for f, frame in enumerate(_per_frame(ds)):
-        position = _frame_attribute(ds, frame, "PlanePositionSequence", "ImagePositionPatient")
-        orientation = _frame_attribute(ds, frame, "PlaneOrientationSequence", "ImageOrientationPatient")
-        spacing = _frame_attribute(ds, frame, "PixelMeasuresSequence", "PixelSpacing")
-        if position is None or orientation is None or spacing is None:
-            raise InputError(f"{label}: frame {f + 1} has no position, orientation or pixel spacing: "
-                             "export the series again, or as single-frame DICOM or NIfTI")
-        iop = np.asarray(orientation, float)
-        lps = (np.asarray(position, float)
-               + np.outer(col_index * float(spacing[1]), iop[:3]) + np.outer(row_index * float(spacing[0]), iop[3:]))
+    for frame in frames:
+        pixels = frame.pixels
+        rows, cols = (np.arange(0, n, SAMPLE_STEP) for n in pixels.shape[:2])
+        row_index, col_index = (a.reshape(-1) for a in np.meshgrid(rows, cols, indexing="ij"))
+        iop, spacing = frame.orientation_lps, frame.spacing_mm
+        lps = (frame.position_lps_mm + np.outer(col_index * spacing[1], iop[:3])
+               + np.outer(row_index * spacing[0], iop[3:]))
         ijk = (lps * [-1.0, -1.0, 1.0]) @ to_voxel[:3, :3].T + to_voxel[:3, 3]
         nearest = np.rint(ijk)
         inside = np.all((nearest >= 0) & (nearest < shape), axis=1)
-        values = pixels[f][row_index, col_index].astype(np.float64)
+        values = pixels[row_index, col_index].astype(np.float64)
         if np.ptp(values) == 0:
-            continue  # a blank frame (air) has nothing to compare
+            continue  # a blank image (air) has nothing to compare
         if (not inside.all() or np.abs(ijk - nearest).max() > MAX_OFF_GRID_VOXELS
                 or _correlation(values, volume_data[tuple(nearest.astype(int).T)]) < MIN_FRAME_CORRELATION):
             raise InputError(
-                f"{label}: the converted volume does not hold frame {f + 1} where its header places it "
-                "(the converter misread this multi-frame layout; the image could be mirrored): "
-                "export the series as single-frame (classic) DICOM or as NIfTI")
+                f"{label}: the converted volume does not hold {frame.name} where its header places it "
+                "(the converter misread this layout; the image could be mirrored): export the T1 "
+                "again, as single-frame DICOM or as NIfTI")
 
 
 def _correlation(a: np.ndarray, b: np.ndarray) -> float:
