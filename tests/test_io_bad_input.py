@@ -39,7 +39,7 @@ CASES = (
     "zip_path_traversal", "zip_absolute_path", "zip_name_with_newlines", "zip_bomb_member_lies_about_size",
     "zip_huge_declared_size",
     "zip_member_bad_crc", "zip_encrypted_member", "zip_unsupported_compression",
-    "empty_zip", "folder_without_dicom", "empty_folder",
+    "empty_zip", "folder_without_dicom", "folder_with_bare_data_set_bomb", "empty_folder",
 )
 #: peak Python memory allowed for one refusal (the largest case is a 7 MB uint8 head)
 MAX_PEAK_BYTES = 200 * 2**20

@@ -22,7 +22,7 @@ from pydicom.dataset import Dataset, FileDataset, FileMetaDataset
 from pydicom.sequence import Sequence
 from pydicom.uid import ExplicitVRLittleEndian, generate_uid
 
-from corpus.dicom_series import write_dicom_series
+from corpus.dicom_series import strip_part10_header, write_dicom_series
 from corpus.make_bad_images import colin27
 from navsvc.errors import InputError
 from navsvc.io import limits, load_t1
@@ -80,13 +80,18 @@ def upload(tmp_path_factory):
     folder = tmp_path_factory.mktemp("deid")
     paths = write_dicom_series(colin27(3), folder / "Quixote_Zebulon", orientation="sagittal")
     _identify(paths)
-    raw = folder / "raw.zip"
-    with zipfile.ZipFile(raw, "w") as handle:
-        for path in paths:
-            handle.write(path, f"Quixote_Zebulon/{path.name}")
+    raw = _zipped(paths, folder / "raw.zip", "Quixote_Zebulon")
     clean = folder / "clean.zip"
     deidentify_file(raw, clean)
     return raw, clean, [pydicom.dcmread(p) for p in paths]
+
+
+def _zipped(paths, archive_path, folder: str):
+    """The files ``paths`` zipped into ``archive_path`` under ``folder/``."""
+    with zipfile.ZipFile(archive_path, "w") as handle:
+        for path in paths:
+            handle.write(path, f"{folder}/{path.name}")
+    return archive_path
 
 
 def _stored(clean):
@@ -230,3 +235,18 @@ def test_a_member_larger_than_a_whole_volume_is_refused_unread(upload, tmp_path,
         deidentify_file(bloated, tmp_path / "clean.zip")
     with pytest.raises(InputError, match="upload only the T1 series"):
         load_t1(bloated)
+
+
+def test_files_without_the_part10_header_are_stored_as_part10_files(tmp_path):
+    """Bare data sets (no preamble, no file meta) are de-identified, not dropped: the stored
+    copies are Part 10 files of the same volume."""
+    paths = write_dicom_series(colin27(3), tmp_path / "series", orientation="sagittal")
+    for path in paths:
+        strip_part10_header(path)
+    stored = tmp_path / "stored.zip"
+    deidentify_file(_zipped(paths, tmp_path / "upload.zip", "S1"), stored)
+    members, _ = _stored(stored)
+    assert len(members) == len(paths) and all(m[128:132] == b"DICM" for m in members)
+    original, kept = load_t1(tmp_path / "series"), load_t1(stored)
+    np.testing.assert_array_equal(kept.data, original.data)
+    np.testing.assert_allclose(kept.affine, original.affine, atol=1e-6)

@@ -17,7 +17,7 @@ import numpy as np
 import pydicom
 import pytest
 
-from corpus.dicom_series import ORIENTATIONS, reorient, write_dicom_series, write_enhanced_dicom
+from corpus.dicom_series import ORIENTATIONS, reorient, strip_part10_header, write_dicom_series, write_enhanced_dicom
 from corpus.make_bad_images import colin27
 from navsvc.errors import InputError
 from navsvc.io import load_t1
@@ -222,6 +222,21 @@ def test_series_slice_axis_is_what_the_scanner_wrote(axial_folder):
     loaded = load_t1(axial_folder)
     assert loaded.orientation[:2] == ("L", "P")
     assert loaded.orientation[2] in ("S", "I")
+
+
+@pytest.mark.parametrize("implicit_vr", [True, False])
+def test_files_without_the_part10_header_load_in_place(head, tmp_path, implicit_vr):
+    """Bare data sets (no preamble, no file meta: older systems' exports) load as the head;
+    a text file and random bytes beside them are still not taken for images."""
+    img, marker_ras = head
+    for path in write_dicom_series(img, tmp_path / "s"):
+        strip_part10_header(path, implicit_vr)
+    assert path.read_bytes()[128:132] != b"DICM"
+    (tmp_path / "s" / "README.txt").write_text("exported by the PACS\n" * 20)
+    (tmp_path / "s" / "random.bin").write_bytes(np.random.default_rng(0).bytes(5000))
+    loaded = load_t1(tmp_path / "s")
+    assert_same_head(loaded, img)
+    np.testing.assert_allclose(marker_centre(loaded.data, loaded.affine), marker_ras, atol=0.5)
 
 
 def test_exact_copies_of_some_files_load_as_the_series(head, axial_folder, tmp_path):

@@ -7,6 +7,7 @@ An enhanced (multi-frame) instance goes through :mod:`navsvc.io.dicom_frames` on
 
 from __future__ import annotations
 
+import io
 import logging
 import tempfile
 import zipfile
@@ -17,6 +18,9 @@ from pathlib import Path, PurePosixPath
 
 import numpy as np
 import pydicom
+from pydicom.dataset import FileMetaDataset
+from pydicom.errors import InvalidDicomError
+from pydicom.uid import ExplicitVRBigEndian, ExplicitVRLittleEndian, ImplicitVRLittleEndian
 
 from navsvc.errors import InputError
 from navsvc.io import limits
@@ -31,6 +35,8 @@ logging.getLogger("dicom2nifti").addHandler(logging.NullHandler())
 # reach the service log. Process-wide, because uploads are read in several threads at once.
 pydicom.config.settings.reading_validation_mode = pydicom.config.IGNORE
 
+#: the first two bytes of a bare little-endian data set: its first element's group, 0008
+_GROUP_0008 = b"\x08\x00"
 #: compression methods Python's zipfile can read (PKWARE APPNOTE 4.4.5)
 _READABLE_METHODS = {zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED, zipfile.ZIP_BZIP2, zipfile.ZIP_LZMA}
 #: what zipfile, zlib, bz2 and lzma raise on damaged member data
@@ -178,6 +184,82 @@ def _corrupt_member(source: str, member: zipfile.ZipInfo, exc: Exception) -> Inp
     )
 
 
+def read_dicom(source, stop_before_pixels: bool = False) -> pydicom.Dataset:
+    """Read one DICOM file, also one stored without the Part 10 header.
+
+    Older systems and some CD exports write the bare data set: no 128-byte preamble and
+    ``DICM``, no file meta information (PS3.10 7.1). pydicom reads such a file only when
+    forced, and a forced read takes anything for DICOM, so it is accepted only when it
+    holds an image's SOP Class UID, Rows and Columns. Its transfer syntax (the one pydicom
+    detected) is then recorded in a file meta, as the pixel decoders and converters need.
+
+    Parameters
+    ----------
+    source : str, Path or binary file-like
+        The file.
+    stop_before_pixels : bool
+        Leave the pixel data out (headers only).
+
+    Returns
+    -------
+    pydicom.Dataset
+
+    Raises
+    ------
+    pydicom.errors.InvalidDicomError
+        When ``source`` is not a DICOM file.
+    """
+    try:
+        return pydicom.dcmread(source, stop_before_pixels=stop_before_pixels)
+    except InvalidDicomError:
+        pass
+    content = _bare_data_set(source)
+    if content is None:
+        raise InvalidDicomError("not a DICOM file")
+    try:
+        # parsed from memory: a file reader given a garbage length (a text file's bytes
+        # read as one) allocates that much up front, 1.6 GB for a README
+        ds = pydicom.dcmread(io.BytesIO(content), stop_before_pixels=stop_before_pixels, force=True)
+        if not ("SOPClassUID" in ds and "Rows" in ds and "Columns" in ds and str(ds.SOPClassUID).startswith("1.2.")):
+            raise InvalidDicomError("no image")
+        implicit_vr, little_endian = ds.original_encoding
+    except MemoryError:
+        raise
+    except Exception:  # noqa: BLE001 - a forced read of a non-DICOM file fails in many ways
+        raise InvalidDicomError("not a DICOM file") from None
+    syntax = (ImplicitVRLittleEndian if implicit_vr
+              else ExplicitVRLittleEndian if little_endian else ExplicitVRBigEndian)
+    ds.file_meta = FileMetaDataset()
+    ds.file_meta.TransferSyntaxUID = syntax
+    ds.file_meta.MediaStorageSOPClassUID = ds.SOPClassUID
+    if "SOPInstanceUID" in ds:
+        ds.file_meta.MediaStorageSOPInstanceUID = ds.SOPInstanceUID
+    ds.preamble = b"\0" * 128  # written back (de-identified copies) as a Part 10 file
+    return ds
+
+
+def _bare_data_set(source) -> bytes | None:
+    """The bytes of ``source`` when they may be a bare little-endian image data set.
+
+    Such a data set begins with an element of group 0008 (identifying attributes; there
+    is no group 0002 without a file meta, and image objects have no lower group).
+    """
+    if hasattr(source, "read"):
+        source.seek(0)
+        content = source.read(limits.MAX_DICOM_FILE_BYTES + 1)
+    else:
+        path = Path(source)
+        with path.open("rb") as handle:
+            if handle.read(2) != _GROUP_0008:
+                return None
+        if path.stat().st_size > limits.MAX_DICOM_FILE_BYTES:
+            return None
+        content = path.read_bytes()
+    if len(content) > limits.MAX_DICOM_FILE_BYTES or content[:2] != _GROUP_0008:
+        return None
+    return content
+
+
 def find_series(folder: Path) -> list[DicomSeries]:
     """Group the DICOM image files under ``folder`` by SeriesInstanceUID."""
     groups: dict[str, list[Path]] = defaultdict(list)
@@ -186,7 +268,7 @@ def find_series(folder: Path) -> list[DicomSeries]:
     for path in sorted(p for p in folder.rglob("*") if p.is_file()):
         try:
             # pydicom parses element values lazily, so every access below may raise too
-            ds = pydicom.dcmread(path, stop_before_pixels=True)
+            ds = read_dicom(path, stop_before_pixels=True)
             if not is_image_instance(ds):
                 continue
             uid = series_uid_of(ds)
@@ -276,7 +358,7 @@ def dicom_to_nifti(source: Path, out_dir: Path, series: str | None = None) -> tu
             f"(limit {limits.MAX_VOXELS:,}): upload only the T1 series"
         )
     try:
-        datasets = [pydicom.dcmread(p) for p in chosen.files]
+        datasets = [read_dicom(p) for p in chosen.files]
     except MemoryError:
         raise
     except Exception as exc:  # noqa: BLE001 - pydicom raises many types on damaged files

@@ -27,6 +27,7 @@ from pathlib import Path
 
 import nibabel as nib
 import numpy as np
+import pydicom
 from pydicom.dataset import Dataset, FileDataset, FileMetaDataset
 from pydicom.uid import EnhancedMRImageStorage, ExplicitVRLittleEndian, MRImageStorage, generate_uid
 
@@ -223,6 +224,15 @@ def write_enhanced_dicom(
     path.parent.mkdir(parents=True, exist_ok=True)
     ds.save_as(path, enforce_file_format=True)
     return path
+
+
+def strip_part10_header(path: str | Path, implicit_vr: bool = True) -> None:
+    """Rewrite a DICOM file as the bare data set, as older systems wrote it: no 128-byte
+    preamble and ``DICM``, no file meta information (PS3.10 7.1), little endian."""
+    ds = pydicom.dcmread(path)
+    ds.preamble = None
+    del ds.file_meta
+    ds.save_as(path, implicit_vr=implicit_vr, little_endian=True, enforce_file_format=False)
 
 
 def _ds(value: float) -> str:

@@ -352,6 +352,11 @@ def make_corpus(out_dir: str | Path) -> list[BadCase]:
     (no_dicom / "README.txt").write_text("exported by the PACS\n")
     (no_dicom / "sub" / "report.pdf").write_bytes(b"%PDF-1.4\n" + bytes(200))
     add("folder_without_dicom", no_dicom, "no DICOM image series")
+    # begins like a bare data set (group 0008, read when forced) and declares a 2 GB value
+    bare_bomb = out / "folder_with_bare_data_set_bomb"
+    bare_bomb.mkdir(exist_ok=True)
+    (bare_bomb / "IM0001").write_bytes(b"\x08\x00\x16\x00" + struct.pack("<I", 2**31 - 2) + b"1.2.840" * 10)
+    add("folder_with_bare_data_set_bomb", bare_bomb, "no DICOM image series")
     add("empty_folder", _mkdir(out / "empty_folder"), "no DICOM image series")
     return cases
 
