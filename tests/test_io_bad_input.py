@@ -35,7 +35,7 @@ CASES = (
     "no_orientation", "sform_qform_mirrored", "sform_qform_2mm_apart",
     "two_d", "three_d_single_slice", "four_d_3_volumes", "five_d", "complex_dtype", "rgb_dtype",
     "nan_filled", "inf_voxels", "constant", "nearly_empty",
-    "dicom_zip_no_pixel_data", "dicom_zip_two_series", "dicom_two_echoes_one_series", "dicom_folder_three_slices", "dicom_rows_columns_bomb",
+    "dicom_zip_no_pixel_data", "dicom_zip_two_series", "dicom_two_echoes_one_series", "dicom_element_length_bomb", "dicom_folder_three_slices", "dicom_rows_columns_bomb",
     "zip_path_traversal", "zip_absolute_path", "zip_name_with_newlines", "zip_bomb_member_lies_about_size",
     "zip_huge_declared_size",
     "zip_member_bad_crc", "zip_encrypted_member", "zip_unsupported_compression",

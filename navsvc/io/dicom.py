@@ -35,6 +35,8 @@ logging.getLogger("dicom2nifti").addHandler(logging.NullHandler())
 # reach the service log. Process-wide, because uploads are read in several threads at once.
 pydicom.config.settings.reading_validation_mode = pydicom.config.IGNORE
 
+#: a header-only read skips values longer than this, bytes
+_DEFER_BYTES = 2**20
 #: the first two bytes of a bare little-endian data set: its first element's group, 0008
 _GROUP_0008 = b"\x08\x00"
 #: compression methods Python's zipfile can read (PKWARE APPNOTE 4.4.5)
@@ -193,6 +195,11 @@ def read_dicom(source, stop_before_pixels: bool = False) -> pydicom.Dataset:
     holds an image's SOP Class UID, Rows and Columns. Its transfer syntax (the one pydicom
     detected) is then recorded in a file meta, as the pixel decoders and converters need.
 
+    No value is read by its declared length from a file: pydicom's file reader allocates
+    that length up front, so a crafted or misread length cost gigabytes. A header-only
+    read skips long values; a whole file is read into memory (at most
+    :data:`navsvc.io.limits.MAX_DICOM_FILE_BYTES`) and parsed from there.
+
     Parameters
     ----------
     source : str, Path or binary file-like
@@ -208,17 +215,26 @@ def read_dicom(source, stop_before_pixels: bool = False) -> pydicom.Dataset:
     ------
     pydicom.errors.InvalidDicomError
         When ``source`` is not a DICOM file.
+    InputError
+        When the file is larger than any file of a T1 series.
     """
     try:
-        return pydicom.dcmread(source, stop_before_pixels=stop_before_pixels)
+        if hasattr(source, "read"):
+            return pydicom.dcmread(source, stop_before_pixels=stop_before_pixels)
+        if stop_before_pixels:
+            return pydicom.dcmread(source, stop_before_pixels=True, defer_size=_DEFER_BYTES)
+        size = Path(source).stat().st_size
+        if size > limits.MAX_DICOM_FILE_BYTES:
+            raise InputError(f"{Path(source).name} holds {size:,} bytes, more than a T1 series' file can "
+                             f"(limit {limits.MAX_DICOM_FILE_BYTES:,}): upload only the T1 series")
+        return pydicom.dcmread(io.BytesIO(Path(source).read_bytes()))
     except InvalidDicomError:
         pass
     content = _bare_data_set(source)
     if content is None:
         raise InvalidDicomError("not a DICOM file")
     try:
-        # parsed from memory: a file reader given a garbage length (a text file's bytes
-        # read as one) allocates that much up front, 1.6 GB for a README
+        # from memory, as above: a README's text read as a value length asked for 1.6 GB
         ds = pydicom.dcmread(io.BytesIO(content), stop_before_pixels=stop_before_pixels, force=True)
         if not ("SOPClassUID" in ds and "Rows" in ds and "Columns" in ds and str(ds.SOPClassUID).startswith("1.2.")):
             raise InvalidDicomError("no image")
@@ -359,7 +375,7 @@ def dicom_to_nifti(source: Path, out_dir: Path, series: str | None = None) -> tu
         )
     try:
         datasets = [read_dicom(p) for p in chosen.files]
-    except MemoryError:
+    except (MemoryError, InputError):
         raise
     except Exception as exc:  # noqa: BLE001 - pydicom raises many types on damaged files
         raise InputError(

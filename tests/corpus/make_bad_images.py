@@ -357,6 +357,14 @@ def make_corpus(out_dir: str | Path) -> list[BadCase]:
     bare_bomb.mkdir(exist_ok=True)
     (bare_bomb / "IM0001").write_bytes(b"\x08\x00\x16\x00" + struct.pack("<I", 2**31 - 2) + b"1.2.840" * 10)
     add("folder_with_bare_data_set_bomb", bare_bomb, "no DICOM image series")
+    # a Part 10 image header, then an element declaring a 2 GB value (the file is 1 kB)
+    length_bomb = out / "dicom_element_length_bomb"
+    header = write_dicom_series(tiny, length_bomb, with_pixels=False)[0]
+    for extra in sorted(length_bomb.glob("*.dcm"))[1:]:
+        extra.unlink()
+    with header.open("ab") as handle:
+        handle.write(b"\xe1\x7f\x10\x00UN\x00\x00" + struct.pack("<I", 2**31 - 2) + b"x" * 100)
+    add("dicom_element_length_bomb", length_bomb, "1 of 1 files have no pixel data")
     add("empty_folder", _mkdir(out / "empty_folder"), "no DICOM image series")
     return cases
 
