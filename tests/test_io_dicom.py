@@ -96,6 +96,24 @@ def test_slices_running_against_the_plane_normal_and_counted_down_load_in_place(
     np.testing.assert_allclose(marker_centre(loaded.data, loaded.affine), marker_ras, atol=0.5)
 
 
+@pytest.mark.parametrize("storage", ["single-frame", "enhanced, frames reversed"])
+def test_an_oblique_series_loads_in_place(head, tmp_path, storage):
+    """A series tilted 15 degrees about x and -10 about y (an oblique acquisition) loads on
+    its tilted grid, with every image found where its header places it."""
+    img, marker_ras = head
+    pitch, roll = np.radians(15.0), np.radians(-10.0)
+    rotation = (np.array([[1, 0, 0], [0, np.cos(pitch), -np.sin(pitch)], [0, np.sin(pitch), np.cos(pitch)]])
+                @ np.array([[np.cos(roll), 0, np.sin(roll)], [0, 1, 0], [-np.sin(roll), 0, np.cos(roll)]]))
+    tilted = nib.Nifti1Image(np.asanyarray(img.dataobj), np.vstack([rotation @ img.affine[:3], [0, 0, 0, 1]]))
+    if storage == "single-frame":
+        write_dicom_series(tilted, tmp_path / "s", orientation=None)
+    else:
+        write_enhanced_dicom(tilted, tmp_path / "s" / "IM0001.dcm", frame_order="descending")
+    loaded = load_t1(tmp_path / "s")
+    assert_same_head(loaded, tilted)
+    np.testing.assert_allclose(marker_centre(loaded.data, loaded.affine), rotation @ marker_ras, atol=0.5)
+
+
 #: dicom2nifti picks its reader by Manufacturer: its GE and Hitachi readers failed on an
 #: enhanced (multi-frame) instance ("no attribute 'ImagePositionPatient'")
 MANUFACTURERS = ("SIEMENS", "GE MEDICAL SYSTEMS", "Philips Medical Systems", "Hitachi Medical Corporation",
