@@ -1,5 +1,5 @@
-"""Enhanced (multi-frame) MR instances: frames put in stack order, and each frame found
-where its own header says it lies.
+"""Each image of a DICOM series found, after conversion, where its own header places it;
+the frames of an enhanced (multi-frame) MR instance put in stack order first.
 
 An enhanced MR instance (DICOM PS3.3 A.36.2) holds every slice of a series as a frame of
 one file. Each frame carries its own ``ImagePositionPatient`` (C.7.6.16.2.3, Plane
@@ -9,8 +9,9 @@ dicom2nifti 2.6 puts each frame's pixels at its stack position but takes the vol
 slice direction from the first and last frames as stored: frames stored in the reverse of
 their stack order gave a volume mirrored along the slice axis (of a sagittal series: left
 and right exchanged), with a valid-looking affine. Hence the frames are stored in stack
-order before conversion (:func:`frames_in_stack_order`), and the converted volume is
-checked against every frame's own position (:func:`check_frame_placement`).
+order before conversion (:func:`frames_in_stack_order`), and the converted volume of any
+series, single-frame files too, is checked against every image's own position
+(:func:`check_frame_placement`), so that no converter error of this kind goes unnoticed.
 """
 
 from __future__ import annotations
@@ -32,6 +33,10 @@ SAMPLE_STEP = 4
 #: volume's slice step is the mean of the frames' (dicom2nifti), and the frames' positions
 #: are written to a few decimals; within a quarter voxel, the nearest voxel is the pixel's
 MAX_OFF_GRID_VOXELS = 0.25
+#: where an image's placement is held: (functional group sequence, attribute)
+_PLACEMENT = (("PlanePositionSequence", "ImagePositionPatient"),
+              ("PlaneOrientationSequence", "ImageOrientationPatient"),
+              ("PixelMeasuresSequence", "PixelSpacing"))
 
 
 def _per_frame(ds) -> list:
@@ -110,16 +115,16 @@ def placed_frames(datasets: list) -> list[PlacedFrame]:
     InputError
         When an image lacks its position, orientation or pixel spacing.
     """
-    if len(datasets) == 1 and is_multiframe(datasets[0]):
+    multiframe = len(datasets) == 1 and is_multiframe(datasets[0])
+    if multiframe:
         ds = datasets[0]
         pixels = ds.pixel_array
-        items = [(f"frame {f + 1}", pixels[f], *(_frame_attribute(ds, frame, sequence, keyword) for sequence, keyword in (
-            ("PlanePositionSequence", "ImagePositionPatient"), ("PlaneOrientationSequence", "ImageOrientationPatient"),
-            ("PixelMeasuresSequence", "PixelSpacing")))) for f, frame in enumerate(_per_frame(ds))]
+        items = [(f"frame {f + 1}", pixels[f], *(_frame_attribute(ds, frame, sequence, keyword)
+                                                 for sequence, keyword in _PLACEMENT))
+                 for f, frame in enumerate(_per_frame(ds))]
     else:
-        items = [(f"file {i + 1}", ds.pixel_array, ds.get("ImagePositionPatient"), ds.get("ImageOrientationPatient"),
-                  ds.get("PixelSpacing")) for i, ds in enumerate(datasets)
-                 if "LOCALIZER" not in [str(v).upper() for v in ds.get("ImageType", [])]]
+        items = [(f"file {i + 1}", ds.pixel_array, *(ds.get(keyword) for _, keyword in _PLACEMENT))
+                 for i, ds in enumerate(datasets) if not _is_localizer(ds)]
     frames = []
     for name, pixels, position, orientation, spacing in items:
         if position is None or orientation is None or spacing is None:
@@ -127,10 +132,18 @@ def placed_frames(datasets: list) -> list[PlacedFrame]:
                              "export the series again, or the T1 as NIfTI")
         frames.append(PlacedFrame(name, pixels, np.asarray(position, float), np.asarray(orientation, float),
                                   np.asarray(spacing, float)))
-    if frames and not (len(datasets) == 1 and is_multiframe(datasets[0])):
-        common = Counter(tuple(np.round(f.orientation_lps, 3)) for f in frames).most_common(1)[0][0]
-        frames = [f for f in frames if tuple(np.round(f.orientation_lps, 3)) == common]
+    if frames and not multiframe:
+        usual = Counter(_orientation_key(f) for f in frames).most_common(1)[0][0]
+        frames = [f for f in frames if _orientation_key(f) == usual]
     return frames
+
+
+def _is_localizer(ds) -> bool:
+    return "LOCALIZER" in [str(v).upper() for v in ds.get("ImageType", [])]
+
+
+def _orientation_key(frame: PlacedFrame) -> tuple:
+    return tuple(np.round(frame.orientation_lps, 3))
 
 
 def check_frame_placement(frames: list[PlacedFrame], volume_data: np.ndarray, volume_affine: np.ndarray,
