@@ -25,7 +25,7 @@ DISTINGUISHING_ATTRIBUTES = (
     ("TemporalPositionIdentifier", "temporal positions"),
     ("ImageType", "image types"),
 )
-#: positions closer than this are the same slice position, mm
+#: slice positions are compared rounded to this many decimals of a mm
 POSITION_DECIMALS = 2
 
 
