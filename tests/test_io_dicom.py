@@ -81,15 +81,24 @@ def test_series_loads_at_the_same_world_position(head, tmp_path, orientation):
     np.testing.assert_allclose(centre, marker_ras, atol=0.5)
 
 
+@pytest.mark.parametrize("numbering", ["counting down", "shuffled", "one missing"])
 @pytest.mark.parametrize("axcodes", [("L", "P", "I"), ("P", "I", "R"), ("L", "I", "A")])
-def test_slices_running_against_the_plane_normal_and_counted_down_load_in_place(head, tmp_path, axcodes):
+def test_slices_running_against_the_plane_normal_and_numbered_out_of_order_load_in_place(head, tmp_path, axcodes,
+                                                                                        numbering):
     """A series whose slices step opposite to the normal of their rows and columns (head to
-    foot, right to left, anterior to posterior), InstanceNumber counting down, loads as the head."""
+    foot, right to left, anterior to posterior), InstanceNumber counting down, in no order
+    (dicom2nifti refused that: "MISSING_DICOM_FILES") or missing from one file (refused too),
+    loads as the head."""
     img, marker_ras = head
     paths = write_dicom_series(reorient(img, axcodes), tmp_path, orientation=None)
-    for number, path in zip(range(len(paths), 0, -1), paths):
+    numbers = list(range(len(paths), 0, -1))
+    if numbering == "shuffled":
+        np.random.default_rng(len(paths)).shuffle(numbers)
+    for k, (number, path) in enumerate(zip(numbers, paths)):
         ds = pydicom.dcmread(path)
         ds.InstanceNumber = number
+        if numbering == "one missing" and k == 20:
+            del ds.InstanceNumber
         ds.save_as(path)
     loaded = load_t1(tmp_path)
     assert_same_head(loaded, img)

@@ -25,7 +25,7 @@ from pydicom.uid import ExplicitVRBigEndian, ExplicitVRLittleEndian, ImplicitVRL
 from navsvc.errors import InputError
 from navsvc.io import limits
 from navsvc.io.dicom_frames import check_frame_placement, frames_in_stack_order, placed_frames
-from navsvc.io.dicom_volumes import check_one_image_per_position
+from navsvc.io.dicom_volumes import check_one_image_per_position, number_slices_by_position
 
 # dicom2nifti logs its complaints as warnings; without a handler they would reach stderr
 # through logging's last-resort handler (one line per slice). The InputError says it once.
@@ -390,6 +390,7 @@ def dicom_to_nifti(source: Path, out_dir: Path, series: str | None = None) -> tu
     out_file = out_dir / "t1.nii.gz"
     try:
         check_one_image_per_position(datasets, chosen.label())
+        number_slices_by_position(datasets)
         _convert_to_nifti(datasets, out_file, chosen.label())
     except (MemoryError, InputError):
         raise

@@ -1,11 +1,17 @@
-"""A single-frame DICOM series that holds more than one volume: several different images at
-one slice position (the echoes of a multi-echo MPRAGE saved in one series, repeated
-acquisitions, an image and its derived copy).
+"""The slices of a single-frame DICOM series as one volume: a series that holds more than
+one volume is refused, and the slices of one volume are numbered in their order in space.
 
-dicom2nifti refused such a series with "MISSING_DICOM_FILES", and the message sent the
-user looking for lost files. What sets the images apart is named instead, so the user can
-export the one T1 volume. Exact copies of a file (the same pixels at the same position,
-as some exports write) are not counted: dicom2nifti drops them.
+Several different images at one slice position (the echoes of a multi-echo MPRAGE saved
+in one series, repeated acquisitions, an image and its derived copy) were refused by
+dicom2nifti with "MISSING_DICOM_FILES", and the message sent the user looking for lost
+files. What sets the images apart is named instead, so the user can export the one T1
+volume. Exact copies of a file (the same pixels at the same position, as some exports
+write) are not counted: dicom2nifti drops them.
+
+dicom2nifti orders slices by ``InstanceNumber`` and starts a new stack where the step
+between consecutive positions changes direction: a series whose numbers do not follow
+the slices' order in space (renumbered by an archive, merged from parts) was split into
+stacks of unequal size and refused, again as "MISSING_DICOM_FILES".
 """
 
 from __future__ import annotations
@@ -72,3 +78,49 @@ def _printable_value(value) -> str:
     from navsvc.io.dicom import printable  # (dicom imports this module)
 
     return printable("\\".join(str(v) for v in value) if isinstance(value, MultiValue) else str(value), 40)
+
+
+def number_slices_by_position(datasets: list) -> bool:
+    """Renumber the slices of a one-orientation series in their order along its normal, in place.
+
+    The numbers are changed in memory only, for the converter; the placement check
+    (:func:`navsvc.io.dicom_frames.check_frame_placement`) verifies the volume it builds.
+
+    Parameters
+    ----------
+    datasets : list of pydicom.Dataset
+        The series' files (one image per position: :func:`check_one_image_per_position`).
+
+    Returns
+    -------
+    bool
+        Whether any ``InstanceNumber`` changed (False also when the files do not share one
+        orientation, or lack a position).
+    """
+    orientations = {tuple(np.round(np.asarray(ds.get("ImageOrientationPatient", []), float), 3)) for ds in datasets}
+    if len(datasets) < 2 or len(orientations) != 1 or len(next(iter(orientations))) != 6:
+        return False
+    if any(len(ds.get("ImagePositionPatient", [])) != 3 for ds in datasets):
+        return False
+    iop = np.asarray(next(iter(orientations)))
+    normal = np.cross(iop[:3], iop[3:])
+    along = [float(np.asarray(ds.ImagePositionPatient, float) @ normal) for ds in datasets]
+    order = np.argsort(along, kind="stable")
+    numbered = _instance_numbers(datasets)
+    if numbered is not None:
+        by_number = np.argsort(numbered, kind="stable")
+        if np.array_equal(by_number, order) or np.array_equal(by_number, order[::-1]):
+            return False  # already in spatial order, either way round
+    wanted = np.empty(len(datasets), dtype=int)
+    wanted[order] = np.arange(1, len(datasets) + 1)
+    for ds, number in zip(datasets, wanted):
+        ds.InstanceNumber = int(number)
+    return True
+
+
+def _instance_numbers(datasets: list) -> list[int] | None:
+    """Every file's ``InstanceNumber``, or None when one is missing or not a number."""
+    try:
+        return [int(ds.InstanceNumber) for ds in datasets]
+    except (AttributeError, TypeError, ValueError):
+        return None
