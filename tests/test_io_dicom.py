@@ -129,6 +129,23 @@ MANUFACTURERS = ("SIEMENS", "GE MEDICAL SYSTEMS", "Philips Medical Systems", "Hi
                  "navsvc-test")
 
 
+@pytest.mark.parametrize("manufacturer", MANUFACTURERS[:4])
+def test_a_single_frame_series_of_each_manufacturer_loads_in_place(head, tmp_path, manufacturer):
+    """dicom2nifti converts each manufacturer's single-frame series with its own reader:
+    each one, sagittal and numbered out of order, loads on the source grid."""
+    img, marker_ras = head
+    paths = write_dicom_series(img, tmp_path, orientation="sagittal")
+    numbers = np.random.default_rng(3).permutation(len(paths)) + 1
+    for number, path in zip(numbers, paths):
+        ds = pydicom.dcmread(path)
+        ds.Manufacturer = manufacturer
+        ds.InstanceNumber = int(number)
+        ds.save_as(path)
+    loaded = load_t1(tmp_path)
+    assert_same_head(loaded, img)
+    np.testing.assert_allclose(marker_centre(loaded.data, loaded.affine), marker_ras, atol=0.5)
+
+
 @pytest.mark.parametrize("manufacturer", MANUFACTURERS)
 @pytest.mark.parametrize("orientation", sorted(ORIENTATIONS))
 def test_an_enhanced_multiframe_instance_loads_at_the_same_world_position(head, tmp_path, orientation,
