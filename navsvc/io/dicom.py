@@ -1,8 +1,12 @@
 """DICOM series (a folder or a .zip) -> one NIfTI file, with the series chosen explicitly.
 
-Conversion is done by dicom2nifti (maintained, pure Python); this module only finds
-the image series, unpacks archives safely and says clearly when the choice is ambiguous.
-An enhanced (multi-frame) instance goes through :mod:`navsvc.io.dicom_frames` on its way.
+Conversion is done by dicom2nifti (maintained, pure Python); this module reads the files
+(:func:`read_dicom`), finds the image series, unpacks archives safely and says clearly when
+the choice is ambiguous. On the way to the converter, a single-frame series is checked to
+be one volume and its slices numbered in their order in space
+(:mod:`navsvc.io.dicom_volumes`), an enhanced (multi-frame) instance gets its frames in
+stack order, and every image is then found where its header places it
+(:mod:`navsvc.io.dicom_frames`).
 """
 
 from __future__ import annotations
