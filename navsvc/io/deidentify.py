@@ -30,7 +30,8 @@ import nibabel as nib
 from pydicom.errors import InvalidDicomError
 
 from navsvc.errors import InputError
-from navsvc.io.dicom import checked_members, is_image_instance, printable, read_dicom, read_member, series_uid_of
+from navsvc.io.dicom import checked_members, is_image_instance, printable, read_member, series_uid_of
+from navsvc.io.dicom_read import read_dicom
 from navsvc.io.dicom_confidentiality import deidentify_dataset
 from navsvc.io.nifti import damaged_gzip_error, data_block_bytes
 
@@ -110,7 +111,7 @@ def deidentify_dicom_bytes(data: bytes, series_uid: str | None = None) -> bytes 
     Returns
     -------
     bytes or None
-        ``None`` when ``data`` is not DICOM (:func:`navsvc.io.dicom.read_dicom`) or is not an
+        ``None`` when ``data`` is not DICOM (:func:`navsvc.io.dicom_read.read_dicom`) or is not an
         image: reports, encapsulated documents (a PDF keeps the patient's name inside,
         out of reach of attribute rules) and presentation states are left out, and so
         are images of another series than ``series_uid``.

@@ -1,7 +1,7 @@
 """DICOM series (a folder or a .zip) -> one NIfTI file, with the series chosen explicitly.
 
 Conversion is done by dicom2nifti (maintained, pure Python); this module reads the files
-(:func:`read_dicom`), finds the image series, unpacks archives safely and says clearly when
+(:func:`navsvc.io.dicom_read.read_dicom`), finds the image series, unpacks archives safely and says clearly when
 the choice is ambiguous. On the way to the converter, a single-frame series is checked to
 be one volume and its slices numbered in their order in space
 (:mod:`navsvc.io.dicom_volumes`), an enhanced (multi-frame) instance gets its frames in
@@ -11,7 +11,6 @@ stack order, and every image is then found where its header places it
 
 from __future__ import annotations
 
-import io
 import logging
 import tempfile
 import zipfile
@@ -21,28 +20,17 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 import numpy as np
-import pydicom
-from pydicom.dataset import FileMetaDataset
-from pydicom.errors import InvalidDicomError
-from pydicom.uid import ExplicitVRBigEndian, ExplicitVRLittleEndian, ImplicitVRLittleEndian
 
 from navsvc.errors import InputError
 from navsvc.io import limits
 from navsvc.io.dicom_frames import check_frame_placement, frames_in_stack_order, placed_frames
+from navsvc.io.dicom_read import read_dicom
 from navsvc.io.dicom_volumes import check_one_image_per_position, number_slices_by_position
 
 # dicom2nifti logs its complaints as warnings; without a handler they would reach stderr
 # through logging's last-resort handler (one line per slice). The InputError says it once.
 logging.getLogger("dicom2nifti").addHandler(logging.NullHandler())
-# pydicom's value checks only warn, and a warning quotes the value ("Invalid value for VR UI:
-# '...'"): header values of the patient's files, read before they are de-identified, would
-# reach the service log. Process-wide, because uploads are read in several threads at once.
-pydicom.config.settings.reading_validation_mode = pydicom.config.IGNORE
 
-#: a header-only read skips values longer than this, bytes
-_DEFER_BYTES = 2**20
-#: the first two bytes of a bare little-endian data set: its first element's group, 0008
-_GROUP_0008 = b"\x08\x00"
 #: compression methods Python's zipfile can read (PKWARE APPNOTE 4.4.5)
 _READABLE_METHODS = {zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED, zipfile.ZIP_BZIP2, zipfile.ZIP_LZMA}
 #: what zipfile, zlib, bz2 and lzma raise on damaged member data
@@ -188,96 +176,6 @@ def _corrupt_member(source: str, member: zipfile.ZipInfo, exc: Exception) -> Inp
         f"{source}: member '{printable(member.filename)}' is corrupt or not what the archive declares "
         f"({type(exc).__name__}: {exc}): zip the DICOM folder again"
     )
-
-
-def read_dicom(source, stop_before_pixels: bool = False) -> pydicom.Dataset:
-    """Read one DICOM file, also one stored without the Part 10 header.
-
-    Older systems and some CD exports write the bare data set: no 128-byte preamble and
-    ``DICM``, no file meta information (PS3.10 7.1). pydicom reads such a file only when
-    forced, and a forced read takes anything for DICOM, so it is accepted only when it
-    holds an image's SOP Class UID, Rows and Columns. Its transfer syntax (the one pydicom
-    detected) is then recorded in a file meta, as the pixel decoders and converters need.
-
-    No value is read by its declared length from a file: pydicom's file reader allocates
-    that length up front, so a crafted or misread length cost gigabytes. A header-only
-    read skips long values; a whole file is read into memory (at most
-    :data:`navsvc.io.limits.MAX_DICOM_FILE_BYTES`) and parsed from there.
-
-    Parameters
-    ----------
-    source : str, Path or binary file-like
-        The file.
-    stop_before_pixels : bool
-        Leave the pixel data out (headers only).
-
-    Returns
-    -------
-    pydicom.Dataset
-
-    Raises
-    ------
-    pydicom.errors.InvalidDicomError
-        When ``source`` is not a DICOM file.
-    InputError
-        When the file is larger than any file of a T1 series.
-    """
-    try:
-        if hasattr(source, "read"):
-            return pydicom.dcmread(source, stop_before_pixels=stop_before_pixels)
-        if stop_before_pixels:
-            return pydicom.dcmread(source, stop_before_pixels=True, defer_size=_DEFER_BYTES)
-        size = Path(source).stat().st_size
-        if size > limits.MAX_DICOM_FILE_BYTES:
-            raise InputError(f"{Path(source).name} holds {size:,} bytes, more than a T1 series' file can "
-                             f"(limit {limits.MAX_DICOM_FILE_BYTES:,}): upload only the T1 series")
-        return pydicom.dcmread(io.BytesIO(Path(source).read_bytes()))
-    except InvalidDicomError:
-        pass
-    content = _bare_data_set(source)
-    if content is None:
-        raise InvalidDicomError("not a DICOM file")
-    try:
-        # from memory, as above: a README's text read as a value length asked for 1.6 GB
-        ds = pydicom.dcmread(io.BytesIO(content), stop_before_pixels=stop_before_pixels, force=True)
-        if not ("SOPClassUID" in ds and "Rows" in ds and "Columns" in ds and str(ds.SOPClassUID).startswith("1.2.")):
-            raise InvalidDicomError("no image")
-        implicit_vr, little_endian = ds.original_encoding
-    except MemoryError:
-        raise
-    except Exception:  # noqa: BLE001 - a forced read of a non-DICOM file fails in many ways
-        raise InvalidDicomError("not a DICOM file") from None
-    syntax = (ImplicitVRLittleEndian if implicit_vr
-              else ExplicitVRLittleEndian if little_endian else ExplicitVRBigEndian)
-    ds.file_meta = FileMetaDataset()
-    ds.file_meta.TransferSyntaxUID = syntax
-    ds.file_meta.MediaStorageSOPClassUID = ds.SOPClassUID
-    if "SOPInstanceUID" in ds:
-        ds.file_meta.MediaStorageSOPInstanceUID = ds.SOPInstanceUID
-    ds.preamble = b"\0" * 128  # written back (de-identified copies) as a Part 10 file
-    return ds
-
-
-def _bare_data_set(source) -> bytes | None:
-    """The bytes of ``source`` when they may be a bare little-endian image data set.
-
-    Such a data set begins with an element of group 0008 (identifying attributes; there
-    is no group 0002 without a file meta, and image objects have no lower group).
-    """
-    if hasattr(source, "read"):
-        source.seek(0)
-        content = source.read(limits.MAX_DICOM_FILE_BYTES + 1)
-    else:
-        path = Path(source)
-        with path.open("rb") as handle:
-            if handle.read(2) != _GROUP_0008:
-                return None
-        if path.stat().st_size > limits.MAX_DICOM_FILE_BYTES:
-            return None
-        content = path.read_bytes()
-    if len(content) > limits.MAX_DICOM_FILE_BYTES or content[:2] != _GROUP_0008:
-        return None
-    return content
 
 
 def find_series(folder: Path) -> list[DicomSeries]:
