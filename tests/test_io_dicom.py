@@ -52,6 +52,14 @@ def assert_same_head(loaded, source: nib.Nifti1Image, tolerance_mm: float = 0.5)
     np.testing.assert_allclose(loaded.data.reshape(-1), source_values, atol=0.5)
 
 
+def assert_head_in_place(loaded, source: nib.Nifti1Image, marker_ras) -> np.ndarray:
+    """:func:`assert_same_head`, and the marker at ``marker_ras`` (0.5 mm); returns its centre."""
+    assert_same_head(loaded, source)
+    centre = marker_centre(loaded.data, loaded.affine)
+    np.testing.assert_allclose(centre, marker_ras, atol=0.5)
+    return centre
+
+
 @pytest.fixture(scope="module")
 def head() -> tuple[nib.Nifti1Image, np.ndarray]:
     """The 2 mm Colin27 head with the left marker, and the marker's world centre."""
@@ -75,10 +83,8 @@ def test_series_loads_at_the_same_world_position(head, tmp_path, orientation):
     assert loaded.source_format == "dicom"
     assert sorted(loaded.shape) == sorted(img.shape)
     np.testing.assert_allclose(loaded.voxel_size_mm, (2.0, 2.0, 2.0), atol=1e-3)
-    assert_same_head(loaded, img)
-    centre = marker_centre(loaded.data, loaded.affine)
+    centre = assert_head_in_place(loaded, img, marker_ras)
     assert centre[0] < -30.0, "marker written in the left hemisphere must stay at negative x (RAS)"
-    np.testing.assert_allclose(centre, marker_ras, atol=0.5)
 
 
 @pytest.mark.parametrize("numbering", ["counting down", "shuffled", "one missing"])
@@ -101,8 +107,7 @@ def test_slices_running_against_the_plane_normal_and_numbered_out_of_order_load_
             del ds.InstanceNumber
         ds.save_as(path)
     loaded = load_t1(tmp_path)
-    assert_same_head(loaded, img)
-    np.testing.assert_allclose(marker_centre(loaded.data, loaded.affine), marker_ras, atol=0.5)
+    assert_head_in_place(loaded, img, marker_ras)
 
 
 @pytest.mark.parametrize("storage", ["single-frame", "enhanced, frames reversed"])
@@ -119,8 +124,7 @@ def test_an_oblique_series_loads_in_place(head, tmp_path, storage):
     else:
         write_enhanced_dicom(tilted, tmp_path / "s" / "IM0001.dcm", frame_order="descending")
     loaded = load_t1(tmp_path / "s")
-    assert_same_head(loaded, tilted)
-    np.testing.assert_allclose(marker_centre(loaded.data, loaded.affine), rotation @ marker_ras, atol=0.5)
+    assert_head_in_place(loaded, tilted, rotation @ marker_ras)
 
 
 #: dicom2nifti picks its reader by Manufacturer: its GE and Hitachi readers failed on an
@@ -142,8 +146,7 @@ def test_a_single_frame_series_of_each_manufacturer_loads_in_place(head, tmp_pat
         ds.InstanceNumber = int(number)
         ds.save_as(path)
     loaded = load_t1(tmp_path)
-    assert_same_head(loaded, img)
-    np.testing.assert_allclose(marker_centre(loaded.data, loaded.affine), marker_ras, atol=0.5)
+    assert_head_in_place(loaded, img, marker_ras)
 
 
 @pytest.mark.parametrize("manufacturer", MANUFACTURERS)
@@ -156,10 +159,8 @@ def test_an_enhanced_multiframe_instance_loads_at_the_same_world_position(head, 
     loaded = load_t1(tmp_path / "t1")
     assert loaded.source_format == "dicom"
     np.testing.assert_allclose(loaded.voxel_size_mm, (2.0, 2.0, 2.0), atol=1e-3)
-    assert_same_head(loaded, img)
-    centre = marker_centre(loaded.data, loaded.affine)
+    centre = assert_head_in_place(loaded, img, marker_ras)
     assert centre[0] < -30.0, "marker written in the left hemisphere must stay at negative x (RAS)"
-    np.testing.assert_allclose(centre, marker_ras, atol=0.5)
 
 
 @pytest.mark.parametrize("manufacturer", ["SIEMENS", "GE MEDICAL SYSTEMS", "Philips Medical Systems"])
@@ -171,8 +172,7 @@ def test_frames_stored_against_their_stack_order_load_in_place(head, tmp_path, o
     write_enhanced_dicom(img, tmp_path / "t1" / "IM0001.dcm", orientation=orientation, manufacturer=manufacturer,
                          frame_order="descending")
     loaded = load_t1(tmp_path / "t1")
-    assert_same_head(loaded, img)
-    np.testing.assert_allclose(marker_centre(loaded.data, loaded.affine), marker_ras, atol=0.5)
+    assert_head_in_place(loaded, img, marker_ras)
 
 
 @pytest.mark.parametrize("mirrored_axis", [0, 1, 2])
@@ -202,8 +202,7 @@ def test_a_compressed_reversed_stack_loads_in_place(head, tmp_path):
     ds.compress(pydicom.uid.RLELossless)
     ds.save_as(path)
     loaded = load_t1(tmp_path / "t1")
-    assert_same_head(loaded, img)
-    np.testing.assert_allclose(marker_centre(loaded.data, loaded.affine), marker_ras, atol=0.5)
+    assert_head_in_place(loaded, img, marker_ras)
 
 
 def test_a_series_of_several_multiframe_files_is_refused(head, tmp_path):
@@ -279,8 +278,7 @@ def test_files_without_the_part10_header_load_in_place(head, tmp_path, implicit_
     (tmp_path / "s" / "README.txt").write_text("exported by the PACS\n" * 20)
     (tmp_path / "s" / "random.bin").write_bytes(np.random.default_rng(0).bytes(5000))
     loaded = load_t1(tmp_path / "s")
-    assert_same_head(loaded, img)
-    np.testing.assert_allclose(marker_centre(loaded.data, loaded.affine), marker_ras, atol=0.5)
+    assert_head_in_place(loaded, img, marker_ras)
 
 
 def test_exact_copies_of_some_files_load_as_the_series(head, axial_folder, tmp_path):
