@@ -36,6 +36,7 @@ import numpy as np
 from scipy import ndimage
 
 from navsvc import templates
+from navsvc.ants_folder import ants_safe_folder, in_folder
 from navsvc.antspy import ants
 from navsvc.errors import InputError
 from navsvc.grid import WorkingImage
@@ -225,9 +226,11 @@ def register_brain(moving_brain: ants.ANTsImage, initial_transform: str | None, 
         :func:`ants.registration`'s result for the SyN stage: ``fwdtransforms`` (warp, affine)
         and ``invtransforms`` (affine, inverse warp), fixed = ICBM, moving = the brain.
     """
-    with SynProcess() as process:
-        _start_brain_stage(process, moving_brain, initial_transform, work_dir, syn_iterations, fixed)
-        return process.result()
+    with ants_safe_folder(work_dir) as ants_dir, SynProcess() as process:
+        _start_brain_stage(process, moving_brain, initial_transform, ants_dir, syn_iterations, fixed)
+        result = process.result()
+    return result | {key: [in_folder(path, ants_dir, work_dir) for path in result[key]]
+                     for key in ("fwdtransforms", "invtransforms")}
 
 
 class PendingRegistration:
@@ -241,10 +244,11 @@ class PendingRegistration:
     """
 
     def __init__(self, head: HeadAlignment, moving: ants.ANTsImage, icbm: ants.ANTsImage,
-                 icbm_mask: ants.ANTsImage, syn_process: SynProcess):
+                 icbm_mask: ants.ANTsImage, syn_process: SynProcess, ants_dir: Path, work_dir: Path):
         self.head = head
         self._moving, self._icbm, self._icbm_mask = moving, icbm, icbm_mask
         self._syn_process = syn_process
+        self._ants_dir, self._work_dir = ants_dir, work_dir
 
     def result(self) -> Registration:
         """Wait for the SyN stage and return the whole registration.
@@ -262,8 +266,8 @@ class PendingRegistration:
         inner = ndimage.binary_erosion(self._icbm_mask.numpy() > 0, iterations=3)
         return Registration(
             head_affine=self.head.head_affine,
-            to_mni=tuple(brain["fwdtransforms"]),
-            from_mni=tuple(brain["invtransforms"]),
+            to_mni=tuple(in_folder(path, self._ants_dir, self._work_dir) for path in brain["fwdtransforms"]),
+            from_mni=tuple(in_folder(path, self._ants_dir, self._work_dir) for path in brain["invtransforms"]),
             from_mni_invert=(True, False),
             quality_correlation=brain_correlation(warped.numpy(), self._icbm.numpy(), inner),
         )
@@ -298,14 +302,15 @@ def registration_to_mni(native: WorkingImage, work_dir: Path,
         brain correlation after registration.
     """
     _seed_ants()
-    # started first: the child loads while the single-threaded head stage runs
-    with SynProcess() as syn_process:
+    # the SyN process is started first: the child loads while the single-threaded head stage runs
+    with ants_safe_folder(work_dir) as ants_dir, SynProcess() as syn_process:
         colin, icbm, icbm_mask = load_fixed_images()
         moving = registration_grid_image(native)
-        head_affine = _head_stage(colin, moving, work_dir)
+        head_affine = _head_stage(colin, moving, ants_dir)
         moving_brain = _patient_brain(moving, head_affine)
-        _start_brain_stage(syn_process, moving_brain, head_affine, work_dir, syn_iterations, (icbm, icbm_mask))
-        yield PendingRegistration(HeadAlignment(head_affine), moving, icbm, icbm_mask, syn_process)
+        _start_brain_stage(syn_process, moving_brain, head_affine, ants_dir, syn_iterations, (icbm, icbm_mask))
+        yield PendingRegistration(HeadAlignment(in_folder(head_affine, ants_dir, work_dir)), moving, icbm,
+                                  icbm_mask, syn_process, ants_dir, work_dir)
 
 
 def register_to_mni(native: WorkingImage, work_dir: Path,
