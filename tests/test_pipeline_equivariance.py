@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 
 from navsvc.deviation import pose_deviation
+from navsvc.errors import InputError
 from navsvc.pipeline import make_plan
 from navsvc.testing import heads
 from navsvc.testing.cases import accuracy_cases
@@ -137,3 +138,21 @@ def test_a_left_right_mirrored_head_gets_a_target_on_its_own_left(colin_plan, tm
     mirrored = np.asarray(colin_plan["target"]["cortex_ras_mm"]) * [-1, 1, 1]
     # the mirrored anatomy's left DLPFC is the original's right one: far from the mirror image
     assert np.linalg.norm(np.asarray(plan["target"]["cortex_ras_mm"]) - mirrored) > 30.0
+
+
+# A patient position mis-entered at the scanner turns the head in the header's world: prone
+# entered as supine turns it 180 degrees about the body's long axis, feet-first as
+# head-first 180 degrees about its front-back axis. Either the plan follows the head or it
+# is refused (measured: refused, brain correlation 0.37 and 0.11 against the 0.5 needed);
+# a plan elsewhere would treat another part of the brain.
+@pytest.mark.parametrize("rotation_deg", [(0, 0, 180), (0, 180, 0)], ids=["prone as supine", "feet-first as head-first"])
+def test_a_head_turned_over_by_its_header_is_refused_or_followed(rotation_deg, colin_plan, tmp_path):
+    case = heads.rigid(heads.load_colin27(), rotation_deg)
+    try:
+        plan = _plan_of(case.image, tmp_path)
+    except InputError as exc:
+        assert "upright" in str(exc)
+        return
+    expected = case.original_to_new(colin_plan["target"]["native_ras_mm"])[0]
+    assert np.linalg.norm(np.asarray(plan["target"]["native_ras_mm"]) - expected) <= 2.0
+    assert plan["target"]["hemisphere"] == "left"
