@@ -25,7 +25,7 @@ from navsvc.io import load_t1, validate_t1_file
 #: every case the corpus must hold (kept in sync by test_corpus_lists_every_case)
 CASES = (
     "truncated_nii_gz", "truncated_in_header_nii_gz", "corrupt_deflate_stream", "short_data_block_nii",
-    "gzip_bad_crc", "gzip_trailer_cut_off", "gzip_trailing_garbage",
+    "gzip_bad_crc", "gzip_trailer_cut_off", "gzip_trailing_garbage", "gzip_bad_crc_named_nii", "truncated_gzip_named_nii",
     "zero_bytes", "text_named_nii", "png_named_nii_gz", "png_file", "wrong_magic", "fake_zip",
     "dims_2pow31_nifti2", "dims_2pow15_nifti2", "dims_32767_nifti1", "negative_dim", "dims_overflow_5d",
     "gzip_bomb_header_extension", "vox_offset_1tb", "nifti_pair_hdr", "gzip_bomb_zero_data",

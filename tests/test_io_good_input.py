@@ -65,6 +65,35 @@ def test_nifti_file_loads_exactly(head, tmp_path, suffix):
     assert loaded.voxel_size_mm == pytest.approx((1.0, 1.0, 1.0))
 
 
+# A gzip-compressed NIfTI named .nii, a plain one named .nii.gz (renamed by hand to fit an
+# upload form), or either with no ending at all is the same image: read by its content.
+@pytest.mark.parametrize("saved_as, named", [(".nii.gz", "t1.nii"), (".nii", "t1.nii.gz"), (".nii.gz", "T1"),
+                                             (".nii", "T1"), (".nii", "t1.NII.GZ")])
+def test_a_nifti_named_for_other_bytes_loads_exactly(small, tmp_path, saved_as, named):
+    saved = tmp_path / f"saved{saved_as}"
+    nib.save(small, str(saved))
+    reference = load_t1(saved)
+    path = tmp_path / named
+    path.write_bytes(saved.read_bytes())
+    work_dir = tmp_path / "work"
+    work_dir.mkdir()
+    loaded = load_t1(path, work_dir=work_dir)
+    np.testing.assert_array_equal(loaded.data, reference.data)
+    np.testing.assert_array_equal(loaded.affine, reference.affine)
+    assert loaded.sha256 == reference.sha256 and loaded.source_format == "nifti"
+    assert list(work_dir.iterdir()) == []  # the link read through is gone
+
+
+@pytest.mark.parametrize("name, content_is_gzip, expected", [
+    ("t1.nii", True, "t1.nii.gz"), ("t1.nii.gz", False, "t1.nii"), ("T1", True, "T1.nii.gz"), ("T1", False, "T1.nii"),
+    ("t1.gz", False, "t1.nii"), ("t1.gz", True, "t1.nii.gz"), ("t1.NII.GZ", True, "t1.NII.GZ"), ("t1.Nii", False, "t1.Nii"),
+    ("a.b.nii", True, "a.b.nii.gz")])
+def test_the_name_a_file_is_read_under_follows_its_bytes(name, content_is_gzip, expected):
+    from navsvc.io.nifti import name_for_content
+
+    assert name_for_content(name, content_is_gzip) == expected
+
+
 def test_shipped_colin27_loads(head):
     """The bundled example head itself passes every check."""
     loaded = load_t1(COLIN)

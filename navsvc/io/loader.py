@@ -14,7 +14,8 @@ import numpy as np
 from navsvc.errors import InputError
 from navsvc.io.background import put_background_at_zero
 from navsvc.io.dicom import dicom_to_nifti
-from navsvc.io.nifti import check_gzip_stream, read_nifti_data, read_nifti_header, world_space
+from navsvc.io.nifti import (check_gzip_stream, named_for_its_content, read_nifti_data, read_nifti_header,
+                              world_space)
 from navsvc.io.outliers import clip_intensity_outliers
 
 
@@ -124,9 +125,10 @@ def load_t1(path: str | Path, series: str | None = None, work_dir: str | Path | 
     if series is not None:
         raise InputError(f"a DICOM series was named ({series!r}), but {path.name} is a NIfTI image: leave "
                          "the series out, or give the DICOM folder or .zip")
-    img = read_nifti_header(path)
-    data = read_nifti_data(img, path.name)
-    check_gzip_stream(path, img)
+    with named_for_its_content(path, work_dir) as readable:
+        img = read_nifti_header(readable, path.name)
+        data = read_nifti_data(img, path.name)
+        check_gzip_stream(readable, img, path.name)
     _put_intensities_in_range(data, path.name)
     return LoadedT1(data, img.affine.copy(), checksum, "nifti", world_space(img))
 

@@ -5,7 +5,10 @@ from __future__ import annotations
 import gzip
 import math
 import struct
+import tempfile
 import zlib
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,14 +20,17 @@ from navsvc.errors import InputError
 from navsvc.io import limits
 
 
-def read_nifti_header(path: Path) -> nib.Nifti1Image:
+def read_nifti_header(path: Path, name: str | None = None) -> nib.Nifti1Image:
     """Open ``path`` (header read, data not yet) and check what the header promises; the file
     stays open while the returned image lives (see :func:`read_nifti_data`).
 
     Parameters
     ----------
     path : Path
-        A ``.nii`` or ``.nii.gz`` file.
+        A ``.nii`` or ``.nii.gz`` file, named for how its bytes are stored (nibabel
+        decompresses a ``.gz`` name only: see :func:`named_for_its_content`).
+    name : str, optional
+        The file name messages show (default: ``path``'s).
 
     Returns
     -------
@@ -37,9 +43,10 @@ def read_nifti_header(path: Path) -> nib.Nifti1Image:
         If the file is not a NIfTI image or its header describes something that
         cannot be a head T1 (dimensions, voxel size, field of view, memory).
     """
+    name = path.name if name is None else name
     if path.stat().st_size == 0:
-        raise InputError(f"{path.name} is empty (0 bytes): upload the T1 file again")
-    check_raw_header(path)
+        raise InputError(f"{name} is empty (0 bytes): upload the T1 file again")
+    check_raw_header(path, name)
     try:
         # the file stays open while the image lives: read_nifti_data reads it slab by slab,
         # each from where the last one ended (reopened, a .gz would decompress from the start)
@@ -47,13 +54,74 @@ def read_nifti_header(path: Path) -> nib.Nifti1Image:
     except (nib.filebasedimages.ImageFileError, nib.spatialimages.HeaderDataError,
             EOFError, OSError, zlib.error, ValueError) as exc:
         raise InputError(
-            f"{path.name} is not a readable NIfTI image ({type(exc).__name__}): "
+            f"{name} is not a readable NIfTI image ({type(exc).__name__}): "
             "export the T1 as .nii/.nii.gz or upload the DICOM series as a .zip"
         ) from None
     if not isinstance(img, (nib.Nifti1Image, nib.Nifti2Image)):
-        raise InputError(f"{path.name} is a {type(img).__name__}, not NIfTI: convert it to .nii.gz")
-    check_header(img, path.name)
+        raise InputError(f"{name} is a {type(img).__name__}, not NIfTI: convert it to .nii.gz")
+    check_header(img, name)
     return img
+
+
+#: the first two bytes of every gzip stream (RFC 1952, 2.3.1)
+GZIP_MAGIC = b"\x1f\x8b"
+#: the file name endings nibabel reads a single-file NIfTI under: gzip stream, plain bytes
+NIFTI_GZ, NIFTI = ".nii.gz", ".nii"
+
+
+def is_gzip_file(path: Path) -> bool:
+    """Whether the file's bytes are a gzip stream (its first two bytes), whatever its name."""
+    with open(path, "rb") as handle:
+        return handle.read(2) == GZIP_MAGIC
+
+
+def name_for_content(name: str, gzip_stream: bool) -> str:
+    """``name`` ending as nibabel needs for such bytes (``.nii.gz`` for a gzip stream,
+    ``.nii`` otherwise): unchanged when it does, else with its ``.nii``/``.gz`` ending
+    replaced (``t1.nii`` holding a gzip stream: ``t1.nii.gz``)."""
+    lower = name.lower()
+    ending = NIFTI_GZ if gzip_stream else NIFTI
+    if lower.endswith(ending) and (gzip_stream or not lower.endswith(".gz")):
+        return name
+    for known in (NIFTI_GZ, NIFTI, ".gz"):
+        if lower.endswith(known):
+            return name[: -len(known)] + ending
+    return name + ending
+
+
+@contextmanager
+def named_for_its_content(path: Path, work_dir: Path | None = None) -> Iterator[Path]:
+    """``path`` under a name whose ending says how its bytes are stored, for the ``with``
+    block.
+
+    nibabel decompresses a file by its name: a gzip-compressed NIfTI named ``.nii``, or a
+    plain one named ``.nii.gz`` (renamed by hand to fit an upload form, or written so by a
+    tool), was refused as "not a readable NIfTI image" although it is one. Such a file is
+    read through a symbolic link named for its content (:func:`name_for_content`), in a
+    new private folder in ``work_dir`` that goes on leaving the block; a file whose name
+    fits is given as it is.
+
+    Parameters
+    ----------
+    path : Path
+        An existing file.
+    work_dir : Path, optional
+        Where the link's folder is made (default: the system's temporary folder).
+
+    Yields
+    ------
+    Path
+        The path to read; keep the block open until the data are read (nibabel opens
+        the file on the first read).
+    """
+    wanted = name_for_content(path.name, is_gzip_file(path))
+    if wanted == path.name:
+        yield path
+        return
+    with tempfile.TemporaryDirectory(prefix="navsvc-nifti-", dir=work_dir) as folder:
+        link = Path(folder) / wanted
+        link.symlink_to(path.resolve())
+        yield link
 
 
 @dataclass(frozen=True)
@@ -77,8 +145,9 @@ _LAYOUTS = (
 )
 
 
-def check_raw_header(path: Path) -> None:
-    """Check the raw header bytes before nibabel parses the file.
+def check_raw_header(path: Path, name: str | None = None) -> None:
+    """Check the raw header bytes before nibabel parses the file (gzip-compressed or not,
+    whatever its name says; ``name``: the file name messages show, default ``path``'s).
 
     nibabel is not given a file until these hold:
 
@@ -98,7 +167,8 @@ def check_raw_header(path: Path) -> None:
     InputError
         If any of these fails; the message names the field.
     """
-    opener = gzip.open if path.name.lower().endswith(".gz") else open
+    name = path.name if name is None else name
+    opener = gzip.open if is_gzip_file(path) else open
     try:
         with opener(path, "rb") as handle:
             raw = handle.read(544)
@@ -110,10 +180,10 @@ def check_raw_header(path: Path) -> None:
                 continue
             if raw[layout.magic_at : layout.magic_at + 4] != layout.magic:
                 continue
-            _check_raw_fields(path.name, raw, layout, order)
+            _check_raw_fields(name, raw, layout, order)
             return
     raise InputError(
-        f"{path.name} is not a readable NIfTI image (no single-file NIfTI-1/NIfTI-2 header): "
+        f"{name} is not a readable NIfTI image (no single-file NIfTI-1/NIfTI-2 header): "
         "export the T1 as .nii/.nii.gz or upload the DICOM series as a .zip"
     )
 
@@ -304,7 +374,7 @@ def read_nifti_data(img: nib.Nifti1Image, name: str) -> np.ndarray:
     return data
 
 
-def check_gzip_stream(path: Path, img: nib.Nifti1Image) -> None:
+def check_gzip_stream(path: Path, img: nib.Nifti1Image, name: str | None = None) -> None:
     """Check that a ``.nii.gz`` gzip stream ends correctly (CRC, length, nothing but gzip after it).
 
     nibabel stops reading at the end of the data block, so a wrong CRC, a cut-off
@@ -312,7 +382,7 @@ def check_gzip_stream(path: Path, img: nib.Nifti1Image) -> None:
     is copied. Reading is streamed; a stream that goes on more than
     :data:`limits.MAX_TRAILING_BYTES` past the data block the (already checked) header
     declares is refused there, so every accepted file had its CRC checked and no bomb
-    appended to an image is ever inflated. Files not named ``.gz`` are left alone.
+    appended to an image is ever inflated. Files that are not gzip streams are left alone.
 
     Parameters
     ----------
@@ -320,13 +390,16 @@ def check_gzip_stream(path: Path, img: nib.Nifti1Image) -> None:
         The file ``img`` was loaded from.
     img : nibabel.Nifti1Image
         Its image, header checked by :func:`read_nifti_header`.
+    name : str, optional
+        The file name messages show (default: ``path``'s).
 
     Raises
     ------
     InputError
         If the gzip stream is damaged, truncated, or goes on too far past the data.
     """
-    if not path.name.lower().endswith(".gz"):
+    name = path.name if name is None else name
+    if not is_gzip_file(path):
         return
     header = img.header
     # a single-file NIfTI's data start at vox_offset, never before the header's own end
@@ -340,10 +413,10 @@ def check_gzip_stream(path: Path, img: nib.Nifti1Image) -> None:
             while read <= limit and (chunk := handle.read(1 << 20)):
                 read += len(chunk)
     except (EOFError, OSError, zlib.error) as exc:
-        raise damaged_gzip_error(path.name, exc) from None
+        raise damaged_gzip_error(name, exc) from None
     if read > limit:
         raise InputError(
-            f"{path.name} goes on for more than {limits.MAX_TRAILING_BYTES // 2**20} MiB after its image "
+            f"{name} goes on for more than {limits.MAX_TRAILING_BYTES // 2**20} MiB after its image "
             "data; no NIfTI writer puts anything there: export the T1 again"
         )
 

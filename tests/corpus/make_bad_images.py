@@ -133,6 +133,11 @@ def make_corpus(out_dir: str | Path) -> list[BadCase]:
     add("gzip_trailer_cut_off", out / "no_trailer.nii.gz", "end of its gzip stream")
     (out / "trailing_garbage.nii.gz").write_bytes(raw + b"exported by the PACS\n")
     add("gzip_trailing_garbage", out / "trailing_garbage.nii.gz", "end of its gzip stream")
+    # a gzip stream is read as one whatever the file's name says, and checked as one
+    (out / "bad_crc_named_nii.nii").write_bytes(bytes(bad_crc))
+    add("gzip_bad_crc_named_nii", out / "bad_crc_named_nii.nii", "bad_crc_named_nii.nii is damaged or truncated: the end of its gzip stream")
+    (out / "truncated_named_nii.nii").write_bytes(raw[: len(raw) * 6 // 10])
+    add("truncated_gzip_named_nii", out / "truncated_named_nii.nii", "truncated_named_nii.nii is truncated")
     full_gz.unlink()
 
     nii = _save(nib.Nifti1Image(data, affine), out / "short_data_block.nii")
