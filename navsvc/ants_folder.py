@@ -1,12 +1,16 @@
-"""A path to a work folder that ANTs' command line can take.
+"""A path to a work folder that ANTs can take.
 
 antspyx runs ANTs' programs (antsRegistration, antsApplyTransforms) through their
 command-line parser, which splits an option's value at ``,`` and reads ``[`` and ``]`` as
 the brackets around its parameters (``--output [prefix,warped.nii.gz]``,
 ``-t [affine.mat,1]``). A path holding one of them is cut there: a plan into an output
 folder such as ``Doe, Jane/plan`` failed in the registration with "Registration failed
-with error code 1", a traceback and exit 1. Such a folder is given to ANTs through a
-symbolic link whose own path is plain; the files stay in the folder.
+with error code 1", a traceback and exit 1. And antspyx hands every path to C++ as UTF-8:
+a folder whose name is in another encoding (``M\xfcller``, Latin-1, from an old file
+share; Python keeps such bytes as surrogates) failed with a TypeError. Such a folder is
+given to ANTs through a symbolic link whose own path is plain; the files stay in the
+folder. A plan works in its scratch folder through that link from start to end, so the
+transform files it reads after the registration are reached through it too.
 """
 
 from __future__ import annotations
@@ -29,9 +33,14 @@ LINK_NAME = "work"
 
 
 def ants_can_take(path) -> bool:
-    """Whether ANTs' command-line parser reads ``path`` whole (it holds none of
-    :data:`ANTS_SYNTAX_CHARACTERS`)."""
-    return not set(ANTS_SYNTAX_CHARACTERS) & set(str(path))
+    """Whether ANTs reads ``path`` whole: it is UTF-8 text holding none of
+    :data:`ANTS_SYNTAX_CHARACTERS`."""
+    text = str(path)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:  # bytes of another encoding, kept by Python as surrogates
+        return False
+    return not set(ANTS_SYNTAX_CHARACTERS) & set(text)
 
 
 @contextmanager
@@ -52,7 +61,8 @@ def ants_safe_folder(folder: Path) -> Iterator[Path]:
     Yields
     ------
     Path
-        The path to give ANTs; map the file paths it returns back with :func:`in_folder`.
+        The path to work in: the files ANTs returns under it stay readable through it
+        until the block ends.
 
     Raises
     ------
@@ -67,8 +77,8 @@ def ants_safe_folder(folder: Path) -> Iterator[Path]:
     if not ants_can_take(temporary):
         raise InputError(
             f"the output folder's path {str(folder)!r} and the temporary folder's {str(temporary)!r} hold one of "
-            f"{' '.join(ANTS_SYNTAX_CHARACTERS)}, which the registration (ANTs) cannot take in a path: choose an "
-            "output folder without them, or set TMPDIR to a folder without them")
+            f"{' '.join(ANTS_SYNTAX_CHARACTERS)} or bytes that are not UTF-8, which the registration (ANTs) cannot "
+            "take in a path: choose an output folder without them, or set TMPDIR to a folder without them")
     _remove_ended_processes_links(temporary)
     link_folder = Path(tempfile.mkdtemp(prefix=own_work_name_prefix(LINK_FOLDER_PREFIX), dir=temporary))
     try:
@@ -77,12 +87,6 @@ def ants_safe_folder(folder: Path) -> Iterator[Path]:
         yield link
     finally:
         shutil.rmtree(link_folder, ignore_errors=True)  # removes the link, never what it points to
-
-
-def in_folder(path: str, ants_path: Path, folder: Path) -> str:
-    """A file path ANTs returned under ``ants_path`` (from :func:`ants_safe_folder`), as
-    the same file's path in ``folder``; valid after the link has gone."""
-    return str(Path(folder) / Path(path).relative_to(ants_path))
 
 
 def _remove_ended_processes_links(temporary: Path) -> None:

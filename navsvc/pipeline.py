@@ -23,6 +23,7 @@ from navsvc.anatomy.noise import noise_pct_of_brain, require_low_noise
 from navsvc.anatomy.removed_scalp import removed_scalp_vertices
 from navsvc.anatomy.scalp import Scalp, scalp_surface
 from navsvc.anatomy.tissue import LocalTissue, segment_locally
+from navsvc.ants_folder import ants_safe_folder
 from navsvc.antspy import ants
 from navsvc.coil import coil_matrix, handle_direction
 from navsvc.errors import InputError, PipelineError
@@ -330,9 +331,9 @@ def _plan_into(out: Path, t1_path: str | Path, options: PlanOptions, timer: Stag
                series: str | None) -> dict:
     """Body of :func:`make_plan`: every file is made in a scratch folder and moved into
     ``out`` once the plan is complete."""
-    with registration_scratch(out) as scratch_name, ScalpFigureProcess(Path(scratch_name)) as scalp_figure:
+    with registration_scratch(out) as scratch_name, ants_safe_folder(Path(scratch_name)) as scratch, \
+            ScalpFigureProcess(scratch) as scalp_figure:
         # the figure process loads matplotlib now, on the core the load stage leaves idle
-        scratch = Path(scratch_name)
         with timer.stage("load"):
             # a DICOM input is unpacked in the scratch folder: if the process is killed, the
             # patient's raw files go with the stale scratch, not left loose in the output folder

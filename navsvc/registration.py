@@ -36,9 +36,9 @@ import numpy as np
 from scipy import ndimage
 
 from navsvc import templates
-from navsvc.ants_folder import ants_safe_folder, in_folder
+from navsvc.ants_folder import ants_can_take
 from navsvc.antspy import ants
-from navsvc.errors import InputError
+from navsvc.errors import InputError, PipelineError
 from navsvc.grid import WorkingImage
 from navsvc.registration_maps import HeadAlignment, Registration
 from navsvc.registration_grid import (
@@ -94,6 +94,16 @@ def _seed_ants() -> None:
     # antspyx ignores a `random_seed` argument: its sampling seed is a package global, set
     # here without the single-thread switch that on=True would also throw.
     ants.config.set_ants_deterministic(on=False, seed_value=RANDOM_SEED)
+
+
+def require_ants_folder(work_dir: Path) -> None:
+    """Raise :class:`PipelineError` unless ANTs can take ``work_dir``'s path (see
+    :mod:`navsvc.ants_folder`; a plan gives its scratch folder through
+    :func:`navsvc.ants_folder.ants_safe_folder`)."""
+    if not ants_can_take(work_dir):
+        raise PipelineError(f"the registration's work folder {str(work_dir)!r} holds a character ANTs reads as "
+                            "syntax (, [ ]) or bytes that are not UTF-8: give it through "
+                            "navsvc.ants_folder.ants_safe_folder")
 
 
 def _stage_prefix(work_dir: Path, stage: str) -> str:
@@ -214,7 +224,8 @@ def register_brain(moving_brain: ants.ANTsImage, initial_transform: str | None, 
         The affine file the stage starts from (the head stage's); ``None`` starts from the
         images' centres of mass.
     work_dir : Path
-        An existing folder that receives the stage's transform files.
+        An existing folder that receives the stage's transform files, its path one ANTs
+        can take (:func:`require_ants_folder`).
     syn_iterations : tuple of int
         SyN iterations at shrink factors 4, 2, 1 of the 2 mm grid (benchmarks try others).
     fixed : tuple of ants.ANTsImage, optional
@@ -226,11 +237,10 @@ def register_brain(moving_brain: ants.ANTsImage, initial_transform: str | None, 
         :func:`ants.registration`'s result for the SyN stage: ``fwdtransforms`` (warp, affine)
         and ``invtransforms`` (affine, inverse warp), fixed = ICBM, moving = the brain.
     """
-    with ants_safe_folder(work_dir) as ants_dir, SynProcess() as process:
-        _start_brain_stage(process, moving_brain, initial_transform, ants_dir, syn_iterations, fixed)
-        result = process.result()
-    return result | {key: [in_folder(path, ants_dir, work_dir) for path in result[key]]
-                     for key in ("fwdtransforms", "invtransforms")}
+    require_ants_folder(work_dir)
+    with SynProcess() as process:
+        _start_brain_stage(process, moving_brain, initial_transform, work_dir, syn_iterations, fixed)
+        return process.result()
 
 
 class PendingRegistration:
@@ -244,11 +254,10 @@ class PendingRegistration:
     """
 
     def __init__(self, head: HeadAlignment, moving: ants.ANTsImage, icbm: ants.ANTsImage,
-                 icbm_mask: ants.ANTsImage, syn_process: SynProcess, ants_dir: Path, work_dir: Path):
+                 icbm_mask: ants.ANTsImage, syn_process: SynProcess):
         self.head = head
         self._moving, self._icbm, self._icbm_mask = moving, icbm, icbm_mask
         self._syn_process = syn_process
-        self._ants_dir, self._work_dir = ants_dir, work_dir
 
     def result(self) -> Registration:
         """Wait for the SyN stage and return the whole registration.
@@ -266,8 +275,8 @@ class PendingRegistration:
         inner = ndimage.binary_erosion(self._icbm_mask.numpy() > 0, iterations=3)
         return Registration(
             head_affine=self.head.head_affine,
-            to_mni=tuple(in_folder(path, self._ants_dir, self._work_dir) for path in brain["fwdtransforms"]),
-            from_mni=tuple(in_folder(path, self._ants_dir, self._work_dir) for path in brain["invtransforms"]),
+            to_mni=tuple(brain["fwdtransforms"]),
+            from_mni=tuple(brain["invtransforms"]),
             from_mni_invert=(True, False),
             quality_correlation=brain_correlation(warped.numpy(), self._icbm.numpy(), inner),
         )
@@ -291,7 +300,8 @@ def registration_to_mni(native: WorkingImage, work_dir: Path,
     work_dir : Path
         An existing folder, private to this call, that receives the transform files. They
         describe the patient's anatomy: the caller deletes the folder when done (after
-        :meth:`Registration.save` has copied what is kept).
+        :meth:`Registration.save` has copied what is kept). Its path must be one ANTs can
+        take (:func:`require_ants_folder`) for as long as the registration is used.
     syn_iterations : tuple of int
         SyN iterations per level (see :func:`register_brain`); plans use the default.
 
@@ -301,16 +311,16 @@ def registration_to_mni(native: WorkingImage, work_dir: Path,
         Its ``head`` at once; its ``result()``: transform files (in ``work_dir``) and the
         brain correlation after registration.
     """
+    require_ants_folder(work_dir)
     _seed_ants()
-    # the SyN process is started first: the child loads while the single-threaded head stage runs
-    with ants_safe_folder(work_dir) as ants_dir, SynProcess() as syn_process:
+    # started first: the child loads while the single-threaded head stage runs
+    with SynProcess() as syn_process:
         colin, icbm, icbm_mask = load_fixed_images()
         moving = registration_grid_image(native)
-        head_affine = _head_stage(colin, moving, ants_dir)
+        head_affine = _head_stage(colin, moving, work_dir)
         moving_brain = _patient_brain(moving, head_affine)
-        _start_brain_stage(syn_process, moving_brain, head_affine, ants_dir, syn_iterations, (icbm, icbm_mask))
-        yield PendingRegistration(HeadAlignment(in_folder(head_affine, ants_dir, work_dir)), moving, icbm,
-                                  icbm_mask, syn_process, ants_dir, work_dir)
+        _start_brain_stage(syn_process, moving_brain, head_affine, work_dir, syn_iterations, (icbm, icbm_mask))
+        yield PendingRegistration(HeadAlignment(head_affine), moving, icbm, icbm_mask, syn_process)
 
 
 def register_to_mni(native: WorkingImage, work_dir: Path,

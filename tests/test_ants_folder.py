@@ -10,13 +10,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from navsvc.ants_folder import LINK_FOLDER_PREFIX, ants_can_take, ants_safe_folder, in_folder
+from navsvc.ants_folder import LINK_FOLDER_PREFIX, ants_can_take, ants_safe_folder
 from navsvc.antspy import ants
 from navsvc.errors import InputError
 from navsvc.work_names import work_name_prefix
 
-#: folder names a clinic could give an output folder ("Surname, Name", a bracketed number)
-AWKWARD_NAMES = ("Doe, Jane", "plan [2]", "a]b")
+#: folder names a clinic could give an output folder ("Surname, Name", a bracketed number, a
+#: Latin-1 name from an old file share, which Python keeps as a surrogate)
+AWKWARD_NAMES = ("Doe, Jane", "plan [2]", "a]b", os.fsdecode(b"M\xfcller"))
 
 
 def _blob(centre_voxels) -> ants.ANTsImage:
@@ -33,11 +34,12 @@ def _register(outprefix: str) -> dict:
 
 @pytest.mark.parametrize("name", AWKWARD_NAMES)
 def test_ants_fails_on_such_a_folder_given_as_it_is(tmp_path, name):
-    # the reason for the link: without it the registration stops
+    # the reason for the link: without it the registration stops (ANTs' "error code 1", or
+    # pybind11's TypeError for a path that is not UTF-8)
     folder = tmp_path / name
     folder.mkdir()
     assert not ants_can_take(folder)
-    with pytest.raises(RuntimeError, match="error code"):
+    with pytest.raises((RuntimeError, TypeError)):
         _register(f"{folder}{os.sep}")
 
 
@@ -48,11 +50,23 @@ def test_ants_writes_into_such_a_folder_through_the_link(tmp_path, name):
     with ants_safe_folder(folder) as ants_dir:
         assert ants_can_take(ants_dir) and ants_dir != folder
         result = _register(f"{ants_dir}{os.sep}")
-        files = [in_folder(path, ants_dir, folder) for path in result["fwdtransforms"]]
-    assert not ants_dir.parent.exists()  # the link and its folder went, the files stayed
-    assert [Path(path).parent for path in files] == [folder]
-    shift_mm = ants.read_transform(files[0]).apply_to_point((0.0, 0.0, 0.0))
+        shift_mm = ants.read_transform(result["fwdtransforms"][0]).apply_to_point((0.0, 0.0, 0.0))
     np.testing.assert_allclose(shift_mm, (1.0, -1.0, 0.0), atol=0.2)
+    assert not ants_dir.parent.exists()  # the link and its folder went, the files stayed
+    assert [(folder / Path(path).relative_to(ants_dir)).is_file() for path in result["fwdtransforms"]] == [True]
+
+
+def test_the_registration_refuses_a_work_folder_ants_cannot_take(tmp_path):
+    from navsvc.errors import PipelineError
+    from navsvc.registration import register_brain, registration_to_mni
+
+    folder = tmp_path / "Doe, Jane"
+    folder.mkdir()
+    with pytest.raises(PipelineError, match="ants_safe_folder"):
+        with registration_to_mni(None, folder):
+            pass
+    with pytest.raises(PipelineError, match="ants_safe_folder"):
+        register_brain(None, None, folder)
 
 
 def test_a_plain_folder_is_given_as_it_is(tmp_path):

@@ -9,6 +9,7 @@ series through the command), plus repeatability and ground-truth moves.
 from __future__ import annotations
 
 import json
+import os
 import zipfile
 
 import nibabel as nib
@@ -98,8 +99,9 @@ def _scalp_flags(plan: dict) -> dict[str, bool]:
 
 def test_same_input_twice_gives_the_same_points(colin_plan, colin_head_path, tmp_path):
     # into a folder named as clinics name them, with characters ANTs' command line reads as
-    # syntax (navsvc/ants_folder.py): the folder's name changes nothing either
-    again = make_plan(colin_head_path, tmp_path / "Doe, Jane [2]" / "plan")
+    # syntax and a Latin-1 byte from an old file share (navsvc/ants_folder.py): the folder's
+    # name changes nothing either
+    again = make_plan(colin_head_path, tmp_path / os.fsdecode(b"M\xfcller, Jane [2]") / "plan")
     base, repeat = _points(colin_plan), _points(again)
     assert max(np.linalg.norm(base[k] - repeat[k]) for k in base) <= 0.1
 
