@@ -94,6 +94,15 @@ def test_the_name_a_file_is_read_under_follows_its_bytes(name, content_is_gzip, 
     assert name_for_content(name, content_is_gzip) == expected
 
 
+def test_a_head_in_64_grey_levels_loads(small, tmp_path):
+    # the fewest-intensities refusal (navsvc/io/grey_levels.py) is for label maps, not for a
+    # coarsely stored head (Colin27 itself holds 249)
+    data = np.asarray(small.dataobj, dtype=np.float32)
+    levels = np.floor(data / (data.max() / 63.999)).astype(np.int16)
+    nib.save(nib.Nifti1Image(levels, small.affine), str(tmp_path / "t1.nii.gz"))
+    assert load_t1(tmp_path / "t1.nii.gz").shape == levels.shape
+
+
 def test_shipped_colin27_loads(head):
     """The bundled example head itself passes every check."""
     loaded = load_t1(COLIN)

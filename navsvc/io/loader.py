@@ -14,6 +14,7 @@ import numpy as np
 from navsvc.errors import InputError
 from navsvc.io.background import put_background_at_zero
 from navsvc.io.dicom import dicom_to_nifti
+from navsvc.io.grey_levels import count_grey_levels, require_grey_levels
 from navsvc.io.nifti import (check_gzip_stream, named_for_its_content, read_nifti_data, read_nifti_header,
                               world_space)
 from navsvc.io.outliers import clip_intensity_outliers
@@ -134,9 +135,12 @@ def load_t1(path: str | Path, series: str | None = None, work_dir: str | Path | 
 
 
 def _put_intensities_in_range(data: np.ndarray, name: str) -> None:
-    """The air at zero, then hot voxels clipped (relative to that zero), in place."""
+    """The air at zero, then hot voxels clipped (relative to that zero), in place; an image
+    with a handful of intensities (a label map) refused."""
+    levels = count_grey_levels(data)  # as stored: putting padding at the air level can merge two
     put_background_at_zero(data)
-    clip_intensity_outliers(data, name)
+    clip_intensity_outliers(data, name)  # first: a nearly empty image is refused as that
+    require_grey_levels(levels, name)
 
 
 def existing_input(path: str | Path) -> Path:

@@ -135,9 +135,9 @@ def make_corpus(out_dir: str | Path) -> list[BadCase]:
     add("gzip_trailing_garbage", out / "trailing_garbage.nii.gz", "end of its gzip stream")
     # a gzip stream is read as one whatever the file's name says, and checked as one
     (out / "bad_crc_named_nii.nii").write_bytes(bytes(bad_crc))
-    add("gzip_bad_crc_named_nii", out / "bad_crc_named_nii.nii", "bad_crc_named_nii.nii is damaged or truncated: the end of its gzip stream")
+    add("gzip_bad_crc_named_nii", out / "bad_crc_named_nii.nii", "is damaged or truncated: the end of its gzip stream")
     (out / "truncated_named_nii.nii").write_bytes(raw[: len(raw) * 6 // 10])
-    add("truncated_gzip_named_nii", out / "truncated_named_nii.nii", "truncated_named_nii.nii is truncated")
+    add("truncated_gzip_named_nii", out / "truncated_named_nii.nii", "is truncated or corrupt: its data block")
     full_gz.unlink()
 
     nii = _save(nib.Nifti1Image(data, affine), out / "short_data_block.nii")
@@ -276,6 +276,16 @@ def make_corpus(out_dir: str | Path) -> list[BadCase]:
     nearly_empty[30, 30, 30] = 1e30  # which reached Otsu unclipped and overflowed its variance
     add("nearly_empty", _save(nib.Nifti1Image(nearly_empty, affine), out / "nearly_empty.nii.gz"),
         "is nearly empty: 65 of its")
+    # a segmentation whose labels follow T1 contrast (FSL FAST's: 0 air, then darker to
+    # brighter tissue) registered as a T1 and was planned with the entry inside the skull
+    classes = np.digitize(data, (20, 70, 95)).astype(np.int16)
+    add("segmentation_in_t1_order", _save(nib.Nifti1Image(classes, affine), out / "t1_seg.nii.gz"),
+        "holds only 4 distinct intensities")
+    add("binary_mask", _save(nib.Nifti1Image((data > 60).astype(np.uint8), affine), out / "mask.nii.gz"),
+        "holds only 2 distinct intensities")
+    eight_levels = np.floor(data / (data.max() / 7.999)).astype(np.int16)
+    add("head_in_8_grey_levels", _save(nib.Nifti1Image(eight_levels, affine), out / "eight_levels.nii.gz"),
+        "holds only 8 distinct intensities")
 
     # --- DICOM archives and folders ---------------------------------------------------
     tiny = colin27(6)  # 31 x 37 x 31 slices at 6 mm: enough for series grouping
