@@ -253,7 +253,7 @@ def register_with_anatomy(t1: LoadedT1, coarse: WorkingImage, scratch: Path,
                     anatomy, anatomy_error = None, exc
             report_writer()  # its modules load while the SyN stage runs, not before the first stage
             registration = pending.result()
-        require_quality(registration.quality_correlation)
+        require_quality(registration.quality_correlation, registration.bias_field_spread)
         require_handedness(registration)
     if anatomy_error is not None:
         raise anatomy_error

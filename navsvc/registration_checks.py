@@ -13,6 +13,10 @@ MIN_BRAIN_CORRELATION = 0.5
 #: quality at or below which the brain's contrast is inverted (T2 or FLAIR: white matter
 #: dark, fluid bright); Colin27 with its brain intensities inverted scores -0.81
 INVERTED_CONTRAST_CORRELATION = -0.3
+#: bias field spread (:func:`navsvc.registration.bias_field_spread`) from which a refusal
+#: for registration quality names the uneven intensity as its likely cause: Colin27 1.10,
+#: with a receive-coil profile 1.29 and more (those heads refused, 3.6 mm and more off)
+UNEVEN_BIAS_FIELD_SPREAD = 1.25
 #: MNI points (mm) where the registration must keep the head's handedness: a 3 x 3 x 3 grid
 #: spanning the cerebrum (both DLPFCs, both motor strips, the midline), 40 mm apart in x and y,
 #: 25 mm in z
@@ -20,14 +24,22 @@ HANDEDNESS_CHECK_MNI_MM = tuple((x, y, z) for x in (-40.0, 0.0, 40.0) for y in (
                                 for z in (0.0, 25.0, 50.0))
 
 
-def require_quality(quality_correlation: float) -> None:
+def require_quality(quality_correlation: float, bias_field_spread: float = 1.0) -> None:
     """Refuse a registration whose brain correlation says the input is not a registered
     head T1 (see :func:`navsvc.registration.register_to_mni`).
+
+    Parameters
+    ----------
+    quality_correlation : float
+        The registration's brain correlation.
+    bias_field_spread : float
+        How uneven the head's intensity was (:func:`navsvc.registration.bias_field_spread`).
 
     Raises
     ------
     InputError
-        Below :data:`MIN_BRAIN_CORRELATION`, naming inverted contrast when that is the cause.
+        Below :data:`MIN_BRAIN_CORRELATION`, naming inverted contrast or, from
+        :data:`UNEVEN_BIAS_FIELD_SPREAD` on, uneven intensity when that is the likely cause.
     """
     if quality_correlation >= MIN_BRAIN_CORRELATION:
         return
@@ -37,8 +49,16 @@ def require_quality(quality_correlation: float) -> None:
             "contrast is inverted (dark white matter, bright fluid), as in a T2-weighted or FLAIR image. "
             "Upload the T1-weighted series"
         )
+    if bias_field_spread >= UNEVEN_BIAS_FIELD_SPREAD:
+        raise InputError(
+            f"after registration the brain correlates only {quality_correlation:.3f} with the template (needs >= "
+            f"{MIN_BRAIN_CORRELATION}): the image's intensity varies across the brain by a factor of "
+            f"{bias_field_spread:.2f} (1.10 in an evenly lit head), the profile of a multichannel head coil, and "
+            "the registration cannot follow it. Switch on the scanner's intensity normalization (Siemens Prescan "
+            "Normalize, GE PURE or SCIC, Philips CLEAR) for the T1 and export it again"
+        )
     raise InputError(
-        f"after registration the brain correlates only {quality_correlation:.2f} with the template (needs >= "
+        f"after registration the brain correlates only {quality_correlation:.3f} with the template (needs >= "
         f"{MIN_BRAIN_CORRELATION}): this does not look like a T1-weighted head MRI, or registration failed. "
         "Check the series (T1, not T2/FLAIR/phantom) and, in a viewer, that the head is upright in the "
         "image's world space: a head turned more than about 45 degrees from upright (often a wrong "

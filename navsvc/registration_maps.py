@@ -68,6 +68,8 @@ class Registration(HeadAlignment):
     from_mni: tuple[str, ...]
     from_mni_invert: tuple[bool, ...]
     quality_correlation: float
+    #: how uneven the head's intensity was (:func:`navsvc.registration.bias_field_spread`)
+    bias_field_spread: float = 1.0
 
     # -- in-memory transforms (each file is read once, not on every mapping) -----
     @cached_property

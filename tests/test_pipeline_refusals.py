@@ -81,14 +81,40 @@ def test_inverted_contrast_is_refused_as_not_t1(tmp_path):
     assert not (tmp_path / "out" / "plan.json").exists()
 
 
-@pytest.mark.parametrize("quality, message", [(0.2, "does not look like a T1-weighted head MRI.*upright"),
-                                              (-0.81, "contrast is inverted")])
-def test_registration_quality_refusals_say_why(quality, message):
+@pytest.mark.parametrize("quality, spread, message", [
+    (0.2, 1.1, "does not look like a T1-weighted head MRI.*upright"),
+    (-0.81, 1.1, "contrast is inverted"),
+    (0.496, 1.29, r"correlates only 0\.496 .*varies across the brain by a factor of 1\.29 .*Prescan Normalize"),
+    (0.2, 1.24, "does not look like a T1-weighted head MRI")])
+def test_registration_quality_refusals_say_why(quality, spread, message):
     from navsvc.registration_checks import MIN_BRAIN_CORRELATION, require_quality
 
     with pytest.raises(InputError, match=message):
-        require_quality(quality)
-    require_quality(MIN_BRAIN_CORRELATION)  # the threshold itself passes
+        require_quality(quality, spread)
+    require_quality(MIN_BRAIN_CORRELATION, 2.0)  # the threshold itself passes, uneven or not
+
+
+def test_a_head_lit_by_an_unnormalized_receive_coil_is_refused_naming_the_cause(tmp_path):
+    # three times as bright on a head-sized ellipsoid as at the centre: N4 takes out part of
+    # it, and the registration, none of the rest (planned with the refusal off: 4.6 mm off)
+    from navsvc.testing import heads
+
+    nib.save(heads.multiply_receive_coil_profile(heads.load_colin27(), 3.0).image, str(tmp_path / "t1.nii.gz"))
+    with pytest.raises(InputError, match=r"varies across the brain by a factor of 1\.[3-9]\d.*Prescan Normalize"):
+        make_plan(tmp_path / "t1.nii.gz", tmp_path / "out")
+    assert not (tmp_path / "out" / "plan.json").exists()
+
+
+def test_the_bias_field_spread_is_the_fields_range_inside_the_brain():
+    from navsvc.registration import bias_field_spread
+
+    head = np.linspace(1.0, 2.0, 1000).reshape(10, 10, 10)  # a field from 1 to 2 on an even tissue
+    corrected = np.ones_like(head)
+    mask = np.ones(head.shape, bool)
+    assert bias_field_spread(head, corrected, mask) == pytest.approx(1.95 / 1.05, rel=1e-3)
+    assert bias_field_spread(corrected * 7.0, corrected, mask) == pytest.approx(1.0)
+    mask[5:] = False  # only the mask counts: there, the field runs from 1 to 1.5
+    assert bias_field_spread(head, corrected, mask) < 1.5
 
 
 def test_a_native_target_outside_the_image_fails_before_registration(tmp_path, colin_head_path, monkeypatch):
@@ -267,7 +293,7 @@ class _FakePending:
 
     def result(self):
         self._events.append("registration awaited")
-        return type("FakeRegistration", (), {"quality_correlation": self._quality})()
+        return type("FakeRegistration", (), {"quality_correlation": self._quality, "bias_field_spread": 1.1})()
 
 
 def _registration_with_anatomy(monkeypatch, tmp_path, quality: float, anatomy, events: list, timer=None):

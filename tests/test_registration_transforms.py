@@ -176,7 +176,7 @@ def test_the_patient_brain_is_a_box_of_the_head_grid_holding_the_whole_carried_m
     colin = load_fixed_images()[0]
     identity = str(tmp_path / "identity.mat")
     ants.write_transform(ants.create_ants_transform(transform_type="AffineTransform", dimension=3), identity)
-    brain = _patient_brain(colin, identity)
+    brain = _patient_brain(colin, identity).image
     assert brain.spacing == colin.spacing
     assert np.allclose(brain.direction, colin.direction)
     offset_voxels = (np.linalg.inv(np.asarray(colin.direction)) @ (np.asarray(brain.origin) - np.asarray(colin.origin))

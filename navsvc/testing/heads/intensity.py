@@ -8,7 +8,7 @@ import nibabel as nib
 import numpy as np
 
 from navsvc.coords import apply_affine
-from navsvc.testing.heads.base import TransformedHead, _identity_map, _new_image, image_data
+from navsvc.testing.heads.base import TransformedHead, _identity_map, _new_image, grid_centre_ras_mm, image_data
 
 
 def robust_max(data: np.ndarray) -> float:
@@ -161,3 +161,38 @@ def multiply_bias_field(img: nib.Nifti1Image, rng: np.random.Generator, strength
     data = np.asarray(image_data(img), dtype=np.float32) * field_
     return TransformedHead(_new_image(data, img.affine), _identity_map, _identity_map,
                            f"bias field {strength:.2f}", np.eye(4), {"bias_strength": float(strength)})
+
+
+def multiply_receive_coil_profile(img: nib.Nifti1Image, gain_at_radius: float, radii_mm=(75.0, 95.0, 85.0),
+                                  centre_ras_mm=None) -> TransformedHead:
+    """Light the head as a multichannel receive coil does without the scanner's intensity
+    normalization: bright at the surface, dark at the centre (world unchanged).
+
+    The intensities are multiplied by ``1 + (gain_at_radius - 1) r^2``, ``r`` the distance from
+    the centre in units of an ellipsoid's radii (about a head's: left-right, front-back,
+    up-down), so the gain is 1 at the centre and ``gain_at_radius`` on the ellipsoid.
+
+    Parameters
+    ----------
+    img : nibabel.Nifti1Image
+        A 3-D image.
+    gain_at_radius : float
+        The gain on the ellipsoid (2: twice as bright there as at the centre).
+    radii_mm : sequence of 3 float
+        The ellipsoid's radii along world x, y, z, mm.
+    centre_ras_mm : sequence of 3 float, optional
+        Its centre, world RAS mm (default: the centre of the voxel grid).
+
+    Returns
+    -------
+    TransformedHead
+        float32 data; identity maps.
+    """
+    centre = grid_centre_ras_mm(img) if centre_ras_mm is None else np.asarray(centre_ras_mm, float)
+    ijk = np.indices(img.shape[:3]).reshape(3, -1).T
+    r = (apply_affine(img.affine, ijk) - centre) / np.asarray(radii_mm, float)
+    gain = 1.0 + (gain_at_radius - 1.0) * (r**2).sum(axis=1).reshape(img.shape[:3])
+    data = np.asarray(image_data(img), dtype=np.float32) * gain.astype(np.float32)
+    return TransformedHead(_new_image(data, img.affine), _identity_map, _identity_map,
+                           f"receive-coil profile x{gain_at_radius:g}", np.eye(4),
+                           {"gain_at_radius": float(gain_at_radius)})
