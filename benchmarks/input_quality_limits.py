@@ -3,7 +3,8 @@
 Beyond the accuracy benchmark's cases (``accuracy_ground_truth.py``: 4 % noise, 30 % bias,
 1.2x1.2x1.5 mm voxels), each case here degrades the head further: stronger Rician-like
 noise, stronger multiplicative bias fields, coarser and thicker voxels (up to the 3 mm the
-loader accepts), a random rigid move on top of each. The ground truth is the plan of the
+loader accepts), a multichannel receive coil's profile (bright surface, dark centre, as
+without the scanner's intensity normalization), a random rigid move on top of each. The ground truth is the plan of the
 untransformed head carried by the case's known point map. Printed per case: the mapped
 target's error (``native_ras_mm``), the cortical target's and the scalp entry's, the
 change of the dose suggestion (Stokes offset, %MSO), the registration quality, the noise
@@ -39,6 +40,9 @@ def degraded_cases(seed: int = 77):
     cases += [(f"voxels {'x'.join(f'{v:g}' for v in size)} mm", lambda im, size=size: heads.resample(im, size))
               for size in ((2.0, 2.0, 2.0), (1.0, 1.0, 3.0), (3.0, 3.0, 3.0))]
     cases += [("Rician noise 2 %, defaced", lambda im: heads.add_rician_noise(im, rng, 0.02).then(heads.deface))]
+    # a multichannel head coil's profile without the scanner's intensity normalization
+    cases += [(f"receive-coil profile x{gain:g}", lambda im, gain=gain: heads.multiply_receive_coil_profile(im, gain))
+              for gain in (1.5, 2.0, 3.0)]
     return [(name + " + rigid", lambda im, make=make: make(im).then(random_rigid(rng))) for name, make in cases]
 
 

@@ -16,13 +16,13 @@ from navsvc.dose import dose_summary
 from navsvc.anatomy.field_of_view import ScalpCut
 from navsvc.coil import axis_distance_mm, handle_direction_words
 from navsvc.landmarks.placement import LandmarkSet
-from navsvc.registration_checks import MIN_BRAIN_CORRELATION
+from navsvc.registration_checks import MIN_BRAIN_CORRELATION, quality_caution
 from navsvc.target.hemisphere import hemisphere
 from navsvc.target.individualize import RULE
 from navsvc.target.results import M1Site, TargetResult
 from navsvc.target.strategies import M1_HAND_KNOB_CITATION, M1_HAND_KNOB_MNI_MM, STRATEGIES
 
-SCHEMA_VERSION = "1.5.0"
+SCHEMA_VERSION = "1.6.0"
 SCHEMA_FILE = "plan.schema.json"
 #: decimals kept for coordinates in mm (0.001 mm is far below any imaging precision)
 MM_DECIMALS = 3
@@ -122,7 +122,8 @@ def _registration_block(registration, transform_files: dict[str, str]) -> dict:
         "method": "ANTs: rigid + affine head-to-head (Colin27), then affine + SyN brain-to-brain (ICBM), 2 mm",
         "quality": {"measure": "Pearson correlation of the registered T1 with the template inside the "
                                "template brain eroded by 6 mm", "value": round(registration.quality_correlation, 4),
-                    "threshold": MIN_BRAIN_CORRELATION, "passed": True},
+                    "threshold": MIN_BRAIN_CORRELATION, "passed": True,
+                    "caution": quality_caution(registration.quality_correlation)},
         "transforms": transform_files,
         "seconds": None,
     }

@@ -105,6 +105,32 @@ def test_a_head_lit_by_an_unnormalized_receive_coil_is_refused_naming_the_cause(
     assert not (tmp_path / "out" / "plan.json").exists()
 
 
+def test_a_head_lit_by_a_milder_receive_coil_profile_is_planned_with_a_caution(tmp_path, capsys):
+    # twice as bright on the ellipsoid: quality 0.515, above the refusal, and the target
+    # 3.6 mm off; the plan, its summary and its report say so
+    import json
+
+    from navsvc.cli import main
+    from navsvc.testing import heads
+
+    nib.save(heads.multiply_receive_coil_profile(heads.load_colin27(), 2.0).image, str(tmp_path / "t1.nii.gz"))
+    assert main(["plan", str(tmp_path / "t1.nii.gz"), "--out", str(tmp_path / "out")]) == 0
+    quality = json.loads((tmp_path / "out" / "plan.json").read_text())["registration"]["quality"]
+    assert quality["value"] < 0.6 and quality["caution"].startswith(f"the registration quality, {quality['value']:.3f}")
+    assert f"warning         {quality['caution']}" in capsys.readouterr().out
+    assert "The registration quality," in (tmp_path / "out" / "report.html").read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("quality, cautioned", [(0.5, True), (0.599, True), (0.6, False), (0.81, False)])
+def test_a_low_registration_quality_is_cautioned(quality, cautioned):
+    from navsvc.registration_checks import quality_caution
+
+    caution = quality_caution(quality)
+    assert (caution is not None) is cautioned
+    if cautioned:
+        assert f"{quality:.3f}" in caution and "QC report" in caution
+
+
 def test_the_bias_field_spread_is_the_fields_range_inside_the_brain():
     from navsvc.registration import bias_field_spread
 

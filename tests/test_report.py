@@ -236,6 +236,14 @@ def test_missing_optional_keys_show_a_dash(tmp_path, inputs):
     assert page.count("data:image/png;base64,") == 3
 
 
+@pytest.mark.parametrize("caution", [None, "the registration quality, 0.550, is low"])
+def test_a_registration_caution_is_shown_as_a_warning(tmp_path, inputs, caution):
+    plan = copy.deepcopy(_plan())
+    plan.setdefault("registration", {}).setdefault("quality", {})["caution"] = caution
+    page = write_report(tmp_path, plan, inputs).read_text(encoding="utf-8")
+    assert ("The registration quality, 0.550, is low." in page) is (caution is not None)
+
+
 @pytest.mark.parametrize("mni_x_mm, flagged", [(39.5, True), (0.0, True), (-0.5, False)])
 def test_a_target_not_on_the_left_is_flagged(tmp_path, inputs, mni_x_mm, flagged):
     # the midline counts as not left, as in the plan's "hemisphere" (navsvc.target.hemisphere)

@@ -96,6 +96,9 @@ def print_summary(plan: dict, out: Path) -> None:
         why = scalp_not_in_image_text(plan["input"].get("field_of_view_cuts_scalp", True),
                                       plan["input"].get("scalp_removed", False))
         print(f"warning         {why}: not reliable here: {', '.join(cut)}")
+    caution = plan["registration"]["quality"].get("caution")
+    if caution:
+        print(f"warning         {caution}")
     noise = plan["input"].get("noise_pct_of_brain")
     noise_text = "not measured (too little air in the image)" if noise is None else f"{noise:.1f} % of brain signal"
     print(f"image noise     {noise_text}")

@@ -237,6 +237,9 @@ def warnings(plan: Mapping) -> list[str]:
         found.append("The cortical target is not in grey matter.")
     if _registration_status(plan)[1] is False:
         found.append("Registration quality is below its threshold: check the registration figure.")
+    caution = lookup(plan, "registration", "quality", "caution")
+    if isinstance(caution, str) and caution:
+        found.append(f"{caution[0].upper()}{caution[1:]}.")
     points = lookup(plan, "landmarks", "points")
     cut = sorted(LANDMARK_NAMES.get(name, name) for name, point in points.items()
                  if lookup(point, "scalp_in_image") is False) if isinstance(points, Mapping) else []
