@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Iterator
 
 from navsvc.errors import InputError
+from navsvc.links import temporary_link
 from navsvc.work_names import made_by_ended_process, own_work_name_prefix
 
 #: characters ANTs' command-line parser reads as syntax inside an option's value
@@ -80,13 +81,8 @@ def ants_safe_folder(folder: Path) -> Iterator[Path]:
             f"{' '.join(ANTS_SYNTAX_CHARACTERS)} or bytes that are not UTF-8, which the registration (ANTs) cannot "
             "take in a path: choose an output folder without them, or set TMPDIR to a folder without them")
     _remove_ended_processes_links(temporary)
-    link_folder = Path(tempfile.mkdtemp(prefix=own_work_name_prefix(LINK_FOLDER_PREFIX), dir=temporary))
-    try:
-        link = link_folder / LINK_NAME
-        link.symlink_to(folder.resolve(), target_is_directory=True)
+    with temporary_link(folder, LINK_NAME, temporary, own_work_name_prefix(LINK_FOLDER_PREFIX)) as link:
         yield link
-    finally:
-        shutil.rmtree(link_folder, ignore_errors=True)  # removes the link, never what it points to
 
 
 def _remove_ended_processes_links(temporary: Path) -> None:

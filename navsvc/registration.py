@@ -173,8 +173,9 @@ def _patient_brain(moving: ants.ANTsImage, head_affine: str) -> PatientBrain:
     head_in_box = ants.crop_indices(moving, lo, hi)
     corrected = ants.n4_bias_field_correction(head_in_box, mask=head_in_box.new_image_like(mask_in_box.astype(np.float32)),
                                               **BIAS_CORRECTION)
-    spread = bias_field_spread(head_in_box.numpy(), corrected.numpy(), mask_in_box)
-    return PatientBrain(normalise(corrected.new_image_like(corrected.numpy() * mask_in_box), mask_in_box), spread)
+    corrected_data = corrected.numpy()
+    spread = bias_field_spread(head_in_box.numpy(), corrected_data, mask_in_box)
+    return PatientBrain(normalise(corrected.new_image_like(corrected_data * mask_in_box), mask_in_box), spread)
 
 
 def brain_stage_fixed(fixed: tuple[ants.ANTsImage, ants.ANTsImage] | None = None) -> tuple[ants.ANTsImage, ants.ANTsImage]:

@@ -89,7 +89,7 @@ def test_a_nifti_named_for_other_bytes_loads_exactly(small, tmp_path, saved_as, 
     ("t1.gz", False, "t1.nii"), ("t1.gz", True, "t1.nii.gz"), ("t1.NII.GZ", True, "t1.NII.GZ"), ("t1.Nii", False, "t1.Nii"),
     ("a.b.nii", True, "a.b.nii.gz")])
 def test_the_name_a_file_is_read_under_follows_its_bytes(name, content_is_gzip, expected):
-    from navsvc.io.nifti import name_for_content
+    from navsvc.io.nifti_names import name_for_content
 
     assert name_for_content(name, content_is_gzip) == expected
 

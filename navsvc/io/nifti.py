@@ -5,10 +5,7 @@ from __future__ import annotations
 import gzip
 import math
 import struct
-import tempfile
 import zlib
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,6 +15,7 @@ import numpy as np
 from navsvc.coords import voxel_to_world
 from navsvc.errors import InputError
 from navsvc.io import limits
+from navsvc.io.nifti_names import is_gzip_file
 
 
 def read_nifti_header(path: Path, name: str | None = None) -> nib.Nifti1Image:
@@ -28,7 +26,8 @@ def read_nifti_header(path: Path, name: str | None = None) -> nib.Nifti1Image:
     ----------
     path : Path
         A ``.nii`` or ``.nii.gz`` file, named for how its bytes are stored (nibabel
-        decompresses a ``.gz`` name only: see :func:`named_for_its_content`).
+        decompresses a ``.gz`` name only: see
+        :func:`navsvc.io.nifti_names.named_for_its_content`).
     name : str, optional
         The file name messages show (default: ``path``'s).
 
@@ -61,67 +60,6 @@ def read_nifti_header(path: Path, name: str | None = None) -> nib.Nifti1Image:
         raise InputError(f"{name} is a {type(img).__name__}, not NIfTI: convert it to .nii.gz")
     check_header(img, name)
     return img
-
-
-#: the first two bytes of every gzip stream (RFC 1952, 2.3.1)
-GZIP_MAGIC = b"\x1f\x8b"
-#: the file name endings nibabel reads a single-file NIfTI under: gzip stream, plain bytes
-NIFTI_GZ, NIFTI = ".nii.gz", ".nii"
-
-
-def is_gzip_file(path: Path) -> bool:
-    """Whether the file's bytes are a gzip stream (its first two bytes), whatever its name."""
-    with open(path, "rb") as handle:
-        return handle.read(2) == GZIP_MAGIC
-
-
-def name_for_content(name: str, gzip_stream: bool) -> str:
-    """``name`` ending as nibabel needs for such bytes (``.nii.gz`` for a gzip stream,
-    ``.nii`` otherwise): unchanged when it does, else with its ``.nii``/``.gz`` ending
-    replaced (``t1.nii`` holding a gzip stream: ``t1.nii.gz``)."""
-    lower = name.lower()
-    ending = NIFTI_GZ if gzip_stream else NIFTI
-    if lower.endswith(ending) and (gzip_stream or not lower.endswith(".gz")):
-        return name
-    for known in (NIFTI_GZ, NIFTI, ".gz"):
-        if lower.endswith(known):
-            return name[: -len(known)] + ending
-    return name + ending
-
-
-@contextmanager
-def named_for_its_content(path: Path, work_dir: Path | None = None) -> Iterator[Path]:
-    """``path`` under a name whose ending says how its bytes are stored, for the ``with``
-    block.
-
-    nibabel decompresses a file by its name: a gzip-compressed NIfTI named ``.nii``, or a
-    plain one named ``.nii.gz`` (renamed by hand to fit an upload form, or written so by a
-    tool), was refused as "not a readable NIfTI image" although it is one. Such a file is
-    read through a symbolic link named for its content (:func:`name_for_content`), in a
-    new private folder in ``work_dir`` that goes on leaving the block; a file whose name
-    fits is given as it is.
-
-    Parameters
-    ----------
-    path : Path
-        An existing file.
-    work_dir : Path, optional
-        Where the link's folder is made (default: the system's temporary folder).
-
-    Yields
-    ------
-    Path
-        The path to read; keep the block open until the data are read (nibabel opens
-        the file on the first read).
-    """
-    wanted = name_for_content(path.name, is_gzip_file(path))
-    if wanted == path.name:
-        yield path
-        return
-    with tempfile.TemporaryDirectory(prefix="navsvc-nifti-", dir=work_dir) as folder:
-        link = Path(folder) / wanted
-        link.symlink_to(path.resolve())
-        yield link
 
 
 @dataclass(frozen=True)
