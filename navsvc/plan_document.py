@@ -16,13 +16,13 @@ from navsvc.dose import dose_summary
 from navsvc.anatomy.field_of_view import ScalpCut
 from navsvc.coil import axis_distance_mm, handle_direction_words
 from navsvc.landmarks.placement import LandmarkSet
-from navsvc.registration_checks import MIN_BRAIN_CORRELATION, quality_caution
+from navsvc.registration_checks import MIN_BRAIN_CORRELATION, UNEVEN_INTENSITY_SPREAD, quality_caution
 from navsvc.target.hemisphere import hemisphere
 from navsvc.target.individualize import RULE
 from navsvc.target.results import M1Site, TargetResult
 from navsvc.target.strategies import M1_HAND_KNOB_CITATION, M1_HAND_KNOB_MNI_MM, STRATEGIES
 
-SCHEMA_VERSION = "1.6.0"
+SCHEMA_VERSION = "1.7.0"
 SCHEMA_FILE = "plan.schema.json"
 #: decimals kept for coordinates in mm (0.001 mm is far below any imaging precision)
 MM_DECIMALS = 3
@@ -124,6 +124,9 @@ def _registration_block(registration, transform_files: dict[str, str]) -> dict:
                                "template brain eroded by 6 mm", "value": round(registration.quality_correlation, 4),
                     "threshold": MIN_BRAIN_CORRELATION, "passed": True,
                     "caution": quality_caution(registration.quality_correlation)},
+        "intensity": {"bias_field_spread": round(registration.bias_field_spread, 3),
+                      "uneven_from": UNEVEN_INTENSITY_SPREAD,
+                      "uneven_corrected": registration.uneven_intensity_corrected},
         "transforms": transform_files,
         "seconds": None,
     }

@@ -41,6 +41,7 @@ from navsvc.ants_folder import ants_can_take
 from navsvc.antspy import ants
 from navsvc.errors import InputError, PipelineError
 from navsvc.grid import WorkingImage
+from navsvc.registration_checks import UNEVEN_INTENSITY_SPREAD
 from navsvc.registration_maps import HeadAlignment, Registration
 from navsvc.registration_grid import (
     index_box, load_fixed_images, normalise, registration_grid_image,
@@ -83,6 +84,20 @@ BRAIN_AFFINE = dict(aff_shrink_factors=(4, 2), aff_smoothing_sigmas=(2, 1), aff_
 #: with it (0.93-0.98 s on the brain's bounding box, single-threaded). One level of 20
 #: iterations took half the time but left that case at 1.23 mm instead of 0.85 mm.
 BIAS_CORRECTION = dict(shrink_factor=4, convergence={"iters": [20, 20], "tol": 1e-7}, spline_param=100)
+#: N4 for a brain whose bias field spread reaches
+#: :data:`~navsvc.registration_checks.UNEVEN_INTENSITY_SPREAD`: four levels and a coarser spline follow a
+#: receive coil's profile where two levels leave part of it. Colin27 under a receive-coil
+#: profile (gain 1 + k (r/R)^2, k = 1, 2, 4): mapped target 0.79, 1.42, 1.74 mm from
+#: Colin27's own plan, against 3.61, 4.56, 5.53 with :data:`BIAS_CORRECTION`; 2.5 s more. A
+#: random smooth bias field, which the first correction removes already, plans a little worse
+#: with it: 30-50 % fields (spread 1.16-1.20) 0.40-0.99 mm off instead of 0.20-0.77, the
+#: accuracy benchmark's "bias field 30 % + rigid" 1.60 instead of 0.85 mm. Not used on every
+#: brain: the accuracy benchmark's median rose from 0.54 to 0.93 mm with it (rigid moves of
+#: the same head 0.7-1.2 mm apart instead of 0.1-0.5).
+UNEVEN_BIAS_CORRECTION = dict(shrink_factor=4, convergence={"iters": [50, 50, 50, 50], "tol": 1e-7},
+                              spline_param=200)
+
+
 def brain_correlation(warped_native: np.ndarray, template: np.ndarray, mask: np.ndarray) -> float:
     """Pearson correlation of the warped patient and the template inside the template brain."""
     a, b = warped_native[mask], template[mask]
@@ -129,8 +144,11 @@ class PatientBrain(NamedTuple):
     """The brain stage's moving image and how uneven the head's intensity was."""
 
     image: ants.ANTsImage
-    #: the N4 bias field's spread inside the brain (:func:`bias_field_spread`)
+    #: the N4 bias field's spread inside the brain (:func:`bias_field_spread`), with
+    #: :data:`BIAS_CORRECTION`
     bias_field_spread: float
+    #: whether the brain was corrected with :data:`UNEVEN_BIAS_CORRECTION` instead
+    uneven_intensity_corrected: bool
 
 
 def bias_field_spread(head: np.ndarray, corrected: np.ndarray, mask: np.ndarray) -> float:
@@ -139,10 +157,9 @@ def bias_field_spread(head: np.ndarray, corrected: np.ndarray, mask: np.ndarray)
     corrected brain is above 5 % of its maximum (1.0 for an even image).
 
     Measured with the brain stage's N4 settings: Colin27 1.10; with a receive-coil profile
-    (gain 1 + k (r/R)^2 about the head's centre, k = 1, 2, 4) 1.29, 1.38, 1.40. N4 recovers
-    part of such a field only, and the registration none of the rest: those three heads
-    were refused for registration quality 0.50, 0.36, 0.27 and, with the refusal switched
-    off, planned 3.6, 4.6 and 5.5 mm off.
+    (gain 1 + k (r/R)^2 about the head's centre, k = 1, 2, 4) 1.29, 1.38, 1.40. N4 with
+    these settings recovers part of such a field only: the three heads planned 3.6, 4.6 and
+    5.5 mm off until they were corrected again with :data:`UNEVEN_BIAS_CORRECTION`.
     """
     corrected_in = corrected[mask]
     kept = corrected_in > 0.05 * corrected_in.max()
@@ -154,7 +171,9 @@ def bias_field_spread(head: np.ndarray, corrected: np.ndarray, mask: np.ndarray)
 def _patient_brain(moving: ants.ANTsImage, head_affine: str) -> PatientBrain:
     """The patient's head cut by Colin27's brain mask (carried by the head affine, dilated),
     bias-corrected inside that mask, on the mask's bounding box of the 2 mm grid; and the
-    spread of the bias field removed."""
+    spread of the bias field removed. A brain whose spread reaches
+    :data:`~navsvc.registration_checks.UNEVEN_INTENSITY_SPREAD` is corrected again, with
+    :data:`UNEVEN_BIAS_CORRECTION`."""
     colin_mask = ants.image_read(str(templates.require(templates.COLIN_BRAIN_MASK)))
     brain_mask = ants.apply_transforms(fixed=moving, moving=colin_mask, transformlist=[head_affine],
                                        whichtoinvert=[True], interpolator="nearestNeighbor").numpy() > 0
@@ -171,11 +190,14 @@ def _patient_brain(moving: ants.ANTsImage, head_affine: str) -> PatientBrain:
     lo, hi = index_box(brain_mask, 1, moving.shape)
     mask_in_box = brain_mask[tuple(slice(a, b) for a, b in zip(lo, hi))]
     head_in_box = ants.crop_indices(moving, lo, hi)
-    corrected = ants.n4_bias_field_correction(head_in_box, mask=head_in_box.new_image_like(mask_in_box.astype(np.float32)),
-                                              **BIAS_CORRECTION)
-    corrected_data = corrected.numpy()
-    spread = bias_field_spread(head_in_box.numpy(), corrected_data, mask_in_box)
-    return PatientBrain(normalise(corrected.new_image_like(corrected_data * mask_in_box), mask_in_box), spread)
+    n4_mask = head_in_box.new_image_like(mask_in_box.astype(np.float32))
+    corrected = ants.n4_bias_field_correction(head_in_box, mask=n4_mask, **BIAS_CORRECTION)
+    spread = bias_field_spread(head_in_box.numpy(), corrected.numpy(), mask_in_box)
+    uneven = spread >= UNEVEN_INTENSITY_SPREAD
+    if uneven:
+        corrected = ants.n4_bias_field_correction(head_in_box, mask=n4_mask, **UNEVEN_BIAS_CORRECTION)
+    brain = corrected.new_image_like(corrected.numpy() * mask_in_box)
+    return PatientBrain(normalise(brain, mask_in_box), spread, bool(uneven))
 
 
 def brain_stage_fixed(fixed: tuple[ants.ANTsImage, ants.ANTsImage] | None = None) -> tuple[ants.ANTsImage, ants.ANTsImage]:
@@ -284,11 +306,11 @@ class PendingRegistration:
     """
 
     def __init__(self, head: HeadAlignment, moving: ants.ANTsImage, icbm: ants.ANTsImage,
-                 icbm_mask: ants.ANTsImage, syn_process: SynProcess, bias_field_spread: float):
+                 icbm_mask: ants.ANTsImage, syn_process: SynProcess, brain: PatientBrain):
         self.head = head
         self._moving, self._icbm, self._icbm_mask = moving, icbm, icbm_mask
         self._syn_process = syn_process
-        self._bias_field_spread = bias_field_spread
+        self._brain = brain
 
     def result(self) -> Registration:
         """Wait for the SyN stage and return the whole registration.
@@ -310,7 +332,8 @@ class PendingRegistration:
             from_mni=tuple(brain["invtransforms"]),
             from_mni_invert=(True, False),
             quality_correlation=brain_correlation(warped.numpy(), self._icbm.numpy(), inner),
-            bias_field_spread=self._bias_field_spread,
+            bias_field_spread=self._brain.bias_field_spread,
+            uneven_intensity_corrected=self._brain.uneven_intensity_corrected,
         )
 
 
@@ -352,8 +375,7 @@ def registration_to_mni(native: WorkingImage, work_dir: Path,
         head_affine = _head_stage(colin, moving, work_dir)
         brain = _patient_brain(moving, head_affine)
         _start_brain_stage(syn_process, brain.image, head_affine, work_dir, syn_iterations, (icbm, icbm_mask))
-        yield PendingRegistration(HeadAlignment(head_affine), moving, icbm, icbm_mask, syn_process,
-                                  brain.bias_field_spread)
+        yield PendingRegistration(HeadAlignment(head_affine), moving, icbm, icbm_mask, syn_process, brain)
 
 
 def register_to_mni(native: WorkingImage, work_dir: Path,

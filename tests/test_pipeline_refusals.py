@@ -105,9 +105,12 @@ def test_a_head_lit_by_an_unnormalized_receive_coil_is_refused_naming_the_cause(
     assert not (tmp_path / "out" / "plan.json").exists()
 
 
-def test_a_head_lit_by_a_milder_receive_coil_profile_is_planned_with_a_caution(tmp_path, capsys):
-    # twice as bright on the ellipsoid: quality 0.515, above the refusal, and the target
-    # 3.6 mm off; the plan, its summary and its report say so
+def test_a_head_lit_by_a_milder_receive_coil_profile_is_corrected_and_planned_with_a_caution(
+        tmp_path, capsys, colin_plan):
+    # twice as bright on the ellipsoid: the brain stage corrects it as uneven (bias field
+    # spread 1.22) and maps the target 0.9 mm from Colin27's own plan (3.6 mm without that
+    # correction); the quality of the uncorrected image, 0.543, is low: the plan, its summary
+    # and its report carry a caution
     import json
 
     from navsvc.cli import main
@@ -115,10 +118,18 @@ def test_a_head_lit_by_a_milder_receive_coil_profile_is_planned_with_a_caution(t
 
     nib.save(heads.multiply_receive_coil_profile(heads.load_colin27(), 2.0).image, str(tmp_path / "t1.nii.gz"))
     assert main(["plan", str(tmp_path / "t1.nii.gz"), "--out", str(tmp_path / "out")]) == 0
-    quality = json.loads((tmp_path / "out" / "plan.json").read_text())["registration"]["quality"]
+    plan = json.loads((tmp_path / "out" / "plan.json").read_text())
+    assert plan["registration"]["intensity"]["uneven_corrected"] is True
+    assert not colin_plan["registration"]["intensity"]["uneven_corrected"]
+    mapped_error_mm = np.linalg.norm(np.subtract(plan["target"]["native_ras_mm"], colin_plan["target"]["native_ras_mm"]))
+    assert mapped_error_mm < 2.0
+    quality = plan["registration"]["quality"]
     assert quality["value"] < 0.6 and quality["caution"].startswith(f"the registration quality, {quality['value']:.3f}")
-    assert f"warning         {quality['caution']}" in capsys.readouterr().out
-    assert "The registration quality," in (tmp_path / "out" / "report.html").read_text(encoding="utf-8")
+    summary = capsys.readouterr().out
+    assert f"warning         {quality['caution']}" in summary
+    assert "intensity       uneven: the bias field spans a factor of 1.2" in summary
+    report = (tmp_path / "out" / "report.html").read_text(encoding="utf-8")
+    assert "The registration quality," in report and "corrected more strongly before registration" in report
 
 
 @pytest.mark.parametrize("quality, cautioned", [(0.5, True), (0.599, True), (0.6, False), (0.81, False)])

@@ -244,6 +244,25 @@ def test_a_registration_caution_is_shown_as_a_warning(tmp_path, inputs, caution)
     assert ("The registration quality, 0.550, is low." in page) is (caution is not None)
 
 
+@pytest.mark.parametrize("intensity, shown", [
+    ({"bias_field_spread": 1.216, "uneven_from": 1.15, "uneven_corrected": True},
+     "uneven: the bias field spans a factor of 1.22 (from 1.15 on), corrected more strongly before registration"),
+    ({"bias_field_spread": 1.102, "uneven_from": 1.15, "uneven_corrected": False},
+     "even: the bias field spans a factor of 1.10"),
+    (None, None),  # a plan made before schema 1.7.0
+    ({"bias_field_spread": "1.2", "uneven_from": 1.15, "uneven_corrected": True}, None),
+    ({"bias_field_spread": 1.2, "uneven_from": 1.15, "uneven_corrected": 1}, None),
+])
+def test_the_images_intensity_is_told_in_words(tmp_path, inputs, intensity, shown):
+    from navsvc.report.values import intensity_words
+
+    plan = copy.deepcopy(_plan())
+    plan.setdefault("registration", {})["intensity"] = intensity
+    assert intensity_words(plan) == shown
+    page = write_report(tmp_path, plan, inputs).read_text(encoding="utf-8")
+    assert f"<th>Image intensity</th><td>{'—' if shown is None else shown}</td>" in page
+
+
 @pytest.mark.parametrize("mni_x_mm, flagged", [(39.5, True), (0.0, True), (-0.5, False)])
 def test_a_target_not_on_the_left_is_flagged(tmp_path, inputs, mni_x_mm, flagged):
     # the midline counts as not left, as in the plan's "hemisphere" (navsvc.target.hemisphere)

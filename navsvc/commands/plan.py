@@ -71,6 +71,7 @@ def print_summary(plan: dict, out: Path) -> None:
     """Print the short human summary of a plan."""
     from navsvc.anatomy.field_of_view import scalp_not_in_image_text
     from navsvc.coil import handle_direction_words
+    from navsvc.report.values import intensity_words
 
     t, e, c = plan["target"], plan["entry"], plan["coil"]
     d = plan["landmarks"]["distances_mm"]
@@ -103,6 +104,9 @@ def print_summary(plan: dict, out: Path) -> None:
     noise_text = "not measured (too little air in the image)" if noise is None else f"{noise:.1f} % of brain signal"
     print(f"image noise     {noise_text}")
     print(f"registration    quality {plan['registration']['quality']['value']:.3f}, total {plan['timing_s']['total']:.1f} s")
+    intensity = intensity_words(plan)
+    if intensity:
+        print(f"intensity       {intensity}")
     print(f"written         {out / 'plan.json'}")
 
 

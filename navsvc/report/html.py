@@ -14,8 +14,8 @@ from navsvc.anatomy.field_of_view import scalp_not_in_image_text
 from navsvc.coil import handle_direction_words
 from navsvc.report import slices
 from navsvc.target.hemisphere import LEFT, hemisphere
-from navsvc.report.values import (MISSING, esc, fixed_decimals, fmt_number, fmt_value, fmt_vector, lookup,
-                                  lps_from_ras, vector3)
+from navsvc.report.values import (MISSING, esc, fixed_decimals, fmt_number, fmt_value, fmt_vector, intensity_words,
+                                  lookup, lps_from_ras, vector3)
 
 #: Display names of the landmark keys, in the order the table lists them.
 LANDMARK_NAMES = {
@@ -303,6 +303,7 @@ def render_page(plan: Mapping, figures: Mapping[str, bytes | None]) -> str:
         ("Input noise (% of brain signal)", fmt_number(lookup(input_info, "noise_pct_of_brain"), 1)),
         ("Registration template", esc(lookup(plan, "registration", "template"))),
         ("Registration quality", registration_text),
+        ("Image intensity", esc(intensity_words(plan))),
         ("Registration time", fmt_number(lookup(plan, "registration", "seconds"), 1, " s")),
         ("Target strategy", esc(strategy)),
         ("Strategy source", esc(lookup(plan, "target", "citation"))),

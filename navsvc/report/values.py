@@ -85,3 +85,18 @@ def lps_from_ras(value) -> list[float] | None:
     """LPS coordinates (x and y negated) of a RAS point, or None."""
     vector = vector3(value)
     return None if vector is None else [-vector[0], -vector[1], vector[2]]
+
+
+def intensity_words(plan: Mapping) -> str | None:
+    """How evenly the image is lit (``registration.intensity``), in words; None for a plan
+    made before schema 1.7.0 or with a malformed block."""
+    intensity = lookup(plan, "registration", "intensity")
+    spread, uneven_from = lookup(intensity, "bias_field_spread"), lookup(intensity, "uneven_from")
+    corrected = lookup(intensity, "uneven_corrected")
+    if not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in (spread, uneven_from)) \
+            or not isinstance(corrected, bool):
+        return None
+    if corrected:
+        return (f"uneven: the bias field spans a factor of {spread:.2f} (from {uneven_from:.2f} on), "
+                "corrected more strongly before registration")
+    return f"even: the bias field spans a factor of {spread:.2f}"
