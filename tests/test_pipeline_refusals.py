@@ -105,7 +105,7 @@ def test_a_head_lit_by_an_unnormalized_receive_coil_is_refused_naming_the_cause(
     assert not (tmp_path / "out" / "plan.json").exists()
 
 
-def test_a_head_lit_by_a_milder_receive_coil_profile_is_corrected_and_planned_with_a_caution(
+def test_a_head_lit_by_a_milder_receive_coil_profile_is_corrected_in_any_voxel_order_with_a_caution(
         tmp_path, capsys, colin_plan):
     # twice as bright on the ellipsoid: the brain stage corrects it as uneven (bias field
     # spread 1.22) and maps the target 0.9 mm from Colin27's own plan (3.6 mm without that
@@ -130,6 +130,13 @@ def test_a_head_lit_by_a_milder_receive_coil_profile_is_corrected_and_planned_wi
     assert "intensity       uneven: the bias field spans a factor of 1.2" in summary
     report = (tmp_path / "out" / "report.html").read_text(encoding="utf-8")
     assert "The registration quality," in report and "corrected more strongly before registration" in report
+    # the same head stored in another voxel order takes the same path to the same points
+    nib.save(heads.reorient(nib.load(str(tmp_path / "t1.nii.gz")), (2, 0, 1), (True, False, True)).image,
+             str(tmp_path / "t1_reordered.nii.gz"))
+    reordered = make_plan(tmp_path / "t1_reordered.nii.gz", tmp_path / "out_reordered")
+    assert reordered["registration"]["intensity"] == plan["registration"]["intensity"]
+    for block, key in [("target", "native_ras_mm"), ("target", "cortex_ras_mm"), ("entry", "scalp_ras_mm")]:
+        np.testing.assert_allclose(reordered[block][key], plan[block][key], atol=0.5, err_msg=f"{block}.{key}")
 
 
 @pytest.mark.parametrize("quality, cautioned", [(0.5, True), (0.599, True), (0.6, False), (0.81, False)])
