@@ -23,7 +23,8 @@ INVERTED_CONTRAST_CORRELATION = -0.3
 CAUTION_BRAIN_CORRELATION = 0.6
 #: bias field spread (:func:`navsvc.registration.bias_field_spread`) from which a refusal
 #: for registration quality names the uneven intensity as its likely cause: Colin27 1.10,
-#: with a receive-coil profile 1.29 and more (those heads refused, 3.6 mm and more off)
+#: turned over by its header (prone as supine, feet-first as head-first) 1.12, with a
+#: receive-coil profile x2.5 and more 1.27 and more
 UNEVEN_BIAS_FIELD_SPREAD = 1.25
 #: bias field spread (:func:`navsvc.registration.bias_field_spread`) from which the brain
 #: stage corrects the brain again, more strongly (``navsvc.registration.UNEVEN_BIAS_CORRECTION``):
@@ -53,7 +54,8 @@ def require_quality(quality_correlation: float, bias_field_spread: float = 1.0) 
     ------
     InputError
         Below :data:`MIN_BRAIN_CORRELATION`, naming inverted contrast or, from
-        :data:`UNEVEN_BIAS_FIELD_SPREAD` on, uneven intensity when that is the likely cause.
+        :data:`UNEVEN_BIAS_FIELD_SPREAD` on, uneven intensity when that is the likely cause
+        (from :data:`UNEVEN_INTENSITY_SPREAD` on, as a possible one).
     """
     if quality_correlation >= MIN_BRAIN_CORRELATION:
         return
@@ -72,12 +74,16 @@ def require_quality(quality_correlation: float, bias_field_spread: float = 1.0) 
             "measured. Switch on the scanner's intensity normalization (Siemens Prescan Normalize, GE PURE or "
             "SCIC, Philips CLEAR) for the T1 and export it again"
         )
+    # between the two spreads a coil profile and a head turned over by its header (1.12) both fit
+    uneven_too = (f". Its intensity also varies across the brain by a factor of {bias_field_spread:.2f} (1.10 in an "
+                  "evenly lit head): if the head is upright, switch on the scanner's intensity normalization for "
+                  "the T1 and export it again") if bias_field_spread >= UNEVEN_INTENSITY_SPREAD else ""
     raise InputError(
         f"after registration the brain correlates only {quality_correlation:.3f} with the template (needs >= "
         f"{MIN_BRAIN_CORRELATION}): this does not look like a T1-weighted head MRI, or registration failed. "
         "Check the series (T1, not T2/FLAIR/phantom) and, in a viewer, that the head is upright in the "
         "image's world space: a head turned more than about 45 degrees from upright (often a wrong "
-        "orientation in the header) is not registered"
+        f"orientation in the header) is not registered{uneven_too}"
     )
 
 
