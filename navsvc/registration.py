@@ -88,7 +88,7 @@ BIAS_CORRECTION = dict(shrink_factor=4, convergence={"iters": [20, 20], "tol": 1
 #: :data:`~navsvc.registration_checks.UNEVEN_INTENSITY_SPREAD`: four levels and a coarser spline follow a
 #: receive coil's profile where two levels leave part of it. Colin27 under a receive-coil
 #: profile (gain 1 + k (r/R)^2, k = 1, 2, 4): mapped target 0.79, 1.42, 1.74 mm from
-#: Colin27's own plan, against 3.61, 4.56, 5.53 with :data:`BIAS_CORRECTION`; 2.5 s more. A
+#: Colin27's own plan, against 3.61, 4.56, 5.53 with :data:`BIAS_CORRECTION`; 2.7-3.1 s more. A
 #: random smooth bias field, which the first correction removes already, plans a little worse
 #: with it: 30-50 % fields (spread 1.16-1.20) 0.40-0.99 mm off instead of 0.20-0.77, the
 #: accuracy benchmark's "bias field 30 % + rigid" 1.60 instead of 0.85 mm. Not used on every
