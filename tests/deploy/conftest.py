@@ -20,8 +20,8 @@ def redis_url() -> str:
     """The test broker, or skip."""
     url = os.environ.get("NAVSVC_TEST_REDIS_URL")
     if not url:
-        pytest.skip("needs a Redis broker: set NAVSVC_TEST_REDIS_URL (redis://127.0.0.1:56379/0, "
-                    "as .ci/run does)")
+        pytest.skip("needs a Redis broker: set NAVSVC_TEST_REDIS_URL (e.g. redis://127.0.0.1:6379/0; "
+                    ".ci/run starts one on a free port)")
     return url
 
 
@@ -37,6 +37,6 @@ def postgres_url() -> str:
     base = os.environ.get("NAVSVC_TEST_POSTGRES_URL")
     if not base:
         pytest.skip("needs PostgreSQL: set NAVSVC_TEST_POSTGRES_URL "
-                    "(postgresql+psycopg://postgres@127.0.0.1:55432/postgres, as .ci/run does)")
+                    "(e.g. postgresql+psycopg://postgres@127.0.0.1:5432/postgres; .ci/run starts one on a free port)")
     with postgres_schema(base) as url:
         yield url
