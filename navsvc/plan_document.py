@@ -16,7 +16,8 @@ from navsvc.dose import dose_summary
 from navsvc.anatomy.field_of_view import ScalpCut
 from navsvc.coil import axis_distance_mm, handle_direction_words
 from navsvc.landmarks.placement import LandmarkSet
-from navsvc.registration_checks import MIN_BRAIN_CORRELATION, UNEVEN_INTENSITY_SPREAD, quality_caution
+from navsvc.registration_checks import (MIN_BRAIN_CORRELATION, UNEVEN_INTENSITY_SPREAD, is_uneven_intensity,
+                                        quality_caution)
 from navsvc.target.hemisphere import hemisphere
 from navsvc.target.individualize import RULE
 from navsvc.target.results import M1Site, TargetResult
@@ -126,7 +127,7 @@ def _registration_block(registration, transform_files: dict[str, str]) -> dict:
                     "caution": quality_caution(registration.quality_correlation)},
         "intensity": {"bias_field_spread": round(registration.bias_field_spread, 3),
                       "uneven_from": UNEVEN_INTENSITY_SPREAD,
-                      "uneven_corrected": registration.uneven_intensity_corrected},
+                      "uneven_corrected": is_uneven_intensity(registration.bias_field_spread)},
         "transforms": transform_files,
         "seconds": None,
     }

@@ -41,7 +41,7 @@ from navsvc.ants_folder import ants_can_take
 from navsvc.antspy import ants
 from navsvc.errors import InputError, PipelineError
 from navsvc.grid import WorkingImage
-from navsvc.registration_checks import UNEVEN_INTENSITY_SPREAD
+from navsvc.registration_checks import is_uneven_intensity
 from navsvc.registration_maps import HeadAlignment, Registration
 from navsvc.registration_grid import (
     index_box, load_fixed_images, normalise, registration_grid_image,
@@ -84,9 +84,8 @@ BRAIN_AFFINE = dict(aff_shrink_factors=(4, 2), aff_smoothing_sigmas=(2, 1), aff_
 #: with it (0.93-0.98 s on the brain's bounding box, single-threaded). One level of 20
 #: iterations took half the time but left that case at 1.23 mm instead of 0.85 mm.
 BIAS_CORRECTION = dict(shrink_factor=4, convergence={"iters": [20, 20], "tol": 1e-7}, spline_param=100)
-#: N4 for a brain whose bias field spread reaches
-#: :data:`~navsvc.registration_checks.UNEVEN_INTENSITY_SPREAD`: four levels and a coarser spline follow a
-#: receive coil's profile where two levels leave part of it. Colin27 under a receive-coil
+#: N4 for a brain whose intensity is uneven (:func:`~navsvc.registration_checks.is_uneven_intensity`):
+#: four levels and a coarser spline follow a receive coil's profile where two levels leave part of it. Colin27 under a receive-coil
 #: profile (gain 1 + k (r/R)^2, k = 1, 2, 4): mapped target 0.79, 1.42, 1.74 mm from
 #: Colin27's own plan, against 3.61, 4.56, 5.53 with :data:`BIAS_CORRECTION`; 2.7-3.1 s more. A
 #: random smooth bias field, which the first correction removes already, plans a little worse
@@ -145,10 +144,9 @@ class PatientBrain(NamedTuple):
 
     image: ants.ANTsImage
     #: the N4 bias field's spread inside the brain (:func:`bias_field_spread`), with
-    #: :data:`BIAS_CORRECTION`
+    #: :data:`BIAS_CORRECTION`; from :func:`~navsvc.registration_checks.is_uneven_intensity`
+    #: on, ``image`` was corrected with :data:`UNEVEN_BIAS_CORRECTION` instead
     bias_field_spread: float
-    #: whether the brain was corrected with :data:`UNEVEN_BIAS_CORRECTION` instead
-    uneven_intensity_corrected: bool
 
 
 def bias_field_spread(head: np.ndarray, corrected: np.ndarray, mask: np.ndarray) -> float:
@@ -171,8 +169,8 @@ def bias_field_spread(head: np.ndarray, corrected: np.ndarray, mask: np.ndarray)
 def _patient_brain(moving: ants.ANTsImage, head_affine: str) -> PatientBrain:
     """The patient's head cut by Colin27's brain mask (carried by the head affine, dilated),
     bias-corrected inside that mask, on the mask's bounding box of the 2 mm grid; and the
-    spread of the bias field removed. A brain whose spread reaches
-    :data:`~navsvc.registration_checks.UNEVEN_INTENSITY_SPREAD` is corrected again, with
+    spread of the bias field removed. A brain whose spread says its intensity is uneven
+    (:func:`~navsvc.registration_checks.is_uneven_intensity`) is corrected again, with
     :data:`UNEVEN_BIAS_CORRECTION`."""
     colin_mask = ants.image_read(str(templates.require(templates.COLIN_BRAIN_MASK)))
     brain_mask = ants.apply_transforms(fixed=moving, moving=colin_mask, transformlist=[head_affine],
@@ -193,11 +191,10 @@ def _patient_brain(moving: ants.ANTsImage, head_affine: str) -> PatientBrain:
     n4_mask = head_in_box.new_image_like(mask_in_box.astype(np.float32))
     corrected = ants.n4_bias_field_correction(head_in_box, mask=n4_mask, **BIAS_CORRECTION)
     spread = bias_field_spread(head_in_box.numpy(), corrected.numpy(), mask_in_box)
-    uneven = spread >= UNEVEN_INTENSITY_SPREAD
-    if uneven:
+    if is_uneven_intensity(spread):
         corrected = ants.n4_bias_field_correction(head_in_box, mask=n4_mask, **UNEVEN_BIAS_CORRECTION)
     brain = corrected.new_image_like(corrected.numpy() * mask_in_box)
-    return PatientBrain(normalise(brain, mask_in_box), spread, bool(uneven))
+    return PatientBrain(normalise(brain, mask_in_box), spread)
 
 
 def brain_stage_fixed(fixed: tuple[ants.ANTsImage, ants.ANTsImage] | None = None) -> tuple[ants.ANTsImage, ants.ANTsImage]:
@@ -306,11 +303,11 @@ class PendingRegistration:
     """
 
     def __init__(self, head: HeadAlignment, moving: ants.ANTsImage, icbm: ants.ANTsImage,
-                 icbm_mask: ants.ANTsImage, syn_process: SynProcess, brain: PatientBrain):
+                 icbm_mask: ants.ANTsImage, syn_process: SynProcess, bias_field_spread: float):
         self.head = head
         self._moving, self._icbm, self._icbm_mask = moving, icbm, icbm_mask
         self._syn_process = syn_process
-        self._brain = brain
+        self._bias_field_spread = bias_field_spread
 
     def result(self) -> Registration:
         """Wait for the SyN stage and return the whole registration.
@@ -332,8 +329,7 @@ class PendingRegistration:
             from_mni=tuple(brain["invtransforms"]),
             from_mni_invert=(True, False),
             quality_correlation=brain_correlation(warped.numpy(), self._icbm.numpy(), inner),
-            bias_field_spread=self._brain.bias_field_spread,
-            uneven_intensity_corrected=self._brain.uneven_intensity_corrected,
+            bias_field_spread=self._bias_field_spread,
         )
 
 
@@ -375,7 +371,8 @@ def registration_to_mni(native: WorkingImage, work_dir: Path,
         head_affine = _head_stage(colin, moving, work_dir)
         brain = _patient_brain(moving, head_affine)
         _start_brain_stage(syn_process, brain.image, head_affine, work_dir, syn_iterations, (icbm, icbm_mask))
-        yield PendingRegistration(HeadAlignment(head_affine), moving, icbm, icbm_mask, syn_process, brain)
+        yield PendingRegistration(HeadAlignment(head_affine), moving, icbm, icbm_mask, syn_process,
+                                  brain.bias_field_spread)
 
 
 def register_to_mni(native: WorkingImage, work_dir: Path,

@@ -39,6 +39,12 @@ HANDEDNESS_CHECK_MNI_MM = tuple((x, y, z) for x in (-40.0, 0.0, 40.0) for y in (
                                 for z in (0.0, 25.0, 50.0))
 
 
+def is_uneven_intensity(bias_field_spread: float) -> bool:
+    """Whether the brain stage corrects the brain again, more strongly: its bias field spread
+    (:func:`navsvc.registration.bias_field_spread`) reaches :data:`UNEVEN_INTENSITY_SPREAD`."""
+    return bias_field_spread >= UNEVEN_INTENSITY_SPREAD
+
+
 def require_quality(quality_correlation: float, bias_field_spread: float = 1.0) -> None:
     """Refuse a registration whose brain correlation says the input is not a registered
     head T1 (see :func:`navsvc.registration.register_to_mni`).
@@ -77,7 +83,7 @@ def require_quality(quality_correlation: float, bias_field_spread: float = 1.0) 
     # between the two spreads a coil profile and a head turned over by its header (1.12) both fit
     uneven_too = (f". Its intensity also varies across the brain by a factor of {bias_field_spread:.2f} (1.10 in an "
                   "evenly lit head): if the head is upright, switch on the scanner's intensity normalization for "
-                  "the T1 and export it again") if bias_field_spread >= UNEVEN_INTENSITY_SPREAD else ""
+                  "the T1 and export it again") if is_uneven_intensity(bias_field_spread) else ""
     raise InputError(
         f"after registration the brain correlates only {quality_correlation:.3f} with the template (needs >= "
         f"{MIN_BRAIN_CORRELATION}): this does not look like a T1-weighted head MRI, or registration failed. "

@@ -70,9 +70,6 @@ class Registration(HeadAlignment):
     quality_correlation: float
     #: how uneven the head's intensity was (:func:`navsvc.registration.bias_field_spread`)
     bias_field_spread: float = 1.0
-    #: whether the brain stage corrected the brain's intensity as uneven
-    #: (:data:`navsvc.registration.UNEVEN_BIAS_CORRECTION`)
-    uneven_intensity_corrected: bool = False
 
     # -- in-memory transforms (each file is read once, not on every mapping) -----
     @cached_property
