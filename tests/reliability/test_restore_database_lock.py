@@ -103,17 +103,23 @@ def test_a_service_started_while_a_restore_holds_its_database_refuses_to_start(t
                       "navsvc worker").release()
 
 
-def _lock_holders(url: str) -> list[str]:
-    """Modes of navsvc's advisory locks held on the database at ``url``."""
+def _lock_holders(url: str) -> list[tuple[str, int]]:
+    """Modes and backend process ids of navsvc's advisory locks held on the database at
+    ``url``."""
     engine = sa.create_engine(url)
     try:
         with engine.connect() as connection:
-            return list(connection.execute(sa.text(
-                "SELECT mode FROM pg_locks WHERE locktype = 'advisory' AND classid = :c "
+            return [tuple(row) for row in connection.execute(sa.text(
+                "SELECT mode, pid FROM pg_locks WHERE locktype = 'advisory' AND classid = :c "
                 "AND objid = hashtext(current_schema())::oid AND granted"),
-                {"c": database_lock.LOCK_CLASS}).scalars())
+                {"c": database_lock.LOCK_CLASS})]
     finally:
         engine.dispose()
+
+
+def _taken_again(holders: list[tuple[str, int]], lost_pid: int) -> bool:
+    """Whether one shared lock is held, by a backend other than the ended ``lost_pid``."""
+    return len(holders) == 1 and holders[0][0] == "ShareLock" and holders[0][1] != lost_pid
 
 
 def test_the_service_takes_its_database_lock_again_after_losing_its_connection(
@@ -121,18 +127,20 @@ def test_the_service_takes_its_database_lock_again_after_losing_its_connection(
     monkeypatch.setattr(database_lock, "KEEPER_INTERVAL_S", 0.2)
     held = hold_service_lock(Settings(data_dir=tmp_path / "s", database_url=pg_url), "navsvc serve")
     try:
-        assert _lock_holders(pg_url) == ["ShareLock"]
+        [(mode, lost_pid)] = _lock_holders(pg_url)
+        assert mode == "ShareLock"
         engine = sa.create_engine(pg_url)
         with engine.connect() as connection:  # as a database restart would
-            connection.execute(sa.text(
-                "SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory' "
-                "AND classid = :c AND objid = hashtext(current_schema())::oid"),
-                {"c": database_lock.LOCK_CLASS})
+            connection.execute(sa.text("SELECT pg_terminate_backend(:pid)"), {"pid": lost_pid})
         engine.dispose()
+        # pg_terminate_backend only signals: the ending backend is listed with its lock for a
+        # moment, so wait for the lock to be held by another backend alone
         deadline = time.monotonic() + 30
-        while _lock_holders(pg_url) != ["ShareLock"] and time.monotonic() < deadline:
+        holders = _lock_holders(pg_url)
+        while not _taken_again(holders, lost_pid) and time.monotonic() < deadline:
             time.sleep(0.1)
-        assert _lock_holders(pg_url) == ["ShareLock"]
+            holders = _lock_holders(pg_url)
+        assert _taken_again(holders, lost_pid), holders
         assert database_lock.hold_database_lock(pg_url, shared=False) is None
     finally:
         held.release()
