@@ -49,5 +49,8 @@ def test_loop_reads_survive_the_server_dropping_their_connection(client, app):
     db.loop_reads.fetch(_PATIENT_BY_MRN, mrn="x")
     pid = db.loop_reads._connect().driver_connection.info.backend_pid
     with db.engine.connect() as other:  # what a server restart does to the kept connection
-        assert other.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid}).scalar()
+        # the timeout waits for the backend to end (it only signals without one)
+        assert other.execute(text("SELECT pg_terminate_backend(:pid, 30000)"),
+                             {"pid": pid}).scalar()
     assert db.loop_reads.fetch(_PATIENT_BY_MRN, mrn="x") == []
+    assert db.loop_reads._connect().driver_connection.info.backend_pid != pid
