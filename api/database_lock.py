@@ -75,24 +75,33 @@ class DatabaseLock:
             self._keeper.start()
 
     def _keep(self) -> None:
-        """Check the connection; after it was lost, take the shared lock again."""
+        """Check the connection; after it was lost, take the shared lock again. The thread
+        outlives any one failed round: if it ended, the service would run on unlocked."""
         while not self._stop.wait(KEEPER_INTERVAL_S):
             with self._guard:
                 if self._stop.is_set():
                     return
-                if not self._alive():
-                    self._take_again()
+                try:
+                    if not self._alive():
+                        self._take_again()
+                except Exception:  # noqa: BLE001 - logged; the next round tries again
+                    log.exception("the service's database lock could not be checked or taken again; "
+                                  "trying again in %g s", KEEPER_INTERVAL_S)
 
     def _alive(self) -> bool:
+        """Whether the lock's connection still answers; one that does not is dropped."""
         if self.connection is None:
             return False
         try:
             self.connection.execute(sa.text("SELECT 1"))
             return True
-        except sa.exc.DBAPIError:
-            self.connection.invalidate()
-            self.connection.close()
-            self.connection = None
+        except Exception:  # noqa: BLE001 - a lost server (DBAPIError) or a closed Connection alike
+            connection, self.connection = self.connection, None
+            try:
+                connection.invalidate()
+                connection.close()
+            except Exception:  # noqa: BLE001 - it is being dropped: nothing of it is used again
+                log.debug("closing the lost database-lock connection failed", exc_info=True)
             return False
 
     def _take_again(self) -> None:

@@ -117,8 +117,21 @@ def _lock_holders(url: str) -> list[tuple[str, int]]:
         engine.dispose()
 
 
-def _taken_again(holders: list[tuple[str, int]], lost_pid: int) -> bool:
-    """Whether one shared lock is held, by a backend other than the ended ``lost_pid``."""
+def _wait_until_taken_again(url: str, lost_pid: int) -> None:
+    """Wait up to 30 s for one shared lock held by a backend other than ``lost_pid`` alone.
+
+    pg_terminate_backend only signals: the ending backend is listed with its lock for a
+    moment, so a lock held by it does not count.
+    """
+    deadline = time.monotonic() + 30
+    holders = _lock_holders(url)
+    while not _held_by_another(holders, lost_pid) and time.monotonic() < deadline:
+        time.sleep(0.1)
+        holders = _lock_holders(url)
+    assert _held_by_another(holders, lost_pid), holders
+
+
+def _held_by_another(holders: list[tuple[str, int]], lost_pid: int) -> bool:
     return len(holders) == 1 and holders[0][0] == "ShareLock" and holders[0][1] != lost_pid
 
 
@@ -133,15 +146,34 @@ def test_the_service_takes_its_database_lock_again_after_losing_its_connection(
         with engine.connect() as connection:  # as a database restart would
             connection.execute(sa.text("SELECT pg_terminate_backend(:pid)"), {"pid": lost_pid})
         engine.dispose()
-        # pg_terminate_backend only signals: the ending backend is listed with its lock for a
-        # moment, so wait for the lock to be held by another backend alone
-        deadline = time.monotonic() + 30
-        holders = _lock_holders(pg_url)
-        while not _taken_again(holders, lost_pid) and time.monotonic() < deadline:
-            time.sleep(0.1)
-            holders = _lock_holders(pg_url)
-        assert _taken_again(holders, lost_pid), holders
+        _wait_until_taken_again(pg_url, lost_pid)
         assert database_lock.hold_database_lock(pg_url, shared=False) is None
+    finally:
+        held.release()
+    assert _lock_holders(pg_url) == []
+
+
+def test_the_lock_keeper_outlives_a_closed_connection_and_a_failed_take(tmp_path, pg_url, monkeypatch,
+                                                                        caplog):
+    monkeypatch.setattr(database_lock, "KEEPER_INTERVAL_S", 0.2)
+    take, failures = database_lock._take, []
+
+    def take_failing_once(engine, function):
+        if not failures:
+            failures.append(function)
+            raise RuntimeError("an error no check expected")
+        return take(engine, function)
+
+    held = hold_service_lock(Settings(data_dir=tmp_path / "s", database_url=pg_url), "navsvc serve")
+    try:
+        [(_, lost_pid)] = _lock_holders(pg_url)
+        monkeypatch.setattr(database_lock, "_take", take_failing_once)
+        with held.database._guard:  # SQLAlchemy refuses a closed Connection (not a DBAPIError)
+            held.database.connection.close()
+        _wait_until_taken_again(pg_url, lost_pid)
+        assert failures == ["pg_try_advisory_lock_shared"]
+        assert held.database._keeper.is_alive()
+        assert "could not be checked or taken again" in caplog.text
     finally:
         held.release()
     assert _lock_holders(pg_url) == []
