@@ -10,6 +10,7 @@ from importlib import resources
 import numpy as np
 
 from navsvc import __version__, templates
+from navsvc.anatomy.scalp_rise import RISE_CAUTION_MM, RISE_PATCH_RADIUS_MM, scalp_rise_caution
 from navsvc.anatomy.tissue import GM_THRESHOLD
 from navsvc.coords import ras_to_lps, world_to_voxel
 from navsvc.dose import dose_summary
@@ -23,7 +24,7 @@ from navsvc.target.individualize import RULE
 from navsvc.target.results import M1Site, TargetResult
 from navsvc.target.strategies import M1_HAND_KNOB_CITATION, M1_HAND_KNOB_MNI_MM, STRATEGIES
 
-SCHEMA_VERSION = "1.7.0"
+SCHEMA_VERSION = "1.8.0"
 SCHEMA_FILE = "plan.schema.json"
 #: decimals kept for coordinates in mm (0.001 mm is far below any imaging precision)
 MM_DECIMALS = 3
@@ -163,7 +164,16 @@ def _entry_block(target: TargetResult, scalp_to_brain_mm: float) -> dict:
         "along_normal": {"scalp_ras_mm": _mm(target.along_normal_entry_ras_mm),
                          "coil_matrix": _matrix(target.along_normal_coil),
                          "description": "scalp point whose normal line passes nearest the target"},
+        "scalp_rise": _scalp_rise_block(
+            target.scalp_rise_mm, "the entry point",
+            "The entry point, the coil's position and tilt and the scalp-to-cortex depth are measured on "
+            "the scalp as imaged, on top of it"),
     }
+
+
+def _scalp_rise_block(rise_mm: float, site: str, consequence: str) -> dict:
+    return {"rise_mm": round(rise_mm, 2), "patch_radius_mm": RISE_PATCH_RADIUS_MM,
+            "caution_from_mm": RISE_CAUTION_MM, "caution": scalp_rise_caution(rise_mm, site, consequence)}
 
 
 def _coil_block(target: TargetResult, options) -> dict:
@@ -190,7 +200,11 @@ def _landmarks_block(landmarks: LandmarkSet, m1: M1Site, entry_ras_mm: np.ndarra
     points["m1_hand_knob"] = {"ras_mm": _mm(m1.scalp_ras_mm), "cortex_ras_mm": _mm(m1.cortex.cortex_ras_mm),
                               "mni_mm": _mm(M1_HAND_KNOB_MNI_MM), "citation": M1_HAND_KNOB_CITATION,
                               "method": "scalp point nearest the individualized hand knob (the target's rule, "
-                                        "with 15 mm instead of 10: the coordinate lies in the sulcal bank)"}
+                                        "with 15 mm instead of 10: the coordinate lies in the sulcal bank)",
+                              "scalp_rise": _scalp_rise_block(
+                                  m1.scalp_rise_mm, "the motor hand knob's scalp point",
+                                  "The scalp-to-cortex depth there, and with it the dose suggestion, is measured "
+                                  "on the scalp as imaged, on top of it")}
     for name, point in points.items():
         point["scalp_in_image"] = bool(landmarks.scalp_in_image[name])
     return {

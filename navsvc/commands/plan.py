@@ -71,7 +71,7 @@ def print_summary(plan: dict, out: Path) -> None:
     """Print the short human summary of a plan."""
     from navsvc.anatomy.field_of_view import scalp_not_in_image_text
     from navsvc.coil import handle_direction_words
-    from navsvc.report.values import intensity_words
+    from navsvc.report.values import intensity_words, scalp_rise_cautions
 
     t, e, c = plan["target"], plan["entry"], plan["coil"]
     d = plan["landmarks"]["distances_mm"]
@@ -98,8 +98,8 @@ def print_summary(plan: dict, out: Path) -> None:
                                       plan["input"].get("scalp_removed", False))
         print(f"warning         {why}: not reliable here: {', '.join(cut)}")
     caution = plan["registration"]["quality"].get("caution")
-    if caution:
-        print(f"warning         {caution}")
+    for text in ([caution] if caution else []) + scalp_rise_cautions(plan):
+        print(f"warning         {text}")
     noise = plan["input"].get("noise_pct_of_brain")
     noise_text = "not measured (too little air in the image)" if noise is None else f"{noise:.1f} % of brain signal"
     print(f"image noise     {noise_text}")

@@ -15,7 +15,8 @@ from navsvc.coil import handle_direction_words
 from navsvc.report import slices
 from navsvc.target.hemisphere import LEFT, hemisphere
 from navsvc.report.values import (MISSING, esc, fixed_decimals, fmt_number, fmt_value, fmt_vector, intensity_words,
-                                  lookup, lps_from_ras, vector3)
+                                  lookup, lps_from_ras, scalp_rise_cautions, scalp_rise_words,
+                                  vector3)
 
 #: Display names of the landmark keys, in the order the table lists them.
 LANDMARK_NAMES = {
@@ -238,8 +239,8 @@ def warnings(plan: Mapping) -> list[str]:
     if _registration_status(plan)[1] is False:
         found.append("Registration quality is below its threshold: check the registration figure.")
     caution = lookup(plan, "registration", "quality", "caution")
-    if isinstance(caution, str) and caution:
-        found.append(f"{caution[0].upper()}{caution[1:]}.")
+    cautions = ([caution] if isinstance(caution, str) and caution else []) + scalp_rise_cautions(plan)
+    found.extend(f"{text[0].upper()}{text[1:]}." for text in cautions)
     points = lookup(plan, "landmarks", "points")
     cut = sorted(LANDMARK_NAMES.get(name, name) for name, point in points.items()
                  if lookup(point, "scalp_in_image") is False) if isinstance(points, Mapping) else []
@@ -301,6 +302,7 @@ def render_page(plan: Mapping, figures: Mapping[str, bytes | None]) -> str:
         ("Input voxel size (mm)", fmt_value(lookup(input_info, "voxel_size_mm"))),
         ("Input orientation (voxel axes)", fmt_value(lookup(input_info, "orientation"))),
         ("Input noise (% of brain signal)", fmt_number(lookup(input_info, "noise_pct_of_brain"), 1)),
+        ("Scalp rise above its smooth shape", esc(scalp_rise_words(plan))),
         ("Registration template", esc(lookup(plan, "registration", "template"))),
         ("Registration quality", registration_text),
         ("Image intensity", esc(intensity_words(plan))),

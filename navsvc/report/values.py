@@ -100,3 +100,25 @@ def intensity_words(plan: Mapping) -> str | None:
         return (f"uneven: the bias field spans a factor of {spread:.2f} (from {uneven_from:.2f} on), "
                 "corrected more strongly before registration")
     return f"even: the bias field spans a factor of {spread:.2f}"
+
+
+def scalp_rise_cautions(plan: Mapping) -> list[str]:
+    """The plan's cautions that the scalp rises above its smooth shape near the entry point
+    or the motor hand knob's scalp point (``scalp_rise``, schema 1.8.0); none for an older
+    plan or a malformed block."""
+    blocks = (lookup(plan, "entry", "scalp_rise"), lookup(plan, "landmarks", "points", "m1_hand_knob", "scalp_rise"))
+    return [caution for caution in (lookup(block, "caution") for block in blocks)
+            if isinstance(caution, str) and caution]
+
+
+def scalp_rise_words(plan: Mapping) -> str | None:
+    """The scalp's rise at the entry point and the motor hand knob's scalp point, in words;
+    None for a plan made before schema 1.8.0 or with a malformed block."""
+    entry = lookup(plan, "entry", "scalp_rise")
+    m1 = lookup(plan, "landmarks", "points", "m1_hand_knob", "scalp_rise")
+    values = (lookup(entry, "rise_mm"), lookup(m1, "rise_mm"), lookup(entry, "caution_from_mm"),
+              lookup(entry, "patch_radius_mm"))
+    if not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values):
+        return None
+    return (f"entry {values[0]:.1f} mm, motor hand knob {values[1]:.1f} mm, within {values[3]:g} mm "
+            f"(cautioned from {values[2]:.1f} mm)")

@@ -45,13 +45,13 @@ from navsvc.testing.heads.intensity import (
     pad_outside_field_of_view,
     robust_max,
 )
-from navsvc.testing.heads.markers import add_marker, weighted_centroid_ras_mm
+from navsvc.testing.heads.markers import add_capsule, add_marker, weighted_centroid_ras_mm
 from navsvc.testing.heads.orientation import all_orientations, orientation_label, reorient
 from navsvc.testing.heads.resampling import resample
 from navsvc.testing.heads.warp import WARP_MAX_LIPSCHITZ, SinusoidalWarp, smooth_warp
 
 __all__ = [
-    "PointMap", "TransformedHead", "add_marker", "add_rician_noise", "all_orientations", "as_loaded_t1",
+    "PointMap", "TransformedHead", "add_capsule", "add_marker", "add_rician_noise", "all_orientations", "as_loaded_t1",
     "bias_field", "deface", "grid_centre_ras_mm", "image_data", "load_colin27", "load_icbm_template", "mirror_left_right",
     "move_in_world", "multiply_bias_field", "multiply_receive_coil_profile", "oblique_affine", "orientation_label", "pad_outside_field_of_view",
     "reorient", "resample",
