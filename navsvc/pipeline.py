@@ -22,7 +22,7 @@ from navsvc.anatomy.field_of_view import (
 from navsvc.anatomy.noise import noise_pct_of_brain, require_low_noise
 from navsvc.anatomy.removed_scalp import removed_scalp_vertices
 from navsvc.anatomy.scalp import Scalp, scalp_surface
-from navsvc.anatomy.scalp_rise import scalp_rise_mm
+from navsvc.anatomy.scalp_rise import scalp_rise
 from navsvc.anatomy.tissue import LocalTissue, segment_locally
 from navsvc.ants_folder import ants_safe_folder
 from navsvc.antspy import ants
@@ -163,7 +163,7 @@ def locate_target(options: PlanOptions, ctx: PlanContext) -> TargetResult:
                                                                    options.handle_angle_deg, alt_entry),
                            options.coil_distance_mm)
     return TargetResult(mni, native, cortex, entry, normal, coil, alt_entry, alt_coil,
-                        scalp_to_cortex_mm(entry, cortex.cortex_ras_mm, tissue), scalp_rise_mm(scalp, entry))
+                        scalp_to_cortex_mm(entry, cortex.cortex_ras_mm, tissue), scalp_rise(scalp, entry))
 
 
 def require_cortical_depth(target: TargetResult, brain_mask: WorkingImage, chosen_by_user: bool = False) -> None:
@@ -277,7 +277,7 @@ def locate_m1(ctx: PlanContext) -> M1Site:
     cortex, tissue = _cortical_point(ctx, m1_native, M1_MAX_SHIFT_MM)
     scalp_ras_mm = ctx.scalp.nearest_point(cortex.cortex_ras_mm)
     return M1Site(cortex, scalp_ras_mm, scalp_to_cortex_mm(scalp_ras_mm, cortex.cortex_ras_mm, tissue),
-                  scalp_rise_mm(ctx.scalp, scalp_ras_mm))
+                  scalp_rise(ctx.scalp, scalp_ras_mm))
 
 
 def place_landmarks(ctx: PlanContext, m1: M1Site) -> LandmarkSet:

@@ -10,7 +10,7 @@ from importlib import resources
 import numpy as np
 
 from navsvc import __version__, templates
-from navsvc.anatomy.scalp_rise import RISE_CAUTION_MM, RISE_PATCH_RADIUS_MM, scalp_rise_caution
+from navsvc.anatomy.scalp_rise import RISE_CAUTION_MM, RISE_PATCH_RADIUS_MM, ScalpRise, scalp_rise_caution
 from navsvc.anatomy.tissue import GM_THRESHOLD
 from navsvc.coords import ras_to_lps, world_to_voxel
 from navsvc.dose import dose_summary
@@ -165,15 +165,17 @@ def _entry_block(target: TargetResult, scalp_to_brain_mm: float) -> dict:
                          "coil_matrix": _matrix(target.along_normal_coil),
                          "description": "scalp point whose normal line passes nearest the target"},
         "scalp_rise": _scalp_rise_block(
-            target.scalp_rise_mm, "the entry point",
+            target.scalp_rise, "the entry point",
             "The entry point, the coil's position and tilt and the scalp-to-cortex depth are measured on "
             "the scalp as imaged, on top of it"),
     }
 
 
-def _scalp_rise_block(rise_mm: float, site: str, consequence: str) -> dict:
-    return {"rise_mm": round(rise_mm, 2), "patch_radius_mm": RISE_PATCH_RADIUS_MM,
-            "caution_from_mm": RISE_CAUTION_MM, "caution": scalp_rise_caution(rise_mm, site, consequence)}
+def _scalp_rise_block(rise: ScalpRise, site: str, consequence: str) -> dict:
+    caution = scalp_rise_caution(rise, site, consequence)
+    # below the caution the highest vertex of smooth skin is a tie broken by rounding: not a place
+    return {"rise_mm": round(rise.rise_mm, 2), "peak_ras_mm": None if caution is None else _mm(rise.peak_ras_mm),
+            "patch_radius_mm": RISE_PATCH_RADIUS_MM, "caution_from_mm": RISE_CAUTION_MM, "caution": caution}
 
 
 def _coil_block(target: TargetResult, options) -> dict:
@@ -202,7 +204,7 @@ def _landmarks_block(landmarks: LandmarkSet, m1: M1Site, entry_ras_mm: np.ndarra
                               "method": "scalp point nearest the individualized hand knob (the target's rule, "
                                         "with 15 mm instead of 10: the coordinate lies in the sulcal bank)",
                               "scalp_rise": _scalp_rise_block(
-                                  m1.scalp_rise_mm, "the motor hand knob's scalp point",
+                                  m1.scalp_rise, "the motor hand knob's scalp point",
                                   "The scalp-to-cortex depth there, and with it the dose suggestion, is measured "
                                   "on the scalp as imaged, on top of it")}
     for name, point in points.items():

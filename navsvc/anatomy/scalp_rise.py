@@ -20,6 +20,8 @@ imaged.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from navsvc.anatomy.scalp import NORMAL_PATCH_RADIUS_MM, Scalp
@@ -35,9 +37,17 @@ RISE_VERTICES = 5
 RISE_CAUTION_MM = 1.5
 
 
-def scalp_rise_mm(scalp: Scalp, point_ras_mm) -> float:
-    """Height the scalp rises outward of its smooth shape within ``RISE_PATCH_RADIUS_MM``
-    of a scalp point, mm.
+@dataclass(frozen=True)
+class ScalpRise:
+    """How far the scalp rises above its smooth shape near a scalp point, and where."""
+
+    rise_mm: float
+    peak_ras_mm: np.ndarray  # the vertex standing out most (native RAS mm)
+
+
+def scalp_rise(scalp: Scalp, point_ras_mm) -> ScalpRise:
+    """How far the scalp rises outward of its smooth shape within ``RISE_PATCH_RADIUS_MM``
+    of a scalp point, and where.
 
     Parameters
     ----------
@@ -48,9 +58,10 @@ def scalp_rise_mm(scalp: Scalp, point_ras_mm) -> float:
 
     Returns
     -------
-    float
-        The ``RISE_VERTICES``-th largest outward distance of the patch's vertices from a
-        quadratic surface fitted to those that do not stand out (0 when none stands out).
+    ScalpRise
+        ``rise_mm``: the ``RISE_VERTICES``-th largest outward distance of the patch's
+        vertices from a quadratic surface fitted to those that do not stand out (0 when
+        none stands out); ``peak_ras_mm``: the vertex farthest out.
 
     Raises
     ------
@@ -69,25 +80,26 @@ def scalp_rise_mm(scalp: Scalp, point_ras_mm) -> float:
         coefficients = np.linalg.lstsq(terms[fitted], height[fitted], rcond=None)[0]
         rise = height - terms @ coefficients
         fitted = rise < RISE_REFIT_MM
-    return float(max(0.0, np.sort(rise)[-RISE_VERTICES]))
+    return ScalpRise(float(max(0.0, np.sort(rise)[-RISE_VERTICES])), vertices[int(np.argmax(rise))])
 
 
-def scalp_rise_caution(rise_mm: float, site: str, consequence: str) -> str | None:
+def scalp_rise_caution(rise: ScalpRise, site: str, consequence: str) -> str | None:
     """The caution a plan carries when the scalp rises ``RISE_CAUTION_MM`` or more near a
     scalp point it uses; None below that.
 
     Parameters
     ----------
-    rise_mm : float
-        :func:`scalp_rise_mm` at the point.
+    rise : ScalpRise
+        :func:`scalp_rise` at the point.
     site : str
         The point, as the caution names it ("the entry point").
     consequence : str
         The sentence saying what was measured on top of the rise there.
     """
-    if not rise_mm >= RISE_CAUTION_MM:
+    if not rise.rise_mm >= RISE_CAUTION_MM:
         return None
-    return (f"the scalp rises {rise_mm:.1f} mm above its smooth shape within {RISE_PATCH_RADIUS_MM:g} mm of "
-            f"{site}: a marker capsule or something else lies on the skin there, or the eye, ear or nose is "
-            f"near. {consequence}. Check the QC report's slices there, and take markers off the treatment area "
-            "before the MRI")
+    peak = ", ".join(f"{v:.1f}" for v in rise.peak_ras_mm)
+    return (f"the scalp rises {rise.rise_mm:.1f} mm above its smooth shape within {RISE_PATCH_RADIUS_MM:g} mm "
+            f"of {site}, most at ({peak}) mm RAS: a marker capsule or something else lies on the skin there, "
+            f"or the eye, ear or nose is near. {consequence}. Look at the T1 there, and take markers off the "
+            "treatment area before the MRI")

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from navsvc.anatomy.scalp_rise import ScalpRise
 from navsvc.target.individualize import CorticalTarget
 
 
@@ -23,7 +24,7 @@ class TargetResult:
     along_normal_entry_ras_mm: np.ndarray
     along_normal_coil: np.ndarray
     scalp_to_cortex_mm: float  # entry to the cortical surface (the target lies deeper)
-    scalp_rise_mm: float  # the scalp's rise near the entry (navsvc.anatomy.scalp_rise)
+    scalp_rise: ScalpRise  # near the entry
 
 
 @dataclass(frozen=True)
@@ -33,4 +34,4 @@ class M1Site:
     cortex: CorticalTarget
     scalp_ras_mm: np.ndarray
     scalp_to_cortex_mm: float
-    scalp_rise_mm: float  # the scalp's rise near scalp_ras_mm (navsvc.anatomy.scalp_rise)
+    scalp_rise: ScalpRise  # near scalp_ras_mm
