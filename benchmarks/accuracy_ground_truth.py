@@ -42,6 +42,8 @@ import argparse
 import statistics
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import nibabel as nib
@@ -102,17 +104,24 @@ def split_error(plan: dict, base: dict, case: heads.TransformedHead) -> tuple[fl
     return abs(across), float(np.linalg.norm(error - across * axis))
 
 
+@contextmanager
+def planned_colin27() -> Iterator[tuple[nib.Nifti1Image, dict, Path]]:
+    """Colin27, its default plan (the benchmarks' ground truth) and a scratch folder that is
+    removed afterwards."""
+    original = heads.load_colin27()
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        nib.save(original, str(tmp / "original.nii.gz"))
+        yield original, make_plan(tmp / "original.nii.gz", tmp / "original"), tmp
+
+
 def main() -> None:
     """Run the cases and print one row per case plus the summary."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cases", type=int, default=12)
     parser.add_argument("--reference", action="store_true", help="compare the mapped target with full-res ANTs too")
     args = parser.parse_args()
-    original = heads.load_colin27()
-    with tempfile.TemporaryDirectory() as tmp:
-        tmp = Path(tmp)
-        nib.save(original, str(tmp / "original.nii.gz"))
-        base = make_plan(tmp / "original.nii.gz", tmp / "original")
+    with planned_colin27() as (original, base, tmp):
         mni_mm = base["target"]["mni_mm"]
         ref = reference_target(original, lambda p: np.asarray(p, float), mni_mm, tmp) if args.reference else None
         print(f"{'case':48s}{'target mm':>10s}{'across':>8s}{'along':>7s}{'cortex pt mm':>13s}{'entry mm':>10s}"

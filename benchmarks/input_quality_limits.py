@@ -17,9 +17,7 @@ Usage: ``python benchmarks/input_quality_limits.py``
 
 from __future__ import annotations
 
-import tempfile
 import time
-from pathlib import Path
 
 import nibabel as nib
 import numpy as np
@@ -28,6 +26,7 @@ from navsvc.errors import InputError
 from navsvc.pipeline import make_plan
 from navsvc.testing import heads
 from navsvc.testing.cases import random_rigid
+from accuracy_ground_truth import planned_colin27  # benchmarks/ is on the path when run as a script
 
 
 def degraded_cases(seed: int = 77):
@@ -58,11 +57,7 @@ def _pct(value: float | None) -> str:
 
 def main() -> None:
     """Plan each degraded copy and print one row per case."""
-    original = heads.load_colin27()
-    with tempfile.TemporaryDirectory() as tmp:
-        tmp = Path(tmp)
-        nib.save(original, str(tmp / "original.nii.gz"))
-        base = make_plan(tmp / "original.nii.gz", tmp / "original")
+    with planned_colin27() as (original, base, tmp):
         print(f"{'case':34s}{'mapped mm':>10s}{'cortex mm':>10s}{'entry mm':>9s}{'dose %MSO':>10s}"
               f"{'quality':>9s}{'noise %':>8s}{'s':>6s}  refusal or landmarks newly marked")
         for name, make in degraded_cases():
