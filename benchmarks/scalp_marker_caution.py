@@ -11,26 +11,31 @@ skips them), which must stay below the caution.
 
 Usage: ``python benchmarks/scalp_marker_caution.py [--copies 12]``
 
-Measured 2026-12-05 (2 cores, 2 min 51 s for all 21 plans):
+Measured 2026-12-05 (2 cores, 3 min 10 s for all 23 plans):
 
 ====================================  =======  =======  ========  =======  =========  =========
 capsule over the entry                rise mm  caution  entry mm  coil mm  cortex mm  dose %MSO
 ====================================  =======  =======  ========  =======  =========  =========
-10 x 6 mm, on the skin                3.73     yes      8.26      8.92     1.79       -0.0
-15 x 8 mm, on the skin                5.80     yes      8.31      9.35     1.93       +0.1
-8 x 5 mm, on the skin                 2.09     yes      5.95      6.32     1.17       +0.7
-10 x 6 mm, 1 mm off                   4.70     yes      6.65      7.25     1.22       +3.1
-10 x 6 mm, 2 mm off, across           5.86     yes      6.56      7.27     1.14       +2.5
-10 x 6 mm, pressed in 0.5 mm, across  2.36     yes      7.62      8.13     1.65       +0.6
-10 x 6 mm, 3 mm off                   0.20     no       0.83      0.86     0.25       -0.6
-10 x 6 mm, 5 mm off                   0.19     no       0.09      0.10     0.27       -1.2
+10 x 6 mm, on the skin                5.59     yes      8.26      8.92     1.79       -0.0
+15 x 8 mm, on the skin                8.00     yes      8.31      9.35     1.93       +0.1
+8 x 5 mm, on the skin                 4.37     yes      5.95      6.32     1.17       +0.7
+10 x 6 mm, 1 mm off                   6.60     yes      6.65      7.25     1.22       +3.1
+10 x 6 mm, 2 mm off, across           7.70     yes      6.56      7.27     1.14       +2.5
+10 x 6 mm, pressed in 0.5 mm, across  4.93     yes      7.62      8.13     1.65       +0.6
+6 x 4 mm, on the skin                 2.91     yes      4.85      5.13     0.89       +1.3
+5 x 3 mm, on the skin                 0.50     no       3.08      3.23     0.54       +0.8
+10 x 6 mm, 3 mm off                   0.27     no       0.83      0.86     0.25       -0.6
+10 x 6 mm, 5 mm off                   0.27     no       0.09      0.10     0.27       -1.2
 ====================================  =======  =======  ========  =======  =========  =========
 
-Without a marker, Colin27 and its 12 copies rose 0.14-0.65 mm at the entry and 0.15-0.43 mm
+Without a marker, Colin27 and its 12 copies rose 0.24-0.57 mm at the entry and 0.22-0.58 mm
 at M1 (the largest: the copy with every degradation combined); none was cautioned (from
-1.5 mm). A capsule 3 mm or more off the skin is not part of the scalp and moves nothing
-but by the registration's own scatter (the dose's -0.6 and -1.2 %MSO: the hand knob's
-depth, 0.5 mm apart; see the README's dose figures).
+2 mm). At the noisiest the pipeline accepts (``input_quality_limits.py``'s 12 % Rician noise
++ rigid): 1.0 mm at the entry, 1.54 mm at M1; 9 %: 0.52 and 0.58 mm. A 5 x 3 mm capsule is
+not found (the skin's 3 x 3 x 3 vote, which keeps noise out, erodes it); on the 2 mm scalp
+mesh a 6 x 4 mm one was not either (0.73 mm, as high as skin). A capsule 3 mm or more off the
+skin is not part of the scalp and moves nothing but by the registration's own scatter (the
+dose's -0.6 and -1.2 %MSO: the hand knob's depth, 0.5 mm apart).
 """
 
 from __future__ import annotations
@@ -56,6 +61,8 @@ CAPSULES = [
     ("10 x 6 mm, 1 mm off", 10.0, 6.0, 1.0, "handle"),
     ("10 x 6 mm, 2 mm off, across", 10.0, 6.0, 2.0, "wing"),
     ("10 x 6 mm, pressed in 0.5 mm, across", 10.0, 6.0, -0.5, "wing"),
+    ("6 x 4 mm, on the skin", 6.0, 4.0, 0.0, "handle"),
+    ("5 x 3 mm, on the skin", 5.0, 3.0, 0.0, "handle"),
     ("10 x 6 mm, 3 mm off", 10.0, 6.0, 3.0, "handle"),
     ("10 x 6 mm, 5 mm off", 10.0, 6.0, 5.0, "handle"),
 ]

@@ -22,7 +22,7 @@ from navsvc.anatomy.field_of_view import (
 from navsvc.anatomy.noise import noise_pct_of_brain, require_low_noise
 from navsvc.anatomy.removed_scalp import removed_scalp_vertices
 from navsvc.anatomy.scalp import Scalp, scalp_surface
-from navsvc.anatomy.scalp_rise import scalp_rise
+from navsvc.anatomy.scalp_rise import OuterSkin, scalp_rise
 from navsvc.anatomy.tissue import LocalTissue, segment_locally
 from navsvc.ants_folder import ants_safe_folder
 from navsvc.antspy import ants
@@ -80,6 +80,7 @@ class PlanContext:
     frame: HeadFrame
     cut: ScalpCut  # where the image's field of view cuts the scalp
     brain_mask: WorkingImage  # Colin27's brain mask carried onto the patient, 2 mm grid
+    skin: OuterSkin  # where a marker on the scalp is looked for
 
 
 def _is_left(ctx: PlanContext, points_ras_mm) -> np.ndarray:
@@ -163,7 +164,7 @@ def locate_target(options: PlanOptions, ctx: PlanContext) -> TargetResult:
                                                                    options.handle_angle_deg, alt_entry),
                            options.coil_distance_mm)
     return TargetResult(mni, native, cortex, entry, normal, coil, alt_entry, alt_coil,
-                        scalp_to_cortex_mm(entry, cortex.cortex_ras_mm, tissue), scalp_rise(scalp, entry))
+                        scalp_to_cortex_mm(entry, cortex.cortex_ras_mm, tissue), scalp_rise(scalp, ctx.skin, entry))
 
 
 def require_cortical_depth(target: TargetResult, brain_mask: WorkingImage, chosen_by_user: bool = False) -> None:
@@ -277,7 +278,7 @@ def locate_m1(ctx: PlanContext) -> M1Site:
     cortex, tissue = _cortical_point(ctx, m1_native, M1_MAX_SHIFT_MM)
     scalp_ras_mm = ctx.scalp.nearest_point(cortex.cortex_ras_mm)
     return M1Site(cortex, scalp_ras_mm, scalp_to_cortex_mm(scalp_ras_mm, cortex.cortex_ras_mm, tissue),
-                  scalp_rise(ctx.scalp, scalp_ras_mm))
+                  scalp_rise(ctx.scalp, ctx.skin, scalp_ras_mm))
 
 
 def place_landmarks(ctx: PlanContext, m1: M1Site) -> LandmarkSet:
@@ -344,7 +345,8 @@ def _plan_into(out: Path, t1_path: str | Path, options: PlanOptions, timer: Stag
             grid = resample_to_working_grid(t1)
             coarse = grid.downsampled(2)
         registration, anatomy = register_with_anatomy(t1, coarse, scratch, timer)
-        ctx = PlanContext(t1, grid, registration, anatomy.scalp, anatomy.frame, anatomy.cut, anatomy.brain_mask)
+        ctx = PlanContext(t1, grid, registration, anatomy.scalp, anatomy.frame, anatomy.cut, anatomy.brain_mask,
+                          OuterSkin.of(grid, coarse, anatomy.scalp))
         with timer.stage("target"):
             target = locate_target(options, ctx)
             require_cortical_depth(target, ctx.brain_mask,

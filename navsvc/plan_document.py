@@ -174,7 +174,8 @@ def _entry_block(target: TargetResult, scalp_to_brain_mm: float) -> dict:
 def _scalp_rise_block(rise: ScalpRise, site: str, consequence: str) -> dict:
     caution = scalp_rise_caution(rise, site, consequence)
     # below the caution the highest vertex of smooth skin is a tie broken by rounding: not a place
-    return {"rise_mm": round(rise.rise_mm, 2), "peak_ras_mm": None if caution is None else _mm(rise.peak_ras_mm),
+    return {"rise_mm": None if rise.rise_mm is None else round(rise.rise_mm, 2),
+            "peak_ras_mm": None if caution is None else _mm(rise.peak_ras_mm),
             "patch_radius_mm": RISE_PATCH_RADIUS_MM, "caution_from_mm": RISE_CAUTION_MM, "caution": caution}
 
 

@@ -128,14 +128,18 @@ def scale_free_otsu(values: np.ndarray) -> float:
     return float(np.ldexp(filters.threshold_otsu(scaled), exponent))
 
 
-def head_mask(t1: WorkingImage) -> np.ndarray:
-    """Boolean mask of the head: above the air/tissue threshold, closed, filled, one piece."""
-    data = t1.data
+def head_threshold(t1: WorkingImage) -> float:
+    """The air/tissue intensity threshold of the head mask: half Otsu's threshold of the
+    image's positive voxels (0 when there are none)."""
     # Otsu over all voxels: a strided subsample is not mirror-symmetric on even-length
     # axes, so a left-right mirrored head got another threshold and another mask.
-    positive = data[data > 0]
-    threshold = 0.5 * scale_free_otsu(positive) if positive.size else 0.0
-    mask = median3_above(data, threshold)
+    positive = t1.data[t1.data > 0]
+    return 0.5 * scale_free_otsu(positive) if positive.size else 0.0
+
+
+def head_mask(t1: WorkingImage) -> np.ndarray:
+    """Boolean mask of the head: above the air/tissue threshold, closed, filled, one piece."""
+    mask = median3_above(t1.data, head_threshold(t1))
     labels, n = ndimage.label(mask)
     if n == 0:
         return mask
