@@ -49,8 +49,9 @@ def _scalp(head: WorkingImage) -> Scalp:
 
 def _rise(head: WorkingImage, near_ras_mm) -> ScalpRise:
     """The rise at the scalp point nearest ``near_ras_mm``, measured as the pipeline does."""
-    scalp = _scalp(head)
-    return scalp_rise(scalp, OuterSkin.of(head, head.downsampled(2), scalp), scalp.nearest_point(near_ras_mm))
+    coarse = head.downsampled(2)
+    scalp = scalp_surface(coarse)
+    return scalp_rise(scalp, OuterSkin.of(head, coarse, scalp), scalp.nearest_point(near_ras_mm))
 
 
 FOREHEAD_LEFT = np.array([-45.0, 70.0, 40.0])  # near where a left-DLPFC entry lies

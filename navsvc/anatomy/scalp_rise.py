@@ -78,15 +78,10 @@ class OuterSkin:
         low = np.clip(np.floor(ijk.min(axis=0)).astype(int) - 2, 0, self.image.data.shape)
         high = np.clip(np.ceil(ijk.max(axis=0)).astype(int) + 3, 0, self.image.data.shape)
         crop = self.image.data[low[0]:high[0], low[1]:high[1], low[2]:high[2]] >= self.threshold
-        vote = ndimage.uniform_filter(crop.astype(np.float32), size=3, mode="constant")
-        shares = ndimage.map_coordinates(vote, (ijk - low).T, order=1, cval=0.0)
-        near = _sample(self.near_head, points, order=0) > 0
-        return np.where(near, shares, 0.0).reshape(points_ras_mm.shape[:-1])
-
-
-def _sample(grid: WorkingImage, points_ras_mm: np.ndarray, order: int) -> np.ndarray:
-    ijk = (points_ras_mm.reshape(-1, 3) - grid.origin_ras_mm) / grid.spacing_mm
-    return ndimage.map_coordinates(grid.data, ijk.T, order=order, cval=0).reshape(points_ras_mm.shape[:-1])
+        vote = WorkingImage(ndimage.uniform_filter(crop.astype(np.float32), size=3, mode="constant"),
+                            self.image.origin_ras_mm + low * self.image.spacing_mm, self.image.spacing_mm)
+        near = self.near_head.sample(points, order=0) > 0
+        return np.where(near, vote.sample(points), 0.0).reshape(points_ras_mm.shape[:-1])
 
 
 @dataclass(frozen=True)
@@ -130,7 +125,8 @@ def scalp_rise(scalp: Scalp, skin: OuterSkin, point_ras_mm) -> ScalpRise:
     second = np.cross(outward, first)
     grid_mm = np.arange(-RISE_PATCH_RADIUS_MM, RISE_PATCH_RADIUS_MM + 0.5)
     u, v = (a.ravel() for a in np.meshgrid(grid_mm, grid_mm, indexing="ij"))
-    u, v = u[u * u + v * v <= RISE_PATCH_RADIUS_MM ** 2], v[u * u + v * v <= RISE_PATCH_RADIUS_MM ** 2]
+    in_disk = u * u + v * v <= RISE_PATCH_RADIUS_MM ** 2
+    u, v = u[in_disk], v[in_disk]
     heights = np.arange(RAY_OUTSIDE_MM, -RAY_INSIDE_MM, -RAY_STEP_MM)
     rays = (point + u[:, None, None] * first + v[:, None, None] * second
             + heights[None, :, None] * outward)

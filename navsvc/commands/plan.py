@@ -71,7 +71,7 @@ def print_summary(plan: dict, out: Path) -> None:
     """Print the short human summary of a plan."""
     from navsvc.anatomy.field_of_view import scalp_not_in_image_text
     from navsvc.coil import handle_direction_words
-    from navsvc.report.values import intensity_words, scalp_rise_cautions
+    from navsvc.report.values import intensity_words, plan_cautions
 
     t, e, c = plan["target"], plan["entry"], plan["coil"]
     d = plan["landmarks"]["distances_mm"]
@@ -97,8 +97,7 @@ def print_summary(plan: dict, out: Path) -> None:
         why = scalp_not_in_image_text(plan["input"].get("field_of_view_cuts_scalp", True),
                                       plan["input"].get("scalp_removed", False))
         print(f"warning         {why}: not reliable here: {', '.join(cut)}")
-    caution = plan["registration"]["quality"].get("caution")
-    for text in ([caution] if caution else []) + scalp_rise_cautions(plan):
+    for text in plan_cautions(plan):
         print(f"warning         {text}")
     noise = plan["input"].get("noise_pct_of_brain")
     noise_text = "not measured (too little air in the image)" if noise is None else f"{noise:.1f} % of brain signal"

@@ -15,8 +15,7 @@ from navsvc.coil import handle_direction_words
 from navsvc.report import slices
 from navsvc.target.hemisphere import LEFT, hemisphere
 from navsvc.report.values import (MISSING, esc, fixed_decimals, fmt_number, fmt_value, fmt_vector, intensity_words,
-                                  lookup, lps_from_ras, scalp_rise_cautions, scalp_rise_words,
-                                  vector3)
+                                  lookup, lps_from_ras, plan_cautions, scalp_rise_words, vector3)
 
 #: Display names of the landmark keys, in the order the table lists them.
 LANDMARK_NAMES = {
@@ -238,9 +237,7 @@ def warnings(plan: Mapping) -> list[str]:
         found.append("The cortical target is not in grey matter.")
     if _registration_status(plan)[1] is False:
         found.append("Registration quality is below its threshold: check the registration figure.")
-    caution = lookup(plan, "registration", "quality", "caution")
-    cautions = ([caution] if isinstance(caution, str) and caution else []) + scalp_rise_cautions(plan)
-    found.extend(f"{text[0].upper()}{text[1:]}." for text in cautions)
+    found.extend(f"{text[0].upper()}{text[1:]}." for text in plan_cautions(plan))
     points = lookup(plan, "landmarks", "points")
     cut = sorted(LANDMARK_NAMES.get(name, name) for name, point in points.items()
                  if lookup(point, "scalp_in_image") is False) if isinstance(points, Mapping) else []

@@ -122,3 +122,10 @@ def scalp_rise_words(plan: Mapping) -> str | None:
         return None
     return (f"entry {values[0]:.1f} mm, motor hand knob {values[1]:.1f} mm, within {values[3]:g} mm "
             f"(cautioned from {values[2]:.1f} mm)")
+
+
+def plan_cautions(plan: Mapping) -> list[str]:
+    """Every caution an accepted plan carries, as stored: the registration's
+    (``registration.quality.caution``), then the scalp rise's (:func:`scalp_rise_cautions`)."""
+    caution = lookup(plan, "registration", "quality", "caution")
+    return ([caution] if isinstance(caution, str) and caution else []) + scalp_rise_cautions(plan)
