@@ -3,7 +3,10 @@
 Two stages, both at 2 mm on the working grid:
 
 1. head to head: the patient's whole head to the Colin27 head (rigid, then affine),
-   which captures large rotations and gives the 10-20 landmark frame;
+   which gives the 10-20 landmark frame; the rigid stage also runs from the best of
+   297 starting orientations when that start lies far from its result or outscores it,
+   so that a head at any orientation in its world, or cut by its field of view, is found
+   (:mod:`navsvc.head_start_search`);
 2. brain to brain: the patient's brain (Colin27 brain mask carried back, dilated, N4
    bias-corrected inside it) to the ICBM 2009a template (affine refinement, then SyN),
    which defines "MNI" here. Its SyN runs in a child process with 2 ITK threads, where
@@ -27,6 +30,7 @@ Both directions are kept, so every point exists in native and MNI space
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -41,12 +45,15 @@ from navsvc.ants_folder import ants_can_take
 from navsvc.antspy import ants
 from navsvc.errors import InputError, PipelineError
 from navsvc.grid import WorkingImage
+from navsvc.head_start_search import better_start, mutual_information
 from navsvc.registration_checks import is_uneven_intensity
 from navsvc.registration_maps import HeadAlignment, Registration
 from navsvc.registration_grid import (
     index_box, load_fixed_images, normalise, registration_grid_image,
 )
 from navsvc.syn_process import SynProcess
+
+logger = logging.getLogger(__name__)
 
 #: fixed seed: the same input always gives the same transforms
 RANDOM_SEED = 20120601
@@ -129,12 +136,28 @@ def _stage_prefix(work_dir: Path, stage: str) -> str:
     return f"{folder}{os.sep}"
 
 
+def _head_rigid(colin: ants.ANTsImage, moving: ants.ANTsImage, work_dir: Path) -> str:
+    """Rigid, whole head to Colin27, from the centres of mass and, when the search over
+    orientations finds a better start (:func:`navsvc.head_start_search.better_start`), from
+    that start too; returns the transform file that ends with the higher mutual information."""
+    rigid = ants.registration(fixed=colin, moving=moving, type_of_transform="Rigid",
+                              outprefix=_stage_prefix(work_dir, "head_rigid"), **HEAD_RIGID)["fwdtransforms"][0]
+    start = better_start(colin, moving, rigid, work_dir / "head_start.mat")
+    if start is None:
+        return rigid
+    searched = ants.registration(fixed=colin, moving=moving, type_of_transform="Rigid", initial_transform=str(start),
+                                 outprefix=_stage_prefix(work_dir, "head_rigid_searched"),
+                                 **HEAD_RIGID)["fwdtransforms"][0]
+    kept = max((rigid, searched), key=lambda transform: mutual_information(colin, moving, transform))
+    logger.info("head stage: the search over orientations found a better start than the rigid result; kept the %s",
+                "searched result" if kept == searched else "first result")
+    return kept
+
+
 def _head_stage(colin: ants.ANTsImage, moving: ants.ANTsImage, work_dir: Path) -> str:
     """Rigid, then affine, whole head to Colin27; returns the affine transform file."""
-    rigid = ants.registration(fixed=colin, moving=moving, type_of_transform="Rigid",
-                              outprefix=_stage_prefix(work_dir, "head_rigid"), **HEAD_RIGID)
     affine = ants.registration(fixed=colin, moving=moving, type_of_transform="Affine",
-                               initial_transform=rigid["fwdtransforms"][0],
+                               initial_transform=_head_rigid(colin, moving, work_dir),
                                outprefix=_stage_prefix(work_dir, "head_affine"), **HEAD_AFFINE)
     return affine["fwdtransforms"][0]
 

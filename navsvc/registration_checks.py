@@ -23,8 +23,7 @@ INVERTED_CONTRAST_CORRELATION = -0.3
 CAUTION_BRAIN_CORRELATION = 0.6
 #: bias field spread (:func:`navsvc.registration.bias_field_spread`) from which a refusal
 #: for registration quality names the uneven intensity as its likely cause: Colin27 1.10,
-#: turned over by its header (prone as supine, feet-first as head-first) 1.12, with a
-#: receive-coil profile x2.5 and more 1.27 and more
+#: with a receive-coil profile x2.5 and more 1.27 and more
 UNEVEN_BIAS_FIELD_SPREAD = 1.25
 #: bias field spread (:func:`navsvc.registration.bias_field_spread`) from which the brain
 #: stage corrects the brain again, more strongly (``navsvc.registration.UNEVEN_BIAS_CORRECTION``):
@@ -80,16 +79,13 @@ def require_quality(quality_correlation: float, bias_field_spread: float = 1.0) 
             "measured. Switch on the scanner's intensity normalization (Siemens Prescan Normalize, GE PURE or "
             "SCIC, Philips CLEAR) for the T1 and export it again"
         )
-    # between the two spreads a coil profile and a head turned over by its header (1.12) both fit
     uneven_too = (f". Its intensity also varies across the brain by a factor of {bias_field_spread:.2f} (1.10 in an "
-                  "evenly lit head): if the head is upright, switch on the scanner's intensity normalization for "
-                  "the T1 and export it again") if is_uneven_intensity(bias_field_spread) else ""
+                  "evenly lit head): if it is a head T1, switch on the scanner's intensity normalization for the T1 "
+                  "and export it again") if is_uneven_intensity(bias_field_spread) else ""
     raise InputError(
         f"after registration the brain correlates only {quality_correlation:.3f} with the template (needs >= "
         f"{MIN_BRAIN_CORRELATION}): this does not look like a T1-weighted head MRI, or registration failed. "
-        "Check the series (T1, not T2/FLAIR/phantom) and, in a viewer, that the head is upright in the "
-        "image's world space: a head turned more than about 45 degrees from upright (often a wrong "
-        f"orientation in the header) is not registered{uneven_too}"
+        f"Check in a viewer that the series is a T1 (not T2/FLAIR/phantom) holding the whole head{uneven_too}"
     )
 
 
@@ -136,6 +132,6 @@ def require_handedness(registration: Registration) -> None:
     raise InputError(
         f"registration to MNI {'mirrors' if np.all(determinants <= 0) else 'folds'} the head (local volume "
         f"ratio {determinants[worst]:.2f} at MNI {list(HANDEDNESS_CHECK_MNI_MM[worst])} mm): left and right "
-        "cannot be trusted, so no plan is made. Check in a viewer that the image is a whole, upright head T1 "
+        "cannot be trusted, so no plan is made. Check in a viewer that the image is a whole head T1 "
         "and upload it again"
     )

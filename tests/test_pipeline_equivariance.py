@@ -17,7 +17,6 @@ import numpy as np
 import pytest
 
 from navsvc.deviation import pose_deviation
-from navsvc.errors import InputError
 from navsvc.pipeline import make_plan
 from navsvc.testing import heads
 from navsvc.testing.cases import accuracy_cases
@@ -144,17 +143,22 @@ def test_a_left_right_mirrored_head_gets_a_target_on_its_own_left(colin_plan, tm
 
 # A patient position mis-entered at the scanner turns the head in the header's world: prone
 # entered as supine turns it 180 degrees about the body's long axis, feet-first as
-# head-first 180 degrees about its front-back axis. Either the plan follows the head or it
-# is refused (measured: refused, brain correlation 0.37 and 0.11 against the 0.5 needed);
-# a plan elsewhere would treat another part of the brain.
-@pytest.mark.parametrize("rotation_deg", [(0, 0, 180), (0, 180, 0)], ids=["prone as supine", "feet-first as head-first"])
-def test_a_head_turned_over_by_its_header_is_refused_or_followed(rotation_deg, colin_plan, tmp_path):
+# head-first 180 degrees about its front-back axis. Such heads, and one pitched 55 degrees,
+# used to be refused or, worse, planned 31 mm off (the rigid head stage stopped in a wrong
+# optimum); the search over starting orientations (navsvc/head_start_search.py) finds them:
+# the plan follows the head, as the navigator shows it in the same world.
+@pytest.mark.parametrize("rotation_deg", [(0, 0, 180), (0, 180, 0), (55, 0, 0)],
+                         ids=["prone as supine", "feet-first as head-first", "pitched 55 degrees"])
+def test_a_head_turned_far_from_upright_by_its_header_is_followed(rotation_deg, colin_plan, tmp_path):
     case = heads.rigid(heads.load_colin27(), rotation_deg)
-    try:
-        plan = _plan_of(case.image, tmp_path)
-    except InputError as exc:
-        assert "upright" in str(exc)
-        return
-    expected = case.original_to_new(colin_plan["target"]["native_ras_mm"])[0]
-    assert np.linalg.norm(np.asarray(plan["target"]["native_ras_mm"]) - expected) <= 2.0
-    assert plan["target"]["hemisphere"] == "left"
+    plan = _plan_of(case.image, tmp_path)
+    base, moved = _points(colin_plan), _points(plan)
+    gaps = {k: float(np.linalg.norm(case.original_to_new(base[k])[0] - moved[k])) for k in base}
+    # the landmarks within 3 mm: the hand knob, mapped from MNI like the target, moved 2.1 mm
+    # under the half turn about the front-back axis (and up to 2.0 mm with a neck added below
+    # the same, unturned head)
+    assert max(v for k, v in gaps.items() if not k.startswith("landmark.")) <= 2.0, gaps
+    assert max(gaps.values()) <= 3.0, gaps
+    assert max(_coil_turn_deg(plan, _carried_pose(np.asarray(colin_plan["coil"]["matrix"], float),
+                                                  case.original_to_new))) <= 2.0
+    assert plan["target"]["hemisphere"] == "left" and plan["target"]["cortex_mni_mm"][0] < 0

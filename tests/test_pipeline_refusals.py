@@ -82,11 +82,11 @@ def test_inverted_contrast_is_refused_as_not_t1(tmp_path):
 
 
 @pytest.mark.parametrize("quality, spread, message", [
-    (0.2, 1.1, "does not look like a T1-weighted head MRI.*upright"),
+    (0.2, 1.1, "does not look like a T1-weighted head MRI.*holding the whole head$"),
     (-0.81, 1.1, "contrast is inverted"),
     (0.496, 1.29, r"correlates only 0\.496 .*varies across the brain by a factor of 1\.29 .*Prescan Normalize"),
-    (0.2, 1.14, r"does not look like a T1-weighted head MRI.*not registered$"),
-    (0.492, 1.22, r"does not look like a T1-weighted head MRI.*upright.*factor of 1\.22 .*intensity normalization")])
+    (0.2, 1.14, r"does not look like a T1-weighted head MRI.*whole head$"),
+    (0.492, 1.22, r"does not look like a T1-weighted head MRI.*whole head.*factor of 1\.22 .*intensity normalization")])
 def test_registration_quality_refusals_say_why(quality, spread, message):
     from navsvc.registration_checks import MIN_BRAIN_CORRELATION, require_quality
 
