@@ -21,6 +21,9 @@ Rician noise 0.31 mm; the other ten unchanged to the 0.01 mm). The next session,
 air level taken as numpy's 0.1th percentile (interpolated) instead of the order statistic
 below it, and padding and hot voxels handled (none found in these cases): median 0.54,
 worst 7.02 mm (all combined 6.07 mm, Rician noise 0.25 mm; the other ten unchanged).
+2026-12-05: median 0.54, worst 7.02 mm (bias field 30 % 1.60 mm, since the stronger second
+N4 correction of uneven brains; all combined 5.77 mm); the same to the 0.01 mm with the head
+stage's search over starting orientations, which ran again on none of the 12.
 
 The ``across`` and ``along`` columns split the mapped target's error, carried back into
 the untransformed head, into its part along the coil axis of the untransformed plan (the
