@@ -17,14 +17,14 @@ from navsvc.dose import dose_summary
 from navsvc.anatomy.field_of_view import ScalpCut
 from navsvc.coil import axis_distance_mm, handle_direction_words
 from navsvc.landmarks.placement import LandmarkSet
-from navsvc.registration_checks import (MIN_BRAIN_CORRELATION, UNEVEN_INTENSITY_SPREAD, is_uneven_intensity,
-                                        quality_caution)
+from navsvc.registration_checks import (HEAD_TURN_CAUTION_DEG, MIN_BRAIN_CORRELATION, UNEVEN_INTENSITY_SPREAD,
+                                        head_turn_caution, is_uneven_intensity, quality_caution)
 from navsvc.target.hemisphere import hemisphere
 from navsvc.target.individualize import RULE
 from navsvc.target.results import M1Site, TargetResult
 from navsvc.target.strategies import M1_HAND_KNOB_CITATION, M1_HAND_KNOB_MNI_MM, STRATEGIES
 
-SCHEMA_VERSION = "1.8.0"
+SCHEMA_VERSION = "1.9.0"
 SCHEMA_FILE = "plan.schema.json"
 #: decimals kept for coordinates in mm (0.001 mm is far below any imaging precision)
 MM_DECIMALS = 3
@@ -118,6 +118,7 @@ def _input_block(t1, cut: ScalpCut, noise_pct_of_brain: float | None) -> dict:
 
 
 def _registration_block(registration, transform_files: dict[str, str]) -> dict:
+    turn_deg = registration.turn_from_upright_deg()
     return {
         "template": templates.ICBM_NAME,
         "head_template": "Colin27 (MNI305-aligned single-subject head, MRIcron copy)",
@@ -126,6 +127,8 @@ def _registration_block(registration, transform_files: dict[str, str]) -> dict:
                                "template brain eroded by 6 mm", "value": round(registration.quality_correlation, 4),
                     "threshold": MIN_BRAIN_CORRELATION, "passed": True,
                     "caution": quality_caution(registration.quality_correlation)},
+        "head_orientation": {"turn_from_upright_deg": round(turn_deg, 1), "caution_from_deg": HEAD_TURN_CAUTION_DEG,
+                             "caution": head_turn_caution(turn_deg)},
         "intensity": {"bias_field_spread": round(registration.bias_field_spread, 3),
                       "uneven_from": UNEVEN_INTENSITY_SPREAD,
                       "uneven_corrected": is_uneven_intensity(registration.bias_field_spread)},

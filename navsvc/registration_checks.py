@@ -31,6 +31,12 @@ UNEVEN_BIAS_FIELD_SPREAD = 1.25
 #: :func:`navsvc.testing.heads.multiply_receive_coil_profile`) 1.14, 1.18, 1.22, its mapped
 #: target then 2.1, 3.0, 3.6 mm off; random smooth bias fields of 30-70 % 1.16-1.42
 UNEVEN_INTENSITY_SPREAD = 1.15
+#: turn of the head from upright in its image's world (degrees) from which an accepted plan
+#: carries a caution: heads in a scanner lie within about 25 degrees of upright (Colin27's own
+#: orientation: 0; the accuracy benchmark's random rigid moves reach 30 per axis); the head
+#: stage finds any turn (:mod:`navsvc.head_start_search`), but a turn this large means the
+#: header's axes are not the patient's
+HEAD_TURN_CAUTION_DEG = 45.0
 #: MNI points (mm) where the registration must keep the head's handedness: a 3 x 3 x 3 grid
 #: spanning the cerebrum (both DLPFCs, both motor strips, the midline), 40 mm apart in x and y,
 #: 25 mm in z
@@ -109,6 +115,34 @@ def quality_caution(quality_correlation: float) -> str | None:
             "3 mm and more off): the target may be several mm from where the registration puts it. Check the "
             "registration figure in the QC report before use; an image with uneven intensity plans better with the "
             "scanner's intensity normalization switched on")
+
+
+def head_turn_caution(turn_from_upright_deg: float) -> str | None:
+    """The caution an accepted plan carries for a head turned far from upright in its
+    image's world (:meth:`~navsvc.registration_maps.HeadAlignment.turn_from_upright_deg`), or None.
+
+    The plan follows the head, but the image's left, anterior and superior (the header's,
+    which the QC report's slice letters and any viewer or navigation system loading the
+    image show) are then not the patient's.
+
+    Parameters
+    ----------
+    turn_from_upright_deg : float
+        The head's turn, degrees.
+
+    Returns
+    -------
+    str or None
+        From :data:`HEAD_TURN_CAUTION_DEG` on: what it means and what to do.
+    """
+    if not turn_from_upright_deg >= HEAD_TURN_CAUTION_DEG:
+        return None
+    return (f"the head lies turned {turn_from_upright_deg:.0f} degrees from upright in the image's world (heads in "
+            "a scanner lie within about 25): its header, or the patient position entered at the scanner, does not "
+            "match the head. The plan follows the head, but the left/right, anterior/posterior and superior/inferior "
+            "letters of the QC report's slices, and of any viewer or navigation system loading this image, are the "
+            "header's, not the patient's. Check the patient position entered for the series, and register the "
+            "patient to the image by anatomical landmarks, not by those letters")
 
 
 def require_handedness(registration: Registration) -> None:

@@ -55,6 +55,16 @@ class HeadAlignment:
         """Resample an image defined in Colin27 space onto the native grid (affine stage)."""
         return _resample(self._image_from_colin, image, grid, nearest)
 
+    def turn_from_upright_deg(self) -> float:
+        """How far the patient's head is turned from upright in its image's world, degrees:
+        the angle of the rotation nearest to the head stage's linear map from Colin27 (an
+        upright, MNI-aligned head) into native space. A few to 25 degrees in scanners."""
+        axes_mm = self.colin_to_native(np.vstack([np.zeros(3), 50.0 * np.eye(3)]))
+        linear = (axes_mm[1:] - axes_mm[0]).T / 50.0
+        u, _, vt = np.linalg.svd(linear)
+        rotation = u @ vt
+        return float(np.degrees(np.arccos(np.clip((np.trace(rotation) - 1) / 2, -1.0, 1.0))))
+
 
 @dataclass(frozen=True)
 class Registration(HeadAlignment):

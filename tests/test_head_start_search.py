@@ -15,6 +15,7 @@ from navsvc.head_start_search import (
     SEARCH_SPACING_MM, START_GRID_STEP_DEG, _coarse, better_start, mutual_information, start_rotations,
 )
 from navsvc.registration import HEAD_RIGID, _head_stage, _seed_ants
+from navsvc.registration_checks import head_turn_caution
 from navsvc.registration_grid import load_fixed_images, registration_grid_image
 from navsvc.testing import heads
 
@@ -106,3 +107,32 @@ def test_the_head_stage_finds_a_head_its_field_of_view_cuts(tmp_path):
     affine = _head_stage(load_fixed_images()[0], _moving(case.image, tmp_path), tmp_path)
     gaps_mm = np.linalg.norm(_carried_ras_mm(affine, PROBE_RAS_MM) - case.original_to_new(PROBE_RAS_MM), axis=1)
     assert gaps_mm.max() < 8.0, gaps_mm
+
+
+@pytest.mark.parametrize("turn_deg, cautioned", [(0.0, False), (24.6, False), (44.9, False), (45.0, True),
+                                                 (180.0, True), (float("nan"), False)])
+def test_a_head_turned_far_from_upright_is_cautioned_from_45_degrees(turn_deg, cautioned):
+    caution = head_turn_caution(turn_deg)
+    assert (caution is not None) == cautioned
+    if cautioned:
+        assert caution.startswith(f"the head lies turned {turn_deg:.0f} degrees from upright in the image's world")
+        assert "not the patient's" in caution and "patient position" in caution
+
+
+def test_the_turn_caution_leads_the_plans_cautions_in_the_summary_and_report():
+    from navsvc.report.html import warnings
+    from navsvc.report.values import plan_cautions
+
+    plan = {"registration": {"head_orientation": {"turn_from_upright_deg": 90.0, "caution_from_deg": 45.0,
+                                                  "caution": head_turn_caution(90.0)},
+                             "quality": {"caution": "the registration quality is low"}},
+            "entry": {}, "landmarks": {"points": {"m1_hand_knob": {}}}}
+    assert plan_cautions(plan) == [head_turn_caution(90.0), "the registration quality is low"]
+    assert any(w.startswith("The head lies turned 90 degrees") for w in warnings(plan))
+    del plan["registration"]["head_orientation"]  # a plan made before schema 1.9.0
+    assert plan_cautions(plan) == ["the registration quality is low"]
+
+
+def test_colins_own_head_is_upright(colin_plan):
+    block = colin_plan["registration"]["head_orientation"]
+    assert block["turn_from_upright_deg"] < 10.0 and block["caution"] is None

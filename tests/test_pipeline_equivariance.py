@@ -162,3 +162,7 @@ def test_a_head_turned_far_from_upright_by_its_header_is_followed(rotation_deg, 
     assert max(_coil_turn_deg(plan, _carried_pose(np.asarray(colin_plan["coil"]["matrix"], float),
                                                   case.original_to_new))) <= 2.0
     assert plan["target"]["hemisphere"] == "left" and plan["target"]["cortex_mni_mm"][0] < 0
+    # and the plan says that the header's axes are not the patient's
+    turn = plan["registration"]["head_orientation"]
+    assert abs(turn["turn_from_upright_deg"] - max(abs(a) for a in rotation_deg)) < 5.0, turn
+    assert turn["caution"].startswith(f"the head lies turned {turn['turn_from_upright_deg']:.0f} degrees")

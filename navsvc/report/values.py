@@ -126,6 +126,8 @@ def scalp_rise_words(plan: Mapping) -> str | None:
 
 def plan_cautions(plan: Mapping) -> list[str]:
     """Every caution an accepted plan carries, as stored: the registration's
-    (``registration.quality.caution``), then the scalp rise's (:func:`scalp_rise_cautions`)."""
-    caution = lookup(plan, "registration", "quality", "caution")
-    return ([caution] if isinstance(caution, str) and caution else []) + scalp_rise_cautions(plan)
+    (``registration.head_orientation.caution``, schema 1.9.0, then
+    ``registration.quality.caution``), then the scalp rise's (:func:`scalp_rise_cautions`)."""
+    registration = [lookup(plan, "registration", "head_orientation", "caution"),
+                    lookup(plan, "registration", "quality", "caution")]
+    return [caution for caution in registration if isinstance(caution, str) and caution] + scalp_rise_cautions(plan)
