@@ -78,6 +78,15 @@ def rotation_deg_to_matrix(about_x_deg: float, about_y_deg: float, about_z_deg: 
     return rz @ ry @ rx
 
 
+def turn_deg(linear) -> float:
+    """How far the 3x3 linear map ``linear`` turns space, degrees: the angle of its nearest
+    rotation (the orthogonal factor of its polar decomposition), whatever it scales or
+    shears. For a map that keeps handedness (positive determinant)."""
+    u, _, vt = np.linalg.svd(np.asarray(linear, dtype=np.float64))
+    rotation = u @ vt
+    return float(np.degrees(np.arccos(np.clip((np.trace(rotation) - 1) / 2, -1.0, 1.0))))
+
+
 def edge_distance_mm(shape, affine: np.ndarray, points_ras_mm) -> np.ndarray:
     """Distance from each point to the nearest face of the image's field of view, mm.
 

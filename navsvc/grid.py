@@ -58,18 +58,25 @@ class WorkingImage:
 
     def downsampled(self, factor: int = 2) -> "WorkingImage":
         """Block-averaged copy on a grid ``factor`` times coarser (same world extent)."""
-        shape = [n // factor * factor for n in self.data.shape]
-        blocks = self.data[: shape[0], : shape[1], : shape[2]].reshape(
-            shape[0] // factor, factor, shape[1] // factor, factor, shape[2] // factor, factor
-        )
         # the centre of a block of voxels 0..f-1 lies at (f - 1) / 2 voxels
         origin = self.origin_ras_mm + 0.5 * (factor - 1) * self.spacing_mm
-        return WorkingImage(blocks.mean(axis=(1, 3, 5), dtype=np.float32), origin, self.spacing_mm * factor)
+        return WorkingImage(block_means(self.data, factor), origin, self.spacing_mm * factor)
 
     def sample(self, points_ras_mm: np.ndarray, order: int = 1) -> np.ndarray:
         """Interpolate the image at RAS points (0 outside the grid)."""
         ijk = (np.asarray(points_ras_mm, float) - self.origin_ras_mm) / self.spacing_mm
         return ndimage.map_coordinates(self.data, ijk.T, order=order, mode="constant", cval=0.0)
+
+
+def block_means(data: np.ndarray, factor: int) -> np.ndarray:
+    """Means (float32) of the ``factor``-cubed blocks of the 3-D array ``data``, from its
+    first voxel; voxels past the last whole block are left out. The centre of block 0 lies
+    at (factor - 1) / 2 voxels."""
+    shape = [n // factor * factor for n in data.shape]
+    blocks = data[: shape[0], : shape[1], : shape[2]].reshape(
+        shape[0] // factor, factor, shape[1] // factor, factor, shape[2] // factor, factor
+    )
+    return blocks.mean(axis=(1, 3, 5), dtype=np.float32)
 
 
 def foreground_threshold(data: np.ndarray) -> float:

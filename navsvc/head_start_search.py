@@ -28,6 +28,8 @@ import numpy as np
 from scipy.spatial.transform import Rotation
 
 from navsvc.antspy import ants
+from navsvc.coords import turn_deg
+from navsvc.grid import block_means
 
 #: spacing of the Euler-angle grid of starting orientations, degrees; with near-duplicates
 #: dropped it holds 297 orientations, every rotation within 31.4 degrees of one of them
@@ -67,31 +69,26 @@ def _coarse(image: ants.ANTsImage) -> ants.ANTsImage:
     :data:`SEARCH_SPACING_MM`) on a grid of :data:`SEARCH_SPACING_MM`, same world extent
     (a tenth of the time of Gaussian smoothing and resampling)."""
     factor = int(round(SEARCH_SPACING_MM / image.spacing[0]))
-    data = image.numpy()
-    shape = [n // factor * factor for n in data.shape]
-    blocks = data[: shape[0], : shape[1], : shape[2]].reshape(
-        shape[0] // factor, factor, shape[1] // factor, factor, shape[2] // factor, factor).mean(axis=(1, 3, 5))
     direction = np.asarray(image.direction)
     spacing = np.asarray(image.spacing)
-    # the centre of a block of voxels 0..f-1 lies at (f - 1) / 2 voxels
-    origin = np.asarray(image.origin) + direction @ (0.5 * (factor - 1) * spacing)
-    return ants.from_numpy(blocks.astype(np.float32), origin=tuple(origin), spacing=tuple(spacing * factor),
+    origin = np.asarray(image.origin) + direction @ (0.5 * (factor - 1) * spacing)  # block 0's centre
+    return ants.from_numpy(block_means(image.numpy(), factor), origin=tuple(origin), spacing=tuple(spacing * factor),
                            direction=direction)
-
-
-def _turn_deg(a: np.ndarray, b: np.ndarray) -> float:
-    """Angle of the rotation between the linear parts ``a`` and ``b`` (their nearest rotations)."""
-    def nearest_rotation(m):
-        u, _, vt = np.linalg.svd(m)
-        return u @ vt
-    relative = nearest_rotation(a).T @ nearest_rotation(b)
-    return float(np.degrees(np.arccos(np.clip((np.trace(relative) - 1) / 2, -1.0, 1.0))))
 
 
 def _bins(image: ants.ANTsImage) -> np.ndarray:
     """Histogram bin of each voxel of a normalised image (values 0 to 1.5, see
     :func:`navsvc.registration_grid.normalise`), flat."""
     return np.clip((image.numpy().ravel() * (HISTOGRAM_BINS / 1.5)).astype(np.int64), 0, HISTOGRAM_BINS - 1)
+
+
+def _histogram_mutual_information(fixed_bins: np.ndarray, warped: ants.ANTsImage) -> float:
+    joint = np.bincount(fixed_bins * HISTOGRAM_BINS + _bins(warped),
+                        minlength=HISTOGRAM_BINS ** 2).reshape(HISTOGRAM_BINS, HISTOGRAM_BINS)
+    p = joint / joint.sum()
+    outer = p.sum(axis=1, keepdims=True) * p.sum(axis=0, keepdims=True)
+    filled = p > 0
+    return float(np.sum(p[filled] * np.log(p[filled] / outer[filled])))
 
 
 def mutual_information(fixed: ants.ANTsImage, moving: ants.ANTsImage, transform) -> float:
@@ -102,16 +99,11 @@ def mutual_information(fixed: ants.ANTsImage, moving: ants.ANTsImage, transform)
     ANTs' own measure (antspyx's ``image_mutual_information``) took 11 ms an image at 8 mm,
     20 times the resampling: too slow for hundreds of starts.
     """
-    if not isinstance(transform, str):
-        warped = transform.apply_to_image(moving, reference=fixed, interpolation="linear")
-    else:
+    if isinstance(transform, str):
         warped = ants.apply_transforms(fixed=fixed, moving=moving, transformlist=[transform])
-    joint = np.bincount(_bins(fixed) * HISTOGRAM_BINS + _bins(warped),
-                        minlength=HISTOGRAM_BINS ** 2).reshape(HISTOGRAM_BINS, HISTOGRAM_BINS)
-    p = joint / joint.sum()
-    outer = p.sum(axis=1, keepdims=True) * p.sum(axis=0, keepdims=True)
-    filled = p > 0
-    return float(np.sum(p[filled] * np.log(p[filled] / outer[filled])))
+    else:
+        warped = transform.apply_to_image(moving, reference=fixed, interpolation="linear")
+    return _histogram_mutual_information(_bins(fixed), warped)
 
 
 def better_start(fixed: ants.ANTsImage, moving: ants.ANTsImage, rigid_file: str, out_file: Path) -> Path | None:
@@ -148,13 +140,19 @@ def better_start(fixed: ants.ANTsImage, moving: ants.ANTsImage, rigid_file: str,
         return ants.create_ants_transform(transform_type="AffineTransform", dimension=3, matrix=rotation,
                                           center=tuple(centre_fixed), translation=tuple(centre_moving - centre_fixed))
 
+    fixed_bins = _bins(fixed_coarse)
+
+    def score(transform) -> float:
+        return _histogram_mutual_information(
+            fixed_bins, transform.apply_to_image(moving_coarse, reference=fixed_coarse, interpolation="linear"))
+
     rotations = start_rotations()
-    scores = [mutual_information(fixed_coarse, moving_coarse, start(rotation)) for rotation in rotations]
+    scores = [score(start(rotation)) for rotation in rotations]
     best = int(np.argmax(scores))
     rigid = ants.read_transform(rigid_file)
     rigid_linear = np.asarray(rigid.parameters[:9]).reshape(3, 3)
-    if (_turn_deg(rotations[best], rigid_linear) <= SAME_OPTIMUM_TURN_DEG
-            and mutual_information(fixed_coarse, moving_coarse, rigid) >= scores[best]):
+    # the start is a rotation, so the turn between the two is that of start^T @ rigid
+    if turn_deg(rotations[best].T @ rigid_linear) <= SAME_OPTIMUM_TURN_DEG and score(rigid) >= scores[best]:
         return None
     ants.write_transform(start(rotations[best]), str(out_file))
     return out_file

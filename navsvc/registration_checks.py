@@ -21,12 +21,12 @@ INVERTED_CONTRAST_CORRELATION = -0.3
 #: the truth in benchmarks/input_quality_limits.py (noise up to 12 %, bias fields up to 70 %,
 #: 3 mm voxels, a fold-over) 0.67 to 0.84; below 0.6 the evidence is thin, so the plan asks for a look
 CAUTION_BRAIN_CORRELATION = 0.6
-#: bias field spread (:func:`navsvc.registration.bias_field_spread`) from which a refusal
+#: bias field spread (:func:`navsvc.patient_brain.bias_field_spread`) from which a refusal
 #: for registration quality names the uneven intensity as its likely cause: Colin27 1.10,
 #: with a receive-coil profile x2.5 and more 1.27 and more
 UNEVEN_BIAS_FIELD_SPREAD = 1.25
-#: bias field spread (:func:`navsvc.registration.bias_field_spread`) from which the brain
-#: stage corrects the brain again, more strongly (``navsvc.registration.UNEVEN_BIAS_CORRECTION``):
+#: bias field spread (:func:`navsvc.patient_brain.bias_field_spread`) from which the brain
+#: stage corrects the brain again, more strongly (``navsvc.patient_brain.UNEVEN_BIAS_CORRECTION``):
 #: Colin27 1.10; under a receive-coil profile (gain x1.5, x1.75, x2 on a head-sized ellipsoid,
 #: :func:`navsvc.testing.heads.multiply_receive_coil_profile`) 1.14, 1.18, 1.22, its mapped
 #: target then 2.1, 3.0, 3.6 mm off; random smooth bias fields of 30-70 % 1.16-1.42
@@ -46,7 +46,7 @@ HANDEDNESS_CHECK_MNI_MM = tuple((x, y, z) for x in (-40.0, 0.0, 40.0) for y in (
 
 def is_uneven_intensity(bias_field_spread: float) -> bool:
     """Whether the brain stage corrects the brain again, more strongly: its bias field spread
-    (:func:`navsvc.registration.bias_field_spread`) reaches :data:`UNEVEN_INTENSITY_SPREAD`."""
+    (:func:`navsvc.patient_brain.bias_field_spread`) reaches :data:`UNEVEN_INTENSITY_SPREAD`."""
     return bias_field_spread >= UNEVEN_INTENSITY_SPREAD
 
 
@@ -59,7 +59,7 @@ def require_quality(quality_correlation: float, bias_field_spread: float = 1.0) 
     quality_correlation : float
         The registration's brain correlation.
     bias_field_spread : float
-        How uneven the head's intensity was (:func:`navsvc.registration.bias_field_spread`).
+        How uneven the head's intensity was (:func:`navsvc.patient_brain.bias_field_spread`).
 
     Raises
     ------

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from navsvc.antspy import ants
-from navsvc.coords import as_points, lps_to_ras, ras_to_lps
+from navsvc.coords import as_points, lps_to_ras, ras_to_lps, turn_deg
 from navsvc.grid import WorkingImage
 from navsvc.point_maps import PointChain, transform_files
 
@@ -60,10 +60,7 @@ class HeadAlignment:
         the angle of the rotation nearest to the head stage's linear map from Colin27 (an
         upright, MNI-aligned head) into native space. A few to 25 degrees in scanners."""
         axes_mm = self.colin_to_native(np.vstack([np.zeros(3), 50.0 * np.eye(3)]))
-        linear = (axes_mm[1:] - axes_mm[0]).T / 50.0
-        u, _, vt = np.linalg.svd(linear)
-        rotation = u @ vt
-        return float(np.degrees(np.arccos(np.clip((np.trace(rotation) - 1) / 2, -1.0, 1.0))))
+        return turn_deg((axes_mm[1:] - axes_mm[0]).T / 50.0)
 
 
 @dataclass(frozen=True)
@@ -78,7 +75,7 @@ class Registration(HeadAlignment):
     from_mni: tuple[str, ...]
     from_mni_invert: tuple[bool, ...]
     quality_correlation: float
-    #: how uneven the head's intensity was (:func:`navsvc.registration.bias_field_spread`)
+    #: how uneven the head's intensity was (:func:`navsvc.patient_brain.bias_field_spread`)
     bias_field_spread: float = 1.0
 
     # -- in-memory transforms (each file is read once, not on every mapping) -----

@@ -151,7 +151,7 @@ def test_a_low_registration_quality_is_cautioned(quality, cautioned):
 
 
 def test_the_bias_field_spread_is_the_fields_range_inside_the_brain():
-    from navsvc.registration import bias_field_spread
+    from navsvc.patient_brain import bias_field_spread
 
     head = np.linspace(1.0, 2.0, 1000).reshape(10, 10, 10)  # a field from 1 to 2 on an even tissue
     corrected = np.ones_like(head)

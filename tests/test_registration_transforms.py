@@ -20,7 +20,7 @@ from navsvc.antspy import ants
 from navsvc.coords import lps_to_ras, ras_to_lps
 from navsvc.grid import WorkingImage
 from navsvc.errors import InputError
-from navsvc.registration import BRAIN_MASK_DILATION_VOXELS, _patient_brain
+from navsvc.patient_brain import BRAIN_MASK_DILATION_VOXELS, patient_brain
 from navsvc.registration_maps import Registration
 from navsvc.registration_grid import load_fixed_images
 from navsvc.registration_checks import HANDEDNESS_CHECK_MNI_MM, require_handedness
@@ -167,7 +167,7 @@ def test_a_head_affine_that_puts_the_brain_outside_the_image_is_refused(tmp_path
     path = str(tmp_path / "away.mat")
     ants.write_transform(away, path)
     with pytest.raises(InputError, match="placed the brain outside the image"):
-        _patient_brain(_moving_image(), path)
+        patient_brain(_moving_image(), path)
 
 
 def test_the_patient_brain_is_a_box_of_the_head_grid_holding_the_whole_carried_mask(tmp_path):
@@ -176,7 +176,7 @@ def test_the_patient_brain_is_a_box_of_the_head_grid_holding_the_whole_carried_m
     colin = load_fixed_images()[0]
     identity = str(tmp_path / "identity.mat")
     ants.write_transform(ants.create_ants_transform(transform_type="AffineTransform", dimension=3), identity)
-    brain = _patient_brain(colin, identity).image
+    brain = patient_brain(colin, identity).image
     assert brain.spacing == colin.spacing
     assert np.allclose(brain.direction, colin.direction)
     offset_voxels = (np.linalg.inv(np.asarray(colin.direction)) @ (np.asarray(brain.origin) - np.asarray(colin.origin))

@@ -14,7 +14,8 @@ import pytest
 from navsvc.antspy import ants
 from navsvc.config import ITK_THREADS_VARIABLE
 from navsvc.errors import PipelineError
-from navsvc.registration import SYN_ITERATIONS, _patient_brain
+from navsvc.patient_brain import patient_brain
+from navsvc.registration import SYN_ITERATIONS
 from navsvc.registration_grid import load_fixed_images
 from navsvc.syn_process import SynProcess, syn_threads
 
@@ -37,7 +38,7 @@ def test_two_syn_processes_give_the_same_fields_bit_for_bit(tmp_path):
     # The design rests on this: with 2 threads the SyN is repeatable (the affine stages,
     # which are not, stay single-threaded in the parent).
     identity = _identity(tmp_path / "identity.mat")
-    brain = _patient_brain(load_fixed_images()[0], identity).image  # Colin27's brain on the 2 mm grid
+    brain = patient_brain(load_fixed_images()[0], identity).image  # Colin27's brain on the 2 mm grid
     fields = []
     for run in ("first", "second"):
         folder = tmp_path / run
@@ -82,7 +83,7 @@ def test_waiting_for_a_stage_never_sent_is_a_pipeline_error():
 def test_the_stage_runs_while_the_parent_works_and_leaving_early_stops_it(tmp_path):
     # the pipeline builds the anatomy between submit and result
     identity = _identity(tmp_path / "identity.mat")
-    brain = _patient_brain(load_fixed_images()[0], identity).image
+    brain = patient_brain(load_fixed_images()[0], identity).image
     with pytest.raises(KeyError):
         with SynProcess() as process:
             pid = process.pid
