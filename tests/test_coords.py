@@ -148,3 +148,11 @@ def test_rotation_deg_to_matrix_right_hand_rule_and_order(angles, vector, expect
     rotation = coords.rotation_deg_to_matrix(*angles)
     assert np.allclose(rotation.T @ rotation, np.eye(3)) and np.isclose(np.linalg.det(rotation), 1.0)
     assert np.allclose(rotation @ np.asarray(vector, float), expected, atol=1e-12)
+
+
+@pytest.mark.parametrize("rotation_deg, turn", [((0, 0, 30), 30.0), ((90, 0, 0), 90.0), ((0, 180, 0), 180.0),
+                                                ((0, 0, 0), 0.0)])
+def test_the_turn_of_a_linear_map_ignores_its_scaling_and_shear(rotation_deg, turn):
+    stretch = np.array([[1.1, 0.08, 0.0], [0.0, 0.9, 0.05], [0.0, 0.0, 1.05]])  # scale and shear, no turn
+    assert coords.turn_deg(coords.rotation_deg_to_matrix(*rotation_deg)) == pytest.approx(turn, abs=1e-6)
+    assert coords.turn_deg(coords.rotation_deg_to_matrix(*rotation_deg) @ stretch) == pytest.approx(turn, abs=3.0)
