@@ -4,13 +4,14 @@ Beyond the accuracy benchmark's cases (``accuracy_ground_truth.py``: 4 % noise, 
 1.2x1.2x1.5 mm voxels), each case here degrades the head further: stronger Rician-like
 noise, stronger multiplicative bias fields, coarser and thicker voxels (up to the 3 mm the
 loader accepts), a multichannel receive coil's profile (bright surface, dark centre, as
-without the scanner's intensity normalization), a random rigid move on top of each. The ground truth is the plan of the
-untransformed head carried by the case's known point map. Printed per case: the mapped
-target's error (``native_ras_mm``), the cortical target's and the scalp entry's, the
-change of the dose suggestion (Stokes offset, %MSO), the registration quality, the noise
-measured in the air around the head (``input.noise_pct_of_brain``) and the landmarks marked
-as not in the image (``scalp_in_image`` false) beyond the untransformed head's, or the
-refusal's message.
+without the scanner's intensity normalization), another contrast between tissues (the
+intensities raised to a power), a random rigid move on top of each. The ground truth is the
+plan of the untransformed head carried by the case's known point map. Printed per case: the
+mapped target's error (``native_ras_mm``), the cortical target's and the scalp entry's, the
+change of the scalp-to-cortex distance at the target and of the dose suggestion (Stokes
+offset, %MSO), the registration quality, the noise measured in the air around the head
+(``input.noise_pct_of_brain``) and the landmarks marked as not in the image
+(``scalp_in_image`` false) beyond the untransformed head's, or the refusal's message.
 
 Usage: ``python benchmarks/input_quality_limits.py``
 """
@@ -42,6 +43,9 @@ def degraded_cases(seed: int = 77):
     # a multichannel head coil's profile without the scanner's intensity normalization
     cases += [(f"receive-coil profile x{gain:g}", lambda im, gain=gain: heads.multiply_receive_coil_profile(im, gain))
               for gain in (1.5, 2.0, 3.0)]
+    # another contrast between tissues: above 1 the skin and muscle darken against the scalp fat
+    cases += [(f"intensities to the power {power:g}", lambda im, power=power: heads.raise_to_power(im, power))
+              for power in (0.5, 1.5, 2.0, 2.5, 3.0, 4.0)]
     return [(name + " + rigid", lambda im, make=make: make(im).then(random_rigid(rng))) for name, make in cases]
 
 
@@ -58,7 +62,7 @@ def _pct(value: float | None) -> str:
 def main() -> None:
     """Plan each degraded copy and print one row per case."""
     with planned_colin27() as (original, base, tmp):
-        print(f"{'case':34s}{'mapped mm':>10s}{'cortex mm':>10s}{'entry mm':>9s}{'dose %MSO':>10s}"
+        print(f"{'case':40s}{'mapped mm':>10s}{'cortex mm':>10s}{'entry mm':>9s}{'depth mm':>9s}{'dose %MSO':>10s}"
               f"{'quality':>9s}{'noise %':>8s}{'s':>6s}  refusal or landmarks newly marked")
         for name, make in degraded_cases():
             case = make(original)
@@ -67,7 +71,7 @@ def main() -> None:
             try:
                 plan = make_plan(tmp / "case.nii.gz", tmp / "case")
             except InputError as exc:
-                print(f"{name:34s}{'-':>10s}{'-':>10s}{'-':>9s}{'-':>10s}{'-':>9s}{'-':>8s}{time.perf_counter() - start:6.1f}"
+                print(f"{name:40s}{'-':>10s}{'-':>10s}{'-':>9s}{'-':>9s}{'-':>10s}{'-':>9s}{'-':>8s}{time.perf_counter() - start:6.1f}"
                       f"  {exc}", flush=True)
                 continue
             errors = [float(np.linalg.norm(np.asarray(plan[block][key]) - case.original_to_new(base[block][key])[0]))
@@ -75,7 +79,8 @@ def main() -> None:
                                          ("entry", "scalp_ras_mm"))]
             offsets = [p["dose"]["mt_offset_pct_mso"] for p in (plan, base)]
             dose = "n/a" if None in offsets else f"{offsets[0] - offsets[1]:+.1f}"
-            print(f"{name:34s}{errors[0]:10.2f}{errors[1]:10.2f}{errors[2]:9.2f}{dose:>10s}"
+            depth = plan["entry"]["scalp_to_cortex_mm"] - base["entry"]["scalp_to_cortex_mm"]
+            print(f"{name:40s}{errors[0]:10.2f}{errors[1]:10.2f}{errors[2]:9.2f}{depth:+9.1f}{dose:>10s}"
                   f"{plan['registration']['quality']['value']:9.3f}{_pct(plan['input']['noise_pct_of_brain']):>8s}"
                   f"{time.perf_counter() - start:6.1f}  {', '.join(_newly_marked(plan, base)) or '-'}", flush=True)
 

@@ -14,6 +14,7 @@ from navsvc import templates
 from navsvc.errors import InputError
 from navsvc.grid import WorkingImage
 from navsvc.pipeline import make_plan
+from navsvc.testing import heads
 
 
 def _save(tmp_path, data, name, affine=None):
@@ -60,8 +61,6 @@ def test_a_head_lost_in_background_noise_is_refused_as_too_noisy(tmp_path, noise
     # front face (scalp-to-cortex 38 mm, dose offset -44 %MSO); the head-outline check then
     # refused it. At 16 % the outline check passed and the plan was refused for a field of
     # view cutting the head, which told the user to upload a larger one.
-    from navsvc.testing import heads
-
     noisy = heads.add_rician_noise(heads.load_colin27(), np.random.default_rng(5), noise).image
     nib.save(noisy, str(tmp_path / "noisy.nii.gz"))
     with pytest.raises(InputError, match=r"too noisy: the noise in the air around the head is \d+ % of the brain"):
@@ -78,6 +77,43 @@ def test_inverted_contrast_is_refused_as_not_t1(tmp_path):
     path = _save(tmp_path, data, "t2like.nii.gz", head.affine)
     with pytest.raises(InputError, match="contrast is inverted.*T2-weighted or FLAIR"):
         make_plan(path, tmp_path / "out")
+    assert not (tmp_path / "out" / "plan.json").exists()
+
+
+def test_a_head_whose_skin_is_as_dark_as_air_is_refused_not_planned_on_a_broken_scalp(tmp_path, system_tmp):
+    # to the power 4 the skin and muscle fall below the head threshold and its halves: the
+    # "scalp" was a broken shell of scalp fat, and the plan put the entry 8.1 mm off, the
+    # scalp-to-cortex distance at 7.1 mm instead of 15.4 (registration quality 0.798)
+    nib.save(heads.raise_to_power(heads.load_colin27(), 4.0).image, str(tmp_path / "t1.nii.gz"))
+    with pytest.raises(InputError, match=r"holds only \d+% of the brain.*without fat suppression"):
+        make_plan(tmp_path / "t1.nii.gz", tmp_path / "out")
+    assert not (tmp_path / "out" / "plan.json").exists()
+    assert not list(system_tmp.iterdir()), "a refused plan left its registration files behind"
+
+
+def test_a_head_whose_scalp_fell_apart_from_its_brain_is_planned_on_its_scalp(tmp_path, colin_plan):
+    # to the power 2.5 the brain and the scalp fat are two pieces above the head threshold:
+    # the scalp was refused as missing ("skull-stripped"). Halving the threshold joins them
+    nib.save(heads.raise_to_power(heads.load_colin27(), 2.5).image, str(tmp_path / "t1.nii.gz"))
+    plan = make_plan(tmp_path / "t1.nii.gz", tmp_path / "out")
+    for block, key, atol_mm in [("target", "native_ras_mm", 1.5), ("target", "cortex_ras_mm", 1.5),
+                                ("entry", "scalp_ras_mm", 2.5)]:
+        np.testing.assert_allclose(plan[block][key], colin_plan[block][key], atol=atol_mm, err_msg=f"{block}.{key}")
+    assert abs(plan["entry"]["scalp_to_cortex_mm"] - colin_plan["entry"]["scalp_to_cortex_mm"]) < 2.5
+
+
+def test_a_turned_head_whose_scalp_sank_onto_the_brain_is_refused_as_bad_input(tmp_path, capsys):
+    # to the power 2.5 and turned 30 degrees (resampling joins the brain and the scalp fat at
+    # the head threshold): the scalp surface broke above the target, which lay 2.8 mm under it.
+    # That ended the plan as an internal failure (exit 1); it is the image's contrast (exit 2)
+    from navsvc.cli import main
+
+    case = heads.raise_to_power(heads.load_colin27(), 2.5).then(
+        lambda im: heads.rigid(im, (-29.56, 7.65, -7.23), (-12.73, 16.02, 11.05)))
+    nib.save(case.image, str(tmp_path / "t1.nii.gz"))
+    assert main(["plan", str(tmp_path / "t1.nii.gz"), "--out", str(tmp_path / "out")]) == 2
+    error = capsys.readouterr().err
+    assert "under the scalp found in this image" in error and "plain T1-weighted" in error
     assert not (tmp_path / "out" / "plan.json").exists()
 
 
@@ -98,8 +134,6 @@ def test_registration_quality_refusals_say_why(quality, spread, message):
 def test_a_head_lit_by_an_unnormalized_receive_coil_is_refused_naming_the_cause(tmp_path):
     # three times as bright on a head-sized ellipsoid as at the centre: N4 takes out part of
     # it, and the registration, none of the rest (planned with the refusal off: 4.6 mm off)
-    from navsvc.testing import heads
-
     nib.save(heads.multiply_receive_coil_profile(heads.load_colin27(), 3.0).image, str(tmp_path / "t1.nii.gz"))
     with pytest.raises(InputError, match=r"varies across the brain by a factor of 1\.[3-9]\d.*Prescan Normalize"):
         make_plan(tmp_path / "t1.nii.gz", tmp_path / "out")
@@ -115,7 +149,6 @@ def test_a_head_lit_by_a_milder_receive_coil_profile_is_corrected_in_any_voxel_o
     import json
 
     from navsvc.cli import main
-    from navsvc.testing import heads
 
     nib.save(heads.multiply_receive_coil_profile(heads.load_colin27(), 2.0).image, str(tmp_path / "t1.nii.gz"))
     assert main(["plan", str(tmp_path / "t1.nii.gz"), "--out", str(tmp_path / "out")]) == 0
@@ -283,8 +316,7 @@ def test_command_line_internal_failure_exits_1_with_one_line(tmp_path, monkeypat
     assert capsys.readouterr().err.strip() == "navsvc: failed: registration diverged"
 
 
-def test_a_target_shallower_than_scalp_and_skull_fails_the_plan():
-    from navsvc.errors import PipelineError
+def test_a_target_shallower_than_scalp_and_skull_is_refused():
     from navsvc.anatomy.scalp_rise import ScalpRise
     from navsvc.pipeline import MIN_TARGET_DEPTH_MM, require_cortical_depth
     from navsvc.target.individualize import CorticalTarget
@@ -298,7 +330,7 @@ def test_a_target_shallower_than_scalp_and_skull_fails_the_plan():
 
     brain = WorkingImage(np.zeros((4, 4, 4), np.float32), np.array([-60.0, 40.0, 30.0]), 5.0)  # depth in brain 0
     require_cortical_depth(target_at_depth(MIN_TARGET_DEPTH_MM + 0.1), brain)
-    with pytest.raises(PipelineError, match="lies 1.2 mm under the scalp.*not cortex"):
+    with pytest.raises(InputError, match="lies 1.2 mm under the scalp.*not the skin.*plain T1-weighted"):
         require_cortical_depth(target_at_depth(1.25), brain)
 
 

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import nibabel as nib
 import numpy as np
 import pytest
 import trimesh
+from scipy import ndimage
 from scipy.spatial import cKDTree
 from skimage import filters
 
 from navsvc import templates
+from navsvc.anatomy import scalp as scalp_module
 from navsvc.anatomy.scalp import head_mask, scale_free_otsu, scalp_surface
 from navsvc.errors import InputError, PipelineError
-from navsvc.grid import WorkingImage, resample_to_working_grid
+from navsvc.grid import WorkingImage, resample_to_working_grid, resample_voxels_linear
 from navsvc.io import load_t1
 from navsvc.testing import heads
 
@@ -61,7 +64,6 @@ def test_scalp_mesh_is_a_closed_outward_oriented_head(scalp):
 
 
 def test_head_mask_is_one_filled_piece(colin_grid, scalp):
-    from scipy import ndimage
     mask = scalp.head_mask
     assert mask.shape == colin_grid.data.shape
     _, n = ndimage.label(mask)
@@ -186,8 +188,6 @@ def test_scalp_of_a_mirrored_head_is_the_mirror_image(colin_fine, scalp, mirrore
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_median_vote_equals_the_median_filter(seed):
-    from scipy import ndimage
-
     from navsvc.anatomy.scalp import median3_above
 
     rng = np.random.default_rng(seed)
@@ -222,3 +222,78 @@ def test_the_head_mask_does_not_depend_on_the_intensity_scale(colin_grid, expone
     assert np.array_equal(np.ldexp(scaled, -exponent), data)  # the scaling lost nothing
     assert scale_free_otsu(scaled[scaled > 0]) == np.ldexp(scale_free_otsu(positive), exponent)
     assert np.array_equal(head_mask(colin_grid.with_data(scaled)), head_mask(colin_grid))
+
+
+def _ellipsoid(grid: WorkingImage, radii_mm) -> np.ndarray:
+    ijk = np.indices(grid.data.shape, dtype=np.float64)
+    xyz = [grid.origin_ras_mm[a] + grid.spacing_mm * ijk[a] for a in range(3)]
+    return sum((c / r) ** 2 for c, r in zip(xyz, radii_mm)) <= 1.0
+
+
+def _detached_head(bridge: float, beside: bool = False) -> WorkingImage:
+    """A synthetic head on a 2 mm grid: a brain (white matter 100, grey matter 60), a scalp
+    shell (100) 14-20 mm outside it, open below, dark skull between, and a floor of intensity
+    ``bridge`` (the skull base's muscle) joining the two from below. ``beside``: a bright 0.7 L box stands beside the head as well."""
+    grid = WorkingImage(np.zeros((120, 130, 120), np.float32), np.array([-120.0, -130.0, -120.0]), 2.0)
+    ijk = np.indices(grid.data.shape)
+    z_mm = grid.origin_ras_mm[2] + 2.0 * ijk[2]
+    shell = _ellipsoid(grid, (86, 101, 81)) & ~_ellipsoid(grid, (80, 95, 75)) & (z_mm > -40)
+    data = np.where(_ellipsoid(grid, (62, 78, 58)), 60.0, 0.0)  # grey matter
+    data[_ellipsoid(grid, (48, 64, 44)) | shell] = 100.0  # white matter, scalp fat
+    floor = _ellipsoid(grid, (84, 99, 79)) & ~_ellipsoid(grid, (62, 78, 58)) & (z_mm > -44) & (z_mm < -36)
+    data[floor & (data == 0)] = bridge
+    if beside:
+        data[108:118, 40:100, 40:60] = 100.0
+    return grid.with_data(data.astype(np.float32))
+
+
+def test_a_scalp_joined_to_the_brain_only_by_dim_tissue_is_joined(monkeypatch):
+    # the floor (12) is dimmer than the head threshold (half Otsu: 30) and its half (15):
+    # the threshold is halved twice, and the mask is the whole head
+    head = _detached_head(bridge=12.0)
+    mask = head_mask(head)
+    z_mm = head.origin_ras_mm[2] + head.spacing_mm * np.indices(mask.shape)[2]
+    outer = _ellipsoid(head, (86, 101, 81)) & (z_mm > -44)  # the head above its floor
+    assert np.count_nonzero(mask ^ outer) < 0.05 * np.count_nonzero(outer)
+    assert mask[_ellipsoid(head, (84, 99, 79)) & (z_mm > -35)].mean() > 0.99  # the skull between is filled
+    monkeypatch.setattr(scalp_module, "MAX_THRESHOLD_HALVINGS", 1)
+    with pytest.raises(InputError, match="scalp in this image is apart from the brain"):
+        head_mask(head)
+
+
+def test_a_scalp_apart_from_the_brain_is_refused_not_put_on_the_brain():
+    with pytest.raises(InputError, match="apart from the brain.*T1-weighted.*without fat suppression"):
+        scalp_surface(_detached_head(bridge=2.0))
+
+
+def test_an_object_beside_the_head_does_not_lower_the_head_threshold(monkeypatch):
+    # a bottle beside a brain-only image does not enclose it: the mask is the brain alone,
+    # and no halving took place (with none allowed, the same mask)
+    brain_only = _detached_head(bridge=0.0)
+    brain_only.data[~_ellipsoid(brain_only, (62, 78, 58))] = 0.0
+    with_box = _detached_head(bridge=0.0, beside=True)
+    with_box.data[~_ellipsoid(with_box, (62, 78, 58)) & (with_box.data > 0) & (np.indices(with_box.data.shape)[0] < 100)] = 0.0
+    mask = head_mask(with_box)
+    assert np.array_equal(mask, head_mask(brain_only))
+    monkeypatch.setattr(scalp_module, "MAX_THRESHOLD_HALVINGS", 0)
+    assert np.array_equal(head_mask(with_box), mask)
+
+
+def test_colin27_with_dark_skin_and_muscle_gets_its_scalp_not_its_brain(colin_grid, monkeypatch):
+    """Colin27's intensities raised to the power 2.5 (skin 0.37 -> 0.08 of the scalp fat):
+    the brain and the scalp fat fall apart above the head threshold. The mask still holds the
+    brain, and reaches the scalp fat above it."""
+    dark_skin = colin_grid.with_data(heads.raise_to_power(colin_grid.to_nifti(), 2.5).image.get_fdata(dtype=np.float32))
+    mask = head_mask(dark_skin)
+    brain_nii = nib.load(str(templates.COLIN_BRAIN_MASK))
+    brain = resample_voxels_linear(np.asanyarray(brain_nii.dataobj).astype(np.float32),
+                                   np.linalg.inv(brain_nii.affine) @ colin_grid.affine, colin_grid.data.shape) > 0.5
+    assert mask[brain].mean() > 0.99
+    gap_mm = ndimage.distance_transform_edt(~brain, sampling=colin_grid.spacing_mm)
+    above = np.argwhere(brain.any(axis=(0, 1)))[-1, 0]
+    column = mask[:, :, above + 1:].any(axis=(0, 1))
+    assert column.sum() * colin_grid.spacing_mm >= 8.0  # at least 8 mm of scalp above the brain's top
+    assert gap_mm[mask].max() > 8.0
+    monkeypatch.setattr(scalp_module, "MAX_THRESHOLD_HALVINGS", 0)
+    with pytest.raises(InputError, match="apart from the brain"):
+        head_mask(dark_skin)

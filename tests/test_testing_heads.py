@@ -332,3 +332,19 @@ def test_bias_field_is_the_same_in_world_space_whatever_the_voxel_order(colin):
     assert np.allclose(field_flipped[tuple(ijk.T)], field[tuple(ijk_old.T)], atol=1e-4)
     # smooth: neighbouring voxels differ by far less than the field's range
     assert np.max(np.abs(np.diff(field, axis=0))) < 0.01
+
+
+def test_raise_to_power_changes_contrast_not_order_or_world():
+    img = heads.load_colin27()
+    data = heads.image_data(img).astype(np.float32)
+    top = heads.robust_max(data)
+    same = heads.raise_to_power(img, 1.0)
+    np.testing.assert_allclose(heads.image_data(same.image), np.clip(data, 0, None), rtol=1e-5, atol=1e-3)
+    darker = heads.image_data(heads.raise_to_power(img, 2.5).image)
+    assert np.array_equal(darker.shape, data.shape) and np.array_equal(heads.raise_to_power(img, 2.5).image.affine, img.affine)
+    skin = (data > 0.3 * top) & (data < 0.4 * top)
+    assert np.all(darker[skin] < 0.11 * top)  # (0.4)^2.5 = 0.10
+    order = np.argsort(data[::7, ::7, ::7], axis=None)
+    assert np.all(np.diff(darker[::7, ::7, ::7].ravel()[order]) >= 0)  # the order of intensities is kept
+    with pytest.raises(ValueError):
+        heads.raise_to_power(img, 0.0)

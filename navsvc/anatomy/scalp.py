@@ -19,6 +19,10 @@ from navsvc.grid import WorkingImage
 MESH_STEP_VOXELS = 1
 #: radius of the scalp patch whose best-fit plane gives the coil normal (coil footprint), mm
 NORMAL_PATCH_RADIUS_MM = 15.0
+#: the smallest piece above the head threshold that may be a scalp around the brain, mL
+ENCLOSING_PIECE_MIN_ML = 20.0
+#: how often the head threshold may be halved to join a scalp to the brain it encloses
+MAX_THRESHOLD_HALVINGS = 2
 
 
 @dataclass(frozen=True)
@@ -138,18 +142,58 @@ def head_threshold(t1: WorkingImage) -> float:
 
 
 def head_mask(t1: WorkingImage) -> np.ndarray:
-    """Boolean mask of the head: above the air/tissue threshold, closed, filled, one piece."""
-    mask = median3_above(t1.data, head_threshold(t1))
-    labels, n = ndimage.label(mask)
-    if n == 0:
-        return mask
-    sizes = ndimage.sum(mask, labels, index=np.arange(1, n + 1))
-    mask = labels == (1 + int(np.argmax(sizes)))
+    """Boolean mask of the head: above the air/tissue threshold, closed, filled, one piece.
+
+    When the largest piece above the threshold is enclosed by another large piece, the
+    brain has come apart from the scalp around it: the skin and muscle that join them are
+    dimmer than the threshold (another T1 contrast than Colin27's, or another windowing),
+    and a mask of that piece alone would put the scalp on the brain. The threshold is then
+    halved, up to :data:`MAX_THRESHOLD_HALVINGS` times; a head still in pieces is refused.
+    """
+    threshold = head_threshold(t1)
+    for _ in range(MAX_THRESHOLD_HALVINGS + 1):
+        mask, enclosed = _largest_piece(median3_above(t1.data, threshold), t1.spacing_mm)
+        if not enclosed:
+            break
+        threshold *= 0.5
+    else:
+        raise InputError(
+            "the scalp in this image is apart from the brain: the skin and muscle that join them are far "
+            "darker than in a T1-weighted image (MPRAGE or SPGR), so the scalp surface and the entry point "
+            "cannot be found. Plan on the scanner's plain T1-weighted series of the whole head, without fat "
+            "suppression or intensity windowing"
+        )
     radius = max(1, int(round(4.0 / t1.spacing_mm)))
     ball = _ball(radius)
     mask = ndimage.binary_closing(np.pad(mask, radius), structure=ball)[radius:-radius, radius:-radius, radius:-radius]
     mask = _fill_holes_by_slice(mask)
     return ndimage.binary_fill_holes(mask)
+
+
+def _largest_piece(above: np.ndarray, spacing_mm: float) -> tuple[np.ndarray, bool]:
+    """The largest connected piece of the mask ``above``, and whether another piece of at
+    least :data:`ENCLOSING_PIECE_MIN_ML` encloses it (:func:`_encloses`)."""
+    labels, n = ndimage.label(above)
+    if n == 0:
+        return above, False
+    sizes = ndimage.sum(above, labels, index=np.arange(1, n + 1))
+    order = np.argsort(sizes)[::-1]
+    largest = labels == (1 + int(order[0]))
+    min_voxels = ENCLOSING_PIECE_MIN_ML * 1000.0 / spacing_mm**3
+    enclosed = any(_encloses(labels == (1 + int(k)), largest) for k in order[1:] if sizes[k] >= min_voxels)
+    return largest, enclosed
+
+
+def _encloses(piece: np.ndarray, inner: np.ndarray) -> bool:
+    """Whether the bounding box of ``piece`` reaches past that of ``inner`` on at least five
+    of its six sides (on the sixth, the neck's, a scalp opens or the field of view cuts it).
+    Objects beside the head (a phantom, padding, a marker) do not."""
+    sides_past = 0
+    for axis in range(3):
+        others = tuple(a for a in range(3) if a != axis)
+        piece_at, inner_at = np.flatnonzero(piece.any(axis=others)), np.flatnonzero(inner.any(axis=others))
+        sides_past += int(piece_at[0] < inner_at[0]) + int(piece_at[-1] > inner_at[-1])
+    return sides_past >= 5
 
 
 def _ball(radius: int) -> np.ndarray:

@@ -196,3 +196,32 @@ def multiply_receive_coil_profile(img: nib.Nifti1Image, gain_at_radius: float, r
     return TransformedHead(_new_image(data, img.affine), _identity_map, _identity_map,
                            f"receive-coil profile x{gain_at_radius:g}", np.eye(4),
                            {"gain_at_radius": float(gain_at_radius)})
+
+
+def raise_to_power(img: nib.Nifti1Image, exponent: float) -> TransformedHead:
+    """Change the contrast between tissues: ``top * (value / top) ** exponent``, ``top`` the
+    :func:`robust_max` (world unchanged; negative values put at 0).
+
+    Above 1 the dim tissues darken against the bright ones: in Colin27, where the scalp fat
+    is the brightest tissue, the skin (about 0.37 of it) falls to 0.14 at 2 and 0.08 at 2.5.
+    Below 1 they brighten.
+
+    Parameters
+    ----------
+    img : nibabel.Nifti1Image
+        A 3-D image.
+    exponent : float
+        The power, > 0.
+
+    Returns
+    -------
+    TransformedHead
+        float32 data; identity maps.
+    """
+    if not exponent > 0:
+        raise ValueError("exponent must be > 0")
+    data = np.asarray(image_data(img), dtype=np.float32)
+    top = robust_max(data)
+    powered = top * np.clip(data / top, 0.0, None) ** exponent
+    return TransformedHead(_new_image(powered.astype(np.float32), img.affine), _identity_map, _identity_map,
+                           f"intensities to the power {exponent:g}", np.eye(4), {"exponent": float(exponent)})
