@@ -5,7 +5,8 @@ Beyond the accuracy benchmark's cases (``accuracy_ground_truth.py``: 4 % noise, 
 noise, stronger multiplicative bias fields, coarser and thicker voxels (up to the 3 mm the
 loader accepts), a multichannel receive coil's profile (bright surface, dark centre, as
 without the scanner's intensity normalization), another contrast between tissues (the
-intensities raised to a power), a random rigid move on top of each. The ground truth is the
+intensities raised to a power; scalp fat far brighter than white matter), a random rigid
+move on top of each. The ground truth is the
 plan of the untransformed head carried by the case's known point map. Printed per case: the
 mapped target's error (``native_ras_mm``), the cortical target's and the scalp entry's, the
 change of the scalp-to-cortex distance at the target and of the dose suggestion (Stokes
@@ -22,7 +23,9 @@ import time
 
 import nibabel as nib
 import numpy as np
+from scipy import ndimage
 
+from navsvc import templates
 from navsvc.errors import InputError
 from navsvc.pipeline import make_plan
 from navsvc.testing import heads
@@ -46,6 +49,10 @@ def degraded_cases(seed: int = 77):
     # another contrast between tissues: above 1 the skin and muscle darken against the scalp fat
     cases += [(f"intensities to the power {power:g}", lambda im, power=power: heads.raise_to_power(im, power))
               for power in (0.5, 1.5, 2.0, 2.5, 3.0, 4.0)]
+    # scalp fat far brighter than white matter (in Colin27 it is about 1.5 times as bright)
+    brain = ndimage.binary_dilation(np.asanyarray(nib.load(str(templates.COLIN_BRAIN_MASK)).dataobj) > 0, iterations=3)
+    cases += [(f"scalp fat x{gain:g}", lambda im, gain=gain: heads.brighten_scalp_fat(im, brain, gain))
+              for gain in (2.0, 3.0)]
     return [(name + " + rigid", lambda im, make=make: make(im).then(random_rigid(rng))) for name, make in cases]
 
 

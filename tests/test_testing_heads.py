@@ -348,3 +348,21 @@ def test_raise_to_power_changes_contrast_not_order_or_world():
     assert np.all(np.diff(darker[::7, ::7, ::7].ravel()[order]) >= 0)  # the order of intensities is kept
     with pytest.raises(ValueError):
         heads.raise_to_power(img, 0.0)
+
+
+def test_brighten_scalp_fat_brightens_only_bright_tissue_outside_the_brain():
+    from navsvc import templates
+
+    img = heads.load_colin27()
+    data = heads.image_data(img).astype(np.float32)
+    brain = np.asanyarray(nib.load(str(templates.COLIN_BRAIN_MASK)).dataobj) > 0
+    out = heads.image_data(heads.brighten_scalp_fat(img, brain, 3.0).image)
+    top = heads.robust_max(data)
+    np.testing.assert_array_equal(out[brain], data[brain])
+    dim = data < 0.6 * top
+    np.testing.assert_array_equal(out[dim], data[dim])
+    brightest = ~brain & (data >= 0.9 * top)
+    assert brightest.any()
+    np.testing.assert_allclose(out[brightest], 3.0 * data[brightest], rtol=1e-6)
+    with pytest.raises(ValueError):
+        heads.brighten_scalp_fat(img, brain, 0.5)

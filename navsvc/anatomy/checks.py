@@ -20,8 +20,9 @@ MAX_SCALP_ON_EDGES = 0.75
 #: below this fraction of the brain (Colin27's brain mask carried by the head stage) inside
 #: the head mask, the outline found is not the head's. Measured: 1.00 on Colin27 and the
 #: accuracy benchmark's 12 copies; 0.00 on Colin27 with its intensities raised to the power
-#: 3.5 or 4 (skin and muscle as dark as air: a broken shell of scalp fat, planned 7.7-8.1 mm
-#: off with a scalp-to-cortex distance of 7.1 mm instead of 15.4)
+#: 3.5 or 4, or its scalp fat made 3 times brighter (the skin and muscle dark against them:
+#: a broken shell of scalp fat, planned 7.6-8.1 mm off with a scalp-to-cortex distance of
+#: 7.1-7.8 mm instead of 15.4)
 MIN_BRAIN_IN_HEAD = 0.8
 
 
@@ -49,9 +50,9 @@ def require_brain_in_head(scalp: Scalp, brain_mask: WorkingImage) -> None:
     if fraction < MIN_BRAIN_IN_HEAD:
         raise InputError(
             f"the head outline found in this image holds only {fraction:.0%} of the brain: the scalp could not be "
-            "told from the background, as the skin and muscle are about as dark as the air (far darker than in a "
-            "T1-weighted MPRAGE or SPGR). Plan on the scanner's plain T1-weighted series of the whole head, "
-            "without fat suppression or intensity windowing"
+            "told from the air around it, as the skin and muscle are too dark against the scalp's fat and the "
+            "brain (far darker than in a T1-weighted MPRAGE or SPGR). Plan on the scanner's plain T1-weighted "
+            "series of the whole head, without fat suppression or intensity windowing"
         )
 
 
