@@ -177,7 +177,7 @@ def _largest_piece(above: np.ndarray, spacing_mm: float) -> tuple[np.ndarray, bo
     if n == 0:
         return above, False
     sizes = ndimage.sum(above, labels, index=np.arange(1, n + 1))
-    order = np.argsort(sizes)[::-1]
+    order = np.argsort(-sizes, kind="stable")  # on a tie the first label, as argmax
     largest = labels == (1 + int(order[0]))
     min_voxels = ENCLOSING_PIECE_MIN_ML * 1000.0 / spacing_mm**3
     enclosed = any(_encloses(labels == (1 + int(k)), largest) for k in order[1:] if sizes[k] >= min_voxels)
