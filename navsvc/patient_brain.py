@@ -36,7 +36,6 @@ UNEVEN_BIAS_CORRECTION = dict(shrink_factor=4, convergence={"iters": [50, 50, 50
                               spline_param=200)
 
 
-
 class PatientBrain(NamedTuple):
     """The brain stage's moving image and how uneven the head's intensity was."""
 

@@ -15,8 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from navsvc import templates
-from navsvc.anatomy.checks import (depth_in_brain_mm, require_brain_in_head, require_entry_in_image,
-                                   require_head_outline, require_scalp)
+from navsvc.anatomy.checks import require_brain_in_head, require_entry_in_image, require_head_outline, require_scalp
 from navsvc.anatomy.field_of_view import (
     COIL_CLEARANCE_MM, ScalpCut, landmarks_in_image, scalp_cut,
 )
@@ -46,6 +45,7 @@ from navsvc.report.figure_process import ScalpFigureProcess
 from navsvc.sampling import MappedImage
 from navsvc.scratch import (missing_folders, output_folder, publish_plan_files, registration_scratch,
                             remove_empty_folders)
+from navsvc.target.depth_checks import require_cortical_depth
 from navsvc.target.hemisphere import is_left
 from navsvc.target.individualize import MAX_SHIFT_MM, CorticalTarget, individualize, scalp_to_cortex_mm
 from navsvc.target.results import M1Site, TargetResult
@@ -55,14 +55,6 @@ from navsvc.target.strategies import M1_HAND_KNOB_MNI_MM, get_strategy
 ALONG_NORMAL_SEARCH_MM = 25.0
 #: radius of the dense search around the best coarse candidate, mm
 ALONG_NORMAL_REFINE_MM = 3.0
-#: no cortex lies closer to the scalp than this (scalp and skull together are thicker), mm
-MIN_TARGET_DEPTH_MM = 5.0
-#: deepest a target may lie below the brain's surface, mm: the largest half-value depth
-#: (measured from the brain's surface) of the 50 coils Deng, Lisanby & Peterchev simulated
-#: (Brain Stimul 2013;6:1-13: 0.9-3.4 cm for figure-8 field patterns). A gyral crown lies a
-#: few mm deep, a sulcal fundus about 20 mm; a deep nucleus (a coordinate off the cortex)
-#: lies beyond any coil's reach.
-MAX_TARGET_DEPTH_IN_BRAIN_MM = 34.0
 #: the hand knob's crown may lie this far from its MNI coordinate, mm. The coordinate sits
 #: in the bank of the central sulcus, 9.5 mm below the crown on Colin27: with the target's
 #: 10 mm, 6 % image noise sent the hand knob to the sulcus floor, 10 mm deeper, and the
@@ -166,49 +158,6 @@ def locate_target(options: PlanOptions, ctx: PlanContext) -> TargetResult:
                            options.coil_distance_mm)
     return TargetResult(mni, native, cortex, entry, normal, coil, alt_entry, alt_coil,
                         scalp_to_cortex_mm(entry, cortex.cortex_ras_mm, tissue), scalp_rise(scalp, ctx.skin, entry))
-
-
-def require_cortical_depth(target: TargetResult, brain_mask: WorkingImage, chosen_by_user: bool = False) -> None:
-    """Fail a plan whose target lies closer to the scalp than cortex can, or deeper in the
-    brain than a TMS coil reaches.
-
-    Parameters
-    ----------
-    target : TargetResult
-    brain_mask : WorkingImage
-        The brain (Colin27's brain mask carried onto the patient).
-    chosen_by_user : bool
-        The coordinate was given (``--mni``/``--native``): a target beyond reach is bad input.
-        A named strategy's target beyond reach means the registration failed.
-
-    Raises
-    ------
-    InputError
-        Shallower than :data:`MIN_TARGET_DEPTH_MM` under the scalp (measured: Colin27 with its
-        skin darkened, intensities to the power 2.5 and turned 30 degrees, whose scalp surface
-        sank onto the brain above the target), or a chosen coordinate's target deeper than
-        :data:`MAX_TARGET_DEPTH_IN_BRAIN_MM` in the brain.
-    PipelineError
-        A named strategy's target that deep in the brain.
-    """
-    depth = float(np.linalg.norm(target.cortex.cortex_ras_mm - target.entry_ras_mm))
-    if depth < MIN_TARGET_DEPTH_MM:
-        raise InputError(
-            f"the cortical target lies {depth:.1f} mm under the scalp found in this image, less than scalp and "
-            f"skull are thick ({MIN_TARGET_DEPTH_MM:g} mm): the scalp surface there is not the skin. Check in a "
-            "viewer that the skin stands out from the air around the head (skin and muscle much darker than "
-            "the scalp's fat and the brain, unlike a T1-weighted MPRAGE or SPGR, come apart from the air); "
-            "plan on the scanner's plain T1-weighted series of the whole head"
-        )
-    in_brain = depth_in_brain_mm(brain_mask, target.cortex.cortex_ras_mm, MAX_TARGET_DEPTH_IN_BRAIN_MM)
-    if in_brain > MAX_TARGET_DEPTH_IN_BRAIN_MM:
-        error = InputError if chosen_by_user else PipelineError
-        shown = f"{in_brain:.0f} mm" if np.isfinite(in_brain) else f"more than {MAX_TARGET_DEPTH_IN_BRAIN_MM:g} mm"
-        raise error(
-            f"the target lies {shown} below the brain's surface ({depth:.0f} mm under the scalp): deeper than any "
-            f"TMS coil reaches (half-value depths up to {MAX_TARGET_DEPTH_IN_BRAIN_MM / 10:g} cm), so it is not a "
-            "cortical target. Choose a point on the cortex"
-        )
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ from scipy import ndimage
 from scipy.spatial import cKDTree
 
 from navsvc.anatomy.field_of_view import COIL_CLEARANCE_MM, ScalpCut
-from navsvc.anatomy.scalp import Scalp
+from navsvc.anatomy.scalp import PLAIN_T1_REQUEST, Scalp
 from navsvc.errors import InputError
 from navsvc.grid import WorkingImage
 
@@ -51,8 +51,7 @@ def require_brain_in_head(scalp: Scalp, brain_mask: WorkingImage) -> None:
         raise InputError(
             f"the head outline found in this image holds only {fraction:.0%} of the brain: the scalp could not be "
             "told from the air around it, as the skin and muscle are too dark against the scalp's fat and the "
-            "brain (far darker than in a T1-weighted MPRAGE or SPGR). Plan on the scanner's plain T1-weighted "
-            "series of the whole head, without fat suppression or intensity windowing"
+            f"brain (far darker than in a T1-weighted MPRAGE or SPGR). {PLAIN_T1_REQUEST}"
         )
 
 

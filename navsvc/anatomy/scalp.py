@@ -23,6 +23,9 @@ NORMAL_PATCH_RADIUS_MM = 15.0
 ENCLOSING_PIECE_MIN_ML = 20.0
 #: how often the head threshold may be halved to join a scalp to the brain it encloses
 MAX_THRESHOLD_HALVINGS = 2
+#: what a refusal for a scalp that cannot be told from the air or the brain asks for
+PLAIN_T1_REQUEST = ("Plan on the scanner's plain T1-weighted series of the whole head, without fat suppression "
+                    "or intensity windowing")
 
 
 @dataclass(frozen=True)
@@ -160,8 +163,7 @@ def head_mask(t1: WorkingImage) -> np.ndarray:
         raise InputError(
             "the scalp in this image is apart from the brain: the skin and muscle that join them are far "
             "darker than in a T1-weighted image (MPRAGE or SPGR), so the scalp surface and the entry point "
-            "cannot be found. Plan on the scanner's plain T1-weighted series of the whole head, without fat "
-            "suppression or intensity windowing"
+            f"cannot be found. {PLAIN_T1_REQUEST}"
         )
     radius = max(1, int(round(4.0 / t1.spacing_mm)))
     ball = _ball(radius)

@@ -1,0 +1,63 @@
+"""Checks of a target's depth: not shallower than scalp and skull, not deeper than a coil reaches."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from navsvc.anatomy.checks import depth_in_brain_mm
+from navsvc.anatomy.scalp import PLAIN_T1_REQUEST
+from navsvc.errors import InputError, PipelineError
+from navsvc.grid import WorkingImage
+from navsvc.target.results import TargetResult
+
+#: no cortex lies closer to the scalp than this (scalp and skull together are thicker), mm
+MIN_TARGET_DEPTH_MM = 5.0
+#: deepest a target may lie below the brain's surface, mm: the largest half-value depth
+#: (measured from the brain's surface) of the 50 coils Deng, Lisanby & Peterchev simulated
+#: (Brain Stimul 2013;6:1-13: 0.9-3.4 cm for figure-8 field patterns). A gyral crown lies a
+#: few mm deep, a sulcal fundus about 20 mm; a deep nucleus (a coordinate off the cortex)
+#: lies beyond any coil's reach.
+MAX_TARGET_DEPTH_IN_BRAIN_MM = 34.0
+
+
+def require_cortical_depth(target: TargetResult, brain_mask: WorkingImage, chosen_by_user: bool = False) -> None:
+    """Fail a plan whose target lies closer to the scalp than cortex can, or deeper in the
+    brain than a TMS coil reaches.
+
+    Parameters
+    ----------
+    target : TargetResult
+    brain_mask : WorkingImage
+        The brain (Colin27's brain mask carried onto the patient).
+    chosen_by_user : bool
+        The coordinate was given (``--mni``/``--native``): a target beyond reach is bad input.
+        A named strategy's target beyond reach means the registration failed.
+
+    Raises
+    ------
+    InputError
+        Shallower than :data:`MIN_TARGET_DEPTH_MM` under the scalp (measured: Colin27 with its
+        skin darkened, intensities to the power 2.5 and turned 30 degrees, whose scalp surface
+        sank onto the brain above the target), or a chosen coordinate's target deeper than
+        :data:`MAX_TARGET_DEPTH_IN_BRAIN_MM` in the brain.
+    PipelineError
+        A named strategy's target that deep in the brain.
+    """
+    depth = float(np.linalg.norm(target.cortex.cortex_ras_mm - target.entry_ras_mm))
+    if depth < MIN_TARGET_DEPTH_MM:
+        raise InputError(
+            f"the cortical target lies {depth:.1f} mm under the scalp found in this image, less than scalp and "
+            f"skull are thick ({MIN_TARGET_DEPTH_MM:g} mm): the scalp surface there is not the skin. Check in a "
+            "viewer that the skin stands out from the air around the head (skin and muscle much darker than "
+            f"the scalp's fat and the brain, unlike a T1-weighted MPRAGE or SPGR, come apart from the air). "
+            f"{PLAIN_T1_REQUEST}"
+        )
+    in_brain = depth_in_brain_mm(brain_mask, target.cortex.cortex_ras_mm, MAX_TARGET_DEPTH_IN_BRAIN_MM)
+    if in_brain > MAX_TARGET_DEPTH_IN_BRAIN_MM:
+        error = InputError if chosen_by_user else PipelineError
+        shown = f"{in_brain:.0f} mm" if np.isfinite(in_brain) else f"more than {MAX_TARGET_DEPTH_IN_BRAIN_MM:g} mm"
+        raise error(
+            f"the target lies {shown} below the brain's surface ({depth:.0f} mm under the scalp): deeper than any "
+            f"TMS coil reaches (half-value depths up to {MAX_TARGET_DEPTH_IN_BRAIN_MM / 10:g} cm), so it is not a "
+            "cortical target. Choose a point on the cortex"
+        )

@@ -1,0 +1,59 @@
+"""navsvc.target.depth_checks: a target closer to the scalp than cortex can be, or deeper
+in the brain than a coil reaches, is refused."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from navsvc.errors import InputError
+from navsvc.grid import WorkingImage
+
+
+def test_a_target_shallower_than_scalp_and_skull_is_refused():
+    from navsvc.anatomy.scalp_rise import ScalpRise
+    from navsvc.target.depth_checks import MIN_TARGET_DEPTH_MM, require_cortical_depth
+    from navsvc.target.individualize import CorticalTarget
+    from navsvc.target.results import TargetResult
+
+    def target_at_depth(depth_mm):
+        entry = np.array([-52.0, 50.0, 45.6])
+        cortex = CorticalTarget(entry + [depth_mm, 0.0, 0.0], "scalp_ray", 8.8, 0.64)
+        return TargetResult(np.zeros(3), np.zeros(3), cortex, entry, np.array([1.0, 0, 0]), np.eye(4),
+                            entry, np.eye(4), depth_mm - 1.0, ScalpRise(0.4, entry))
+
+    brain = WorkingImage(np.zeros((4, 4, 4), np.float32), np.array([-60.0, 40.0, 30.0]), 5.0)  # depth in brain 0
+    require_cortical_depth(target_at_depth(MIN_TARGET_DEPTH_MM + 0.1), brain)
+    with pytest.raises(InputError, match="lies 1.2 mm under the scalp.*not the skin.*plain T1-weighted"):
+        require_cortical_depth(target_at_depth(1.25), brain)
+
+
+def test_depth_in_brain_is_the_distance_to_the_brain_surface():
+    from navsvc.anatomy.checks import depth_in_brain_mm
+
+    ijk = np.indices((60, 60, 60)).transpose(1, 2, 3, 0) * 2.0 - 59.0  # 2 mm grid centred on 1 mm
+    brain = WorkingImage((np.linalg.norm(ijk, axis=-1) <= 45.0).astype(np.float32), np.full(3, -59.0), 2.0)
+    assert depth_in_brain_mm(brain, [1.0, 1.0, 25.0], 34.0) == pytest.approx(45.0 - 25.0, abs=2.0)
+    assert depth_in_brain_mm(brain, [1.0, 1.0, 1.0], 34.0) > 34.0  # the centre: beyond reach
+    everywhere = brain.with_data(np.ones_like(brain.data))
+    assert depth_in_brain_mm(everywhere, [1.0, 1.0, 1.0], 34.0) == np.inf  # nothing outside within reach
+    assert depth_in_brain_mm(brain, [1.0, 1.0, 51.0], 34.0) == 0.0  # outside the brain
+    assert depth_in_brain_mm(brain, [500.0, 0.0, 0.0], 34.0) == 0.0  # outside the grid
+
+
+def test_a_named_strategys_target_deep_in_the_brain_fails_the_plan_and_a_chosen_one_is_bad_input():
+    from navsvc.errors import PipelineError
+    from navsvc.target.depth_checks import require_cortical_depth
+    from navsvc.anatomy.scalp_rise import ScalpRise
+    from navsvc.target.individualize import CorticalTarget
+    from navsvc.target.results import TargetResult
+
+    brain = WorkingImage(np.ones((40, 40, 40), np.float32), np.full(3, -78.0), 4.0)  # 160 mm of brain
+    deep = np.zeros(3)
+    target = TargetResult(np.zeros(3), deep, CorticalTarget(deep, "nearest_grey_matter", 3.0, 0.7),
+                          np.array([0.0, 0.0, 90.0]), np.array([0.0, 0.0, -1.0]), np.eye(4), np.zeros(3), np.eye(4), 20.0,
+                          ScalpRise(0.4, np.array([0.0, 0.0, 90.0])))
+    with pytest.raises(PipelineError, match="more than 34 mm below the brain's surface"):
+        require_cortical_depth(target, brain)
+    with pytest.raises(InputError, match="more than 34 mm below the brain's surface"):
+        require_cortical_depth(target, brain, chosen_by_user=True)
