@@ -5,8 +5,8 @@ Beyond the accuracy benchmark's cases (``accuracy_ground_truth.py``: 4 % noise, 
 noise, stronger multiplicative bias fields, coarser and thicker voxels (up to the 3 mm the
 loader accepts), a multichannel receive coil's profile (bright surface, dark centre, as
 without the scanner's intensity normalization), another contrast between tissues (the
-intensities raised to a power; scalp fat far brighter than white matter), a random rigid
-move on top of each. The ground truth is the
+intensities raised to a power; scalp fat far brighter than white matter), a ghost of the
+head half the field of view away (motion), a random rigid move on top of each. The ground truth is the
 plan of the untransformed head carried by the case's known point map. Printed per case: the
 mapped target's error (``native_ras_mm``), the cortical target's and the scalp entry's, the
 change of the scalp-to-cortex distance at the target and of the dose suggestion (Stokes
@@ -53,6 +53,9 @@ def degraded_cases(seed: int = 77):
     brain = ndimage.binary_dilation(np.asanyarray(nib.load(str(templates.COLIN_BRAIN_MASK)).dataobj) > 0, iterations=3)
     cases += [(f"scalp fat x{gain:g}", lambda im, gain=gain: heads.brighten_scalp_fat(im, brain, gain))
               for gain in (2.0, 3.0)]
+    # a ghost half the field of view away along the phase-encoding direction (front-back)
+    cases += [(f"motion ghost {round(100 * amp)} %", lambda im, amp=amp: heads.add_motion_ghost(im, amp, axis=1))
+              for amp in (0.1, 0.15, 0.3)]
     return [(name + " + rigid", lambda im, make=make: make(im).then(random_rigid(rng))) for name, make in cases]
 
 

@@ -24,7 +24,7 @@ from navsvc.target.individualize import RULE
 from navsvc.target.results import M1Site, TargetResult
 from navsvc.target.strategies import M1_HAND_KNOB_CITATION, M1_HAND_KNOB_MNI_MM, STRATEGIES
 
-SCHEMA_VERSION = "1.9.0"
+SCHEMA_VERSION = "1.10.0"
 SCHEMA_FILE = "plan.schema.json"
 #: decimals kept for coordinates in mm (0.001 mm is far below any imaging precision)
 MM_DECIMALS = 3
@@ -54,7 +54,7 @@ def _strategy_block(options, target) -> dict:
 
 def build_plan(*, t1, options, registration, target: TargetResult, m1: M1Site, landmarks: LandmarkSet,
                cut: ScalpCut, scalp_to_brain_mm: float, noise_pct_of_brain: float | None,
-               transform_files: dict[str, str]) -> dict:
+               ghost_pct: float | None, transform_files: dict[str, str]) -> dict:
     """Assemble the plan document from the pipeline's results (all points native RAS mm).
 
     Parameters
@@ -79,6 +79,8 @@ def build_plan(*, t1, options, registration, target: TargetResult, m1: M1Site, l
         Smallest scalp-to-brain-mask distance over the upper head (the scalp check).
     noise_pct_of_brain : float or None
         The image's noise, % of the brain's signal.
+    ghost_pct : float or None
+        The brightest half-field-of-view ghost, % of the image it copies.
     transform_files : dict of str to str
         Role -> file name of the saved transforms.
 
@@ -94,7 +96,7 @@ def build_plan(*, t1, options, registration, target: TargetResult, m1: M1Site, l
         "plan_id": uuid.uuid4().hex,
         "coordinate_system": "ras = the patient's NIfTI world (scanner) space, mm; "
                              "mni = ICBM 2009a nonlinear symmetric, mm; lps = ras with x and y negated",
-        "input": _input_block(t1, cut, noise_pct_of_brain),
+        "input": _input_block(t1, cut, noise_pct_of_brain, ghost_pct),
         "registration": _registration_block(registration, transform_files),
         "target": _target_block(t1, options, registration, target),
         "entry": _entry_block(target, scalp_to_brain_mm),
@@ -106,7 +108,7 @@ def build_plan(*, t1, options, registration, target: TargetResult, m1: M1Site, l
     }
 
 
-def _input_block(t1, cut: ScalpCut, noise_pct_of_brain: float | None) -> dict:
+def _input_block(t1, cut: ScalpCut, noise_pct_of_brain: float | None, ghost_pct: float | None) -> dict:
     return {
         "sha256": t1.sha256, "format": t1.source_format, "shape": list(t1.shape),
         "voxel_size_mm": _mm(t1.voxel_size_mm), "orientation": list(t1.orientation),
@@ -114,6 +116,7 @@ def _input_block(t1, cut: ScalpCut, noise_pct_of_brain: float | None) -> dict:
         "field_of_view_cuts_scalp": bool(cut.by_field_of_view),
         "scalp_removed": bool(cut.removed),
         "noise_pct_of_brain": None if noise_pct_of_brain is None else round(float(noise_pct_of_brain), 1),
+        "ghost_pct": None if ghost_pct is None else round(float(ghost_pct), 1),
     }
 
 

@@ -366,3 +366,22 @@ def test_brighten_scalp_fat_brightens_only_bright_tissue_outside_the_brain():
     np.testing.assert_allclose(out[brightest], 3.0 * data[brightest], rtol=1e-6)
     with pytest.raises(ValueError):
         heads.brighten_scalp_fat(img, brain, 0.5)
+
+
+def test_add_motion_ghost_adds_a_half_field_of_view_copy():
+    img = heads.load_colin27()
+    data = heads.image_data(img).astype(np.float32)
+    ghosted = heads.add_motion_ghost(img, 0.2, axis=1)
+    out = heads.image_data(ghosted.image)
+    assert np.array_equal(ghosted.image.affine, img.affine)
+    assert ghosted.original_to_new(np.array([[10.0, -20.0, 30.0]])).tolist() == [[10.0, -20.0, 30.0]]
+    half = data.shape[1] // 2
+    # a voxel half the field of view behind the head's brightest voxel gains a fifth of it
+    i, j, k = np.unravel_index(np.argmax(data), data.shape)
+    jj = (j + half) % data.shape[1]
+    assert out[i, jj, k] == pytest.approx(data[i, jj, k] + 0.2 * data[i, j, k], rel=1e-5)
+    # nothing is added along the other axes: the ghost of a line lies on the same line
+    np.testing.assert_allclose(out.sum(axis=1), 1.2 * data.sum(axis=1), rtol=1e-4)
+    np.testing.assert_array_equal(heads.image_data(heads.add_motion_ghost(img, 0.0).image), data)
+    with pytest.raises(ValueError):
+        heads.add_motion_ghost(img, 1.5)

@@ -49,11 +49,25 @@ MAX_NOISE_PCT_OF_BRAIN = 25.0
 MP2RAGE_HINT_PCT = 60.0
 
 
-def _sample_lattice(shape) -> np.ndarray:
+def sample_lattice(shape) -> np.ndarray:
     """Voxel indices (N, 3) of a regular lattice of about :data:`SAMPLE_POINTS` voxels."""
     stride = max(1, int(round((np.prod(shape[:3]) / SAMPLE_POINTS) ** (1 / 3))))
     axes = [np.arange(0, n, stride) for n in shape[:3]]
     return np.stack(np.meshgrid(*axes, indexing="ij"), axis=-1).reshape(-1, 3)
+
+
+def colin_brain_mask() -> MappedImage:
+    """Colin27's brain mask, sampled at points in Colin27's space (nearest voxel)."""
+    return MappedImage.load(templates.require(templates.COLIN_BRAIN_MASK), same_points, order=0)
+
+
+def air_and_brain(ijk: np.ndarray, affine: np.ndarray, native_to_colin,
+                  brain_mask: MappedImage) -> tuple[np.ndarray, np.ndarray]:
+    """Which voxels (N, 3) lie in the air around the head (farther than :data:`AIR_MARGIN_MM`
+    from Colin27's head carried into the patient) and which in its brain (``brain_mask``:
+    :func:`colin_brain_mask`)."""
+    colin_points = np.asarray(native_to_colin(voxel_to_world(affine, ijk)), dtype=float)
+    return colin_head_distance_mm(colin_points) > AIR_MARGIN_MM, brain_mask(colin_points) > 0
 
 
 def noise_pct_of_brain(data: np.ndarray, affine: np.ndarray, native_to_colin) -> float | None:
@@ -74,11 +88,9 @@ def noise_pct_of_brain(data: np.ndarray, affine: np.ndarray, native_to_colin) ->
         ``None`` when the image holds fewer than :data:`MIN_AIR_SAMPLES` sampled voxels of
         air or no brain signal.
     """
-    ijk = _sample_lattice(data.shape)
+    ijk = sample_lattice(data.shape)
     values = data[tuple(ijk.T)].astype(np.float64)
-    colin_points = np.asarray(native_to_colin(voxel_to_world(affine, ijk)), dtype=float)
-    air = colin_head_distance_mm(colin_points) > AIR_MARGIN_MM
-    brain = MappedImage.load(templates.require(templates.COLIN_BRAIN_MASK), same_points, order=0)(colin_points) > 0
+    air, brain = air_and_brain(ijk, affine, native_to_colin, colin_brain_mask())
     if air.sum() < MIN_AIR_SAMPLES or not brain.any():
         return None
     brain_signal = float(np.median(values[brain]))
