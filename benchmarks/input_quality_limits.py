@@ -5,14 +5,16 @@ Beyond the accuracy benchmark's cases (``accuracy_ground_truth.py``: 4 % noise, 
 noise, stronger multiplicative bias fields, coarser and thicker voxels (up to the 3 mm the
 loader accepts), a multichannel receive coil's profile (bright surface, dark centre, as
 without the scanner's intensity normalization), another contrast between tissues (the
-intensities raised to a power; scalp fat far brighter than white matter), a ghost of the
-head half the field of view away (motion), a random rigid move on top of each. The ground truth is the
-plan of the untransformed head carried by the case's known point map. Printed per case: the
-mapped target's error (``native_ras_mm``), the cortical target's and the scalp entry's, the
-change of the scalp-to-cortex distance at the target and of the dose suggestion (Stokes
-offset, %MSO), the registration quality, the noise measured in the air around the head
-(``input.noise_pct_of_brain``) and the landmarks marked as not in the image
-(``scalp_in_image`` false) beyond the untransformed head's, or the refusal's message.
+intensities raised to a power; scalp fat far brighter than white matter), ghosts of the
+head from motion (a copy half the field of view away; the head moved during part of the
+scan), a random rigid move on top of each. The ground truth is the plan of the
+untransformed head carried by the case's known point map. Printed per case: the mapped
+target's error (``native_ras_mm``), the cortical target's and the scalp entry's, the change
+of the scalp-to-cortex distance at the target and of the dose suggestion (Stokes offset,
+%MSO), the registration quality, the noise measured in the air around the head
+(``input.noise_pct_of_brain``), the ghosting (``input.ghosting_pct_of_brain``) and the
+landmarks marked as not in the image (``scalp_in_image`` false) beyond the untransformed
+head's, or the refusal's message.
 
 Usage: ``python benchmarks/input_quality_limits.py``
 """
@@ -56,6 +58,13 @@ def degraded_cases(seed: int = 77):
     # a ghost half the field of view away along the phase-encoding direction (front-back)
     cases += [(f"motion ghost {round(100 * amp)} %", lambda im, amp=amp: heads.add_motion_ghost(im, amp, axis=1))
               for amp in (0.1, 0.15, 0.3)]
+    # the head moved during the scan, along the phase-encoding axis (1 front-back, 2 up-down)
+    cases += [(f"moved {mm:g} mm {'A-P' if axis == 1 else 'S-I'}, {round(100 * share)} % of lines",
+               lambda im, axis=axis, mm=mm, share=share: heads.move_during_scan(
+                   im, axis, np.where(rng.random(im.shape[axis]) < share, mm, 0.0)))
+              for axis, mm, share in ((1, 2.0, 0.1), (1, 5.0, 0.1), (2, 5.0, 0.3))]
+    cases += [("moved 4 mm A-P to and fro, 8 lines", lambda im: heads.move_during_scan(
+        im, 1, 4.0 * np.sin(2 * np.pi * np.arange(im.shape[1]) / 8)))]
     return [(name + " + rigid", lambda im, make=make: make(im).then(random_rigid(rng))) for name, make in cases]
 
 
@@ -73,7 +82,7 @@ def main() -> None:
     """Plan each degraded copy and print one row per case."""
     with planned_colin27() as (original, base, tmp):
         print(f"{'case':40s}{'mapped mm':>10s}{'cortex mm':>10s}{'entry mm':>9s}{'depth mm':>9s}{'dose %MSO':>10s}"
-              f"{'quality':>9s}{'noise %':>8s}{'s':>6s}  refusal or landmarks newly marked")
+              f"{'quality':>9s}{'noise %':>8s}{'ghost %':>8s}{'s':>6s}  refusal or landmarks newly marked")
         for name, make in degraded_cases():
             case = make(original)
             nib.save(case.image, str(tmp / "case.nii.gz"))
@@ -81,7 +90,7 @@ def main() -> None:
             try:
                 plan = make_plan(tmp / "case.nii.gz", tmp / "case")
             except InputError as exc:
-                print(f"{name:40s}{'-':>10s}{'-':>10s}{'-':>9s}{'-':>9s}{'-':>10s}{'-':>9s}{'-':>8s}{time.perf_counter() - start:6.1f}"
+                print(f"{name:40s}{'-':>10s}{'-':>10s}{'-':>9s}{'-':>9s}{'-':>10s}{'-':>9s}{'-':>8s}{'-':>8s}{time.perf_counter() - start:6.1f}"
                       f"  {exc}", flush=True)
                 continue
             errors = [float(np.linalg.norm(np.asarray(plan[block][key]) - case.original_to_new(base[block][key])[0]))
@@ -92,6 +101,7 @@ def main() -> None:
             depth = plan["entry"]["scalp_to_cortex_mm"] - base["entry"]["scalp_to_cortex_mm"]
             print(f"{name:40s}{errors[0]:10.2f}{errors[1]:10.2f}{errors[2]:9.2f}{depth:+9.1f}{dose:>10s}"
                   f"{plan['registration']['quality']['value']:9.3f}{_pct(plan['input']['noise_pct_of_brain']):>8s}"
+                  f"{_pct(plan['input']['ghosting_pct_of_brain']):>8s}"
                   f"{time.perf_counter() - start:6.1f}  {', '.join(_newly_marked(plan, base)) or '-'}", flush=True)
 
 

@@ -19,7 +19,7 @@ from navsvc.anatomy.checks import require_brain_in_head, require_entry_in_image,
 from navsvc.anatomy.field_of_view import (
     COIL_CLEARANCE_MM, ScalpCut, landmarks_in_image, scalp_cut,
 )
-from navsvc.anatomy.ghost import ghost_pct_by_axis, require_no_strong_ghost, strongest_ghost
+from navsvc.anatomy.ghost import ghosting_pct_by_axis, require_little_ghosting, strongest_ghosting
 from navsvc.anatomy.noise import noise_pct_of_brain, require_low_noise
 from navsvc.anatomy.removed_scalp import removed_scalp_vertices
 from navsvc.anatomy.scalp import Scalp, scalp_surface
@@ -170,7 +170,7 @@ class NativeAnatomy:
     cut: ScalpCut
     brain_mask: WorkingImage
     noise_pct_of_brain: float | None
-    ghost_pct: float | None  # the brightest half-field-of-view ghost, % of the image it copies
+    ghosting_pct_of_brain: float | None  # along the worst voxel axis
     scalp_to_brain_mm: float  # the smallest scalp-to-brain-mask distance over the upper head
 
 
@@ -181,8 +181,8 @@ def native_anatomy(t1: LoadedT1, coarse: WorkingImage, head: HeadAlignment) -> N
     It needs only the head stage's alignment to Colin27, so the pipeline runs it while the
     registration's SyN stage runs in its own process.
     """
-    ghost_pct = ghost_pct_by_axis(t1.data, t1.affine, head.native_to_colin)
-    require_no_strong_ghost(ghost_pct, t1.orientation)  # first: a ghost in the air also reads as noise
+    ghosting_pct = ghosting_pct_by_axis(t1.data, t1.affine, head.native_to_colin)
+    require_little_ghosting(ghosting_pct, t1.orientation)  # first: ghosts in the air also read as noise
     noise_pct = noise_pct_of_brain(t1.data, t1.affine, head.native_to_colin)
     require_low_noise(noise_pct)
     scalp = scalp_surface(coarse)
@@ -194,7 +194,7 @@ def native_anatomy(t1: LoadedT1, coarse: WorkingImage, head: HeadAlignment) -> N
         ants.image_read(str(templates.COLIN_BRAIN_MASK)), coarse, nearest=True))
     require_brain_in_head(scalp, brain)
     scalp_gap_mm = require_scalp(scalp, brain, frame.superior)
-    strongest = strongest_ghost(ghost_pct)
+    strongest = strongest_ghosting(ghosting_pct)
     return NativeAnatomy(scalp, frame, cut, brain, noise_pct, None if strongest is None else strongest[0],
                          scalp_gap_mm)
 
@@ -319,7 +319,7 @@ def _plan_into(out: Path, t1_path: str | Path, options: PlanOptions, timer: Stag
         with timer.stage("outputs"):
             plan = build_plan(t1=t1, options=options, registration=registration, target=target, m1=m1,
                               landmarks=landmarks, cut=ctx.cut, scalp_to_brain_mm=anatomy.scalp_to_brain_mm,
-                              noise_pct_of_brain=anatomy.noise_pct_of_brain, ghost_pct=anatomy.ghost_pct,
+                              noise_pct_of_brain=anatomy.noise_pct_of_brain, ghosting_pct_of_brain=anatomy.ghosting_pct_of_brain,
                               transform_files=registration.save(scratch / TRANSFORMS_FOLDER))
         _record_timing(plan, timer)  # the report shows the stages before it
         with timer.stage("report"):

@@ -54,7 +54,7 @@ def _strategy_block(options, target) -> dict:
 
 def build_plan(*, t1, options, registration, target: TargetResult, m1: M1Site, landmarks: LandmarkSet,
                cut: ScalpCut, scalp_to_brain_mm: float, noise_pct_of_brain: float | None,
-               ghost_pct: float | None, transform_files: dict[str, str]) -> dict:
+               ghosting_pct_of_brain: float | None, transform_files: dict[str, str]) -> dict:
     """Assemble the plan document from the pipeline's results (all points native RAS mm).
 
     Parameters
@@ -79,8 +79,8 @@ def build_plan(*, t1, options, registration, target: TargetResult, m1: M1Site, l
         Smallest scalp-to-brain-mask distance over the upper head (the scalp check).
     noise_pct_of_brain : float or None
         The image's noise, % of the brain's signal.
-    ghost_pct : float or None
-        The brightest half-field-of-view ghost, % of the image it copies.
+    ghosting_pct_of_brain : float or None
+        The ghosting along the worst voxel axis, % of the brain's signal.
     transform_files : dict of str to str
         Role -> file name of the saved transforms.
 
@@ -96,7 +96,7 @@ def build_plan(*, t1, options, registration, target: TargetResult, m1: M1Site, l
         "plan_id": uuid.uuid4().hex,
         "coordinate_system": "ras = the patient's NIfTI world (scanner) space, mm; "
                              "mni = ICBM 2009a nonlinear symmetric, mm; lps = ras with x and y negated",
-        "input": _input_block(t1, cut, noise_pct_of_brain, ghost_pct),
+        "input": _input_block(t1, cut, noise_pct_of_brain, ghosting_pct_of_brain),
         "registration": _registration_block(registration, transform_files),
         "target": _target_block(t1, options, registration, target),
         "entry": _entry_block(target, scalp_to_brain_mm),
@@ -108,7 +108,7 @@ def build_plan(*, t1, options, registration, target: TargetResult, m1: M1Site, l
     }
 
 
-def _input_block(t1, cut: ScalpCut, noise_pct_of_brain: float | None, ghost_pct: float | None) -> dict:
+def _input_block(t1, cut: ScalpCut, noise_pct_of_brain: float | None, ghosting_pct_of_brain: float | None) -> dict:
     return {
         "sha256": t1.sha256, "format": t1.source_format, "shape": list(t1.shape),
         "voxel_size_mm": _mm(t1.voxel_size_mm), "orientation": list(t1.orientation),
@@ -116,7 +116,7 @@ def _input_block(t1, cut: ScalpCut, noise_pct_of_brain: float | None, ghost_pct:
         "field_of_view_cuts_scalp": bool(cut.by_field_of_view),
         "scalp_removed": bool(cut.removed),
         "noise_pct_of_brain": None if noise_pct_of_brain is None else round(float(noise_pct_of_brain), 1),
-        "ghost_pct": None if ghost_pct is None else round(float(ghost_pct), 1),
+        "ghosting_pct_of_brain": None if ghosting_pct_of_brain is None else round(float(ghosting_pct_of_brain), 1),
     }
 
 

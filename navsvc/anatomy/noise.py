@@ -61,13 +61,13 @@ def colin_brain_mask() -> MappedImage:
     return MappedImage.load(templates.require(templates.COLIN_BRAIN_MASK), same_points, order=0)
 
 
-def air_and_brain(ijk: np.ndarray, affine: np.ndarray, native_to_colin,
-                  brain_mask: MappedImage) -> tuple[np.ndarray, np.ndarray]:
-    """Which voxels (N, 3) lie in the air around the head (farther than :data:`AIR_MARGIN_MM`
-    from Colin27's head carried into the patient) and which in its brain (``brain_mask``:
-    :func:`colin_brain_mask`)."""
+def head_distance_and_brain(ijk: np.ndarray, affine: np.ndarray, native_to_colin,
+                            brain_mask: MappedImage) -> tuple[np.ndarray, np.ndarray]:
+    """For voxels (N, 3): their distance from Colin27's head carried into the patient (mm,
+    positive outside; see :func:`colin_head_distance_mm`) and whether they lie in its brain
+    (``brain_mask``: :func:`colin_brain_mask`). Air is farther than :data:`AIR_MARGIN_MM`."""
     colin_points = np.asarray(native_to_colin(voxel_to_world(affine, ijk)), dtype=float)
-    return colin_head_distance_mm(colin_points) > AIR_MARGIN_MM, brain_mask(colin_points) > 0
+    return colin_head_distance_mm(colin_points), brain_mask(colin_points) > 0
 
 
 def noise_pct_of_brain(data: np.ndarray, affine: np.ndarray, native_to_colin) -> float | None:
@@ -90,7 +90,8 @@ def noise_pct_of_brain(data: np.ndarray, affine: np.ndarray, native_to_colin) ->
     """
     ijk = sample_lattice(data.shape)
     values = data[tuple(ijk.T)].astype(np.float64)
-    air, brain = air_and_brain(ijk, affine, native_to_colin, colin_brain_mask())
+    head_distance_mm, brain = head_distance_and_brain(ijk, affine, native_to_colin, colin_brain_mask())
+    air = head_distance_mm > AIR_MARGIN_MM
     if air.sum() < MIN_AIR_SAMPLES or not brain.any():
         return None
     brain_signal = float(np.median(values[brain]))

@@ -102,10 +102,10 @@ def print_summary(plan: dict, out: Path) -> None:
     noise = plan["input"].get("noise_pct_of_brain")
     noise_text = "not measured (too little air in the image)" if noise is None else f"{noise:.1f} % of brain signal"
     print(f"image noise     {noise_text}")
-    ghost = plan["input"].get("ghost_pct")
-    ghost_text = ("not measured (too little air in the image)" if ghost is None
-                  else f"{ghost:.1f} % (a copy of the head half the field of view away, as from motion)")
-    print(f"image ghost     {ghost_text}")
+    ghosting = plan["input"].get("ghosting_pct_of_brain")
+    ghosting_text = ("not measured (too little air in the image)" if ghosting is None
+                     else f"{ghosting:.1f} % of brain signal (copies of the head in the air, as motion leaves)")
+    print(f"image ghosting  {ghosting_text}")
     print(f"registration    quality {plan['registration']['quality']['value']:.3f}, total {plan['timing_s']['total']:.1f} s")
     intensity = intensity_words(plan)
     if intensity:

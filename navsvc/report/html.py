@@ -299,7 +299,7 @@ def render_page(plan: Mapping, figures: Mapping[str, bytes | None]) -> str:
         ("Input voxel size (mm)", fmt_value(lookup(input_info, "voxel_size_mm"))),
         ("Input orientation (voxel axes)", fmt_value(lookup(input_info, "orientation"))),
         ("Input noise (% of brain signal)", fmt_number(lookup(input_info, "noise_pct_of_brain"), 1)),
-        ("Input ghost (% of the head, half the field of view away)", fmt_number(lookup(input_info, "ghost_pct"), 1)),
+        ("Input ghosting (% of brain signal)", fmt_number(lookup(input_info, "ghosting_pct_of_brain"), 1)),
         ("Scalp rise above its smooth shape", esc(scalp_rise_words(plan))),
         ("Registration template", esc(lookup(plan, "registration", "template"))),
         ("Registration quality", registration_text),

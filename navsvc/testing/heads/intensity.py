@@ -258,33 +258,3 @@ def brighten_scalp_fat(img: nib.Nifti1Image, brain_mask: np.ndarray, gain: float
     return TransformedHead(_new_image(out, img.affine), _identity_map, _identity_map,
                            f"scalp fat x{gain:g}", np.eye(4), {"fat_gain": float(gain)})
 
-
-def add_motion_ghost(img: nib.Nifti1Image, amplitude: float, axis: int = 1) -> TransformedHead:
-    """Add a ghost: a copy of the image shifted by half its field of view along one voxel axis
-    (the phase-encoding direction), ``amplitude`` times as bright (world unchanged).
-
-    A signal that differs between alternate k-space lines (motion, a pulsating flow) folds a
-    copy of the head half the field of view away along the phase-encoding direction. The
-    copy's magnitude is added to the image's (its phase is ignored).
-
-    Parameters
-    ----------
-    img : nibabel.Nifti1Image
-        A 3-D image.
-    amplitude : float
-        The ghost's brightness relative to the image, in [0, 1].
-    axis : int
-        The voxel axis of the shift (0, 1 or 2).
-
-    Returns
-    -------
-    TransformedHead
-        float32 data; identity maps.
-    """
-    if not 0.0 <= amplitude <= 1.0:
-        raise ValueError("amplitude must lie in [0, 1]")
-    data = np.asarray(image_data(img), dtype=np.float32)
-    ghosted = data + np.float32(amplitude) * np.roll(data, data.shape[axis] // 2, axis=axis)
-    return TransformedHead(_new_image(ghosted, img.affine), _identity_map, _identity_map,
-                           f"ghost {100 * amplitude:g} % along axis {axis}", np.eye(4),
-                           {"ghost_amplitude": float(amplitude), "axis": int(axis)})
