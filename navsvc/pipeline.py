@@ -19,7 +19,7 @@ from navsvc.anatomy.checks import require_brain_in_head, require_entry_in_image,
 from navsvc.anatomy.field_of_view import (
     COIL_CLEARANCE_MM, ScalpCut, landmarks_in_image, scalp_cut,
 )
-from navsvc.anatomy.ghost import ghosting_pct_by_axis, require_little_ghosting, strongest_ghosting
+from navsvc.anatomy.ghost import GhostingError, ghosting_pct_by_axis, require_little_ghosting, strongest_ghosting
 from navsvc.anatomy.noise import noise_pct_of_brain, require_low_noise
 from navsvc.anatomy.removed_scalp import removed_scalp_vertices
 from navsvc.anatomy.scalp import Scalp, scalp_surface
@@ -206,7 +206,8 @@ def register_with_anatomy(t1: LoadedT1, coarse: WorkingImage, scratch: Path,
 
     The anatomy's refusal is raised only after the registration's checks pass: on an image
     that is not a head T1 the registration says so, where the anatomy would report a
-    symptom (no scalp, too much noise).
+    symptom (no scalp, too much noise). Strong motion spoils both: a failed registration's
+    refusal then names the ghosting too.
     """
     with timer.stage("registration"):
         with registration_to_mni(coarse, scratch) as pending:
@@ -217,7 +218,12 @@ def register_with_anatomy(t1: LoadedT1, coarse: WorkingImage, scratch: Path,
                     anatomy, anatomy_error = None, exc
             report_writer()  # its modules load while the SyN stage runs, not before the first stage
             registration = pending.result()
-        require_quality(registration.quality_correlation, registration.bias_field_spread)
+        try:
+            require_quality(registration.quality_correlation, registration.bias_field_spread)
+        except InputError as exc:
+            if isinstance(anatomy_error, GhostingError):  # strong motion spoils the registration too
+                raise InputError(f"{exc}. {anatomy_error.also}") from None
+            raise
         require_handedness(registration)
     if anatomy_error is not None:
         raise anatomy_error

@@ -127,5 +127,15 @@ def test_a_head_that_moved_to_and_fro_is_refused_by_the_pipeline_not_planned_or_
     assert not (tmp_path / "out" / "plan.json").exists()
 
 
+def test_motion_that_spoils_the_registration_is_named_in_its_refusal(colin, tmp_path):
+    # a 70 % copy half the field of view away: the registration fails (quality 0.44), and its
+    # refusal, which comes first, names the ghosting (47 %) too
+    case = heads.add_motion_ghost(colin, 0.7, axis=1).then(lambda im: heads.add_rician_noise(im, np.random.default_rng(2), 0.02))
+    nib.save(case.image, str(tmp_path / "ghosted.nii.gz"))
+    with pytest.raises(InputError, match="does not look like a T1-weighted head MRI.*It also holds ghosts of the head "
+                                         "smeared front-back"):
+        make_plan(tmp_path / "ghosted.nii.gz", tmp_path / "out")
+
+
 def test_the_plan_reports_the_ghosting(colin_plan):
     assert colin_plan["input"]["ghosting_pct_of_brain"] == 0.0

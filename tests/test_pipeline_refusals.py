@@ -374,3 +374,18 @@ def test_the_anatomy_is_built_inside_the_registration_stage(monkeypatch, tmp_pat
     assert events == ["registration awaited", "handedness checked"]
     assert started == ["registration", "anatomy"]  # the progress display shows each stage once
     assert timer.seconds["registration"] >= timer.seconds["anatomy"]  # the anatomy overlaps the SyN stage
+
+
+def _ghosted(t1, coarse, head):
+    from navsvc.anatomy.ghost import require_little_ghosting
+
+    require_little_ghosting([0.0, 47.0, 0.0], ("R", "A", "S"))
+
+
+def test_a_failed_registration_names_the_ghosting_too(monkeypatch, tmp_path):
+    # strong motion spoils the registration as well: its refusal comes first and names both
+    with pytest.raises(InputError, match=r"does not look like a T1-weighted head MRI.*\. It also holds ghosts of the "
+                                         r"head smeared front-back into the air at 47 % of the brain's signal"):
+        _registration_with_anatomy(monkeypatch, tmp_path, 0.1, _ghosted, [])
+    with pytest.raises(InputError, match="^the image holds ghosts of the head"):
+        _registration_with_anatomy(monkeypatch, tmp_path, 0.8, _ghosted, [])
