@@ -24,7 +24,7 @@ from navsvc.target.individualize import RULE
 from navsvc.target.results import M1Site, TargetResult
 from navsvc.target.strategies import M1_HAND_KNOB_CITATION, M1_HAND_KNOB_MNI_MM, STRATEGIES
 
-SCHEMA_VERSION = "1.10.0"
+SCHEMA_VERSION = "1.11.0"
 SCHEMA_FILE = "plan.schema.json"
 #: decimals kept for coordinates in mm (0.001 mm is far below any imaging precision)
 MM_DECIMALS = 3
@@ -132,6 +132,7 @@ def _registration_block(registration, transform_files: dict[str, str]) -> dict:
                     "caution": quality_caution(registration.quality_correlation)},
         "head_orientation": {"turn_from_upright_deg": round(turn_deg, 1), "caution_from_deg": HEAD_TURN_CAUTION_DEG,
                              "caution": head_turn_caution(turn_deg)},
+        "head_start": registration.head_start,
         "intensity": {"bias_field_spread": round(registration.bias_field_spread, 3),
                       "uneven_from": UNEVEN_INTENSITY_SPREAD,
                       "uneven_corrected": is_uneven_intensity(registration.bias_field_spread)},

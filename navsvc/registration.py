@@ -45,7 +45,7 @@ from navsvc.errors import PipelineError
 from navsvc.grid import WorkingImage
 from navsvc.head_start_search import better_start, mutual_information
 from navsvc.patient_brain import patient_brain
-from navsvc.registration_maps import HeadAlignment, Registration
+from navsvc.registration_maps import HEAD_STARTS, HeadAlignment, Registration
 from navsvc.registration_grid import (
     load_fixed_images, registration_grid_image,
 )
@@ -114,30 +114,32 @@ def _stage_prefix(work_dir: Path, stage: str) -> str:
     return f"{folder}{os.sep}"
 
 
-def _head_rigid(colin: ants.ANTsImage, moving: ants.ANTsImage, work_dir: Path) -> str:
+def _head_rigid(colin: ants.ANTsImage, moving: ants.ANTsImage, work_dir: Path) -> tuple[str, str]:
     """Rigid, whole head to Colin27, from the centres of mass and, when the search over
     orientations finds a better start (:func:`navsvc.head_start_search.better_start`), from
-    that start too; returns the transform file that ends with the higher mutual information."""
+    that start too; returns the transform file that ends with the higher mutual information
+    and where it started (one of :data:`HEAD_STARTS`)."""
     rigid = ants.registration(fixed=colin, moving=moving, type_of_transform="Rigid",
                               outprefix=_stage_prefix(work_dir, "head_rigid"), **HEAD_RIGID)["fwdtransforms"][0]
     start = better_start(colin, moving, rigid, work_dir / "head_start.mat")
     if start is None:
-        return rigid
+        return rigid, HEAD_STARTS[0]
     searched = ants.registration(fixed=colin, moving=moving, type_of_transform="Rigid", initial_transform=str(start),
                                  outprefix=_stage_prefix(work_dir, "head_rigid_searched"),
                                  **HEAD_RIGID)["fwdtransforms"][0]
     kept = max((rigid, searched), key=lambda transform: mutual_information(colin, moving, transform))
     logger.info("head stage: the search over orientations found a better start than the rigid result; kept the %s",
                 "searched result" if kept == searched else "first result")
-    return kept
+    return kept, HEAD_STARTS[2] if kept == searched else HEAD_STARTS[1]
 
 
-def _head_stage(colin: ants.ANTsImage, moving: ants.ANTsImage, work_dir: Path) -> str:
-    """Rigid, then affine, whole head to Colin27; returns the affine transform file."""
-    affine = ants.registration(fixed=colin, moving=moving, type_of_transform="Affine",
-                               initial_transform=_head_rigid(colin, moving, work_dir),
+def _head_stage(colin: ants.ANTsImage, moving: ants.ANTsImage, work_dir: Path) -> tuple[str, str]:
+    """Rigid, then affine, whole head to Colin27; returns the affine transform file and
+    where the rigid stage started (one of :data:`HEAD_STARTS`)."""
+    rigid, head_start = _head_rigid(colin, moving, work_dir)
+    affine = ants.registration(fixed=colin, moving=moving, type_of_transform="Affine", initial_transform=rigid,
                                outprefix=_stage_prefix(work_dir, "head_affine"), **HEAD_AFFINE)
-    return affine["fwdtransforms"][0]
+    return affine["fwdtransforms"][0], head_start
 
 
 def brain_stage_fixed(fixed: tuple[ants.ANTsImage, ants.ANTsImage] | None = None) -> tuple[ants.ANTsImage, ants.ANTsImage]:
@@ -246,11 +248,12 @@ class PendingRegistration:
     """
 
     def __init__(self, head: HeadAlignment, moving: ants.ANTsImage, icbm: ants.ANTsImage,
-                 icbm_mask: ants.ANTsImage, syn_process: SynProcess, bias_field_spread: float):
+                 icbm_mask: ants.ANTsImage, syn_process: SynProcess, bias_field_spread: float, head_start: str):
         self.head = head
         self._moving, self._icbm, self._icbm_mask = moving, icbm, icbm_mask
         self._syn_process = syn_process
         self._bias_field_spread = bias_field_spread
+        self._head_start = head_start
 
     def result(self) -> Registration:
         """Wait for the SyN stage and return the whole registration.
@@ -273,6 +276,7 @@ class PendingRegistration:
             from_mni_invert=(True, False),
             quality_correlation=brain_correlation(warped.numpy(), self._icbm.numpy(), inner),
             bias_field_spread=self._bias_field_spread,
+            head_start=self._head_start,
         )
 
 
@@ -311,11 +315,11 @@ def registration_to_mni(native: WorkingImage, work_dir: Path,
     with SynProcess() as syn_process:
         colin, icbm, icbm_mask = load_fixed_images()
         moving = registration_grid_image(native)
-        head_affine = _head_stage(colin, moving, work_dir)
+        head_affine, head_start = _head_stage(colin, moving, work_dir)
         brain = patient_brain(moving, head_affine)
         _start_brain_stage(syn_process, brain.image, head_affine, work_dir, syn_iterations, (icbm, icbm_mask))
         yield PendingRegistration(HeadAlignment(head_affine), moving, icbm, icbm_mask, syn_process,
-                                  brain.bias_field_spread)
+                                  brain.bias_field_spread, head_start)
 
 
 def register_to_mni(native: WorkingImage, work_dir: Path,

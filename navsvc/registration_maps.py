@@ -24,6 +24,13 @@ from navsvc.point_maps import PointChain, transform_files
 JACOBIAN_STEP_MM = 2.0
 
 
+#: where the head stage's rigid registration started: from the centres of mass with no
+#: better start found by the search over orientations; from the centres of mass, kept over
+#: the search's result (which ended with lower mutual information); from the search's start
+HEAD_STARTS = ("centres of mass", "centres of mass; the search over orientations ran, its result scored lower",
+               "search over orientations")
+
+
 @dataclass(frozen=True)
 class HeadAlignment:
     """The head stage's result: the patient's head aligned (affine) to Colin27, known
@@ -77,6 +84,8 @@ class Registration(HeadAlignment):
     quality_correlation: float
     #: how uneven the head's intensity was (:func:`navsvc.patient_brain.bias_field_spread`)
     bias_field_spread: float = 1.0
+    #: where the head stage's rigid registration started (one of :data:`HEAD_STARTS`)
+    head_start: str = HEAD_STARTS[0]
 
     # -- in-memory transforms (each file is read once, not on every mapping) -----
     @cached_property

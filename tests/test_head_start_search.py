@@ -17,6 +17,7 @@ from navsvc.head_start_search import (
 from navsvc.registration import HEAD_RIGID, _head_stage, _seed_ants
 from navsvc.registration_checks import head_turn_caution
 from navsvc.registration_grid import load_fixed_images, registration_grid_image
+from navsvc.registration_maps import HEAD_STARTS
 from navsvc.testing import heads
 
 #: Colin27 points (RAS, mm) the head stage must carry onto the turned head
@@ -86,9 +87,10 @@ def test_an_upright_head_is_not_searched_further(tmp_path):
 def test_the_head_stage_finds_a_head_turned_far_from_upright(rotation_deg, tmp_path):
     _seed_ants()
     case = heads.rigid(heads.load_colin27(), rotation_deg, (6.0, -4.0, 9.0))
-    affine = _head_stage(load_fixed_images()[0], _moving(case.image, tmp_path), tmp_path)
+    affine, head_start = _head_stage(load_fixed_images()[0], _moving(case.image, tmp_path), tmp_path)
     gaps_mm = np.linalg.norm(_carried_ras_mm(affine, PROBE_RAS_MM) - case.original_to_new(PROBE_RAS_MM), axis=1)
     assert gaps_mm.max() < 1.0, gaps_mm
+    assert head_start == "search over orientations"  # what the plan records (registration.head_start)
 
 
 def test_the_head_stage_finds_a_head_its_field_of_view_cuts(tmp_path):
@@ -104,9 +106,10 @@ def test_the_head_stage_finds_a_head_its_field_of_view_cuts(tmp_path):
             .then(lambda x: heads.add_rician_noise(x, rng, 0.03))
             .then(lambda x: heads.resample(x, (1.2, 1.2, 1.5)))
             .then(lambda x: heads.oblique_affine(x, rng)))
-    affine = _head_stage(load_fixed_images()[0], _moving(case.image, tmp_path), tmp_path)
+    affine, head_start = _head_stage(load_fixed_images()[0], _moving(case.image, tmp_path), tmp_path)
     gaps_mm = np.linalg.norm(_carried_ras_mm(affine, PROBE_RAS_MM) - case.original_to_new(PROBE_RAS_MM), axis=1)
     assert gaps_mm.max() < 8.0, gaps_mm
+    assert head_start == "search over orientations"
 
 
 @pytest.mark.parametrize("turn_deg, cautioned", [(0.0, False), (24.6, False), (44.9, False), (45.0, True),
@@ -136,3 +139,10 @@ def test_the_turn_caution_leads_the_plans_cautions_in_the_summary_and_report():
 def test_colins_own_head_is_upright(colin_plan):
     block = colin_plan["registration"]["head_orientation"]
     assert block["turn_from_upright_deg"] < 10.0 and block["caution"] is None
+    assert colin_plan["registration"]["head_start"] == "centres of mass"  # no search was needed
+
+
+def test_the_schema_names_every_head_start():
+    from navsvc.plan_document import plan_schema
+
+    assert tuple(plan_schema()["properties"]["registration"]["properties"]["head_start"]["enum"]) == HEAD_STARTS

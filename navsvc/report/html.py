@@ -304,6 +304,7 @@ def render_page(plan: Mapping, figures: Mapping[str, bytes | None]) -> str:
         ("Registration template", esc(lookup(plan, "registration", "template"))),
         ("Registration quality", registration_text),
         ("Image intensity", esc(intensity_words(plan))),
+        ("Head registration started from", esc(lookup(plan, "registration", "head_start"))),
         ("Registration time", fmt_number(lookup(plan, "registration", "seconds"), 1, " s")),
         ("Target strategy", esc(strategy)),
         ("Strategy source", esc(lookup(plan, "target", "citation"))),
