@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from navsvc import templates
+from navsvc.anatomy.air_lattice import air_lattice
 from navsvc.anatomy.checks import require_brain_in_head, require_entry_in_image, require_head_outline, require_scalp
 from navsvc.anatomy.field_of_view import (
     COIL_CLEARANCE_MM, ScalpCut, landmarks_in_image, scalp_cut,
@@ -181,9 +182,10 @@ def native_anatomy(t1: LoadedT1, coarse: WorkingImage, head: HeadAlignment) -> N
     It needs only the head stage's alignment to Colin27, so the pipeline runs it while the
     registration's SyN stage runs in its own process.
     """
-    ghosting_pct = ghosting_pct_by_axis(t1.data, t1.affine, head.native_to_colin)
+    lattice = air_lattice(t1.data, t1.affine, head.native_to_colin)
+    ghosting_pct = ghosting_pct_by_axis(lattice)
     require_little_ghosting(ghosting_pct, t1.orientation)  # first: ghosts in the air also read as noise
-    noise_pct = noise_pct_of_brain(t1.data, t1.affine, head.native_to_colin)
+    noise_pct = noise_pct_of_brain(lattice)
     require_low_noise(noise_pct)
     scalp = scalp_surface(coarse)
     cut = scalp_cut(scalp, t1.shape, t1.affine, removed_scalp_vertices(
@@ -325,7 +327,8 @@ def _plan_into(out: Path, t1_path: str | Path, options: PlanOptions, timer: Stag
         with timer.stage("outputs"):
             plan = build_plan(t1=t1, options=options, registration=registration, target=target, m1=m1,
                               landmarks=landmarks, cut=ctx.cut, scalp_to_brain_mm=anatomy.scalp_to_brain_mm,
-                              noise_pct_of_brain=anatomy.noise_pct_of_brain, ghosting_pct_of_brain=anatomy.ghosting_pct_of_brain,
+                              noise_pct_of_brain=anatomy.noise_pct_of_brain,
+                              ghosting_pct_of_brain=anatomy.ghosting_pct_of_brain,
                               transform_files=registration.save(scratch / TRANSFORMS_FOLDER))
         _record_timing(plan, timer)  # the report shows the stages before it
         with timer.stage("report"):

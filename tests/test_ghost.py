@@ -16,6 +16,7 @@ import nibabel as nib
 import numpy as np
 import pytest
 
+from navsvc.anatomy.air_lattice import air_lattice
 from navsvc.anatomy.ghost import (MAX_GHOSTING_PCT, ghosting_pct_by_axis, require_little_ghosting,
                                   strongest_ghosting)
 from navsvc.anatomy.template_head import colin_head_distance_mm
@@ -35,9 +36,13 @@ def _identity(points):
     return np.asarray(points, dtype=float)
 
 
+def _ghosting(data, affine, to_colin) -> list[float | None]:
+    return ghosting_pct_by_axis(air_lattice(data, affine, to_colin))
+
+
 def _measure(case: heads.TransformedHead) -> list[float | None]:
     img = case.image
-    return ghosting_pct_by_axis(np.asanyarray(img.dataobj).astype(np.float32), img.affine, case.new_to_original)
+    return _ghosting(np.asanyarray(img.dataobj).astype(np.float32), img.affine, case.new_to_original)
 
 
 def _noisy_and_moved(case: heads.TransformedHead, rng, sigma=0.02) -> heads.TransformedHead:
@@ -78,8 +83,8 @@ def test_a_head_map_a_little_off_still_finds_lines_clear_of_the_head(colin):
     # Colin27's field of view, which is neither head nor air (once they counted as head, and no
     # line along the ghost's axis was clear of it)
     case = heads.add_motion_ghost(colin, 0.3, axis=1)
-    off = ghosting_pct_by_axis(heads.image_data(case.image).astype(np.float32), colin.affine,
-                               lambda p: np.asarray(p, float) + [0.0, 2.0, 0.0])
+    off = _ghosting(heads.image_data(case.image).astype(np.float32), colin.affine,
+                    lambda p: np.asarray(p, float) + [0.0, 2.0, 0.0])
     assert off[1] is not None and off[1] > MAX_GHOSTING_PCT
 
 
@@ -97,11 +102,11 @@ def test_an_mp2rage_like_air_and_markers_in_the_air_read_no_ghosting(colin):
     ijk = np.indices(values.shape).reshape(3, -1).T
     air = (colin_head_distance_mm(voxel_to_world(colin.affine, ijk)) > 5.0).reshape(values.shape)
     values[air] = np.random.default_rng(0).uniform(0.0, heads.robust_max(values), int(air.sum()))
-    assert max(ghosting_pct_by_axis(values, colin.affine, _identity)) < 1.0
+    assert max(_ghosting(values, colin.affine, _identity)) < 1.0
     marked = heads.add_rician_noise(colin, np.random.default_rng(1), 0.02).image
     for centre in ((-100, -20, 0), (100, -20, 0), (0, 100, 30), (-60, 60, 60)):
         marked = heads.add_capsule(marked, centre, (0, 0, 1), 15.0, 8.0)
-    assert max(ghosting_pct_by_axis(np.asanyarray(marked.dataobj), marked.affine, _identity)) < 1.0
+    assert max(_ghosting(np.asanyarray(marked.dataobj), marked.affine, _identity)) < 1.0
 
 
 def test_too_little_air_is_not_measured():

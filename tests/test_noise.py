@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 from navsvc import templates
+from navsvc.anatomy.air_lattice import air_lattice
 from navsvc.anatomy.noise import MAX_NOISE_PCT_OF_BRAIN, MP2RAGE_HINT_PCT, noise_pct_of_brain, require_low_noise
 from navsvc.anatomy.template_head import colin_head_distance_mm
 from navsvc.coords import voxel_to_world
@@ -35,7 +36,7 @@ def brain_mask():
 
 
 def _estimate(img, to_colin=_identity):
-    return noise_pct_of_brain(np.asanyarray(img.dataobj).astype(np.float32), img.affine, to_colin)
+    return noise_pct_of_brain(air_lattice(np.asanyarray(img.dataobj).astype(np.float32), img.affine, to_colin))
 
 
 @pytest.mark.parametrize("fraction", [0.02, 0.06, 0.12])
@@ -83,8 +84,7 @@ def test_an_intensity_offset_leaves_the_noise_level_unchanged(colin, brain_mask)
 
 def test_too_little_air_gives_no_estimate(colin):
     # every voxel mapped far inside Colin27's head: no air at all
-    assert noise_pct_of_brain(np.asanyarray(colin.dataobj).astype(np.float32), colin.affine,
-                              lambda p: np.zeros_like(np.asarray(p, dtype=float))) is None
+    assert _estimate(colin, lambda p: np.zeros_like(np.asarray(p, dtype=float))) is None
 
 
 def test_the_limit_refuses_with_the_measured_level():

@@ -36,7 +36,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from navsvc.anatomy.noise import AIR_MARGIN_MM, colin_brain_mask, head_distance_and_brain, sample_lattice
+from navsvc.anatomy.air_lattice import AirLattice
 from navsvc.errors import InputError
 
 #: stronger ghosting is refused, % of the brain's median signal
@@ -48,18 +48,15 @@ MIN_SAMPLES = 200
 SPREADS_DISCOUNTED = 3.0
 
 
-def ghosting_pct_by_axis(data: np.ndarray, affine: np.ndarray, native_to_colin) -> list[float | None]:
+def ghosting_pct_by_axis(lattice: AirLattice) -> list[float | None]:
     """The ghosting along each voxel axis, % of the brain's median signal.
 
     Parameters
     ----------
-    data : numpy.ndarray, 3-D
-        The input T1's voxels, as loaded (ghosts lie along the acquisition's axes, which a
-        resampling would turn).
-    affine : numpy.ndarray, shape (4, 4)
-        Its voxel-to-RAS affine.
-    native_to_colin : callable
-        Native RAS points (N, 3) -> Colin27 points (N, 3), mm (the head affine).
+    lattice : AirLattice
+        The input's samples (:func:`navsvc.anatomy.air_lattice.air_lattice`), taken on its
+        voxel grid as loaded: ghosts lie along the acquisition's axes, which a resampling
+        would turn.
 
     Returns
     -------
@@ -68,15 +65,12 @@ def ghosting_pct_by_axis(data: np.ndarray, affine: np.ndarray, native_to_colin) 
         through the brain over the air on lines clear of the head; ``None`` where too little
         air lies on either kind of line to measure it.
     """
-    ijk = sample_lattice(data.shape)
-    lattice_shape = tuple(len(np.unique(ijk[:, axis])) for axis in range(3))
-    head_distance_mm, brain = head_distance_and_brain(ijk, affine, native_to_colin, colin_brain_mask())
-    brain_signal = float(np.median(data[tuple(ijk[brain].T)])) if brain.any() else 0.0
-    squares = (data[tuple(ijk.T)].astype(np.float64) ** 2).reshape(lattice_shape)
-    air = (head_distance_mm > AIR_MARGIN_MM).reshape(lattice_shape)
+    brain_signal = float(np.median(lattice.values[lattice.in_brain])) if lattice.in_brain.any() else 0.0
+    squares = (lattice.values ** 2).reshape(lattice.shape)
+    air = lattice.air.reshape(lattice.shape)
     # strictly inside: beyond Colin27's field of view the distance is 0, neither head nor air
-    head = (head_distance_mm < 0).reshape(lattice_shape)
-    brain = brain.reshape(lattice_shape)
+    head = (lattice.head_distance_mm < 0).reshape(lattice.shape)
+    brain = lattice.in_brain.reshape(lattice.shape)
     result: list[float | None] = []
     for axis in range(3):
         through_brain = air & brain.any(axis=axis, keepdims=True)

@@ -5,7 +5,7 @@ level sigma of each receive channel (Gudbjartsson & Patz 1995, Magn Reson Med 34
 Its interquartile range is ``(sqrt(2 ln 4) - sqrt(2 ln 4/3)) sigma``, which gives sigma
 without assuming the air's values start at zero (a converter may add an offset; a
 constant fill gives 0). The air is where Colin27's head, carried into the patient by the
-head affine, is more than :data:`AIR_MARGIN_MM` away, so the estimate does not depend on
+head affine, is more than :data:`navsvc.anatomy.air_lattice.AIR_MARGIN_MM` away, so the estimate does not depend on
 the head mask, which noise itself spoils. The brain's signal is the median inside
 Colin27's brain mask carried the same way.
 
@@ -27,17 +27,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from navsvc import templates
-from navsvc.anatomy.template_head import colin_head_distance_mm
-from navsvc.coords import voxel_to_world
+from navsvc.anatomy.air_lattice import AirLattice
 from navsvc.errors import InputError
-from navsvc.sampling import MappedImage, same_points
 
-#: air is farther than this from Colin27's head carried into the patient, mm (covers
-#: differences in head shape the head affine leaves)
-AIR_MARGIN_MM = 15.0
-#: the input's voxels are sampled on a lattice of about this many points
-SAMPLE_POINTS = 400_000
 #: with fewer air samples no estimate is made (a field of view tight around the head)
 MIN_AIR_SAMPLES = 1000
 #: interquartile range of a Rayleigh distribution per unit sigma
@@ -49,38 +41,13 @@ MAX_NOISE_PCT_OF_BRAIN = 25.0
 MP2RAGE_HINT_PCT = 60.0
 
 
-def sample_lattice(shape) -> np.ndarray:
-    """Voxel indices (N, 3) of a regular lattice of about :data:`SAMPLE_POINTS` voxels."""
-    stride = max(1, int(round((np.prod(shape[:3]) / SAMPLE_POINTS) ** (1 / 3))))
-    axes = [np.arange(0, n, stride) for n in shape[:3]]
-    return np.stack(np.meshgrid(*axes, indexing="ij"), axis=-1).reshape(-1, 3)
-
-
-def colin_brain_mask() -> MappedImage:
-    """Colin27's brain mask, sampled at points in Colin27's space (nearest voxel)."""
-    return MappedImage.load(templates.require(templates.COLIN_BRAIN_MASK), same_points, order=0)
-
-
-def head_distance_and_brain(ijk: np.ndarray, affine: np.ndarray, native_to_colin,
-                            brain_mask: MappedImage) -> tuple[np.ndarray, np.ndarray]:
-    """For voxels (N, 3): their distance from Colin27's head carried into the patient (mm,
-    positive outside; see :func:`colin_head_distance_mm`) and whether they lie in its brain
-    (``brain_mask``: :func:`colin_brain_mask`). Air is farther than :data:`AIR_MARGIN_MM`."""
-    colin_points = np.asarray(native_to_colin(voxel_to_world(affine, ijk)), dtype=float)
-    return colin_head_distance_mm(colin_points), brain_mask(colin_points) > 0
-
-
-def noise_pct_of_brain(data: np.ndarray, affine: np.ndarray, native_to_colin) -> float | None:
+def noise_pct_of_brain(lattice: AirLattice) -> float | None:
     """The image's noise level as a percentage of its brain's median signal.
 
     Parameters
     ----------
-    data : numpy.ndarray, 3-D
-        The input T1's voxels, as loaded (not resampled: interpolation averages noise away).
-    affine : numpy.ndarray, shape (4, 4)
-        Its voxel-to-RAS affine.
-    native_to_colin : callable
-        Native RAS points (N, 3) -> Colin27 points (N, 3), mm (the head affine).
+    lattice : AirLattice
+        The input's samples (:func:`navsvc.anatomy.air_lattice.air_lattice`).
 
     Returns
     -------
@@ -88,10 +55,7 @@ def noise_pct_of_brain(data: np.ndarray, affine: np.ndarray, native_to_colin) ->
         ``None`` when the image holds fewer than :data:`MIN_AIR_SAMPLES` sampled voxels of
         air or no brain signal.
     """
-    ijk = sample_lattice(data.shape)
-    values = data[tuple(ijk.T)].astype(np.float64)
-    head_distance_mm, brain = head_distance_and_brain(ijk, affine, native_to_colin, colin_brain_mask())
-    air = head_distance_mm > AIR_MARGIN_MM
+    air, brain, values = lattice.air, lattice.in_brain, lattice.values
     if air.sum() < MIN_AIR_SAMPLES or not brain.any():
         return None
     brain_signal = float(np.median(values[brain]))

@@ -99,11 +99,11 @@ def print_summary(plan: dict, out: Path) -> None:
         print(f"warning         {why}: not reliable here: {', '.join(cut)}")
     for text in plan_cautions(plan):
         print(f"warning         {text}")
+    not_measured = "not measured (too little air in the image)"
     noise = plan["input"].get("noise_pct_of_brain")
-    noise_text = "not measured (too little air in the image)" if noise is None else f"{noise:.1f} % of brain signal"
-    print(f"image noise     {noise_text}")
+    print(f"image noise     {not_measured if noise is None else f'{noise:.1f} % of brain signal'}")
     ghosting = plan["input"].get("ghosting_pct_of_brain")
-    ghosting_text = ("not measured (too little air in the image)" if ghosting is None
+    ghosting_text = (not_measured if ghosting is None
                      else f"{ghosting:.1f} % of brain signal (copies of the head in the air, as motion leaves)")
     print(f"image ghosting  {ghosting_text}")
     print(f"registration    quality {plan['registration']['quality']['value']:.3f}, total {plan['timing_s']['total']:.1f} s")

@@ -257,4 +257,3 @@ def brighten_scalp_fat(img: nib.Nifti1Image, brain_mask: np.ndarray, gain: float
     out[fat] *= 1.0 + (gain - 1.0) * np.clip((data[fat] / top - 0.6) / 0.3, 0.0, 1.0)
     return TransformedHead(_new_image(out, img.affine), _identity_map, _identity_map,
                            f"scalp fat x{gain:g}", np.eye(4), {"fat_gain": float(gain)})
-
