@@ -49,11 +49,40 @@ def implausible_depth(scalp_to_cortex_target_mm: float, scalp_to_cortex_m1_mm: f
     return None
 
 
-def dose_summary(scalp_to_cortex_target_mm: float, scalp_to_cortex_m1_mm: float | None) -> dict:
-    """The plan's ``dose`` block; offset and M1 distance are None when the M1 distance is, and
-    the offset is None too when a distance is implausible (the reason is given)."""
-    reason = M1_NOT_IN_IMAGE if scalp_to_cortex_m1_mm is None else implausible_depth(
-        scalp_to_cortex_target_mm, scalp_to_cortex_m1_mm)
+def fluid_near(sites: list[str]) -> str:
+    """Why no suggestion is made when fluid where the brain should be lies near ``sites``
+    (see :mod:`navsvc.target.fluid`)."""
+    return (f"fluid where the brain should be lies near the {' and the '.join(sites)} (see the caution), so the "
+            "scalp-to-cortex distance measured there may cross it: no depth adjustment is suggested. Use the "
+            "measured motor threshold as it is; a clinician decides the dose")
+
+
+def dose_summary(scalp_to_cortex_target_mm: float, scalp_to_cortex_m1_mm: float | None,
+                 fluid_near_sites: list[str] | None = None) -> dict:
+    """The plan's ``dose`` block.
+
+    Parameters
+    ----------
+    scalp_to_cortex_target_mm : float
+        Scalp-to-cortex distance at the target, mm.
+    scalp_to_cortex_m1_mm : float or None
+        The same at the motor hand knob; None when its scalp is not in the image.
+    fluid_near_sites : list of str, optional
+        The sites ("target", "motor hand knob") near which fluid lies where the brain
+        should be.
+
+    Returns
+    -------
+    dict
+        Offset and M1 distance are None when the M1 distance is; the offset is None too,
+        with the reason given, when fluid lies near a site or a distance is implausible.
+    """
+    if scalp_to_cortex_m1_mm is None:
+        reason = M1_NOT_IN_IMAGE
+    elif fluid_near_sites:
+        reason = fluid_near(fluid_near_sites)
+    else:
+        reason = implausible_depth(scalp_to_cortex_target_mm, scalp_to_cortex_m1_mm)
     offset = (None if reason is not None
               else round(mt_offset_pct_mso(scalp_to_cortex_target_mm, scalp_to_cortex_m1_mm), 2))
     block = {

@@ -48,8 +48,10 @@ from navsvc.sampling import MappedImage
 from navsvc.scratch import (missing_folders, output_folder, publish_plan_files, registration_scratch,
                             remove_empty_folders)
 from navsvc.target.depth_checks import require_cortical_depth
+from navsvc.target.fluid import widest_fluid_mm
 from navsvc.target.hemisphere import is_left
-from navsvc.target.individualize import MAX_SHIFT_MM, CorticalTarget, individualize, scalp_to_cortex_mm
+from navsvc.target.individualize import (M1_MAX_SHIFT_MM, MAX_SHIFT_MM, CorticalTarget, individualize,
+                                        scalp_to_cortex_mm)
 from navsvc.target.results import M1Site, TargetResult
 from navsvc.target.strategies import M1_HAND_KNOB_MNI_MM, get_strategy
 
@@ -57,11 +59,6 @@ from navsvc.target.strategies import M1_HAND_KNOB_MNI_MM, get_strategy
 ALONG_NORMAL_SEARCH_MM = 25.0
 #: radius of the dense search around the best coarse candidate, mm
 ALONG_NORMAL_REFINE_MM = 3.0
-#: the hand knob's crown may lie this far from its MNI coordinate, mm. The coordinate sits
-#: in the bank of the central sulcus, 9.5 mm below the crown on Colin27: with the target's
-#: 10 mm, 6 % image noise sent the hand knob to the sulcus floor, 10 mm deeper, and the
-#: dose suggestion from -3.5 to -32 %MSO.
-M1_MAX_SHIFT_MM = 15.0
 
 
 @dataclass(frozen=True)
@@ -159,7 +156,8 @@ def locate_target(options: PlanOptions, ctx: PlanContext) -> TargetResult:
                                                                    options.handle_angle_deg, alt_entry),
                            options.coil_distance_mm)
     return TargetResult(mni, native, cortex, entry, normal, coil, alt_entry, alt_coil,
-                        scalp_to_cortex_mm(entry, cortex.cortex_ras_mm, tissue), scalp_rise(scalp, ctx.skin, entry))
+                        scalp_to_cortex_mm(entry, cortex.cortex_ras_mm, tissue), scalp_rise(scalp, ctx.skin, entry),
+                        widest_fluid_mm(tissue, native, MAX_SHIFT_MM))
 
 
 @dataclass(frozen=True)
@@ -248,7 +246,8 @@ def locate_m1(ctx: PlanContext) -> M1Site:
     cortex, tissue = _cortical_point(ctx, m1_native, M1_MAX_SHIFT_MM)
     scalp_ras_mm = ctx.scalp.nearest_point(cortex.cortex_ras_mm)
     return M1Site(cortex, scalp_ras_mm, scalp_to_cortex_mm(scalp_ras_mm, cortex.cortex_ras_mm, tissue),
-                  scalp_rise(ctx.scalp, ctx.skin, scalp_ras_mm))
+                  scalp_rise(ctx.scalp, ctx.skin, scalp_ras_mm),
+                  widest_fluid_mm(tissue, m1_native, M1_MAX_SHIFT_MM))
 
 
 def place_landmarks(ctx: PlanContext, m1: M1Site) -> LandmarkSet:

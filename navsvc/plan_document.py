@@ -20,11 +20,12 @@ from navsvc.landmarks.placement import LandmarkSet
 from navsvc.registration_checks import (HEAD_TURN_CAUTION_DEG, MIN_BRAIN_CORRELATION, UNEVEN_INTENSITY_SPREAD,
                                         head_turn_caution, is_uneven_intensity, quality_caution)
 from navsvc.target.hemisphere import hemisphere
-from navsvc.target.individualize import RULE
+from navsvc.target.fluid import WIDEST_CAUTION_MM, fluid_caution
+from navsvc.target.individualize import M1_MAX_SHIFT_MM, MAX_SHIFT_MM, RULE
 from navsvc.target.results import M1Site, TargetResult
 from navsvc.target.strategies import M1_HAND_KNOB_CITATION, M1_HAND_KNOB_MNI_MM, STRATEGIES
 
-SCHEMA_VERSION = "1.11.0"
+SCHEMA_VERSION = "1.12.0"
 SCHEMA_FILE = "plan.schema.json"
 #: decimals kept for coordinates in mm (0.001 mm is far below any imaging precision)
 MM_DECIMALS = 3
@@ -103,7 +104,8 @@ def build_plan(*, t1, options, registration, target: TargetResult, m1: M1Site, l
         "coil": _coil_block(target, options),
         "landmarks": _landmarks_block(landmarks, m1, target.entry_ras_mm),
         "dose": dose_summary(target.scalp_to_cortex_mm,
-                             m1.scalp_to_cortex_mm if landmarks.scalp_in_image["m1_hand_knob"] else None),
+                             m1.scalp_to_cortex_mm if landmarks.scalp_in_image["m1_hand_knob"] else None,
+                             fluid_near_sites=_fluid_sites(target, m1)),
         "parameters": options.to_dict(),
     }
 
@@ -157,7 +159,19 @@ def _target_block(t1, options, registration, target: TargetResult) -> dict:
         "hemisphere": hemisphere(cortex_mni_mm),
         "individualization": {"rule": RULE, "method": target.cortex.method,
                               "shift_mm": round(target.cortex.shift_mm, 2)},
+        "fluid": _fluid_block(target.fluid_widest_mm, "target", MAX_SHIFT_MM),
     }
+
+
+def _fluid_block(widest_mm: float, site: str, radius_mm: float) -> dict:
+    return {"widest_mm": round(widest_mm, 1), "within_mm": radius_mm, "caution_from_mm": WIDEST_CAUTION_MM,
+            "caution": fluid_caution(widest_mm, site, radius_mm)}
+
+
+def _fluid_sites(target: TargetResult, m1: M1Site) -> list[str]:
+    """The sites whose depth may cross fluid where the brain should be (see :mod:`navsvc.target.fluid`)."""
+    return [site for site, widest_mm in (("target", target.fluid_widest_mm), ("motor hand knob", m1.fluid_widest_mm))
+            if widest_mm >= WIDEST_CAUTION_MM]
 
 
 def _entry_block(target: TargetResult, scalp_to_brain_mm: float) -> dict:
@@ -214,7 +228,8 @@ def _landmarks_block(landmarks: LandmarkSet, m1: M1Site, entry_ras_mm: np.ndarra
                               "scalp_rise": _scalp_rise_block(
                                   m1.scalp_rise, "the motor hand knob's scalp point",
                                   "The scalp-to-cortex depth there, and with it the dose suggestion, is measured "
-                                  "on the scalp as imaged, on top of it")}
+                                  "on the scalp as imaged, on top of it"),
+                              "fluid": _fluid_block(m1.fluid_widest_mm, "motor hand knob", M1_MAX_SHIFT_MM)}
     for name, point in points.items():
         point["scalp_in_image"] = bool(landmarks.scalp_in_image[name])
     return {

@@ -20,7 +20,7 @@ def test_a_target_shallower_than_scalp_and_skull_is_refused():
         entry = np.array([-52.0, 50.0, 45.6])
         cortex = CorticalTarget(entry + [depth_mm, 0.0, 0.0], "scalp_ray", 8.8, 0.64)
         return TargetResult(np.zeros(3), np.zeros(3), cortex, entry, np.array([1.0, 0, 0]), np.eye(4),
-                            entry, np.eye(4), depth_mm - 1.0, ScalpRise(0.4, entry))
+                            entry, np.eye(4), depth_mm - 1.0, ScalpRise(0.4, entry), 0.0)
 
     brain = WorkingImage(np.zeros((4, 4, 4), np.float32), np.array([-60.0, 40.0, 30.0]), 5.0)  # depth in brain 0
     require_cortical_depth(target_at_depth(MIN_TARGET_DEPTH_MM + 0.1), brain)
@@ -52,7 +52,7 @@ def test_a_named_strategys_target_deep_in_the_brain_fails_the_plan_and_a_chosen_
     deep = np.zeros(3)
     target = TargetResult(np.zeros(3), deep, CorticalTarget(deep, "nearest_grey_matter", 3.0, 0.7),
                           np.array([0.0, 0.0, 90.0]), np.array([0.0, 0.0, -1.0]), np.eye(4), np.zeros(3), np.eye(4), 20.0,
-                          ScalpRise(0.4, np.array([0.0, 0.0, 90.0])))
+                          ScalpRise(0.4, np.array([0.0, 0.0, 90.0])), 0.0)
     with pytest.raises(PipelineError, match="more than 34 mm below the brain's surface"):
         require_cortical_depth(target, brain)
     with pytest.raises(InputError, match="more than 34 mm below the brain's surface"):

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from navsvc import templates
-from navsvc.anatomy.tissue import BRAIN_SUPPORT_MIN, _m_step, _priors, segment_locally
+from navsvc.anatomy.tissue import BRAIN_SUPPORT_MIN, _m_step, _priors, _warped_template_tissue, segment_locally
 from navsvc.antspy import ants
 from navsvc.grid import WorkingImage
 from navsvc.registration_maps import Registration
@@ -31,17 +31,21 @@ def _icbm_box(centre_ras_mm, half_mm: float = 8.0) -> WorkingImage:
     return WorkingImage(data.astype(np.float32), nib.affines.apply_affine(img.affine, ijk), 1.0)
 
 
+def _prior(box: WorkingImage, registration: Registration) -> np.ndarray:
+    return _priors(box, *_warped_template_tissue(box, registration))
+
+
 def test_priors_are_the_template_probabilities(identity_registration):
     """Deep white matter gets a WM prior near 1 and a GM prior near 0 (the uint8 maps are
     scaled by 255, not clipped: clipping made every tissue voxel 'certainly GM and WM')."""
     box = _icbm_box([-26.0, -10.0, 30.0], half_mm=2.0)  # left centrum semiovale
-    csf, gm, wm = _priors(box, identity_registration).mean(axis=(1, 2, 3))
+    csf, gm, wm = _prior(box, identity_registration).mean(axis=(1, 2, 3))
     assert wm > 0.8 and gm < 0.15 and csf < 0.1, (csf, gm, wm)
 
 
 def test_priors_sum_to_one_and_allow_every_class_in_the_brain(identity_registration):
     box = _icbm_box([-38.0, 44.0, 26.0])
-    prior = _priors(box, identity_registration)
+    prior = _prior(box, identity_registration)
     assert np.allclose(prior.sum(axis=0), 1.0, atol=1e-5)
     template = sum(identity_registration.mni_image_to_native(ants.image_read(str(path)), box) / 255.0
                    for path in (templates.ICBM_GM, templates.ICBM_WM))
@@ -51,7 +55,7 @@ def test_priors_sum_to_one_and_allow_every_class_in_the_brain(identity_registrat
 def test_no_grey_or_white_matter_away_from_the_brain(identity_registration):
     # MNI (-72, 40, 30) is in the scalp, beyond the 4 mm margin round the template's brain:
     # skin has grey matter's T1 intensity, so only the prior keeps it from passing for cortex
-    prior = _priors(_icbm_box([-72.0, 40.0, 30.0], half_mm=2.0), identity_registration)
+    prior = _prior(_icbm_box([-72.0, 40.0, 30.0], half_mm=2.0), identity_registration)
     assert np.allclose(prior[0], 1.0) and prior[1:].max() == 0.0
 
 

@@ -41,6 +41,7 @@ class LocalTissue:
 
     grid: WorkingImage
     posterior: np.ndarray  # (3, nx, ny, nz): csf, gm, wm
+    template_brain: np.ndarray  # (nx, ny, nz): the warped template's GM + WM probability
 
     @property
     def gm(self) -> WorkingImage:
@@ -78,8 +79,13 @@ def _template_tissue() -> tuple[ants.ANTsImage, ants.ANTsImage]:
     return maps
 
 
-def _priors(box: WorkingImage, registration: Registration) -> np.ndarray:
+def _warped_template_tissue(box: WorkingImage, registration: Registration) -> tuple[np.ndarray, np.ndarray]:
+    """The template's GM and WM probabilities carried onto ``box``."""
     gm, wm = (np.clip(registration.mni_image_to_native(image, box), 0, 1) for image in _template_tissue())
+    return gm, wm
+
+
+def _priors(box: WorkingImage, gm: np.ndarray, wm: np.ndarray) -> np.ndarray:
     # outside the brain the template is empty: call it CSF/other with a floor for every class
     csf = np.clip(1.0 - gm - wm, 0, 1)
     prior = np.stack([csf, gm, wm]) + PRIOR_FLOOR
@@ -101,7 +107,8 @@ def segment_locally(t1: WorkingImage, registration: Registration, centre_ras_mm,
     prior-based segmentation, solved by EM on the box).
     """
     box = crop(t1, centre_ras_mm, radius_mm)
-    prior = _priors(box, registration)
+    gm, wm = _warped_template_tissue(box, registration)
+    prior = _priors(box, gm, wm)
     values = box.data.astype(np.float64)
     weights = prior.copy()
     for _ in range(EM_ITERATIONS):
@@ -109,7 +116,7 @@ def segment_locally(t1: WorkingImage, registration: Registration, centre_ras_mm,
         likelihood = np.stack([_normal_pdf(values, m, s) for m, s in zip(means, sds)])
         joint = prior * likelihood
         weights = joint / np.maximum(joint.sum(axis=0, keepdims=True), 1e-300)
-    return LocalTissue(grid=box, posterior=weights.astype(np.float32))
+    return LocalTissue(grid=box, posterior=weights.astype(np.float32), template_brain=(gm + wm).astype(np.float32))
 
 
 def _m_step(values: np.ndarray, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

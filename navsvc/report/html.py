@@ -14,8 +14,8 @@ from navsvc.anatomy.field_of_view import scalp_not_in_image_text
 from navsvc.coil import handle_direction_words
 from navsvc.report import slices
 from navsvc.target.hemisphere import LEFT, hemisphere
-from navsvc.report.values import (MISSING, esc, fixed_decimals, fmt_number, fmt_value, fmt_vector, intensity_words,
-                                  lookup, lps_from_ras, plan_cautions, scalp_rise_words, vector3)
+from navsvc.report.values import (MISSING, esc, fixed_decimals, fluid_words, fmt_number, fmt_value, fmt_vector,
+                                  intensity_words, lookup, lps_from_ras, plan_cautions, scalp_rise_words, vector3)
 
 #: Display names of the landmark keys, in the order the table lists them.
 LANDMARK_NAMES = {
@@ -301,6 +301,7 @@ def render_page(plan: Mapping, figures: Mapping[str, bytes | None]) -> str:
         ("Input noise (% of brain signal)", fmt_number(lookup(input_info, "noise_pct_of_brain"), 1)),
         ("Input ghosting (% of brain signal)", fmt_number(lookup(input_info, "ghosting_pct_of_brain"), 1)),
         ("Scalp rise above its smooth shape", esc(scalp_rise_words(plan))),
+        ("Fluid where the brain should be", esc(fluid_words(plan))),
         ("Registration template", esc(lookup(plan, "registration", "template"))),
         ("Registration quality", registration_text),
         ("Image intensity", esc(intensity_words(plan))),

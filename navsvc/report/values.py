@@ -124,10 +124,26 @@ def scalp_rise_words(plan: Mapping) -> str | None:
             f"(cautioned from {values[2]:.1f} mm)")
 
 
+def _fluid_blocks(plan: Mapping) -> tuple:
+    return lookup(plan, "target", "fluid"), lookup(plan, "landmarks", "points", "m1_hand_knob", "fluid")
+
+
+def fluid_words(plan: Mapping) -> str | None:
+    """The widest fluid where the brain should be near the target and the motor hand knob,
+    in words; None for a plan made before schema 1.12.0 or with a malformed block."""
+    target, m1 = _fluid_blocks(plan)
+    values = (lookup(target, "widest_mm"), lookup(m1, "widest_mm"), lookup(target, "caution_from_mm"))
+    if not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values):
+        return None
+    return f"target {values[0]:.1f} mm, motor hand knob {values[1]:.1f} mm wide (cautioned from {values[2]:g} mm)"
+
+
 def plan_cautions(plan: Mapping) -> list[str]:
     """Every caution an accepted plan carries, as stored: the registration's
     (``registration.head_orientation.caution``, schema 1.9.0, then
-    ``registration.quality.caution``), then the scalp rise's (:func:`scalp_rise_cautions`)."""
-    registration = [lookup(plan, "registration", "head_orientation", "caution"),
-                    lookup(plan, "registration", "quality", "caution")]
-    return [caution for caution in registration if isinstance(caution, str) and caution] + scalp_rise_cautions(plan)
+    ``registration.quality.caution``), the fluid's near the target and the motor hand knob
+    (``fluid``, schema 1.12.0), then the scalp rise's (:func:`scalp_rise_cautions`)."""
+    stored = [lookup(plan, "registration", "head_orientation", "caution"),
+              lookup(plan, "registration", "quality", "caution")]
+    stored += [lookup(block, "caution") for block in _fluid_blocks(plan)]
+    return [caution for caution in stored if isinstance(caution, str) and caution] + scalp_rise_cautions(plan)

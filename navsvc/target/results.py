@@ -25,6 +25,7 @@ class TargetResult:
     along_normal_coil: np.ndarray
     scalp_to_cortex_mm: float  # entry to the cortical surface (the target lies deeper)
     scalp_rise: ScalpRise  # near the entry
+    fluid_widest_mm: float  # the widest ball of fluid where the template brain has tissue, near native_ras_mm
 
 
 @dataclass(frozen=True)
@@ -35,3 +36,4 @@ class M1Site:
     scalp_ras_mm: np.ndarray
     scalp_to_cortex_mm: float
     scalp_rise: ScalpRise  # near scalp_ras_mm
+    fluid_widest_mm: float  # the widest ball of fluid where the template brain has tissue, near the mapped knob

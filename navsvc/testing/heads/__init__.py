@@ -16,7 +16,8 @@ Two kinds of transformation:
 * the head stays where it is in world space, only the voxel grid or the intensities
   change (:func:`reorient`, :func:`resample`, :func:`add_rician_noise`,
   :func:`multiply_bias_field`, :func:`multiply_receive_coil_profile`, :func:`pad_outside_field_of_view`,
-  :func:`raise_to_power`, :func:`brighten_scalp_fat`, :func:`add_motion_ghost`, :func:`move_during_scan`, :func:`deface`): both maps are the identity;
+  :func:`raise_to_power`, :func:`brighten_scalp_fat`, :func:`add_motion_ghost`, :func:`move_during_scan`, :func:`deface`,
+  :func:`add_fluid_ball`): both maps are the identity;
 * the head moves in world space (:func:`rigid`, :func:`oblique_affine`, which change
   only the affine, and :func:`smooth_warp`, which resamples the voxel data).
 
@@ -47,6 +48,7 @@ from navsvc.testing.heads.intensity import (
     raise_to_power,
     robust_max,
 )
+from navsvc.testing.heads.lesion import add_fluid_ball
 from navsvc.testing.heads.markers import add_capsule, add_marker, weighted_centroid_ras_mm
 from navsvc.testing.heads.motion import add_motion_ghost, move_during_scan
 from navsvc.testing.heads.orientation import all_orientations, orientation_label, reorient
@@ -54,7 +56,7 @@ from navsvc.testing.heads.resampling import resample
 from navsvc.testing.heads.warp import WARP_MAX_LIPSCHITZ, SinusoidalWarp, smooth_warp
 
 __all__ = [
-    "PointMap", "TransformedHead", "add_capsule", "add_marker", "add_motion_ghost", "add_rician_noise", "all_orientations", "as_loaded_t1",
+    "PointMap", "TransformedHead", "add_capsule", "add_fluid_ball", "add_marker", "add_motion_ghost", "add_rician_noise", "all_orientations", "as_loaded_t1",
     "bias_field", "brighten_scalp_fat", "deface", "grid_centre_ras_mm", "image_data", "load_colin27", "load_icbm_template", "mirror_left_right",
     "move_during_scan", "move_in_world", "multiply_bias_field", "multiply_receive_coil_profile", "oblique_affine", "orientation_label", "pad_outside_field_of_view",
     "raise_to_power", "reorient", "resample",
