@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import nibabel as nib
 import numpy as np
 import pytest
@@ -14,7 +16,7 @@ from navsvc.io import load_t1
 from navsvc.head_start_search import (
     SEARCH_SPACING_MM, START_GRID_STEP_DEG, _coarse, better_start, mutual_information, start_rotations,
 )
-from navsvc.registration import HEAD_RIGID, _head_stage, _seed_ants
+from navsvc.registration import HEAD_RIGID, _head_rigid, _head_stage, _seed_ants
 from navsvc.registration_checks import head_turn_caution
 from navsvc.registration_grid import load_fixed_images, registration_grid_image
 from navsvc.registration_maps import HEAD_STARTS
@@ -91,6 +93,22 @@ def test_the_head_stage_finds_a_head_turned_far_from_upright(rotation_deg, tmp_p
     gaps_mm = np.linalg.norm(_carried_ras_mm(affine, PROBE_RAS_MM) - case.original_to_new(PROBE_RAS_MM), axis=1)
     assert gaps_mm.max() < 1.0, gaps_mm
     assert head_start == "search over orientations"  # what the plan records (registration.head_start)
+
+
+@pytest.mark.parametrize("first_scores_higher", [True, False])
+def test_the_rigid_result_scoring_higher_is_kept_and_its_start_recorded(first_scores_higher, tmp_path, monkeypatch):
+    # the search runs for a quarter-turned head; which of the two rigid results is kept is
+    # the mutual information's call, made here for one or the other
+    import navsvc.registration
+
+    _seed_ants()
+    moving = _moving(heads.rigid(heads.load_colin27(), (90.0, 0.0, 0.0)).image, tmp_path)
+    first_folder = str(tmp_path / "head_rigid") + os.sep  # not head_rigid_searched
+    monkeypatch.setattr(navsvc.registration, "mutual_information", lambda fixed, image, transform: float(
+        str(transform).startswith(first_folder) == first_scores_higher))
+    kept, head_start = _head_rigid(load_fixed_images()[0], moving, tmp_path)
+    assert str(kept).startswith(first_folder) is first_scores_higher
+    assert head_start == (HEAD_STARTS[1] if first_scores_higher else HEAD_STARTS[2])
 
 
 def test_the_head_stage_finds_a_head_its_field_of_view_cuts(tmp_path):
