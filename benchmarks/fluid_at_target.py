@@ -22,23 +22,23 @@ Measured 2026-12-05 (2 cores, 27 plans in about 6 min):
 fluid-filled ball              target  M1    cautioned  mapped  cortex  depth  dose       suggestion
 =============================  ======  ====  =========  ======  ======  =====  =========  ==========
 none (Colin27 itself)          2.8     2.8   -          0.00    0.00    +0.0   -0.0       given
-6 mm at the target             4.5     2.8   -          0.59    4.15    +5.4   +14.2      given
-8 mm at the target             6.0     2.8   target     0.96    4.49    +6.6   +17.3      withheld
-10 mm at the target            6.3     2.8   target     1.20    5.28    +7.5   +20.8      withheld
+6 mm at the target             5.7     2.8   -          0.59    4.15    +5.4   +14.2      given
+8 mm at the target             6.6     2.8   target     0.96    4.49    +6.6   +17.3      withheld
+10 mm at the target            7.5     2.8   target     1.20    5.28    +7.5   +20.8      withheld
 14 mm at the target            8.7     2.8   target     2.89    7.11    +9.4   +24.8      withheld
-20 mm at the target            10.0    2.8   target     5.07    9.82    +12.1  +32.8      withheld
+20 mm at the target            10.2    2.8   target     5.07    9.82    +12.1  +32.8      withheld
 30 mm at the target            13.9    2.8   target     6.52    14.88   +17.7  +48.8      withheld
-14 mm, 10 mm under the target  12.0    2.8   target     1.15    0.77    +0.1   -0.3       withheld
-20 mm, 10 mm under the target  18.5    3.5   target     2.64    2.15    +0.1   -0.5       withheld
-14 mm at the hand knob         2.8     5.7   -          0.42    0.28    +0.1   -23.5      withheld
+14 mm, 10 mm under the target  12.6    2.8   target     1.15    0.77    +0.1   -0.3       withheld
+20 mm, 10 mm under the target  18.9    2.8   target     2.64    2.15    +0.1   -0.5       withheld
+14 mm at the hand knob         3.5     6.0   M1         0.42    0.28    +0.1   -23.5      withheld
 =============================  ======  ====  =========  ======  ======  =====  =========  ==========
 
 Without a lesion (the 12 accuracy copies; 12 % noise, 3 mm voxels, a 70 % bias field, the
-intensities squared, a receive coil's profile x2, each moved): 2.0-4.0 mm at the target and
-2.0-4.5 mm at M1, none cautioned. The 6 mm ball is the miss: the registration shrinks it and
-the brain mask clips it, so it reads as wide as a healthy sulcus; the 14 mm ball at the hand
-knob reads 5.7 mm, and its suggestion is withheld by the depth-difference rule (more than
-10 mm). Balls under intact cortex are cautioned though the target and depth are right.
+intensities squared, a receive coil's profile x2, each moved): 2.8-4.0 mm at the target and
+2.0-2.8 mm at M1, none cautioned. The 6 mm ball is the miss: the registration shrinks it and
+the brain mask clips it, so it reads little wider than a healthy sulcus. Balls under intact
+cortex are cautioned though the target and depth are right. (Measured within 15 mm of the
+hand knob, its reach, a healthy copy read 6.0 mm: the wide central sulcus; hence 10 mm.)
 """
 
 from __future__ import annotations

@@ -48,10 +48,9 @@ from navsvc.sampling import MappedImage
 from navsvc.scratch import (missing_folders, output_folder, publish_plan_files, registration_scratch,
                             remove_empty_folders)
 from navsvc.target.depth_checks import require_cortical_depth
-from navsvc.target.fluid import widest_fluid_mm
+from navsvc.target.fluid import FLUID_SEARCH_RADIUS_MM, require_no_fluid_instead_of_cortex, widest_fluid_mm
 from navsvc.target.hemisphere import is_left
-from navsvc.target.individualize import (M1_MAX_SHIFT_MM, MAX_SHIFT_MM, CorticalTarget, individualize,
-                                        scalp_to_cortex_mm)
+from navsvc.target.individualize import MAX_SHIFT_MM, CorticalTarget, individualize, scalp_to_cortex_mm
 from navsvc.target.results import M1Site, TargetResult
 from navsvc.target.strategies import M1_HAND_KNOB_MNI_MM, get_strategy
 
@@ -59,6 +58,11 @@ from navsvc.target.strategies import M1_HAND_KNOB_MNI_MM, get_strategy
 ALONG_NORMAL_SEARCH_MM = 25.0
 #: radius of the dense search around the best coarse candidate, mm
 ALONG_NORMAL_REFINE_MM = 3.0
+#: the hand knob's crown may lie this far from its MNI coordinate, mm. The coordinate sits
+#: in the bank of the central sulcus, 9.5 mm below the crown on Colin27: with the target's
+#: 10 mm, 6 % image noise sent the hand knob to the sulcus floor, 10 mm deeper, and the
+#: dose suggestion from -3.5 to -32 %MSO.
+M1_MAX_SHIFT_MM = 15.0
 
 
 @dataclass(frozen=True)
@@ -80,12 +84,18 @@ def _is_left(ctx: PlanContext, points_ras_mm) -> np.ndarray:
     return is_left(ctx.registration.native_to_mni(points_ras_mm))
 
 
-def _cortical_point(ctx: PlanContext, mapped,
-                    max_shift_mm: float = MAX_SHIFT_MM) -> tuple[CorticalTarget, LocalTissue]:
+def _cortical_point(ctx: PlanContext, mapped, max_shift_mm: float = MAX_SHIFT_MM,
+                    site: str = "target") -> tuple[CorticalTarget, LocalTissue]:
     tissue = segment_locally(ctx.grid, ctx.registration, mapped)
     wanted = _is_left(ctx, mapped)[0]
-    point = individualize(mapped, ctx.scalp.nearest_point(mapped), tissue,
-                          lambda pts: _is_left(ctx, pts) == wanted, max_shift_mm)
+    try:
+        point = individualize(mapped, ctx.scalp.nearest_point(mapped), tissue,
+                              lambda pts: _is_left(ctx, pts) == wanted, max_shift_mm)
+    except PipelineError:
+        # a cavity that has taken the cortex is the patient's anatomy, not a failed registration
+        require_no_fluid_instead_of_cortex(widest_fluid_mm(tissue, mapped, FLUID_SEARCH_RADIUS_MM), site,
+                                           max_shift_mm)
+        raise
     return point, tissue
 
 
@@ -137,7 +147,7 @@ def locate_target(options: PlanOptions, ctx: PlanContext) -> TargetResult:
         cortex, tissue = _cortical_point(ctx, native)
     except PipelineError:
         if options.native_ras_mm is None and options.mni_mm is None:
-            raise  # a named strategy's coordinate always has cortex nearby: the registration failed
+            raise  # a named strategy's coordinate has cortex nearby unless a cavity took it (refused above)
         given = "native" if options.native_ras_mm is not None else "MNI"
         raise InputError(
             f"the {given} target {np.round(options.native_ras_mm or options.mni_mm, 1).tolist()} (native RAS "
@@ -157,7 +167,7 @@ def locate_target(options: PlanOptions, ctx: PlanContext) -> TargetResult:
                            options.coil_distance_mm)
     return TargetResult(mni, native, cortex, entry, normal, coil, alt_entry, alt_coil,
                         scalp_to_cortex_mm(entry, cortex.cortex_ras_mm, tissue), scalp_rise(scalp, ctx.skin, entry),
-                        widest_fluid_mm(tissue, native, MAX_SHIFT_MM))
+                        widest_fluid_mm(tissue, native, FLUID_SEARCH_RADIUS_MM))
 
 
 @dataclass(frozen=True)
@@ -243,11 +253,11 @@ def locate_m1(ctx: PlanContext) -> M1Site:
     """The motor hand knob individualized on this patient's cortex, the scalp above it and
     the scalp-to-cortex distance there (the dose's reference depth)."""
     m1_native = ctx.registration.mni_to_native(M1_HAND_KNOB_MNI_MM)[0]
-    cortex, tissue = _cortical_point(ctx, m1_native, M1_MAX_SHIFT_MM)
+    cortex, tissue = _cortical_point(ctx, m1_native, M1_MAX_SHIFT_MM, "motor hand knob")
     scalp_ras_mm = ctx.scalp.nearest_point(cortex.cortex_ras_mm)
     return M1Site(cortex, scalp_ras_mm, scalp_to_cortex_mm(scalp_ras_mm, cortex.cortex_ras_mm, tissue),
                   scalp_rise(ctx.scalp, ctx.skin, scalp_ras_mm),
-                  widest_fluid_mm(tissue, m1_native, M1_MAX_SHIFT_MM))
+                  widest_fluid_mm(tissue, m1_native, FLUID_SEARCH_RADIUS_MM))
 
 
 def place_landmarks(ctx: PlanContext, m1: M1Site) -> LandmarkSet:

@@ -20,8 +20,8 @@ from navsvc.landmarks.placement import LandmarkSet
 from navsvc.registration_checks import (HEAD_TURN_CAUTION_DEG, MIN_BRAIN_CORRELATION, UNEVEN_INTENSITY_SPREAD,
                                         head_turn_caution, is_uneven_intensity, quality_caution)
 from navsvc.target.hemisphere import hemisphere
-from navsvc.target.fluid import WIDEST_CAUTION_MM, fluid_caution
-from navsvc.target.individualize import M1_MAX_SHIFT_MM, MAX_SHIFT_MM, RULE
+from navsvc.target.fluid import FLUID_SEARCH_RADIUS_MM, WIDEST_CAUTION_MM, fluid_caution
+from navsvc.target.individualize import RULE
 from navsvc.target.results import M1Site, TargetResult
 from navsvc.target.strategies import M1_HAND_KNOB_CITATION, M1_HAND_KNOB_MNI_MM, STRATEGIES
 
@@ -159,13 +159,13 @@ def _target_block(t1, options, registration, target: TargetResult) -> dict:
         "hemisphere": hemisphere(cortex_mni_mm),
         "individualization": {"rule": RULE, "method": target.cortex.method,
                               "shift_mm": round(target.cortex.shift_mm, 2)},
-        "fluid": _fluid_block(target.fluid_widest_mm, "target", MAX_SHIFT_MM),
+        "fluid": _fluid_block(target.fluid_widest_mm, "target"),
     }
 
 
-def _fluid_block(widest_mm: float, site: str, radius_mm: float) -> dict:
-    return {"widest_mm": round(widest_mm, 1), "within_mm": radius_mm, "caution_from_mm": WIDEST_CAUTION_MM,
-            "caution": fluid_caution(widest_mm, site, radius_mm)}
+def _fluid_block(widest_mm: float, site: str) -> dict:
+    return {"widest_mm": round(widest_mm, 1), "within_mm": FLUID_SEARCH_RADIUS_MM, "caution_from_mm": WIDEST_CAUTION_MM,
+            "caution": fluid_caution(widest_mm, site, FLUID_SEARCH_RADIUS_MM)}
 
 
 def _fluid_sites(target: TargetResult, m1: M1Site) -> list[str]:
@@ -229,7 +229,7 @@ def _landmarks_block(landmarks: LandmarkSet, m1: M1Site, entry_ras_mm: np.ndarra
                                   m1.scalp_rise, "the motor hand knob's scalp point",
                                   "The scalp-to-cortex depth there, and with it the dose suggestion, is measured "
                                   "on the scalp as imaged, on top of it"),
-                              "fluid": _fluid_block(m1.fluid_widest_mm, "motor hand knob", M1_MAX_SHIFT_MM)}
+                              "fluid": _fluid_block(m1.fluid_widest_mm, "motor hand knob")}
     for name, point in points.items():
         point["scalp_in_image"] = bool(landmarks.scalp_in_image[name])
     return {

@@ -22,7 +22,7 @@ def _tissue(fluid: np.ndarray, template_brain: float | np.ndarray = 1.0) -> Loca
     csf = fluid.astype(np.float32)
     posterior = np.stack([csf, 1.0 - csf, np.zeros_like(csf)])
     grid = WorkingImage(np.zeros(SHAPE, np.float32), ORIGIN_RAS_MM, 1.0)
-    return LocalTissue(grid, posterior, np.broadcast_to(np.float32(template_brain), SHAPE).copy())
+    return LocalTissue(grid, posterior, np.broadcast_to(np.float32(template_brain), SHAPE).copy(), fluid.copy())
 
 
 def _distance_to(point_ras_mm) -> np.ndarray:
@@ -88,3 +88,15 @@ def test_the_plans_cautions_and_words_include_the_fluid():
     assert plan_cautions(plan) == [caution]
     assert fluid_words(plan) == "target 9.0 mm, motor hand knob 2.0 mm wide (cautioned from 6 mm)"
     assert fluid_words({"target": {}}) is None  # a plan made before schema 1.12.0
+
+
+def test_a_cavity_that_took_the_cortex_is_refused_as_the_patients_anatomy():
+    from navsvc.errors import InputError
+    from navsvc.target.fluid import require_no_fluid_instead_of_cortex
+
+    require_no_fluid_instead_of_cortex(WIDEST_CAUTION_MM - 0.1, "target", 10.0)  # a failed registration: not this
+    with pytest.raises(InputError, match=r"within 10 mm of the mapped target, and fluid fills a ball 19\.4 mm wide"
+                                         r".*give it with --native X Y Z"):
+        require_no_fluid_instead_of_cortex(19.4, "target", 10.0)
+    with pytest.raises(InputError, match="mapped motor hand knob.*cannot be made on this image"):
+        require_no_fluid_instead_of_cortex(19.4, "motor hand knob", 15.0)

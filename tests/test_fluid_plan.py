@@ -1,6 +1,6 @@
-"""Fluid where the brain should be, end to end: Colin27's own brain is not cautioned, and a
+"""Fluid where the brain should be, end to end: Colin27's own brain is not cautioned, a
 fluid-filled ball at its target (an old infarct, a cyst, a resection cavity) is, with no dose
-suggestion made."""
+suggestion made, and one that took all the cortex within reach is refused as bad input."""
 
 from __future__ import annotations
 
@@ -17,6 +17,12 @@ from navsvc.testing import heads
 COLIN_FLUID_VALUE = 30.0
 
 
+def _with_ball(colin_head_path, centre_ras_mm, diameter_mm: float) -> nib.Nifti1Image:
+    brain = np.asanyarray(nib.load(str(templates.COLIN_BRAIN_MASK)).dataobj) > 0
+    return heads.add_fluid_ball(nib.load(colin_head_path), centre_ras_mm, diameter_mm, COLIN_FLUID_VALUE,
+                                within=brain).image
+
+
 def test_colins_own_brain_is_not_cautioned(colin_plan):
     for block in (colin_plan["target"]["fluid"], colin_plan["landmarks"]["points"]["m1_hand_knob"]["fluid"]):
         assert block["widest_mm"] < WIDEST_CAUTION_MM - 1.0 and block["caution"] is None  # measured 2.8 and 2.8
@@ -26,10 +32,8 @@ def test_colins_own_brain_is_not_cautioned(colin_plan):
 def test_a_fluid_filled_ball_at_the_target_is_cautioned_by_the_command(tmp_path, capsys, colin_plan, colin_head_path):
     from navsvc.cli import main
 
-    brain = np.asanyarray(nib.load(str(templates.COLIN_BRAIN_MASK)).dataobj) > 0
-    cortex = colin_plan["target"]["cortex_ras_mm"]
-    moved = heads.add_fluid_ball(nib.load(colin_head_path), cortex, 14.0, COLIN_FLUID_VALUE, within=brain).then(
-        lambda img: heads.rigid(img, rotation_deg=(12.0, -8.0, 20.0), translation_mm=(10.0, -15.0, 5.0)))
+    moved = heads.rigid(_with_ball(colin_head_path, colin_plan["target"]["cortex_ras_mm"], 14.0),
+                        rotation_deg=(12.0, -8.0, 20.0), translation_mm=(10.0, -15.0, 5.0))
     nib.save(moved.image, tmp_path / "lesion.nii.gz")
     assert main(["plan", str(tmp_path / "lesion.nii.gz"), "--out", str(tmp_path / "out")]) == 0
     plan = json.loads((tmp_path / "out" / "plan.json").read_text())
@@ -44,3 +48,30 @@ def test_a_fluid_filled_ball_at_the_target_is_cautioned_by_the_command(tmp_path,
     assert f"warning         {fluid['caution']}\n" in out and "dose            no depth adjustment: fluid" in out
     page = (tmp_path / "out" / "report.html").read_text(encoding="utf-8")
     assert f"Fluid fills a ball {fluid['widest_mm']:.1f} mm wide" in page
+
+
+def test_a_ball_wide_enough_to_take_the_tissue_models_grey_matter_class_is_cautioned(tmp_path, colin_plan,
+                                                                                     colin_head_path):
+    # 50 mm: the grey-matter class widened over the fluid (mean 71, sd 26 instead of 87, 12) and,
+    # with the template's prior saying tissue, called the cavity grey matter: the fluid is
+    # found by its intensity alone
+    from navsvc.pipeline import make_plan
+
+    nib.save(_with_ball(colin_head_path, colin_plan["target"]["cortex_ras_mm"], 50.0), tmp_path / "cavity.nii.gz")
+    plan = make_plan(tmp_path / "cavity.nii.gz", tmp_path / "out")
+    assert plan["target"]["fluid"]["widest_mm"] >= 2 * WIDEST_CAUTION_MM  # measured 24.4
+    assert plan["target"]["fluid"]["caution"] and plan["dose"]["mt_offset_pct_mso"] is None
+
+
+def test_a_cavity_that_took_all_the_cortex_within_reach_is_refused_with_one_line(tmp_path, capsys, colin_plan,
+                                                                                colin_head_path):
+    # 40 mm: no grey matter within 10 mm of the mapped target; it failed as an internal error
+    # (exit 1, "check the registration") before
+    from navsvc.cli import main
+
+    nib.save(_with_ball(colin_head_path, colin_plan["target"]["cortex_ras_mm"], 40.0), tmp_path / "cavity.nii.gz")
+    assert main(["plan", str(tmp_path / "cavity.nii.gz"), "--out", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()[-1]
+    assert err.startswith("navsvc: error: no grey matter lies within 10 mm of the mapped target, and fluid fills")
+    assert err.endswith("give it with --native X Y Z")
+    assert not (tmp_path / "out").exists()

@@ -22,7 +22,7 @@ def _slab(origin_ras_mm=(0.0, 0.0, 0.0)) -> LocalTissue:
     wm = (x > GM_LAST_X_MM).astype(float)
     posterior = np.stack([1.0 - gm - wm, gm, wm])
     grid = WorkingImage(np.zeros(shape, np.float32), np.asarray(origin_ras_mm, float), 1.0)
-    return LocalTissue(grid, posterior, template_brain=gm + wm)
+    return LocalTissue(grid, posterior, template_brain=gm + wm, fluid_intensity=posterior[0] > 0.5)
 
 
 def test_distance_ends_at_the_grey_matter_surface_not_at_the_target():

@@ -42,6 +42,9 @@ class LocalTissue:
     grid: WorkingImage
     posterior: np.ndarray  # (3, nx, ny, nz): csf, gm, wm
     template_brain: np.ndarray  # (nx, ny, nz): the warped template's GM + WM probability
+    #: (nx, ny, nz) bool: intensity likelier under the CSF class than under GM or WM, the
+    #: template's prior left out (it says tissue where a lesion has replaced the tissue)
+    fluid_intensity: np.ndarray
 
     @property
     def gm(self) -> WorkingImage:
@@ -116,7 +119,8 @@ def segment_locally(t1: WorkingImage, registration: Registration, centre_ras_mm,
         likelihood = np.stack([_normal_pdf(values, m, s) for m, s in zip(means, sds)])
         joint = prior * likelihood
         weights = joint / np.maximum(joint.sum(axis=0, keepdims=True), 1e-300)
-    return LocalTissue(grid=box, posterior=weights.astype(np.float32), template_brain=(gm + wm).astype(np.float32))
+    return LocalTissue(grid=box, posterior=weights.astype(np.float32), template_brain=(gm + wm).astype(np.float32),
+                       fluid_intensity=likelihood[0] > likelihood[1:].max(axis=0))
 
 
 def _m_step(values: np.ndarray, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -26,11 +26,6 @@ from navsvc.errors import PipelineError
 
 #: the individualized target stays within this distance of the mapped coordinate, mm
 MAX_SHIFT_MM = 10.0
-#: the hand knob's crown may lie this far from its MNI coordinate, mm. The coordinate sits
-#: in the bank of the central sulcus, 9.5 mm below the crown on Colin27: with the target's
-#: 10 mm, 6 % image noise sent the hand knob to the sulcus floor, 10 mm deeper, and the
-#: dose suggestion from -3.5 to -32 %MSO.
-M1_MAX_SHIFT_MM = 15.0
 #: step along the scalp-to-target line, mm
 RAY_STEP_MM = 0.25
 #: deepest point taken below the grey-matter surface, mm
