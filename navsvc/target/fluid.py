@@ -4,24 +4,24 @@ Where an old infarct, a cyst or a resection cavity has replaced the cortex at th
 the individualization finds no grey matter on the line from the scalp and takes the
 grey matter nearest the mapped coordinate: the cavity's rim, deep under the fluid. The
 scalp-to-cortex depth then crosses the fluid and the dose suggestion follows it (Colin27
-with a fluid-filled ball 10 mm across at the fox2012 target: the target on the rim 5 mm
-away, the depth 7.6 mm greater and the suggestion 21 %MSO higher, with nothing said).
+with a fluid-filled ball 10 mm across at the fox2012 target: the target on the rim 5.3 mm
+away, the depth 7.5 mm greater and the suggestion 20.8 %MSO higher, with nothing said).
 
 The measure: the widest ball of fluid whose centre lies within 10 mm of the mapped
 coordinate, counting only fluid where the warped template brain has grey or white matter.
-Fluid is told by its intensity alone (likelier under the tissue model's CSF class than
-under grey or white matter): with the template's prior, which says tissue there, a 50 mm
-cavity was called grey matter (the grey-matter class had widened over the fluid). Sulci are sheets of fluid a few
-mm thick, and the ventricles and the space round the brain are fluid in the template too,
-so in a healthy head no wide ball is found.
+Sulci are sheets of fluid a few mm thick, and the ventricles and the space round the brain
+are fluid in the template too, so in a healthy head no wide ball is found. Fluid is told by
+its intensity alone (likelier under the tissue model's CSF class than under grey or white
+matter): with the template's prior, which says tissue there, a 50 mm cavity was called grey
+matter (the grey-matter class had widened over the fluid).
 
 Not measured: the fluid the scalp-to-cortex line crosses. It would catch a cavity smaller
 than the caution's ball (a 6 mm one at the crown: the depth 5.4 mm greater, the dose
-suggestion 14.2 %MSO higher, not cautioned; 6.2 mm on the line against 2.5 mm at most at
-healthy named targets), but the ICBM template's sulci are blurred, so a
-line running along one of this patient's sulci crossed up to 8.5 mm of "fluid where the
-template has tissue" on Colin27 (over 380 targets of its left frontal lobe: 1 % above 5.5 mm;
-6.5 mm counting only where the template's GM + WM exceeds 0.9, where the 6 mm cavity read 4.75).
+suggestion 14.2 %MSO higher, not cautioned; 6.2 mm on the line against at most 2.5 mm at
+healthy named targets), but the ICBM template's sulci are blurred, so a line running along
+one of this patient's sulci crossed up to 8.5 mm of "fluid where the template has tissue"
+on Colin27 (over 380 targets of its left frontal lobe: 1 % above 5.5 mm; up to 6.5 mm
+counting only where the template's GM + WM exceeds 0.9, where the 6 mm cavity read 4.75).
 """
 
 from __future__ import annotations
@@ -59,7 +59,7 @@ def widest_fluid_mm(tissue: LocalTissue, centre_ras_mm, radius_mm: float) -> flo
     centre_ras_mm : array (3,)
         The mapped coordinate, native RAS mm.
     radius_mm : float
-        How far from it the ball's centre may lie (the individualization's reach), mm.
+        How far from it the ball's centre may lie (:data:`FLUID_SEARCH_RADIUS_MM`), mm.
 
     Returns
     -------
@@ -120,10 +120,11 @@ def require_no_fluid_instead_of_cortex(widest_mm: float, site: str, radius_mm: f
     """
     if not widest_mm >= WIDEST_CAUTION_MM:
         return
-    found = (f"no grey matter lies within {radius_mm:g} mm of the mapped {site}, and fluid fills a ball {widest_mm:.1f} "
-             "mm wide there, where a brain has grey or white matter: a lesion, a cyst or a resection cavity has taken "
-             "the cortex")
+    found = (f"no grey matter lies within {radius_mm:g} mm of the mapped {site}, and fluid fills a ball "
+             f"{widest_mm:.1f} mm wide there, where a brain has grey or white matter: a lesion, a cyst or a resection "
+             "cavity has taken the cortex")
     if site == "target":
-        raise InputError(f"{found}. Look at the T1 there, choose a target on intact cortex and give it with --native X Y Z")
+        raise InputError(f"{found}. Look at the T1 there, choose a target on intact cortex and give it with "
+                         "--native X Y Z")
     raise InputError(f"{found}. The plan measures the dose and the 5-cm site from the {site}, so it cannot be made "
                      "on this image: plan this patient by hand")
