@@ -20,7 +20,7 @@ from navsvc.landmarks.placement import LandmarkSet
 from navsvc.registration_checks import (HEAD_TURN_CAUTION_DEG, MIN_BRAIN_CORRELATION, UNEVEN_INTENSITY_SPREAD,
                                         head_turn_caution, is_uneven_intensity, quality_caution)
 from navsvc.target.hemisphere import hemisphere
-from navsvc.target.fluid import FLUID_SEARCH_RADIUS_MM, WIDEST_CAUTION_MM, fluid_caution
+from navsvc.target.fluid import FLUID_SEARCH_RADIUS_MM, WIDEST_CAUTION_MM, fluid_caution, is_cautioned
 from navsvc.target.individualize import RULE
 from navsvc.target.results import M1Site, TargetResult
 from navsvc.target.strategies import M1_HAND_KNOB_CITATION, M1_HAND_KNOB_MNI_MM, STRATEGIES
@@ -171,7 +171,7 @@ def _fluid_block(widest_mm: float, site: str) -> dict:
 def _fluid_sites(target: TargetResult, m1: M1Site) -> list[str]:
     """The sites whose depth may cross fluid where the brain should be (see :mod:`navsvc.target.fluid`)."""
     return [site for site, widest_mm in (("target", target.fluid_widest_mm), ("motor hand knob", m1.fluid_widest_mm))
-            if widest_mm >= WIDEST_CAUTION_MM]
+            if is_cautioned(widest_mm)]
 
 
 def _entry_block(target: TargetResult, scalp_to_brain_mm: float) -> dict:

@@ -77,6 +77,11 @@ def widest_fluid_mm(tissue: LocalTissue, centre_ras_mm, radius_mm: float) -> flo
     return float(2.0 * depth_mm.ravel()[near].max()) if near.any() else 0.0
 
 
+def is_cautioned(widest_mm: float) -> bool:
+    """Whether fluid this wide near a site is cautioned (and withholds the dose suggestion)."""
+    return widest_mm >= WIDEST_CAUTION_MM
+
+
 def fluid_caution(widest_mm: float, site: str, radius_mm: float) -> str | None:
     """The caution a plan carries when fluid at least :data:`WIDEST_CAUTION_MM` wide lies
     where the template brain has tissue near ``site``; None otherwise.
@@ -90,7 +95,7 @@ def fluid_caution(widest_mm: float, site: str, radius_mm: float) -> str | None:
     radius_mm : float
         The radius the ball was looked for in, mm.
     """
-    if not widest_mm >= WIDEST_CAUTION_MM:
+    if not is_cautioned(widest_mm):
         return None
     return (f"fluid fills a ball {widest_mm:.1f} mm wide within {radius_mm:g} mm of the mapped {site}, where a brain "
             "has grey or white matter: a lesion, a cyst, a resection cavity or a very wide sulcus. The "
@@ -118,7 +123,7 @@ def require_no_fluid_instead_of_cortex(widest_mm: float, site: str, radius_mm: f
         The message names the fluid and asks for a target on intact cortex (or, at the hand
         knob, says the plan cannot be made on this image).
     """
-    if not widest_mm >= WIDEST_CAUTION_MM:
+    if not is_cautioned(widest_mm):
         return
     found = (f"no grey matter lies within {radius_mm:g} mm of the mapped {site}, and fluid fills a ball "
              f"{widest_mm:.1f} mm wide there, where a brain has grey or white matter: a lesion, a cyst or a resection "
