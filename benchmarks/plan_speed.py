@@ -28,6 +28,7 @@ import numpy as np
 
 from navsvc import templates
 from navsvc.examples import example_head_affine_change
+from navsvc.testing import heads
 
 
 def make_256_head(folder: Path) -> tuple[Path, Path]:
@@ -38,11 +39,10 @@ def make_256_head(folder: Path) -> tuple[Path, Path]:
     src = nib.load(str(templates.COLIN_HEAD))
     mask = np.asanyarray(nib.load(str(templates.COLIN_BRAIN_MASK)).dataobj) > 0
     data = np.asanyarray(src.dataobj).astype(np.int16)
-    pad = [((256 - n) // 2, 256 - n - (256 - n) // 2) for n in data.shape]
-    head, brain = np.pad(data, pad), np.pad(np.where(mask, data, 0), pad)
-    shift = np.eye(4)
-    shift[:3, 3] = [-p[0] for p in pad]
-    affine = example_head_affine_change() @ src.affine @ shift
+    padded = [heads.widen_field_of_view(nib.Nifti1Image(vol, src.affine), (256, 256, 256)).image
+              for vol in (data, np.where(mask, data, 0))]
+    head, brain = (np.asanyarray(img.dataobj) for img in padded)
+    affine = example_head_affine_change() @ padded[0].affine
     ornt = nib.orientations.ornt_transform(nib.orientations.io_orientation(affine),
                                            nib.orientations.axcodes2ornt(("L", "I", "A")))
     paths = []

@@ -233,6 +233,27 @@ def test_resample_gives_the_voxel_size_and_keeps_markers_in_place(colin, marked)
     assert abs(new_data[new_data > 30].mean() / old_data[old_data > 30].mean() - 1.0) < 0.02
 
 
+def test_widen_field_of_view_keeps_every_voxel_at_its_world_point(colin):
+    # an odd extra count along the first axis: the odd voxel goes after the data
+    head = heads.widen_field_of_view(colin, (colin.shape[0] + 21, colin.shape[1] + 40, colin.shape[2]))
+    new = head.image
+    old_data, new_data = np.asarray(colin.dataobj), np.asarray(new.dataobj)
+    assert new_data.shape == (colin.shape[0] + 21, colin.shape[1] + 40, colin.shape[2])
+    assert new_data.dtype == old_data.dtype
+    ijk_old = np.array([[0, 0, 0], [90, 108, 90], np.asarray(colin.shape) - 1])
+    world = voxel_to_world(colin.affine, ijk_old)
+    ijk_new = np.rint(world_to_voxel(new.affine, world)).astype(int)
+    assert np.array_equal(ijk_new - ijk_old, [[10, 20, 0]] * 3)
+    assert np.array_equal(new_data[ijk_new[:, 0], ijk_new[:, 1], ijk_new[:, 2]],
+                          old_data[ijk_old[:, 0], ijk_old[:, 1], ijk_old[:, 2]])
+    # the data block is all of the old data; around it, zeros only
+    assert np.array_equal(new_data[10:10 + colin.shape[0], 20:20 + colin.shape[1]], old_data)
+    assert new_data.sum(dtype=np.float64) == old_data.sum(dtype=np.float64)
+    assert np.allclose(head.original_to_new(world), world)
+    with pytest.raises(ValueError, match="at least"):
+        heads.widen_field_of_view(colin, (colin.shape[0] - 1, colin.shape[1], colin.shape[2]))
+
+
 def test_then_composes_point_maps(colin, marked):
     img, centres = marked
     def move(im):

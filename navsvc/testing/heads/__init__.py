@@ -14,7 +14,7 @@ A test runs the pipeline on the new image and compares its world-space outputs w
 Two kinds of transformation:
 
 * the head stays where it is in world space, only the voxel grid or the intensities
-  change (:func:`reorient`, :func:`resample`, :func:`add_rician_noise`,
+  change (:func:`reorient`, :func:`resample`, :func:`widen_field_of_view`, :func:`add_rician_noise`,
   :func:`multiply_bias_field`, :func:`multiply_receive_coil_profile`, :func:`pad_outside_field_of_view`,
   :func:`raise_to_power`, :func:`brighten_scalp_fat`, :func:`add_motion_ghost`, :func:`move_during_scan`, :func:`deface`,
   :func:`add_fluid_ball`): both maps are the identity;
@@ -52,7 +52,7 @@ from navsvc.testing.heads.lesion import add_fluid_ball
 from navsvc.testing.heads.markers import add_capsule, add_marker, weighted_centroid_ras_mm
 from navsvc.testing.heads.motion import add_motion_ghost, move_during_scan
 from navsvc.testing.heads.orientation import all_orientations, orientation_label, reorient
-from navsvc.testing.heads.resampling import resample
+from navsvc.testing.heads.resampling import resample, widen_field_of_view
 from navsvc.testing.heads.warp import WARP_MAX_LIPSCHITZ, SinusoidalWarp, smooth_warp
 
 __all__ = [
@@ -60,5 +60,5 @@ __all__ = [
     "bias_field", "brighten_scalp_fat", "deface", "grid_centre_ras_mm", "image_data", "load_colin27", "load_icbm_template", "mirror_left_right",
     "move_during_scan", "move_in_world", "multiply_bias_field", "multiply_receive_coil_profile", "oblique_affine", "orientation_label", "pad_outside_field_of_view",
     "raise_to_power", "reorient", "resample",
-    "rigid", "robust_max", "smooth_warp", "SinusoidalWarp", "WARP_MAX_LIPSCHITZ", "weighted_centroid_ras_mm",
+    "rigid", "robust_max", "smooth_warp", "SinusoidalWarp", "WARP_MAX_LIPSCHITZ", "weighted_centroid_ras_mm", "widen_field_of_view",
 ]

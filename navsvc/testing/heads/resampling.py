@@ -53,3 +53,34 @@ def resample(img: nib.Nifti1Image, voxel_size_mm=(1.2, 1.2, 1.5)) -> Transformed
     sizes = [round(float(v), 3) for v in new_mm]
     return TransformedHead(new_img, _identity_map, _identity_map, f"resample {sizes} mm", np.eye(4),
                            {"voxel_size_mm": sizes})
+
+
+def widen_field_of_view(img: nib.Nifti1Image, shape) -> TransformedHead:
+    """Put the voxel array in the middle of a larger one of zeros (world unchanged).
+
+    What a scanner's larger field of view adds: air around the head. Along each axis the
+    extra voxels are split evenly, the odd one after the data.
+
+    Parameters
+    ----------
+    img : nibabel.Nifti1Image
+        A 3-D image.
+    shape : sequence of 3 int
+        The new array shape, at least ``img.shape`` along every axis.
+
+    Returns
+    -------
+    TransformedHead
+        The data in their own type; both point maps are the identity.
+    """
+    old_shape = np.asarray(img.shape[:3])
+    new_shape = np.asarray(shape, dtype=int)
+    if new_shape.shape != (3,) or np.any(new_shape < old_shape):
+        raise ValueError(f"shape must be 3 lengths of at least {tuple(old_shape)}, got {shape}")
+    before = (new_shape - old_shape) // 2
+    data = np.pad(image_data(img), [(int(b), int(n - o - b)) for b, n, o in zip(before, new_shape, old_shape)])
+    shift = np.eye(4)
+    shift[:3, 3] = -before  # new voxel before + i is old voxel i
+    new_img = _new_image(data, np.asarray(img.affine) @ shift)
+    return TransformedHead(new_img, _identity_map, _identity_map, f"field of view widened to {tuple(new_shape.tolist())}",
+                           np.eye(4), {"shape": new_shape.tolist()})
