@@ -36,8 +36,10 @@ MAX_ATTEMPTS = 2
 
 #: reason recorded on a job whose worker stopped :data:`MAX_ATTEMPTS` times
 EXHAUSTED_REASON = (f"the worker running this job stopped before finishing {MAX_ATTEMPTS} "
-                    "times (crash, kill or lost machine); not retried again. Submit a new "
-                    "plan request.")
+                    "times (a crash, a kill, a lost machine, or the machine out of memory: "
+                    "a plan takes about 1-1.5 GiB, and up to 4 GiB for images near the largest "
+                    "accepted; see docs/deployment.md, 'Memory and time per job'); not retried "
+                    "again. Submit a new plan request.")
 
 
 class Claim(enum.Enum):

@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import os
+import signal
 import socket
 import threading
 import time
@@ -267,6 +268,34 @@ class EmbeddedWorker:
                 # perhaps after storing its plan (a crash at exit): fail_job changes
                 # nothing then, and keeps the folder the stored plan holds.
                 fail_job(self.database, self.settings, holder, stage=None,
-                         reason=f"the targeting process ended unexpectedly (exit code "
-                                f"{child.exitcode}); the service is unaffected")
+                         reason=f"the targeting process {process_end_words(child.exitcode)}; "
+                                "the service is unaffected")
                 log.error("job %s process exited with code %s", holder.job_id, child.exitcode)
+
+
+def process_end_words(exitcode: int) -> str:
+    """How a job process that failed ended, in words for the job's reason.
+
+    Parameters
+    ----------
+    exitcode : int
+        ``multiprocessing``'s exit code: negative for a process ended by a signal.
+
+    Returns
+    -------
+    str
+        "ended unexpectedly (exit code N)", or "was killed by SIGNAME (exit code -N)";
+        SIGKILL, which the kernel's out-of-memory killer sends, with what a plan needs.
+    """
+    if exitcode >= 0:
+        return f"ended unexpectedly (exit code {exitcode})"
+    try:
+        name = signal.Signals(-exitcode).name
+    except ValueError:
+        name = f"signal {-exitcode}"
+    words = f"was killed by {name} (exit code {exitcode})"
+    if -exitcode == signal.SIGKILL:
+        words += (": most often the machine ran out of memory (a plan takes about 1-1.5 GiB, "
+                  "and up to 4 GiB for images near the largest accepted, 2**28 voxels; "
+                  "see docs/deployment.md, 'Memory and time per job')")
+    return words

@@ -71,6 +71,13 @@ def fake_crash(t1_path, out_dir, options, progress=None) -> dict:
     os._exit(3)
 
 
+def fake_killed(t1_path, out_dir, options, progress=None) -> dict:
+    """Be killed by SIGKILL after writing partial outputs, as the kernel's out-of-memory
+    killer ends a process."""
+    _partial_outputs(out_dir)
+    os.kill(os.getpid(), signal.SIGKILL)
+
+
 def fake_slow(t1_path, out_dir, options, progress=None) -> dict:
     """Stay in the ``running`` state for a minute, holding a scratch folder in ``out_dir``
     (as the pipeline holds its registration files) that a clean exit deletes."""

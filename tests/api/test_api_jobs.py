@@ -14,7 +14,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.app import create_app
-from api.jobs.embedded import HEARTBEAT_MIN_STALE_S, recover_interrupted_jobs
+from api.jobs.embedded import HEARTBEAT_MIN_STALE_S, process_end_words, recover_interrupted_jobs
 from api.models import Job, utc_now
 from api.storage import Storage
 
@@ -76,6 +76,7 @@ def test_job_succeeds_and_links_plan(image, auth, worker_client):
     ("api_test_fakes:fake_input_error", "does not contain a whole head"),
     ("api_test_fakes:fake_bug", "internal error (ZeroDivisionError)"),
     ("api_test_fakes:fake_crash", "ended unexpectedly (exit code 3)"),
+    ("api_test_fakes:fake_killed", "was killed by SIGKILL (exit code -9): most often the machine ran out of memory"),
 ])
 def test_failed_jobs_carry_a_reason_and_leave_no_files(image, auth, worker_client, function, reason):
     app, client = worker_client(function)
@@ -90,6 +91,21 @@ def test_failed_jobs_carry_a_reason_and_leave_no_files(image, auth, worker_clien
         time.sleep(0.05)
     assert not folders
     assert client.get("/readyz").json()["checks"] == {"database": "ok", "worker": "ok"}
+
+
+@pytest.mark.parametrize("exitcode,words", [
+    (3, "ended unexpectedly (exit code 3)"),
+    (-signal.SIGSEGV, "was killed by SIGSEGV (exit code -11)"),
+    (-200, "was killed by signal 200 (exit code -200)"),
+])
+def test_a_process_ended_by_a_signal_other_than_sigkill_is_named_without_the_memory_advice(exitcode, words):
+    assert process_end_words(exitcode) == words
+
+
+def test_a_killed_process_points_at_memory():
+    words = process_end_words(-signal.SIGKILL)
+    assert words.startswith("was killed by SIGKILL (exit code -9): most often the machine ran out of memory")
+    assert "docs/deployment.md" in words
 
 
 def wait_for_log(caplog, text: str) -> None:
