@@ -90,7 +90,7 @@ def _cortical_point(ctx: PlanContext, mapped, max_shift_mm: float = MAX_SHIFT_MM
     wanted = _is_left(ctx, mapped)[0]
     try:
         point = individualize(mapped, ctx.scalp.nearest_point(mapped), tissue,
-                              lambda pts: _is_left(ctx, pts) == wanted, max_shift_mm)
+                              lambda pts: _is_left(ctx, pts) == wanted, max_shift_mm, site)
     except PipelineError:
         # a cavity that has taken the cortex is the patient's anatomy, not a failed registration
         require_no_fluid_instead_of_cortex(widest_fluid_mm(tissue, mapped, FLUID_SEARCH_RADIUS_MM), site,
@@ -146,14 +146,21 @@ def locate_target(options: PlanOptions, ctx: PlanContext) -> TargetResult:
     try:
         cortex, tissue = _cortical_point(ctx, native)
     except PipelineError:
-        if options.native_ras_mm is None and options.mni_mm is None:
-            raise  # a named strategy's coordinate has cortex nearby unless a cavity took it (refused above)
-        given = "native" if options.native_ras_mm is not None else "MNI"
-        raise InputError(
-            f"the {given} target {np.round(options.native_ras_mm or options.mni_mm, 1).tolist()} (native RAS "
-            f"{np.round(native, 1).tolist()} mm) has no grey matter of the same hemisphere within "
-            f"{MAX_SHIFT_MM:.0f} mm: choose a point on the cortex (the target must be cortical)"
-        ) from None
+        # the choice of target, not a failure: a chosen point off the cortex, or a named coordinate that this
+        # brain's shape carries off it (fitzgerald2009's lies 5.8 mm outside the template's brain)
+        native_words = f"native RAS {np.round(native, 1).tolist()} mm"
+        if options.native_ras_mm is not None or options.mni_mm is not None:
+            given = "native" if options.native_ras_mm is not None else "MNI"
+            given_mm = np.round(options.native_ras_mm or options.mni_mm, 1).tolist()
+            chosen = f"the {given} target {given_mm} ({native_words})"
+            advice = "choose a point on the cortex (the target must be cortical)"
+        else:
+            name = get_strategy(options.strategy).name
+            chosen = f"the {name} target (MNI {np.round(mni, 1).tolist()}, {native_words})"
+            advice = ("choose another strategy, or a point on this patient's cortex with --native X Y Z or "
+                      "--mni X Y Z")
+        raise InputError(f"{chosen} has no grey matter of the same hemisphere within {MAX_SHIFT_MM:.0f} mm on this "
+                         f"head: {advice}") from None
     entry = scalp.nearest_point(cortex.cortex_ras_mm)
     require_entry_in_image(ctx.cut, entry)
     normal = scalp.inward_normal(entry)

@@ -51,7 +51,7 @@ class CorticalTarget:
 
 
 def individualize(mapped_ras_mm, scalp_point_ras_mm, tissue: LocalTissue,
-                  same_hemisphere, max_shift_mm: float = MAX_SHIFT_MM) -> CorticalTarget:
+                  same_hemisphere, max_shift_mm: float = MAX_SHIFT_MM, site: str = "target") -> CorticalTarget:
     """Find the cortical target near ``mapped_ras_mm`` (see the module rule).
 
     Parameters
@@ -67,6 +67,13 @@ def individualize(mapped_ras_mm, scalp_point_ras_mm, tissue: LocalTissue,
         mapped coordinate's hemisphere.
     max_shift_mm : float
         Largest distance from ``mapped_ras_mm`` to the result, mm (the rule's 10 mm).
+    site : str
+        What the point is ("target", "motor hand knob"), as the error names it.
+
+    Raises
+    ------
+    PipelineError
+        When no grey matter of the hemisphere lies within ``max_shift_mm``.
     """
     mapped = np.asarray(mapped_ras_mm, float)
     scalp = np.asarray(scalp_point_ras_mm, float)
@@ -95,8 +102,9 @@ def individualize(mapped_ras_mm, scalp_point_ras_mm, tissue: LocalTissue,
             return CorticalTarget(point, "nearest_grey_matter", float(dist),
                                   float(tissue.gm_probability(point)[0]))
     raise PipelineError(
-        f"no grey matter within {max_shift_mm:.0f} mm of the mapped target "
-        f"{np.round(mapped, 1).tolist()}: check the registration in the QC report or give --native"
+        f"no grey matter within {max_shift_mm:.0f} mm of the mapped {site} {np.round(mapped, 1).tolist()}: "
+        "the registration to the template may have failed there (no plan or QC report is written); look at "
+        "the T1 and plan this patient by hand"
     )
 
 

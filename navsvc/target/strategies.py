@@ -34,6 +34,8 @@ STRATEGIES: dict[str, Strategy] = {
                  "average 5-cm-rule site, as used in the NIH contarg README (Cash et al. 2022)"),
         Strategy("f3_avg", (-37.0, 26.0, 49.0),
                  "average Beam F3 site, as used in the NIH contarg README (Cash et al. 2022)"),
+        # 5.8 mm outside the ICBM 2009a brain (GM + WM below 0.05 there): plans individualize it from
+        # there, and refuse it (exit 2) on a head whose cortex it maps more than 10 mm from
         Strategy("fitzgerald2009", (-46.0, 45.0, 38.0),
                  "Fitzgerald et al. 2009 BA46/9 junction, as quoted (MNI) in public SimNIBS "
                  "scripts; original coordinate space not verified"),
