@@ -187,7 +187,7 @@ def test_killed_job_ends_failed_or_requeued(server_factory, small_head, victim):
         if victim == "job process":
             os.kill(child, signal.SIGKILL)
             job = _wait_state(http, auth, job_id, ("failed", "succeeded", "queued"))
-            assert job["state"] == "failed" and "ended unexpectedly" in job["reason"], job
+            assert job["state"] == "failed" and "was killed by SIGKILL (exit code -9)" in job["reason"], job
             return
     # the machine goes down: the service first, so it cannot record the job's end, then its child
     server.process.send_signal(signal.SIGKILL)
