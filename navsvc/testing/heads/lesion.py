@@ -5,7 +5,8 @@ from __future__ import annotations
 import nibabel as nib
 import numpy as np
 
-from navsvc.testing.heads.base import TransformedHead, _grid_world, _identity_map, _new_image, image_data
+from navsvc.testing.heads.base import TransformedHead, _identity_map, _new_image, image_data
+from navsvc.testing.heads.markers import capsule_voxels
 
 
 def add_fluid_ball(img: nib.Nifti1Image, centre_ras_mm, diameter_mm: float, fluid_value: float,
@@ -32,12 +33,11 @@ def add_fluid_ball(img: nib.Nifti1Image, centre_ras_mm, diameter_mm: float, flui
         float32 data; identity maps.
     """
     data = np.array(image_data(img), dtype=np.float32)
-    x, y, z = _grid_world(img.affine, list(np.indices(data.shape)))
-    cx, cy, cz = (float(v) for v in centre_ras_mm)
-    ball = (x - cx) ** 2 + (y - cy) ** 2 + (z - cz) ** 2 <= (diameter_mm / 2.0) ** 2
+    ijk = capsule_voxels(img, centre_ras_mm, (0.0, 0.0, 1.0), diameter_mm, diameter_mm)  # a ball
     if within is not None:
-        ball &= within
-    data[ball] = fluid_value
+        ijk = ijk[within[ijk[:, 0], ijk[:, 1], ijk[:, 2]]]
+    data[ijk[:, 0], ijk[:, 1], ijk[:, 2]] = fluid_value
     return TransformedHead(_new_image(data, img.affine), _identity_map, _identity_map,
                            f"fluid ball {diameter_mm:g} mm", np.eye(4),
-                           {"centre_ras_mm": [cx, cy, cz], "diameter_mm": float(diameter_mm), "voxels": int(ball.sum())})
+                           {"centre_ras_mm": [float(v) for v in centre_ras_mm], "diameter_mm": float(diameter_mm),
+                            "voxels": len(ijk)})

@@ -66,20 +66,27 @@ def add_capsule(img: nib.Nifti1Image, centre_ras_mm, axis_ras, length_mm: float 
         float32 copy with the capsule drawn in.
     """
     data = np.array(image_data(img), dtype=np.float32)
+    inside = capsule_voxels(img, centre_ras_mm, axis_ras, length_mm, diameter_mm)
+    data[inside[:, 0], inside[:, 1], inside[:, 2]] = robust_max(data) if value is None else float(value)
+    return _new_image(data, img.affine)
+
+
+def capsule_voxels(img: nib.Nifti1Image, centre_ras_mm, axis_ras, length_mm: float,
+                   diameter_mm: float) -> np.ndarray:
+    """Indices (N, 3) of the voxels of ``img`` whose centres lie in a capsule (a cylinder with
+    round ends; a ball when ``length_mm`` equals ``diameter_mm``), world RAS mm."""
     centre = np.asarray(centre_ras_mm, dtype=np.float64)
     axis = np.asarray(axis_ras, dtype=np.float64) / np.linalg.norm(axis_ras)
     radius, half_length = diameter_mm / 2.0, length_mm / 2.0
     reach_vox = int(np.ceil(half_length / min(img.header.get_zooms()[:3]))) + 1
     around = np.round(world_to_voxel(img.affine, centre)[0]).astype(int)
-    low, high = np.maximum(around - reach_vox, 0), np.minimum(around + reach_vox + 1, data.shape)
-    ijk = np.indices(high - low).reshape(3, -1).T + low
+    low, high = np.maximum(around - reach_vox, 0), np.minimum(around + reach_vox + 1, img.shape[:3])
+    ijk = np.indices(np.maximum(high - low, 0)).reshape(3, -1).T + low
     offsets = voxel_to_world(img.affine, ijk) - centre
     along = offsets @ axis
     across = np.linalg.norm(offsets - along[:, None] * axis, axis=1)
     beyond_side = np.clip(np.abs(along) - (half_length - radius), 0.0, None)
-    inside = ijk[beyond_side ** 2 + across ** 2 <= radius ** 2]
-    data[inside[:, 0], inside[:, 1], inside[:, 2]] = robust_max(data) if value is None else float(value)
-    return _new_image(data, img.affine)
+    return ijk[beyond_side ** 2 + across ** 2 <= radius ** 2]
 
 
 def weighted_centroid_ras_mm(weights: np.ndarray, affine: np.ndarray, min_fraction: float = 0.01) -> np.ndarray:
