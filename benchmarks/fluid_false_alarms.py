@@ -44,7 +44,6 @@ from navsvc.errors import InputError, PipelineError
 from navsvc.grid import resample_to_working_grid
 from navsvc.io.loader import load_t1
 from navsvc.options import PlanOptions
-from navsvc.anatomy.scalp_rise import OuterSkin
 from navsvc.pipeline import PlanContext, locate_m1, locate_target, register_with_anatomy, require_cortical_depth
 from navsvc.progress import StageTimer
 from navsvc.target.fluid import WIDEST_CAUTION_MM
@@ -73,9 +72,7 @@ def plan_context(path: Path, scratch: Path) -> PlanContext:
     t1 = load_t1(path, None, work_dir=scratch)
     grid = resample_to_working_grid(t1)
     coarse = grid.downsampled(2)
-    registration, anatomy = register_with_anatomy(t1, coarse, scratch, StageTimer())
-    return PlanContext(t1, grid, registration, anatomy.scalp, anatomy.frame, anatomy.cut, anatomy.brain_mask,
-                       OuterSkin.of(grid, coarse, anatomy.scalp))
+    return PlanContext.of(t1, grid, coarse, *register_with_anatomy(t1, coarse, scratch, StageTimer()))
 
 
 def widest_at(ctx: PlanContext, options: PlanOptions) -> float | None:

@@ -78,6 +78,13 @@ class PlanContext:
     brain_mask: WorkingImage  # Colin27's brain mask carried onto the patient, 2 mm grid
     skin: OuterSkin  # where a marker on the scalp is looked for
 
+    @classmethod
+    def of(cls, t1: LoadedT1, grid: WorkingImage, coarse: WorkingImage, registration: Registration,
+           anatomy: NativeAnatomy) -> PlanContext:
+        """The context of a registered T1 (:func:`register_with_anatomy`'s results)."""
+        return cls(t1, grid, registration, anatomy.scalp, anatomy.frame, anatomy.cut, anatomy.brain_mask,
+                   OuterSkin.of(grid, coarse, anatomy.scalp))
+
 
 def _is_left(ctx: PlanContext, points_ras_mm) -> np.ndarray:
     """Whether native points lie in the left hemisphere, by the plan's rule (MNI x < 0)."""
@@ -331,8 +338,7 @@ def _plan_into(out: Path, t1_path: str | Path, options: PlanOptions, timer: Stag
             grid = resample_to_working_grid(t1)
             coarse = grid.downsampled(2)
         registration, anatomy = register_with_anatomy(t1, coarse, scratch, timer)
-        ctx = PlanContext(t1, grid, registration, anatomy.scalp, anatomy.frame, anatomy.cut, anatomy.brain_mask,
-                          OuterSkin.of(grid, coarse, anatomy.scalp))
+        ctx = PlanContext.of(t1, grid, coarse, registration, anatomy)
         with timer.stage("target"):
             target = locate_target(options, ctx)
             require_cortical_depth(target, ctx.brain_mask,

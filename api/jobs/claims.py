@@ -34,12 +34,13 @@ from api.models import Job, utc_now
 #: or a lost worker)
 MAX_ATTEMPTS = 2
 
+#: what a job's process needs, said where one may have run out of memory
+JOB_MEMORY = ("a plan takes about 1-1.5 GiB, and up to 4 GiB for images near the largest "
+              "accepted; see docs/deployment.md, 'Memory and time per job'")
 #: reason recorded on a job whose worker stopped :data:`MAX_ATTEMPTS` times
 EXHAUSTED_REASON = (f"the worker running this job stopped before finishing {MAX_ATTEMPTS} "
-                    "times (a crash, a kill, a lost machine, or the machine out of memory: "
-                    "a plan takes about 1-1.5 GiB, and up to 4 GiB for images near the largest "
-                    "accepted; see docs/deployment.md, 'Memory and time per job'); not retried "
-                    "again. Submit a new plan request.")
+                    f"times (a crash, a kill, a lost machine, or the machine out of memory: "
+                    f"{JOB_MEMORY}); not retried again. Submit a new plan request.")
 
 
 class Claim(enum.Enum):

@@ -25,7 +25,7 @@ from sqlalchemy import select, update
 
 from api.config import Settings
 from api.db import Database
-from api.jobs.claims import MAX_ATTEMPTS, Holder, claim_next_job, requeue_unstarted
+from api.jobs.claims import JOB_MEMORY, MAX_ATTEMPTS, Holder, claim_next_job, requeue_unstarted
 from api.jobs.runner import child_main, discard_job_files, fail_job, standby_main
 from api.models import Job, utc_now
 
@@ -295,7 +295,5 @@ def process_end_words(exitcode: int) -> str:
         name = f"signal {-exitcode}"
     words = f"was killed by {name} (exit code {exitcode})"
     if -exitcode == signal.SIGKILL:
-        words += (": most often the machine ran out of memory (a plan takes about 1-1.5 GiB, "
-                  "and up to 4 GiB for images near the largest accepted, 2**28 voxels; "
-                  "see docs/deployment.md, 'Memory and time per job')")
+        words += f": most often the machine ran out of memory ({JOB_MEMORY})"
     return words
