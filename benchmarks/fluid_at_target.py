@@ -48,7 +48,6 @@ import argparse
 import nibabel as nib
 import numpy as np
 
-from navsvc import templates
 from navsvc.dose import mt_offset_pct_mso
 from navsvc.errors import InputError
 from navsvc.pipeline import make_plan
@@ -57,8 +56,6 @@ from navsvc.testing import heads
 from navsvc.testing.cases import accuracy_cases, random_rigid
 from accuracy_ground_truth import planned_colin27  # benchmarks/ is on the path when run as a script
 
-#: Colin27's cerebrospinal fluid reads about 30 (grey matter 85, white matter 113)
-COLIN_FLUID_VALUE = 30.0
 #: (name, diameter mm, where: "target", "deeper" (10 mm under the target) or "m1")
 LESIONS = [
     ("6 mm at the target", 6.0, "target"),
@@ -107,7 +104,7 @@ def main() -> None:
     parser.add_argument("--copies", type=int, default=12, help="accuracy-benchmark copies without a lesion")
     args = parser.parse_args()
     rng = np.random.default_rng(2026)
-    brain = np.asanyarray(nib.load(str(templates.COLIN_BRAIN_MASK)).dataobj) > 0
+    brain = heads.load_colin27_brain_mask()
     with planned_colin27() as (original, base, tmp):
         cortex = np.asarray(base["target"]["cortex_ras_mm"])
         inward = cortex - np.asarray(base["entry"]["scalp_ras_mm"])
@@ -122,7 +119,7 @@ def main() -> None:
         print(f"\n{'fluid-filled ball':46s}{header[46:]}")
         print(_row("none (Colin27 itself)", base, base, heads.rigid(original)))
         for name, diameter_mm, where in LESIONS:
-            case = heads.add_fluid_ball(original, centres[where], diameter_mm, COLIN_FLUID_VALUE,
+            case = heads.add_fluid_ball(original, centres[where], diameter_mm, heads.COLIN_FLUID_VALUE,
                                         within=brain).then(random_rigid(rng))
             nib.save(case.image, str(tmp / "case.nii.gz"))
             print(_row(name, make_plan(tmp / "case.nii.gz", tmp / "case"), base, case), flush=True)

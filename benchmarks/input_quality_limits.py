@@ -27,7 +27,6 @@ import nibabel as nib
 import numpy as np
 from scipy import ndimage
 
-from navsvc import templates
 from navsvc.errors import InputError
 from navsvc.pipeline import make_plan
 from navsvc.testing import heads
@@ -52,7 +51,7 @@ def degraded_cases(seed: int = 77):
     cases += [(f"intensities to the power {power:g}", lambda im, power=power: heads.raise_to_power(im, power))
               for power in (0.5, 1.5, 2.0, 2.5, 3.0, 4.0)]
     # scalp fat far brighter than white matter (in Colin27 it is about 1.5 times as bright)
-    brain = ndimage.binary_dilation(np.asanyarray(nib.load(str(templates.COLIN_BRAIN_MASK)).dataobj) > 0, iterations=3)
+    brain = ndimage.binary_dilation(heads.load_colin27_brain_mask(), iterations=3)
     cases += [(f"scalp fat x{gain:g}", lambda im, gain=gain: heads.brighten_scalp_fat(im, brain, gain))
               for gain in (2.0, 3.0)]
     # a ghost half the field of view away along the phase-encoding direction (front-back)

@@ -37,7 +37,7 @@ def make_256_head(folder: Path) -> tuple[Path, Path]:
     Returns the head and its brain (Colin27 brain mask applied) with the same header.
     """
     src = nib.load(str(templates.COLIN_HEAD))
-    mask = np.asanyarray(nib.load(str(templates.COLIN_BRAIN_MASK)).dataobj) > 0
+    mask = heads.load_colin27_brain_mask()
     data = np.asanyarray(src.dataobj).astype(np.int16)
     padded = [heads.widen_field_of_view(nib.Nifti1Image(vol, src.affine), (256, 256, 256)).image
               for vol in (data, np.where(mask, data, 0))]

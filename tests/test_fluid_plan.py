@@ -7,20 +7,14 @@ from __future__ import annotations
 import json
 
 import nibabel as nib
-import numpy as np
 
-from navsvc import templates
 from navsvc.target.fluid import WIDEST_CAUTION_MM
 from navsvc.testing import heads
 
-#: Colin27's cerebrospinal fluid reads about 30 (its grey matter 85, white matter 113)
-COLIN_FLUID_VALUE = 30.0
-
 
 def _with_ball(colin_head_path, centre_ras_mm, diameter_mm: float) -> nib.Nifti1Image:
-    brain = np.asanyarray(nib.load(str(templates.COLIN_BRAIN_MASK)).dataobj) > 0
-    return heads.add_fluid_ball(nib.load(colin_head_path), centre_ras_mm, diameter_mm, COLIN_FLUID_VALUE,
-                                within=brain).image
+    return heads.add_fluid_ball(nib.load(colin_head_path), centre_ras_mm, diameter_mm, heads.COLIN_FLUID_VALUE,
+                                within=heads.load_colin27_brain_mask()).image
 
 
 def test_colins_own_brain_is_not_cautioned(colin_plan):

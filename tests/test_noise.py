@@ -12,7 +12,6 @@ import nibabel as nib
 import numpy as np
 import pytest
 
-from navsvc import templates
 from navsvc.anatomy.air_lattice import air_lattice
 from navsvc.anatomy.noise import MAX_NOISE_PCT_OF_BRAIN, MP2RAGE_HINT_PCT, noise_pct_of_brain, require_low_noise
 from navsvc.anatomy.template_head import colin_head_distance_mm
@@ -32,7 +31,7 @@ def colin():
 
 @pytest.fixture(scope="module")
 def brain_mask():
-    return np.asanyarray(nib.load(str(templates.COLIN_BRAIN_MASK)).dataobj) > 0
+    return heads.load_colin27_brain_mask()
 
 
 def _estimate(img, to_colin=_identity):

@@ -45,7 +45,7 @@ def test_phantom_is_refused(tmp_path):
 
 def test_skull_stripped_brain_is_refused_with_a_request_for_the_unstripped_t1(tmp_path, system_tmp):
     head = nib.load(str(templates.COLIN_HEAD))
-    mask = np.asanyarray(nib.load(str(templates.COLIN_BRAIN_MASK)).dataobj) > 0
+    mask = heads.load_colin27_brain_mask()
     path = _save(tmp_path, np.where(mask, np.asanyarray(head.dataobj), 0), "brain.nii.gz", head.affine)
     with pytest.raises(InputError, match="skull-stripped.*unstripped T1"):
         make_plan(path, tmp_path / "out")
@@ -70,7 +70,7 @@ def test_inverted_contrast_is_refused_as_not_t1(tmp_path):
     # Colin27 with its brain intensities inverted (white matter dark, fluid bright): a T2 stand-in
     head = nib.load(str(templates.COLIN_HEAD))
     data = np.asanyarray(head.dataobj).astype(np.float32)
-    mask = np.asanyarray(nib.load(str(templates.COLIN_BRAIN_MASK)).dataobj) > 0
+    mask = heads.load_colin27_brain_mask()
     top = np.percentile(data[mask], 99)
     data[mask] = np.clip(top - data[mask], 0, None) + 0.1 * top
     path = _save(tmp_path, data, "t2like.nii.gz", head.affine)

@@ -309,6 +309,65 @@ def test_smooth_warp_refuses_a_folding_amplitude(colin):
         heads.smooth_warp(colin, np.random.default_rng(0), amplitude_mm=10.0, wavelength_mm=60.0)
 
 
+# ------------------------------------------------------------------- brain shrink
+
+
+@pytest.fixture(scope="module")
+def colin_brain() -> np.ndarray:
+    return heads.load_colin27_brain_mask()
+
+
+@pytest.mark.parametrize("factor", [0.94, 0.97])
+def test_shrink_brain_moves_brain_markers_towards_the_centre_and_leaves_the_rest(colin, marked, colin_brain, factor):
+    img, centres = marked
+    centre = np.array([0.0, -100.0, 10.0])  # behind the markers: each moves by its own amount
+    fluid = 30.5  # no voxel of Colin27 (integers) has it
+    head = heads.shrink_brain(img, colin_brain, factor, fluid, centre)
+    plain = heads.shrink_brain(colin, colin_brain, factor, fluid, centre)
+    expected = head.original_to_new(centres)
+    assert np.allclose(expected, centre + factor * (centres - centre))
+    assert np.linalg.norm(expected - centres, axis=1).min() > 1.5  # the markers really moved
+    found = marker_centroids_ras_mm(head.image, plain.image, expected)
+    errors = np.linalg.norm(found - expected, axis=1)
+    assert errors.max() < MARKER_TOLERANCE_MM, errors
+    assert np.all(np.linalg.norm(found - head.new_to_original(centres), axis=1) > 3.0)  # not the wrong way
+    assert_maps_are_inverse(head, centres)
+    old, new = np.asarray(colin.dataobj, np.float32), np.asarray(plain.image.dataobj)
+    assert np.array_equal(new[~colin_brain], old[~colin_brain])  # skull and scalp stay
+    # the brain keeps factor**3 of its volume; the rest of the mask reads as fluid
+    brain_voxels = np.count_nonzero(new[colin_brain] != fluid)
+    assert abs(brain_voxels / colin_brain.sum() - factor ** 3) < 0.01
+
+
+def test_shrink_brain_refuses_a_factor_or_mask_it_cannot_use(colin, colin_brain):
+    with pytest.raises(ValueError, match="factor"):
+        heads.shrink_brain(colin, colin_brain, 0.5, 30.0)
+    with pytest.raises(ValueError, match="grid"):
+        heads.shrink_brain(colin, colin_brain[1:], 0.95, 30.0)
+    with pytest.raises(ValueError, match="empty"):
+        heads.shrink_brain(colin, np.zeros_like(colin_brain), 0.95, 30.0)
+
+
+def test_widen_sulci_turns_grey_matter_next_to_fluid_into_fluid(colin, colin_brain):
+    old = np.asarray(colin.dataobj, np.float32)
+    fluid, grey = colin_brain & (old < 55.0), colin_brain & (old >= 55.0) & (old < 99.0)
+    one = heads.widen_sulci(colin, colin_brain, 1, 30.5, 55.0, 99.0)
+    two = heads.widen_sulci(colin, colin_brain, 2, 30.5, 55.0, 99.0)
+    for head, steps in ((one, 1), (two, 2)):
+        new = np.asarray(head.image.dataobj)
+        changed = new != old
+        assert changed.any() and np.all(new[changed] == 30.5)
+        assert not np.any(changed & ~grey)  # white matter, fluid and all outside the brain stay
+        # every changed voxel lies within `steps` face steps of the fluid, and all such grey voxels changed
+        reach = ndimage.binary_dilation(fluid, iterations=steps)
+        assert np.array_equal(changed, reach & grey)
+        assert head.parameters["voxels"] == changed.sum()
+        assert np.allclose(head.original_to_new(MARKERS_RAS_MM), MARKERS_RAS_MM)
+    assert two.parameters["voxels"] > 1.5 * one.parameters["voxels"]
+    with pytest.raises(ValueError, match="1 voxel step or more"):
+        heads.widen_sulci(colin, colin_brain, 0, 30.5, 55.0, 99.0)
+
+
 # ------------------------------------------------------------------- intensities
 
 
@@ -372,11 +431,9 @@ def test_raise_to_power_changes_contrast_not_order_or_world():
 
 
 def test_brighten_scalp_fat_brightens_only_bright_tissue_outside_the_brain():
-    from navsvc import templates
-
     img = heads.load_colin27()
     data = heads.image_data(img).astype(np.float32)
-    brain = np.asanyarray(nib.load(str(templates.COLIN_BRAIN_MASK)).dataobj) > 0
+    brain = heads.load_colin27_brain_mask()
     out = heads.image_data(heads.brighten_scalp_fat(img, brain, 3.0).image)
     top = heads.robust_max(data)
     np.testing.assert_array_equal(out[brain], data[brain])

@@ -16,6 +16,9 @@ from navsvc.io.nifti import world_space
 
 PointMap = Callable[[np.ndarray], np.ndarray]
 
+#: the intensity of Colin27's cerebrospinal fluid (its grey matter reads about 85, white matter 113)
+COLIN_FLUID_VALUE = 30.0
+
 
 def _identity_map(points_ras_mm) -> np.ndarray:
     return as_points(points_ras_mm).copy()
@@ -85,6 +88,11 @@ class TransformedHead:
 def load_colin27() -> nib.Nifti1Image:
     """Colin27 full-head T1 (1 mm, 181x217x181, RAS, MNI305-aligned), from ``atlases/``."""
     return nib.load(str(templates.require(templates.COLIN_HEAD)))
+
+
+def load_colin27_brain_mask() -> np.ndarray:
+    """Colin27's brain mask (bool, with its sulcal fluid), from ``atlases/``, on the grid of :func:`load_colin27`."""
+    return np.asanyarray(nib.load(str(templates.require(templates.COLIN_BRAIN_MASK))).dataobj) > 0
 
 
 def load_icbm_template() -> nib.Nifti1Image:
