@@ -48,13 +48,7 @@ from navsvc.sampling import MappedImage
 from navsvc.scratch import (missing_folders, output_folder, publish_plan_files, registration_scratch,
                             remove_empty_folders)
 from navsvc.target.depth_checks import require_cortical_depth
-from navsvc.target.fluid import (
-    FLUID_SEARCH_RADIUS_MM,
-    fluid_ball_at_mm,
-    require_cortex_not_in_fluid,
-    require_no_fluid_instead_of_cortex,
-    widest_fluid_mm,
-)
+from navsvc.target.fluid import FLUID_SEARCH_RADIUS_MM, require_no_fluid_instead_of_cortex, widest_fluid_mm
 from navsvc.target.hemisphere import is_left
 from navsvc.target.individualize import MAX_SHIFT_MM, CorticalTarget, individualize, scalp_to_cortex_mm
 from navsvc.target.results import M1Site, TargetResult
@@ -109,7 +103,6 @@ def _cortical_point(ctx: PlanContext, mapped, max_shift_mm: float = MAX_SHIFT_MM
         require_no_fluid_instead_of_cortex(widest_fluid_mm(tissue, mapped, FLUID_SEARCH_RADIUS_MM), site,
                                            max_shift_mm)
         raise
-    require_cortex_not_in_fluid(fluid_ball_at_mm(tissue, point.cortex_ras_mm), site)
     return point, tissue
 
 

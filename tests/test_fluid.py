@@ -100,32 +100,3 @@ def test_a_cavity_that_took_the_cortex_is_refused_as_the_patients_anatomy():
         require_no_fluid_instead_of_cortex(19.4, "target", 10.0)
     with pytest.raises(InputError, match="mapped motor hand knob.*cannot be made on this image"):
         require_no_fluid_instead_of_cortex(19.4, "motor hand knob", 15.0)
-
-
-def test_a_point_inside_fluid_reads_the_ball_around_it_counting_all_fluid():
-    from navsvc.target.fluid import fluid_ball_at_mm
-
-    ball = _distance_to(CENTRE_RAS_MM) <= 8.0
-    # the template's outside counts here: a cortical point lies at the template brain's surface
-    for template_brain in (1.0, 0.0):
-        assert fluid_ball_at_mm(_tissue(ball, template_brain), CENTRE_RAS_MM) == pytest.approx(16.0, abs=2.0)
-    # 5 mm off the centre, 3 mm from the rim
-    assert fluid_ball_at_mm(_tissue(ball), CENTRE_RAS_MM + [5.0, 0.0, 0.0]) == pytest.approx(6.0, abs=2.0)
-    # a grey-matter point, one beside the fluid and one outside the box read 0
-    assert fluid_ball_at_mm(_tissue(ball), CENTRE_RAS_MM + [10.0, 0.0, 0.0]) == 0.0
-    assert fluid_ball_at_mm(_tissue(ball), ORIGIN_RAS_MM - 1.0) == 0.0
-    lone = np.zeros(SHAPE, bool)
-    lone[20, 20, 20] = True  # a noisy voxel
-    assert fluid_ball_at_mm(_tissue(lone), CENTRE_RAS_MM) == 2.0 < WIDEST_CAUTION_MM
-
-
-def test_a_cortical_point_inside_a_cavity_is_refused_as_the_patients_anatomy():
-    from navsvc.errors import InputError
-    from navsvc.target.fluid import require_cortex_not_in_fluid
-
-    require_cortex_not_in_fluid(WIDEST_CAUTION_MM - 0.1, "target")
-    with pytest.raises(InputError, match=r"^the target's cortical point lies inside fluid \(a ball 7\.5 mm wide around "
-                                         r"it\), where a brain .*give it with --native X Y Z$"):
-        require_cortex_not_in_fluid(7.5, "target")
-    with pytest.raises(InputError, match="motor hand knob's cortical point.*cannot be made on this image"):
-        require_cortex_not_in_fluid(7.5, "motor hand knob")

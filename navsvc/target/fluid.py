@@ -13,9 +13,7 @@ Sulci are sheets of fluid a few mm thick, and the ventricles and the space round
 are fluid in the template too, so in a healthy head no wide ball is found. Fluid is told by
 its intensity alone (likelier under the tissue model's CSF class than under grey or white
 matter): with the template's prior, which says tissue there, a 50 mm cavity was called grey
-matter (the grey-matter class had widened over the fluid), and the target put inside it.
-Such a target is refused (:func:`require_cortex_not_in_fluid`), as is a site whose grey
-matter within reach a cavity has taken (:func:`require_no_fluid_instead_of_cortex`).
+matter (the grey-matter class had widened over the fluid).
 
 Not measured: the fluid the scalp-to-cortex line crosses. It would catch a cavity smaller
 than the caution's ball (a 6 mm one at the crown: the depth 5.4 mm greater, the dose
@@ -83,23 +81,6 @@ def widest_fluid_mm(tissue: LocalTissue, centre_ras_mm, radius_mm: float) -> flo
     return float(2.0 * depth_mm.ravel()[near].max()) if near.any() else 0.0
 
 
-def fluid_ball_at_mm(tissue: LocalTissue, point_ras_mm) -> float:
-    """Diameter of the ball of fluid centred at the voxel nearest a cortical point, by its
-    intensity alone, mm; 0 when that voxel is not fluid.
-
-    All fluid counts here, the template's sulci and the space round its brain too: a cortical
-    point lies at the template brain's surface, so fluid counted only where the template has
-    tissue could never be wide around it (a target the tissue model put 2.7 mm from the
-    centre of a 50 mm cavity read 6.0 mm so counted). A healthy crown reads 0, a noisy one a
-    voxel or two (2.0 mm at 12 % noise).
-    """
-    fluid = tissue.fluid_intensity
-    ijk = np.round((np.asarray(point_ras_mm, float) - tissue.grid.origin_ras_mm) / tissue.grid.spacing_mm).astype(int)
-    if np.any(ijk < 0) or np.any(ijk >= fluid.shape) or not fluid[tuple(ijk)]:
-        return 0.0
-    return float(2.0 * ndimage.distance_transform_edt(fluid, sampling=tissue.grid.spacing_mm)[tuple(ijk)])
-
-
 def is_cautioned(widest_mm: float) -> bool:
     """Whether fluid this wide near a site is cautioned (and withholds the dose suggestion)."""
     return widest_mm >= WIDEST_CAUTION_MM
@@ -146,29 +127,11 @@ def require_no_fluid_instead_of_cortex(widest_mm: float, site: str, radius_mm: f
         The message names the fluid and asks for a target on intact cortex (or, at the hand
         knob, says the plan cannot be made on this image).
     """
-    if is_cautioned(widest_mm):
-        _refuse_cavity(f"no grey matter lies within {radius_mm:g} mm of the mapped {site}, and fluid fills a ball "
-                       f"{widest_mm:.1f} mm wide there", site)
-
-
-def require_cortex_not_in_fluid(fluid_ball_mm: float, site: str) -> None:
-    """Refuse, as this patient's anatomy, a cortical point that lies inside fluid at least
-    :data:`WIDEST_CAUTION_MM` wide (:func:`fluid_ball_at_mm`): the tissue model took a
-    cavity's fluid for grey matter, so the point is not on cortex.
-
-    Raises
-    ------
-    InputError
-        As :func:`require_no_fluid_instead_of_cortex`.
-    """
-    if is_cautioned(fluid_ball_mm):
-        _refuse_cavity(f"the {site}'s cortical point lies inside fluid (a ball {fluid_ball_mm:.1f} mm wide around "
-                       "it)", site)
-
-
-def _refuse_cavity(found: str, site: str) -> None:
-    found += (", where a brain has grey or white matter: a lesion, a cyst or a resection cavity has taken the "
-              "cortex")
+    if not is_cautioned(widest_mm):
+        return
+    found = (f"no grey matter lies within {radius_mm:g} mm of the mapped {site}, and fluid fills a ball "
+             f"{widest_mm:.1f} mm wide there, where a brain has grey or white matter: a lesion, a cyst or a resection "
+             "cavity has taken the cortex")
     if site == "target":
         raise InputError(f"{found}. Look at the T1 there, choose a target on intact cortex and give it with "
                          "--native X Y Z")
