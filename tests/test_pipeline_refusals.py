@@ -116,6 +116,22 @@ def test_a_turned_head_whose_scalp_sank_onto_the_brain_is_refused_as_bad_input(t
     assert not (tmp_path / "out" / "plan.json").exists()
 
 
+def test_a_head_whose_scalp_over_the_hand_knob_lies_on_the_brain_is_refused_as_bad_input(tmp_path, capsys):
+    # to the power 2, unmoved: the scalp point nearest the hand knob lay on the brain's lateral
+    # surface, 18 mm from the knob and 1.0 mm from grey matter. It was planned, with no dose
+    # suggestion ("a measurement error") and the 5-cm site measured from that point
+    from navsvc.cli import main
+
+    nib.save(heads.raise_to_power(heads.load_colin27(), 2.0).image, str(tmp_path / "t1.nii.gz"))
+    assert main(["plan", str(tmp_path / "t1.nii.gz"), "--out", str(tmp_path / "out")]) == 2
+    error = capsys.readouterr().err.strip().splitlines()[-1]
+    assert error.startswith("navsvc: error: the cortex at the motor hand knob lies 1.0 mm under the scalp found in "
+                            "this image, less than scalp and skull are thick (5 mm): the scalp surface there is not the "
+                            "skin")
+    assert "plain T1-weighted" in error
+    assert not (tmp_path / "out" / "plan.json").exists()
+
+
 @pytest.mark.parametrize("quality, spread, message", [
     (0.2, 1.1, "does not look like a T1-weighted head MRI.*holding the whole head$"),
     (-0.81, 1.1, "contrast is inverted"),

@@ -20,6 +20,39 @@ MIN_TARGET_DEPTH_MM = 5.0
 MAX_TARGET_DEPTH_IN_BRAIN_MM = 34.0
 
 
+def require_skin_above(depth_mm: float, site: str) -> None:
+    """Refuse a cortical point closer to the scalp found above it than scalp and skull are
+    thick: the surface found there is not the skin.
+
+    Parameters
+    ----------
+    depth_mm : float
+        Distance from the scalp point to the point (the target), or to the cortical surface
+        above it (the hand knob), mm.
+    site : str
+        What lies that deep ("cortical target", "cortex at the motor hand knob"), as the
+        message names it.
+
+    Raises
+    ------
+    InputError
+        Shallower than :data:`MIN_TARGET_DEPTH_MM`. Measured: Colin27 with its skin darkened,
+        intensities to the power 2.5 and turned 30 degrees (the scalp surface sank onto the brain
+        above the target, 2.8 mm over it), and to the power 2 unmoved (the scalp point nearest
+        the hand knob lay on the brain's lateral surface, 18 mm from the knob and 1.0 mm from
+        grey matter: planned before, with no dose suggestion and the 5-cm site measured from
+        that point).
+    """
+    if depth_mm < MIN_TARGET_DEPTH_MM:
+        raise InputError(
+            f"the {site} lies {depth_mm:.1f} mm under the scalp found in this image, less than scalp and "
+            f"skull are thick ({MIN_TARGET_DEPTH_MM:g} mm): the scalp surface there is not the skin. Check in a "
+            "viewer that the skin stands out from the air around the head (skin and muscle much darker than "
+            f"the scalp's fat and the brain, unlike a T1-weighted MPRAGE or SPGR, come apart from the air). "
+            f"{PLAIN_T1_REQUEST}"
+        )
+
+
 def require_cortical_depth(target: TargetResult, brain_mask: WorkingImage, chosen_by_user: bool = False) -> None:
     """Fail a plan whose target lies closer to the scalp than cortex can, or deeper in the
     brain than a TMS coil reaches.
@@ -36,22 +69,14 @@ def require_cortical_depth(target: TargetResult, brain_mask: WorkingImage, chose
     Raises
     ------
     InputError
-        Shallower than :data:`MIN_TARGET_DEPTH_MM` under the scalp (measured: Colin27 with its
-        skin darkened, intensities to the power 2.5 and turned 30 degrees, whose scalp surface
-        sank onto the brain above the target), or a chosen coordinate's target deeper than
-        :data:`MAX_TARGET_DEPTH_IN_BRAIN_MM` in the brain.
+        Shallower than :data:`MIN_TARGET_DEPTH_MM` under the scalp (:func:`require_skin_above`),
+        or a chosen coordinate's target deeper than :data:`MAX_TARGET_DEPTH_IN_BRAIN_MM` in the
+        brain.
     PipelineError
         A named strategy's target that deep in the brain.
     """
     depth = float(np.linalg.norm(target.cortex.cortex_ras_mm - target.entry_ras_mm))
-    if depth < MIN_TARGET_DEPTH_MM:
-        raise InputError(
-            f"the cortical target lies {depth:.1f} mm under the scalp found in this image, less than scalp and "
-            f"skull are thick ({MIN_TARGET_DEPTH_MM:g} mm): the scalp surface there is not the skin. Check in a "
-            "viewer that the skin stands out from the air around the head (skin and muscle much darker than "
-            f"the scalp's fat and the brain, unlike a T1-weighted MPRAGE or SPGR, come apart from the air). "
-            f"{PLAIN_T1_REQUEST}"
-        )
+    require_skin_above(depth, "cortical target")
     in_brain = depth_in_brain_mm(brain_mask, target.cortex.cortex_ras_mm, MAX_TARGET_DEPTH_IN_BRAIN_MM)
     if in_brain > MAX_TARGET_DEPTH_IN_BRAIN_MM:
         error = InputError if chosen_by_user else PipelineError
