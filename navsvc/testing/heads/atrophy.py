@@ -108,8 +108,9 @@ def widen_sulci(img: nib.Nifti1Image, brain_mask: np.ndarray, steps_vox: int, fl
         The intensity the lost grey matter takes (Colin27's cerebrospinal fluid reads about 30).
     fluid_below, white_from : float
         The intensities that separate fluid from grey matter and grey from white matter
-        (Colin27: 70 and 99; its grey and white matter read about 85 and 113, and its thin
-        sulci, blurred with the grey matter beside them, mostly well above its fluid's 30).
+        (Colin27: 55 and 99, ``navsvc.testing.atrophy_cases``; its fluid, grey and white matter
+        read about 30, 85 and 113, its thin sulci mostly above 55, blurred with the grey matter
+        beside them, so one step widens only the sulci its image resolves).
 
     Returns
     -------
