@@ -16,11 +16,13 @@ of the scalp-to-cortex distance at the target and of the dose suggestion (Stokes
 landmarks marked as not in the image (``scalp_in_image`` false) beyond the untransformed
 head's, or the refusal's message.
 
-Usage: ``python benchmarks/input_quality_limits.py``
+Usage: ``python benchmarks/input_quality_limits.py [--seed N]`` (77: the figures in the README;
+another seed draws other noise, bias fields and moves)
 """
 
 from __future__ import annotations
 
+import argparse
 import time
 
 import nibabel as nib
@@ -79,10 +81,13 @@ def _pct(value: float | None) -> str:
 
 def main() -> None:
     """Plan each degraded copy and print one row per case."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seed", type=int, default=77, help="random draw of the degradations and moves")
+    args = parser.parse_args()
     with planned_colin27() as (original, base, tmp):
         print(f"{'case':40s}{'mapped mm':>10s}{'cortex mm':>10s}{'entry mm':>9s}{'depth mm':>9s}{'dose %MSO':>10s}"
               f"{'quality':>9s}{'noise %':>8s}{'ghost %':>8s}{'s':>6s}  refusal or landmarks newly marked")
-        for name, make in degraded_cases():
+        for name, make in degraded_cases(args.seed):
             case = make(original)
             nib.save(case.image, str(tmp / "case.nii.gz"))
             start = time.perf_counter()
