@@ -9,11 +9,15 @@ optimizer stops in a wrong optimum that the brain stage half recovers, made seve
 untransformed plan carried by the turn, the scalp entry's, the registration quality and
 the plan's seconds, or the refusal.
 
-Usage: ``python benchmarks/head_orientation_range.py``
+Usage: ``python benchmarks/head_orientation_range.py [--seed N] [--random-turns N] [--search-only]``
+(by default the turns about each axis, then 60, 120 and 170 degrees about random axes drawn
+with seed 48; ``--random-turns N`` draws N turns of 30-180 degrees about random axes
+instead, each with a random shift of up to 30 mm, for a soak)
 """
 
 from __future__ import annotations
 
+import argparse
 import time
 from contextlib import contextmanager
 
@@ -44,21 +48,27 @@ def without_search():
         registration.better_start = kept
 
 
-def turns() -> list[tuple[str, np.ndarray]]:
-    """(name, rotation in degrees about x, y, z) of every case."""
+def turns(seed: int = 48, random_turns: int = 0) -> list[tuple[str, np.ndarray, np.ndarray]]:
+    """(name, rotation in degrees about x, y, z, shift in mm) of every case: the turns about
+    each axis and :data:`RANDOM_TURNS_DEG` about random axes, or ``random_turns`` random
+    turns of 30-180 degrees with random shifts."""
+    rng = np.random.default_rng(seed)
     cases = []
-    for axis in range(3):
-        for angle in AXIS_TURNS_DEG:
-            rotation = np.zeros(3)
-            rotation[axis] = angle
-            cases.append((f"{angle:.0f} deg about {'xyz'[axis]}", rotation))
-    rng = np.random.default_rng(48)
-    for angle in RANDOM_TURNS_DEG:
+    if random_turns:
+        angles, shifts = rng.uniform(30.0, 180.0, random_turns), rng.uniform(-30.0, 30.0, (random_turns, 3))
+    else:
+        angles, shifts = RANDOM_TURNS_DEG, np.zeros((len(RANDOM_TURNS_DEG), 3))
+        for axis in range(3):
+            for angle in AXIS_TURNS_DEG:
+                rotation = np.zeros(3)
+                rotation[axis] = angle
+                cases.append((f"{angle:.0f} deg about {'xyz'[axis]}", rotation, np.zeros(3)))
+    for angle, shift in zip(angles, shifts):
         axis = rng.normal(size=3)
         axis /= np.linalg.norm(axis)
         # heads.rigid turns about x, then y, then z: those angles for the axis-angle turn
         xyz = Rotation.from_rotvec(np.radians(angle) * axis).as_euler("xyz", degrees=True)
-        cases.append((f"{angle:.0f} deg about ({', '.join(f'{a:.2f}' for a in axis)})", xyz))
+        cases.append((f"{angle:.0f} deg about ({', '.join(f'{a:.2f}' for a in axis)})", xyz, shift))
     return cases
 
 
@@ -77,15 +87,22 @@ def _row(base: dict, case, folder) -> str:
 
 def main() -> None:
     """Plan every turn with and without the search; print one row per turn."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seed", type=int, default=48, help="random draw of the axes (and angles, shifts)")
+    parser.add_argument("--random-turns", type=int, default=0, help="this many random turns instead")
+    parser.add_argument("--search-only", action="store_true", help="plan only with the search")
+    args = parser.parse_args()
     with planned_colin27() as (original, base, tmp):
-        print(f"{'turn':34s}{'with the search':62s}without it")
-        for name, rotation_deg in turns():
-            case = heads.rigid(original, tuple(rotation_deg))
+        print(f"{'turn':38s}{'with the search':62s}without it")
+        for name, rotation_deg, shift_mm in turns(args.seed, args.random_turns):
+            case = heads.rigid(original, tuple(rotation_deg), tuple(shift_mm))
             nib.save(case.image, str(tmp / "case.nii.gz"))
             with_search = _row(base, case, tmp)
-            with without_search():
-                without = _row(base, case, tmp)
-            print(f"{name:34s}{with_search:62s}{without}", flush=True)
+            without = "-"
+            if not args.search_only:
+                with without_search():
+                    without = _row(base, case, tmp)
+            print(f"{name:38s}{with_search:62s}{without}", flush=True)
 
 
 if __name__ == "__main__":
