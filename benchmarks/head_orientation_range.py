@@ -40,12 +40,12 @@ RANDOM_TURNS_DEG = (60.0, 120.0, 170.0)
 @contextmanager
 def without_search():
     """The head stage as it was before the search: rigid from the centres of mass only."""
-    kept = registration.better_start
-    registration.better_start = lambda *args, **kwargs: None
+    kept = registration.better_starts
+    registration.better_starts = lambda *args, **kwargs: []
     try:
         yield
     finally:
-        registration.better_start = kept
+        registration.better_starts = kept
 
 
 def turns(seed: int = 48, random_turns: int = 0) -> list[tuple[str, np.ndarray, np.ndarray]]:

@@ -43,7 +43,7 @@ from navsvc.ants_folder import ants_can_take
 from navsvc.antspy import ants
 from navsvc.errors import PipelineError
 from navsvc.grid import WorkingImage
-from navsvc.head_start_search import better_start, mutual_information
+from navsvc.head_start_search import better_starts, mutual_information
 from navsvc.patient_brain import patient_brain
 from navsvc.registration_maps import HEAD_STARTS, HeadAlignment, Registration
 from navsvc.registration_grid import (
@@ -116,21 +116,22 @@ def _stage_prefix(work_dir: Path, stage: str) -> str:
 
 def _head_rigid(colin: ants.ANTsImage, moving: ants.ANTsImage, work_dir: Path) -> tuple[str, str]:
     """Rigid, whole head to Colin27, from the centres of mass and, when the search over
-    orientations finds a better start (:func:`navsvc.head_start_search.better_start`), from
-    that start too; returns the transform file that ends with the higher mutual information
-    and where it started (one of :data:`HEAD_STARTS`)."""
+    orientations finds better starts (:func:`navsvc.head_start_search.better_starts`), from
+    each of them too; returns the transform file that ends with the highest mutual
+    information and where it started (one of :data:`HEAD_STARTS`)."""
     rigid = ants.registration(fixed=colin, moving=moving, type_of_transform="Rigid",
                               outprefix=_stage_prefix(work_dir, "head_rigid"), **HEAD_RIGID)["fwdtransforms"][0]
-    start = better_start(colin, moving, rigid, work_dir / "head_start.mat")
-    if start is None:
+    starts = better_starts(colin, moving, rigid, work_dir)
+    if not starts:
         return rigid, HEAD_STARTS[0]
-    searched = ants.registration(fixed=colin, moving=moving, type_of_transform="Rigid", initial_transform=str(start),
-                                 outprefix=_stage_prefix(work_dir, "head_rigid_searched"),
-                                 **HEAD_RIGID)["fwdtransforms"][0]
-    kept = max((rigid, searched), key=lambda transform: mutual_information(colin, moving, transform))
-    logger.info("head stage: the search over orientations found a better start than the rigid result; kept the %s",
-                "searched result" if kept == searched else "first result")
-    return kept, HEAD_STARTS[2] if kept == searched else HEAD_STARTS[1]
+    searched = [ants.registration(fixed=colin, moving=moving, type_of_transform="Rigid", initial_transform=str(start),
+                                  outprefix=_stage_prefix(work_dir, f"head_rigid_searched_{number}"),
+                                  **HEAD_RIGID)["fwdtransforms"][0]
+                for number, start in enumerate(starts)]
+    kept = max([rigid, *searched], key=lambda transform: mutual_information(colin, moving, transform))
+    logger.info("head stage: the search over orientations found %d better starts than the rigid result; kept the %s",
+                len(starts), "first result" if kept == rigid else f"result from start {searched.index(kept)}")
+    return kept, HEAD_STARTS[1] if kept == rigid else HEAD_STARTS[2]
 
 
 def _head_stage(colin: ants.ANTsImage, moving: ants.ANTsImage, work_dir: Path) -> tuple[str, str]:
