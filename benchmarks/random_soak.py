@@ -81,7 +81,7 @@ def main() -> None:
     errors: list[float] = []
     refused = internal = 0
     with planned_colin27() as (original, base, tmp):
-        print(f"{'case':64s}{'mapped mm':>10s}{'entry mm':>9s}{'hemi':>6s}{'quality':>8s}{'s':>6s}")
+        print(f"{'case':72s}{'mapped mm':>10s}{'entry mm':>9s}{'hemi':>6s}{'quality':>8s}{'s':>6s}")
         for _ in range(args.cases):
             name, case = random_case(original, rng)
             nib.save(case.image, str(tmp / "case.nii.gz"))
@@ -90,16 +90,16 @@ def main() -> None:
                 plan = make_plan(tmp / "case.nii.gz", tmp / "case")
             except InputError as exc:
                 refused += 1
-                print(f"{name:64s}  refused: {exc}", flush=True)
+                print(f"{name:72s}  refused: {exc}", flush=True)
                 continue
             except Exception as exc:  # noqa: BLE001 - counted and shown: what the soak is for
                 internal += 1
-                print(f"{name:64s}  INTERNAL ERROR: {type(exc).__name__}: {exc}", flush=True)
+                print(f"{name:72s}  INTERNAL ERROR: {type(exc).__name__}: {exc}", flush=True)
                 continue
             gaps = [float(np.linalg.norm(np.asarray(plan[a][b]) - case.original_to_new(base[a][b])[0]))
                     for a, b in (("target", "native_ras_mm"), ("entry", "scalp_ras_mm"))]
             errors.append(gaps[0])
-            print(f"{name:64s}{gaps[0]:10.2f}{gaps[1]:9.2f}{plan['target']['hemisphere']:>6s}"
+            print(f"{name:72s}{gaps[0]:10.2f}{gaps[1]:9.2f}{plan['target']['hemisphere']:>6s}"
                   f"{plan['registration']['quality']['value']:8.3f}{time.perf_counter() - start:6.1f}", flush=True)
     if errors:
         print(f"planned {len(errors)}, refused {refused}, internal errors {internal}; mapped target median "
