@@ -48,6 +48,13 @@ def without_search():
         registration.better_starts = kept
 
 
+def xyz_turn_deg(angle_deg: float, axis) -> np.ndarray:
+    """The turns about x, then y, then z (the order of ``heads.rigid``), degrees, of a turn
+    of ``angle_deg`` about ``axis`` (any length)."""
+    axis = np.asarray(axis, dtype=float)
+    return Rotation.from_rotvec(np.radians(angle_deg) * axis / np.linalg.norm(axis)).as_euler("xyz", degrees=True)
+
+
 def turns(seed: int = 48, random_turns: int = 0) -> list[tuple[str, np.ndarray, np.ndarray]]:
     """(name, rotation in degrees about x, y, z, shift in mm) of every case: the turns about
     each axis and :data:`RANDOM_TURNS_DEG` about random axes, or ``random_turns`` random
@@ -66,9 +73,7 @@ def turns(seed: int = 48, random_turns: int = 0) -> list[tuple[str, np.ndarray, 
     for angle, shift in zip(angles, shifts):
         axis = rng.normal(size=3)
         axis /= np.linalg.norm(axis)
-        # heads.rigid turns about x, then y, then z: those angles for the axis-angle turn
-        xyz = Rotation.from_rotvec(np.radians(angle) * axis).as_euler("xyz", degrees=True)
-        cases.append((f"{angle:.0f} deg about ({', '.join(f'{a:.2f}' for a in axis)})", xyz, shift))
+        cases.append((f"{angle:.0f} deg about ({', '.join(f'{a:.2f}' for a in axis)})", xyz_turn_deg(angle, axis), shift))
     return cases
 
 

@@ -22,12 +22,12 @@ import time
 
 import nibabel as nib
 import numpy as np
-from scipy.spatial.transform import Rotation
 
 from navsvc.errors import InputError
 from navsvc.pipeline import make_plan
 from navsvc.testing import heads
 from accuracy_ground_truth import planned_colin27  # benchmarks/ is on the path when run as a script
+from head_orientation_range import xyz_turn_deg
 
 #: coarser grids drawn (mm)
 VOXEL_SIZES_MM = ((1.2, 1.2, 1.5), (1.0, 1.0, 2.0), (0.9, 0.9, 1.3), (2.0, 2.0, 2.0))
@@ -45,8 +45,7 @@ def random_case(original: nib.Nifti1Image, rng: np.random.Generator) -> tuple[st
     steps.append(lambda im: heads.reorient(im, perm, flips))
     names.append(heads.orientation_label(perm, flips))
     angle, axis = rng.uniform(0.0, 180.0), rng.normal(size=3)
-    # heads.rigid turns about x, then y, then z: those angles for the axis-angle turn
-    xyz = Rotation.from_rotvec(np.radians(angle) * axis / np.linalg.norm(axis)).as_euler("xyz", degrees=True)
+    xyz = xyz_turn_deg(angle, axis)
     shift_mm = rng.uniform(-30.0, 30.0, 3)
     steps.append(lambda im: heads.rigid(im, tuple(xyz), tuple(shift_mm)))
     names.append(f"turn {angle:.0f}")
