@@ -6,12 +6,20 @@ deformed (a smooth warp, half the cases), the head placed in the scanner (a turn
 an oblique sheared affine in a third of the cases), the receive field (a multiplicative
 bias, half the cases), noise (Rician, most cases) and a coarser grid (anisotropic or
 2 mm voxels, a third of the cases). Every strength stays within what the pipeline is
-documented to plan. The ground truth is Colin27's own plan carried by the case's known
-point map. Printed per case: what was drawn, then the mapped target's and the entry's
-errors, the hemisphere and the registration quality, or the refusal. A refusal of a case
-drawn within the documented limits, or an internal error, is what a soak looks for.
+documented to plan. Each case also draws what is asked of the plan: a named strategy, an
+MNI coordinate near one, or a native point the clinician chose (Colin27's own target
+moved by up to 5 mm, carried into the case); now and then a handle angle of -180...180
+degrees and a coil distance of 0-15 mm. The ground truth is Colin27's own plan with the
+same options, carried by the case's known point map. Printed per case: what was drawn,
+then the mapped target's and the entry's errors, the angles between the coil's normal
+(z) and handle axis (y) and Colin27's carried by the map, the hemisphere and the
+registration quality, or the refusal. The angles compare like with like only where the
+map is rigid (no warp, no oblique affine: marked ``*``); elsewhere they include the
+map's own bending of the scalp. A refusal of a case drawn within the documented limits,
+an internal error, a target on the right or a coil turned on a rigid case is what a
+soak looks for.
 
-Usage: ``python benchmarks/random_soak.py [--cases N] [--seed N]``
+Usage: ``python benchmarks/random_soak.py [--cases N] [--seed N] [--default-options]``
 """
 
 from __future__ import annotations
@@ -23,8 +31,11 @@ import time
 import nibabel as nib
 import numpy as np
 
+from navsvc.coords import unit
 from navsvc.errors import InputError
+from navsvc.options import PlanOptions
 from navsvc.pipeline import make_plan
+from navsvc.target.strategies import STRATEGIES
 from navsvc.testing import heads
 from accuracy_ground_truth import planned_colin27  # benchmarks/ is on the path when run as a script
 from head_orientation_range import xyz_turn_deg
@@ -33,8 +44,49 @@ from head_orientation_range import xyz_turn_deg
 VOXEL_SIZES_MM = ((1.2, 1.2, 1.5), (1.0, 1.0, 2.0), (0.9, 0.9, 1.3), (2.0, 2.0, 2.0))
 
 
-def random_case(original: nib.Nifti1Image, rng: np.random.Generator) -> tuple[str, heads.TransformedHead]:
-    """One random composition and its description."""
+def random_request(rng: np.random.Generator, colin_target_ras_mm) -> tuple[str, dict]:
+    """What one case asks of the plan: its description and :class:`PlanOptions` keywords in
+    Colin27's space (a native point is carried into the case by the caller)."""
+    names: list[str] = []
+    options: dict = {}
+    draw = rng.random()
+    strategy = list(STRATEGIES)[rng.integers(len(STRATEGIES))]
+    if draw < 0.7:
+        options["strategy"] = strategy
+        names.append(strategy)
+    elif draw < 0.85:
+        near_mm = np.asarray(STRATEGIES[strategy].mni_mm) + rng.uniform(-8.0, 8.0, 3)
+        options["mni_mm"] = tuple(float(v) for v in np.round(near_mm, 1))
+        names.append("mni " + " ".join(f"{v:g}" for v in options["mni_mm"]))
+    else:
+        offset_mm = unit(rng.normal(size=3)) * rng.uniform(0.0, 5.0)
+        options["native_ras_mm"] = tuple(float(v) for v in np.asarray(colin_target_ras_mm) + offset_mm)
+        names.append(f"native +{np.linalg.norm(offset_mm):.1f}")
+    if rng.random() < 0.5:
+        options["handle_angle_deg"] = float(rng.integers(-180, 181))
+        names.append(f"handle {options['handle_angle_deg']:g}")
+    if rng.random() < 0.3:
+        options["coil_distance_mm"] = float(np.round(rng.uniform(0.0, 15.0), 1))
+        names.append(f"coil {options['coil_distance_mm']:g} mm")
+    return " ".join(names), options
+
+
+def carried_axis_angles_deg(plan: dict, base: dict, case: heads.TransformedHead) -> tuple[float, float]:
+    """Angles (degrees) between the plan's coil z and y axes and the base plan's, each
+    carried by the case's point map as a 10 mm step from the base coil's centre."""
+    base_coil = np.asarray(base["coil"]["matrix"], float)
+    coil = np.asarray(plan["coil"]["matrix"], float)
+    centre = base_coil[:3, 3]
+    angles = []
+    for column in (2, 1):
+        ends = case.original_to_new(np.stack([centre, centre + 10.0 * base_coil[:3, column]]))
+        cosine = np.clip(np.dot(unit(ends[1] - ends[0]), coil[:3, column]), -1.0, 1.0)
+        angles.append(float(np.degrees(np.arccos(cosine))))
+    return angles[0], angles[1]
+
+
+def random_case(original: nib.Nifti1Image, rng: np.random.Generator) -> tuple[str, bool, heads.TransformedHead]:
+    """One random composition, its description and whether its point map is rigid."""
     names: list[str] = []
     steps: list = []
     if rng.random() < 0.5:
@@ -67,7 +119,7 @@ def random_case(original: nib.Nifti1Image, rng: np.random.Generator) -> tuple[st
     case = steps[0](original)
     for step in steps[1:]:
         case = case.then(step)
-    return ", ".join(names), case
+    return ", ".join(names), not names[0].startswith("warp") and "oblique" not in names, case
 
 
 def main() -> None:
@@ -75,34 +127,57 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cases", type=int, default=30)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--default-options", action="store_true",
+                        help="plan every case with the default options (fox2012, 45 degrees, 4 mm)")
     args = parser.parse_args()
     rng = np.random.default_rng(args.seed)
+    # its own stream, so that a seed draws the same compositions with or without --default-options
+    request_rng = np.random.default_rng([args.seed, 1])
     errors: list[float] = []
-    refused = internal = 0
-    with planned_colin27() as (original, base, tmp):
-        print(f"{'case':72s}{'mapped mm':>10s}{'entry mm':>9s}{'hemi':>6s}{'quality':>8s}{'s':>6s}")
+    rigid_angles_deg: list[float] = []
+    refused = internal = right = 0
+    with planned_colin27() as (original, default_plan, tmp):
+        colin_target_ras_mm = default_plan["target"]["cortex_ras_mm"]
+        base_plans: dict[tuple, dict] = {}
+        print(f"{'case':72s}{'asked':>44s}{'mapped mm':>10s}{'entry mm':>9s}{'z deg':>7s}{'y deg':>7s}"
+              f"{'hemi':>6s}{'quality':>8s}{'s':>6s}")
         for _ in range(args.cases):
-            name, case = random_case(original, rng)
+            name, rigid, case = random_case(original, rng)
+            asked, options = ("default", {}) if args.default_options else random_request(
+                request_rng, colin_target_ras_mm)
+            key = tuple(sorted(options.items()))
+            if key not in base_plans:
+                base_plans[key] = make_plan(tmp / "original.nii.gz", tmp / "base", PlanOptions(**options))
+            base = base_plans[key]
+            if "native_ras_mm" in options:
+                options["native_ras_mm"] = tuple(float(v) for v in case.original_to_new(options["native_ras_mm"])[0])
             nib.save(case.image, str(tmp / "case.nii.gz"))
+            label = f"{name:72s}{asked:>44s}"
             start = time.perf_counter()
             try:
-                plan = make_plan(tmp / "case.nii.gz", tmp / "case")
+                plan = make_plan(tmp / "case.nii.gz", tmp / "case", PlanOptions(**options))
             except InputError as exc:
                 refused += 1
-                print(f"{name:72s}  refused: {exc}", flush=True)
+                print(f"{label}  refused: {exc}", flush=True)
                 continue
             except Exception as exc:  # noqa: BLE001 - counted and shown: what the soak is for
                 internal += 1
-                print(f"{name:72s}  INTERNAL ERROR: {type(exc).__name__}: {exc}", flush=True)
+                print(f"{label}  INTERNAL ERROR: {type(exc).__name__}: {exc}", flush=True)
                 continue
             gaps = [float(np.linalg.norm(np.asarray(plan[a][b]) - case.original_to_new(base[a][b])[0]))
                     for a, b in (("target", "native_ras_mm"), ("entry", "scalp_ras_mm"))]
+            z_deg, y_deg = carried_axis_angles_deg(plan, base, case)
             errors.append(gaps[0])
-            print(f"{name:72s}{gaps[0]:10.2f}{gaps[1]:9.2f}{plan['target']['hemisphere']:>6s}"
-                  f"{plan['registration']['quality']['value']:8.3f}{time.perf_counter() - start:6.1f}", flush=True)
+            if rigid:
+                rigid_angles_deg += [z_deg, y_deg]
+            right += plan["target"]["hemisphere"] != "left"
+            print(f"{label}{gaps[0]:10.2f}{gaps[1]:9.2f}{z_deg:7.1f}{y_deg:6.1f}{'*' if rigid else ' '}"
+                  f"{plan['target']['hemisphere']:>6s}{plan['registration']['quality']['value']:8.3f}"
+                  f"{time.perf_counter() - start:6.1f}", flush=True)
     if errors:
-        print(f"planned {len(errors)}, refused {refused}, internal errors {internal}; mapped target median "
-              f"{statistics.median(errors):.2f} mm, worst {max(errors):.2f} mm")
+        print(f"planned {len(errors)}, refused {refused}, internal errors {internal}, on the right {right}; "
+              f"mapped target median {statistics.median(errors):.2f} mm, worst {max(errors):.2f} mm"
+              + (f"; coil axes on rigid cases (*) within {max(rigid_angles_deg):.1f} deg" if rigid_angles_deg else ""))
 
 
 if __name__ == "__main__":
