@@ -36,7 +36,7 @@ a target is not carried along by scaling, shear or warps (the perpendicular chan
 direction), so on the oblique and warped copies it also counts that geometric change. On
 one mesh a 1 mm target shift moves the entry about 1 mm (``tests/test_scalp.py``).
 
-Usage: ``python benchmarks/accuracy_ground_truth.py [--cases N] [--seed N] [--reference]``
+Usage: ``python benchmarks/accuracy_ground_truth.py [--cases N] [--seed N] [--strategy NAME] [--reference]``
 """
 
 from __future__ import annotations
@@ -55,8 +55,10 @@ import numpy as np
 from navsvc import templates
 from navsvc.coords import voxel_to_world
 from navsvc.grid import resample_to_working_grid
+from navsvc.options import PlanOptions
 from navsvc.pipeline import make_plan
 from navsvc.sampling import MappedImage
+from navsvc.target.strategies import DEFAULT_STRATEGY, STRATEGIES
 from navsvc.testing import heads
 from navsvc.testing.cases import accuracy_cases
 from plan_speed import run_reference  # benchmarks/ is on the path when run as a script
@@ -108,14 +110,14 @@ def split_error(plan: dict, base: dict, case: heads.TransformedHead) -> tuple[fl
 
 
 @contextmanager
-def planned_colin27() -> Iterator[tuple[nib.Nifti1Image, dict, Path]]:
-    """Colin27, its default plan (the benchmarks' ground truth) and a scratch folder that is
-    removed afterwards."""
+def planned_colin27(options: PlanOptions | None = None) -> Iterator[tuple[nib.Nifti1Image, dict, Path]]:
+    """Colin27, its plan (the benchmarks' ground truth; default options unless ``options``)
+    and a scratch folder that is removed afterwards."""
     original = heads.load_colin27()
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         nib.save(original, str(tmp / "original.nii.gz"))
-        yield original, make_plan(tmp / "original.nii.gz", tmp / "original"), tmp
+        yield original, make_plan(tmp / "original.nii.gz", tmp / "original", options), tmp
 
 
 def main() -> None:
@@ -124,9 +126,12 @@ def main() -> None:
     parser.add_argument("--cases", type=int, default=12)
     parser.add_argument("--seed", type=int, default=2012,
                         help="random draw of the transforms (2012: the cases the tests use)")
+    parser.add_argument("--strategy", default=DEFAULT_STRATEGY, choices=list(STRATEGIES),
+                        help="the target strategy planned (default: %(default)s)")
     parser.add_argument("--reference", action="store_true", help="compare the mapped target with full-res ANTs too")
     args = parser.parse_args()
-    with planned_colin27() as (original, base, tmp):
+    options = PlanOptions(strategy=args.strategy)
+    with planned_colin27(options) as (original, base, tmp):
         mni_mm = base["target"]["mni_mm"]
         ref = reference_target(original, lambda p: np.asarray(p, float), mni_mm, tmp) if args.reference else None
         print(f"{'case':48s}{'target mm':>10s}{'across':>8s}{'along':>7s}{'cortex pt mm':>13s}{'entry mm':>10s}"
@@ -137,7 +142,7 @@ def main() -> None:
             case = make(original)
             nib.save(case.image, str(tmp / "case.nii.gz"))
             start = time.perf_counter()
-            plan = make_plan(tmp / "case.nii.gz", tmp / "case")
+            plan = make_plan(tmp / "case.nii.gz", tmp / "case", options)
             seconds = time.perf_counter() - start
             gaps = [float(np.linalg.norm(_get(plan, k) - case.original_to_new(_get(base, k))[0])) for k in POINTS]
             vs_ref = ants_error = float("nan")
