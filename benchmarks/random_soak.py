@@ -143,24 +143,31 @@ def main() -> None:
     errors: list[float] = []
     normal_deg: list[float] = []  # cases without a warp
     handle_deg: list[float] = []  # rigid cases
-    refused = internal = right = 0
+    refused = internal = right = skipped = 0
     with planned_colin27() as (original, default_plan, tmp):
         colin_target_ras_mm = default_plan["target"]["cortex_ras_mm"]
-        base_plans: dict[tuple, dict] = {}
+        base_plans: dict[tuple, dict | str] = {(): default_plan}  # a str: why Colin27 itself was refused
         print(f"{'case':72s}{'asked':>44s}{'mapped mm':>10s}{'entry mm':>9s}{'z deg':>7s}{'y deg':>7s}"
               f"{'hemi':>6s}{'quality':>8s}{'s':>6s}")
         for _ in range(args.cases):
             name, kind, case = random_case(original, rng)
             asked, options = ("default", {}) if args.default_options else random_request(
                 request_rng, colin_target_ras_mm)
+            label = f"{name:72s}{asked:>44s}"
             key = tuple(sorted(options.items()))
             if key not in base_plans:
-                base_plans[key] = make_plan(tmp / "original.nii.gz", tmp / "base", PlanOptions(**options))
+                try:
+                    base_plans[key] = make_plan(tmp / "original.nii.gz", tmp / "base", PlanOptions(**options))
+                except InputError as exc:  # e.g. an MNI point with no cortex near it: nothing to compare
+                    base_plans[key] = str(exc)
             base = base_plans[key]
+            if isinstance(base, str):
+                skipped += 1
+                print(f"{label}  skipped, Colin27 itself refused: {base}", flush=True)
+                continue
             if "native_ras_mm" in options:
                 options["native_ras_mm"] = tuple(float(v) for v in case.original_to_new(options["native_ras_mm"])[0])
             nib.save(case.image, str(tmp / "case.nii.gz"))
-            label = f"{name:72s}{asked:>44s}"
             start = time.perf_counter()
             try:
                 plan = make_plan(tmp / "case.nii.gz", tmp / "case", PlanOptions(**options))
@@ -186,7 +193,8 @@ def main() -> None:
                   f"{plan['target']['hemisphere']:>6s}{plan['registration']['quality']['value']:8.3f}"
                   f"{time.perf_counter() - start:6.1f}", flush=True)
     if errors:
-        print(f"planned {len(errors)}, refused {refused}, internal errors {internal}, on the right {right}; "
+        print(f"planned {len(errors)}, refused {refused}, internal errors {internal}, on the right {right}, "
+              f"skipped (Colin27 refused what was asked) {skipped}; "
               f"mapped target median {statistics.median(errors):.2f} mm, worst {max(errors):.2f} mm"
               + (f"; coil normal without a warp within {max(normal_deg):.1f} deg" if normal_deg else "")
               + (f", handle axis on rigid cases within {max(handle_deg):.1f} deg" if handle_deg else ""))
