@@ -224,6 +224,9 @@ def test_a_native_target_outside_the_image_fails_before_registration(tmp_path, c
     ((-30.0, 20.0, 110.0), r"MNI target \[-30.0, 20.0, 110.0\].*no grey matter.*choose a point on the cortex"),
     # the caudate: grey matter, 37 mm below the brain's surface (62 mm under the scalp)
     ((-24.0, -12.0, 28.0), r"below the brain's surface.*deeper than any TMS coil reaches.*Choose a point on the cortex"),
+    # by the caudate head: 29 mm from the nearest brain surface, about 50 mm under the surface below the entry
+    # (planned with a +14.5 %MSO dose suggestion until 2026-12-06)
+    ((-15.0, 5.0, 10.0), r"target lies [45]\d mm below the brain's surface.*deeper than any TMS coil reaches"),
 ])
 def test_a_chosen_coordinate_off_the_cortex_is_bad_input(tmp_path, colin_head_path, mni_mm, message):
     from navsvc.options import PlanOptions

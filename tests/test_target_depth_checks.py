@@ -57,3 +57,35 @@ def test_a_named_strategys_target_deep_in_the_brain_fails_the_plan_and_a_chosen_
         require_cortical_depth(target, brain)
     with pytest.raises(InputError, match="more than 34 mm below the brain's surface"):
         require_cortical_depth(target, brain, chosen_by_user=True)
+
+
+def test_depth_under_the_entry_is_measured_from_where_the_line_enters_the_brain():
+    from navsvc.target.depth_checks import depth_under_entry_mm
+
+    ijk = np.indices((60, 60, 60)).transpose(1, 2, 3, 0) * 2.0 - 59.0
+    brain = WorkingImage((np.linalg.norm(ijk, axis=-1) <= 45.0).astype(np.float32), np.full(3, -59.0), 2.0)
+    assert depth_under_entry_mm(brain, [1.0, 1.0, 80.0], [1.0, 1.0, 25.0]) == pytest.approx(20.0, abs=2.0)
+    assert depth_under_entry_mm(brain, [1.0, 1.0, 80.0], [1.0, 1.0, 60.0]) == 0.0  # the line meets no brain
+    assert depth_under_entry_mm(brain, [80.0, 1.0, 1.0], [-25.0, 1.0, 1.0]) == pytest.approx(70.0, abs=2.0)
+
+
+def test_a_chosen_target_near_a_surface_far_from_the_coil_is_refused_as_out_of_reach():
+    """A deep nucleus can lie near some brain surface (the insula, the midline) and still far
+    below the surface under the coil: MNI (-15, 5, 10) lay 29 mm from the nearest surface and
+    48 mm under the surface below Colin27's entry point."""
+    from navsvc.anatomy.checks import depth_in_brain_mm
+    from navsvc.anatomy.scalp_rise import ScalpRise
+    from navsvc.target.depth_checks import require_cortical_depth
+    from navsvc.target.individualize import CorticalTarget
+    from navsvc.target.results import TargetResult
+
+    ijk = np.indices((60, 60, 60)).transpose(1, 2, 3, 0) * 2.0 - 59.0
+    inside = np.linalg.norm(ijk, axis=-1) <= 45.0
+    inside &= ~((ijk[..., 0] > 6.0) & (np.linalg.norm(ijk[..., 1:], axis=-1) < 4.0))  # a channel from the side
+    brain = WorkingImage(inside.astype(np.float32), np.full(3, -59.0), 2.0)
+    deep, entry = np.array([1.0, 1.0, 1.0]), np.array([1.0, 1.0, 60.0])
+    assert depth_in_brain_mm(brain, deep, 34.0) < 10.0
+    target = TargetResult(np.zeros(3), deep, CorticalTarget(deep, "nearest_grey_matter", 3.0, 0.7), entry,
+                          np.array([0.0, 0.0, -1.0]), np.eye(4), entry, np.eye(4), 20.0, ScalpRise(0.4, entry), 0.0)
+    with pytest.raises(InputError, match=r"target lies 4\d mm below the brain's surface \(59 mm under the scalp\)"):
+        require_cortical_depth(target, brain, chosen_by_user=True)

@@ -18,6 +18,25 @@ MIN_TARGET_DEPTH_MM = 5.0
 #: few mm deep, a sulcal fundus about 20 mm; a deep nucleus (a coordinate off the cortex)
 #: lies beyond any coil's reach.
 MAX_TARGET_DEPTH_IN_BRAIN_MM = 34.0
+#: step along the line from the scalp entry point to the target, mm
+LINE_STEP_MM = 0.5
+
+
+def depth_under_entry_mm(brain_mask: WorkingImage, entry_ras_mm, point_ras_mm) -> float:
+    """How deep a point lies in the brain below the coil: its distance from where the line
+    from the scalp entry point to it first enters the brain mask, mm (0 when the line meets
+    no brain before the point).
+
+    Deng et al. measure a coil's half-value depth from the brain's surface under the coil;
+    the distance to the nearest brain surface anywhere (:func:`depth_in_brain_mm`) is
+    shorter for a deep nucleus near the insula or the midline.
+    """
+    entry = np.asarray(entry_ras_mm, float)
+    offset = np.asarray(point_ras_mm, float) - entry
+    length = float(np.linalg.norm(offset))
+    along = np.arange(0.0, length, LINE_STEP_MM)
+    inside = brain_mask.sample(entry + along[:, None] * (offset / max(length, 1e-9)), order=0) > 0.5
+    return length - float(along[np.argmax(inside)]) if inside.any() else 0.0
 
 
 def require_skin_above(depth_mm: float, site: str) -> None:
@@ -71,13 +90,17 @@ def require_cortical_depth(target: TargetResult, brain_mask: WorkingImage, chose
     InputError
         Shallower than :data:`MIN_TARGET_DEPTH_MM` under the scalp (:func:`require_skin_above`),
         or a chosen coordinate's target deeper than :data:`MAX_TARGET_DEPTH_IN_BRAIN_MM` in the
-        brain.
+        brain: from its nearest brain surface or from the surface under the entry point,
+        whichever is deeper (measured: MNI (-15, 5, 10), by the caudate head, lay 29 mm from
+        the nearest surface and 67 mm under Colin27's scalp, and was planned with a
+        +14.5 %MSO dose suggestion before the second measure).
     PipelineError
         A named strategy's target that deep in the brain.
     """
     depth = float(np.linalg.norm(target.cortex.cortex_ras_mm - target.entry_ras_mm))
     require_skin_above(depth, "cortical target")
-    in_brain = depth_in_brain_mm(brain_mask, target.cortex.cortex_ras_mm, MAX_TARGET_DEPTH_IN_BRAIN_MM)
+    in_brain = max(depth_in_brain_mm(brain_mask, target.cortex.cortex_ras_mm, MAX_TARGET_DEPTH_IN_BRAIN_MM),
+                   depth_under_entry_mm(brain_mask, target.entry_ras_mm, target.cortex.cortex_ras_mm))
     if in_brain > MAX_TARGET_DEPTH_IN_BRAIN_MM:
         error = InputError if chosen_by_user else PipelineError
         shown = f"{in_brain:.0f} mm" if np.isfinite(in_brain) else f"more than {MAX_TARGET_DEPTH_IN_BRAIN_MM:g} mm"
