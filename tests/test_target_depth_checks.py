@@ -6,21 +6,39 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from navsvc.errors import InputError
+from navsvc.anatomy.checks import depth_in_brain_mm
+from navsvc.anatomy.scalp_rise import ScalpRise
+from navsvc.errors import InputError, PipelineError
 from navsvc.grid import WorkingImage
+from navsvc.target.depth_checks import (MIN_TARGET_DEPTH_MM, depth_under_entry_mm,
+                                        require_cortical_depth)
+from navsvc.target.individualize import CorticalTarget
+from navsvc.target.results import TargetResult
+
+
+def _sphere_grid_mm():
+    """Voxel centres (mm) of a 60³ grid of 2 mm voxels centred on (1, 1, 1), and the mask of a
+    45 mm ball about that centre."""
+    xyz_mm = np.indices((60, 60, 60)).transpose(1, 2, 3, 0) * 2.0 - 59.0
+    return xyz_mm, np.linalg.norm(xyz_mm, axis=-1) <= 45.0
+
+
+def _brain(inside):
+    return WorkingImage(inside.astype(np.float32), np.full(3, -59.0), 2.0)
+
+
+def _target(cortex_ras_mm, entry_ras_mm, inward_normal, scalp_to_cortex_mm, method="nearest_grey_matter"):
+    """A target result with only what the depth checks read filled in with meaning."""
+    cortex = CorticalTarget(np.asarray(cortex_ras_mm, float), method, 3.0, 0.7)
+    entry = np.asarray(entry_ras_mm, float)
+    return TargetResult(np.zeros(3), cortex.cortex_ras_mm, cortex, entry, np.asarray(inward_normal, float),
+                        np.eye(4), entry, np.eye(4), scalp_to_cortex_mm, ScalpRise(0.4, entry), 0.0)
 
 
 def test_a_target_shallower_than_scalp_and_skull_is_refused():
-    from navsvc.anatomy.scalp_rise import ScalpRise
-    from navsvc.target.depth_checks import MIN_TARGET_DEPTH_MM, require_cortical_depth
-    from navsvc.target.individualize import CorticalTarget
-    from navsvc.target.results import TargetResult
-
     def target_at_depth(depth_mm):
         entry = np.array([-52.0, 50.0, 45.6])
-        cortex = CorticalTarget(entry + [depth_mm, 0.0, 0.0], "scalp_ray", 8.8, 0.64)
-        return TargetResult(np.zeros(3), np.zeros(3), cortex, entry, np.array([1.0, 0, 0]), np.eye(4),
-                            entry, np.eye(4), depth_mm - 1.0, ScalpRise(0.4, entry), 0.0)
+        return _target(entry + [depth_mm, 0.0, 0.0], entry, [1.0, 0, 0], depth_mm - 1.0, method="scalp_ray")
 
     brain = WorkingImage(np.zeros((4, 4, 4), np.float32), np.array([-60.0, 40.0, 30.0]), 5.0)  # depth in brain 0
     require_cortical_depth(target_at_depth(MIN_TARGET_DEPTH_MM + 0.1), brain)
@@ -29,10 +47,7 @@ def test_a_target_shallower_than_scalp_and_skull_is_refused():
 
 
 def test_depth_in_brain_is_the_distance_to_the_brain_surface():
-    from navsvc.anatomy.checks import depth_in_brain_mm
-
-    ijk = np.indices((60, 60, 60)).transpose(1, 2, 3, 0) * 2.0 - 59.0  # 2 mm grid centred on 1 mm
-    brain = WorkingImage((np.linalg.norm(ijk, axis=-1) <= 45.0).astype(np.float32), np.full(3, -59.0), 2.0)
+    brain = _brain(_sphere_grid_mm()[1])
     assert depth_in_brain_mm(brain, [1.0, 1.0, 25.0], 34.0) == pytest.approx(45.0 - 25.0, abs=2.0)
     assert depth_in_brain_mm(brain, [1.0, 1.0, 1.0], 34.0) > 34.0  # the centre: beyond reach
     everywhere = brain.with_data(np.ones_like(brain.data))
@@ -42,17 +57,8 @@ def test_depth_in_brain_is_the_distance_to_the_brain_surface():
 
 
 def test_a_named_strategys_target_deep_in_the_brain_fails_the_plan_and_a_chosen_one_is_bad_input():
-    from navsvc.errors import PipelineError
-    from navsvc.target.depth_checks import require_cortical_depth
-    from navsvc.anatomy.scalp_rise import ScalpRise
-    from navsvc.target.individualize import CorticalTarget
-    from navsvc.target.results import TargetResult
-
     brain = WorkingImage(np.ones((40, 40, 40), np.float32), np.full(3, -78.0), 4.0)  # 160 mm of brain
-    deep = np.zeros(3)
-    target = TargetResult(np.zeros(3), deep, CorticalTarget(deep, "nearest_grey_matter", 3.0, 0.7),
-                          np.array([0.0, 0.0, 90.0]), np.array([0.0, 0.0, -1.0]), np.eye(4), np.zeros(3), np.eye(4), 20.0,
-                          ScalpRise(0.4, np.array([0.0, 0.0, 90.0])), 0.0)
+    target = _target(np.zeros(3), [0.0, 0.0, 90.0], [0.0, 0.0, -1.0], 20.0)
     with pytest.raises(PipelineError, match="more than 34 mm below the brain's surface"):
         require_cortical_depth(target, brain)
     with pytest.raises(InputError, match="more than 34 mm below the brain's surface"):
@@ -60,10 +66,7 @@ def test_a_named_strategys_target_deep_in_the_brain_fails_the_plan_and_a_chosen_
 
 
 def test_depth_under_the_entry_is_measured_from_where_the_line_enters_the_brain():
-    from navsvc.target.depth_checks import depth_under_entry_mm
-
-    ijk = np.indices((60, 60, 60)).transpose(1, 2, 3, 0) * 2.0 - 59.0
-    brain = WorkingImage((np.linalg.norm(ijk, axis=-1) <= 45.0).astype(np.float32), np.full(3, -59.0), 2.0)
+    brain = _brain(_sphere_grid_mm()[1])
     assert depth_under_entry_mm(brain, [1.0, 1.0, 80.0], [1.0, 1.0, 25.0]) == pytest.approx(20.0, abs=2.0)
     assert depth_under_entry_mm(brain, [1.0, 1.0, 80.0], [1.0, 1.0, 60.0]) == 0.0  # the line meets no brain
     assert depth_under_entry_mm(brain, [80.0, 1.0, 1.0], [-25.0, 1.0, 1.0]) == pytest.approx(70.0, abs=2.0)
@@ -73,19 +76,11 @@ def test_a_chosen_target_near_a_surface_far_from_the_coil_is_refused_as_out_of_r
     """A deep nucleus can lie near some brain surface (the insula, the midline) and still far
     below the surface under the coil: MNI (-15, 5, 10) lay 29 mm from the nearest surface and
     48 mm under the surface below Colin27's entry point."""
-    from navsvc.anatomy.checks import depth_in_brain_mm
-    from navsvc.anatomy.scalp_rise import ScalpRise
-    from navsvc.target.depth_checks import require_cortical_depth
-    from navsvc.target.individualize import CorticalTarget
-    from navsvc.target.results import TargetResult
-
-    ijk = np.indices((60, 60, 60)).transpose(1, 2, 3, 0) * 2.0 - 59.0
-    inside = np.linalg.norm(ijk, axis=-1) <= 45.0
-    inside &= ~((ijk[..., 0] > 6.0) & (np.linalg.norm(ijk[..., 1:], axis=-1) < 4.0))  # a channel from the side
-    brain = WorkingImage(inside.astype(np.float32), np.full(3, -59.0), 2.0)
-    deep, entry = np.array([1.0, 1.0, 1.0]), np.array([1.0, 1.0, 60.0])
+    xyz_mm, inside = _sphere_grid_mm()
+    channel = (xyz_mm[..., 0] > 6.0) & (np.linalg.norm(xyz_mm[..., 1:], axis=-1) < 4.0)  # reaching in from the side
+    brain = _brain(inside & ~channel)
+    deep = np.array([1.0, 1.0, 1.0])
     assert depth_in_brain_mm(brain, deep, 34.0) < 10.0
-    target = TargetResult(np.zeros(3), deep, CorticalTarget(deep, "nearest_grey_matter", 3.0, 0.7), entry,
-                          np.array([0.0, 0.0, -1.0]), np.eye(4), entry, np.eye(4), 20.0, ScalpRise(0.4, entry), 0.0)
+    target = _target(deep, [1.0, 1.0, 60.0], [0.0, 0.0, -1.0], 20.0)
     with pytest.raises(InputError, match=r"target lies 4\d mm below the brain's surface \(59 mm under the scalp\)"):
         require_cortical_depth(target, brain, chosen_by_user=True)
