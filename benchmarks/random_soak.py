@@ -95,10 +95,12 @@ def random_case(original: nib.Nifti1Image, rng: np.random.Generator) -> tuple[st
     "affine" (an oblique affine, no warp) or "warp"."""
     names: list[str] = []
     steps: list = []
+    kind = "rigid"
     if rng.random() < 0.5:
         amplitude = rng.uniform(1.0, 5.0)
         steps.append(lambda im: heads.smooth_warp(im, rng, amplitude_mm=amplitude, wavelength_mm=80.0))
         names.append(f"warp {amplitude:.1f}")
+        kind = "warp"
     perm, flips = list(heads.all_orientations())[rng.integers(48)]
     steps.append(lambda im: heads.reorient(im, perm, flips))
     names.append(heads.orientation_label(perm, flips))
@@ -110,6 +112,7 @@ def random_case(original: nib.Nifti1Image, rng: np.random.Generator) -> tuple[st
     if rng.random() < 1 / 3:
         steps.append(lambda im: heads.oblique_affine(im, rng))
         names.append("oblique")
+        kind = "affine" if kind == "rigid" else kind
     if rng.random() < 0.5:
         strength = rng.uniform(0.1, 0.5)
         steps.append(lambda im: heads.multiply_bias_field(im, rng, strength))
@@ -125,7 +128,6 @@ def random_case(original: nib.Nifti1Image, rng: np.random.Generator) -> tuple[st
     case = steps[0](original)
     for step in steps[1:]:
         case = case.then(step)
-    kind = "warp" if names[0].startswith("warp") else "affine" if "oblique" in names else "rigid"
     return ", ".join(names), kind, case
 
 
