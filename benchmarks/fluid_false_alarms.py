@@ -9,8 +9,8 @@ the registration leaves this patient's sulci off the template's), and the strong
 degradations the pipeline accepts. Each head is registered once; every target is then
 individualized as a plan would (grid targets the pipeline refuses are left out).
 
-Usage: ``python benchmarks/fluid_false_alarms.py [--grid-step 5]`` (about 25 minutes at
-5 mm, 7 minutes at 10 mm)
+Usage: ``python benchmarks/fluid_false_alarms.py [--grid-step 5] [--heads TEXT]`` (about
+25 minutes at 5 mm, 7 minutes at 10 mm; ``--heads warp`` reads only the warped copies)
 
 Measured 2026-12-05 (2 cores; cautioned from 6 mm, marked *; the grid: 405 targets):
 
@@ -49,18 +49,19 @@ from navsvc.progress import StageTimer
 from navsvc.target.fluid import WIDEST_CAUTION_MM
 from navsvc.target.strategies import STRATEGIES
 from navsvc.testing import heads
-from navsvc.testing.cases import accuracy_cases, random_rigid
+from navsvc.testing.cases import accuracy_case, random_rigid
 
 #: the --mni grid over the left frontal lobe (MNI mm): x, y and z ranges, ends included
 GRID_MM = ((-50, -30), (15, 55), (10, 50))
 
 
 def healthy_heads(rng: np.random.Generator):
-    """(name, make) of Colin27 and the copies read."""
-    cases = dict(accuracy_cases())
+    """(name, make) of Colin27 and the copies read; the warped ones are the accuracy
+    benchmark's own (drawn after its earlier cases, as :func:`accuracy_case` does)."""
     return [("Colin27", lambda im: heads.rigid(im))] + [
-        (name, cases[name]) for name in ("nonlinear warp 5 mm A", "nonlinear warp 5 mm B + rigid",
-                                         "all: warp + bias + noise + resample + oblique")] + [
+        (name, lambda im, name=name: accuracy_case(name, im))
+        for name in ("nonlinear warp 5 mm A", "nonlinear warp 5 mm B + rigid",
+                     "all: warp + bias + noise + resample + oblique")] + [
         ("Rician noise 12 % + rigid", lambda im: heads.add_rician_noise(im, rng, 0.12).then(random_rigid(rng))),
         ("voxels 3x3x3 mm + rigid", lambda im: heads.resample(im, (3.0, 3.0, 3.0)).then(random_rigid(rng))),
         ("intensities to the power 2 + rigid", lambda im: heads.raise_to_power(im, 2.0).then(random_rigid(rng))),
@@ -89,6 +90,8 @@ def main() -> None:
     """Read each head's named targets, hand knob and grid; one row per head."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--grid-step", type=float, default=5.0, help="grid spacing, MNI mm")
+    parser.add_argument("--heads", default="", metavar="TEXT",
+                        help="read only the heads whose name contains TEXT (e.g. warp)")
     args = parser.parse_args()
     axes = [np.arange(lo, hi + 1e-9, args.grid_step) for lo, hi in GRID_MM]
     grid_mni_mm = np.array(np.meshgrid(*axes, indexing="ij")).reshape(3, -1).T
@@ -103,8 +106,11 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         for index, (name, make) in enumerate(healthy_heads(rng)):
+            image = make(colin).image  # made when skipped too: the next copies draw from the same generator
+            if args.heads not in name:
+                continue
             path, scratch = tmp / f"{index}.nii.gz", tmp / str(index)
-            nib.save(make(colin).image, str(path))
+            nib.save(image, str(path))
             scratch.mkdir()
             ctx = plan_context(path, scratch)
             named = [widest_at(ctx, PlanOptions(strategy=n)) for n in names]
