@@ -84,3 +84,17 @@ def test_a_chosen_target_near_a_surface_far_from_the_coil_is_refused_as_out_of_r
     target = _target(deep, [1.0, 1.0, 60.0], [0.0, 0.0, -1.0], 20.0)
     with pytest.raises(InputError, match=r"target lies 4\d mm below the brain's surface \(59 mm under the scalp\)"):
         require_cortical_depth(target, brain, chosen_by_user=True)
+
+
+def test_an_entry_point_inside_the_brain_is_refused_however_shallow_the_target():
+    """The head's outline can run into the head where dark fluid joins the air outside; the
+    nearest scalp point to a target is then no place for a coil."""
+    brain = _brain(_sphere_grid_mm()[1])
+    inside_entry = np.array([1.0, 1.0, 20.0])
+    target = _target(inside_entry + [0.0, 0.0, -12.0], inside_entry, [0.0, 0.0, -1.0], 10.0)
+    with pytest.raises(InputError, match="scalp point nearest the target lies inside the brain.*plain T1-weighted"):
+        require_cortical_depth(target, brain, chosen_by_user=True)
+    with pytest.raises(InputError, match="inside the brain"):
+        require_cortical_depth(target, brain)  # the image's fault, whatever chose the target
+    outside_entry = np.array([1.0, 1.0, 58.0])
+    require_cortical_depth(_target(outside_entry + [0.0, 0.0, -15.0], outside_entry, [0.0, 0.0, -1.0], 12.0), brain)

@@ -72,6 +72,35 @@ def require_skin_above(depth_mm: float, site: str) -> None:
         )
 
 
+def require_entry_outside_brain(entry_ras_mm, brain_mask: WorkingImage) -> None:
+    """Refuse a scalp entry point that lies inside the brain.
+
+    The scalp surface is the boundary of the head's mask; where fluid or a cavity inside the
+    head is as dark as the air and joined to it, that boundary runs into the head, and for a
+    deep target its nearest point can lie there. Measured: Colin27 with its intensities
+    squared and turned, ``--mni -30 25 15`` had its entry point inside the brain near its
+    midline, 41 mm from the target.
+
+    Parameters
+    ----------
+    entry_ras_mm : array_like, shape (3,)
+        The scalp entry point, native RAS mm.
+    brain_mask : WorkingImage
+        The brain (Colin27's brain mask carried onto the patient).
+
+    Raises
+    ------
+    InputError
+        The entry point lies in ``brain_mask``.
+    """
+    if brain_mask.sample(np.asarray(entry_ras_mm, float)[None], order=0)[0] > 0.5:
+        raise InputError(
+            "the scalp point nearest the target lies inside the brain: the head's outline found in this image "
+            "runs into the head (fluid or a cavity as dark as the air outside and joined to it), so no entry "
+            f"point can be trusted. {PLAIN_T1_REQUEST}"
+        )
+
+
 def require_cortical_depth(target: TargetResult, brain_mask: WorkingImage, chosen_by_user: bool = False) -> None:
     """Fail a plan whose target lies closer to the scalp than cortex can, or deeper in the
     brain than a TMS coil reaches.
@@ -89,7 +118,7 @@ def require_cortical_depth(target: TargetResult, brain_mask: WorkingImage, chose
     ------
     InputError
         Shallower than :data:`MIN_TARGET_DEPTH_MM` under the scalp (:func:`require_skin_above`),
-        or a chosen coordinate's target deeper than :data:`MAX_TARGET_DEPTH_IN_BRAIN_MM` in the
+        an entry point inside the brain (:func:`require_entry_outside_brain`), or a chosen coordinate's target deeper than :data:`MAX_TARGET_DEPTH_IN_BRAIN_MM` in the
         brain: from its nearest brain surface or from the surface under the entry point,
         whichever is deeper (measured: MNI (-15, 5, 10), by the caudate head, lay 29 mm from
         the nearest surface and 67 mm under Colin27's scalp, and was planned with a
@@ -99,6 +128,7 @@ def require_cortical_depth(target: TargetResult, brain_mask: WorkingImage, chose
     """
     depth = float(np.linalg.norm(target.cortex.cortex_ras_mm - target.entry_ras_mm))
     require_skin_above(depth, "cortical target")
+    require_entry_outside_brain(target.entry_ras_mm, brain_mask)
     in_brain = max(depth_in_brain_mm(brain_mask, target.cortex.cortex_ras_mm, MAX_TARGET_DEPTH_IN_BRAIN_MM),
                    depth_under_entry_mm(brain_mask, target.entry_ras_mm, target.cortex.cortex_ras_mm))
     if in_brain > MAX_TARGET_DEPTH_IN_BRAIN_MM:
