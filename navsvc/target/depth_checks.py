@@ -118,8 +118,9 @@ def require_cortical_depth(target: TargetResult, brain_mask: WorkingImage, chose
     ------
     InputError
         Shallower than :data:`MIN_TARGET_DEPTH_MM` under the scalp (:func:`require_skin_above`),
-        an entry point inside the brain (:func:`require_entry_outside_brain`), or a chosen coordinate's target deeper than :data:`MAX_TARGET_DEPTH_IN_BRAIN_MM` in the
-        brain: from its nearest brain surface or from the surface under the entry point,
+        an entry point inside the brain (:func:`require_entry_outside_brain`), or a chosen
+        coordinate's target deeper than :data:`MAX_TARGET_DEPTH_IN_BRAIN_MM` in the brain:
+        from its nearest brain surface or from the surface under the entry point,
         whichever is deeper (measured: MNI (-15, 5, 10), by the caudate head, lay 29 mm from
         the nearest surface and 67 mm under Colin27's scalp, and was planned with a
         +14.5 %MSO dose suggestion before the second measure).
