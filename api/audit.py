@@ -23,7 +23,7 @@ from typing import Literal
 from sqlalchemy import Connection, insert
 from sqlalchemy.exc import OperationalError
 
-from api.db import Database
+from api.db import SQLITE_BUSY_TIMEOUT_S, Database, lock_busy
 from api.models import AuditEvent, utc_now
 from api.problems import problem_response
 
@@ -57,10 +57,6 @@ def outcome_of(status_code: int) -> AuditOutcome:
 def _clean(text: str, max_chars: int) -> str:
     """Drop NUL characters (PostgreSQL text cannot hold them) and truncate."""
     return text.replace("\x00", "")[:max_chars]
-
-
-def _lock_busy(exc: OperationalError) -> bool:
-    return "locked" in str(exc.orig) or "busy" in str(exc.orig)
 
 
 class AuditWriter:
@@ -151,7 +147,7 @@ class AuditWriter:
     def _connect(self, wait_for_lock: bool) -> Connection:
         if self._connection is None:
             self._connection = self._database.loop_engine.connect()
-        timeout_ms = 10_000 if wait_for_lock else 0
+        timeout_ms = round(SQLITE_BUSY_TIMEOUT_S * 1000) if wait_for_lock else 0
         if self._database.url.startswith("sqlite") and timeout_ms != self._timeout_ms:
             self._connection.connection.dbapi_connection.execute(
                 f"PRAGMA busy_timeout = {timeout_ms}")
@@ -164,7 +160,7 @@ class AuditWriter:
             with connection.begin():
                 connection.execute(insert(_EVENTS), events)
         except OperationalError as exc:
-            if not _lock_busy(exc):
+            if not lock_busy(exc):
                 self._drop_connection()
             raise
         except Exception:
@@ -186,7 +182,7 @@ class AuditWriter:
         try:
             self._insert([event for event, _ in batch], wait_for_lock)
         except OperationalError as exc:
-            if _lock_busy(exc) and not wait_for_lock:
+            if lock_busy(exc) and not wait_for_lock:
                 return False
             log.warning("batch of %d audit events failed; writing one by one", len(batch))
         except Exception:

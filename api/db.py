@@ -15,6 +15,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
+from api.writer_queue import WriterQueue
 from navsvc.errors import InputError
 
 
@@ -26,6 +27,9 @@ POOL_CONNECTIONS = POOL_SIZE + POOL_OVERFLOW
 #: most one read connection at a time (reads never span an await)
 LOOP_POOL_SIZE = 4
 
+#: how long a SQLite connection waits for the write lock before "database is locked", seconds
+SQLITE_BUSY_TIMEOUT_S = 10.0
+
 
 def _sqlite_on_connect(dbapi_connection, _record) -> None:
     # We emit BEGIN ourselves (see _sqlite_on_begin): turn off the driver's own.
@@ -36,7 +40,7 @@ def _sqlite_on_connect(dbapi_connection, _record) -> None:
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.execute(f"PRAGMA busy_timeout={round(SQLITE_BUSY_TIMEOUT_S * 1000)}")
     cursor.close()
 
 
@@ -52,6 +56,11 @@ def _sqlite_on_begin(connection) -> None:
     # snapshot without queueing behind writers.
     read_only = connection.get_execution_options().get(READ_ONLY, False)
     connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
+
+
+def lock_busy(exc: OperationalError) -> bool:
+    """Whether a database error says SQLite's write lock stayed taken (busy timeout)."""
+    return "locked" in str(exc.orig) or "busy" in str(exc.orig)
 
 
 def make_engine(url: str, pool_size: int = POOL_SIZE, max_overflow: int | None = None) -> Engine:
@@ -75,7 +84,7 @@ def make_engine(url: str, pool_size: int = POOL_SIZE, max_overflow: int | None =
     if url.startswith("sqlite"):
         engine = create_engine(
             url,
-            connect_args={"check_same_thread": False, "timeout": 10},
+            connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_S},
             hide_parameters=True,
             pool_size=pool_size,
             max_overflow=POOL_OVERFLOW if max_overflow is None else max_overflow,
@@ -260,7 +269,11 @@ class Database:
     def __init__(self, url: str) -> None:
         self.url = url
         self.engine = make_engine(url)
-        self.sessions = sessionmaker(self.engine, expire_on_commit=False)
+        #: SQLite: the route threads' queue for the write lock (see :mod:`api.writer_queue`),
+        #: found by the routes in their session's ``info``; None on PostgreSQL
+        self.writer_queue = WriterQueue() if self.engine.dialect.name == "sqlite" else None
+        self.sessions = sessionmaker(self.engine, expire_on_commit=False,
+                                     info={"writer_queue": self.writer_queue})
         #: the event loop's own small pool (its reads and the audit writer): the loop
         #: must never wait for a connection held by a route thread, which may itself be
         #: waiting for the loop (it did: 100 concurrent writers emptied a shared pool

@@ -16,8 +16,9 @@ from sqlalchemy.orm import Session
 
 from api.db import POOL_CONNECTIONS, Database
 from api.models import Token
-from api.problems import ProblemError
+from api.problems import DATABASE_BUSY, RETRY_AFTER_S, ProblemError
 from api.security import Principal, hash_token
+from api.writer_queue import TURN_TIMEOUT_S
 
 _bearer = HTTPBearer(
     auto_error=False,
@@ -58,7 +59,7 @@ async def get_db(request: Request) -> AsyncIterator[Session]:
 
 
 def commit_on_return(route: Callable) -> Callable:
-    """Commit a route's ``db`` session in the route's own thread when it returns.
+    """Run a route with a ``db`` session and commit it in the route's own thread.
 
     Committing ends the transaction and gives the connection back to the pool (and
     drops SQLite's write lock) before FastAPI serializes the answer, which needs
@@ -66,15 +67,36 @@ def commit_on_return(route: Callable) -> Callable:
     the thread pool while waiting for a connection or for the write lock waited for
     ever (until the pool or busy timeout: 500): 200 concurrent clients saw 30 s
     latencies and ``TimeoutError``; 100 concurrent writers saw "database is locked".
+    On SQLite the route first waits for its turn in the process's
+    :class:`~api.writer_queue.WriterQueue` (every route transaction there takes the
+    write lock), and a route whose turn does not come in time is answered 503.
     """
 
     @functools.wraps(route)
     def wrapper(*args, **kwargs):
-        result = route(*args, **kwargs)
-        kwargs["db"].commit()
-        return result
+        db = kwargs["db"]
+        queue = db.info.get("writer_queue")
+        if queue is None:
+            return _run_and_commit(route, db, args, kwargs)
+        if not queue.acquire(TURN_TIMEOUT_S):
+            raise ProblemError(503, DATABASE_BUSY, {"Retry-After": str(RETRY_AFTER_S)})
+        try:
+            return _run_and_commit(route, db, args, kwargs)
+        finally:
+            queue.release()
 
     return wrapper
+
+
+def _run_and_commit(route: Callable, db: Session, args: tuple, kwargs: dict):
+    """Call the route, then commit; roll back on any error (before the turn passes on)."""
+    try:
+        result = route(*args, **kwargs)
+        db.commit()
+    except BaseException:
+        db.rollback()
+        raise
+    return result
 
 
 class SessionRoute(APIRoute):

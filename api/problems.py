@@ -8,9 +8,10 @@ from http import HTTPStatus
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError, ResponseValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import DataError
+from sqlalchemy.exc import DataError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from api.db import lock_busy
 from navsvc.errors import InputError
 
 log = logging.getLogger("navsvc.api")
@@ -30,6 +31,14 @@ _TYPES = {
     500: "internal-error",
     503: "not-ready",
 }
+
+
+#: the answer when the database's write lock stays taken (SQLite under load, or another
+#: process writing): the request's transaction was rolled back
+DATABASE_BUSY = ("the database is busy with other changes, so this request changed nothing; "
+                 "send it again in a few seconds")
+#: seconds a client is asked to wait before sending a request again after a 503
+RETRY_AFTER_S = 5
 
 
 class ProblemError(Exception):
@@ -151,6 +160,14 @@ async def _on_unencodable_text(_request: Request, exc: UnicodeEncodeError) -> JS
                                  "surrogate such as \\ud800); send the text as UTF-8 characters")
 
 
+async def _on_operational(request: Request, exc: OperationalError) -> JSONResponse:
+    if lock_busy(exc):
+        log.warning("database write lock busy: %s %s answered 503", request.method,
+                    request.url.path)
+        return problem_response(503, DATABASE_BUSY, {"Retry-After": str(RETRY_AFTER_S)})
+    return await _on_unexpected(request, exc)
+
+
 async def _on_unexpected(_request: Request, exc: Exception) -> JSONResponse:
     if isinstance(exc, ResponseValidationError):
         # its message holds the offending values: a stored name or birth date
@@ -169,4 +186,5 @@ def install_problem_handlers(app: FastAPI) -> None:
     app.add_exception_handler(InputError, _on_input_error)
     app.add_exception_handler(DataError, _on_data_error)
     app.add_exception_handler(UnicodeEncodeError, _on_unencodable_text)
+    app.add_exception_handler(OperationalError, _on_operational)
     app.add_exception_handler(Exception, _on_unexpected)

@@ -27,7 +27,8 @@ def get_or_404(db: Session, model: type[T], resource_id: str, what: str) -> T:
 
 
 def problems(*statuses: int) -> dict[int, dict]:
-    """OpenAPI ``responses`` entries for the given error statuses (400, 401, 403 always)."""
+    """OpenAPI ``responses`` entries for the given error statuses (400, 401, 403 and 503
+    always: any request may find the database busy)."""
     descriptions = {
         400: "Malformed request: the body could not be parsed.",
         401: "Missing, unknown or revoked bearer token.",
@@ -37,10 +38,12 @@ def problems(*statuses: int) -> dict[int, dict]:
         413: "The upload exceeds NAVSVC_MAX_UPLOAD_MB.",
         415: "Wrong content type.",
         422: "Invalid input; `errors` lists the fields.",
-        503: "A service this operation needs (e.g. the job queue) is unreachable.",
+        503: "A service this operation needs (e.g. the job queue) is unreachable, or the "
+             "database stayed busy (SQLite); nothing was changed: retry after `Retry-After` "
+             "seconds.",
     }
     return {
         status: {"model": Problem, "description": descriptions[status],
                  "content": {"application/problem+json": {}}}
-        for status in sorted({400, 401, 403, *statuses})
+        for status in sorted({400, 401, 403, 503, *statuses})
     }
