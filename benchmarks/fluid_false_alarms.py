@@ -83,7 +83,7 @@ def widest_at(ctx: PlanContext, options: PlanOptions) -> float | None:
     """``fluid.widest_mm`` at the target ``options`` give, or None when the plan refuses it."""
     try:
         target = locate_target(options, ctx)
-        require_cortical_depth(target, ctx.brain_mask, chosen_by_user=options.mni_mm is not None)
+        require_cortical_depth(target, ctx.brain_mask, ctx.scalp, chosen_by_user=options.mni_mm is not None)
     except (InputError, PipelineError):
         return None
     return target.fluid_widest_mm

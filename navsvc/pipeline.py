@@ -344,7 +344,7 @@ def _plan_into(out: Path, t1_path: str | Path, options: PlanOptions, timer: Stag
         ctx = PlanContext.of(t1, grid, coarse, registration, anatomy)
         with timer.stage("target"):
             target = locate_target(options, ctx)
-            require_cortical_depth(target, ctx.brain_mask,
+            require_cortical_depth(target, ctx.brain_mask, ctx.scalp,
                                    chosen_by_user=options.mni_mm is not None or options.native_ras_mm is not None)
             m1 = locate_m1(ctx)
         with timer.stage("landmarks"):

@@ -7,10 +7,12 @@ import numpy as np
 import pytest
 
 from navsvc.anatomy.checks import depth_in_brain_mm
+from navsvc.anatomy.scalp import scalp_surface
 from navsvc.anatomy.scalp_rise import ScalpRise
+from navsvc.coords import unit
 from navsvc.errors import InputError, PipelineError
 from navsvc.grid import WorkingImage
-from navsvc.target.depth_checks import (MIN_TARGET_DEPTH_MM, depth_under_entry_mm,
+from navsvc.target.depth_checks import (MAX_ENTRY_BELOW_HULL_MM, MIN_TARGET_DEPTH_MM, depth_under_entry_mm,
                                         require_cortical_depth)
 from navsvc.target.individualize import CorticalTarget
 from navsvc.target.results import TargetResult
@@ -27,6 +29,16 @@ def _brain(inside):
     return WorkingImage(inside.astype(np.float32), np.full(3, -59.0), 2.0)
 
 
+class _OuterScalp:
+    """A scalp on whose outer outline every entry point lies (for the other checks' tests)."""
+
+    def depth_below_hull_mm(self, point_ras_mm) -> float:
+        return 0.0
+
+
+SCALP = _OuterScalp()
+
+
 def _target(cortex_ras_mm, entry_ras_mm, inward_normal, scalp_to_cortex_mm, method="nearest_grey_matter"):
     """A target result with only what the depth checks read filled in with meaning."""
     cortex = CorticalTarget(np.asarray(cortex_ras_mm, float), method, 3.0, 0.7)
@@ -41,9 +53,9 @@ def test_a_target_shallower_than_scalp_and_skull_is_refused():
         return _target(entry + [depth_mm, 0.0, 0.0], entry, [1.0, 0, 0], depth_mm - 1.0, method="scalp_ray")
 
     brain = WorkingImage(np.zeros((4, 4, 4), np.float32), np.array([-60.0, 40.0, 30.0]), 5.0)  # depth in brain 0
-    require_cortical_depth(target_at_depth(MIN_TARGET_DEPTH_MM + 0.1), brain)
+    require_cortical_depth(target_at_depth(MIN_TARGET_DEPTH_MM + 0.1), brain, SCALP)
     with pytest.raises(InputError, match="lies 1.2 mm under the scalp.*not the skin.*plain T1-weighted"):
-        require_cortical_depth(target_at_depth(1.25), brain)
+        require_cortical_depth(target_at_depth(1.25), brain, SCALP)
 
 
 def test_depth_in_brain_is_the_distance_to_the_brain_surface():
@@ -60,9 +72,9 @@ def test_a_named_strategys_target_deep_in_the_brain_fails_the_plan_and_a_chosen_
     brain = WorkingImage(np.ones((40, 40, 40), np.float32), np.full(3, -78.0), 4.0)  # 160 mm of brain
     target = _target(np.zeros(3), [0.0, 0.0, 90.0], [0.0, 0.0, -1.0], 20.0)
     with pytest.raises(PipelineError, match="more than 34 mm below the brain's surface"):
-        require_cortical_depth(target, brain)
+        require_cortical_depth(target, brain, SCALP)
     with pytest.raises(InputError, match="more than 34 mm below the brain's surface"):
-        require_cortical_depth(target, brain, chosen_by_user=True)
+        require_cortical_depth(target, brain, SCALP, chosen_by_user=True)
 
 
 def test_depth_under_the_entry_is_measured_from_where_the_line_enters_the_brain():
@@ -83,7 +95,7 @@ def test_a_chosen_target_near_a_surface_far_from_the_coil_is_refused_as_out_of_r
     assert depth_in_brain_mm(brain, deep, 34.0) < 10.0
     target = _target(deep, [1.0, 1.0, 60.0], [0.0, 0.0, -1.0], 20.0)
     with pytest.raises(InputError, match=r"target lies 4\d mm below the brain's surface \(59 mm under the scalp\)"):
-        require_cortical_depth(target, brain, chosen_by_user=True)
+        require_cortical_depth(target, brain, SCALP, chosen_by_user=True)
 
 
 def test_an_entry_point_inside_the_brain_is_refused_however_shallow_the_target():
@@ -93,8 +105,30 @@ def test_an_entry_point_inside_the_brain_is_refused_however_shallow_the_target()
     inside_entry = np.array([1.0, 1.0, 20.0])
     target = _target(inside_entry + [0.0, 0.0, -12.0], inside_entry, [0.0, 0.0, -1.0], 10.0)
     with pytest.raises(InputError, match="scalp point nearest the target lies inside the brain.*plain T1-weighted"):
-        require_cortical_depth(target, brain, chosen_by_user=True)
+        require_cortical_depth(target, brain, SCALP, chosen_by_user=True)
     with pytest.raises(InputError, match="inside the brain"):
-        require_cortical_depth(target, brain)  # the image's fault, whatever chose the target
+        require_cortical_depth(target, brain, SCALP)  # the image's fault, whatever chose the target
     outside_entry = np.array([1.0, 1.0, 58.0])
-    require_cortical_depth(_target(outside_entry + [0.0, 0.0, -15.0], outside_entry, [0.0, 0.0, -1.0], 12.0), brain)
+    outside = _target(outside_entry + [0.0, 0.0, -15.0], outside_entry, [0.0, 0.0, -1.0], 12.0)
+    require_cortical_depth(outside, brain, SCALP)
+
+
+def test_an_entry_point_deep_inside_the_heads_outline_is_refused():
+    """Dark fluid joined to the air makes the scalp surface follow a tunnel into the head; the
+    point of it nearest a deep target then lies on the tunnel's wall, outside the brain."""
+    xyz_mm = _sphere_grid_mm()[0]
+    head = np.linalg.norm(xyz_mm, axis=-1) <= 56.0
+    tunnel = (xyz_mm[..., 2] > 0.0) & (np.linalg.norm(xyz_mm[..., :2] - [21.0, 1.0], axis=-1) < 6.0)
+    head_image = _brain(head & ~tunnel)
+    scalp = scalp_surface(head_image, head & ~tunnel)
+    brain = _brain(np.linalg.norm(xyz_mm - [-20.0, 0.0, 0.0], axis=-1) <= 25.0)  # beside the tunnel
+    deep = np.array([1.0, 1.0, 10.0])
+    entry = scalp.nearest_point(deep)
+    assert np.linalg.norm(entry[:2] - [21.0, 1.0]) < 8.0  # on the tunnel's wall
+    assert scalp.depth_below_hull_mm(entry) > 30.0
+    with pytest.raises(InputError, match=r"lies \d\d mm inside the head's outer outline.*plain T1-weighted"):
+        require_cortical_depth(_target(deep, entry, unit(deep - entry), 10.0), brain, scalp)
+    shallow = np.array([-40.0, 1.0, 1.0])  # under the outer skin, far from the tunnel
+    entry = scalp.nearest_point(shallow)
+    assert scalp.depth_below_hull_mm(entry) < 1.0 < MAX_ENTRY_BELOW_HULL_MM
+    require_cortical_depth(_target(shallow, entry, unit(shallow - entry), 12.0), brain, scalp)

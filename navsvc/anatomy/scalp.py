@@ -8,7 +8,7 @@ from functools import cached_property
 import numpy as np
 import trimesh
 from scipy import ndimage
-from scipy.spatial import cKDTree
+from scipy.spatial import ConvexHull, cKDTree
 from skimage import filters, measure
 
 from navsvc.coords import unit
@@ -59,6 +59,21 @@ class Scalp:
         corners = self.vertices_ras_mm[faces]
         edges = np.linalg.norm(corners - np.roll(corners, 1, axis=1), axis=2)
         return corners, (order, offsets), float(edges.max())
+
+    @cached_property
+    def _hull_planes(self) -> np.ndarray:
+        """Facets of the surface's convex hull as rows (n, d): n·x + d <= 0 inside, n outward, unit."""
+        return ConvexHull(self.vertices_ras_mm).equations
+
+    def depth_below_hull_mm(self, point_ras_mm) -> float:
+        """How far a point lies inside the convex hull of the scalp surface, mm (0 on or outside it).
+
+        The skin a coil can touch lies on or near that hull (the head is nearly convex);
+        a surface deep inside it is a cavity's wall, not skin.
+        """
+        planes = self._hull_planes
+        point = np.asarray(point_ras_mm, dtype=np.float64).reshape(3)
+        return max(0.0, -float((planes[:, :3] @ point + planes[:, 3]).max()))
 
     @property
     def centre_ras_mm(self) -> np.ndarray:
