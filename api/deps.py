@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from api.db import POOL_CONNECTIONS, Database
 from api.models import Token
-from api.problems import DATABASE_BUSY, RETRY_AFTER_S, ProblemError
+from api.problems import ProblemError, database_busy
 from api.security import Principal, hash_token
 from api.writer_queue import TURN_TIMEOUT_S
 
@@ -79,7 +79,7 @@ def commit_on_return(route: Callable) -> Callable:
         if queue is None:
             return _run_and_commit(route, db, args, kwargs)
         if not queue.acquire(TURN_TIMEOUT_S):
-            raise ProblemError(503, DATABASE_BUSY, {"Retry-After": str(RETRY_AFTER_S)})
+            raise database_busy()
         try:
             return _run_and_commit(route, db, args, kwargs)
         finally:

@@ -91,6 +91,11 @@ def _location(loc: tuple) -> str:
     return ".".join(str(part) for part in loc)
 
 
+def database_busy() -> ProblemError:
+    """The 503 of a request that could not get the database's write lock in time."""
+    return ProblemError(503, DATABASE_BUSY, {"Retry-After": str(RETRY_AFTER_S)})
+
+
 async def _on_problem(_request: Request, exc: ProblemError) -> JSONResponse:
     return problem_response(exc.status, exc.detail, exc.headers)
 
@@ -164,7 +169,7 @@ async def _on_operational(request: Request, exc: OperationalError) -> JSONRespon
     if lock_busy(exc):
         log.warning("database write lock busy: %s %s answered 503", request.method,
                     request.url.path)
-        return problem_response(503, DATABASE_BUSY, {"Retry-After": str(RETRY_AFTER_S)})
+        return await _on_problem(request, database_busy())
     return await _on_unexpected(request, exc)
 
 

@@ -18,6 +18,9 @@ MIN_TARGET_DEPTH_MM = 5.0
 #: few mm deep, a sulcal fundus about 20 mm; a deep nucleus (a coordinate off the cortex)
 #: lies beyond any coil's reach.
 MAX_TARGET_DEPTH_IN_BRAIN_MM = 34.0
+#: why a scalp point can lie inside the head, as the entry-point refusals say it
+_INNER_OUTLINE = ("the head's outline found in this image runs into the head (fluid or a cavity as dark as the "
+                 "air outside and joined to it)")
 #: step along the line from the scalp entry point to the target, mm
 LINE_STEP_MM = 0.5
 #: deepest the scalp under the coil may lie inside the convex hull of the head, mm. Measured on
@@ -102,9 +105,8 @@ def require_entry_outside_brain(entry_ras_mm, brain_mask: WorkingImage) -> None:
     """
     if brain_mask.sample(np.asarray(entry_ras_mm, float)[None], order=0)[0] > 0.5:
         raise InputError(
-            "the scalp point nearest the target lies inside the brain: the head's outline found in this image "
-            "runs into the head (fluid or a cavity as dark as the air outside and joined to it), so no entry "
-            f"point can be trusted. {PLAIN_T1_REQUEST}"
+            f"the scalp point nearest the target lies inside the brain: {_INNER_OUTLINE}, so no entry point can "
+            f"be trusted. {PLAIN_T1_REQUEST}"
         )
 
 
@@ -132,9 +134,8 @@ def require_entry_on_outer_scalp(entry_ras_mm, scalp: Scalp) -> None:
     below_mm = scalp.depth_below_hull_mm(entry_ras_mm)
     if below_mm > MAX_ENTRY_BELOW_HULL_MM:
         raise InputError(
-            f"the scalp point nearest the target lies {below_mm:.0f} mm inside the head's outer outline: the "
-            "head's outline found in this image runs into the head there (fluid or a cavity as dark as the air "
-            f"outside and joined to it), and a coil cannot be placed inside the head. {PLAIN_T1_REQUEST}"
+            f"the scalp point nearest the target lies {below_mm:.0f} mm inside the head's outer outline: "
+            f"{_INNER_OUTLINE}, and a coil cannot be placed inside the head. {PLAIN_T1_REQUEST}"
         )
 
 
