@@ -47,7 +47,8 @@ from navsvc.report.figure_process import ScalpFigureProcess
 from navsvc.sampling import MappedImage
 from navsvc.scratch import (missing_folders, output_folder, publish_plan_files, registration_scratch,
                             remove_empty_folders)
-from navsvc.target.depth_checks import require_cortical_depth, require_skin_above
+from navsvc.target.depth_checks import (M1_SCALP_POINT, require_cortical_depth, require_scalp_point_on_head,
+                                        require_skin_above)
 from navsvc.target.fluid import FLUID_SEARCH_RADIUS_MM, require_no_fluid_instead_of_cortex, widest_fluid_mm
 from navsvc.target.hemisphere import is_left
 from navsvc.target.individualize import MAX_SHIFT_MM, CorticalTarget, individualize, scalp_to_cortex_mm
@@ -272,6 +273,8 @@ def locate_m1(ctx: PlanContext) -> M1Site:
     depth_mm = scalp_to_cortex_mm(scalp_ras_mm, cortex.cortex_ras_mm, tissue)
     if ctx.cut.trusted(scalp_ras_mm[None])[0]:  # else the scalp is not in the image, and the plan says so
         require_skin_above(depth_mm, "cortex at the motor hand knob")
+        # the dose's reference depth and the 5-cm site are measured from this point
+        require_scalp_point_on_head(scalp_ras_mm, ctx.brain_mask, ctx.scalp, M1_SCALP_POINT)
     return M1Site(cortex, scalp_ras_mm, depth_mm,
                   scalp_rise(ctx.scalp, ctx.skin, scalp_ras_mm),
                   widest_fluid_mm(tissue, m1_native, FLUID_SEARCH_RADIUS_MM))

@@ -3,9 +3,12 @@ in the brain than a coil reaches, is refused."""
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import numpy as np
 import pytest
 
+from navsvc import pipeline
 from navsvc.anatomy.checks import depth_in_brain_mm
 from navsvc.anatomy.scalp import scalp_surface
 from navsvc.anatomy.scalp_rise import ScalpRise
@@ -113,22 +116,43 @@ def test_an_entry_point_inside_the_brain_is_refused_however_shallow_the_target()
     require_cortical_depth(outside, brain, SCALP)
 
 
-def test_an_entry_point_deep_inside_the_heads_outline_is_refused():
-    """Dark fluid joined to the air makes the scalp surface follow a tunnel into the head; the
-    point of it nearest a deep target then lies on the tunnel's wall, outside the brain."""
+def _tunnel_head():
+    """A 56 mm head with a 6 mm tunnel bored into it from above, by x = 21 mm (as the scalp
+    surface follows dark fluid joined to the air), and a brain beside the tunnel."""
     xyz_mm = _sphere_grid_mm()[0]
     head = np.linalg.norm(xyz_mm, axis=-1) <= 56.0
     tunnel = (xyz_mm[..., 2] > 0.0) & (np.linalg.norm(xyz_mm[..., :2] - [21.0, 1.0], axis=-1) < 6.0)
-    head_image = _brain(head & ~tunnel)
-    scalp = scalp_surface(head_image, head & ~tunnel)
-    brain = _brain(np.linalg.norm(xyz_mm - [-20.0, 0.0, 0.0], axis=-1) <= 25.0)  # beside the tunnel
+    scalp = scalp_surface(_brain(head & ~tunnel), head & ~tunnel)
+    return scalp, _brain(np.linalg.norm(xyz_mm - [-20.0, 0.0, 0.0], axis=-1) <= 25.0)
+
+
+def test_an_entry_point_deep_inside_the_heads_outline_is_refused():
+    """Dark fluid joined to the air makes the scalp surface follow a tunnel into the head; the
+    point of it nearest a deep target then lies on the tunnel's wall, outside the brain."""
+    scalp, brain = _tunnel_head()
     deep = np.array([1.0, 1.0, 10.0])
     entry = scalp.nearest_point(deep)
     assert np.linalg.norm(entry[:2] - [21.0, 1.0]) < 8.0  # on the tunnel's wall
     assert scalp.depth_below_hull_mm(entry) > 30.0
-    with pytest.raises(InputError, match=r"lies \d\d mm inside the head's outer outline.*plain T1-weighted"):
+    with pytest.raises(InputError, match=r"nearest the target lies \d\d mm inside the head's outer outline.*plain T1"):
         require_cortical_depth(_target(deep, entry, unit(deep - entry), 10.0), brain, scalp)
     shallow = np.array([-40.0, 1.0, 1.0])  # under the outer skin, far from the tunnel
     entry = scalp.nearest_point(shallow)
     assert scalp.depth_below_hull_mm(entry) < 1.0 < MAX_ENTRY_BELOW_HULL_MM
     require_cortical_depth(_target(shallow, entry, unit(shallow - entry), 12.0), brain, scalp)
+
+
+def test_a_hand_knob_whose_nearest_scalp_lies_inside_the_head_is_refused(monkeypatch):
+    """The hand knob's scalp point gives the dose's reference depth and the 5-cm site: the
+    plan checks it as it checks the entry point (on the tunnel head, a hand knob 8 mm below the
+    tunnel's floor and 25 mm deep in the head)."""
+    scalp, brain = _tunnel_head()
+    knob = np.array([21.0, 1.0, -8.0])
+    cortex = CorticalTarget(knob, "nearest_grey_matter", 0.0, 0.7)
+    monkeypatch.setattr(pipeline, "_cortical_point", lambda ctx, mapped, *args: (cortex, None))
+    monkeypatch.setattr(pipeline, "scalp_to_cortex_mm", lambda scalp_mm, cortex_mm, tissue: 8.0)
+    ctx = SimpleNamespace(registration=SimpleNamespace(mni_to_native=lambda mni_mm: np.asarray(mni_mm)[None]),
+                          scalp=scalp, brain_mask=brain,
+                          cut=SimpleNamespace(trusted=lambda points_mm: np.ones(len(points_mm), bool)))
+    with pytest.raises(InputError, match=r"the scalp point nearest the motor hand knob lies \d\d mm inside the head"):
+        pipeline.locate_m1(ctx)

@@ -28,7 +28,8 @@ LINE_STEP_MM = 0.5
 #: frontal lobe: within 0.6 mm of the hull on Colin27 and on its noisy, coarse and
 #: squared-intensity copies, up to 6.3 mm on its copies deformed by 5 mm warps (the temple).
 #: The entry points on inner outlines found on the squared copy (one under the frontal lobe, one
-#: in the brain) lay 44.5 and 56.5 mm inside Colin27's hull.
+#: in the brain) lay 44.5 and 56.5 mm inside Colin27's hull. The hand knob's scalp point lay
+#: within 0.3 mm of the hull on Colin27 and those three copies, 1.6-6.7 mm on the warped ones.
 MAX_ENTRY_BELOW_HULL_MM = 20.0
 
 
@@ -82,8 +83,13 @@ def require_skin_above(depth_mm: float, site: str) -> None:
         )
 
 
-def require_entry_outside_brain(entry_ras_mm, brain_mask: WorkingImage) -> None:
-    """Refuse a scalp entry point that lies inside the brain.
+#: the scalp points the checks below name in their messages
+TARGET_SCALP_POINT = "the scalp point nearest the target"
+M1_SCALP_POINT = "the scalp point nearest the motor hand knob"
+
+
+def require_entry_outside_brain(entry_ras_mm, brain_mask: WorkingImage, site: str) -> None:
+    """Refuse a scalp point (the entry point, or the hand knob's) that lies inside the brain.
 
     The scalp surface is the boundary of the head's mask; where fluid or a cavity inside the
     head is as dark as the air and joined to it, that boundary runs into the head, and for a
@@ -94,24 +100,28 @@ def require_entry_outside_brain(entry_ras_mm, brain_mask: WorkingImage) -> None:
     Parameters
     ----------
     entry_ras_mm : array_like, shape (3,)
-        The scalp entry point, native RAS mm.
+        The scalp point, native RAS mm.
     brain_mask : WorkingImage
         The brain (Colin27's brain mask carried onto the patient).
+    site : str
+        Which scalp point it is (:data:`TARGET_SCALP_POINT`, :data:`M1_SCALP_POINT`), as the
+        message names it.
 
     Raises
     ------
     InputError
-        The entry point lies in ``brain_mask``.
+        The point lies in ``brain_mask``.
     """
     if brain_mask.sample(np.asarray(entry_ras_mm, float)[None], order=0)[0] > 0.5:
         raise InputError(
-            f"the scalp point nearest the target lies inside the brain: {_INNER_OUTLINE}, so no entry point can "
-            f"be trusted. {PLAIN_T1_REQUEST}"
+            f"{site} lies inside the brain: {_INNER_OUTLINE}, so no point of it can be trusted. "
+            f"{PLAIN_T1_REQUEST}"
         )
 
 
-def require_entry_on_outer_scalp(entry_ras_mm, scalp: Scalp) -> None:
-    """Refuse a scalp entry point that lies deep inside the head's outer outline.
+def require_entry_on_outer_scalp(entry_ras_mm, scalp: Scalp, site: str) -> None:
+    """Refuse a scalp point (the entry point, or the hand knob's) that lies deep inside the
+    head's outer outline.
 
     Where fluid or a cavity inside the head is as dark as the air and joined to it, the
     scalp surface follows it into the head; the point of that surface nearest a deep
@@ -121,22 +131,41 @@ def require_entry_on_outer_scalp(entry_ras_mm, scalp: Scalp) -> None:
     Parameters
     ----------
     entry_ras_mm : array_like, shape (3,)
-        The scalp entry point, native RAS mm.
+        The scalp point, native RAS mm.
     scalp : Scalp
-        The scalp surface the entry point lies on.
+        The scalp surface the point lies on.
+    site : str
+        Which scalp point it is, as the message names it.
 
     Raises
     ------
     InputError
-        The entry point lies deeper than :data:`MAX_ENTRY_BELOW_HULL_MM` inside the
-        surface's convex hull.
+        The point lies deeper than :data:`MAX_ENTRY_BELOW_HULL_MM` inside the surface's
+        convex hull.
     """
     below_mm = scalp.depth_below_hull_mm(entry_ras_mm)
     if below_mm > MAX_ENTRY_BELOW_HULL_MM:
         raise InputError(
-            f"the scalp point nearest the target lies {below_mm:.0f} mm inside the head's outer outline: "
+            f"{site} lies {below_mm:.0f} mm inside the head's outer outline: "
             f"{_INNER_OUTLINE}, and a coil cannot be placed inside the head. {PLAIN_T1_REQUEST}"
         )
+
+
+def require_scalp_point_on_head(scalp_ras_mm, brain_mask: WorkingImage, scalp: Scalp, site: str) -> None:
+    """Refuse a scalp point inside the brain (:func:`require_entry_outside_brain`) or deep
+    inside the head's outline (:func:`require_entry_on_outer_scalp`).
+
+    Parameters
+    ----------
+    scalp_ras_mm : array_like, shape (3,)
+        The scalp point, native RAS mm.
+    brain_mask : WorkingImage
+    scalp : Scalp
+    site : str
+        Which scalp point it is (:data:`TARGET_SCALP_POINT`, :data:`M1_SCALP_POINT`).
+    """
+    require_entry_outside_brain(scalp_ras_mm, brain_mask, site)
+    require_entry_on_outer_scalp(scalp_ras_mm, scalp, site)
 
 
 def require_cortical_depth(target: TargetResult, brain_mask: WorkingImage, scalp: Scalp,
@@ -159,8 +188,8 @@ def require_cortical_depth(target: TargetResult, brain_mask: WorkingImage, scalp
     ------
     InputError
         Shallower than :data:`MIN_TARGET_DEPTH_MM` under the scalp (:func:`require_skin_above`),
-        an entry point inside the brain (:func:`require_entry_outside_brain`) or deep inside
-        the head's outline (:func:`require_entry_on_outer_scalp`), or a chosen
+        an entry point inside the brain or deep inside the head's outline
+        (:func:`require_scalp_point_on_head`), or a chosen
         coordinate's target deeper than :data:`MAX_TARGET_DEPTH_IN_BRAIN_MM` in the brain:
         from its nearest brain surface or from the surface under the entry point,
         whichever is deeper (measured: MNI (-15, 5, 10), by the caudate head, lay 29 mm from
@@ -171,8 +200,7 @@ def require_cortical_depth(target: TargetResult, brain_mask: WorkingImage, scalp
     """
     depth = float(np.linalg.norm(target.cortex.cortex_ras_mm - target.entry_ras_mm))
     require_skin_above(depth, "cortical target")
-    require_entry_outside_brain(target.entry_ras_mm, brain_mask)
-    require_entry_on_outer_scalp(target.entry_ras_mm, scalp)
+    require_scalp_point_on_head(target.entry_ras_mm, brain_mask, scalp, TARGET_SCALP_POINT)
     in_brain = max(depth_in_brain_mm(brain_mask, target.cortex.cortex_ras_mm, MAX_TARGET_DEPTH_IN_BRAIN_MM),
                    depth_under_entry_mm(brain_mask, target.entry_ras_mm, target.cortex.cortex_ras_mm))
     if in_brain > MAX_TARGET_DEPTH_IN_BRAIN_MM:
