@@ -49,7 +49,8 @@ from navsvc.scratch import (missing_folders, output_folder, publish_plan_files, 
                             remove_empty_folders)
 from navsvc.target.depth_checks import (M1_SCALP_POINT, require_cortical_depth, require_scalp_point_on_head,
                                         require_skin_above)
-from navsvc.target.fluid import FLUID_SEARCH_RADIUS_MM, require_no_fluid_instead_of_cortex, widest_fluid_mm
+from navsvc.target.fluid import (FLUID_SEARCH_RADIUS_MM, require_cortex_outside_fluid,
+                                 require_no_fluid_instead_of_cortex, widest_fluid_mm)
 from navsvc.target.hemisphere import is_left
 from navsvc.target.individualize import MAX_SHIFT_MM, CorticalTarget, individualize, scalp_to_cortex_mm
 from navsvc.target.results import M1Site, TargetResult
@@ -104,6 +105,7 @@ def _cortical_point(ctx: PlanContext, mapped, max_shift_mm: float = MAX_SHIFT_MM
         require_no_fluid_instead_of_cortex(widest_fluid_mm(tissue, mapped, FLUID_SEARCH_RADIUS_MM), site,
                                            max_shift_mm)
         raise
+    require_cortex_outside_fluid(tissue, point.cortex_ras_mm, site)
     return point, tissue
 
 

@@ -8,9 +8,11 @@ import pytest
 
 from navsvc.anatomy.tissue import LocalTissue
 from navsvc.dose import dose_summary
+from navsvc.errors import InputError
 from navsvc.grid import WorkingImage
 from navsvc.report.values import fluid_words, plan_cautions
-from navsvc.target.fluid import WIDEST_CAUTION_MM, fluid_caution, widest_fluid_mm
+from navsvc.target.fluid import (WIDEST_CAUTION_MM, fluid_caution, require_cortex_outside_fluid,
+                                 require_no_fluid_instead_of_cortex, widest_fluid_mm)
 
 SHAPE = (41, 41, 41)
 ORIGIN_RAS_MM = np.array([-60.0, 20.0, 10.0])  # 1 mm voxels: the box's centre is (-40, 40, 30)
@@ -91,12 +93,29 @@ def test_the_plans_cautions_and_words_include_the_fluid():
 
 
 def test_a_cavity_that_took_the_cortex_is_refused_as_the_patients_anatomy():
-    from navsvc.errors import InputError
-    from navsvc.target.fluid import require_no_fluid_instead_of_cortex
-
     require_no_fluid_instead_of_cortex(WIDEST_CAUTION_MM - 0.1, "target", 10.0)  # a failed registration: not this
     with pytest.raises(InputError, match=r"within 10 mm of the mapped target, and fluid fills a ball 19\.4 mm wide"
                                          r".*give it with --native X Y Z"):
         require_no_fluid_instead_of_cortex(19.4, "target", 10.0)
     with pytest.raises(InputError, match="mapped motor hand knob.*cannot be made on this image"):
         require_no_fluid_instead_of_cortex(19.4, "motor hand knob", 15.0)
+
+
+def test_a_cortical_point_amid_a_cavitys_fluid_is_refused_and_one_at_its_rim_is_not():
+    """A wide cavity's fluid can pass for grey matter (the class widens over it): a point
+    mostly surrounded by fluid is no cortex, even where the fluid is patchy."""
+    ball = _distance_to(CENTRE_RAS_MM) <= 15.0  # a 30 mm ball
+    patchy = ball & (np.indices(SHAPE).sum(axis=0) % 5 != 0)  # every fifth voxel called tissue
+    with pytest.raises(InputError, match=r"^80% of the volume within 5 mm of the target's cortical point found is "
+                                         r"fluid.*give it with --native X Y Z"):
+        require_cortex_outside_fluid(_tissue(patchy), CENTRE_RAS_MM, "target")
+    with pytest.raises(InputError, match=r"motor hand knob's cortical point .*cannot be made on this image"):
+        require_cortex_outside_fluid(_tissue(ball), CENTRE_RAS_MM, "motor hand knob")
+    require_cortex_outside_fluid(_tissue(ball), CENTRE_RAS_MM + [0.0, 0.0, 15.0], "target")  # on the rim: half
+    with pytest.raises(InputError):
+        require_cortex_outside_fluid(_tissue(ball), CENTRE_RAS_MM + [0.0, 0.0, 11.0], "target")
+
+
+def test_a_point_beside_a_sulcus_is_not_taken_for_one_in_a_cavity():
+    sheet = (np.abs(np.arange(SHAPE[0]) - 20) <= 2)[:, None, None] & np.ones(SHAPE, bool)  # 5 mm thick
+    require_cortex_outside_fluid(_tissue(sheet), CENTRE_RAS_MM + [3.0, 0.0, 0.0], "target")  # grey matter at its wall

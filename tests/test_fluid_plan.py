@@ -1,10 +1,12 @@
 """Fluid where the brain should be, end to end: Colin27's own brain is not cautioned, a
 fluid-filled ball at its target (an old infarct, a cyst, a resection cavity) is, with no dose
-suggestion made, and one that took all the cortex within reach is refused as bad input."""
+suggestion made, and one that took all the cortex within reach, or whose fluid passed for
+grey matter, is refused as bad input."""
 
 from __future__ import annotations
 
 import json
+import re
 
 import nibabel as nib
 
@@ -44,17 +46,20 @@ def test_a_fluid_filled_ball_at_the_target_is_cautioned_by_the_command(tmp_path,
     assert f"Fluid fills a ball {fluid['widest_mm']:.1f} mm wide" in page
 
 
-def test_a_ball_wide_enough_to_take_the_tissue_models_grey_matter_class_is_cautioned(tmp_path, colin_plan,
-                                                                                     colin_head_path):
+def test_a_ball_wide_enough_to_take_the_tissue_models_grey_matter_class_is_refused(tmp_path, capsys, colin_plan,
+                                                                                   colin_head_path):
     # 50 mm: the grey-matter class widened over the fluid (mean 71, sd 26 instead of 87, 12) and,
-    # with the template's prior saying tissue, called the cavity grey matter: the fluid is
-    # found by its intensity alone
-    from navsvc.pipeline import make_plan
+    # with the template's prior saying tissue, called the cavity grey matter: the target lay
+    # 2.7 mm from the ball's centre, planned with "in_grey_matter": true and a fluid caution
+    from navsvc.cli import main
 
     nib.save(_with_ball(colin_head_path, colin_plan["target"]["cortex_ras_mm"], 50.0), tmp_path / "cavity.nii.gz")
-    plan = make_plan(tmp_path / "cavity.nii.gz", tmp_path / "out")
-    assert plan["target"]["fluid"]["widest_mm"] >= 2 * WIDEST_CAUTION_MM  # measured 24.4
-    assert plan["target"]["fluid"]["caution"] and plan["dose"]["mt_offset_pct_mso"] is None
+    assert main(["plan", str(tmp_path / "cavity.nii.gz"), "--out", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()[-1]
+    assert re.match(r"navsvc: error: (8|9)\d% of the volume within 5 mm of the target's cortical point found is fluid, "
+                    "where a brain has grey or white matter", err), err  # measured 90 %
+    assert err.endswith("give it with --native X Y Z")
+    assert not (tmp_path / "out").exists()
 
 
 def test_a_cavity_that_took_all_the_cortex_within_reach_is_refused_with_one_line(tmp_path, capsys, colin_plan,

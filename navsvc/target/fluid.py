@@ -50,6 +50,22 @@ FLUID_SEARCH_RADIUS_MM = MAX_SHIFT_MM
 #: more), as wide as 6-8 mm cavities: no width separates the two, and a false alarm only withholds
 #: the dose suggestion, a miss makes it too high.
 WIDEST_CAUTION_MM = 6.0
+#: radius of the ball round a cortical point whose share of fluid is measured, mm
+FLUID_SHARE_RADIUS_MM = 5.0
+#: largest share of that ball that may be fluid where the template has tissue. Measured
+#: 2026-12-06 on every planned cortical point (the named targets, the hand knob and about 380
+#: ``--mni`` targets over the left frontal lobe a head): at most 0.42 on Colin27, 0.55 on its
+#: copies deformed by 5 mm warps, 0.33-0.45 on its noisy, squared-intensity, coarse and combined
+#: copies, 0.33-0.64 on atrophic ones (brain shrunk to 0.90; sulci widened 2 mm a bank, 0.64 with
+#: the frontal lobe shrunk to 0.95 too); 0.31 and 0.44 at the rim of fluid-filled balls 14 and
+#: 30 mm wide at the fox2012 target, 0.89 and 0.84 at the points found inside balls 50 and 60 mm
+#: wide. Between the two: a point refused wrongly is planned by hand, one missed lies in a cavity.
+MAX_FLUID_SHARE_AT_CORTEX = 0.75
+
+
+def _fluid_in_template_brain(tissue: LocalTissue) -> np.ndarray:
+    """Voxels whose intensity says fluid where the template brain has tissue (bool)."""
+    return tissue.fluid_intensity & (tissue.template_brain > TEMPLATE_TISSUE_MIN)
 
 
 def widest_fluid_mm(tissue: LocalTissue, centre_ras_mm, radius_mm: float) -> float:
@@ -71,14 +87,55 @@ def widest_fluid_mm(tissue: LocalTissue, centre_ras_mm, radius_mm: float) -> flo
         Twice the largest distance from a fluid voxel to the nearest voxel that is not
         fluid in the template's brain (0 when there is none), mm.
     """
-    fluid = tissue.fluid_intensity & (tissue.template_brain > TEMPLATE_TISSUE_MIN)
+    fluid = _fluid_in_template_brain(tissue)
     if not fluid.any():
         return 0.0
     depth_mm = ndimage.distance_transform_edt(fluid, sampling=tissue.grid.spacing_mm)
-    ijk = np.indices(fluid.shape).reshape(3, -1).T
+    near = _within_mm(tissue, centre_ras_mm, radius_mm)
+    return float(2.0 * depth_mm[near].max()) if near.any() else 0.0
+
+
+def _within_mm(tissue: LocalTissue, centre_ras_mm, radius_mm: float) -> np.ndarray:
+    """Voxels of the tissue box whose centres lie within ``radius_mm`` of a point (bool)."""
+    ijk = np.indices(tissue.fluid_intensity.shape).transpose(1, 2, 3, 0)
     centres_ras_mm = tissue.grid.origin_ras_mm + ijk * tissue.grid.spacing_mm
-    near = np.linalg.norm(centres_ras_mm - np.asarray(centre_ras_mm, float), axis=1) <= radius_mm
-    return float(2.0 * depth_mm.ravel()[near].max()) if near.any() else 0.0
+    return np.linalg.norm(centres_ras_mm - np.asarray(centre_ras_mm, float), axis=-1) <= radius_mm
+
+
+def require_cortex_outside_fluid(tissue: LocalTissue, cortex_ras_mm, site: str) -> None:
+    """Refuse, as this patient's anatomy, a cortical point surrounded by fluid.
+
+    A cavity wider than about 45 mm widens the tissue model's grey-matter class over its
+    fluid, and with the template's prior saying tissue there much of the fluid is called
+    grey matter: on Colin27 with fluid-filled balls at the fox2012 target, the target lay on
+    the ball's rim for balls 14 and 30 mm wide, a 40 mm ball left no grey matter within reach
+    (refused, :func:`require_no_fluid_instead_of_cortex`), and the target of a 50 mm ball lay
+    2.7 mm from its centre (60 mm: 1.4 mm), reported as in grey matter. The fluid there is
+    patchy (that point lay 3.5 mm from the nearest voxel called tissue), so it is measured by its share of
+    the ball round the point.
+
+    Parameters
+    ----------
+    tissue : LocalTissue
+        The tissue model the point was found on.
+    cortex_ras_mm : array (3,)
+        The individualized point, native RAS mm.
+    site : str
+        "target" or "motor hand knob".
+
+    Raises
+    ------
+    InputError
+        More than :data:`MAX_FLUID_SHARE_AT_CORTEX` of the ball of
+        :data:`FLUID_SHARE_RADIUS_MM` round the point is fluid where the template brain
+        has tissue.
+    """
+    near = _within_mm(tissue, cortex_ras_mm, FLUID_SHARE_RADIUS_MM)
+    share = float(_fluid_in_template_brain(tissue)[near].mean()) if near.any() else 0.0
+    if share > MAX_FLUID_SHARE_AT_CORTEX:
+        _refuse_cavity(f"{share:.0%} of the volume within {FLUID_SHARE_RADIUS_MM:g} mm of the {site}'s cortical "
+                       "point found is fluid, where a brain has grey or white matter: a lesion, a cyst or a "
+                       "resection cavity has taken the cortex", site)
 
 
 def is_cautioned(widest_mm: float) -> bool:
@@ -129,9 +186,13 @@ def require_no_fluid_instead_of_cortex(widest_mm: float, site: str, radius_mm: f
     """
     if not is_cautioned(widest_mm):
         return
-    found = (f"no grey matter lies within {radius_mm:g} mm of the mapped {site}, and fluid fills a ball "
-             f"{widest_mm:.1f} mm wide there, where a brain has grey or white matter: a lesion, a cyst or a resection "
-             "cavity has taken the cortex")
+    _refuse_cavity(f"no grey matter lies within {radius_mm:g} mm of the mapped {site}, and fluid fills a ball "
+                   f"{widest_mm:.1f} mm wide there, where a brain has grey or white matter: a lesion, a cyst or a "
+                   "resection cavity has taken the cortex", site)
+
+
+def _refuse_cavity(found: str, site: str) -> None:
+    """Raise the InputError of a cavity at ``site``: what was ``found`` and what to do."""
     if site == "target":
         raise InputError(f"{found}. Look at the T1 there, choose a target on intact cortex and give it with "
                          "--native X Y Z")
