@@ -111,8 +111,8 @@ def require_cortex_outside_fluid(tissue: LocalTissue, cortex_ras_mm, site: str) 
     the ball's rim for balls 14 and 30 mm wide, a 40 mm ball left no grey matter within reach
     (refused, :func:`require_no_fluid_instead_of_cortex`), and the target of a 50 mm ball lay
     2.7 mm from its centre (60 mm: 1.4 mm), reported as in grey matter. The fluid there is
-    patchy (that point lay 3.5 mm from the nearest voxel called tissue), so it is measured by its share of
-    the ball round the point.
+    patchy (that point lay 3.5 mm from the nearest voxel called tissue), so it is measured
+    by its share of the ball round the point.
 
     Parameters
     ----------
@@ -134,8 +134,7 @@ def require_cortex_outside_fluid(tissue: LocalTissue, cortex_ras_mm, site: str) 
     share = float(_fluid_in_template_brain(tissue)[near].mean()) if near.any() else 0.0
     if share > MAX_FLUID_SHARE_AT_CORTEX:
         _refuse_cavity(f"{share:.0%} of the volume within {FLUID_SHARE_RADIUS_MM:g} mm of the {site}'s cortical "
-                       "point found is fluid, where a brain has grey or white matter: a lesion, a cyst or a "
-                       "resection cavity has taken the cortex", site)
+                       "point found is fluid", site)
 
 
 def is_cautioned(widest_mm: float) -> bool:
@@ -187,12 +186,14 @@ def require_no_fluid_instead_of_cortex(widest_mm: float, site: str, radius_mm: f
     if not is_cautioned(widest_mm):
         return
     _refuse_cavity(f"no grey matter lies within {radius_mm:g} mm of the mapped {site}, and fluid fills a ball "
-                   f"{widest_mm:.1f} mm wide there, where a brain has grey or white matter: a lesion, a cyst or a "
-                   "resection cavity has taken the cortex", site)
+                   f"{widest_mm:.1f} mm wide there", site)
 
 
 def _refuse_cavity(found: str, site: str) -> None:
-    """Raise the InputError of a cavity at ``site``: what was ``found`` and what to do."""
+    """Raise the InputError of a cavity at ``site``: the fluid ``found``, what it means and
+    what to do."""
+    found += (", where a brain has grey or white matter: a lesion, a cyst or a resection cavity has taken "
+              "the cortex")
     if site == "target":
         raise InputError(f"{found}. Look at the T1 there, choose a target on intact cortex and give it with "
                          "--native X Y Z")
