@@ -32,6 +32,9 @@ from navsvc.work_names import made_by_ended_process, own_work_name_prefix
 #: name of every scratch folder: ``<prefix><host>@<pid>-<random>``
 SCRATCH_PREFIX = ".registration-"
 
+#: tries to make a scratch folder in an output folder that other plans may remove
+SCRATCH_ATTEMPTS = 3
+
 
 def output_folder(path) -> Path:
     """Create the output folder ``path`` (and its parents) if needed and return it.
@@ -163,7 +166,8 @@ def registration_scratch(out_dir: Path) -> tempfile.TemporaryDirectory:
     Parameters
     ----------
     out_dir : Path
-        An existing output folder.
+        An output folder: made again if it is gone (another plan into the same new folder,
+        refused, removed it while it was empty); once the scratch folder is in it, it stays.
 
     Returns
     -------
@@ -171,4 +175,12 @@ def registration_scratch(out_dir: Path) -> tempfile.TemporaryDirectory:
         Use as a context manager: the folder is deleted on leaving it.
     """
     remove_stale_scratch(out_dir)
-    return tempfile.TemporaryDirectory(prefix=own_work_name_prefix(SCRATCH_PREFIX), dir=out_dir)
+    for attempt in range(1, SCRATCH_ATTEMPTS + 1):
+        try:
+            return tempfile.TemporaryDirectory(prefix=own_work_name_prefix(SCRATCH_PREFIX), dir=out_dir)
+        except FileNotFoundError:
+            if attempt == SCRATCH_ATTEMPTS:
+                raise
+            # Another plan into the same new folder was refused and removed it while it
+            # was still empty (remove_empty_folders): make it again.
+            output_folder(out_dir)

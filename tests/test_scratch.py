@@ -279,3 +279,14 @@ def test_a_folder_with_content_is_kept_with_its_parents(tmp_path):
     (path / "plan.json").write_text("{}")
     remove_empty_folders(made)
     assert (path / "plan.json").exists()
+
+
+def test_a_scratch_folder_is_made_in_a_new_output_folder_that_another_refused_plan_removed(tmp_path):
+    out = tmp_path / "new"
+    made = missing_folders(out)
+    out.mkdir()
+    remove_empty_folders(made)  # the other plan, refused, between our mkdir and our scratch folder
+    with registration_scratch(out) as scratch_name:
+        assert Path(scratch_name).parent == out and Path(scratch_name).is_dir()
+        remove_empty_folders(made)  # a refusal now keeps the folder that holds our scratch
+        assert Path(scratch_name).is_dir()
