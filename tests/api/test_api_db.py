@@ -27,6 +27,16 @@ def test_a_failed_insert_does_not_print_the_patients_name(client, app):
     # conflict with a 409 and does not log it)
 
 
+def test_sqlite_commits_are_synced_to_disk_before_they_are_answered(client, app):
+    db = app.state.db
+    if db.engine.dialect.name != "sqlite":
+        pytest.skip("PostgreSQL's commits are durable by its own default (synchronous_commit on)")
+    for engine in (db.engine, db.loop_engine, db.read_engine):
+        with engine.connect() as connection:
+            assert connection.execute(text("PRAGMA journal_mode")).scalar() == "wal"
+            assert connection.execute(text("PRAGMA synchronous")).scalar() == 2  # FULL
+
+
 def test_loop_reads_see_rows_committed_after_their_connection_was_opened(client, app):
     db = app.state.db
     assert db.loop_reads.fetch(_PATIENT_BY_MRN, mrn="MRN-2") == []
