@@ -12,6 +12,8 @@ import time
 import uuid
 from pathlib import Path
 
+from navsvc.files import fsync_path
+
 log = logging.getLogger("navsvc.api")
 
 #: read/write block size for hashing and copying, bytes
@@ -134,7 +136,12 @@ class Storage:
         if target.exists():
             source.unlink()
         else:
+            # On the disk, bytes and name, before the image's record is committed (durably):
+            # after a power cut a record never points at a missing or empty file.
+            fsync_path(source)
             os.replace(source, target)
+            fsync_path(target.parent)
+            fsync_path(self.images_dir)  # the entry of a new sha256[:2] folder
         return str(target.relative_to(self.root))
 
     def run_path(self, job_id: str, attempt: int) -> Path:
