@@ -111,6 +111,7 @@ def publish_plan_files(staging: Path, out_dir: Path, names: tuple[str, ...]) -> 
                 os.rename(staging / name, out_dir / name)
                 moved_in.append(name)
             fsync_path(out_dir)
+            fsync_path(out_dir.resolve().parent)  # the output folder's own entry, when it is new
         except BaseException:
             _move_back(moved_in, out_dir, staging)
             _move_back(moved_aside, aside, out_dir)
