@@ -41,6 +41,7 @@ class UTCDateTime(TypeDecorator):
     cache_ok = True
 
     def process_bind_param(self, value, dialect):
+        """An aware datetime converted to UTC (and its zone dropped on SQLite) for storing."""
         if value is not None and value.tzinfo is not None:
             value = value.astimezone(UTC)
             if dialect.name == "sqlite":
@@ -48,6 +49,7 @@ class UTCDateTime(TypeDecorator):
         return value
 
     def process_result_value(self, value, dialect):
+        """A stored naive datetime read back as UTC."""
         if value is not None and value.tzinfo is None:
             value = value.replace(tzinfo=UTC)
         return value

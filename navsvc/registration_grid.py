@@ -27,6 +27,22 @@ def _downsample(image: ants.ANTsImage) -> ants.ANTsImage:
 
 
 def normalise(image: ants.ANTsImage, mask: np.ndarray | None = None) -> ants.ANTsImage:
+    """Intensities divided by their 99th percentile and clipped to 0…1.5.
+
+    Parameters
+    ----------
+    image : ants.ANTsImage
+        Image to scale.
+    mask : numpy.ndarray of bool, optional
+        Voxels whose 99th percentile sets the scale (the brain); without it, every voxel
+        above zero.
+
+    Returns
+    -------
+    ants.ANTsImage
+        Float32 image on the same grid, so that the fixed and moving images of a stage
+        meet on one intensity scale whatever the scanner's units.
+    """
     values = image.numpy()
     ref = values[mask] if mask is not None else values[values > 0]
     scale = float(np.percentile(ref, 99.0)) or 1.0
