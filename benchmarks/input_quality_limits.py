@@ -16,7 +16,7 @@ of the scalp-to-cortex distance at the target and of the dose suggestion (Stokes
 landmarks marked as not in the image (``scalp_in_image`` false) beyond the untransformed
 head's, or the refusal's message.
 
-Usage: ``python benchmarks/input_quality_limits.py [--seed N]`` (77: the figures in the README;
+Usage: ``python benchmarks/input_quality_limits.py [--seed N]`` (77: the figures in docs/benchmarks.md;
 another seed draws other noise, bias fields and moves)
 """
 
