@@ -1,8 +1,8 @@
 """The ground-truth head transformations (navsvc.testing.heads) map points correctly.
 
 Method: bright markers at known world points of the real Colin27 head must be found, after a
-transformation, where its point map says (tests/head_markers.py). The tissue and intensity
-changes: tests/test_testing_heads_tissue.py.
+transformation, where its point map says (head_markers.py). The tissue and intensity
+changes: test_testing_heads_tissue.py.
 """
 
 from __future__ import annotations
@@ -13,21 +13,11 @@ import nibabel as nib
 import numpy as np
 import pytest
 
-from head_markers import (MARKER_TOLERANCE_MM, assert_maps_are_inverse, bright_blob_centroids_ras_mm, colin_in_memory,
-                          marker_centroids_ras_mm, with_markers)
+from head_markers import (MARKER_TOLERANCE_MM, assert_maps_are_inverse, bright_blob_centroids_ras_mm,
+                          marker_centroids_ras_mm)
 
 from navsvc.coords import apply_affine, voxel_to_world, world_to_voxel
 from navsvc.testing import heads
-
-
-@pytest.fixture(scope="module")
-def colin() -> nib.Nifti1Image:
-    return colin_in_memory()
-
-
-@pytest.fixture(scope="module")
-def marked(colin):
-    return with_markers(colin)
 
 
 # --------------------------------------------------------------------------- sources

@@ -1,29 +1,17 @@
 """The ground-truth tissue and intensity changes of navsvc.testing.heads: a shrunk brain, wider
 sulci, noise, a bias field and other contrasts keep the markers where their point maps say
-(tests/head_markers.py) and change only what they should.
+(head_markers.py) and change only what they should.
 """
 
 from __future__ import annotations
 
-import nibabel as nib
 import numpy as np
 import pytest
-from head_markers import (MARKER_TOLERANCE_MM, MARKERS_RAS_MM, assert_maps_are_inverse, colin_in_memory,
-                          marker_centroids_ras_mm, with_markers)
+from head_markers import MARKER_TOLERANCE_MM, MARKERS_RAS_MM, assert_maps_are_inverse, marker_centroids_ras_mm
 from scipy import ndimage
 
 from navsvc.coords import voxel_to_world, world_to_voxel
 from navsvc.testing import heads
-
-
-@pytest.fixture(scope="module")
-def colin() -> nib.Nifti1Image:
-    return colin_in_memory()
-
-
-@pytest.fixture(scope="module")
-def marked(colin):
-    return with_markers(colin)
 
 
 # ------------------------------------------------------------------- brain shrink
