@@ -27,7 +27,26 @@ MIN_BRAIN_IN_HEAD = 0.8
 
 
 def scalp_to_brain_mm(scalp: Scalp, brain_mask: WorkingImage, superior) -> float:
-    """Median distance from the upper scalp (above the head centre) to the brain, mm."""
+    """Median distance from the upper scalp (above the head centre) to the brain, mm.
+
+    Parameters
+    ----------
+    scalp : Scalp
+        The scalp surface; only its vertices more than half as high above its centre as the
+        highest one are measured.
+    brain_mask : WorkingImage
+        The brain mask carried onto the patient (the pipeline's 2 mm grid); voxels above 0.5
+        are brain.
+    superior : array-like, shape (3,)
+        The head's superior direction, a unit vector in native RAS
+        (:class:`~navsvc.landmarks.placement.HeadFrame`).
+
+    Returns
+    -------
+    float
+        The median over those vertices of the distance to the nearest brain voxel, mm
+        (trilinear between voxel centres).
+    """
     outside = ~(brain_mask.data > 0.5)
     distance = ndimage.distance_transform_edt(outside, sampling=brain_mask.spacing_mm)
     verts = scalp.vertices_ras_mm
@@ -38,14 +57,40 @@ def scalp_to_brain_mm(scalp: Scalp, brain_mask: WorkingImage, superior) -> float
 
 def brain_in_head_fraction(scalp: Scalp, brain_mask: WorkingImage) -> float:
     """The fraction of the brain mask's voxels inside the head mask (1 when the brain mask
-    is empty). Both lie on the same grid."""
+    is empty). Both lie on the same grid.
+
+    Parameters
+    ----------
+    scalp : Scalp
+        The scalp surface; its ``head_mask`` is used.
+    brain_mask : WorkingImage
+        The brain mask carried onto the patient; voxels above 0.5 are brain.
+
+    Returns
+    -------
+    float
+        Between 0 and 1.
+    """
     brain = brain_mask.data > 0.5
     count = np.count_nonzero(brain)
     return float(np.count_nonzero(brain & scalp.head_mask)) / count if count else 1.0
 
 
 def require_brain_in_head(scalp: Scalp, brain_mask: WorkingImage) -> None:
-    """Refuse a head outline that does not hold the brain: the outline found is not the head's."""
+    """Refuse a head outline that does not hold the brain: the outline found is not the head's.
+
+    Parameters
+    ----------
+    scalp : Scalp
+        The scalp surface; its ``head_mask`` is the outline checked.
+    brain_mask : WorkingImage
+        The brain mask carried onto the patient, on the head mask's grid.
+
+    Raises
+    ------
+    InputError
+        Less than :data:`MIN_BRAIN_IN_HEAD` of the brain mask lies inside the head mask.
+    """
     fraction = brain_in_head_fraction(scalp, brain_mask)
     if fraction < MIN_BRAIN_IN_HEAD:
         raise InputError(
@@ -61,6 +106,20 @@ def depth_in_brain_mm(brain_mask: WorkingImage, point_ras_mm, reach_mm: float) -
 
     Only a box of ``reach_mm`` around the point is searched, so the cost does not grow
     with the image.
+
+    Parameters
+    ----------
+    brain_mask : WorkingImage
+        The brain mask carried onto the patient; voxels above 0 are brain.
+    point_ras_mm : array-like, shape (3,)
+        The point, native RAS mm; it is taken at its nearest voxel (0 outside the grid).
+    reach_mm : float
+        Half-width of the box searched, mm (widened to whole voxels plus one).
+
+    Returns
+    -------
+    float
+        The depth, mm.
     """
     spacing = brain_mask.spacing_mm
     centre = np.rint((np.asarray(point_ras_mm, float) - brain_mask.origin_ras_mm) / spacing).astype(int)
@@ -79,7 +138,27 @@ def depth_in_brain_mm(brain_mask: WorkingImage, point_ras_mm, reach_mm: float) -
 
 
 def require_scalp(scalp: Scalp, brain_mask: WorkingImage, superior) -> float:
-    """Refuse skull-stripped images (no scalp above the brain); return the distance, mm."""
+    """Refuse skull-stripped images (no scalp above the brain); return the distance, mm.
+
+    Parameters
+    ----------
+    scalp : Scalp
+        The scalp surface.
+    brain_mask : WorkingImage
+        The brain mask carried onto the patient (the pipeline's 2 mm grid).
+    superior : array-like, shape (3,)
+        The head's superior direction, a unit vector in native RAS.
+
+    Returns
+    -------
+    float
+        The median distance from the upper scalp to the brain (:func:`scalp_to_brain_mm`), mm.
+
+    Raises
+    ------
+    InputError
+        That distance is under :data:`MIN_SCALP_TO_BRAIN_MM`.
+    """
     gap = scalp_to_brain_mm(scalp, brain_mask, superior)
     if gap < MIN_SCALP_TO_BRAIN_MM:
         raise InputError(
@@ -96,6 +175,19 @@ def require_entry_in_image(cut: ScalpCut, entry_ras_mm) -> None:
 
     There the nearest "scalp" may be the flat cap closing the cut, and the coil's normal
     is averaged over scalp that is not in the image.
+
+    Parameters
+    ----------
+    cut : ScalpCut
+        Where the scalp is not the patient's (cut off or removed).
+    entry_ras_mm : array-like, shape (3,)
+        The scalp entry point, native RAS mm.
+
+    Raises
+    ------
+    InputError
+        The entry point lies within :data:`COIL_CLEARANCE_MM` of a cut or removed scalp
+        vertex.
     """
     gap = float(cut.distance_mm(entry_ras_mm)[0])
     if gap >= COIL_CLEARANCE_MM:
@@ -116,7 +208,20 @@ def require_entry_in_image(cut: ScalpCut, entry_ras_mm) -> None:
 
 
 def require_head_outline(scalp: Scalp, cut: ScalpCut) -> None:
-    """Refuse an image whose head outline is mostly the image's own edges."""
+    """Refuse an image whose head outline is mostly the image's own edges.
+
+    Parameters
+    ----------
+    scalp : Scalp
+        The scalp surface.
+    cut : ScalpCut
+        Its vertices on the image's edges (``vertices_ras_mm``; removed ones do not count).
+
+    Raises
+    ------
+    InputError
+        More than :data:`MAX_SCALP_ON_EDGES` of the scalp's vertices lie on the edges.
+    """
     fraction = len(cut.vertices_ras_mm) / max(1, len(scalp.vertices_ras_mm))
     if fraction > MAX_SCALP_ON_EDGES:
         raise InputError(

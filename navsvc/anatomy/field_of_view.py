@@ -69,7 +69,20 @@ class ScalpCut:
         return self._untrusted_tree.query(points)[0]
 
     def trusted(self, points_ras_mm, clearance_mm: float = POINT_CLEARANCE_MM) -> np.ndarray:
-        """Whether each scalp point is at least ``clearance_mm`` from the cut."""
+        """Whether each scalp point is at least ``clearance_mm`` from the cut.
+
+        Parameters
+        ----------
+        points_ras_mm : array-like, shape (N, 3) or (3,)
+            Scalp points, native RAS mm.
+        clearance_mm : float
+            The distance a point must keep from every cut or removed vertex, mm.
+
+        Returns
+        -------
+        numpy.ndarray of bool, shape (N,)
+            All True when no scalp is cut or removed.
+        """
         return self.distance_mm(points_ras_mm) >= clearance_mm
 
 
@@ -98,7 +111,21 @@ def scalp_cut(scalp: Scalp, shape, affine: np.ndarray, removed_ras_mm=None) -> S
 
 
 def scalp_not_in_image_text(by_field_of_view: bool, removed: bool) -> str:
-    """What keeps part of the head out of the image, for warnings (plan input flags)."""
+    """What keeps part of the head out of the image, for warnings (plan input flags).
+
+    Parameters
+    ----------
+    by_field_of_view : bool
+        Whether the field of view cuts the scalp (``input.field_of_view_cuts_scalp``).
+    removed : bool
+        Whether part of the head was removed from the image (``input.scalp_removed``).
+
+    Returns
+    -------
+    str
+        A lower-case clause without a full stop; the field of view's clause when neither
+        flag is set.
+    """
     if removed and by_field_of_view:
         return ("the image's field of view cuts off part of the head, and part of it (the face: defaced, "
                 "or masked) was removed from the image")

@@ -101,6 +101,23 @@ class Scalp:
         The coil is flat and spans a few centimetres, so the plane fitted to the scalp
         under its footprint is a smoother and physically better normal than one
         triangle's (bumpy skin gives bad coil normals).
+
+        Parameters
+        ----------
+        point_ras_mm : array-like, shape (3,)
+            A point on or near the scalp, native RAS mm.
+        radius_mm : float
+            The patch is every mesh vertex within this distance of the point, mm.
+
+        Returns
+        -------
+        numpy.ndarray, shape (3,)
+            Unit vector in native RAS, on the side opposite the patch's mean vertex normal.
+
+        Raises
+        ------
+        PipelineError
+            Fewer than 6 vertices lie within ``radius_mm`` of the point.
         """
         vertices = self.vertices_ras_mm
         idx = self.vertex_tree.query_ball_point(point_ras_mm, radius_mm)
@@ -121,6 +138,18 @@ def median3_above(data: np.ndarray, threshold: float) -> np.ndarray:
 
     The median of the 27 neighbours exceeds the threshold exactly when at least 14 of
     them do: a separable box count gives the same mask about 20 times faster.
+
+    Parameters
+    ----------
+    data : numpy.ndarray, 3-D
+        Image intensities.
+    threshold : float
+        In the units of ``data``.
+
+    Returns
+    -------
+    numpy.ndarray of bool
+        Same shape as ``data`` (edges reflected, as ``median_filter``'s default).
     """
     above = (data > threshold).astype(np.float32)
     return ndimage.uniform_filter(above, size=3, mode="reflect") * 27.0 > 13.5
@@ -227,7 +256,26 @@ def _fill_holes_by_slice(mask: np.ndarray) -> np.ndarray:
 
 
 def scalp_surface(t1: WorkingImage, mask: np.ndarray | None = None) -> Scalp:
-    """Marching-cubes scalp mesh (native RAS mm), Taubin-smoothed, with vertex normals."""
+    """Marching-cubes scalp mesh (native RAS mm), Taubin-smoothed, with vertex normals.
+
+    Parameters
+    ----------
+    t1 : WorkingImage
+        The T1 on a working grid (the pipeline passes its 2 mm grid).
+    mask : numpy.ndarray of bool, optional
+        The head mask on ``t1``'s grid; None computes it (:func:`head_mask`). The mesh is
+        its 0.5 level after a Gaussian blur (sigma 1 mm).
+
+    Returns
+    -------
+    Scalp
+        The largest connected piece of the mesh, and the head mask it came from.
+
+    Raises
+    ------
+    InputError
+        No head in the image: the blurred mask never exceeds 0.5.
+    """
     mask = head_mask(t1) if mask is None else mask
     smooth = ndimage.gaussian_filter(mask.astype(np.float32), sigma=1.0 / t1.spacing_mm)
     if not smooth.max() > 0.5:  # marching cubes would fail on a level outside the data

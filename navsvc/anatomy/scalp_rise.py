@@ -65,6 +65,20 @@ class OuterSkin:
 
         The mask is grown by one voxel: it only keeps out what does not touch the head,
         and the skin's place comes from the image (the mask's own edge is a 2 mm staircase).
+
+        Parameters
+        ----------
+        image : WorkingImage
+            The image the skin is found in (the pipeline's 1 mm working image).
+        mask_grid : WorkingImage
+            The image on the grid of ``scalp.head_mask``; its intensities also give the
+            air/tissue threshold (:func:`head_threshold`).
+        scalp : Scalp
+            The scalp surface, for its head mask.
+
+        Returns
+        -------
+        OuterSkin
         """
         near = ndimage.binary_dilation(scalp.head_mask, structure=ndimage.generate_binary_structure(3, 1))
         return cls(image, mask_grid.with_data(near.astype(np.uint8)), head_threshold(mask_grid))

@@ -62,7 +62,22 @@ class LocalTissue:
 
 
 def crop(image: WorkingImage, centre_ras_mm, radius_mm: float) -> WorkingImage:
-    """The box of ``image`` within ``radius_mm`` of ``centre_ras_mm`` (clipped to the grid)."""
+    """The box of ``image`` within ``radius_mm`` of ``centre_ras_mm`` (clipped to the grid).
+
+    Parameters
+    ----------
+    image : WorkingImage
+        The image to crop.
+    centre_ras_mm : array-like, shape (3,)
+        Centre of the box, native RAS mm.
+    radius_mm : float
+        Half-width of the box along each axis, mm (widened outward to whole voxels).
+
+    Returns
+    -------
+    WorkingImage
+        The voxels of the box, on the same grid (its origin moved to the box's first voxel).
+    """
     centre_ijk = (np.asarray(centre_ras_mm) - image.origin_ras_mm) / image.spacing_mm
     half = radius_mm / image.spacing_mm
     lo = np.clip(np.floor(centre_ijk - half).astype(int), 0, np.array(image.data.shape) - 1)
@@ -108,6 +123,23 @@ def segment_locally(t1: WorkingImage, registration: Registration, centre_ras_mm,
     A Gaussian mixture of the T1 intensities (CSF < GM < WM) whose voxel-wise mixing
     weights are the warped template tissue maps (the model of SPM's and ANTs Atropos'
     prior-based segmentation, solved by EM on the box).
+
+    Parameters
+    ----------
+    t1 : WorkingImage
+        The patient's T1 on the working grid (the pipeline passes its 1 mm grid).
+    registration : Registration
+        Carries the ICBM 2009a GM and WM maps from MNI space onto the box.
+    centre_ras_mm : array-like, shape (3,)
+        Centre of the box, native RAS mm.
+    radius_mm : float
+        Half-width of the box along each axis, mm (:func:`crop`).
+
+    Returns
+    -------
+    LocalTissue
+        The posteriors, the warped template's brain and where the intensity is fluid's,
+        on the box.
     """
     box = crop(t1, centre_ras_mm, radius_mm)
     gm, wm = _warped_template_tissue(box, registration)

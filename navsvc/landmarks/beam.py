@@ -22,7 +22,22 @@ class BeamDistances:
 
 
 def beam_distances(tragus_tragus: float, nasion_inion: float, head_circumference: float) -> BeamDistances:
-    """Beam F3 distances from the three head measurements (all in the same unit)."""
+    """Beam F3 distances from the three head measurements (all in the same unit).
+
+    Parameters
+    ----------
+    tragus_tragus : float
+        Tragus to tragus over the vertex (TT).
+    nasion_inion : float
+        Nasion to inion over the vertex (NI).
+    head_circumference : float
+        Head circumference (HC).
+
+    Returns
+    -------
+    BeamDistances
+        X (from Fpz along the circumference) and Y (from Cz), in the inputs' unit.
+    """
     r2, r1 = 0.4 * tragus_tragus, 0.4 * nasion_inion
     sin324 = math.sin(math.radians(324.0))
     sin298, cos298 = math.sin(math.radians(298.0)), math.cos(math.radians(298.0))

@@ -36,7 +36,22 @@ def head_frame(head: HeadAlignment) -> HeadFrame:
 
 
 def project_montage(scalp: Scalp, head: HeadAlignment) -> dict[str, np.ndarray]:
-    """10-05 landmarks (Colin27 head) carried into the patient and put on their scalp."""
+    """10-05 landmarks (Colin27 head) carried into the patient and put on their scalp.
+
+    Parameters
+    ----------
+    scalp : Scalp
+        The patient's scalp surface.
+    head : HeadAlignment
+        The head-to-Colin27 alignment; its affine map carries the positions (the pipeline
+        passes the whole :class:`Registration`, whose head stage it is).
+
+    Returns
+    -------
+    dict of str to numpy.ndarray
+        The plan's landmark names (:data:`~navsvc.landmarks.montage.LANDMARK_LABELS`) ->
+        the scalp point nearest each carried position, shape (3,), native RAS mm.
+    """
     colin = landmark_positions_colin_mm()
     names = list(colin)
     native = head.colin_to_native(np.array([colin[n] for n in names]))
@@ -74,6 +89,21 @@ def beam_f3(scalp: Scalp, points: dict[str, np.ndarray], frame: HeadFrame) -> Be
     pre-auricular over the vertex (coronal section); HC: circumference through Fpz, T7,
     T8; Cz at half the NI arc. F3 lies Y from Cz on the arc from Cz to the point X along
     the circumference from Fpz towards the patient's left.
+
+    Parameters
+    ----------
+    scalp : Scalp
+        The patient's scalp surface.
+    points : dict of str to numpy.ndarray
+        Projected landmarks (:func:`project_montage`), native RAS mm; ``nasion``,
+        ``inion``, ``lpa``, ``rpa``, ``fpz``, ``t7`` and ``t8`` are used.
+    frame : HeadFrame
+        The patient's anatomical axes.
+
+    Returns
+    -------
+    BeamF3
+        The site (on the scalp), the tape lengths and distances, mm, Cz and the tape paths.
     """
     mesh = scalp.mesh
     nasion, inion = points["nasion"], points["inion"]
@@ -101,7 +131,23 @@ def _highest(loop: np.ndarray, frame: HeadFrame) -> np.ndarray:
 
 
 def five_cm_site(scalp: Scalp, m1_scalp_ras_mm, frame: HeadFrame) -> np.ndarray:
-    """5 cm anterior to the M1 scalp point along the scalp, in its parasagittal plane."""
+    """5 cm anterior to the M1 scalp point along the scalp, in its parasagittal plane.
+
+    Parameters
+    ----------
+    scalp : Scalp
+        The patient's scalp surface.
+    m1_scalp_ras_mm : array-like, shape (3,)
+        The scalp point above the motor hand knob, native RAS mm.
+    frame : HeadFrame
+        The patient's anatomical axes: the plane is normal to ``right``, and the tape
+        leaves the M1 point towards ``anterior``.
+
+    Returns
+    -------
+    numpy.ndarray, shape (3,)
+        The scalp point nearest the end of :data:`FIVE_CM_MM` of tape, native RAS mm.
+    """
     loop = scalp_paths.section_loop(scalp.mesh, m1_scalp_ras_mm, frame.right, m1_scalp_ras_mm)
     forward = scalp_paths.arc_towards(loop, m1_scalp_ras_mm, frame.anterior)
     return scalp.nearest_point(scalp_paths.point_at(forward, FIVE_CM_MM))

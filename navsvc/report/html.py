@@ -61,7 +61,20 @@ code { font-size: 12px; word-break: break-all; }
 
 
 def png_img(png: bytes | None, alt: str) -> str:
-    """An ``<img>`` with the PNG embedded as a data URI, or a note when it is missing."""
+    """An ``<img>`` with the PNG embedded as a data URI, or a note when it is missing.
+
+    Parameters
+    ----------
+    png : bytes or None
+        The image; None or empty bytes count as missing.
+    alt : str
+        The image's alt text, and what the note names when it is missing (escaped here).
+
+    Returns
+    -------
+    str
+        HTML.
+    """
     if not png:
         return f'<p class="warn">{esc(alt)}: not drawn (missing input).</p>'
     data = base64.b64encode(png).decode("ascii")

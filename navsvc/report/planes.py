@@ -116,7 +116,19 @@ class Volume:
         return self.origin_mm[axis] + self.voxel_size_mm[axis] * np.arange(self.data.shape[axis])
 
     def index_of(self, axis: int, coordinate_mm: float) -> int | None:
-        """Index of the voxel plane nearest to ``coordinate_mm``, or None outside the grid."""
+        """Index of the voxel plane nearest to ``coordinate_mm``, or None outside the grid.
+
+        Parameters
+        ----------
+        axis : int
+            World axis: 0 = x, 1 = y, 2 = z.
+        coordinate_mm : float
+            World coordinate along ``axis``, mm.
+
+        Returns
+        -------
+        int or None
+        """
         index = int(round((coordinate_mm - self.origin_mm[axis]) / self.voxel_size_mm[axis]))
         return index if 0 <= index < self.data.shape[axis] else None
 
@@ -136,7 +148,21 @@ class Volume:
         return (h[0] - dh, h[-1] + dh, v[0] - dv, v[-1] + dv)
 
     def plane(self, view: View, coordinate_mm: float) -> Plane | None:
-        """This image's slice through ``coordinate_mm``, or None when the cut misses the grid."""
+        """This image's slice through ``coordinate_mm``, or None when the cut misses the grid.
+
+        Parameters
+        ----------
+        view : View
+            The slice's orientation.
+        coordinate_mm : float
+            World coordinate of the cut along ``view.normal_axis``, mm; the nearest voxel
+            plane is taken.
+
+        Returns
+        -------
+        Plane or None
+            The whole slice; its values are a view of this image's data, not a copy.
+        """
         index = self.index_of(view.normal_axis, coordinate_mm)
         if index is None:
             return None
@@ -151,6 +177,24 @@ class Volume:
 
         ``crop_mm`` (rows = world axes, columns = min, max) keeps only the voxels inside it.
         Returns None when the cut misses the grid or the crop leaves nothing.
+
+        Parameters
+        ----------
+        view : View
+            The slice's orientation.
+        coordinate_mm : float
+            World coordinate of the cut along ``view.normal_axis``, mm; the nearest voxel
+            plane is taken.
+        crop_mm : numpy.ndarray, shape (3, 2), optional
+            World box, mm; its row along ``view.normal_axis`` is not used. None keeps the
+            whole slice.
+
+        Returns
+        -------
+        tuple or None
+            ``(points, shape, extent_mm)``: the voxel centres (N, 3), world mm, rows in
+            increasing vertical coordinate; the (vertical, horizontal) shape they reshape
+            to; and the imshow extent of those voxels (their edges), mm.
         """
         index = self.index_of(view.normal_axis, coordinate_mm)
         if index is None:
@@ -276,14 +320,36 @@ def sample_planes(sampler: PointSampler, volume: Volume, cuts, crop_mm=None,
 
 
 def set_limits(ax, view: View, h_range_mm, v_range_mm) -> None:
-    """Show the given world ranges, the horizontal one flipped where the view requires it."""
+    """Show the given world ranges, the horizontal one flipped where the view requires it.
+
+    Parameters
+    ----------
+    ax : matplotlib.axes.Axes
+        The slice panel.
+    view : View
+        The slice's orientation; with ``invert_horizontal`` (sagittal) the high end of the
+        horizontal range is on the left.
+    h_range_mm, v_range_mm : pair of float
+        (low, high) world coordinates along the view's horizontal and vertical axes, mm.
+    """
     low, high = h_range_mm
     ax.set_xlim((high, low) if view.invert_horizontal else (low, high))
     ax.set_ylim(*v_range_mm)
 
 
 def direction_labels(ax, view: View, explicit: bool) -> None:
-    """Write the anatomical direction at each edge of a slice panel."""
+    """Write the anatomical direction at each edge of a slice panel.
+
+    Parameters
+    ----------
+    ax : matplotlib.axes.Axes
+        The slice panel.
+    view : View
+        The slice's orientation.
+    explicit : bool
+        True writes the view's words ("patient's LEFT"), the side ones turned along the
+        edge; False its single letters (L, R, A, P, S, I).
+    """
     if explicit:
         left, right, top, bottom = view.left_label, view.right_label, view.top_label, view.bottom_label
         size, rotate = 9, True
@@ -299,12 +365,41 @@ def direction_labels(ax, view: View, explicit: bool) -> None:
 
 
 def point_2d(view: View, point_ras_mm) -> tuple[float, float]:
-    """A world point's (horizontal, vertical) coordinates in a slice of ``view``, mm."""
+    """A world point's (horizontal, vertical) coordinates in a slice of ``view``, mm.
+
+    Parameters
+    ----------
+    view : View
+        The slice's orientation.
+    point_ras_mm : array-like, shape (3,)
+        The point, RAS mm; its coordinate along the slice's normal is ignored.
+
+    Returns
+    -------
+    tuple of float
+    """
     return float(point_ras_mm[view.horizontal_axis]), float(point_ras_mm[view.vertical_axis])
 
 
 def draw_plane(ax, plane: Plane | None, window, zoomed: bool) -> bool:
-    """Draw a grey-level slice; return False (and say so) when the cut misses the image."""
+    """Draw a grey-level slice; return False (and say so) when the cut misses the image.
+
+    Parameters
+    ----------
+    ax : matplotlib.axes.Axes
+        The slice panel; its ticks are removed and its background made black.
+    plane : Plane or None
+        The slice (:meth:`Volume.plane`); None when the cut misses the image.
+    window : pair of float
+        Grey levels shown as black and white, in the image's units (:attr:`Volume.window`).
+    zoomed : bool
+        True draws voxels as sharp squares (nearest neighbour), False antialiased.
+
+    Returns
+    -------
+    bool
+        Whether the slice was drawn.
+    """
     ax.set_facecolor("black")
     ax.set_xticks([])
     ax.set_yticks([])

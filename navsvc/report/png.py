@@ -20,7 +20,20 @@ PNG_COMPRESS_LEVEL = 1
 
 
 def figure_png(fig, dpi: int) -> bytes:
-    """The figure as PNG bytes (closed afterwards)."""
+    """The figure as PNG bytes (closed afterwards).
+
+    Parameters
+    ----------
+    fig : matplotlib.figure.Figure
+        The figure; saved with its own face colour.
+    dpi : int
+        Resolution of the PNG, dots per inch.
+
+    Returns
+    -------
+    bytes
+        The PNG image.
+    """
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=dpi, facecolor=fig.get_facecolor(),
                 pil_kwargs={"compress_level": PNG_COMPRESS_LEVEL})

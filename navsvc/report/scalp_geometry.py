@@ -85,7 +85,20 @@ def _row_keys(rows: np.ndarray) -> np.ndarray:
 
 
 def outward_face_normals(vertices_mm: np.ndarray, faces: np.ndarray) -> np.ndarray:
-    """Unit face normals, flipped to point away from the mesh's centroid."""
+    """Unit face normals, flipped to point away from the mesh's centroid.
+
+    Parameters
+    ----------
+    vertices_mm : numpy.ndarray, shape (N, 3)
+        Vertex positions, mm; the centroid is their mean.
+    faces : numpy.ndarray, shape (M, 3)
+        Triangles as vertex indices.
+
+    Returns
+    -------
+    numpy.ndarray, shape (M, 3)
+        Zero for a degenerate triangle.
+    """
     corners = vertices_mm[faces]
     normals = np.cross(corners[:, 1] - corners[:, 0], corners[:, 2] - corners[:, 0])
     lengths = np.linalg.norm(normals, axis=1, keepdims=True)
@@ -97,7 +110,22 @@ def outward_face_normals(vertices_mm: np.ndarray, faces: np.ndarray) -> np.ndarr
 
 
 def vertex_normals(vertices_mm: np.ndarray, faces: np.ndarray, face_normals: np.ndarray) -> np.ndarray:
-    """Unit vertex normals: the mean of the (outward) normals of the faces around each vertex."""
+    """Unit vertex normals: the mean of the (outward) normals of the faces around each vertex.
+
+    Parameters
+    ----------
+    vertices_mm : numpy.ndarray, shape (N, 3)
+        Vertex positions, mm.
+    faces : numpy.ndarray, shape (M, 3)
+        Triangles as vertex indices.
+    face_normals : numpy.ndarray, shape (M, 3)
+        Unit normal of each face (:func:`outward_face_normals`).
+
+    Returns
+    -------
+    numpy.ndarray, shape (N, 3)
+        Zero for a vertex of no face.
+    """
     normals = np.zeros_like(vertices_mm)
     for corner in range(3):
         np.add.at(normals, faces[:, corner], face_normals)

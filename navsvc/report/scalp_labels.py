@@ -12,7 +12,23 @@ OUTLINE = [patheffects.withStroke(linewidth=3, foreground="white")]
 
 
 def arrow(ax, start_xy, end_xy, colour, width: float, head: float, zorder: int) -> None:
-    """A straight arrow on screen from ``start_xy`` to ``end_xy`` (mm), head at the end."""
+    """A straight arrow on screen from ``start_xy`` to ``end_xy`` (mm), head at the end.
+
+    Parameters
+    ----------
+    ax : matplotlib.axes.Axes
+        The view's axes, in screen mm (:meth:`Camera.project`).
+    start_xy, end_xy : array-like, shape (2,)
+        Tail and tip on screen, mm.
+    colour : str or tuple
+        Any matplotlib colour.
+    width : float
+        Line width, points.
+    head : float
+        Size of the arrow head (matplotlib's ``mutation_scale``), points.
+    zorder : int
+        Drawing order.
+    """
     ax.annotate("", xy=tuple(end_xy), xytext=tuple(start_xy), zorder=zorder, annotation_clip=False,
                 arrowprops=dict(arrowstyle="-|>", color=colour, lw=width, mutation_scale=head,
                                 shrinkA=0.0, shrinkB=0.0))
@@ -24,6 +40,21 @@ def edge_labels(ax, camera: Camera, vertices_mm: np.ndarray, centre_mm: np.ndarr
 
     Only drawn for views along an anatomical axis (left side, top), where every
     edge of the image is one anatomical direction.
+
+    Parameters
+    ----------
+    ax : matplotlib.axes.Axes
+        The view's axes, in screen mm.
+    camera : Camera
+        The view; nothing is drawn unless it looks within about 18 degrees of an axis.
+    vertices_mm : numpy.ndarray, shape (N, 3)
+        Scalp mesh vertices, RAS mm: each word sits 15 mm (above or below) or 24 mm
+        (beside) beyond the head's farthest vertex in its direction.
+    centre_mm : numpy.ndarray, shape (3,)
+        Centre of the plotted head, RAS mm.
+    half_size_mm : float
+        Half the side of the plotted cube, mm: no word lies farther than 0.9 of it from
+        the centre.
     """
     if np.abs(camera.direction).max() < 0.95:
         return
@@ -50,6 +81,19 @@ def orientation_arrows(ax, camera: Camera, occupied_mm: np.ndarray, centre_mm: n
     """A triad (patient's left, anterior, superior) in the emptiest corner of a view.
 
     ``occupied_mm`` are the points already drawn (mesh, coil, markers), RAS mm.
+
+    Parameters
+    ----------
+    ax : matplotlib.axes.Axes
+        The view's axes, in screen mm.
+    camera : Camera
+        The view; an axis seen nearly end-on is written as text ("A towards you").
+    occupied_mm : numpy.ndarray, shape (N, 3)
+        The points already drawn, RAS mm.
+    centre_mm : numpy.ndarray, shape (3,)
+        Centre of the plotted head, RAS mm: the corners are placed from it.
+    half_size_mm : float
+        Half the side of the plotted cube, mm; the arrows are 0.2 of it long.
     """
     length_mm = 0.2 * half_size_mm
     screen_mm = camera.project(occupied_mm - centre_mm)
@@ -85,7 +129,23 @@ def orientation_arrows(ax, camera: Camera, occupied_mm: np.ndarray, centre_mm: n
 def label_offsets_mm(
     camera: Camera, positions_mm: list[np.ndarray], radius_mm: float
 ) -> list[np.ndarray]:
-    """Offsets that keep the marker labels apart on screen (greedy, 8 directions)."""
+    """Offsets that keep the marker labels apart on screen (greedy, 8 directions).
+
+    Parameters
+    ----------
+    camera : Camera
+        The view.
+    positions_mm : list of numpy.ndarray, shape (3,)
+        The markers, RAS mm.
+    radius_mm : float
+        Distance of each label from its marker on screen, mm.
+
+    Returns
+    -------
+    list of numpy.ndarray, shape (3,)
+        One per marker, in order: RAS mm in the screen plane, to add to its position. Each
+        label takes the direction farthest from every marker and every label placed before.
+    """
     right, up = camera.screen_right, camera.screen_up
     screen = [np.array([p @ right, p @ up]) for p in positions_mm]
     occupied = list(screen)

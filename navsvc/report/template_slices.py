@@ -91,6 +91,21 @@ def registration_cuts_mm(template_box_mm: np.ndarray, target: np.ndarray, axis: 
 
     Of the quarter, half and three-quarter positions of the template's extent the one
     nearest the target is dropped, so sagittal cuts usually include the midline.
+
+    Parameters
+    ----------
+    template_box_mm : numpy.ndarray, shape (3, 2)
+        The template's foreground box (:attr:`TemplateExtent.box_mm`), rows = world axes,
+        columns = (min, max), mm; its 6 mm margin is taken off before the extent is split.
+    target : numpy.ndarray, shape (3,)
+        The cortical target, RAS mm.
+    axis : int
+        World axis the cuts lie along: 0 = x (sagittal), 1 = y (coronal), 2 = z (axial).
+
+    Returns
+    -------
+    list of float
+        The three world coordinates along ``axis``, increasing, mm.
     """
     low, high = template_box_mm[axis]
     low, high = low + 6.0, high - 6.0

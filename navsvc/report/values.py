@@ -44,7 +44,23 @@ def vector3(value) -> list[float] | None:
 
 
 def fmt_number(value, digits: int = 1, unit: str = "") -> str:
-    """A number with ``digits`` decimals and an optional unit, escaped; a dash when missing."""
+    """A number with ``digits`` decimals and an optional unit, escaped; a dash when missing.
+
+    Parameters
+    ----------
+    value : object
+        A number or numeric text. None, empty text and non-finite numbers give a dash;
+        any other value is shown as text, without the unit.
+    digits : int
+        Decimals shown.
+    unit : str
+        Appended right after the number, so it carries its own space (" mm").
+
+    Returns
+    -------
+    str
+        HTML-escaped text.
+    """
     try:
         number = float(value)
     except (TypeError, ValueError):
@@ -68,7 +84,21 @@ def fmt_value(value) -> str:
 
 
 def fmt_vector(value, digits: int = 1) -> str:
-    """``(x, y, z)`` with fixed decimals, escaped; a dash when missing."""
+    """``(x, y, z)`` with fixed decimals, escaped; a dash when missing.
+
+    Parameters
+    ----------
+    value : object
+        A plan value; anything but a sequence of three finite numbers
+        (:func:`vector3`) gives a dash.
+    digits : int
+        Decimals shown for each coordinate.
+
+    Returns
+    -------
+    str
+        HTML-escaped text.
+    """
     vector = vector3(value)
     if vector is None:
         return MISSING
@@ -76,7 +106,20 @@ def fmt_vector(value, digits: int = 1) -> str:
 
 
 def fixed_decimals(number: float, digits: int) -> str:
-    """Fixed-point text without a negative zero ("-0.0")."""
+    """Fixed-point text without a negative zero ("-0.0").
+
+    Parameters
+    ----------
+    number : float
+        A finite number.
+    digits : int
+        Decimals shown.
+
+    Returns
+    -------
+    str
+        Not escaped.
+    """
     rounded = round(number, digits)
     return f"{(rounded if rounded != 0 else 0.0):.{digits}f}"
 
