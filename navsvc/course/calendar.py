@@ -68,6 +68,20 @@ class ClinicCalendar:
 def next_clinic_day(day: date, calendar: ClinicCalendar, *, include_start: bool = True) -> date:
     """Return the first clinic day on or after ``day`` (strictly after if not ``include_start``).
 
+    Parameters
+    ----------
+    day : datetime.date
+        Where the search starts.
+    calendar : ClinicCalendar
+        The clinic's working days and closures.
+    include_start : bool
+        Whether ``day`` itself may be returned (keyword only).
+
+    Returns
+    -------
+    datetime.date
+        The clinic day found.
+
     Raises
     ------
     InputError
@@ -197,7 +211,25 @@ def treatment_order(sessions: Iterable[ScheduledSession]) -> list[ScheduledSessi
 
 
 def find_session(sessions: Sequence[ScheduledSession], index: int) -> ScheduledSession:
-    """Return session ``index``; InputError when the course has none."""
+    """Return session ``index``; InputError when the course has none.
+
+    Parameters
+    ----------
+    sessions : sequence of ScheduledSession
+        The course's sessions.
+    index : int
+        The session's 1-based number (:attr:`ScheduledSession.index`).
+
+    Returns
+    -------
+    ScheduledSession
+        The first session with that number.
+
+    Raises
+    ------
+    InputError
+        When no session has that number.
+    """
     for s in sessions:
         if s.index == index:
             return s
@@ -213,10 +245,35 @@ def mark_missed(sessions: Sequence[ScheduledSession], index: int, calendar: Clin
     ``not_before``, typically today) that still has room under the per-day and per-week
     limits; for a one-a-day course that is the day after the current last session.
 
+    Parameters
+    ----------
+    sessions : sequence of ScheduledSession
+        The course's sessions.
+    index : int
+        Number of the session that was missed; it must be ``planned``.
+    calendar : ClinicCalendar
+        The clinic's working days and closures.
+    per_week : int
+        Maximum sessions in one calendar week (Monday to Sunday).
+    sessions_per_day : int
+        Maximum sessions on one day.
+    min_interval_minutes : int, optional
+        Minimum time between two sessions on the same day, minutes; required if
+        ``sessions_per_day > 1``.
+    not_before : datetime.date, optional
+        Earliest day for the replacement (typically today); the replacement never goes
+        before the day after the missed session.
+
     Returns
     -------
     list of ScheduledSession
         All sessions: the missed one with state ``missed`` and the replacement appended.
+
+    Raises
+    ------
+    InputError
+        No session ``index``, it is not ``planned``, the limits are invalid, or no free
+        clinic day lies within ten years.
     """
     _check_rules(per_week, sessions_per_day, min_interval_minutes)
     missed = find_session(sessions, index)
@@ -238,6 +295,35 @@ def relayout_planned(sessions: Sequence[ScheduledSession], from_date: date, star
 
     Used to resume a paused course and after a change of the clinic calendar. The sessions
     keep their numbers and their order; delivered, missed and cancelled sessions stay put.
+
+    Parameters
+    ----------
+    sessions : sequence of ScheduledSession
+        The course's sessions.
+    from_date : datetime.date
+        Planned sessions dated on or after this day move.
+    start_date : datetime.date
+        First day they may move to; not before ``from_date``.
+    calendar : ClinicCalendar
+        The clinic's working days and closures.
+    per_week : int
+        Maximum sessions in one calendar week (Monday to Sunday).
+    sessions_per_day : int
+        Maximum sessions on one day.
+    min_interval_minutes : int, optional
+        Minimum time between two sessions on the same day, minutes; required if
+        ``sessions_per_day > 1``.
+
+    Returns
+    -------
+    list of ScheduledSession
+        All sessions in index order; moved ones get a new date, slot and ``offset_minutes``.
+
+    Raises
+    ------
+    InputError
+        ``start_date`` is before ``from_date``, the limits are invalid, or no free clinic day
+        lies within ten years.
     """
     _check_rules(per_week, sessions_per_day, min_interval_minutes)
     if start_date < from_date:
@@ -352,13 +438,39 @@ def shift_after_log(sessions: Sequence[ScheduledSession], freed: ScheduledSessio
 
 def held_by_pause(day: date, paused_from: date) -> bool:
     """Whether a pause starting on ``paused_from`` holds a session on ``day``: the pause holds
-    its own day and every later one, not the days before it."""
+    its own day and every later one, not the days before it.
+
+    Parameters
+    ----------
+    day : datetime.date
+        The session's date.
+    paused_from : datetime.date
+        First day of the pause.
+
+    Returns
+    -------
+    bool
+        True when ``day`` is on or after ``paused_from``.
+    """
     return day >= paused_from
 
 
 def sessions_on_hold(sessions: Iterable[ScheduledSession],
                      paused_from: date) -> list[ScheduledSession]:
-    """Return the planned sessions a pause starting on ``paused_from`` holds."""
+    """Return the planned sessions a pause starting on ``paused_from`` holds.
+
+    Parameters
+    ----------
+    sessions : iterable of ScheduledSession
+        The course's sessions.
+    paused_from : datetime.date
+        First day of the pause.
+
+    Returns
+    -------
+    list of ScheduledSession
+        The ``planned`` sessions dated on or after ``paused_from``, in treatment order.
+    """
     return [s for s in treatment_order(sessions) if s.state == "planned" and held_by_pause(s.date, paused_from)]
 
 
@@ -366,7 +478,36 @@ def resume_course(sessions: Sequence[ScheduledSession], paused_from: date, resum
                   calendar: ClinicCalendar, per_week: int, sessions_per_day: int = 1,
                   min_interval_minutes: int | None = None) -> list[ScheduledSession]:
     """Resume a course paused on ``paused_from``: held sessions move to clinic days from
-    ``resume_on`` on, in order."""
+    ``resume_on`` on, in order.
+
+    Parameters
+    ----------
+    sessions : sequence of ScheduledSession
+        The course's sessions.
+    paused_from : datetime.date
+        First day of the pause; planned sessions from this day on move.
+    resume_on : datetime.date
+        First day sessions may take again; not before ``paused_from``.
+    calendar : ClinicCalendar
+        The clinic's working days and closures.
+    per_week : int
+        Maximum sessions in one calendar week (Monday to Sunday).
+    sessions_per_day : int
+        Maximum sessions on one day.
+    min_interval_minutes : int, optional
+        Minimum time between two sessions on the same day, minutes; required if
+        ``sessions_per_day > 1``.
+
+    Returns
+    -------
+    list of ScheduledSession
+        All sessions in index order (:func:`relayout_planned`).
+
+    Raises
+    ------
+    InputError
+        ``resume_on`` is before ``paused_from``, or :func:`relayout_planned` refuses.
+    """
     if resume_on < paused_from:
         raise InputError(f"a course paused on {paused_from} cannot resume earlier ({resume_on})")
     return relayout_planned(sessions, paused_from, resume_on, calendar, per_week,
@@ -379,6 +520,19 @@ def week_closing_sessions(sessions: Iterable[ScheduledSession], per_week: int) -
     Week ``k`` closes with the ``k * per_week``-th treatment (planned or delivered, missed ones
     not counted); a last, shorter week closes with the last treatment. For the default
     course (15 sessions, 5 a week) that is sessions 5, 10 and 15 when none was missed.
+
+    Parameters
+    ----------
+    sessions : iterable of ScheduledSession
+        The course's sessions.
+    per_week : int
+        Sessions per treatment week (the protocol's sessions per week), at least 1.
+
+    Returns
+    -------
+    dict of int to int
+        Treatment week (1-based) to the index of its closing session; empty when the course
+        has no planned or delivered session.
     """
     if per_week < 1:
         raise InputError(f"sessions per week must be at least 1; got {per_week}")

@@ -66,6 +66,23 @@ def compute_dose(rmt_pct_mso: float, pct_of_mt: float,
     """Return the session intensity, and the depth-adjusted one when an offset is known;
     under a ``depth_adjusted`` protocol the session gives the adjusted one.
 
+    Parameters
+    ----------
+    rmt_pct_mso : float
+        Resting motor threshold, %MSO (1-100).
+    pct_of_mt : float
+        Prescribed intensity, % of the motor threshold (1-200).
+    mt_offset_pct_mso : float, optional
+        The plan's Stokes depth offset, %MSO (:func:`plan_mt_offset`); None when unknown, and
+        then no adjusted values are computed.
+    depth_adjusted : bool
+        Whether the protocol gives the depth-adjusted intensity.
+
+    Returns
+    -------
+    Dose
+        Intensities and adjusted motor threshold rounded to 0.1 %MSO.
+
     Raises
     ------
     InputError
@@ -108,7 +125,23 @@ def given_intensity_pct_mso(intensity_pct_mso: float, adjusted_intensity_pct_mso
                             depth_adjusted: bool) -> float:
     """The intensity a session gives: the depth-adjusted one under a depth-adjusted
     protocol when the plan's adjustment applies, else the measured threshold's (also for
-    a delivery logged before its dose recorded it)."""
+    a delivery logged before its dose recorded it).
+
+    Parameters
+    ----------
+    intensity_pct_mso : float
+        Intensity from the measured motor threshold, %MSO.
+    adjusted_intensity_pct_mso : float or None
+        Depth-adjusted intensity, %MSO; None when the plan has no offset or its adjustment
+        was withheld.
+    depth_adjusted : bool
+        Whether the protocol gives the depth-adjusted intensity.
+
+    Returns
+    -------
+    float
+        The given intensity, %MSO.
+    """
     if depth_adjusted and adjusted_intensity_pct_mso is not None:
         return adjusted_intensity_pct_mso
     return intensity_pct_mso
@@ -132,6 +165,18 @@ def above_protocol_reason(pct_of_mt: float, protocol_pct_of_mt: float) -> str | 
     Below the protocol is common (a ramp-up over the first sessions); above it raises the
     seizure risk the protocol's intensity was chosen to keep low (Rossi et al. 2021, IFCN
     safety guidelines, Clin Neurophysiol 132:269).
+
+    Parameters
+    ----------
+    pct_of_mt : float
+        The session's intensity, % of the motor threshold.
+    protocol_pct_of_mt : float
+        The course protocol's intensity, % of the motor threshold.
+
+    Returns
+    -------
+    str or None
+        The message when ``pct_of_mt`` is above ``protocol_pct_of_mt``, else None.
     """
     if pct_of_mt <= protocol_pct_of_mt:
         return None

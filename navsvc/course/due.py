@@ -68,6 +68,21 @@ def daily_cap_block_reason(delivered_on: Sequence[date], performed_on: date,
 
     A late session given on the day of the next one would otherwise put two sessions of a
     once-a-day protocol into one day.
+
+    Parameters
+    ----------
+    delivered_on : sequence of datetime.date
+        The clinic day of every delivery of the course already logged.
+    performed_on : datetime.date
+        The clinic day of the delivery to log.
+    sessions_per_day : int
+        The protocol's maximum sessions on one day.
+
+    Returns
+    -------
+    str or None
+        The message when ``performed_on`` already holds ``sessions_per_day`` deliveries,
+        else None.
     """
     given = sum(1 for day in delivered_on if day == performed_on)
     if given >= sessions_per_day:
@@ -80,7 +95,23 @@ def interval_block_reason(previous_at: datetime | None, performed_at: datetime,
                           min_interval_minutes: int | None) -> str | None:
     """Say why a delivery at ``performed_at`` cannot follow the course's last one, logged
     as given at ``previous_at``, or None: it would come before it (the log keeps the order
-    the treatments were given, which decides when a week ends), or too soon after it."""
+    the treatments were given, which decides when a week ends), or too soon after it.
+
+    Parameters
+    ----------
+    previous_at : datetime.datetime or None
+        When the course's last logged session was given; None when none is logged.
+    performed_at : datetime.datetime
+        When the session to log was given.
+    min_interval_minutes : int or None
+        The protocol's minimum time from one session's start to the next's, minutes; None or
+        0 checks the order only.
+
+    Returns
+    -------
+    str or None
+        The message, or None when the delivery may follow.
+    """
     if previous_at is None:
         return None
     if performed_at <= previous_at:

@@ -188,7 +188,20 @@ def late_baseline_reason(first_given_at: datetime | None, rated_at: datetime) ->
     before treatment, so not after the first session was given (``first_given_at``; None
     while none was). Times are compared: a rating on the afternoon of the first session
     comes after it. Scored as the baseline, a later rating would make every week's change
-    and response relative to a patient already treated."""
+    and response relative to a patient already treated.
+
+    Parameters
+    ----------
+    first_given_at : datetime.datetime or None
+        When the course's first session was given; None while none was.
+    rated_at : datetime.datetime
+        When the baseline rating was taken (shown as given, so pass the clinic's time).
+
+    Returns
+    -------
+    str or None
+        The message, naming the field ``rated_at`` first; None when the rating is in time.
+    """
     if first_given_at is None or rated_at <= first_given_at:
         return None
     return (f"rated_at: a baseline is rated before treatment, and the first session was given at "

@@ -128,7 +128,28 @@ class HamdScore:
 def outcome(total: int, baseline_total: int | None
             ) -> tuple[int | None, float | None, bool | None, bool | None]:
     """Return ``(change, percent change, response, remission)`` of ``total`` against baseline
-    (remission, a total of at most 7, needs none)."""
+    (remission, a total of at most 7, needs none).
+
+    Parameters
+    ----------
+    total : int
+        The rating's HAMD-17 total (0-52).
+    baseline_total : int or None
+        The course's baseline total; None when there is none.
+
+    Returns
+    -------
+    change : int or None
+        ``total - baseline_total`` (negative when the total fell); None without a baseline.
+    percent_change : float or None
+        The change in % of the baseline, rounded to 0.1; None without a baseline or when it
+        is 0.
+    response : bool or None
+        Whether the total fell by at least 50 % of the baseline; None without a baseline or
+        when it is 0.
+    remission : bool
+        Whether the total is 7 or less.
+    """
     remission = total <= REMISSION_MAX_TOTAL
     if baseline_total is None:
         return None, None, None, remission
@@ -143,7 +164,24 @@ def outcome(total: int, baseline_total: int | None
 
 def score(items: Mapping[str | int, object], item16_method: str | None,
           baseline_total: int | None = None) -> HamdScore:
-    """Validate and score a rating; compare with ``baseline_total`` when given."""
+    """Validate and score a rating; compare with ``baseline_total`` when given.
+
+    Parameters
+    ----------
+    items : mapping
+        Item number (int or its string, e.g. ``"1"``) to score, all 17 items
+        (:func:`validate_items` raises :class:`HamdItemError` otherwise).
+    item16_method : str
+        ``"A"`` (history) or ``"B"`` (measured weight).
+    baseline_total : int, optional
+        The course's baseline total, for the change, response and remission fields.
+
+    Returns
+    -------
+    HamdScore
+        Total, severity band, outcome against the baseline (:func:`outcome`) and the
+        suicide alert (item 3 scored 3 or 4).
+    """
     scores = validate_items(items, item16_method)
     total = sum(scores.values())
     change, percent, response, remission = outcome(total, baseline_total)

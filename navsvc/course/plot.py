@@ -29,7 +29,26 @@ def hamd_trajectory_png(points: Sequence[RatingPoint], title: str,
                         baseline_total: int | None = None,
                         session_dates: Sequence[datetime] = (), zone: tzinfo | None = None) -> bytes:
     """Draw HAMD-17 totals over time and return the PNG bytes
-    (:func:`hamd_trajectory_figure`, same parameters)."""
+    (:func:`hamd_trajectory_figure`, same parameters).
+
+    Parameters
+    ----------
+    points : sequence of RatingPoint
+        Ratings in time order (may be empty).
+    title : str
+        Figure title (no patient-identifying text).
+    baseline_total : int, optional
+        Baseline total; the response threshold is drawn when given and not 0.
+    session_dates : sequence of datetime
+        Delivered sessions, drawn as ticks along the bottom.
+    zone : tzinfo, optional
+        The clinic's time zone, whose days label the time axis (default the server's).
+
+    Returns
+    -------
+    bytes
+        The figure as a PNG file (800 x 450 pixels).
+    """
     buffer = io.BytesIO()
     hamd_trajectory_figure(points, title, baseline_total, session_dates, zone).savefig(buffer, format="png")
     return buffer.getvalue()

@@ -130,10 +130,25 @@ def decide(answers: Mapping[str, bool] | None,
 def check_override(answers: Mapping[str, bool], items: Iterable[str], reason: str) -> list[str]:
     """Validate a clinician override: it names positive blocking items and gives a reason.
 
+    Parameters
+    ----------
+    answers : mapping of str to bool
+        The recorded screening answers (:func:`validate_answers`).
+    items : iterable of str
+        Keys of the items the override covers (repeats are dropped).
+    reason : str
+        The clinician's documented reason; must not be blank.
+
     Returns
     -------
     list of str
         The overridden item keys.
+
+    Raises
+    ------
+    InputError
+        The reason is blank, no item is named, or an item is unknown or not a blocking item
+        answered yes.
     """
     items = list(dict.fromkeys(items))
     if not reason or not reason.strip():

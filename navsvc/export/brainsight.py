@@ -61,7 +61,23 @@ LPS_SYSTEM = "World"
 
 
 def coordinate_system(export: PlanExport, space: str) -> str:
-    """The ``# Coordinate system:`` header value of a file in ``space`` for this plan."""
+    """The ``# Coordinate system:`` header value of a file in ``space`` for this plan.
+
+    Parameters
+    ----------
+    export : PlanExport
+        The plan; its ``world_space`` (the input header's world code name, or None) picks
+        the NIfTI system.
+    space : str
+        ``"ras"`` or ``"lps"``, already lower case (as :func:`check_space` returns it); any
+        value other than ``"lps"`` is treated as RAS.
+
+    Returns
+    -------
+    str
+        ``"World"`` for ``"lps"``; otherwise the :data:`NIFTI_SYSTEM` name of
+        ``export.world_space``, or ``"NIfTI:Aligned"`` when it is None or not listed.
+    """
     return LPS_SYSTEM if space == "lps" else NIFTI_SYSTEM.get(export.world_space, "NIfTI:Aligned")
 
 

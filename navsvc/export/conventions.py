@@ -112,19 +112,59 @@ def plain_decimal(value: float) -> str:
 
 
 def ras_to_space(matrix_ras: np.ndarray, space: str) -> np.ndarray:
-    """Express a 4x4 RAS pose in ``space`` (``"ras"`` or ``"lps"``), mm."""
+    """Express a 4x4 RAS pose in ``space`` (``"ras"`` or ``"lps"``), mm.
+
+    Parameters
+    ----------
+    matrix_ras : array-like, shape (4, 4)
+        Pose in NIfTI RAS world coordinates, mm (any coil-axis convention).
+    space : str
+        Target world space, ``"ras"`` or ``"lps"`` (any case; checked by :func:`check_space`).
+
+    Returns
+    -------
+    numpy.ndarray, shape (4, 4), float64
+        A new matrix: with x and y rows negated for ``"lps"``, an unchanged copy for ``"ras"``.
+    """
     matrix = np.array(matrix_ras, dtype=float)
     return RAS_LPS_POSE_FLIP @ matrix if check_space(space) == "lps" else matrix
 
 
 def space_to_ras(matrix: np.ndarray, space: str) -> np.ndarray:
-    """Express a 4x4 pose given in ``space`` (``"ras"`` or ``"lps"``) in RAS, mm."""
+    """Express a 4x4 pose given in ``space`` (``"ras"`` or ``"lps"``) in RAS, mm.
+
+    Parameters
+    ----------
+    matrix : array-like, shape (4, 4)
+        Pose in the world space ``space``, mm (any coil-axis convention).
+    space : str
+        World space of ``matrix``, ``"ras"`` or ``"lps"`` (any case; checked by
+        :func:`check_space`).
+
+    Returns
+    -------
+    numpy.ndarray, shape (4, 4), float64
+        A new matrix in NIfTI RAS world coordinates, mm.
+    """
     # the flip is its own inverse
     return ras_to_space(matrix, space)
 
 
 def point_to_space(point_ras_mm, space: str) -> np.ndarray:
-    """Express a RAS point (mm) in ``space``; the same call converts back to RAS."""
+    """Express a RAS point (mm) in ``space``; the same call converts back to RAS.
+
+    Parameters
+    ----------
+    point_ras_mm : array-like of 3 floats
+        Point in NIfTI RAS world coordinates, mm (any array of 3 values; it is reshaped to (3,)).
+    space : str
+        Target world space, ``"ras"`` or ``"lps"`` (any case; checked by :func:`check_space`).
+
+    Returns
+    -------
+    numpy.ndarray, shape (3,), float64
+        A new array: x and y negated for ``"lps"``, an unchanged copy for ``"ras"``.
+    """
     point = np.asarray(point_ras_mm, dtype=float).reshape(3)
     return ras_to_lps(point)[0] if check_space(space) == "lps" else point.copy()
 

@@ -203,7 +203,25 @@ def plan_export(plan: dict) -> PlanExport:
 
 
 def check_size(data: bytes, what: str) -> bytes:
-    """Raise unless ``data`` is non-empty bytes no larger than :data:`MAX_POSE_FILE_BYTES`."""
+    """Raise unless ``data`` is non-empty bytes no larger than :data:`MAX_POSE_FILE_BYTES`.
+
+    Parameters
+    ----------
+    data : bytes or bytearray
+        Content of an uploaded pose file.
+    what : str
+        Name of the file used at the start of error messages (e.g. ``"Brainsight file"``).
+
+    Returns
+    -------
+    bytes
+        ``data`` as ``bytes`` (a bytearray is copied).
+
+    Raises
+    ------
+    InputError
+        ``data`` is not bytes, is empty, or is larger than :data:`MAX_POSE_FILE_BYTES`.
+    """
     if not isinstance(data, (bytes, bytearray)):
         raise InputError(f"{what}: expected the file content as bytes")
     if not data:
@@ -215,7 +233,25 @@ def check_size(data: bytes, what: str) -> bytes:
 
 
 def decode_text(data: bytes, what: str) -> str:
-    """Decode a UTF-8 text file (optional byte-order mark) or raise."""
+    """Decode a UTF-8 text file (optional byte-order mark) or raise.
+
+    Parameters
+    ----------
+    data : bytes or bytearray
+        Content of an uploaded pose file; its size is checked by :func:`check_size`.
+    what : str
+        Name of the file used at the start of error messages (e.g. ``"Brainsight file"``).
+
+    Returns
+    -------
+    str
+        The decoded text, without the byte-order mark.
+
+    Raises
+    ------
+    InputError
+        The size check fails or ``data`` is not valid UTF-8.
+    """
     try:
         return check_size(data, what).decode("utf-8-sig")
     except UnicodeDecodeError as exc:

@@ -139,6 +139,17 @@ def deidentify_dicom_zip(source: Path, target: Path, series_uid: str | None = No
     """Write a de-identified copy of the DICOM archive ``source`` to ``target`` (of its
     images of series ``series_uid`` only, when given).
 
+    Parameters
+    ----------
+    source : Path
+        The uploaded ``.zip``.
+    target : Path
+        The zip file to write: one member per kept image, named ``000000.dcm``,
+        ``000001.dcm``, ... in the order of the source members' names.
+    series_uid : str, optional
+        SeriesInstanceUID (before de-identification) of the images to keep; None keeps the
+        images of every series.
+
     Returns
     -------
     int
@@ -181,7 +192,20 @@ def deidentify_dicom_zip(source: Path, target: Path, series_uid: str | None = No
 
 def deidentify_file(source: Path, target: Path, series_uid: str | None = None) -> None:
     """De-identify ``source`` (NIfTI or DICOM zip, by suffix) into ``target``; of a DICOM
-    zip, keep the images of series ``series_uid`` only, when given."""
+    zip, keep the images of series ``series_uid`` only, when given.
+
+    Parameters
+    ----------
+    source : Path
+        The uploaded file: a name ending in ``.zip`` (any case) is read as a DICOM archive
+        (:func:`deidentify_dicom_zip`), any other as a NIfTI file, gzip-compressed when it
+        ends in ``.gz`` (:func:`deidentify_nifti`).
+    target : Path
+        The file to write; a NIfTI is gzip-compressed when its name ends in ``.gz``.
+    series_uid : str, optional
+        SeriesInstanceUID (before de-identification) of the DICOM images to keep; None keeps
+        every series; unused for a NIfTI file.
+    """
     if source.name.lower().endswith(".zip"):
         deidentify_dicom_zip(source, target, series_uid)
     else:

@@ -55,7 +55,20 @@ class DicomSeries:
 
 
 def printable(text: str, limit: int = 100) -> str:
-    """``text`` made safe for a one-line message: control characters replaced, length capped."""
+    """``text`` made safe for a one-line message: control characters replaced, length capped.
+
+    Parameters
+    ----------
+    text : str
+        Text from a file (any object is converted with ``str``).
+    limit : int
+        Longest result, characters; longer text is cut and ends in ``...``.
+
+    Returns
+    -------
+    str
+        The text with every non-printable character replaced by ``?``.
+    """
     clean = "".join(c if c.isprintable() else "?" for c in str(text))
     return clean if len(clean) <= limit else clean[: limit - 3] + "..."
 
@@ -116,7 +129,27 @@ def checked_members(archive: zipfile.ZipFile, source: str) -> list[zipfile.ZipIn
 
 
 def extract_zip_safely(zip_path: Path, dest: Path) -> Path:
-    """Unpack ``zip_path`` into ``dest`` refusing traversal names, bombs and huge archives."""
+    """Unpack ``zip_path`` into ``dest`` refusing traversal names, bombs and huge archives.
+
+    Parameters
+    ----------
+    zip_path : Path
+        The ``.zip`` file; its name is used in error messages.
+    dest : Path
+        An existing folder; each file member is written to it flat, as ``000000.dcm``,
+        ``000001.dcm``, ... in archive order (member names are not used).
+
+    Returns
+    -------
+    Path
+        ``dest``.
+
+    Raises
+    ------
+    InputError
+        The file is not a readable zip archive, :func:`checked_members` refuses it, or a
+        member's data are damaged or longer than declared.
+    """
     try:
         archive = zipfile.ZipFile(zip_path)
     except (zipfile.BadZipFile, OSError):
@@ -129,6 +162,20 @@ def extract_zip_safely(zip_path: Path, dest: Path) -> Path:
 
 def read_member(archive: zipfile.ZipFile, member: zipfile.ZipInfo, source: str) -> bytes:
     """One member of an archive checked by :func:`checked_members`, read into memory.
+
+    Parameters
+    ----------
+    archive : zipfile.ZipFile
+        The open archive.
+    member : zipfile.ZipInfo
+        One of the members :func:`checked_members` returned.
+    source : str
+        The archive's name in error messages.
+
+    Returns
+    -------
+    bytes
+        The member's unpacked content.
 
     Raises
     ------
@@ -226,7 +273,29 @@ def is_image_instance(ds) -> bool:
 
 
 def choose_series(series: list[DicomSeries], wanted: str | None, source: str) -> DicomSeries:
-    """Return the one series to convert, or raise naming the candidates."""
+    """Return the one series to convert, or raise naming the candidates.
+
+    Parameters
+    ----------
+    series : list of DicomSeries
+        The image series found (:func:`find_series`).
+    wanted : str or None
+        SeriesNumber or SeriesInstanceUID of the series to use; None when there must be only
+        one series.
+    source : str
+        Name of the folder or archive in error messages.
+
+    Returns
+    -------
+    DicomSeries
+        The series matching ``wanted``, or the only series.
+
+    Raises
+    ------
+    InputError
+        No series; no series or more than one series matching ``wanted``; or several series
+        and ``wanted`` is None.
+    """
     if not series:
         raise InputError(f"{source} contains no DICOM image series: upload the folder of the T1 series")
     if wanted is not None:

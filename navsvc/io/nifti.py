@@ -100,6 +100,13 @@ def check_raw_header(path: Path, name: str | None = None) -> None:
       ``pixdim`` is the old Analyze left/right-flip convention, so refuse rather than
       guess which side is left.
 
+    Parameters
+    ----------
+    path : Path
+        The file to check, a gzip stream or plain bytes.
+    name : str, optional
+        The file name messages show (default: ``path``'s).
+
     Raises
     ------
     InputError
@@ -145,7 +152,23 @@ def _check_raw_fields(name: str, raw: bytes, layout: _Layout, order: str) -> Non
 
 
 def check_header(img: nib.Nifti1Image, name: str) -> None:
-    """Raise :class:`InputError` if the header cannot describe a single head T1 volume."""
+    """Raise :class:`InputError` if the header cannot describe a single head T1 volume.
+
+    Parameters
+    ----------
+    img : nibabel.Nifti1Image or nibabel.Nifti2Image
+        The image, header loaded (its data are not read).
+    name : str
+        The file name, for the message.
+
+    Raises
+    ------
+    InputError
+        A dimension that is not positive, a 2-D image, more than one volume, more than
+        :data:`limits.MAX_VOXELS` voxels, a non-scalar voxel type, a singular or non-finite
+        affine, voxel sizes or a field of view (mm) outside the limits; and the refusals of
+        :func:`check_spatial_units` and :func:`check_orientation`.
+    """
     shape = tuple(int(n) for n in img.header.get_data_shape())
     if any(n <= 0 for n in shape):
         raise InputError(f"{name} declares dimensions {shape}: every dimension must be positive")
@@ -196,6 +219,13 @@ def check_spatial_units(img: nib.Nifti1Image, name: str) -> None:
     ignores it, ITK (and so ANTs and the tools built on it) scales by it: a 1 mm voxel in
     a header that says "metre" is 1 mm here and 1000 mm there, so the navigator would
     show the plan's coordinates somewhere else entirely.
+
+    Parameters
+    ----------
+    img : nibabel.Nifti1Image or nibabel.Nifti2Image
+        The image, header loaded.
+    name : str
+        The file name, for the message.
 
     Raises
     ------
@@ -289,6 +319,24 @@ def read_nifti_data(img: nib.Nifti1Image, name: str) -> np.ndarray:
     The block is read in slabs of :data:`limits.SLAB_VOXELS` voxels along the third axis,
     so a float64 volume at the voxel limit takes its 1 GiB as float32 and one slab, not
     the whole block twice over (4.3 GB before).
+
+    Parameters
+    ----------
+    img : nibabel.Nifti1Image or nibabel.Nifti2Image
+        The image :func:`read_nifti_header` returned (file still open), header checked: 3-D,
+        or 4-D and more with a single volume.
+    name : str
+        The file name, for the message.
+
+    Returns
+    -------
+    numpy.ndarray, shape (i, j, k), float32
+        The voxel values with the header's scaling applied (Fortran order).
+
+    Raises
+    ------
+    InputError
+        The data block is truncated or corrupt, holds NaN or Inf voxels, or is constant.
     """
     shape = img.shape[:3]
     single_volume = (0,) * (len(img.shape) - 3)  # a 4-D image has one volume (header check)

@@ -23,7 +23,21 @@ def is_gzip_file(path: Path) -> bool:
 def name_for_content(name: str, gzip_stream: bool) -> str:
     """``name`` ending as nibabel needs for such bytes (``.nii.gz`` for a gzip stream,
     ``.nii`` otherwise): unchanged when it does, else with its ``.nii``/``.gz`` ending
-    replaced (``t1.nii`` holding a gzip stream: ``t1.nii.gz``)."""
+    replaced (``t1.nii`` holding a gzip stream: ``t1.nii.gz``).
+
+    Parameters
+    ----------
+    name : str
+        The file's name (case of its ending ignored).
+    gzip_stream : bool
+        Whether the file's bytes are a gzip stream (:func:`is_gzip_file`).
+
+    Returns
+    -------
+    str
+        The name to read the file under; a name without a ``.nii``/``.gz`` ending gets the
+        ending appended.
+    """
     lower = name.lower()
     ending = NIFTI_GZ if gzip_stream else NIFTI
     if lower.endswith(ending) and (gzip_stream or not lower.endswith(".gz")):

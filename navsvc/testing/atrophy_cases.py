@@ -39,7 +39,23 @@ SAMPLE_MM = 0.1
 def shrink_centre_ras_mm(brain: np.ndarray, affine: np.ndarray, where: str) -> np.ndarray:
     """The brain's centroid (``"centroid"``), or that moved to the brain's posterior edge (``"back"``).
 
-    Colin27's voxel axes run along R, A, S, so its posterior edge is the least world y."""
+    Colin27's voxel axes run along R, A, S, so its posterior edge is the least world y.
+
+    Parameters
+    ----------
+    brain : numpy.ndarray of bool, shape (i, j, k)
+        Brain mask on the voxel grid of ``affine`` (:func:`heads.load_colin27_brain_mask`).
+    affine : numpy.ndarray, shape (4, 4)
+        Voxel-to-world (RAS mm) affine of that grid.
+    where : str
+        ``"back"`` moves the centroid's y to the world y of the mask voxel with the least
+        second voxel index; any other value (``"centroid"``) keeps the centroid.
+
+    Returns
+    -------
+    numpy.ndarray, shape (3,)
+        The centre, world RAS mm.
+    """
     inside = np.argwhere(brain)
     centre = voxel_to_world(affine, inside.mean(axis=0))[0]
     if where == "back":
@@ -50,7 +66,29 @@ def shrink_centre_ras_mm(brain: np.ndarray, affine: np.ndarray, where: str) -> n
 def atrophic_colin27(colin: nib.Nifti1Image, brain: np.ndarray, factor: float, where: str,
                      steps_vox: int) -> tuple[heads.TransformedHead, heads.TransformedHead]:
     """Colin27 with its brain shrunk (``factor`` < 1, towards ``where``), and that with its
-    sulci widened by ``steps_vox`` voxel steps too (the same head when 0)."""
+    sulci widened by ``steps_vox`` voxel steps too (the same head when 0).
+
+    Parameters
+    ----------
+    colin : nibabel.Nifti1Image
+        Colin27's head image.
+    brain : numpy.ndarray of bool
+        Its brain mask on the same grid (:func:`heads.load_colin27_brain_mask`).
+    factor : float
+        Linear shrink factor of the brain (:func:`heads.shrink_brain`); 1 or more leaves the
+        brain unshrunk (and ``where`` unused).
+    where : str
+        Centre the brain shrinks towards: ``"centroid"`` or ``"back"``
+        (:func:`shrink_centre_ras_mm`).
+    steps_vox : int
+        Sulcal widening steps, voxels (:func:`heads.widen_sulci`); 0 widens nothing.
+
+    Returns
+    -------
+    shrunk, atrophic : heads.TransformedHead
+        The shrunk head, and the shrunk head with widened sulci (``shrunk`` itself when
+        ``steps_vox`` is 0); both map from Colin27's world (RAS mm).
+    """
     shrunk = heads.rigid(colin)
     if factor < 1.0:
         centre = shrink_centre_ras_mm(brain, colin.affine, where)
@@ -68,6 +106,21 @@ def surface_depth_mm(img: nib.Nifti1Image, scalp_ras_mm, cortex_ras_mm) -> float
     of samples from ``COLIN_FLUID_BELOW`` up holding the cortical point begins; when the point
     itself reads as fluid, the first such sample beyond it (up to 10 mm); 0 when no fluid lies
     between.
+
+    Parameters
+    ----------
+    img : nibabel.Nifti1Image
+        The head image, sampled trilinearly.
+    scalp_ras_mm : sequence of 3 float
+        The scalp point, world RAS mm of ``img``.
+    cortex_ras_mm : sequence of 3 float
+        The cortical point, world RAS mm of ``img`` (not equal to the scalp point).
+
+    Returns
+    -------
+    float
+        Distance from the scalp point along the line to the surface, mm (in steps of
+        :data:`SAMPLE_MM`).
 
     Raises
     ------
@@ -92,7 +145,26 @@ def surface_depth_mm(img: nib.Nifti1Image, scalp_ras_mm, cortex_ras_mm) -> float
 def expected_depths_mm(colin_plan: dict, shrunk: heads.TransformedHead,
                        atrophic: heads.TransformedHead) -> tuple[float, float]:
     """The depths (mm) at the target and at the motor hand knob that an atrophic copy should
-    measure, from Colin27's own plan (see the module's text)."""
+    measure, from Colin27's own plan (see the module's text).
+
+    Parameters
+    ----------
+    colin_plan : dict
+        Colin27's own plan (``plan.json``); needs ``entry.scalp_ras_mm``,
+        ``target.cortex_ras_mm``, ``landmarks.points.m1_hand_knob`` (``ras_mm`` and
+        ``cortex_ras_mm``) and ``dose.scalp_to_cortex_target_mm`` /
+        ``dose.scalp_to_cortex_m1_mm``.
+    shrunk : heads.TransformedHead
+        The shrunk head (first value of :func:`atrophic_colin27`); its ``original_to_new``
+        moves the plan's cortical points.
+    atrophic : heads.TransformedHead
+        The shrunk head with widened sulci (second value of :func:`atrophic_colin27`).
+
+    Returns
+    -------
+    target_mm, m1_mm : float
+        Expected scalp-to-cortex depths at the target and at the hand knob, mm.
+    """
     m1 = colin_plan["landmarks"]["points"]["m1_hand_knob"]
     expected = []
     for scalp, cortex, depth in ((colin_plan["entry"]["scalp_ras_mm"], colin_plan["target"]["cortex_ras_mm"],

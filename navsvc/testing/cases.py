@@ -53,6 +53,20 @@ def accuracy_case(name: str, img: nib.Nifti1Image, seed: int = 2012) -> heads.Tr
     The cases share one random generator, drawn in order: every case before ``name`` is
     made too (calling one maker alone would draw another transform).
 
+    Parameters
+    ----------
+    name : str
+        The case's name, as :func:`accuracy_cases` lists it (e.g. ``"oblique affine B"``).
+    img : nibabel.Nifti1Image
+        The head to transform.
+    seed : int
+        Seed of the shared random generator (the benchmark's 2012 by default).
+
+    Returns
+    -------
+    heads.TransformedHead
+        The transformed head with its ground-truth point maps.
+
     Raises
     ------
     LookupError

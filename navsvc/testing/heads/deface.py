@@ -19,6 +19,19 @@ def deface(img: nib.Nifti1Image, brow_height_mm: float = -10.0, brow_front_mm: f
     Defacing follows acquisition: add noise first (``add_rician_noise(...).then(deface)``),
     or the removed region holds noise like air.
 
+    Parameters
+    ----------
+    img : nibabel.Nifti1Image
+        A 3-D head image in MNI-like world coordinates.
+    brow_height_mm : float
+        World z of the plane at ``y = brow_front_mm``, mm.
+    brow_front_mm : float
+        World y at which the plane is at ``brow_height_mm``, mm.
+    slope : float
+        How far the plane falls per mm towards the back (decreasing y), mm per mm.
+    behind_mm : float
+        World y, mm; only voxels in front of it (greater y) are removed.
+
     Returns
     -------
     TransformedHead

@@ -74,7 +74,26 @@ def add_capsule(img: nib.Nifti1Image, centre_ras_mm, axis_ras, length_mm: float 
 def capsule_voxels(img: nib.Nifti1Image, centre_ras_mm, axis_ras, length_mm: float,
                    diameter_mm: float) -> np.ndarray:
     """Indices (N, 3) of the voxels of ``img`` whose centres lie in a capsule (a cylinder with
-    round ends; a ball when ``length_mm`` equals ``diameter_mm``), world RAS mm."""
+    round ends; a ball when ``length_mm`` equals ``diameter_mm``), world RAS mm.
+
+    Parameters
+    ----------
+    img : nibabel.Nifti1Image
+        A 3-D image; its affine and voxel sizes are used, not its data.
+    centre_ras_mm : sequence of 3 float
+        The capsule's centre, world RAS mm.
+    axis_ras : sequence of 3 float
+        Its long axis (any non-zero length).
+    length_mm : float
+        Its length end to end, round ends included, mm (not less than ``diameter_mm``).
+    diameter_mm : float
+        Its diameter, mm.
+
+    Returns
+    -------
+    numpy.ndarray of int, shape (n, 3)
+        Voxel indices inside the capsule and the image.
+    """
     centre = np.asarray(centre_ras_mm, dtype=np.float64)
     axis = np.asarray(axis_ras, dtype=np.float64) / np.linalg.norm(axis_ras)
     radius, half_length = diameter_mm / 2.0, length_mm / 2.0
@@ -90,7 +109,22 @@ def capsule_voxels(img: nib.Nifti1Image, centre_ras_mm, axis_ras, length_mm: flo
 
 
 def weighted_centroid_ras_mm(weights: np.ndarray, affine: np.ndarray, min_fraction: float = 0.01) -> np.ndarray:
-    """World (RAS mm) centroid of the positive ``weights`` (voxels below ``min_fraction`` of the peak ignored)."""
+    """World (RAS mm) centroid of the positive ``weights`` (voxels below ``min_fraction`` of the peak ignored).
+
+    Parameters
+    ----------
+    weights : numpy.ndarray, shape (i, j, k)
+        Voxel weights, e.g. an image with a marker minus the image without it.
+    affine : numpy.ndarray, shape (4, 4)
+        Voxel-to-world (RAS mm) affine of the grid of ``weights``.
+    min_fraction : float
+        Voxels whose weight is not above this fraction of the largest weight are ignored.
+
+    Returns
+    -------
+    numpy.ndarray, shape (3,)
+        The weighted centroid, world RAS mm.
+    """
     w = np.asarray(weights, dtype=np.float64)
     keep = w > min_fraction * w.max()
     ijk = np.argwhere(keep).astype(np.float64)

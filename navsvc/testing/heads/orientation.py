@@ -23,7 +23,20 @@ def all_orientations() -> Iterator[tuple[tuple[int, int, int], tuple[bool, bool,
 
 
 def orientation_label(perm, flips) -> str:
-    """Short id of an orientation, e.g. ``'p201-f010'`` (for test ids)."""
+    """Short id of an orientation, e.g. ``'p201-f010'`` (for test ids).
+
+    Parameters
+    ----------
+    perm : sequence of 3 int
+        Voxel-axis permutation, as :func:`reorient` takes it.
+    flips : sequence of 3 bool
+        Voxel-axis flips, as :func:`reorient` takes them.
+
+    Returns
+    -------
+    str
+        ``"p"``, the permutation's digits, ``"-f"``, one ``0``/``1`` per flip.
+    """
     return "p" + "".join(str(int(p)) for p in perm) + "-f" + "".join(str(int(bool(f))) for f in flips)
 
 
