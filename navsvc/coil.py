@@ -115,7 +115,21 @@ def coil_matrix(scalp_ras_mm, inward_normal, handle_dir, distance_to_scalp_mm: f
 
 
 def axis_distance_mm(matrix: np.ndarray, point_ras_mm) -> float:
-    """Distance from ``point_ras_mm`` to the coil's z axis (the line through its centre)."""
+    """Distance from ``point_ras_mm`` to the coil's z axis (the line through its centre).
+
+    Parameters
+    ----------
+    matrix : numpy.ndarray, shape (4, 4)
+        The coil's ``matsimnibs`` matrix (:func:`coil_matrix`); its z column is taken to be
+        a unit vector.
+    point_ras_mm : array-like, shape (3,)
+        The point, RAS mm.
+
+    Returns
+    -------
+    float
+        The perpendicular distance, mm, to the whole line (either side of the centre).
+    """
     centre, z = matrix[:3, 3], matrix[:3, 2]
     offset = np.asarray(point_ras_mm, float) - centre
     return float(np.linalg.norm(offset - np.dot(offset, z) * z))

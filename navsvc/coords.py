@@ -28,6 +28,18 @@ def apply_affine(affine: np.ndarray, points) -> np.ndarray:
 
     The result is the transpose of a C-ordered (3, N) array, so ``.T`` hands one
     coordinate per row to code that samples images (``scipy.ndimage``).
+
+    Parameters
+    ----------
+    affine : numpy.ndarray, shape (4, 4)
+        The transform; only its top three rows are used (no projective part).
+    points : array-like, shape (3,) or (N, 3)
+        Points in the affine's input space (a single point counts as N = 1).
+
+    Returns
+    -------
+    numpy.ndarray, shape (N, 3)
+        The transformed points, float64, in the affine's output space.
     """
     # Column multiply-adds rather than a matrix product: BLAS gains nothing with an inner
     # dimension of 3 and, multi-threaded, spins its threads on a busy machine.
@@ -51,12 +63,38 @@ def lps_to_ras(points_lps_mm) -> np.ndarray:
 
 
 def world_to_voxel(affine: np.ndarray, points_ras_mm) -> np.ndarray:
-    """Continuous voxel indices (N, 3) of RAS world points under a voxel-to-world affine."""
+    """Continuous voxel indices (N, 3) of RAS world points under a voxel-to-world affine.
+
+    Parameters
+    ----------
+    affine : numpy.ndarray, shape (4, 4)
+        The image's voxel-to-RAS affine (it is inverted here).
+    points_ras_mm : array-like, shape (3,) or (N, 3)
+        World points, RAS mm.
+
+    Returns
+    -------
+    numpy.ndarray, shape (N, 3)
+        Fractional voxel indices (i, j, k), not rounded or clipped to the image.
+    """
     return apply_affine(np.linalg.inv(affine), points_ras_mm)
 
 
 def voxel_to_world(affine: np.ndarray, ijk) -> np.ndarray:
-    """RAS world points (N, 3) of (possibly fractional) voxel indices."""
+    """RAS world points (N, 3) of (possibly fractional) voxel indices.
+
+    Parameters
+    ----------
+    affine : numpy.ndarray, shape (4, 4)
+        The image's voxel-to-RAS affine.
+    ijk : array-like, shape (3,) or (N, 3)
+        Voxel indices (i, j, k); integers or fractions.
+
+    Returns
+    -------
+    numpy.ndarray, shape (N, 3)
+        World points, RAS mm.
+    """
     return apply_affine(affine, ijk)
 
 
@@ -70,7 +108,23 @@ def unit(vector) -> np.ndarray:
 
 
 def rotation_deg_to_matrix(about_x_deg: float, about_y_deg: float, about_z_deg: float) -> np.ndarray:
-    """3x3 rotation: about x, then y, then z (right-hand rule, degrees)."""
+    """3x3 rotation: about x, then y, then z (right-hand rule, degrees).
+
+    Parameters
+    ----------
+    about_x_deg : float
+        Angle about the x axis, degrees, applied first.
+    about_y_deg : float
+        Angle about the y axis, degrees, applied second.
+    about_z_deg : float
+        Angle about the z axis, degrees, applied last.
+
+    Returns
+    -------
+    numpy.ndarray, shape (3, 3)
+        The matrix ``Rz @ Ry @ Rx``, for column vectors; the axes are fixed (the second
+        and third turns are about the original axes, not the turned ones).
+    """
     ax, ay, az = np.deg2rad([about_x_deg, about_y_deg, about_z_deg])
     rx = np.array([[1, 0, 0], [0, np.cos(ax), -np.sin(ax)], [0, np.sin(ax), np.cos(ax)]])
     ry = np.array([[np.cos(ay), 0, np.sin(ay)], [0, 1, 0], [-np.sin(ay), 0, np.cos(ay)]])

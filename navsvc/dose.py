@@ -22,7 +22,24 @@ MAX_DEPTH_DIFFERENCE_MM = 10.0
 
 def mt_offset_pct_mso(scalp_to_cortex_target_mm: float, scalp_to_cortex_m1_mm: float,
                       slope_pct_mso_per_mm: float = STOKES_SLOPE_PCT_MSO_PER_MM) -> float:
-    """%MSO to add to the resting motor threshold for the target's depth."""
+    """%MSO to add to the resting motor threshold for the target's depth.
+
+    Parameters
+    ----------
+    scalp_to_cortex_target_mm : float
+        Scalp-to-cortex distance at the target, mm.
+    scalp_to_cortex_m1_mm : float
+        The same at the motor hand knob (M1), where the motor threshold was measured, mm.
+    slope_pct_mso_per_mm : float
+        Rise of the motor threshold per mm of extra depth, %MSO/mm (Stokes et al.: 2.8).
+
+    Returns
+    -------
+    float
+        The offset, %MSO: positive when the target lies deeper than M1, negative when
+        shallower. Not rounded and not checked for plausibility (see
+        :func:`implausible_depth`).
+    """
     return slope_pct_mso_per_mm * (scalp_to_cortex_target_mm - scalp_to_cortex_m1_mm)
 
 
@@ -33,7 +50,22 @@ M1_NOT_IN_IMAGE = ("the image's field of view cuts the scalp over the motor hand
 
 
 def implausible_depth(scalp_to_cortex_target_mm: float, scalp_to_cortex_m1_mm: float) -> str | None:
-    """Why no suggestion can be made from these distances, or None when both are plausible."""
+    """Why no suggestion can be made from these distances, or None when both are plausible.
+
+    Parameters
+    ----------
+    scalp_to_cortex_target_mm : float
+        Scalp-to-cortex distance at the target, mm.
+    scalp_to_cortex_m1_mm : float
+        The same at the motor hand knob, mm.
+
+    Returns
+    -------
+    str or None
+        A user-facing reason when either distance lies outside
+        :data:`PLAUSIBLE_SCALP_TO_CORTEX_MM` (bounds included as plausible) or the two
+        differ by more than :data:`MAX_DEPTH_DIFFERENCE_MM`; None otherwise.
+    """
     lo, hi = PLAUSIBLE_SCALP_TO_CORTEX_MM
     for where, depth in (("target", scalp_to_cortex_target_mm), ("motor hand knob", scalp_to_cortex_m1_mm)):
         if not lo <= depth <= hi:

@@ -63,7 +63,21 @@ class WorkingImage:
         return WorkingImage(block_means(self.data, factor), origin, self.spacing_mm * factor)
 
     def sample(self, points_ras_mm: np.ndarray, order: int = 1) -> np.ndarray:
-        """Interpolate the image at RAS points (0 outside the grid)."""
+        """Interpolate the image at RAS points (0 outside the grid).
+
+        Parameters
+        ----------
+        points_ras_mm : numpy.ndarray, shape (N, 3)
+            Points, native RAS mm.
+        order : int
+            Spline order of :func:`scipy.ndimage.map_coordinates`: 1 trilinear, 0 the
+            nearest voxel (masks, labels).
+
+        Returns
+        -------
+        numpy.ndarray, shape (N,)
+            The values, in ``data``'s dtype; 0 beyond the outer voxel centres.
+        """
         ijk = (np.asarray(points_ras_mm, float) - self.origin_ras_mm) / self.spacing_mm
         return ndimage.map_coordinates(self.data, ijk.T, order=order, mode="constant", cval=0.0)
 
@@ -71,7 +85,20 @@ class WorkingImage:
 def block_means(data: np.ndarray, factor: int) -> np.ndarray:
     """Means (float32) of the ``factor``-cubed blocks of the 3-D array ``data``, from its
     first voxel; voxels past the last whole block are left out. The centre of block 0 lies
-    at (factor - 1) / 2 voxels."""
+    at (factor - 1) / 2 voxels.
+
+    Parameters
+    ----------
+    data : numpy.ndarray, 3-D
+        The voxels.
+    factor : int
+        Edge of a block, voxels.
+
+    Returns
+    -------
+    numpy.ndarray, float32
+        One mean per block: shape ``n // factor`` along each axis of length ``n``.
+    """
     shape = [n // factor * factor for n in data.shape]
     blocks = data[: shape[0], : shape[1], : shape[2]].reshape(
         shape[0] // factor, factor, shape[1] // factor, factor, shape[2] // factor, factor
@@ -105,6 +132,20 @@ def resample_to_working_grid(t1: LoadedT1, spacing_mm: float = 1.0) -> WorkingIm
 
     The grid corners are snapped to multiples of ``spacing_mm`` so that inputs that
     differ only in voxel order give the same grid.
+
+    Parameters
+    ----------
+    t1 : LoadedT1
+        The loaded T1, its ``affine`` voxel-to-RAS.
+    spacing_mm : float
+        Voxel size of the grid, mm, the same on all three axes.
+
+    Returns
+    -------
+    WorkingImage
+        float32 voxels on a grid covering the head's bounding box (the voxels brighter
+        than air, :func:`head_bounds_ras_mm`) plus :data:`HEAD_MARGIN_MM` on every side;
+        0 from one input voxel outside the input on (:func:`resample_voxels_linear`).
     """
     lo, hi = head_bounds_ras_mm(t1)
     origin = np.floor((lo - HEAD_MARGIN_MM) / spacing_mm) * spacing_mm

@@ -105,6 +105,22 @@ def mutual_information(fixed: ants.ANTsImage, moving: ants.ANTsImage, transform)
 
     ANTs' own measure (antspyx's ``image_mutual_information``) took 11 ms an image at 8 mm,
     20 times the resampling: too slow for hundreds of starts.
+
+    Parameters
+    ----------
+    fixed : ants.ANTsImage
+        The reference image, normalised (values 0 to 1.5, see
+        :func:`navsvc.registration_grid.normalise`; higher values fall in the top bin).
+    moving : ants.ANTsImage
+        The image carried onto ``fixed``'s grid (trilinear), normalised the same way.
+    transform : str or ants.ANTsTransform
+        A transform file's path as a ``str`` (a ``Path`` is not accepted) or a transform
+        object, mapping ``fixed``'s points into ``moving``'s space.
+
+    Returns
+    -------
+    float
+        The mutual information, nats (0 or more).
     """
     if isinstance(transform, str):
         warped = ants.apply_transforms(fixed=fixed, moving=moving, transformlist=[transform])

@@ -55,6 +55,20 @@ def bias_field_spread(head: np.ndarray, corrected: np.ndarray, mask: np.ndarray)
     (gain 1 + k (r/R)^2 about the head's centre, k = 1, 2, 4) 1.29, 1.38, 1.40. N4 with
     these settings recovers part of such a field only: the three heads planned 3.6, 4.6 and
     5.5 mm off until they were corrected again with :data:`UNEVEN_BIAS_CORRECTION`.
+
+    Parameters
+    ----------
+    head : numpy.ndarray, 3-D
+        The head's voxels before N4.
+    corrected : numpy.ndarray, 3-D
+        The same voxels after N4 (same shape as ``head``).
+    mask : numpy.ndarray of bool, 3-D
+        The voxels N4 corrected (the dilated brain mask), same shape.
+
+    Returns
+    -------
+    float
+        The ratio of the two percentiles.
     """
     corrected_in = corrected[mask]
     kept = corrected_in > 0.05 * corrected_in.max()
@@ -68,7 +82,31 @@ def patient_brain(moving: ants.ANTsImage, head_affine: str) -> PatientBrain:
     bias-corrected inside that mask, on the mask's bounding box of the 2 mm grid; and the
     spread of the bias field removed. A brain whose spread says its intensity is uneven
     (:func:`~navsvc.registration_checks.is_uneven_intensity`) is corrected again, with
-    :data:`UNEVEN_BIAS_CORRECTION`."""
+    :data:`UNEVEN_BIAS_CORRECTION`.
+
+    Parameters
+    ----------
+    moving : ants.ANTsImage
+        The patient's head on the 2 mm registration grid, normalised
+        (:func:`navsvc.registration_grid.registration_grid_image`).
+    head_affine : str
+        The head stage's affine transform file (fixed = Colin27's head, moving = the
+        patient); it is inverted here to carry Colin27's brain mask onto ``moving``.
+
+    Returns
+    -------
+    PatientBrain
+        The corrected brain, zero outside the mask (dilated by
+        :data:`BRAIN_MASK_DILATION_VOXELS` voxels) and normalised inside it, cropped to
+        the mask's bounding box plus one voxel (same physical space as ``moving``); and
+        the bias field's spread measured with :data:`BIAS_CORRECTION`.
+
+    Raises
+    ------
+    InputError
+        If Colin27's brain mask, carried by the head affine, misses ``moving``'s grid
+        entirely (not a whole-head T1, or a failed head stage).
+    """
     colin_mask = ants.image_read(str(templates.require(templates.COLIN_BRAIN_MASK)))
     brain_mask = ants.apply_transforms(fixed=moving, moving=colin_mask, transformlist=[head_affine],
                                        whichtoinvert=[True], interpolator="nearestNeighbor").numpy() > 0

@@ -83,7 +83,28 @@ class PlanContext:
     @classmethod
     def of(cls, t1: LoadedT1, grid: WorkingImage, coarse: WorkingImage, registration: Registration,
            anatomy: NativeAnatomy) -> PlanContext:
-        """The context of a registered T1 (:func:`register_with_anatomy`'s results)."""
+        """The context of a registered T1 (:func:`register_with_anatomy`'s results).
+
+        Parameters
+        ----------
+        t1 : LoadedT1
+            The loaded T1, in its own voxel order.
+        grid : WorkingImage
+            The T1 on the 1 mm working grid (:func:`navsvc.grid.resample_to_working_grid`).
+        coarse : WorkingImage
+            The same block-averaged to 2 mm (``grid.downsampled(2)``), the grid of the
+            scalp's head mask.
+        registration : Registration
+            The registration to Colin27 and MNI.
+        anatomy : NativeAnatomy
+            The anatomy stage's result (scalp, head frame, field-of-view cut, brain mask).
+
+        Returns
+        -------
+        PlanContext
+            With the outer skin (:meth:`navsvc.anatomy.scalp_rise.OuterSkin.of`) made from
+            ``grid``, ``coarse`` and the scalp.
+        """
         return cls(t1, grid, registration, anatomy.scalp, anatomy.frame, anatomy.cut, anatomy.brain_mask,
                    OuterSkin.of(grid, coarse, anatomy.scalp))
 
@@ -145,7 +166,30 @@ def _along_normal_entry(scalp: Scalp, cut: ScalpCut, entry, target) -> np.ndarra
 
 
 def locate_target(options: PlanOptions, ctx: PlanContext) -> TargetResult:
-    """Map the chosen target into the patient, individualize it and place the coil."""
+    """Map the chosen target into the patient, individualize it and place the coil.
+
+    Parameters
+    ----------
+    options : PlanOptions
+        The target (a native RAS point, else an MNI point, else the named strategy's MNI
+        point), the handle angle and the coil's distance from the scalp.
+    ctx : PlanContext
+        The registered T1 and its anatomy.
+
+    Returns
+    -------
+    TargetResult
+        The target in MNI and native space, its cortical point, the scalp entry nearest
+        that point and the coil pose there, the along-normal alternative entry and pose
+        (native RAS mm), and the scalp-to-cortex distance, scalp rise and widest fluid
+        near the target.
+
+    Raises
+    ------
+    InputError
+        If no grey matter of the target's hemisphere lies within
+        :data:`~navsvc.target.individualize.MAX_SHIFT_MM` of the mapped target.
+    """
     reg, frame, scalp = ctx.registration, ctx.frame, ctx.scalp
     if options.native_ras_mm is not None:
         native = np.asarray(options.native_ras_mm, float)
@@ -206,6 +250,23 @@ def native_anatomy(t1: LoadedT1, coarse: WorkingImage, head: HeadAlignment) -> N
 
     It needs only the head stage's alignment to Colin27, so the pipeline runs it while the
     registration's SyN stage runs in its own process.
+
+    Parameters
+    ----------
+    t1 : LoadedT1
+        The loaded T1 on its own voxel grid (noise, ghosting and removed scalp are measured
+        there).
+    coarse : WorkingImage
+        The T1 on the 2 mm working grid: the scalp surface is made from it and Colin27's
+        brain mask resampled onto it.
+    head : HeadAlignment
+        The head stage's affine alignment to Colin27.
+
+    Returns
+    -------
+    NativeAnatomy
+        The scalp, head frame, field-of-view cut, brain mask (2 mm grid), noise and
+        ghosting measures and the smallest scalp-to-brain distance.
     """
     lattice = air_lattice(t1.data, t1.affine, head.native_to_colin)
     ghosting_pct = ghosting_pct_by_axis(lattice)
@@ -235,6 +296,30 @@ def register_with_anatomy(t1: LoadedT1, coarse: WorkingImage, scratch: Path,
     that is not a head T1 the registration says so, where the anatomy would report a
     symptom (no scalp, too much noise). Strong motion spoils both: a failed registration's
     refusal then names the ghosting too.
+
+    Parameters
+    ----------
+    t1 : LoadedT1
+        The loaded T1 on its own voxel grid.
+    coarse : WorkingImage
+        The T1 on the 2 mm working grid; the registration runs on it.
+    scratch : Path
+        The plan's scratch folder, whose path ANTs can take; it receives the transform
+        files.
+    timer : StageTimer
+        Times the ``registration`` stage and the ``anatomy`` stage inside it.
+
+    Returns
+    -------
+    tuple of (Registration, NativeAnatomy)
+        The registration and the anatomy stage's result.
+
+    Raises
+    ------
+    InputError
+        If the registration's quality check refuses it (naming strong ghosting too when
+        the anatomy stage found it); after the registration's checks pass, whatever error
+        the anatomy stage raised is raised again.
     """
     with timer.stage("registration"):
         with registration_to_mni(coarse, scratch) as pending:
@@ -284,7 +369,22 @@ def locate_m1(ctx: PlanContext) -> M1Site:
 
 def place_landmarks(ctx: PlanContext, m1: M1Site) -> LandmarkSet:
     """The 10-05 positions projected onto this scalp, the Beam F3 site, the 5-cm-rule site,
-    and whether each lies on scalp the image holds."""
+    and whether each lies on scalp the image holds.
+
+    Parameters
+    ----------
+    ctx : PlanContext
+        The registered T1 and its anatomy.
+    m1 : M1Site
+        The motor hand knob (:func:`locate_m1`); the 5-cm-rule site is measured from its
+        scalp point.
+
+    Returns
+    -------
+    LandmarkSet
+        The landmarks, native RAS mm, and for each (and for the hand knob's scalp point)
+        whether it lies on scalp the image holds.
+    """
     points = project_montage(ctx.scalp, ctx.registration)
     beam = beam_f3(ctx.scalp, points, ctx.frame)
     five_cm = five_cm_site(ctx.scalp, m1.scalp_ras_mm, ctx.frame)

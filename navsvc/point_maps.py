@@ -29,6 +29,21 @@ def sample_like_itk(data: np.ndarray, ijk: np.ndarray, order: int = 1) -> np.nda
     ``order=1`` is trilinear (ITK's linear interpolator), ``order=0`` the nearest voxel
     (rounding half up, as ``nearestNeighbor``). ITK reads the outer half voxel too
     (clamping to the edge voxel, as scipy's 'nearest' mode); further out the value is 0.
+
+    Parameters
+    ----------
+    data : numpy.ndarray, 3-D
+        The image's voxels.
+    ijk : numpy.ndarray, shape (3, N)
+        Continuous voxel indices, one row per axis (the transpose of
+        :func:`navsvc.coords.world_to_voxel`'s result).
+    order : int
+        1 for trilinear interpolation, 0 for the nearest voxel (no other value is supported).
+
+    Returns
+    -------
+    numpy.ndarray, shape (N,)
+        The values: float32 for ``order=1``, ``data``'s dtype for ``order=0``.
     """
     if order == 0:
         ijk = np.floor(ijk + 0.5)
@@ -44,7 +59,21 @@ def sample_like_itk(data: np.ndarray, ijk: np.ndarray, order: int = 1) -> np.nda
 
 
 def affine_matrix_lps(path: str, invert: bool = False) -> np.ndarray:
-    """The 4×4 matrix (LPS mm) of an ITK affine transform file, or of its inverse."""
+    """The 4×4 matrix (LPS mm) of an ITK affine transform file, or of its inverse.
+
+    Parameters
+    ----------
+    path : str or Path
+        The transform file (``.mat``, as ANTs writes it).
+    invert : bool
+        Return the inverse matrix instead.
+
+    Returns
+    -------
+    numpy.ndarray, shape (4, 4)
+        Maps LPS points (mm) as the file's transform maps them (for an ANTs registration:
+        fixed-space points into the moving space), or back when ``invert`` is true.
+    """
     transform = ants.read_transform(str(path))
     images = np.array([transform.apply_to_point(tuple(p)) for p in _PROBES], dtype=np.float64)
     matrix = np.eye(4)
@@ -87,6 +116,19 @@ class DisplacementField:
 
 def transform_files(files, invert) -> Iterator[tuple[str, bool, bool]]:
     """``(path, is_affine, inverted)`` for each entry of an ``ants.apply_transforms`` list.
+
+    Parameters
+    ----------
+    files : sequence of str or Path
+        The transform files, in ``ants.apply_transforms`` order.
+    invert : sequence of bool
+        Whether each file is inverted, paired with ``files`` in order.
+
+    Yields
+    ------
+    tuple of (str, bool, bool)
+        The path as a string; whether it is an affine file (its name ends in ``.mat``);
+        whether it is inverted.
 
     Raises
     ------

@@ -83,7 +83,22 @@ BRAIN_AFFINE = dict(aff_shrink_factors=(4, 2), aff_smoothing_sigmas=(2, 1), aff_
 
 
 def brain_correlation(warped_native: np.ndarray, template: np.ndarray, mask: np.ndarray) -> float:
-    """Pearson correlation of the warped patient and the template inside the template brain."""
+    """Pearson correlation of the warped patient and the template inside the template brain.
+
+    Parameters
+    ----------
+    warped_native : numpy.ndarray
+        The patient's image resampled onto the template's grid (same shape as ``template``).
+    template : numpy.ndarray
+        The template image.
+    mask : numpy.ndarray of bool
+        The voxels compared (same shape as the images), e.g. the template brain eroded.
+
+    Returns
+    -------
+    float
+        The correlation coefficient, -1 to 1; 0.0 when either image is constant in ``mask``.
+    """
     a, b = warped_native[mask], template[mask]
     if a.std() == 0 or b.std() == 0:
         return 0.0
@@ -327,6 +342,18 @@ def register_to_mni(native: WorkingImage, work_dir: Path,
                     syn_iterations: tuple[int, ...] = SYN_ITERATIONS) -> Registration:
     """Register the patient (working grid) to Colin27 (head) and ICBM 2009a (brain) and
     wait for the result (:func:`registration_to_mni` with nothing done meanwhile).
+
+    Parameters
+    ----------
+    native : WorkingImage
+        The patient's T1 on the working grid (any spacing dividing 2 mm).
+    work_dir : Path
+        An existing folder, private to this call, that receives the transform files; its
+        path must be one ANTs can take (:func:`require_ants_folder`). The caller deletes it
+        when done.
+    syn_iterations : tuple of int
+        SyN iterations at shrink factors 4, 2, 1 of the 2 mm grid (see
+        :func:`register_brain`); plans use the default.
 
     Returns
     -------

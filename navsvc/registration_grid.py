@@ -50,7 +50,23 @@ def normalise(image: ants.ANTsImage, mask: np.ndarray | None = None) -> ants.ANT
 
 
 def index_box(mask: np.ndarray, margin_voxels: int, shape) -> tuple[list[int], list[int]]:
-    """Index bounds (lo, hi) of the bounding box of ``mask`` plus a margin, within ``shape``."""
+    """Index bounds (lo, hi) of the bounding box of ``mask`` plus a margin, within ``shape``.
+
+    Parameters
+    ----------
+    mask : numpy.ndarray of bool
+        The voxels to enclose; at least one must be set.
+    margin_voxels : int
+        Voxels added on every side of the box, before clipping to ``shape``.
+    shape : sequence of int
+        The shape of the array the box indexes.
+
+    Returns
+    -------
+    tuple of (list of int, list of int)
+        ``lo`` (first index, inclusive) and ``hi`` (last index + 1, exclusive) per axis, as
+        slice bounds and as :func:`ants.crop_indices` takes them.
+    """
     inside = np.argwhere(mask)
     lo = np.maximum(inside.min(axis=0) - margin_voxels, 0)
     hi = np.minimum(inside.max(axis=0) + margin_voxels + 1, np.array(shape))

@@ -59,7 +59,22 @@ class HeadAlignment:
         return _map_points(self._points_to_colin, points_ras_mm)
 
     def colin_image_to_native(self, image: ants.ANTsImage, grid: WorkingImage, nearest: bool = False) -> np.ndarray:
-        """Resample an image defined in Colin27 space onto the native grid (affine stage)."""
+        """Resample an image defined in Colin27 space onto the native grid (affine stage).
+
+        Parameters
+        ----------
+        image : ants.ANTsImage
+            An image in Colin27 head space (physical space of the Colin27 template files).
+        grid : WorkingImage
+            The native grid to resample onto (its voxel values are not used).
+        nearest : bool
+            Nearest-neighbour interpolation (masks, labels) instead of trilinear.
+
+        Returns
+        -------
+        numpy.ndarray
+            Voxels of ``grid``'s shape, in ``image``'s pixel type.
+        """
         return _resample(self._image_from_colin, image, grid, nearest)
 
     def turn_from_upright_deg(self) -> float:
@@ -114,6 +129,14 @@ class Registration(HeadAlignment):
         """Local volume ratio native/MNI of the MNI-to-native map at each point (central
         differences ``step_mm`` apart): 1 keeps volume, <= 0 mirrors or folds space.
 
+        Parameters
+        ----------
+        points_mni_mm : array-like, shape (3,) or (N, 3)
+            Points, ICBM MNI RAS mm.
+        step_mm : float
+            Offset of the differenced points from each point, mm, either way along each
+            MNI axis (so the two points of a difference lie ``2 * step_mm`` apart).
+
         Returns
         -------
         numpy.ndarray, shape (N,)
@@ -125,7 +148,22 @@ class Registration(HeadAlignment):
 
     # -- images ---------------------------------------------------------------
     def mni_image_to_native(self, image: ants.ANTsImage, grid: WorkingImage, nearest: bool = False) -> np.ndarray:
-        """Resample an image defined in ICBM space onto the native working grid."""
+        """Resample an image defined in ICBM space onto the native working grid.
+
+        Parameters
+        ----------
+        image : ants.ANTsImage
+            An image in ICBM 2009a MNI space (physical space of the ICBM template files).
+        grid : WorkingImage
+            The native grid to resample onto (its voxel values are not used).
+        nearest : bool
+            Nearest-neighbour interpolation (masks, labels) instead of trilinear.
+
+        Returns
+        -------
+        numpy.ndarray
+            Voxels of ``grid``'s shape, in ``image``'s pixel type.
+        """
         return _resample(self._image_from_mni, image, grid, nearest)
 
     def save(self, folder: Path) -> dict[str, str]:

@@ -52,7 +52,23 @@ class MappedImage:
 
     @classmethod
     def load(cls, path, to_source: PointMap, order: int = 1) -> "MappedImage":
-        """The image in ``path`` (NIfTI) read through ``to_source``."""
+        """The image in ``path`` (NIfTI) read through ``to_source``.
+
+        Parameters
+        ----------
+        path : str or Path
+            The NIfTI file; its affine gives the source-space world coordinates (RAS mm).
+        to_source : callable
+            Native RAS points (N, 3) -> source-space world points (N, 3), mm.
+        order : int
+            1 for trilinear interpolation (voxels read as float32), 0 for the nearest voxel
+            (labels; voxels keep the file's data type).
+
+        Returns
+        -------
+        MappedImage
+            The image, loaded whole into memory.
+        """
         img = nib.load(str(path))
         data = img.get_fdata(dtype=np.float32) if order == 1 else np.asanyarray(img.dataobj)
         return cls(data, np.asarray(img.affine, dtype=float), to_source, order)
@@ -72,7 +88,21 @@ def same_points(points: np.ndarray) -> np.ndarray:
 
 
 def grid_sampler(img, order: int = 1) -> MappedImage:
-    """Sampler of an image that already lies in native RAS space (identity point map)."""
+    """Sampler of an image that already lies in native RAS space (identity point map).
+
+    Parameters
+    ----------
+    img : nibabel.spatialimages.SpatialImage
+        The image (e.g. a ``nibabel.Nifti1Image``); its affine maps voxels to native RAS mm.
+    order : int
+        1 for trilinear interpolation (voxels converted to float32), 0 for the nearest voxel
+        (labels; voxels keep their data type).
+
+    Returns
+    -------
+    MappedImage
+        Callable with native RAS points (N, 3), mm; 0 outside the image.
+    """
     data = np.asanyarray(img.dataobj)
     if order == 1:
         data = data.astype(np.float32)

@@ -19,7 +19,22 @@ _HOST_END = "@"
 
 
 def work_name_prefix(prefix: str, host: str, pid: int) -> str:
-    """``<prefix><host>@<pid>-``: the start of the work names of process ``pid`` on ``host``."""
+    """``<prefix><host>@<pid>-``: the start of the work names of process ``pid`` on ``host``.
+
+    Parameters
+    ----------
+    prefix : str
+        The work names' own prefix (before the host).
+    host : str
+        The host name, as :func:`socket.gethostname` gives it.
+    pid : int
+        The process id on that host.
+
+    Returns
+    -------
+    str
+        The prefix, host, ``@``, pid and ``-``; a work name continues with its random part.
+    """
     return f"{prefix}{host}{_HOST_END}{pid}-"
 
 

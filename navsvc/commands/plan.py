@@ -68,7 +68,15 @@ class StderrProgress:
 
 
 def print_summary(plan: dict, out: Path) -> None:
-    """Print the short human summary of a plan."""
+    """Print the short human summary of a plan.
+
+    Parameters
+    ----------
+    plan : dict
+        The plan document, as :func:`navsvc.pipeline.make_plan` returns it.
+    out : Path
+        The plan's output folder; the summary's last line names its ``plan.json``.
+    """
     from navsvc.anatomy.field_of_view import scalp_not_in_image_text
     from navsvc.coil import handle_direction_words
     from navsvc.report.values import intensity_words, plan_cautions

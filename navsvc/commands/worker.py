@@ -65,7 +65,20 @@ def check(timeout_s: float = 5.0) -> int:
 
 
 def wait_for_schema(database_url: str, timeout_s: float = SCHEMA_WAIT_S) -> None:
-    """Wait until the database is reachable and migrated, or raise InputError."""
+    """Wait until the database is reachable and migrated, or raise InputError.
+
+    Parameters
+    ----------
+    database_url : str
+        SQLAlchemy URL of the API's database.
+    timeout_s : float
+        How long to keep trying, seconds; the database is checked every 2 s.
+
+    Raises
+    ------
+    InputError
+        The schema is still not current when ``timeout_s`` has passed.
+    """
     from api.migrations import schema_is_current
     from navsvc.errors import InputError
 

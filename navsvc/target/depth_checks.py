@@ -41,6 +41,22 @@ def depth_under_entry_mm(brain_mask: WorkingImage, entry_ras_mm, point_ras_mm) -
     Deng et al. measure a coil's half-value depth from the brain's surface under the coil;
     the distance to the nearest brain surface anywhere (:func:`depth_in_brain_mm`) is
     shorter for a deep nucleus near the insula or the midline.
+
+    Parameters
+    ----------
+    brain_mask : WorkingImage
+        The brain (Colin27's brain mask carried onto the patient), read at the nearest
+        voxel; above 0.5 counts as brain.
+    entry_ras_mm : array-like, shape (3,)
+        The scalp entry point, native RAS mm.
+    point_ras_mm : array-like, shape (3,)
+        The point (the target's cortical point), native RAS mm.
+
+    Returns
+    -------
+    float
+        The depth, mm, found in steps of :data:`LINE_STEP_MM` along the line; the whole
+        entry-to-point distance when the entry point itself lies in the mask.
     """
     entry = np.asarray(entry_ras_mm, float)
     offset = np.asarray(point_ras_mm, float) - entry
