@@ -88,7 +88,22 @@ def _to_json(value):
 
 def from_json(value, column: sa.Column):
     """Return the value of ``column`` that a backup's JSON line holds (the inverse of the
-    encoding the backup writes: ``{"$t": ISO}`` timestamps, ``{"$b": base64}`` bytes)."""
+    encoding the backup writes: ``{"$t": ISO}`` timestamps, ``{"$b": base64}`` bytes).
+
+    Parameters
+    ----------
+    value
+        The column's value as decoded from the JSON line.
+    column : sqlalchemy.Column
+        The column it belongs to; a JSON column's value is the document itself and is
+        returned as it is.
+
+    Returns
+    -------
+    object
+        A ``datetime.date`` (ISO text of 10 characters) or ``datetime.datetime`` for
+        ``{"$t": ...}``, ``bytes`` for ``{"$b": ...}``, otherwise ``value`` unchanged.
+    """
     if isinstance(column.type, sa.JSON):  # its value is the document itself, whatever keys it has
         return value
     if isinstance(value, dict) and set(value) == {"$t"}:
@@ -107,7 +122,20 @@ def _json_value(value, column: sa.Column):
 
 
 def row_counts(connection, tables: list[sa.Table]) -> dict[str, int]:
-    """Return the number of rows of each table, by name."""
+    """Return the number of rows of each table, by name.
+
+    Parameters
+    ----------
+    connection : sqlalchemy.Connection
+        Connection to the database; the tables are counted inside its transaction.
+    tables : list of sqlalchemy.Table
+        The tables to count (:func:`reflected_tables`).
+
+    Returns
+    -------
+    dict of str to int
+        Number of rows of each table, by table name.
+    """
     return {t.name: connection.execute(sa.select(sa.func.count()).select_from(t)).scalar()
             for t in tables}
 

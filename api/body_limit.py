@@ -28,7 +28,21 @@ _UPLOAD_PATH = re.compile(r"^/api/v1/patients/[^/]+/images/?$")
 
 
 def body_limit_bytes(method: str, path: str) -> int:
-    """The largest body a request of ``method`` to ``path`` may send, bytes."""
+    """The largest body a request of ``method`` to ``path`` may send, bytes.
+
+    Parameters
+    ----------
+    method : str
+        HTTP method, upper case as in the ASGI scope (``"POST"``).
+    path : str
+        Request path as in the ASGI scope (no query string).
+
+    Returns
+    -------
+    int
+        :data:`MAX_UPLOAD_BODY_BYTES` for a ``POST`` to the image upload route, otherwise
+        :data:`MAX_JSON_BODY_BYTES`.
+    """
     return MAX_UPLOAD_BODY_BYTES if method == "POST" and _UPLOAD_PATH.match(path) else MAX_JSON_BODY_BYTES
 
 

@@ -46,6 +46,18 @@ def clinic_day(moment: datetime, zone: tzinfo | None) -> date:
     Every rule that counts days (one session a day, due dates, pauses) takes the day
     here, so a session logged at 19:30-05:00 falls on the same day for all of them,
     whatever offset the workstation sent and whatever zone the server runs in.
+
+    Parameters
+    ----------
+    moment : datetime.datetime
+        An aware time.
+    zone : tzinfo or None
+        The clinic's time zone (``NAVSVC_CLINIC_TIMEZONE``); None: the server's local zone.
+
+    Returns
+    -------
+    datetime.date
+        The day ``moment`` falls on in ``zone``.
     """
     return moment.astimezone(zone).date()
 
@@ -56,7 +68,21 @@ CLOCK_SKEW = timedelta(minutes=5)
 
 def refuse_future(moment: datetime, field: str) -> None:
     """Raise a 422 problem when ``moment`` (aware) lies in the future: a record says what
-    happened, and a date typed a year ahead would stand in every summary."""
+    happened, and a date typed a year ahead would stand in every summary.
+
+    Parameters
+    ----------
+    moment : datetime.datetime
+        The recorded time (aware).
+    field : str
+        Name of the request field it came from, which starts the message (``"performed_at"``).
+
+    Raises
+    ------
+    ProblemError
+        422 when ``moment`` lies more than :data:`CLOCK_SKEW` (5 minutes) after the server's
+        current time.
+    """
     if moment > utc_now() + CLOCK_SKEW:
         raise ProblemError(422, f"{field}: lies in the future ({moment.isoformat()}); check the date")
 
@@ -79,28 +105,79 @@ Now = Annotated[datetime, Depends(get_now)]
 
 
 def course_holds(db: Session, course_id: str) -> list[CourseHold]:
-    """The course's pauses and stop, in the order they were entered."""
+    """The course's pauses and stop, in the order they were entered.
+
+    Parameters
+    ----------
+    db : Session
+        The database session.
+    course_id : str
+        The course.
+
+    Returns
+    -------
+    list of CourseHold
+        Every hold of the course, ended ones too, by ``entered_at`` (then id).
+    """
     return list(db.scalars(select(CourseHold).where(CourseHold.course_id == course_id)
                            .order_by(CourseHold.entered_at, CourseHold.id)))
 
 
 def enter_hold(db: Session, course: Course, kind: str, now: datetime, from_date: date | None = None) -> None:
     """Record a pause (holding the days from ``from_date``) or the stop of ``course``, entered
-    at ``now``; a stop ends a pause that is in force."""
+    at ``now``; a stop ends a pause that is in force.
+
+    Parameters
+    ----------
+    db : Session
+        The request's database session; the hold is added to it.
+    course : Course
+        The course paused or stopped.
+    kind : str
+        ``"pause"`` or ``"stop"``.
+    now : datetime.datetime
+        The moment it is entered (aware).
+    from_date : datetime.date, optional
+        The first day a pause holds (the course's ``paused_from``); None for a stop.
+    """
     if kind == "stop":
         end_pause(db, course, now)
     db.add(CourseHold(course_id=course.id, kind=kind, entered_at=now, from_date=from_date))
 
 
 def end_pause(db: Session, course: Course, now: datetime) -> None:
-    """End the pause of ``course`` that is in force (a resume, or a stop), at ``now``."""
+    """End the pause of ``course`` that is in force (a resume, or a stop), at ``now``.
+
+    Parameters
+    ----------
+    db : Session
+        The request's database session.
+    course : Course
+        The course resumed or stopped.
+    now : datetime.datetime
+        The moment the pause ends (aware), stored as its ``ended_at``.
+    """
     for hold in course_holds(db, course.id):
         if hold.kind == "pause" and hold.ended_at is None:
             hold.ended_at = now
 
 
 def calendar_of(db: Session, course: Course) -> ClinicCalendar:
-    """Return the clinic calendar of ``course`` (Monday-Friday when it names none)."""
+    """Return the clinic calendar of ``course`` (Monday-Friday when it names none).
+
+    Parameters
+    ----------
+    db : Session
+        The database session.
+    course : Course
+        The course; its ``calendar_id`` names its calendar, if any.
+
+    Returns
+    -------
+    ClinicCalendar
+        The stored calendar's working weekdays and closures, or Monday-Friday without
+        closures.
+    """
     if course.calendar_id is None:
         return ClinicCalendar()
     return calendar_from_record(db.get(ClinicCalendarRecord, course.calendar_id))
@@ -122,7 +199,22 @@ def recorded_dose(dose: dict, depth_adjusted: bool) -> dict:
     """A delivery's stored dose with the fields a dose records today: a delivery logged
     before its dose said which intensity the session gave gets ``depth_adjusted`` (the
     course protocol's) and ``given_intensity_pct_mso`` derived by the same rule
-    (:func:`navsvc.course.dose.given_intensity_pct_mso`)."""
+    (:func:`navsvc.course.dose.given_intensity_pct_mso`).
+
+    Parameters
+    ----------
+    dose : dict
+        The delivery's stored dose (``deliveries.dose``, intensities in %MSO); it holds
+        ``intensity_pct_mso``.
+    depth_adjusted : bool
+        Whether the course's protocol gives the depth-adjusted intensity.
+
+    Returns
+    -------
+    dict
+        ``dose`` itself when it records ``given_intensity_pct_mso``, else a copy with
+        ``depth_adjusted`` (the stored one, if any) and ``given_intensity_pct_mso`` (%MSO).
+    """
     if dose.get("given_intensity_pct_mso") is not None:
         return dose
     return {**dose, "depth_adjusted": dose.get("depth_adjusted", depth_adjusted),
@@ -139,7 +231,20 @@ def rules_of(course: Course) -> dict:
 
 
 def session_rows(db: Session, course_id: str) -> list[CourseSession]:
-    """Return the course's session rows in index order."""
+    """Return the course's session rows in index order.
+
+    Parameters
+    ----------
+    db : Session
+        The database session.
+    course_id : str
+        The course.
+
+    Returns
+    -------
+    list of CourseSession
+        Every session row of the course (missed, cancelled and replacements too), by ``index``.
+    """
     return list(db.scalars(select(CourseSession).where(CourseSession.course_id == course_id)
                            .order_by(CourseSession.index)))
 
@@ -151,7 +256,20 @@ def to_domain(rows: list[CourseSession]) -> list[ScheduledSession]:
 
 
 def given_at(db: Session, course_id: str) -> dict[int, datetime]:
-    """When each delivered session of the course was given, by session index."""
+    """When each delivered session of the course was given, by session index.
+
+    Parameters
+    ----------
+    db : Session
+        The database session.
+    course_id : str
+        The course.
+
+    Returns
+    -------
+    dict of int to datetime.datetime
+        The ``performed_at`` (aware) of each logged delivery, by session index.
+    """
     return {index: at for index, at in db.execute(
         select(CourseSession.index, Delivery.performed_at)
         .join(Delivery, Delivery.session_id == CourseSession.id)
@@ -159,7 +277,22 @@ def given_at(db: Session, course_id: str) -> dict[int, datetime]:
 
 
 def given_days(db: Session, course_id: str, zone: tzinfo | None) -> dict[int, date]:
-    """The clinic day each delivered session of the course was given, by session index."""
+    """The clinic day each delivered session of the course was given, by session index.
+
+    Parameters
+    ----------
+    db : Session
+        The database session.
+    course_id : str
+        The course.
+    zone : tzinfo or None
+        The clinic's time zone (None: the server's local zone).
+
+    Returns
+    -------
+    dict of int to datetime.date
+        The clinic day of each logged delivery, by session index.
+    """
     return {index: clinic_day(at, zone) for index, at in given_at(db, course_id).items()}
 
 
@@ -168,7 +301,24 @@ def sessions_as_given(db: Session, course_id: str,
     """The course's session rows, and their domain values with each delivered session on
     the clinic day it was given (:func:`navsvc.course.calendar.as_given`): the order of
     treatments, the week ends and the free days of a re-lay follow what took place, while
-    the rows keep the day each session was scheduled."""
+    the rows keep the day each session was scheduled.
+
+    Parameters
+    ----------
+    db : Session
+        The database session.
+    course_id : str
+        The course.
+    zone : tzinfo or None
+        The clinic's time zone (None: the server's local zone).
+
+    Returns
+    -------
+    rows : list of CourseSession
+        The session rows in index order, each on the day it was scheduled.
+    sessions : list of ScheduledSession
+        The same sessions in index order, delivered ones on the clinic day they were given.
+    """
     rows = session_rows(db, course_id)
     return rows, as_given(to_domain(rows), given_days(db, course_id, zone))
 
@@ -178,6 +328,17 @@ def apply_schedule(db: Session, course_id: str, rows: list[CourseSession],
     """Write a rescheduled session list back: update changed rows, add new ones. A
     delivered session's row is left as it is: it keeps the day it was scheduled, whatever
     day ``sessions`` (:func:`sessions_as_given`) puts it on.
+
+    Parameters
+    ----------
+    db : Session
+        The request's database session; it is flushed before the function returns.
+    course_id : str
+        The course; new rows are added to it.
+    rows : list of CourseSession
+        The course's session rows the schedule was computed from (:func:`sessions_as_given`).
+    sessions : list of ScheduledSession
+        The new schedule; a session whose index has no row gets a new one.
 
     Returns
     -------
@@ -205,12 +366,42 @@ def apply_schedule(db: Session, course_id: str, rows: list[CourseSession],
 
 
 def in_zone(moment: datetime | None, zone: tzinfo | None) -> datetime | None:
-    """``moment`` in the clinic's time zone (as messages show it), or None."""
+    """``moment`` in the clinic's time zone (as messages show it), or None.
+
+    Parameters
+    ----------
+    moment : datetime.datetime or None
+        An aware time, or None.
+    zone : tzinfo or None
+        The clinic's time zone (None: the server's local zone).
+
+    Returns
+    -------
+    datetime.datetime or None
+        The same moment with ``zone``'s offset, or None when ``moment`` is None.
+    """
     return None if moment is None else moment.astimezone(zone)
 
 
 def week_followups(db: Session, course: Course, today: date, zone: tzinfo | None) -> list[FollowUp]:
-    """The course's week timepoints (:func:`course_followups` without the baseline), week 1 first."""
+    """The course's week timepoints (:func:`course_followups` without the baseline), week 1 first.
+
+    Parameters
+    ----------
+    db : Session
+        The database session.
+    course : Course
+        The course.
+    today : datetime.date
+        The clinic day the timepoints' statuses are taken on.
+    zone : tzinfo or None
+        The clinic's time zone (None: the server's local zone).
+
+    Returns
+    -------
+    list of FollowUp
+        ``week1``, ``week2``, ..., each with the index of the session that closes it.
+    """
     return [f for f in course_followups(db, course, today, zone) if f.after_session_index is not None]
 
 
@@ -254,7 +445,27 @@ def ratings_put_out_of_time(db: Session, course: Course, index: int, today: date
     ``index`` was logged and no longer do with it (:func:`rating_timing_reason`): a session
     logged as given before the baseline was taken, or between a week's end and its rating.
     The log is kept and a clinician is alerted, who may amend the rating (its time, if
-    typed wrong, or its timepoint to ``extra``)."""
+    typed wrong, or its timepoint to ``extra``).
+
+    Parameters
+    ----------
+    db : Session
+        The request's database session, which already holds the new delivery.
+    course : Course
+        The course.
+    index : int
+        Index of the session just logged.
+    today : datetime.date
+        The clinic day the week timepoints' statuses are taken on (the delivery route
+        passes the logged session's clinic day).
+    zone : tzinfo or None
+        The clinic's time zone (None: the server's local zone).
+
+    Returns
+    -------
+    list of Assessment
+        The ratings that this log puts out of time.
+    """
     given = given_at(db, course.id)
     before = {i: at for i, at in given.items() if i != index}
     weeks = week_followups(db, course, today, zone)
@@ -267,7 +478,24 @@ def ratings_put_out_of_time(db: Session, course: Course, index: int, today: date
 
 def course_followups(db: Session, course: Course, today: date, zone: tzinfo | None) -> list[FollowUp]:
     """The course's HAMD-17 timepoints with their status on ``today``
-    (:func:`navsvc.course.followup.followups`, each delivered session on its clinic day)."""
+    (:func:`navsvc.course.followup.followups`, each delivered session on its clinic day).
+
+    Parameters
+    ----------
+    db : Session
+        The database session.
+    course : Course
+        The course.
+    today : datetime.date
+        The clinic day the statuses are taken on.
+    zone : tzinfo or None
+        The clinic's time zone (None: the server's local zone).
+
+    Returns
+    -------
+    list of FollowUp
+        ``baseline`` first, then ``week1``, ``week2``, ...
+    """
     return followups_of_courses(db, [course], today, zone)[course.id]
 
 
@@ -278,7 +506,24 @@ _IDS_PER_QUERY = 500
 def followups_of_courses(db: Session, courses: list[Course], today: date,
                          zone: tzinfo | None) -> dict[str, list[FollowUp]]:
     """:func:`course_followups` of each of ``courses``, by course id, read in four queries
-    per :data:`_IDS_PER_QUERY` courses (the ratings due of a clinic read every course)."""
+    per :data:`_IDS_PER_QUERY` courses (the ratings due of a clinic read every course).
+
+    Parameters
+    ----------
+    db : Session
+        The database session.
+    courses : list of Course
+        The courses.
+    today : datetime.date
+        The clinic day the statuses are taken on.
+    zone : tzinfo or None
+        The clinic's time zone (None: the server's local zone).
+
+    Returns
+    -------
+    dict of str to list of FollowUp
+        The timepoints of each course (``baseline`` first), by course id.
+    """
     rows: dict[str, list[CourseSession]] = {c.id: [] for c in courses}
     given_on: dict[str, dict[int, date]] = {c.id: {} for c in courses}
     rated: dict[str, list[str]] = {c.id: [] for c in courses}
@@ -309,7 +554,21 @@ def followups_of_courses(db: Session, courses: list[Course], today: date,
 
 
 def screening_status(db: Session, course_id: str) -> ScreeningStatus:
-    """Apply the screening rule to the course's stored screening."""
+    """Apply the screening rule to the course's stored screening.
+
+    Parameters
+    ----------
+    db : Session
+        The database session.
+    course_id : str
+        The course.
+
+    Returns
+    -------
+    ScreeningStatus
+        Whether the course may start; not cleared, with the reason, when no screening is
+        recorded.
+    """
     record = db.scalar(select(Screening).where(Screening.course_id == course_id))
     decision = screening_rules.decide(record.answers if record else None,
                                       record.override_items if record else ())
@@ -318,7 +577,21 @@ def screening_status(db: Session, course_id: str) -> ScreeningStatus:
 
 
 def open_alerts(db: Session, course_id: str, kind: str | None = None) -> list[Alert]:
-    """Return the course's unacknowledged alerts, oldest first."""
+    """Return the course's unacknowledged alerts, oldest first.
+
+    Parameters
+    ----------
+    db : Session
+        The database session.
+    course_id : str
+        The course.
+    kind : str, optional
+        Only alerts of this kind (``"seizure"``, ``"suicide_item"``, ...); None: every kind.
+
+    Returns
+    -------
+    list of Alert
+    """
     query = select(Alert).where(Alert.course_id == course_id, Alert.acknowledged_at.is_(None))
     if kind is not None:
         query = query.where(Alert.kind == kind)
@@ -326,7 +599,21 @@ def open_alerts(db: Session, course_id: str, kind: str | None = None) -> list[Al
 
 
 def course_out(db: Session, course: Course, principal: Principal) -> CourseOut:
-    """Render a course; the arm is left out for blinded tokens."""
+    """Render a course; the arm is left out for blinded tokens.
+
+    Parameters
+    ----------
+    db : Session
+        The database session (read for the screening status and the open alerts).
+    course : Course
+        The course.
+    principal : Principal
+        The caller; a blinded one gets ``arm`` null and ``arm_hidden`` true.
+
+    Returns
+    -------
+    CourseOut
+    """
     base = f"/api/v1/courses/{course.id}"
     return CourseOut(
         id=course.id, patient_id=course.patient_id, plan_id=course.plan_id,
@@ -344,7 +631,27 @@ def course_out(db: Session, course: Course, principal: Principal) -> CourseOut:
 
 
 def approved_plan_of_patient(db: Session, patient: Patient, plan_id: str) -> Plan:
-    """Return the plan if it belongs to ``patient`` and is approved; else 422 or 409."""
+    """Return the plan if it belongs to ``patient`` and is approved; else 422 or 409.
+
+    Parameters
+    ----------
+    db : Session
+        The database session.
+    patient : Patient
+        The patient the course is for.
+    plan_id : str
+        The plan named in the request.
+
+    Returns
+    -------
+    Plan
+
+    Raises
+    ------
+    ProblemError
+        422 when there is no plan with this id or it is another patient's; 409 when it is
+        not approved.
+    """
     plan = db.get(Plan, plan_id)
     if plan is None or db.get(Image, plan.image_id).patient_id != patient.id:
         raise ProblemError(422, f"plan_id: no plan '{plan_id}' of this patient")
@@ -367,28 +674,76 @@ def _lock_row(db: Session, model, key: str, unchanged_column) -> None:
 
 def lock_course(db: Session, course_id: str) -> None:
     """Serialize this request's writes with every other write to the course, so two
-    requests cannot both check "not yet logged" or "no baseline yet" and then both write."""
+    requests cannot both check "not yet logged" or "no baseline yet" and then both write.
+
+    Parameters
+    ----------
+    db : Session
+        The request's database session; the lock lasts until it commits or rolls back.
+    course_id : str
+        The course.
+    """
     _lock_row(db, Course, course_id, Course.status)
 
 
 def lock_calendar(db: Session, calendar_id: str) -> None:
     """Serialize this request's change of a calendar with every other, so that two
-    changes made at once both apply (the second sees the first's closures)."""
+    changes made at once both apply (the second sees the first's closures).
+
+    Parameters
+    ----------
+    db : Session
+        The request's database session; the lock lasts until it commits or rolls back.
+    calendar_id : str
+        The clinic calendar.
+    """
     _lock_row(db, ClinicCalendarRecord, calendar_id, ClinicCalendarRecord.name)
 
 
 def lock_patient(db: Session, patient_id: str) -> None:
     """Serialize this request's writes with every other write to the patient's courses,
-    so two requests cannot both find "no running course" and both start one."""
+    so two requests cannot both find "no running course" and both start one.
+
+    Parameters
+    ----------
+    db : Session
+        The request's database session; the lock lasts until it commits or rolls back.
+    patient_id : str
+        The patient.
+    """
     _lock_row(db, Patient, patient_id, Patient.external_id)
 
 
 def locked_course_or_404(db: Session, course_id: str) -> Course:
-    """:func:`lock_course`, then return the course or raise a 404 problem."""
+    """:func:`lock_course`, then return the course or raise a 404 problem.
+
+    Parameters
+    ----------
+    db : Session
+        The request's database session; the lock lasts until it commits or rolls back.
+    course_id : str
+        The course.
+
+    Returns
+    -------
+    Course
+    """
     lock_course(db, course_id)
     return course_or_404(db, course_id)
 
 
 def course_or_404(db: Session, course_id: str) -> Course:
-    """Return the course or raise a 404 problem."""
+    """Return the course or raise a 404 problem.
+
+    Parameters
+    ----------
+    db : Session
+        The database session.
+    course_id : str
+        The course.
+
+    Returns
+    -------
+    Course
+    """
     return get_or_404(db, Course, course_id, "course")

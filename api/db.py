@@ -185,6 +185,20 @@ def fetch(engine: Engine, statement: Select, **params) -> list[tuple]:
     (each distinct statement object is cached for ever), and ``params`` plain strings
     and numbers. On SQLite the read takes no write lock (the connections autocommit),
     so it may run in the event loop.
+
+    Parameters
+    ----------
+    engine : sqlalchemy.Engine
+        The engine whose pool lends the connection.
+    statement : sqlalchemy.Select
+        A module-level constant with bound parameters.
+    **params
+        Value of each bound parameter, by name.
+
+    Returns
+    -------
+    list of tuple
+        The rows: named tuples whose fields are the statement's selected column names.
     """
     connection = engine.raw_connection()
     try:

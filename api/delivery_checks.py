@@ -68,7 +68,28 @@ def order_and_day_reason(db, course: Course, session: CourseSession, performed_a
     """Say why ``session`` cannot be the course's next treatment, given at ``performed_at``
     (:func:`delivery_block_reason`, :func:`interval_block_reason`,
     :func:`daily_cap_block_reason`), or None. In a stopped course the sessions the stop
-    cancelled count as planned: this is reached for a delivery given before the stop."""
+    cancelled count as planned: this is reached for a delivery given before the stop.
+
+    Parameters
+    ----------
+    db : Session
+        The request's database session.
+    course : Course
+        The session's course.
+    session : CourseSession
+        The session row being logged.
+    performed_at : datetime.datetime
+        When the session was given (aware).
+    performed_on : datetime.date
+        Its clinic day (:func:`api.course_service.clinic_day`).
+    zone : tzinfo or None
+        The clinic's time zone (None: the server's local zone).
+
+    Returns
+    -------
+    str or None
+        Why the log is refused, or None when these rules allow it.
+    """
     _, sessions = sessions_as_given(db, course.id, zone)
     if course.status == "stopped":
         sessions = [replace(s, state="planned") if s.state == "cancelled" else s for s in sessions]
@@ -89,6 +110,20 @@ def relay_after_log(db, course: Course, scheduled: ScheduledSession, performed_o
     set); in a paused course the freed place stays empty, so no held session leaves the
     pause.
 
+    Parameters
+    ----------
+    db : Session
+        The request's database session, which already holds the new delivery and the
+        session's delivered state.
+    course : Course
+        The logged session's course (nothing moves in a stopped one).
+    scheduled : ScheduledSession
+        The logged session's index, date and slot as scheduled before the log.
+    performed_on : datetime.date
+        The clinic day it was given.
+    zone : tzinfo or None
+        The clinic's time zone (None: the server's local zone).
+
     Returns
     -------
     int
@@ -106,11 +141,29 @@ def delivered_pose_deviation(plan: Plan, body: DeliveryIn, performed_on: date) -
     """Compare the delivered pose (matrix or navigator file) with the plan's coil pose; of a
     file whose samples span several days, those of ``performed_on``.
 
+    Parameters
+    ----------
+    plan : Plan
+        The course's plan; its data gives the planned coil pose (``coil.matrix``) and the
+        target (``target.cortex_ras_mm``).
+    body : DeliveryIn
+        The delivery log: ``pose_matrix`` (4x4, SimNIBS convention, RAS mm) or ``pose_file``
+        (text or base64), or neither.
+    performed_on : datetime.date
+        The clinic day the session was given.
+
     Returns
     -------
     tuple
         The pose matrix to store (when one was given) and the deviation summary (None, None
         when the log has no pose).
+
+    Raises
+    ------
+    InputError
+        The plan has no coil pose or target to compare a matrix with, or ``pose_file.base64``
+        is not valid base64 (the pose checks and readers it calls raise it too, for a bad
+        matrix or an unreadable file).
     """
     if body.pose_matrix is None and body.pose_file is None:
         return None, None

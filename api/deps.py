@@ -130,6 +130,18 @@ def lookup_principal(database: Database, token_sha256: str) -> Principal | None:
 
     One read by the unique token hash, every request, so a revocation by any process
     takes effect at once; :meth:`~api.db.LoopReader.fetch` makes it cheap enough for that.
+
+    Parameters
+    ----------
+    database : Database
+        The service database.
+    token_sha256 : str
+        Hex SHA-256 of the bearer token (:func:`api.security.hash_token`).
+
+    Returns
+    -------
+    Principal or None
+        The token's principal, or ``None`` when no token has this hash or it is revoked.
     """
     rows = database.loop_reads.fetch(_TOKEN_QUERY, digest=token_sha256)
     return Principal(*rows[0]) if rows else None

@@ -64,7 +64,29 @@ def fetch_rows(request: Request, statement: Select, **params) -> list[tuple]:
 
 
 def row_or_404(request: Request, table: Table, resource_id: str, what: str) -> tuple:
-    """Return the row of ``table`` with primary key ``resource_id`` or raise a 404 problem."""
+    """Return the row of ``table`` with primary key ``resource_id`` or raise a 404 problem.
+
+    Parameters
+    ----------
+    request : Request
+        The request; its application's database is read (:func:`fetch_rows`).
+    table : sqlalchemy.Table
+        The table to read; its primary key column is ``id``.
+    resource_id : str
+        Primary key of the row.
+    what : str
+        Name of the resource in the 404 message (``"job"``, ``"patient"``).
+
+    Returns
+    -------
+    tuple
+        The row, a named tuple of the table's columns (:func:`api.db.fetch`).
+
+    Raises
+    ------
+    ProblemError
+        404 when the table has no row with this id.
+    """
     rows = fetch_rows(request, _by_id(table), id=resource_id)
     if not rows:
         raise ProblemError(404, f"no {what} with id '{resource_id}'")

@@ -150,11 +150,37 @@ class Storage:
         Each attempt (start) of a job writes into its own folder,
         ``plans/<job_id>.attempt-<n>``, so a run that lost its claim never writes
         into the folder of the run whose plan is stored.
+
+        Parameters
+        ----------
+        job_id : str
+            The job.
+        attempt : int
+            Number of the attempt, 1 for the job's first start
+            (:attr:`api.jobs.claims.Holder.attempt`).
+
+        Returns
+        -------
+        Path
+            ``<data folder>/plans/<job_id>.attempt-<attempt>``, absolute; it need not exist.
         """
         return self.plans_dir / f"{job_id}.attempt-{attempt}"
 
     def run_dir(self, job_id: str, attempt: int) -> Path:
-        """Return :meth:`run_path` of the attempt, created."""
+        """Return :meth:`run_path` of the attempt, created.
+
+        Parameters
+        ----------
+        job_id : str
+            The job.
+        attempt : int
+            Number of the attempt, 1 for the job's first start.
+
+        Returns
+        -------
+        Path
+            The folder, absolute; it exists (created with its parents when missing).
+        """
         folder = self.run_path(job_id, attempt)
         folder.mkdir(parents=True, exist_ok=True)
         return folder

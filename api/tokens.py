@@ -13,6 +13,23 @@ from navsvc.errors import InputError
 def create_token(database: Database, name: str, role: str, blinded: bool = False) -> str:
     """Create a token and return its secret (shown once; only its hash is stored).
 
+    Parameters
+    ----------
+    database : Database
+        The service database.
+    name : str
+        Name of the token, recorded in the audit trail: 1 to 200 characters once surrounding
+        blanks are stripped, unique among all tokens (revoked ones too).
+    role : str
+        One of :data:`api.security.ROLES`.
+    blinded : bool
+        Whether the holder must not see treatment arms (raters in sham-controlled trials).
+
+    Returns
+    -------
+    str
+        The token's secret (``nsv_`` and 43 URL-safe characters); only its SHA-256 is stored.
+
     Raises
     ------
     InputError
@@ -37,6 +54,19 @@ def revoke_token(database: Database, name_or_id: str) -> Token:
     """Revoke the token with this name or id and return it.
 
     Every request looks its token up, so the token fails at once, in every process.
+
+    Parameters
+    ----------
+    database : Database
+        The service database.
+    name_or_id : str
+        The token's name or its id.
+
+    Returns
+    -------
+    Token
+        The token record with ``revoked_at`` set (a token revoked before keeps the time of its
+        first revocation).
 
     Raises
     ------

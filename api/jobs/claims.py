@@ -176,7 +176,20 @@ def claim_next_job(database: Database, owner: str) -> Holder | None:
 
 
 def renew_claim(database: Database, holder: Holder) -> bool:
-    """Renew the lease of ``holder``'s claim; False when the claim was lost."""
+    """Renew the lease of ``holder``'s claim; False when the claim was lost.
+
+    Parameters
+    ----------
+    database : Database
+        The service database.
+    holder : Holder
+        The claim whose lease is renewed.
+
+    Returns
+    -------
+    bool
+        True when the lease was renewed (``holder`` still holds the job).
+    """
     with database.session() as session:
         return bool(session.execute(
             update(Job).where(holder.holds()).values(heartbeat_at=utc_now())
@@ -188,6 +201,13 @@ def requeue_unstarted(database: Database, holder: Holder) -> bool:
     """Put a claimed job whose run could not be started back to ``queued``.
 
     The attempt stays counted, so a job that cannot be started is not tried forever.
+
+    Parameters
+    ----------
+    database : Database
+        The service database.
+    holder : Holder
+        The claim whose run could not be started.
 
     Returns
     -------
@@ -205,6 +225,18 @@ def requeue_unstarted(database: Database, holder: Holder) -> bool:
 def fail_exhausted(database: Database, job_id: str, lease_s: float,
                    max_attempts: int = MAX_ATTEMPTS) -> bool:
     """Fail a job that used up its attempts and has no live claim.
+
+    Parameters
+    ----------
+    database : Database
+        The service database.
+    job_id : str
+        The job.
+    lease_s : float
+        A ``running`` claim not renewed for this many seconds counts as abandoned (a
+        ``queued`` job is failed without waiting).
+    max_attempts : int
+        Starts allowed per job; the job is failed only once it has had this many.
 
     Returns
     -------
@@ -224,7 +256,20 @@ def fail_exhausted(database: Database, job_id: str, lease_s: float,
 
 
 def abandoned_jobs(database: Database, older_than_s: float) -> list[str]:
-    """Ids of running jobs whose claim was not renewed for ``older_than_s`` seconds."""
+    """Ids of running jobs whose claim was not renewed for ``older_than_s`` seconds.
+
+    Parameters
+    ----------
+    database : Database
+        The service database.
+    older_than_s : float
+        A running job's claim not renewed for this many seconds counts as abandoned.
+
+    Returns
+    -------
+    list of str
+        Job ids.
+    """
     cutoff = utc_now() - timedelta(seconds=older_than_s)
     with database.session() as session:
         return list(session.scalars(select(Job.id).where(_abandoned(cutoff))).all())
@@ -235,6 +280,15 @@ def requeue_abandoned(database: Database, job_id: str, older_than_s: float) -> b
 
     The caller sends it right away, so the time is recorded as its last sending
     (see :func:`mark_sent`).
+
+    Parameters
+    ----------
+    database : Database
+        The service database.
+    job_id : str
+        The running job.
+    older_than_s : float
+        Only if its claim was not renewed for this many seconds.
 
     Returns
     -------
@@ -269,7 +323,20 @@ def _unsent_since(cutoff: datetime):
 
 
 def unsent_jobs(database: Database, older_than_s: float) -> list[str]:
-    """Ids of queued jobs whose message was last sent over ``older_than_s`` seconds ago."""
+    """Ids of queued jobs whose message was last sent over ``older_than_s`` seconds ago.
+
+    Parameters
+    ----------
+    database : Database
+        The service database.
+    older_than_s : float
+        Age of the last sending, seconds (for a job not sent again, its creation counts).
+
+    Returns
+    -------
+    list of str
+        Oldest job first.
+    """
     cutoff = utc_now() - timedelta(seconds=older_than_s)
     with database.session() as session:
         return list(session.scalars(

@@ -48,6 +48,17 @@ def plan_options(options: dict) -> PlanOptions:
 def finish_job(database: Database, holder: Holder, state: str, **values) -> bool:
     """Mark the job of ``holder`` ``succeeded`` or ``failed``, if that claim still holds it.
 
+    Parameters
+    ----------
+    database : Database
+        The service database.
+    holder : Holder
+        The claim that must still hold the job.
+    state : str
+        ``"succeeded"`` or ``"failed"``.
+    **values
+        Further columns of the job to set (``reason``, ``stage``, ...).
+
     Returns
     -------
     bool
@@ -67,6 +78,19 @@ def fail_job(database: Database, settings: Settings, holder: Holder, reason: str
     When this claim ended the job, every result folder of the job without a stored
     plan goes (those of earlier attempts belong to runs that lost their claim and can
     store nothing); otherwise only this run's own.
+
+    Parameters
+    ----------
+    database : Database
+        The service database.
+    settings : Settings
+        Service settings (the data folder).
+    holder : Holder
+        The claim of the run that fails the job.
+    reason : str
+        Why the job failed, stored as its ``reason`` (shown to the client).
+    **values
+        Further columns of the job to set (e.g. ``stage=None``).
 
     Returns
     -------
@@ -258,6 +282,14 @@ def standby_main(jobs: Connection, settings: Settings) -> None:
     next job plans at once instead of first importing the engine (ANTs, SciPy, trimesh:
     about 2 s of a 15-17 s plan here). When the worker closes its end unused (it stopped, or
     the service was killed), the process ends without doing anything.
+
+    Parameters
+    ----------
+    jobs : multiprocessing.connection.Connection
+        Receiving end of a pipe from the worker, which sends the job's :class:`Holder`;
+        closed after the one receive.
+    settings : Settings
+        Service settings (plan function, database, data folder, log level).
     """
     load_function(settings.plan_function)
     try:
@@ -274,6 +306,13 @@ def child_main(holder: Holder, settings: Settings) -> None:
 
     A SIGTERM (the worker stopping with the service) ends the job through ``SystemExit``,
     which runs its clean-up; the job stays ``running`` and is re-queued at the next start.
+
+    Parameters
+    ----------
+    holder : Holder
+        The claim on the job to run.
+    settings : Settings
+        Service settings (plan function, database, data folder, log level).
     """
     signal.signal(signal.SIGTERM, _exit_on_sigterm)
     reuse_freed_memory()  # this process runs one job and ends
