@@ -374,3 +374,14 @@ def test_hidden_points_match_rays_towards_the_viewer():
         expected = sphere.ray.intersects_any(points + 2.5 * towards, np.repeat(towards[None], len(points), 0))
         hidden = hidden_points(vertices, faces, points, towards, right, up, clearance_mm=2.5)
         assert np.mean(hidden != expected) < 0.01 and 50 < hidden.sum() < 350
+
+
+@pytest.mark.parametrize("value, shown", [
+    (12.345, "12.3 mm"), ("12.345", "12.3 mm"), (-0.04, "0.0 mm"),
+    (None, "—"), ("", "—"), ("twelve", "—"), (True, "—"), (float("nan"), "—"), (float("inf"), "—"), ([1], "—"),
+])
+def test_a_malformed_number_is_a_dash_not_a_measure(value, shown):
+    # a hand-edited plan's true would read "1.0 %MSO" as a dose offset
+    from navsvc.report.values import fmt_number
+
+    assert fmt_number(value, 1, " mm") == shown

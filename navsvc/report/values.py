@@ -49,8 +49,8 @@ def fmt_number(value, digits: int = 1, unit: str = "") -> str:
     Parameters
     ----------
     value : object
-        A number or numeric text. None, empty text and non-finite numbers give a dash;
-        any other value is shown as text, without the unit.
+        A number or numeric text. Anything else (None, other text, a boolean, a
+        non-finite number) gives a dash: a malformed value is not shown as if measured.
     digits : int
         Decimals shown.
     unit : str
@@ -61,10 +61,12 @@ def fmt_number(value, digits: int = 1, unit: str = "") -> str:
     str
         HTML-escaped text.
     """
+    if isinstance(value, bool):
+        return MISSING
     try:
         number = float(value)
     except (TypeError, ValueError):
-        return esc(value) if value not in (None, "") else MISSING
+        return MISSING
     if not math.isfinite(number):
         return MISSING
     return esc(f"{fixed_decimals(number, digits)}{unit}")
