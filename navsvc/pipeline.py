@@ -241,7 +241,7 @@ class NativeAnatomy:
     brain_mask: WorkingImage
     noise_pct_of_brain: float | None
     ghosting_pct_of_brain: float | None  # along the worst voxel axis
-    scalp_to_brain_mm: float  # the smallest scalp-to-brain-mask distance over the upper head
+    scalp_to_brain_mm: float  # median scalp-to-brain-mask distance over the upper head
 
 
 def native_anatomy(t1: LoadedT1, coarse: WorkingImage, head: HeadAlignment) -> NativeAnatomy:

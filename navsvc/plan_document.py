@@ -77,7 +77,7 @@ def build_plan(*, t1, options, registration, target: TargetResult, m1: M1Site, l
     cut : ScalpCut
         Where the scalp is not the patient's.
     scalp_to_brain_mm : float
-        Smallest scalp-to-brain-mask distance over the upper head (the scalp check).
+        Median scalp-to-brain-mask distance over the upper head (the scalp check).
     noise_pct_of_brain : float or None
         The image's noise, % of the brain's signal.
     ghosting_pct_of_brain : float or None

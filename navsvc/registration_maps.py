@@ -90,7 +90,10 @@ class Registration(HeadAlignment):
     """Transforms between the patient (native RAS) and Colin27 / ICBM (MNI RAS).
 
     ``to_mni`` / ``from_mni`` are ANTs transform lists in the order
-    :func:`ants.apply_transforms` takes them (fixed = MNI, moving = native).
+    :func:`ants.apply_transforms` takes them: ``to_mni`` resamples the patient into MNI
+    (fixed = MNI, moving = native), ``from_mni`` (with ``from_mni_invert``) resamples MNI
+    images onto the patient. Points map with the list that warps images the other way:
+    MNI points to native with ``to_mni``, native points to MNI with ``from_mni``.
     """
 
     to_mni: tuple[str, ...]
@@ -127,7 +130,7 @@ class Registration(HeadAlignment):
 
     def jacobian_determinant_from_mni(self, points_mni_mm, step_mm: float = JACOBIAN_STEP_MM) -> np.ndarray:
         """Local volume ratio native/MNI of the MNI-to-native map at each point (central
-        differences ``step_mm`` apart): 1 keeps volume, <= 0 mirrors or folds space.
+        differences, ``step_mm`` to each side): 1 keeps volume, <= 0 mirrors or folds space.
 
         Parameters
         ----------

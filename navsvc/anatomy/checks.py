@@ -102,10 +102,11 @@ def require_brain_in_head(scalp: Scalp, brain_mask: WorkingImage) -> None:
 
 def depth_in_brain_mm(brain_mask: WorkingImage, point_ras_mm, reach_mm: float) -> float:
     """How deep a point lies inside the brain mask: the distance to the nearest voxel outside
-    it, mm (0 outside the brain; ``inf`` when no such voxel lies within ``reach_mm``).
+    it, mm (0 outside the brain; ``inf`` when the box searched holds no such voxel).
 
     Only a box of ``reach_mm`` around the point is searched, so the cost does not grow
-    with the image.
+    with the image; the depth is exact up to ``reach_mm`` (deeper ones read from the box's
+    corners may come back finite). Voxels beyond the grid's edge do not count as outside.
 
     Parameters
     ----------

@@ -243,7 +243,8 @@ def mark_missed(sessions: Sequence[ScheduledSession], index: int, calendar: Clin
 
     The replacement goes to the first clinic day after the missed one (and not before
     ``not_before``, typically today) that still has room under the per-day and per-week
-    limits; for a one-a-day course that is the day after the current last session.
+    limits. With fewer sessions a week than clinic days that can be in the same week; when
+    every clinic day holds a session, it is the day after the current last session.
 
     Parameters
     ----------
