@@ -213,13 +213,15 @@ def recorded_dose(dose: dict, depth_adjusted: bool) -> dict:
     -------
     dict
         ``dose`` itself when it records ``given_intensity_pct_mso``, else a copy with
-        ``depth_adjusted`` (the stored one, if any) and ``given_intensity_pct_mso`` (%MSO).
+        ``depth_adjusted`` (the stored one, if any) and ``given_intensity_pct_mso`` (%MSO)
+        derived from that same flag.
     """
     if dose.get("given_intensity_pct_mso") is not None:
         return dose
-    return {**dose, "depth_adjusted": dose.get("depth_adjusted", depth_adjusted),
+    adjusted = dose.get("depth_adjusted", depth_adjusted)  # the flag stored, when there is one
+    return {**dose, "depth_adjusted": adjusted,
             "given_intensity_pct_mso": given_intensity_pct_mso(
-                dose["intensity_pct_mso"], dose.get("adjusted_intensity_pct_mso"), depth_adjusted)}
+                dose["intensity_pct_mso"], dose.get("adjusted_intensity_pct_mso"), adjusted)}
 
 
 def rules_of(course: Course) -> dict:

@@ -328,3 +328,16 @@ def test_the_log_answer_names_the_alerts_it_raised(client, auth, course):
     assert _post(client, auth, second["id"], delivery("2025-03-04")).json()["alerts"] == []
     for_navigator = client.get(f"/api/v1/sessions/{first['id']}", headers=auth["navigator"]).json()["delivery"]
     assert for_navigator["alerts"] == [] and for_navigator["clinical_hidden"] is True
+
+
+@pytest.mark.parametrize("stored, protocol_adjusts, given", [
+    ({}, True, 62.4), ({}, False, 60.0),
+    ({"depth_adjusted": False}, True, 60.0), ({"depth_adjusted": True}, False, 62.4),
+])
+def test_a_dose_read_back_gives_the_intensity_its_own_flag_says(stored, protocol_adjusts, given):
+    from api.course_service import recorded_dose
+
+    dose = {"intensity_pct_mso": 60.0, "adjusted_intensity_pct_mso": 62.4, **stored}
+    read = recorded_dose(dose, protocol_adjusts)
+    assert read["given_intensity_pct_mso"] == given
+    assert read["depth_adjusted"] is (given == 62.4)
