@@ -117,10 +117,11 @@ def course_holds(db: Session, course_id: str) -> list[CourseHold]:
     Returns
     -------
     list of CourseHold
-        Every hold of the course, ended ones too, by ``entered_at`` (then id).
+        Every hold of the course, ended ones too, by ``entered_at`` (then id); holds whose
+        moment is not known (entered before it was recorded) first, on every database.
     """
     return list(db.scalars(select(CourseHold).where(CourseHold.course_id == course_id)
-                           .order_by(CourseHold.entered_at, CourseHold.id)))
+                           .order_by(CourseHold.entered_at.asc().nulls_first(), CourseHold.id)))
 
 
 def enter_hold(db: Session, course: Course, kind: str, now: datetime, from_date: date | None = None) -> None:

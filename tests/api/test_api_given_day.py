@@ -294,3 +294,19 @@ def test_a_late_log_in_a_paused_course_leaves_the_held_sessions_held(client, aut
     planned = _planned_dates(client, auth, course)
     assert all(planned[i] >= "2025-03-17" for i in held), planned
     assert _listed(client, auth, course, "2025-03-12") == []
+
+
+def test_holds_entered_before_their_moment_was_recorded_come_first_on_every_database(app, course):
+    # SQLite sorts NULL first and PostgreSQL last: the first hold that matches names the refusal
+    from datetime import datetime, timezone
+
+    from api.course_service import course_holds
+    from api.models_course import CourseHold
+
+    with app.state.db.session() as db:
+        db.add(CourseHold(id="a-stop", course_id=course["id"], kind="stop",
+                          entered_at=datetime(2025, 3, 10, 8, 0, tzinfo=timezone.utc)))
+        db.add(CourseHold(id="b-pause", course_id=course["id"], kind="pause", entered_at=None,
+                          from_date=date(2025, 3, 5)))
+    with app.state.db.session() as db:
+        assert [hold.id for hold in course_holds(db, course["id"])] == ["b-pause", "a-stop"]
