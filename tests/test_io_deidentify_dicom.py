@@ -250,3 +250,9 @@ def test_files_without_the_part10_header_are_stored_as_part10_files(tmp_path):
     original, kept = load_t1(tmp_path / "series"), load_t1(stored)
     np.testing.assert_array_equal(kept.data, original.data)
     np.testing.assert_allclose(kept.affine, original.affine, atol=1e-6)
+
+
+def test_a_series_the_archive_does_not_hold_is_named_not_called_no_dicom(upload, tmp_path):
+    raw, _, _ = upload
+    with pytest.raises(InputError, match=r"holds no image of series 1\.2\.3\.4: choose one of its series"):
+        deidentify_file(raw, tmp_path / "clean.zip", "1.2.3.4")

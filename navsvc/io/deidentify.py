@@ -186,7 +186,8 @@ def deidentify_dicom_zip(source: Path, target: Path, series_uid: str | None = No
             out.writestr(info, cleaned)
             written += 1
     if written == 0:
-        raise InputError("the archive holds no DICOM file")
+        raise InputError("the archive holds no DICOM file" if series_uid is None else
+                         f"the archive holds no image of series {series_uid}: choose one of its series")
     return written
 
 
