@@ -7,7 +7,6 @@ calls them in order, times them, and holds the few checks that join two stages' 
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,7 +35,7 @@ from navsvc.io.loader import existing_input
 from navsvc.landmarks.placement import (HeadFrame, LandmarkSet, beam_f3, five_cm_site, head_frame,
                                        project_montage)
 from navsvc.options import PlanOptions, require_native_target_in_image
-from navsvc.plan_document import build_plan
+from navsvc.plan_document import build_plan, plan_json
 from navsvc.plan_files import PLAN_FILENAME, REPORT_FILENAME, TRANSFORMS_FOLDER
 from navsvc.progress import StageTimer
 from navsvc.registration import registration_to_mni
@@ -465,7 +464,7 @@ def _plan_into(out: Path, t1_path: str | Path, options: PlanOptions, timer: Stag
             report_writer()(scratch, plan, report_inputs(ctx), scalp_figure)
             plan["files"] = {"report": REPORT_FILENAME, "plan": PLAN_FILENAME, "transforms": f"{TRANSFORMS_FOLDER}/"}
         _record_timing(plan, timer)
-        (scratch / PLAN_FILENAME).write_text(json.dumps(plan, indent=2))  # synced by publish_plan_files
+        (scratch / PLAN_FILENAME).write_text(plan_json(plan))  # synced by publish_plan_files
         publish_plan_files(scratch, out, (TRANSFORMS_FOLDER, REPORT_FILENAME, PLAN_FILENAME))
     return plan
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import uuid
 from datetime import datetime, timezone
 from importlib import resources
@@ -14,6 +15,7 @@ from navsvc.anatomy.scalp_rise import RISE_CAUTION_MM, RISE_PATCH_RADIUS_MM, Sca
 from navsvc.anatomy.tissue import GM_THRESHOLD
 from navsvc.coords import ras_to_lps, world_to_voxel
 from navsvc.dose import dose_summary
+from navsvc.errors import PipelineError
 from navsvc.anatomy.field_of_view import ScalpCut
 from navsvc.coil import axis_distance_mm, handle_direction_words
 from navsvc.landmarks.placement import LandmarkSet
@@ -34,6 +36,44 @@ MM_DECIMALS = 3
 def plan_schema() -> dict:
     """The JSON Schema of ``plan.json`` (shipped in ``navsvc/schemas``)."""
     return json.loads(resources.files("navsvc.schemas").joinpath(SCHEMA_FILE).read_text())
+
+
+def plan_json(plan: dict) -> str:
+    """The text of ``plan.json``: strict JSON (RFC 8259), which has no NaN or Infinity.
+
+    Parameters
+    ----------
+    plan : dict
+        The plan document.
+
+    Returns
+    -------
+    str
+        The document, indented by 2.
+
+    Raises
+    ------
+    PipelineError
+        Naming the first value that is not a finite number: a navigator's strict parser
+        would refuse the file, and a lenient one would read a coordinate or a dose as NaN.
+    """
+    try:
+        return json.dumps(plan, indent=2, allow_nan=False)
+    except ValueError:
+        raise PipelineError(f"the plan's value {_first_non_finite(plan, 'plan')} is not a finite number, so no "
+                            "plan is written: report this as a bug with the input image") from None
+
+
+def _first_non_finite(value, path: str) -> str | None:
+    if isinstance(value, float) and not math.isfinite(value):
+        return path
+    children = (value.items() if isinstance(value, dict) else
+                enumerate(value) if isinstance(value, (list, tuple)) else ())
+    for key, child in children:
+        found = _first_non_finite(child, f"{path}.{key}" if isinstance(key, str) else f"{path}[{key}]")
+        if found is not None:
+            return found
+    return None
 
 
 def _mm(values) -> list[float]:

@@ -12,6 +12,8 @@ offset, ``k * (D_target - D_M1)``, as ``plan["dose"]["mt_offset_pct_mso"]``.
 
 from __future__ import annotations
 
+import math
+
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -113,10 +115,11 @@ def compute_dose(rmt_pct_mso: float, pct_of_mt: float,
 
 
 def plan_mt_offset(plan: Mapping) -> float | None:
-    """Return ``plan["dose"]["mt_offset_pct_mso"]`` as a float, or None when the plan lacks it."""
+    """Return ``plan["dose"]["mt_offset_pct_mso"]`` as a float, or None when the plan lacks it
+    or holds no finite number there (no depth adjustment is then applied)."""
     dose = plan.get("dose") if isinstance(plan, Mapping) else None
     value = dose.get("mt_offset_pct_mso") if isinstance(dose, Mapping) else None
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
         return None
     return float(value)
 

@@ -126,6 +126,8 @@ def test_plan_mt_offset():
     assert plan_mt_offset({"dose": {}}) is None
     assert plan_mt_offset({}) is None
     assert plan_mt_offset({"dose": {"mt_offset_pct_mso": "x"}}) is None
+    for not_finite in (float("nan"), float("inf"), float("-inf")):  # a NaN dose would pass every limit check
+        assert plan_mt_offset({"dose": {"mt_offset_pct_mso": not_finite}}) is None
 
 
 def _no():
