@@ -44,7 +44,14 @@ def sample_like_itk(data: np.ndarray, ijk: np.ndarray, order: int = 1) -> np.nda
     -------
     numpy.ndarray, shape (N,)
         The values: float32 for ``order=1``, ``data``'s dtype for ``order=0``.
+
+    Raises
+    ------
+    ValueError
+        For any other ``order``.
     """
+    if order not in (0, 1):
+        raise ValueError(f"order must be 0 (nearest voxel) or 1 (trilinear), not {order!r}")
     if order == 0:
         ijk = np.floor(ijk + 0.5)
     inside = np.ones(ijk.shape[1], dtype=bool)
@@ -134,9 +141,9 @@ def transform_files(files, invert) -> Iterator[tuple[str, bool, bool]]:
     ------
     ValueError
         If a displacement field is to be inverted (ANTs writes its inverse as its own
-        ``InverseWarp`` file).
+        ``InverseWarp`` file), or ``files`` and ``invert`` differ in length.
     """
-    for path, inverted in zip(files, invert):
+    for path, inverted in zip(files, invert, strict=True):
         is_affine = str(path).endswith(".mat")
         if inverted and not is_affine:
             raise ValueError(f"{path}: a displacement field is inverted by its own inverse-warp file")
