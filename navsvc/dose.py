@@ -44,9 +44,10 @@ def mt_offset_pct_mso(scalp_to_cortex_target_mm: float, scalp_to_cortex_m1_mm: f
 
 
 #: why a plan has no dose suggestion when the hand knob's scalp is not in the image
-M1_NOT_IN_IMAGE = ("the image's field of view cuts the scalp over the motor hand knob, so its "
-                   "scalp-to-cortex distance cannot be measured: no depth adjustment is suggested. "
-                   "Use the measured motor threshold as it is, or plan on a T1 covering the whole head")
+M1_NOT_IN_IMAGE = ("the scalp over the motor hand knob is not in the image (its field of view cuts it, or "
+                   "defacing removed it), so its scalp-to-cortex distance cannot be measured: no depth "
+                   "adjustment is suggested. Use the measured motor threshold as it is, or plan on a T1 "
+                   "covering the whole head, not defaced")
 
 
 def implausible_depth(scalp_to_cortex_target_mm: float, scalp_to_cortex_m1_mm: float) -> str | None:

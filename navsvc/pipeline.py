@@ -265,7 +265,7 @@ def native_anatomy(t1: LoadedT1, coarse: WorkingImage, head: HeadAlignment) -> N
     -------
     NativeAnatomy
         The scalp, head frame, field-of-view cut, brain mask (2 mm grid), noise and
-        ghosting measures and the smallest scalp-to-brain distance.
+        ghosting measures and the median scalp-to-brain distance over the upper head.
     """
     lattice = air_lattice(t1.data, t1.affine, head.native_to_colin)
     ghosting_pct = ghosting_pct_by_axis(lattice)
