@@ -102,18 +102,19 @@ class PatientOut(PatientCreate):
                                        "images": f"/api/v1/patients/{_ID}/images"}})
     birth_date: date | None = Field(default=None, description="Date of birth (PHI).")
     external_id: str = Field(description="The clinic's MRN or study ID, as stored.")
-    id: str
-    created_at: datetime
-    links: dict[str, str]
+    id: str = Field(description="Patient identifier (UUID), assigned by the server.")
+    created_at: datetime = Field(description="When the patient was registered (UTC), set by the server.")
+    links: dict[str, str] = Field(
+        description="API paths of the patient (`self`) and of its images (`images`).")
 
 
 class PatientList(BaseModel):
     """A page of patients, oldest first."""
 
     model_config = _example({"items": [], "limit": 100, "offset": 0})
-    items: list[PatientOut]
-    limit: int
-    offset: int
+    items: list[PatientOut] = Field(description="The patients on this page, oldest first.")
+    limit: int = Field(description="Page size asked for.")
+    offset: int = Field(description="Number of patients skipped before this page.")
 
 
 class ImageOut(BaseModel):
@@ -125,16 +126,20 @@ class ImageOut(BaseModel):
         "orientation": "RAS", "created_at": _TS,
         "links": {"self": f"/api/v1/images/{_ID}", "plans": f"/api/v1/plans?image_id={_ID}",
                   "patient": f"/api/v1/patients/{_ID}"}})
-    id: str
-    patient_id: str
-    format: Literal["nifti", "dicom"]
+    id: str = Field(description="Image identifier (UUID), assigned by the server.")
+    patient_id: str = Field(description="The patient the image belongs to.")
+    format: Literal["nifti", "dicom"] = Field(
+        description="What was uploaded: `nifti` (a .nii / .nii.gz file) or `dicom` "
+                    "(a .zip of the DICOM series).")
     sha256: str = Field(description="SHA-256 of the stored (de-identified) file.")
-    size_bytes: int
-    shape: list[int]
-    voxel_size_mm: list[float]
-    orientation: str
-    created_at: datetime
-    links: dict[str, str]
+    size_bytes: int = Field(description="Size of the stored (de-identified) file, bytes.")
+    shape: list[int] = Field(description="Voxel counts along the three array axes.")
+    voxel_size_mm: list[float] = Field(description="Voxel edge lengths along the three array axes, mm.")
+    orientation: str = Field(
+        description="Closest world (RAS) axis codes of the three array axes, e.g. RAS or LIA.")
+    created_at: datetime = Field(description="When the image was stored (UTC), set by the server.")
+    links: dict[str, str] = Field(
+        description="API paths of the image (`self`), of its plans (`plans`) and of its patient (`patient`).")
 
 
 class PlanRequest(BaseModel):
@@ -186,34 +191,44 @@ class JobOut(BaseModel):
                     "coil_distance_mm": 4.0, "handle_angle_deg": 45.0},
         "created_at": _TS, "started_at": _TS, "finished_at": None,
         "links": {"self": f"/api/v1/jobs/{_ID}", "image": f"/api/v1/images/{_ID}"}})
-    id: str
-    image_id: str
-    state: JobState
-    stage: str | None
-    reason: str | None
-    attempts: int
-    plan_id: str | None
-    options: dict
-    created_at: datetime
-    started_at: datetime | None
-    finished_at: datetime | None
-    links: dict[str, str]
+    id: str = Field(description="Job identifier (UUID), assigned by the server.")
+    image_id: str = Field(description="The image the plan is made from.")
+    state: JobState = Field(description="queued, running, succeeded or failed.")
+    stage: str | None = Field(
+        description="Engine stage the run is in (e.g. registration, target, report); null while queued, "
+                    "before the first stage and once succeeded; a job that failed in a stage may keep "
+                    "its name.")
+    reason: str | None = Field(description="Why the job failed; null unless `state` is failed.")
+    attempts: int = Field(
+        description="Runs started so far: 0 until a worker takes the job; a job is started at most twice.")
+    plan_id: str | None = Field(
+        description="The plan made, once `state` is succeeded; null before and on failure.")
+    options: dict = Field(description="The targeting options requested (PlanRequest, defaults filled in).")
+    created_at: datetime = Field(description="When the job was created (UTC).")
+    started_at: datetime | None = Field(
+        description="When the current or last run started (UTC); null while queued or if the job never ran.")
+    finished_at: datetime | None = Field(
+        description="When the job succeeded or failed (UTC); null until then.")
+    links: dict[str, str] = Field(
+        description="API paths of the job (`self`), its image (`image`) and, once succeeded, "
+                    "its plan (`plan`).")
 
 
 class JobList(BaseModel):
     """A page of jobs, newest first."""
 
     model_config = _example({"items": [], "limit": 100, "offset": 0})
-    items: list[JobOut]
-    limit: int
-    offset: int
+    items: list[JobOut] = Field(description="The jobs on this page, newest first.")
+    limit: int = Field(description="Page size asked for.")
+    offset: int = Field(description="Number of jobs skipped before this page.")
 
 
 class ApprovalIn(BaseModel):
     """A clinician's approval of a plan."""
 
     model_config = _example({"note": "Target checked against the QC report."}, extra="forbid")
-    note: str | None = Field(default=None, max_length=2000)
+    note: str | None = Field(default=None, max_length=2000,
+                             description="The approving clinician's free-text note; null for none.")
 
 
 class ApprovalOut(ApprovalIn):
@@ -221,10 +236,10 @@ class ApprovalOut(ApprovalIn):
 
     model_config = _example({"id": _ID, "plan_id": _ID, "approved_by": "dr-smith",
                              "approved_at": _TS, "note": None})
-    id: str
-    plan_id: str
-    approved_by: str
-    approved_at: datetime
+    id: str = Field(description="Approval identifier (UUID), assigned by the server.")
+    plan_id: str = Field(description="The approved plan.")
+    approved_by: str = Field(description="Token name of the approving clinician.")
+    approved_at: datetime = Field(description="When the plan was approved (UTC), set by the server.")
 
 
 class PlanOut(BaseModel):
@@ -235,23 +250,26 @@ class PlanOut(BaseModel):
         "approval": None, "plan": {"plan_id": _ID, "target": {"native_ras_mm": [-40, 42, 30]}},
         "links": {"self": f"/api/v1/plans/{_ID}", "report": f"/api/v1/plans/{_ID}/report",
                   "localite": f"/api/v1/plans/{_ID}/exports/localite"}})
-    id: str
-    image_id: str
-    patient_id: str
-    job_id: str
-    created_at: datetime
-    approval: ApprovalOut | None
+    id: str = Field(description="Plan identifier: the `plan_id` of the plan JSON (else the job's id).")
+    image_id: str = Field(description="The image the plan was made from.")
+    patient_id: str = Field(description="The patient of that image.")
+    job_id: str = Field(description="The job that made the plan.")
+    created_at: datetime = Field(description="When the plan was stored (UTC).")
+    approval: ApprovalOut | None = Field(description="The clinician's approval; null while not approved.")
     plan: dict = Field(description="The engine's plan JSON (schema-versioned).")
-    links: dict[str, str]
+    links: dict[str, str] = Field(
+        description="API paths of the plan (`self`), its QC report (`report`), its job (`job`), its image "
+                    "(`image`) and its navigator files (`json`, `localite`, `brainsight`, `simnibs`; "
+                    "available once approved).")
 
 
 class PlanList(BaseModel):
     """A page of plans, newest first."""
 
     model_config = _example({"items": [], "limit": 100, "offset": 0})
-    items: list[PlanOut]
-    limit: int
-    offset: int
+    items: list[PlanOut] = Field(description="The plans on this page, newest first.")
+    limit: int = Field(description="Page size asked for.")
+    offset: int = Field(description="Number of plans skipped before this page.")
 
 
 class AuditEventOut(BaseModel):
@@ -261,38 +279,51 @@ class AuditEventOut(BaseModel):
                              "role": "technician", "method": "GET",
                              "route": "/api/v1/plans/{plan_id}", "resource_id": _ID,
                              "status_code": 200, "outcome": "success"})
-    id: int
-    at: datetime
-    token_name: str | None
-    role: str | None
-    method: str
-    route: str
-    resource_id: str | None
-    status_code: int
-    outcome: str
+    id: int = Field(description="Sequential record number, assigned by the server.")
+    at: datetime = Field(description="When the request arrived (UTC).")
+    token_name: str | None = Field(description="Name of the caller's token; null without a valid token.")
+    role: str | None = Field(description="Role of the caller's token; null without a valid token.")
+    method: str = Field(description="HTTP method (its first 10 characters).")
+    route: str = Field(
+        description="Route template, e.g. `/api/v1/plans/{plan_id}` (the request path when "
+                    "no route matched).")
+    resource_id: str | None = Field(
+        description="The record concerned (as the route names it, else the first path parameter; "
+                    "first 64 characters); null if none.")
+    status_code: int = Field(description="HTTP status answered (500 when no response started).")
+    outcome: str = Field(
+        description="success (status below 400), unauthenticated (401), denied (403), not_found (404), "
+                    "rejected (other 4xx) or error (5xx).")
 
 
 class AuditList(BaseModel):
     """A page of audit records, newest first."""
 
     model_config = _example({"items": [], "limit": 100, "offset": 0})
-    items: list[AuditEventOut]
-    limit: int
-    offset: int
+    items: list[AuditEventOut] = Field(description="The audit records on this page, newest first.")
+    limit: int = Field(description="Page size asked for.")
+    offset: int = Field(description="Number of records skipped before this page.")
 
 
 class Health(BaseModel):
     """Liveness or readiness."""
 
     model_config = _example({"status": "ok", "checks": {"database": "ok", "worker": "ok"}})
-    status: Literal["ok", "unavailable"]
-    checks: dict[str, str] = Field(default_factory=dict)
+    status: Literal["ok", "unavailable"] = Field(
+        description="ok, or unavailable when a readiness check failed (answered with 503).")
+    checks: dict[str, str] = Field(
+        default_factory=dict,
+        description="Readiness only (empty for liveness): `database` (ok or unreachable), `worker` when "
+                    "the service's own job worker is checked (ok or stopped), and `broker` with a job "
+                    "queue (ok or unreachable).")
 
 
 class Me(BaseModel):
     """The caller's token."""
 
     model_config = _example({"name": "ws-room-2", "role": "technician", "blinded": False})
-    name: str
-    role: str
-    blinded: bool
+    name: str = Field(description="The token's name (recorded in the audit trail).")
+    role: str = Field(description="admin, clinician, technician, navigator or auditor.")
+    blinded: bool = Field(
+        description="Whether the token is blinded: treatment arms are hidden from it "
+                    "(raters in sham-controlled trials).")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field, model_validator
 
@@ -25,16 +25,24 @@ class CalendarIn(BaseModel):
 
     model_config = _example({"name": "main-clinic", "working_weekdays": [0, 1, 2, 3, 4],
                              "closures": ["2025-04-18", "2025-04-21"]}, extra="forbid")
-    name: RecordName
-    working_weekdays: list[int] = Field(default=[0, 1, 2, 3, 4], min_length=1, max_length=7)
-    closures: list[RecordDate] = Field(default_factory=list, max_length=2000)
+    name: RecordName = Field(description="Unique name of the calendar (409 when it is taken).")
+    working_weekdays: list[int] = Field(
+        default=[0, 1, 2, 3, 4], min_length=1, max_length=7,
+        description="Weekdays the clinic treats patients on, 0 = Monday ... 6 = Sunday (stored "
+                    "sorted, without repeats); default Monday to Friday.")
+    closures: list[RecordDate] = Field(default_factory=list, max_length=2000,
+                                       description="Days the clinic is closed although they fall on "
+                                                   "a working weekday (holidays).")
 
 
 class CalendarPatch(BaseModel):
     """A change of a calendar; planned sessions of running courses move to fit it."""
 
     model_config = _example({"add_closures": ["2025-04-18", "2025-04-21"]}, extra="forbid")
-    working_weekdays: list[int] | None = Field(default=None, min_length=1, max_length=7)
+    working_weekdays: list[int] | None = Field(
+        default=None, min_length=1, max_length=7,
+        description="New working weekdays (0 = Monday ... 6 = Sunday), replacing the stored "
+                    "ones; null keeps them.")
     closures: list[RecordDate] | None = Field(
         default=None, max_length=2000,
         description="Every closure (replaces the list): two changes made from the same earlier "
@@ -61,9 +69,10 @@ class CalendarOut(CalendarIn):
                              "links": {"self": f"/api/v1/calendars/{_ID}"}})
     closures: list[date] = Field(default_factory=list, description="As stored (checked on input only).")
     name: str = Field(description="As stored (checked on input only).")
-    id: str
+    id: str = Field(description="ID of the calendar, set by the server; name it in a course's "
+                                "`calendar_id`.")
     moved_sessions: int = Field(0, description="Planned sessions moved by the last change.")
-    links: dict[str, str]
+    links: dict[str, str] = Field(description="`self`: this calendar.")
 
 
 class CourseCreate(BaseModel):
@@ -77,7 +86,8 @@ class CourseCreate(BaseModel):
     custom_protocol: dict[str, Any] | None = Field(
         None, description="Protocol parameters (see navsvc.course.protocols.Protocol) when "
                           "protocol is 'custom'.")
-    start_date: RecordDate
+    start_date: RecordDate = Field(description="First day the course may start: sessions are "
+                                   "laid out from the first clinic day on or after it.")
     arm: Arm = Field(description="Trial arm; hidden from blinded tokens.")
     calendar_id: str | None = Field(None, description="A stored clinic calendar; default "
                                     "Monday-Friday without closures.")
@@ -97,9 +107,14 @@ class ScreeningStatus(BaseModel):
     model_config = _example({"cleared": False, "blocking_items": ["syncope"],
                              "reason": "contraindication answered yes without a clinician "
                                        "override: syncope"})
-    cleared: bool
-    reason: str
-    blocking_items: list[str]
+    cleared: bool = Field(description="True when the screening lets sessions be logged: one is "
+                          "recorded and every blocking item answered yes is covered by a clinician "
+                          "override.")
+    reason: str = Field(description="'cleared', or why not (no screening recorded, or the blocking "
+                        "items answered yes without an override).")
+    blocking_items: list[str] = Field(
+        description="Keys of the blocking screening items (absolute or contraindication) answered "
+                    "yes without an override; empty when cleared or when no screening is recorded.")
 
 
 class CourseOut(BaseModel):
@@ -115,34 +130,46 @@ class CourseOut(BaseModel):
                       "blocking_items": []},
         "open_alerts": 0, "created_at": _TS, "created_by": "dr-smith",
         "links": {"self": f"/api/v1/courses/{_ID}", "sessions": f"/api/v1/courses/{_ID}/sessions"}})
-    id: str
-    patient_id: str
-    plan_id: str
-    protocol_name: str
-    protocol: dict
-    arm: Arm | None
-    arm_hidden: bool
-    start_date: date
-    calendar_id: str | None
-    status: Literal["active", "paused", "stopped"]
-    paused_from: date | None
-    status_note: str | None
+    id: str = Field(description="ID of the course, set by the server.")
+    patient_id: str = Field(description="The patient the course treats.")
+    plan_id: str = Field(description="The plan the course was created on (approved then).")
+    protocol_name: str = Field(description="The protocol's name: a preset's (standard_10hz, itbs, "
+                               "accelerated) or the one given in the custom parameters.")
+    protocol: dict = Field(description="The protocol's parameters, fixed when the course was created "
+                           "(a preset changed later does not change them), with the derived "
+                           "`session_duration_min` (minutes).")
+    arm: Arm | None = Field(description="Trial arm; null for blinded tokens.")
+    arm_hidden: bool = Field(description="True when the caller's token is blinded and `arm` is "
+                             "withheld.")
+    start_date: date = Field(description="The start date given when the course was created; "
+                             "sessions were laid out from the first clinic day on or after it.")
+    calendar_id: str | None = Field(description="The course's clinic calendar; null: Monday-Friday "
+                                    "without closures.")
+    status: Literal["active", "paused", "stopped"] = Field(
+        description="`active`, `paused` (since `paused_from`) or `stopped`.")
+    paused_from: date | None = Field(description="First day the current pause holds; null unless "
+                                     "the course is paused.")
+    status_note: str | None = Field(description="The note given with the current pause or with the "
+                                    "stop; null otherwise (a resume clears it).")
     status_changed_at: datetime | None = Field(
         None, description="When the course was last paused, resumed or stopped; a session given "
                           "before a pause or stop was entered can still be logged, one given "
                           "during a pause cannot (also after the resume).")
-    screening: ScreeningStatus
-    open_alerts: int
-    created_at: datetime
-    created_by: str
-    links: dict[str, str]
+    screening: ScreeningStatus = Field(description="Whether the safety screening lets sessions be "
+                                       "logged.")
+    open_alerts: int = Field(description="Number of the course's alerts not yet acknowledged by a "
+                             "clinician (every kind).")
+    created_at: datetime = Field(description="When the course was created, UTC (set by the server).")
+    created_by: str = Field(description="Name of the token that created the course.")
+    links: dict[str, str] = Field(description="`self`, `sessions`, `assessments`, `screening`, "
+                                  "`alerts`, `summary`, `summary_png`, `summary_csv` and `plan`.")
 
 
 class CourseList(BaseModel):
     """The courses of a patient, oldest first."""
 
     model_config = _example({"items": []})
-    items: list[CourseOut]
+    items: list[CourseOut] = Field(description="Every course of the patient, oldest first.")
 
 
 class PauseIn(BaseModel):
@@ -150,8 +177,12 @@ class PauseIn(BaseModel):
     A session given before the pause was entered can still be logged."""
 
     model_config = _example({"from_date": "2025-03-12", "note": "patient unwell"}, extra="forbid")
-    from_date: RecordDate | None = None
-    note: str | None = Field(None, max_length=2000)
+    from_date: RecordDate | None = Field(
+        None, description="First day the pause holds: planned sessions from this day on wait for the "
+                          "resume. Default today (clinic day), or the start date of a course not "
+                          "started yet; not before the course's start (422).")
+    note: str | None = Field(None, max_length=2000, description="Why the course is paused; shown as "
+                             "the course's `status_note` until it is resumed or stopped.")
 
 
 class ResumeIn(BaseModel):
@@ -167,7 +198,8 @@ class StopIn(BaseModel):
     stop was entered can still be logged, and is then done."""
 
     model_config = _example({"note": "withdrew consent"}, extra="forbid")
-    note: str = Field(min_length=1, max_length=2000)
+    note: str = Field(min_length=1, max_length=2000, description="Why the course is stopped; shown "
+                      "as the course's `status_note`.")
 
 
 class DeviationOut(BaseModel):
@@ -186,8 +218,13 @@ class DeviationOut(BaseModel):
                                                      "fox2012 coil'", "n_poses": 5}]})
     source: str = Field(description="'matrix' or the pose file's format.")
     n_poses: int = Field(description="Poses compared with the plan's coil pose.")
-    mean: dict[str, float | None]
-    worst: dict[str, float | None]
+    mean: dict[str, float | None] = Field(
+        description="Mean over the compared poses, rounded to 0.01: `centre_distance_mm` (planned "
+                    "to delivered coil centre, mm), `axis_to_target_mm` (target to the delivered "
+                    "coil axis, mm), `tilt_deg` (between the coil normals, degrees) and "
+                    "`twist_abs_deg` (handle rotation, absolute, degrees); null when undefined.")
+    worst: dict[str, float | None] = Field(
+        description="Largest value of each `mean` metric over the compared poses.")
     n_left_out: int = Field(0, description="Poses of the file not compared (logs before "
                                            "this field was kept say 0).")
     left_out: list[dict[str, str | int]] = Field(
@@ -203,8 +240,11 @@ class PoseFileIn(BaseModel):
 
     model_config = _example({"text": "<?xml version=\"1.0\"?><TriggerMarkerList ...>"},
                             extra="forbid")
-    text: str | None = Field(None, max_length=64 * 1024 * 1024)
-    base64: str | None = Field(None, max_length=90 * 1024 * 1024)
+    text: str | None = Field(None, max_length=64 * 1024 * 1024,
+                             description="The file's content as text; give this or `base64`.")
+    base64: str | None = Field(None, max_length=90 * 1024 * 1024,
+                               description="The file's bytes, base64-encoded (for binary files such "
+                                           "as a SimNIBS zip or MAT-file); give this or `text`.")
 
     @model_validator(mode="after")
     def _one(self) -> PoseFileIn:
@@ -223,17 +263,25 @@ class DeliveryIn(BaseModel):
                         [-0.7969, -0.1858, -0.5748, 80.28], [0, 0, 0, 1]],
         "side_effects": ["headache"], "notes": "mild headache, resolved"}, extra="forbid",
         allow_inf_nan=False)  # NaN was refused as "less than or equal to 100"
-    performed_at: RecordDateTime
-    operator: str = Field(min_length=1, max_length=200)
+    performed_at: RecordDateTime = Field(
+        description="When the session was given, with its time zone; not in the future (more than "
+                    "5 minutes ahead: 422). The session is logged on the clinic day of this time.")
+    operator: str = Field(min_length=1, max_length=200, description="Who gave the session.")
     rmt_pct_mso: float = Field(ge=1, le=100, description="Resting motor threshold, %MSO.")
     pct_of_mt: float = Field(ge=1, le=200, description="Intensity, % of motor threshold.")
-    pulses_delivered: int = Field(ge=0, le=20000)
-    trains_delivered: int | None = Field(None, ge=0, le=2000)
+    pulses_delivered: int = Field(ge=0, le=20000, description="Pulses given; fewer than the "
+                                  "protocol's per session make the session `incomplete`, else `done`.")
+    trains_delivered: int | None = Field(None, ge=0, le=2000, description="Trains given (optional).")
     pose_matrix: list[list[float]] | None = Field(
         None, description="Delivered coil pose, 4x4 SimNIBS convention, RAS mm.")
-    pose_file: PoseFileIn | None = None
-    side_effects: list[SideEffect] = Field(default_factory=list, max_length=10)
-    notes: str | None = Field(None, max_length=4000)
+    pose_file: PoseFileIn | None = Field(
+        None, description="Or the navigator's pose file, whose coil poses are compared with the "
+                          "plan (in a file spanning several days, those of the session's clinic day).")
+    side_effects: list[SideEffect] = Field(
+        default_factory=list, max_length=10,
+        description="Side effects observed; `seizure` raises an alert that blocks further sessions "
+                    "until a clinician acknowledges it.")
+    notes: str | None = Field(None, max_length=4000, description="Free-text notes on the session.")
 
     @model_validator(mode="after")
     def _one_pose(self) -> DeliveryIn:
@@ -245,9 +293,9 @@ class DeliveryIn(BaseModel):
 class RaisedAlert(BaseModel):
     """A safety alert a delivery log raised."""
 
-    id: str
+    id: str = Field(description="ID of the alert.")
     kind: str = Field(description="`seizure`, `dose_above_protocol`, or `rating_timing` (the log makes a baseline or week rating taken earlier no longer that timepoint's)")
-    detail: str
+    detail: str = Field(description="The alert's message, naming the session.")
     acknowledged: bool = Field(description="whether a clinician has acknowledged it "
                                "(POST /alerts/{id}/acknowledgement)")
 
@@ -269,30 +317,38 @@ class DeliveryOut(BaseModel):
                                 "tilt_deg": 3.0, "twist_abs_deg": 4.5}},
         "side_effects": [], "notes": None, "created_at": _TS, "created_by": "ws-room-2",
         "links": {"session": f"/api/v1/sessions/{_ID}"}})
-    id: str
-    session_id: str
-    session_index: int
-    session_state: str
-    performed_at: datetime
-    operator: str
-    rmt_pct_mso: float
-    pct_of_mt: float
-    dose: dict
-    pulses_delivered: int
-    pulses_planned: int
-    trains_delivered: int | None
-    deviation: DeviationOut | None
-    side_effects: list[str]
-    notes: str | None
+    id: str = Field(description="ID of the delivery log, set by the server.")
+    session_id: str = Field(description="The session logged.")
+    session_index: int = Field(description="The session's number within the course.")
+    session_state: str = Field(description="The session's state: `done` (the protocol's pulses "
+                               "given) or `incomplete` (fewer).")
+    performed_at: datetime = Field(description="When the session was given: UTC, except in the answer "
+                                   "to the log itself, which repeats the offset sent.")
+    operator: str = Field(description="Who gave the session.")
+    rmt_pct_mso: float = Field(description="Resting motor threshold as logged, %MSO.")
+    pct_of_mt: float = Field(description="Intensity as logged, % of motor threshold.")
+    dose: dict = Field(
+        description="Intensities computed from the log, %MSO: `intensity_pct_mso` (from the measured "
+                    "threshold), `adjusted_mt_pct_mso` and `adjusted_intensity_pct_mso` (after the "
+                    "plan's scalp-to-cortex depth offset `mt_offset_pct_mso`; null without one or "
+                    "when `adjustment_withheld` says why not), `given_intensity_pct_mso` (what the "
+                    "session gave: the adjusted one when `depth_adjusted`), `exceeds_max_output`.")
+    pulses_delivered: int = Field(description="Pulses given, as logged.")
+    pulses_planned: int = Field(description="The protocol's pulses per session.")
+    trains_delivered: int | None = Field(description="Trains given, as logged; null when not logged.")
+    deviation: DeviationOut | None = Field(description="Deviation of the delivered pose(s) from the "
+                                           "plan; null when the log has no pose.")
+    side_effects: list[str] = Field(description="Side effects as logged; empty for navigator tokens.")
+    notes: str | None = Field(description="Notes as logged; null for navigator tokens.")
     alerts: list[RaisedAlert] = Field(
         default_factory=list, description="Safety alerts this log raised: a seizure among the "
         "side effects, or an intensity above the protocol's % of motor threshold; each stays "
         "open until a clinician acknowledges it. Empty for navigator tokens.")
     clinical_hidden: bool = Field(False, description="True for navigator tokens, which get "
                                   "the log without its side effects, notes and alerts.")
-    created_at: datetime
-    created_by: str
-    links: dict[str, str]
+    created_at: datetime = Field(description="When the log was recorded, UTC (set by the server).")
+    created_by: str = Field(description="Name of the token that recorded the log.")
+    links: dict[str, str] = Field(description="`session` and `course`.")
 
 
 class SessionOut(BaseModel):
@@ -302,16 +358,25 @@ class SessionOut(BaseModel):
                              "slot": 0, "offset_minutes": 0, "state": "planned",
                              "replaces_index": None, "delivery": None,
                              "links": {"delivery": f"/api/v1/sessions/{_ID}/delivery"}})
-    id: str
-    course_id: str
-    index: int
-    date: date
-    slot: int
-    offset_minutes: int
-    state: Literal["planned", "done", "incomplete", "missed", "cancelled"]
-    replaces_index: int | None
-    delivery: DeliveryOut | None
-    links: dict[str, str]
+    id: str = Field(description="ID of the session.")
+    course_id: str = Field(description="The session's course.")
+    index: int = Field(description="Number of the session within the course, from 1; never reused "
+                       "(a replacement gets a new one).")
+    # Annotated: a default (the Field) named `date` would hide the type `date` from the annotation
+    date: Annotated[date, Field(description="Clinic day the session is scheduled on; a delivered "
+                                            "session keeps it when given on another day.")]
+    slot: int = Field(description="Position within the day (0 = first); above 0 only for protocols "
+                      "with several sessions a day.")
+    offset_minutes: int = Field(description="Earliest start after the day's first session, minutes "
+                                "(`slot` times the protocol's minimum interval).")
+    state: Literal["planned", "done", "incomplete", "missed", "cancelled"] = Field(
+        description="`planned`: to be given; `done`: the protocol's pulses given; `incomplete`: "
+                    "fewer; `missed`: kept on record and replaced; `cancelled`: the course was stopped.")
+    replaces_index: int | None = Field(description="Index of the missed session this one replaces; "
+                                       "null otherwise.")
+    delivery: DeliveryOut | None = Field(description="The delivery log; null until one is logged.")
+    links: dict[str, str] = Field(description="`self`, `delivery` (log it), `missed` (mark it "
+                                  "missed) and `course_sessions`.")
 
 
 class FollowUpOut(BaseModel):
@@ -319,9 +384,14 @@ class FollowUpOut(BaseModel):
 
     model_config = _example({"timepoint": "week1", "after_session_index": 5,
                              "due_on": "2025-03-07", "status": "due"})
-    timepoint: str
-    after_session_index: int | None
-    due_on: date | None
+    timepoint: str = Field(description="`baseline`, or `week1`, `week2`, ...")
+    after_session_index: int | None = Field(
+        description="Index of the session closing the treatment week, whose delivery makes the "
+                    "rating due; null for baseline (due before the first session).")
+    due_on: date | None = Field(
+        description="Day it fell or falls due: the day the closing session was given, or its "
+                    "scheduled day while planned; for baseline the first session's day (null "
+                    "when the course has no planned or delivered session).")
     status: Literal["done", "due", "overdue", "missed", "upcoming", "not_obtained"] = Field(
         description="A week's rating is `overdue` from the day the next session is scheduled (or "
                     "3 days after the week ended) and `missed` once the next session was given "
@@ -334,12 +404,15 @@ class SessionList(BaseModel):
     """The sessions of a course in index order, with the HAMD-17 timepoints."""
 
     model_config = _example({"items": [], "followups": []})
-    items: list[SessionOut]
-    followups: list[FollowUpOut]
+    items: list[SessionOut] = Field(description="Every session of the course (missed, cancelled "
+                                    "and replacements too), in index order.")
+    followups: list[FollowUpOut] = Field(description="The HAMD-17 timepoints with their status "
+                                         "today (clinic day): baseline, then week1, week2, ...")
 
 
 class MissedIn(BaseModel):
     """Mark a planned session missed; a replacement is scheduled on the next free clinic day."""
 
     model_config = _example({"reason": "patient did not attend"}, extra="forbid")
-    reason: str | None = Field(None, max_length=2000)
+    reason: str | None = Field(None, max_length=2000, description="Why the session was missed "
+                               "(optional); not stored.")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field, StrictInt
 
@@ -36,8 +36,12 @@ class AssessmentIn(BaseModel):
                            description="baseline, week1, week2, week3 ... or extra (dated by "
                                        "rated_at): an additional rating that never counts as a "
                                        "baseline or week rating, which stay due.")
-    rater: str = Field(min_length=1, max_length=200)
-    rated_at: RecordDateTime
+    rater: str = Field(min_length=1, max_length=200, description="Who rated the patient, as the client "
+                       "names them (kept as given; not the token's name).")
+    rated_at: RecordDateTime = Field(description="When the rating was taken: ISO 8601 with its zone; "
+                                     "not in the future. A baseline comes before the first session "
+                                     "given, a weekN rating after the session closing week N and "
+                                     "not after the next session given.")
     items: dict[str, Any] = Field(description="Item number ('1'..'17') -> score.")
     item16_method: str | None = Field(None, description="A (history) or B (measured weight).")
 
@@ -53,29 +57,38 @@ class AssessmentOut(BaseModel):
         "alert_id": None, "created_at": _TS, "version": 1, "amended_at": None, "amended_by": None,
         "links": {"course": f"/api/v1/courses/{_ID}", "versions": f"/api/v1/assessments/{_ID}/versions",
                   "amend": f"/api/v1/assessments/{_ID}/amendments"}})
-    id: str
-    course_id: str
-    timepoint: str
-    rater: str
-    rated_at: datetime
-    items: dict[str, int]
-    item16_method: str
+    id: str = Field(description="The rating's id, set by the server.")
+    course_id: str = Field(description="The course rated.")
+    timepoint: str = Field(description="baseline, week1, week2 ... or extra.")
+    rater: str = Field(description="Who rated the patient, as the client gave it.")
+    rated_at: datetime = Field(description="When the rating was taken: UTC when read back; the answer "
+                                           "to a rating or amendment keeps the offset it was sent with.")
+    items: dict[str, int] = Field(description="Item number ('1'..'17') -> score: all 17.")
+    item16_method: str = Field(description="A (history) or B (measured weight).")
     total: int = Field(description="0-52.")
     severity: str = Field(description="none 0-7, mild 8-13, moderate 14-18, severe 19-22, "
                                       "very severe >= 23.")
-    baseline_total: int | None
-    change_from_baseline: int | None
-    percent_change: float | None
+    baseline_total: int | None = Field(description="The total of the course's baseline rating; null "
+                                                   "without one, and for the baseline itself.")
+    change_from_baseline: int | None = Field(description="Total minus the baseline total (negative: "
+                                                         "improved); null without a baseline, and for the "
+                                                         "baseline itself.")
+    percent_change: float | None = Field(description="The change in % of the baseline total, rounded to "
+                                         "0.1; null without a baseline, when it is 0, and for the "
+                                         "baseline itself.")
     response: bool | None = Field(description=">= 50% reduction from baseline.")
     remission: bool | None = Field(description="Total <= 7 (with or without a baseline); null for the "
                                    "baseline rating itself, taken before any session.")
     suicide_alert: bool = Field(description="Item 3 (suicide) >= 3.")
-    alert_id: str | None
-    created_at: datetime
+    alert_id: str | None = Field(description="The suicide-item alert this write raised (or, for an "
+                                 "amendment, added the new score to); null otherwise and when read.")
+    created_at: datetime = Field(description="When the server first recorded the rating (UTC).")
     version: int = Field(description="1 as recorded, one more per amendment (give it when amending).")
     amended_at: datetime | None = Field(description="When the latest amendment was recorded.")
-    amended_by: str | None
-    links: dict[str, str]
+    amended_by: str | None = Field(description="Token name of the clinician who amended it last; null if "
+                                               "never amended.")
+    links: dict[str, str] = Field(description="course (the course), versions (every version of the "
+                                              "rating) and amend (post an amendment).")
 
 
 class AmendmentIn(BaseModel):
@@ -105,17 +118,21 @@ class AssessmentVersionOut(BaseModel):
                              "item16_method": "A", "total": 11, "recorded_at": _TS,
                              "recorded_by": "tech-kim", "replaced_at": "2025-03-04T08:00:00Z",
                              "replaced_by": "dr-ito", "reason": "item 9 transcribed from the wrong row"})
-    version: int
-    timepoint: str
-    rater: str
-    rated_at: datetime
-    items: dict[str, int]
-    item16_method: str
-    total: int
-    recorded_at: datetime
-    recorded_by: str
+    version: int = Field(description="The version's number: 1 as first recorded, one more per "
+                                     "amendment.")
+    timepoint: str = Field(description="baseline, week1, week2 ... or extra, in this version.")
+    rater: str = Field(description="Who rated the patient, in this version.")
+    rated_at: datetime = Field(description="When the rating was taken, in this version (UTC).")
+    items: dict[str, int] = Field(description="Item number ('1'..'17') -> score, in this "
+                                              "version.")
+    item16_method: str = Field(description="A (history) or B (measured weight), in this version.")
+    total: int = Field(description="The version's HAMD-17 total, 0-52.")
+    recorded_at: datetime = Field(description="When this version was recorded: the rating, or the "
+                                              "amendment that made it (UTC).")
+    recorded_by: str = Field(description="Token name of who recorded this version.")
     replaced_at: datetime | None = Field(description="Null for the current version.")
-    replaced_by: str | None
+    replaced_by: str | None = Field(description="Token name of the clinician whose amendment "
+                                                "replaced it; null for the current version.")
     reason: str | None = Field(description="Why this version was replaced.")
 
 
@@ -123,7 +140,7 @@ class AssessmentVersionList(BaseModel):
     """Every version of a rating, oldest first; the last is the current one."""
 
     model_config = _example({"items": []})
-    items: list[AssessmentVersionOut]
+    items: list[AssessmentVersionOut] = Field(description="The versions, oldest first.")
 
 
 class NotObtainedIn(BaseModel):
@@ -132,7 +149,7 @@ class NotObtainedIn(BaseModel):
     model_config = _example({"timepoint": "week3", "reason": "course stopped after session 11: "
                              "patient moved away"}, extra="forbid")
     timepoint: str = Field(pattern=r"^(baseline|week[1-9][0-9]{0,2})$", description="baseline, week1 ...")
-    reason: str = Field(min_length=1, max_length=2000)
+    reason: str = Field(min_length=1, max_length=2000, description="Why the rating will not be taken.")
 
 
 class NotObtainedOut(BaseModel):
@@ -143,37 +160,41 @@ class NotObtainedOut(BaseModel):
                              "recorded_at": _TS, "recorded_by": "dr-ito", "withdrawn_at": None,
                              "withdrawn_by": None, "withdrawal_reason": None,
                              "links": {"withdraw": f"/api/v1/courses/{_ID}/ratings-not-obtained/{_ID}/withdrawal"}})
-    id: str
-    course_id: str
-    timepoint: str
-    reason: str
-    recorded_at: datetime
-    recorded_by: str
+    id: str = Field(description="The record's id, set by the server.")
+    course_id: str = Field(description="The course.")
+    timepoint: str = Field(description="baseline, week1, week2 ...")
+    reason: str = Field(description="Why the rating will not be taken.")
+    recorded_at: datetime = Field(description="When the server recorded it (UTC).")
+    recorded_by: str = Field(description="Token name of the clinician who recorded it.")
     withdrawn_at: datetime | None = Field(description="Set once withdrawn: the timepoint is due again.")
-    withdrawn_by: str | None
-    withdrawal_reason: str | None
-    links: dict[str, str]
+    withdrawn_by: str | None = Field(description="Token name of the clinician who withdrew it; "
+                                                 "null unless withdrawn.")
+    withdrawal_reason: str | None = Field(description="Why it was withdrawn; null unless "
+                                                      "withdrawn.")
+    links: dict[str, str] = Field(description="withdraw (post its withdrawal), while not withdrawn; "
+                                              "empty once withdrawn.")
 
 
 class WithdrawalIn(BaseModel):
     """Why a record is withdrawn."""
 
     model_config = _example({"reason": "recorded for the wrong week"}, extra="forbid")
-    reason: str = Field(min_length=1, max_length=2000)
+    reason: str = Field(min_length=1, max_length=2000, description="Why the record is withdrawn.")
 
 
 class NotObtainedList(BaseModel):
     """The ratings of a course recorded as not obtained, in the order recorded."""
 
     model_config = _example({"items": []})
-    items: list[NotObtainedOut]
+    items: list[NotObtainedOut] = Field(description="The records, withdrawn ones included.")
 
 
 class AssessmentList(BaseModel):
     """The ratings of a course in the order they were rated."""
 
     model_config = _example({"items": []})
-    items: list[AssessmentOut]
+    items: list[AssessmentOut] = Field(description="The ratings, each scored against the course's "
+                                                   "baseline.")
 
 
 class AlertOut(BaseModel):
@@ -184,30 +205,41 @@ class AlertOut(BaseModel):
                              "source_id": _ID, "created_at": _TS, "acknowledged_by": None,
                              "acknowledged_at": None, "acknowledgement_note": None,
                              "links": {"acknowledge": f"/api/v1/alerts/{_ID}/acknowledgement"}})
-    id: str
-    course_id: str
-    kind: Literal["suicide_item", "seizure", "dose_above_protocol", "rating_timing"]
-    detail: str
-    source_id: str | None
-    created_at: datetime
-    acknowledged_by: str | None
-    acknowledged_at: datetime | None
-    acknowledgement_note: str | None
-    links: dict[str, str]
+    id: str = Field(description="The alert's id, set by the server.")
+    course_id: str = Field(description="The course it concerns.")
+    kind: Literal["suicide_item", "seizure", "dose_above_protocol", "rating_timing"] = Field(
+        description="suicide_item: HAMD-17 item 3 rated (or amended up to) 3 or more; seizure: a seizure "
+                    "logged with a session (no further session until acknowledged); "
+                    "dose_above_protocol: a session given above the protocol's intensity; "
+                    "rating_timing: a session log made a baseline or week rating no longer that "
+                    "timepoint's.")
+    detail: str = Field(description="What happened, in words, set by the server.")
+    source_id: str | None = Field(description="The record that raised it: the rating for "
+                                              "suicide_item, the session's delivery log for the "
+                                              "other kinds.")
+    created_at: datetime = Field(description="When it was raised (UTC).")
+    acknowledged_by: str | None = Field(description="Token name of the clinician who "
+                                                    "acknowledged it; null while open.")
+    acknowledged_at: datetime | None = Field(description="When it was acknowledged (UTC); "
+                                                         "null while open.")
+    acknowledgement_note: str | None = Field(description="What the clinician did, as noted "
+                                                         "when acknowledging; null while open.")
+    links: dict[str, str] = Field(description="acknowledge (post the acknowledgement) and course "
+                                              "(the course).")
 
 
 class AlertList(BaseModel):
     """Alerts, newest first."""
 
     model_config = _example({"items": []})
-    items: list[AlertOut]
+    items: list[AlertOut] = Field(description="The alerts, newest first (at most 500 across courses).")
 
 
 class AcknowledgementIn(BaseModel):
     """A clinician's acknowledgement of an alert (what was done)."""
 
     model_config = _example({"note": "Seen the patient; safety plan in place."}, extra="forbid")
-    note: str = Field(min_length=1, max_length=4000)
+    note: str = Field(min_length=1, max_length=4000, description="What was done about the alert.")
 
 
 class ScreeningQuestion(BaseModel):
@@ -215,9 +247,12 @@ class ScreeningQuestion(BaseModel):
 
     model_config = _example({"key": "cochlear_implant", "question": "Do you have cochlear "
                              "implants?", "kind": "absolute"})
-    key: str
-    question: str
-    kind: Literal["absolute", "contraindication", "information"]
+    key: str = Field(description="The item's key in the screening's answers.")
+    question: str = Field(description="The question asked of the patient.")
+    kind: Literal["absolute", "contraindication", "information"] = Field(
+        description="absolute and contraindication: a yes blocks the course until a clinician "
+                    "overrides it (absolute: an absolute contraindication per Rossi et al. 2009); "
+                    "information: recorded only, never blocks.")
 
 
 class Questionnaire(BaseModel):
@@ -226,8 +261,8 @@ class Questionnaire(BaseModel):
     model_config = _example({"source": "Rossi et al. 2009, 2011", "items": [
         {"key": "epilepsy_or_seizure", "question": "Do you have epilepsy ...?",
          "kind": "contraindication"}]})
-    source: str
-    items: list[ScreeningQuestion]
+    source: str = Field(description="The publications the questions follow.")
+    items: list[ScreeningQuestion] = Field(description="The questions, each to be answered.")
 
 
 class ScreeningIn(BaseModel):
@@ -235,8 +270,10 @@ class ScreeningIn(BaseModel):
 
     model_config = _example({"answers": {"epilepsy_or_seizure": False, "syncope": False},
                              "notes": "sertraline 100 mg"}, extra="forbid")
-    answers: dict[str, Any]
-    notes: str | None = Field(None, max_length=4000)
+    answers: dict[str, Any] = Field(description="Item key -> true (yes) or false (no), for every "
+                                                "questionnaire item and no other key.")
+    notes: str | None = Field(None, max_length=4000, description="Free-text notes kept with the "
+                                                                 "screening.")
 
 
 class OverrideIn(BaseModel):
@@ -244,8 +281,10 @@ class OverrideIn(BaseModel):
 
     model_config = _example({"items": ["syncope"], "reason": "Single vasovagal episode in "
                              "2010; benefit outweighs risk."}, extra="forbid")
-    items: list[str] = Field(min_length=1, max_length=20)
-    reason: str = Field(min_length=1, max_length=4000)
+    items: list[str] = Field(min_length=1, max_length=20, description="Keys of the absolute or "
+                             "contraindication items answered yes that the override covers.")
+    reason: str = Field(min_length=1, max_length=4000, description="The clinician's documented "
+                        "reason (why the benefit outweighs the risk).")
 
 
 class ScreeningOut(BaseModel):
@@ -257,16 +296,20 @@ class ScreeningOut(BaseModel):
                                                "blocking_items": []},
         "override_items": ["syncope"], "override_reason": "benefit outweighs risk",
         "override_by": "dr-smith", "override_at": _TS})
-    course_id: str
-    answers: dict[str, bool]
-    notes: str | None
-    screened_at: datetime
-    screened_by: str
-    status: ScreeningStatus
-    override_items: list[str]
-    override_reason: str | None
-    override_by: str | None
-    override_at: datetime | None
+    course_id: str = Field(description="The course screened.")
+    answers: dict[str, bool] = Field(description="Item key -> true (yes) or false (no).")
+    notes: str | None = Field(description="The screening's free-text notes; null if none.")
+    screened_at: datetime = Field(description="When the screening was recorded (UTC).")
+    screened_by: str = Field(description="Token name of who recorded the screening.")
+    status: ScreeningStatus = Field(description="Whether the course may start, as of now.")
+    override_items: list[str] = Field(description="Keys of the items overridden since this screening "
+                                                  "(all overrides together); empty if none.")
+    override_reason: str | None = Field(description="The latest override's reason; null if "
+                                                    "none.")
+    override_by: str | None = Field(description="Token name of the clinician of the latest "
+                                                "override; null if none.")
+    override_at: datetime | None = Field(description="When the latest override was recorded "
+                                                     "(UTC); null if none.")
 
 
 class TrajectoryPoint(BaseModel):
@@ -275,14 +318,19 @@ class TrajectoryPoint(BaseModel):
     model_config = _example({"timepoint": "week2", "rated_at": "2025-03-14T15:00:00Z",
                              "total": 14, "severity": "moderate", "change_from_baseline": -14,
                              "percent_change": -50.0, "response": True, "remission": False})
-    timepoint: str
-    rated_at: datetime
-    total: int
-    severity: str
-    change_from_baseline: int | None
-    percent_change: float | None
-    response: bool | None
-    remission: bool | None
+    timepoint: str = Field(description="baseline, week1, week2 ... or extra.")
+    rated_at: datetime = Field(description="When the rating was taken (UTC).")
+    total: int = Field(description="HAMD-17 total, 0-52.")
+    severity: str = Field(description="none 0-7, mild 8-13, moderate 14-18, severe 19-22, "
+                                      "very severe >= 23.")
+    change_from_baseline: int | None = Field(description="Total minus the baseline total; null "
+                                                         "without a baseline, and for the baseline itself.")
+    percent_change: float | None = Field(description="The change in % of the baseline total, rounded to "
+                                         "0.1; null without a baseline, when it is 0, and for the "
+                                         "baseline itself.")
+    response: bool | None = Field(description=">= 50% reduction from baseline; null without a "
+                                              "baseline, when it is 0, and for the baseline itself.")
+    remission: bool | None = Field(description="Total <= 7; null for the baseline rating itself.")
 
 
 class CourseSummary(BaseModel):
@@ -296,23 +344,33 @@ class CourseSummary(BaseModel):
         "deviation": {"mean": {"centre_distance_mm": 2.0}, "worst": {"centre_distance_mm": 4.1}},
         "trajectory": [], "response": True, "remission": False, "open_alerts": [],
         "followups": [], "links": {"png": f"/api/v1/courses/{_ID}/summary.png"}})
-    course_id: str
-    arm: str | None
-    arm_hidden: bool
-    status: str
-    sessions: dict[str, int]
+    course_id: str = Field(description="The course.")
+    arm: str | None = Field(description="Trial arm (active, sham or open); null for blinded "
+                                        "tokens.")
+    arm_hidden: bool = Field(description="True when the arm is hidden from this (blinded) token.")
+    status: str = Field(description="The course's status: active, paused or stopped.")
+    sessions: dict[str, int] = Field(description="planned_total (the protocol's sessions) and the "
+                                                 "number of sessions done, incomplete, missed, cancelled and "
+                                                 "remaining (still planned).")
     adherence: float | None = Field(description="Delivered / (delivered + missed) sessions.")
-    cumulative_pulses: int
-    deviation: dict[str, dict[str, float | None]]
-    trajectory: list[TrajectoryPoint]
+    cumulative_pulses: int = Field(description="Pulses delivered, summed over the logged sessions.")
+    deviation: dict[str, dict[str, float | None]] = Field(
+        description="Navigation deviation over the logged sessions: mean (of the per-session means) "
+                    "and worst (of the per-session worsts) of centre_distance_mm and "
+                    "axis_to_target_mm (mm), tilt_deg and twist_abs_deg (degrees); null where no "
+                    "session has it.")
+    trajectory: list[TrajectoryPoint] = Field(description="Every rating of the course, in the order "
+                                                          "rated.")
     response: bool | None = Field(description="Of the latest week rating (weekN; an `extra` "
                                   "rating never stands for the course's outcome).")
     remission: bool | None = Field(description="Of the same rating as `response`.")
     outcome_timepoint: str | None = Field(None, description="The week rating `response` and "
                                           "`remission` come from; null before any.")
-    open_alerts: list[AlertOut]
-    followups: list[FollowUpOut]
-    links: dict[str, str]
+    open_alerts: list[AlertOut] = Field(description="The course's unacknowledged alerts, oldest first.")
+    followups: list[FollowUpOut] = Field(description="The HAMD-17 timepoints with their status today "
+                                                     "(the clinic's day).")
+    links: dict[str, str] = Field(description="self (this summary), png (the trajectory plot), csv "
+                                              "(the course log) and course (the course).")
 
 
 class ScheduleItem(BaseModel):
@@ -323,29 +381,33 @@ class ScheduleItem(BaseModel):
                              "offset_minutes": 0, "state": "planned",
                              "scheduled_date": "2025-03-06", "given_at": None,
                              "protocol_name": "standard_10hz", "course_status": "active"})
-    session_id: str
-    course_id: str
-    patient_id: str
-    patient_external_id: str
-    index: int
-    slot: int
-    offset_minutes: int
-    state: str
+    session_id: str = Field(description="The session.")
+    course_id: str = Field(description="The session's course.")
+    patient_id: str = Field(description="The course's patient.")
+    patient_external_id: str = Field(description="The patient's MRN or study ID.")
+    index: int = Field(description="The session's number within its course (from 1; never "
+                                   "reused).")
+    slot: int = Field(description="Position within its day (0 = first); more than 0 only for "
+                                  "accelerated protocols (several sessions a day).")
+    offset_minutes: int = Field(description="Earliest start, in minutes after the day's first "
+                                            "session.")
+    state: str = Field(description="planned, done, incomplete or missed (cancelled sessions are "
+                                   "not listed).")
     scheduled_date: date = Field(description="The day the session was scheduled on. A "
                                  "delivered session is listed on the day it was given, "
                                  "which may be another.")
     given_at: datetime | None = Field(None, description="When a delivered session was given "
                                       "(its log's performed_at, UTC); null otherwise.")
-    protocol_name: str
-    course_status: str
+    protocol_name: str = Field(description="The course's protocol.")
+    course_status: str = Field(description="active, paused or stopped.")
 
 
 class Schedule(BaseModel):
     """The sessions of one day across patients, in slot order."""
 
     model_config = _example({"date": "2025-03-03", "items": []})
-    date: date
-    items: list[ScheduleItem]
+    date: Annotated[date, Field(description="The clinic day listed (default today).")]
+    items: list[ScheduleItem] = Field(description="The day's sessions.")
 
 
 class DueItem(BaseModel):
@@ -356,18 +418,25 @@ class DueItem(BaseModel):
                              "patient_external_id": "MRN-0042", "timepoint": "week1",
                              "after_session_index": 5, "due_on": "2025-03-07",
                              "status": "overdue"})
-    course_id: str
-    patient_id: str
-    patient_external_id: str
-    timepoint: str
-    after_session_index: int | None
-    due_on: date | None
-    status: Literal["due", "overdue", "missed"]
+    course_id: str = Field(description="The course.")
+    patient_id: str = Field(description="The course's patient.")
+    patient_external_id: str = Field(description="The patient's MRN or study ID.")
+    timepoint: str = Field(description="baseline, week1, week2 ...")
+    after_session_index: int | None = Field(description="The session whose delivery closes the week "
+                                                        "and makes its rating due; null for baseline.")
+    due_on: date | None = Field(description="The day it fell due: for a week, the clinic day its "
+                                            "closing session was given; for baseline, the first session's "
+                                            "scheduled day (null without sessions).")
+    status: Literal["due", "overdue", "missed"] = Field(
+        description="overdue: a baseline once the first session was given or its day passed; a week's "
+                    "from the day the next session is scheduled, or more than 3 days after its closing "
+                    "session was given. "
+                    "missed: the next session was given without the week's rating.")
 
 
 class DueList(BaseModel):
     """Ratings due, overdue or missed across courses: missed first, then overdue."""
 
     model_config = _example({"date": "2025-03-07", "items": []})
-    date: date
-    items: list[DueItem]
+    date: Annotated[date, Field(description="The clinic day the statuses are taken on (default today).")]
+    items: list[DueItem] = Field(description="The ratings, missed first, then overdue, then due.")
