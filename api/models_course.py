@@ -4,7 +4,7 @@ The rules (scheduling, scoring, screening) live in :mod:`navsvc.course`; these t
 store their inputs and results. Every table is created by migration ``0002``;
 ``courses.status_changed_at`` by ``0004``, ``course_holds`` by ``0005``, the amendments of
 ratings (``assessments.version``, ``assessment_versions``) by ``0006``, ``ratings_not_obtained``
-by ``0007``.
+by ``0007``, who marked a session missed, when and why (``course_sessions.missed_*``) by ``0008``.
 """
 
 from __future__ import annotations
@@ -99,6 +99,10 @@ class CourseSession(Base):
     state: Mapped[str] = mapped_column(String(12), default="planned")
     replaces_index: Mapped[int | None] = mapped_column(Integer, nullable=True)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now)
+    #: who marked the session missed, when, and the reason they gave (null until then)
+    missed_by: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    missed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    missed_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
 
 
 class Delivery(Base):

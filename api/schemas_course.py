@@ -356,8 +356,12 @@ class SessionOut(BaseModel):
 
     model_config = _example({"id": _ID, "course_id": _ID, "index": 1, "date": "2025-03-03",
                              "slot": 0, "offset_minutes": 0, "state": "planned",
-                             "replaces_index": None, "delivery": None,
-                             "links": {"delivery": f"/api/v1/sessions/{_ID}/delivery"}})
+                             "replaces_index": None, "missed_by": None, "missed_at": None,
+                             "missed_reason": None, "delivery": None,
+                             "links": {"self": f"/api/v1/sessions/{_ID}",
+                                       "delivery": f"/api/v1/sessions/{_ID}/delivery",
+                                       "missed": f"/api/v1/sessions/{_ID}/missed",
+                                       "course_sessions": f"/api/v1/courses/{_ID}/sessions"}})
     id: str = Field(description="ID of the session.")
     course_id: str = Field(description="The session's course.")
     index: int = Field(description="Number of the session within the course, from 1; never reused "
@@ -374,6 +378,14 @@ class SessionOut(BaseModel):
                     "fewer; `missed`: kept on record and replaced; `cancelled`: the course was stopped.")
     replaces_index: int | None = Field(description="Index of the missed session this one replaces; "
                                        "null otherwise.")
+    missed_by: str | None = Field(description="Name of the token that marked the session "
+                                  "missed; null unless it is missed.")
+    missed_at: datetime | None = Field(description="When it was marked missed (UTC); null "
+                                       "unless it is missed.")
+    missed_reason: str | None = Field(description="The reason given when it was marked missed; "
+                                      "null when none was given (also for sessions marked missed "
+                                      "before migration 0008, which did not store reasons) and for "
+                                      "navigator tokens.")
     delivery: DeliveryOut | None = Field(description="The delivery log; null until one is logged.")
     links: dict[str, str] = Field(description="`self`, `delivery` (log it), `missed` (mark it "
                                   "missed) and `course_sessions`.")
@@ -415,4 +427,4 @@ class MissedIn(BaseModel):
 
     model_config = _example({"reason": "patient did not attend"}, extra="forbid")
     reason: str | None = Field(None, max_length=2000, description="Why the session was missed "
-                               "(optional); not stored.")
+                               "(optional); stored with the session as `missed_reason`.")

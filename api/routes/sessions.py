@@ -14,6 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from api.course_service import (
     READ_ROLES,
     ClinicZone,
+    Now,
     Today,
     apply_schedule,
     calendar_of,
@@ -95,10 +96,12 @@ def alerts_raised_by(db, delivery_ids: list[str]) -> dict[str, list[Alert]]:
 def session_out(row: CourseSession, delivery: Delivery | None, protocol: Protocol,
                 principal: Principal, alerts: list[Alert] = ()) -> SessionOut:
     """Render one session with its delivery and the alerts that raised; a navigator token
-    gets the delivery without its side effects, notes and alerts."""
+    gets the delivery without its side effects, notes and alerts, and no missed reason."""
     return SessionOut(
         id=row.id, course_id=row.course_id, index=row.index, date=row.date, slot=row.slot,
         offset_minutes=row.offset_minutes, state=row.state, replaces_index=row.replaces_index,
+        missed_by=row.missed_by, missed_at=row.missed_at,
+        missed_reason=row.missed_reason if principal.role != "navigator" else None,
         delivery=(None if delivery is None else
                   delivery_out(delivery, row, protocol, alerts, clinical=principal.role != "navigator")),
         links={"self": f"/api/v1/sessions/{row.id}", "delivery": f"/api/v1/sessions/{row.id}/delivery",
@@ -267,13 +270,13 @@ def log_delivery(
 @router.post("/sessions/{session_id}/missed", response_model=SessionList,
              summary="Mark a session missed", responses=problems(404, 409, 422))
 def mark_session_missed(
-    session_id: str, db: DbSession, today: Today, zone: ClinicZone,
+    session_id: str, db: DbSession, today: Today, now: Now, zone: ClinicZone,
     principal: Annotated[Principal, Depends(require_roles("clinician", "technician"))],
     body: MissedIn | None = None,
 ) -> SessionList:
-    """Mark a planned session missed (clinician, technician). It stays on record and a
-    replacement is scheduled on the next free clinic day, not before today: the course
-    extends. Returns the course's sessions."""
+    """Mark a planned session missed (clinician, technician). It stays on record, with who
+    marked it, when and the reason given, and a replacement is scheduled on the next free
+    clinic day, not before today: the course extends. Returns the course's sessions."""
     session = get_or_404(db, CourseSession, session_id, "session")
     lock_course(db, session.course_id)
     course = db.get(Course, session.course_id)
@@ -286,4 +289,6 @@ def mark_session_missed(
     updated = mark_missed(given, session.index, calendar_of(db, course),
                           not_before=today, **rules_of(course))
     apply_schedule(db, course.id, rows, updated)
+    session.missed_by, session.missed_at = principal.name, now
+    session.missed_reason = body.reason if body is not None else None
     return session_list(db, course, today, zone, principal)

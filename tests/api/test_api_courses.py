@@ -106,6 +106,30 @@ def test_missed_session_is_rescheduled_and_course_extends(client, auth, app, pat
     assert response.status_code == 409 and "marked missed" in response.json()["detail"]
 
 
+
+def test_who_marked_a_session_missed_when_and_why_is_kept(client, auth, app, patient, approved_plan):
+    # the reason a clinician typed was accepted and dropped until 2026-12-06
+    fix_today(app, date(2025, 3, 4))
+    fix_now(app, "2025-03-04T10:15:00+00:00")
+    course = new_course(client, auth, patient["id"], approved_plan)
+    listing = sessions(client, auth, course["id"])["items"]
+    missed = client.post(f"/api/v1/sessions/{listing[1]['id']}/missed", headers=auth["clinician"],
+                         json={"reason": "admitted to hospital overnight"})
+    assert missed.status_code == 200, missed.text
+    without = client.post(f"/api/v1/sessions/{listing[2]['id']}/missed", headers=auth["technician"])
+    assert without.status_code == 200, without.text
+    assert client.post(f"/api/v1/sessions/{listing[1]['id']}/missed", headers=auth["technician"],
+                       json={"reason": "a second try"}).status_code == 409
+    read = {s["index"]: s for s in sessions(client, auth, course["id"])["items"]}
+    assert (read[2]["missed_by"], read[2]["missed_at"], read[2]["missed_reason"]) == (
+        "clinician", "2025-03-04T10:15:00Z", "admitted to hospital overnight")
+    assert (read[3]["missed_by"], read[3]["missed_reason"]) == ("technician", None)
+    assert (read[1]["missed_by"], read[1]["missed_at"], read[1]["missed_reason"]) == (None, None, None)
+    navigator = client.get(f"/api/v1/courses/{course['id']}/sessions", headers=auth["navigator"])
+    assert navigator.status_code == 200
+    assert [(s["missed_by"], s["missed_reason"]) for s in navigator.json()["items"][1:3]] == [
+        ("clinician", None), ("technician", None)]  # a clinical note, as a delivery's notes
+
 def test_pause_and_resume(client, auth, app, patient, approved_plan):
     fix_today(app, date(2025, 3, 6))
     course = new_course(client, auth, patient["id"], approved_plan)

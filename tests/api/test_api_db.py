@@ -64,3 +64,16 @@ def test_loop_reads_survive_the_server_dropping_their_connection(client, app):
                              {"pid": pid}).scalar()
     assert db.loop_reads.fetch(_PATIENT_BY_MRN, mrn="x") == []
     assert db.loop_reads._connect().driver_connection.info.backend_pid != pid
+
+
+def test_the_migrations_build_the_tables_the_models_describe(client, app):
+    # a column added to a model without its migration (or the other way round) fails here,
+    # not on the first deployment that upgrades
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    import api.models_course  # noqa: F401 - registers the course tables on Base.metadata
+    from api.models import Base
+
+    with app.state.db.engine.connect() as connection:
+        assert compare_metadata(MigrationContext.configure(connection), Base.metadata) == []

@@ -106,3 +106,30 @@ def test_a_downgrade_that_would_lose_amendments_or_ratings_not_obtained_is_refus
     assert _counts(url)["ratings_not_obtained"] == 1
     read = client.get(f"/api/v1/assessments/{rating['id']}/versions", headers=auth["auditor"])
     assert [v["total"] for v in read.json()["items"]] == [20, 0]
+
+
+def test_0008_keeps_who_marked_a_session_missed_and_refuses_to_lose_a_reason(client, auth, app, image, settings):
+    plan_id = insert_plan(app, image["id"], plan_dict())
+    approve(client, auth, plan_id)
+    fix_today(app, date(2025, 3, 3))
+    fix_now(app, "2025-03-03T09:30:00+00:00")
+    course = new_course(client, auth, image["patient_id"], plan_id)
+    items = sessions(client, auth, course["id"])["items"]
+    assert client.post(f"/api/v1/sessions/{items[0]['id']}/missed",
+                       headers=auth["technician"]).status_code == 200
+    url = settings.resolved_database_url
+    command.downgrade(alembic_config(url), "0007")  # no reason stored: nothing to lose
+    upgrade(url)  # who and when come back from the audit record
+    first = sessions(client, auth, course["id"])["items"][0]
+    assert (first["missed_by"], first["missed_reason"]) == ("technician", None)
+    audit = client.get("/api/v1/audit", headers=auth["auditor"]).json()["items"]
+    marked = [e["at"] for e in audit if e["route"] == "/api/v1/sessions/{session_id}/missed"]
+    assert first["missed_at"] == marked[0]  # the audit's clock, not the tests' fixed one
+
+    assert client.post(f"/api/v1/sessions/{items[1]['id']}/missed", headers=auth["clinician"],
+                       json={"reason": "fever"}).status_code == 200
+    before = _counts(url)
+    with pytest.raises(RuntimeError, match="would lose the reasons"):
+        command.downgrade(alembic_config(url), "0007")
+    assert _counts(url) == before
+    assert sessions(client, auth, course["id"])["items"][1]["missed_reason"] == "fever"
