@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import date, datetime
+from datetime import date, datetime, timezone
 from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
@@ -53,6 +53,13 @@ def _zoned(value: datetime) -> datetime:
     return value
 
 
+def _in_utc(value: datetime) -> datetime:
+    return value.astimezone(timezone.utc) if value.tzinfo is not None else value
+
+
+#: a time the API answers with, in UTC whatever offset the client sent it with, so that the
+#: answer to a write and every later read of the record agree
+UtcDateTime = Annotated[datetime, AfterValidator(_in_utc)]
 #: a date of a clinical record, as ISO text, within :data:`RECORD_DAYS`
 RecordDate = Annotated[date, BeforeValidator(_iso_text), AfterValidator(_record_day)]
 #: a time of a clinical record or of a query, with its zone, within :data:`RECORD_DAYS`

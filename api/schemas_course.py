@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field, model_validator
 
-from api.schemas import RecordDate, RecordDateTime, RecordName, example_config
+from api.schemas import RecordDate, RecordDateTime, RecordName, UtcDateTime, example_config
 
 _ID = "7c1d2e3f-4a5b-4c6d-8e9f-0a1b2c3d4e5f"
 _TS = "2025-03-03T09:00:00Z"
@@ -322,8 +322,8 @@ class DeliveryOut(BaseModel):
     session_index: int = Field(description="The session's number within the course.")
     session_state: str = Field(description="The session's state: `done` (the protocol's pulses "
                                "given) or `incomplete` (fewer).")
-    performed_at: datetime = Field(description="When the session was given: UTC, except in the answer "
-                                   "to the log itself, which repeats the offset sent.")
+    performed_at: UtcDateTime = Field(description="When the session was given, UTC (whatever offset "
+                                      "the log was sent with).")
     operator: str = Field(description="Who gave the session.")
     rmt_pct_mso: float = Field(description="Resting motor threshold as logged, %MSO.")
     pct_of_mt: float = Field(description="Intensity as logged, % of motor threshold.")

@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field, StrictInt
 
-from api.schemas import RecordDateTime, example_config
+from api.schemas import RecordDateTime, UtcDateTime, example_config
 from api.schemas_course import FollowUpOut, ScreeningStatus
 
 _ID = "7c1d2e3f-4a5b-4c6d-8e9f-0a1b2c3d4e5f"
@@ -61,8 +61,8 @@ class AssessmentOut(BaseModel):
     course_id: str = Field(description="The course rated.")
     timepoint: str = Field(description="baseline, week1, week2 ... or extra.")
     rater: str = Field(description="Who rated the patient, as the client gave it.")
-    rated_at: datetime = Field(description="When the rating was taken: UTC when read back; the answer "
-                                           "to a rating or amendment keeps the offset it was sent with.")
+    rated_at: UtcDateTime = Field(description="When the rating was taken, UTC (whatever offset the "
+                                  "rating or amendment was sent with).")
     items: dict[str, int] = Field(description="Item number ('1'..'17') -> score: all 17.")
     item16_method: str = Field(description="A (history) or B (measured weight).")
     total: int = Field(description="0-52.")

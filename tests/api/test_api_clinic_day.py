@@ -117,3 +117,20 @@ def test_csv_dates_a_session_on_the_clinic_day_it_was_given(client, auth, course
     assert second_row["performed_at"] == "2025-03-05T10:00:00-05:00"
     planned = next(r for r in rows if r["record"] == "session" and r["session_index"] == "3")
     assert planned["date"] == planned["scheduled_date"] and planned["performed_at"] == ""
+
+
+def test_a_write_answers_the_time_in_utc_as_every_later_read_does(client, auth, course):
+    # the answer to a log or a rating repeated the offset sent, and reads gave UTC
+    first = sessions(client, auth, course["id"])["items"][0]
+    logged = _log(client, auth, first, "2025-03-03T19:30:00-05:00")
+    assert logged.status_code == 201, logged.text
+    read = client.get(f"/api/v1/sessions/{first['id']}", headers=auth["technician"]).json()
+    assert logged.json()["performed_at"] == read["delivery"]["performed_at"] == "2025-03-04T00:30:00Z"
+
+    rated = client.post(f"/api/v1/courses/{course['id']}/assessments", headers=auth["clinician"],
+                        json={"timepoint": "extra", "rater": "rater-lee", "rated_at": "2025-03-03T15:00:00+01:00",
+                              "items": ZERO_ITEMS, "item16_method": "A"})
+    assert rated.status_code == 201, rated.text
+    listed = client.get(f"/api/v1/courses/{course['id']}/assessments", headers=auth["clinician"]).json()
+    again = next(a for a in listed["items"] if a["id"] == rated.json()["id"])
+    assert rated.json()["rated_at"] == again["rated_at"] == "2025-03-03T14:00:00Z"

@@ -72,7 +72,6 @@ def test_the_migrations_build_the_tables_the_models_describe(client, app):
     from alembic.autogenerate import compare_metadata
     from alembic.migration import MigrationContext
 
-    import api.models_course  # noqa: F401 - registers the course tables on Base.metadata
     from api.models import Base
 
     with app.state.db.engine.connect() as connection:
