@@ -9,6 +9,7 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
 from navsvc.errors import InputError
+from navsvc.export import EXPORT_FORMATS
 from navsvc.options import COIL_DISTANCE_RANGE_MM, HANDLE_ANGLE_RANGE_DEG, PlanOptions
 
 #: a coordinate, mm: a finite number (JSON's NaN and Infinity extensions are refused)
@@ -192,7 +193,7 @@ class JobOut(BaseModel):
     ``reason`` once it failed."""
 
     model_config = _example({
-        "id": _ID, "image_id": _ID, "state": "running", "stage": "register",
+        "id": _ID, "image_id": _ID, "state": "running", "stage": "registration",
         "reason": None, "attempts": 1, "plan_id": None,
         "options": {"strategy": "fox2012", "mni_mm": None, "native_ras_mm": None,
                     "coil_distance_mm": 4.0, "handle_angle_deg": 45.0},
@@ -256,7 +257,8 @@ class PlanOut(BaseModel):
         "id": _ID, "image_id": _ID, "patient_id": _ID, "job_id": _ID, "created_at": _TS,
         "approval": None, "plan": {"plan_id": _ID, "target": {"native_ras_mm": [-40, 42, 30]}},
         "links": {"self": f"/api/v1/plans/{_ID}", "report": f"/api/v1/plans/{_ID}/report",
-                  "localite": f"/api/v1/plans/{_ID}/exports/localite"}})
+                  "job": f"/api/v1/jobs/{_ID}", "image": f"/api/v1/images/{_ID}",
+                  **{name: f"/api/v1/plans/{_ID}/exports/{name}" for name in EXPORT_FORMATS}}})
     id: str = Field(description="Plan identifier: the `plan_id` of the plan JSON (else the job's id).")
     image_id: str = Field(description="The image the plan was made from.")
     patient_id: str = Field(description="The patient of that image.")

@@ -129,7 +129,11 @@ class CourseOut(BaseModel):
         "screening": {"cleared": False, "reason": "no safety screening is recorded",
                       "blocking_items": []},
         "open_alerts": 0, "created_at": _TS, "created_by": "dr-smith",
-        "links": {"self": f"/api/v1/courses/{_ID}", "sessions": f"/api/v1/courses/{_ID}/sessions"}})
+        "links": {"self": f"/api/v1/courses/{_ID}",
+                  **{name: f"/api/v1/courses/{_ID}/{name}"
+                     for name in ("sessions", "assessments", "screening", "alerts", "summary")},
+                  "summary_png": f"/api/v1/courses/{_ID}/summary.png",
+                  "summary_csv": f"/api/v1/courses/{_ID}/summary.csv", "plan": f"/api/v1/plans/{_ID}"}})
     id: str = Field(description="ID of the course, set by the server.")
     patient_id: str = Field(description="The patient the course treats.")
     plan_id: str = Field(description="The plan the course was created on (approved then).")
@@ -306,8 +310,10 @@ class DeliveryOut(BaseModel):
     model_config = _example({
         "id": _ID, "session_id": _ID, "session_index": 1, "session_state": "done",
         "performed_at": "2025-03-03T09:40:00Z", "operator": "tech-anna", "rmt_pct_mso": 52.0,
-        "pct_of_mt": 120.0, "dose": {"intensity_pct_mso": 62.4, "adjusted_mt_pct_mso": 58.0,
-                                     "adjusted_intensity_pct_mso": 69.6, "depth_adjusted": False,
+        "pct_of_mt": 120.0, "dose": {"rmt_pct_mso": 52.0, "pct_of_mt": 120.0, "intensity_pct_mso": 62.4,
+                                     "mt_offset_pct_mso": 6.0, "adjusted_mt_pct_mso": 58.0,
+                                     "adjusted_intensity_pct_mso": 69.6, "exceeds_max_output": False,
+                                     "adjustment_withheld": None, "depth_adjusted": False,
                                      "given_intensity_pct_mso": 62.4},
         "pulses_delivered": 3000, "pulses_planned": 3000, "trains_delivered": 75,
         "deviation": {"source": "matrix", "n_poses": 1,
@@ -315,8 +321,9 @@ class DeliveryOut(BaseModel):
                                "tilt_deg": 3.0, "twist_abs_deg": 4.5},
                       "worst": {"centre_distance_mm": 2.1, "axis_to_target_mm": 1.4,
                                 "tilt_deg": 3.0, "twist_abs_deg": 4.5}},
-        "side_effects": [], "notes": None, "created_at": _TS, "created_by": "ws-room-2",
-        "links": {"session": f"/api/v1/sessions/{_ID}"}})
+        "side_effects": [], "notes": None, "alerts": [], "clinical_hidden": False,
+        "created_at": _TS, "created_by": "ws-room-2",
+        "links": {"session": f"/api/v1/sessions/{_ID}", "course": f"/api/v1/courses/{_ID}"}})
     id: str = Field(description="ID of the delivery log, set by the server.")
     session_id: str = Field(description="The session logged.")
     session_index: int = Field(description="The session's number within the course.")

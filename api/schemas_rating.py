@@ -343,7 +343,9 @@ class CourseSummary(BaseModel):
         "adherence": 0.94, "cumulative_pulses": 45000,
         "deviation": {"mean": {"centre_distance_mm": 2.0}, "worst": {"centre_distance_mm": 4.1}},
         "trajectory": [], "response": True, "remission": False, "open_alerts": [],
-        "followups": [], "links": {"png": f"/api/v1/courses/{_ID}/summary.png"}})
+        "followups": [], "outcome_timepoint": "week3",
+        "links": {"self": f"/api/v1/courses/{_ID}/summary", "png": f"/api/v1/courses/{_ID}/summary.png",
+                  "csv": f"/api/v1/courses/{_ID}/summary.csv", "course": f"/api/v1/courses/{_ID}"}})
     course_id: str = Field(description="The course.")
     arm: str | None = Field(description="Trial arm (active, sham or open); null for blinded "
                                         "tokens.")
