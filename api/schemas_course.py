@@ -71,7 +71,8 @@ class CalendarOut(CalendarIn):
     name: str = Field(description="As stored (checked on input only).")
     id: str = Field(description="ID of the calendar, set by the server; name it in a course's "
                                 "`calendar_id`.")
-    moved_sessions: int = Field(0, description="Planned sessions moved by the last change.")
+    moved_sessions: int = Field(0, description="In the answer to a change (PATCH): the planned sessions "
+                                "it moved; 0 in every other answer.")
     links: dict[str, str] = Field(description="`self`: this calendar.")
 
 
@@ -177,7 +178,8 @@ class CourseList(BaseModel):
 
 
 class PauseIn(BaseModel):
-    """Pause a course from a date (default today); planned sessions from then on are held.
+    """Pause a course from a date (default today, or the start of a course not started yet);
+    planned sessions from then on are held.
     A session given before the pause was entered can still be logged."""
 
     model_config = _example({"from_date": "2025-03-12", "note": "patient unwell"}, extra="forbid")
@@ -413,8 +415,9 @@ class FollowUpOut(BaseModel):
                     "when the course has no planned or delivered session).")
     status: Literal["done", "due", "overdue", "missed", "upcoming", "not_obtained"] = Field(
         description="A week's rating is `overdue` from the day the next session is scheduled (or "
-                    "3 days after the week ended) and `missed` once the next session was given "
-                    "without it: it can no longer be taken as the week's. `not_obtained`: a clinician "
+                    "more than 3 calendar days after its closing session was given, when that comes "
+                    "first) and `missed` once the next session was given without it: it can no "
+                    "longer be taken as the week's. `not_obtained`: a clinician "
                     "recorded that it will not be rated (`/courses/{id}/ratings-not-obtained`); a "
                     "rating taken after all makes it `done`.")
 
