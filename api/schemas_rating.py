@@ -204,7 +204,8 @@ class AlertOut(BaseModel):
                              "detail": "HAMD-17 item 3 (suicide) scored 3 at week1",
                              "source_id": _ID, "created_at": _TS, "acknowledged_by": None,
                              "acknowledged_at": None, "acknowledgement_note": None,
-                             "links": {"acknowledge": f"/api/v1/alerts/{_ID}/acknowledgement"}})
+                             "links": {"course": f"/api/v1/courses/{_ID}",
+                                       "acknowledge": f"/api/v1/alerts/{_ID}/acknowledgement"}})
     id: str = Field(description="The alert's id, set by the server.")
     course_id: str = Field(description="The course it concerns.")
     kind: Literal["suicide_item", "seizure", "dose_above_protocol", "rating_timing"] = Field(
@@ -224,8 +225,8 @@ class AlertOut(BaseModel):
                                                          "null while open.")
     acknowledgement_note: str | None = Field(description="What the clinician did, as noted "
                                                          "when acknowledging; null while open.")
-    links: dict[str, str] = Field(description="acknowledge (post the acknowledgement) and course "
-                                              "(the course).")
+    links: dict[str, str] = Field(description="course (the course) and, while the alert is open, "
+                                              "acknowledge (post the acknowledgement).")
 
 
 class AlertList(BaseModel):

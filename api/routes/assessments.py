@@ -77,13 +77,14 @@ def baseline_of(ratings: list[Assessment]) -> int | None:
 
 
 def alert_out(alert: Alert) -> AlertOut:
-    """Render an alert."""
+    """Render an alert; an acknowledged one has no ``acknowledge`` link (posting it is a 409)."""
+    links = {"course": f"/api/v1/courses/{alert.course_id}"}
+    if alert.acknowledged_at is None:
+        links["acknowledge"] = f"/api/v1/alerts/{alert.id}/acknowledgement"
     return AlertOut(id=alert.id, course_id=alert.course_id, kind=alert.kind, detail=alert.detail,
                     source_id=alert.source_id, created_at=alert.created_at,
                     acknowledged_by=alert.acknowledged_by, acknowledged_at=alert.acknowledged_at,
-                    acknowledgement_note=alert.acknowledgement_note,
-                    links={"acknowledge": f"/api/v1/alerts/{alert.id}/acknowledgement",
-                           "course": f"/api/v1/courses/{alert.course_id}"})
+                    acknowledgement_note=alert.acknowledgement_note, links=links)
 
 
 def raise_suicide_alert(db, rating: Assessment, what: str, zone) -> str:

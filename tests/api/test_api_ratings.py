@@ -107,13 +107,15 @@ def test_suicide_item_alert_stays_until_a_clinician_acknowledges(client, auth, c
                 {**ZERO_ITEMS, "3": 2}).json()["suicide_alert"] is False
     open_alerts = client.get("/api/v1/alerts", headers=auth["clinician"]).json()["items"]
     assert [a["id"] for a in open_alerts] == [body["alert_id"]]
+    ack = f"/api/v1/alerts/{body['alert_id']}/acknowledgement"
+    assert open_alerts[0]["links"]["acknowledge"] == ack
     assert client.get(f"/api/v1/courses/{course['id']}", headers=auth["technician"]).json()[
         "open_alerts"] == 1
-    ack = f"/api/v1/alerts/{body['alert_id']}/acknowledgement"
     assert client.post(ack, headers=auth["technician"], json={"note": "x"}).status_code == 403
     response = client.post(ack, headers=auth["clinician"], json={"note": "seen; safety plan"})
     assert response.status_code == 200
     assert response.json()["acknowledged_by"] == "clinician" and response.json()["acknowledged_at"]
+    assert "acknowledge" not in response.json()["links"]  # done: posting it again is a 409
     assert client.get("/api/v1/alerts", headers=auth["clinician"]).json()["items"] == []
     assert len(client.get("/api/v1/alerts?open=false", headers=auth["auditor"]).json()["items"]) == 1
 
