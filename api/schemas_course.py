@@ -396,8 +396,8 @@ class SessionOut(BaseModel):
                                       "before migration 0008, which did not store reasons) and for "
                                       "navigator tokens.")
     delivery: DeliveryOut | None = Field(description="The delivery log; null until one is logged.")
-    links: dict[str, str] = Field(description="`self`, `delivery` (log it), `missed` (mark it "
-                                  "missed) and `course_sessions`.")
+    links: dict[str, str] = Field(description="`self`, `course_sessions` and, while the session is "
+                                  "planned, `delivery` (log it) and `missed` (mark it missed).")
 
 
 class FollowUpOut(BaseModel):

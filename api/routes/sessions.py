@@ -104,9 +104,16 @@ def session_out(row: CourseSession, delivery: Delivery | None, protocol: Protoco
         missed_reason=row.missed_reason if principal.role != "navigator" else None,
         delivery=(None if delivery is None else
                   delivery_out(delivery, row, protocol, alerts, clinical=principal.role != "navigator")),
-        links={"self": f"/api/v1/sessions/{row.id}", "delivery": f"/api/v1/sessions/{row.id}/delivery",
-               "missed": f"/api/v1/sessions/{row.id}/missed",
-               "course_sessions": f"/api/v1/courses/{row.course_id}/sessions"})
+        links=_session_links(row))
+
+
+def _session_links(row: CourseSession) -> dict[str, str]:
+    # what can be done to it: only a planned session is logged or marked missed (else 409)
+    links = {"self": f"/api/v1/sessions/{row.id}", "course_sessions": f"/api/v1/courses/{row.course_id}/sessions"}
+    if row.state == "planned":
+        links["delivery"] = f"/api/v1/sessions/{row.id}/delivery"
+        links["missed"] = f"/api/v1/sessions/{row.id}/missed"
+    return links
 
 
 def session_list(db, course: Course, today, zone, principal: Principal) -> SessionList:

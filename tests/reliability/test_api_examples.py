@@ -31,7 +31,7 @@ def _answers(client, auth, seeded) -> dict[str, dict]:
         "ImageOut": client.get(f"/api/v1/images/{seeded['image_id']}", headers=clinician).json(),
         "PlanOut": client.get(f"/api/v1/plans/{seeded['plan_id']}", headers=clinician).json(),
         "CourseOut": client.get(f"/api/v1/courses/{seeded['course_id']}", headers=clinician).json(),
-        "SessionOut": client.get(f"/api/v1/sessions/{sessions[0]['id']}", headers=clinician).json(),
+        "SessionOut": client.get(f"/api/v1/sessions/{sessions[1]['id']}", headers=clinician).json(),  # planned, as the example
         "DeliveryOut": logged.json(),
         "CourseSummary": client.get(f"/api/v1/courses/{seeded['course_id']}/summary", headers=clinician).json(),
         "CalendarOut": client.get(f"/api/v1/calendars/{seeded['calendar_id']}", headers=clinician).json(),
