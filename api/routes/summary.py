@@ -138,7 +138,8 @@ def summary_csv(
     `date` is a clinic day: the day a session was given (its scheduled day while it was
     not; `scheduled_date` has that) or a rating taken; `performed_at` is the time in the
     clinic's zone, with its offset. A rating's `rating_version` is 1 as recorded, more once
-    amended (its versions: `/assessments/{id}/versions`)."""
+    amended (its versions: `/assessments/{id}/versions`); a missed session's `missed_reason`
+    is the reason given when it was marked missed."""
     course = course_or_404(db, course_id)
     rows = session_rows(db, course.id)
     protocol = protocol_of(course)
@@ -152,7 +153,7 @@ def summary_csv(
                      "given_intensity_pct_mso",
                      *_METRICS, "side_effects", "timepoint", "hamd17_total", "severity",
                      "change_from_baseline", "response", "remission", "scheduled_date",
-                     "rating_version"])
+                     "rating_version", "missed_reason"])
     for r in rows:
         d = logged.get(r.id)
         dev = (d.deviation or {}).get("mean", {}) if d else {}
@@ -165,13 +166,13 @@ def summary_csv(
                          recorded_dose(d.dose, protocol.depth_adjusted)["given_intensity_pct_mso"] if d else "",
                          *[dev.get(k, "") if dev.get(k) is not None else "" for k in _METRICS],
                          ";".join(d.side_effects) if d else "", "", "", "", "", "", "",
-                         r.date.isoformat(), ""])
+                         r.date.isoformat(), "", r.missed_reason or ""])
     for a in ratings:
         s = assessment_out(a, baseline_total)
         writer.writerow(["rating", "", clinic_day(a.rated_at, zone).isoformat(), "",
                          a.rated_at.astimezone(zone).isoformat(), "", "", "", "", "", "", "", "", "",
                          a.timepoint, s.total, s.severity, _blank(s.change_from_baseline),
-                         _blank(s.response), _blank(s.remission), "", a.version])
+                         _blank(s.response), _blank(s.remission), "", a.version, ""])
     stamp = datetime.now(UTC).strftime("%Y%m%d")
     return Response(buffer.getvalue(), media_type="text/csv", headers={
         "Content-Disposition": f'attachment; filename="course-{course.id[:8]}-{stamp}.csv"'})

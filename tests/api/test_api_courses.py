@@ -125,6 +125,11 @@ def test_who_marked_a_session_missed_when_and_why_is_kept(client, auth, app, pat
         "clinician", "2025-03-04T10:15:00Z", "admitted to hospital overnight")
     assert (read[3]["missed_by"], read[3]["missed_reason"]) == ("technician", None)
     assert (read[1]["missed_by"], read[1]["missed_at"], read[1]["missed_reason"]) == (None, None, None)
+    csv_text = client.get(f"/api/v1/courses/{course['id']}/summary.csv", headers=auth["auditor"]).text
+    header, *lines = csv_text.splitlines()
+    rows = [dict(zip(header.split(","), line.split(","))) for line in lines]
+    assert [(r["session_index"], r["missed_reason"]) for r in rows if r["state"] == "missed"] == [
+        ("2", "admitted to hospital overnight"), ("3", "")]
     # only a planned session offers to be logged or missed (a missed one answers 409)
     assert {"delivery", "missed"} <= set(read[4]["links"]) and not {"delivery", "missed"} & set(read[2]["links"])
     navigator = client.get(f"/api/v1/courses/{course['id']}/sessions", headers=auth["navigator"])
