@@ -12,11 +12,11 @@ from api.problems import ProblemError
 from api.routes.common import problems
 from api.routes.plans import READERS, plan_file, visible_plan
 from api.security import Principal
-from navsvc.export import export_plan
+from navsvc.export import EXPORT_FORMATS, export_plan
 
 router = APIRouter(tags=["plans"], route_class=SessionRoute)
 
-ExportFormat = Literal["json", "localite", "brainsight", "simnibs"]
+ExportFormat = Literal[EXPORT_FORMATS]
 
 _FILE = {"description": "The navigator file (attachment): `localite` application/xml, "
                         "`brainsight` text/plain (tab-separated), `simnibs` application/zip, "

@@ -26,12 +26,12 @@ from api.routes.common import Limit, Offset, problems
 from api.schemas import ApprovalIn, ApprovalOut, PlanList, PlanOut
 from api.security import Principal
 from api.storage import Storage
+from navsvc.export import EXPORT_FORMATS
 from navsvc.plan_files import PLAN_FILENAME, REPORT_FILENAME
 
 router = APIRouter(tags=["plans"], route_class=SessionRoute)
 
 READERS = ("clinician", "technician", "auditor", "navigator")
-EXPORT_NAMES = ("json", "localite", "brainsight", "simnibs")
 #: the files every plan has in its result folder, by their key in the plan's ``files``
 _DEFAULT_FILES = {"report": REPORT_FILENAME, "plan": PLAN_FILENAME}
 
@@ -48,7 +48,7 @@ def plan_out(row: Row | tuple) -> PlanOut:
     base = f"/api/v1/plans/{row.id}"
     links = {"self": base, "report": f"{base}/report", "job": f"/api/v1/jobs/{row.job_id}",
              "image": f"/api/v1/images/{row.image_id}"}
-    links.update({name: f"{base}/exports/{name}" for name in EXPORT_NAMES})
+    links.update({name: f"{base}/exports/{name}" for name in EXPORT_FORMATS})
     approval = None if row.approval_id is None else ApprovalOut(
         id=row.approval_id, plan_id=row.id, approved_by=row.approved_by,
         approved_at=row.approved_at, note=row.note)
