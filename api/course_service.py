@@ -1,107 +1,33 @@
 """Glue between the course tables and the rules of :mod:`navsvc.course`.
 
 Route modules call these helpers to turn rows into the domain's types, apply a rule and
-write the result back; no rule is decided here.
+write the result back; no rule is decided here. The clinic's clock is in
+:mod:`api.clinic_time`, the row locks in :mod:`api.course_locks`, when ratings are due in
+:mod:`api.course_followups`.
 """
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta, tzinfo
-from typing import Annotated
+from datetime import date, datetime, tzinfo
 
-from fastapi import Depends, Request
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from api.clinic_time import clinic_day
 from api.models import Image, Patient, Plan, utc_now
 from api.models_course import (
-    Alert, Assessment, ClinicCalendarRecord, Course, CourseHold, CourseSession, Delivery,
-    RatingNotObtained, Screening,
+    Alert, ClinicCalendarRecord, Course, CourseHold, CourseSession, Delivery, Screening,
 )
 from api.problems import ProblemError
-from api.routes.common import get_or_404
 from api.schemas_course import CourseOut, ScreeningStatus
 from api.security import Principal
 from navsvc.course import screening as screening_rules
 from navsvc.course.calendar import DELIVERED_STATES, ClinicCalendar, ScheduledSession, as_given
 from navsvc.course.dose import given_intensity_pct_mso
-from navsvc.course.followup import FollowUp, followups, late_baseline_reason, week_rating_timing_reason
 from navsvc.course.protocols import Protocol
 
 #: roles that may read course data (admin manages tokens and audit only)
 READ_ROLES = ("clinician", "technician", "auditor")
-
-
-def clinic_zone(request: Request) -> tzinfo | None:
-    """Return the clinic's time zone (``NAVSVC_CLINIC_TIMEZONE``; None: the server's)."""
-    return request.app.state.settings.clinic_zone
-
-
-ClinicZone = Annotated[tzinfo | None, Depends(clinic_zone)]
-
-
-def clinic_day(moment: datetime, zone: tzinfo | None) -> date:
-    """Return the clinic's calendar day of ``moment`` (an aware time in any offset).
-
-    Every rule that counts days (one session a day, due dates, pauses) takes the day
-    here, so a session logged at 19:30-05:00 falls on the same day for all of them,
-    whatever offset the workstation sent and whatever zone the server runs in.
-
-    Parameters
-    ----------
-    moment : datetime.datetime
-        An aware time.
-    zone : tzinfo or None
-        The clinic's time zone (``NAVSVC_CLINIC_TIMEZONE``); None: the server's local zone.
-
-    Returns
-    -------
-    datetime.date
-        The day ``moment`` falls on in ``zone``.
-    """
-    return moment.astimezone(zone).date()
-
-
-#: a workstation clock a few minutes ahead of the server must not make a record "in the future"
-CLOCK_SKEW = timedelta(minutes=5)
-
-
-def refuse_future(moment: datetime, field: str) -> None:
-    """Raise a 422 problem when ``moment`` (aware) lies in the future: a record says what
-    happened, and a date typed a year ahead would stand in every summary.
-
-    Parameters
-    ----------
-    moment : datetime.datetime
-        The recorded time (aware).
-    field : str
-        Name of the request field it came from, which starts the message (``"performed_at"``).
-
-    Raises
-    ------
-    ProblemError
-        422 when ``moment`` lies more than :data:`CLOCK_SKEW` (5 minutes) after the server's
-        current time.
-    """
-    if moment > utc_now() + CLOCK_SKEW:
-        raise ProblemError(422, f"{field}: lies in the future ({moment.isoformat()}); check the date")
-
-
-def get_today(zone: ClinicZone) -> date:
-    """Return the clinic's current date (a dependency, so tests can fix the day)."""
-    return clinic_day(datetime.now(UTC), zone)
-
-
-Today = Annotated[date, Depends(get_today)]
-
-
-def get_now() -> datetime:
-    """Return the current moment, UTC (a dependency, so tests can fix the moment a pause or
-    stop is entered)."""
-    return utc_now()
-
-
-Now = Annotated[datetime, Depends(get_now)]
 
 
 def course_holds(db: Session, course_id: str) -> list[CourseHold]:
@@ -368,194 +294,6 @@ def apply_schedule(db: Session, course_id: str, rows: list[CourseSession],
     return changed
 
 
-def in_zone(moment: datetime | None, zone: tzinfo | None) -> datetime | None:
-    """``moment`` in the clinic's time zone (as messages show it), or None.
-
-    Parameters
-    ----------
-    moment : datetime.datetime or None
-        An aware time, or None.
-    zone : tzinfo or None
-        The clinic's time zone (None: the server's local zone).
-
-    Returns
-    -------
-    datetime.datetime or None
-        The same moment with ``zone``'s offset, or None when ``moment`` is None.
-    """
-    return None if moment is None else moment.astimezone(zone)
-
-
-def week_followups(db: Session, course: Course, today: date, zone: tzinfo | None) -> list[FollowUp]:
-    """The course's week timepoints (:func:`course_followups` without the baseline), week 1 first.
-
-    Parameters
-    ----------
-    db : Session
-        The database session.
-    course : Course
-        The course.
-    today : datetime.date
-        The clinic day the timepoints' statuses are taken on.
-    zone : tzinfo or None
-        The clinic's time zone (None: the server's local zone).
-
-    Returns
-    -------
-    list of FollowUp
-        ``week1``, ``week2``, ..., each with the index of the session that closes it.
-    """
-    return [f for f in course_followups(db, course, today, zone) if f.after_session_index is not None]
-
-
-def rating_timing_reason(db: Session, course: Course, timepoint: str, rated_at: datetime,
-                         zone: tzinfo | None, given: dict[int, datetime] | None = None,
-                         weeks: list[FollowUp] | None = None) -> str | None:
-    """Why a ``baseline`` or ``weekN`` rating taken at ``rated_at`` is not that timepoint's
-    rating, or None: a baseline comes before the first session given, a week-N rating
-    after the session closing week N and not after the next one
-    (:func:`navsvc.course.followup.week_rating_timing_reason`). ``extra`` ratings and
-    weeks the course does not have give None.
-
-    Parameters
-    ----------
-    given : dict, optional
-        When each delivered session was given, by index (default: the course's
-        deliveries, :func:`given_at`); the delivery check passes it without the session
-        being logged to see what that log changes.
-    weeks : list of FollowUp, optional
-        The course's week timepoints (default: :func:`week_followups`), for callers that
-        have them already.
-    """
-    given = given_at(db, course.id) if given is None else given
-    if timepoint == "baseline":
-        return late_baseline_reason(in_zone(min(given.values(), default=None), zone), rated_at.astimezone(zone))
-    if not timepoint.startswith("week"):
-        return None
-    weeks = week_followups(db, course, clinic_day(rated_at, zone), zone) if weeks is None else weeks
-    week = int(timepoint[4:])
-    if not 1 <= week <= len(weeks):
-        return None
-    closing_at = given.get(weeks[week - 1].after_session_index)
-    later = [at for at in given.values() if closing_at is not None and at > closing_at]
-    return week_rating_timing_reason(weeks[week - 1], rated_at.astimezone(zone), in_zone(closing_at, zone),
-                                     in_zone(min(later, default=None), zone))
-
-
-def ratings_put_out_of_time(db: Session, course: Course, index: int, today: date,
-                            zone: tzinfo | None) -> list[Assessment]:
-    """The course's baseline and week ratings that stood as their timepoint's before session
-    ``index`` was logged and no longer do with it (:func:`rating_timing_reason`): a session
-    logged as given before the baseline was taken, or between a week's end and its rating.
-    The log is kept and a clinician is alerted, who may amend the rating (its time, if
-    typed wrong, or its timepoint to ``extra``).
-
-    Parameters
-    ----------
-    db : Session
-        The request's database session, which already holds the new delivery.
-    course : Course
-        The course.
-    index : int
-        Index of the session just logged.
-    today : datetime.date
-        The clinic day the week timepoints' statuses are taken on (the delivery route
-        passes the logged session's clinic day).
-    zone : tzinfo or None
-        The clinic's time zone (None: the server's local zone).
-
-    Returns
-    -------
-    list of Assessment
-        The ratings that this log puts out of time.
-    """
-    given = given_at(db, course.id)
-    before = {i: at for i, at in given.items() if i != index}
-    weeks = week_followups(db, course, today, zone)
-    ratings = db.scalars(select(Assessment).where(Assessment.course_id == course.id,
-                                                  Assessment.timepoint != "extra"))
-    return [r for r in ratings
-            if rating_timing_reason(db, course, r.timepoint, r.rated_at, zone, given, weeks)
-            and not rating_timing_reason(db, course, r.timepoint, r.rated_at, zone, before, weeks)]
-
-
-def course_followups(db: Session, course: Course, today: date, zone: tzinfo | None) -> list[FollowUp]:
-    """The course's HAMD-17 timepoints with their status on ``today``
-    (:func:`navsvc.course.followup.followups`, each delivered session on its clinic day).
-
-    Parameters
-    ----------
-    db : Session
-        The database session.
-    course : Course
-        The course.
-    today : datetime.date
-        The clinic day the statuses are taken on.
-    zone : tzinfo or None
-        The clinic's time zone (None: the server's local zone).
-
-    Returns
-    -------
-    list of FollowUp
-        ``baseline`` first, then ``week1``, ``week2``, ...
-    """
-    return followups_of_courses(db, [course], today, zone)[course.id]
-
-
-#: course ids per query of :func:`followups_of_courses` (SQL parameter lists stay short)
-_IDS_PER_QUERY = 500
-
-
-def followups_of_courses(db: Session, courses: list[Course], today: date,
-                         zone: tzinfo | None) -> dict[str, list[FollowUp]]:
-    """:func:`course_followups` of each of ``courses``, by course id, read in four queries
-    per :data:`_IDS_PER_QUERY` courses (the ratings due of a clinic read every course).
-
-    Parameters
-    ----------
-    db : Session
-        The database session.
-    courses : list of Course
-        The courses.
-    today : datetime.date
-        The clinic day the statuses are taken on.
-    zone : tzinfo or None
-        The clinic's time zone (None: the server's local zone).
-
-    Returns
-    -------
-    dict of str to list of FollowUp
-        The timepoints of each course (``baseline`` first), by course id.
-    """
-    rows: dict[str, list[CourseSession]] = {c.id: [] for c in courses}
-    given_on: dict[str, dict[int, date]] = {c.id: {} for c in courses}
-    rated: dict[str, list[str]] = {c.id: [] for c in courses}
-    not_obtained: dict[str, list[str]] = {c.id: [] for c in courses}
-    ids = list(rows)
-    for start in range(0, len(ids), _IDS_PER_QUERY):
-        chunk = ids[start:start + _IDS_PER_QUERY]
-        for row in db.scalars(select(CourseSession).where(CourseSession.course_id.in_(chunk))
-                              .order_by(CourseSession.course_id, CourseSession.index)):
-            rows[row.course_id].append(row)
-        for course_id, index, at in db.execute(
-                select(CourseSession.course_id, CourseSession.index, Delivery.performed_at)
-                .join(Delivery, Delivery.session_id == CourseSession.id)
-                .where(CourseSession.course_id.in_(chunk))):
-            given_on[course_id][index] = clinic_day(at, zone)
-        for course_id, timepoint in db.execute(select(Assessment.course_id, Assessment.timepoint)
-                                               .where(Assessment.course_id.in_(chunk))):
-            rated[course_id].append(timepoint)
-        for course_id, timepoint in db.execute(
-                select(RatingNotObtained.course_id, RatingNotObtained.timepoint)
-                .where(RatingNotObtained.course_id.in_(chunk), RatingNotObtained.withdrawn_at.is_(None))):
-            not_obtained[course_id].append(timepoint)
-    return {c.id: followups(as_given(to_domain(rows[c.id]), given_on[c.id]),
-                            protocol_of(c).sessions_per_week, rated[c.id], today,
-                            given_on=given_on[c.id], not_obtained=not_obtained[c.id],
-                            held_from=c.paused_from if c.status == "paused" else None)
-            for c in courses}
-
-
 def screening_status(db: Session, course_id: str) -> ScreeningStatus:
     """Apply the screening rule to the course's stored screening.
 
@@ -664,89 +402,3 @@ def approved_plan_of_patient(db: Session, patient: Patient, plan_id: str) -> Pla
     return plan
 
 
-def _lock_row(db: Session, model, key: str, unchanged_column) -> None:
-    """Take the write lock of the ``model`` row with id ``key`` until the request
-    commits: a no-op update (``unchanged_column`` set to itself) locks the row
-    (PostgreSQL) or the database (SQLite). Rows already loaded are expired, so later
-    reads see what the previous writer committed."""
-    if "\x00" in key:
-        return
-    db.execute(update(model).where(model.id == key).values({unchanged_column: unchanged_column}))
-    db.expire_all()
-
-
-def lock_course(db: Session, course_id: str) -> None:
-    """Serialize this request's writes with every other write to the course, so two
-    requests cannot both check "not yet logged" or "no baseline yet" and then both write.
-
-    Parameters
-    ----------
-    db : Session
-        The request's database session; the lock lasts until it commits or rolls back.
-    course_id : str
-        The course.
-    """
-    _lock_row(db, Course, course_id, Course.status)
-
-
-def lock_calendar(db: Session, calendar_id: str) -> None:
-    """Serialize this request's change of a calendar with every other, so that two
-    changes made at once both apply (the second sees the first's closures).
-
-    Parameters
-    ----------
-    db : Session
-        The request's database session; the lock lasts until it commits or rolls back.
-    calendar_id : str
-        The clinic calendar.
-    """
-    _lock_row(db, ClinicCalendarRecord, calendar_id, ClinicCalendarRecord.name)
-
-
-def lock_patient(db: Session, patient_id: str) -> None:
-    """Serialize this request's writes with every other write to the patient's courses,
-    so two requests cannot both find "no running course" and both start one.
-
-    Parameters
-    ----------
-    db : Session
-        The request's database session; the lock lasts until it commits or rolls back.
-    patient_id : str
-        The patient.
-    """
-    _lock_row(db, Patient, patient_id, Patient.external_id)
-
-
-def locked_course_or_404(db: Session, course_id: str) -> Course:
-    """:func:`lock_course`, then return the course or raise a 404 problem.
-
-    Parameters
-    ----------
-    db : Session
-        The request's database session; the lock lasts until it commits or rolls back.
-    course_id : str
-        The course.
-
-    Returns
-    -------
-    Course
-    """
-    lock_course(db, course_id)
-    return course_or_404(db, course_id)
-
-
-def course_or_404(db: Session, course_id: str) -> Course:
-    """Return the course or raise a 404 problem.
-
-    Parameters
-    ----------
-    db : Session
-        The database session.
-    course_id : str
-        The course.
-
-    Returns
-    -------
-    Course
-    """
-    return get_or_404(db, Course, course_id, "course")

@@ -9,15 +9,8 @@ import binascii
 from dataclasses import replace
 from datetime import date, datetime
 
-from api.course_service import (
-    apply_schedule,
-    calendar_of,
-    clinic_day,
-    given_at,
-    protocol_of,
-    rules_of,
-    sessions_as_given,
-)
+from api.clinic_time import clinic_day
+from api.course_service import apply_schedule, calendar_of, given_at, protocol_of, rules_of, sessions_as_given
 from api.models import Plan
 from api.models_course import Course, CourseHold, CourseSession
 from api.schemas_course import DeliveryIn
@@ -81,7 +74,7 @@ def order_and_day_reason(db, course: Course, session: CourseSession, performed_a
     performed_at : datetime.datetime
         When the session was given (aware).
     performed_on : datetime.date
-        Its clinic day (:func:`api.course_service.clinic_day`).
+        Its clinic day (:func:`api.clinic_time.clinic_day`).
     zone : tzinfo or None
         The clinic's time zone (None: the server's local zone).
 

@@ -8,17 +8,10 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Request
 from sqlalchemy import select
 
-from api.course_service import (
-    READ_ROLES,
-    ClinicZone,
-    clinic_day,
-    course_or_404,
-    lock_course,
-    locked_course_or_404,
-    rating_timing_reason,
-    refuse_future,
-    week_followups,
-)
+from api.clinic_time import ClinicZone, clinic_day, refuse_future
+from api.course_followups import rating_timing_reason, week_followups
+from api.course_locks import course_or_404, lock_course, locked_course_or_404
+from api.course_service import READ_ROLES
 from api.deps import DbSession, SessionRoute, require_roles, set_audit_resource
 from api.models import utc_now
 from api.models_course import Alert, Assessment

@@ -8,18 +8,14 @@ from fastapi import APIRouter, Depends, Request
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from api.clinic_time import ClinicZone, Now, Today
+from api.course_locks import course_or_404, lock_patient, locked_course_or_404
 from api.course_service import (
     READ_ROLES,
-    ClinicZone,
-    Now,
-    Today,
     apply_schedule,
     approved_plan_of_patient,
     calendar_from_record,
     calendar_of,
-    course_or_404,
-    lock_patient,
-    locked_course_or_404,
     course_out,
     end_pause,
     enter_hold,

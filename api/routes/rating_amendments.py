@@ -12,7 +12,9 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request
 from sqlalchemy import select
 
-from api.course_service import READ_ROLES, ClinicZone, Now, clinic_day, locked_course_or_404, open_alerts
+from api.clinic_time import ClinicZone, Now, clinic_day
+from api.course_locks import locked_course_or_404
+from api.course_service import READ_ROLES, open_alerts
 from api.deps import DbSession, SessionRoute, require_roles, set_audit_resource
 from api.models_course import Assessment, AssessmentVersion, RatingValues
 from api.problems import ProblemError

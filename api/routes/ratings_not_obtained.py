@@ -9,15 +9,10 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request
 from sqlalchemy import select
 
-from api.course_service import (
-    READ_ROLES,
-    ClinicZone,
-    Now,
-    Today,
-    course_followups,
-    course_or_404,
-    locked_course_or_404,
-)
+from api.clinic_time import ClinicZone, Now, Today
+from api.course_followups import course_followups
+from api.course_locks import course_or_404, locked_course_or_404
+from api.course_service import READ_ROLES
 from api.deps import DbSession, SessionRoute, require_roles, set_audit_resource
 from api.models_course import RatingNotObtained
 from api.problems import ProblemError

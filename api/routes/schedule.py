@@ -9,18 +9,10 @@ from fastapi import APIRouter, Depends, Query, Request
 from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
 
-from api.course_service import (
-    READ_ROLES,
-    ClinicZone,
-    Today,
-    apply_schedule,
-    clinic_day,
-    followups_of_courses,
-    lock_calendar,
-    locked_course_or_404,
-    rules_of,
-    sessions_as_given,
-)
+from api.clinic_time import ClinicZone, Today, clinic_day
+from api.course_followups import followups_of_courses
+from api.course_locks import lock_calendar, locked_course_or_404
+from api.course_service import READ_ROLES, apply_schedule, rules_of, sessions_as_given
 from api.deps import DbSession, SessionRoute, require_roles, set_audit_resource
 from api.models import Patient, utc_now
 from api.models_course import ClinicCalendarRecord, Course, CourseSession, Delivery

@@ -7,7 +7,8 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request
 from sqlalchemy import select
 
-from api.course_service import READ_ROLES, course_or_404, locked_course_or_404, screening_status
+from api.course_locks import course_or_404, locked_course_or_404
+from api.course_service import READ_ROLES, screening_status
 from api.deps import DbSession, SessionRoute, require_roles, set_audit_resource
 from api.models import utc_now
 from api.models_course import Screening

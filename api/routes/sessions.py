@@ -11,24 +11,17 @@ from fastapi import APIRouter, Depends, Header, Request, Response
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from api.clinic_time import ClinicZone, Now, Today, clinic_day, in_zone, refuse_future
+from api.course_followups import course_followups, ratings_put_out_of_time
+from api.course_locks import course_or_404, lock_course
 from api.course_service import (
     READ_ROLES,
-    ClinicZone,
-    Now,
-    Today,
     apply_schedule,
     calendar_of,
-    clinic_day,
-    course_followups,
     course_holds,
-    course_or_404,
-    in_zone,
-    lock_course,
     open_alerts,
     protocol_of,
-    ratings_put_out_of_time,
     recorded_dose,
-    refuse_future,
     rules_of,
     screening_status,
     session_rows,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from api.course_service import get_now, get_today
+from api.clinic_time import get_now, get_today
 from navsvc.course.screening import ITEMS
 
 #: HAMD-17 items all 0 (total 0)
