@@ -59,7 +59,8 @@ def sample_like_itk(data: np.ndarray, ijk: np.ndarray, order: int = 1) -> np.nda
         inside &= (ijk[axis] >= -0.5) & (ijk[axis] < size - 0.5)
     values = np.zeros(ijk.shape[1], dtype=np.float32 if order == 1 else data.dtype)
     if order == 1:
-        values[inside] = ndimage.map_coordinates(data, ijk[:, inside], order=1, mode="nearest", prefilter=False)
+        values[inside] = ndimage.map_coordinates(data, ijk[:, inside], order=1, mode="nearest", prefilter=False,
+                                                 output=np.float32)
     else:
         values[inside] = data[tuple(ijk[:, inside].astype(np.int64))]
     return values
