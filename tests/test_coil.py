@@ -235,7 +235,9 @@ def test_on_the_upper_head_the_handle_at_zero_degrees_points_posterior():
 @pytest.mark.parametrize("angle_deg,words", [
     (0, "posterior"), (45, "posterior and lateral"), (90, "lateral"), (135, "anterior and lateral"),
     (180, "anterior"), (-180, "anterior"), (-45, "posterior and medial"), (-90, "medial"),
-    (-135, "anterior and medial"), (405, "posterior and lateral")])
+    (-135, "anterior and medial"), (405, "posterior and lateral"), (0.5, "posterior and lateral"),
+    (-0.5, "posterior and medial"), (90.5, "anterior and lateral"), (-89.5, "posterior and medial"),
+    (540, "anterior"), (-360, "posterior")])
 def test_handle_direction_words_follow_the_handle(angle_deg, words):
     # the summary said "posterior" for every angle: 135 deg points the handle anterior
     assert handle_direction_words(angle_deg) == words

@@ -118,6 +118,14 @@ def test_report_per_session_mean_and_worst(plan, planned):
     report = deviation_report(plan, poses)
     assert report["compared"] == "delivered" and report["n_skipped_planned"] == 1
     assert [r["name"] for r in report["rows"]] == ["pulse 1", "pulse 2", "pulse 1"]
+    row = report["rows"][1]
+    assert {k: row.pop(k) for k in ("name", "session", "index", "target_name", "recorded_at", "kind")} == {
+        "name": "pulse 2", "session": "S1", "index": 2, "target_name": None, "recorded_at": None,
+        "kind": "delivered"}
+    assert row == pytest.approx({"centre_distance_mm": 3.0, "axis_to_target_mm": expected_axis_to_target_mm(3, -20, 4),
+                                 "tilt_deg": 4.0, "twist_deg": -20.0})
+    assert report["plan_id"] == "P-0001"
+    assert report["target_ras_mm"] == pytest.approx(plan["target"]["cortex_ras_mm"])
     s1, s2 = report["sessions"]
     assert (s1["session"], s1["n_poses"], s2["n_poses"]) == ("S1", 2, 1)
     assert s1["mean"]["centre_distance_mm"] == pytest.approx(2.0)
