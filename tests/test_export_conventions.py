@@ -7,7 +7,8 @@ import pytest
 
 from navsvc.errors import InputError
 from navsvc.export import export_plan, read_poses
-from navsvc.export.conventions import check_pose, localite_to_simnibs, simnibs_to_localite
+from navsvc.export.conventions import _with_axes, check_pose, localite_to_simnibs, plain_decimal, simnibs_to_localite
+from navsvc.testing.heads import all_orientations
 
 F3_RAS_MM = np.array([-50.2, 53.1, 42.2])
 
@@ -138,6 +139,8 @@ def test_localite_flip_is_an_involution_and_keeps_handedness(f3):
     (np.diag([1.0, 1.0, -1.0, 1.0]), "left-handed"),
     (np.diag([1.0, 2.0, 1.0, 1.0]), "orthonormal"),
     (np.diag([1.0, 1e200, 1.0, 1.0]), "orthonormal"),  # refused before its AᵀA overflows
+    (np.diag([1.05, 1.0, 1.0, 1.0]), "orthonormal"),   # 5 % scaled: not a rounding of axes
+    (np.array([[1, 0.05, 0, 0], [0, 1, 0, 0], [0, 0, 1, 0], [0, 0, 0, 1.0]]), "orthonormal"),  # sheared
     (np.array([[1, 0, 0, 0], [0, 1, 0, 0], [0, 0, 1, 0], [1, 0, 0, 1.0]]), "last row"),
     (np.full((4, 4), np.nan), "non-finite"),
     ([["a"] * 4] * 4, "numeric"),
@@ -179,3 +182,19 @@ def test_check_pose_makes_rounded_axes_orthonormal(f3):
     pose = check_pose(rounded)
     assert np.allclose(pose[:3, :3].T @ pose[:3, :3], np.eye(3), atol=1e-12)
     assert np.allclose(pose, f3["matrix"], atol=2e-3)
+
+
+@pytest.mark.parametrize("perm, flips", list(all_orientations()))
+def test_axis_conversion_is_the_right_multiplication_it_stands_for(f3, perm, flips):
+    # the conversion moves and negates columns instead of multiplying; for every signed
+    # permutation, not only the two the navigators use, that must be the product
+    axes_flip = np.eye(3)[:, list(perm)] * np.where(flips, -1.0, 1.0)
+    expected = f3["matrix"].copy()
+    expected[:3, :3] = f3["matrix"][:3, :3] @ axes_flip
+    assert np.array_equal(_with_axes(f3["matrix"], axes_flip), expected)
+
+
+@pytest.mark.parametrize("value, text", [(-0.0, "0.0"), (0.0, "0.0"), (-1e-7, "-0.0000001"), (12.5, "12.5"),
+                                         (1e21, "1000000000000000000000.0")])
+def test_plain_decimal_writes_no_exponent_and_no_negative_zero(value, text):
+    assert plain_decimal(value) == text

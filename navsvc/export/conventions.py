@@ -107,7 +107,7 @@ def brainsight_to_simnibs(matrix: np.ndarray) -> np.ndarray:
 
 def plain_decimal(value: float) -> str:
     """The shortest decimal that reads back as exactly ``value``, without an exponent (as the
-    navigators write numbers); -0.0 is written as 0."""
+    navigators write numbers); -0.0 is written as 0.0."""
     return np.format_float_positional(float(value) + 0.0, unique=True, trim="0")
 
 
