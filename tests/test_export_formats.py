@@ -106,6 +106,20 @@ def test_media_types_and_file_names(plan):
     for fmt, (media_type, suffix) in expected.items():
         exported = export_plan(plan, fmt)
         assert exported.media_type == media_type and exported.filename.endswith(suffix)
+    assert export_plan(plan, "localite").filename == "navsvc_P-0001_InstrumentMarker.xml"
+
+
+@pytest.mark.parametrize("plan_id, stem", [("../../etc/passwd x", "navsvc_etc_passwd_x"),
+                                           ("P 7/3:ü", "navsvc_P_7_3"), ("/./", "navsvc_plan")])
+def test_file_names_keep_only_safe_characters_of_the_plan_id(plan, plan_id, stem):
+    plan["plan_id"] = plan_id
+    for fmt in EXPORT_FORMATS:
+        assert export_plan(plan, fmt).filename.startswith(stem + "_")
+
+
+def test_the_files_name_the_plan_in_their_notes(plan):
+    assert b"navsvc plan P-0001 (beam_f3). Written by navsvc" in export_plan(plan, "localite").content
+    assert b"# Notes: navsvc plan P-0001 (beam_f3). Coil targets first" in export_plan(plan, "brainsight").content
 
 
 def test_unknown_format_and_space_list_valid_values(plan):
@@ -134,6 +148,10 @@ def test_simnibs_zip_holds_matsimnibs_float64(plan):
     assert matsimnibs.dtype == np.float64 and matsimnibs.shape == (4, 4)
     assert np.array_equal(matsimnibs, np.array(plan["coil"]["matrix"]))
     assert index["space"] == "RAS" and "-y" in index["convention"]
+    assert (index["plan_id"], index["strategy"], index["units"]) == ("P-0001", "beam_f3", "mm")
+    assert index["files"] == {"navsvc_P-0001_coil.mat": "P-0001 beam_f3 coil",
+                              "navsvc_P-0001_along_normal.mat": "P-0001 beam_f3 along-normal coil"}
+    assert index["cortex_target_ras_mm"] == pytest.approx(plan["target"]["cortex_ras_mm"])
     assert export_plan(plan, "simnibs").content == exported.content  # reproducible bytes
 
 
@@ -143,6 +161,33 @@ def test_single_mat_file_is_read(plan):
     scipy.io.savemat(buffer, {"matsimnibs": stack})
     poses = read_poses(buffer.getvalue())
     assert len(poses) == 3 and np.allclose(poses[2].matrix_ras, stack[:, :, 2])
+    assert [(p.name, p.index, p.kind) for p in poses] == [(f"matsimnibs {i}", i, "planned") for i in (1, 2, 3)]
+    buffer = io.BytesIO()
+    scipy.io.savemat(buffer, {"matsimnibs": stack[:, :, 0]})
+    [single] = read_poses(buffer.getvalue())
+    assert (single.name, single.index) == ("matsimnibs", 1)
+
+
+def test_a_zip_member_in_a_folder_is_named_by_its_file_name(plan):
+    buffer = io.BytesIO()
+    mat = io.BytesIO()
+    scipy.io.savemat(mat, {"matsimnibs": np.array(plan["coil"]["matrix"])})
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("session 3/coil.mat", mat.getvalue())
+    [only] = read_poses(buffer.getvalue())
+    assert only.name == "coil.mat" and only.plan_id is None
+
+
+@pytest.mark.parametrize("members", [
+    {f"pose{i}.mat": b"x" for i in range(65)},               # more than 64 files
+    {"big.mat": bytes(16 * 1024 * 1024 + 1)}])               # one file of more than 16 MiB
+def test_a_simnibs_zip_beyond_the_limits_is_refused_before_unpacking(members):
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, content in members.items():
+            archive.writestr(name, content)
+    with pytest.raises(InputError, match="at most 64 files of at most 16777216 bytes each"):
+        read_simnibs(buffer.getvalue())
 
 
 def test_json_export_is_schema_valid_and_explicit(plan):
@@ -267,10 +312,10 @@ def test_unreadable_and_unwritable_files_exit_2(plan, tmp_path, capsys):
 def test_control_characters_in_plan_names_leave_a_file_that_reads_back(plan, fmt):
     # a plan id with a vertical tab made an XML file that no XML reader (navsvc's included)
     # accepts; a tab or line break in a Brainsight row would shift its columns
-    plan["plan_id"] = "ab\x0bcd\te"
-    plan["target"]["strategy"] = "fox\n2012"
+    plan["plan_id"] = "ab\x0bcd\te\ud800\ufffe"
+    plan["target"]["strategy"] = "fox\n2012\uffff"
     poses = read_poses(export_plan(plan, fmt).content)
-    assert poses[0].name == "ab?cd?e fox?2012 coil"
+    assert poses[0].name == "ab?cd?e?? fox?2012? coil"
     assert np.allclose(poses[0].matrix_ras, plan["coil"]["matrix"])
 
 
