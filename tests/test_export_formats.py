@@ -62,6 +62,7 @@ def test_round_trip_gives_the_same_matrices(plan, fmt, space):
         along = np.array(plan["entry"]["along_normal"]["coil_matrix"])
         assert np.abs(poses[1].matrix_ras - along).max() < 1e-6
         assert all(p.kind == "planned" for p in poses)
+        assert [p.name for p in poses] == ["P-0001 beam_f3 coil", "P-0001 beam_f3 along-normal coil"]
 
 
 @pytest.mark.parametrize("fmt, space", CASES)
