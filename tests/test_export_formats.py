@@ -350,3 +350,22 @@ def test_a_coil_pose_that_does_not_point_at_the_target_is_not_exported(plan, dam
         with pytest.raises(InputError, match=f"plan coil.matrix does not point at the plan's cortex "
                                              f"target \\(it lies .*{where}\\)"):
             export_plan(plan, fmt)
+
+
+@pytest.mark.parametrize("shift_mm, exported", [(9.9, True), (10.1, False)])
+def test_a_coil_pose_is_exported_up_to_10_mm_off_its_target(plan, shift_mm, exported):
+    coil = np.array(plan["coil"]["matrix"])
+    coil[:3, 3] += shift_mm * coil[:3, 0]  # in the coil plane: the axis misses by shift_mm
+    plan["coil"]["matrix"] = coil.tolist()
+    if exported:
+        assert np.allclose(read_poses(export_plan(plan, "json").content)[0].matrix_ras, coil)
+    else:
+        with pytest.raises(InputError, match="10.1 mm from the coil's axis"):
+            export_plan(plan, "json")
+
+
+@pytest.mark.parametrize("cortex", [[1.0, 2.0], [1.0, 2.0, float("nan")], [[1.0, 2.0, 3.0]]])
+def test_a_cortex_target_that_is_not_3_finite_numbers_is_refused(plan, cortex):
+    plan["target"]["cortex_ras_mm"] = cortex
+    with pytest.raises(InputError, match="target.cortex_ras_mm must be 3 finite numbers"):
+        export_plan(plan, "json")
