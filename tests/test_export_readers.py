@@ -29,6 +29,10 @@ def matrix4d(columns, centre):
     return " ".join(f'data{r}{c}="{float(m[r, c])!r}"' for r in range(4) for c in range(4))
 
 
+#: a tracked Localite pose by hand (x = SimNIBS z, y = -SimNIBS y, z = SimNIBS x), RAS
+GOOD_MATRIX = matrix4d([Z, -Y, X], C)
+
+
 def trigger_list(space="RAS"):
     flip = np.array([-1.0, -1.0, 1.0]) if space == "LPS" else np.ones(3)
     # Localite axes by hand: x = SimNIBS z, y = -SimNIBS y, z = SimNIBS x
@@ -60,6 +64,32 @@ def test_localite_trigger_markers_are_delivered_poses(space):
     assert poses[0].session == "TriggerMarkerList 15:28:23.660"
     assert np.allclose(poses[0].matrix_ras, POSE, atol=1e-12)
     assert np.allclose(poses[1].matrix_ras[:3, 3], C + [0, 0, 2])
+
+
+@pytest.mark.parametrize("set_flag, matrix", [("false", GOOD_MATRIX), ("true", "identity"),
+                                              ("FALSE", GOOD_MATRIX)])
+def test_localite_pulses_not_set_or_untracked_are_skipped_each_alone(set_flag, matrix):
+    # an untracked pulse is written with an identity matrix whatever its set flag; a pulse
+    # with set="false" is not a pose whatever its matrix
+    if matrix == "identity":
+        matrix = matrix4d([np.eye(3)[0], np.eye(3)[1], np.eye(3)[2]], np.zeros(3))
+    content = (f'<TriggerMarkerList coordinateSpace="RAS" startTime="15:28:23.660">'
+               f'<TriggerMarker set="{set_flag}" recordingTime="1"><Matrix4D {matrix}/></TriggerMarker>'
+               f'<TriggerMarker set="true" recordingTime="2"><Matrix4D {GOOD_MATRIX}/></TriggerMarker>'
+               f'<TriggerMarker recordingTime="3"><Matrix4D {GOOD_MATRIX}/></TriggerMarker>'
+               f'</TriggerMarkerList>').encode()
+    assert [(p.name, p.index) for p in read_localite(content)] == [("pulse 2", 2), ("pulse 3", 3)]
+
+
+def test_localite_instrument_markers_not_set_are_skipped_and_the_rest_kept():
+    content = ('<InstrumentMarkerList coordinateSpace="RAS">'
+               f'<InstrumentMarker><Marker description="old" set="false"><Matrix4D {GOOD_MATRIX}/></Marker></InstrumentMarker>'
+               f'<InstrumentMarker><Marker set="true"><Matrix4D {GOOD_MATRIX}/></Marker></InstrumentMarker>'
+               f'<InstrumentMarker><Marker description="M2"><Matrix4D {GOOD_MATRIX}/></Marker></InstrumentMarker>'
+               '</InstrumentMarkerList>').encode()
+    poses = read_localite(content)
+    assert [(p.name, p.index, p.kind) for p in poses] == [("marker 2", 2, "planned"), ("M2", 3, "planned")]
+    assert np.allclose(poses[0].matrix_ras, POSE, atol=1e-12)
 
 
 @pytest.mark.parametrize("recording_ms, expected", [("inf", None), ("1e300", None), ("-1e300", None),
@@ -242,7 +272,6 @@ ANT_NEURO_MRK = {
 LOCALITE_MARKER = ('<InstrumentMarkerList coordinateSpace="{space}"><InstrumentMarker><Marker '
                    'description="M0" set="true"><Matrix4D {matrix}/></Marker></InstrumentMarker>'
                    '</InstrumentMarkerList>')
-GOOD_MATRIX = matrix4d([Z, -Y, X], C)
 BAD_FILES = {
     "empty": (b"", "empty"),
     "unknown": (b"hello world", "unrecognised"),
