@@ -7,6 +7,7 @@ import pytest
 
 from navsvc.course.calendar import (
     ClinicCalendar,
+    as_given,
     mark_missed,
     next_clinic_day,
     relayout_planned,
@@ -192,3 +193,51 @@ def test_daily_cap_rule():
     assert "allows 1 a day" in daily_cap_block_reason([monday], monday, 1)
     assert daily_cap_block_reason([monday] * 9, monday, 10) is None  # accelerated: 10 a day
     assert "10 sessions already given" in daily_cap_block_reason([monday] * 10, monday, 10)
+
+
+MONDAY = date(2025, 3, 3)
+
+
+def test_boundaries_of_the_calendar_and_the_rules_are_accepted():
+    sunday_clinic = ClinicCalendar(working_weekdays=frozenset({6}))
+    assert next_clinic_day(MONDAY, sunday_clinic) == date(2025, 3, 9)
+    assert next_clinic_day(MONDAY, WEEKDAYS, include_start=False) == date(2025, 3, 4)
+    weekly = schedule_sessions(MONDAY, 3, 1, WEEKDAYS)  # one session a week
+    assert _dates(weekly) == [MONDAY, date(2025, 3, 10), date(2025, 3, 17)]
+    assert _dates(schedule_sessions(MONDAY, 1, 5, WEEKDAYS)) == [MONDAY]
+    twice_a_day = schedule_sessions(MONDAY, 2, 10, WEEKDAYS, sessions_per_day=2, min_interval_minutes=1)
+    assert [(s.date, s.slot, s.offset_minutes) for s in twice_a_day] == [(MONDAY, 0, 0), (MONDAY, 1, 1)]
+
+
+@pytest.mark.parametrize("rules, message", [
+    ({"per_week": 0}, "sessions per week must be at least 1; got 0"),
+    ({"sessions_per_day": 2}, "more than one session a day needs a positive min_interval_minutes"),
+    ({"sessions_per_day": 2, "min_interval_minutes": 0}, "positive min_interval_minutes")])
+def test_rules_below_their_bounds_are_refused(rules, message):
+    with pytest.raises(InputError, match=message):
+        schedule_sessions(MONDAY, 15, **{"per_week": 5, "calendar": WEEKDAYS, **rules})
+
+
+def test_a_calendar_without_room_for_every_session_refuses_the_course():
+    # one Monday a week, each closed for ten years: no session may be left out silently
+    closed = ClinicCalendar(working_weekdays=frozenset({0}),
+                            closures=frozenset(MONDAY + timedelta(weeks=w) for w in range(1, 600)))
+    with pytest.raises(InputError, match="no free clinic day within ten years"):
+        schedule_sessions(MONDAY, 2, 5, closed)
+
+
+def test_a_session_already_given_on_the_pause_day_is_not_held():
+    sessions = schedule_sessions(MONDAY, 15, 5, WEEKDAYS)
+    done = [replace(s, state="done") if s.index <= 5 else s for s in sessions]
+    held = sessions_on_hold(done, FRIDAY)  # paused on Friday after its session was given
+    assert [s.index for s in held] == list(range(6, 16))
+    assert resume_course(done, FRIDAY, FRIDAY, WEEKDAYS, 5)[5].date == date(2025, 3, 10)
+
+
+def test_sessions_given_on_the_same_day_take_its_slots_in_treatment_order():
+    sessions = schedule_sessions(MONDAY, 5, 5, WEEKDAYS)
+    done = [replace(s, state="done") if s.index <= 4 else s for s in sessions]
+    wednesday = date(2025, 3, 5)
+    given = as_given(done, {1: MONDAY, 2: wednesday, 3: wednesday, 4: wednesday})
+    assert [(s.index, s.date, s.slot) for s in given] == [
+        (1, MONDAY, 0), (2, wednesday, 0), (3, wednesday, 1), (4, wednesday, 2), (5, FRIDAY, 0)]
