@@ -168,6 +168,28 @@ def test_brainsight_sample_index_that_is_not_an_ascii_number_is_dropped(index):
     assert sample.name == "Sample 1" and sample.index is None
 
 
+def test_brainsight_rows_after_blank_lines_and_other_sections_are_read():
+    lines = brainsight_file().decode().splitlines()
+    at = lines.index("# Version: 12") + 2
+    landmarks = ["# Planned Landmark Name\tLoc. X\tLoc. Y\tLoc. Z", "Nasion\t0\t80\t0", ""]
+    data = "\n".join(lines[:at] + landmarks + [line for row in lines[at:] for line in (row, "")]).encode()
+    assert [p.name for p in read_poses(data)] == ["DLPFC", "Sample 1", "Sample 2"]
+
+
+@pytest.mark.parametrize("day, clock, recorded_at", [("(null)", "10:00:01.250", "10:00:01.250"),
+                                                      ("2024-03-04", "(null)", "2024-03-04"),
+                                                      ("(null)", "(null)", None)])
+def test_brainsight_sample_time_with_date_or_clock_missing(day, clock, recorded_at):
+    data = brainsight_file().replace(b"\t2024-03-04\t10:00:01.250\t", f"\t{day}\t{clock}\t".encode(), 1)
+    assert read_poses(data)[1].recorded_at == recorded_at
+
+
+def test_a_brainsight_row_that_is_not_a_number_is_named_by_its_line():
+    data = brainsight_file().replace(b"Sample 2\tSession 1\t2\t(null)\t", b"Sample 2\tSession 1\t2\t(null)\tabc", 1)
+    with pytest.raises(InputError, match=r"line 11 \('Sample 2'\).*could not convert string to float: 'abc"):
+        read_poses(data)
+
+
 def test_brainsight_world_is_read_as_lps():
     poses = read_brainsight(brainsight_file("World"))
     assert np.allclose(poses[0].matrix_ras[:3, 3], C * [-1, -1, 1], atol=1e-9)
