@@ -38,6 +38,7 @@ def test_coronal_half_circumference_and_full_loop(sphere):
     loop = scalp_paths.section_loop(sphere, np.zeros(3), [0.0, 1.0, 0.0], LEFT_EAR)
     ear_to_ear = scalp_paths.arc(loop, LEFT_EAR, RIGHT_EAR, VERTEX)
     assert scalp_paths.length_mm(ear_to_ear) == pytest.approx(math.pi * RADIUS_MM, rel=0.01)
+    assert len(np.unique(loop.round(9), axis=0)) == len(loop)  # the closing repeat is dropped
     closed = np.vstack([loop, loop[:1]])
     assert scalp_paths.length_mm(closed) == pytest.approx(2 * math.pi * RADIUS_MM, rel=0.01)
 
