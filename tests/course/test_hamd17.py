@@ -89,6 +89,7 @@ def test_response_and_remission_arithmetic(baseline, total, response, remission)
     change, percent, resp, remit = outcome(total, baseline)
     assert change == total - baseline
     assert percent == pytest.approx(100 * (total - baseline) / baseline, abs=0.05)
+    assert percent == round(percent, 1)  # reported to one decimal (24 -> 13: -45.8 %)
     assert (resp, remit) == (response, remission)
 
 
