@@ -124,3 +124,20 @@ def test_a_baseline_is_not_overdue_while_a_pause_holds_the_first_session():
     assert later_pause["baseline"][0] == "overdue"  # session 1 was not held: it should have been given
     given = _status(followups(_deliver(sessions, 1), 5, [], date(2025, 3, 12), held_from=START))
     assert given["baseline"][0] == "overdue"
+
+
+def test_the_baseline_is_due_on_the_first_sessions_day_until_it_is_given():
+    sessions = schedule_sessions(START, 15, 5, ClinicCalendar())
+    assert _status(followups(sessions, 5, [], START))["baseline"][0] == "due"
+    assert _status(followups(_deliver(sessions, 1), 5, [], START))["baseline"][0] == "overdue"
+
+
+def test_a_week_rating_is_due_through_the_last_day_of_its_grace():
+    # session 5 given on Monday 3/10, the next one a week later (3/17): the default grace of
+    # 3 days ends on 3/13; the rating is overdue on 3/14
+    sessions = [replace(s, date=s.date + timedelta(days=10)) if s.index >= 6 else s
+                for s in _deliver(schedule_sessions(START, 15, 5, ClinicCalendar()), 5)]
+    given_on = {5: date(2025, 3, 10)}
+    statuses = [_status(followups(sessions, 5, ["baseline"], day, given_on=given_on))["week1"][0]
+                for day in (date(2025, 3, 13), date(2025, 3, 14))]
+    assert statuses == ["due", "overdue"]
