@@ -2,7 +2,7 @@
 
 import pytest
 
-from navsvc.course.dose import compute_dose, over_output_reason, plan_mt_offset
+from navsvc.course.dose import above_protocol_reason, compute_dose, over_output_reason, plan_mt_offset
 from navsvc.course.protocols import PRESETS, custom_protocol, get_protocol
 from navsvc.course.screening import (
     ITEMS,
@@ -119,6 +119,36 @@ def test_a_depth_offset_that_would_take_the_threshold_to_nothing_is_not_applied(
         compute_dose(0, 120)
     with pytest.raises(InputError, match="% of the motor threshold"):
         compute_dose(50, 500)
+
+
+def test_the_dose_limits_are_inclusive():
+    # the stimulator's full output can be given; so can the rule's bounds themselves
+    full = compute_dose(100, 100)
+    assert full.given_intensity_pct_mso == 100.0 and not full.exceeds_max_output
+    assert compute_dose(1, 1).intensity_pct_mso == 0.0 and compute_dose(50, 200).intensity_pct_mso == 100.0
+    threshold_of_one = compute_dose(40, 120, mt_offset_pct_mso=-39.0)  # adjusted threshold 1 %MSO
+    assert threshold_of_one.adjusted_mt_pct_mso == 1.0 and threshold_of_one.adjustment_withheld is None
+    for rmt, pct in ((0.99, 120), (100.01, 100), (50, 0.99), (50, 200.01)):
+        with pytest.raises(InputError):
+            compute_dose(rmt, pct)
+
+
+def test_dose_values_are_rounded_to_a_tenth_of_a_percent():
+    dose = compute_dose(47.3, 110, mt_offset_pct_mso=2.345)  # 52.03, adjusted 49.645 -> 54.61
+    assert (dose.intensity_pct_mso, dose.adjusted_mt_pct_mso, dose.adjusted_intensity_pct_mso) == (52.0, 49.6, 54.6)
+
+
+def test_over_output_says_depth_adjusted_only_when_the_adjusted_dose_is_given():
+    measured = compute_dose(90, 120)
+    assert "motor threshold is 108.0 %MSO" in over_output_reason(measured)
+    adjusted = compute_dose(80, 120, mt_offset_pct_mso=8.4, depth_adjusted=True)
+    assert "motor threshold (depth-adjusted) is 106.1 %MSO" in over_output_reason(adjusted)
+
+
+def test_only_an_intensity_above_the_protocols_needs_review():
+    assert above_protocol_reason(120, 120) is None and above_protocol_reason(100, 120) is None
+    assert above_protocol_reason(121, 120) == (
+        "intensity 121 % of motor threshold is above the protocol's 120 %: a clinician should review this session")
 
 
 def test_plan_mt_offset():
