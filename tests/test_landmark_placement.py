@@ -1,0 +1,71 @@
+"""Beam F3 and the 5-cm site on a spherical scalp, where the tape's path is a circle.
+
+Every expected point follows from circle geometry; only the Beam distances come from
+:func:`navsvc.landmarks.beam.beam_distances` (tested against Beam et al.'s worked values
+in tests/test_beam.py). The scene is also turned by a random rotation: the frame must
+carry "left" and "anterior" with it.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import trimesh
+from scipy.spatial.transform import Rotation
+
+from navsvc.anatomy.scalp import Scalp
+from navsvc.landmarks.beam import beam_distances
+from navsvc.landmarks.placement import FIVE_CM_MM, HeadFrame, beam_f3, five_cm_site
+
+RADIUS_MM = 90.0
+#: the tape starts at the section's vertex nearest the start point, up to half an edge away
+#: (edges of this icosphere's sections are about 2-3 mm; a head's scalp mesh has 1 mm ones)
+TOLERANCE_MM = 1.5
+
+
+@pytest.fixture(scope="module")
+def sphere_mesh() -> trimesh.Trimesh:
+    return trimesh.creation.icosphere(subdivisions=5, radius=RADIUS_MM)
+
+
+def scene(mesh: trimesh.Trimesh, seed: int | None):
+    """The scalp and frame, turned by a random rotation (none for ``seed=None``)."""
+    rotation = np.eye(3) if seed is None else Rotation.random(random_state=seed).as_matrix()
+    turned = mesh.copy()
+    turned.apply_transform(np.block([[rotation, np.zeros((3, 1))], [np.zeros((1, 3)), np.ones((1, 1))]]))
+    frame = HeadFrame(*(rotation @ axis for axis in np.eye(3)))
+    return Scalp(turned, np.zeros((2, 2, 2), bool)), frame, rotation
+
+
+@pytest.mark.parametrize("seed", [None, 1, 2])
+def test_the_five_cm_site_is_5_cm_anterior_along_the_parasagittal_circle(sphere_mesh, seed):
+    scalp, frame, rotation = scene(sphere_mesh, seed)
+    # M1 scalp point 40 mm left of the midline: its parasagittal circle has radius r
+    r = math.sqrt(RADIUS_MM**2 - 40.0**2)
+    m1 = np.array([-40.0, 0.0, r])
+    angle = FIVE_CM_MM / r
+    expected = np.array([-40.0, r * math.sin(angle), r * math.cos(angle)])
+    site = five_cm_site(scalp, rotation @ m1, frame)
+    assert np.linalg.norm(site - rotation @ expected) < TOLERANCE_MM
+
+
+@pytest.mark.parametrize("seed", [None, 3, 4])
+def test_beam_f3_on_a_sphere_is_where_the_tape_puts_it(sphere_mesh, seed):
+    scalp, frame, rotation = scene(sphere_mesh, seed)
+    points = {"nasion": [0, RADIUS_MM, 0], "inion": [0, -RADIUS_MM, 0], "lpa": [-RADIUS_MM, 0, 0],
+              "rpa": [RADIUS_MM, 0, 0], "fpz": [0, RADIUS_MM, 0], "t7": [-RADIUS_MM, 0, 0],
+              "t8": [RADIUS_MM, 0, 0]}
+    beam = beam_f3(scalp, {k: rotation @ np.asarray(v, float) for k, v in points.items()}, frame)
+    half = math.pi * RADIUS_MM
+    assert (beam.nasion_inion_mm, beam.tragus_tragus_mm, beam.head_circumference_mm) == pytest.approx(
+        (half, half, 2 * half), rel=0.01)
+    assert np.linalg.norm(beam.cz_ras_mm - rotation @ [0, 0, RADIUS_MM]) < TOLERANCE_MM
+    # X along the equator from Fpz towards the left, then Y from Cz down the great circle to it
+    dist = beam_distances(half, half, 2 * half)
+    phi, psi = dist.x_from_fpz / RADIUS_MM, dist.y_from_cz / RADIUS_MM
+    expected = RADIUS_MM * np.array([-math.sin(psi) * math.sin(phi), math.sin(psi) * math.cos(phi), math.cos(psi)])
+    # the landmarks are vertices of the icosphere, so the tape starts exactly on them
+    assert np.linalg.norm(beam.site_ras_mm - rotation @ expected) < 0.1
+    assert (rotation.T @ beam.site_ras_mm)[0] < -20.0  # on the left
