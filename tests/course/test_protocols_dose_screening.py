@@ -74,6 +74,74 @@ def test_custom_protocol_validated():
         custom_protocol({**params, "intensity_pct_rmt": float("nan")})
 
 
+def test_theta_burst_presets_are_50_hz_triplets_at_5_hz():
+    for name in ("itbs", "accelerated"):
+        p = get_protocol(name)
+        assert (p.pattern, p.burst_frequency_hz, p.pulses_per_burst, p.intra_burst_frequency_hz) == (
+            "theta_burst", 5.0, 3, 50.0)
+        assert (p.train_duration_s, p.inter_train_interval_s) == (2.0, 8.0)
+    assert (get_protocol("itbs").n_trains, get_protocol("accelerated").n_trains) == (20, 60)
+    assert get_protocol("accelerated").sessions_per_week == 50
+
+
+#: a custom 1 Hz protocol (6 trains of 60 pulses, 6 min) that each bound below is moved from
+ONE_HZ = {"name": "1hz_right", "pattern": "rtms", "frequency_hz": 1, "train_duration_s": 60,
+          "inter_train_interval_s": 0, "n_trains": 6, "pulses_per_session": 360, "intensity_pct_rmt": 110}
+#: the custom-protocol bounds: (changes at the bound, accepted; changes past it, refused)
+BOUNDS = [
+    ({"intensity_pct_rmt": 150}, {"intensity_pct_rmt": 150.01}),
+    ({"intensity_pct_rmt": 0.01}, {"intensity_pct_rmt": 0}),
+    ({"frequency_hz": 50, "train_duration_s": 1.2}, {"frequency_hz": 50.01, "train_duration_s": 1.2}),
+    ({"train_duration_s": 60}, {"train_duration_s": 61, "pulses_per_session": 366}),
+    ({"inter_train_interval_s": 600}, {"inter_train_interval_s": 600.01}),
+    ({"train_duration_s": 1, "n_trains": 1000, "pulses_per_session": 1000},
+     {"train_duration_s": 1, "n_trains": 1001, "pulses_per_session": 1001}),
+    ({"frequency_hz": 10, "train_duration_s": 10, "n_trains": 100, "pulses_per_session": 10000},
+     {"frequency_hz": 10, "train_duration_s": 10, "n_trains": 100, "pulses_per_session": 10001}),
+    ({"pulses_per_session": 361}, {"pulses_per_session": 362}),  # rounding of the trains: 1 pulse
+    ({"n_sessions": 200}, {"n_sessions": 201}),
+    ({"n_sessions": 1}, {"n_sessions": 0}),
+    ({"sessions_per_week": 100}, {"sessions_per_week": 101}),
+    ({"sessions_per_week": 1}, {"sessions_per_week": 0}),
+    ({"sessions_per_day": 2, "min_interval_minutes": 1434}, {"sessions_per_day": 2, "min_interval_minutes": 1435}),
+    ({"sessions_per_day": 20, "sessions_per_week": 20, "min_interval_minutes": 6},
+     {"sessions_per_day": 21, "sessions_per_week": 21, "min_interval_minutes": 6}),
+    ({"sessions_per_day": 1}, {"sessions_per_day": 2}),  # a second session a day needs an interval
+    ({"name": "n" * 64}, {"name": "n" * 65}),
+    ({"citation": "c" * 500}, {"citation": "c" * 501}),
+]
+
+
+@pytest.mark.parametrize("accepted, refused", BOUNDS)
+def test_custom_protocol_bounds_accept_the_bound_and_refuse_past_it(accepted, refused):
+    assert custom_protocol({**ONE_HZ, **accepted}).model_dump()["name"] == accepted.get("name", "1hz_right")
+    with pytest.raises(InputError, match="custom protocol"):
+        custom_protocol({**ONE_HZ, **refused})
+
+
+@pytest.mark.parametrize("field, bound, past", [("pulses_per_burst", 10, 11),
+                                                ("intra_burst_frequency_hz", 100, 100.01),
+                                                ("burst_frequency_hz", 20, 20.01)])
+def test_theta_burst_bounds(field, bound, past):
+    # 2 pulses at 100 Hz take 20 ms: they fit 20 bursts a second; 10 pulses at 100 Hz at 5 Hz
+    base = {"name": "tbs", "pattern": "theta_burst", "burst_frequency_hz": 5, "pulses_per_burst": 2,
+            "intra_burst_frequency_hz": 100, "train_duration_s": 2, "inter_train_interval_s": 8,
+            "n_trains": 10, "intensity_pct_rmt": 100}
+    changed = {**base, field: bound}
+    changed["pulses_per_session"] = round(changed["burst_frequency_hz"] * changed["pulses_per_burst"] * 2 * 10)
+    assert getattr(custom_protocol(changed), field) == bound
+    with pytest.raises(InputError, match=field):
+        custom_protocol({**changed, field: past})
+
+
+def test_a_burst_as_long_as_the_burst_period_is_refused():
+    # 4 pulses at 20 Hz take 200 ms, the whole period of 5 Hz bursts
+    itbs = get_protocol("itbs").model_dump()
+    with pytest.raises(InputError, match="bursts would run into each other"):
+        custom_protocol({**itbs, "name": "x", "pulses_per_burst": 4, "intra_burst_frequency_hz": 20.0,
+                         "pulses_per_session": 800})
+
+
 def test_theta_bursts_must_fit_between_burst_starts():
     itbs = get_protocol("itbs").model_dump()
     # 10 pulses at 20 Hz take 500 ms: they cannot repeat every 200 ms (5 Hz); was accepted
