@@ -249,6 +249,21 @@ def test_screening_validation_names_the_item():
         validate_answers({**_no(), "syncope": "yes"})
 
 
+def test_which_screening_answers_block_is_pinned_item_by_item():
+    # the parametrized tests below take each item's kind from the code; this list does not,
+    # so an item turned into "information" (never blocking) cannot pass unnoticed
+    kinds = {item.key: item.kind for item in ITEMS}
+    assert kinds == {
+        "epilepsy_or_seizure": "contraindication", "syncope": "contraindication",
+        "head_trauma": "contraindication", "hearing_problems": "contraindication",
+        "pregnancy": "contraindication", "metal_in_head_or_spine": "absolute",
+        "cochlear_implant": "absolute", "implanted_neurostimulator": "absolute",
+        "cardiac_pacemaker": "contraindication", "medication_pump": "absolute",
+        "ventricular_shunt": "contraindication", "current_medication": "information",
+        "previous_tms": "information", "previous_mri": "information"}
+    assert positive_contraindications(dict.fromkeys(kinds, True)) == [k for k, v in kinds.items() if v != "information"]
+
+
 @pytest.mark.parametrize("item", [i for i in ITEMS if i.kind != "information"],
                          ids=lambda i: i.key)
 def test_every_contraindication_blocks_until_overridden(item):
