@@ -204,3 +204,29 @@ def test_to_nifti_round_trip(reference_2mm):
     img = reference_2mm.to_nifti()
     assert np.array_equal(img.affine, reference_2mm.affine)
     assert "".join(nib.aff2axcodes(img.affine)) == "RAS"
+
+
+@pytest.mark.parametrize("spacing_mm", [0.5, 2.0, 3.0])
+def test_sampling_a_coarse_or_fine_grid_reads_the_voxel_at_each_world_point(spacing_mm):
+    # the working grid is 1 mm, where dividing by the spacing and multiplying by it agree
+    rng = np.random.default_rng(7)
+    data = rng.random((6, 7, 8)).astype(np.float32)
+    grid = WorkingImage(data, np.array([-12.5, 30.0, 4.0]), spacing_mm)
+    ijk = np.array([[0, 0, 0], [5, 6, 7], [2, 3, 4]])
+    points = grid.origin_ras_mm + spacing_mm * ijk
+    assert np.allclose(grid.sample(points), data[tuple(ijk.T)])
+    assert np.allclose(grid.sample(points, order=0), data[tuple(ijk.T)])
+    outside = grid.origin_ras_mm + spacing_mm * np.array([[-1.0, 0, 0], [6.0, 0, 0], [0, 0, 8.0]])
+    assert np.array_equal(grid.sample(outside), [0.0, 0.0, 0.0])
+
+
+def test_downsampling_twice_puts_each_block_mean_at_its_blocks_centre():
+    data = np.arange(8 * 8 * 8, dtype=np.float32).reshape(8, 8, 8)
+    grid = WorkingImage(data, np.array([-10.0, 20.0, 5.0]), 1.0)
+    coarse = grid.downsampled(2).downsampled(2)  # 4 mm voxels of 4x4x4 blocks
+    assert coarse.spacing_mm == 4.0
+    assert np.allclose(coarse.origin_ras_mm, grid.origin_ras_mm + 1.5)
+    # the value at a 4 mm voxel's centre is its block's mean, and linear data's mean is its
+    # value at the block's centre: sampling the fine grid there gives the same
+    centre = coarse.origin_ras_mm + 4.0 * np.array([1, 0, 1])
+    assert np.allclose(coarse.sample(centre[None]), grid.sample(centre[None]))
