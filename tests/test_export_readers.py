@@ -31,6 +31,8 @@ def matrix4d(columns, centre):
 
 #: a tracked Localite pose by hand (x = SimNIBS z, y = -SimNIBS y, z = SimNIBS x), RAS
 GOOD_MATRIX = matrix4d([Z, -Y, X], C)
+#: what Localite writes for a pulse the tracking did not see: the identity
+UNTRACKED = matrix4d(list(np.eye(3)), np.zeros(3))
 
 
 def trigger_list(space="RAS"):
@@ -38,7 +40,6 @@ def trigger_list(space="RAS"):
     # Localite axes by hand: x = SimNIBS z, y = -SimNIBS y, z = SimNIBS x
     tracked = matrix4d([Z * flip, -Y * flip, X * flip], C * flip)
     shifted = matrix4d([Z * flip, -Y * flip, X * flip], (C + [0, 0, 2]) * flip)
-    untracked = matrix4d([np.eye(3)[0], np.eye(3)[1], np.eye(3)[2]], np.zeros(3))
     return f"""<?xml version="1.0" encoding="UTF-8"?>
 <TriggerMarkerList coordinateSpace="{space}" isOnlineReading="false" startTime="15:28:23.660">
     <TriggerMarker color="#ffafaf" description="" recordingTime="98768" selected="false"
@@ -47,7 +48,7 @@ def trigger_list(space="RAS"):
         <Matrix4D {tracked}/>
     </TriggerMarker>
     <TriggerMarker color="#ffafaf" description="" recordingTime="103853" selected="false"
-        set="false" visibility="true"><Matrix4D {untracked}/></TriggerMarker>
+        set="false" visibility="true"><Matrix4D {UNTRACKED}/></TriggerMarker>
     <TriggerMarker color="#ffafaf" description="late" recordingTime="108853" selected="false"
         set="true" visibility="true"><Matrix4D {shifted}/></TriggerMarker>
 </TriggerMarkerList>
@@ -72,7 +73,7 @@ def test_localite_pulses_not_set_or_untracked_are_skipped_each_alone(set_flag, m
     # an untracked pulse is written with an identity matrix whatever its set flag; a pulse
     # with set="false" is not a pose whatever its matrix
     if matrix == "identity":
-        matrix = matrix4d([np.eye(3)[0], np.eye(3)[1], np.eye(3)[2]], np.zeros(3))
+        matrix = UNTRACKED
     content = (f'<TriggerMarkerList coordinateSpace="RAS" startTime="15:28:23.660">'
                f'<TriggerMarker set="{set_flag}" recordingTime="1"><Matrix4D {matrix}/></TriggerMarker>'
                f'<TriggerMarker set="true" recordingTime="2"><Matrix4D {GOOD_MATRIX}/></TriggerMarker>'

@@ -11,23 +11,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from navsvc.anatomy.tissue import LocalTissue
 from navsvc.errors import PipelineError
-from navsvc.grid import WorkingImage
 from navsvc.target.individualize import individualize
+from test_scalp_to_cortex import grey_matter_slab
 
 SCALP = np.array([0.0, 5.0, 5.0])
-
-
-def slab(last_x_mm: int = 15, first_y_mm: int = 0) -> LocalTissue:
-    shape = (40, 16, 12)
-    x = np.arange(shape[0])[:, None, None] * np.ones(shape)
-    y = np.arange(shape[1])[None, :, None] * np.ones(shape)
-    gm = ((x >= 12) & (x <= last_x_mm) & (y >= first_y_mm)).astype(float)
-    wm = ((x > last_x_mm) & (y >= first_y_mm)).astype(float)
-    posterior = np.stack([1.0 - gm - wm, gm, wm])
-    grid = WorkingImage(np.zeros(shape, np.float32), np.zeros(3), 1.0)
-    return LocalTissue(grid, posterior, template_brain=gm + wm, fluid_intensity=posterior[0] > 0.5)
 
 
 def everywhere(points):
@@ -36,7 +24,7 @@ def everywhere(points):
 
 def test_the_target_is_the_middle_of_the_first_grey_matter_run_on_the_scalp_ray():
     # grey matter read on 11.75..15.25 mm: its middle, 13.5 mm
-    found = individualize([20.0, 5.0, 5.0], SCALP, slab(), everywhere)
+    found = individualize([20.0, 5.0, 5.0], SCALP, grey_matter_slab(), everywhere)
     assert found.method == "scalp_ray"
     assert found.cortex_ras_mm == pytest.approx([13.5, 5.0, 5.0])
     assert found.shift_mm == pytest.approx(6.5)
@@ -46,27 +34,27 @@ def test_the_target_is_the_middle_of_the_first_grey_matter_run_on_the_scalp_ray(
 def test_in_thick_grey_matter_the_target_lies_3_mm_below_its_surface():
     # grey matter read on 11.75..25.25 mm, its surface at 11.5 mm: the run is cut after 24
     # samples (6 mm) and its middle lies 3 mm below the surface
-    found = individualize([20.0, 5.0, 5.0], SCALP, slab(last_x_mm=25), everywhere)
+    found = individualize([20.0, 5.0, 5.0], SCALP, grey_matter_slab(last_x_mm=25), everywhere)
     assert found.cortex_ras_mm == pytest.approx([11.5 + 3.0, 5.0, 5.0])
 
 
 def test_grey_matter_more_than_10_mm_from_the_mapped_coordinate_is_not_taken():
     # mapped at 24 mm: the ray's grey matter counts from x = 14 mm on (14..15.25, middle 14.5)
-    found = individualize([24.0, 5.0, 5.0], SCALP, slab(), everywhere)
+    found = individualize([24.0, 5.0, 5.0], SCALP, grey_matter_slab(), everywhere)
     assert found.cortex_ras_mm == pytest.approx([14.5, 5.0, 5.0])
     assert found.shift_mm == pytest.approx(9.5)
 
 
 def test_grey_matter_of_the_other_hemisphere_is_not_taken():
     # a midline at x = 13 mm: only 11.75..12.75 mm is the mapped coordinate's side
-    found = individualize([12.5, 5.0, 5.0], SCALP, slab(), lambda p: np.atleast_2d(p)[:, 0] < 13.0)
+    found = individualize([12.5, 5.0, 5.0], SCALP, grey_matter_slab(), lambda p: np.atleast_2d(p)[:, 0] < 13.0)
     assert found.cortex_ras_mm == pytest.approx([12.25, 5.0, 5.0])
 
 
 @pytest.mark.parametrize("first_y_mm", [8, 15])
 def test_without_grey_matter_on_the_ray_the_nearest_grey_matter_voxel_is_taken(first_y_mm):
     # grey matter only at y >= first_y_mm: the ray along y = 5 mm meets none; 10 mm away is allowed
-    found = individualize([13.0, 5.0, 5.0], SCALP, slab(first_y_mm=first_y_mm), everywhere)
+    found = individualize([13.0, 5.0, 5.0], SCALP, grey_matter_slab(first_y_mm=first_y_mm), everywhere)
     assert found.method == "nearest_grey_matter"
     assert found.cortex_ras_mm == pytest.approx([13.0, first_y_mm, 5.0])
     assert found.shift_mm == pytest.approx(first_y_mm - 5.0)
@@ -76,4 +64,4 @@ def test_without_grey_matter_on_the_ray_the_nearest_grey_matter_voxel_is_taken(f
                                                 ([13.0, 5.0, 5.0], lambda p: np.zeros(len(np.atleast_2d(p)), bool))])
 def test_no_grey_matter_of_the_hemisphere_within_10_mm_is_an_error(mapped, hemisphere):
     with pytest.raises(PipelineError, match=r"no grey matter within 10 mm of the mapped target \[" + str(mapped[0])):
-        individualize(mapped, SCALP, slab(), hemisphere)
+        individualize(mapped, SCALP, grey_matter_slab(), hemisphere)

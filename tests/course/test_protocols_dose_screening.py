@@ -47,10 +47,12 @@ def test_unknown_preset_lists_the_presets():
         get_protocol("5hz")
 
 
+#: a custom 1 Hz protocol (6 trains of 60 pulses, 6 min) that each bound below is moved from
+ONE_HZ = {"name": "1hz_right", "pattern": "rtms", "frequency_hz": 1, "train_duration_s": 60,
+          "inter_train_interval_s": 0, "n_trains": 6, "pulses_per_session": 360, "intensity_pct_rmt": 110}
+
 def test_custom_protocol_validated():
-    params = {"name": "1hz_right", "pattern": "rtms", "frequency_hz": 1, "train_duration_s": 60,
-              "inter_train_interval_s": 0, "n_trains": 6, "pulses_per_session": 360,
-              "intensity_pct_rmt": 110}
+    params = ONE_HZ
     p = custom_protocol(params)
     assert p.citation == "custom parameters" and p.n_sessions == 15
     with pytest.raises(InputError, match="pulses_per_session 3000 does not match"):
@@ -84,9 +86,6 @@ def test_theta_burst_presets_are_50_hz_triplets_at_5_hz():
     assert get_protocol("accelerated").sessions_per_week == 50
 
 
-#: a custom 1 Hz protocol (6 trains of 60 pulses, 6 min) that each bound below is moved from
-ONE_HZ = {"name": "1hz_right", "pattern": "rtms", "frequency_hz": 1, "train_duration_s": 60,
-          "inter_train_interval_s": 0, "n_trains": 6, "pulses_per_session": 360, "intensity_pct_rmt": 110}
 #: the custom-protocol bounds: (changes at the bound, accepted; changes past it, refused)
 BOUNDS = [
     ({"intensity_pct_rmt": 150}, {"intensity_pct_rmt": 150.01}),
