@@ -6,6 +6,7 @@ import json
 import subprocess
 import sys
 import tempfile
+import zlib
 from pathlib import Path
 
 import pytest
@@ -51,3 +52,40 @@ def system_tmp(tmp_path, monkeypatch) -> Path:
     folder.mkdir()
     monkeypatch.setattr(tempfile, "tempdir", str(folder))
     return folder
+
+
+class _CountingDecompressor:
+    """A zlib decompressor that adds the bytes it inflates to a shared count."""
+
+    def __init__(self, inner, inflated: list[int]):
+        self._inner, self._inflated = inner, inflated
+
+    def decompress(self, *args, **kwargs) -> bytes:
+        out = self._inner.decompress(*args, **kwargs)
+        self._inflated[0] += len(out)
+        return out
+
+    def flush(self, *args) -> bytes:
+        out = self._inner.flush(*args)
+        self._inflated[0] += len(out)
+        return out
+
+    def __getattr__(self, name):  # eof, unused_data, unconsumed_tail
+        return getattr(self._inner, name)
+
+
+@pytest.fixture
+def inflated_bytes(monkeypatch) -> list[int]:
+    """A one-item list counting every byte zlib inflates (gzip, zip and the DICOM readers
+    all decompress through ``zlib.decompressobj`` or ``zlib.decompress``) while the test runs."""
+    inflated = [0]
+    make, whole = zlib.decompressobj, zlib.decompress
+
+    def counted(*args, **kwargs) -> bytes:
+        out = whole(*args, **kwargs)
+        inflated[0] += len(out)
+        return out
+
+    monkeypatch.setattr(zlib, "decompressobj", lambda *a, **k: _CountingDecompressor(make(*a, **k), inflated))
+    monkeypatch.setattr(zlib, "decompress", counted)
+    return inflated

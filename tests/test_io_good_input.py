@@ -20,7 +20,7 @@ import pytest
 
 from corpus.make_bad_images import COLIN, colin27
 from navsvc.errors import InputError
-from navsvc.io import LoadedT1, load_t1, validate_t1_file
+from navsvc.io import LoadedT1, limits, load_t1, validate_t1_file
 
 
 @pytest.fixture(scope="module")
@@ -238,7 +238,7 @@ def test_either_orientation_transform_is_accepted(small, tmp_path, sform_set, qf
     np.testing.assert_allclose(loaded.affine, affine if sform_set else qform, atol=1e-4)
 
 
-def test_a_long_gzip_tail_is_refused_without_decompressing_it(small, tmp_path):
+def test_a_long_gzip_tail_is_refused_without_decompressing_it(small, tmp_path, inflated_bytes):
     """512 MiB of zeros appended to a valid .nii.gz (as further gzip members) are refused after
     at most MAX_TRAILING_BYTES of them, at no memory cost: no writer puts anything there, and a
     stream checked only part of the way would be stored with its end (and CRC) unchecked."""
@@ -255,6 +255,9 @@ def test_a_long_gzip_tail_is_refused_without_decompressing_it(small, tmp_path):
     finally:
         tracemalloc.stop()
     assert peak < 100 * 2**20
+    image_bytes = small.shape[0] * small.shape[1] * small.shape[2] * 2
+    # the tail is read up to the limit, once: the image may be inflated a few times over
+    assert inflated_bytes[0] < 3 * image_bytes + limits.MAX_TRAILING_BYTES + 2**20, inflated_bytes[0]
     nib.save(nib.Nifti1Image(np.asarray(small.dataobj).astype(np.int16), small.affine), str(path))
     with open(path, "ab") as handle:  # a short tail is read to its end, checked and accepted
         handle.write(gzip.compress(bytes(2**20), mtime=0))
@@ -262,7 +265,6 @@ def test_a_long_gzip_tail_is_refused_without_decompressing_it(small, tmp_path):
 
 
 def test_voxel_sizes_at_the_limits_load(tmp_path):
-    from navsvc.io import limits
     from navsvc.testing.heads import load_colin27, resample, rigid
 
     # rotated, 3 mm voxel columns read back from the float32 header with norms above 3.0
