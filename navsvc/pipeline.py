@@ -14,38 +14,33 @@ from pathlib import Path
 import numpy as np
 
 from navsvc import templates
-from navsvc.anatomy.air_lattice import air_lattice
-from navsvc.anatomy.checks import require_brain_in_head, require_entry_in_image, require_head_outline, require_scalp
-from navsvc.anatomy.field_of_view import (
-    COIL_CLEARANCE_MM, ScalpCut, landmarks_in_image, scalp_cut,
-)
-from navsvc.anatomy.ghost import GhostingError, ghosting_pct_by_axis, require_little_ghosting, strongest_ghosting
-from navsvc.anatomy.noise import noise_pct_of_brain, require_low_noise
-from navsvc.anatomy.removed_scalp import removed_scalp_vertices
-from navsvc.anatomy.scalp import Scalp, scalp_surface
+from navsvc.anatomy.checks import require_entry_in_image
+from navsvc.anatomy.field_of_view import ScalpCut, landmarks_in_image
+from navsvc.anatomy.ghost import GhostingError
+from navsvc.anatomy.scalp import Scalp
+from navsvc.anatomy.stage import NativeAnatomy, native_anatomy
 from navsvc.anatomy.scalp_rise import OuterSkin, scalp_rise
 from navsvc.anatomy.tissue import LocalTissue, segment_locally
 from navsvc.ants_folder import ants_safe_folder
-from navsvc.antspy import ants
 from navsvc.coil import coil_matrix, handle_direction
 from navsvc.errors import InputError, PipelineError
 from navsvc.grid import WorkingImage, resample_to_working_grid
 from navsvc.io import LoadedT1, load_t1
 from navsvc.io.loader import existing_input
-from navsvc.landmarks.placement import (HeadFrame, LandmarkSet, beam_f3, five_cm_site, head_frame,
-                                       project_montage)
+from navsvc.landmarks.placement import HeadFrame, LandmarkSet, beam_f3, five_cm_site, project_montage
 from navsvc.options import PlanOptions, require_native_target_in_image
 from navsvc.plan_document import build_plan, plan_json
 from navsvc.plan_files import PLAN_FILENAME, REPORT_FILENAME, TRANSFORMS_FOLDER
 from navsvc.progress import StageTimer
 from navsvc.registration import registration_to_mni
-from navsvc.registration_maps import HeadAlignment, Registration
+from navsvc.registration_maps import Registration
 from navsvc.registration_checks import require_handedness, require_quality
 from navsvc.report.inputs import ReportInputs
 from navsvc.report.figure_process import ScalpFigureProcess
 from navsvc.sampling import MappedImage
 from navsvc.scratch import (missing_folders, output_folder, publish_plan_files, registration_scratch,
                             remove_empty_folders)
+from navsvc.target.along_normal import along_normal_entry
 from navsvc.target.depth_checks import (M1_SCALP_POINT, require_cortical_depth, require_scalp_point_on_head,
                                         require_skin_above)
 from navsvc.target.fluid import (FLUID_SEARCH_RADIUS_MM, require_cortex_outside_fluid,
@@ -55,10 +50,6 @@ from navsvc.target.individualize import MAX_SHIFT_MM, CorticalTarget, individual
 from navsvc.target.results import M1Site, TargetResult
 from navsvc.target.strategies import M1_HAND_KNOB_MNI_MM, get_strategy
 
-#: along-normal alternative: scalp points searched within this distance of the entry, mm
-ALONG_NORMAL_SEARCH_MM = 25.0
-#: radius of the dense search around the best coarse candidate, mm
-ALONG_NORMAL_REFINE_MM = 3.0
 #: the hand knob's crown may lie this far from its MNI coordinate, mm. The coordinate sits
 #: in the bank of the central sulcus, 9.5 mm below the crown on Colin27: with the target's
 #: 10 mm, 6 % image noise sent the hand knob to the sulcus floor, 10 mm deeper, and the
@@ -129,41 +120,6 @@ def _cortical_point(ctx: PlanContext, mapped, max_shift_mm: float = MAX_SHIFT_MM
     return point, tissue
 
 
-def _normal_line_miss_mm(scalp: Scalp, scalp_point, target) -> float:
-    """How far the inward normal line from ``scalp_point`` passes from ``target``, mm
-    (infinite when the target lies behind the scalp point)."""
-    normal = scalp.inward_normal(scalp_point)
-    offset = np.asarray(target, float) - scalp_point
-    depth = float(np.dot(offset, normal))
-    return float(np.linalg.norm(offset - depth * normal)) if depth > 0 else np.inf
-
-
-def _along_normal_entry(scalp: Scalp, cut: ScalpCut, entry, target) -> np.ndarray:
-    """The scalp point whose inward normal line passes nearest the target (away from any
-    field-of-view cut); never one that passes farther than the nearest point's own line.
-
-    A normal costs a plane fit, so the search scores about 200 evenly spread candidates
-    within ``ALONG_NORMAL_SEARCH_MM`` of the entry, then every vertex within
-    ``ALONG_NORMAL_REFINE_MM`` of the best of them and of the entry.
-    """
-    verts = scalp.vertices_ras_mm
-    near = verts[np.linalg.norm(verts - entry, axis=1) < ALONG_NORMAL_SEARCH_MM]
-    near = near[cut.trusted(near, COIL_CLEARANCE_MM)] if cut.is_cut else near
-    best, best_miss = np.asarray(entry, float), _normal_line_miss_mm(scalp, entry, target)
-
-    def consider(points: np.ndarray) -> None:
-        nonlocal best, best_miss
-        for v in points:
-            miss = _normal_line_miss_mm(scalp, v, target)
-            if miss < best_miss:
-                best, best_miss = v, miss
-
-    consider(near[:: max(1, len(near) // 200)])
-    for centre in {tuple(best), tuple(np.asarray(entry, float))}:
-        consider(near[np.linalg.norm(near - np.asarray(centre), axis=1) < ALONG_NORMAL_REFINE_MM])
-    return np.asarray(best)
-
-
 def locate_target(options: PlanOptions, ctx: PlanContext) -> TargetResult:
     """Map the chosen target into the patient, individualize it and place the coil.
 
@@ -220,7 +176,7 @@ def locate_target(options: PlanOptions, ctx: PlanContext) -> TargetResult:
     lateral = -frame.right if _is_left(ctx, cortex.cortex_ras_mm)[0] else frame.right  # away from the midline
     handle = handle_direction(normal, frame.right, lateral, options.handle_angle_deg, entry)
     coil = coil_matrix(entry, normal, handle, options.coil_distance_mm)
-    alt_entry = _along_normal_entry(scalp, ctx.cut, entry, cortex.cortex_ras_mm)
+    alt_entry = along_normal_entry(scalp, ctx.cut, entry, cortex.cortex_ras_mm)
     alt_normal = scalp.inward_normal(alt_entry)
     alt_coil = coil_matrix(alt_entry, alt_normal, handle_direction(alt_normal, frame.right, lateral,
                                                                    options.handle_angle_deg, alt_entry),
@@ -228,62 +184,6 @@ def locate_target(options: PlanOptions, ctx: PlanContext) -> TargetResult:
     return TargetResult(mni, native, cortex, entry, normal, coil, alt_entry, alt_coil,
                         scalp_to_cortex_mm(entry, cortex.cortex_ras_mm, tissue), scalp_rise(scalp, ctx.skin, entry),
                         widest_fluid_mm(tissue, native, FLUID_SEARCH_RADIUS_MM))
-
-
-@dataclass(frozen=True)
-class NativeAnatomy:
-    """The anatomy stage's result, built from the head stage's alignment alone."""
-
-    scalp: Scalp
-    frame: HeadFrame
-    cut: ScalpCut
-    brain_mask: WorkingImage
-    noise_pct_of_brain: float | None
-    ghosting_pct_of_brain: float | None  # along the worst voxel axis
-    scalp_to_brain_mm: float  # median scalp-to-brain-mask distance over the upper head
-
-
-def native_anatomy(t1: LoadedT1, coarse: WorkingImage, head: HeadAlignment) -> NativeAnatomy:
-    """The anatomy stage: the image's noise, the scalp surface and where it is not the
-    patient's, the head frame, and the scalp check, each refusing what cannot be planned.
-
-    It needs only the head stage's alignment to Colin27, so the pipeline runs it while the
-    registration's SyN stage runs in its own process.
-
-    Parameters
-    ----------
-    t1 : LoadedT1
-        The loaded T1 on its own voxel grid (noise, ghosting and removed scalp are measured
-        there).
-    coarse : WorkingImage
-        The T1 on the 2 mm working grid: the scalp surface is made from it and Colin27's
-        brain mask resampled onto it.
-    head : HeadAlignment
-        The head stage's affine alignment to Colin27.
-
-    Returns
-    -------
-    NativeAnatomy
-        The scalp, head frame, field-of-view cut, brain mask (2 mm grid), noise and
-        ghosting measures and the median scalp-to-brain distance over the upper head.
-    """
-    lattice = air_lattice(t1.data, t1.affine, head.native_to_colin)
-    ghosting_pct = ghosting_pct_by_axis(lattice)
-    require_little_ghosting(ghosting_pct, t1.orientation)  # first: ghosts in the air also read as noise
-    noise_pct = noise_pct_of_brain(lattice)
-    require_low_noise(noise_pct)
-    scalp = scalp_surface(coarse)
-    cut = scalp_cut(scalp, t1.shape, t1.affine, removed_scalp_vertices(
-        scalp, t1.data, t1.affine, head.native_to_colin))
-    require_head_outline(scalp, cut)
-    frame = head_frame(head)
-    brain = coarse.with_data(head.colin_image_to_native(
-        ants.image_read(str(templates.COLIN_BRAIN_MASK)), coarse, nearest=True))
-    require_brain_in_head(scalp, brain)
-    scalp_gap_mm = require_scalp(scalp, brain, frame.superior)
-    strongest = strongest_ghosting(ghosting_pct)
-    return NativeAnatomy(scalp, frame, cut, brain, noise_pct, None if strongest is None else strongest[0],
-                         scalp_gap_mm)
 
 
 def register_with_anatomy(t1: LoadedT1, coarse: WorkingImage, scratch: Path,

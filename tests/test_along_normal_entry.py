@@ -1,4 +1,4 @@
-"""The plan's along-normal alternative entry (navsvc.pipeline) on the real Colin27 scalp."""
+"""The plan's along-normal alternative entry (navsvc.target.along_normal) on the real Colin27 scalp."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from navsvc.anatomy.field_of_view import ScalpCut
 from navsvc.anatomy.scalp import scalp_surface
 from navsvc.grid import resample_to_working_grid
 from navsvc.io import load_t1
-from navsvc.pipeline import ALONG_NORMAL_SEARCH_MM, _along_normal_entry, _normal_line_miss_mm
+from navsvc.target.along_normal import ALONG_NORMAL_SEARCH_MM, along_normal_entry, normal_line_miss_mm
 
 NO_CUT = ScalpCut(np.empty((0, 3)))
 #: targets 15 mm under the scalp, in these directions from the head centre, each pushed 6 mm
@@ -36,8 +36,8 @@ def _targets(scalp) -> list[np.ndarray]:
 def test_along_normal_line_passes_no_farther_than_the_nearest_points_line(scalp):
     for target in _targets(scalp):
         entry = scalp.nearest_point(target)
-        along = _along_normal_entry(scalp, NO_CUT, entry, target)
-        assert _normal_line_miss_mm(scalp, along, target) <= _normal_line_miss_mm(scalp, entry, target)
+        along = along_normal_entry(scalp, NO_CUT, entry, target)
+        assert normal_line_miss_mm(scalp, along, target) <= normal_line_miss_mm(scalp, entry, target)
 
 
 def test_along_normal_entry_is_as_good_as_an_exhaustive_search(scalp):
@@ -45,11 +45,11 @@ def test_along_normal_entry_is_as_good_as_an_exhaustive_search(scalp):
     for target in _targets(scalp):
         entry = scalp.nearest_point(target)
         near = vertices[np.linalg.norm(vertices - entry, axis=1) < ALONG_NORMAL_SEARCH_MM]
-        exhaustive_mm = min(_normal_line_miss_mm(scalp, v, target) for v in near)
-        along = _along_normal_entry(scalp, NO_CUT, entry, target)
-        assert _normal_line_miss_mm(scalp, along, target) <= exhaustive_mm + 0.25
+        exhaustive_mm = min(normal_line_miss_mm(scalp, v, target) for v in near)
+        along = along_normal_entry(scalp, NO_CUT, entry, target)
+        assert normal_line_miss_mm(scalp, along, target) <= exhaustive_mm + 0.25
 
 
 def test_a_target_behind_the_scalp_point_is_never_passed(scalp):
     on_scalp = scalp.nearest_point(scalp.centre_ras_mm + [0.0, 0.0, 200.0])
-    assert _normal_line_miss_mm(scalp, on_scalp, on_scalp - 10.0 * scalp.inward_normal(on_scalp)) == np.inf
+    assert normal_line_miss_mm(scalp, on_scalp, on_scalp - 10.0 * scalp.inward_normal(on_scalp)) == np.inf
