@@ -15,8 +15,9 @@ from navsvc.errors import InputError
 from navsvc.io.background import put_background_at_zero
 from navsvc.io.dicom import dicom_to_nifti
 from navsvc.io.grey_levels import count_grey_levels, require_grey_levels
-from navsvc.io.nifti import check_gzip_stream, read_nifti_data, read_nifti_header, world_space
+from navsvc.io.nifti import check_gzip_stream, read_nifti_data, read_nifti_header
 from navsvc.io.nifti_names import named_for_its_content
+from navsvc.io.nifti_orientation import world_space
 from navsvc.io.outliers import clip_intensity_outliers
 
 

@@ -12,10 +12,10 @@ from pathlib import Path
 import nibabel as nib
 import numpy as np
 
-from navsvc.coords import voxel_to_world
 from navsvc.errors import InputError
 from navsvc.io import limits
 from navsvc.io.nifti_names import is_gzip_file
+from navsvc.io.nifti_orientation import check_orientation, check_spatial_units
 
 
 def read_nifti_header(path: Path, name: str | None = None) -> nib.Nifti1Image:
@@ -167,7 +167,8 @@ def check_header(img: nib.Nifti1Image, name: str) -> None:
         A dimension that is not positive, a 2-D image, more than one volume, more than
         :data:`limits.MAX_VOXELS` voxels, a non-scalar voxel type, a singular or non-finite
         affine, voxel sizes or a field of view (mm) outside the limits; and the refusals of
-        :func:`check_spatial_units` and :func:`check_orientation`.
+        :func:`~navsvc.io.nifti_orientation.check_spatial_units` and
+        :func:`~navsvc.io.nifti_orientation.check_orientation`.
     """
     shape = tuple(int(n) for n in img.header.get_data_shape())
     if any(n <= 0 for n in shape):
@@ -209,108 +210,6 @@ def check_header(img: nib.Nifti1Image, name: str) -> None:
         )
     check_spatial_units(img, name)
     check_orientation(img, name)
-
-
-def check_spatial_units(img: nib.Nifti1Image, name: str) -> None:
-    """Raise :class:`InputError` if the header measures space in metres or micrometres.
-
-    The NIfTI-1 ``xyzt_units`` field names the unit of the voxel sizes and the affine
-    (``nifti1.h``: unknown, metre, mm or micron; unknown means mm by convention). nibabel
-    ignores it, ITK (and so ANTs and the tools built on it) scales by it: a 1 mm voxel in
-    a header that says "metre" is 1 mm here and 1000 mm there, so the navigator would
-    show the plan's coordinates somewhere else entirely.
-
-    Parameters
-    ----------
-    img : nibabel.Nifti1Image or nibabel.Nifti2Image
-        The image, header loaded.
-    name : str
-        The file name, for the message.
-
-    Raises
-    ------
-    InputError
-        If the spatial unit is metre or micron.
-    """
-    unit = img.header.get_xyzt_units()[0]
-    if unit in ("meter", "micron"):
-        named = {"meter": "metres", "micron": "micrometres"}[unit]
-        raise InputError(
-            f"{name}'s header measures space in {named} (xyzt_units), not mm: programs disagree on "
-            f"its size (some ignore the unit, ITK-based ones scale by it), so coordinates would "
-            f"not mean the same point everywhere: {_REEXPORT}"
-        )
-
-
-#: what every orientation refusal asks for: a converter that writes both transforms (dcm2niix does)
-_REEXPORT = "convert the T1 again from its DICOM series (e.g. with dcm2niix) or upload the DICOM series as a .zip"
-
-
-def check_orientation(img: nib.Nifti1Image, name: str) -> None:
-    """Raise :class:`InputError` unless the header says, unambiguously, where left is.
-
-    A NIfTI header holds two voxel-to-world transforms, the sform and the qform, each valid
-    only when its code is non-zero (NIfTI-1 standard, ``nifti1.h``, "methods 2 and 3").
-    With both codes 0 the file has no orientation: nibabel then assumes the Analyze
-    convention (x flipped), other programs assume none, and left and right cannot be told
-    apart, as no registration can tell a brain from its mirror image. With both set,
-    nibabel (and so navsvc) uses the sform while other programs read the qform: they must
-    agree, or the patient's "RAS" coordinates mean different points to navsvc and to the
-    navigator.
-
-    Parameters
-    ----------
-    img : nibabel.Nifti1Image or nibabel.Nifti2Image
-        The image, header loaded.
-    name : str
-        The file name, for the message.
-
-    Raises
-    ------
-    InputError
-        If neither transform is set, or both are and they mirror each other or place a
-        corner of the field of view more than
-        :data:`~navsvc.io.limits.MAX_SFORM_QFORM_DISAGREEMENT_MM` apart.
-    """
-    header = img.header
-    sform_code, qform_code = int(header["sform_code"]), int(header["qform_code"])
-    if sform_code == 0 and qform_code == 0:
-        raise InputError(
-            f"{name} has no orientation in its header (sform_code and qform_code are 0), so left and "
-            f"right cannot be told apart: {_REEXPORT}"
-        )
-    if sform_code == 0 or qform_code == 0:
-        return
-    sform, qform = header.get_sform(), header.get_qform()
-    if np.sign(np.linalg.det(sform[:3, :3])) != np.sign(np.linalg.det(qform[:3, :3])):
-        raise InputError(
-            f"{name}'s header holds two orientations that mirror each other (the sform and the qform "
-            f"swap left and right), so programs reading different ones put the target in different "
-            f"hemispheres: {_REEXPORT}"
-        )
-    shape = np.asarray(img.shape[:3]) - 1
-    corners_ijk = np.array([[i, j, k] for i in (0, shape[0]) for j in (0, shape[1]) for k in (0, shape[2])], float)
-    apart_mm = float(np.max(np.linalg.norm(voxel_to_world(sform, corners_ijk) - voxel_to_world(qform, corners_ijk),
-                                           axis=1)))
-    if apart_mm > limits.MAX_SFORM_QFORM_DISAGREEMENT_MM:
-        raise InputError(
-            f"{name}'s header holds two orientations (sform and qform) that place the image up to "
-            f"{apart_mm:.1f} mm apart, so programs reading different ones would put the target in "
-            f"different places: {_REEXPORT}"
-        )
-
-
-def world_space(img: nib.Nifti1Image) -> str:
-    """The kind of world the image's affine maps to, as its header codes it (nibabel's label
-    of the sform code when set, else of the qform code: ``scanner``, ``aligned``,
-    ``talairach``, ``mni``, ``template``; NIfTI-1 ``nifti1.h``, NIFTI_XFORM_*)."""
-    header = img.header
-    label = str(header.get_value_label("sform_code" if int(header["sform_code"]) > 0 else "qform_code"))
-    return label if label in WORLD_SPACES else "unknown"  # nibabel: '<unknown code 9>'
-
-
-#: the worlds a NIfTI header can name (NIFTI_XFORM_* codes 1-5 of nifti1.h), as nibabel labels them
-WORLD_SPACES = ("scanner", "aligned", "talairach", "mni", "template")
 
 
 def read_nifti_data(img: nib.Nifti1Image, name: str) -> np.ndarray:

@@ -12,7 +12,7 @@ import numpy as np
 from navsvc import templates
 from navsvc.coords import as_points, voxel_to_world
 from navsvc.io.loader import LoadedT1
-from navsvc.io.nifti import world_space
+from navsvc.io.nifti_orientation import world_space
 
 PointMap = Callable[[np.ndarray], np.ndarray]
 
