@@ -15,7 +15,7 @@ from starlette.exceptions import HTTPException
 from python_multipart.multipart import MultipartParser, parse_options_header
 
 from api.problems import ProblemError
-from navsvc.io.dicom import printable
+from navsvc.errors import shown_text
 
 #: allowance for multipart boundaries and part headers on top of the file size, bytes
 MULTIPART_OVERHEAD_BYTES = 64 * 1024
@@ -34,7 +34,7 @@ class UploadedFile:
     suffix: str
     sha256: str
     size_bytes: int
-    #: the file name the client gave (printable, cut to 80 characters), for its messages
+    #: the file name the client gave (control characters replaced, cut to 80 characters), for its messages
     filename: str
 
 
@@ -152,11 +152,11 @@ async def receive_file(request: Request, spool_path: Path, max_bytes: int,
         raise
     except Exception as exc:  # the multipart parser's own errors: malformed body
         raise ProblemError(422, f"malformed multipart body ({type(exc).__name__}: "
-                                f"{printable(str(exc), limit=120)}): send the image as one 'file' part "
+                                f"{shown_text(str(exc), limit=120)}): send the image as one 'file' part "
                                 "of a multipart/form-data body") from exc
     finally:
         sink.close()
     if sink.filename is None:
         raise ProblemError(422, f"the multipart body has no '{field}' part with a file")
     return UploadedFile(spool_path, suffix_of(sink.filename), sink.digest.hexdigest(),
-                        sink.size_bytes, printable(sink.filename, limit=80))
+                        sink.size_bytes, shown_text(sink.filename, limit=80))

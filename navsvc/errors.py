@@ -23,3 +23,22 @@ def shown_value(value) -> str:
     error."""
     text = repr(value)
     return text if len(text) <= SHOWN_VALUE_CHARS else text[:SHOWN_VALUE_CHARS - 3] + "..."
+
+
+def shown_text(text, limit: int = 100) -> str:
+    """``text`` made safe for a one-line message: control characters replaced, length capped.
+
+    Parameters
+    ----------
+    text : str
+        Text from a file (any object is converted with ``str``).
+    limit : int
+        Longest result, characters; longer text is cut and ends in ``...``.
+
+    Returns
+    -------
+    str
+        The text with every non-printable character replaced by ``?``.
+    """
+    clean = "".join(c if c.isprintable() else "?" for c in str(text))
+    return clean if len(clean) <= limit else clean[: limit - 3] + "..."

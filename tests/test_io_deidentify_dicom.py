@@ -175,7 +175,7 @@ def _flip_bits(raw, folder, name: str, position: int, bits: int):
 
 
 def test_a_damaged_or_encrypted_member_is_refused_with_its_name(upload, tmp_path):
-    # the same checks as the loader's unpacking (navsvc.io.dicom.checked_members and
+    # the same checks as the loader's unpacking (navsvc.io.zip_members.checked_members and
     # read_member): a library caller gets InputError, not zipfile's own exceptions
     raw = upload[0]
     with zipfile.ZipFile(raw) as handle:

@@ -29,8 +29,9 @@ from pathlib import Path
 import nibabel as nib
 from pydicom.errors import InvalidDicomError
 
-from navsvc.errors import InputError
-from navsvc.io.dicom import checked_members, is_image_instance, printable, read_member, series_uid_of
+from navsvc.errors import InputError, shown_text
+from navsvc.io.dicom import is_image_instance, series_uid_of
+from navsvc.io.zip_members import checked_members, read_member
 from navsvc.io.dicom_read import read_dicom
 from navsvc.io.dicom_confidentiality import deidentify_dataset
 from navsvc.io.nifti import damaged_gzip_error, data_block_bytes
@@ -175,7 +176,7 @@ def deidentify_dicom_zip(source: Path, target: Path, series_uid: str | None = No
                 raise
             except Exception as exc:  # noqa: BLE001 - pydicom raises many types on damaged files
                 raise InputError(
-                    f"the archive's member '{printable(member.filename)}' is a damaged DICOM file "
+                    f"the archive's member '{shown_text(member.filename)}' is a damaged DICOM file "
                     f"({type(exc).__name__}) and cannot be de-identified: remove it from the archive "
                     "or export the series again"
                 ) from None

@@ -1,8 +1,8 @@
 """DICOM series (a folder or a .zip) -> one NIfTI file, with the series chosen explicitly.
 
 Conversion is done by dicom2nifti (maintained, pure Python); this module reads the files
-(:func:`navsvc.io.dicom_read.read_dicom`), finds the image series, unpacks archives safely and says clearly when
-the choice is ambiguous. On the way to the converter, a single-frame series is checked to
+(:func:`navsvc.io.dicom_read.read_dicom`), unpacks archives (:mod:`navsvc.io.zip_members`), finds the image
+series and says clearly when the choice is ambiguous. On the way to the converter, a single-frame series is checked to
 be one volume and its slices numbered in their order in space
 (:mod:`navsvc.io.dicom_volumes`), an enhanced (multi-frame) instance gets its frames in
 stack order, and every image is then found where its header places it
@@ -13,29 +13,22 @@ from __future__ import annotations
 
 import logging
 import tempfile
-import zipfile
-import zlib
 from collections import defaultdict
 from dataclasses import dataclass
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
 import numpy as np
 
-from navsvc.errors import InputError
+from navsvc.errors import InputError, shown_text
 from navsvc.io import limits
 from navsvc.io.dicom_frames import check_frame_placement, frames_in_stack_order, placed_frames
 from navsvc.io.dicom_read import read_dicom
 from navsvc.io.dicom_volumes import check_one_image_per_position, number_slices_by_position
+from navsvc.io.zip_members import extract_zip_safely
 
 # dicom2nifti logs its complaints as warnings; without a handler they would reach stderr
 # through logging's last-resort handler (one line per slice). The InputError says it once.
 logging.getLogger("dicom2nifti").addHandler(logging.NullHandler())
-
-#: compression methods Python's zipfile can read (PKWARE APPNOTE 4.4.5)
-_READABLE_METHODS = {zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED, zipfile.ZIP_BZIP2, zipfile.ZIP_LZMA}
-#: what zipfile, zlib, bz2 and lzma raise on damaged member data
-_MEMBER_ERRORS = (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError, RuntimeError, NotImplementedError)
-
 
 @dataclass(frozen=True)
 class DicomSeries:
@@ -50,179 +43,8 @@ class DicomSeries:
 
     def label(self) -> str:
         """Short human description used in error messages."""
-        return (f"series {printable(self.number) or '?'} '{printable(self.description)}' "
-                f"({len(self.files)} files, UID {printable(self.uid)})")
-
-
-def printable(text: str, limit: int = 100) -> str:
-    """``text`` made safe for a one-line message: control characters replaced, length capped.
-
-    Parameters
-    ----------
-    text : str
-        Text from a file (any object is converted with ``str``).
-    limit : int
-        Longest result, characters; longer text is cut and ends in ``...``.
-
-    Returns
-    -------
-    str
-        The text with every non-printable character replaced by ``?``.
-    """
-    clean = "".join(c if c.isprintable() else "?" for c in str(text))
-    return clean if len(clean) <= limit else clean[: limit - 3] + "..."
-
-
-def checked_members(archive: zipfile.ZipFile, source: str) -> list[zipfile.ZipInfo]:
-    """The file members of an open archive, once the archive as a whole is safe to read.
-
-    Parameters
-    ----------
-    archive : zipfile.ZipFile
-        The open archive.
-    source : str
-        Its name in error messages.
-
-    Returns
-    -------
-    list of zipfile.ZipInfo
-        Members that are files, in archive order.
-
-    Raises
-    ------
-    InputError
-        Too many members, too many bytes once unpacked (in all or in one member), a
-        traversal or absolute name, an encrypted member or an unsupported compression method.
-    """
-    members = [m for m in archive.infolist() if not m.is_dir()]
-    if len(members) > limits.MAX_ARCHIVE_MEMBERS:
-        raise InputError(f"{source} holds {len(members):,} files; at most {limits.MAX_ARCHIVE_MEMBERS:,}")
-    total = sum(m.file_size for m in members)
-    if total > limits.MAX_ARCHIVE_BYTES:
-        raise InputError(
-            f"{source} would unpack to {total / 2**30:.1f} GiB (limit "
-            f"{limits.MAX_ARCHIVE_BYTES / 2**30:.0f} GiB): upload only the T1 series"
-        )
-    for member in members:
-        if member.file_size > limits.MAX_DICOM_FILE_BYTES:
-            raise InputError(
-                f"{source}: member '{printable(member.filename)}' would unpack to "
-                f"{member.file_size / 2**20:,.0f} MiB, more than one DICOM file of a T1 holds "
-                f"(limit {limits.MAX_DICOM_FILE_BYTES / 2**20:,.0f} MiB): upload only the T1 series"
-            )
-        name = PurePosixPath(member.filename.replace("\\", "/"))
-        if name.is_absolute() or ".." in name.parts:
-            raise InputError(
-                f"{source} contains an unsafe path '{printable(member.filename)}': refused"
-            )
-        if member.flag_bits & 0x1:
-            raise InputError(
-                f"{source}: member '{printable(member.filename)}' is encrypted: zip the "
-                "DICOM folder again without a password"
-            )
-        if member.compress_type not in _READABLE_METHODS:
-            raise InputError(
-                f"{source}: member '{printable(member.filename)}' uses compression method "
-                f"{member.compress_type}, which is not supported: zip the folder again with deflate"
-            )
-    return members
-
-
-def extract_zip_safely(zip_path: Path, dest: Path) -> Path:
-    """Unpack ``zip_path`` into ``dest`` refusing traversal names, bombs and huge archives.
-
-    Parameters
-    ----------
-    zip_path : Path
-        The ``.zip`` file; its name is used in error messages.
-    dest : Path
-        An existing folder; each file member is written to it flat, as ``000000.dcm``,
-        ``000001.dcm``, ... in archive order (member names are not used).
-
-    Returns
-    -------
-    Path
-        ``dest``.
-
-    Raises
-    ------
-    InputError
-        The file is not a readable zip archive, :func:`checked_members` refuses it, or a
-        member's data are damaged or longer than declared.
-    """
-    try:
-        archive = zipfile.ZipFile(zip_path)
-    except (zipfile.BadZipFile, OSError):
-        raise InputError(f"{zip_path.name} is not a valid .zip archive: zip the DICOM folder again") from None
-    with archive:
-        for index, member in enumerate(checked_members(archive, zip_path.name)):
-            _extract_member(archive, member, dest / f"{index:06d}.dcm", zip_path.name)
-    return dest
-
-
-def read_member(archive: zipfile.ZipFile, member: zipfile.ZipInfo, source: str) -> bytes:
-    """One member of an archive checked by :func:`checked_members`, read into memory.
-
-    Parameters
-    ----------
-    archive : zipfile.ZipFile
-        The open archive.
-    member : zipfile.ZipInfo
-        One of the members :func:`checked_members` returned.
-    source : str
-        The archive's name in error messages.
-
-    Returns
-    -------
-    bytes
-        The member's unpacked content.
-
-    Raises
-    ------
-    InputError
-        When its data are damaged or longer than declared.
-    """
-    try:
-        with archive.open(member) as src:
-            data = src.read(member.file_size + 1)
-    except _MEMBER_ERRORS as exc:
-        raise _corrupt_member(source, member, exc) from None
-    if len(data) > member.file_size:
-        raise InputError(f"{source}: member '{printable(member.filename)}' is larger than declared")
-    return data
-
-
-def _extract_member(archive: zipfile.ZipFile, member: zipfile.ZipInfo, target: Path, source: str) -> None:
-    """Copy one member to ``target`` in bounded chunks, turning damaged data into InputError.
-
-    zipfile never returns more than the declared ``file_size`` and then checks the
-    CRC, so a member whose stream expands beyond its declared size (a zip bomb) ends
-    in a CRC error here, after at most ``file_size`` bytes.
-    """
-    written = 0
-    try:
-        src = archive.open(member)
-    except _MEMBER_ERRORS as exc:
-        raise _corrupt_member(source, member, exc) from None
-    with src, open(target, "wb") as out:
-        while True:
-            try:
-                chunk = src.read(1 << 20)
-            except _MEMBER_ERRORS as exc:
-                raise _corrupt_member(source, member, exc) from None
-            if not chunk:
-                break
-            written += len(chunk)
-            if written > member.file_size:  # defence in depth: zipfile already stops here
-                raise InputError(f"{source}: member '{printable(member.filename)}' is larger than declared")
-            out.write(chunk)
-
-
-def _corrupt_member(source: str, member: zipfile.ZipInfo, exc: Exception) -> InputError:
-    return InputError(
-        f"{source}: member '{printable(member.filename)}' is corrupt or not what the archive declares "
-        f"({type(exc).__name__}: {exc}): zip the DICOM folder again"
-    )
+        return (f"series {shown_text(self.number) or '?'} '{shown_text(self.description)}' "
+                f"({len(self.files)} files, UID {shown_text(self.uid)})")
 
 
 def find_series(folder: Path) -> list[DicomSeries]:
@@ -301,11 +123,11 @@ def choose_series(series: list[DicomSeries], wanted: str | None, source: str) ->
     if wanted is not None:
         matches = [s for s in series if wanted in (s.uid, s.number)]
         if len(matches) > 1:  # scanners restart numbering per study: a zip of two has repeats
-            raise InputError(f"{source} has {len(matches)} series numbered '{printable(wanted)}': "
+            raise InputError(f"{source} has {len(matches)} series numbered '{shown_text(wanted)}': "
                              + "; ".join(s.label() for s in matches) + ". Give the T1's UID instead")
         if matches:
             return matches[0]
-        raise InputError(f"{source} has no series '{printable(wanted)}'; found: "
+        raise InputError(f"{source} has no series '{shown_text(wanted)}'; found: "
                          + "; ".join(s.label() for s in series))
     if len(series) > 1:
         raise InputError(

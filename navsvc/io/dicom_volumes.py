@@ -21,7 +21,7 @@ from collections import defaultdict
 
 import numpy as np
 
-from navsvc.errors import InputError
+from navsvc.errors import InputError, shown_text
 
 #: header attributes that tell the volumes of one series apart, with how to name them
 DISTINGUISHING_ATTRIBUTES = (
@@ -62,7 +62,7 @@ def check_one_image_per_position(datasets: list, label: str) -> None:
         return
     differences = []
     for keyword, name in DISTINGUISHING_ATTRIBUTES:
-        values = sorted({_printable_value(ds.get(keyword)) for ds in datasets if keyword in ds})
+        values = sorted({_shown_value(ds.get(keyword)) for ds in datasets if keyword in ds})
         if len(values) > 1:
             differences.append(f"{name} {', '.join(values[:6])}{', ...' if len(values) > 6 else ''}")
     told_apart = "; ".join(differences) or "no header attribute tells them apart"
@@ -72,12 +72,10 @@ def check_one_image_per_position(datasets: list, label: str) -> None:
         "MPRAGE, the combined RMS image) and upload that")
 
 
-def _printable_value(value) -> str:
+def _shown_value(value) -> str:
     from pydicom.multival import MultiValue
 
-    from navsvc.io.dicom import printable  # (dicom imports this module)
-
-    return printable("\\".join(str(v) for v in value) if isinstance(value, MultiValue) else str(value), 40)
+    return shown_text("\\".join(str(v) for v in value) if isinstance(value, MultiValue) else str(value), 40)
 
 
 def number_slices_by_position(datasets: list) -> bool:
