@@ -22,7 +22,8 @@ from api.problems import ProblemError
 from api.schemas_course import CourseOut, ScreeningStatus
 from api.security import Principal
 from navsvc.course import screening as screening_rules
-from navsvc.course.calendar import DELIVERED_STATES, ClinicCalendar, ScheduledSession, as_given
+from navsvc.course.calendar import DELIVERED_STATES, ScheduledSession, as_given
+from navsvc.course.clinic_days import ClinicCalendar
 from navsvc.course.dose import given_intensity_pct_mso
 from navsvc.course.protocols import Protocol
 

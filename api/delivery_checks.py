@@ -14,8 +14,9 @@ from api.course_service import apply_schedule, calendar_of, given_at, protocol_o
 from api.models import Plan
 from api.models_course import Course, CourseHold, CourseSession
 from api.schemas_course import DeliveryIn
-from navsvc.course.calendar import ScheduledSession, held_by_pause, shift_after_log
+from navsvc.course.calendar import ScheduledSession, shift_after_log
 from navsvc.course.due import daily_cap_block_reason, delivery_block_reason, interval_block_reason
+from navsvc.course.pause import held_by_pause
 from navsvc.errors import InputError
 
 

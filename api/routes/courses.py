@@ -30,7 +30,9 @@ from api.problems import ProblemError
 from api.routes.common import get_or_404, problems
 from api.schemas_course import CourseCreate, CourseList, CourseOut, PauseIn, ResumeIn, StopIn
 from api.security import Principal
-from navsvc.course.calendar import ClinicCalendar, resume_course, schedule_sessions
+from navsvc.course.calendar import schedule_sessions
+from navsvc.course.clinic_days import ClinicCalendar
+from navsvc.course.pause import resume_course
 from navsvc.course.protocols import custom_protocol, get_protocol
 from navsvc.errors import InputError
 

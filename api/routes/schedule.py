@@ -22,7 +22,9 @@ from api.schemas import RecordDate
 from api.schemas_course import CalendarIn, CalendarOut, CalendarPatch
 from api.schemas_rating import DueItem, DueList, Schedule, ScheduleItem
 from api.security import Principal
-from navsvc.course.calendar import ClinicCalendar, held_by_pause, relayout_planned
+from navsvc.course.calendar import relayout_planned
+from navsvc.course.clinic_days import ClinicCalendar
+from navsvc.course.pause import held_by_pause
 
 router = APIRouter(tags=["schedule"], route_class=SessionRoute)
 

@@ -1,27 +1,29 @@
-"""Clinic calendar and the session schedule of a treatment course.
+"""The session schedule of a treatment course.
 
 Rules (issue 5, docs/DESIGN.md §8):
 
-- sessions fall on clinic days only: the clinic's working weekdays minus its closure dates;
+- sessions fall on clinic days only (:class:`navsvc.course.clinic_days.ClinicCalendar`: the
+  clinic's working weekdays minus its closure dates);
 - at most ``per_week`` sessions in one calendar week (Monday to Sunday, ISO 8601) and at most
   ``sessions_per_day`` on one day, ``min_interval_minutes`` apart (accelerated protocols);
 - a missed session keeps its record (state ``missed``) and a replacement is added on the
   next free clinic slot, so the course extends and nothing is silently dropped;
 - pausing holds the planned sessions; resuming moves them, in order, to the clinic days from
-  the resume date on;
+  the resume date on (:mod:`navsvc.course.pause`, through :func:`relayout_planned`);
 - the treatment weeks whose end triggers a HAMD-17 rating are counted in delivered-or-planned
-  sessions (week 1 ends with the 5th session of a 5-a-week course), not in calendar weeks,
-  so that a course starting on a Friday still rates after five treatments.
+  sessions (:func:`navsvc.course.followup.week_closing_sessions`: week 1 ends with the 5th
+  session of a 5-a-week course), not in calendar weeks, so that a course starting on a
+  Friday still rates after five treatments.
 """
 
 from __future__ import annotations
 
-import math
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 
+from navsvc.course.clinic_days import MAX_SEARCH_DAYS, ClinicCalendar
 from navsvc.errors import InputError
 
 #: every state a scheduled session can be in
@@ -30,70 +32,6 @@ SESSION_STATES = ("planned", "done", "incomplete", "missed", "cancelled")
 OCCUPYING_STATES = frozenset({"planned", "done", "incomplete"})
 #: states of a session that was delivered (fully or partly)
 DELIVERED_STATES = frozenset({"done", "incomplete"})
-
-# A calendar that has no clinic day in ten years is a configuration mistake, not a wait.
-_MAX_SEARCH_DAYS = 3653
-
-
-@dataclass(frozen=True)
-class ClinicCalendar:
-    """The days a clinic treats patients.
-
-    Parameters
-    ----------
-    working_weekdays : frozenset of int
-        Weekday numbers the clinic is open (Monday = 0 ... Sunday = 6); default Monday-Friday.
-    closures : frozenset of datetime.date
-        Dates the clinic is closed although they fall on a working weekday (holidays).
-    """
-
-    working_weekdays: frozenset[int] = frozenset({0, 1, 2, 3, 4})
-    closures: frozenset[date] = field(default_factory=frozenset)
-
-    def __post_init__(self) -> None:
-        weekdays = frozenset(self.working_weekdays)
-        if not weekdays:
-            raise InputError("a clinic calendar needs at least one working weekday")
-        bad = sorted(d for d in weekdays if not isinstance(d, int) or not 0 <= d <= 6)
-        if bad:
-            raise InputError(f"working weekdays are numbers 0 (Monday) to 6 (Sunday); got {bad}")
-        object.__setattr__(self, "working_weekdays", weekdays)
-        object.__setattr__(self, "closures", frozenset(self.closures))
-
-    def is_clinic_day(self, day: date) -> bool:
-        """Return True when the clinic treats patients on ``day``."""
-        return day.weekday() in self.working_weekdays and day not in self.closures
-
-
-def next_clinic_day(day: date, calendar: ClinicCalendar, *, include_start: bool = True) -> date:
-    """Return the first clinic day on or after ``day`` (strictly after if not ``include_start``).
-
-    Parameters
-    ----------
-    day : datetime.date
-        Where the search starts.
-    calendar : ClinicCalendar
-        The clinic's working days and closures.
-    include_start : bool
-        Whether ``day`` itself may be returned (keyword only).
-
-    Returns
-    -------
-    datetime.date
-        The clinic day found.
-
-    Raises
-    ------
-    InputError
-        When the calendar has no clinic day within ten years of ``day``.
-    """
-    candidate = day if include_start else day + timedelta(days=1)
-    for _ in range(_MAX_SEARCH_DAYS):
-        if calendar.is_clinic_day(candidate):
-            return candidate
-        candidate += timedelta(days=1)
-    raise InputError(f"the clinic calendar has no clinic day within ten years after {day}")
-
 
 @dataclass(frozen=True)
 class ScheduledSession:
@@ -150,7 +88,7 @@ def _place(existing: Sequence[ScheduledSession], count: int, start: date,
         last_slot[s.date] = max(last_slot.get(s.date, -1), s.slot)
     placed: list[ScheduledSession] = []
     day = start
-    for _ in range(_MAX_SEARCH_DAYS):
+    for _ in range(MAX_SEARCH_DAYS):
         if len(placed) == count:
             return placed
         week = _week(day)
@@ -435,108 +373,3 @@ def shift_after_log(sessions: Sequence[ScheduledSession], freed: ScheduledSessio
         last_slot[day] = slot
         earliest = day
     return sorted((moved.get(s.index, s) for s in sessions), key=lambda s: s.index)
-
-
-def held_by_pause(day: date, paused_from: date) -> bool:
-    """Whether a pause starting on ``paused_from`` holds a session on ``day``: the pause holds
-    its own day and every later one, not the days before it.
-
-    Parameters
-    ----------
-    day : datetime.date
-        The session's date.
-    paused_from : datetime.date
-        First day of the pause.
-
-    Returns
-    -------
-    bool
-        True when ``day`` is on or after ``paused_from``.
-    """
-    return day >= paused_from
-
-
-def sessions_on_hold(sessions: Iterable[ScheduledSession],
-                     paused_from: date) -> list[ScheduledSession]:
-    """Return the planned sessions a pause starting on ``paused_from`` holds.
-
-    Parameters
-    ----------
-    sessions : iterable of ScheduledSession
-        The course's sessions.
-    paused_from : datetime.date
-        First day of the pause.
-
-    Returns
-    -------
-    list of ScheduledSession
-        The ``planned`` sessions dated on or after ``paused_from``, in treatment order.
-    """
-    return [s for s in treatment_order(sessions) if s.state == "planned" and held_by_pause(s.date, paused_from)]
-
-
-def resume_course(sessions: Sequence[ScheduledSession], paused_from: date, resume_on: date,
-                  calendar: ClinicCalendar, per_week: int, sessions_per_day: int = 1,
-                  min_interval_minutes: int | None = None) -> list[ScheduledSession]:
-    """Resume a course paused on ``paused_from``: held sessions move to clinic days from
-    ``resume_on`` on, in order.
-
-    Parameters
-    ----------
-    sessions : sequence of ScheduledSession
-        The course's sessions.
-    paused_from : datetime.date
-        First day of the pause; planned sessions from this day on move.
-    resume_on : datetime.date
-        First day sessions may take again; not before ``paused_from``.
-    calendar : ClinicCalendar
-        The clinic's working days and closures.
-    per_week : int
-        Maximum sessions in one calendar week (Monday to Sunday).
-    sessions_per_day : int
-        Maximum sessions on one day.
-    min_interval_minutes : int, optional
-        Minimum time between two sessions on the same day, minutes; required if
-        ``sessions_per_day > 1``.
-
-    Returns
-    -------
-    list of ScheduledSession
-        All sessions in index order (:func:`relayout_planned`).
-
-    Raises
-    ------
-    InputError
-        ``resume_on`` is before ``paused_from``, or :func:`relayout_planned` refuses.
-    """
-    if resume_on < paused_from:
-        raise InputError(f"a course paused on {paused_from} cannot resume earlier ({resume_on})")
-    return relayout_planned(sessions, paused_from, resume_on, calendar, per_week,
-                            sessions_per_day, min_interval_minutes)
-
-
-def week_closing_sessions(sessions: Iterable[ScheduledSession], per_week: int) -> dict[int, int]:
-    """Return ``{treatment week: index of the session that closes it}``.
-
-    Week ``k`` closes with the ``k * per_week``-th treatment (planned or delivered, missed ones
-    not counted); a last, shorter week closes with the last treatment. For the default
-    course (15 sessions, 5 a week) that is sessions 5, 10 and 15 when none was missed.
-
-    Parameters
-    ----------
-    sessions : iterable of ScheduledSession
-        The course's sessions.
-    per_week : int
-        Sessions per treatment week (the protocol's sessions per week), at least 1.
-
-    Returns
-    -------
-    dict of int to int
-        Treatment week (1-based) to the index of its closing session; empty when the course
-        has no planned or delivered session.
-    """
-    if per_week < 1:
-        raise InputError(f"sessions per week must be at least 1; got {per_week}")
-    order = treatment_order(sessions)
-    n_weeks = math.ceil(len(order) / per_week)
-    return {k: order[min(k * per_week, len(order)) - 1].index for k in range(1, n_weeks + 1)}

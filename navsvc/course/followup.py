@@ -3,7 +3,7 @@
 Seed protocol (Ping et al. 2025, docs/DESIGN.md §8): HAMD-17 at baseline and at the end of
 treatment weeks 1, 2 and 3. Baseline is due before the first session; week ``k`` is due once
 the session that closes treatment week ``k`` (see
-:func:`navsvc.course.calendar.week_closing_sessions`) has been delivered.
+:func:`week_closing_sessions`) has been delivered.
 
 A week's rating must be taken before the next session is given (after it, it measures
 more treatment than the week's): it is overdue from the day that session is scheduled, or
@@ -15,16 +15,13 @@ not obtained.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from navsvc.course.calendar import (
-    DELIVERED_STATES,
-    ScheduledSession,
-    treatment_order,
-    week_closing_sessions,
-)
+from navsvc.course.calendar import DELIVERED_STATES, ScheduledSession, treatment_order
+from navsvc.errors import InputError
 
 #: status of one rating timepoint; ``missed``: a week's rating not taken before the next
 #: session was given, which can no longer be taken; ``not_obtained``: a clinician recorded
@@ -207,3 +204,30 @@ def late_baseline_reason(first_given_at: datetime | None, rated_at: datetime) ->
     return (f"rated_at: a baseline is rated before treatment, and the first session was given at "
             f"{_at(first_given_at)}, before this rating ({_at(rated_at)}): check the time; if it "
             f"is right, record this rating with timepoint 'extra'")
+
+
+def week_closing_sessions(sessions: Iterable[ScheduledSession], per_week: int) -> dict[int, int]:
+    """Return ``{treatment week: index of the session that closes it}``.
+
+    Week ``k`` closes with the ``k * per_week``-th treatment (planned or delivered, missed ones
+    not counted); a last, shorter week closes with the last treatment. For the default
+    course (15 sessions, 5 a week) that is sessions 5, 10 and 15 when none was missed.
+
+    Parameters
+    ----------
+    sessions : iterable of ScheduledSession
+        The course's sessions.
+    per_week : int
+        Sessions per treatment week (the protocol's sessions per week), at least 1.
+
+    Returns
+    -------
+    dict of int to int
+        Treatment week (1-based) to the index of its closing session; empty when the course
+        has no planned or delivered session.
+    """
+    if per_week < 1:
+        raise InputError(f"sessions per week must be at least 1; got {per_week}")
+    order = treatment_order(sessions)
+    n_weeks = math.ceil(len(order) / per_week)
+    return {k: order[min(k * per_week, len(order)) - 1].index for k in range(1, n_weeks + 1)}

@@ -5,18 +5,10 @@ from datetime import date, datetime, timedelta
 
 import pytest
 
-from navsvc.course.calendar import (
-    ClinicCalendar,
-    as_given,
-    mark_missed,
-    next_clinic_day,
-    relayout_planned,
-    resume_course,
-    schedule_sessions,
-    sessions_on_hold,
-    treatment_order,
-    week_closing_sessions,
-)
+from navsvc.course.calendar import as_given, mark_missed, relayout_planned, schedule_sessions, treatment_order
+from navsvc.course.clinic_days import ClinicCalendar, next_clinic_day
+from navsvc.course.followup import week_closing_sessions
+from navsvc.course.pause import resume_course, sessions_on_hold
 from navsvc.course.due import daily_cap_block_reason, delivery_block_reason, interval_block_reason
 from navsvc.errors import InputError
 

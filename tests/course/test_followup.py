@@ -3,7 +3,8 @@
 from dataclasses import replace
 from datetime import date, datetime, timedelta
 
-from navsvc.course.calendar import ClinicCalendar, mark_missed, schedule_sessions
+from navsvc.course.calendar import mark_missed, schedule_sessions
+from navsvc.course.clinic_days import ClinicCalendar
 from navsvc.course.followup import followups, late_baseline_reason, week_rating_timing_reason
 
 START = date(2025, 3, 3)

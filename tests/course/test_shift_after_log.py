@@ -6,7 +6,8 @@ from datetime import date, timedelta
 import numpy as np
 import pytest
 
-from navsvc.course.calendar import ClinicCalendar, as_given, schedule_sessions, shift_after_log
+from navsvc.course.calendar import as_given, schedule_sessions, shift_after_log
+from navsvc.course.clinic_days import ClinicCalendar
 
 WEEKDAYS = ClinicCalendar()
 MONDAY = date(2025, 3, 3)
