@@ -86,7 +86,7 @@ def test_load_t1_refuses_with_clear_message_and_bounded_memory(corpus, name, inf
         tracemalloc.stop()
     message = str(info.value)
     assert type(info.value) is InputError
-    assert case.expected.lower() in message.lower(), message
+    assert case.said_in(message), message
     assert "\n" not in message and len(message) < 600, message
     assert peak < MAX_PEAK_BYTES, f"peak {peak / 2**20:.0f} MB"
     assert inflated_bytes[0] < MAX_INFLATED_BYTES, f"{inflated_bytes[0] / 2**20:.0f} MiB inflated"
@@ -95,8 +95,9 @@ def test_load_t1_refuses_with_clear_message_and_bounded_memory(corpus, name, inf
 @pytest.mark.parametrize("name", ["gzip_bomb_header_extension", "dims_overflow_5d", "zip_member_bad_crc"])
 def test_validate_t1_file_refuses_the_same_way(corpus, name):
     """The validation entry point (used by the upload route) refuses like load_t1."""
-    with pytest.raises(InputError, match=re.escape(corpus[name].expected)):
+    with pytest.raises(InputError) as info:
         validate_t1_file(corpus[name].path)
+    assert corpus[name].said_in(str(info.value)), info.value
 
 
 def test_missing_path_is_an_input_error(tmp_path):
@@ -132,6 +133,6 @@ def test_cli_exit_2_with_one_error_line(corpus, tmp_path):
         lines = stderr.strip().splitlines()
         errors = [line for line in lines if line.startswith("navsvc: error: ")]
         assert len(errors) == 1, (name, stderr)
-        assert corpus[name].expected.lower() in errors[0].lower()
+        assert corpus[name].said_in(errors[0]), errors[0]
         assert all(PROGRESS_LINE.match(line) for line in lines if line not in errors), (name, stderr)
         assert not (out / "plan.json").exists()

@@ -63,6 +63,16 @@ class BadCase:
     expected: str
     bomb: bool = False
 
+    def said_in(self, message: str, *file_names: str) -> bool:
+        """Whether ``message`` says ``expected`` (any case) outside the file names it quotes.
+
+        Many cases are named for their fault (``empty.nii.gz``, ``negative_pixdim.nii.gz``),
+        so a message that only quotes the file name would otherwise pass for any refusal.
+        """
+        for file_name in (self.path.name, *file_names):
+            message = message.replace(file_name, "<file>")
+        return self.expected.lower() in message.lower()
+
 
 def colin27(step: int = 1) -> nib.Nifti1Image:
     """The Colin27 head as float32, optionally subsampled by ``step`` along every axis.
