@@ -307,3 +307,22 @@ def test_the_world_the_header_names_is_recorded(small, tmp_path, sform_code, qfo
     img.set_qform(small.affine if qform_code else None, code=qform_code)
     nib.save(img, str(tmp_path / "coded.nii.gz"))
     assert load_t1(tmp_path / "coded.nii.gz").world_space == world
+
+
+def test_a_folders_checksum_covers_every_file_in_path_order(tmp_path):
+    """A DICOM folder's sha256 is that of its files' bytes in sorted path order, subfolders
+    included, whatever order they were written in and the folder lists them in (insertion or
+    name-hash order, by file system): a change in any file, however deep, changes it."""
+    from navsvc.io.loader import file_sha256
+
+    files = [(f"IM{i:04d}", f"slice {i}".encode()) for i in range(16)] + [("sub/IM0000", b"deeper")]
+    expected = hashlib.sha256(b"".join(content for _, content in files)).hexdigest()
+    for written in ("forward", "backward"):
+        folder = tmp_path / written
+        (folder / "sub").mkdir(parents=True)
+        for name, content in files if written == "forward" else files[::-1]:
+            (folder / name).write_bytes(content)
+        assert file_sha256(folder) == expected, written
+    (folder / "sub" / "IM0000").write_bytes(b"DEEPER")
+    assert file_sha256(folder) != expected
+    assert file_sha256(folder / "IM0000") == hashlib.sha256(b"slice 0").hexdigest()
