@@ -26,7 +26,8 @@ from navsvc.io import load_t1, validate_t1_file
 CASES = (
     "truncated_nii_gz", "truncated_in_header_nii_gz", "corrupt_deflate_stream", "short_data_block_nii",
     "gzip_bad_crc", "gzip_trailer_cut_off", "gzip_trailing_garbage", "gzip_bad_crc_named_nii", "truncated_gzip_named_nii",
-    "zero_bytes", "text_named_nii", "png_named_nii_gz", "png_file", "wrong_magic", "fake_zip",
+    "zero_bytes", "text_named_nii", "png_named_nii_gz", "png_file", "wrong_magic", "unknown_datatype",
+    "fake_zip",
     "dims_2pow31_nifti2", "dims_2pow15_nifti2", "dims_32767_nifti1", "negative_dim", "dims_overflow_5d",
     "gzip_bomb_header_extension", "vox_offset_1tb", "nifti_pair_hdr", "gzip_bomb_zero_data",
     "negative_pixdim", "zero_pixdim", "voxel_0p1_mm", "voxel_5_mm", "voxel_anisotropic_4mm_slices",
@@ -48,7 +49,7 @@ MAX_PEAK_BYTES = 200 * 2**20
 MAX_INFLATED_BYTES = 64 * 2**20
 #: the command-line cases (each process pays ~5 s of start-up): a NIfTI header bomb, a DICOM archive,
 #: an image whose voxel at 1e30 printed a numpy warning above the error line before it was refused at loading
-CLI_CASES = ("gzip_bomb_header_extension", "dicom_zip_two_series", "nearly_empty")
+CLI_CASES = ("gzip_bomb_header_extension", "dicom_zip_two_series", "nearly_empty", "unknown_datatype")
 PROGRESS_LINE = re.compile(r"^\[\s*[\d.]+ s\] [\w -]+ \.\.\.$")
 
 
@@ -73,9 +74,10 @@ def test_bombs_are_small_on_disk_and_large_when_expanded(corpus):
 
 
 @pytest.mark.parametrize("name", CASES)
-def test_load_t1_refuses_with_clear_message_and_bounded_memory(corpus, name, inflated_bytes):
-    """load_t1 raises InputError naming the problem, with bounded memory and without
-    inflating a bomb (streamed decompression would keep the memory low but not the bytes)."""
+def test_load_t1_refuses_with_clear_message_and_bounded_memory(corpus, name, inflated_bytes, capfd):
+    """load_t1 raises InputError naming the problem, with bounded memory, without inflating
+    a bomb (streamed decompression would keep the memory low but not the bytes), and
+    without a line of its own or a library's on stdout or stderr."""
     case = corpus[name]
     tracemalloc.start()
     try:
@@ -90,6 +92,7 @@ def test_load_t1_refuses_with_clear_message_and_bounded_memory(corpus, name, inf
     assert "\n" not in message and len(message) < 600, message
     assert peak < MAX_PEAK_BYTES, f"peak {peak / 2**20:.0f} MB"
     assert inflated_bytes[0] < MAX_INFLATED_BYTES, f"{inflated_bytes[0] / 2**20:.0f} MiB inflated"
+    assert capfd.readouterr() == ("", "")
 
 
 @pytest.mark.parametrize("name", ["gzip_bomb_header_extension", "dims_overflow_5d", "zip_member_bad_crc"])

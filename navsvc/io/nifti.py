@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import logging
 import math
 import struct
 import zlib
@@ -12,10 +13,18 @@ from pathlib import Path
 import nibabel as nib
 import numpy as np
 
-from navsvc.errors import InputError
+from navsvc.errors import InputError, shown_text
 from navsvc.io import limits
 from navsvc.io.nifti_names import is_gzip_file
 from navsvc.io.nifti_orientation import check_orientation, check_spatial_units
+
+
+# nibabel reports each header problem it finds or fixes on stderr, through a handler of its own
+# (nibabel.imageglobals); the InputError raised here says what is wrong, once, in one line.
+# The reports go to Python logging alone: a worker's log keeps them, a command line shows none.
+for _handler in [h for h in nib.imageglobals.logger.handlers if type(h) is logging.StreamHandler]:
+    nib.imageglobals.logger.removeHandler(_handler)
+nib.imageglobals.logger.addHandler(logging.NullHandler())
 
 
 def read_nifti_header(path: Path, name: str | None = None) -> nib.Nifti1Image:
@@ -53,7 +62,7 @@ def read_nifti_header(path: Path, name: str | None = None) -> nib.Nifti1Image:
     except (nib.filebasedimages.ImageFileError, nib.spatialimages.HeaderDataError,
             EOFError, OSError, zlib.error, ValueError) as exc:
         raise InputError(
-            f"{name} is not a readable NIfTI image ({type(exc).__name__}): "
+            f"{name} is not a readable NIfTI image ({type(exc).__name__}: {shown_text(exc, 120)}): "
             "export the T1 as .nii/.nii.gz or upload the DICOM series as a .zip"
         ) from None
     if not isinstance(img, (nib.Nifti1Image, nib.Nifti2Image)):

@@ -164,6 +164,10 @@ def make_corpus(out_dir: str | Path) -> list[BadCase]:
     wrong[344:348] = b"xyz\0"
     (out / "wrong_magic.nii").write_bytes(bytes(wrong))
     add("wrong_magic", out / "wrong_magic.nii", "not a readable NIfTI")
+    unknown = bytearray(_save(nib.Nifti1Image(data, affine), out / "unknown_datatype.nii").read_bytes())
+    struct.pack_into("<h", unknown, 70, 9999)  # datatype: no NIfTI type has this code
+    (out / "unknown_datatype.nii").write_bytes(bytes(unknown))
+    add("unknown_datatype", out / "unknown_datatype.nii", "(HeaderDataError: data code 9999 not recognized)")
     (out / "not_a_zip.zip").write_bytes(b"PK\x03\x04 this is not really an archive")
     add("fake_zip", out / "not_a_zip.zip", "not a readable")
 
