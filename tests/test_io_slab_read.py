@@ -50,3 +50,12 @@ def test_non_finite_voxels_are_counted_across_slabs(tmp_path, monkeypatch):
     path = _write(tmp_path / "t1.nii.gz", data, np.float32)
     with pytest.raises(InputError, match="contains 3 NaN/Inf voxels"):
         read_nifti_data(read_nifti_header(path), path.name)
+
+
+def test_a_gzip_file_is_decompressed_once_whatever_the_number_of_slabs(tmp_path, monkeypatch, inflated_bytes):
+    """Each slab continues where the last one ended (the file stays open): reopened, a .nii.gz
+    would be decompressed from its start for every slab, 41 times here."""
+    monkeypatch.setattr(limits, "SLAB_VOXELS", 42 * 44)
+    path = _write(tmp_path / "t1.nii.gz", np.arange(np.prod(SHAPE)).reshape(SHAPE) % 200, np.uint8)
+    read_nifti_data(read_nifti_header(path), path.name)
+    assert inflated_bytes[0] < 1.5 * (np.prod(SHAPE) + 352)
