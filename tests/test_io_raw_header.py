@@ -25,11 +25,13 @@ HEADER_END = {"nifti1": 352, "nifti2": 544}
 
 
 def _write(path, kind: str, order: str, shape=(64, 64, 64), pixdim=(1.0, 1.0, 1.0, 1.0),
-           vox_offset: float | None = None, gz: bool = False):
+           vox_offset: float | None = None, gz: bool = False, qfac: float = 1.0, qform_code: int = 1):
     """A single-file header (no data: the raw check reads the header only), field by field."""
     header = HEADERS[kind]()
     header.set_data_shape(shape)
     header["pixdim"][1:1 + len(pixdim)] = pixdim
+    header["pixdim"][0] = qfac
+    header["qform_code"] = qform_code
     header["vox_offset"] = HEADER_END[kind] if vox_offset is None else vox_offset
     if order != header.endianness:
         header = header.as_byteswapped(order)
@@ -118,3 +120,45 @@ def test_a_header_pair_or_a_short_file_is_not_a_single_file_nifti(tmp_path):
     short.write_bytes(nib.Nifti1Header().binaryblock)  # no extension flag: 348 bytes
     with pytest.raises(InputError, match="no single-file NIfTI-1/NIfTI-2 header"):
         check_raw_header(short)
+
+
+@pytest.mark.parametrize("qfac", [-2.0, -0.5, -1e-3])
+@pytest.mark.parametrize("kind, order", LAYOUTS)
+def test_a_qfac_readers_disagree_on_is_refused_when_the_qform_is_used(tmp_path, kind, order, qfac):
+    path = _write(tmp_path / "head.nii", kind, order, qfac=qfac)
+    with pytest.raises(InputError, match=rf"declares a qform with qfac \(pixdim\[0\]\) {qfac:g}, which programs "
+                                         r"read differently .* so they would mirror its slices"):
+        check_raw_header(path)
+    check_raw_header(_write(tmp_path / "unused.nii", kind, order, qfac=qfac, qform_code=0))  # no reader uses it
+
+
+@pytest.mark.parametrize("qfac", [-1.0, 0.0, 0.5, 1.0, 2.0])
+@pytest.mark.parametrize("kind, order", LAYOUTS)
+def test_a_qfac_every_reader_takes_the_same_way_is_accepted(tmp_path, kind, order, qfac):
+    check_raw_header(_write(tmp_path / "head.nii", kind, order, qfac=qfac))
+
+
+@pytest.mark.parametrize("qfac", [-2.0, -1.0, -0.5, 0.0, 0.5, 1.0, 2.0])
+def test_where_the_check_accepts_a_qfac_nibabel_and_itk_agree_and_where_it_refuses_they_do_not(tmp_path, qfac):
+    """The rule both ways, on a sagittal qform-only image whose slice axis runs left to right:
+    a mirrored slice axis is a left/right flip."""
+    from navsvc.antspy import ants
+
+    sagittal = np.array([[0, 0, -1.0, 20], [1, 0, 0, -15], [0, 1, 0, -20], [0, 0, 0, 1]])
+    img = nib.Nifti1Image(np.zeros((20, 30, 40), np.float32), None)
+    img.set_qform(sagittal, code=1)
+    img.set_sform(None, code=0)
+    img.header["pixdim"][0] = qfac
+    path = tmp_path / "sagittal.nii"
+    path.write_bytes(img.header.binaryblock + bytes(4) + bytes(20 * 30 * 40 * 4))
+    corners = np.array([[0, 0, 0], [19, 29, 39], [19, 0, 39]], float)
+    by_nibabel = nib.affines.apply_affine(nib.load(path).affine, corners)
+    itk = ants.image_read(str(path))
+    by_itk = np.array([ants.transform_index_to_physical_point(itk, tuple(int(v) for v in c)) for c in corners])
+    by_itk[:, :2] *= -1  # ITK's LPS to RAS
+    try:
+        check_raw_header(path)
+    except InputError:
+        assert np.abs(by_nibabel - by_itk).max() > 10.0, qfac
+    else:
+        np.testing.assert_allclose(by_nibabel, by_itk, atol=1e-4)

@@ -16,7 +16,7 @@ import numpy as np
 from navsvc.errors import InputError, shown_text
 from navsvc.io import limits
 from navsvc.io.nifti_names import is_gzip_file
-from navsvc.io.nifti_orientation import check_orientation, check_spatial_units
+from navsvc.io.nifti_orientation import REEXPORT_ADVICE, check_orientation, check_spatial_units
 
 
 # nibabel reports each header problem it finds or fixes on stderr, through a handler of its own
@@ -84,11 +84,13 @@ class _Layout:
     pixdim_code: str
     vox_offset_at: int
     vox_offset_code: str
+    qform_code_at: int
+    qform_code_code: str
 
 
 _LAYOUTS = (
-    _Layout(348, 344, b"n+1\0", 40, "h", 76, "f", 108, "f"),
-    _Layout(540, 4, b"n+2\0", 16, "q", 104, "d", 168, "q"),
+    _Layout(348, 344, b"n+1\0", 40, "h", 76, "f", 108, "f", 252, "h"),
+    _Layout(540, 4, b"n+2\0", 16, "q", 104, "d", 168, "q", 344, "i"),
 )
 
 
@@ -107,7 +109,12 @@ def check_raw_header(path: Path, name: str | None = None) -> None:
     * the spatial ``pixdim`` are positive and finite. nibabel silently replaces
       negative ones by their absolute value and zeros by 1 on load; a negative
       ``pixdim`` is the old Analyze left/right-flip convention, so refuse rather than
-      guess which side is left.
+      guess which side is left;
+    * a qform in use (``qform_code`` not 0) has a ``qfac`` (``pixdim[0]``) that every
+      reader takes the same way. nifti1_io, and so ITK and the tools built on it, take
+      any negative value as -1 (nifti1.h: "qfac = (pixdim[0] < 0) ? -1 : 1"); nibabel
+      resets any value but +-1 to +1 on load. A negative value other than -1 would
+      mirror the slice axis between navsvc and a navigator.
 
     Parameters
     ----------
@@ -151,6 +158,12 @@ def _check_raw_fields(name: str, raw: bytes, layout: _Layout, order: str) -> Non
             f"{name} declares {vox_offset:,.0f} bytes of header and extensions before its image "
             f"data (limit {limits.MAX_HEADER_EXTENSION_BYTES + layout.size + 4:,}): the header is "
             "corrupt; export the T1 again as .nii/.nii.gz"
+        )
+    qform_code = struct.unpack_from(order + layout.qform_code_code, raw, layout.qform_code_at)[0]
+    if qform_code != 0 and pixdim[0] < 0 and pixdim[0] != -1:
+        raise InputError(
+            f"{name} declares a qform with qfac (pixdim[0]) {pixdim[0]:g}, which programs read differently "
+            f"(ITK-based ones as -1, nibabel as +1), so they would mirror its slices: {REEXPORT_ADVICE}"
         )
     spatial = [float(v) for v in pixdim[1 : 1 + min(3, max(0, int(dim[0])))]]
     if any(not math.isfinite(v) or v <= 0 for v in spatial):

@@ -11,6 +11,9 @@ from navsvc.coords import voxel_to_world
 from navsvc.errors import InputError
 from navsvc.io import limits
 
+#: what every orientation refusal asks for: a converter that writes both transforms (dcm2niix does)
+REEXPORT_ADVICE = "convert the T1 again from its DICOM series (e.g. with dcm2niix) or upload the DICOM series as a .zip"
+
 
 def check_spatial_units(img: nib.Nifti1Image, name: str) -> None:
     """Raise :class:`InputError` if the header measures space in metres or micrometres.
@@ -39,12 +42,8 @@ def check_spatial_units(img: nib.Nifti1Image, name: str) -> None:
         raise InputError(
             f"{name}'s header measures space in {named} (xyzt_units), not mm: programs disagree on "
             f"its size (some ignore the unit, ITK-based ones scale by it), so coordinates would "
-            f"not mean the same point everywhere: {_REEXPORT}"
+            f"not mean the same point everywhere: {REEXPORT_ADVICE}"
         )
-
-
-#: what every orientation refusal asks for: a converter that writes both transforms (dcm2niix does)
-_REEXPORT = "convert the T1 again from its DICOM series (e.g. with dcm2niix) or upload the DICOM series as a .zip"
 
 
 def check_orientation(img: nib.Nifti1Image, name: str) -> None:
@@ -78,7 +77,7 @@ def check_orientation(img: nib.Nifti1Image, name: str) -> None:
     if sform_code == 0 and qform_code == 0:
         raise InputError(
             f"{name} has no orientation in its header (sform_code and qform_code are 0), so left and "
-            f"right cannot be told apart: {_REEXPORT}"
+            f"right cannot be told apart: {REEXPORT_ADVICE}"
         )
     if sform_code == 0 or qform_code == 0:
         return
@@ -87,7 +86,7 @@ def check_orientation(img: nib.Nifti1Image, name: str) -> None:
         raise InputError(
             f"{name}'s header holds two orientations that mirror each other (the sform and the qform "
             f"swap left and right), so programs reading different ones put the target in different "
-            f"hemispheres: {_REEXPORT}"
+            f"hemispheres: {REEXPORT_ADVICE}"
         )
     shape = np.asarray(img.shape[:3]) - 1
     corners_ijk = np.array([[i, j, k] for i in (0, shape[0]) for j in (0, shape[1]) for k in (0, shape[2])], float)
@@ -97,7 +96,7 @@ def check_orientation(img: nib.Nifti1Image, name: str) -> None:
         raise InputError(
             f"{name}'s header holds two orientations (sform and qform) that place the image up to "
             f"{apart_mm:.1f} mm apart, so programs reading different ones would put the target in "
-            f"different places: {_REEXPORT}"
+            f"different places: {REEXPORT_ADVICE}"
         )
 
 

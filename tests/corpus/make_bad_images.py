@@ -258,6 +258,11 @@ def make_corpus(out_dir: str | Path) -> list[BadCase]:
     shifted[1, 3] += 2.0  # 2 mm anterior
     add("sform_qform_2mm_apart", _save(with_forms(affine, shifted), out / "sform_qform_apart.nii.gz"),
         "2.0 mm apart")
+    odd_qfac = _save(with_forms(None, affine), out / "qform_qfac_minus_2.nii")
+    raw = bytearray(odd_qfac.read_bytes())
+    struct.pack_into("<f", raw, 76, -2.0)  # pixdim[0]: ITK reads -1 (slices mirrored), nibabel +1
+    odd_qfac.write_bytes(bytes(raw))
+    add("qform_qfac_minus_2", odd_qfac, "so they would mirror its slices")
 
     # --- shape and type ---------------------------------------------------------------
     add("two_d", _save(nib.Nifti1Image(np.asarray(head.dataobj)[:, :, 90], head.affine), out / "slice_2d.nii.gz"),
