@@ -88,19 +88,19 @@ def add_archive_cases(out: Path, tiny: nib.Nifti1Image, add: Callable[..., None]
         archive.writestr("IM0002.dcm", b"tiny")
     for member in ("IM0001.dcm", "IM0002.dcm"):
         patch_zip_sizes(huge, member, file_size=0xFFFFFFFE)  # 4 GiB each, just below the Zip64 marker
-    add("zip_huge_declared_size", huge, "GiB", bomb=True)
+    add("zip_huge_declared_size", huge, "would unpack to 8.0 GiB (limit 4 GiB)", bomb=True)
     corrupt_zip = out / "zip_bad_crc.zip"
     with zipfile.ZipFile(corrupt_zip, "w", zipfile.ZIP_STORED) as archive:
         archive.writestr("IM0001.dcm", b"DICM" + bytes(2000))
     raw = bytearray(corrupt_zip.read_bytes())
     raw[30 + len("IM0001.dcm") + 100] ^= 0xFF  # flip a stored data byte: CRC no longer matches
     corrupt_zip.write_bytes(bytes(raw))
-    add("zip_member_bad_crc", corrupt_zip, "corrupt")
+    add("zip_member_bad_crc", corrupt_zip, "is corrupt or not what the archive declares (BadZipFile: Bad CRC-32")
     encrypted = out / "zip_encrypted.zip"
     with zipfile.ZipFile(encrypted, "w", zipfile.ZIP_STORED) as archive:
         archive.writestr("IM0001.dcm", b"\0" * 64)
     patch_zip_sizes(encrypted, "IM0001.dcm", flag_bits=0x1)
-    add("zip_encrypted_member", encrypted, "encrypted")
+    add("zip_encrypted_member", encrypted, "is encrypted: zip the DICOM folder again without a password")
     odd_method = out / "zip_unknown_method.zip"
     with zipfile.ZipFile(odd_method, "w", zipfile.ZIP_STORED) as archive:
         archive.writestr("IM0001.dcm", b"\0" * 64)

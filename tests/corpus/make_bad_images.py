@@ -123,13 +123,14 @@ def make_corpus(out_dir: str | Path) -> list[BadCase]:
     full_gz = _save(nib.Nifti1Image(np.asarray(head.dataobj).astype(np.uint8), head.affine), out / "_full.nii.gz")
     raw = full_gz.read_bytes()
     (out / "truncated.nii.gz").write_bytes(raw[: len(raw) * 6 // 10])
-    add("truncated_nii_gz", out / "truncated.nii.gz", "truncated")
+    add("truncated_nii_gz", out / "truncated.nii.gz", "is truncated or corrupt: its data block could not be read")
     (out / "truncated_in_header.nii.gz").write_bytes(raw[:60])
     add("truncated_in_header_nii_gz", out / "truncated_in_header.nii.gz", "not a readable NIfTI")
     corrupt = bytearray(raw)
     corrupt[len(raw) // 2 : len(raw) // 2 + 64] = bytes(range(64))
     (out / "corrupt.nii.gz").write_bytes(bytes(corrupt))
-    add("corrupt_deflate_stream", out / "corrupt.nii.gz", "corrupt")
+    add("corrupt_deflate_stream", out / "corrupt.nii.gz",
+        "is truncated or corrupt: its data block could not be read (BadGzipFile)")
     # damaged only after the data block: nibabel never reads that far (gzip trailer, RFC 1952 §2.3)
     bad_crc = bytearray(raw)
     bad_crc[-8] ^= 0xFF  # first byte of the CRC-32
@@ -148,7 +149,7 @@ def make_corpus(out_dir: str | Path) -> list[BadCase]:
 
     nii = _save(nib.Nifti1Image(data, affine), out / "short_data_block.nii")
     nii.write_bytes(nii.read_bytes()[: 352 + data.nbytes // 2])  # valid header, half the data block
-    add("short_data_block_nii", nii, "truncated")
+    add("short_data_block_nii", nii, "is truncated or corrupt: its data block could not be read")
 
     # --- not an image ----------------------------------------------------------------
     (out / "empty.nii.gz").write_bytes(b"")
@@ -169,18 +170,20 @@ def make_corpus(out_dir: str | Path) -> list[BadCase]:
     (out / "unknown_datatype.nii").write_bytes(bytes(unknown))
     add("unknown_datatype", out / "unknown_datatype.nii", "(HeaderDataError: data code 9999 not recognized)")
     (out / "not_a_zip.zip").write_bytes(b"PK\x03\x04 this is not really an archive")
-    add("fake_zip", out / "not_a_zip.zip", "not a readable")
+    add("fake_zip", out / "not_a_zip.zip", "is not a readable ZIP archive (damaged or not a zip)")
 
     # --- headers that would need absurd memory (checked before any data is read) ------
     add("dims_2pow31_nifti2", raw_nifti2(out / "dims_2pow31.nii", (2**31, 2**31, 2**31), bytes(64)),
-        "voxels", bomb=True)
+        "voxels, more than a head T1 needs", bomb=True)
     add("dims_2pow15_nifti2", raw_nifti2(out / "dims_2pow15.nii", (2**15, 2**15, 2**15), bytes(64)),
-        "voxels", bomb=True)
+        "= 35,184,372,088,832 voxels, more than a head T1 needs", bomb=True)
     hdr = nifti1_header((32767, 32767, 32767))
-    add("dims_32767_nifti1", header_only_nifti1(out / "dims_32767.nii.gz", hdr, bytes(4096)), "voxels", bomb=True)
+    add("dims_32767_nifti1", header_only_nifti1(out / "dims_32767.nii.gz", hdr, bytes(4096)),
+        "= 35,181,150,961,663 voxels, more than a head T1 needs", bomb=True)
     hdr = nifti1_header((181, 217, 181))
     hdr["dim"][1] = -32768  # int16 dims: an overflowed writer
-    add("negative_dim", header_only_nifti1(out / "negative_dim.nii", hdr, bytes(4096)), "positive", bomb=True)
+    add("negative_dim", header_only_nifti1(out / "negative_dim.nii", hdr, bytes(4096)),
+        "declares dimensions (-32768, 217, 181): every dimension must be positive", bomb=True)
     # the product of the extra dimensions wraps to 0 in 64-bit integers (2**32 * 2**32)
     add("dims_overflow_5d",
         raw_nifti2(out / "dims_overflow_5d.nii", (91, 109, 91, 2**32, 2**32), bytes(64), voxel_mm=2.0),
@@ -193,7 +196,8 @@ def make_corpus(out_dir: str | Path) -> list[BadCase]:
     (out / "extension_bomb.nii.gz").write_bytes(
         gzip.compress(head_bytes, mtime=0) + zero_gzip_members(BOMB_BYTES)
         + gzip.compress(data.astype(np.float32).tobytes(), compresslevel=1, mtime=0))
-    add("gzip_bomb_header_extension", out / "extension_bomb.nii.gz", "extension", bomb=True)
+    add("gzip_bomb_header_extension", out / "extension_bomb.nii.gz",
+        "bytes of header and extensions before its image data", bomb=True)
     # no extension, but the data is said to start 1 TB into the (gzip-bombed) stream
     hdr = nifti1_header(data.shape, np.uint8, affine=affine)
     hdr["vox_offset"] = 352
@@ -210,7 +214,7 @@ def make_corpus(out_dir: str | Path) -> list[BadCase]:
     hdr["vox_offset"] = 352
     (out / "data_bomb.nii.gz").write_bytes(
         gzip.compress(hdr.binaryblock + b"\0" * 4, mtime=0) + zero_gzip_members(BOMB_BYTES))
-    add("gzip_bomb_zero_data", out / "data_bomb.nii.gz", "constant", bomb=True)
+    add("gzip_bomb_zero_data", out / "data_bomb.nii.gz", "is constant (every voxel = 0)", bomb=True)
 
     # --- bad geometry ------------------------------------------------------------------
     hdr = nifti1_header(data.shape, np.float32, zooms=(2.0, 2.0, 2.0))
@@ -218,25 +222,28 @@ def make_corpus(out_dir: str | Path) -> list[BadCase]:
     hdr.set_qform(None, code=0)  # pixdim alone defines the voxel size
     hdr["pixdim"][1:4] = (-2.0, 2.0, -2.0)
     add("negative_pixdim", header_only_nifti1(out / "negative_pixdim.nii.gz", hdr, data.astype(np.float32).tobytes()),
-        "pixdim")
+        "declares voxel sizes (pixdim) [-2.0, 2.0, -2.0]")
     hdr["pixdim"][1:4] = (2.0, 0.0, 2.0)
     add("zero_pixdim", header_only_nifti1(out / "zero_pixdim.nii.gz", hdr, data.astype(np.float32).tobytes()),
-        "pixdim")
+        "declares voxel sizes (pixdim) [2.0, 0.0, 2.0]")
     add("voxel_0p1_mm", _save(nib.Nifti1Image(data, np.diag([0.1, 0.1, 0.1, 1.0])), out / "voxel_0p1.nii.gz"),
-        "voxel sizes")
+        "has voxel sizes [0.1, 0.1, 0.1] mm; accepted 0.3-3.0 mm")
     add("voxel_5_mm", _save(nib.Nifti1Image(data, np.diag([5.0, 5.0, 5.0, 1.0])), out / "voxel_5mm.nii.gz"),
-        "voxel sizes")
+        "has voxel sizes [5.0, 5.0, 5.0] mm; accepted 0.3-3.0 mm")
     add("voxel_anisotropic_4mm_slices",
         _save(nib.Nifti1Image(data, affine @ np.diag([0.5, 0.5, 2.0, 1.0])), out / "thick_slices.nii.gz"),
-        "voxel sizes")
+        "has voxel sizes [1.0, 1.0, 4.0] mm; accepted 0.3-3.0 mm")
     slab = np.asarray(head.dataobj)[:, :, 60:80]  # 20 axial slices of 1 mm: 20 mm
-    add("tiny_fov_slab", _save(nib.Nifti1Image(slab, head.affine), out / "slab.nii.gz"), "covers")
+    add("tiny_fov_slab", _save(nib.Nifti1Image(slab, head.affine), out / "slab.nii.gz"),
+        "covers [181.0, 217.0, 20.0] mm; every axis must hold a whole head (120-600 mm)")
     singular = affine.copy()
     singular[:3, 2] = singular[:3, 0]  # two voxel axes point the same way
-    add("singular_affine", _save(nib.Nifti1Image(data, singular), out / "singular_affine.nii.gz"), "affine")
+    add("singular_affine", _save(nib.Nifti1Image(data, singular), out / "singular_affine.nii.gz"),
+        "has an invalid (singular or non-finite) voxel-to-world affine")
     nonfinite = affine.copy()
     nonfinite[0, 3] = np.nan
-    add("nan_affine", _save(nib.Nifti1Image(data, nonfinite), out / "nan_affine.nii.gz"), "affine")
+    add("nan_affine", _save(nib.Nifti1Image(data, nonfinite), out / "nan_affine.nii.gz"),
+        "has an invalid (singular or non-finite) voxel-to-world affine")
 
     for unit, said in (("meter", "metres"), ("micron", "micrometres")):
         in_unit = nib.Nifti1Image(data, affine)
@@ -266,26 +273,29 @@ def make_corpus(out_dir: str | Path) -> list[BadCase]:
 
     # --- shape and type ---------------------------------------------------------------
     add("two_d", _save(nib.Nifti1Image(np.asarray(head.dataobj)[:, :, 90], head.affine), out / "slice_2d.nii.gz"),
-        "2-D")
+        "is a 2-D image (181, 217)")
     add("three_d_single_slice",
-        _save(nib.Nifti1Image(np.asarray(head.dataobj)[:, :, 90:91], head.affine), out / "slice_3d.nii.gz"), "2-D")
+        _save(nib.Nifti1Image(np.asarray(head.dataobj)[:, :, 90:91], head.affine), out / "slice_3d.nii.gz"),
+        "is a 2-D image (181, 217, 1)")
     add("four_d_3_volumes", _save(nib.Nifti1Image(np.stack([data] * 3, axis=-1), affine), out / "fmri_like.nii.gz"),
         "3 volumes")
     add("five_d", _save(nib.Nifti1Image(data[..., None, None] * np.ones((1, 1, 1, 1, 2), np.float32), affine),
                         out / "five_d.nii.gz"), "2 volumes")
-    add("complex_dtype", _save(nib.Nifti1Image(data.astype(np.complex64), affine), out / "complex.nii.gz"), "complex")
+    add("complex_dtype", _save(nib.Nifti1Image(data.astype(np.complex64), affine), out / "complex.nii.gz"),
+        "stores complex64 voxels: a scalar (integer or float) T1 is needed")
     rgb = np.zeros(data.shape, dtype=[("R", "u1"), ("G", "u1"), ("B", "u1")])
     rgb["R"] = data.astype(np.uint8)
-    add("rgb_dtype", _save(nib.Nifti1Image(rgb, affine), out / "rgb.nii.gz"), "scalar")
+    add("rgb_dtype", _save(nib.Nifti1Image(rgb, affine), out / "rgb.nii.gz"),
+        "voxels: a scalar (integer or float) T1 is needed")
 
     # --- data that holds no image -----------------------------------------------------
     add("nan_filled", _save(nib.Nifti1Image(np.full(data.shape, np.nan, np.float32), affine), out / "nan.nii.gz"),
-        "NaN/Inf")
+        "NaN/Inf voxels: re-export the T1")
     some_inf = data.astype(np.float32).copy()
     some_inf[40:43, 50, 40] = (np.inf, -np.inf, np.inf)
     add("inf_voxels", _save(nib.Nifti1Image(some_inf, affine), out / "inf.nii.gz"), "3 NaN/Inf")
     add("constant", _save(nib.Nifti1Image(np.full(data.shape, 100, np.int16), affine), out / "constant.nii.gz"),
-        "constant")
+        "is constant (every voxel = 100)")
     nearly_empty = np.zeros(data.shape, np.float32)
     nearly_empty[60:64, 70:74, 60:64] = 200.0  # 64 voxels of tissue, a thousandth of a head
     nearly_empty[30, 30, 30] = 1e30  # which reached Otsu unclipped and overflowed its variance
