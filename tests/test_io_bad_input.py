@@ -34,6 +34,7 @@ CASES = (
     "tiny_fov_slab", "singular_affine", "nan_affine",
     "spatial_unit_meter", "spatial_unit_micron",
     "no_orientation", "sform_qform_mirrored", "sform_qform_2mm_apart", "qform_qfac_minus_2",
+    "sform_not_scaled_as_pixdim",
     "two_d", "three_d_single_slice", "four_d_3_volumes", "five_d", "complex_dtype", "rgb_dtype",
     "nan_filled", "inf_voxels", "constant", "nearly_empty", "segmentation_in_t1_order", "binary_mask",
     "head_in_8_grey_levels",

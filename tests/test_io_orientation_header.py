@@ -135,3 +135,25 @@ def test_a_code_outside_the_standard_is_an_unknown_world():
     img = _image(AXIS_ALIGNED, AXIS_ALIGNED)
     img.header["sform_code"] = 9
     assert world_space(img) == "unknown"
+
+
+@pytest.mark.parametrize("pixdim_y_mm, accepted", [(1.0025, True), (1.003, False), (2.0, False), (0.5, False)])
+def test_an_sform_must_scale_voxels_as_pixdim_says(pixdim_y_mm, accepted):
+    """ITK takes the voxel size from pixdim (and the rotation from the sform): a pixdim 0.25 %
+    off moves the far corner 0.50 mm (199 voxels along y), 0.3 % moves it 0.60 mm."""
+    for qform_code in (0, 1):
+        img = _image(AXIS_ALIGNED, AXIS_ALIGNED, qform_code=qform_code)
+        img.header["pixdim"][2] = pixdim_y_mm
+        if accepted:
+            check_orientation(img, "t1.nii.gz")
+            continue
+        with pytest.raises(InputError, match=rf"gives voxel sizes \(pixdim\) of \[1.0, {pixdim_y_mm}, 1.0\] mm and an "
+                                             rf"sform with voxels of \[1.0, 1.0, 1.0\] mm, .* up to "
+                                             rf"{199 * abs(pixdim_y_mm - 1):.1f} mm apart"):
+            check_orientation(img, "t1.nii.gz")
+
+
+def test_a_qform_alone_is_scaled_by_pixdim_in_every_reader():
+    img = _image(None, AXIS_ALIGNED, sform_code=0)
+    img.header["pixdim"][1:4] = (1.2, 0.9, 2.0)
+    check_orientation(img, "t1.nii.gz")

@@ -56,7 +56,9 @@ def check_orientation(img: nib.Nifti1Image, name: str) -> None:
     apart, as no registration can tell a brain from its mirror image. With both set,
     nibabel (and so navsvc) uses the sform while other programs read the qform: they must
     agree, or the patient's "RAS" coordinates mean different points to navsvc and to the
-    navigator.
+    navigator. And ITK (so ANTs and the tools built on it) takes the voxel size from
+    ``pixdim`` and only the rotation from the sform, where nibabel takes the sform whole:
+    an sform in use must scale its voxels as ``pixdim`` says.
 
     Parameters
     ----------
@@ -68,9 +70,10 @@ def check_orientation(img: nib.Nifti1Image, name: str) -> None:
     Raises
     ------
     InputError
-        If neither transform is set, or both are and they mirror each other or place a
+        If neither transform is set; if both are and they mirror each other or place a
         corner of the field of view more than
-        :data:`~navsvc.io.limits.MAX_SFORM_QFORM_DISAGREEMENT_MM` apart.
+        :data:`~navsvc.io.limits.MAX_SFORM_QFORM_DISAGREEMENT_MM` apart; or if the sform is
+        set and, rescaled to the ``pixdim`` voxel sizes, moves a corner that far.
     """
     header = img.header
     sform_code, qform_code = int(header["sform_code"]), int(header["qform_code"])
@@ -79,6 +82,8 @@ def check_orientation(img: nib.Nifti1Image, name: str) -> None:
             f"{name} has no orientation in its header (sform_code and qform_code are 0), so left and "
             f"right cannot be told apart: {REEXPORT_ADVICE}"
         )
+    if sform_code != 0:
+        _require_sform_scaled_as_pixdim(img, name)
     if sform_code == 0 or qform_code == 0:
         return
     sform, qform = header.get_sform(), header.get_qform()
@@ -88,16 +93,37 @@ def check_orientation(img: nib.Nifti1Image, name: str) -> None:
             f"swap left and right), so programs reading different ones put the target in different "
             f"hemispheres: {REEXPORT_ADVICE}"
         )
-    shape = np.asarray(img.shape[:3]) - 1
-    corners_ijk = np.array([[i, j, k] for i in (0, shape[0]) for j in (0, shape[1]) for k in (0, shape[2])], float)
-    apart_mm = float(np.max(np.linalg.norm(voxel_to_world(sform, corners_ijk) - voxel_to_world(qform, corners_ijk),
-                                           axis=1)))
+    apart_mm = _corners_apart_mm(sform, qform, img.shape)
     if apart_mm > limits.MAX_SFORM_QFORM_DISAGREEMENT_MM:
         raise InputError(
             f"{name}'s header holds two orientations (sform and qform) that place the image up to "
             f"{apart_mm:.1f} mm apart, so programs reading different ones would put the target in "
             f"different places: {REEXPORT_ADVICE}"
         )
+
+
+def _require_sform_scaled_as_pixdim(img: nib.Nifti1Image, name: str) -> None:
+    sform = img.header.get_sform()
+    sform_voxel_mm = np.linalg.norm(sform[:3, :3], axis=0)
+    pixdim_mm = np.asarray(img.header["pixdim"][1:4], float)
+    as_itk_reads_it = sform.copy()
+    as_itk_reads_it[:3, :3] = sform[:3, :3] / sform_voxel_mm * pixdim_mm
+    apart_mm = _corners_apart_mm(sform, as_itk_reads_it, img.shape)
+    if apart_mm > limits.MAX_SFORM_QFORM_DISAGREEMENT_MM:
+        raise InputError(
+            f"{name}'s header gives voxel sizes (pixdim) of {np.round(pixdim_mm, 3).tolist()} mm and an sform "
+            f"with voxels of {np.round(sform_voxel_mm, 3).tolist()} mm, so programs taking the size from "
+            f"one or the other (nibabel the sform, ITK-based ones pixdim) place the image up to "
+            f"{apart_mm:.1f} mm apart: {REEXPORT_ADVICE}"
+        )
+
+
+def _corners_apart_mm(affine_a: np.ndarray, affine_b: np.ndarray, shape) -> float:
+    """The largest distance between where two voxel-to-world affines put a corner voxel of ``shape``, mm."""
+    last = np.asarray(shape[:3]) - 1
+    corners_ijk = np.array([[i, j, k] for i in (0, last[0]) for j in (0, last[1]) for k in (0, last[2])], float)
+    return float(np.max(np.linalg.norm(voxel_to_world(affine_a, corners_ijk) - voxel_to_world(affine_b, corners_ijk),
+                                       axis=1)))
 
 
 def world_space(img: nib.Nifti1Image) -> str:

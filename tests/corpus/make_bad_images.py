@@ -270,6 +270,11 @@ def make_corpus(out_dir: str | Path) -> list[BadCase]:
     struct.pack_into("<f", raw, 76, -2.0)  # pixdim[0]: ITK reads -1 (slices mirrored), nibabel +1
     odd_qfac.write_bytes(bytes(raw))
     add("qform_qfac_minus_2", odd_qfac, "so they would mirror its slices")
+    resized = nib.Nifti1Image(data, None)  # pixdim stays 1 mm: the sform set after it, as editing tools do
+    resized.set_sform(affine, code=1)
+    resized.set_qform(None, code=0)
+    add("sform_not_scaled_as_pixdim", _save(resized, out / "sform_not_scaled_as_pixdim.nii.gz"),
+        "gives voxel sizes (pixdim) of [1.0, 1.0, 1.0] mm and an sform with voxels of [2.0, 2.0, 2.0] mm")
 
     # --- shape and type ---------------------------------------------------------------
     add("two_d", _save(nib.Nifti1Image(np.asarray(head.dataobj)[:, :, 90], head.affine), out / "slice_2d.nii.gz"),
