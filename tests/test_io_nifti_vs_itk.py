@@ -31,15 +31,16 @@ AFFINES = {
     "oblique 1.4x1.6x1.8": np.vstack([rotation_deg_to_matrix(12.0, -20.0, 35.0) @ HEAD.affine[:3]
                                       @ np.diag([0.7, 0.8, 0.9, 1.0]), [0, 0, 0, 1]]),
 }
-FORMS = ("sform only", "qform only", "both")
+FORMS = ("sform only", "qform only", "both", "sform only, code 4 (MNI)")
 #: ITK (as ANTsPy builds it) reads no NIfTI-2: "Could not create ImageIO object"
 FILES = ("nifti1", "nifti1 big-endian", "nifti1 .nii.gz")
 
 
 def _write(path, affine, forms: str, file: str):
     img = nib.Nifti1Image(np.asanyarray(HEAD.dataobj).astype(np.int16), affine)  # pixdim from the affine
-    img.set_sform(affine if forms != "qform only" else None, code=0 if forms == "qform only" else 1)
-    img.set_qform(affine if forms != "sform only" else None, code=0 if forms == "sform only" else 1)
+    sform_code = {"qform only": 0, "sform only, code 4 (MNI)": 4}.get(forms, 1)
+    img.set_sform(affine if sform_code else None, code=sform_code)
+    img.set_qform(affine if forms in ("qform only", "both") else None, code=1 if forms in ("qform only", "both") else 0)
     if file == "nifti1 big-endian":
         img = nib.Nifti1Image(img.dataobj, None, img.header.as_byteswapped(">"))
     nib.save(img, str(path))
