@@ -162,3 +162,22 @@ def test_where_the_check_accepts_a_qfac_nibabel_and_itk_agree_and_where_it_refus
         assert np.abs(by_nibabel - by_itk).max() > 10.0, qfac
     else:
         np.testing.assert_allclose(by_nibabel, by_itk, atol=1e-4)
+
+
+@pytest.mark.parametrize("shape", [(0, 217, 181), (181, 0, 181), (181, 217, 0)])
+def test_a_zero_dimension_is_refused_as_such(tmp_path, shape):
+    path = _write(tmp_path / "head.nii", "nifti1", "<", shape=shape)
+    with pytest.raises(InputError, match=rf"declares dimensions \({shape[0]}, {shape[1]}, {shape[2]}\): every "
+                                         "dimension must be positive"):
+        read_nifti_header(path)
+
+
+def test_the_voxel_limit_is_inclusive(tmp_path):
+    """2**28 voxels (0.5 mm voxels over 256 x 256 x 512 mm) are accepted from the header alone;
+    one more slice is refused before any data is read."""
+    at_limit = _write(tmp_path / "at_limit.nii", "nifti1", "<", shape=(512, 512, 1024), pixdim=(0.5, 0.5, 0.5))
+    assert read_nifti_header(at_limit).shape == (512, 512, 1024)
+    past = _write(tmp_path / "past.nii", "nifti1", "<", shape=(512, 512, 1025), pixdim=(0.5, 0.5, 0.5))
+    with pytest.raises(InputError, match=r"declares \(512, 512, 1025\) = 268,697,600 voxels, more than a head T1 "
+                                         r"needs \(limit 268,435,456\)"):
+        read_nifti_header(past)
