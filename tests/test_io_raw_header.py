@@ -24,8 +24,8 @@ LAYOUTS = [(kind, order) for kind in HEADERS for order in "<>"]
 HEADER_END = {"nifti1": 352, "nifti2": 544}
 
 
-def _write(path, kind: str, order: str, shape=(64, 64, 64), pixdim=(1.0, 1.0, 1.0, 1.0),
-           vox_offset: float | None = None, gz: bool = False, qfac: float = 1.0, qform_code: int = 1):
+def write_header(path, kind: str, order: str, shape=(64, 64, 64), pixdim=(1.0, 1.0, 1.0, 1.0),
+                 vox_offset: float | None = None, gz: bool = False, qfac: float = 1.0, qform_code: int = 1):
     """A single-file header (no data: the raw check reads the header only), field by field."""
     header = HEADERS[kind]()
     header.set_data_shape(shape)
@@ -43,7 +43,7 @@ def _write(path, kind: str, order: str, shape=(64, 64, 64), pixdim=(1.0, 1.0, 1.
 @pytest.mark.parametrize("gz", [False, True], ids=["nii", "nii.gz"])
 @pytest.mark.parametrize("kind, order", LAYOUTS)
 def test_a_plain_header_passes_in_either_layout_and_byte_order(tmp_path, kind, order, gz):
-    check_raw_header(_write(tmp_path / "head.nii", kind, order, gz=gz))
+    check_raw_header(write_header(tmp_path / "head.nii", kind, order, gz=gz))
 
 
 @pytest.mark.parametrize("value", [-1.0, 0.0, np.nan, np.inf])
@@ -52,7 +52,7 @@ def test_a_plain_header_passes_in_either_layout_and_byte_order(tmp_path, kind, o
 def test_a_spatial_voxel_size_not_positive_and_finite_is_refused(tmp_path, kind, order, axis, value):
     pixdim = [1.0, 1.0, 1.0]
     pixdim[axis - 1] = value
-    path = _write(tmp_path / "head.nii", kind, order, pixdim=pixdim)
+    path = write_header(tmp_path / "head.nii", kind, order, pixdim=pixdim)
     with pytest.raises(InputError, match=r"declares voxel sizes \(pixdim\) \[") as info:
         check_raw_header(path)
     assert str(pixdim[axis - 1]) in str(info.value)
@@ -62,11 +62,11 @@ def test_a_spatial_voxel_size_not_positive_and_finite_is_refused(tmp_path, kind,
 def test_only_the_axes_dim_declares_spatial_are_checked(tmp_path, kind, order):
     """pixdim beyond the image's dimensions (a 2-D image's third, a 4-D image's time step) is
     not a voxel size: a reader of ``dim`` at the wrong place checks them anyway."""
-    two_d = _write(tmp_path / "slice.nii", kind, order, shape=(64, 64), pixdim=(1.0, 1.0, -1.0))
+    two_d = write_header(tmp_path / "slice.nii", kind, order, shape=(64, 64), pixdim=(1.0, 1.0, -1.0))
     check_raw_header(two_d)  # refused later as a 2-D image, not here
-    timed = _write(tmp_path / "timed.nii", kind, order, shape=(64, 64, 64, 1), pixdim=(1.0, 1.0, 1.0, -2.0))
+    timed = write_header(tmp_path / "timed.nii", kind, order, shape=(64, 64, 64, 1), pixdim=(1.0, 1.0, 1.0, -2.0))
     check_raw_header(timed)
-    third = _write(tmp_path / "head.nii", kind, order, shape=(64, 64, 64), pixdim=(1.0, 1.0, -1.0))
+    third = write_header(tmp_path / "head.nii", kind, order, shape=(64, 64, 64), pixdim=(1.0, 1.0, -1.0))
     with pytest.raises(InputError, match="pixdim"):
         check_raw_header(third)
 
@@ -74,10 +74,10 @@ def test_only_the_axes_dim_declares_spatial_are_checked(tmp_path, kind, order):
 @pytest.mark.parametrize("kind, order", LAYOUTS)
 def test_header_extensions_are_accepted_up_to_the_limit(tmp_path, kind, order):
     limit = HEADER_END[kind] + limits.MAX_HEADER_EXTENSION_BYTES
-    check_raw_header(_write(tmp_path / "at_limit.nii", kind, order, vox_offset=limit))
+    check_raw_header(write_header(tmp_path / "at_limit.nii", kind, order, vox_offset=limit))
     # NIfTI-1 stores vox_offset as float32, whose integers are 2 apart at 16 MiB
     past = limit + (2 if kind == "nifti1" else 1)
-    path = _write(tmp_path / "past_limit.nii", kind, order, vox_offset=past)
+    path = write_header(tmp_path / "past_limit.nii", kind, order, vox_offset=past)
     with pytest.raises(InputError, match=f"declares {past:,} bytes of header and extensions before its image "
                                          f"data \\(limit {limit:,}\\)"):
         check_raw_header(path)
@@ -85,13 +85,13 @@ def test_header_extensions_are_accepted_up_to_the_limit(tmp_path, kind, order):
 
 @pytest.mark.parametrize("value", [np.inf, np.nan])
 def test_a_non_finite_nifti1_vox_offset_is_refused(tmp_path, value):
-    path = _write(tmp_path / "head.nii", "nifti1", "<", vox_offset=value)
+    path = write_header(tmp_path / "head.nii", "nifti1", "<", vox_offset=value)
     with pytest.raises(InputError, match="bytes of header and extensions"):
         check_raw_header(path)
 
 
 def test_messages_name_the_file_or_the_name_given(tmp_path):
-    path = _write(tmp_path / "on_disk.nii", "nifti1", "<", pixdim=(1.0, -1.0, 1.0))
+    path = write_header(tmp_path / "on_disk.nii", "nifti1", "<", pixdim=(1.0, -1.0, 1.0))
     with pytest.raises(InputError, match=r"^on_disk\.nii declares voxel sizes"):
         check_raw_header(path)
     with pytest.raises(InputError, match=r"^upload\.nii\.gz declares voxel sizes"):
@@ -125,17 +125,17 @@ def test_a_header_pair_or_a_short_file_is_not_a_single_file_nifti(tmp_path):
 @pytest.mark.parametrize("qfac", [-2.0, -0.5, -1e-3])
 @pytest.mark.parametrize("kind, order", LAYOUTS)
 def test_a_qfac_readers_disagree_on_is_refused_when_the_qform_is_used(tmp_path, kind, order, qfac):
-    path = _write(tmp_path / "head.nii", kind, order, qfac=qfac)
+    path = write_header(tmp_path / "head.nii", kind, order, qfac=qfac)
     with pytest.raises(InputError, match=rf"declares a qform with qfac \(pixdim\[0\]\) {qfac:g}, which programs "
                                          r"read differently .* so they would mirror its slices"):
         check_raw_header(path)
-    check_raw_header(_write(tmp_path / "unused.nii", kind, order, qfac=qfac, qform_code=0))  # no reader uses it
+    check_raw_header(write_header(tmp_path / "unused.nii", kind, order, qfac=qfac, qform_code=0))  # no reader uses it
 
 
 @pytest.mark.parametrize("qfac", [-1.0, 0.0, 0.5, 1.0, 2.0])
 @pytest.mark.parametrize("kind, order", LAYOUTS)
 def test_a_qfac_every_reader_takes_the_same_way_is_accepted(tmp_path, kind, order, qfac):
-    check_raw_header(_write(tmp_path / "head.nii", kind, order, qfac=qfac))
+    check_raw_header(write_header(tmp_path / "head.nii", kind, order, qfac=qfac))
 
 
 @pytest.mark.parametrize("qfac", [-2.0, -1.0, -0.5, 0.0, 0.5, 1.0, 2.0])
@@ -163,21 +163,3 @@ def test_where_the_check_accepts_a_qfac_nibabel_and_itk_agree_and_where_it_refus
     else:
         np.testing.assert_allclose(by_nibabel, by_itk, atol=1e-4)
 
-
-@pytest.mark.parametrize("shape", [(0, 217, 181), (181, 0, 181), (181, 217, 0)])
-def test_a_zero_dimension_is_refused_as_such(tmp_path, shape):
-    path = _write(tmp_path / "head.nii", "nifti1", "<", shape=shape)
-    with pytest.raises(InputError, match=rf"declares dimensions \({shape[0]}, {shape[1]}, {shape[2]}\): every "
-                                         "dimension must be positive"):
-        read_nifti_header(path)
-
-
-def test_the_voxel_limit_is_inclusive(tmp_path):
-    """2**28 voxels (0.5 mm voxels over 256 x 256 x 512 mm) are accepted from the header alone;
-    one more slice is refused before any data is read."""
-    at_limit = _write(tmp_path / "at_limit.nii", "nifti1", "<", shape=(512, 512, 1024), pixdim=(0.5, 0.5, 0.5))
-    assert read_nifti_header(at_limit).shape == (512, 512, 1024)
-    past = _write(tmp_path / "past.nii", "nifti1", "<", shape=(512, 512, 1025), pixdim=(0.5, 0.5, 0.5))
-    with pytest.raises(InputError, match=r"declares \(512, 512, 1025\) = 268,697,600 voxels, more than a head T1 "
-                                         r"needs \(limit 268,435,456\)"):
-        read_nifti_header(past)
