@@ -59,3 +59,32 @@ def test_a_gzip_file_is_decompressed_once_whatever_the_number_of_slabs(tmp_path,
     path = _write(tmp_path / "t1.nii.gz", np.arange(np.prod(SHAPE)).reshape(SHAPE) % 200, np.uint8)
     read_nifti_data(read_nifti_header(path), path.name)
     assert inflated_bytes[0] < 1.5 * (np.prod(SHAPE) + 352)
+
+
+class _RecordingBlock:
+    """A data block that records the slabs read from it."""
+
+    def __init__(self, block):
+        self.block, self.slabs, self.shape = block, [], block.shape
+
+    def __getitem__(self, key):
+        slab = self.block[key]
+        self.slabs.append(slab.shape)
+        return slab
+
+
+@pytest.mark.parametrize("slab_voxels", [41 * 60 // 2, 41 * 60, 41 * 60 * 5, 41 * 60 * 7 + 1, 2**26])
+def test_each_slab_holds_at_most_the_slab_voxels_and_no_fewer_slices_than_fit(tmp_path, monkeypatch, slab_voxels):
+    """Memory stays bounded: a slab holds at most SLAB_VOXELS voxels (one slice when a slice
+    holds more), and as many whole slices as fit, so the block is read in the fewest slabs."""
+    monkeypatch.setattr(limits, "SLAB_VOXELS", slab_voxels)
+    shape = (41, 60, 50)  # 2.95 mm voxels: 121 mm across
+    path = _write(tmp_path / "t1.nii", np.arange(np.prod(shape)).reshape(shape) % 200, np.uint8)
+    img = read_nifti_header(path)
+    recording = _RecordingBlock(img.dataobj)
+    img._dataobj = recording
+    read_nifti_data(img, path.name)
+    slices_per_slab = max(1, slab_voxels // (41 * 60))
+    assert [s[2] for s in recording.slabs[:-1]] == [slices_per_slab] * (len(recording.slabs) - 1)
+    assert sum(s[2] for s in recording.slabs) == 50
+    assert all(s[:2] == (41, 60) for s in recording.slabs)
