@@ -60,3 +60,17 @@ def test_the_voxel_size_and_field_of_view_limits_are_inclusive(tmp_path, voxel_m
     """0.3 and 3 mm voxels, and fields of view of exactly 600 and 120 mm, are accepted."""
     path = _with_affine(tmp_path / "edge.nii", (n, n, n), np.diag([voxel_mm, voxel_mm, voxel_mm, 1.0]))
     assert read_nifti_header(path).shape == (n, n, n)
+
+
+@pytest.mark.parametrize("dtype, itemsize", [(np.uint8, 1), (np.int16, 2), (np.float32, 4), (np.float64, 8)])
+def test_the_data_block_is_counted_in_bytes(dtype, itemsize):
+    """The length a .nii.gz stream is checked to (and the de-identifier copies): voxels
+    times bytes per voxel, a single volume of a 4-D header included."""
+    import nibabel as nib
+
+    from navsvc.io.nifti import data_block_bytes
+
+    header = nib.Nifti1Header()
+    header.set_data_dtype(dtype)
+    header.set_data_shape((10, 20, 30, 1))
+    assert data_block_bytes(header) == 6000 * itemsize
