@@ -2,8 +2,8 @@
 
 navsvc reads NIfTI with nibabel; ITK-based tools (ANTs, and navigators and viewers built on
 ITK) read the same file with nifti1_io. The two differ where a header is ambiguous (two
-transforms that disagree, a qfac other than +-1, a unit other than mm), which navsvc refuses
-(``test_io_raw_header``, ``test_io_orientation_header``). Here every accepted kind of header,
+transforms that disagree, a qfac other than +-1, an sform not scaled as pixdim, a unit other
+than mm), which navsvc refuses (``test_io_raw_header``, ``test_io_orientation_header``). Here every accepted kind of header,
 as writers produce them, is read by both: the world position of voxel corners from
 :func:`navsvc.io.load_t1` equals ITK's (LPS turned to RAS).
 """
