@@ -19,10 +19,10 @@ from navsvc.io.zip_members import checked_members
 class _Directory:
     """An archive as checked_members sees it: its list of members."""
 
-    def __init__(self, sizes_bytes):
+    def __init__(self, sizes_bytes, names=None):
         self.members = []
         for index, size in enumerate(sizes_bytes):
-            member = zipfile.ZipInfo(f"IM{index:05d}.dcm")
+            member = zipfile.ZipInfo(names[index] if names else f"IM{index:05d}.dcm")
             member.file_size, member.compress_type = size, zipfile.ZIP_DEFLATED
             self.members.append(member)
 
@@ -59,3 +59,12 @@ def test_folders_are_not_members():
     directory = _Directory([10, 10])
     directory.members.append(zipfile.ZipInfo("series/"))
     assert [m.filename for m in checked_members(directory, "study.zip")] == ["IM00000.dcm", "IM00001.dcm"]
+
+
+@pytest.mark.parametrize("name", ["..\\..\\Windows\\evil.dcm", "series\\..\\..\\evil.dcm", "../evil.dcm",
+                                  "/etc/evil.dcm"])
+def test_a_traversal_name_is_refused_with_either_slash(name):
+    """Windows archivers write backslashes: '..' is a path part with either separator."""
+    with pytest.raises(InputError, match=r"contains an unsafe path '.*evil\.dcm': refused"):
+        checked_members(_Directory([10, 10], ["IM00000.dcm", name]), "study.zip")
+    checked_members(_Directory([10], ["series\\IM00001.dcm"]), "study.zip")  # a backslash alone is no traversal
