@@ -63,25 +63,20 @@ def resume_course(sessions: Sequence[ScheduledSession], paused_from: date, resum
         First day of the pause; planned sessions from this day on move.
     resume_on : datetime.date
         First day sessions may take again; not before ``paused_from``.
-    calendar : ClinicCalendar
-        The clinic's working days and closures.
-    per_week : int
-        Maximum sessions in one calendar week (Monday to Sunday).
-    sessions_per_day : int
-        Maximum sessions on one day.
-    min_interval_minutes : int, optional
-        Minimum time between two sessions on the same day, minutes; required if
-        ``sessions_per_day > 1``.
+    calendar, per_week, sessions_per_day, min_interval_minutes
+        The clinic's days and the protocol's limits, as for
+        :func:`navsvc.course.calendar.relayout_planned`.
 
     Returns
     -------
     list of ScheduledSession
-        All sessions in index order (:func:`relayout_planned`).
+        All sessions in index order (:func:`navsvc.course.calendar.relayout_planned`).
 
     Raises
     ------
     InputError
-        ``resume_on`` is before ``paused_from``, or :func:`relayout_planned` refuses.
+        ``resume_on`` is before ``paused_from``, or
+        :func:`navsvc.course.calendar.relayout_planned` refuses.
     """
     if resume_on < paused_from:
         raise InputError(f"a course paused on {paused_from} cannot resume earlier ({resume_on})")
