@@ -18,7 +18,7 @@ import pytest
 from corpus.dicom_series import reorient, write_dicom_series
 from corpus.make_bad_images import colin27
 from navsvc.antspy import ants
-from navsvc.coords import rotation_deg_to_matrix
+from navsvc.coords import lps_to_ras, rotation_deg_to_matrix
 from navsvc.io import load_t1
 
 #: every how many files of a series ITK reads (a series has 91-109)
@@ -55,7 +55,7 @@ def test_each_file_is_where_itk_reads_it(tmp_path, kind, orientation):
         pixels = itk.numpy()[:, :, 0]
         index = np.indices(pixels.shape).reshape(2, -1).T
         lps_mm = np.asarray(itk.origin) + (np.asarray(itk.spacing)[:2] * index) @ np.asarray(itk.direction)[:, :2].T
-        voxel = nib.affines.apply_affine(to_voxel, lps_mm * [-1.0, -1.0, 1.0])
+        voxel = nib.affines.apply_affine(to_voxel, lps_to_ras(lps_mm))
         nearest = np.rint(voxel)
         assert np.abs(voxel - nearest).max() < 1e-3, path.name  # on a voxel centre
         assert np.all((nearest >= 0) & (nearest < np.array(loaded.shape))), path.name

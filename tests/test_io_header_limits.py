@@ -4,12 +4,13 @@ voxel sizes (the affine's column norms, whatever the rotation) and the field of 
 
 from __future__ import annotations
 
+import nibabel as nib
 import numpy as np
 import pytest
 
 from navsvc.coords import rotation_deg_to_matrix
 from navsvc.errors import InputError
-from navsvc.io.nifti import read_nifti_header
+from navsvc.io.nifti import data_block_bytes, read_nifti_header
 from test_io_raw_header import write_header
 
 
@@ -34,8 +35,6 @@ def test_the_voxel_limit_is_inclusive(tmp_path):
 
 def _with_affine(path, shape, affine):
     """A header-only NIfTI-1 whose sform and qform are ``affine`` (pixdim its column norms)."""
-    import nibabel as nib
-
     header = nib.Nifti1Header()
     header.set_data_shape(shape)
     header.set_sform(affine, code=1)
@@ -66,10 +65,6 @@ def test_the_voxel_size_and_field_of_view_limits_are_inclusive(tmp_path, voxel_m
 def test_the_data_block_is_counted_in_bytes(dtype, itemsize):
     """The length a .nii.gz stream is checked to (and the de-identifier copies): voxels
     times bytes per voxel, a single volume of a 4-D header included."""
-    import nibabel as nib
-
-    from navsvc.io.nifti import data_block_bytes
-
     header = nib.Nifti1Header()
     header.set_data_dtype(dtype)
     header.set_data_shape((10, 20, 30, 1))

@@ -14,6 +14,7 @@ import nibabel as nib
 import numpy as np
 import pytest
 
+from navsvc.coords import lps_to_ras
 from navsvc.errors import InputError
 from navsvc.io import limits
 from navsvc.io.nifti import check_raw_header, read_nifti_header
@@ -154,8 +155,8 @@ def test_where_the_check_accepts_a_qfac_nibabel_and_itk_agree_and_where_it_refus
     corners = np.array([[0, 0, 0], [19, 29, 39], [19, 0, 39]], float)
     by_nibabel = nib.affines.apply_affine(nib.load(path).affine, corners)
     itk = ants.image_read(str(path))
-    by_itk = np.array([ants.transform_index_to_physical_point(itk, tuple(int(v) for v in c)) for c in corners])
-    by_itk[:, :2] *= -1  # ITK's LPS to RAS
+    by_itk = lps_to_ras(np.array([ants.transform_index_to_physical_point(itk, tuple(int(v) for v in c))
+                                  for c in corners]))
     try:
         check_raw_header(path)
     except InputError:
