@@ -1,8 +1,8 @@
 """Remove identifying text from an uploaded T1 before it is stored.
 
 - NIfTI (``.nii``, ``.nii.gz``, NIfTI-1 or -2): the free-text header fields
-  ``descrip``, ``aux_file``, ``db_name``, ``intent_name`` and ``data_type`` are
-  blanked and header extensions are dropped, because converters may embed the whole
+  ``descrip``, ``aux_file``, ``intent_name``, NIfTI-1's unused ``db_name`` and ``data_type``
+  and NIfTI-2's ``unused_str`` are blanked and header extensions are dropped, because converters may embed the whole
   DICOM header (patient name included) there. Every other header field and the voxel bytes are
   copied unchanged, so the geometry is exactly the uploaded one; bytes after the data
   block (which no reader uses and which may hold anything) are not copied.
@@ -36,8 +36,9 @@ from navsvc.io.dicom_read import read_dicom
 from navsvc.io.dicom_confidentiality import deidentify_dataset
 from navsvc.io.nifti import damaged_gzip_error, data_block_bytes
 
-#: NIfTI header text fields that may hold identifying free text
-NIFTI_TEXT_FIELDS = ("descrip", "aux_file", "db_name", "intent_name", "data_type")
+#: NIfTI header text fields that may hold identifying free text: every text field but ``magic``
+#: and NIfTI-1's one-byte ``regular`` (the last three are unused, so any writer may fill them)
+NIFTI_TEXT_FIELDS = ("descrip", "aux_file", "intent_name", "db_name", "data_type", "unused_str")
 
 _COPY_BYTES = 1024 * 1024
 _FIXED_ZIP_TIME = (1980, 1, 1, 0, 0, 0)
