@@ -12,22 +12,27 @@ exactly the same volume in the same place as the uploaded one.
 
 from __future__ import annotations
 
+import copy
 import io
 import zipfile
 
 import numpy as np
 import pydicom
 import pytest
+from dicomanonymizer.dicomfields_selector import dicom_anonymization_database_selector
+from pydicom.datadict import dictionary_has_tag, dictionary_VR
+from pydicom.dataelem import DataElement
 from pydicom.dataset import Dataset, FileDataset, FileMetaDataset
 from pydicom.sequence import Sequence
+from pydicom.tag import Tag
 from pydicom.uid import ExplicitVRLittleEndian, generate_uid
 
 from corpus.dicom_series import strip_part10_header, write_dicom_series
 from corpus.make_bad_images import colin27
 from navsvc.errors import InputError
 from navsvc.io import limits, load_t1
-from navsvc.io.deidentify import deidentify_file
-from navsvc.io.dicom_confidentiality import DICOM_STANDARD_UID_ROOT, replacement_uid
+from navsvc.io.deidentify import deidentify_dicom_bytes, deidentify_file
+from navsvc.io.dicom_confidentiality import DICOM_STANDARD_UID_ROOT, PROFILE_TABLE_EDITION, replacement_uid
 
 #: identifying values written into the upload; none may reach the stored copy
 IDENTIFYING = {
@@ -47,6 +52,8 @@ IDENTIFYING = {
 }
 PRIVATE_VALUE = "ZEBULON QUIXOTE PRIVATE"
 PERFORMER_IN_SEQUENCE = "Performer^Paula"
+#: a person name in an attribute Table E.1-1 does not list: caught by its VR (PN)
+REVIEWER_IN_SEQUENCE = "Reviewer^Rhea"
 STATION_AE_TITLE = "STELSEWHERE_MR7"
 #: SOP class of a DICOM Encapsulated PDF (PS3.4 Annex B.5)
 ENCAPSULATED_PDF_STORAGE = "1.2.840.10008.5.1.4.1.1.104.1"
@@ -64,12 +71,14 @@ def _identify(paths) -> None:
         ds.add_new(0x60003000, "OW", b"\x01\x00" * 8)  # overlay data
         step = Dataset()
         step.PerformingPhysicianName = PERFORMER_IN_SEQUENCE
+        step.SecondaryReviewerName = REVIEWER_IN_SEQUENCE
         step.PerformedProcedureStepStartDate = "20240317"
         ds.PerformedProtocolCodeSequence = Sequence([step])
         ref = Dataset()
         ref.ReferencedSOPClassUID = ds.SOPClassUID
         ref.ReferencedSOPInstanceUID = uids[(k + 1) % len(uids)]
-        ds.ReferencedImageSequence = Sequence([ref])
+        ds.ReferencedInstanceSequence = Sequence([ref])
+        ds.ReferencedImageSequence = Sequence([ref])  # removed whole (Table E.1-1: X/Z/U*)
         ds.file_meta.SourceApplicationEntityTitle = STATION_AE_TITLE
         ds.save_as(path, enforce_file_format=True)
 
@@ -104,7 +113,8 @@ def test_no_identifying_value_or_instance_uid_is_stored(upload):
     _, clean, originals = upload
     blobs, _ = _stored(clean)
     stored = b"".join(blobs)
-    secrets = [*IDENTIFYING.values(), PRIVATE_VALUE, PERFORMER_IN_SEQUENCE, STATION_AE_TITLE, "Zebulon",
+    secrets = [*IDENTIFYING.values(), PRIVATE_VALUE, PERFORMER_IN_SEQUENCE, REVIEWER_IN_SEQUENCE,
+               STATION_AE_TITLE, "Zebulon",
                "20240101"]  # the fixture's own study date
     for ds in originals:
         secrets += [ds.SOPInstanceUID, ds.SeriesInstanceUID, ds.StudyInstanceUID, ds.FrameOfReferenceUID]
@@ -116,7 +126,9 @@ def test_attributes_are_blanked_removed_and_marked(upload):
     for ds in _stored(clean)[1]:
         assert str(ds.PatientName) == "" and not ds.get("PatientID")
         assert not ds.get("StudyDate") and not ds.get("AcquisitionTime") and not ds.get("SeriesDescription")
-        assert str(ds.PerformedProtocolCodeSequence[0].PerformingPhysicianName) == ""
+        step = ds.PerformedProtocolCodeSequence[0]
+        assert "PerformingPhysicianName" not in step and str(step.SecondaryReviewerName) == ""
+        assert "ReferencedImageSequence" not in ds
         assert not any(element.tag.is_private for element in ds.iterall())
         assert 0x60003000 not in ds
         assert 0x00020016 not in ds.file_meta
@@ -136,7 +148,7 @@ def test_uids_are_replaced_consistently_and_standard_ones_kept(upload):
     assert len({ds.FrameOfReferenceUID for ds in stored}) == 1
     for ds in stored:
         assert ds.file_meta.MediaStorageSOPInstanceUID == ds.SOPInstanceUID
-        assert ds.ReferencedImageSequence[0].ReferencedSOPInstanceUID in new_sop
+        assert ds.ReferencedInstanceSequence[0].ReferencedSOPInstanceUID in new_sop
         for uid in (ds.SOPInstanceUID, ds.SeriesInstanceUID, ds.StudyInstanceUID, ds.FrameOfReferenceUID):
             assert uid.startswith("2.25.") and len(uid) <= 64 and pydicom.uid.UID(uid).is_valid
         assert ds.SOPClassUID == originals[0].SOPClassUID
@@ -144,9 +156,9 @@ def test_uids_are_replaced_consistently_and_standard_ones_kept(upload):
         assert ds.file_meta.TransferSyntaxUID == originals[0].file_meta.TransferSyntaxUID
     # each reference still names the file it named before
     for original in originals:
-        referenced = original.ReferencedImageSequence[0].ReferencedSOPInstanceUID
+        referenced = original.ReferencedInstanceSequence[0].ReferencedSOPInstanceUID
         copy = next(ds for ds in stored if ds.SOPInstanceUID == replacement_uid(original.SOPInstanceUID))
-        assert copy.ReferencedImageSequence[0].ReferencedSOPInstanceUID == replacement_uid(referenced)
+        assert copy.ReferencedInstanceSequence[0].ReferencedSOPInstanceUID == replacement_uid(referenced)
 
 
 def test_stored_series_is_the_same_image_in_the_same_place(upload, tmp_path):
@@ -256,3 +268,117 @@ def test_a_series_the_archive_does_not_hold_is_named_not_called_no_dicom(upload,
     raw, _, _ = upload
     with pytest.raises(InputError, match=r"holds no image of series 1\.2\.3\.4: choose one of its series"):
         deidentify_file(raw, tmp_path / "clean.zip", "1.2.3.4")
+
+
+#: attributes an MR export may carry that Table E.1-1 lists, written from the standard (PS3.15
+#: E.1-1), not from the table the code reads: keyword -> (value, action: "X" removed, "Z" blanked)
+MR_EXPORT_EXTRAS = {
+    "IdentifyingComments": ("pt Zebulon, claustrophobic", "X"),
+    "FrameComments": ("Zebulon moved", "X"),
+    "TimezoneOffsetFromUTC": ("+0100", "X"),
+    "PatientState": ("sedated, Zebulon", "X"),
+    "RequestedProcedureComments": ("call Zebulon's wife", "X"),
+    "ImagingServiceRequestComments": ("Zebulon: urgent", "X"),
+    "ReasonForTheRequestedProcedure": ("Zebulon depression", "X"),
+    "ScheduledStationName": ("ZEBULONSTAT", "X"),
+    "StationAETitle": ("ZEBULON_AE", "X"),
+    "RequestedContrastAgent": ("none for Zebulon", "X"),
+    "AcquisitionProtocolDescription": ("Zebulon protocol", "X"),
+    "RequestedSeriesDescription": ("t1 Zebulon", "X"),
+    "StudyIDIssuer": ("Zebulon clinic", "X"),
+    "ContrastBolusAgent": ("Zebulon agent", "Z"),
+    "ClinicalTrialSubjectID": ("ZEBULON-01", "Z"),
+}
+
+
+def _identifying_icon() -> Dataset:
+    """An icon image (a thumbnail a viewer may burn the patient's name into)."""
+    icon = Dataset()
+    icon.Rows, icon.Columns, icon.SamplesPerPixel = 2, 4, 1
+    icon.BitsAllocated, icon.BitsStored, icon.HighBit, icon.PixelRepresentation = 8, 8, 7, 0
+    icon.PhotometricInterpretation = "MONOCHROME2"
+    icon.PixelData = b"ZEBULONQ"
+    return icon
+
+
+def _with_original_attributes(ds: Dataset) -> None:
+    """Original Attributes Sequence: what an earlier edit changed, the old values included."""
+    old = Dataset()
+    old.PatientID = "MRN4711"
+    old.InstitutionName = "St Elsewhere Hospital"
+    item = Dataset()
+    item.ModifiedAttributesSequence = Sequence([old])
+    item.ModifyingSystem = "Zebulon's PACS"
+    item.ReasonForTheAttributeModification = "CORRECT"
+    ds.OriginalAttributesSequence = Sequence([item])
+
+
+def test_what_an_mr_export_adds_beyond_names_and_dates_is_removed(upload, tmp_path):
+    """Free-text comments, station and AE names, a thumbnail, old values kept after an edit:
+    each names the patient in no attribute the earlier keyword list had."""
+    raw, _, originals = upload
+    ds = copy.deepcopy(originals[0])  # Dataset.copy() shares its elements with the fixture
+    for keyword, (value, _) in MR_EXPORT_EXTRAS.items():
+        setattr(ds, keyword, value)
+    ds.IconImageSequence = Sequence([_identifying_icon()])
+    _with_original_attributes(ds)
+    buffer = io.BytesIO()
+    ds.save_as(buffer, enforce_file_format=True)
+    assert b"Zebulon" in buffer.getvalue() and b"ZEBULONQ" in buffer.getvalue()
+
+    cleaned = deidentify_dicom_bytes(buffer.getvalue())
+    assert b"Zebulon" not in cleaned and b"ZEBULON" not in cleaned and b"MRN4711" not in cleaned
+    kept = pydicom.dcmread(io.BytesIO(cleaned))
+    for keyword, (_, action) in MR_EXPORT_EXTRAS.items():
+        assert (keyword in kept) is (action == "Z"), keyword
+        assert not kept.get(keyword), keyword
+    assert "IconImageSequence" not in kept and "OriginalAttributesSequence" not in kept
+    np.testing.assert_array_equal(kept.pixel_array, ds.pixel_array)
+    assert kept.ImagePositionPatient == ds.ImagePositionPatient
+    assert kept.ImageOrientationPatient == ds.ImageOrientationPatient
+
+
+#: a value of each value representation that holds the text MARKER wherever the VR can hold text
+MARKER = "ZEBULON7"
+_VALUES = {"AE": MARKER, "AS": "047Y", "CS": MARKER, "DA": "20240317", "DS": "4711", "DT": "20240317101112",
+           "IS": "4711", "LO": MARKER, "LT": MARKER, "PN": MARKER, "SH": MARKER, "ST": MARKER,
+           "TM": "101112", "UC": MARKER, "UI": "1.2.3.4711", "UR": "http://zebulon7.example",
+           "UT": MARKER, "AT": 0x00100010, "FL": 47.11, "FD": 47.11, "SL": 4711, "SS": 4711,
+           "SV": 4711, "UL": 4711, "US": 4711, "UV": 4711}
+
+
+def _marked_element(tag) -> DataElement:
+    """An element of ``tag`` whose value names the patient (in a nested item, for a sequence)."""
+    vr = dictionary_VR(tag).split(" or ")[0] if dictionary_has_tag(tag) else "LO"
+    if vr == "SQ":
+        item = Dataset()
+        item.CodeMeaning = MARKER  # an attribute the table does not list: only the sequence's rule removes it
+        return DataElement(tag, "SQ", Sequence([item]))
+    if vr in ("OB", "OD", "OF", "OL", "OV", "OW", "UN"):
+        return DataElement(tag, vr, MARKER.encode())
+    return DataElement(tag, vr, _VALUES[vr])
+
+
+def test_every_attribute_of_the_profile_table_is_removed_or_blanked(upload):
+    """Each of Table E.1-1's attributes (all but its UIDs and its overlay and curve ranges),
+    set at once on one slice: the X ones are gone, the D and Z ones empty, the slice intact."""
+    table = dicom_anonymization_database_selector(PROFILE_TABLE_EDITION)
+    actions = {Tag(*entry): action for action, entries in table.items() if action not in ("ALL_TAGS", "U_TAGS")
+               for entry in entries if len(entry) == 2 and entry[0] not in (0x0000, 0x0002)}  # command, file meta
+    assert len(actions) > 550
+    ds = copy.deepcopy(upload[2][0])
+    for tag in actions:
+        ds[tag] = _marked_element(tag)
+    buffer = io.BytesIO()
+    ds.save_as(buffer, enforce_file_format=True)
+    assert buffer.getvalue().count(MARKER.encode()) > 300
+
+    cleaned = deidentify_dicom_bytes(buffer.getvalue())
+    assert MARKER.encode() not in cleaned
+    kept = pydicom.dcmread(io.BytesIO(cleaned))
+    for tag, action in actions.items():
+        if action.startswith("X"):
+            assert tag not in kept, (hex(tag), action)
+        elif tag in kept:
+            assert kept[tag].value in (None, "", b"") or kept[tag].VR == "SQ" and len(kept[tag].value) == 0, hex(tag)
+    np.testing.assert_array_equal(kept.pixel_array, ds.pixel_array)

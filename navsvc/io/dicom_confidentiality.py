@@ -1,17 +1,22 @@
-"""The DICOM attribute rules of de-identification: what is blanked, removed or replaced.
+"""The DICOM attribute rules of de-identification: what is removed, blanked or replaced.
 
-A subset of the Basic Application Level Confidentiality Profile (DICOM PS3.15 Annex E,
-Table E.1-1), chosen so that nothing the profile treats as identifying is stored and
-everything a converter needs to rebuild the T1 volume (pixels, geometry, scaling,
-acquisition parameters) is kept:
+The Basic Application Level Confidentiality Profile (DICOM PS3.15 Annex E), with every
+attribute of its Table E.1-1 handled, plus wider rules where the table names attributes
+one by one. Nothing the profile treats as identifying is stored; everything a converter
+needs to rebuild the T1 volume (pixels, geometry, scaling, acquisition parameters) is kept,
+because the table lists none of it.
 
-- the Patient module (group 0010) and every person name (VR PN), at any depth;
-- the listed study, visit, equipment and free-text attributes (:data:`BLANKED_KEYWORDS`);
-- every date, time and date-time (VR DA, TM, DT): the scan's date is not needed to
-  place a coil, and the course keeps its own dates;
-- private attributes, overlays (groups 60xx) and curves (50xx), which can hold names or
-  burned-in text, and the 128-byte preamble;
-- instance UIDs are replaced (profile action U): each becomes a ``2.25.`` UID derived
+- Table E.1-1 (:data:`PROFILE_TABLE_EDITION`, as the ``dicom-anonymizer`` package ships it):
+  attributes whose action includes X are removed (:data:`REMOVED_TAGS`, 456 of them in
+  this edition: comments, reasons, station and AE names, icons, original-attribute
+  sequences, references to other images...); those whose action is D or Z are blanked
+  (:data:`BLANKED_TAGS`); those whose action is U are UIDs, replaced below.
+- The Patient module (group 0010) and every person name (VR PN), at any depth, are blanked.
+- Every date, time and date-time (VR DA, TM, DT) is blanked: the scan's date is not needed to
+  place a coil, and the course keeps its own dates.
+- Private attributes, overlays (groups 60xx) and curves (50xx), which can hold names or
+  burned-in text, and the 128-byte preamble are removed.
+- Instance UIDs are replaced (profile action U): each becomes a ``2.25.`` UID derived
   from the original by a name-based UUID (RFC 4122 version 5, ISO/IEC 9834-8), so a
   series stays one series, references between files stay valid and the same upload
   gives the same bytes. UIDs under the DICOM root ``1.2.840.10008.`` name standard
@@ -24,29 +29,15 @@ from __future__ import annotations
 
 import uuid
 
-from pydicom.datadict import tag_for_keyword
+from dicomanonymizer.dicomfields_selector import dicom_anonymization_database_selector
 from pydicom.dataelem import DataElement
 from pydicom.dataset import Dataset
 from pydicom.multival import MultiValue
 from pydicom.sequence import Sequence
+from pydicom.tag import BaseTag, Tag
 
-#: attributes outside group 0010 that name or locate a person, an institution, a device
-#: or a visit, or hold free text (PS3.15 Table E.1-1); person names are caught by VR
-BLANKED_KEYWORDS = (
-    "AccessionNumber", "InstitutionName", "InstitutionAddress", "InstitutionalDepartmentName",
-    "InstitutionCodeSequence", "ReferringPhysicianAddress", "ReferringPhysicianTelephoneNumbers",
-    "ReferringPhysicianIdentificationSequence", "PhysiciansOfRecordIdentificationSequence",
-    "PerformingPhysicianIdentificationSequence", "OperatorIdentificationSequence",
-    "StationName", "DeviceSerialNumber", "DeviceUID", "StudyID", "StudyDescription",
-    "SeriesDescription", "ProtocolName", "ImageComments", "DerivationDescription",
-    "AcquisitionComments", "AdmittingDiagnosesDescription", "AdmittingDiagnosesCodeSequence",
-    "ReferencedPatientSequence", "RequestAttributesSequence", "RequestedProcedureID",
-    "RequestedProcedureDescription", "ReasonForStudy", "RequestingService", "StudyComments",
-    "PerformedProcedureStepID", "PerformedProcedureStepDescription", "PerformedStationName",
-    "PerformedLocation", "ScheduledProcedureStepID", "AdmissionID", "CurrentPatientLocation",
-    "VisitComments", "ServiceEpisodeID", "ServiceEpisodeDescription",
-)
-BLANKED_TAGS = frozenset(tag_for_keyword(keyword) for keyword in BLANKED_KEYWORDS)
+#: edition of PS3.15 Table E.1-1, named as the dicom-anonymizer package names its copies
+PROFILE_TABLE_EDITION = "dicomfields_2026c"
 #: date and time value representations, blanked wherever they occur
 DATE_TIME_VRS = frozenset({"DA", "TM", "DT"})
 #: UIDs under this root are the standard's own (SOP classes, transfer syntaxes): kept
@@ -59,12 +50,52 @@ FILE_META_STATION_TAGS = (0x00020016, 0x00020017, 0x00020018)
 MEDIA_STORAGE_SOP_INSTANCE_UID = 0x00020003
 #: De-identification Method (LO, at most 64 characters per value, several values)
 METHOD_DESCRIPTION = (
-    "navsvc: DICOM PS3.15 E.1 basic profile subset",
-    "patient, person names, institution, descriptions blanked",
-    "dates and times blanked",
+    "navsvc: DICOM PS3.15 E.1 basic profile, table " + PROFILE_TABLE_EDITION.split("_")[-1],
+    "table E.1-1: X removed, D and Z blanked, U replaced",
+    "patient module, person names, dates and times blanked",
     "private attributes, overlays and curves removed",
-    "instance UIDs replaced",
 )
+
+
+def _is_overlay_or_curve(group: int) -> bool:
+    return 0x5000 <= group <= 0x50FF or 0x6000 <= group <= 0x60FF
+
+
+def profile_table_tags(edition: str = PROFILE_TABLE_EDITION) -> tuple[frozenset[BaseTag], frozenset[BaseTag]]:
+    """The attributes of Table E.1-1 that are removed and those that are blanked.
+
+    Parameters
+    ----------
+    edition : str
+        Name of the table's edition in the ``dicom-anonymizer`` package.
+
+    Returns
+    -------
+    removed, blanked : frozenset of pydicom.tag.BaseTag
+        Attributes whose action includes X (X, X/Z, X/D, X/Z/D, X/Z/U*), and those whose
+        action is D, Z or Z/D. Attributes with action U (UIDs) are in neither.
+
+    Raises
+    ------
+    ValueError
+        If the table masks a range of tags outside the overlay and curve groups, which
+        these rules remove whole (so a new edition cannot be taken in unread).
+    """
+    removed: set[BaseTag] = set()
+    blanked: set[BaseTag] = set()
+    for action, entries in dicom_anonymization_database_selector(edition).items():
+        if action in ("ALL_TAGS", "U_TAGS"):
+            continue
+        for entry in entries:
+            if len(entry) != 2:  # (group, element, group mask, element mask)
+                if not _is_overlay_or_curve(entry[0]):
+                    raise ValueError(f"Table E.1-1 ({edition}) masks tags outside groups 50xx and 60xx: {entry}")
+                continue
+            (removed if action.startswith("X") else blanked).add(Tag(*entry))
+    return frozenset(removed), frozenset(blanked)
+
+
+REMOVED_TAGS, BLANKED_TAGS = profile_table_tags()
 
 
 def replacement_uid(original: str) -> str:
@@ -99,13 +130,9 @@ def _replace_uids(element: DataElement) -> None:
         element.value = _mapped_uid(element.value)
 
 
-def _is_overlay_or_curve(group: int) -> bool:
-    return 0x5000 <= group <= 0x50FF or 0x6000 <= group <= 0x60FF
-
-
 def _clean(dataset: Dataset, element: DataElement) -> None:
     tag = element.tag
-    if tag.is_private or _is_overlay_or_curve(tag.group):
+    if tag.is_private or _is_overlay_or_curve(tag.group) or tag in REMOVED_TAGS:
         del dataset[tag]
     elif tag.group == 0x0010 or tag in BLANKED_TAGS or element.VR == "PN" or element.VR in DATE_TIME_VRS:
         element.value = Sequence() if element.VR == "SQ" else None
