@@ -13,7 +13,7 @@ from api.clinic_time import clinic_day
 from api.course_service import apply_schedule, calendar_of, given_at, protocol_of, rules_of, sessions_as_given
 from api.models import Plan
 from api.models_course import Course, CourseHold, CourseSession
-from api.schemas_course import DeliveryIn
+from api.schemas_session import DeliveryIn
 from navsvc.course.calendar import ScheduledSession, shift_after_log
 from navsvc.course.due import daily_cap_block_reason, delivery_block_reason, interval_block_reason
 from navsvc.course.pause import held_by_pause

@@ -69,6 +69,9 @@ RecordDateTime = Annotated[datetime, BeforeValidator(_iso_text), AfterValidator(
 
 _ID = "3f2b8a54-9d1e-4c55-a0f4-2f6f6c1d9e10"
 _TS = "2025-11-21T09:30:00Z"
+#: record id and time of the course, session and rating examples (one made-up course)
+COURSE_EXAMPLE_ID = "7c1d2e3f-4a5b-4c6d-8e9f-0a1b2c3d4e5f"
+COURSE_EXAMPLE_TIME = "2025-03-03T09:00:00Z"
 
 
 def example_config(example: dict, **config) -> ConfigDict:

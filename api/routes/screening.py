@@ -14,7 +14,7 @@ from api.models import utc_now
 from api.models_course import Screening
 from api.problems import ProblemError
 from api.routes.common import problems
-from api.schemas_rating import (
+from api.schemas_screening import (
     OverrideIn,
     Questionnaire,
     ScreeningIn,

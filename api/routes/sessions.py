@@ -34,7 +34,7 @@ from api.models import Plan, utc_now
 from api.models_course import Alert, Course, CourseSession, Delivery
 from api.problems import ProblemError
 from api.routes.common import get_or_404, problems
-from api.schemas_course import (
+from api.schemas_session import (
     DeliveryIn,
     DeliveryOut,
     FollowUpOut,

@@ -21,7 +21,7 @@ from api.deps import DbSession, SessionRoute, require_roles
 from api.models_course import Delivery
 from api.routes.assessments import alert_out, assessment_out, baseline_of, course_assessments
 from api.routes.common import problems
-from api.schemas_course import FollowUpOut
+from api.schemas_session import FollowUpOut
 from api.schemas_rating import CourseSummary, TrajectoryPoint
 from api.security import Principal
 from navsvc.course.plot import RatingPoint, hamd_trajectory_png

@@ -14,8 +14,10 @@ def _example(model: str) -> dict:
     import api.schemas as core
     import api.schemas_course as course
     import api.schemas_rating as rating
+    import api.schemas_screening as screening
+    import api.schemas_session as session
 
-    cls = next(getattr(m, model) for m in (core, course, rating) if hasattr(m, model))
+    cls = next(getattr(m, model) for m in (core, course, session, rating, screening) if hasattr(m, model))
     return cls.model_config["json_schema_extra"]["examples"][0]
 
 
