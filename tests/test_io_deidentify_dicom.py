@@ -31,7 +31,7 @@ from corpus.dicom_series import strip_part10_header, write_dicom_series
 from corpus.make_bad_images import colin27
 from navsvc.errors import InputError
 from navsvc.io import limits, load_t1
-from navsvc.io.deidentify import deidentify_dicom_bytes, deidentify_file
+from navsvc.io.deidentify import deidentify_dicom_bytes, deidentify_dicom_zip, deidentify_file
 from navsvc.io.dicom_confidentiality import DICOM_STANDARD_UID_ROOT, PROFILE_TABLE_EDITION, replacement_uid
 
 #: identifying values written into the upload; none may reach the stored copy
@@ -382,3 +382,30 @@ def test_every_attribute_of_the_profile_table_is_removed_or_blanked(upload):
         elif tag in kept:
             assert kept[tag].value in (None, "", b"") or kept[tag].VR == "SQ" and len(kept[tag].value) == 0, hex(tag)
     np.testing.assert_array_equal(kept.pixel_array, ds.pixel_array)
+
+
+def test_other_members_are_left_out_wherever_they_sort_and_images_renamed_by_index(upload, tmp_path):
+    """A non-image member sorting before the slices (a DICOMDIR, a report, a text file) is
+    skipped, not taken for the end of the series; the kept images are named by index only."""
+    raw, clean, _ = upload
+    mixed = tmp_path / "mixed.zip"
+    with zipfile.ZipFile(raw) as source, zipfile.ZipFile(mixed, "w") as handle:
+        handle.writestr("Quixote_Zebulon/0_notes.txt", b"Zebulon Quixote, see report")
+        handle.writestr("Quixote_Zebulon/0_report.dcm", _encapsulated_pdf(b"Patient: Zebulon Quixote"))
+        for name in source.namelist():
+            handle.writestr(name, source.read(name))
+        n_images = len(source.namelist())
+    target = tmp_path / "kept.zip"
+    assert deidentify_dicom_zip(mixed, target) == n_images
+    with zipfile.ZipFile(target) as handle:
+        assert handle.namelist() == [f"{k:06d}.dcm" for k in range(n_images)]
+    assert target.read_bytes() == clean.read_bytes()
+
+
+def test_an_archive_without_dicom_images_is_refused(tmp_path):
+    archive = tmp_path / "no_images.zip"
+    with zipfile.ZipFile(archive, "w") as handle:
+        handle.writestr("notes.txt", b"nothing here")
+        handle.writestr("report.dcm", _encapsulated_pdf(b"a report"))
+    with pytest.raises(InputError, match="^the archive holds no DICOM image: zip the folder of the T1 series$"):
+        deidentify_file(archive, tmp_path / "out.zip")

@@ -152,6 +152,24 @@ def test_a_vox_offset_of_zero_means_right_after_the_header(tmp_path, kind):
     assert target.read_bytes()[header.single_vox_offset:] == data.tobytes("F")
 
 
+@pytest.mark.parametrize("kind, order", LAYOUTS)
+def test_a_header_nibabel_would_fix_is_stored_as_it_came(tmp_path, kind, order):
+    """qfac (pixdim[0]) 0, which every reader takes for 1 and nibabel's header check rewrites:
+    the stored header must be the uploaded one, byte for byte, so that no reader can place the
+    image differently from the validated upload."""
+    data, header = small_header(kind, vox_offset=0)
+    header["vox_offset"] = header.single_vox_offset
+    header["pixdim"][0] = 0.0
+    header["pixdim"][1:4] = [1.2, 0.9, 3.0]
+    if order != header.endianness:
+        header = header.as_byteswapped(order)
+    block = header.binaryblock
+    source, target = tmp_path / "in.nii", tmp_path / "out.nii"
+    source.write_bytes(block + bytes(4) + data.tobytes("F"))
+    deidentify_nifti(source, target)
+    assert target.read_bytes() == source.read_bytes()
+
+
 @pytest.mark.parametrize("suffix", SUFFIXES)
 def test_a_truncated_data_block_is_refused_and_nothing_usable_is_left(tmp_path, suffix):
     full = tmp_path / "full.nii"

@@ -160,7 +160,7 @@ def deidentify_dicom_zip(source: Path, target: Path, series_uid: str | None = No
     Raises
     ------
     InputError
-        If the archive is unreadable, too large, holds no DICOM file or a damaged one.
+        If the archive is unreadable, too large, holds no DICOM image or a damaged DICOM file.
     """
     try:
         archive = zipfile.ZipFile(source)
@@ -188,7 +188,8 @@ def deidentify_dicom_zip(source: Path, target: Path, series_uid: str | None = No
             out.writestr(info, cleaned)
             written += 1
     if written == 0:
-        raise InputError("the archive holds no DICOM file" if series_uid is None else
+        raise InputError("the archive holds no DICOM image: zip the folder of the T1 series"
+                         if series_uid is None else
                          f"the archive holds no image of series {series_uid}: choose one of its series")
     return written
 
