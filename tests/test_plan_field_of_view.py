@@ -22,7 +22,8 @@ from navsvc.dose import M1_NOT_IN_IMAGE, dose_summary
 from navsvc.errors import InputError
 from navsvc.pipeline import make_plan
 from navsvc.plan_document import plan_schema
-from navsvc.report.html import coordinates_table, warnings
+from navsvc.report.html import warnings
+from navsvc.report.tables import coordinates_table
 
 
 def _colin_cropped(folder, axis: int, keep_from_mm: float | None = None, keep_to_mm: float | None = None):
