@@ -409,3 +409,25 @@ def test_an_archive_without_dicom_images_is_refused(tmp_path):
         handle.writestr("report.dcm", _encapsulated_pdf(b"a report"))
     with pytest.raises(InputError, match="^the archive holds no DICOM image: zip the folder of the T1 series$"):
         deidentify_file(archive, tmp_path / "out.zip")
+
+
+@pytest.mark.parametrize("burned_in", ["YES", "NO"])
+def test_an_image_with_text_burned_into_its_pixels_is_refused(upload, tmp_path, burned_in):
+    """Burned In Annotation YES: the pixels show text (a name, a date) that no attribute rule
+    reaches, so the archive is refused, not stored with it; NO is stored as any other."""
+    raw = upload[0]
+    marked = tmp_path / "marked.zip"
+    with zipfile.ZipFile(raw) as source, zipfile.ZipFile(marked, "w") as handle:
+        for k, name in enumerate(source.namelist()):
+            ds = pydicom.dcmread(io.BytesIO(source.read(name)))
+            if k == 3:
+                ds.BurnedInAnnotation = burned_in
+            buffer = io.BytesIO()
+            ds.save_as(buffer, enforce_file_format=True)
+            handle.writestr(name, buffer.getvalue())
+    if burned_in == "NO":
+        deidentify_file(marked, tmp_path / "kept.zip")
+        return
+    with pytest.raises(InputError, match=r"pixels show text .* \(Burned In Annotation: YES\), .* export the T1 series "
+                                         "without annotations"):
+        deidentify_file(marked, tmp_path / "kept.zip")

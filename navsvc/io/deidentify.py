@@ -11,8 +11,8 @@
   dates blanked, private attributes removed, instance UIDs replaced); members that are
   not DICOM images (other files, reports, encapsulated PDFs) are left out and members
   are renamed by index, because folder and file names often carry the patient's name.
-  A member that is DICOM but cannot be read cannot be de-identified: the archive is
-  refused.
+  A member that is DICOM but cannot be read cannot be de-identified, nor can an image
+  whose pixels show text (Burned In Annotation YES, PS3.15 E.1.1): the archive is refused.
 
 Outputs are deterministic (gzip and zip timestamps fixed), so the same upload gives
 the same stored bytes and the same content address.
@@ -120,6 +120,8 @@ def deidentify_dicom_bytes(data: bytes, series_uid: str | None = None) -> bytes 
 
     Raises
     ------
+    InputError
+        If the image says its pixels show identifying text (Burned In Annotation YES).
     Exception
         Of many types (pydicom's) when ``data`` is a damaged DICOM file.
     """
@@ -131,6 +133,11 @@ def deidentify_dicom_bytes(data: bytes, series_uid: str | None = None) -> bytes 
         return None
     if series_uid is not None and series_uid_of(dataset) != series_uid:
         return None
+    # PS3.15 E.1.1: text burned into the pixels is out of reach of any attribute rule
+    if str(dataset.get("BurnedInAnnotation", "")).strip().upper() == "YES":
+        raise InputError("an image of the series says its pixels show text that may identify the patient "
+                         "(Burned In Annotation: YES), which de-identification cannot remove: export the T1 "
+                         "series without annotations")
     deidentify_dataset(dataset)
     buffer = io.BytesIO()
     dataset.save_as(buffer, enforce_file_format=False)
@@ -160,7 +167,8 @@ def deidentify_dicom_zip(source: Path, target: Path, series_uid: str | None = No
     Raises
     ------
     InputError
-        If the archive is unreadable, too large, holds no DICOM image or a damaged DICOM file.
+        If the archive is unreadable, too large, holds no DICOM image or a damaged DICOM file,
+        or an image whose pixels show text (Burned In Annotation YES).
     """
     try:
         archive = zipfile.ZipFile(source)
@@ -173,7 +181,7 @@ def deidentify_dicom_zip(source: Path, target: Path, series_uid: str | None = No
             data = read_member(archive, member, "the archive")
             try:
                 cleaned = deidentify_dicom_bytes(data, series_uid)
-            except MemoryError:
+            except (MemoryError, InputError):
                 raise
             except Exception as exc:  # noqa: BLE001 - pydicom raises many types on damaged files
                 raise InputError(

@@ -195,6 +195,22 @@ def test_a_series_that_is_not_there_or_a_series_of_a_nifti_is_refused(client, ap
     assert_nothing_stored(client, app, auth, patient)
 
 
+def test_a_series_with_text_burned_into_its_pixels_is_422_and_not_stored(client, app, auth, patient,
+                                                                         dicom_series, tmp_path):
+    archive = tmp_path / "series.zip"
+    with zipfile.ZipFile(archive, "w") as handle:
+        for k, path in enumerate(dicom_series):
+            ds = pydicom.dcmread(path)
+            ds.BurnedInAnnotation = "YES" if k == 30 else "NO"
+            buffer = io.BytesIO()
+            ds.save_as(buffer, enforce_file_format=True)
+            handle.writestr(path.name, buffer.getvalue())
+    response = upload_file(client, auth, patient, archive, "t1.zip")
+    assert response.status_code == 422, response.text
+    assert "(Burned In Annotation: YES)" in response.json()["detail"]
+    assert_nothing_stored(client, app, auth, patient)
+
+
 def _zip_folder(folder: Path, name: str) -> Path:
     archive = folder / name
     with zipfile.ZipFile(archive, "w") as handle:
