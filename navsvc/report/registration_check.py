@@ -13,9 +13,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 from skimage.feature import canny  # noqa: E402
 
-from navsvc.report.planes import (  # noqa: E402
-    AXIS_NAMES, Volume, direction_labels, draw_plane, set_limits,
-)
+from navsvc.report.plane_axes import direction_labels, draw_plane, set_limits  # noqa: E402
+from navsvc.report.planes import AXIS_NAMES, Volume  # noqa: E402
 from navsvc.report.png import figure_png  # noqa: E402
 from navsvc.sampling import PointSampler  # noqa: E402
 from navsvc.report.template_slices import template_slices  # noqa: E402

@@ -13,10 +13,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 from matplotlib.lines import Line2D  # noqa: E402
 
-from navsvc.report.planes import (  # noqa: E402
-    AXIS_NAMES, OUTLINE, VIEWS, Volume, direction_labels, draw_plane, point_2d,
-    sample_planes, set_limits,
-)
+from navsvc.report.plane_axes import OUTLINE, direction_labels, draw_plane, point_2d, set_limits  # noqa: E402
+from navsvc.report.planes import AXIS_NAMES, VIEWS, Volume, sample_planes  # noqa: E402
 from navsvc.report.png import figure_png  # noqa: E402
 from navsvc.sampling import PointSampler  # noqa: E402
 
