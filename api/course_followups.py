@@ -10,7 +10,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api.clinic_time import clinic_day, in_zone
-from api.course_service import given_at, protocol_of, to_domain
+from api.course_service import protocol_of
+from api.course_sessions import given_at, to_domain
 from api.models_course import Assessment, Course, CourseSession, Delivery, RatingNotObtained
 from navsvc.course.calendar import as_given
 from navsvc.course.followup import FollowUp, followups, late_baseline_reason, week_rating_timing_reason

@@ -10,7 +10,8 @@ from dataclasses import replace
 from datetime import date, datetime
 
 from api.clinic_time import clinic_day
-from api.course_service import apply_schedule, calendar_of, given_at, protocol_of, rules_of, sessions_as_given
+from api.course_service import calendar_of, protocol_of, rules_of
+from api.course_sessions import apply_schedule, given_at, sessions_as_given
 from api.models import Plan
 from api.models_course import Course, CourseHold, CourseSession
 from api.schemas_session import DeliveryIn

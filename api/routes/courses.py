@@ -12,7 +12,6 @@ from api.clinic_time import ClinicZone, Now, Today
 from api.course_locks import course_or_404, lock_patient, locked_course_or_404
 from api.course_service import (
     READ_ROLES,
-    apply_schedule,
     approved_plan_of_patient,
     calendar_from_record,
     calendar_of,
@@ -20,9 +19,8 @@ from api.course_service import (
     end_pause,
     enter_hold,
     rules_of,
-    session_rows,
-    sessions_as_given,
 )
+from api.course_sessions import apply_schedule, session_rows, sessions_as_given
 from api.deps import DbSession, SessionRoute, require_roles, set_audit_resource
 from api.models import Patient
 from api.models_course import ClinicCalendarRecord, Course, CourseSession

@@ -12,7 +12,8 @@ from sqlalchemy.exc import IntegrityError
 from api.clinic_time import ClinicZone, Today, clinic_day
 from api.course_followups import followups_of_courses
 from api.course_locks import lock_calendar, locked_course_or_404
-from api.course_service import READ_ROLES, apply_schedule, rules_of, sessions_as_given
+from api.course_service import READ_ROLES, rules_of
+from api.course_sessions import apply_schedule, sessions_as_given
 from api.deps import DbSession, SessionRoute, require_roles, set_audit_resource
 from api.models import Patient, utc_now
 from api.models_course import ClinicCalendarRecord, Course, CourseSession, Delivery

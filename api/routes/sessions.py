@@ -16,7 +16,6 @@ from api.course_followups import course_followups, ratings_put_out_of_time
 from api.course_locks import course_or_404, lock_course
 from api.course_service import (
     READ_ROLES,
-    apply_schedule,
     calendar_of,
     course_holds,
     open_alerts,
@@ -24,9 +23,8 @@ from api.course_service import (
     recorded_dose,
     rules_of,
     screening_status,
-    session_rows,
-    sessions_as_given,
 )
+from api.course_sessions import apply_schedule, session_rows, sessions_as_given
 from api.delivery_checks import (delivered_pose_deviation, hold_block_reason, order_and_day_reason,
                                  relay_after_log)
 from api.deps import DbSession, SessionRoute, require_roles, set_audit_resource

@@ -16,7 +16,8 @@ from sqlalchemy import select
 from api.clinic_time import ClinicZone, Today, clinic_day
 from api.course_followups import course_followups
 from api.course_locks import course_or_404
-from api.course_service import READ_ROLES, open_alerts, protocol_of, recorded_dose, session_rows
+from api.course_service import READ_ROLES, open_alerts, protocol_of, recorded_dose
+from api.course_sessions import session_rows
 from api.deps import DbSession, SessionRoute, require_roles
 from api.models_course import Delivery
 from api.routes.assessments import alert_out, assessment_out, baseline_of, course_assessments
