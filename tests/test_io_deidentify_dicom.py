@@ -32,7 +32,8 @@ from corpus.make_bad_images import colin27
 from navsvc.errors import InputError
 from navsvc.io import limits, load_t1
 from navsvc.io.deidentify import deidentify_dicom_bytes, deidentify_dicom_zip, deidentify_file
-from navsvc.io.dicom_confidentiality import DICOM_STANDARD_UID_ROOT, PROFILE_TABLE_EDITION, replacement_uid
+from navsvc.io.dicom_confidentiality import (DICOM_STANDARD_UID_ROOT, PROFILE_TABLE_EDITION, deidentify_dataset,
+                                             replacement_uid)
 
 #: identifying values written into the upload; none may reach the stored copy
 IDENTIFYING = {
@@ -49,12 +50,20 @@ IDENTIFYING = {
     "ImageComments": "pt Zebulon claustrophobic",
     "StudyDate": "20240317",
     "AcquisitionTime": "101112.5",
+    # not in Table E.1-1 (2026c): caught by the patient module's group and by VR (DA, TM, DT)
+    "PatientBirthDateInAlternativeCalendar": "13580512",
+    "DateOfGainCalibration": "20230911",
+    "TimeOfGainCalibration": "093015",
+    "StudyUpdateDateTime": "20230912081500",
 }
+#: the file meta's AE titles: of the sending station, the sender and the receiver
+FILE_META_AE_TITLES = {"SourceApplicationEntityTitle": "STELSEWHERE_MR7",
+                       "SendingApplicationEntityTitle": "STELSEWHERE_GW",
+                       "ReceivingApplicationEntityTitle": "ZEBULON_PACS"}
 PRIVATE_VALUE = "ZEBULON QUIXOTE PRIVATE"
 PERFORMER_IN_SEQUENCE = "Performer^Paula"
 #: a person name in an attribute Table E.1-1 does not list: caught by its VR (PN)
 REVIEWER_IN_SEQUENCE = "Reviewer^Rhea"
-STATION_AE_TITLE = "STELSEWHERE_MR7"
 #: SOP class of a DICOM Encapsulated PDF (PS3.4 Annex B.5)
 ENCAPSULATED_PDF_STORAGE = "1.2.840.10008.5.1.4.1.1.104.1"
 
@@ -79,7 +88,8 @@ def _identify(paths) -> None:
         ref.ReferencedSOPInstanceUID = uids[(k + 1) % len(uids)]
         ds.ReferencedInstanceSequence = Sequence([ref])
         ds.ReferencedImageSequence = Sequence([ref])  # removed whole (Table E.1-1: X/Z/U*)
-        ds.file_meta.SourceApplicationEntityTitle = STATION_AE_TITLE
+        for keyword, value in FILE_META_AE_TITLES.items():
+            setattr(ds.file_meta, keyword, value)
         ds.save_as(path, enforce_file_format=True)
 
 
@@ -113,8 +123,8 @@ def test_no_identifying_value_or_instance_uid_is_stored(upload):
     _, clean, originals = upload
     blobs, _ = _stored(clean)
     stored = b"".join(blobs)
-    secrets = [*IDENTIFYING.values(), PRIVATE_VALUE, PERFORMER_IN_SEQUENCE, REVIEWER_IN_SEQUENCE,
-               STATION_AE_TITLE, "Zebulon",
+    secrets = [*IDENTIFYING.values(), *FILE_META_AE_TITLES.values(), PRIVATE_VALUE, PERFORMER_IN_SEQUENCE,
+               REVIEWER_IN_SEQUENCE, "Zebulon",
                "20240101"]  # the fixture's own study date
     for ds in originals:
         secrets += [ds.SOPInstanceUID, ds.SeriesInstanceUID, ds.StudyInstanceUID, ds.FrameOfReferenceUID]
@@ -131,10 +141,12 @@ def test_attributes_are_blanked_removed_and_marked(upload):
         assert "ReferencedImageSequence" not in ds
         assert not any(element.tag.is_private for element in ds.iterall())
         assert 0x60003000 not in ds
-        assert 0x00020016 not in ds.file_meta
+        assert not any(keyword in ds.file_meta for keyword in FILE_META_AE_TITLES)
         assert ds.preamble == b"\0" * 128
-        assert ds.PatientIdentityRemoved == "YES"
-        assert all(len(value) <= 64 for value in ds.DeidentificationMethod)
+        assert ds.PatientIdentityRemoved == "YES" and ds.LongitudinalTemporalInformationModified == "REMOVED"
+        method = list(ds.DeidentificationMethod)
+        assert method[0] == "navsvc: DICOM PS3.15 E.1 basic profile, table 2026c"
+        assert len(method) == 4 and all(0 < len(value) <= 64 for value in method)
 
 
 def test_uids_are_replaced_consistently_and_standard_ones_kept(upload):
@@ -431,3 +443,22 @@ def test_an_image_with_text_burned_into_its_pixels_is_refused(upload, tmp_path, 
     with pytest.raises(InputError, match=r"pixels show text .* \(Burned In Annotation: YES\), .* export the T1 series "
                                          "without annotations"):
         deidentify_file(marked, tmp_path / "kept.zip")
+
+
+def test_each_value_of_a_multi_valued_uid_is_replaced_and_standard_ones_kept():
+    """A UID attribute with several values (references to several instances; SOP classes)."""
+    instances = ["1.2.826.0.1.3680043.8.498.11", "1.2.826.0.1.3680043.8.498.12"]
+    classes = ["1.2.840.10008.5.1.4.1.1.4", "1.2.840.10008.5.1.4.1.1.4.1"]  # MR, enhanced MR
+    ds = Dataset()
+    ds.add_new(0x00081155, "UI", instances)  # Referenced SOP Instance UID
+    ds.add_new(0x0008001A, "UI", classes)  # Related General SOP Class UID
+    deidentify_dataset(ds)
+    assert list(ds[0x00081155].value) == [replacement_uid(uid) for uid in instances]
+    assert len(set(ds[0x00081155].value)) == 2
+    assert list(ds[0x0008001A].value) == classes
+
+
+def test_a_uid_padded_to_even_length_maps_like_the_bare_one():
+    """DICOM pads an odd-length UID with a NUL byte: the same UID either way, one replacement."""
+    assert replacement_uid("1.2.3.45\x00") == replacement_uid("1.2.3.45") == replacement_uid(" 1.2.3.45 ")
+    assert replacement_uid("1.2.3.45") != replacement_uid("1.2.3.46")

@@ -33,7 +33,6 @@ from dicomanonymizer.dicomfields_selector import dicom_anonymization_database_se
 from pydicom.dataelem import DataElement
 from pydicom.dataset import Dataset
 from pydicom.multival import MultiValue
-from pydicom.sequence import Sequence
 from pydicom.tag import BaseTag, Tag
 
 #: edition of PS3.15 Table E.1-1, named as the dicom-anonymizer package names its copies
@@ -135,7 +134,7 @@ def _clean(dataset: Dataset, element: DataElement) -> None:
     if tag.is_private or _is_overlay_or_curve(tag.group) or tag in REMOVED_TAGS:
         del dataset[tag]
     elif tag.group == 0x0010 or tag in BLANKED_TAGS or element.VR == "PN" or element.VR in DATE_TIME_VRS:
-        element.value = Sequence() if element.VR == "SQ" else None
+        element.value = None  # pydicom makes an empty sequence of an SQ's None
     elif element.VR == "UI":
         _replace_uids(element)
 
