@@ -1,5 +1,6 @@
-"""Putting the frames of an enhanced MR instance in stack order
-(:func:`navsvc.io.dicom_frames.frames_in_stack_order`), unit by unit.
+"""The frames of a DICOM series before and after conversion, unit by unit: putting an enhanced
+instance's frames in stack order (:func:`navsvc.io.dicom_frames.frames_in_stack_order`) and
+listing each image with its own placement (:func:`navsvc.io.dicom_frames.placed_frames`).
 
 The loading tests (``test_io_dicom``) show that a reversed stack loads in place; here each case
 the function must leave alone (no stack position, several stacks, a position twice) is built
@@ -14,9 +15,10 @@ import numpy as np
 import pydicom
 import pytest
 
-from corpus.dicom_series import write_enhanced_dicom
+from corpus.dicom_series import write_dicom_series, write_enhanced_dicom
 from corpus.make_bad_images import colin27
-from navsvc.io.dicom_frames import frames_in_stack_order, is_multiframe
+from navsvc.errors import InputError
+from navsvc.io.dicom_frames import frames_in_stack_order, is_multiframe, placed_frames
 
 
 @pytest.fixture(scope="module")
@@ -101,3 +103,48 @@ def test_a_two_frame_stack_is_put_in_order_too(descending):
     assert frames_in_stack_order(ds) is True
     assert _stack_positions(ds) == sorted(_stack_positions(ds))
     np.testing.assert_array_equal(ds.pixel_array, pixels[::-1])
+
+
+@pytest.fixture(scope="module")
+def sagittal_files(tmp_path_factory) -> list[pydicom.Dataset]:
+    """The same head as single-frame files, sagittal, and one axial file of it (a stray image)."""
+    folder = tmp_path_factory.mktemp("single")
+    sagittal = [pydicom.dcmread(p) for p in write_dicom_series(colin27(3), folder / "sag", orientation="sagittal")]
+    axial = pydicom.dcmread(write_dicom_series(colin27(3), folder / "ax", orientation="axial")[30])
+    return sagittal + [axial]
+
+
+def test_frames_and_files_are_named_by_their_place_from_one(descending, sagittal_files):
+    """The names the refusal quotes: "frame k" of an instance, "file k" of a series (counted
+    among all the series' files, skipped ones too, so that the user finds the file)."""
+    frames = placed_frames([descending])
+    assert [f.name for f in frames] == [f"frame {k}" for k in range(1, len(frames) + 1)]
+    localizer = copy.deepcopy(sagittal_files[0])
+    localizer.ImageType = ["ORIGINAL", "PRIMARY", "LOCALIZER"]
+    files = placed_frames([localizer, *sagittal_files[1:4]])
+    assert [f.name for f in files] == ["file 2", "file 3", "file 4"]
+
+
+def test_an_image_of_another_orientation_is_left_out_of_a_single_frame_series(sagittal_files):
+    """dicom2nifti drops images whose orientation differs from the series' usual one (a
+    localizer not marked as such); the placement check must not look for them in the volume."""
+    frames = placed_frames(sagittal_files)
+    assert len(frames) == len(sagittal_files) - 1
+    assert all(np.allclose(f.orientation_lps, frames[0].orientation_lps) for f in frames)
+    assert f"file {len(sagittal_files)}" not in [f.name for f in frames]
+
+
+def test_a_series_of_localizers_only_gives_no_frames(sagittal_files):
+    localizers = [copy.deepcopy(ds) for ds in sagittal_files[:3]]
+    for ds in localizers:
+        ds.ImageType = ["ORIGINAL", "PRIMARY", "LOCALIZER"]
+    assert placed_frames(localizers) == []
+
+
+@pytest.mark.parametrize("keyword", ["ImagePositionPatient", "ImageOrientationPatient", "PixelSpacing"])
+def test_an_image_without_its_placement_is_refused_by_name(sagittal_files, keyword):
+    files = [copy.deepcopy(ds) for ds in sagittal_files[:3]]
+    delattr(files[1], keyword)
+    with pytest.raises(InputError, match="^file 2 of the series has no position, orientation or pixel spacing: "
+                                         "export the series again, or the T1 as NIfTI$"):
+        placed_frames(files)
