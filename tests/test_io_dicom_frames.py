@@ -1,6 +1,7 @@
 """The frames of a DICOM series before and after conversion, unit by unit: putting an enhanced
 instance's frames in stack order (:func:`navsvc.io.dicom_frames.frames_in_stack_order`) and
-listing each image with its own placement (:func:`navsvc.io.dicom_frames.placed_frames`).
+listing each image with its own placement (:func:`navsvc.io.dicom_frames.placed_frames`) and
+checking the converted volume against it (:func:`navsvc.io.dicom_frames.check_frame_placement`).
 
 The loading tests (``test_io_dicom``) show that a reversed stack loads in place; here each case
 the function must leave alone (no stack position, several stacks, a position twice) is built
@@ -10,6 +11,7 @@ from one real instance, and the reordering itself is checked frame by frame, pix
 from __future__ import annotations
 
 import copy
+import dataclasses
 
 import numpy as np
 import pydicom
@@ -18,7 +20,8 @@ import pytest
 from corpus.dicom_series import write_dicom_series, write_enhanced_dicom
 from corpus.make_bad_images import colin27
 from navsvc.errors import InputError
-from navsvc.io.dicom_frames import frames_in_stack_order, is_multiframe, placed_frames
+from navsvc.io import load_t1
+from navsvc.io.dicom_frames import check_frame_placement, frames_in_stack_order, is_multiframe, placed_frames
 
 
 @pytest.fixture(scope="module")
@@ -148,3 +151,60 @@ def test_an_image_without_its_placement_is_refused_by_name(sagittal_files, keywo
     with pytest.raises(InputError, match="^file 2 of the series has no position, orientation or pixel spacing: "
                                          "export the series again, or the T1 as NIfTI$"):
         placed_frames(files)
+
+
+@pytest.fixture(scope="module")
+def converted(tmp_path_factory):
+    """(placed frames, volume data, affine) of a sagittal series converted by the loader."""
+    folder = tmp_path_factory.mktemp("converted") / "sag"
+    paths = write_dicom_series(colin27(3), folder, orientation="sagittal")
+    loaded = load_t1(folder)
+    return placed_frames([pydicom.dcmread(p) for p in paths]), np.asarray(loaded.data), loaded.affine
+
+
+def _slice_axis(affine) -> int:
+    """The volume axis along x (the sagittal series' slice direction)."""
+    return int(np.argmax(np.abs(affine[0, :3])))
+
+
+def test_the_converted_series_passes_the_placement_check(converted):
+    frames, data, affine = converted
+    check_frame_placement(frames, data, affine, "series 3")
+
+
+def test_a_blank_first_image_does_not_end_the_check(converted):
+    """An image of air has nothing to compare and is skipped; the images after it are still
+    checked, so a mirrored volume is refused though its first image is blank."""
+    frames, data, affine = converted
+    blank_first = [dataclasses.replace(frames[0], pixels=np.zeros_like(frames[0].pixels)), *frames[1:]]
+    check_frame_placement(blank_first, data, affine, "series 3")
+    mirrored = np.flip(data, axis=_slice_axis(affine))
+    with pytest.raises(InputError, match="^series 3: the converted volume does not hold file 2 where its header "
+                                         "places it"):
+        check_frame_placement(blank_first, mirrored, affine, "series 3")
+
+
+def test_a_volume_short_of_an_image_is_refused_not_indexed_past_its_end(converted):
+    frames, data, affine = converted
+    axis = _slice_axis(affine)
+    short = np.take(data, range(data.shape[axis] - 1), axis=axis)
+    with pytest.raises(InputError, match="does not hold file"):
+        check_frame_placement(frames, short, affine, "series 3")
+
+
+@pytest.mark.parametrize("volume", ["all zero", "constant 500"])
+def test_a_constant_volume_holds_no_image(converted, volume):
+    frames, data, affine = converted
+    constant = np.zeros_like(data) + (0.0 if volume == "all zero" else 500.0)
+    with pytest.raises(InputError, match="does not hold file 1 where its header places it"):
+        check_frame_placement(frames, constant, affine, "series 3")
+
+
+def test_a_volume_half_a_voxel_off_its_images_is_refused(converted):
+    """Each image's pixel centres must land on voxel centres (within a quarter voxel): a volume
+    placed half a voxel along its rows is not the series, whatever its values."""
+    frames, data, affine = converted
+    moved = affine.copy()
+    moved[:3, 3] += 0.5 * affine[:3, 0]
+    with pytest.raises(InputError, match="does not hold file 1 where its header places it"):
+        check_frame_placement(frames, data, moved, "series 3")
