@@ -1,16 +1,17 @@
 """Remove identifying text from an uploaded T1 before it is stored.
 
-- NIfTI (``.nii``, ``.nii.gz``, NIfTI-1 or -2): the free-text header fields
-  ``descrip``, ``aux_file``, ``intent_name``, NIfTI-1's unused ``db_name`` and ``data_type``
-  and NIfTI-2's ``unused_str`` are blanked and header extensions are dropped, because converters may embed the whole
-  DICOM header (patient name included) there. Every other header field and the voxel bytes are
-  copied unchanged, so the geometry is exactly the uploaded one; bytes after the data
+- NIfTI (``.nii``, ``.nii.gz``, NIfTI-1 or -2): the free-text header fields ``descrip``,
+  ``aux_file``, ``intent_name``, NIfTI-1's unused ``db_name`` and ``data_type`` and NIfTI-2's
+  ``unused_str`` are blanked and header extensions are dropped, because converters may embed
+  the whole DICOM header (patient name included) there. Every other header field and the voxel
+  bytes are copied unchanged, so the geometry is exactly the uploaded one; bytes after the data
   block (which no reader uses and which may hold anything) are not copied.
 - DICOM series in a ``.zip``: every DICOM file goes through the attribute rules of
-  :mod:`navsvc.io.dicom_confidentiality` (patient, names, institution, descriptions and
-  dates blanked, private attributes removed, instance UIDs replaced); members that are
-  not DICOM images (other files, reports, encapsulated PDFs) are left out and members
-  are renamed by index, because folder and file names often carry the patient's name.
+  :mod:`navsvc.io.dicom_confidentiality` (DICOM PS3.15 Table E.1-1 applied whole; the patient
+  module, person names, dates and times blanked; private attributes removed; instance UIDs
+  replaced); members that are not DICOM images (other files, reports, encapsulated PDFs) are
+  left out and members are renamed by index, because folder and file names often carry the
+  patient's name.
   A member that is DICOM but cannot be read cannot be de-identified, nor can an image
   whose pixels show text (Burned In Annotation YES, PS3.15 E.1.1): the archive is refused.
 
