@@ -96,6 +96,27 @@ def test_upload_stores_deidentified_copy_once(client, app, auth, patient, small_
     assert not any(app.state.storage.tmp_dir.iterdir())
 
 
+def test_a_nifti2_upload_is_stored_without_its_text_fields_and_extensions(client, app, auth, patient, small_head,
+                                                                         tmp_path):
+    """NIfTI-2 has its own text fields (``unused_str`` among them) and extensions: none of the
+    names written there reaches the stored copy, and the image is the one uploaded."""
+    source = nib.load(str(small_head))
+    image = nib.Nifti2Image(np.asarray(source.dataobj), source.affine)
+    for field in ("descrip", "aux_file", "intent_name", "unused_str"):
+        image.header[field] = b"DOE^JANE " + field.encode()
+    image.header.extensions.append(nib.nifti1.Nifti1Extension("comment", b"PatientName=DOE^JANE"))
+    path = tmp_path / "t1_nifti2.nii.gz"
+    nib.save(image, str(path))
+    assert b"DOE^JANE" in gunzip_bytes(path)
+    response = upload_file(client, auth, patient, path, "t1.nii.gz")
+    assert response.status_code == 201, response.text
+    stored = next(app.state.storage.images_dir.rglob(response.json()["sha256"] + "*"))
+    assert b"DOE^JANE" not in gunzip_bytes(stored)
+    kept = nib.load(str(stored))
+    assert isinstance(kept, nib.Nifti2Image) and np.array_equal(kept.affine, source.affine)
+    assert np.array_equal(np.asarray(kept.dataobj), np.asarray(source.dataobj))
+
+
 @pytest.mark.parametrize("name", ["t1.nii", "t1.nii.gz"])
 def test_bytes_after_the_data_block_are_not_stored(client, app, auth, patient, small_head, name):
     # a reviewer's upload: identifying text appended after the voxels was kept in the
