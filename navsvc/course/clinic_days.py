@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date
 
 from navsvc.errors import InputError
 
@@ -40,33 +40,3 @@ class ClinicCalendar:
     def is_clinic_day(self, day: date) -> bool:
         """Return True when the clinic treats patients on ``day``."""
         return day.weekday() in self.working_weekdays and day not in self.closures
-
-
-def next_clinic_day(day: date, calendar: ClinicCalendar, *, include_start: bool = True) -> date:
-    """Return the first clinic day on or after ``day`` (strictly after if not ``include_start``).
-
-    Parameters
-    ----------
-    day : datetime.date
-        Where the search starts.
-    calendar : ClinicCalendar
-        The clinic's working days and closures.
-    include_start : bool
-        Whether ``day`` itself may be returned (keyword only).
-
-    Returns
-    -------
-    datetime.date
-        The clinic day found.
-
-    Raises
-    ------
-    InputError
-        When the calendar has no clinic day within ten years of ``day``.
-    """
-    candidate = day if include_start else day + timedelta(days=1)
-    for _ in range(MAX_SEARCH_DAYS):
-        if calendar.is_clinic_day(candidate):
-            return candidate
-        candidate += timedelta(days=1)
-    raise InputError(f"the clinic calendar has no clinic day within ten years after {day}")

@@ -6,7 +6,7 @@ from datetime import date, datetime, timedelta
 import pytest
 
 from navsvc.course.calendar import as_given, mark_missed, relayout_planned, schedule_sessions, treatment_order
-from navsvc.course.clinic_days import ClinicCalendar, next_clinic_day
+from navsvc.course.clinic_days import ClinicCalendar
 from navsvc.course.followup import week_closing_sessions
 from navsvc.course.pause import resume_course, sessions_on_hold
 from navsvc.course.due import daily_cap_block_reason, delivery_block_reason, interval_block_reason
@@ -60,15 +60,6 @@ def test_per_week_limit_with_a_six_day_clinic():
     sessions = schedule_sessions(date(2025, 3, 3), 10, 5, calendar)
     assert date(2025, 3, 8) not in _dates(sessions)  # Saturday unused: week already has 5
     assert sessions[5].date == date(2025, 3, 10)
-
-
-def test_next_clinic_day():
-    assert next_clinic_day(FRIDAY, WEEKDAYS) == FRIDAY
-    assert next_clinic_day(FRIDAY, WEEKDAYS, include_start=False) == date(2025, 3, 10)
-    with pytest.raises(InputError):
-        next_clinic_day(FRIDAY, ClinicCalendar(working_weekdays=frozenset({0}),
-                                               closures=frozenset(
-            date(2025, 3, 10) + timedelta(weeks=w) for w in range(600))))
 
 
 def test_calendar_validation():
@@ -192,8 +183,7 @@ MONDAY = date(2025, 3, 3)
 
 def test_boundaries_of_the_calendar_and_the_rules_are_accepted():
     sunday_clinic = ClinicCalendar(working_weekdays=frozenset({6}))
-    assert next_clinic_day(MONDAY, sunday_clinic) == date(2025, 3, 9)
-    assert next_clinic_day(MONDAY, WEEKDAYS, include_start=False) == date(2025, 3, 4)
+    assert _dates(schedule_sessions(MONDAY, 1, 5, sunday_clinic)) == [date(2025, 3, 9)]
     weekly = schedule_sessions(MONDAY, 3, 1, WEEKDAYS)  # one session a week
     assert _dates(weekly) == [MONDAY, date(2025, 3, 10), date(2025, 3, 17)]
     assert _dates(schedule_sessions(MONDAY, 1, 5, WEEKDAYS)) == [MONDAY]
