@@ -208,8 +208,9 @@ def test_what_is_not_a_single_file_nifti_is_refused(tmp_path, first4, expected):
 def test_deidentify_file_reads_a_nifti_by_its_suffix(tmp_path, name):
     source = tmp_path / name
     gz = name.lower().endswith(".gz")
-    write_identified(tmp_path / ("tmp.nii.gz" if gz else "tmp.nii"), "nifti1", "<")
-    (tmp_path / ("tmp.nii.gz" if gz else "tmp.nii")).rename(source)
+    written = tmp_path / ("tmp.nii.gz" if gz else "tmp.nii")  # nibabel compresses by lower-case suffix
+    write_identified(written, "nifti1", "<")
+    written.rename(source)
     target = tmp_path / ("out.nii.gz" if gz else "out.nii")
     deidentify_file(source, target, series_uid=None)
     assert IDENTIFYING not in plain_bytes(target)
