@@ -94,6 +94,22 @@ def test_a_session_given_before_a_closure_entered_that_day_is_logged_on_that_day
     assert _log(client, auth, after[5], delivery("2025-03-10")).status_code == 201
 
 
+def test_a_session_logged_early_in_a_paused_course_leaves_its_place_empty(client, auth, app, course, calendar):
+    _log_week1_but_friday(client, auth, app, course)
+    # Friday: session 5 given at 09:30; the clinic closes at noon (session 5 moves to
+    # Monday, 6 to Tuesday), then the course is paused from Tuesday
+    fix_today(app, date(2025, 3, 7))
+    _close(client, auth, calendar, ["2025-03-07"])
+    fix_now(app, "2025-03-07T12:30:00+00:00")
+    assert client.post(f"/api/v1/courses/{course['id']}/pause", headers=auth["clinician"],
+                       json={"from_date": "2025-03-11"}).status_code == 200
+    fifth = sessions(client, auth, course["id"])["items"][4]
+    assert _log(client, auth, fifth, delivery("2025-03-07")).status_code == 201
+    # Monday's place stays empty: session 6, held from Tuesday, does not leave the pause
+    assert sessions(client, auth, course["id"])["items"][5]["date"] == "2025-03-11"
+    assert _listed(client, auth, course, "2025-03-10") == []
+
+
 def test_a_session_moved_by_a_closure_undone_is_logged_on_its_day(client, auth, app, course, calendar):
     fix_today(app, date(2025, 3, 3))
     _close(client, auth, calendar, ["2025-03-03"])
@@ -192,6 +208,26 @@ def test_without_the_moment_of_a_pause_a_delivery_on_a_held_day_is_refused():
     assert hold_block_reason([hold], morning, date(2025, 3, 7)) is None
 
 
+def test_holds_are_checked_in_any_order():
+    # a pause resumed on Wednesday, then the stop on Thursday noon: a Tuesday session was
+    # given during the pause whichever hold the list names first
+    from datetime import datetime, timezone
+
+    from api.delivery_checks import hold_block_reason
+    from api.models_course import CourseHold
+
+    utc = timezone.utc
+    pause = CourseHold(kind="pause", entered_at=datetime(2025, 3, 4, 7, 0, tzinfo=utc), from_date=date(2025, 3, 4),
+                       ended_at=datetime(2025, 3, 5, 8, 0, tzinfo=utc))
+    stop = CourseHold(kind="stop", entered_at=datetime(2025, 3, 6, 12, 0, tzinfo=utc))
+    tuesday = datetime(2025, 3, 4, 9, 30, tzinfo=utc)
+    for holds in ([pause, stop], [stop, pause]):
+        assert "given on 2025-03-04 during the pause" in hold_block_reason(holds, tuesday, date(2025, 3, 4))
+        assert hold_block_reason(holds, datetime(2025, 3, 6, 9, 30, tzinfo=utc), date(2025, 3, 6)) is None
+        assert "the course is stopped" in hold_block_reason(holds, datetime(2025, 3, 6, 12, 0, tzinfo=utc),
+                                                            date(2025, 3, 6))
+
+
 @pytest.mark.parametrize("then", ["resume", "stop"])
 def test_a_session_given_during_a_pause_stays_refused_after_a_resume_or_a_stop(client, auth, app, course, then):
     items = _log_week1_but_friday(client, auth, app, course, 2)
@@ -214,6 +250,30 @@ def test_a_session_given_during_a_pause_stays_refused_after_a_resume_or_a_stop(c
     assert "given on 2025-03-05 during the pause" in again.json()["detail"]
     if then == "resume":  # given after the resume: logged
         assert _log(client, auth, item, {**delivery("2025-03-07"), "performed_at": "2025-03-07T09:00:00Z"}).status_code == 201
+
+
+def test_a_second_pause_holds_after_the_first_was_resumed(client, auth, app, course):
+    # the first hold, resumed, must not end the search: the second pause still holds
+    _log_week1_but_friday(client, auth, app, course, 2)
+    course_url = f"/api/v1/courses/{course['id']}"
+    fix_today(app, date(2025, 3, 5))
+    fix_now(app, "2025-03-05T07:00:00+00:00")
+    assert client.post(f"{course_url}/pause", headers=auth["clinician"], json={}).status_code == 200
+    fix_today(app, date(2025, 3, 6))
+    fix_now(app, "2025-03-06T08:00:00+00:00")
+    assert client.post(f"{course_url}/resume", headers=auth["clinician"], json={}).status_code == 200
+    third = next(s for s in sessions(client, auth, course["id"])["items"] if s["index"] == 3)
+    at_the_resume = {**delivery("2025-03-06"), "performed_at": "2025-03-06T08:00:00Z"}
+    assert _log(client, auth, third, at_the_resume).status_code == 201
+    fix_today(app, date(2025, 3, 7))
+    fix_now(app, "2025-03-07T07:00:00+00:00")
+    assert client.post(f"{course_url}/pause", headers=auth["clinician"], json={}).status_code == 200
+    fourth = next(s for s in sessions(client, auth, course["id"])["items"] if s["index"] == 4)
+    for performed_at in ("2025-03-07T07:00:00Z", "2025-03-07T09:30:00Z"):  # at the pause's moment, after
+        refused = _log(client, auth, fourth, {**delivery("2025-03-07"), "performed_at": performed_at})
+        assert refused.status_code == 409 and "paused since 2025-03-07" in refused.json()["detail"]
+    assert [s["state"] for s in sessions(client, auth, course["id"])["items"][:4]] == [
+        "done", "done", "done", "planned"]
 
 
 def test_migration_0005_enters_the_hold_of_each_paused_or_stopped_course(client, auth, app, course):
