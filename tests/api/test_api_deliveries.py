@@ -252,6 +252,37 @@ def test_accelerated_minimum_interval(client, auth, app, image):
     assert _post(client, auth, second["id"], later).status_code == 201
 
 
+def test_an_accelerated_courses_sessions_keep_slot_and_start_offset_when_they_move(client, auth, app, image):
+    # accelerated: 10 sessions a day, 60 min apart. Session 10 (Monday, slot 9) given on
+    # Tuesday moves Tuesday's sessions one place on: session 11 stays on Tuesday, one slot
+    # (60 min) later. Two missed sessions' replacements take successive slots of one day.
+    plan_id = insert_plan(app, image["id"], plan_dict())
+    approve(client, auth, plan_id)
+    fix_today(app, date(2025, 3, 3))
+    course = new_course(client, auth, image["patient_id"], plan_id, protocol="accelerated")
+    clear_screening(client, auth, course["id"])
+    items = sessions(client, auth, course["id"])["items"]
+    body = {**delivery("2025-03-03", pulses=1800), "pct_of_mt": 90}
+    for k, item in enumerate(items[:9]):
+        assert _post(client, auth, item["id"], {**body, "performed_at": f"2025-03-03T{9 + k:02d}:30:00Z"}).status_code == 201
+    fix_today(app, date(2025, 3, 4))
+    assert _post(client, auth, items[9]["id"], {**body, "performed_at": "2025-03-04T09:30:00Z"}).status_code == 201
+
+    def placed(indices):
+        by_index = {s["index"]: s for s in sessions(client, auth, course["id"])["items"]}
+        return [(by_index[i]["date"], by_index[i]["slot"], by_index[i]["offset_minutes"]) for i in indices]
+
+    assert placed([10, 11, 19, 20, 50]) == [("2025-03-03", 9, 540), ("2025-03-04", 1, 60), ("2025-03-04", 9, 540),
+                                            ("2025-03-05", 0, 0), ("2025-03-10", 0, 0)]
+    for index in (11, 12):
+        session_id = next(s["id"] for s in items if s["index"] == index)
+        assert client.post(f"/api/v1/sessions/{session_id}/missed", headers=auth["technician"],
+                           json={"reason": "no show"}).status_code == 200
+    listing = sessions(client, auth, course["id"])["items"]
+    assert [s["replaces_index"] for s in listing[-2:]] == [11, 12]
+    assert placed([51, 52]) == [("2025-03-10", 1, 60), ("2025-03-10", 2, 120)]
+
+
 def test_a_late_session_does_not_put_two_sessions_into_one_day(client, auth, course):
     # standard 10 Hz: one session a day. Session 5 (Friday 3/7) given late on Monday 3/10
     # used to let session 6, due that Monday, be logged on the same day too.
