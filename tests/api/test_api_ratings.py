@@ -278,6 +278,13 @@ def test_a_week_rating_is_taken_between_the_weeks_last_session_and_the_next(clie
     assert _rate_at(client, auth, course, "week1", "2025-03-08T10:00:00Z").status_code == 201
 
 
+def test_the_last_weeks_rating_is_held_to_its_time_too(client, auth, course):
+    _deliver_all(client, auth, course)  # session 15, closing week 3, at 09:30 on 2025-03-21
+    before = _rate_at(client, auth, course, "week3", "2025-03-21T08:00:00Z")
+    assert before.status_code == 422 and "comes before it: check the time" in before.json()["detail"]
+    assert _rate_at(client, auth, course, "week3", "2025-03-21T10:00:00Z").status_code == 201
+
+
 def test_a_session_logged_before_an_existing_baseline_raises_an_alert(client, auth, course):
     # found in review: a baseline rated on 3/4 while nothing was logged, then session 1 logged
     # as given on 3/3, left a "baseline" taken after treatment began, silently
@@ -323,7 +330,10 @@ def _another_course(client, auth, app, small_head, external_id: str) -> dict:
     return new_course(client, auth, patient["id"], plan["plan_id"])
 
 
-def test_the_ratings_due_across_courses_are_each_courses_own(client, auth, app, course, small_head):
+@pytest.mark.parametrize("courses_per_query", [500, 3])  # 3: the four courses read in two chunks
+def test_the_ratings_due_across_courses_are_each_courses_own(client, auth, app, course, small_head,
+                                                           monkeypatch, courses_per_query):
+    monkeypatch.setattr("api.course_followups._IDS_PER_QUERY", courses_per_query)
     others = [_another_course(client, auth, app, small_head, f"MRN-DUE-{k}") for k in range(3)]
     assert rate(client, auth, course["id"], "baseline", "2025-03-01").status_code == 201
     clear_screening(client, auth, course["id"])
