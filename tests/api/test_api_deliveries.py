@@ -144,6 +144,23 @@ def test_dose_deviation_and_incomplete(client, auth, course):
     assert sessions(client, auth, course["id"])["items"][0]["state"] == "incomplete"
 
 
+def test_a_delivered_matrix_is_compared_with_the_plan_on_all_four_measures(client, auth, course):
+    # the plan's coil sits 20 mm left of its target, z along +x; delivered 2 mm anterior and
+    # turned 10 degrees anticlockwise about its own z axis (a twist of -10: its size is logged)
+    import math
+
+    clear_screening(client, auth, course["id"])
+    first = sessions(client, auth, course["id"])["items"][0]
+    c, s = math.cos(math.radians(-10)), math.sin(math.radians(-10))
+    delivered = [[0.0, 0.0, 1.0, -58.0], [-s, -c, 0.0, 46.0], [c, -s, 0.0, 26.0], [0.0, 0.0, 0.0, 1.0]]
+    response = _post(client, auth, first["id"], delivery("2025-03-03", pose_matrix=delivered))
+    assert response.status_code == 201, response.text
+    deviation = response.json()["deviation"]
+    expected = {"centre_distance_mm": 2.0, "axis_to_target_mm": 2.0, "tilt_deg": 0.0, "twist_abs_deg": 10.0}
+    assert deviation["mean"] == deviation["worst"] == expected
+    assert (deviation["source"], deviation["n_poses"], deviation["n_left_out"]) == ("matrix", 1, 0)
+
+
 def test_a_delivery_logged_before_the_dose_said_which_intensity_was_given_reads_with_it(client, auth, app, course):
     # its stored dose lacks depth_adjusted and given_intensity_pct_mso: the CSV derived the
     # given intensity, the JSON answers left both out
