@@ -177,6 +177,12 @@ def test_stop_cancels_planned_sessions(client, auth, patient, approved_plan):
     assert response.status_code == 200 and response.json()["status"] == "stopped"
     states = {s["state"] for s in sessions(client, auth, course["id"])["items"]}
     assert states == {"cancelled"}
+    again = client.post(url, headers=auth["clinician"], json={"note": "typed twice"})
+    assert again.status_code == 409 and again.json()["detail"] == "course is already stopped"
+    stored = client.get(f"/api/v1/courses/{course['id']}", headers=auth["clinician"]).json()
+    assert {k: stored[k] for k in ("status", "status_note", "status_changed_at")} == {
+        k: response.json()[k] for k in ("status", "status_note", "status_changed_at")}
+    assert stored["status_note"] == "withdrew consent"
 
 
 def test_a_stopped_courses_safety_screening_is_not_replaced(client, auth, patient, approved_plan):
@@ -260,6 +266,31 @@ def test_a_course_paused_before_it_starts_resumes_no_earlier_than_its_start(clie
     resumed = client.post(f"{url}/resume", headers=auth["technician"])
     assert resumed.status_code == 200
     assert session_dates(sessions(client, auth, course["id"]))[0] == "2025-03-10"  # was 2025-03-04
+
+
+def test_a_pause_may_hold_from_the_courses_first_day(client, auth, app, patient, approved_plan):
+    fix_today(app, date(2025, 3, 1))
+    course = new_course(client, auth, patient["id"], approved_plan)
+    paused = client.post(f"/api/v1/courses/{course['id']}/pause", headers=auth["technician"],
+                         json={"from_date": "2025-03-03"})
+    assert paused.status_code == 200 and paused.json()["paused_from"] == "2025-03-03"
+
+
+def test_a_pause_from_a_later_day_resumed_before_that_day_moves_nothing(client, auth, app, patient,
+                                                                      approved_plan):
+    # resumed without a day before the pause holds any: it resumes from the pause's first day
+    fix_today(app, date(2025, 3, 3))
+    course = new_course(client, auth, patient["id"], approved_plan)
+    before = session_dates(sessions(client, auth, course["id"]))
+    url = f"/api/v1/courses/{course['id']}"
+    fix_now(app, "2025-03-03T08:00:00+00:00")
+    assert client.post(f"{url}/pause", headers=auth["technician"], json={"from_date": "2025-03-05"}).status_code == 200
+    fix_today(app, date(2025, 3, 4))
+    fix_now(app, "2025-03-04T08:00:00+00:00")
+    resumed = client.post(f"{url}/resume", headers=auth["technician"])
+    assert resumed.status_code == 200, resumed.text
+    assert (resumed.json()["status"], resumed.json()["status_changed_at"]) == ("active", "2025-03-04T08:00:00Z")
+    assert session_dates(sessions(client, auth, course["id"])) == before
 
 
 def test_a_pause_stored_before_its_course_started_resumes_from_the_start(client, auth, app, patient,
