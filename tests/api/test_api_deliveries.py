@@ -145,14 +145,15 @@ def test_dose_deviation_and_incomplete(client, auth, course):
 
 
 def test_a_delivered_matrix_is_compared_with_the_plan_on_all_four_measures(client, auth, course):
-    # the plan's coil sits 20 mm left of its target, z along +x; delivered 2 mm anterior and
-    # turned 10 degrees anticlockwise about its own z axis (a twist of -10: its size is logged)
+    # the plan's coil sits 20 mm left of its target, z along +x; delivered 2.004 mm anterior
+    # (logged to 0.01 mm) and turned 10 degrees anticlockwise about its own z axis (a twist
+    # of -10: its size is logged)
     import math
 
     clear_screening(client, auth, course["id"])
     first = sessions(client, auth, course["id"])["items"][0]
     c, s = math.cos(math.radians(-10)), math.sin(math.radians(-10))
-    delivered = [[0.0, 0.0, 1.0, -58.0], [-s, -c, 0.0, 46.0], [c, -s, 0.0, 26.0], [0.0, 0.0, 0.0, 1.0]]
+    delivered = [[0.0, 0.0, 1.0, -58.0], [-s, -c, 0.0, 46.004], [c, -s, 0.0, 26.0], [0.0, 0.0, 0.0, 1.0]]
     response = _post(client, auth, first["id"], delivery("2025-03-03", pose_matrix=delivered))
     assert response.status_code == 201, response.text
     deviation = response.json()["deviation"]
@@ -199,6 +200,9 @@ def test_pose_file_and_bad_pose(client, auth, course):
     response = _post(client, auth, second["id"], delivery(
         "2025-03-04", pose_file={"text": "not a navigator file"}))
     assert response.status_code == 422 and "unrecognised" in response.json()["detail"]
+    not_base64 = base64.b64encode(localite).decode()[:40] + "!" + base64.b64encode(localite).decode()[40:]
+    response = _post(client, auth, second["id"], delivery("2025-03-04", pose_file={"base64": not_base64}))
+    assert response.status_code == 422 and response.json()["detail"] == "pose_file.base64 is not valid base64"
 
 
 def _delivered_poses_json(samples) -> str:
