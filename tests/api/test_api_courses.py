@@ -32,6 +32,17 @@ def test_course_needs_an_approved_plan(client, auth, patient, plan_id):
     assert response.status_code == 422 and "plan_id" in response.json()["detail"]
 
 
+def test_a_course_on_another_patients_plan_is_refused(client, auth, patient, approved_plan):
+    # the target and coil pose are the plan's patient's own: never another patient's course
+    other = client.post("/api/v1/patients", headers=auth["technician"], json={"external_id": "MRN-OTHER-1"}).json()
+    url = f"/api/v1/patients/{other['id']}/courses"
+    response = client.post(url, headers=auth["clinician"],
+                           json={"plan_id": approved_plan, "start_date": "2025-03-03", "arm": "active"})
+    assert response.status_code == 422
+    assert response.json()["detail"] == f"plan_id: no plan '{approved_plan}' of this patient"
+    assert client.get(url, headers=auth["clinician"]).json()["items"] == []
+
+
 def _stop(client, auth, course: dict) -> None:
     response = client.post(f"/api/v1/courses/{course['id']}/stop", headers=auth["clinician"],
                            json={"note": "protocol changed"})
