@@ -96,6 +96,25 @@ def test_upload_stores_deidentified_copy_once(client, app, auth, patient, small_
     assert not any(app.state.storage.tmp_dir.iterdir())
 
 
+def test_the_same_image_uploaded_for_two_patients_is_each_ones_own(client, app, auth, patient, small_head,
+                                                                  tmp_path):
+    # a file sent for the wrong patient, then for the right one, must not come back as the
+    # first patient's record: deduplication is within one patient
+    other = client.post("/api/v1/patients", headers=auth["technician"], json={"external_id": "MRN-TWIN-2"}).json()
+    retyped = tmp_path / "retyped.nii.gz"  # the same image; only the text de-identification blanks differs
+    retyped.write_bytes(gzip.compress(gunzip_bytes(small_head).replace(b"Jane Doe 1980-04-02", b"John Roe 1971-01-01")))
+    first = upload_file(client, auth, patient, small_head, "t1.nii.gz")
+    assert first.status_code == 201, first.text
+    same_image = upload_file(client, auth, other, retyped, "t1.nii.gz")
+    assert same_image.status_code == 201, same_image.text
+    assert same_image.json()["patient_id"] == other["id"] and same_image.json()["sha256"] == first.json()["sha256"]
+    same_file = upload_file(client, auth, other, small_head, "t1.nii.gz")
+    assert same_file.status_code == 200 and same_file.json()["id"] == same_image.json()["id"]
+    for owner, record in ((patient, first), (other, same_image)):
+        listed = client.get(f"/api/v1/patients/{owner['id']}/images", headers=auth["auditor"]).json()
+        assert [i["id"] for i in listed] == [record.json()["id"]]
+
+
 def test_a_nifti2_upload_is_stored_without_its_text_fields_and_extensions(client, app, auth, patient, small_head,
                                                                          tmp_path):
     """NIfTI-2 has its own text fields (``unused_str`` among them) and extensions: none of the

@@ -61,13 +61,19 @@ def test_navigator_sees_only_approved_plans(client, auth, plan_id):
     assert client.get("/api/v1/plans?approved=false", headers=auth["navigator"]).json()["items"] == []
 
 
-def test_list_plans_filters(client, auth, plan_id, image):
+def test_list_plans_filters(client, app, auth, plan_id, image, small_head):
     def ids(**params):
         response = client.get("/api/v1/plans", headers=auth["auditor"], params=params)
         return [p["id"] for p in response.json()["items"]]
 
+    other = client.post("/api/v1/patients", headers=auth["technician"], json={"external_id": "MRN-OTHER-2"}).json()
+    with open(small_head, "rb") as handle:
+        other_image = client.post(f"/api/v1/patients/{other['id']}/images", headers=auth["technician"],
+                                  files={"file": ("t1.nii.gz", handle)}).json()
+    other_plan = insert_plan(app, other_image["id"], plan_dict())
     assert ids(image_id=image["id"]) == [plan_id]
     assert ids(patient_id=image["patient_id"], approved=False) == [plan_id]
+    assert ids(patient_id=image["patient_id"]) == [plan_id] and ids(patient_id=other["id"]) == [other_plan]
     assert ids(approved=True) == []
     assert ids(image_id="other") == []
 
