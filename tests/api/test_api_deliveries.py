@@ -11,7 +11,16 @@ from datetime import date
 import pytest
 from api_test_fakes import COIL_MATRIX, plan_dict
 from api_test_helpers import insert_plan
-from course_helpers import approve, clear_screening, delivery, fix_now, fix_today, new_course, sessions
+from course_helpers import (
+    another_patients_course,
+    approve,
+    clear_screening,
+    delivery,
+    fix_now,
+    fix_today,
+    new_course,
+    sessions,
+)
 
 
 @pytest.fixture
@@ -72,6 +81,27 @@ def test_screening_gates_the_first_session(client, auth, course):
     assert response.status_code == 200 and response.json()["status"]["cleared"]
     assert response.json()["override_by"] == "clinician"
     assert _post(client, auth, first["id"], delivery("2025-03-03")).status_code == 201
+
+
+def test_each_course_is_screened_on_its_own_answers(client, auth, app, course, small_head):
+    # one patient's screening (cleared, or overridden by a clinician) never clears, nor is
+    # replaced by, another patient's
+    other = another_patients_course(client, auth, app, small_head, "MRN-SCREEN-2")
+    screening_url = f"/api/v1/courses/{other['id']}/screening"
+    cleared = clear_screening(client, auth, course["id"])
+    other_first = sessions(client, auth, other["id"])["items"][0]
+    response = _post(client, auth, other_first["id"], delivery("2025-03-03"))
+    assert response.status_code == 409 and "no safety screening" in response.json()["detail"]
+    assert client.get(screening_url, headers=auth["clinician"]).status_code == 404
+    blocked = clear_screening(client, auth, other["id"], epilepsy_or_seizure=True)
+    assert blocked["status"]["cleared"] is False
+    response = _post(client, auth, other_first["id"], delivery("2025-03-03"))
+    assert response.status_code == 409 and "epilepsy_or_seizure" in response.json()["detail"]
+    overridden = client.post(f"{screening_url}/override", headers=auth["clinician"],
+                             json={"items": ["epilepsy_or_seizure"], "reason": "childhood febrile seizure only"})
+    assert overridden.status_code == 200 and overridden.json()["status"]["cleared"] is True
+    assert client.get(f"/api/v1/courses/{course['id']}/screening", headers=auth["clinician"]).json() == cleared
+    assert client.get(screening_url, headers=auth["clinician"]).json() == overridden.json()
 
 
 def test_screening_answers_validated(client, auth, course):

@@ -8,6 +8,7 @@ from datetime import date
 import pytest
 from course_helpers import (
     ZERO_ITEMS,
+    another_patients_course,
     approve,
     clear_screening,
     delivery,
@@ -316,25 +317,11 @@ def test_a_huge_bad_value_is_not_echoed_back_whole(client, auth, course):
     assert response.status_code == 422 and len(response.content) < 2000, len(response.content)
 
 
-def _another_course(client, auth, app, small_head, external_id: str) -> dict:
-    from api_test_fakes import plan_dict
-    from api_test_helpers import insert_plan
-
-    patient = client.post("/api/v1/patients", headers=auth["technician"],
-                          json={"external_id": external_id}).json()
-    with open(small_head, "rb") as handle:
-        image = client.post(f"/api/v1/patients/{patient['id']}/images", headers=auth["technician"],
-                            files={"file": ("head.nii.gz", handle, "application/gzip")}).json()
-    plan = {**plan_dict(), "plan_id": f"plan-{external_id}"}
-    approve(client, auth, insert_plan(app, image["id"], plan))
-    return new_course(client, auth, patient["id"], plan["plan_id"])
-
-
 @pytest.mark.parametrize("courses_per_query", [500, 3])  # 3: the four courses read in two chunks
 def test_the_ratings_due_across_courses_are_each_courses_own(client, auth, app, course, small_head,
                                                            monkeypatch, courses_per_query):
     monkeypatch.setattr("api.course_followups._IDS_PER_QUERY", courses_per_query)
-    others = [_another_course(client, auth, app, small_head, f"MRN-DUE-{k}") for k in range(3)]
+    others = [another_patients_course(client, auth, app, small_head, f"MRN-DUE-{k}") for k in range(3)]
     assert rate(client, auth, course["id"], "baseline", "2025-03-01").status_code == 201
     clear_screening(client, auth, course["id"])
     for s in sessions(client, auth, course["id"])["items"][:5]:
