@@ -121,6 +121,30 @@ def test_suicide_item_alert_stays_until_a_clinician_acknowledges(client, auth, c
     assert len(client.get("/api/v1/alerts?open=false", headers=auth["auditor"]).json()["items"]) == 1
 
 
+def test_a_courses_alerts_are_its_own(client, auth, app, course, small_head):
+    # another patient's suicide-item and seizure alerts are not this course's: not listed,
+    # not counted, and they do not hold its sessions
+    other = another_patients_course(client, auth, app, small_head, "MRN-ALERT-2")
+    suicide = rate(client, auth, other["id"], "baseline", "2025-03-01", {**ZERO_ITEMS, "3": 3}).json()
+    clear_screening(client, auth, other["id"])
+    other_first = sessions(client, auth, other["id"])["items"][0]
+    seizure = client.post(f"/api/v1/sessions/{other_first['id']}/delivery", headers=auth["technician"],
+                          json=delivery("2025-03-03", side_effects=["seizure"]))
+    assert seizure.status_code == 201, seizure.text
+    for open_only in ("true", "false"):
+        mine = client.get(f"/api/v1/courses/{course['id']}/alerts?open={open_only}", headers=auth["clinician"])
+        theirs = client.get(f"/api/v1/courses/{other['id']}/alerts?open={open_only}", headers=auth["clinician"])
+        assert mine.json()["items"] == []
+        assert {a["kind"] for a in theirs.json()["items"]} == {"suicide_item", "seizure"}
+    assert suicide["alert_id"] in {a["id"] for a in theirs.json()["items"]}
+    assert client.get(f"/api/v1/courses/{course['id']}", headers=auth["clinician"]).json()["open_alerts"] == 0
+    clear_screening(client, auth, course["id"])
+    first = sessions(client, auth, course["id"])["items"][0]
+    logged = client.post(f"/api/v1/sessions/{first['id']}/delivery", headers=auth["technician"],
+                         json=delivery("2025-03-03"))
+    assert logged.status_code == 201, logged.text
+
+
 def test_two_clinicians_acknowledging_at_once_one_is_told_it_was_done(client, auth, app, course, monkeypatch):
     # on PostgreSQL both read "open" and the second overwrote the first's name and note
     import time
