@@ -6,7 +6,7 @@ from __future__ import annotations
 import threading
 from datetime import date
 
-from course_helpers import fix_today, new_course, session_dates, sessions
+from course_helpers import another_patients_course, fix_today, new_course, session_dates, sessions
 
 
 def test_course_crossing_a_closure_and_a_calendar_change(client, auth, app, patient,
@@ -30,6 +30,27 @@ def test_course_crossing_a_closure_and_a_calendar_change(client, auth, app, pati
     response = client.patch(f"/api/v1/calendars/{calendar['id']}", headers=auth["admin"],
                             json={"working_weekdays": [9]})
     assert response.status_code == 422
+
+
+def test_a_closure_moves_only_the_sessions_of_courses_on_its_calendar(client, auth, app, patient, approved_plan,
+                                                                     small_head):
+    # two sites: a closure at one must not reschedule the other's patients, nor those on
+    # the default Monday-Friday calendar
+    fix_today(app, date(2025, 3, 1))
+    site_a, site_b = (client.post("/api/v1/calendars", headers=auth["admin"],
+                                  json={"name": name, "working_weekdays": [0, 1, 2, 3, 4]}).json()
+                      for name in ("site A", "site B"))
+    at_a = new_course(client, auth, patient["id"], approved_plan, calendar_id=site_a["id"])
+    at_b = another_patients_course(client, auth, app, small_head, "MRN-SITE-B", calendar_id=site_b["id"])
+    default = another_patients_course(client, auth, app, small_head, "MRN-SITE-0")
+    before = {c["id"]: session_dates(sessions(client, auth, c["id"])) for c in (at_a, at_b, default)}
+    assert "2025-03-12" in before[at_a["id"]]
+    response = client.patch(f"/api/v1/calendars/{site_a['id']}", headers=auth["clinician"],
+                            json={"add_closures": ["2025-03-12"]})
+    assert response.status_code == 200 and response.json()["moved_sessions"] == 8
+    assert "2025-03-12" not in session_dates(sessions(client, auth, at_a["id"]))
+    for other in (at_b, default):
+        assert session_dates(sessions(client, auth, other["id"])) == before[other["id"]]
 
 
 def test_a_closure_moves_the_sessions_a_paused_course_gives_before_its_pause(client, auth, app, patient,
