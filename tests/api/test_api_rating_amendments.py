@@ -99,6 +99,11 @@ def test_a_second_amendment_needs_the_version_it_corrects(client, auth, course):
     assert [(v["version"], v["total"], v["reason"]) for v in versions] == [
         (1, 22, "item typed from the wrong row of the paper form"), (2, 21, "second look"), (3, 25, None)]
     assert versions[1]["recorded_at"] == versions[0]["replaced_at"]
+    # an amended rating of the same course lists its own versions only, and leaves these
+    extra = rate(client, auth, course["id"], "extra", "2025-03-02", items_with_total(10)).json()
+    assert _amend(client, auth, extra["id"], items=items_with_total(11)).status_code == 200
+    assert [(v["version"], v["total"]) for v in _versions(client, auth, extra["id"])] == [(1, 10), (2, 11)]
+    assert _versions(client, auth, rating["id"]) == versions
 
 
 @pytest.mark.parametrize(("change", "status", "words"), [

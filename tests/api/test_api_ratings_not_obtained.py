@@ -6,7 +6,16 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
-from course_helpers import approve, clear_screening, delivery, fix_today, new_course, rate, sessions
+from course_helpers import (
+    another_patients_course,
+    approve,
+    clear_screening,
+    delivery,
+    fix_today,
+    new_course,
+    rate,
+    sessions,
+)
 
 
 @pytest.fixture
@@ -43,7 +52,7 @@ def _statuses(client, auth, course) -> dict[str, str]:
 
 
 def test_a_stopped_courses_unrated_week_leaves_the_due_list_once_recorded_not_obtained(
-        client, auth, app, course):
+        client, auth, app, course, small_head):
     _stopped_after_week1(client, auth, app, course)
     # the stop after session 7 closes week 2 early; both stayed overdue for ever. Week 1's
     # can no longer be taken (sessions 6 and 7 were given after it): missed, listed first
@@ -58,6 +67,13 @@ def test_a_stopped_courses_unrated_week_leaves_the_due_list_once_recorded_not_ob
     listed = client.get(f"/api/v1/courses/{course['id']}/ratings-not-obtained", headers=auth["auditor"])
     assert [(r["timepoint"], r["reason"]) for r in listed.json()["items"]] == [
         ("week1", "patient moved away"), ("week2", "no visit after the stop")]
+    # another patient's record is not this course's
+    other = another_patients_course(client, auth, app, small_head, "MRN-NOT-OBTAINED-2")
+    assert _not_obtained(client, auth, other, "baseline", "declined the interview").status_code == 201
+    again = client.get(f"/api/v1/courses/{course['id']}/ratings-not-obtained", headers=auth["auditor"])
+    assert again.json() == listed.json()
+    theirs = client.get(f"/api/v1/courses/{other['id']}/ratings-not-obtained", headers=auth["auditor"])
+    assert [r["timepoint"] for r in theirs.json()["items"]] == ["baseline"]
     # taken after all: the rating is accepted and the timepoint is done; the record stays
     assert rate(client, auth, course["id"], "week1", "2025-03-08").status_code == 201
     assert _statuses(client, auth, course)["week1"] == "done"
