@@ -311,11 +311,21 @@ def test_plan_for_missing_image_is_404(client, auth):
     assert response.status_code == 404
 
 
-def test_list_jobs_filters(client, auth, image):
+def test_list_jobs_filters(app, client, auth, image, small_head):
+    def ids(**params):
+        return [j["id"] for j in client.get("/api/v1/jobs", headers=auth["auditor"], params=params).json()["items"]]
+
     job = submit(client, auth["technician"], image["id"])
-    listed = client.get("/api/v1/jobs", headers=auth["auditor"],
-                        params={"state": "queued", "image_id": image["id"]}).json()
-    assert [j["id"] for j in listed["items"]] == [job["id"]]
+    other = client.post("/api/v1/patients", headers=auth["technician"], json={"external_id": "MRN-JOBS-2"}).json()
+    with open(small_head, "rb") as handle:
+        other_image = client.post(f"/api/v1/patients/{other['id']}/images", headers=auth["technician"],
+                                  files={"file": ("t1.nii.gz", handle)}).json()
+    other_job = submit(client, auth["technician"], other_image["id"])
+    with app.state.db.session() as session:
+        session.get(Job, other_job["id"]).state = "failed"
+    assert ids(state="queued", image_id=image["id"]) == [job["id"]]
+    assert ids(image_id=image["id"]) == [job["id"]] and ids(image_id=other_image["id"]) == [other_job["id"]]
+    assert ids(state="queued") == [job["id"]] and ids(state="failed") == [other_job["id"]]
     assert client.get("/api/v1/jobs", headers=auth["auditor"],
                       params={"state": "bogus"}).status_code == 422
 
