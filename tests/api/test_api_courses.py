@@ -118,6 +118,19 @@ def test_missed_session_is_rescheduled_and_course_extends(client, auth, app, pat
 
 
 
+def test_a_session_marked_missed_late_is_replaced_no_earlier_than_today(client, auth, app, patient, approved_plan):
+    # marked missed after the course's last planned day: the replacement is not put in the past
+    fix_today(app, date(2025, 3, 3))
+    course = new_course(client, auth, patient["id"], approved_plan)
+    last = sessions(client, auth, course["id"])["items"][-1]
+    assert last["date"] == "2025-03-21"
+    fix_today(app, date(2025, 3, 26))
+    response = client.post(f"/api/v1/sessions/{last['id']}/missed", headers=auth["technician"], json={})
+    assert response.status_code == 200, response.text
+    replacement = response.json()["items"][-1]
+    assert (replacement["replaces_index"], replacement["date"]) == (15, "2025-03-26")
+
+
 def test_who_marked_a_session_missed_when_and_why_is_kept(client, auth, app, patient, approved_plan):
     # the reason a clinician typed was accepted and dropped until 2026-12-06
     fix_today(app, date(2025, 3, 4))

@@ -174,6 +174,22 @@ def test_dose_deviation_and_incomplete(client, auth, course):
     assert sessions(client, auth, course["id"])["items"][0]["state"] == "incomplete"
 
 
+def test_a_navigators_log_answer_holds_no_clinical_content(client, auth, course):
+    # the answer shows what GET shows that role: a navigator logs side effects and notes
+    # but does not read them, nor the alerts they raise, back
+    clear_screening(client, auth, course["id"])
+    first = sessions(client, auth, course["id"])["items"][0]
+    body = delivery("2025-03-03", side_effects=["scalp_pain", "headache", "headache"], notes="mild headache",
+                    pct_of_mt=130)
+    logged = _post(client, auth, first["id"], body, role="navigator")
+    assert logged.status_code == 201, logged.text
+    answer = logged.json()
+    assert (answer["side_effects"], answer["notes"], answer["alerts"], answer["clinical_hidden"]) == ([], None, [], True)
+    stored = client.get(f"/api/v1/sessions/{first['id']}", headers=auth["clinician"]).json()["delivery"]
+    assert (stored["side_effects"], stored["notes"]) == (["headache", "scalp_pain"], "mild headache")
+    assert [a["kind"] for a in stored["alerts"]] == ["dose_above_protocol"]
+
+
 def test_a_delivered_matrix_is_compared_with_the_plan_on_all_four_measures(client, auth, course):
     # the plan's coil sits 20 mm left of its target, z along +x; delivered 2.004 mm anterior
     # (logged to 0.01 mm) and turned 10 degrees anticlockwise about its own z axis (a twist
