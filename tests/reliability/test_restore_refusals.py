@@ -22,7 +22,7 @@ from hand_made_backup import patient_row, table_backup
 from api.backup import backup
 from api.backup_manifest import MANIFEST, verify
 from api.config import Settings
-from api.restore import restore
+from api.restore import STAGING, restore
 from api.storage import sha256_file
 from navsvc.cli import main
 from navsvc.errors import InputError
@@ -157,14 +157,87 @@ def test_a_newer_versions_tables_and_columns_are_refused(tmp_path, fresh_databas
     assert _patient_count(target) == 0
 
 
-def test_rows_that_differ_from_the_manifest_are_refused(tmp_path, fresh_database_url):
+@pytest.mark.parametrize("listed, words", [
+    ({"patients": 2, "jobs": 1}, r"\(jobs: 0 rows, manifest 1, patients: 1 rows, manifest 2\)"),
+    ({"patients": 0}, r"\(patients: 1 rows, manifest 0\)")])  # a row the manifest does not list
+def test_rows_that_differ_from_the_manifest_are_refused(tmp_path, fresh_database_url, listed, words):
     folder = table_backup(tmp_path / "backup", {"patients": [patient_row("2025-03-30T10:00:00Z")]})
-    _edit_manifest(folder, lambda m: m["database"]["rows"].update(patients=2, jobs=1))
+    _edit_manifest(folder, lambda m: m["database"]["rows"].update(listed))
     target = Settings(data_dir=tmp_path / "srv" / "data", database_url=fresh_database_url)
-    with pytest.raises(InputError, match=r"does not hold the rows its manifest lists \(jobs: 0 rows, "
-                                         r"manifest 1, patients: 1 rows, manifest 2\)"):
+    with pytest.raises(InputError, match=r"does not hold the rows its manifest lists " + words):
         restore(target, folder)
     assert _patient_count(target) == 0
+
+
+def test_a_restore_into_a_database_that_holds_records_is_refused_and_changes_nothing(tmp_path, fresh_database_url):
+    # a new data folder, but the database URL left at a database in use (its service stopped)
+    folder = table_backup(tmp_path / "backup", {"patients": [patient_row("2025-03-30T10:00:00Z")]})
+    in_use = Settings(data_dir=tmp_path / "first" / "data", database_url=fresh_database_url)
+    restore(in_use, folder)
+    target = Settings(data_dir=tmp_path / "srv" / "data", database_url=in_use.resolved_database_url)
+    words = (r"the target database already holds records; restore into a new one" if fresh_database_url
+             else r"navsvc\.sqlite3\S* already exist in")
+    with pytest.raises(InputError, match=words):
+        restore(target, folder)
+    assert _patient_count(in_use) == 1 and _created_by_restore(tmp_path) == []
+
+
+def test_a_restore_left_interrupted_is_refused_until_its_staging_is_removed(made_backup, tmp_path,
+                                                                          fresh_database_url):
+    target = Settings(data_dir=tmp_path / "srv" / "data", database_url=fresh_database_url)
+    (target.data_dir / STAGING / "images").mkdir(parents=True)
+    with pytest.raises(InputError, match=f"{STAGING} is left from an interrupted restore; remove it"):
+        restore(target, made_backup)
+    assert _created_by_restore(tmp_path) == ["srv/data", f"srv/data/{STAGING}", f"srv/data/{STAGING}/images"]
+    assert _patient_count(target) == 0
+
+
+def test_a_file_that_differs_once_copied_is_refused_and_nothing_is_left(made_backup, tmp_path, fresh_database_url,
+                                                                      monkeypatch):
+    # a disk fault: the copy in place is not the file the backup holds (its checksum was read
+    # before); the restore stops and removes what it wrote
+    target = Settings(data_dir=tmp_path / "srv" / "data", database_url=fresh_database_url)
+    copy = shutil.copyfile
+
+    def copy_with_a_flipped_byte(source, destination, *args, **kwargs):
+        copy(source, destination, *args, **kwargs)
+        if "/files/images/" in str(source):
+            data = bytearray(Path(destination).read_bytes())
+            data[-1] ^= 0xFF
+            Path(destination).write_bytes(bytes(data))
+        return destination
+
+    monkeypatch.setattr(shutil, "copyfile", copy_with_a_flipped_byte)
+    with pytest.raises(InputError, match=r"images/\S+ changed while it was restored; check the disk"):
+        restore(target, made_backup)
+    assert _created_by_restore(tmp_path) == [] and _patient_count(target) == 0
+
+
+def test_a_sqlite_backup_whose_manifest_names_another_schema_revision_is_refused(made_backup, settings, tmp_path,
+                                                                                fresh_database_url):
+    if settings.database_url is not None:
+        pytest.skip("a PostgreSQL backup's tables are restored into the schema its manifest names")
+    from api.migrations import known_revisions
+
+    actual = verify(made_backup)["database"]["revision"]
+    other = sorted(known_revisions() - {actual})[0]
+    _edit_manifest(made_backup, lambda m: m["database"].update(revision=other))
+    target = Settings(data_dir=tmp_path / "srv" / "data", database_url=fresh_database_url)
+    with pytest.raises(InputError, match=f"at schema revision '{actual}', its manifest says '{other}'"):
+        restore(target, made_backup)
+    assert _created_by_restore(tmp_path) == [] and _patient_count(target) == 0
+
+
+def test_a_sqlite_backup_is_refused_for_a_postgresql_target(made_backup, settings, tmp_path):
+    if settings.database_url is not None or not os.environ.get("NAVSVC_TEST_POSTGRES_URL"):
+        pytest.skip("needs a SQLite backup and a PostgreSQL server (NAVSVC_TEST_POSTGRES_URL)")
+    from api.testing import postgres_schema
+
+    with postgres_schema(os.environ["NAVSVC_TEST_POSTGRES_URL"], prefix="r") as url:
+        target = Settings(data_dir=tmp_path / "srv" / "data", database_url=url)
+        with pytest.raises(InputError, match="this backup holds a SQLite database; restore it with the default"):
+            restore(target, made_backup)
+        assert _created_by_restore(tmp_path) == [] and _patient_count(target) == 0
 
 
 @pytest.mark.parametrize("leftover", ["navsvc.sqlite3-wal", "navsvc.sqlite3-shm"])
