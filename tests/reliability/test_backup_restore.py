@@ -4,6 +4,7 @@ backup is taken while the service writes."""
 from __future__ import annotations
 
 import shutil
+import sqlite3
 import threading
 import time
 import uuid
@@ -158,6 +159,8 @@ def test_backup_during_a_job_holds_only_what_the_records_name(app, client, image
     stale = _result_dir(app, plan) / ".registration-host-1-x"  # a killed step's scratch folder
     stale.mkdir()
     (stale / "0Warp.nii.gz").write_bytes(b"patient warp")
+    # a writer's temporary file, renamed over plan.json when done (or left by a killed writer)
+    (_result_dir(app, plan) / ".plan.json.host-1.tmp").write_bytes(b"patient plan data")
     running = app.state.storage.run_dir("running-job", 1)
     scratch = running / ".registration-host-2-y"
     scratch.mkdir()
@@ -174,9 +177,9 @@ def test_backup_during_a_job_holds_only_what_the_records_name(app, client, image
     manifest = backup(settings, tmp_path / "backup")
     assert manifest["missing"] == []
     recorded = {name for name in _files(settings.data_dir)
-                if not name.startswith("plans/running-job") and "/.registration-" not in name}
+                if not name.startswith("plans/running-job") and "/." not in name}
     assert set(manifest["files"]) == recorded and len(recorded) == 3  # the image, report.html, plan.json
-    assert not [p for p in (tmp_path / "backup").rglob("*") if "registration" in p.name]
+    assert not [p for p in (tmp_path / "backup").rglob("*") if "registration" in p.name or ".tmp" in p.name]
 
 
 def test_backup_lacking_files_warns_and_exits_1_and_restore_warns(
@@ -199,8 +202,8 @@ def test_backup_lacking_files_warns_and_exits_1_and_restore_warns(
     assert f"image {image['id']} ({stored_path}: missing)" in warning
     assert f"plan {lost} (" in warning and kept not in warning
     assert "run 'navsvc admin check-storage'" in warning
-    assert {(m["record"], m["id"]) for m in verify(tmp_path / "backup")["missing"]} == {
-        ("image", image["id"]), ("plan", lost)}
+    assert {(m["record"], m["id"], m["problem"]) for m in verify(tmp_path / "backup")["missing"]} == {
+        ("image", image["id"], "missing"), ("plan", lost, "missing")}
 
     _use_instance(monkeypatch, tmp_path / "restored", fresh_database_url)
     assert main(["admin", "restore", str(tmp_path / "backup")]) == 0
@@ -221,6 +224,16 @@ def test_backup_mistakes_are_one_error_line(cli_env, tmp_path, monkeypatch, caps
     err = capsys.readouterr().err
     assert err.startswith("navsvc: error: cannot use the database postgresql+psycopg://u:***@")
     assert err.count("\n") == 1
+
+
+def test_a_database_without_the_navsvc_schema_is_not_backed_up(tmp_path, fresh_database_url):
+    # NAVSVC_DATABASE_URL (or the data folder) pointing at some other, empty database
+    settings = Settings(data_dir=tmp_path / "data", database_url=fresh_database_url)
+    if fresh_database_url is None:
+        settings.data_dir.mkdir()
+        sqlite3.connect(settings.data_dir / "navsvc.sqlite3").close()
+    with pytest.raises(InputError, match=r"holds no navsvc schema \(no alembic_version\); check NAVSVC_DATABASE_URL"):
+        backup(settings, tmp_path / "backup")
 
 
 def test_timestamps_keep_their_instant_when_table_rows_are_restored(tmp_path, fresh_database_url):
