@@ -173,6 +173,30 @@ def test_audit_time_filters_and_access(client, auth):
     assert found.status_code == 200 and [e["method"] for e in found.json()["items"]] == ["PROPFIND"]
 
 
+@pytest.mark.parametrize("status, outcome", [(200, "success"), (399, "success"), (400, "rejected"), (401, "unauthenticated"),
+                                             (403, "denied"), (404, "not_found"), (499, "rejected"), (500, "error")])
+def test_each_status_has_its_audit_outcome(status, outcome):
+    from api.audit import outcome_of
+
+    assert outcome_of(status) == outcome
+
+
+def test_a_request_that_fails_unhandled_is_recorded_as_an_error(app, auth, patient, monkeypatch):
+    from fastapi.testclient import TestClient
+
+    def broken(*_args, **_kwargs):
+        raise RuntimeError("a bug")
+
+    with TestClient(app, raise_server_exceptions=False) as client:
+        monkeypatch.setattr("api.routes.patients.patient_out", broken)
+        assert client.get(f"/api/v1/patients/{patient['id']}", headers=auth["clinician"]).status_code == 500
+        monkeypatch.undo()
+        app.state.audit.flush()
+        events = client.get("/api/v1/audit", headers=auth["admin"], params={"outcome": "error"}).json()["items"]
+    assert [(e["method"], e["route"], e["resource_id"], e["status_code"], e["token_name"]) for e in events] == [
+        ("GET", "/api/v1/patients/{patient_id}", patient["id"], 500, "clinician")]
+
+
 def test_an_unrecorded_change_says_it_was_made_and_logs_its_event(app, auth, caplog):
     # the write is committed before its audit event; when the event cannot be committed the
     # answer said "nothing was returned" although the patient had been stored
