@@ -286,6 +286,43 @@ def test_upload_over_limit_is_413(tmp_path, database_url):
         assert not any(app.state.storage.tmp_dir.iterdir())
 
 
+def _multipart(parts: list[tuple[str, bytes]], boundary: bytes = b"navsvc-test-boundary") -> tuple[bytes, dict]:
+    """A multipart body of file ``parts`` (field name, content) and its content-type header."""
+    body = b"".join(b"--" + boundary + b'\r\nContent-Disposition: form-data; name="' + name.encode()
+                    + b'"; filename="t1.nii"\r\n\r\n' + content + b"\r\n" for name, content in parts)
+    return body + b"--" + boundary + b"--\r\n", {"content-type": "multipart/form-data; boundary=" + boundary.decode()}
+
+
+def test_an_upload_limit_is_kept_while_the_body_streams(tmp_path, database_url):
+    # a body sent without its length (chunked) is counted as it comes; one exactly at the
+    # limit is read and checked as an image
+    from api.tokens import create_token
+
+    app = create_app(Settings(data_dir=tmp_path / "d", database_url=database_url,
+                              embedded_worker=False, max_upload_mb=1))
+    with TestClient(app) as client:
+        headers = {"Authorization": f"Bearer {create_token(app.state.db, 't', 'technician')}"}
+        patient = client.post("/api/v1/patients", headers=headers, json={"external_id": "big"}).json()
+        url = f"/api/v1/patients/{patient['id']}/images"
+        for size, status in ((1024 * 1024 + 1, 413), (1024 * 1024, 422)):
+            body, content_type = _multipart([("file", b"\0" * size)])
+            chunks = (body[k:k + 65536] for k in range(0, len(body), 65536))
+            response = client.post(url, headers={**headers, **content_type}, content=chunks)
+            assert response.status_code == status, response.text
+            assert ("NAVSVC_MAX_UPLOAD_MB" in response.json()["detail"]) == (status == 413)
+        assert_nothing_stored(client, app, {"technician": headers}, patient)
+
+
+def test_an_upload_with_two_file_parts_is_422(client, app, auth, patient, small_head):
+    # which of two images is the patient's? neither is stored
+    head = small_head.read_bytes()
+    body, content_type = _multipart([("file", head), ("file", head)])
+    response = client.post(f"/api/v1/patients/{patient['id']}/images", content=body,
+                           headers={**auth["technician"], **content_type})
+    assert response.status_code == 422 and "send exactly one 'file' part" in response.json()["detail"]
+    assert_nothing_stored(client, app, auth, patient)
+
+
 @pytest.mark.parametrize(("name", "data", "words"), [
     ("scan-0042.nii.gz", b"\x1f\x8b\x08\x00garbage", "is not a readable NIfTI image"),
     ("scan-0042.nii", b"x" * 400, "is not a readable NIfTI image"),
