@@ -208,6 +208,25 @@ def test_a_delivered_matrix_is_compared_with_the_plan_on_all_four_measures(clien
     assert (deviation["source"], deviation["n_poses"], deviation["n_left_out"]) == ("matrix", 1, 0)
 
 
+def test_the_course_summary_averages_the_logged_poses_and_counts_adherence_without_cancelled(client, auth, course):
+    # two sessions given 1 mm and 3 mm off the planned coil centre, one missed, then the
+    # course stopped: 2 of 3 sessions due were given (the cancelled ones were never due)
+    clear_screening(client, auth, course["id"])
+    items = sessions(client, auth, course["id"])["items"]
+    for item, day, shift_mm in ((items[0], "2025-03-03", 1.0), (items[1], "2025-03-04", 3.0)):
+        moved = [row[:] for row in COIL_MATRIX]
+        moved[1][3] += shift_mm
+        assert _post(client, auth, item["id"], delivery(day, pose_matrix=moved)).status_code == 201
+    assert client.post(f"/api/v1/sessions/{items[2]['id']}/missed", headers=auth["technician"],
+                       json={}).status_code == 200
+    assert client.post(f"/api/v1/courses/{course['id']}/stop", headers=auth["clinician"],
+                       json={"note": "moved away"}).status_code == 200
+    summary = client.get(f"/api/v1/courses/{course['id']}/summary", headers=auth["clinician"]).json()
+    assert summary["adherence"] == 0.667 and summary["cumulative_pulses"] == 6000
+    assert summary["deviation"]["mean"]["centre_distance_mm"] == 2.0
+    assert summary["deviation"]["worst"]["centre_distance_mm"] == 3.0
+
+
 def test_a_delivery_logged_before_the_dose_said_which_intensity_was_given_reads_with_it(client, auth, app, course):
     # its stored dose lacks depth_adjusted and given_intensity_pct_mso: the CSV derived the
     # given intensity, the JSON answers left both out
