@@ -201,6 +201,8 @@ def test_stop_cancels_planned_sessions(client, auth, patient, approved_plan):
     assert response.status_code == 200 and response.json()["status"] == "stopped"
     states = {s["state"] for s in sessions(client, auth, course["id"])["items"]}
     assert states == {"cancelled"}
+    # a cancelled session is not on its day's list: nobody is called in for it
+    assert client.get("/api/v1/schedule?date=2025-03-03", headers=auth["technician"]).json()["items"] == []
     again = client.post(url, headers=auth["clinician"], json={"note": "typed twice"})
     assert again.status_code == 409 and again.json()["detail"] == "course is already stopped"
     stored = client.get(f"/api/v1/courses/{course['id']}", headers=auth["clinician"]).json()

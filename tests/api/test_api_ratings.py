@@ -342,10 +342,16 @@ def test_a_huge_bad_value_is_not_echoed_back_whole(client, auth, course):
 
 
 @pytest.mark.parametrize("courses_per_query", [500, 3])  # 3: the four courses read in two chunks
-def test_the_ratings_due_across_courses_are_each_courses_own(client, auth, app, course, small_head,
+def test_the_ratings_due_across_courses_are_each_courses_own(client, auth, app, course, patient, small_head,
                                                            monkeypatch, courses_per_query):
     monkeypatch.setattr("api.course_followups._IDS_PER_QUERY", courses_per_query)
     others = [another_patients_course(client, auth, app, small_head, f"MRN-DUE-{k}") for k in range(3)]
+    owner = {course["id"]: (patient["id"], patient["external_id"])} | {
+        c["id"]: (c["patient_id"], f"MRN-DUE-{k}") for k, c in enumerate(others)}
+    # the day list names each session's own patient, once
+    day = client.get("/api/v1/schedule?date=2025-03-03", headers=auth["technician"]).json()["items"]
+    assert sorted((i["course_id"], i["patient_id"], i["patient_external_id"], i["index"]) for i in day) == sorted(
+        (course_id, *who, 1) for course_id, who in owner.items())
     assert rate(client, auth, course["id"], "baseline", "2025-03-01").status_code == 201
     clear_screening(client, auth, course["id"])
     for s in sessions(client, auth, course["id"])["items"][:5]:
@@ -362,6 +368,7 @@ def test_the_ratings_due_across_courses_are_each_courses_own(client, auth, app, 
     assert {(i["course_id"], i["timepoint"], i["status"]) for i in due} == expected == {
         (course["id"], "week1", "overdue"), (others[0]["id"], "baseline", "overdue"),
         (others[2]["id"], "baseline", "overdue")}
+    assert len(due) == 3 and all((i["patient_id"], i["patient_external_id"]) == owner[i["course_id"]] for i in due)
 
 
 @pytest.mark.parametrize("timepoint,valid", [("week99", True), ("week100", True), ("week200", True),
