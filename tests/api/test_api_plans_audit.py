@@ -76,6 +76,13 @@ def test_list_plans_filters(client, app, auth, plan_id, image, small_head):
     assert ids(patient_id=image["patient_id"]) == [plan_id] and ids(patient_id=other["id"]) == [other_plan]
     assert ids(approved=True) == []
     assert ids(image_id="other") == []
+    # one approval is its own plan's: the other stays unapproved, also to a navigator
+    assert client.post(f"/api/v1/plans/{other_plan}/approval", headers=auth["clinician"]).status_code == 201
+    assert ids(approved=True) == [other_plan] and ids(approved=False) == [plan_id]
+    assert client.get(f"/api/v1/plans/{plan_id}", headers=auth["auditor"]).json()["approval"] is None
+    navigator = client.get("/api/v1/plans", headers=auth["navigator"]).json()["items"]
+    assert [p["id"] for p in navigator] == [other_plan]
+    assert client.get(f"/api/v1/plans/{plan_id}", headers=auth["navigator"]).status_code == 404
 
 
 @pytest.fixture
