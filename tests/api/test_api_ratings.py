@@ -358,6 +358,10 @@ def test_the_ratings_due_across_courses_are_each_courses_own(client, auth, app, 
         assert client.post(f"/api/v1/sessions/{s['id']}/delivery", headers=auth["technician"],
                            json=delivery(s["date"])).status_code == 201
     assert rate(client, auth, others[1]["id"], "baseline", "2025-03-02").status_code == 201
+    clear_screening(client, auth, others[1]["id"])  # its session 1 given late, on 3/11
+    first_of_other = sessions(client, auth, others[1]["id"])["items"][0]
+    assert client.post(f"/api/v1/sessions/{first_of_other['id']}/delivery", headers=auth["technician"],
+                       json=delivery("2025-03-11")).status_code == 201
     fix_today(app, date(2025, 3, 12))
     due = client.get("/api/v1/assessments/due", headers=auth["clinician"]).json()["items"]
     expected = set()
@@ -369,6 +373,7 @@ def test_the_ratings_due_across_courses_are_each_courses_own(client, auth, app, 
         (course["id"], "week1", "overdue"), (others[0]["id"], "baseline", "overdue"),
         (others[2]["id"], "baseline", "overdue")}
     assert len(due) == 3 and all((i["patient_id"], i["patient_external_id"]) == owner[i["course_id"]] for i in due)
+    assert [i["due_on"] for i in due if i["course_id"] == course["id"]] == ["2025-03-07"]  # the day session 5 was given
 
 
 @pytest.mark.parametrize("timepoint,valid", [("week99", True), ("week100", True), ("week200", True),
