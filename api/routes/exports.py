@@ -40,7 +40,7 @@ def export(
     (targets text file) or `simnibs` (`matsimnibs`). Readers as for the plan, and only
     once a clinician has approved it (409 before): a file a navigation system can load
     never carries a target nobody approved."""
-    plan, _ = visible_plan(db, plan_id, principal)
+    plan = visible_plan(db, plan_id, principal)
     if plan.approval is None:
         raise ProblemError(409, f"plan '{plan_id}' is not approved: its navigator files are available once "
                                 f"a clinician approves it (POST /api/v1/plans/{plan_id}/approval) after "
@@ -59,7 +59,7 @@ def report(
 ) -> FileResponse:
     """The visual quality-control report (HTML) of the plan: target, scalp entry and
     coil on the patient's own MRI. Readers as for the plan."""
-    plan, _ = visible_plan(db, plan_id, principal)
+    plan = visible_plan(db, plan_id, principal)
     path = plan_file(request.app.state.storage, plan, "report")
     if not path.is_file():
         raise ProblemError(404, f"plan '{plan_id}' has no report")

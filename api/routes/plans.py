@@ -6,12 +6,12 @@ from pathlib import Path
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
-from sqlalchemy import Row, select
+from sqlalchemy import Row
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from api.deps import DbSession, SessionRoute, require_roles, set_audit_resource
-from api.models import Approval, Image, Plan
+from api.models import Approval, Plan
 from api.problems import ProblemError
 from api.reads import (
     APPROVALS,
@@ -78,8 +78,8 @@ def hidden_from(principal: Principal, approved: bool) -> bool:
     return principal.role == "navigator" and not approved
 
 
-def visible_plan(db: Session, plan_id: str, principal: Principal) -> tuple[Plan, str]:
-    """Return the plan and its patient id, as far as ``principal`` may see it.
+def visible_plan(db: Session, plan_id: str, principal: Principal) -> Plan:
+    """Return the plan, as far as ``principal`` may see it.
 
     A navigator sees approved plans only; for it an unapproved plan is answered
     exactly like a missing one.
@@ -91,11 +91,10 @@ def visible_plan(db: Session, plan_id: str, principal: Principal) -> tuple[Plan,
     """
     if "\x00" in plan_id:
         raise ProblemError(404, "no plan with this id")
-    row = db.execute(select(Plan, Image.patient_id).join(Image, Plan.image_id == Image.id)
-                     .where(Plan.id == plan_id)).first()
-    if row is None or hidden_from(principal, approved=row[0].approval is not None):
+    plan = db.get(Plan, plan_id)
+    if plan is None or hidden_from(principal, approved=plan.approval is not None):
         raise ProblemError(404, f"no plan with id '{plan_id}'")
-    return row[0], row[1]
+    return plan
 
 
 @router.get("/plans", response_model=PlanList, summary="List plans", responses=problems(422))
@@ -151,7 +150,7 @@ def approve_plan(
     plan can be used by a treatment course or seen by a navigation system. A plan
     whose QC report or plan file is missing from the data folder cannot be approved
     (409)."""
-    plan, _ = visible_plan(db, plan_id, principal)
+    plan = visible_plan(db, plan_id, principal)
     if plan.approval is not None:
         raise ProblemError(409, f"plan '{plan_id}' was already approved by "
                                 f"{plan.approval.approved_by}")

@@ -80,6 +80,8 @@ def test_list_plans_filters(client, app, auth, plan_id, image, small_head):
     assert client.post(f"/api/v1/plans/{other_plan}/approval", headers=auth["clinician"]).status_code == 201
     assert ids(approved=True) == [other_plan] and ids(approved=False) == [plan_id]
     assert client.get(f"/api/v1/plans/{plan_id}", headers=auth["auditor"]).json()["approval"] is None
+    for plan, owner in ((plan_id, image["patient_id"]), (other_plan, other["id"])):
+        assert client.get(f"/api/v1/plans/{plan}", headers=auth["auditor"]).json()["patient_id"] == owner
     navigator = client.get("/api/v1/plans", headers=auth["navigator"]).json()["items"]
     assert [p["id"] for p in navigator] == [other_plan]
     assert client.get(f"/api/v1/plans/{plan_id}", headers=auth["navigator"]).status_code == 404
