@@ -99,6 +99,14 @@ def test_response_and_remission_over_the_course(client, auth, course):
     assert listed[1]["response"] is False and listed[1]["baseline_total"] == 24
 
 
+def test_extra_ratings_are_any_number_listed_in_the_order_they_were_taken(client, auth, course):
+    # a second extra rating is not a duplicate timepoint; one typed in late is listed by its time
+    for day in ("2025-03-05", "2025-03-02"):
+        assert rate(client, auth, course["id"], "extra", day).status_code == 201
+    listed = client.get(f"/api/v1/courses/{course['id']}/assessments", headers=auth["auditor"]).json()["items"]
+    assert [(a["timepoint"], a["rated_at"][:10]) for a in listed] == [("extra", "2025-03-02"), ("extra", "2025-03-05")]
+
+
 def test_suicide_item_alert_stays_until_a_clinician_acknowledges(client, auth, course):
     response = rate(client, auth, course["id"], "baseline", "2025-03-01",
                     {**ZERO_ITEMS, "3": 3})
