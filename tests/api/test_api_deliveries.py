@@ -83,6 +83,33 @@ def test_screening_gates_the_first_session(client, auth, course):
     assert _post(client, auth, first["id"], delivery("2025-03-03")).status_code == 201
 
 
+def test_a_new_screening_drops_the_override_of_the_last(client, auth, course):
+    # answers given again need a new clinical decision: the old override does not carry over
+    clear_screening(client, auth, course["id"], epilepsy_or_seizure=True)
+    url = f"/api/v1/courses/{course['id']}/screening"
+    overridden = client.post(f"{url}/override", headers=auth["clinician"],
+                             json={"items": ["epilepsy_or_seizure"], "reason": "childhood febrile seizure only"})
+    assert overridden.json()["status"]["cleared"] is True
+    again = clear_screening(client, auth, course["id"], epilepsy_or_seizure=True)
+    assert again["status"]["cleared"] is False and again["status"]["blocking_items"] == ["epilepsy_or_seizure"]
+    assert (again["override_items"], again["override_reason"], again["override_by"]) == ([], None, None)
+    first = sessions(client, auth, course["id"])["items"][0]
+    response = _post(client, auth, first["id"], delivery("2025-03-03"))
+    assert response.status_code == 409 and "epilepsy_or_seizure" in response.json()["detail"]
+
+
+def test_overrides_add_up_and_need_a_screening_first(client, auth, course):
+    url = f"/api/v1/courses/{course['id']}/screening/override"
+    reason = {"reason": "benefit outweighs the risk; discussed with the patient"}
+    early = client.post(url, headers=auth["clinician"], json={"items": ["syncope"], **reason})
+    assert early.status_code == 409 and early.json()["detail"] == "record the safety screening before overriding it"
+    clear_screening(client, auth, course["id"], epilepsy_or_seizure=True, syncope=True)
+    first = client.post(url, headers=auth["clinician"], json={"items": ["syncope"], **reason}).json()
+    assert first["status"]["cleared"] is False and first["status"]["blocking_items"] == ["epilepsy_or_seizure"]
+    both = client.post(url, headers=auth["clinician"], json={"items": ["epilepsy_or_seizure"], **reason}).json()
+    assert both["status"]["cleared"] is True and both["override_items"] == ["epilepsy_or_seizure", "syncope"]
+
+
 def test_each_course_is_screened_on_its_own_answers(client, auth, app, course, small_head):
     # one patient's screening (cleared, or overridden by a clinician) never clears, nor is
     # replaced by, another patient's
