@@ -22,7 +22,7 @@ from api.reads import (
     fetch_rows,
     read_connection,
 )
-from api.routes.common import Limit, Offset, problems
+from api.routes.common import Limit, Offset, get_or_404, problems
 from api.schemas import ApprovalIn, ApprovalOut, PlanList, PlanOut
 from api.security import Principal
 from api.storage import Storage
@@ -91,9 +91,9 @@ def visible_plan(db: Session, plan_id: str, principal: Principal) -> Plan:
     """
     if "\x00" in plan_id:
         raise ProblemError(404, "no plan with this id")
-    plan = db.get(Plan, plan_id)
-    if plan is None or hidden_from(principal, approved=plan.approval is not None):
-        raise ProblemError(404, f"no plan with id '{plan_id}'")
+    plan = get_or_404(db, Plan, plan_id, "plan")
+    if hidden_from(principal, approved=plan.approval is not None):
+        raise ProblemError(404, f"no plan with id '{plan_id}'")  # as for a missing plan
     return plan
 
 
