@@ -45,6 +45,15 @@ def upload_file(client, auth, patient, path: Path, name: str):
                            files={"file": (name, handle)})
 
 
+def another_patients_image(client, auth, head_path: Path, external_id: str) -> dict:
+    """Register patient ``external_id`` and upload ``head_path`` as their T1; return the
+    image record (its ``patient_id`` names the new patient)."""
+    patient = client.post("/api/v1/patients", headers=auth["technician"], json={"external_id": external_id}).json()
+    response = upload_file(client, auth, patient, head_path, "head.nii.gz")
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
 def assert_nothing_stored(client, app, auth, patient) -> None:
     """No image record, no stored file and an empty spool."""
     url = f"/api/v1/patients/{patient['id']}/images"

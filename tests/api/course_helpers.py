@@ -45,16 +45,12 @@ def another_patients_course(client, auth, app, head_path, external_id: str, **ex
     """Register patient ``external_id``, upload ``head_path`` as their T1, approve a plan of
     it and return their course (:func:`new_course`)."""
     from api_test_fakes import plan_dict
-    from api_test_helpers import insert_plan
+    from api_test_helpers import another_patients_image, insert_plan
 
-    patient = client.post("/api/v1/patients", headers=auth["technician"],
-                          json={"external_id": external_id}).json()
-    with open(head_path, "rb") as handle:
-        image = client.post(f"/api/v1/patients/{patient['id']}/images", headers=auth["technician"],
-                            files={"file": ("head.nii.gz", handle, "application/gzip")}).json()
+    image = another_patients_image(client, auth, head_path, external_id)
     plan = {**plan_dict(), "plan_id": f"plan-{external_id}"}
     approve(client, auth, insert_plan(app, image["id"], plan))
-    return new_course(client, auth, patient["id"], plan["plan_id"], **extra)
+    return new_course(client, auth, image["patient_id"], plan["plan_id"], **extra)
 
 
 def clear_screening(client, auth, course_id: str, **yes) -> dict:

@@ -11,6 +11,7 @@ import time
 import uuid
 
 import pytest
+from api_test_helpers import another_patients_image
 from fastapi.testclient import TestClient
 
 from api.app import create_app
@@ -316,10 +317,7 @@ def test_list_jobs_filters(app, client, auth, image, small_head):
         return [j["id"] for j in client.get("/api/v1/jobs", headers=auth["auditor"], params=params).json()["items"]]
 
     job = submit(client, auth["technician"], image["id"])
-    other = client.post("/api/v1/patients", headers=auth["technician"], json={"external_id": "MRN-JOBS-2"}).json()
-    with open(small_head, "rb") as handle:
-        other_image = client.post(f"/api/v1/patients/{other['id']}/images", headers=auth["technician"],
-                                  files={"file": ("t1.nii.gz", handle)}).json()
+    other_image = another_patients_image(client, auth, small_head, "MRN-JOBS-2")
     other_job = submit(client, auth["technician"], other_image["id"])
     with app.state.db.session() as session:
         session.get(Job, other_job["id"]).state = "failed"

@@ -6,7 +6,7 @@ import json
 
 import pytest
 from api_test_fakes import plan_dict
-from api_test_helpers import insert_plan
+from api_test_helpers import another_patients_image, insert_plan
 
 from api.models import Plan
 
@@ -66,21 +66,18 @@ def test_list_plans_filters(client, app, auth, plan_id, image, small_head):
         response = client.get("/api/v1/plans", headers=auth["auditor"], params=params)
         return [p["id"] for p in response.json()["items"]]
 
-    other = client.post("/api/v1/patients", headers=auth["technician"], json={"external_id": "MRN-OTHER-2"}).json()
-    with open(small_head, "rb") as handle:
-        other_image = client.post(f"/api/v1/patients/{other['id']}/images", headers=auth["technician"],
-                                  files={"file": ("t1.nii.gz", handle)}).json()
+    other_image = another_patients_image(client, auth, small_head, "MRN-OTHER-2")
     other_plan = insert_plan(app, other_image["id"], plan_dict())
     assert ids(image_id=image["id"]) == [plan_id]
     assert ids(patient_id=image["patient_id"], approved=False) == [plan_id]
-    assert ids(patient_id=image["patient_id"]) == [plan_id] and ids(patient_id=other["id"]) == [other_plan]
+    assert ids(patient_id=image["patient_id"]) == [plan_id] and ids(patient_id=other_image["patient_id"]) == [other_plan]
     assert ids(approved=True) == []
     assert ids(image_id="other") == []
     # one approval is its own plan's: the other stays unapproved, also to a navigator
     assert client.post(f"/api/v1/plans/{other_plan}/approval", headers=auth["clinician"]).status_code == 201
     assert ids(approved=True) == [other_plan] and ids(approved=False) == [plan_id]
     assert client.get(f"/api/v1/plans/{plan_id}", headers=auth["auditor"]).json()["approval"] is None
-    for plan, owner in ((plan_id, image["patient_id"]), (other_plan, other["id"])):
+    for plan, owner in ((plan_id, image["patient_id"]), (other_plan, other_image["patient_id"])):
         assert client.get(f"/api/v1/plans/{plan}", headers=auth["auditor"]).json()["patient_id"] == owner
     navigator = client.get("/api/v1/plans", headers=auth["navigator"]).json()["items"]
     assert [p["id"] for p in navigator] == [other_plan]
