@@ -82,6 +82,15 @@ def delivery(day: str, pulses: int = 3000, **extra) -> dict:
             **extra}
 
 
+def log_delivery(client, auth, session_id: str, body: dict, key: str | None = None, role: str = "technician"):
+    """POST a delivery log of session ``session_id`` as ``role``, with an Idempotency-Key
+    when ``key`` is given; return the response."""
+    headers = dict(auth[role])
+    if key:
+        headers["Idempotency-Key"] = key
+    return client.post(f"/api/v1/sessions/{session_id}/delivery", headers=headers, json=body)
+
+
 def rate(client, auth, course_id: str, timepoint: str, day: str, total_items: dict | None = None,
          headers=None):
     """Post a HAMD-17 rating and return the response."""

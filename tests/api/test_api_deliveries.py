@@ -1,4 +1,5 @@
-"""Delivery logs over HTTP: screening gate, due rules, idempotent retries, dose, deviation."""
+"""Delivery logs over HTTP: due rules, idempotent retries, dose, deviation (the screening
+gate: test_api_screening.py)."""
 
 from __future__ import annotations
 
@@ -12,12 +13,12 @@ import pytest
 from api_test_fakes import COIL_MATRIX, plan_dict
 from api_test_helpers import insert_plan
 from course_helpers import (
-    another_patients_course,
     approve,
     clear_screening,
     delivery,
     fix_now,
     fix_today,
+    log_delivery,
     new_course,
     sessions,
 )
@@ -32,13 +33,6 @@ def course(client, auth, app, image) -> dict:
     approve(client, auth, plan_id)
     fix_today(app, date(2025, 3, 3))
     return new_course(client, auth, image["patient_id"], plan_id)
-
-
-def _post(client, auth, session_id, body, key=None, role="technician"):
-    headers = dict(auth[role])
-    if key:
-        headers["Idempotency-Key"] = key
-    return client.post(f"/api/v1/sessions/{session_id}/delivery", headers=headers, json=body)
 
 
 def test_an_empty_idempotency_key_is_422(client, auth, course):
@@ -63,96 +57,19 @@ def test_a_motor_threshold_that_is_not_a_number_is_422_saying_so(client, auth, c
     assert sessions(client, auth, course["id"])["items"][0]["state"] == "planned"
 
 
-def test_screening_gates_the_first_session(client, auth, course):
-    first = sessions(client, auth, course["id"])["items"][0]
-    response = _post(client, auth, first["id"], delivery("2025-03-03"))
-    assert response.status_code == 409 and "no safety screening" in response.json()["detail"]
-    screening = clear_screening(client, auth, course["id"], epilepsy_or_seizure=True,
-                                current_medication=True)
-    assert screening["status"]["blocking_items"] == ["epilepsy_or_seizure"]
-    response = _post(client, auth, first["id"], delivery("2025-03-03"))
-    assert response.status_code == 409 and "epilepsy_or_seizure" in response.json()["detail"]
-    url = f"/api/v1/courses/{course['id']}/screening/override"
-    body = {"items": ["epilepsy_or_seizure"], "reason": "childhood febrile seizure only"}
-    assert client.post(url, headers=auth["technician"], json=body).status_code == 403
-    response = client.post(url, headers=auth["clinician"], json={**body, "items": ["syncope"]})
-    assert response.status_code == 422 and "nothing to override" in response.json()["detail"]
-    response = client.post(url, headers=auth["clinician"], json=body)
-    assert response.status_code == 200 and response.json()["status"]["cleared"]
-    assert response.json()["override_by"] == "clinician"
-    assert _post(client, auth, first["id"], delivery("2025-03-03")).status_code == 201
-
-
-def test_a_new_screening_drops_the_override_of_the_last(client, auth, course):
-    # answers given again need a new clinical decision: the old override does not carry over
-    clear_screening(client, auth, course["id"], epilepsy_or_seizure=True)
-    url = f"/api/v1/courses/{course['id']}/screening"
-    overridden = client.post(f"{url}/override", headers=auth["clinician"],
-                             json={"items": ["epilepsy_or_seizure"], "reason": "childhood febrile seizure only"})
-    assert overridden.json()["status"]["cleared"] is True
-    again = clear_screening(client, auth, course["id"], epilepsy_or_seizure=True)
-    assert again["status"]["cleared"] is False and again["status"]["blocking_items"] == ["epilepsy_or_seizure"]
-    assert (again["override_items"], again["override_reason"], again["override_by"]) == ([], None, None)
-    first = sessions(client, auth, course["id"])["items"][0]
-    response = _post(client, auth, first["id"], delivery("2025-03-03"))
-    assert response.status_code == 409 and "epilepsy_or_seizure" in response.json()["detail"]
-
-
-def test_overrides_add_up_and_need_a_screening_first(client, auth, course):
-    url = f"/api/v1/courses/{course['id']}/screening/override"
-    reason = {"reason": "benefit outweighs the risk; discussed with the patient"}
-    early = client.post(url, headers=auth["clinician"], json={"items": ["syncope"], **reason})
-    assert early.status_code == 409 and early.json()["detail"] == "record the safety screening before overriding it"
-    clear_screening(client, auth, course["id"], epilepsy_or_seizure=True, syncope=True)
-    first = client.post(url, headers=auth["clinician"], json={"items": ["syncope"], **reason}).json()
-    assert first["status"]["cleared"] is False and first["status"]["blocking_items"] == ["epilepsy_or_seizure"]
-    both = client.post(url, headers=auth["clinician"], json={"items": ["epilepsy_or_seizure"], **reason}).json()
-    assert both["status"]["cleared"] is True and both["override_items"] == ["epilepsy_or_seizure", "syncope"]
-
-
-def test_each_course_is_screened_on_its_own_answers(client, auth, app, course, small_head):
-    # one patient's screening (cleared, or overridden by a clinician) never clears, nor is
-    # replaced by, another patient's
-    other = another_patients_course(client, auth, app, small_head, "MRN-SCREEN-2")
-    screening_url = f"/api/v1/courses/{other['id']}/screening"
-    cleared = clear_screening(client, auth, course["id"])
-    other_first = sessions(client, auth, other["id"])["items"][0]
-    response = _post(client, auth, other_first["id"], delivery("2025-03-03"))
-    assert response.status_code == 409 and "no safety screening" in response.json()["detail"]
-    assert client.get(screening_url, headers=auth["clinician"]).status_code == 404
-    blocked = clear_screening(client, auth, other["id"], epilepsy_or_seizure=True)
-    assert blocked["status"]["cleared"] is False
-    response = _post(client, auth, other_first["id"], delivery("2025-03-03"))
-    assert response.status_code == 409 and "epilepsy_or_seizure" in response.json()["detail"]
-    overridden = client.post(f"{screening_url}/override", headers=auth["clinician"],
-                             json={"items": ["epilepsy_or_seizure"], "reason": "childhood febrile seizure only"})
-    assert overridden.status_code == 200 and overridden.json()["status"]["cleared"] is True
-    assert client.get(f"/api/v1/courses/{course['id']}/screening", headers=auth["clinician"]).json() == cleared
-    assert client.get(screening_url, headers=auth["clinician"]).json() == overridden.json()
-
-
-def test_screening_answers_validated(client, auth, course):
-    url = f"/api/v1/courses/{course['id']}/screening"
-    response = client.put(url, headers=auth["technician"], json={"answers": {"syncope": False}})
-    assert response.status_code == 422 and "is not answered" in response.json()["detail"]
-    questions = client.get("/api/v1/screening/questionnaire", headers=auth["auditor"]).json()
-    assert "Rossi" in questions["source"] and len(questions["items"]) == 14
-    assert client.get(url, headers=auth["clinician"]).status_code == 404
-
-
 def test_due_rules_and_second_log_conflicts(client, auth, course):
     clear_screening(client, auth, course["id"])
     first, second = sessions(client, auth, course["id"])["items"][:2]
     for day in ("2025-03-03", "2025-03-04"):  # before its day or on it, session 1 comes first
-        response = _post(client, auth, second["id"], delivery(day))
+        response = log_delivery(client, auth, second["id"], delivery(day))
         assert response.status_code == 409 and "session 1 (scheduled 2025-03-03) comes first" in response.json()["detail"]
-    assert _post(client, auth, first["id"], delivery("2025-03-03")).status_code == 201
-    response = _post(client, auth, first["id"], delivery("2025-03-03"))
+    assert log_delivery(client, auth, first["id"], delivery("2025-03-03")).status_code == 201
+    response = log_delivery(client, auth, first["id"], delivery("2025-03-03"))
     assert response.status_code == 409 and "already logged" in response.json()["detail"]
-    response = _post(client, auth, second["id"], delivery("2099-03-04"))
+    response = log_delivery(client, auth, second["id"], delivery("2099-03-04"))
     assert response.status_code == 422 and "future" in response.json()["detail"]
-    assert _post(client, auth, "no-such", delivery("2025-03-04")).status_code == 404
-    assert _post(client, auth, second["id"], delivery("2025-03-04"),
+    assert log_delivery(client, auth, "no-such", delivery("2025-03-04")).status_code == 404
+    assert log_delivery(client, auth, second["id"], delivery("2025-03-04"),
                  role="auditor").status_code == 403
 
 
@@ -160,19 +77,19 @@ def test_idempotent_retries_never_log_twice(client, auth, course):
     clear_screening(client, auth, course["id"])
     first, second = sessions(client, auth, course["id"])["items"][:2]
     body = delivery("2025-03-03")
-    created = _post(client, auth, first["id"], body, key="k-0001")
+    created = log_delivery(client, auth, first["id"], body, key="k-0001")
     assert created.status_code == 201
     for _ in range(3):
-        retry = _post(client, auth, first["id"], body, key="k-0001")
+        retry = log_delivery(client, auth, first["id"], body, key="k-0001")
         assert retry.status_code == 200 and retry.headers["Idempotent-Replayed"] == "true"
         assert retry.json() == created.json()
     listing = sessions(client, auth, course["id"])["items"]
     assert listing[0]["state"] == "done" and listing[0]["delivery"]["id"] == created.json()["id"]
-    changed = _post(client, auth, first["id"], {**body, "pulses_delivered": 2000}, key="k-0001")
+    changed = log_delivery(client, auth, first["id"], {**body, "pulses_delivered": 2000}, key="k-0001")
     assert changed.status_code == 422 and "Idempotency-Key" in changed.json()["detail"]
-    elsewhere = _post(client, auth, second["id"], delivery("2025-03-04"), key="k-0001")
+    elsewhere = log_delivery(client, auth, second["id"], delivery("2025-03-04"), key="k-0001")
     assert elsewhere.status_code == 422
-    assert _post(client, auth, second["id"], delivery("2025-03-04"), key="k-0002").status_code == 201
+    assert log_delivery(client, auth, second["id"], delivery("2025-03-04"), key="k-0002").status_code == 201
 
 
 def test_dose_deviation_and_incomplete(client, auth, course):
@@ -180,7 +97,7 @@ def test_dose_deviation_and_incomplete(client, auth, course):
     first = sessions(client, auth, course["id"])["items"][0]
     moved = [row[:] for row in COIL_MATRIX]
     moved[0][3] += 3.0  # coil centre 3 mm to the right of plan
-    response = _post(client, auth, first["id"], delivery("2025-03-03", pulses=2400,
+    response = log_delivery(client, auth, first["id"], delivery("2025-03-03", pulses=2400,
                                                          pose_matrix=moved))
     assert response.status_code == 201, response.text
     body = response.json()
@@ -208,7 +125,7 @@ def test_a_navigators_log_answer_holds_no_clinical_content(client, auth, course)
     first = sessions(client, auth, course["id"])["items"][0]
     body = delivery("2025-03-03", side_effects=["scalp_pain", "headache", "headache"], notes="mild headache",
                     pct_of_mt=130)
-    logged = _post(client, auth, first["id"], body, role="navigator")
+    logged = log_delivery(client, auth, first["id"], body, role="navigator")
     assert logged.status_code == 201, logged.text
     answer = logged.json()
     assert (answer["side_effects"], answer["notes"], answer["alerts"], answer["clinical_hidden"]) == ([], None, [], True)
@@ -227,7 +144,7 @@ def test_a_delivered_matrix_is_compared_with_the_plan_on_all_four_measures(clien
     first = sessions(client, auth, course["id"])["items"][0]
     c, s = math.cos(math.radians(-10)), math.sin(math.radians(-10))
     delivered = [[0.0, 0.0, 1.0, -58.0], [-s, -c, 0.0, 46.004], [c, -s, 0.0, 26.0], [0.0, 0.0, 0.0, 1.0]]
-    response = _post(client, auth, first["id"], delivery("2025-03-03", pose_matrix=delivered))
+    response = log_delivery(client, auth, first["id"], delivery("2025-03-03", pose_matrix=delivered))
     assert response.status_code == 201, response.text
     deviation = response.json()["deviation"]
     expected = {"centre_distance_mm": 2.0, "axis_to_target_mm": 2.0, "tilt_deg": 0.0, "twist_abs_deg": 10.0}
@@ -243,7 +160,7 @@ def test_the_course_summary_averages_the_logged_poses_and_counts_adherence_witho
     for item, day, shift_mm in ((items[0], "2025-03-03", 1.0), (items[1], "2025-03-04", 3.0)):
         moved = [row[:] for row in COIL_MATRIX]
         moved[1][3] += shift_mm
-        assert _post(client, auth, item["id"], delivery(day, pose_matrix=moved)).status_code == 201
+        assert log_delivery(client, auth, item["id"], delivery(day, pose_matrix=moved)).status_code == 201
     assert client.post(f"/api/v1/sessions/{items[2]['id']}/missed", headers=auth["technician"],
                        json={}).status_code == 200
     assert client.post(f"/api/v1/courses/{course['id']}/stop", headers=auth["clinician"],
@@ -261,7 +178,7 @@ def test_a_delivery_logged_before_the_dose_said_which_intensity_was_given_reads_
 
     clear_screening(client, auth, course["id"])
     first = sessions(client, auth, course["id"])["items"][0]
-    logged = _post(client, auth, first["id"], delivery("2025-03-03"))
+    logged = log_delivery(client, auth, first["id"], delivery("2025-03-03"))
     assert logged.status_code == 201, logged.text
     with app.state.db.session() as session:
         stored = session.get(Delivery, logged.json()["id"])
@@ -278,22 +195,22 @@ def test_pose_file_and_bad_pose(client, auth, course):
     clear_screening(client, auth, course["id"])
     first, second = sessions(client, auth, course["id"])["items"][:2]
     bad = [[1, 0, 0, 0], [0, 1, 0, 0], [0, 0, 2, 0], [0, 0, 0, 1]]
-    response = _post(client, auth, first["id"], delivery("2025-03-03", pose_matrix=bad))
+    response = log_delivery(client, auth, first["id"], delivery("2025-03-03", pose_matrix=bad))
     assert response.status_code == 422
     from navsvc.export import export_plan
 
     localite = export_plan(plan_dict(), "localite").content
-    response = _post(client, auth, first["id"], delivery(
+    response = log_delivery(client, auth, first["id"], delivery(
         "2025-03-03", pose_file={"base64": base64.b64encode(localite).decode()}))
     assert response.status_code == 201, response.text
     deviation = response.json()["deviation"]
     assert deviation["source"] == "localite" and deviation["n_poses"] >= 1
     assert deviation["worst"]["centre_distance_mm"] == pytest.approx(0.0, abs=1e-3)
-    response = _post(client, auth, second["id"], delivery(
+    response = log_delivery(client, auth, second["id"], delivery(
         "2025-03-04", pose_file={"text": "not a navigator file"}))
     assert response.status_code == 422 and "unrecognised" in response.json()["detail"]
     not_base64 = base64.b64encode(localite).decode()[:40] + "!" + base64.b64encode(localite).decode()[40:]
-    response = _post(client, auth, second["id"], delivery("2025-03-04", pose_file={"base64": not_base64}))
+    response = log_delivery(client, auth, second["id"], delivery("2025-03-04", pose_file={"base64": not_base64}))
     assert response.status_code == 422 and response.json()["detail"] == "pose_file.base64 is not valid base64"
 
 
@@ -318,7 +235,7 @@ def test_pose_file_keeps_the_plans_target_and_the_sessions_day(client, auth, cou
     coil_target = f"{plan['plan_id']} fox2012 coil"
     text = _delivered_poses_json([("M1 hotspot", 80.0, "2025-03-03"), (coil_target, 1.0, "2025-03-03"),
                                   (None, 1.0, "2025-03-03"), (coil_target, 9.0, "2025-03-02")])
-    response = _post(client, auth, first["id"], delivery("2025-03-03", pose_file={"text": text}))
+    response = log_delivery(client, auth, first["id"], delivery("2025-03-03", pose_file={"text": text}))
     assert response.status_code == 201, response.text
     deviation = response.json()["deviation"]
     assert deviation["source"] == "json" and deviation["n_poses"] == 2
@@ -332,19 +249,19 @@ def test_pose_file_keeps_the_plans_target_and_the_sessions_day(client, auth, cou
 def test_seizure_flags_the_course_until_a_clinician_acknowledges(client, auth, course):
     clear_screening(client, auth, course["id"])
     first, second = sessions(client, auth, course["id"])["items"][:2]
-    response = _post(client, auth, first["id"], delivery("2025-03-03", side_effects=["seizure"]))
+    response = log_delivery(client, auth, first["id"], delivery("2025-03-03", side_effects=["seizure"]))
     assert response.status_code == 201
     alerts = client.get(f"/api/v1/courses/{course['id']}/alerts?open=true",
                         headers=auth["clinician"]).json()["items"]
     assert [a["kind"] for a in alerts] == ["seizure"]
-    blocked = _post(client, auth, second["id"], delivery("2025-03-04"))
+    blocked = log_delivery(client, auth, second["id"], delivery("2025-03-04"))
     assert blocked.status_code == 409 and "seizure" in blocked.json()["detail"]
     ack = f"/api/v1/alerts/{alerts[0]['id']}/acknowledgement"
     assert client.post(ack, headers=auth["technician"], json={"note": "x"}).status_code == 403
     response = client.post(ack, headers=auth["clinician"], json={"note": "EEG normal; resume"})
     assert response.status_code == 200 and response.json()["acknowledged_by"] == "clinician"
     assert client.post(ack, headers=auth["clinician"], json={"note": "again"}).status_code == 409
-    assert _post(client, auth, second["id"], delivery("2025-03-04")).status_code == 201
+    assert log_delivery(client, auth, second["id"], delivery("2025-03-04")).status_code == 201
 
 
 def test_accelerated_minimum_interval(client, auth, app, image):
@@ -354,15 +271,15 @@ def test_accelerated_minimum_interval(client, auth, app, image):
     clear_screening(client, auth, course["id"])
     first, second = sessions(client, auth, course["id"])["items"][:2]
     body = {**delivery("2025-03-03", pulses=1800), "pct_of_mt": 90}
-    assert _post(client, auth, first["id"], body).status_code == 201
+    assert log_delivery(client, auth, first["id"], body).status_code == 201
     soon = {**body, "performed_at": "2025-03-03T10:00:00Z"}
-    response = _post(client, auth, second["id"], soon)
+    response = log_delivery(client, auth, second["id"], soon)
     assert response.status_code == 409 and "at least 60 min from the start" in response.json()["detail"]
     # 50 min of rest after a 10-min session: 50 min from start to start was accepted
-    too_soon = _post(client, auth, second["id"], {**body, "performed_at": "2025-03-03T10:20:00Z"})
+    too_soon = log_delivery(client, auth, second["id"], {**body, "performed_at": "2025-03-03T10:20:00Z"})
     assert too_soon.status_code == 409
     later = {**body, "performed_at": "2025-03-03T10:30:00Z"}
-    assert _post(client, auth, second["id"], later).status_code == 201
+    assert log_delivery(client, auth, second["id"], later).status_code == 201
 
 
 def test_an_accelerated_courses_sessions_keep_slot_and_start_offset_when_they_move(client, auth, app, image):
@@ -377,9 +294,9 @@ def test_an_accelerated_courses_sessions_keep_slot_and_start_offset_when_they_mo
     items = sessions(client, auth, course["id"])["items"]
     body = {**delivery("2025-03-03", pulses=1800), "pct_of_mt": 90}
     for k, item in enumerate(items[:9]):
-        assert _post(client, auth, item["id"], {**body, "performed_at": f"2025-03-03T{9 + k:02d}:30:00Z"}).status_code == 201
+        assert log_delivery(client, auth, item["id"], {**body, "performed_at": f"2025-03-03T{9 + k:02d}:30:00Z"}).status_code == 201
     fix_today(app, date(2025, 3, 4))
-    assert _post(client, auth, items[9]["id"], {**body, "performed_at": "2025-03-04T09:30:00Z"}).status_code == 201
+    assert log_delivery(client, auth, items[9]["id"], {**body, "performed_at": "2025-03-04T09:30:00Z"}).status_code == 201
 
     def placed(indices):
         by_index = {s["index"]: s for s in sessions(client, auth, course["id"])["items"]}
@@ -402,13 +319,13 @@ def test_a_late_session_does_not_put_two_sessions_into_one_day(client, auth, cou
     clear_screening(client, auth, course["id"])
     items = sessions(client, auth, course["id"])["items"]
     for item, day in zip(items[:4], ("2025-03-03", "2025-03-04", "2025-03-05", "2025-03-06")):
-        assert _post(client, auth, item["id"], delivery(day)).status_code == 201
+        assert log_delivery(client, auth, item["id"], delivery(day)).status_code == 201
     assert items[4]["date"] == "2025-03-07" and items[5]["date"] == "2025-03-10"
-    assert _post(client, auth, items[4]["id"], delivery("2025-03-10")).status_code == 201
-    response = _post(client, auth, items[5]["id"], delivery("2025-03-10", performed_at="2025-03-10T15:00:00Z"))
+    assert log_delivery(client, auth, items[4]["id"], delivery("2025-03-10")).status_code == 201
+    response = log_delivery(client, auth, items[5]["id"], delivery("2025-03-10", performed_at="2025-03-10T15:00:00Z"))
     assert response.status_code == 409 and "1 session already given on 2025-03-10" in response.json()["detail"]
     assert "allows 1 a day" in response.json()["detail"]
-    assert _post(client, auth, items[5]["id"], delivery("2025-03-11")).status_code == 201
+    assert log_delivery(client, auth, items[5]["id"], delivery("2025-03-11")).status_code == 201
 
 
 def test_a_pause_from_a_later_day_leaves_the_sessions_before_it(client, auth, app, course):
@@ -418,9 +335,9 @@ def test_a_pause_from_a_later_day_leaves_the_sessions_before_it(client, auth, ap
     paused = client.post(f"/api/v1/courses/{course['id']}/pause", headers=auth["clinician"],
                          json={"from_date": "2025-03-05", "note": "patient travels"})
     assert paused.status_code == 200, paused.text
-    assert _post(client, auth, items[0]["id"], delivery("2025-03-03")).status_code == 201
-    assert _post(client, auth, items[1]["id"], delivery("2025-03-04")).status_code == 201
-    response = _post(client, auth, items[2]["id"], delivery("2025-03-05"))  # held by the pause
+    assert log_delivery(client, auth, items[0]["id"], delivery("2025-03-03")).status_code == 201
+    assert log_delivery(client, auth, items[1]["id"], delivery("2025-03-04")).status_code == 201
+    response = log_delivery(client, auth, items[2]["id"], delivery("2025-03-05"))  # held by the pause
     assert response.status_code == 409 and "paused since 2025-03-05" in response.json()["detail"]
 
 
@@ -429,10 +346,10 @@ def test_sessions_are_logged_in_the_order_they_were_given(client, auth, course):
     # "ended" before its fourth treatment
     clear_screening(client, auth, course["id"])
     items = sessions(client, auth, course["id"])["items"]
-    assert _post(client, auth, items[0]["id"], delivery("2025-03-05")).status_code == 201
-    response = _post(client, auth, items[1]["id"], delivery("2025-03-04"))
+    assert log_delivery(client, auth, items[0]["id"], delivery("2025-03-05")).status_code == 201
+    response = log_delivery(client, auth, items[1]["id"], delivery("2025-03-04"))
     assert response.status_code == 409 and "cannot have been given before it" in response.json()["detail"]
-    assert _post(client, auth, items[1]["id"], delivery("2025-03-06")).status_code == 201
+    assert log_delivery(client, auth, items[1]["id"], delivery("2025-03-06")).status_code == 201
 
 
 def test_an_intensity_the_stimulator_cannot_give_is_refused_and_one_above_protocol_raises_an_alert(
@@ -440,14 +357,14 @@ def test_an_intensity_the_stimulator_cannot_give_is_refused_and_one_above_protoc
     # 120 % of a 90 %MSO threshold is 108 %MSO: stored as "done" with a flag before
     clear_screening(client, auth, course["id"])
     first, second = sessions(client, auth, course["id"])["items"][:2]
-    response = _post(client, auth, first["id"], delivery("2025-03-03", rmt_pct_mso=90))
+    response = log_delivery(client, auth, first["id"], delivery("2025-03-03", rmt_pct_mso=90))
     assert response.status_code == 422 and "more than the stimulator's maximum output" in response.json()["detail"]
     assert sessions(client, auth, course["id"])["items"][0]["state"] == "planned"
-    assert _post(client, auth, first["id"], delivery("2025-03-03", rmt_pct_mso=50, pct_of_mt=150)).status_code == 201
+    assert log_delivery(client, auth, first["id"], delivery("2025-03-03", rmt_pct_mso=50, pct_of_mt=150)).status_code == 201
     alerts = client.get(f"/api/v1/courses/{course['id']}/alerts", headers=auth["clinician"]).json()["items"]
     assert [a["kind"] for a in alerts] == ["dose_above_protocol"]
     assert "150 % of motor threshold is above the protocol's 120 %" in alerts[0]["detail"]
-    assert _post(client, auth, second["id"], delivery("2025-03-04")).status_code == 201  # not a hold
+    assert log_delivery(client, auth, second["id"], delivery("2025-03-04")).status_code == 201  # not a hold
 
 
 def test_the_log_answer_names_the_alerts_it_raised(client, auth, course):
@@ -456,12 +373,12 @@ def test_the_log_answer_names_the_alerts_it_raised(client, auth, course):
     clear_screening(client, auth, course["id"])
     first, second = sessions(client, auth, course["id"])["items"][:2]
     body = delivery("2025-03-03", rmt_pct_mso=50, pct_of_mt=150, side_effects=["seizure"])
-    logged = _post(client, auth, first["id"], body, key="log-1")
+    logged = log_delivery(client, auth, first["id"], body, key="log-1")
     assert logged.status_code == 201
     raised = sorted(logged.json()["alerts"], key=lambda a: a["kind"], reverse=True)
     assert [a["kind"] for a in raised] == ["seizure", "dose_above_protocol"]
     assert "above the protocol's 120 %" in raised[1]["detail"] and not raised[1]["acknowledged"]
-    replayed = _post(client, auth, first["id"], body, key="log-1")
+    replayed = log_delivery(client, auth, first["id"], body, key="log-1")
     assert replayed.status_code == 200 and replayed.json()["alerts"] == logged.json()["alerts"]
     ack = f"/api/v1/alerts/{raised[0]['id']}/acknowledgement"
     assert client.post(ack, headers=auth["clinician"], json={"note": "EEG normal"}).status_code == 200
@@ -469,7 +386,7 @@ def test_the_log_answer_names_the_alerts_it_raised(client, auth, course):
     assert {(a["id"], a["acknowledged"]) for a in read["alerts"]} == {(raised[0]["id"], True), (raised[1]["id"], False)}
     listed = sessions(client, auth, course["id"])["items"]
     assert {a["id"] for a in listed[0]["delivery"]["alerts"]} == {a["id"] for a in raised}
-    assert _post(client, auth, second["id"], delivery("2025-03-04")).json()["alerts"] == []
+    assert log_delivery(client, auth, second["id"], delivery("2025-03-04")).json()["alerts"] == []
     for_navigator = client.get(f"/api/v1/sessions/{first['id']}", headers=auth["navigator"]).json()["delivery"]
     assert for_navigator["alerts"] == [] and for_navigator["clinical_hidden"] is True
 
