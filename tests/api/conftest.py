@@ -8,6 +8,7 @@ SQLite and once on a fresh schema of that PostgreSQL database, dropped afterward
 from __future__ import annotations
 
 import os
+from datetime import date
 import uuid
 from pathlib import Path
 
@@ -116,6 +117,17 @@ def approved_plan(client, auth, plan_id) -> str:
 
     approve(client, auth, plan_id)
     return plan_id
+
+
+@pytest.fixture
+def course(client, auth, app, patient, approved_plan) -> dict:
+    """A standard course of ``patient`` from Monday 2025-03-03 on ``approved_plan``, not
+    yet screened, with the clinic's today fixed on that Monday (test modules that need
+    another course define their own)."""
+    from course_helpers import fix_today, new_course
+
+    fix_today(app, date(2025, 3, 3))
+    return new_course(client, auth, patient["id"], approved_plan)
 
 
 @pytest.fixture

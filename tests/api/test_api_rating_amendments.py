@@ -5,28 +5,17 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import date
 
 import pytest
 from course_helpers import (
     ZERO_ITEMS,
-    approve,
     clear_screening,
     delivery,
     fix_now,
-    fix_today,
     items_with_total,
-    new_course,
     rate,
     sessions,
 )
-
-
-@pytest.fixture
-def course(client, auth, app, patient, plan_id) -> dict:
-    approve(client, auth, plan_id)
-    fix_today(app, date(2025, 3, 3))
-    return new_course(client, auth, patient["id"], plan_id)
 
 
 def _amend(client, auth, rating_id: str, **body):

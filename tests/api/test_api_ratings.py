@@ -9,25 +9,16 @@ import pytest
 from course_helpers import (
     ZERO_ITEMS,
     another_patients_course,
-    approve,
     clear_screening,
     delivery,
     fix_today,
     items_with_total,
-    new_course,
     rate,
     sessions,
 )
 
 ITEM_MAX = {1: 4, 2: 4, 3: 4, 4: 2, 5: 2, 6: 2, 7: 4, 8: 4, 9: 4, 10: 4, 11: 4, 12: 2, 13: 2,
             14: 2, 15: 4, 16: 2, 17: 2}
-
-
-@pytest.fixture
-def course(client, auth, app, patient, plan_id) -> dict:
-    approve(client, auth, plan_id)
-    fix_today(app, date(2025, 3, 3))
-    return new_course(client, auth, patient["id"], plan_id)
 
 
 @pytest.mark.parametrize("item", range(1, 18))

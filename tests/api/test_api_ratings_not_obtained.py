@@ -8,21 +8,12 @@ from datetime import date
 import pytest
 from course_helpers import (
     another_patients_course,
-    approve,
     clear_screening,
     delivery,
     fix_today,
-    new_course,
     rate,
     sessions,
 )
-
-
-@pytest.fixture
-def course(client, auth, app, patient, plan_id) -> dict:
-    approve(client, auth, plan_id)
-    fix_today(app, date(2025, 3, 3))
-    return new_course(client, auth, patient["id"], plan_id)
 
 
 def _stopped_after_week1(client, auth, app, course) -> None:

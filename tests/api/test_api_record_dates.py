@@ -3,19 +3,10 @@ the calendar's ends is a 422, not a 500 (or a stored rating that breaks the cour
 
 from __future__ import annotations
 
-from datetime import date
-
 import pytest
-from course_helpers import ZERO_ITEMS, approve, fix_today, new_course
+from course_helpers import ZERO_ITEMS
 
 OUT_OF_RANGE = "between 1900-01-01 and 2199-12-31"
-
-
-@pytest.fixture
-def course(client, auth, app, patient, plan_id) -> dict:
-    approve(client, auth, plan_id)
-    fix_today(app, date(2025, 3, 3))
-    return new_course(client, auth, patient["id"], plan_id)
 
 
 @pytest.mark.parametrize("rated_at", ["9999-01-01T00:00:00Z", "0001-01-01T00:00:00+01:00",

@@ -3,27 +3,13 @@ clinician's documented decision, and each course is screened on its own answers.
 
 from __future__ import annotations
 
-from datetime import date
-
-import pytest
 from course_helpers import (
     another_patients_course,
-    approve,
     clear_screening,
     delivery,
-    fix_today,
     log_delivery,
-    new_course,
     sessions,
 )
-
-
-@pytest.fixture
-def course(client, auth, app, patient, plan_id) -> dict:
-    """An active standard course from Monday 2025-03-03, not yet screened."""
-    approve(client, auth, plan_id)
-    fix_today(app, date(2025, 3, 3))
-    return new_course(client, auth, patient["id"], plan_id)
 
 
 def test_screening_gates_the_first_session(client, auth, course):
