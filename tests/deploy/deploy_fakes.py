@@ -76,3 +76,29 @@ def gated_plan(t1_path: Path, out_dir: Path, options, progress=None) -> dict:
     plan = quick_plan(t1_path, out_dir, options)
     (Path(out_dir) / "report.html").write_text(f"<html>report of plan {plan['plan_id']}</html>")
     return plan
+
+
+def gated_to_the_end_plan(t1_path: Path, out_dir: Path, options, progress=None) -> dict:
+    """Stall in stage ``register`` until :data:`GATE` is set, then, with no further stage
+    (so no check of the claim), write ``plan.json`` into ``out_dir`` and return the plan:
+    a worker that lost its claim during its last stage."""
+    if progress:
+        progress("register")
+    AT_GATE.set()
+    GATE.wait(300)
+    PAST_GATE.set()
+    Path(out_dir).mkdir(parents=True, exist_ok=True)  # as make_plan does
+    return quick_plan(t1_path, out_dir, options)
+
+
+def gated_then_failing_plan(t1_path: Path, out_dir: Path, options, progress=None) -> dict:
+    """Like :func:`gated_to_the_end_plan`, but after writing a partial output the run
+    fails with an internal error."""
+    if progress:
+        progress("register")
+    AT_GATE.set()
+    GATE.wait(300)
+    PAST_GATE.set()
+    Path(out_dir).mkdir(parents=True, exist_ok=True)
+    (Path(out_dir) / "transforms.h5").write_bytes(b"partial")
+    raise ZeroDivisionError("division by zero after the last stage")

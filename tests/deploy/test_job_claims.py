@@ -21,6 +21,7 @@ from api.jobs.celery_app import execute_job
 from api.jobs.claims import (EXHAUSTED_REASON, Claim, Holder, claim_job, fail_exhausted,
                              renew_claim)
 from api.jobs.queue import CeleryQueue
+from api.jobs.runner import discard_run_files
 from api.migrations import upgrade
 from api.models import Image, Job, Patient, Plan, utc_now
 from api.storage import Storage
@@ -260,3 +261,71 @@ def test_sweep_resends_a_queued_job_whose_message_was_lost_once(database, job_id
         assert _job(database, job_id).attempts == 1
     finally:
         queue.stop()
+
+
+@pytest.mark.parametrize("function", ["deploy_fakes:gated_to_the_end_plan",
+                                      "deploy_fakes:gated_then_failing_plan"])
+def test_run_that_lost_its_claim_in_its_last_stage_changes_nothing(database, job_id, settings,
+                                                                   function):
+    """Worker 1 loses its claim while in its last stage (no stage check follows) and then
+    returns a plan, or fails: worker 2's stored plan and outcome stand, worker 1 stores
+    no second plan, and its own folder, written after worker 2 finished, goes."""
+    deploy_fakes.GATE.clear()
+    deploy_fakes.AT_GATE.clear()
+    deploy_fakes.PAST_GATE.clear()
+    stalled = settings.model_copy(update={"plan_function": function, "job_lease_s": 3600.0})
+    first = threading.Thread(target=execute_job, args=(job_id, stalled, "w1@a/1"))
+    first.start()
+    try:
+        assert deploy_fakes.AT_GATE.wait(60), "worker 1 never started the job"
+        _age_lease(database, job_id, LEASE_S + 1)
+        assert execute_job(job_id, settings, "w2@b/2") is Claim.CLAIMED
+        job = _job(database, job_id)
+        assert (job.state, job.attempts, job.claimed_by) == ("succeeded", 2, "w2@b/2")
+    finally:
+        deploy_fakes.GATE.set()
+        first.join()
+    assert deploy_fakes.PAST_GATE.is_set(), "worker 1 ran to its end"
+    after = _job(database, job_id)
+    assert (after.state, after.plan_id, after.reason, after.finished_at) == \
+        ("succeeded", job.plan_id, None, job.finished_at)
+    with database.session() as session:
+        assert session.scalars(select(Plan.id)).all() == [job.plan_id]
+        kept = Storage(settings.data_dir).absolute(session.get(Plan, job.plan_id).result_dir)
+    assert Storage(settings.data_dir).job_dirs(job_id) == [kept], "worker 1's folder is left"
+
+
+@pytest.mark.parametrize("function,state,left", [("deploy_fakes:quick_plan", "succeeded", 1),
+                                                 ("deploy_fakes:failing_plan", "failed", 0)])
+def test_an_ended_job_leaves_no_folder_of_a_killed_attempt(database, job_id, settings,
+                                                           function, state, left):
+    """A worker killed mid-job (no clean-up ran) left its attempt's files; once the job
+    ends on the next attempt, whether it succeeded or failed, they are gone, and only a
+    stored plan's folder stays."""
+    claim_job(database, job_id, "w1@a/1", LEASE_S)
+    killed = Storage(settings.data_dir).run_dir(job_id, 1)
+    (killed / "transforms.h5").write_bytes(b"the patient's partial transform")
+    _age_lease(database, job_id, LEASE_S + 1)
+    run = settings.model_copy(update={"plan_function": function})
+    assert execute_job(job_id, run, "w2@b/2") is Claim.CLAIMED
+    job = _job(database, job_id)
+    assert (job.state, job.attempts) == (state, 2)
+    folders = Storage(settings.data_dir).job_dirs(job_id)
+    assert len(folders) == left and killed not in folders
+    if left:
+        with database.session() as session:
+            assert folders == [Storage(settings.data_dir).absolute(
+                session.get(Plan, job.plan_id).result_dir)]
+
+
+def test_files_are_kept_when_the_database_cannot_say_whether_a_plan_holds_them(settings):
+    """Before deleting a run's folder the runner asks whether a stored plan holds it; a
+    database that cannot answer keeps the files rather than risk a stored plan's."""
+    folder = Storage(settings.data_dir).run_dir("job-1", 1)
+    (folder / "plan.json").write_text("{}")
+    unreachable = Database(f"sqlite:///{settings.data_dir / 'no-such-folder' / 'navsvc.db'}")
+    try:
+        discard_run_files(unreachable, settings, Holder("job-1", "w1@a/1", 1))
+    finally:
+        unreachable.dispose()
+    assert (folder / "plan.json").read_text() == "{}"
