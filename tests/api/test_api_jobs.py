@@ -207,12 +207,44 @@ def test_stopping_the_service_ends_the_standby_process(settings):
     assert not standby.is_alive()
 
 
+def _let_the_worker_poll(app, polls: int = 5) -> None:
+    """Wake the embedded worker ``polls`` times, a poll's time apart, and let it act."""
+    for _ in range(polls):
+        app.state.worker.wake()
+        time.sleep(2 * app.state.settings.job_poll_interval_s)
+
+
+def test_an_idle_worker_keeps_one_standby_process(worker_client):
+    """The standby is started once while idle, not at every poll (each would be another
+    process holding the engine's modules in memory)."""
+    app, _ = worker_client()
+    standby = _waiting_standby(app)
+    _let_the_worker_poll(app)
+    assert app.state.worker.standby is standby and standby.is_alive()
+    standbys = [child for child in multiprocessing.active_children()
+                if child.name == "navsvc-job-standby"]
+    assert standbys == [standby]
+
+
+def test_a_one_job_worker_runs_one_job_and_no_standby_while_it_runs(image, auth, worker_client):
+    """With ``workers=1`` a second job waits queued while the first runs, and no standby
+    process is started beside the running job: a plan needs up to 4 GiB, so the worker
+    never holds more job processes than it was told."""
+    app, client = worker_client("api_test_fakes:fake_slow", workers=1)
+    first = submit(client, auth["technician"], image["id"])
+    second = submit(client, auth["technician"], image["id"])
+    wait_for_job(client, auth["technician"], first["id"], states=("running",))
+    _let_the_worker_poll(app)
+    waiting = client.get(f"/api/v1/jobs/{second['id']}", headers=auth["technician"]).json()
+    assert (waiting["state"], waiting["attempts"]) == ("queued", 0)
+    assert app.state.worker.standby is None
+
+
 def test_without_standby_the_idle_worker_starts_no_process(image, auth, worker_client):
     app, client = worker_client(standby_process=False)
     job = submit(client, auth["technician"], image["id"])
     assert wait_for_job(client, auth["technician"], job["id"])["state"] == "succeeded"
-    app.state.worker.wake()
-    time.sleep(5 * app.state.settings.job_poll_interval_s)  # polls that would have started one
+    _let_the_worker_poll(app)  # polls that would have started one
     assert app.state.worker.standby is None
 
 
@@ -338,6 +370,9 @@ def test_readyz_reads_another_process_worker_heartbeat(settings, tmp_path):
         heartbeat.touch()
         assert client.get("/readyz").json()["checks"] == {"database": "ok", "worker": "ok"}
         stale = time.time() - HEARTBEAT_MIN_STALE_S - 1
+        recent = time.time() - HEARTBEAT_MIN_STALE_S + 2  # many polls ago, within the limit
+        os.utime(heartbeat, (recent, recent))
+        assert client.get("/readyz").json()["checks"] == {"database": "ok", "worker": "ok"}
         os.utime(heartbeat, (stale, stale))
         answer = client.get("/readyz")
         assert answer.status_code == 503 and answer.json()["checks"]["worker"] == "stopped"
