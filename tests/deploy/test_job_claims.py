@@ -18,8 +18,9 @@ from sqlalchemy import func, select, update
 from api.config import Settings
 from api.db import Database
 from api.jobs.celery_app import execute_job
-from api.jobs.claims import (EXHAUSTED_REASON, Claim, Holder, claim_job, fail_exhausted,
-                             renew_claim)
+from api.jobs.claims import (EXHAUSTED_REASON, Claim, Holder, abandoned_jobs, claim_job,
+                             fail_exhausted, mark_sent, renew_claim, requeue_abandoned,
+                             unsent_jobs)
 from api.jobs.queue import CeleryQueue
 from api.jobs.runner import discard_run_files
 from api.migrations import upgrade
@@ -329,3 +330,62 @@ def test_files_are_kept_when_the_database_cannot_say_whether_a_plan_holds_them(s
     finally:
         unreachable.dispose()
     assert (folder / "plan.json").read_text() == "{}"
+
+
+def test_requeue_takes_only_a_running_job_without_a_live_claim(database, job_id):
+    """The sweep lists abandoned jobs, then re-queues each: a claim renewed in between
+    (the worker was slow, not dead) keeps its job."""
+    claim_job(database, job_id, "w1@a/1", LEASE_S)
+    assert abandoned_jobs(database, LEASE_S) == []
+    assert not requeue_abandoned(database, job_id, LEASE_S), "its worker renews it"
+    _age_lease(database, job_id, LEASE_S + 1)
+    assert abandoned_jobs(database, LEASE_S) == [job_id]
+    assert requeue_abandoned(database, job_id, LEASE_S)
+    job = _job(database, job_id)
+    assert (job.state, job.attempts, job.stage, job.started_at) == ("queued", 1, None, None)
+    assert not requeue_abandoned(database, job_id, LEASE_S), "queued, not running"
+
+
+def test_a_queued_job_is_sent_again_once_a_timeout_after_its_last_sending(database, job_id):
+    """unsent_jobs and mark_sent agree: a job sent (or made) within the timeout is neither
+    listed nor sent again; once the timeout passed it is both, and the sending is
+    recorded so that a second sweep sends nothing."""
+    assert unsent_jobs(database, LEASE_S) == []
+    assert not mark_sent(database, job_id, LEASE_S), "made just now: its first message is fresh"
+    _age_lease(database, job_id, LEASE_S + 1)
+    assert unsent_jobs(database, LEASE_S) == [job_id]
+    assert mark_sent(database, job_id, LEASE_S)
+    assert unsent_jobs(database, LEASE_S) == []
+    assert not mark_sent(database, job_id, LEASE_S)
+    assert mark_sent(database, job_id), "without a timeout, a queued job is always sent"
+    claim_job(database, job_id, "w1@a/1", LEASE_S)
+    assert not mark_sent(database, job_id), "a running job is not sent"
+
+
+@pytest.mark.parametrize("attempts,failed", [(1, False), (2, True)])
+def test_a_queued_job_out_of_attempts_is_failed_at_once(database, job_id, attempts, failed):
+    with database.session() as session:
+        session.execute(update(Job).where(Job.id == job_id).values(attempts=attempts))
+    assert fail_exhausted(database, job_id, LEASE_S) is failed
+    job = _job(database, job_id)
+    assert (job.state, job.reason) == (("failed", EXHAUSTED_REASON) if failed else ("queued", None))
+
+
+def test_starting_the_queue_sends_the_jobs_queued_before(database, job_id, settings):
+    """Jobs queued while the broker was down, or under the embedded worker, are sent when
+    the API's queue starts; a running job is not."""
+    settings = settings.model_copy(update={"queue": f"test-{uuid.uuid4().hex[:8]}"})
+    running = _job(database, job_id)
+    with database.session() as session:
+        session.add(Job(image_id=running.image_id, options={}, state="running", attempts=1,
+                        created_by="test"))
+    queue = CeleryQueue(settings, database)
+    try:
+        queue.start()
+        with queue.celery.connection_for_read() as connection:
+            message = connection.SimpleQueue(settings.queue).get(timeout=1)
+            assert message.payload[0] == [job_id]
+            message.ack()
+        assert queue.waiting_messages() == 0
+    finally:
+        queue.stop()
