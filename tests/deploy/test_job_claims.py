@@ -171,6 +171,8 @@ def test_sweep_resends_lost_jobs_and_fails_exhausted_ones(database, job_id, sett
         claim_job(database, job_id, "w1@a/1", LEASE_S)
         _age_lease(database, job_id, LEASE_S + 1)
         assert queue.sweep() == 0, "the broker redelivers first (visibility timeout)"
+        _age_lease(database, job_id, settings.broker_visibility_timeout_s + 1)
+        assert queue.sweep() == 0, "a redelivered message's claim gets its lease's time"
         _age_lease(database, job_id, overdue)
         assert queue.sweep() == 1
         job = _job(database, job_id)
@@ -373,12 +375,16 @@ def test_a_queued_job_out_of_attempts_is_failed_at_once(database, job_id, attemp
 
 def test_starting_the_queue_sends_the_jobs_queued_before(database, job_id, settings):
     """Jobs queued while the broker was down, or under the embedded worker, are sent when
-    the API's queue starts; a running job is not."""
+    the API's queue starts, and the sending is recorded (the sweep does not send them
+    again at once); a running job is not sent."""
     settings = settings.model_copy(update={"queue": f"test-{uuid.uuid4().hex[:8]}"})
-    running = _job(database, job_id)
+    timeout = settings.broker_visibility_timeout_s
+    queued = _job(database, job_id)
     with database.session() as session:
-        session.add(Job(image_id=running.image_id, options={}, state="running", attempts=1,
+        session.add(Job(image_id=queued.image_id, options={}, state="running", attempts=1,
                         created_by="test"))
+        session.execute(update(Job).where(Job.id == job_id)
+                        .values(created_at=utc_now() - timedelta(seconds=timeout + 1)))
     queue = CeleryQueue(settings, database)
     try:
         queue.start()
@@ -386,6 +392,26 @@ def test_starting_the_queue_sends_the_jobs_queued_before(database, job_id, setti
             message = connection.SimpleQueue(settings.queue).get(timeout=1)
             assert message.payload[0] == [job_id]
             message.ack()
+        assert queue.waiting_messages() == 0
+        assert unsent_jobs(database, timeout) == []
+    finally:
+        queue.stop()
+
+
+def test_a_job_another_api_process_just_sent_is_not_sent_again(database, job_id, settings,
+                                                               monkeypatch):
+    """Two API processes sweep at once and both read the job as unsent; the one that
+    records the sending first sends it, the other sends nothing."""
+    settings = settings.model_copy(update={"queue": f"test-{uuid.uuid4().hex[:8]}"})
+    timeout = settings.broker_visibility_timeout_s
+    _age_lease(database, job_id, timeout + 1)
+    listed = unsent_jobs(database, timeout)
+    assert listed == [job_id]
+    assert mark_sent(database, job_id, timeout), "the other process's sweep"
+    monkeypatch.setattr("api.jobs.queue.unsent_jobs", lambda *_: listed)  # read before it
+    queue = CeleryQueue(settings, database)
+    try:
+        assert queue.sweep() == 0
         assert queue.waiting_messages() == 0
     finally:
         queue.stop()
