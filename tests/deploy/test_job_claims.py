@@ -154,6 +154,19 @@ def test_execute_runs_the_job_function_once(database, job_id, settings):
         assert session.get(Plan, job.plan_id).job_id == job_id
 
 
+def test_a_delivery_of_a_job_whose_workers_died_too_often_fails_it(database, job_id, settings):
+    """The second worker to take the job died too (its lease ran out): the next delivery
+    runs nothing, fails the job with the reason and deletes both attempts' files."""
+    for attempt, owner in ((1, "w1@a/1"), (2, "w2@b/2")):
+        assert claim_job(database, job_id, owner, LEASE_S)[0] is Claim.CLAIMED
+        (Storage(settings.data_dir).run_dir(job_id, attempt) / "transforms.h5").write_bytes(b"x")
+        _age_lease(database, job_id, LEASE_S + 1)
+    assert execute_job(job_id, settings, "w3@c/3") is Claim.EXHAUSTED
+    job = _job(database, job_id)
+    assert (job.state, job.attempts, job.reason) == ("failed", 2, EXHAUSTED_REASON)
+    assert Storage(settings.data_dir).job_dirs(job_id) == []
+
+
 @pytest.mark.parametrize("function", ["deploy_fakes:failing_plan",
                                       "deploy_fakes:no_such_function"])
 def test_execute_records_a_failure_with_its_reason(database, job_id, settings, function):
