@@ -3,13 +3,15 @@ correct on their kept connection."""
 
 from __future__ import annotations
 
+import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from sqlalchemy import bindparam, select, text
 from sqlalchemy.exc import IntegrityError
 
-from api.models import Patient
+from api.models import Job, Patient
 
 _PATIENTS = Patient.__table__
 _PATIENT_BY_MRN = select(_PATIENTS.c.external_id).where(_PATIENTS.c.external_id == bindparam("mrn"))
@@ -35,6 +37,45 @@ def test_sqlite_commits_are_synced_to_disk_before_they_are_answered(client, app)
         with engine.connect() as connection:
             assert connection.execute(text("PRAGMA journal_mode")).scalar() == "wal"
             assert connection.execute(text("PRAGMA synchronous")).scalar() == 2  # FULL
+
+
+def test_a_row_naming_a_missing_record_is_refused(client, app):
+    """Foreign keys hold on both databases (SQLite checks them only when asked): a job
+    cannot name an image that does not exist."""
+    with pytest.raises(IntegrityError), app.state.db.session() as session:
+        session.add(Job(image_id="no-such-image", options={}, created_by="t"))
+    with app.state.db.session() as session:
+        assert session.scalars(select(Job)).all() == []
+
+
+def test_sqlite_read_then_write_transactions_wait_for_the_writer_before_them(client, app):
+    """A session that reads, then writes, while another holds the write lock waits its turn
+    and then succeeds; begun as a plain (deferred) SQLite transaction, its read snapshot
+    would be stale once the other commits, and its write would fail as "database is
+    locked" at once."""
+    db = app.state.db
+    if db.engine.dialect.name != "sqlite":
+        pytest.skip("PostgreSQL's writers take row locks; this is SQLite's database lock")
+    writing, read_done = threading.Event(), threading.Event()
+
+    def first_writer() -> None:
+        with db.session() as session:
+            session.add(Patient(external_id="MRN-A", created_by="t"))
+            session.flush()
+            writing.set()
+            read_done.wait(5)  # the other session has begun before this one commits
+            time.sleep(0.2)
+
+    with ThreadPoolExecutor(1) as pool:
+        first = pool.submit(first_writer)
+        assert writing.wait(5)
+        with db.session() as session:
+            read_done.set()
+            count = len(session.scalars(select(Patient)).all())
+            session.add(Patient(external_id=f"MRN-B-{count}", created_by="t"))
+        first.result()
+    with db.session() as session:
+        assert sorted(session.scalars(select(Patient.external_id)).all()) == ["MRN-A", "MRN-B-1"]
 
 
 def test_loop_reads_see_rows_committed_after_their_connection_was_opened(client, app):
