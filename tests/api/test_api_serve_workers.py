@@ -4,11 +4,17 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
+import subprocess
+import sys
 import time
 
 import httpx
 
-from server_process import ServerProcess
+from api.config import Settings
+from api.db import sqlite_file
+
+from server_process import REPO, ServerProcess
 from test_api_e2e import run_workflow
 
 
@@ -57,3 +63,29 @@ def test_api_processes_report_the_supervisors_job_worker(tmp_path, database_url)
     finally:
         server.stop()
     assert not (tmp_path / "data" / "worker.heartbeat").exists()  # removed at a clean stop
+
+
+def test_a_second_service_on_a_port_in_use_is_refused(tmp_path):
+    """The API processes listen with SO_REUSEPORT, which would let a second `navsvc serve
+    --workers 2` (another data folder) join a port a running one serves and take half its
+    requests; it is refused before it starts anything."""
+    second = ServerProcess(tmp_path / "data", serve_args=("--workers", "2"))
+    with socket.socket() as running:  # as a running service's API process listens
+        running.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        running.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+        running.bind(("127.0.0.1", second.port))
+        running.listen()
+        process = subprocess.Popen(
+            [sys.executable, "-m", "navsvc.cli", "serve", "--port", str(second.port),
+             "--workers", "2"], env=second.env, cwd=REPO, stderr=subprocess.PIPE, text=True)
+        try:
+            _, stderr = process.communicate(timeout=60)
+        except subprocess.TimeoutExpired:
+            process.terminate()
+            process.communicate(timeout=30)
+            raise AssertionError("the second service started on the port in use")
+    assert process.returncode != 0
+    assert f"navsvc serve: cannot listen on 127.0.0.1:{second.port}: Address already in use" \
+        in stderr, stderr
+    database = sqlite_file(Settings(data_dir=tmp_path / "data").resolved_database_url)
+    assert not database.exists(), "nothing was set up"
