@@ -118,6 +118,10 @@ def test_suicide_item_alert_stays_until_a_clinician_acknowledges(client, auth, c
     assert "acknowledge" not in response.json()["links"]  # done: posting it again is a 409
     assert client.get("/api/v1/alerts", headers=auth["clinician"]).json()["items"] == []
     assert len(client.get("/api/v1/alerts?open=false", headers=auth["auditor"]).json()["items"]) == 1
+    course_alerts = f"/api/v1/courses/{course['id']}/alerts"
+    assert client.get(f"{course_alerts}?open=true", headers=auth["auditor"]).json()["items"] == []
+    assert [a["id"] for a in client.get(course_alerts, headers=auth["auditor"]).json()["items"]] == [
+        body["alert_id"]]
 
 
 def test_a_courses_alerts_are_its_own(client, auth, app, course, small_head):
