@@ -205,6 +205,25 @@ def test_upload_without_file_part_or_not_multipart(client, auth, patient):
     assert client.post(url, headers=auth["technician"], json={"file": "x"}).status_code == 415
 
 
+def test_form_fields_beside_the_file_and_an_upper_case_name_are_accepted(client, auth, patient,
+                                                                       small_head):
+    # a workstation's form may send fields of its own with the file, and a name as its
+    # file system spells it
+    response = client.post(f"/api/v1/patients/{patient['id']}/images", headers=auth["technician"],
+                           data={"note": "T1 for targeting"},
+                           files={"file": ("T1.NII.GZ", small_head.read_bytes())})
+    assert response.status_code == 201, response.text
+    image = response.json()
+    assert (image["format"], image["shape"]) == ("nifti", list(nib.load(small_head).shape))
+
+
+def test_multipart_without_a_boundary_is_415(client, app, auth, patient):
+    response = client.post(f"/api/v1/patients/{patient['id']}/images", content=b"x", headers={
+        **auth["technician"], "content-type": "multipart/form-data"})
+    assert response.status_code == 415 and "multipart/form-data" in response.json()["detail"]
+    assert_nothing_stored(client, app, auth, patient)
+
+
 @pytest.mark.parametrize("boundary,expected", [(b"a" * 71, "at most 70 are allowed"),
                                                (b"a" * 257, "at most 70 are allowed"),
                                                (b"\xe9\xe9", "malformed multipart body")])
