@@ -95,8 +95,15 @@ def test_start_up_removes_stale_spool_entries_and_keeps_fresh_ones(tmp_path):
     (stale_dir / "IM0001.dcm").write_bytes(b"raw DICOM")
     stale_file.write_bytes(b"raw upload")
     fresh_file.write_bytes(b"an upload in flight in another process")
+    outside = tmp_path / "elsewhere"  # a link in the spool: it goes, what it points at stays
+    outside.mkdir()
+    (outside / "keep.txt").write_text("not the spool's")
+    stale_link = storage.tmp_dir / "link"
+    stale_link.symlink_to(outside, target_is_directory=True)
     two_days_ago = time.time() - 2 * 24 * 3600
     for entry in (stale_file, stale_dir):
         os.utime(entry, (two_days_ago, two_days_ago))
+    os.utime(stale_link, (two_days_ago, two_days_ago), follow_symlinks=False)
     storage.ensure()
     assert sorted(p.name for p in storage.tmp_dir.iterdir()) == ["fresh.nii.gz"]
+    assert (outside / "keep.txt").read_text() == "not the spool's"
