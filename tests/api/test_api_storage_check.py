@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 
 from api.integrity import check_storage
+from api.migrations import schema_is_current, upgrade
 from api.models import Image, Plan
 from navsvc.cli import main
 
@@ -37,8 +38,10 @@ def test_missing_damaged_and_unreferenced_files_are_reported_and_left(app, clien
     stored.write_bytes(original[:-1] + bytes([original[-1] ^ 1]))
     assert check_storage(app.state.db, app.state.storage).damaged_image_files == [image["id"]]
     assert check_storage(app.state.db, app.state.storage, verify_checksums=False).ok
-    shutil.rmtree(next(app.state.storage.plans_dir.iterdir()))
     stored.unlink()
+    report = check_storage(app.state.db, app.state.storage, verify_checksums=False)
+    assert not report.ok and report.missing_image_files == [image["id"]], "alone, it counts"
+    shutil.rmtree(next(app.state.storage.plans_dir.iterdir()))
     report = check_storage(app.state.db, app.state.storage)
     assert report.missing_image_files == [image["id"]] and report.missing_plan_folders == [plan_id]
     assert report.unreferenced_files == [app.state.storage.relative(stray)]
@@ -54,12 +57,14 @@ def test_emptied_plan_folder_and_unreadable_plan_json_are_damaged(app, client, i
     from api_test_helpers import insert_plan
 
     second = insert_plan(app, image["id"], plan_dict() | {"plan_id": "second-plan"})
+    third = insert_plan(app, image["id"], plan_dict() | {"plan_id": "third-plan"})
     for path in _result_dir(app, plan_id).iterdir():
         path.unlink()
     (_result_dir(app, second) / "plan.json").write_bytes(b"\0" * 51)
+    (_result_dir(app, third) / "plan.json").write_text("[]")  # JSON, but no plan
     report = check_storage(app.state.db, app.state.storage)
-    assert report.damaged_plan_folders == {plan_id: "empty",
-                                           second: "plan.json is empty or not readable JSON"}
+    unreadable = "plan.json is empty or not readable JSON"
+    assert report.damaged_plan_folders == {plan_id: "empty", second: unreadable, third: unreadable}
     assert not report.ok and report.missing_plan_folders == []
     assert main(["admin", "check-storage", "--no-checksums"]) == 1
     assert f"DAMAGED result folder of plan {plan_id} (empty)" in capsys.readouterr().out
@@ -86,3 +91,13 @@ def test_an_unreachable_database_is_one_error_line(tmp_path, monkeypatch, capsys
     err = capsys.readouterr().err.strip()
     assert err.startswith("navsvc: error: cannot use the database postgresql+psycopg://u:***@127.0.0.1:1/x")
     assert "\n" not in err and "secret" not in err
+
+
+def test_a_database_at_an_older_schema_is_an_error_and_is_left_as_it_is(settings, cli_env, capsys):
+    settings.data_dir.mkdir(parents=True)
+    url = settings.resolved_database_url
+    upgrade(url, "0007")
+    assert main(["admin", "check-storage"]) == 2
+    err = capsys.readouterr().err
+    assert "not at this navsvc version's schema" in err and "navsvc admin migrate" in err
+    assert not schema_is_current(url)
