@@ -24,6 +24,7 @@ from api_test_helpers import insert_plan
 from server_process import REPO, ServerProcess, free_port
 
 import api.restore
+import api.service_lock as service_lock
 from api.backup import backup, reflected_tables, row_counts
 from api.config import Settings
 from api.migrations import upgrade
@@ -162,3 +163,36 @@ def test_a_service_started_while_a_restore_runs_refuses_to_start(
     assert done.stderr.splitlines()[-1] == (
         f"navsvc: error: a restore into {target.data_dir.resolve()} is running; start "
         f"navsvc {command} again when 'navsvc admin restore' has finished")
+
+
+@pytest.mark.parametrize("replaced", [False, True])
+def test_a_lock_file_removed_while_it_was_being_locked_is_not_the_one_held(tmp_path, monkeypatch,
+                                                                           replaced):
+    """A service opens the lock file as a finishing restore removes it (its own, created
+    file), and another process may make it anew: the service's shared lock must be on the
+    file now in the folder, or the next restore would create a new file, lock it alone
+    and run beside the service."""
+    data_dir = tmp_path / "data"
+    data_dir.mkdir()
+    opened = service_lock._open_lock_file
+    calls = []
+
+    def open_as_the_restore_removes_it(path):
+        fd, created = opened(path)
+        if not calls:
+            path.unlink()
+            if replaced:
+                path.touch()  # another process starting made the file anew
+        calls.append(path)
+        return fd, created
+
+    monkeypatch.setattr(service_lock, "_open_lock_file", open_as_the_restore_removes_it)
+    held = service_lock._try_lock(data_dir, service_lock.fcntl.LOCK_SH)
+    try:
+        assert len(calls) == 2, "the removed file was locked and kept"
+        path = data_dir / service_lock.LOCK_FILE_NAME
+        assert os.fstat(held.fd).st_ino == path.stat().st_ino
+        assert service_lock._try_lock(data_dir, service_lock.fcntl.LOCK_EX) is None, \
+            "a restore could run beside the service"
+    finally:
+        held.release()
