@@ -382,3 +382,19 @@ def test_two_patients_treated_the_same_morning_are_each_logged(client, auth, app
     for each in (course, other):
         states = [s["state"] for s in sessions(client, auth, each["id"])["items"]]
         assert states[:3] == ["done", "done", "planned"]
+
+
+@pytest.mark.parametrize("hold", ["pause", "stop"])
+def test_another_patients_pause_or_stop_holds_nothing_of_this_course(client, auth, app, course,
+                                                                     small_head, hold):
+    other = another_patients_course(client, auth, app, small_head, "MRN-HOLD-2")
+    fix_now(app, "2025-03-03T07:00:00+00:00")
+    held = client.post(f"/api/v1/courses/{other['id']}/{hold}", headers=auth["clinician"],
+                       json={"note": "the other patient's"})
+    assert held.status_code == 200, held.text
+    clear_screening(client, auth, course["id"])
+    first = sessions(client, auth, course["id"])["items"][0]
+    logged = log_delivery(client, auth, first["id"], delivery("2025-03-03"))  # 09:30, after it
+    assert logged.status_code == 201, logged.text
+    assert client.get(f"/api/v1/courses/{course['id']}", headers=auth["clinician"]).json()[
+        "status"] == "active"

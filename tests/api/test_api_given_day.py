@@ -15,6 +15,7 @@ from api_test_fakes import plan_dict
 from api_test_helpers import insert_plan
 from course_helpers import approve, clear_screening, delivery, fix_now, fix_today, new_course, rate, sessions
 
+from api.course_service import course_holds
 from api.models_course import Course
 
 WEEK1 = ["2025-03-03", "2025-03-04", "2025-03-05", "2025-03-06"]
@@ -274,6 +275,12 @@ def test_a_second_pause_holds_after_the_first_was_resumed(client, auth, app, cou
         assert refused.status_code == 409 and "paused since 2025-03-07" in refused.json()["detail"]
     assert [s["state"] for s in sessions(client, auth, course["id"])["items"][:4]] == [
         "done", "done", "done", "planned"]
+    fix_today(app, date(2025, 3, 10))
+    fix_now(app, "2025-03-10T08:00:00+00:00")
+    assert client.post(f"{course_url}/resume", headers=auth["clinician"], json={}).status_code == 200
+    with app.state.db.session() as db:  # the second resume leaves the first pause's end as it was
+        ends = [hold.ended_at.isoformat() for hold in course_holds(db, course["id"])]
+    assert ends == ["2025-03-06T08:00:00+00:00", "2025-03-10T08:00:00+00:00"]
 
 
 def test_migration_0005_enters_the_hold_of_each_paused_or_stopped_course(client, auth, app, course):
@@ -360,7 +367,6 @@ def test_holds_entered_before_their_moment_was_recorded_come_first_on_every_data
     # SQLite sorts NULL first and PostgreSQL last: the first hold that matches names the refusal
     from datetime import datetime, timezone
 
-    from api.course_service import course_holds
     from api.models_course import CourseHold
 
     with app.state.db.session() as db:
