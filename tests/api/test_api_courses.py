@@ -382,6 +382,9 @@ def test_two_patients_treated_the_same_morning_are_each_logged(client, auth, app
     for each in (course, other):
         states = [s["state"] for s in sessions(client, auth, each["id"])["items"]]
         assert states[:3] == ["done", "done", "planned"]
+        listed = client.get(f"/api/v1/patients/{each['patient_id']}/courses",
+                            headers=auth["auditor"]).json()["items"]
+        assert [c["id"] for c in listed] == [each["id"]], "a patient's courses are their own"
 
 
 @pytest.mark.parametrize("hold", ["pause", "stop"])
