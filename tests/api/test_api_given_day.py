@@ -168,6 +168,9 @@ def test_a_session_given_before_the_pause_was_entered_is_logged(client, auth, ap
     assert response.status_code == 409 and "paused since 2025-03-07; resume it first" in response.json()["detail"]
     response = _log(client, auth, items[4], delivery("2025-03-07"))
     assert response.status_code == 201, response.text
+    day = client.get("/api/v1/schedule?date=2025-03-07", headers=auth["technician"]).json()["items"]
+    assert [(i["index"], i["state"]) for i in day if i["course_id"] == course["id"]] == [(5, "done")], \
+        "a session given on a held day is listed on it"
     assert rate(client, auth, course["id"], "week1", "2025-03-07").status_code == 201
     response = _log(client, auth, items[5], {**delivery("2025-03-10"), "performed_at": "2025-03-10T09:30:00Z"})
     assert response.status_code == 409 and "paused since 2025-03-07" in response.json()["detail"]
