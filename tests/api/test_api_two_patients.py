@@ -3,12 +3,15 @@ never count for, hold or show the other's."""
 
 from __future__ import annotations
 
+from datetime import date
+
 import pytest
 from course_helpers import (
     another_patients_course,
     clear_screening,
     delivery,
     fix_now,
+    fix_today,
     log_delivery,
     sessions,
 )
@@ -50,3 +53,17 @@ def test_another_patients_pause_or_stop_holds_nothing_of_this_course(client, aut
     assert logged.status_code == 201, logged.text
     assert client.get(f"/api/v1/courses/{course['id']}", headers=auth["clinician"]).json()[
         "status"] == "active"
+
+
+def test_the_day_list_gives_two_accelerated_courses_slot_by_slot(client, auth, app, small_head):
+    """Two patients on 10 sessions a day: the technician's list for the day goes by the
+    hour (slot), each slot's patients by MRN, not one patient's ten sessions after the
+    other's."""
+    fix_today(app, date(2025, 3, 3))
+    courses = [another_patients_course(client, auth, app, small_head, mrn, protocol="accelerated")
+               for mrn in ("MRN-ACC-B", "MRN-ACC-A")]
+    day = client.get("/api/v1/schedule?date=2025-03-03", headers=auth["technician"]).json()["items"]
+    listed = [(i["slot"], i["patient_external_id"], i["index"]) for i in day
+              if i["course_id"] in {c["id"] for c in courses}]
+    assert listed == [(slot, mrn, slot + 1) for slot in range(10)
+                      for mrn in ("MRN-ACC-A", "MRN-ACC-B")]
