@@ -156,3 +156,19 @@ def test_inline_calendar(client, auth, patient, approved_plan):
                         calendar={"name": "saturday-clinic", "working_weekdays": [1, 3, 5]})
     assert session_dates(sessions(client, auth, course["id"]))[:4] == [
         "2025-03-01", "2025-03-04", "2025-03-06", "2025-03-08"]
+
+
+def test_a_closure_entered_for_a_past_day_moves_no_session(client, auth, app, patient, approved_plan):
+    """Yesterday's closure entered today: yesterday's planned session is not moved (it is
+    logged on the day it was given, or marked missed, which schedules its replacement),
+    and nothing after it moves."""
+    fix_today(app, date(2025, 3, 3))
+    calendar = client.post("/api/v1/calendars", headers=auth["admin"],
+                           json={"name": "main", "working_weekdays": [0, 1, 2, 3, 4]}).json()
+    course = new_course(client, auth, patient["id"], approved_plan, calendar_id=calendar["id"])
+    before = session_dates(sessions(client, auth, course["id"]))
+    fix_today(app, date(2025, 3, 5))
+    response = client.patch(f"/api/v1/calendars/{calendar['id']}", headers=auth["clinician"],
+                            json={"add_closures": ["2025-03-04"]})
+    assert response.status_code == 200 and response.json()["moved_sessions"] == 0
+    assert session_dates(sessions(client, auth, course["id"])) == before
