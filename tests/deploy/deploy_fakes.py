@@ -62,14 +62,20 @@ def gil_holding_plan(t1_path: Path, out_dir: Path, options, progress=None) -> di
     return quick_plan(t1_path, out_dir, options, progress)
 
 
-def gated_plan(t1_path: Path, out_dir: Path, options, progress=None) -> dict:
-    """Stall in stage ``register`` until :data:`GATE` is set (a worker that stopped
-    answering), then start stage ``anatomy`` (setting :data:`PAST_GATE` once it began) and
-    write ``plan.json`` and ``report.html`` naming this plan."""
+def _stall_at_the_gate(progress) -> None:
+    """Start stage ``register``, set :data:`AT_GATE` and wait for :data:`GATE` (a worker
+    that stopped answering)."""
     if progress:
         progress("register")
     AT_GATE.set()
     GATE.wait(300)
+
+
+def gated_plan(t1_path: Path, out_dir: Path, options, progress=None) -> dict:
+    """Stall in stage ``register`` until :data:`GATE` is set (a worker that stopped
+    answering), then start stage ``anatomy`` (setting :data:`PAST_GATE` once it began) and
+    write ``plan.json`` and ``report.html`` naming this plan."""
+    _stall_at_the_gate(progress)
     if progress:
         progress("anatomy")
     PAST_GATE.set()
@@ -82,10 +88,7 @@ def gated_to_the_end_plan(t1_path: Path, out_dir: Path, options, progress=None) 
     """Stall in stage ``register`` until :data:`GATE` is set, then, with no further stage
     (so no check of the claim), write ``plan.json`` into ``out_dir`` and return the plan:
     a worker that lost its claim during its last stage."""
-    if progress:
-        progress("register")
-    AT_GATE.set()
-    GATE.wait(300)
+    _stall_at_the_gate(progress)
     PAST_GATE.set()
     Path(out_dir).mkdir(parents=True, exist_ok=True)  # as make_plan does
     return quick_plan(t1_path, out_dir, options)
@@ -94,10 +97,7 @@ def gated_to_the_end_plan(t1_path: Path, out_dir: Path, options, progress=None) 
 def gated_then_failing_plan(t1_path: Path, out_dir: Path, options, progress=None) -> dict:
     """Like :func:`gated_to_the_end_plan`, but after writing a partial output the run
     fails with an internal error."""
-    if progress:
-        progress("register")
-    AT_GATE.set()
-    GATE.wait(300)
+    _stall_at_the_gate(progress)
     PAST_GATE.set()
     Path(out_dir).mkdir(parents=True, exist_ok=True)
     (Path(out_dir) / "transforms.h5").write_bytes(b"partial")
