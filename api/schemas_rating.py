@@ -231,10 +231,20 @@ class AlertOut(BaseModel):
 
 
 class AlertList(BaseModel):
-    """Alerts, newest first."""
+    """A course's alerts, newest first."""
 
     model_config = _example({"items": []})
-    items: list[AlertOut] = Field(description="The alerts, newest first (at most 500 across courses).")
+    items: list[AlertOut] = Field(description="Every alert of the course, newest first.")
+
+
+class AlertPage(BaseModel):
+    """A page of alerts across courses, newest first."""
+
+    model_config = _example({"items": [], "limit": 100, "offset": 0})
+    items: list[AlertOut] = Field(description="The alerts on this page, newest first; a full page "
+                                              "(`limit` items) means there may be more.")
+    limit: int = Field(description="Page size asked for.")
+    offset: int = Field(description="Number of alerts skipped before this page.")
 
 
 class AcknowledgementIn(BaseModel):

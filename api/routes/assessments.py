@@ -16,11 +16,12 @@ from api.deps import DbSession, SessionRoute, require_roles, set_audit_resource
 from api.models import utc_now
 from api.models_course import Alert, Assessment
 from api.problems import ProblemError
-from api.routes.common import get_or_404, problems
+from api.routes.common import Limit, Offset, get_or_404, problems
 from api.schemas_rating import (
     AcknowledgementIn,
     AlertList,
     AlertOut,
+    AlertPage,
     AssessmentIn,
     AssessmentList,
     AssessmentOut,
@@ -183,19 +184,21 @@ def list_course_alerts(
         Alert.created_at.desc()))])
 
 
-@router.get("/alerts", response_model=AlertList, summary="List alerts across courses",
+@router.get("/alerts", response_model=AlertPage, summary="List alerts across courses",
             responses=problems(422))
 def list_alerts(
     db: DbSession, _: Annotated[Principal, Depends(require_roles(*READ_ROLES))],
+    limit: Limit = 100, offset: Offset = 0,
     open_only: Annotated[bool, Query(alias="open", description="Only unacknowledged.")] = True,
-) -> AlertList:
-    """Alerts of every course, newest first; by default only the open ones, which a
-    clinician must see at once (clinician, technician, auditor)."""
+) -> AlertPage:
+    """Alerts of every course, newest first, a page at a time; by default only the open
+    ones, which a clinician must see at once (clinician, technician, auditor)."""
     query = select(Alert)
     if open_only:
         query = query.where(Alert.acknowledged_at.is_(None))
-    return AlertList(items=[alert_out(a) for a in db.scalars(query.order_by(
-        Alert.created_at.desc()).limit(500))])
+    # the id breaks ties so that alerts raised in one request keep their place across pages
+    query = query.order_by(Alert.created_at.desc(), Alert.id).limit(limit).offset(offset)
+    return AlertPage(items=[alert_out(a) for a in db.scalars(query)], limit=limit, offset=offset)
 
 
 @router.post("/alerts/{alert_id}/acknowledgement", response_model=AlertOut,
