@@ -23,7 +23,7 @@ from live_course import live_course, session_log, sessions_of, tokens
 from seed import check, extra_rating
 
 from api.backup import backup, reflected_tables
-from api.backup_manifest import verify
+from api.backup_manifest import missing_data_warning, verify
 from api.config import Settings
 from api.db import Database
 from api.models import Patient, Plan
@@ -209,6 +209,16 @@ def test_backup_lacking_files_warns_and_exits_1_and_restore_warns(
     assert main(["admin", "restore", str(tmp_path / "backup")]) == 0
     out, err = capsys.readouterr()
     assert out.startswith("restored ") and err.strip() == warning
+
+
+def test_the_missing_data_warning_names_ten_records_and_counts_the_rest():
+    missing = [{"record": "plan", "id": f"p{n}", "path": f"plans/p{n}", "problem": "missing"}
+               for n in range(12)]
+    warning = missing_data_warning({"missing": missing})
+    assert warning.startswith("the backup lacks the data of 12 record(s): plan p0 (plans/p0: missing), ")
+    assert "plan p9 (" in warning and "p10" not in warning and "p11" not in warning
+    assert "and 2 more (see manifest.json); run 'navsvc admin check-storage'" in warning
+    assert " more " not in missing_data_warning({"missing": missing[:10]})
 
 
 def test_backup_mistakes_are_one_error_line(cli_env, tmp_path, monkeypatch, capsys):
