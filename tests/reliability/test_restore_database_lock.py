@@ -177,3 +177,17 @@ def test_the_lock_keeper_outlives_a_closed_connection_and_a_failed_take(tmp_path
     finally:
         held.release()
     assert _lock_holders(pg_url) == []
+
+
+def test_the_lock_keeper_keeps_a_live_connection(tmp_path, pg_url, monkeypatch):
+    """Each check of a connection that still answers keeps it: taking the lock again on a
+    new one would leave a connection behind at every round."""
+    monkeypatch.setattr(database_lock, "KEEPER_INTERVAL_S", 0.02)
+    held = hold_service_lock(Settings(data_dir=tmp_path / "s", database_url=pg_url), "navsvc serve")
+    try:
+        holders = _lock_holders(pg_url)
+        time.sleep(0.5)  # some twenty rounds of the keeper
+        assert _lock_holders(pg_url) == holders and len(holders) == 1
+    finally:
+        held.release()
+    assert _lock_holders(pg_url) == []
