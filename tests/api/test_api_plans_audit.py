@@ -19,11 +19,11 @@ def test_get_plan_and_approve_once(client, auth, plan_id, image):
     assert approved.status_code == 201, approved.text
     approval = approved.json()
     assert approval["approved_by"] == "clinician" and approval["plan_id"] == plan_id
-    assert approval["id"] and approval["approved_at"]
+    assert approval["id"] and approval["approved_at"] and approval["note"] == "checked"
     again = client.post(f"/api/v1/plans/{plan_id}/approval", headers=auth["clinician"])
-    assert again.status_code == 409
+    assert again.status_code == 409 and again.json()["detail"].endswith("already approved by clinician")
     plan = client.get(f"/api/v1/plans/{plan_id}", headers=auth["technician"]).json()
-    assert plan["approval"]["approved_by"] == "clinician"
+    assert plan["approval"]["approved_by"] == "clinician" and plan["approval"]["note"] == "checked"
 
 
 @pytest.mark.parametrize("name", ["report.html", "plan.json"])
@@ -68,6 +68,7 @@ def test_list_plans_filters(client, app, auth, plan_id, image, small_head):
 
     other_image = another_patients_image(client, auth, small_head, "MRN-OTHER-2")
     other_plan = insert_plan(app, other_image["id"], plan_dict())
+    assert ids() == [other_plan, plan_id]  # newest first
     assert ids(image_id=image["id"]) == [plan_id]
     assert ids(patient_id=image["patient_id"], approved=False) == [plan_id]
     assert ids(patient_id=image["patient_id"]) == [plan_id] and ids(patient_id=other_image["patient_id"]) == [other_plan]
@@ -82,6 +83,28 @@ def test_list_plans_filters(client, app, auth, plan_id, image, small_head):
     navigator = client.get("/api/v1/plans", headers=auth["navigator"]).json()["items"]
     assert [p["id"] for p in navigator] == [other_plan]
     assert client.get(f"/api/v1/plans/{plan_id}", headers=auth["navigator"]).status_code == 404
+    # the audit trail names whose plans a filtered list read
+    reads = client.get("/api/v1/audit", headers=auth["admin"], params={
+        "resource_id": other_image["patient_id"]}).json()["items"]
+    assert "/api/v1/plans" in [e["route"] for e in reads]
+
+
+def test_a_report_gone_from_the_data_folder_is_404(app, client, auth, plan_id):
+    with app.state.db.session() as session:
+        folder = app.state.storage.absolute(session.get(Plan, plan_id).result_dir)
+    (folder / "report.html").unlink()
+    response = client.get(f"/api/v1/plans/{plan_id}/report", headers=auth["clinician"])
+    assert response.status_code == 404 and response.json()["detail"] == f"plan '{plan_id}' has no report"
+
+
+def test_a_plans_file_names_are_looked_up_in_its_own_folder_only(app, client, auth, image):
+    plan = {**plan_dict(), "files": {"report": "../elsewhere.html"}}
+    plan_id = insert_plan(app, image["id"], plan)
+    with app.state.db.session() as session:
+        folder = app.state.storage.absolute(session.get(Plan, plan_id).result_dir)
+    (folder.parent / "elsewhere.html").write_text("<html>another folder's file</html>")
+    response = client.get(f"/api/v1/plans/{plan_id}/report", headers=auth["clinician"])
+    assert response.status_code == 404 and "another folder" not in response.text
 
 
 @pytest.fixture
