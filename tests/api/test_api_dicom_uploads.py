@@ -174,7 +174,7 @@ def test_a_study_upload_names_its_series_and_stores_the_one_asked_for(client, ap
     assert_nothing_stored(client, app, auth, patient)
 
     first = _upload_series(client, auth, patient, study_zip, "3")
-    assert first.status_code == 201, first.text
+    assert first.status_code == 201 and first.json()["format"] == "dicom", first.text
     assert _stored_series(app, first.json()) == {("3", 61)}  # the T2 is not stored
     again = _upload_series(client, auth, patient, study_zip, "3")
     assert (again.status_code, again.json()["id"]) == (200, first.json()["id"])

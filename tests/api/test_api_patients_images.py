@@ -94,6 +94,9 @@ def test_upload_stores_deidentified_copy_once(client, app, auth, patient, small_
     listed = client.get(url, headers=auth["auditor"]).json()
     assert [i["id"] for i in listed] == [record["id"]]
     assert not any(app.state.storage.tmp_dir.iterdir())
+    uploads = client.get("/api/v1/audit", headers=auth["admin"], params={"resource_id": record["id"]}).json()
+    # the audit trail names the image each upload stored or found (newest first)
+    assert [e["status_code"] for e in uploads["items"] if e["method"] == "POST"] == [200, 201]
 
 
 def test_the_same_image_uploaded_for_two_patients_is_each_ones_own(client, app, auth, patient, small_head,
@@ -113,6 +116,12 @@ def test_the_same_image_uploaded_for_two_patients_is_each_ones_own(client, app, 
     for owner, record in ((patient, first), (other, same_image)):
         listed = client.get(f"/api/v1/patients/{owner['id']}/images", headers=auth["auditor"]).json()
         assert [i["id"] for i in listed] == [record.json()["id"]]
+    head = nib.load(str(small_head))  # another scan of the same head, uploaded later
+    nib.save(nib.Nifti1Image(np.asarray(head.dataobj) * 1.5, head.affine), tmp_path / "later.nii.gz")
+    later = upload_file(client, auth, other, tmp_path / "later.nii.gz", "t1.nii.gz")
+    assert later.status_code == 201, later.text
+    listed = client.get(f"/api/v1/patients/{other['id']}/images", headers=auth["auditor"]).json()
+    assert [i["id"] for i in listed] == [same_image.json()["id"], later.json()["id"]]  # oldest first
 
 
 def test_a_nifti2_upload_is_stored_without_its_text_fields_and_extensions(client, app, auth, patient, small_head,
