@@ -11,6 +11,7 @@ import re
 import pytest
 
 from api.security import ROLES
+from navsvc.errors import InputError
 from role_matrix import MATRIX
 
 UNKNOWN_ID = "00000000-0000-4000-8000-000000000000"
@@ -79,3 +80,27 @@ def test_revoked_token_is_401(client, app, auth):
     assert client.get("/api/v1/me", headers=auth["technician"]).json()["role"] == "technician"
     revoke_token(app.state.db, "technician")
     assert client.get("/api/v1/me", headers=auth["technician"]).status_code == 401
+
+
+def test_token_names_are_trimmed_bounded_and_unique(client, app):
+    from api.tokens import create_token, list_tokens
+
+    create_token(app.state.db, "  front desk\t", "technician")
+    with pytest.raises(InputError, match="a token named 'front desk' exists already"):
+        create_token(app.state.db, "front desk", "clinician")
+    with pytest.raises(InputError, match="1 to 200 characters"):
+        create_token(app.state.db, "x" * 201, "auditor")
+    create_token(app.state.db, "x" * 200, "auditor")
+    create_token(app.state.db, "a later token", "auditor")
+    names = [t.name for t in list_tokens(app.state.db)]
+    assert names[-3:] == ["front desk", "x" * 200, "a later token"]  # oldest first
+
+
+def test_a_token_is_revoked_by_its_id_and_keeps_its_first_revocation(client, app, auth):
+    from api.tokens import list_tokens, revoke_token
+
+    [token] = [t for t in list_tokens(app.state.db) if t.name == "navigator"]
+    first = revoke_token(app.state.db, token.id).revoked_at
+    assert first is not None
+    assert client.get("/api/v1/me", headers=auth["navigator"]).status_code == 401
+    assert revoke_token(app.state.db, "navigator").revoked_at == first
