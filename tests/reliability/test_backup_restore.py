@@ -26,7 +26,7 @@ from api.backup import backup, reflected_tables
 from api.backup_manifest import missing_data_warning, verify
 from api.config import Settings
 from api.db import Database
-from api.models import Patient, Plan
+from api.models import AuditEvent, Patient, Plan
 from api.restore import restore
 from api.storage import sha256_file
 from navsvc.cli import main
@@ -253,6 +253,33 @@ def test_timestamps_keep_their_instant_when_table_rows_are_restored(tmp_path, fr
     restore(target, folder)
     assert _patients(target.resolved_database_url) == {
         row["id"]: datetime(2025, 3, 30, 6, 30, tzinfo=UTC)}
+
+
+def test_table_rows_restored_in_batches_are_all_counted_and_new_records_follow_them(
+        tmp_path, fresh_database_url, monkeypatch):
+    """A clinic's audit trail runs to thousands of rows, inserted 1000 at a time; after
+    the restore, PostgreSQL's id sequence must continue after the restored ids, or the
+    first request's audit record collides with one of them (and the request gets 500)."""
+    monkeypatch.setattr("api.restore.INSERT_BATCH", 2)
+    events = [{"id": n, "at": {"$t": f"2025-03-0{n}T09:00:00+00:00"}, "token_name": "clinician",
+               "role": "clinician", "method": "GET", "route": "/api/v1/patients",
+               "resource_id": None, "status_code": 200, "outcome": "success"} for n in range(1, 6)]
+    patients = [patient_row(f"2025-03-0{n}T09:00:00Z") for n in range(1, 6)]
+    folder = table_backup(tmp_path / "backup", {"patients": patients, "audit_events": events})
+    target = Settings(data_dir=tmp_path / "restored", database_url=fresh_database_url)
+    restore(target, folder)
+    assert set(_patients(target.resolved_database_url)) == {row["id"] for row in patients}
+    database = Database(target.resolved_database_url)
+    try:
+        with database.session() as session:
+            new_event = AuditEvent(method="GET", route="/api/v1/patients", status_code=200,
+                                   outcome="success")
+            session.add(new_event)
+            session.flush()
+            assert new_event.id == 6
+            assert session.query(AuditEvent).count() == 6
+    finally:
+        database.dispose()
 
 
 def test_a_postgresql_backup_restores_into_sqlite_with_the_same_instants(
