@@ -182,6 +182,17 @@ def test_backup_during_a_job_holds_only_what_the_records_name(app, client, image
     assert not [p for p in (tmp_path / "backup").rglob("*") if "registration" in p.name or ".tmp" in p.name]
 
 
+def test_a_record_whose_path_leads_out_of_the_data_folder_is_listed_as_missing(
+        app, client, image, settings, tmp_path):
+    plan = insert_plan(app, image["id"], plan_dict())
+    with app.state.db.session() as session:
+        session.get(Plan, plan).result_dir = "../../etc"
+    manifest = backup(settings, tmp_path / "backup")
+    assert [(m["record"], m["id"], m["problem"]) for m in manifest["missing"]] == [
+        ("plan", plan, "not a path below images/ or plans/")]
+    assert not [name for name in manifest["files"] if not name.startswith("images/")]
+
+
 def test_backup_lacking_files_warns_and_exits_1_and_restore_warns(
         app, client, image, cli_env, tmp_path, monkeypatch, capsys, fresh_database_url):
     kept = insert_plan(app, image["id"], plan_dict())
