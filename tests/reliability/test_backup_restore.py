@@ -3,6 +3,7 @@ backup is taken while the service writes."""
 
 from __future__ import annotations
 
+import json
 import shutil
 import sqlite3
 import threading
@@ -180,6 +181,36 @@ def test_backup_during_a_job_holds_only_what_the_records_name(app, client, image
                 if not name.startswith("plans/running-job") and "/." not in name}
     assert set(manifest["files"]) == recorded and len(recorded) == 3  # the image, report.html, plan.json
     assert not [p for p in (tmp_path / "backup").rglob("*") if "registration" in p.name or ".tmp" in p.name]
+
+
+def test_a_postgresql_backup_is_one_snapshot_while_the_service_writes(
+        app, client, image, settings, tmp_path, monkeypatch):
+    """Tables are read one after another; a patient and an image registered after the
+    patients were read must not appear in the images alone (the restore's foreign keys
+    would refuse the backup)."""
+    if settings.database_url is None:
+        pytest.skip("a SQLite backup is one VACUUM INTO: a snapshot by itself")
+    import builtins
+
+    from api.models import Image
+
+    def open_and_write_meanwhile(path, *args, **kwargs):
+        if Path(path).name == "images.jsonl":  # the patients are read already
+            with app.state.db.session() as session:
+                late = Patient(external_id="MRN-LATE", created_by="t")
+                session.add(late)
+                session.flush()
+                session.add(Image(patient_id=late.id, upload_sha256="0" * 64, sha256="1" * 64,
+                                  format="nifti", stored_path="images/11/late.nii.gz",
+                                  size_bytes=1, info={}, created_by="t"))
+        return builtins.open(path, *args, **kwargs)
+
+    monkeypatch.setattr("api.backup.open", open_and_write_meanwhile, raising=False)
+    backup(settings, tmp_path / "backup")
+    tables = tmp_path / "backup" / "db"
+    patients = {json.loads(line)["id"] for line in (tables / "patients.jsonl").read_text().splitlines()}
+    images = [json.loads(line) for line in (tables / "images.jsonl").read_text().splitlines()]
+    assert [i["id"] for i in images] == [image["id"]] and {i["patient_id"] for i in images} <= patients
 
 
 def test_a_record_whose_path_leads_out_of_the_data_folder_is_listed_as_missing(
