@@ -18,8 +18,10 @@ from navsvc.errors import InputError
 from navsvc.io import limits, validate_t1_file
 
 
-def test_create_get_list_patient(client, auth, patient):
+def test_create_get_list_patient(client, app, auth, patient):
     assert patient["id"] and patient["name"] == "Jane Doe"
+    with app.state.db.session() as session:
+        assert session.get(Patient, patient["id"]).created_by == "technician"  # the token's name
     assert patient["links"]["self"] == f"/api/v1/patients/{patient['id']}"
     got = client.get(f"/api/v1/patients/{patient['id']}", headers=auth["clinician"])
     assert got.status_code == 200 and got.json() == patient
