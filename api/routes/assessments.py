@@ -34,6 +34,10 @@ router = APIRouter(tags=["assessments"], route_class=SessionRoute)
 
 RATERS = ("clinician", "technician")
 
+#: the order of alert lists; the id breaks ties, so that alerts raised in one request keep
+#: their place across pages
+ALERTS_NEWEST_FIRST = (Alert.created_at.desc(), Alert.id)
+
 
 def assessment_out(a: Assessment, baseline_total: int | None, alert_id: str | None = None
                    ) -> AssessmentOut:
@@ -180,8 +184,7 @@ def list_course_alerts(
     query = select(Alert).where(Alert.course_id == course_id)
     if open_only:
         query = query.where(Alert.acknowledged_at.is_(None))
-    return AlertList(items=[alert_out(a) for a in db.scalars(query.order_by(
-        Alert.created_at.desc()))])
+    return AlertList(items=[alert_out(a) for a in db.scalars(query.order_by(*ALERTS_NEWEST_FIRST))])
 
 
 @router.get("/alerts", response_model=AlertPage, summary="List alerts across courses",
@@ -196,8 +199,7 @@ def list_alerts(
     query = select(Alert)
     if open_only:
         query = query.where(Alert.acknowledged_at.is_(None))
-    # the id breaks ties so that alerts raised in one request keep their place across pages
-    query = query.order_by(Alert.created_at.desc(), Alert.id).limit(limit).offset(offset)
+    query = query.order_by(*ALERTS_NEWEST_FIRST).limit(limit).offset(offset)
     return AlertPage(items=[alert_out(a) for a in db.scalars(query)], limit=limit, offset=offset)
 
 

@@ -32,6 +32,12 @@ def insert_plan(app, image_id: str, plan: dict) -> str:
     return plan["plan_id"]
 
 
+def plan_folder(app, plan_id: str) -> Path:
+    """The absolute result folder of the stored plan ``plan_id``."""
+    with app.state.db.session() as session:
+        return app.state.storage.absolute(session.get(Plan, plan_id).result_dir)
+
+
 def gunzip_bytes(path: Path) -> bytes:
     """Return the decompressed bytes of a .gz file."""
     with gzip.open(path, "rb") as handle:

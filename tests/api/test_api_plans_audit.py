@@ -6,9 +6,8 @@ import json
 
 import pytest
 from api_test_fakes import plan_dict
-from api_test_helpers import another_patients_image, insert_plan
+from api_test_helpers import another_patients_image, insert_plan, plan_folder
 
-from api.models import Plan
 
 def test_get_plan_and_approve_once(client, auth, plan_id, image):
     plan = client.get(f"/api/v1/plans/{plan_id}", headers=auth["technician"]).json()
@@ -28,8 +27,7 @@ def test_get_plan_and_approve_once(client, auth, plan_id, image):
 
 @pytest.mark.parametrize("name", ["report.html", "plan.json"])
 def test_plan_whose_files_are_missing_cannot_be_approved(app, client, auth, plan_id, name):
-    with app.state.db.session() as session:
-        folder = app.state.storage.absolute(session.get(Plan, plan_id).result_dir)
+    folder = plan_folder(app, plan_id)
     (folder / name).unlink()
     refused = client.post(f"/api/v1/plans/{plan_id}/approval", headers=auth["clinician"],
                           json={"note": "checked"})
@@ -90,8 +88,7 @@ def test_list_plans_filters(client, app, auth, plan_id, image, small_head):
 
 
 def test_a_report_gone_from_the_data_folder_is_404(app, client, auth, plan_id):
-    with app.state.db.session() as session:
-        folder = app.state.storage.absolute(session.get(Plan, plan_id).result_dir)
+    folder = plan_folder(app, plan_id)
     (folder / "report.html").unlink()
     response = client.get(f"/api/v1/plans/{plan_id}/report", headers=auth["clinician"])
     assert response.status_code == 404 and response.json()["detail"] == f"plan '{plan_id}' has no report"
@@ -100,8 +97,7 @@ def test_a_report_gone_from_the_data_folder_is_404(app, client, auth, plan_id):
 def test_a_plans_file_names_are_looked_up_in_its_own_folder_only(app, client, auth, image):
     plan = {**plan_dict(), "files": {"report": "../elsewhere.html"}}
     plan_id = insert_plan(app, image["id"], plan)
-    with app.state.db.session() as session:
-        folder = app.state.storage.absolute(session.get(Plan, plan_id).result_dir)
+    folder = plan_folder(app, plan_id)
     (folder.parent / "elsewhere.html").write_text("<html>another folder's file</html>")
     response = client.get(f"/api/v1/plans/{plan_id}/report", headers=auth["clinician"])
     assert response.status_code == 404 and "another folder" not in response.text

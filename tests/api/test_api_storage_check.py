@@ -4,20 +4,17 @@ from __future__ import annotations
 
 import shutil
 
+from api_test_helpers import plan_folder
+
 from api.integrity import check_storage
 from api.migrations import schema_is_current, upgrade
-from api.models import Image, Plan
+from api.models import Image
 from navsvc.cli import main
 
 
 def _stored_path(app, image_id: str):
     with app.state.db.session() as session:
         return app.state.storage.absolute(session.get(Image, image_id).stored_path)
-
-
-def _result_dir(app, plan_id: str):
-    with app.state.db.session() as session:
-        return app.state.storage.absolute(session.get(Plan, plan_id).result_dir)
 
 
 def test_intact_store_passes(app, client, image, plan_id, cli_env, capsys):
@@ -58,10 +55,10 @@ def test_emptied_plan_folder_and_unreadable_plan_json_are_damaged(app, client, i
 
     second = insert_plan(app, image["id"], plan_dict() | {"plan_id": "second-plan"})
     third = insert_plan(app, image["id"], plan_dict() | {"plan_id": "third-plan"})
-    for path in _result_dir(app, plan_id).iterdir():
+    for path in plan_folder(app, plan_id).iterdir():
         path.unlink()
-    (_result_dir(app, second) / "plan.json").write_bytes(b"\0" * 51)
-    (_result_dir(app, third) / "plan.json").write_text("[]")  # JSON, but no plan
+    (plan_folder(app, second) / "plan.json").write_bytes(b"\0" * 51)
+    (plan_folder(app, third) / "plan.json").write_text("[]")  # JSON, but no plan
     report = check_storage(app.state.db, app.state.storage)
     unreadable = "plan.json is empty or not readable JSON"
     assert report.damaged_plan_folders == {plan_id: "empty", second: unreadable, third: unreadable}

@@ -3,6 +3,7 @@ backup is taken while the service writes."""
 
 from __future__ import annotations
 
+import builtins
 import json
 import shutil
 import sqlite3
@@ -17,7 +18,7 @@ import pytest
 import sqlalchemy as sa
 
 from api_test_fakes import plan_dict
-from api_test_helpers import insert_plan
+from api_test_helpers import insert_plan, plan_folder
 from db_integrity import integrity_problems
 from hand_made_backup import patient_row, table_backup
 from live_course import live_course, session_log, sessions_of, tokens
@@ -27,7 +28,7 @@ from api.backup import backup, reflected_tables
 from api.backup_manifest import missing_data_warning, verify
 from api.config import Settings
 from api.db import Database
-from api.models import AuditEvent, Patient, Plan
+from api.models import AuditEvent, Image, Patient, Plan
 from api.restore import restore
 from api.storage import sha256_file
 from navsvc.cli import main
@@ -43,11 +44,6 @@ def _records(url: str) -> dict[str, list[tuple]]:
                 for t in reflected_tables(engine)}
     finally:
         engine.dispose()
-
-
-def _result_dir(app, plan_id: str) -> Path:
-    with app.state.db.session() as session:
-        return app.state.storage.absolute(session.get(Plan, plan_id).result_dir)
 
 
 def _use_instance(monkeypatch, data_dir: Path, database_url: str | None) -> None:
@@ -157,11 +153,11 @@ def test_backup_while_the_service_writes(server_factory, small_head, tmp_path,
 def test_backup_during_a_job_holds_only_what_the_records_name(app, client, image, settings,
                                                              tmp_path, monkeypatch):
     plan = insert_plan(app, image["id"], plan_dict())
-    stale = _result_dir(app, plan) / ".registration-host-1-x"  # a killed step's scratch folder
+    stale = plan_folder(app, plan) / ".registration-host-1-x"  # a killed step's scratch folder
     stale.mkdir()
     (stale / "0Warp.nii.gz").write_bytes(b"patient warp")
     # a writer's temporary file, renamed over plan.json when done (or left by a killed writer)
-    (_result_dir(app, plan) / ".plan.json.host-1.tmp").write_bytes(b"patient plan data")
+    (plan_folder(app, plan) / ".plan.json.host-1.tmp").write_bytes(b"patient plan data")
     running = app.state.storage.run_dir("running-job", 1)
     scratch = running / ".registration-host-2-y"
     scratch.mkdir()
@@ -190,10 +186,6 @@ def test_a_postgresql_backup_is_one_snapshot_while_the_service_writes(
     would refuse the backup)."""
     if settings.database_url is None:
         pytest.skip("a SQLite backup is one VACUUM INTO: a snapshot by itself")
-    import builtins
-
-    from api.models import Image
-
     def open_and_write_meanwhile(path, *args, **kwargs):
         if Path(path).name == "images.jsonl":  # the patients are read already
             with app.state.db.session() as session:
@@ -228,10 +220,8 @@ def test_backup_lacking_files_warns_and_exits_1_and_restore_warns(
         app, client, image, cli_env, tmp_path, monkeypatch, capsys, fresh_database_url):
     kept = insert_plan(app, image["id"], plan_dict())
     lost = insert_plan(app, image["id"], plan_dict())
-    shutil.rmtree(_result_dir(app, lost))
+    shutil.rmtree(plan_folder(app, lost))
     with app.state.db.session() as session:
-        from api.models import Image
-
         stored_path = session.get(Image, image["id"]).stored_path
     app.state.storage.absolute(stored_path).unlink()
 
