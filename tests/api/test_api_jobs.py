@@ -15,6 +15,7 @@ from api_test_helpers import another_patients_image
 from fastapi.testclient import TestClient
 
 from api.app import create_app
+from api.db import make_engine
 from api.jobs.embedded import HEARTBEAT_MIN_STALE_S, process_end_words, recover_interrupted_jobs
 from api.models import Job, utc_now
 from api.storage import Storage
@@ -358,6 +359,22 @@ def test_list_jobs_filters(app, client, auth, image, small_head):
     assert ids(state="queued") == [job["id"]] and ids(state="failed") == [other_job["id"]]
     assert client.get("/api/v1/jobs", headers=auth["auditor"],
                       params={"state": "bogus"}).status_code == 422
+
+
+def test_readyz_names_an_unreachable_database(client, tmp_path):
+    """A database that stops answering makes /readyz answer 503 and name it, so that a
+    load balancer stops sending clinics to this process."""
+    assert client.get("/readyz").status_code == 200
+    database = client.app.state.db
+    engine = database.engine
+    database.engine = make_engine(f"sqlite:///{tmp_path / 'unmounted' / 'navsvc.db'}")
+    try:
+        answer = client.get("/readyz")
+    finally:
+        database.engine = engine
+    assert answer.status_code == 503
+    assert answer.json() == {"status": "unavailable", "checks": {"database": "unreachable"}}
+    assert client.get("/readyz").status_code == 200
 
 
 def test_readyz_reads_another_process_worker_heartbeat(settings, tmp_path):

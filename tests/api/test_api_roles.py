@@ -77,7 +77,8 @@ def test_bad_tokens_are_401(client, header):
 def test_revoked_token_is_401(client, app, auth):
     from api.tokens import revoke_token
 
-    assert client.get("/api/v1/me", headers=auth["technician"]).json()["role"] == "technician"
+    assert client.get("/api/v1/me", headers=auth["technician"]).json() == \
+        {"name": "technician", "role": "technician", "blinded": False}
     revoke_token(app.state.db, "technician")
     assert client.get("/api/v1/me", headers=auth["technician"]).status_code == 401
 

@@ -54,6 +54,19 @@ def test_jobs_go_to_the_broker_not_the_embedded_worker(tmp_path):
             == "queued"
 
 
+def test_readyz_with_a_broker_ignores_a_worker_heartbeat_file(tmp_path):
+    """The workers of a queue deployment are Celery workers, not the supervising process
+    of `navsvc serve --workers N`: a heartbeat file left in the environment (here one
+    that does not exist) must not report a worker as stopped."""
+    settings = Settings(data_dir=tmp_path / "data", broker_url="memory://",
+                        queue="navsvc-test-api", embedded_worker=False,
+                        worker_heartbeat_file=tmp_path / "no-such.heartbeat")
+    with TestClient(create_app(settings)) as client:
+        ready = client.get("/readyz")
+        assert ready.status_code == 200, ready.text
+        assert ready.json()["checks"] == {"database": "ok", "broker": "ok"}
+
+
 def test_unreachable_broker_is_reported_and_the_job_refused(tmp_path):
     with _client(tmp_path, f"redis://127.0.0.1:{free_port()}/0") as client:
         ready = client.get("/readyz")
