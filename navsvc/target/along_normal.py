@@ -13,6 +13,7 @@ ALONG_NORMAL_SEARCH_MM = 25.0
 #: radius of the dense search around the best coarse candidate, mm
 ALONG_NORMAL_REFINE_MM = 3.0
 
+
 def normal_line_miss_mm(scalp: Scalp, scalp_point, target) -> float:
     """How far the inward normal line from ``scalp_point`` passes from ``target``, mm
     (infinite when the target lies behind the scalp point)."""
