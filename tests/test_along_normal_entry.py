@@ -50,6 +50,19 @@ def test_along_normal_entry_is_as_good_as_an_exhaustive_search(scalp):
         assert normal_line_miss_mm(scalp, along, target) <= exhaustive_mm + 0.25
 
 
+@pytest.mark.parametrize("depth_mm", [0.5, 15.0, 40.0])
+@pytest.mark.parametrize("sideways_mm", [0.0, 3.0, 8.0])
+def test_miss_is_the_distance_from_the_normal_line(scalp, depth_mm, sideways_mm):
+    """A target ``depth_mm`` along the inward normal and ``sideways_mm`` across it is missed
+    by exactly ``sideways_mm``, however deep (the other tests compare misses only with
+    misses, which a wrong formula applied alike would pass)."""
+    on_scalp = scalp.nearest_point(scalp.centre_ras_mm + 200.0 * np.array([-0.55, 0.67, 0.5]))
+    normal = scalp.inward_normal(on_scalp)
+    across = np.cross(normal, [0.0, 0.0, 1.0])
+    target = on_scalp + depth_mm * normal + sideways_mm * across / np.linalg.norm(across)
+    assert normal_line_miss_mm(scalp, on_scalp, target) == pytest.approx(sideways_mm, abs=1e-9)
+
+
 def test_a_target_behind_the_scalp_point_is_never_passed(scalp):
     on_scalp = scalp.nearest_point(scalp.centre_ras_mm + [0.0, 0.0, 200.0])
     assert normal_line_miss_mm(scalp, on_scalp, on_scalp - 10.0 * scalp.inward_normal(on_scalp)) == np.inf
