@@ -86,14 +86,37 @@ def test_working_grid_holds_the_input_values_at_the_same_world_points(colin, ref
     assert np.array_equal(grid.sample(world[inside]), data[tuple(src[inside].T)])
 
 
-def test_grid_covers_the_head_with_margin_on_snapped_corners(colin, reference_1mm):
+@pytest.mark.parametrize("spacing_mm", [1.0, 2.0])
+def test_grid_covers_the_head_with_margin_on_snapped_corners(colin, reference_1mm, spacing_mm):
     lo, hi = head_bounds_ras_mm(heads.as_loaded_t1(colin))
-    grid = reference_1mm
+    grid = reference_1mm if spacing_mm == 1.0 else \
+        resample_to_working_grid(heads.as_loaded_t1(colin), spacing_mm=spacing_mm)
+    assert grid.spacing_mm == spacing_mm
     end = grid.origin_ras_mm + grid.spacing_mm * (np.asarray(grid.data.shape) - 1)
     assert np.all(grid.origin_ras_mm <= lo - HEAD_MARGIN_MM) and np.all(end >= hi + HEAD_MARGIN_MM)
-    assert np.all(grid.origin_ras_mm <= lo - HEAD_MARGIN_MM + grid.spacing_mm)
+    assert np.all(grid.origin_ras_mm > lo - HEAD_MARGIN_MM - grid.spacing_mm)
+    assert np.all(end < hi + HEAD_MARGIN_MM + grid.spacing_mm)
     assert np.allclose(grid.origin_ras_mm / grid.spacing_mm, np.round(grid.origin_ras_mm / grid.spacing_mm))
-    assert np.array_equal(grid.affine[:3, :3], np.eye(3) * grid.spacing_mm)
+    expected_affine = np.diag([spacing_mm] * 3 + [1.0])
+    expected_affine[:3, 3] = grid.origin_ras_mm
+    assert np.array_equal(grid.affine, expected_affine)
+
+
+@pytest.mark.parametrize("haze", [0.0, 9.0, 10.0, 11.0])
+def test_head_bounds_hold_the_voxels_brighter_than_a_tenth_of_the_robust_maximum(haze):
+    """A 20-voxel cube of 100 in 40^3 voxels of air (the cube is 12.5 % of the volume, so the
+    99.5th percentile is 100) with a faint patch in a corner: the patch widens the bounds
+    only when it is brighter than 10 % of 100."""
+    data = np.zeros((40, 40, 40), np.float32)
+    data[10:30, 10:30, 10:30] = 100.0
+    data[34:37, 2:5, 35:38] = haze
+    affine = np.diag([2.0, 2.0, 2.0, 1.0])
+    affine[:3, 3] = [-40.0, -50.0, -30.0]
+    lo, hi = head_bounds_ras_mm(heads.as_loaded_t1(nib.Nifti1Image(data, affine)))
+    if haze > 10.0:
+        assert lo.tolist() == [-20.0, -46.0, -10.0] and hi.tolist() == [32.0, 8.0, 44.0]
+    else:
+        assert lo.tolist() == [-20.0, -30.0, -10.0] and hi.tolist() == [18.0, 8.0, 28.0]
 
 
 def test_foreground_threshold_does_not_depend_on_voxel_order(colin_2mm):
