@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import nibabel as nib
 import numpy as np
 import pytest
@@ -297,3 +299,65 @@ def test_colin27_with_dark_skin_and_muscle_gets_its_scalp_not_its_brain(colin_gr
     monkeypatch.setattr(scalp_module, "MAX_THRESHOLD_HALVINGS", 0)
     with pytest.raises(InputError, match="apart from the brain"):
         head_mask(dark_skin)
+
+
+def test_a_piece_encloses_the_brain_when_it_reaches_past_five_of_its_six_sides():
+    """Every combination of the six sides of a cube (the brain) that a box reaches past: the
+    scalp opens at the neck (or the field of view cuts it), so five sides enclose; four, as
+    of an object beside the head or a band around it, do not."""
+    inner = np.zeros((60, 60, 60), bool)
+    inner[20:40, 20:40, 20:40] = True
+    for past in itertools.product([False, True], repeat=6):
+        lo = [19 if past[2 * axis] else 20 for axis in range(3)]  # past by one voxel
+        hi = [41 if past[2 * axis + 1] else 40 for axis in range(3)]  # exclusive, as the cube's 40
+        piece = np.zeros_like(inner)
+        piece[lo[0]:hi[0], lo[1]:hi[1], lo[2]:hi[2]] = True
+        assert scalp_module._encloses(piece, inner) == (sum(past) >= 5), past
+
+
+def _cage_around_a_cube(cage_voxels: int) -> np.ndarray:
+    """A cube of 20^3 voxels (the largest piece) inside a wire cage, the twelve edges of a
+    box around it, grown to exactly ``cage_voxels`` voxels by a fin on one edge."""
+    above = np.zeros((60, 60, 60), bool)
+    above[20:40, 20:40, 20:40] = True
+    cage = np.zeros_like(above)
+    for axis in range(3):
+        first, second = (a for a in range(3) if a != axis)
+        for at_first, at_second in itertools.product((5, 54), repeat=2):
+            edge = [slice(None)] * 3
+            edge[axis], edge[first], edge[second] = slice(5, 55), at_first, at_second
+            cage[tuple(edge)] = True
+    fin = np.zeros_like(cage)
+    fin[5:55, 6:30, 5:7] = True  # under the cube, beside the x edge at y = z = 5
+    fin &= ~cage
+    extra = cage_voxels - int(cage.sum())
+    assert 0 <= extra <= fin.sum()
+    cage.flat[np.flatnonzero(fin)[:extra]] = True
+    assert int(cage.sum()) == cage_voxels and ndimage.label(cage)[1] == 1
+    return above | cage
+
+
+@pytest.mark.parametrize("spacing_mm", [2.0, 2.5])
+def test_only_a_piece_of_20_ml_or_more_counts_as_enclosing_the_brain(spacing_mm):
+    """A thin cage around the head (a coil's frame, say) is not a scalp: a piece enclosing
+    the brain counts from 20 mL (2500 voxels of 2 mm, 1280 of 2.5 mm), not one voxel less."""
+    limit_voxels = int(round(scalp_module.ENCLOSING_PIECE_MIN_ML * 1000.0 / spacing_mm**3))
+    assert limit_voxels == {2.0: 2500, 2.5: 1280}[spacing_mm]
+    assert scalp_module._largest_piece(_cage_around_a_cube(limit_voxels), spacing_mm)[1]
+    assert not scalp_module._largest_piece(_cage_around_a_cube(limit_voxels - 1), spacing_mm)[1]
+
+
+@pytest.mark.parametrize("spacing_mm", [1.0, 2.0])
+def test_the_head_mask_closes_gaps_narrower_than_its_4_mm_ball_on_any_grid(spacing_mm):
+    """A ball head with a vertical groove cut into its side: a 4 mm groove is closed over,
+    a 12 mm one stays open, on 1 mm and 2 mm grids alike (the ball's radius is in mm)."""
+    n = int(round(160 / spacing_mm))
+    origin = np.full(3, -80.0)
+    x, y, z = (origin[a] + spacing_mm * ijk for a, ijk in enumerate(np.indices((n, n, n))))
+    ball = x**2 + y**2 + z**2 <= 60.0**2
+    deep_part = (x > 45.0) & (x < 55.0) & (np.abs(z) < 20.0)
+    for width_mm, closed in ((4.0, True), (12.0, False)):
+        groove = (np.abs(y) <= width_mm / 2) & (x > 45.0)
+        mask = head_mask(WorkingImage(np.where(ball & ~groove, 100.0, 0.0).astype(np.float32), origin, spacing_mm))
+        filled = mask[groove & deep_part].mean()
+        assert filled > 0.85 if closed else filled < 0.25, (width_mm, filled)
