@@ -33,10 +33,14 @@ def _brain(inside):
 
 
 class _OuterScalp:
-    """A scalp on whose outer outline every entry point lies (for the other checks' tests)."""
+    """A scalp on whose outer outline every entry point lies (for the other checks' tests), or
+    ``below_hull_mm`` inside it."""
+
+    def __init__(self, below_hull_mm: float = 0.0) -> None:
+        self.below_hull_mm = below_hull_mm
 
     def depth_below_hull_mm(self, point_ras_mm) -> float:
-        return 0.0
+        return self.below_hull_mm
 
 
 SCALP = _OuterScalp()
@@ -56,9 +60,20 @@ def test_a_target_shallower_than_scalp_and_skull_is_refused():
         return _target(entry + [depth_mm, 0.0, 0.0], entry, [1.0, 0, 0], depth_mm - 1.0, method="scalp_ray")
 
     brain = WorkingImage(np.zeros((4, 4, 4), np.float32), np.array([-60.0, 40.0, 30.0]), 5.0)  # depth in brain 0
-    require_cortical_depth(target_at_depth(MIN_TARGET_DEPTH_MM + 0.1), brain, SCALP)
+    require_cortical_depth(target_at_depth(MIN_TARGET_DEPTH_MM), brain, SCALP)  # the limit itself passes
+    with pytest.raises(InputError, match="the cortical target lies 4.9 mm under the scalp"):
+        require_cortical_depth(target_at_depth(MIN_TARGET_DEPTH_MM - 0.1), brain, SCALP)
     with pytest.raises(InputError, match="lies 1.2 mm under the scalp.*not the skin.*plain T1-weighted"):
         require_cortical_depth(target_at_depth(1.25), brain, SCALP)
+
+
+def test_an_entry_point_as_deep_as_the_limit_inside_the_heads_outline_passes():
+    entry = np.array([-52.0, 50.0, 45.6])
+    target = _target(entry + [15.0, 0.0, 0.0], entry, [1.0, 0, 0], 14.0)
+    brain = WorkingImage(np.zeros((4, 4, 4), np.float32), np.array([-60.0, 40.0, 30.0]), 5.0)
+    require_cortical_depth(target, brain, _OuterScalp(MAX_ENTRY_BELOW_HULL_MM))
+    with pytest.raises(InputError, match="nearest the target lies 20 mm inside the head's outer outline"):
+        require_cortical_depth(target, brain, _OuterScalp(MAX_ENTRY_BELOW_HULL_MM + 0.1))
 
 
 def test_depth_in_brain_is_the_distance_to_the_brain_surface():
@@ -74,7 +89,8 @@ def test_depth_in_brain_is_the_distance_to_the_brain_surface():
 def test_a_named_strategys_target_deep_in_the_brain_fails_the_plan_and_a_chosen_one_is_bad_input():
     brain = WorkingImage(np.ones((40, 40, 40), np.float32), np.full(3, -78.0), 4.0)  # 160 mm of brain
     target = _target(np.zeros(3), [0.0, 0.0, 90.0], [0.0, 0.0, -1.0], 20.0)
-    with pytest.raises(PipelineError, match="more than 34 mm below the brain's surface"):
+    with pytest.raises(PipelineError, match=r"more than 34 mm below the brain's surface .*\(half-value depths up to "
+                                            r"3\.4 cm\), so it is not a cortical target"):
         require_cortical_depth(target, brain, SCALP)
     with pytest.raises(InputError, match="more than 34 mm below the brain's surface"):
         require_cortical_depth(target, brain, SCALP, chosen_by_user=True)
