@@ -137,13 +137,24 @@ def test_a_head_whose_scalp_over_the_hand_knob_lies_on_the_brain_is_refused_as_b
     (-0.81, 1.1, "contrast is inverted"),
     (0.496, 1.29, r"correlates only 0\.496 .*varies across the brain by a factor of 1\.29 .*Prescan Normalize"),
     (0.2, 1.14, r"does not look like a T1-weighted head MRI.*whole head$"),
-    (0.492, 1.22, r"does not look like a T1-weighted head MRI.*whole head.*factor of 1\.22 .*intensity normalization")])
+    (0.492, 1.22, r"does not look like a T1-weighted head MRI.*whole head.*factor of 1\.22 .*intensity normalization"),
+    # each limit belongs to the side it names: -0.3 is inverted, 1.25 uneven, 1.15 possibly uneven
+    (-0.3, 1.1, "contrast is inverted"),
+    (0.2, 1.25, r"correlates only 0\.200 .*varies across the brain by a factor of 1\.25 .*Prescan Normalize"),
+    (0.2, 1.15, r"does not look like a T1-weighted head MRI.*whole head.*factor of 1\.15 .*intensity normalization")])
 def test_registration_quality_refusals_say_why(quality, spread, message):
     from navsvc.registration_checks import MIN_BRAIN_CORRELATION, require_quality
 
     with pytest.raises(InputError, match=message):
         require_quality(quality, spread)
     require_quality(MIN_BRAIN_CORRELATION, 2.0)  # the threshold itself passes, uneven or not
+
+
+def test_a_quality_refusal_without_a_spread_takes_the_head_as_evenly_lit():
+    from navsvc.registration_checks import require_quality
+
+    with pytest.raises(InputError, match="whole head$"):
+        require_quality(0.2)
 
 
 def test_a_head_lit_by_an_unnormalized_receive_coil_is_refused_naming_the_cause(tmp_path):

@@ -45,6 +45,29 @@ def _write_warp(path, amplitude_mm: float) -> str:
     return str(path)
 
 
+def _write_left_fold(path) -> str:
+    """A displacement along x alone, -30 mm · u · exp(-|p - c|² / 2σ²) with u = (x - c_x) / σ,
+    σ = 10 mm, about ITK point c = (40, 0, 25) (LPS: MNI (-40, 0, 25), a handedness check
+    point): its slope -3 at c folds space there and leaves the right hemisphere alone."""
+    shape, spacing, origin = (48, 56, 48), 4.0, (-96.0, -120.0, -80.0)
+    ijk = np.indices(shape).astype(np.float64)
+    x, y, z = (origin[a] + spacing * ijk[a] for a in range(3))
+    sigma_mm = 10.0
+    bump = np.exp(-((x - 40.0) ** 2 + y**2 + (z - 25.0) ** 2) / (2 * sigma_mm**2))
+    field = np.zeros(shape + (3,))
+    field[..., 0] = -30.0 * (x - 40.0) / sigma_mm * bump
+    image = ants.from_numpy(field.astype(np.float32), origin=origin, spacing=(spacing,) * 3, has_components=True)
+    ants.image_write(image, str(path))
+    return str(path)
+
+
+def _write_scaling(path, scale: float) -> str:
+    tx = ants.create_ants_transform(transform_type="AffineTransform", dimension=3,
+                                    matrix=np.eye(3) * scale, translation=(0.0, 0.0, 0.0))
+    ants.write_transform(tx, str(path))
+    return str(path)
+
+
 @pytest.fixture(scope="module")
 def registration(tmp_path_factory) -> Registration:
     folder = tmp_path_factory.mktemp("transforms")
@@ -156,6 +179,32 @@ def test_a_mirrored_or_folding_registration_is_refused(registration, tmp_path):
     folding = dataclasses.replace(registration, to_mni=(_write_warp(tmp_path / "fold.nii.gz", 40.0),
                                                         registration.to_mni[1]))
     with pytest.raises(InputError, match="folds the head"):
+        require_handedness(folding)
+
+
+def test_a_registration_that_shrinks_the_head_keeps_handedness(registration, tmp_path):
+    """A head smaller than the template (local volume ratio under 1 everywhere) is not a
+    mirror or a fold."""
+    shrunk = dataclasses.replace(registration, to_mni=(registration.to_mni[0],
+                                                       _write_scaling(tmp_path / "shrink.mat", 0.9)))
+    determinants = shrunk.jacobian_determinant_from_mni(HANDEDNESS_CHECK_MNI_MM)
+    assert np.all((determinants > 0.6) & (determinants < 0.9))
+    require_handedness(shrunk)
+
+
+def test_a_fold_in_the_left_hemisphere_alone_is_refused(tmp_path):
+    """The check points cover both hemispheres: a fold on the left, in a head smaller than the
+    template (every other point's volume ratio under 1), is refused as a fold, not a mirror."""
+    folding = Registration(head_affine=_write_scaling(tmp_path / "head.mat", 1.0),
+                           to_mni=(_write_left_fold(tmp_path / "fold.nii.gz"),
+                                   _write_scaling(tmp_path / "shrink.mat", 0.9)),
+                           from_mni=(_write_scaling(tmp_path / "brain.mat", 0.9),),
+                           from_mni_invert=(True,), quality_correlation=1.0)
+    points = np.array(HANDEDNESS_CHECK_MNI_MM)
+    determinants = folding.jacobian_determinant_from_mni(points)
+    assert np.all(determinants[points[:, 0] > -40.0] > 0.6) and np.all(determinants <= 1.0)
+    assert determinants.min() < 0.0
+    with pytest.raises(InputError, match=r"folds the head \(local volume ratio -\d\.\d\d at MNI \[-40\.0, 0\.0, 25\.0\]"):
         require_handedness(folding)
 
 
