@@ -41,6 +41,16 @@ class WorkingImage:
         """Same grid, other voxel values."""
         return WorkingImage(data, self.origin_ras_mm, self.spacing_mm)
 
+    def world_ras_mm(self, ijk) -> np.ndarray:
+        """World RAS mm of voxel indices of this grid (array-like (..., 3); fractions allowed)."""
+        return self.origin_ras_mm + np.asarray(ijk) * self.spacing_mm
+
+    def box(self, lo, hi) -> "WorkingImage":
+        """The voxels from index ``lo`` (included) to ``hi`` (excluded) on each axis: a view on
+        the same grid, its origin moved to voxel ``lo``."""
+        lo, hi = np.asarray(lo, int), np.asarray(hi, int)
+        return WorkingImage(self.data[lo[0]:hi[0], lo[1]:hi[1], lo[2]:hi[2]], self.world_ras_mm(lo), self.spacing_mm)
+
     def to_nifti(self) -> nib.Nifti1Image:
         """The image as an in-memory NIfTI (RAS affine)."""
         return nib.Nifti1Image(self.data, self.affine)

@@ -243,6 +243,20 @@ def test_sampling_a_coarse_or_fine_grid_reads_the_voxel_at_each_world_point(spac
     assert np.array_equal(grid.sample(outside), [0.0, 0.0, 0.0])
 
 
+@pytest.mark.parametrize("spacing_mm", [0.5, 2.0, 3.0])
+def test_voxel_indices_and_boxes_keep_their_world_position(spacing_mm):
+    data = np.arange(6 * 7 * 8, dtype=np.float32).reshape(6, 7, 8)
+    grid = WorkingImage(data, np.array([-12.5, 30.0, 4.0]), spacing_mm)
+    ijk = np.array([[0, 0, 0], [5, 6, 7], [2.5, 3, 4.25]])
+    assert np.allclose(grid.world_ras_mm(ijk), coords.voxel_to_world(grid.affine, ijk))
+    box = grid.box([1, 2, 3], [4, 7, 5])
+    assert box.data.shape == (3, 5, 2) and box.spacing_mm == spacing_mm
+    assert np.array_equal(box.data, data[1:4, 2:7, 3:5])
+    assert np.array_equal(box.world_ras_mm([0, 0, 0]), grid.world_ras_mm([1, 2, 3]))
+    points = grid.world_ras_mm([[1, 2, 3], [3, 6, 4], [2, 4, 3]])
+    assert np.array_equal(box.sample(points, order=0), grid.sample(points, order=0))
+
+
 def test_downsampling_twice_puts_each_block_mean_at_its_blocks_centre():
     data = np.arange(8 * 8 * 8, dtype=np.float32).reshape(8, 8, 8)
     grid = WorkingImage(data, np.array([-10.0, 20.0, 5.0]), 1.0)

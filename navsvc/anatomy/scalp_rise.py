@@ -91,9 +91,9 @@ class OuterSkin:
         ijk = (points - self.image.origin_ras_mm) / self.image.spacing_mm
         low = np.clip(np.floor(ijk.min(axis=0)).astype(int) - 2, 0, self.image.data.shape)
         high = np.clip(np.ceil(ijk.max(axis=0)).astype(int) + 3, 0, self.image.data.shape)
-        crop = self.image.data[low[0]:high[0], low[1]:high[1], low[2]:high[2]] >= self.threshold
-        vote = WorkingImage(ndimage.uniform_filter(crop.astype(np.float32), size=3, mode="constant"),
-                            self.image.origin_ras_mm + low * self.image.spacing_mm, self.image.spacing_mm)
+        box = self.image.box(low, high)
+        vote = box.with_data(ndimage.uniform_filter((box.data >= self.threshold).astype(np.float32), size=3,
+                                                    mode="constant"))
         near = self.near_head.sample(points, order=0) > 0
         return np.where(near, vote.sample(points), 0.0).reshape(points_ras_mm.shape[:-1])
 

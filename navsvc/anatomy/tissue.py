@@ -57,8 +57,7 @@ class LocalTissue:
 
     def gm_points_ras_mm(self) -> np.ndarray:
         """World coordinates of the voxels classified grey matter."""
-        ijk = np.argwhere(self.posterior[1] > GM_THRESHOLD)
-        return self.grid.origin_ras_mm + ijk * self.grid.spacing_mm
+        return self.grid.world_ras_mm(np.argwhere(self.posterior[1] > GM_THRESHOLD))
 
 
 def crop(image: WorkingImage, centre_ras_mm, radius_mm: float) -> WorkingImage:
@@ -82,8 +81,8 @@ def crop(image: WorkingImage, centre_ras_mm, radius_mm: float) -> WorkingImage:
     half = radius_mm / image.spacing_mm
     lo = np.clip(np.floor(centre_ijk - half).astype(int), 0, np.array(image.data.shape) - 1)
     hi = np.clip(np.ceil(centre_ijk + half).astype(int) + 1, 1, np.array(image.data.shape))
-    data = image.data[lo[0]:hi[0], lo[1]:hi[1], lo[2]:hi[2]]
-    return WorkingImage(np.ascontiguousarray(data), image.origin_ras_mm + lo * image.spacing_mm, image.spacing_mm)
+    box = image.box(lo, hi)
+    return box.with_data(np.ascontiguousarray(box.data))
 
 
 @lru_cache(maxsize=1)

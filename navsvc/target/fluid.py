@@ -97,8 +97,7 @@ def widest_fluid_mm(tissue: LocalTissue, centre_ras_mm, radius_mm: float) -> flo
 
 def _within_mm(tissue: LocalTissue, centre_ras_mm, radius_mm: float) -> np.ndarray:
     """Voxels of the tissue box whose centres lie within ``radius_mm`` of a point (bool)."""
-    ijk = np.indices(tissue.fluid_intensity.shape).transpose(1, 2, 3, 0)
-    centres_ras_mm = tissue.grid.origin_ras_mm + ijk * tissue.grid.spacing_mm
+    centres_ras_mm = tissue.grid.world_ras_mm(np.indices(tissue.fluid_intensity.shape).transpose(1, 2, 3, 0))
     return np.linalg.norm(centres_ras_mm - np.asarray(centre_ras_mm, float), axis=-1) <= radius_mm
 
 
