@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 
 from navsvc import templates
-from navsvc.anatomy.tissue import BRAIN_SUPPORT_MIN, _m_step, _priors, _warped_template_tissue, segment_locally
+from navsvc.anatomy.tissue import (BRAIN_SUPPORT_MIN, GM_THRESHOLD, LocalTissue, _m_step, _priors,
+                                   _warped_template_tissue, crop, segment_locally)
 from navsvc.antspy import ants
 from navsvc.grid import WorkingImage
 from navsvc.registration_maps import Registration
@@ -69,6 +70,46 @@ def test_grey_matter_found_at_the_template_cortex(identity_registration):
     expected = template_gm > 0.5
     dice = 2 * np.sum(found & expected) / (found.sum() + expected.sum())
     assert dice > 0.6, dice
+
+
+def test_the_template_brain_and_the_fluid_found_at_the_template_cortex(identity_registration):
+    """The box keeps the warped template's GM + WM (the fluid check's "where a brain should
+    be"), and marks as fluid only voxels darker than grey matter."""
+    centre = [-38.0, 44.0, 26.0]
+    tissue = segment_locally(_icbm_box(centre, 20.0), identity_registration, centre, radius_mm=20.0)
+    gm, wm = _warped_template_tissue(tissue.grid, identity_registration)
+    assert np.allclose(tissue.template_brain, gm + wm, atol=1e-6)
+    values = tissue.grid.data
+    gm_mean = float((tissue.posterior[1] * values).sum() / tissue.posterior[1].sum())
+    assert 0.02 < tissue.fluid_intensity.mean() < 0.5
+    assert values[tissue.fluid_intensity].max() < gm_mean < values[~tissue.fluid_intensity].max()
+
+
+def test_the_box_is_the_grid_within_the_radius_clipped_to_the_image():
+    """On a 2 mm grid of 20 x 30 x 40 voxels: each voxel keeps its world position and value,
+    and a box reaching past the image's edge stops there."""
+    data = np.arange(20 * 30 * 40, dtype=np.float32).reshape(20, 30, 40)
+    image = WorkingImage(data, np.array([-30.0, 10.0, -50.0]), 2.0)
+    centre = image.world_ras_mm([10, 15, 20])
+    box = crop(image, centre, 6.0)
+    assert box.data.shape == (7, 7, 7) and box.spacing_mm == 2.0
+    assert np.array_equal(box.world_ras_mm([3, 3, 3]), centre)
+    assert box.data[3, 3, 3] == data[10, 15, 20] and box.data[0, 0, 0] == data[7, 12, 17]
+    edge = crop(image, image.world_ras_mm([1, 28, 2]), 6.0)
+    assert edge.data.shape == (5, 5, 6)
+    assert np.array_equal(edge.origin_ras_mm, image.world_ras_mm([0, 25, 0]))
+    assert edge.data[0, 0, 0] == data[0, 25, 0] and edge.data[-1, -1, -1] == data[4, 29, 5]
+
+
+def test_grey_matter_points_are_the_world_positions_of_grey_matter_voxels():
+    grid = WorkingImage(np.zeros((4, 5, 6), np.float32), np.array([-30.0, 10.0, -50.0]), 2.0)
+    posterior = np.zeros((3, 4, 5, 6), np.float32)
+    posterior[0] = 1.0
+    for ijk, gm in (((1, 2, 3), 0.9), ((3, 0, 5), GM_THRESHOLD + 0.01), ((2, 2, 2), GM_THRESHOLD)):
+        posterior[:, ijk[0], ijk[1], ijk[2]] = [1.0 - gm, gm, 0.0]
+    posterior[2, 0, 4, 1], posterior[0, 0, 4, 1] = 0.9, 0.1  # white matter is not grey
+    tissue = LocalTissue(grid, posterior, np.ones(grid.data.shape, np.float32), np.zeros(grid.data.shape, bool))
+    assert tissue.gm_points_ras_mm().tolist() == [[-28.0, 14.0, -44.0], [-24.0, 10.0, -40.0]]
 
 
 def test_m_step_keeps_each_class_variance_with_its_mean_when_labels_swap():
