@@ -81,6 +81,26 @@ def test_arc_towards_goes_round_in_the_given_direction(sphere):
     assert np.linalg.norm(scalp_paths.point_at(to_right, math.pi * RADIUS_MM / 2) - RIGHT_EAR) < 2.0
 
 
+@pytest.mark.parametrize("centre_x_mm", [120.0, -120.0])
+@pytest.mark.parametrize("sign", [1.0, -1.0])
+def test_arc_towards_is_the_closed_loop_either_way_on_a_sphere_away_from_the_origin(sphere, sign, centre_x_mm):
+    """Both ways round, from a start on the equator of a sphere centred far from the origin
+    (so that no point stands in for a direction): the path leaves the start the way asked,
+    visits every loop point once, and closes on its start."""
+    centre = np.array([centre_x_mm, -40.0, 60.0])
+    moved = sphere.copy()
+    moved.apply_translation(centre)
+    loop = scalp_paths.section_loop(moved, centre, [0.0, 0.0, 1.0], centre + NASION)
+    direction = np.array([sign, 0.0, 0.0])
+    path = scalp_paths.arc_towards(loop, centre + NASION, direction)
+    assert len(path) == len(loop) + 1 and np.array_equal(path[0], path[-1])
+    assert len(np.unique(path[:-1], axis=0)) == len(loop)
+    assert np.dot(path[3] - path[0], direction) > 0
+    assert scalp_paths.length_mm(path) == pytest.approx(2 * math.pi * RADIUS_MM, rel=0.01)
+    ear = centre + (LEFT_EAR if sign < 0 else RIGHT_EAR)
+    assert np.linalg.norm(scalp_paths.point_at(path, math.pi * RADIUS_MM / 2) - ear) < 2.0
+
+
 def test_point_at_and_length_by_hand():
     polyline = np.array([[0.0, 0.0, 0.0], [10.0, 0.0, 0.0], [10.0, 10.0, 0.0], [10.0, 10.0, 5.0]])
     assert scalp_paths.length_mm(polyline) == pytest.approx(25.0)
@@ -89,4 +109,7 @@ def test_point_at_and_length_by_hand():
     assert np.allclose(scalp_paths.point_at(polyline, 15.0), [10.0, 5.0, 0.0])
     assert np.allclose(scalp_paths.point_at(polyline, 22.5), [10.0, 10.0, 2.5])
     assert np.allclose(scalp_paths.point_at(polyline, 99.0), [10.0, 10.0, 5.0])  # clamped
+    fine = np.array([[0.0, 0.0, 0.0], [0.5, 0.0, 0.0], [1.0, 0.0, 0.0]])  # segments under 1 mm
+    assert np.allclose(scalp_paths.point_at(fine, 0.25), [0.25, 0.0, 0.0])
+    assert np.allclose(scalp_paths.point_at(fine, 0.75), [0.75, 0.0, 0.0])
 
