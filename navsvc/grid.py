@@ -42,7 +42,8 @@ class WorkingImage:
         return WorkingImage(data, self.origin_ras_mm, self.spacing_mm)
 
     def world_ras_mm(self, ijk) -> np.ndarray:
-        """World RAS mm of voxel indices of this grid (array-like (..., 3); fractions allowed)."""
+        """World RAS mm of voxel indices of this grid: :func:`navsvc.coords.voxel_to_world` of
+        ``self.affine``, for index arrays of any leading shape (..., 3); fractions allowed."""
         return self.origin_ras_mm + np.asarray(ijk) * self.spacing_mm
 
     def box(self, lo, hi) -> "WorkingImage":
