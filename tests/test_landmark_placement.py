@@ -35,11 +35,13 @@ def sphere_mesh() -> trimesh.Trimesh:
     return trimesh.creation.icosphere(subdivisions=5, radius=RADIUS_MM)
 
 
-def scene(mesh: trimesh.Trimesh, seed: int | None):
-    """The scalp and frame, turned by a random rotation (none for ``seed=None``)."""
+def scene(mesh: trimesh.Trimesh, seed: int | None, shift_mm=(0.0, 0.0, 0.0)):
+    """The scalp and frame, turned by a random rotation (none for ``seed=None``) and then
+    moved by ``shift_mm``."""
     rotation = np.eye(3) if seed is None else Rotation.random(random_state=seed).as_matrix()
     turned = mesh.copy()
     turned.apply_transform(np.block([[rotation, np.zeros((3, 1))], [np.zeros((1, 3)), np.ones((1, 1))]]))
+    turned.apply_translation(shift_mm)
     frame = HeadFrame(*(rotation @ axis for axis in np.eye(3)))
     return Scalp(turned, np.zeros((2, 2, 2), bool)), frame, rotation
 
@@ -56,24 +58,26 @@ def test_the_five_cm_site_is_5_cm_anterior_along_the_parasagittal_circle(sphere_
     assert np.linalg.norm(site - rotation @ expected) < TOLERANCE_MM
 
 
-@pytest.mark.parametrize("seed", [None, 3, 4])
-def test_beam_f3_on_a_sphere_is_where_the_tape_puts_it(sphere_mesh, seed):
-    scalp, frame, rotation = scene(sphere_mesh, seed)
+@pytest.mark.parametrize("seed, shift_mm", [(None, (0.0, 0.0, 0.0)), (3, (0.0, 0.0, 0.0)), (4, (0.0, 0.0, 0.0)),
+                                            (None, (30.0, -20.0, 100.0)), (4, (-60.0, 40.0, 20.0))])
+def test_beam_f3_on_a_sphere_is_where_the_tape_puts_it(sphere_mesh, seed, shift_mm):
+    """Also on heads away from the world's origin, as every scanner's are."""
+    scalp, frame, rotation = scene(sphere_mesh, seed, shift_mm)
     points = {"nasion": [0, RADIUS_MM, 0], "inion": [0, -RADIUS_MM, 0], "lpa": [-RADIUS_MM, 0, 0],
               "rpa": [RADIUS_MM, 0, 0], "fpz": [0, RADIUS_MM, 0], "t7": [-RADIUS_MM, 0, 0],
               "t8": [RADIUS_MM, 0, 0]}
-    beam = beam_f3(scalp, {k: rotation @ np.asarray(v, float) for k, v in points.items()}, frame)
+    beam = beam_f3(scalp, {k: rotation @ np.asarray(v, float) + shift_mm for k, v in points.items()}, frame)
     half = math.pi * RADIUS_MM
     assert (beam.nasion_inion_mm, beam.tragus_tragus_mm, beam.head_circumference_mm) == pytest.approx(
         (half, half, 2 * half), rel=0.01)
-    assert np.linalg.norm(beam.cz_ras_mm - rotation @ [0, 0, RADIUS_MM]) < TOLERANCE_MM
+    assert np.linalg.norm(beam.cz_ras_mm - shift_mm - rotation @ [0, 0, RADIUS_MM]) < TOLERANCE_MM
     # X along the equator from Fpz towards the left, then Y from Cz down the great circle to it
     dist = beam_distances(half, half, 2 * half)
     phi, psi = dist.x_from_fpz / RADIUS_MM, dist.y_from_cz / RADIUS_MM
     expected = RADIUS_MM * np.array([-math.sin(psi) * math.sin(phi), math.sin(psi) * math.cos(phi), math.cos(psi)])
     # the landmarks are vertices of the icosphere, so the tape starts exactly on them
-    assert np.linalg.norm(beam.site_ras_mm - rotation @ expected) < 0.1
-    assert (rotation.T @ beam.site_ras_mm)[0] < -20.0  # on the left
+    assert np.linalg.norm(beam.site_ras_mm - shift_mm - rotation @ expected) < 0.1
+    assert (rotation.T @ (beam.site_ras_mm - shift_mm))[0] < -20.0  # on the left
 
 
 def _alignment(linear: np.ndarray, shift_mm) -> SimpleNamespace:
