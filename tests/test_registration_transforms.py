@@ -26,46 +26,49 @@ from navsvc.registration_grid import load_fixed_images
 from navsvc.registration_checks import HANDEDNESS_CHECK_MNI_MM, require_handedness
 
 
-def _write_affine(path, rotation_deg: float, translation_lps_mm) -> str:
-    angle = np.deg2rad(rotation_deg)
-    matrix = np.array([[np.cos(angle), -np.sin(angle), 0.0], [np.sin(angle), np.cos(angle), 0.0], [0.0, 0.0, 1.02]])
-    tx = ants.create_ants_transform(transform_type="AffineTransform", dimension=3, matrix=matrix,
+def _write_linear(path, matrix, translation_lps_mm=(0.0, 0.0, 0.0)) -> str:
+    """Write an ITK affine transform (``matrix @ p + translation``, LPS mm) to ``path``."""
+    tx = ants.create_ants_transform(transform_type="AffineTransform", dimension=3, matrix=np.asarray(matrix, float),
                                     translation=tuple(translation_lps_mm))
     ants.write_transform(tx, str(path))
     return str(path)
 
 
-def _write_warp(path, amplitude_mm: float) -> str:
+def _write_affine(path, rotation_deg: float, translation_lps_mm) -> str:
+    angle = np.deg2rad(rotation_deg)
+    matrix = np.array([[np.cos(angle), -np.sin(angle), 0.0], [np.sin(angle), np.cos(angle), 0.0], [0.0, 0.0, 1.02]])
+    return _write_linear(path, matrix, translation_lps_mm)
+
+
+def _write_field(path, displacement_lps_mm) -> str:
+    """Write a displacement field on a 4 mm grid covering the head: ``displacement_lps_mm(x, y, z)``
+    gives the (..., 3) displacement at the grid's ITK (LPS) points, mm."""
     shape, spacing, origin = (48, 56, 48), 4.0, (-96.0, -120.0, -80.0)
     ijk = np.indices(shape).astype(np.float64)
-    xyz = [origin[a] + spacing * ijk[a] for a in range(3)]
-    field = np.stack([amplitude_mm * np.sin(2 * np.pi * xyz[(a + 1) % 3] / 90.0) for a in range(3)], axis=-1)
+    field = displacement_lps_mm(*(origin[a] + spacing * ijk[a] for a in range(3)))
     image = ants.from_numpy(field.astype(np.float32), origin=origin, spacing=(spacing,) * 3, has_components=True)
     ants.image_write(image, str(path))
     return str(path)
+
+
+def _write_warp(path, amplitude_mm: float) -> str:
+    return _write_field(path, lambda x, y, z: np.stack(
+        [amplitude_mm * np.sin(2 * np.pi * along / 90.0) for along in (y, z, x)], axis=-1))
 
 
 def _write_left_fold(path) -> str:
     """A displacement along x alone, -30 mm · u · exp(-|p - c|² / 2σ²) with u = (x - c_x) / σ,
     σ = 10 mm, about ITK point c = (40, 0, 25) (LPS: MNI (-40, 0, 25), a handedness check
     point): its slope -3 at c folds space there and leaves the right hemisphere alone."""
-    shape, spacing, origin = (48, 56, 48), 4.0, (-96.0, -120.0, -80.0)
-    ijk = np.indices(shape).astype(np.float64)
-    x, y, z = (origin[a] + spacing * ijk[a] for a in range(3))
     sigma_mm = 10.0
-    bump = np.exp(-((x - 40.0) ** 2 + y**2 + (z - 25.0) ** 2) / (2 * sigma_mm**2))
-    field = np.zeros(shape + (3,))
-    field[..., 0] = -30.0 * (x - 40.0) / sigma_mm * bump
-    image = ants.from_numpy(field.astype(np.float32), origin=origin, spacing=(spacing,) * 3, has_components=True)
-    ants.image_write(image, str(path))
-    return str(path)
 
+    def fold(x, y, z):
+        bump = np.exp(-((x - 40.0) ** 2 + y**2 + (z - 25.0) ** 2) / (2 * sigma_mm**2))
+        field = np.zeros(x.shape + (3,))
+        field[..., 0] = -30.0 * (x - 40.0) / sigma_mm * bump
+        return field
 
-def _write_scaling(path, scale: float) -> str:
-    tx = ants.create_ants_transform(transform_type="AffineTransform", dimension=3,
-                                    matrix=np.eye(3) * scale, translation=(0.0, 0.0, 0.0))
-    ants.write_transform(tx, str(path))
-    return str(path)
+    return _write_field(path, fold)
 
 
 @pytest.fixture(scope="module")
@@ -168,10 +171,7 @@ def test_a_registration_that_keeps_handedness_passes(registration):
 def test_a_mirrored_or_folding_registration_is_refused(registration, tmp_path):
     """A brain affine that swaps left and right, or a warp that folds space (its 40 mm sinusoid
     has slope 2.8 at a 90 mm wavelength), is refused naming what it does."""
-    tx = ants.create_ants_transform(transform_type="AffineTransform", dimension=3,
-                                    matrix=np.diag([-1.0, 1.0, 1.0]), translation=(0.0, 0.0, 0.0))
-    mirror = str(tmp_path / "mirror.mat")
-    ants.write_transform(tx, mirror)
+    mirror = _write_linear(tmp_path / "mirror.mat", np.diag([-1.0, 1.0, 1.0]))
     mirrored = dataclasses.replace(registration, to_mni=(registration.to_mni[0], mirror))
     assert np.all(mirrored.jacobian_determinant_from_mni(HANDEDNESS_CHECK_MNI_MM) < 0)
     with pytest.raises(InputError, match="mirrors the head"):
@@ -186,7 +186,7 @@ def test_a_registration_that_shrinks_the_head_keeps_handedness(registration, tmp
     """A head smaller than the template (local volume ratio under 1 everywhere) is not a
     mirror or a fold."""
     shrunk = dataclasses.replace(registration, to_mni=(registration.to_mni[0],
-                                                       _write_scaling(tmp_path / "shrink.mat", 0.9)))
+                                                       _write_linear(tmp_path / "shrink.mat", 0.9 * np.eye(3))))
     determinants = shrunk.jacobian_determinant_from_mni(HANDEDNESS_CHECK_MNI_MM)
     assert np.all((determinants > 0.6) & (determinants < 0.9))
     require_handedness(shrunk)
@@ -195,10 +195,10 @@ def test_a_registration_that_shrinks_the_head_keeps_handedness(registration, tmp
 def test_a_fold_in_the_left_hemisphere_alone_is_refused(tmp_path):
     """The check points cover both hemispheres: a fold on the left, in a head smaller than the
     template (every other point's volume ratio under 1), is refused as a fold, not a mirror."""
-    folding = Registration(head_affine=_write_scaling(tmp_path / "head.mat", 1.0),
+    folding = Registration(head_affine=_write_linear(tmp_path / "head.mat", np.eye(3)),
                            to_mni=(_write_left_fold(tmp_path / "fold.nii.gz"),
-                                   _write_scaling(tmp_path / "shrink.mat", 0.9)),
-                           from_mni=(_write_scaling(tmp_path / "brain.mat", 0.9),),
+                                   _write_linear(tmp_path / "shrink.mat", 0.9 * np.eye(3))),
+                           from_mni=(_write_linear(tmp_path / "brain.mat", 0.9 * np.eye(3)),),
                            from_mni_invert=(True,), quality_correlation=1.0)
     points = np.array(HANDEDNESS_CHECK_MNI_MM)
     determinants = folding.jacobian_determinant_from_mni(points)
@@ -211,10 +211,7 @@ def test_a_fold_in_the_left_hemisphere_alone_is_refused(tmp_path):
 def test_a_head_affine_that_puts_the_brain_outside_the_image_is_refused(tmp_path):
     # a noise or phantom volume can pull the head stage anywhere: say "not a head T1", not
     # fail on an empty mask
-    away = ants.create_ants_transform(transform_type="AffineTransform", dimension=3,
-                                      matrix=np.eye(3), translation=(600.0, 0.0, 0.0))
-    path = str(tmp_path / "away.mat")
-    ants.write_transform(away, path)
+    path = _write_linear(tmp_path / "away.mat", np.eye(3), (600.0, 0.0, 0.0))
     with pytest.raises(InputError, match="placed the brain outside the image"):
         patient_brain(_moving_image(), path)
 
@@ -223,8 +220,7 @@ def test_the_patient_brain_is_a_box_of_the_head_grid_holding_the_whole_carried_m
     # the brain stage registers a crop of the 2 mm head grid: it must be the same physical
     # space (a point keeps its position) and hold every voxel of the carried brain mask
     colin = load_fixed_images()[0]
-    identity = str(tmp_path / "identity.mat")
-    ants.write_transform(ants.create_ants_transform(transform_type="AffineTransform", dimension=3), identity)
+    identity = _write_linear(tmp_path / "identity.mat", np.eye(3))
     brain = patient_brain(colin, identity).image
     assert brain.spacing == colin.spacing
     assert np.allclose(brain.direction, colin.direction)
