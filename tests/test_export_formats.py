@@ -111,7 +111,8 @@ def test_media_types_and_file_names(plan):
 
 
 @pytest.mark.parametrize("plan_id, stem", [("../../etc/passwd x", "navsvc_etc_passwd_x"),
-                                           ("P 7/3:ü", "navsvc_P_7_3"), ("/./", "navsvc_plan")])
+                                           ("P 7/3:ü", "navsvc_P_7_3"), ("/./", "navsvc_plan"),
+                                           ("_X-1_", "navsvc_X-1")])
 def test_file_names_keep_only_safe_characters_of_the_plan_id(plan, plan_id, stem):
     plan["plan_id"] = plan_id
     for fmt in EXPORT_FORMATS:
@@ -313,10 +314,10 @@ def test_unreadable_and_unwritable_files_exit_2(plan, tmp_path, capsys):
 def test_control_characters_in_plan_names_leave_a_file_that_reads_back(plan, fmt):
     # a plan id with a vertical tab made an XML file that no XML reader (navsvc's included)
     # accepts; a tab or line break in a Brainsight row would shift its columns
-    plan["plan_id"] = "ab\x0bcd\te\ud800\ufffe"
+    plan["plan_id"] = "Xab\x0bcd\te\ud800\ufffe"
     plan["target"]["strategy"] = "fox\n2012\uffff"
     poses = read_poses(export_plan(plan, fmt).content)
-    assert poses[0].name == "ab?cd?e?? fox?2012? coil"
+    assert poses[0].name == "Xab?cd?e?? fox?2012? coil"
     assert np.allclose(poses[0].matrix_ras, plan["coil"]["matrix"])
 
 
@@ -361,6 +362,18 @@ def test_a_coil_pose_is_exported_up_to_10_mm_off_its_target(plan, shift_mm, expo
         assert np.allclose(read_poses(export_plan(plan, "json").content)[0].matrix_ras, coil)
     else:
         with pytest.raises(InputError, match="10.1 mm from the coil's axis"):
+            export_plan(plan, "json")
+
+
+@pytest.mark.parametrize("depth_mm, exported", [(0.0, False), (0.5, True)])
+def test_a_coil_pose_is_exported_only_with_its_target_in_front_of_it(plan, depth_mm, exported):
+    coil = np.array(plan["coil"]["matrix"])
+    coil[:3, 3] = np.array(plan["target"]["cortex_ras_mm"]) - depth_mm * coil[:3, 2]
+    plan["coil"]["matrix"] = coil.tolist()
+    if exported:
+        assert np.allclose(read_poses(export_plan(plan, "json").content)[0].matrix_ras, coil)
+    else:  # a target in the coil's plane is not in front of it, however near its centre
+        with pytest.raises(InputError, match="it lies behind the coil"):
             export_plan(plan, "json")
 
 

@@ -11,6 +11,7 @@ import scipy.io
 
 from navsvc.errors import InputError
 from navsvc.export import read_brainsight, read_localite, read_poses, read_simnibs
+from navsvc.export.poses import check_size
 
 # a SimNIBS-convention pose over the left DLPFC, axes written out by hand:
 # z into the head, y = -handle (handle posterior-left), x = y cross z
@@ -363,6 +364,13 @@ def test_bad_files_raise_input_error(name):
     data, message = BAD_FILES[name]
     with pytest.raises(InputError, match=message):
         read_poses(data)
+
+
+def test_pose_files_up_to_64_mib_are_read_and_larger_ones_refused():
+    limit = 64 * 1024 * 1024
+    assert check_size(bytearray(limit), "Brainsight file") == bytes(limit)
+    with pytest.raises(InputError, match=f"Brainsight file: file of {limit + 1} bytes exceeds the {limit} byte limit"):
+        check_size(bytes(limit + 1), "Brainsight file")
 
 
 def test_readers_refuse_non_bytes_and_truncated_zip():
