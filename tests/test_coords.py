@@ -156,3 +156,21 @@ def test_the_turn_of_a_linear_map_ignores_its_scaling_and_shear(rotation_deg, tu
     stretch = np.array([[1.1, 0.08, 0.0], [0.0, 0.9, 0.05], [0.0, 0.0, 1.05]])  # scale and shear, no turn
     assert coords.turn_deg(coords.rotation_deg_to_matrix(*rotation_deg)) == pytest.approx(turn, abs=1e-6)
     assert coords.turn_deg(coords.rotation_deg_to_matrix(*rotation_deg) @ stretch) == pytest.approx(turn, abs=3.0)
+
+
+def test_a_half_turn_about_any_axis_is_180_degrees_not_undefined():
+    # rounding puts the cosine of a half turn a hair below -1 about many oblique axes; unclipped,
+    # arccos gives NaN, and a head turned 180 degrees would escape the head-turn caution
+    axes = np.random.default_rng(7).normal(size=(40, 3))
+    for axis in axes / np.linalg.norm(axes, axis=1, keepdims=True):
+        half_turn = 2.0 * np.outer(axis, axis) - np.eye(3)  # Rodrigues' formula at 180 degrees
+        assert coords.turn_deg(half_turn) == pytest.approx(180.0, abs=1e-3)
+
+
+def test_a_pure_stretch_turns_by_zero_degrees_not_undefined():
+    # symmetric positive maps (scaling and shear with no turn): the cosine rounds a hair above 1
+    # for many of them
+    rng = np.random.default_rng(3)
+    for _ in range(40):
+        square_root = np.eye(3) + rng.normal(scale=0.1, size=(3, 3))
+        assert coords.turn_deg(square_root.T @ square_root) == pytest.approx(0.0, abs=1e-3)

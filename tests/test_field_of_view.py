@@ -36,6 +36,8 @@ def test_edge_distance_of_an_axis_aligned_box():
     distances = edge_distance_mm(SHAPE, AFFINE, points)
     # the box of voxel centres extended by half a voxel (1 mm): x -41..39, y -51..49, z -61..59
     assert distances == pytest.approx([39.0, 40.0, 0.5, 0.0, -4.0, -11.0])
+    # a header's shape may name a fourth axis (one volume): the first three are the image's
+    assert edge_distance_mm(SHAPE + (1,), AFFINE, points) == pytest.approx(distances)
 
 
 @pytest.mark.parametrize("order", list(itertools.permutations(range(3))))
