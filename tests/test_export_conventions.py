@@ -74,6 +74,23 @@ def test_localite_axes_of_f3_pose_by_hand(f3):
     assert np.allclose(matrices[0][:3, 1], f3["handle"])  # Localite y along the handle
 
 
+def test_localite_markers_have_the_layout_of_the_navigators_own_files(f3):
+    # the attributes of Localite's InstrumentMarker files: a marker not "set" is not shown as a
+    # target, and the index numbers the markers from 0
+    plan = dict(f3["plan"], entry={**f3["plan"]["entry"], "along_normal": {"coil_matrix": f3["plan"]["coil"]["matrix"]}})
+    root = ET.fromstring(export_plan(plan, "localite").content)
+    assert root.tag == "InstrumentMarkerList" and root.get("coordinateSpace") == "RAS"
+    instruments = root.findall("InstrumentMarker")
+    assert len(instruments) == 2  # the planned pose and the along-normal one
+    for index, instrument in enumerate(instruments):
+        assert instrument.attrib == {"alwaysVisible": "false", "index": str(index), "selected": "false"}
+        (marker,) = instrument.findall("Marker")
+        assert marker.attrib == {"additionalInformation": "", "color": "#ff0000",
+                                 "description": marker.get("description"), "set": "true"}
+        assert marker.get("description").endswith("coil")
+        assert [child.tag for child in marker] == ["Matrix4D"]
+
+
 def test_localite_lps_is_ras_with_x_and_y_rows_negated(f3):
     _, ras = localite_matrices(export_plan(f3["plan"], "localite", "ras").content)
     space, lps = localite_matrices(export_plan(f3["plan"], "localite", "lps").content)
