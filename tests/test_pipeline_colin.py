@@ -8,6 +8,7 @@ from pathlib import Path
 import jsonschema
 import nibabel as nib
 import numpy as np
+import pandas as pd
 import pytest
 
 from navsvc.coil import axis_distance_mm
@@ -192,3 +193,25 @@ def test_report_shows_the_timings_of_the_stages_before_it(colin_plan):
     seconds = colin_plan["registration"]["seconds"]
     assert re.search(rf"Registration time</th><td[^>]*>{seconds:.1f} s", html)
     assert re.search(rf"<th>anatomy</th><td[^>]*>{colin_plan['timing_s']['anatomy']:.1f} s", html)
+
+
+def test_the_saved_transforms_map_the_plans_points_as_the_plan_reports_them(colin_plan):
+    # integrators reuse transforms/ with ANTs' own tools (plan.schema.json); a file saved under
+    # another role would map the target elsewhere. Points map with the transforms that warp
+    # images the other way, in LPS: MNI -> native with the native -> MNI image list
+    from navsvc.antspy import ants
+
+    folder = Path(colin_plan["_out_dir"]) / "transforms"
+    files = {role: str(folder / name) for role, name in colin_plan["registration"]["transforms"].items()}
+    target = colin_plan["target"]
+
+    def through(transforms, invert, point_ras_mm):
+        lps = np.asarray(point_ras_mm, float) * [-1.0, -1.0, 1.0]
+        frame = ants.apply_transforms_to_points(3, pd.DataFrame([lps], columns=list("xyz")),
+                                                transforms, whichtoinvert=invert)
+        return frame[list("xyz")].to_numpy()[0] * [-1.0, -1.0, 1.0]
+
+    native = through([files["native_to_mni_warp"], files["native_to_mni_affine"]], [False, False], target["mni_mm"])
+    assert np.linalg.norm(native - target["native_ras_mm"]) < 0.05
+    mni = through([files["native_to_mni_affine"], files["mni_to_native_warp"]], [True, False], target["cortex_ras_mm"])
+    assert np.linalg.norm(mni - target["cortex_mni_mm"]) < 0.05
