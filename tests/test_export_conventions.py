@@ -118,6 +118,14 @@ def test_brainsight_axes_of_f3_pose_by_hand(f3):
     assert axes[2] @ F3_RAS_MM > 0                       # ... which points out of the head
 
 
+def test_brainsight_rows_have_the_headers_columns_and_no_more(f3):
+    lines = export_plan(f3["plan"], "brainsight").content.decode("utf-8").splitlines()
+    header = next(line for line in lines if line.startswith("# Target Name"))[2:].split("\t")
+    assert header == ["Target Name", "Loc. X", "Loc. Y", "Loc. Z"] + [f"m{a}n{r}" for a in range(3) for r in range(3)]
+    rows = [line.split("\t") for line in lines if not line.startswith("#")]
+    assert len(rows) == 2 and all(len(row) == len(header) for row in rows)  # the coil, the cortex target
+
+
 @pytest.mark.parametrize("space, flip", [("ras", [1, 1, 1]), ("lps", [-1, -1, 1])])
 def test_brainsight_cortex_target_row_has_the_planned_coil_axes(f3, space, flip):
     # identity axes made Brainsight show a coil 20 mm inside the brain, handle anterior (RAS

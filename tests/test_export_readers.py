@@ -186,6 +186,13 @@ def test_brainsight_sample_time_with_date_or_clock_missing(day, clock, recorded_
     assert read_poses(data)[1].recorded_at == recorded_at
 
 
+@pytest.mark.parametrize("missing", ["(null)", ""])
+def test_a_brainsight_field_left_empty_reads_as_missing(missing):
+    data = brainsight_file().replace(b"Sample 2\tSession 1\t2\t(null)\t", f"Sample 2\t{missing}\t2\t{missing}\t".encode(), 1)
+    sample = read_poses(data)[2]
+    assert sample.name == "Sample 2" and sample.session is None and sample.target_name is None
+
+
 def test_a_brainsight_row_that_is_not_a_number_is_named_by_its_line():
     data = brainsight_file().replace(b"Sample 2\tSession 1\t2\t(null)\t", b"Sample 2\tSession 1\t2\t(null)\tabc", 1)
     with pytest.raises(InputError, match=r"line 11 \('Sample 2'\).*could not convert string to float: 'abc"):
