@@ -170,6 +170,18 @@ def test_brainsight_sample_index_that_is_not_an_ascii_number_is_dropped(index):
     assert sample.name == "Sample 1" and sample.index is None
 
 
+@pytest.mark.parametrize("index, kept", [("9" * 18, 999_999_999_999_999_999), ("1" + "0" * 18, None)])
+def test_a_brainsight_sample_index_is_kept_up_to_18_digits(index, kept):
+    # any number of up to 18 digits fits a signed 64-bit integer; one of 19 may not
+    data = brainsight_file().replace(b"\tSession 1\t1\t", f"\tSession 1\t{index}\t".encode(), 1)
+    assert read_poses(data)[1].index == kept
+
+
+def test_a_brainsight_encoding_line_left_empty_is_read_as_utf8():
+    data = brainsight_file().replace(b"# Encoding: UTF-8", b"# Encoding:")
+    assert [p.name for p in read_poses(data)] == ["DLPFC", "Sample 1", "Sample 2"]
+
+
 def test_brainsight_rows_after_blank_lines_and_other_sections_are_read():
     lines = brainsight_file().decode().splitlines()
     at = lines.index("# Version: 12") + 2
@@ -327,9 +339,13 @@ BAD_FILES = {
                                                        b""), "no '# Coordinate system:'"),
     "brainsight text": (brainsight_file().replace(b"\t-0.354", b"\tabc", 1), "abc"),
     "brainsight latin-1": (b"# Version: 12\n# Notes: \xe9\n", "UTF-8"),
+    "brainsight declared latin-1": (brainsight_file().replace(b"# Encoding: UTF-8", b"# Encoding: ISO-8859-1"),
+                                    "Brainsight file: encoding 'ISO-8859-1' is not UTF-8"),
     "zip without mat": (zip_bytes({"a.txt": b"x"}), "no .mat"),
     "mat without matsimnibs": (mat_bytes(other=np.eye(4)), "no variable 'matsimnibs'"),
-    "mat wrong shape": (mat_bytes(matsimnibs=np.eye(3)), "4x4"),
+    "mat wrong shape": (mat_bytes(matsimnibs=np.eye(3)), r"must be 4x4 or 4x4xN, got shape \(3, 3\)"),
+    "mat four dimensions": (mat_bytes(matsimnibs=np.zeros((4, 4, 2, 2))),
+                            r"must be 4x4 or 4x4xN, got shape \(4, 4, 2, 2\)"),
     "corrupt mat": (b"MATLAB 5.0 MAT-file, truncated", "MAT-file"),
     "mat v7.3": (b"MATLAB 7.3 MAT-file, Platform: GLNXA64, Created on: Mon Mar  3 09:30:00 2025 HDF5 "
                  b"schema 1.00 .".ljust(512) + b"\x89HDF\r\n\x1a\n", r"MATLAB 7.3 \(HDF5\) MAT-file.*'-v7'"),
@@ -382,6 +398,13 @@ def test_pose_files_up_to_64_mib_are_read_and_larger_ones_refused():
     assert check_size(bytearray(limit), "Brainsight file") == bytes(limit)
     with pytest.raises(InputError, match=f"Brainsight file: file of {limit + 1} bytes exceeds the {limit} byte limit"):
         check_size(bytes(limit + 1), "Brainsight file")
+
+
+def test_a_simnibs_zip_of_64_files_one_of_16_mib_is_read():
+    members = {f"pose{i}.mat": mat_bytes(matsimnibs=POSE) for i in range(63)}
+    members["padding.bin"] = bytes(16 * 1024 * 1024)  # neither .mat nor .json: not read, but counted
+    poses = read_simnibs(zip_bytes(members))
+    assert [pose.name for pose in poses] == [f"pose{i}.mat" for i in range(63)]
 
 
 def test_readers_refuse_non_bytes_and_truncated_zip():

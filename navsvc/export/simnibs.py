@@ -93,12 +93,11 @@ def _read_mat(content: bytes, name: str) -> list[RecordedPose]:
         raise InputError(f"SimNIBS file {name!r}: not a readable MAT-file ({exc})") from None
     if "matsimnibs" not in variables:
         raise InputError(f"SimNIBS file {name!r}: no variable 'matsimnibs'")
-    stack = np.asarray(variables["matsimnibs"])
-    if stack.ndim == 2:
-        stack = stack[:, :, np.newaxis]
+    stored = np.asarray(variables["matsimnibs"])
+    stack = stored[:, :, np.newaxis] if stored.ndim == 2 else stored
     if stack.ndim != 3 or stack.shape[:2] != (4, 4):
         raise InputError(f"SimNIBS file {name!r}: matsimnibs must be 4x4 or 4x4xN, "
-                         f"got shape {stack.shape}")
+                         f"got shape {stored.shape}")
     count = stack.shape[2]
     return [RecordedPose(name if count == 1 else f"{name} {i + 1}",
                          check_pose(stack[:, :, i], f"SimNIBS file {name!r}"),
