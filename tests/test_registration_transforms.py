@@ -21,7 +21,7 @@ from navsvc.coords import lps_to_ras, ras_to_lps
 from navsvc.grid import WorkingImage
 from navsvc.errors import InputError
 from navsvc.patient_brain import BRAIN_MASK_DILATION_VOXELS, patient_brain
-from navsvc.registration_maps import Registration
+from navsvc.registration_maps import HeadAlignment, Registration
 from navsvc.registration_grid import load_fixed_images
 from navsvc.registration_checks import HANDEDNESS_CHECK_MNI_MM, require_handedness
 
@@ -159,6 +159,17 @@ def test_images_resampled_into_native_match_ants(registration, nearest):
             assert np.mean(got[inside] == expected[inside]) > 0.999
         else:
             assert np.abs(got - expected).max() < 1e-2
+
+
+@pytest.mark.parametrize("turn_deg", [0.0, 30.0, 120.0])
+def test_the_heads_turn_from_upright_is_the_rotation_of_the_head_affine(tmp_path, turn_deg):
+    # an oblique axis, unequal scaling and a shift: only the rotation counts
+    axis = np.array([1.0, -2.0, 0.5]) / np.linalg.norm([1.0, -2.0, 0.5])
+    cross = np.array([[0.0, -axis[2], axis[1]], [axis[2], 0.0, -axis[0]], [-axis[1], axis[0], 0.0]])
+    angle = np.deg2rad(turn_deg)
+    rotation = np.eye(3) + np.sin(angle) * cross + (1.0 - np.cos(angle)) * cross @ cross  # Rodrigues
+    affine = _write_linear(tmp_path / "head.mat", rotation @ np.diag([1.1, 0.95, 1.05]), (20.0, -10.0, 35.0))
+    assert HeadAlignment(affine).turn_from_upright_deg() == pytest.approx(turn_deg, abs=1e-4)
 
 
 def test_a_registration_that_keeps_handedness_passes(registration):
