@@ -203,6 +203,10 @@ def test_json_export_is_schema_valid_and_explicit(plan):
     assert np.allclose(first["normal_into_head"], coil[:3, 2] * [-1, -1, 1])
     assert np.allclose(document["cortex_target_mm"],
                        np.array(plan["target"]["cortex_ras_mm"]) * [-1, -1, 1])
+    assert (document["plan_id"], document["strategy"]) == ("P-0001", "beam_f3")
+    assert document["convention"].startswith("SimNIBS matsimnibs")
+    assert [(pose["kind"], pose["role"]) for pose in document["poses"]] == [
+        ("planned", "planned"), ("planned", "along_normal")]
 
 
 def test_export_command_writes_the_file(plan, tmp_path, capsys):

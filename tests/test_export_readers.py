@@ -252,6 +252,7 @@ def test_integrator_json_refuses_a_handle_reversed_against_its_explicit_fields()
 @pytest.mark.parametrize("field, value, message", [
     ("centre_mm", C + [0, 1.2, 0], r"centre_mm \[-50\.2, 54\.3, 42\.2\] .* \[-50\.2, 53\.1, 42\.2\] "
                                    r"\(1\.2 mm apart, more than 1\)"),
+    ("centre_mm", C + [0.9, 0, -0.9], r"\(1\.27 mm apart, more than 1\)"),  # 0.9 mm off on two axes
     ("normal_into_head", rotated(Z, X, 2.5), r"normal_into_head .* \(2\.5 degrees apart, more than 2\)"),
     ("handle_direction", -rotated(Y, Z, -3.0), r"handle_direction .* \(3 degrees apart"),
     ("handle_direction", [0.0, 0.0, 0.0], "zero vector"),
@@ -261,6 +262,17 @@ def test_integrator_json_refuses_a_handle_reversed_against_its_explicit_fields()
 def test_integrator_json_refuses_explicit_fields_that_disagree(field, value, message):
     with pytest.raises(InputError, match=message):
         read_poses(integrator_json(**{field: value}))
+
+
+def test_integrator_json_keeps_what_it_says_of_a_delivered_pose():
+    pose = {"name": "pulse 7", "kind": "delivered", "matrix": POSE.tolist(), "session": "S3", "index": 7,
+            "target_name": "DLPFC", "recorded_at": "2026-03-02T10:15:00"}
+    document = {"format": "navsvc.poses", "format_version": 1, "space": "RAS", "units": "mm",
+                "plan_id": "P-0001", "poses": [pose, {"name": "marker", "matrix": POSE.tolist()}]}
+    delivered, marker = read_poses(json.dumps(document).encode())
+    assert (delivered.kind, delivered.session, delivered.index, delivered.target_name, delivered.recorded_at,
+            delivered.plan_id) == ("delivered", "S3", 7, "DLPFC", "2026-03-02T10:15:00", "P-0001")
+    assert (marker.kind, marker.index, marker.session) == ("planned", 2, None)  # unsaid: planned, numbered
 
 
 def zip_bytes(files):
@@ -350,6 +362,8 @@ BAD_FILES = {
     "mat v7.3": (b"MATLAB 7.3 MAT-file, Platform: GLNXA64, Created on: Mon Mar  3 09:30:00 2025 HDF5 "
                  b"schema 1.00 .".ljust(512) + b"\x89HDF\r\n\x1a\n", r"MATLAB 7.3 \(HDF5\) MAT-file.*'-v7'"),
     "json not schema": (json.dumps({"format": "navsvc.poses"}).encode(), "required"),
+    "json without format": (json.dumps({"poses": [], "Configuration": {"SourceInfo": {}}}).encode(),
+                            "navsvc JSON: \\(document\\): 'format' is a required property"),
     "json bad matrix": (json.dumps({
         "format": "navsvc.poses", "format_version": 1, "space": "RAS", "units": "mm",
         "poses": [{"name": "a", "matrix": [[1, 0, 0, 0]] * 3 + [[0, 0, 0, 1]]}]}).encode(),
