@@ -385,3 +385,19 @@ def test_a_malformed_number_is_a_dash_not_a_measure(value, shown):
     from navsvc.report.values import fmt_number
 
     assert fmt_number(value, 1, " mm") == shown
+
+
+@pytest.mark.parametrize("value, shown", [
+    (True, "yes"), (False, "no"), (None, "—"), ("", "—"), ([], "—"), (12.34567, "12.35"), (256, "256"),
+    ([256, 256, 180], "256, 256, 180"), ([1.0, 1.2, 1.5], "1, 1.2, 1.5"), ("<LAS>", "&lt;LAS&gt;"),
+])
+def test_a_plan_value_is_shown_as_a_reader_expects(value, shown):
+    from navsvc.report.values import fmt_value
+
+    assert fmt_value(value) == shown
+
+
+def test_a_number_is_shown_with_one_decimal_unless_asked_and_without_a_unit_unless_given():
+    from navsvc.report.values import fmt_number
+
+    assert fmt_number(14.26) == "14.3" and fmt_number(14.26, 2) == "14.26"
