@@ -103,6 +103,26 @@ def test_a_head_in_64_grey_levels_loads(small, tmp_path):
     assert load_t1(tmp_path / "t1.nii.gz").shape == levels.shape
 
 
+@pytest.mark.parametrize("levels, refused", [(31, True), (32, False)])
+def test_an_image_needs_32_grey_levels(levels, refused):
+    from navsvc.io.grey_levels import require_grey_levels
+
+    if refused:
+        with pytest.raises(InputError, match="t1.nii holds only 31 distinct intensities, where an MRI holds hundreds"):
+            require_grey_levels(levels, "t1.nii")
+    else:
+        require_grey_levels(levels, "t1.nii")
+
+
+@pytest.mark.parametrize("side, counted", [(32, 32**3), (128, 64**3), (160, 80**3), (192, 64**3)])
+def test_grey_levels_are_counted_on_a_grid_of_about_a_quarter_million_voxels(side, counted):
+    # every voxel distinct: the count is the number of voxels sampled (all of a small image;
+    # every second of a 128- or 160-cube, every third of a 192-cube)
+    from navsvc.io.grey_levels import count_grey_levels
+
+    assert count_grey_levels(np.arange(side**3, dtype=np.int32).reshape(side, side, side)) == counted
+
+
 def test_shipped_colin27_loads(head):
     """The bundled example head itself passes every check."""
     loaded = load_t1(COLIN)
