@@ -67,7 +67,7 @@ def test_air_already_at_zero_is_left_as_it_was(colin):
     assert np.array_equal(data, colin)
 
 
-@pytest.mark.parametrize("scale, offset", [(1.0, -20.0), (10.0, -1000.0), (10.0, 1000.0), (0.001, 5.0)])
+@pytest.mark.parametrize("scale, offset", [(1.0, -20.0), (10.0, -1000.0), (10.0, 1000.0), (0.001, 5.0), (1.0, 1.0)])
 def test_an_offset_is_taken_away_exactly(colin, scale, offset):
     data = colin * np.float32(scale) + np.float32(offset)
     assert put_background_at_zero(data) == pytest.approx(offset, rel=1e-6)
@@ -110,7 +110,8 @@ def _padded(data: np.ndarray, padding: float) -> np.ndarray:
 
 
 @pytest.mark.parametrize("scale, offset, padding", [(1.0, 0.0, -1000.0), (10.0, 0.0, -1000.0),
-                                                    (10.0, -1000.0, -32768.0), (1.0, 50.0, 0.0)])
+                                                    (10.0, -1000.0, -32768.0), (1.0, 50.0, 0.0),
+                                                    (1.0, 800.0, 700.0)])  # air far above zero: the span is bright - air
 def test_padding_below_the_air_is_put_at_the_air_level(colin, scale, offset, padding):
     data = _padded(colin * np.float32(scale) + np.float32(offset), padding)
     corners = data == np.float32(padding)
