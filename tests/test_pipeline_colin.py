@@ -8,12 +8,12 @@ from pathlib import Path
 import jsonschema
 import nibabel as nib
 import numpy as np
-import pandas as pd
 import pytest
 
 from navsvc.coil import axis_distance_mm
 from navsvc.export.conventions import check_pose
 from navsvc.plan_document import plan_schema
+from navsvc.testing.ants_reference import ants_points_ras_mm
 
 
 def test_plan_matches_its_schema(colin_plan):
@@ -198,20 +198,13 @@ def test_report_shows_the_timings_of_the_stages_before_it(colin_plan):
 def test_the_saved_transforms_map_the_plans_points_as_the_plan_reports_them(colin_plan):
     # integrators reuse transforms/ with ANTs' own tools (plan.schema.json); a file saved under
     # another role would map the target elsewhere. Points map with the transforms that warp
-    # images the other way, in LPS: MNI -> native with the native -> MNI image list
-    from navsvc.antspy import ants
-
+    # images the other way: MNI -> native with the native -> MNI image list
     folder = Path(colin_plan["_out_dir"]) / "transforms"
     files = {role: str(folder / name) for role, name in colin_plan["registration"]["transforms"].items()}
     target = colin_plan["target"]
-
-    def through(transforms, invert, point_ras_mm):
-        lps = np.asarray(point_ras_mm, float) * [-1.0, -1.0, 1.0]
-        frame = ants.apply_transforms_to_points(3, pd.DataFrame([lps], columns=list("xyz")),
-                                                transforms, whichtoinvert=invert)
-        return frame[list("xyz")].to_numpy()[0] * [-1.0, -1.0, 1.0]
-
-    native = through([files["native_to_mni_warp"], files["native_to_mni_affine"]], [False, False], target["mni_mm"])
+    native = ants_points_ras_mm(target["mni_mm"], [files["native_to_mni_warp"], files["native_to_mni_affine"]],
+                                [False, False])[0]
     assert np.linalg.norm(native - target["native_ras_mm"]) < 0.05
-    mni = through([files["native_to_mni_affine"], files["mni_to_native_warp"]], [True, False], target["cortex_ras_mm"])
+    mni = ants_points_ras_mm(target["cortex_ras_mm"], [files["native_to_mni_affine"], files["mni_to_native_warp"]],
+                             [True, False])[0]
     assert np.linalg.norm(mni - target["cortex_mni_mm"]) < 0.05

@@ -11,19 +11,19 @@ from __future__ import annotations
 import dataclasses
 
 import numpy as np
-import pandas as pd
 import pytest
 from scipy import ndimage
+from scipy.spatial.transform import Rotation
 
 from navsvc import templates
 from navsvc.antspy import ants
-from navsvc.coords import lps_to_ras, ras_to_lps
 from navsvc.grid import WorkingImage
 from navsvc.errors import InputError
 from navsvc.patient_brain import BRAIN_MASK_DILATION_VOXELS, patient_brain
 from navsvc.registration_maps import HeadAlignment, Registration
 from navsvc.registration_grid import load_fixed_images
 from navsvc.registration_checks import HANDEDNESS_CHECK_MNI_MM, require_handedness
+from navsvc.testing.ants_reference import ants_points_ras_mm
 
 
 def _write_linear(path, matrix, translation_lps_mm=(0.0, 0.0, 0.0)) -> str:
@@ -82,13 +82,6 @@ def registration(tmp_path_factory) -> Registration:
                         from_mni_invert=(True, False), quality_correlation=1.0)
 
 
-def _ants_points(points_ras_mm, files, invert) -> np.ndarray:
-    lps = ras_to_lps(points_ras_mm)
-    frame = pd.DataFrame({"x": lps[:, 0], "y": lps[:, 1], "z": lps[:, 2]})
-    out = ants.apply_transforms_to_points(3, frame, list(files), whichtoinvert=list(invert))
-    return lps_to_ras(out[["x", "y", "z"]].to_numpy(dtype=np.float64))
-
-
 # inside the warp fields, within a voxel of their edges (ITK's half-voxel border) and outside
 POINTS_RAS_MM = np.vstack([
     np.random.default_rng(7).uniform(-70.0, 70.0, (400, 3)),
@@ -97,22 +90,22 @@ POINTS_RAS_MM = np.vstack([
 
 
 def test_mni_to_native_points_match_ants(registration):
-    expected = _ants_points(POINTS_RAS_MM, registration.to_mni, (False, False))
+    expected = ants_points_ras_mm(POINTS_RAS_MM, registration.to_mni, (False, False))
     assert np.abs(registration.mni_to_native(POINTS_RAS_MM) - expected).max() < 1e-4
 
 
 def test_native_to_mni_points_match_ants(registration):
-    expected = _ants_points(POINTS_RAS_MM, registration.from_mni, registration.from_mni_invert)
+    expected = ants_points_ras_mm(POINTS_RAS_MM, registration.from_mni, registration.from_mni_invert)
     assert np.abs(registration.native_to_mni(POINTS_RAS_MM) - expected).max() < 1e-4
 
 
 def test_colin_to_native_points_match_ants(registration):
-    expected = _ants_points(POINTS_RAS_MM, (registration.head_affine,), (False,))
+    expected = ants_points_ras_mm(POINTS_RAS_MM, (registration.head_affine,), (False,))
     assert np.abs(registration.colin_to_native(POINTS_RAS_MM) - expected).max() < 1e-4
 
 
 def test_native_to_colin_points_match_ants(registration):
-    expected = _ants_points(POINTS_RAS_MM, (registration.head_affine,), (True,))
+    expected = ants_points_ras_mm(POINTS_RAS_MM, (registration.head_affine,), (True,))
     assert np.abs(registration.native_to_colin(POINTS_RAS_MM) - expected).max() < 1e-4
 
 
@@ -125,7 +118,7 @@ def test_points_near_the_field_edges_match_ants(registration):
     near_lps = np.array([[lower[0] + o, 3.0, 7.0] for o in offsets] + [[1.0, upper[1] + o, -5.0] for o in offsets])
     # lps -> ras for the first map in the chain being the warp (to_mni = warp, then affine)
     near_ras = near_lps * np.array([-1.0, -1.0, 1.0])
-    expected = _ants_points(near_ras, registration.to_mni, (False, False))
+    expected = ants_points_ras_mm(near_ras, registration.to_mni, (False, False))
     assert np.abs(registration.mni_to_native(near_ras) - expected).max() < 1e-4
 
 
@@ -165,9 +158,7 @@ def test_images_resampled_into_native_match_ants(registration, nearest):
 def test_the_heads_turn_from_upright_is_the_rotation_of_the_head_affine(tmp_path, turn_deg):
     # an oblique axis, unequal scaling and a shift: only the rotation counts
     axis = np.array([1.0, -2.0, 0.5]) / np.linalg.norm([1.0, -2.0, 0.5])
-    cross = np.array([[0.0, -axis[2], axis[1]], [axis[2], 0.0, -axis[0]], [-axis[1], axis[0], 0.0]])
-    angle = np.deg2rad(turn_deg)
-    rotation = np.eye(3) + np.sin(angle) * cross + (1.0 - np.cos(angle)) * cross @ cross  # Rodrigues
+    rotation = Rotation.from_rotvec(np.deg2rad(turn_deg) * axis).as_matrix()
     affine = _write_linear(tmp_path / "head.mat", rotation @ np.diag([1.1, 0.95, 1.05]), (20.0, -10.0, 35.0))
     assert HeadAlignment(affine).turn_from_upright_deg() == pytest.approx(turn_deg, abs=1e-4)
 
