@@ -107,3 +107,39 @@ def test_score_with_baseline_and_suicide_alert():
     assert rating.response is True and rating.remission is True
     assert rating.suicide_alert is True
     assert score(_items(i3=2), "A").suicide_alert is False
+
+
+
+# The names a rater reads in a refusal (docs/DESIGN.md §8, Hamilton 1960's headings)
+ITEM_NAMES = {1: "depressed mood", 2: "feelings of guilt", 3: "suicide",
+              4: "insomnia: early in the night", 5: "insomnia: middle of the night",
+              6: "insomnia: early hours of the morning", 7: "work and activities",
+              8: "retardation", 9: "agitation", 10: "anxiety psychic", 11: "anxiety somatic",
+              12: "somatic symptoms gastro-intestinal", 13: "general somatic symptoms",
+              14: "genital symptoms", 15: "hypochondriasis", 16: "loss of weight", 17: "insight"}
+
+
+@pytest.mark.parametrize("item", range(1, 18))
+def test_a_refusal_names_the_item_and_its_range(item):
+    with pytest.raises(HamdItemError) as err:
+        validate_items(_items(**{f"i{item}": ITEM_MAX[item] + 1}), "A")
+    assert str(err.value) == f"item {item} ({ITEM_NAMES[item]}), 0-{ITEM_MAX[item]}: got {ITEM_MAX[item] + 1}"
+
+
+def test_each_refusal_says_what_is_wrong_in_full():
+    def message(items, method="A"):
+        with pytest.raises(HamdItemError) as err:
+            validate_items(items, method)
+        return str(err.value), err.value.item
+
+    assert message({**_items(), "x": 0}) == ("unknown item 'x'; items are numbered 1-17", "x")
+    assert message({**_items(), "18": 0}) == ("unknown item '18'; items are numbered 1-17", "18")
+    assert message({**_items(), 1: 0}) == ("item 1 is given twice", 1)
+    missing = _items()
+    del missing["4"]
+    assert message(missing) == ("item 4 (insomnia: early in the night), 0-2: missing", 4)
+    assert message(_items(), "C") == (
+        "item16_method must be 'A' (history) or 'B' (measured weight); got 'C'", None)
+    with pytest.raises(Exception) as err:
+        severity(-1)
+    assert str(err.value) == "a HAMD-17 total lies in 0-52; got -1"
