@@ -58,9 +58,9 @@ class Dose:
     adjusted_mt_pct_mso: float | None
     adjusted_intensity_pct_mso: float | None
     exceeds_max_output: bool
-    adjustment_withheld: str | None = None
-    depth_adjusted: bool = False
-    given_intensity_pct_mso: float | None = None
+    adjustment_withheld: str | None
+    depth_adjusted: bool
+    given_intensity_pct_mso: float
 
 
 def compute_dose(rmt_pct_mso: float, pct_of_mt: float,

@@ -180,12 +180,16 @@ def test_a_depth_offset_that_would_take_the_threshold_to_nothing_is_not_applied(
     # a plan's offset can reach -75 %MSO (2.8 %MSO/mm over the 8-35 mm plausible depths)
     d = compute_dose(40, 120, mt_offset_pct_mso=-45.0)
     assert d.adjusted_mt_pct_mso is None and d.adjusted_intensity_pct_mso is None
-    assert "-5.0 %MSO" in d.adjustment_withheld and "scalp-to-cortex" in d.adjustment_withheld
+    assert d.adjustment_withheld == (
+        "the plan's depth offset (-45.0 %MSO) would take the motor threshold to -5.0 %MSO: "
+        "not applied; check the plan's scalp-to-cortex distances")
     assert d.intensity_pct_mso == 48 and not d.exceeds_max_output  # the measured dose stands
-    with pytest.raises(InputError, match="motor threshold"):
+    with pytest.raises(InputError) as err:
         compute_dose(0, 120)
-    with pytest.raises(InputError, match="% of the motor threshold"):
+    assert str(err.value) == "resting motor threshold must be 1-100 %MSO; got 0"
+    with pytest.raises(InputError) as err:
         compute_dose(50, 500)
+    assert str(err.value) == "intensity must be 1-200 % of the motor threshold; got 500"
 
 
 def test_the_dose_limits_are_inclusive():
@@ -207,7 +211,9 @@ def test_dose_values_are_rounded_to_a_tenth_of_a_percent():
 
 def test_over_output_says_depth_adjusted_only_when_the_adjusted_dose_is_given():
     measured = compute_dose(90, 120)
-    assert "motor threshold is 108.0 %MSO" in over_output_reason(measured)
+    assert over_output_reason(measured) == (
+        "120 % of a 90 %MSO motor threshold is 108.0 %MSO, more than the stimulator's maximum "
+        "output (100 %MSO): log the intensity actually given")
     adjusted = compute_dose(80, 120, mt_offset_pct_mso=8.4, depth_adjusted=True)
     assert "motor threshold (depth-adjusted) is 106.1 %MSO" in over_output_reason(adjusted)
 
