@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from navsvc.errors import PipelineError
-from navsvc.target.individualize import individualize
+from navsvc.target.individualize import RULE, individualize
 from test_scalp_to_cortex import grey_matter_slab
 
 SCALP = np.array([0.0, 5.0, 5.0])
@@ -58,6 +58,40 @@ def test_without_grey_matter_on_the_ray_the_nearest_grey_matter_voxel_is_taken(f
     assert found.method == "nearest_grey_matter"
     assert found.cortex_ras_mm == pytest.approx([13.0, first_y_mm, 5.0])
     assert found.shift_mm == pytest.approx(first_y_mm - 5.0)
+
+
+def test_a_run_that_reaches_the_end_of_the_ray_ends_there():
+    # mapped at 5 mm: the ray ends at 15 mm (last sample 14.75), inside thick grey matter;
+    # the run is 11.75..14.75 mm (13 samples) and its middle sample lies at 13.25 mm
+    found = individualize([5.0, 5.0, 5.0], SCALP, grey_matter_slab(last_x_mm=25), everywhere)
+    assert found.method == "scalp_ray"
+    assert found.cortex_ras_mm == pytest.approx([13.25, 5.0, 5.0])
+
+
+@pytest.mark.parametrize("origin_ras_mm", [(0.0, 0.0, 0.0), (-3.0, -5.0, -5.0), (-10.0, -5.0, -5.0),
+                                           (120.0, -90.0, 40.0)])
+def test_the_target_does_not_depend_on_where_the_scanner_origin_lies(origin_ras_mm):
+    # the slab, the scalp point and the mapped coordinate moved together: with the origin
+    # at (-3, -5, -5) the scalp point lies at x = -3 and the mapped coordinate at x = +3, on
+    # either side of the scanner's origin; the target must move with them
+    origin = np.asarray(origin_ras_mm)
+    found = individualize(origin + [6.0, 5.0, 5.0], origin + SCALP, grey_matter_slab(origin_ras_mm), everywhere)
+    assert found.method == "scalp_ray"
+    assert found.cortex_ras_mm == pytest.approx(origin + [13.5, 5.0, 5.0])
+
+
+def test_the_rule_in_the_plan_states_the_limits_the_code_applies():
+    assert "(at most 3 mm deep), within 10 mm of the mapped coordinate" in RULE
+    assert RULE.endswith("else the nearest grey-matter voxel within 10 mm")
+
+
+def test_the_refusal_says_where_and_what_to_do():
+    with pytest.raises(PipelineError) as err:
+        individualize([30.04, 5.0, 5.0], SCALP, grey_matter_slab(), everywhere, site="motor hand knob")
+    assert str(err.value) == (
+        "no grey matter within 10 mm of the mapped motor hand knob [30.0, 5.0, 5.0]: the registration "
+        "to the template may have failed there (no plan or QC report is written); look at the T1 and "
+        "plan this patient by hand")
 
 
 @pytest.mark.parametrize("mapped, hemisphere", [([30.0, 5.0, 5.0], everywhere),

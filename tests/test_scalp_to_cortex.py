@@ -53,6 +53,11 @@ def test_no_grey_matter_before_the_target_gives_the_target_distance():
     assert scalp_to_cortex_mm(scalp, target, tissue) == pytest.approx(9.0)
 
 
+def test_grey_matter_half_a_millimetre_below_the_scalp_point_is_half_a_millimetre_deep():
+    tissue = grey_matter_slab()
+    assert scalp_to_cortex_mm([11.0, 5.0, 5.0], [13.5, 5.0, 5.0], tissue) == pytest.approx(0.5, abs=0.01)
+
+
 def test_scalp_point_inside_grey_matter_gives_zero():
     tissue = grey_matter_slab()
     assert scalp_to_cortex_mm([13.0, 5.0, 5.0], [15.0, 5.0, 5.0], tissue) == 0.0

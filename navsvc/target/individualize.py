@@ -33,8 +33,8 @@ MAX_DEPTH_MM = 3.0
 
 RULE = (
     "middle of the first grey-matter run on the line from the nearest scalp point to the "
-    "mapped coordinate (at most 3 mm deep), within 10 mm of the mapped coordinate and in its "
-    "hemisphere; else the nearest grey-matter voxel within 10 mm"
+    f"mapped coordinate (at most {MAX_DEPTH_MM:g} mm deep), within {MAX_SHIFT_MM:g} mm of the mapped "
+    f"coordinate and in its hemisphere; else the nearest grey-matter voxel within {MAX_SHIFT_MM:g} mm"
 )
 #: step of the search for the cortical surface on the scalp-to-target line, mm
 SURFACE_STEP_MM = 0.05
