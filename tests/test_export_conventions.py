@@ -7,7 +7,9 @@ import pytest
 
 from navsvc.errors import InputError
 from navsvc.export import export_plan, read_poses
-from navsvc.export.conventions import _with_axes, check_pose, localite_to_simnibs, plain_decimal, simnibs_to_localite
+from navsvc.export.conventions import (SIMNIBS_TO_BRAINSIGHT_AXES, SIMNIBS_TO_LOCALITE_AXES, _with_axes, check_pose,
+                                      check_space, localite_to_simnibs, plain_decimal, point_to_space,
+                                      simnibs_to_localite)
 from navsvc.testing.heads import all_orientations
 
 F3_RAS_MM = np.array([-50.2, 53.1, 42.2])
@@ -223,3 +225,70 @@ def test_axis_conversion_is_the_right_multiplication_it_stands_for(f3, perm, fli
                                          (1e21, "1000000000000000000000.0")])
 def test_plain_decimal_writes_no_exponent_and_no_negative_zero(value, text):
     assert plain_decimal(value) == text
+
+
+@pytest.mark.parametrize("axes_flip", [SIMNIBS_TO_LOCALITE_AXES, SIMNIBS_TO_BRAINSIGHT_AXES])
+def test_each_navigator_axis_flip_is_a_signed_permutation_its_own_inverse_with_determinant_one(axes_flip):
+    # the conversion moves and negates columns by each column's largest entry: a matrix with
+    # another non-zero entry would mean something else than the conversion does
+    assert np.array_equal(np.abs(axes_flip).sum(axis=0), np.ones(3))
+    assert np.array_equal(np.abs(axes_flip).sum(axis=1), np.ones(3))
+    assert np.array_equal(axes_flip @ axes_flip, np.eye(3))
+    assert np.linalg.det(axes_flip) == pytest.approx(1.0)
+
+
+@pytest.mark.parametrize("space, expected", [("lps", [30.5, -22.1, 47.3]), (" LPS ", [30.5, -22.1, 47.3]),
+                                             ("ras", [-30.5, 22.1, 47.3]), ("RAS", [-30.5, 22.1, 47.3])])
+def test_a_point_in_lps_has_x_and_y_negated_and_converts_back_by_the_same_call(space, expected):
+    left_dlpfc_ras_mm = np.array([-30.5, 22.1, 47.3])
+    converted = point_to_space(left_dlpfc_ras_mm.reshape(1, 3), space)
+    assert converted.shape == (3,) and np.array_equal(converted, expected)
+    assert np.array_equal(point_to_space(converted, space), left_dlpfc_ras_mm)
+    converted[0] = 0.0  # a new array, not a view of the caller's point
+    assert left_dlpfc_ras_mm[0] == -30.5
+
+
+def test_an_unknown_space_is_refused_naming_the_valid_ones():
+    with pytest.raises(InputError) as err:
+        check_space("mni")
+    assert str(err.value) == "unknown space 'mni'; valid values: ras, lps"
+
+
+@pytest.mark.parametrize("bad, message", [
+    (np.eye(3), "pulse 2: expected a 4x4 matrix, got shape (3, 3)"),
+    (np.diag([1.0, 1.0, -1.0, 1.0]), "pulse 2: coil axes are left-handed (a mirrored pose)"),
+    (np.diag([1.0, 1.02, 1.0, 1.0]), "pulse 2: coil axes are not orthonormal (an entry of 1.02)"),
+    (np.diag([1.0, 0.9, 1.0, 1.0]), "pulse 2: coil axes are not orthonormal (error 0.19)"),
+    (np.array([[1, 0, 0, 0], [0, 1, 0, 0], [0, 0, 1, 0], [1, 0, 0, 1.0]]),
+     "pulse 2: last row must be 0 0 0 1, got [1.0, 0.0, 0.0, 1.0]"),
+    (np.full((4, 4), np.inf), "pulse 2: matrix holds non-finite values"),
+])
+def test_check_pose_says_in_full_what_is_wrong(bad, message):
+    bad = np.array(bad)
+    if bad.shape == (4, 4) and np.isfinite(bad).all():
+        bad[:3, 3] = F3_RAS_MM
+    with pytest.raises(InputError) as err:
+        check_pose(bad, "pulse 2")
+    assert str(err.value) == message
+
+
+def test_a_coil_centre_up_to_10_m_from_the_origin_is_checked_further_and_beyond_it_refused(f3):
+    far = f3["matrix"].copy()
+    far[:3, 3] = [-10_000.0, 53.1, 42.2]
+    assert np.array_equal(check_pose(far, orthonormalize=False), far)
+    far[0, 3] = -10_000.5
+    with pytest.raises(InputError) as err:
+        check_pose(far, "marker 'M0'")
+    assert str(err.value) == ("marker 'M0': coil centre [-10000.5, 53.1, 42.2] lies more than 10000 mm from the "
+                              "image's origin: not a pose over a head (check the units: mm)")
+
+
+def test_a_centre_near_the_origin_is_refused_asking_whether_the_pose_is_in_metres(f3):
+    near = f3["matrix"].copy()
+    near[:3, 3] = [0.0, 0.0, 19.9]
+    with pytest.raises(InputError) as err:
+        check_pose(near, "pulse 1")
+    assert str(err.value) == (
+        "pulse 1: coil centre [0.0, 0.0, 19.9] lies 19.9 mm from the image's origin, less than 20 mm, "
+        "where no coil sits (scanner and MNI-aligned images have their origin inside the head). "
+        "Is the pose in metres? Positions must be in mm")
