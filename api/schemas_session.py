@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field, model_validator
 from api.schemas import COURSE_EXAMPLE_ID as _ID
 from api.schemas import COURSE_EXAMPLE_TIME as _TS
 from api.schemas import RecordDateTime, UtcDateTime, example_config
+from navsvc.course.calendar import SESSION_STATES
 
 SideEffect = Literal["headache", "scalp_pain", "syncope", "seizure", "other"]
 
@@ -192,7 +193,7 @@ class SessionOut(BaseModel):
                       "with several sessions a day.")
     offset_minutes: int = Field(description="Earliest start after the day's first session, minutes "
                                 "(`slot` times the protocol's minimum interval).")
-    state: Literal["planned", "done", "incomplete", "missed", "cancelled"] = Field(
+    state: Literal[SESSION_STATES] = Field(
         description="`planned`: to be given; `done`: the protocol's pulses given; `incomplete`: "
                     "fewer; `missed`: kept on record and replaced; `cancelled`: the course was stopped.")
     replaces_index: int | None = Field(description="Index of the missed session this one replaces; "

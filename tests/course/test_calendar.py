@@ -5,7 +5,8 @@ from datetime import date, datetime, timedelta
 
 import pytest
 
-from navsvc.course.calendar import as_given, mark_missed, relayout_planned, schedule_sessions, treatment_order
+from navsvc.course.calendar import (DELIVERED_STATES, OCCUPYING_STATES, SESSION_STATES, as_given, mark_missed,
+                                    relayout_planned, schedule_sessions, treatment_order)
 from navsvc.course.clinic_days import ClinicCalendar
 from navsvc.course.followup import week_closing_sessions
 from navsvc.course.pause import resume_course, sessions_on_hold
@@ -223,3 +224,59 @@ def test_sessions_given_on_the_same_day_take_its_slots_in_treatment_order():
     given = as_given(done, {1: MONDAY, 2: wednesday, 3: wednesday, 4: wednesday})
     assert [(s.index, s.date, s.slot) for s in given] == [
         (1, MONDAY, 0), (2, wednesday, 0), (3, wednesday, 1), (4, wednesday, 2), (5, FRIDAY, 0)]
+
+
+def test_states_that_hold_a_place_and_that_were_delivered_are_session_states():
+    assert SESSION_STATES == ("planned", "done", "incomplete", "missed", "cancelled")
+    assert DELIVERED_STATES < OCCUPYING_STATES < set(SESSION_STATES)
+    assert OCCUPYING_STATES - DELIVERED_STATES == {"planned"}
+
+
+def test_an_incomplete_session_is_a_treatment_given_and_holds_its_place():
+    # fewer pulses than the protocol's: still a treatment the patient had, on the day given
+    sessions = schedule_sessions(MONDAY, 5, 5, WEEKDAYS)
+    states = ["done", "incomplete", "missed", "cancelled", "planned"]
+    mixed = [replace(s, state=state) for s, state in zip(sessions, states)]
+    assert [s.index for s in treatment_order(mixed)] == [1, 2, 5]
+    wednesday = date(2025, 3, 5)
+    given = as_given(mixed, {1: wednesday, 2: wednesday, 5: wednesday})
+    assert [(s.date, s.slot) for s in given] == [
+        (wednesday, 0), (wednesday, 1), (date(2025, 3, 5), 0), (date(2025, 3, 6), 0), (FRIDAY, 0)]
+    assert given[4] == mixed[4]  # a planned session has no day it was given: it stays put
+
+
+def test_a_replacement_on_a_day_holding_one_session_takes_the_next_slot():
+    # 11 sessions at 10 a day: Tuesday holds session 11 alone, in slot 0
+    sessions = schedule_sessions(MONDAY, 11, 50, WEEKDAYS, 10, 50)
+    replacement = mark_missed(sessions, 1, WEEKDAYS, 50, 10, 50)[-1]
+    assert (replacement.date, replacement.slot, replacement.offset_minutes) == (date(2025, 3, 4), 1, 50)
+
+
+def test_once_a_day_sessions_start_at_no_offset_even_after_a_missed_one_that_day():
+    # session 2 missed on Tuesday; resumed from that Tuesday, session 3 takes the day after
+    # the missed session's slot, and a once-a-day protocol has no minimum interval
+    sessions = mark_missed(schedule_sessions(MONDAY, 3, 5, WEEKDAYS), 2, WEEKDAYS, 5)
+    tuesday = date(2025, 3, 4)
+    moved = relayout_planned(sessions, tuesday, tuesday, WEEKDAYS, 5)
+    assert [(s.index, s.state, s.date, s.slot, s.offset_minutes) for s in moved] == [
+        (1, "planned", MONDAY, 0, 0), (2, "missed", tuesday, 0, 0), (3, "planned", tuesday, 1, 0),
+        (4, "planned", date(2025, 3, 5), 0, 0)]
+
+
+@pytest.mark.parametrize("call, message", [
+    (lambda: schedule_sessions(MONDAY, 0, 5, WEEKDAYS), "a course needs at least one session; got 0"),
+    (lambda: schedule_sessions(MONDAY, 5, 5, WEEKDAYS, sessions_per_day=0),
+     "sessions per day must be at least 1; got 0"),
+    (lambda: mark_missed(schedule_sessions(MONDAY, 2, 5, WEEKDAYS), 3, WEEKDAYS, 5), "the course has no session 3"),
+    (lambda: mark_missed([replace(s, state="done") for s in schedule_sessions(MONDAY, 2, 5, WEEKDAYS)], 1,
+                         WEEKDAYS, 5), "session 1 is done; only a planned session can be missed"),
+    (lambda: relayout_planned(schedule_sessions(MONDAY, 2, 5, WEEKDAYS), FRIDAY, MONDAY, WEEKDAYS, 5),
+     "cannot move sessions from 2025-03-07 back to 2025-03-03"),
+    (lambda: schedule_sessions(MONDAY, 2, 5, ClinicCalendar(
+        working_weekdays=frozenset({0}), closures=frozenset(MONDAY + timedelta(weeks=w) for w in range(1, 600)))),
+     "the clinic calendar has no free clinic day within ten years after 2025-03-03"),
+])
+def test_each_refusal_of_the_schedule_says_in_full_what_is_wrong(call, message):
+    with pytest.raises(InputError) as err:
+        call()
+    assert str(err.value) == message
