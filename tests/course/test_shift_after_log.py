@@ -37,6 +37,8 @@ def test_a_late_session_pushes_the_ones_it_clashes_with_into_the_next_places():
     assert planned[6] == date(2025, 3, 11) and planned[10] == date(2025, 3, 17)
     assert planned[15] == date(2025, 3, 24)  # the course ends one clinic day later
     assert len(set(planned.values())) == 10
+    last = next(s for s in course if s.index == 15)  # past the schedule's places: a day of its own
+    assert (last.slot, last.offset_minutes) == (0, 0)
 
 
 def test_a_session_given_on_its_own_day_moves_nothing():
