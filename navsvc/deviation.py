@@ -252,10 +252,11 @@ def deviation_report(plan: dict, poses: list[RecordedPose], session_day: date | 
         A plan without a valid coil pose or target, no pose, or no pose left to compare.
     """
     try:
-        planned = check_pose(plan["coil"]["matrix"], "plan coil.matrix")
+        planned_matrix = plan["coil"]["matrix"]
         target = np.asarray(plan["target"]["cortex_ras_mm"], dtype=float).reshape(3)
     except (KeyError, TypeError, ValueError, OverflowError) as exc:
         raise InputError(f"plan is missing or has a bad field: {exc}") from None
+    planned = check_pose(planned_matrix, "plan coil.matrix")
     if not poses:
         raise InputError("no recorded pose to compare with the plan")
     _require_this_plans_file(plan, poses)
