@@ -296,3 +296,45 @@ def test_override_rules():
     with pytest.raises(InputError, match="must name"):
         check_override(answers, [], "r")
     assert decide(answers, check_override(answers, ["epilepsy_or_seizure", "cochlear_implant"], "r")).cleared
+
+
+def test_the_questions_are_worded_as_the_screening_questionnaire_asks_them():
+    # Rossi et al. 2011 (Clin Neurophysiol 122:1686), in the order a patient answers them; the
+    # wording is what the clinic reads out, so a change must be a deliberate one
+    assert [(item.key, item.question) for item in ITEMS] == [
+        ("epilepsy_or_seizure", "Do you have epilepsy or have you ever had a convulsion or a seizure?"),
+        ("syncope", "Have you ever had a fainting spell or syncope?"),
+        ("head_trauma", "Have you ever had a head trauma diagnosed as a concussion or with loss of consciousness?"),
+        ("hearing_problems", "Do you have any hearing problems or ringing in your ears?"),
+        ("pregnancy", "Are you pregnant or is there any chance that you might be?"),
+        ("metal_in_head_or_spine",
+         "Do you have metal in the brain, skull or spine (splinters, fragments, clips; titanium excepted)?"),
+        ("cochlear_implant", "Do you have cochlear implants?"),
+        ("implanted_neurostimulator",
+         "Do you have an implanted neurostimulator (DBS, epidural or subdural electrodes, VNS)?"),
+        ("cardiac_pacemaker", "Do you have a cardiac pacemaker or intracardiac lines?"),
+        ("medication_pump", "Do you have a medication infusion device?"),
+        ("ventricular_shunt", "Do you have a ventricular or spinal shunt (derivation)?"),
+        ("current_medication", "Are you taking any medications? (list them)"),
+        ("previous_tms", "Did you ever undergo TMS in the past? If so, were there any problems?"),
+        ("previous_mri", "Did you ever undergo MRI in the past? If so, were there any problems?")]
+
+
+def test_screening_refusals_and_decisions_say_in_full_what_is_wrong():
+    def refusal(answers):
+        with pytest.raises(InputError) as err:
+            validate_answers(answers)
+        return str(err.value)
+
+    missing = _no()
+    del missing["pregnancy"]
+    assert refusal(missing) == ("screening item 'pregnancy' (Are you pregnant or is there any chance that "
+                                "you might be?) is not answered")
+    assert refusal({**_no(), "tattoo": True}) == (
+        "unknown screening item 'tattoo'; items are " + ", ".join(item.key for item in ITEMS))
+    assert refusal({**_no(), "syncope": "yes"}) == "screening item 'syncope' must be answered true or false; got 'yes'"
+    assert decide(None).reason == "no safety screening is recorded"
+    answers = validate_answers({**_no(), "syncope": True, "cochlear_implant": True})
+    assert decide(answers).reason == (
+        "contraindication answered yes without a clinician override: syncope, cochlear_implant")
+    assert decide(answers, ["syncope", "cochlear_implant"]).reason == "cleared"
