@@ -153,6 +153,15 @@ class ImageOut(BaseModel):
         description="API paths of the image (`self`), of its plans (`plans`) and of its patient (`patient`).")
 
 
+class ImageList(BaseModel):
+    """A page of a patient's images, oldest first."""
+
+    model_config = _example({"items": [], "limit": 100, "offset": 0})
+    items: list[ImageOut] = Field(description="The images on this page, oldest first.")
+    limit: int = Field(description="Page size asked for.")
+    offset: int = Field(description="Number of images skipped before this page.")
+
+
 class PlanRequest(BaseModel):
     """Targeting options (the engine's :class:`navsvc.options.PlanOptions`).
 

@@ -16,7 +16,7 @@ from api.deps import DbSession, SessionRoute, require_roles, set_audit_resource
 from api.models import Image, Patient
 from api.problems import ProblemError
 from api.routes.common import Limit, Offset, get_or_404, problems
-from api.schemas import ImageOut
+from api.schemas import ImageList, ImageOut
 from api.security import Principal
 from api.storage import Storage, sha256_file
 from api.upload import UploadedFile, receive_file
@@ -155,18 +155,18 @@ async def upload_image(
             upload.path.unlink(missing_ok=True)
 
 
-@router.get("/patients/{patient_id}/images", response_model=list[ImageOut],
+@router.get("/patients/{patient_id}/images", response_model=ImageList,
             summary="List a patient's images", responses=problems(404, 422))
 def list_images(
     patient_id: str, db: DbSession,
     _: Annotated[Principal, Depends(require_roles(*READERS))],
     limit: Limit = 100, offset: Offset = 0,
-) -> list[ImageOut]:
-    """The patient's images, oldest first (clinician, technician, auditor)."""
+) -> ImageList:
+    """A page of the patient's images, oldest first (clinician, technician, auditor)."""
     get_or_404(db, Patient, patient_id, "patient")
     rows = db.scalars(select(Image).where(Image.patient_id == patient_id)
                       .order_by(Image.created_at, Image.id).limit(limit).offset(offset)).all()
-    return [image_out(image) for image in rows]
+    return ImageList(items=[image_out(image) for image in rows], limit=limit, offset=offset)
 
 
 @router.get("/images/{image_id}", response_model=ImageOut, summary="Get an image record",

@@ -63,6 +63,6 @@ def another_patients_image(client, auth, head_path: Path, external_id: str) -> d
 def assert_nothing_stored(client, app, auth, patient) -> None:
     """No image record, no stored file and an empty spool."""
     url = f"/api/v1/patients/{patient['id']}/images"
-    assert client.get(url, headers=auth["technician"]).json() == []
+    assert client.get(url, headers=auth["technician"]).json()["items"] == []
     assert not any(app.state.storage.images_dir.rglob("*"))
     assert not any(app.state.storage.tmp_dir.iterdir())

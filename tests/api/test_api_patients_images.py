@@ -93,7 +93,7 @@ def test_upload_stores_deidentified_copy_once(client, app, auth, patient, small_
         again = client.post(url, headers=auth["clinician"], files={"file": ("x.nii.gz", handle)})
     assert again.status_code == 200 and again.json()["id"] == record["id"]
     assert client.get(f"/api/v1/images/{record['id']}", headers=auth["auditor"]).json() == record
-    listed = client.get(url, headers=auth["auditor"]).json()
+    listed = client.get(url, headers=auth["auditor"]).json()["items"]
     assert [i["id"] for i in listed] == [record["id"]]
     assert not any(app.state.storage.tmp_dir.iterdir())
     uploads = client.get("/api/v1/audit", headers=auth["admin"], params={"resource_id": record["id"]}).json()
@@ -116,14 +116,17 @@ def test_the_same_image_uploaded_for_two_patients_is_each_ones_own(client, app, 
     same_file = upload_file(client, auth, other, small_head, "t1.nii.gz")
     assert same_file.status_code == 200 and same_file.json()["id"] == same_image.json()["id"]
     for owner, record in ((patient, first), (other, same_image)):
-        listed = client.get(f"/api/v1/patients/{owner['id']}/images", headers=auth["auditor"]).json()
+        listed = client.get(f"/api/v1/patients/{owner['id']}/images", headers=auth["auditor"]).json()["items"]
         assert [i["id"] for i in listed] == [record.json()["id"]]
     head = nib.load(str(small_head))  # another scan of the same head, uploaded later
     nib.save(nib.Nifti1Image(np.asarray(head.dataobj) * 1.5, head.affine), tmp_path / "later.nii.gz")
     later = upload_file(client, auth, other, tmp_path / "later.nii.gz", "t1.nii.gz")
     assert later.status_code == 201, later.text
     listed = client.get(f"/api/v1/patients/{other['id']}/images", headers=auth["auditor"]).json()
-    assert [i["id"] for i in listed] == [same_image.json()["id"], later.json()["id"]]  # oldest first
+    assert [i["id"] for i in listed["items"]] == [same_image.json()["id"], later.json()["id"]]  # oldest first
+    assert (listed["limit"], listed["offset"]) == (100, 0)
+    second_page = client.get(f"/api/v1/patients/{other['id']}/images?limit=1&offset=1", headers=auth["auditor"]).json()
+    assert second_page == {"items": [later.json()], "limit": 1, "offset": 1}
 
 
 def test_a_nifti2_upload_is_stored_without_its_text_fields_and_extensions(client, app, auth, patient, small_head,
@@ -363,4 +366,4 @@ def test_an_unreadable_upload_is_named_as_the_client_sent_it(client, auth, patie
                            files={"file": (name, data)})
     assert response.status_code == 422
     assert response.json()["detail"].startswith(f"'{name}' {words}")
-    assert client.get(f"/api/v1/patients/{patient['id']}/images", headers=auth["technician"]).json() == []
+    assert client.get(f"/api/v1/patients/{patient['id']}/images", headers=auth["technician"]).json()["items"] == []

@@ -90,7 +90,7 @@ def test_every_bad_upload_is_refused_with_a_named_problem(server, tmp_path, smal
     assert len(refused) == len(cases)
     assert (rss_max - start_rss) / 1024 < MAX_RSS_GROWTH_MIB
     assert (peak - start_rss) / 1024 < MAX_RSS_GROWTH_MIB
-    assert after_records == before_records and [r["id"] for r in after_records] == [stored["id"]]
+    assert after_records == before_records and [r["id"] for r in after_records["items"]] == [stored["id"]]
     after_files = {p: sha256_file(p) for p in (data_dir / "images").rglob("*") if p.is_file()}
     assert after_files == before_files
     assert not any((data_dir / "tmp").iterdir()), "the upload spool keeps refused files"
