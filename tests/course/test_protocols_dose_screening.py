@@ -106,6 +106,11 @@ BOUNDS = [
     ({"sessions_per_day": 20, "sessions_per_week": 20, "min_interval_minutes": 6},
      {"sessions_per_day": 21, "sessions_per_week": 21, "min_interval_minutes": 6}),
     ({"sessions_per_day": 1}, {"sessions_per_day": 2}),  # a second session a day needs an interval
+    ({"n_trains": 1, "pulses_per_session": 60}, {"n_trains": 0, "pulses_per_session": 0}),
+    ({"train_duration_s": 1, "n_trains": 1, "pulses_per_session": 1},
+     {"train_duration_s": 1, "n_trains": 1, "pulses_per_session": 0}),
+    ({"train_duration_s": 1, "n_trains": 1, "pulses_per_session": 1, "sessions_per_day": 2, "min_interval_minutes": 1},
+     {"train_duration_s": 1, "n_trains": 1, "pulses_per_session": 1, "sessions_per_day": 2, "min_interval_minutes": 0}),
     ({"name": "n" * 64}, {"name": "n" * 65}),
     ({"citation": "c" * 500}, {"citation": "c" * 501}),
 ]
@@ -131,6 +136,27 @@ def test_theta_burst_bounds(field, bound, past):
     assert getattr(custom_protocol(changed), field) == bound
     with pytest.raises(InputError, match=field):
         custom_protocol({**changed, field: past})
+
+
+def test_a_protocol_states_its_pattern_and_what_the_pattern_needs():
+    without_pattern = {k: v for k, v in ONE_HZ.items() if k != "pattern"}
+    with pytest.raises(InputError) as err:
+        custom_protocol(without_pattern)
+    assert str(err.value) == "custom protocol: pattern: Field required"
+    with pytest.raises(InputError) as err:
+        custom_protocol({**ONE_HZ, "frequency_hz": None})
+    assert str(err.value) == "custom protocol: protocol: Value error, an rtms protocol needs frequency_hz"
+    itbs = get_protocol("itbs").model_dump()
+    with pytest.raises(InputError) as err:
+        custom_protocol({**itbs, "name": "x", "burst_frequency_hz": None, "intra_burst_frequency_hz": None})
+    assert str(err.value) == ("custom protocol: protocol: Value error, a theta_burst protocol needs "
+                              "burst_frequency_hz, intra_burst_frequency_hz")
+
+
+def test_a_custom_protocol_is_not_depth_adjusted_unless_it_says_so():
+    # a depth-adjusted protocol gives the plan's adjusted intensity, up to 2.8 %MSO a mm more
+    assert custom_protocol(ONE_HZ).depth_adjusted is False
+    assert custom_protocol({**ONE_HZ, "depth_adjusted": True}).depth_adjusted is True
 
 
 def test_a_burst_as_long_as_the_burst_period_is_refused():
