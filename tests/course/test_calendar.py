@@ -280,3 +280,32 @@ def test_each_refusal_of_the_schedule_says_in_full_what_is_wrong(call, message):
     with pytest.raises(InputError) as err:
         call()
     assert str(err.value) == message
+
+
+def test_each_reason_a_delivery_cannot_be_logged_is_said_in_full():
+    sessions = schedule_sessions(MONDAY, 3, 5, WEEKDAYS)
+    states = {1: "done", 2: "cancelled", 3: "planned"}
+    course = [replace(s, state=states[s.index]) for s in sessions]
+    tuesday = date(2025, 3, 4)
+    assert delivery_block_reason(course, 1, tuesday) == "session 1 is already logged (done); a second log is refused"
+    # a stopped course's sessions are cancelled: none of them is given any more
+    assert delivery_block_reason(course, 2, tuesday) == "session 2 was cancelled"
+    assert delivery_block_reason(mark_missed(sessions, 1, WEEKDAYS, 5), 1, tuesday) == (
+        "session 1 was marked missed; log its replacement instead")
+    assert delivery_block_reason(sessions, 3, tuesday) == (
+        "session 1 (scheduled 2025-03-03) comes first: log it or mark it missed")
+    assert daily_cap_block_reason([MONDAY], MONDAY, 1) == (
+        "1 session already given on 2025-03-03; this protocol allows 1 a day: give this one on another day, "
+        "or mark it missed")
+    assert daily_cap_block_reason([MONDAY] * 2, MONDAY, 2).startswith("2 sessions already given on 2025-03-03;")
+
+
+def test_a_session_logged_at_the_same_instant_as_the_last_one_is_refused():
+    at = datetime(2025, 3, 3, 9, 0)
+    message = ("the course's last logged session was given at 2025-03-03T09:00:00; this one, at "
+               "2025-03-03T09:00:00, cannot have been given before it: check performed_at")
+    assert interval_block_reason(at, at, None) == message
+    assert interval_block_reason(at, at - timedelta(seconds=1), 60).startswith("the course's last logged session")
+    assert interval_block_reason(at, at + timedelta(minutes=30), 50) == (
+        "only 30 min since the previous session; this protocol needs at least 50 min from the start of one "
+        "session to the start of the next")
