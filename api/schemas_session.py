@@ -12,6 +12,7 @@ from api.schemas import COURSE_EXAMPLE_ID as _ID
 from api.schemas import COURSE_EXAMPLE_TIME as _TS
 from api.schemas import RecordDateTime, UtcDateTime, example_config
 from navsvc.course.calendar import SESSION_STATES
+from navsvc.course.followup import FOLLOWUP_STATUSES
 
 SideEffect = Literal["headache", "scalp_pain", "syncope", "seizure", "other"]
 
@@ -224,7 +225,7 @@ class FollowUpOut(BaseModel):
         description="Day it fell or falls due: the day the closing session was given, or its "
                     "scheduled day while planned; for baseline the first session's day (null "
                     "when the course has no planned or delivered session).")
-    status: Literal["done", "due", "overdue", "missed", "upcoming", "not_obtained"] = Field(
+    status: Literal[FOLLOWUP_STATUSES] = Field(
         description="A week's rating is `overdue` from the day the next session is scheduled (or "
                     "more than 3 calendar days after its closing session was given, when that comes "
                     "first) and `missed` once the next session was given without it: it can no "

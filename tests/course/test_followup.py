@@ -5,7 +5,7 @@ from datetime import date, datetime, timedelta
 
 from navsvc.course.calendar import mark_missed, schedule_sessions
 from navsvc.course.clinic_days import ClinicCalendar
-from navsvc.course.followup import followups, late_baseline_reason, week_rating_timing_reason
+from navsvc.course.followup import FOLLOWUP_STATUSES, followups, late_baseline_reason, week_rating_timing_reason
 
 START = date(2025, 3, 3)
 
@@ -142,3 +142,19 @@ def test_a_week_rating_is_due_through_the_last_day_of_its_grace():
     statuses = [_status(followups(sessions, 5, ["baseline"], day, given_on=given_on))["week1"][0]
                 for day in (date(2025, 3, 13), date(2025, 3, 14))]
     assert statuses == ["due", "overdue"]
+
+
+def test_a_course_with_no_treatment_left_has_its_baseline_due_and_no_week():
+    # every session cancelled (a stopped course) or missed: the baseline has no day, no week closes
+    sessions = schedule_sessions(START, 3, 5, ClinicCalendar())
+    stopped = [replace(s, state="cancelled") for s in sessions]
+    assert [(f.timepoint, f.after_session_index, f.due_on, f.status) for f in followups(stopped, 5, [], START)] == [
+        ("baseline", None, None, "due")]
+
+
+def test_every_status_a_timepoint_can_take_is_one_the_api_declares():
+    assert FOLLOWUP_STATUSES == ("done", "due", "overdue", "missed", "upcoming", "not_obtained")
+    sessions = _deliver(schedule_sessions(START, 15, 5, ClinicCalendar()), 11)
+    seen = {f.status for today in (date(2025, 3, 1), date(2025, 3, 20))
+            for rated in ([], ["baseline"]) for f in followups(sessions, 5, rated, today, not_obtained=["week2"])}
+    assert seen == {"done", "overdue", "missed", "upcoming", "not_obtained"} and seen <= set(FOLLOWUP_STATUSES)
