@@ -364,3 +364,34 @@ def test_screening_refusals_and_decisions_say_in_full_what_is_wrong():
     assert decide(answers).reason == (
         "contraindication answered yes without a clinician override: syncope, cochlear_implant")
     assert decide(answers, ["syncope", "cochlear_implant"]).reason == "cleared"
+
+
+def test_each_preset_is_stored_under_its_own_name():
+    assert {key: preset.name for key, preset in PRESETS.items()} == {
+        "standard_10hz": "standard_10hz", "itbs": "itbs", "accelerated": "accelerated"}
+
+
+def test_each_refusal_of_a_custom_protocol_says_in_full_what_is_wrong():
+    def refusal(changes):
+        with pytest.raises(InputError) as err:
+            custom_protocol({**ONE_HZ, **changes})
+        return str(err.value).removeprefix("custom protocol: protocol: Value error, ")
+
+    assert refusal({"pulses_per_session": 3000}) == (
+        "pulses_per_session 3000 does not match the trains (6 trains x 60 pulses = 360)")
+    assert refusal({"sessions_per_day": 3}) == "more than one session a day needs min_interval_minutes"
+    assert refusal({"sessions_per_day": 6, "sessions_per_week": 5, "min_interval_minutes": 10}) == (
+        "sessions_per_day cannot exceed sessions_per_week")
+    assert refusal({"sessions_per_day": 3, "min_interval_minutes": 5}) == (
+        "min_interval_minutes 5 is shorter than a session (6 min): it counts from one session's start to the next's")
+    itbs = get_protocol("itbs").model_dump()
+    with pytest.raises(InputError) as err:
+        custom_protocol({**itbs, "name": "x", "pulses_per_burst": 4, "intra_burst_frequency_hz": 16.0,
+                         "pulses_per_session": 800})
+    assert str(err.value) == (
+        "custom protocol: protocol: Value error, a burst of 4 pulses at 16 Hz takes 250 ms, not less than the "
+        "200 ms from one burst's start to the next's at burst_frequency_hz 5: the bursts would run into each other")
+    with pytest.raises(InputError) as err:
+        get_protocol("5hz")
+    assert str(err.value) == ("unknown protocol '5hz'; presets are standard_10hz, itbs, accelerated "
+                              "(or give custom parameters)")
