@@ -3,9 +3,13 @@
 from dataclasses import replace
 from datetime import date, datetime, timedelta
 
+import pytest
+
 from navsvc.course.calendar import mark_missed, schedule_sessions
 from navsvc.course.clinic_days import ClinicCalendar
-from navsvc.course.followup import FOLLOWUP_STATUSES, followups, late_baseline_reason, week_rating_timing_reason
+from navsvc.course.followup import (FOLLOWUP_STATUSES, followups, late_baseline_reason, week_closing_sessions,
+                                   week_rating_timing_reason)
+from navsvc.errors import InputError
 
 START = date(2025, 3, 3)
 
@@ -158,3 +162,31 @@ def test_every_status_a_timepoint_can_take_is_one_the_api_declares():
     seen = {f.status for today in (date(2025, 3, 1), date(2025, 3, 20))
             for rated in ([], ["baseline"]) for f in followups(sessions, 5, rated, today, not_obtained=["week2"])}
     assert seen == {"done", "overdue", "missed", "upcoming", "not_obtained"} and seen <= set(FOLLOWUP_STATUSES)
+
+
+def test_ratings_at_the_same_minute_as_a_session_that_must_not_come_before_them_are_kept():
+    # "not after" the first session (baseline) and "not after" the next session (a week's)
+    first = _at("2025-03-03", "09:30")
+    assert late_baseline_reason(first, first) is None
+    sessions = _deliver(schedule_sessions(START, 15, 5, ClinicCalendar()), 6)
+    week1 = next(f for f in followups(sessions, 5, ["baseline"], START) if f.timepoint == "week1")
+    closing, following = _at("2025-03-07", "09:30"), _at("2025-03-10", "09:30")
+    assert week_rating_timing_reason(week1, following, closing, following) is None
+
+
+def test_a_week_rating_before_its_closing_session_is_logged_is_refused_in_full():
+    sessions = schedule_sessions(START, 15, 5, ClinicCalendar())
+    week2 = next(f for f in followups(sessions, 5, [], START) if f.timepoint == "week2")
+    assert week_rating_timing_reason(week2, _at("2025-03-14", "15:00"), None, None) == (
+        "timepoint: treatment week 2 ends with session 10 (scheduled 2025-03-14), which is not logged yet: "
+        "log session 10 first, dated when it was given (today is accepted even if it is scheduled later), "
+        "then record the week2 rating. A rating taken before the week ended can be kept with timepoint "
+        "'extra': an additional rating that does not count as the week's, which stays due")
+
+
+def test_one_session_a_week_closes_a_treatment_week_with_each_session():
+    sessions = schedule_sessions(START, 3, 1, ClinicCalendar())
+    assert week_closing_sessions(sessions, 1) == {1: 1, 2: 2, 3: 3}
+    with pytest.raises(InputError) as err:
+        week_closing_sessions(sessions, 0)
+    assert str(err.value) == "sessions per week must be at least 1; got 0"
