@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 
+import nibabel as nib
+import numpy as np
 import pytest
 
+from navsvc import templates
 from navsvc.cli import main
 from navsvc.errors import InputError
 from navsvc.options import COIL_DISTANCE_RANGE_MM, HANDLE_ANGLE_RANGE_DEG, MNI_BOX_MM, PlanOptions
@@ -37,6 +41,21 @@ def test_the_limits_themselves_and_every_named_target_are_accepted():
     PlanOptions(native_ras_mm=(500.0, -500.0, 0.0))  # checked against the image, not here
     for strategy in STRATEGIES.values():
         PlanOptions(mni_mm=tuple(strategy.mni_mm))
+
+
+def test_the_mni_box_is_the_extent_of_the_template_grid_and_both_its_ends_are_inside():
+    template = nib.load(templates.ICBM_T1)
+    corners_ijk = np.array(list(itertools.product(*[(0, n - 1) for n in template.shape])))
+    corners_mm = nib.affines.apply_affine(template.affine, corners_ijk)
+    assert MNI_BOX_MM == tuple(zip(corners_mm.min(axis=0).tolist(), corners_mm.max(axis=0).tolist()))
+    PlanOptions(mni_mm=tuple(hi for _, hi in MNI_BOX_MM))
+    with pytest.raises(InputError) as err:
+        PlanOptions(mni_mm=(-38.0, 44.0, 116.5))
+    assert str(err.value) == ("the MNI target [-38.0, 44.0, 116.5] lies outside the template's head (x (-98.0, 98.0), "
+                              "y (-134.0, 98.0), z (-72.0, 116.0) mm): check the coordinate and its sign convention")
+    with pytest.raises(InputError) as err:
+        PlanOptions(native_ras_mm=(1.0, float("nan"), 2.0))
+    assert str(err.value) == "the native target must be three finite numbers (x y z, mm); got [1.0, nan, 2.0]"
 
 
 def test_the_recorded_strategy_is_none_when_a_coordinate_chose_the_target():
