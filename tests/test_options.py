@@ -12,7 +12,8 @@ import pytest
 from navsvc import templates
 from navsvc.cli import main
 from navsvc.errors import InputError
-from navsvc.options import COIL_DISTANCE_RANGE_MM, HANDLE_ANGLE_RANGE_DEG, MNI_BOX_MM, PlanOptions
+from navsvc.options import (COIL_DISTANCE_RANGE_MM, HANDLE_ANGLE_RANGE_DEG, MNI_BOX_MM, PlanOptions,
+                            require_native_target_in_image)
 from navsvc.target.strategies import STRATEGIES
 
 
@@ -94,3 +95,17 @@ def test_a_series_named_for_a_nifti_input_is_refused(tmp_path, capsys):
     assert main(["plan", str(head), "--out", str(tmp_path / "out"), "--series", "3"]) == 2
     err = capsys.readouterr().err.strip()
     assert err.endswith("is a NIfTI image: leave the series out, or give the DICOM folder or .zip") and "\n" not in err
+
+
+def test_a_native_target_on_the_field_of_views_face_is_inside_and_half_a_millimetre_beyond_is_refused():
+    # 20 voxels of 2 mm stored right to left: x runs from 21 mm (i = -0.5) to -19 mm (i = 19.5)
+    shape, affine = (20, 20, 20), np.array([[-2.0, 0, 0, 20], [0, 2, 0, -20], [0, 0, 2, -20], [0, 0, 0, 1]])
+    for x_mm in (21.0, -19.0, 0.0):
+        require_native_target_in_image(PlanOptions(native_ras_mm=(x_mm, 0.0, 0.0)), shape, affine)
+    for x_mm in (21.5, -19.5):
+        with pytest.raises(InputError) as err:
+            require_native_target_in_image(PlanOptions(native_ras_mm=(x_mm, 0.0, 0.0)), shape, affine)
+        assert str(err.value) == (
+            f"the native target [{x_mm}, 0.0, 0.0] mm lies outside the image: give a point of this patient's T1 "
+            "in its scanner (NIfTI RAS) coordinates, as a viewer shows them")
+    require_native_target_in_image(PlanOptions(mni_mm=(-38.0, 44.0, 26.0)), shape, affine)  # nothing to check

@@ -395,3 +395,18 @@ def test_each_refusal_of_a_custom_protocol_says_in_full_what_is_wrong():
         get_protocol("5hz")
     assert str(err.value) == ("unknown protocol '5hz'; presets are standard_10hz, itbs, accelerated "
                               "(or give custom parameters)")
+
+
+def test_each_refusal_of_an_override_says_in_full_what_is_wrong():
+    answers = validate_answers({**_no(), "syncope": True})
+
+    def refusal(items, reason="benefit outweighs risk"):
+        with pytest.raises(InputError) as err:
+            check_override(answers, items, reason)
+        return str(err.value)
+
+    assert refusal(["syncope"], " ") == "an override needs the clinician's documented reason"
+    assert refusal([]) == "an override must name the items it covers"
+    assert refusal(["tattoo"]) == "unknown screening item 'tattoo'"
+    assert refusal(["pregnancy"]) == (
+        "screening item 'pregnancy' is not a contraindication answered yes; nothing to override")
