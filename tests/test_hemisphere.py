@@ -16,3 +16,10 @@ def test_hemisphere_of_one_point(x_mm, expected):
 def test_is_left_takes_many_points():
     points = np.array([[-1.0, 0, 0], [0.0, 5, 5], [2.0, -3, 1]])
     assert is_left(points).tolist() == [True, False, False]
+
+
+def test_the_words_are_the_plan_schemas():
+    # plan.json's target.hemisphere carries them; navigation integrators read "left"/"right"
+    from navsvc.plan_document import plan_schema
+    enum = plan_schema()["properties"]["target"]["properties"]["hemisphere"]["enum"]
+    assert (LEFT, RIGHT) == ("left", "right") and enum == [LEFT, RIGHT]

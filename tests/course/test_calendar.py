@@ -264,6 +264,9 @@ def test_once_a_day_sessions_start_at_no_offset_even_after_a_missed_one_that_day
 
 
 @pytest.mark.parametrize("call, message", [
+    (lambda: ClinicCalendar(working_weekdays=frozenset()), "a clinic calendar needs at least one working weekday"),
+    (lambda: ClinicCalendar(working_weekdays=frozenset({0, 7, -1})),
+     "working weekdays are numbers 0 (Monday) to 6 (Sunday); got [-1, 7]"),
     (lambda: schedule_sessions(MONDAY, 0, 5, WEEKDAYS), "a course needs at least one session; got 0"),
     (lambda: schedule_sessions(MONDAY, 5, 5, WEEKDAYS, sessions_per_day=0),
      "sessions per day must be at least 1; got 0"),
