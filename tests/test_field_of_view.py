@@ -11,6 +11,7 @@ import trimesh
 
 from navsvc.anatomy.field_of_view import (
     COIL_CLEARANCE_MM, FOV_EDGE_MM, POINT_CLEARANCE_MM, ScalpCut, landmarks_in_image, scalp_cut,
+    scalp_not_in_image_text,
 )
 from navsvc.anatomy.scalp import Scalp
 from navsvc.coords import edge_distance_mm
@@ -123,3 +124,39 @@ def test_an_outline_that_is_mostly_the_image_edges_is_refused():
     require_head_outline(scalp, ScalpCut(vertices[: int(0.2 * len(vertices))]))
     with pytest.raises(InputError, match="cannot be told from its background"):
         require_head_outline(scalp, ScalpCut(vertices[: int((MAX_SCALP_ON_EDGES + 0.05) * len(vertices))]))
+
+
+def test_a_vertex_3_mm_from_the_edge_is_not_on_the_cut_and_a_point_5_mm_from_the_cut_is_trusted():
+    # voxel centres x = 0..9 mm: the field of view's face at x = -0.5 mm
+    class Vertices:
+        vertices_ras_mm = np.array([[2.5, 5.0, 5.0], [2.4, 5.0, 5.0], [5.0, 5.0, 5.0]])
+
+    cut = scalp_cut(Vertices(), (10, 10, 10), np.eye(4))
+    assert FOV_EDGE_MM == 3.0 and cut.vertices_ras_mm.tolist() == [[2.4, 5.0, 5.0]]
+    assert POINT_CLEARANCE_MM == 5.0
+    assert cut.trusted([[7.4, 5.0, 5.0], [7.3, 5.0, 5.0]]).tolist() == [True, False]
+
+
+def test_one_removed_vertex_is_a_removed_scalp():
+    cut = ScalpCut(np.empty((0, 3)), np.array([[0.0, 80.0, 0.0]]))
+    assert cut.removed and cut.is_cut and not cut.by_field_of_view
+    assert cut.distance_mm([[0.0, 80.0, 3.0]]) == pytest.approx([3.0])
+
+
+def test_every_landmark_gets_its_own_flag():
+    # three landmarks, the third near the cut: each keeps its own answer
+    cut = ScalpCut(np.array([[0.0, 0.0, 80.0]]))
+    landmarks = {"nasion": np.array([0, 80.0, 0]), "inion": np.array([0, -80.0, 0]), "cz": np.array([0, 2.0, 79.0])}
+    flags = landmarks_in_image(cut, landmarks, _beam([[0, 80.0, 0]]), np.array([-40.0, 50, 50]),
+                               np.array([-40.0, 0, 60]))
+    assert flags == {"nasion": True, "inion": True, "cz": False, "m1_hand_knob": True, "five_cm": True,
+                     "beam_f3": True}
+
+
+def test_what_keeps_the_head_out_of_the_image_is_said_for_each_cause():
+    assert scalp_not_in_image_text(True, False) == "the image's field of view cuts off part of the head"
+    assert scalp_not_in_image_text(False, True) == (
+        "part of the head (the face: defaced, or masked) was removed from the image")
+    assert scalp_not_in_image_text(True, True) == (
+        "the image's field of view cuts off part of the head, and part of it (the face: defaced, or masked) "
+        "was removed from the image")
