@@ -11,6 +11,7 @@ from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Fie
 from navsvc.errors import InputError
 from navsvc.export import EXPORT_FORMATS
 from navsvc.options import COIL_DISTANCE_RANGE_MM, HANDLE_ANGLE_RANGE_DEG, PlanOptions
+from navsvc.target.strategies import DEFAULT_STRATEGY, STRATEGIES
 
 #: a coordinate, mm: a finite number (JSON's NaN and Infinity extensions are refused)
 FiniteMm = Annotated[float, Field(allow_inf_nan=False)]
@@ -172,8 +173,8 @@ class PlanRequest(BaseModel):
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
         {"strategy": "fox2012", "coil_distance_mm": 4.0, "handle_angle_deg": 45.0},
         {"mni_mm": [-38, 44, 26]}]})
-    strategy: str = Field(default="fox2012", max_length=50,
-                          description="Named target strategy: fox2012, ba46, ba9, fivecm_avg, f3_avg or fitzgerald2009.")
+    strategy: str = Field(default=DEFAULT_STRATEGY, max_length=50,
+                          description=f"Named target strategy: {', '.join(STRATEGIES)}.")
     mni_mm: tuple[FiniteMm, FiniteMm, FiniteMm] | None = Field(
         default=None, description="Target in ICBM 2009 MNI coordinates, mm (inside the template's head).")
     native_ras_mm: tuple[FiniteMm, FiniteMm, FiniteMm] | None = Field(

@@ -7,6 +7,7 @@ from dataclasses import asdict, dataclass
 
 from navsvc.coords import edge_distance_mm
 from navsvc.errors import InputError
+from navsvc.target.strategies import DEFAULT_STRATEGY
 
 #: accepted coil centre distances outside the scalp, mm (0: coil on the scalp; 30 covers
 #: thick hair, caps and spacers)
@@ -29,7 +30,7 @@ class PlanOptions:
     Parameters
     ----------
     strategy : str
-        Named target strategy (default ``"fox2012"``).
+        Named target strategy (default :data:`~navsvc.target.strategies.DEFAULT_STRATEGY`, ``"fox2012"``).
     mni_mm : tuple of 3 float, optional
         A target in template (ICBM 2009 symmetric) MNI coordinates, mm.
     native_ras_mm : tuple of 3 float, optional
@@ -50,7 +51,7 @@ class PlanOptions:
         template's head, or a distance or angle outside its range.
     """
 
-    strategy: str = "fox2012"
+    strategy: str = DEFAULT_STRATEGY
     mni_mm: tuple[float, float, float] | None = None
     native_ras_mm: tuple[float, float, float] | None = None
     coil_distance_mm: float = 4.0

@@ -69,3 +69,14 @@ def test_the_landmarks_are_the_designs_10_05_positions():
         assert np.allclose(positions[name], quoted[label], atol=0.006), (label, positions[name], quoted[label])
     assert positions["lpa"][0] < 0 < positions["rpa"][0] and positions["f3"][0] < 0 < positions["f4"][0]
     assert positions["nasion"][1] > 0 > positions["inion"][1]
+
+
+def test_fox2012_is_the_default_of_the_library_the_command_and_the_api():
+    from api.schemas import PlanRequest
+    from navsvc.cli import build_parser
+    from navsvc.options import PlanOptions
+    from navsvc.target.strategies import DEFAULT_STRATEGY
+
+    assert DEFAULT_STRATEGY == "fox2012"  # issue 2: "fox2012 is the default"
+    assert PlanOptions().strategy == PlanRequest().strategy == DEFAULT_STRATEGY
+    assert build_parser().parse_args(["plan", "t1.nii.gz", "--out", "plan"]).strategy == DEFAULT_STRATEGY
