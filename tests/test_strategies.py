@@ -80,3 +80,11 @@ def test_fox2012_is_the_default_of_the_library_the_command_and_the_api():
     assert DEFAULT_STRATEGY == "fox2012"  # issue 2: "fox2012 is the default"
     assert PlanOptions().strategy == PlanRequest().strategy == DEFAULT_STRATEGY
     assert build_parser().parse_args(["plan", "t1.nii.gz", "--out", "plan"]).strategy == DEFAULT_STRATEGY
+
+
+def test_the_hand_knob_is_the_coordinate_its_citation_quotes():
+    from navsvc.target.strategies import M1_HAND_KNOB_CITATION
+
+    quoted = re.search(rf"MNI \({NUMBER}, {NUMBER}, {NUMBER}\)", M1_HAND_KNOB_CITATION)
+    assert tuple(_number(quoted.group(k)) for k in (1, 2, 3)) == M1_HAND_KNOB_MNI_MM
+    assert "Yousry et al. 1997 Brain 120:141" in M1_HAND_KNOB_CITATION
