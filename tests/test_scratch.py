@@ -15,8 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from navsvc.scratch import (SCRATCH_PREFIX, missing_folders, publish_plan_files, registration_scratch,
-                            remove_empty_folders, remove_stale_scratch)
+from navsvc.errors import InputError
+from navsvc.scratch import (SCRATCH_PREFIX, missing_folders, output_folder, publish_plan_files,
+                            registration_scratch, remove_empty_folders, remove_stale_scratch)
 from navsvc.work_names import work_name_prefix
 
 
@@ -291,3 +292,15 @@ def test_a_scratch_folder_is_made_in_a_new_output_folder_that_another_refused_pl
         assert Path(scratch_name).parent == out and Path(scratch_name).is_dir()
         remove_empty_folders(made)  # a refusal now keeps the folder that holds our scratch
         assert Path(scratch_name).is_dir()
+
+
+def test_the_output_folder_is_made_with_its_parents_kept_when_there_and_a_file_refused(tmp_path):
+    nested = tmp_path / "patients" / "P-0001" / "plan"
+    assert output_folder(nested) == nested and nested.is_dir()
+    (nested / "plan.json").write_text("{}")
+    assert output_folder(nested) == nested and (nested / "plan.json").read_text() == "{}"  # an earlier plan's folder
+    taken = tmp_path / "taken"
+    taken.write_text("not a folder")
+    with pytest.raises(InputError) as err:
+        output_folder(taken)
+    assert str(err.value) == f"cannot use {taken} as the output folder (File exists): give a folder you can write to"
