@@ -7,8 +7,8 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from navsvc.report.tables import coil_table, coordinates_table, distances_table, dose_block
-from navsvc.report.values import fmt_number, fmt_value
+from navsvc.report.tables import coil_table, coordinates_table, distances_table, dose_block, dose_headline
+from navsvc.report.values import MISSING, fmt_number, fmt_value
 
 
 @pytest.mark.parametrize("value, shown", [
@@ -111,3 +111,11 @@ def test_the_coil_distances_and_dose_tables_show_the_plans_values():
         "Scalp-to-cortex distance at M1 (D_M1)": ["15.3 mm"],
         "Slope k": ["2.80 %MSO/mm"],
     }
+
+
+@pytest.mark.parametrize("offset, shown", [(4.24, "MT + 4.2 %MSO"), (0.5, "MT + 0.5 %MSO"), (0.0, "MT + 0.0 %MSO"),
+                                           (-3.04, "MT − 3.0 %MSO"), (float("nan"), MISSING), ("x", MISSING),
+                                           (None, MISSING)])
+def test_the_dose_headline_says_more_or_less_output_by_the_offsets_sign(offset, shown):
+    # a deeper target needs more output: the sign a clinician reads must be the offset's
+    assert dose_headline({"dose": {"mt_offset_pct_mso": offset}}) == shown
