@@ -40,7 +40,7 @@ def name_for_content(name: str, gzip_stream: bool) -> str:
     """
     lower = name.lower()
     ending = NIFTI_GZ if gzip_stream else NIFTI
-    if lower.endswith(ending) and (gzip_stream or not lower.endswith(".gz")):
+    if lower.endswith(ending):
         return name
     for known in (NIFTI_GZ, NIFTI, ".gz"):
         if lower.endswith(known):
