@@ -312,3 +312,12 @@ def test_a_session_logged_at_the_same_instant_as_the_last_one_is_refused():
     assert interval_block_reason(at, at + timedelta(minutes=30), 50) == (
         "only 30 min since the previous session; this protocol needs at least 50 min from the start of one "
         "session to the start of the next")
+
+
+def test_a_calendar_given_lists_keeps_sets_and_can_be_compared_and_hashed():
+    # the API builds calendars from JSON lists; a calendar is a value (compared, cached)
+    listed = ClinicCalendar(working_weekdays=[0, 2, 4], closures=[date(2025, 3, 5), date(2025, 3, 5)])
+    assert listed.working_weekdays == frozenset({0, 2, 4}) and listed.closures == frozenset({date(2025, 3, 5)})
+    assert listed == ClinicCalendar(frozenset({0, 2, 4}), frozenset({date(2025, 3, 5)}))
+    assert hash(listed) == hash(ClinicCalendar(frozenset({4, 2, 0}), frozenset({date(2025, 3, 5)})))
+    assert not listed.is_clinic_day(date(2025, 3, 5)) and listed.is_clinic_day(date(2025, 3, 3))
