@@ -8,7 +8,8 @@ import xml.etree.ElementTree as ET
 import pytest
 
 from navsvc.report.tables import coil_table, coordinates_table, distances_table, dose_block, dose_headline
-from navsvc.report.values import MISSING, fmt_number, fmt_value
+from navsvc.report.values import (MISSING, esc, fluid_words, fmt_number, fmt_value, intensity_words, plan_cautions,
+                                  scalp_rise_cautions, scalp_rise_words)
 
 
 @pytest.mark.parametrize("value, shown", [
@@ -119,3 +120,60 @@ def test_the_coil_distances_and_dose_tables_show_the_plans_values():
 def test_the_dose_headline_says_more_or_less_output_by_the_offsets_sign(offset, shown):
     # a deeper target needs more output: the sign a clinician reads must be the offset's
     assert dose_headline({"dose": {"mt_offset_pct_mso": offset}}) == shown
+
+
+def _plan_with_blocks(**overrides):
+    plan = {
+        "registration": {"intensity": {"bias_field_spread": 1.734, "uneven_from": 1.5, "uneven_corrected": True},
+                         "head_orientation": {"caution": "head turned 50 degrees"},
+                         "quality": {"caution": "quality near its threshold"}},
+        "entry": {"scalp_rise": {"rise_mm": 1.26, "caution_from_mm": 3.0, "patch_radius_mm": 12.0,
+                                 "caution": "scalp rises at the entry"}},
+        "target": {"fluid": {"widest_mm": 4.44, "caution_from_mm": 5.0, "caution": "fluid near the target"}},
+        "landmarks": {"points": {"m1_hand_knob": {
+            "scalp_rise": {"rise_mm": 2.37, "caution": "scalp rises at the hand knob"},
+            "fluid": {"widest_mm": 6.05, "caution": "fluid near the hand knob"}}}},
+    }
+    for path, value in overrides.items():
+        *parents, key = path.split("__")
+        block = plan
+        for parent in parents:
+            block = block[parent]
+        block[key] = value
+    return plan
+
+
+def test_the_reports_intensity_scalp_and_fluid_lines_read_each_value_from_its_own_field():
+    plan = _plan_with_blocks()
+    assert intensity_words(plan) == ("uneven: the bias field spans a factor of 1.73 (from 1.50 on), corrected more "
+                                     "strongly before registration")
+    even = _plan_with_blocks(registration__intensity__uneven_corrected=False)
+    assert intensity_words(even) == "even: the bias field spans a factor of 1.73"
+    assert scalp_rise_words(plan) == "entry 1.3 mm, motor hand knob 2.4 mm, within 12 mm (cautioned from 3.0 mm)"
+    assert fluid_words(plan) == "target 4.4 mm, motor hand knob 6.0 mm wide (cautioned from 5 mm)"
+
+
+@pytest.mark.parametrize("path, value", [("registration__intensity__bias_field_spread", True),
+                                         ("registration__intensity__uneven_corrected", 1),
+                                         ("entry__scalp_rise__patch_radius_mm", "12"),
+                                         ("target__fluid__caution_from_mm", None)])
+def test_a_malformed_block_gives_no_line_rather_than_a_wrong_one(path, value):
+    plan = _plan_with_blocks(**{path: value})
+    words = {"intensity": intensity_words(plan), "scalp_rise": scalp_rise_words(plan), "fluid": fluid_words(plan)}
+    broken = {"registration": "intensity", "entry": "scalp_rise", "target": "fluid"}[path.split("__")[0]]
+    assert words[broken] is None
+    assert all(text is not None for name, text in words.items() if name != broken)
+
+
+def test_every_caution_of_a_plan_is_listed_once_in_its_order_and_blank_ones_are_not():
+    assert plan_cautions(_plan_with_blocks()) == [
+        "head turned 50 degrees", "quality near its threshold", "fluid near the target", "fluid near the hand knob",
+        "scalp rises at the entry", "scalp rises at the hand knob"]
+    quiet = _plan_with_blocks(registration__quality__caution="", target__fluid__caution=None,
+                              entry__scalp_rise__caution=7)
+    assert plan_cautions(quiet) == ["head turned 50 degrees", "fluid near the hand knob", "scalp rises at the hand knob"]
+    assert scalp_rise_cautions(quiet) == ["scalp rises at the hand knob"]
+
+
+def test_text_in_the_report_is_escaped_for_attributes_too():
+    assert esc('<a href="x">O\'Reardon & co</a>') == "&lt;a href=&quot;x&quot;&gt;O&#x27;Reardon &amp; co&lt;/a&gt;"
