@@ -1,6 +1,6 @@
 """The HAMD-17 trajectory plot's time axis is in the clinic's days."""
 
-from datetime import datetime
+from datetime import datetime, timezone
 from zoneinfo import ZoneInfo
 
 import matplotlib.dates as mdates
@@ -30,3 +30,25 @@ def test_an_evening_rating_west_of_greenwich_is_on_its_own_day():
 def test_the_png_is_drawn():
     png = hamd_trajectory_png([], "course")
     assert png[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_the_lines_and_bands_a_clinician_reads_are_where_the_scale_puts_them():
+    utc = timezone.utc
+    ratings = [RatingPoint("baseline", datetime(2025, 3, 3, 9, tzinfo=utc), 25),
+               RatingPoint("week1", datetime(2025, 3, 7, 15, tzinfo=utc), 14)]
+    axes = hamd_trajectory_figure(ratings, "course", baseline_total=25).axes[0]
+    lines = {line.get_label(): [float(y) for y in line.get_ydata()] for line in axes.lines}
+    # remission: a total of 7 or less; response: 50 % below the baseline's 25, i.e. 12.5
+    assert lines == {"remission (total <= 7)": [7.0, 7.0],
+                     "response (<= 12.5: 50% below baseline 25)": [12.5, 12.5],
+                     "HAMD-17 total": [25.0, 14.0]}
+    # the severity bands of docs/DESIGN.md §8 (0-7, 8-13, 14-18, 19-22, 23-52), each total inside its own
+    bands = [(patch.get_y(), patch.get_y() + patch.get_height()) for patch in axes.patches]
+    assert bands == [(-0.5, 7.5), (7.5, 13.5), (13.5, 18.5), (18.5, 22.5), (22.5, 52.5)]
+    assert [text.get_text() for text in axes.texts[:5]] == ["none", "mild", "moderate", "severe", "very severe"]
+    assert [text.get_position()[1] for text in axes.texts[:5]] == [3.5, 10.5, 16.0, 20.5, 26.25]  # mid-visible
+    assert axes.get_ylim() == (-0.5, 30.0)
+    tall = hamd_trajectory_figure([RatingPoint("baseline", datetime(2025, 3, 3, 9, tzinfo=utc), 40)], "c").axes[0]
+    assert tall.get_ylim() == (-0.5, 45.0)  # the highest total and 5 more
+    no_baseline = hamd_trajectory_figure(ratings, "course", baseline_total=0).axes[0]
+    assert [line.get_label() for line in no_baseline.lines] == ["remission (total <= 7)", "HAMD-17 total"]
