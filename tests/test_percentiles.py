@@ -98,3 +98,17 @@ def test_small_arrays_and_all_orders_agree():
 def test_percentile_outside_0_100_is_refused(q):
     with pytest.raises(ValueError, match="0-100"):
         percentile(np.zeros(10), q)
+
+
+@pytest.mark.parametrize("zeros", [400_001, 400_000, 400_002])
+def test_a_percentile_between_the_last_tie_and_the_next_value_interpolates_between_them(zeros):
+    # 1,000,001 values, 40.00005 % of the way: halfway between order statistics 400,000 and
+    # 400,001. With 400,001 zeros the first is the last zero and the second the first 7.0:
+    # the answer is 3.5, not the ties' 0.0
+    values = np.full(1_000_001, 7.0)
+    values[:zeros] = 0.0
+    values[zeros:] += np.arange(1_000_001 - zeros) * 1e-6
+    np.random.default_rng(zeros).shuffle(values)
+    assert percentile(values, 40.00005) == float(np.percentile(values, 40.00005))
+    if zeros == 400_001:
+        assert percentile(values, 40.00005) == pytest.approx(3.5)

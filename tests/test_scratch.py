@@ -304,3 +304,18 @@ def test_the_output_folder_is_made_with_its_parents_kept_when_there_and_a_file_r
     with pytest.raises(InputError) as err:
         output_folder(taken)
     assert str(err.value) == f"cannot use {taken} as the output folder (File exists): give a folder you can write to"
+
+
+def test_only_a_whole_work_name_of_an_ended_process_on_this_host_counts_as_left_behind(ended_pid):
+    # stale-scratch removal deletes what this answers True for: a name that only looks like
+    # a work name (no random part, a pid that is not plain digits, another host's) is kept
+    from navsvc.work_names import made_by_ended_process
+
+    pid, host = ended_pid(), socket.gethostname()
+    start = f"{SCRATCH_PREFIX}{host}@"
+    # int() reads Arabic-Indic digits too: the ended process's id written in them is not ours
+    pid_in_other_digits = str(pid).translate(str.maketrans("0123456789", "٠١٢٣٤٥٦٧٨٩"))
+    assert made_by_ended_process(f"{start}{pid}-abc123", SCRATCH_PREFIX)
+    for name in (f"{start}{pid}", f"{start}{pid}x-abc", f"{start}-abc", f"{start}{pid_in_other_digits}-abc",
+                 f"{start}+{pid}-abc", f"{SCRATCH_PREFIX}other-host@{pid}-abc", f"{start}{os.getpid()}-abc"):
+        assert not made_by_ended_process(name, SCRATCH_PREFIX), name
