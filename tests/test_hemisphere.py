@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from navsvc.plan_document import plan_schema
 from navsvc.target.hemisphere import LEFT, RIGHT, hemisphere, is_left
 
 
@@ -20,6 +21,5 @@ def test_is_left_takes_many_points():
 
 def test_the_words_are_the_plan_schemas():
     # plan.json's target.hemisphere carries them; navigation integrators read "left"/"right"
-    from navsvc.plan_document import plan_schema
     enum = plan_schema()["properties"]["target"]["properties"]["hemisphere"]["enum"]
     assert (LEFT, RIGHT) == ("left", "right") and enum == [LEFT, RIGHT]

@@ -18,7 +18,7 @@ import pytest
 from navsvc.errors import InputError
 from navsvc.scratch import (SCRATCH_PREFIX, missing_folders, output_folder, publish_plan_files,
                             registration_scratch, remove_empty_folders, remove_stale_scratch)
-from navsvc.work_names import work_name_prefix
+from navsvc.work_names import made_by_ended_process, work_name_prefix
 
 
 def _scratch_of(folder, host: str, pid: int):
@@ -309,8 +309,6 @@ def test_the_output_folder_is_made_with_its_parents_kept_when_there_and_a_file_r
 def test_only_a_whole_work_name_of_an_ended_process_on_this_host_counts_as_left_behind(ended_pid):
     # stale-scratch removal deletes what this answers True for: a name that only looks like
     # a work name (no random part, a pid that is not plain digits, another host's) is kept
-    from navsvc.work_names import made_by_ended_process
-
     pid, host = ended_pid(), socket.gethostname()
     start = f"{SCRATCH_PREFIX}{host}@"
     # int() reads Arabic-Indic digits too: the ended process's id written in them is not ours

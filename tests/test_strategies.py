@@ -12,9 +12,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from api.schemas import PlanRequest
+from navsvc.cli import build_parser
 from navsvc.errors import InputError
 from navsvc.landmarks.montage import landmark_positions_colin_mm
-from navsvc.target.strategies import M1_HAND_KNOB_MNI_MM, STRATEGIES, get_strategy
+from navsvc.options import PlanOptions
+from navsvc.target.strategies import (DEFAULT_STRATEGY, M1_HAND_KNOB_CITATION, M1_HAND_KNOB_MNI_MM, STRATEGIES,
+                                      get_strategy)
 
 DESIGN = (Path(__file__).resolve().parent.parent / "docs" / "DESIGN.md").read_text(encoding="utf-8")
 #: the row names of DESIGN.md §4 -> the strategy names
@@ -72,19 +76,12 @@ def test_the_landmarks_are_the_designs_10_05_positions():
 
 
 def test_fox2012_is_the_default_of_the_library_the_command_and_the_api():
-    from api.schemas import PlanRequest
-    from navsvc.cli import build_parser
-    from navsvc.options import PlanOptions
-    from navsvc.target.strategies import DEFAULT_STRATEGY
-
     assert DEFAULT_STRATEGY == "fox2012"  # issue 2: "fox2012 is the default"
     assert PlanOptions().strategy == PlanRequest().strategy == DEFAULT_STRATEGY
     assert build_parser().parse_args(["plan", "t1.nii.gz", "--out", "plan"]).strategy == DEFAULT_STRATEGY
 
 
 def test_the_hand_knob_is_the_coordinate_its_citation_quotes():
-    from navsvc.target.strategies import M1_HAND_KNOB_CITATION
-
     quoted = re.search(rf"MNI \({NUMBER}, {NUMBER}, {NUMBER}\)", M1_HAND_KNOB_CITATION)
     assert tuple(_number(quoted.group(k)) for k in (1, 2, 3)) == M1_HAND_KNOB_MNI_MM
     assert "Yousry et al. 1997 Brain 120:141" in M1_HAND_KNOB_CITATION
