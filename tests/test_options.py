@@ -11,6 +11,7 @@ import pytest
 
 from navsvc import templates
 from navsvc.cli import main
+from navsvc.coords import voxel_to_world
 from navsvc.errors import InputError
 from navsvc.options import (COIL_DISTANCE_RANGE_MM, HANDLE_ANGLE_RANGE_DEG, MNI_BOX_MM, PlanOptions,
                             require_native_target_in_image)
@@ -47,7 +48,7 @@ def test_the_limits_themselves_and_every_named_target_are_accepted():
 def test_the_mni_box_is_the_extent_of_the_template_grid_and_both_its_ends_are_inside():
     template = nib.load(templates.ICBM_T1)
     corners_ijk = np.array(list(itertools.product(*[(0, n - 1) for n in template.shape])))
-    corners_mm = nib.affines.apply_affine(template.affine, corners_ijk)
+    corners_mm = voxel_to_world(template.affine, corners_ijk)
     assert MNI_BOX_MM == tuple(zip(corners_mm.min(axis=0).tolist(), corners_mm.max(axis=0).tolist()))
     PlanOptions(mni_mm=tuple(hi for _, hi in MNI_BOX_MM))
     with pytest.raises(InputError) as err:
