@@ -34,7 +34,8 @@ class Protocol(BaseModel):
                     "at intra_burst_frequency_hz, repeated at burst_frequency_hz")
     frequency_hz: float | None = Field(None, gt=0, le=50, description="pulse rate of rtms trains")
     burst_frequency_hz: float | None = Field(None, gt=0, le=20)
-    pulses_per_burst: int | None = Field(None, ge=1, le=10)
+    pulses_per_burst: int | None = Field(None, ge=2, le=10,
+                                         description="a burst is 2 pulses or more (theta burst: 3)")
     intra_burst_frequency_hz: float | None = Field(None, gt=0, le=100)
     train_duration_s: float = Field(gt=0, le=60)
     inter_train_interval_s: float = Field(ge=0, le=600)

@@ -362,3 +362,27 @@ def test_a_course_stored_before_the_timing_rules_still_reads(client, auth, app, 
         "start_date": "2025-03-03", "arm": "active"})
     assert response.status_code in (409, 422)
 
+
+
+def test_a_theta_burst_of_one_pulse_stored_before_its_bound_still_reads(client, auth, app, patient, approved_plan):
+    """A burst of one pulse was accepted until the bound became 2: a stored course keeps its
+    pages, and a new course with it is refused."""
+    from api.models_course import Course
+
+    fix_today(app, date(2025, 3, 3))
+    course = new_course(client, auth, patient["id"], approved_plan, protocol="itbs")
+    with app.state.db.session() as session:
+        stored = session.get(Course, course["id"])
+        stored.protocol = {**stored.protocol, "pulses_per_burst": 1, "pulses_per_session": 200}
+    url = f"/api/v1/courses/{course['id']}"
+    for path in ("", "/sessions", "/summary", "/summary.csv", "/assessments"):
+        response = client.get(url + path, headers=auth["clinician"])
+        assert response.status_code == 200, (path, response.text)
+    assert client.get(url, headers=auth["clinician"]).json()["protocol"]["pulses_per_burst"] == 1
+    custom = {k: v for k, v in client.get(url, headers=auth["clinician"]).json()["protocol"].items()
+              if k != "session_duration_min"}
+    assert client.post(f"{url}/stop", headers=auth["clinician"], json={"note": "to start another"}).status_code == 200
+    response = client.post(f"/api/v1/patients/{patient['id']}/courses", headers=auth["clinician"], json={
+        "plan_id": approved_plan, "protocol": "custom", "custom_protocol": {**custom, "name": "one_pulse"},
+        "start_date": "2025-03-03", "arm": "active"})
+    assert response.status_code == 422 and "pulses_per_burst" in response.text, response.text

@@ -116,6 +116,7 @@ def test_custom_protocol_bounds_accept_the_bound_and_refuse_past_it(accepted, re
 
 
 @pytest.mark.parametrize("field, bound, past", [("pulses_per_burst", 10, 11),
+                                                ("pulses_per_burst", 2, 1),  # one pulse is not a burst
                                                 ("intra_burst_frequency_hz", 100, 100.01),
                                                 ("burst_frequency_hz", 20, 20.01)])
 def test_theta_burst_bounds(field, bound, past):
