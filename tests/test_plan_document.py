@@ -61,7 +61,7 @@ def _inputs(**changed) -> dict:
         coil=_pose(cortex_ras_mm + [-12.0, 7.0, 16.0], 20.0),
         along_normal_entry_ras_mm=cortex_ras_mm + [-8.5, 6.5, 11.5],
         along_normal_coil=_pose(cortex_ras_mm + [-11.0, 8.0, 15.0], 25.0),
-        scalp_to_cortex_mm=15.6789, scalp_rise=ScalpRise(2.4567, np.array([-50.1234, 30.5, 80.25])),
+        scalp_to_cortex_mm=15.6789, scalp_rise=ScalpRise(2.4567, np.array([-50.1234, 30.5, 80.26])),
         fluid_widest_mm=7.26)
     m1 = M1Site(CorticalTarget(np.array([-36.5, -20.25, 60.125]), "nearest_grey_matter", 4.0, 0.7),
                 scalp_ras_mm=np.array([-46.8841, -49.2912, 103.8049]), scalp_to_cortex_mm=17.1944,
@@ -96,6 +96,43 @@ def test_the_document_matches_its_schema_and_is_strict_json():
     assert json.loads(plan_json(plan)) == json.loads(json.dumps(plan))
     assert plan["schema_version"] == SCHEMA_VERSION
     assert build_plan(**_inputs())["plan_id"] != plan["plan_id"]
+
+
+def _keys(value, schema: dict, path: str = "plan") -> tuple[set[str], set[str]]:
+    """(keys written, keys documented) at every object level of ``value`` under ``schema``;
+    the values of a map (``additionalProperties``) share one path, ``*``."""
+    written, documented = set(), set()
+    if not isinstance(value, dict):
+        return written, documented
+    properties, each = schema.get("properties", {}), schema.get("additionalProperties")
+    for key, child in value.items():
+        child_path, child_schema = f"{path}.{key}", properties.get(key)
+        if child_schema is None and isinstance(each, dict):
+            child_path, child_schema = f"{path}.*", each
+        else:
+            written.add(child_path)
+        if child_schema is not None:
+            more_written, more_documented = _keys(child, child_schema, child_path)
+            written |= more_written
+            documented |= more_documented
+    documented |= {f"{path}.{key}" for key in properties}
+    return written, documented
+
+
+@pytest.mark.parametrize("dose_available", [True, False])
+def test_every_key_written_is_documented_and_every_key_documented_is_written(dose_available):
+    """An integrator reads the schema's keys: a key renamed in the code, or in the schema,
+    fails here (the schema leaves most keys optional, so validating does not see it)."""
+    inputs = _inputs()
+    if dose_available:  # no fluid near the target (the hand knob has none)
+        inputs["target"] = TargetResult(**{**vars(inputs["target"]), "fluid_widest_mm": 1.0})
+    plan = build_plan(**inputs)
+    assert ("unavailable_reason" not in plan["dose"]) is dose_available
+    written, documented = _keys(plan, plan_schema())
+    assert written - documented == set()
+    added_by_the_pipeline = {"plan.timing_s", "plan.files"}
+    only_when_unavailable = {"plan.dose.unavailable_reason"}
+    assert documented - written == added_by_the_pipeline | (only_when_unavailable if dose_available else set())
 
 
 def test_the_input_block_describes_the_image_as_stored():
@@ -137,7 +174,8 @@ def test_the_target_block_holds_each_point_in_its_own_space():
     assert block["hemisphere"] == "left"
     assert (block["in_grey_matter"], block["grey_matter_probability"]) == (True, 0.988)
     assert block["individualization"] == {"rule": RULE, "method": "scalp_ray", "shift_mm": 3.81}
-    assert block["fluid"]["widest_mm"] == 7.3 and "target" in block["fluid"]["caution"]
+    assert block["fluid"]["widest_mm"] == 7.3
+    assert block["fluid"]["caution"].startswith("fluid fills a ball 7.3 mm wide within 10 mm of the mapped target, ")
 
 
 @pytest.mark.parametrize("probability, in_grey_matter", [(0.5, False), (0.5001, True)])
@@ -156,14 +194,14 @@ def test_the_hemisphere_is_the_cortical_targets_side_in_mni_space():
     assert build_plan(**{**inputs, "registration": moved})["target"]["hemisphere"] == "right"
 
 
-@pytest.mark.parametrize("options, strategy, citation_words", [
-    (PlanOptions(native_ras_mm=(-30.0, 20.0, 50.0)), "native", "chosen by the clinician in native space"),
-    (PlanOptions(mni_mm=(-40.0, 30.0, 40.0)), "mni", "given by the user in ICBM 2009a MNI space"),
-    (PlanOptions(), "fox2012", "Fox et al. 2012"),
+@pytest.mark.parametrize("options, strategy, citation", [
+    (PlanOptions(native_ras_mm=(-30.0, 20.0, 50.0)), "native", "coordinate chosen by the clinician in native space"),
+    (PlanOptions(mni_mm=(-40.0, 30.0, 40.0)), "mni", "coordinate given by the user in ICBM 2009a MNI space"),
+    (PlanOptions(), "fox2012", STRATEGIES["fox2012"].citation),
 ])
-def test_the_strategy_says_what_chose_the_target(options, strategy, citation_words):
+def test_the_strategy_says_what_chose_the_target(options, strategy, citation):
     plan = build_plan(**_inputs(options=options))
-    assert plan["target"]["strategy"] == strategy and citation_words in plan["target"]["citation"]
+    assert (plan["target"]["strategy"], plan["target"]["citation"]) == (strategy, citation)
     assert plan["parameters"] == options.to_dict()
 
 
@@ -179,8 +217,11 @@ def test_the_entry_block_is_the_entry_and_not_the_along_normal_point():
     assert block["along_normal"]["scalp_ras_mm"] == _mm(target.along_normal_entry_ras_mm)
     assert np.allclose(block["along_normal"]["coil_matrix"], target.along_normal_coil, atol=1e-12)
     rise = block["scalp_rise"]
-    assert rise["rise_mm"] == 2.46 and rise["peak_ras_mm"] == [-50.123, 30.5, 80.25]
-    assert rise["caution"].startswith("the scalp rises 2.5 mm") and "the entry point" in rise["caution"]
+    assert rise["rise_mm"] == 2.46 and rise["peak_ras_mm"] == [-50.123, 30.5, 80.26]
+    assert rise["caution"].startswith("the scalp rises 2.5 mm above its smooth shape within 15 mm of the entry "
+                                      "point, most at (-50.1, 30.5, 80.3) mm RAS: ")
+    assert (". The entry point, the coil's position and tilt and the scalp-to-cortex depth are measured on the "
+            "scalp as imaged, on top of it. Look at the T1 there") in rise["caution"]
 
 
 def test_a_scalp_rise_below_the_caution_has_no_place_and_an_unmeasured_one_no_height():
@@ -259,3 +300,18 @@ def test_fluid_near_a_site_withholds_the_dose_and_names_the_site(target_fluid_mm
     dose = build_plan(**{**inputs, "target": target, "m1": m1})["dose"]
     assert dose["mt_offset_pct_mso"] is None and dose["scalp_to_cortex_m1_mm"] == 17.19
     assert sites in dose["unavailable_reason"]
+
+
+def test_the_hand_knobs_cautions_name_the_hand_knob():
+    inputs = _inputs()
+    m1 = M1Site(**{**vars(inputs["m1"]), "scalp_rise": ScalpRise(2.2, np.array([-47.0, -49.0, 104.0])),
+                   "fluid_widest_mm": 6.04})
+    knob = build_plan(**{**inputs, "m1": m1})["landmarks"]["points"]["m1_hand_knob"]
+    assert knob["scalp_rise"]["caution"].startswith(
+        "the scalp rises 2.2 mm above its smooth shape within 15 mm of the motor hand knob's scalp point, most at "
+        "(-47.0, -49.0, 104.0) mm RAS: ")
+    assert (". The scalp-to-cortex depth there, and with it the dose suggestion, is measured on the scalp as "
+            "imaged, on top of it. Look at the T1 there") in knob["scalp_rise"]["caution"]
+    assert knob["scalp_rise"]["peak_ras_mm"] == [-47.0, -49.0, 104.0]
+    assert knob["fluid"]["caution"].startswith(
+        "fluid fills a ball 6.0 mm wide within 10 mm of the mapped motor hand knob, ")
