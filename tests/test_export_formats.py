@@ -17,6 +17,7 @@ from navsvc.export import (
     read_localite, read_poses, read_simnibs,
 )
 from navsvc.export.integrator_json import export_schema
+from navsvc.testing.schema_keys import written_and_documented_keys
 
 F3_RAS_MM = np.array([-50.2, 53.1, 42.2])
 READERS = {"json": read_integrator_json, "localite": read_localite,
@@ -207,6 +208,14 @@ def test_json_export_is_schema_valid_and_explicit(plan):
     assert document["convention"].startswith("SimNIBS matsimnibs")
     assert [(pose["kind"], pose["role"]) for pose in document["poses"]] == [
         ("planned", "planned"), ("planned", "along_normal")]
+
+
+@pytest.mark.parametrize("space", ["ras", "lps"])
+def test_every_key_the_json_export_writes_is_documented_and_the_rest_belong_to_delivered_poses(plan, space):
+    document = json.loads(export_plan(plan, "json", space).content)
+    written, documented = written_and_documented_keys(document, export_schema())
+    assert written - documented == set()
+    assert documented - written == {f"$.poses[].{key}" for key in ("session", "index", "target_name", "recorded_at")}
 
 
 def test_export_command_writes_the_file(plan, tmp_path, capsys):

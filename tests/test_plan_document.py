@@ -24,6 +24,7 @@ from navsvc.plan_document import SCHEMA_VERSION, build_plan, plan_json, plan_sch
 from navsvc.target.individualize import RULE, CorticalTarget
 from navsvc.target.results import M1Site, TargetResult
 from navsvc.target.strategies import M1_HAND_KNOB_MNI_MM, STRATEGIES
+from navsvc.testing.schema_keys import written_and_documented_keys
 
 #: native RAS mm -> MNI mm of the fake registration
 MNI_SHIFT_MM = np.array([-2.0, 3.0, 1.0])
@@ -98,27 +99,6 @@ def test_the_document_matches_its_schema_and_is_strict_json():
     assert build_plan(**_inputs())["plan_id"] != plan["plan_id"]
 
 
-def _keys(value, schema: dict, path: str = "plan") -> tuple[set[str], set[str]]:
-    """(keys written, keys documented) at every object level of ``value`` under ``schema``;
-    the values of a map (``additionalProperties``) share one path, ``*``."""
-    written, documented = set(), set()
-    if not isinstance(value, dict):
-        return written, documented
-    properties, each = schema.get("properties", {}), schema.get("additionalProperties")
-    for key, child in value.items():
-        child_path, child_schema = f"{path}.{key}", properties.get(key)
-        if child_schema is None and isinstance(each, dict):
-            child_path, child_schema = f"{path}.*", each
-        else:
-            written.add(child_path)
-        if child_schema is not None:
-            more_written, more_documented = _keys(child, child_schema, child_path)
-            written |= more_written
-            documented |= more_documented
-    documented |= {f"{path}.{key}" for key in properties}
-    return written, documented
-
-
 @pytest.mark.parametrize("dose_available", [True, False])
 def test_every_key_written_is_documented_and_every_key_documented_is_written(dose_available):
     """An integrator reads the schema's keys: a key renamed in the code, or in the schema,
@@ -128,7 +108,7 @@ def test_every_key_written_is_documented_and_every_key_documented_is_written(dos
         inputs["target"] = TargetResult(**{**vars(inputs["target"]), "fluid_widest_mm": 1.0})
     plan = build_plan(**inputs)
     assert ("unavailable_reason" not in plan["dose"]) is dose_available
-    written, documented = _keys(plan, plan_schema())
+    written, documented = written_and_documented_keys(plan, plan_schema(), "plan")
     assert written - documented == set()
     added_by_the_pipeline = {"plan.timing_s", "plan.files"}
     only_when_unavailable = {"plan.dose.unavailable_reason"}
