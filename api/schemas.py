@@ -10,7 +10,8 @@ from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Fie
 
 from navsvc.errors import InputError
 from navsvc.export import EXPORT_FORMATS
-from navsvc.options import COIL_DISTANCE_RANGE_MM, HANDLE_ANGLE_RANGE_DEG, PlanOptions
+from navsvc.options import (COIL_DISTANCE_RANGE_MM, DEFAULT_COIL_DISTANCE_MM, DEFAULT_HANDLE_ANGLE_DEG,
+                            HANDLE_ANGLE_RANGE_DEG, PlanOptions)
 from navsvc.target.strategies import DEFAULT_STRATEGY, STRATEGIES
 
 #: a coordinate, mm: a finite number (JSON's NaN and Infinity extensions are refused)
@@ -171,7 +172,8 @@ class PlanRequest(BaseModel):
     """
 
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
-        {"strategy": "fox2012", "coil_distance_mm": 4.0, "handle_angle_deg": 45.0},
+        {"strategy": DEFAULT_STRATEGY, "coil_distance_mm": DEFAULT_COIL_DISTANCE_MM,
+         "handle_angle_deg": DEFAULT_HANDLE_ANGLE_DEG},
         {"mni_mm": [-38, 44, 26]}]})
     strategy: str = Field(default=DEFAULT_STRATEGY, max_length=50,
                           description=f"Named target strategy: {', '.join(STRATEGIES)}.")
@@ -179,9 +181,9 @@ class PlanRequest(BaseModel):
         default=None, description="Target in ICBM 2009 MNI coordinates, mm (inside the template's head).")
     native_ras_mm: tuple[FiniteMm, FiniteMm, FiniteMm] | None = Field(
         default=None, description="Target in the patient's scanner RAS coordinates, mm (inside the image's field of view).")
-    coil_distance_mm: float = Field(default=4.0, ge=COIL_DISTANCE_RANGE_MM[0], le=COIL_DISTANCE_RANGE_MM[1],
+    coil_distance_mm: float = Field(default=DEFAULT_COIL_DISTANCE_MM, ge=COIL_DISTANCE_RANGE_MM[0], le=COIL_DISTANCE_RANGE_MM[1],
                                     allow_inf_nan=False, description="Coil centre distance outside the scalp, mm.")
-    handle_angle_deg: float = Field(default=45.0, ge=HANDLE_ANGLE_RANGE_DEG[0], le=HANDLE_ANGLE_RANGE_DEG[1],
+    handle_angle_deg: float = Field(default=DEFAULT_HANDLE_ANGLE_DEG, ge=HANDLE_ANGLE_RANGE_DEG[0], le=HANDLE_ANGLE_RANGE_DEG[1],
                                     allow_inf_nan=False,
                                     description="Handle angle in the coil plane, degrees, -180 to 180: 0 points the handle "
                                                 "posterior (the way from the forehead over the vertex to the occiput), "
@@ -208,8 +210,8 @@ class JobOut(BaseModel):
     model_config = _example({
         "id": _ID, "image_id": _ID, "state": "running", "stage": "registration",
         "reason": None, "attempts": 1, "plan_id": None,
-        "options": {"strategy": "fox2012", "mni_mm": None, "native_ras_mm": None,
-                    "coil_distance_mm": 4.0, "handle_angle_deg": 45.0},
+        "options": {"strategy": DEFAULT_STRATEGY, "mni_mm": None, "native_ras_mm": None,
+                    "coil_distance_mm": DEFAULT_COIL_DISTANCE_MM, "handle_angle_deg": DEFAULT_HANDLE_ANGLE_DEG},
         "created_at": _TS, "started_at": _TS, "finished_at": None,
         "links": {"self": f"/api/v1/jobs/{_ID}", "image": f"/api/v1/images/{_ID}"}})
     id: str = Field(description="Job identifier (UUID), assigned by the server.")

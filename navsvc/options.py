@@ -9,6 +9,11 @@ from navsvc.coords import edge_distance_mm
 from navsvc.errors import InputError
 from navsvc.target.strategies import DEFAULT_STRATEGY
 
+#: coil centre distance outside the scalp, mm: SimNIBS's default for hair
+DEFAULT_COIL_DISTANCE_MM = 4.0
+#: handle angle, degrees: posterior and lateral, 45 degrees from the midsagittal direction
+#: (common for the DLPFC; source not verified, DESIGN.md section 6)
+DEFAULT_HANDLE_ANGLE_DEG = 45.0
 #: accepted coil centre distances outside the scalp, mm (0: coil on the scalp; 30 covers
 #: thick hair, caps and spacers)
 COIL_DISTANCE_RANGE_MM = (0.0, 30.0)
@@ -54,8 +59,8 @@ class PlanOptions:
     strategy: str = DEFAULT_STRATEGY
     mni_mm: tuple[float, float, float] | None = None
     native_ras_mm: tuple[float, float, float] | None = None
-    coil_distance_mm: float = 4.0
-    handle_angle_deg: float = 45.0
+    coil_distance_mm: float = DEFAULT_COIL_DISTANCE_MM
+    handle_angle_deg: float = DEFAULT_HANDLE_ANGLE_DEG
 
     def __post_init__(self) -> None:
         for name, point in (("MNI", self.mni_mm), ("native", self.native_ras_mm)):

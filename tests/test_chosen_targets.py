@@ -1,6 +1,8 @@
-"""Targets the user chooses (``--native``, ``--mni``) planned end to end on Colin27, against the
-default plan of the same head: the given point is the one planned, in the space it was given,
-and a right-hemisphere coordinate is planned on the right with the handle turned to the right."""
+"""What the user chooses (``--native``, ``--mni``, ``--coil-distance``, ``--handle-angle``)
+planned end to end on Colin27, against the default plan of the same head: the given point is
+the one planned, in the space it was given; a right-hemisphere coordinate is planned on the
+right with the handle turned to the right; the coil sits at the given distance with its handle
+turned by the given angle."""
 
 from __future__ import annotations
 
@@ -9,7 +11,8 @@ import json
 import numpy as np
 import pytest
 
-from navsvc.options import PlanOptions
+from navsvc.cli import main
+from navsvc.options import DEFAULT_COIL_DISTANCE_MM, DEFAULT_HANDLE_ANGLE_DEG, PlanOptions
 from navsvc.pipeline import make_plan
 from navsvc.target.strategies import get_strategy
 
@@ -74,3 +77,31 @@ def test_the_mirrored_coordinate_is_planned_on_the_right_with_the_handle_to_the_
     assert right["coil"]["handle_points"] == left["coil"]["handle_points"] == "posterior and lateral"
     assert left["coil"]["handle_direction_ras"][0] < -0.3 and right["coil"]["handle_direction_ras"][0] > 0.3
     assert left["coil"]["handle_direction_ras"][1] < -0.3 and right["coil"]["handle_direction_ras"][1] < -0.3
+
+
+def _unit(vector) -> np.ndarray:
+    return np.asarray(vector, float) / np.linalg.norm(vector)
+
+
+def test_the_coil_distance_and_handle_angle_given_on_the_command_line_place_the_coil(tmp_path, colin_head_path,
+                                                                                     colin_plan):
+    assert main(["plan", str(colin_head_path), "--out", str(tmp_path / "out"),
+                 "--coil-distance", "10", "--handle-angle", "90"]) == 0
+    plan = json.loads((tmp_path / "out" / "plan.json").read_text())
+    assert (plan["parameters"]["coil_distance_mm"], plan["parameters"]["handle_angle_deg"]) == (10.0, 90.0)
+    assert (plan["coil"]["distance_to_scalp_mm"], plan["coil"]["handle_angle_deg"]) == (10.0, 90.0)
+    assert plan["coil"]["handle_points"] == "lateral"
+    for block, key in (("target", "cortex_ras_mm"), ("entry", "scalp_ras_mm")):  # the coil options move only the coil
+        assert _distance_mm(plan[block][key], colin_plan[block][key]) < SAME_MM, (block, key)
+    for made, distance_mm in ((colin_plan, DEFAULT_COIL_DISTANCE_MM), (plan, 10.0)):
+        matrix = np.array(made["coil"]["matrix"])
+        # the centre lies outside the scalp along the coil's z axis (into the head), at the distance asked
+        assert np.allclose(matrix[:3, 3], np.add(made["entry"]["scalp_ras_mm"], -distance_mm * matrix[:3, 2]),
+                           atol=0.01)
+    default_handle, handle = (_unit(made["coil"]["handle_direction_ras"]) for made in (colin_plan, plan))
+    turned_deg = np.degrees(np.arccos(np.clip(default_handle @ handle, -1.0, 1.0)))
+    assert abs(turned_deg - (90.0 - DEFAULT_HANDLE_ANGLE_DEG)) < 0.5
+    # turned about the same coil normal, away from the midline: to the patient's left, -x
+    assert np.allclose(np.array(plan["coil"]["matrix"])[:3, 2], np.array(colin_plan["coil"]["matrix"])[:3, 2],
+                       atol=1e-3)
+    assert handle[0] < default_handle[0] < 0.0

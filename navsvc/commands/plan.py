@@ -7,7 +7,8 @@ import sys
 import time
 from pathlib import Path
 
-from navsvc.options import PlanOptions
+from navsvc.options import (COIL_DISTANCE_RANGE_MM, DEFAULT_COIL_DISTANCE_MM, DEFAULT_HANDLE_ANGLE_DEG,
+                             HANDLE_ANGLE_RANGE_DEG, PlanOptions)
 from navsvc.target.strategies import DEFAULT_STRATEGY, STRATEGIES
 
 
@@ -20,12 +21,14 @@ def add_target_arguments(parser: argparse.ArgumentParser) -> None:
                         help="target in ICBM 2009a MNI coordinates, mm")
     choice.add_argument("--native", nargs=3, type=float, metavar=("X", "Y", "Z"),
                         help="target in the patient's scanner (NIfTI RAS) coordinates, mm")
-    parser.add_argument("--coil-distance", type=float, default=4.0, metavar="MM",
-                        help="coil centre distance outside the scalp, mm, 0 to 30 (default 4 for hair)")
-    parser.add_argument("--handle-angle", type=float, default=45.0, metavar="DEG",
-                        help="handle angle in the coil plane from the midsagittal direction, degrees, -180 to 180: "
+    parser.add_argument("--coil-distance", type=float, default=DEFAULT_COIL_DISTANCE_MM, metavar="MM",
+                        help="coil centre distance outside the scalp, mm, {:g} to {:g} (default {:g} for hair)".format(
+                            *COIL_DISTANCE_RANGE_MM, DEFAULT_COIL_DISTANCE_MM))
+    parser.add_argument("--handle-angle", type=float, default=DEFAULT_HANDLE_ANGLE_DEG, metavar="DEG",
+                        help="handle angle in the coil plane from the midsagittal direction, degrees, {:g} to {:g}: "
                              "0 points the handle posterior, positive angles turn it away from the midline "
-                             "(default 45: posterior and lateral; 90: lateral)")
+                             "(default {:g}: posterior and lateral; 90: lateral)".format(
+                                 *HANDLE_ANGLE_RANGE_DEG, DEFAULT_HANDLE_ANGLE_DEG))
 
 
 def options_from_args(args: argparse.Namespace) -> PlanOptions:
