@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 
 import numpy as np
-import pytest
 
 from navsvc.cli import main
 from navsvc.options import DEFAULT_COIL_DISTANCE_MM, DEFAULT_HANDLE_ANGLE_DEG, PlanOptions
@@ -30,15 +29,10 @@ def _distance_mm(a, b) -> float:
     return float(np.linalg.norm(np.subtract(a, b)))
 
 
-@pytest.fixture(scope="module")
-def native_plan(tmp_path_factory, colin_head_path, colin_plan) -> dict:
-    """The default plan's cortical target given back as a native point."""
-    chosen = tuple(colin_plan["target"]["cortex_ras_mm"])
-    return _plan(colin_head_path, tmp_path_factory.mktemp("native"), PlanOptions(native_ras_mm=chosen))
-
-
-def test_a_native_target_is_planned_where_it_was_given(native_plan, colin_plan):
+def test_a_native_target_is_planned_where_it_was_given(tmp_path, colin_head_path, colin_plan):
+    # the default plan's cortical target, given back as a native point
     given = colin_plan["target"]["cortex_ras_mm"]
+    native_plan = _plan(colin_head_path, tmp_path / "native", PlanOptions(native_ras_mm=tuple(given)))
     target = native_plan["target"]
     assert target["strategy"] == "native" and "clinician" in target["citation"]
     assert native_plan["parameters"]["native_ras_mm"] == given and native_plan["parameters"]["strategy"] is None
