@@ -1,8 +1,8 @@
 """plan.json's builder, fast: each field is the value of its own input.
 
-Every input holds values no other input holds, so a field read from the wrong input
-(the along-normal entry for the entry, the target's scalp rise for the hand knob's) or
-rounded to other decimals fails. The end-to-end Colin27 tests check the values are right
+Every input (:mod:`navsvc.testing.plan_inputs`) holds values no other input holds, so a field
+read from the wrong input (the along-normal entry for the entry, the target's scalp rise for
+the hand knob's) or rounded to other decimals fails. The end-to-end Colin27 tests check the values are right
 for a real head; these check which value goes where.
 """
 
@@ -17,74 +17,14 @@ import pytest
 
 from navsvc.anatomy.field_of_view import ScalpCut
 from navsvc.anatomy.scalp_rise import ScalpRise
-from navsvc.io.loader import LoadedT1
-from navsvc.landmarks.placement import BeamF3, LandmarkSet
+from navsvc.landmarks.placement import LandmarkSet
 from navsvc.options import PlanOptions
 from navsvc.plan_document import SCHEMA_VERSION, build_plan, plan_json, plan_schema
 from navsvc.target.individualize import RULE, CorticalTarget
 from navsvc.target.results import M1Site, TargetResult
 from navsvc.target.strategies import M1_HAND_KNOB_MNI_MM, STRATEGIES
+from navsvc.testing.plan_inputs import MNI_SHIFT_MM, TEN_05, plan_inputs, voxel_to_ras_affine
 from navsvc.testing.schema_keys import written_and_documented_keys
-
-#: native RAS mm -> MNI mm of the fake registration
-MNI_SHIFT_MM = np.array([-2.0, 3.0, 1.0])
-TEN_05 = ("nasion", "inion", "lpa", "rpa", "cz", "fpz", "fz", "f3", "f4", "oz")
-
-
-def _affine() -> np.ndarray:
-    """Voxels of 1.2 x 1.2 x 1.5 mm stored left, inferior, anterior, turned 5 degrees about z."""
-    turn = np.deg2rad(5.0)
-    rotation = np.array([[np.cos(turn), -np.sin(turn), 0.0], [np.sin(turn), np.cos(turn), 0.0], [0.0, 0.0, 1.0]])
-    axes = np.array([[-1.0, 0.0, 0.0], [0.0, 0.0, 1.0], [0.0, -1.0, 0.0]]) * [1.2, 1.2, 1.5]
-    affine = np.eye(4)
-    affine[:3, :3] = rotation @ axes
-    affine[:3, 3] = [20.0, -60.0, 100.0]
-    return affine
-
-
-def _pose(centre_ras_mm, turn_deg: float) -> np.ndarray:
-    turn = np.deg2rad(turn_deg)
-    pose = np.eye(4)
-    pose[:3, :3] = [[np.cos(turn), 0.0, np.sin(turn)], [0.0, 1.0, 0.0], [-np.sin(turn), 0.0, np.cos(turn)]]
-    pose[:3, 3] = centre_ras_mm
-    return pose
-
-
-def _inputs(**changed) -> dict:
-    affine = _affine()
-    # the cortical target: voxel (40, 50, 60) and a fifth of a voxel along each axis
-    cortex_ras_mm = (affine @ [40.2, 50.2, 59.8, 1.0])[:3]
-    cortex = CorticalTarget(cortex_ras_mm, "scalp_ray", 3.8149, 0.9876)
-    target = TargetResult(
-        mni_mm=np.array([-36.0, 39.0, 43.0]), native_ras_mm=cortex_ras_mm + [1.11111, -2.22222, 0.33333],
-        cortex=cortex, entry_ras_mm=cortex_ras_mm + [-9.0, 6.0, 12.0],
-        inward_normal=np.array([0.6, -0.0, -0.8]),
-        coil=_pose(cortex_ras_mm + [-12.0, 7.0, 16.0], 20.0),
-        along_normal_entry_ras_mm=cortex_ras_mm + [-8.5, 6.5, 11.5],
-        along_normal_coil=_pose(cortex_ras_mm + [-11.0, 8.0, 15.0], 25.0),
-        scalp_to_cortex_mm=15.6789, scalp_rise=ScalpRise(2.4567, np.array([-50.1234, 30.5, 80.26])),
-        fluid_widest_mm=7.26)
-    m1 = M1Site(CorticalTarget(np.array([-36.5, -20.25, 60.125]), "nearest_grey_matter", 4.0, 0.7),
-                scalp_ras_mm=np.array([-46.8841, -49.2912, 103.8049]), scalp_to_cortex_mm=17.1944,
-                scalp_rise=ScalpRise(0.3456, np.array([-47.0, -49.0, 104.0])), fluid_widest_mm=1.04)
-    points = {name: np.array([-10.0 - i, 20.0 + 2 * i, 30.0 + 3 * i]) for i, name in enumerate(TEN_05)}
-    beam = BeamF3(site_ras_mm=np.array([-35.5, 40.5, 70.5]), tragus_tragus_mm=396.14, nasion_inion_mm=388.36,
-                  head_circumference_mm=614.04, x_from_fpz_mm=70.76, y_from_cz_mm=103.44,
-                  cz_ras_mm=np.array([0.0, -10.0, 110.0]), tape_paths_ras_mm=np.zeros((4, 3)))
-    in_image = {name: True for name in (*TEN_05, "beam_f3", "five_cm", "m1_hand_knob")}
-    landmarks = LandmarkSet(points, beam, np.array([-40.0, 10.0, 95.0]), {**in_image, "oz": False})
-    registration = SimpleNamespace(
-        quality_correlation=0.81234, head_start="centres of mass", bias_field_spread=1.2346,
-        turn_from_upright_deg=lambda: 13.74,
-        native_to_mni=lambda points_ras_mm: np.atleast_2d(points_ras_mm) + MNI_SHIFT_MM)
-    inputs = dict(
-        t1=LoadedT1(np.zeros((4, 5, 6), np.float32), affine, "ab" * 32, "dicom", "scanner"),
-        options=PlanOptions(strategy="ba9", coil_distance_mm=6.5, handle_angle_deg=-30.0),
-        registration=registration, target=target, m1=m1, landmarks=landmarks,
-        cut=ScalpCut(np.empty((0, 3)), removed_ras_mm=np.ones((2, 3))),
-        scalp_to_brain_mm=18.6789, noise_pct_of_brain=1.26, ghosting_pct_of_brain=None,
-        transform_files={"native_to_mni_warp": "native_to_mni_1Warp.nii.gz"})
-    return {**inputs, **changed}
 
 
 def _mm(values) -> list[float]:
@@ -92,18 +32,18 @@ def _mm(values) -> list[float]:
 
 
 def test_the_document_matches_its_schema_and_is_strict_json():
-    plan = build_plan(**_inputs())
+    plan = build_plan(**plan_inputs())
     jsonschema.validate({**plan, "timing_s": {"total": 1.0}}, plan_schema())
     assert json.loads(plan_json(plan)) == json.loads(json.dumps(plan))
     assert plan["schema_version"] == SCHEMA_VERSION
-    assert build_plan(**_inputs())["plan_id"] != plan["plan_id"]
+    assert build_plan(**plan_inputs())["plan_id"] != plan["plan_id"]
 
 
 @pytest.mark.parametrize("dose_available", [True, False])
 def test_every_key_written_is_documented_and_every_key_documented_is_written(dose_available):
     """An integrator reads the schema's keys: a key renamed in the code, or in the schema,
     fails here (the schema leaves most keys optional, so validating does not see it)."""
-    inputs = _inputs()
+    inputs = plan_inputs()
     if dose_available:  # no fluid near the target (the hand knob has none)
         inputs["target"] = TargetResult(**{**vars(inputs["target"]), "fluid_widest_mm": 1.0})
     plan = build_plan(**inputs)
@@ -116,22 +56,22 @@ def test_every_key_written_is_documented_and_every_key_documented_is_written(dos
 
 
 def test_the_input_block_describes_the_image_as_stored():
-    block = build_plan(**_inputs())["input"]
+    block = build_plan(**plan_inputs())["input"]
     assert block["sha256"] == "ab" * 32 and block["format"] == "dicom" and block["world_space"] == "scanner"
     assert block["shape"] == [4, 5, 6]
     assert block["voxel_size_mm"] == [1.2, 1.2, 1.5]
     assert block["orientation"] == ["L", "I", "A"]
-    assert np.allclose(block["affine"], _affine(), atol=1e-12)
+    assert np.allclose(block["affine"], voxel_to_ras_affine(), atol=1e-12)
     assert (block["field_of_view_cuts_scalp"], block["scalp_removed"]) == (False, True)
     assert (block["noise_pct_of_brain"], block["ghosting_pct_of_brain"]) == (1.3, None)
-    cut_by_edge = build_plan(**_inputs(cut=ScalpCut(np.ones((3, 3))), noise_pct_of_brain=None,
+    cut_by_edge = build_plan(**plan_inputs(cut=ScalpCut(np.ones((3, 3))), noise_pct_of_brain=None,
                                        ghosting_pct_of_brain=4.04))["input"]
     assert (cut_by_edge["field_of_view_cuts_scalp"], cut_by_edge["scalp_removed"]) == (True, False)
     assert (cut_by_edge["noise_pct_of_brain"], cut_by_edge["ghosting_pct_of_brain"]) == (None, 4.0)
 
 
 def test_the_registration_block_reports_its_measures_and_files():
-    block = build_plan(**_inputs())["registration"]
+    block = build_plan(**plan_inputs())["registration"]
     assert block["quality"]["value"] == 0.8123 and block["quality"]["passed"] is True
     assert block["head_orientation"]["turn_from_upright_deg"] == 13.7
     assert block["head_start"] == "centres of mass"
@@ -141,7 +81,7 @@ def test_the_registration_block_reports_its_measures_and_files():
 
 
 def test_the_target_block_holds_each_point_in_its_own_space():
-    inputs = _inputs()
+    inputs = plan_inputs()
     cortex_ras_mm = inputs["target"].cortex.cortex_ras_mm
     block = build_plan(**inputs)["target"]
     assert block["strategy"] == "ba9" and block["citation"] == STRATEGIES["ba9"].citation
@@ -160,7 +100,7 @@ def test_the_target_block_holds_each_point_in_its_own_space():
 
 @pytest.mark.parametrize("probability, in_grey_matter", [(0.5, False), (0.5001, True)])
 def test_the_target_is_in_grey_matter_above_a_probability_of_one_half(probability, in_grey_matter):
-    inputs = _inputs()
+    inputs = plan_inputs()
     target = inputs["target"]
     cortex = CorticalTarget(target.cortex.cortex_ras_mm, target.cortex.method, target.cortex.shift_mm, probability)
     plan = build_plan(**{**inputs, "target": TargetResult(**{**vars(target), "cortex": cortex})})
@@ -168,7 +108,7 @@ def test_the_target_is_in_grey_matter_above_a_probability_of_one_half(probabilit
 
 
 def test_the_hemisphere_is_the_cortical_targets_side_in_mni_space():
-    inputs = _inputs()
+    inputs = plan_inputs()
     moved = SimpleNamespace(**{**vars(inputs["registration"]),
                                "native_to_mni": lambda p: np.atleast_2d(p) * [-1, 1, 1]})
     assert build_plan(**{**inputs, "registration": moved})["target"]["hemisphere"] == "right"
@@ -180,13 +120,13 @@ def test_the_hemisphere_is_the_cortical_targets_side_in_mni_space():
     (PlanOptions(), "fox2012", STRATEGIES["fox2012"].citation),
 ])
 def test_the_strategy_says_what_chose_the_target(options, strategy, citation):
-    plan = build_plan(**_inputs(options=options))
+    plan = build_plan(**plan_inputs(options=options))
     assert (plan["target"]["strategy"], plan["target"]["citation"]) == (strategy, citation)
     assert plan["parameters"] == options.to_dict()
 
 
 def test_the_entry_block_is_the_entry_and_not_the_along_normal_point():
-    inputs = _inputs()
+    inputs = plan_inputs()
     target = inputs["target"]
     block = build_plan(**inputs)["entry"]
     assert block["scalp_ras_mm"] == _mm(target.entry_ras_mm)
@@ -205,7 +145,7 @@ def test_the_entry_block_is_the_entry_and_not_the_along_normal_point():
 
 
 def test_a_scalp_rise_below_the_caution_has_no_place_and_an_unmeasured_one_no_height():
-    inputs = _inputs()
+    inputs = plan_inputs()
     for rise, height in ((ScalpRise(1.9, np.array([1.0, 2.0, 3.0])), 1.9), (ScalpRise(None, None), None)):
         target = TargetResult(**{**vars(inputs["target"]), "scalp_rise": rise})
         block = build_plan(**{**inputs, "target": target})["entry"]["scalp_rise"]
@@ -213,7 +153,7 @@ def test_a_scalp_rise_below_the_caution_has_no_place_and_an_unmeasured_one_no_he
 
 
 def test_the_coil_block_is_the_pose_and_the_options_it_was_built_with():
-    inputs = _inputs()
+    inputs = plan_inputs()
     coil = inputs["target"].coil
     block = build_plan(**inputs)["coil"]
     assert np.allclose(block["matrix"], coil, atol=1e-12)
@@ -228,7 +168,7 @@ def test_the_coil_block_is_the_pose_and_the_options_it_was_built_with():
 
 
 def test_the_landmarks_block_keeps_each_point_and_its_distance_from_the_entry():
-    inputs = _inputs()
+    inputs = plan_inputs()
     entry = inputs["target"].entry_ras_mm
     block = build_plan(**inputs)["landmarks"]
     points = block["points"]
@@ -247,7 +187,7 @@ def test_the_landmarks_block_keeps_each_point_and_its_distance_from_the_entry():
 
 
 def test_the_hand_knob_reports_its_own_scalp_cortex_rise_and_fluid():
-    knob = build_plan(**_inputs())["landmarks"]["points"]["m1_hand_knob"]
+    knob = build_plan(**plan_inputs())["landmarks"]["points"]["m1_hand_knob"]
     assert knob["ras_mm"] == [-46.884, -49.291, 103.805]
     assert knob["cortex_ras_mm"] == [-36.5, -20.25, 60.125]
     assert knob["mni_mm"] == list(M1_HAND_KNOB_MNI_MM)
@@ -257,7 +197,7 @@ def test_the_hand_knob_reports_its_own_scalp_cortex_rise_and_fluid():
 
 
 def test_the_dose_uses_the_hand_knobs_depth_only_when_its_scalp_is_in_the_image():
-    inputs = _inputs()
+    inputs = plan_inputs()
     target = TargetResult(**{**vars(inputs["target"]), "fluid_widest_mm": 5.9})
     dose = build_plan(**{**inputs, "target": target})["dose"]
     assert (dose["scalp_to_cortex_target_mm"], dose["scalp_to_cortex_m1_mm"]) == (15.68, 17.19)
@@ -274,7 +214,7 @@ def test_the_dose_uses_the_hand_knobs_depth_only_when_its_scalp_is_in_the_image(
     (7.26, 1.04, "the target"), (1.0, 6.0, "the motor hand knob"), (6.0, 9.0, "the target and the motor hand knob"),
 ])
 def test_fluid_near_a_site_withholds_the_dose_and_names_the_site(target_fluid_mm, knob_fluid_mm, sites):
-    inputs = _inputs()
+    inputs = plan_inputs()
     target = TargetResult(**{**vars(inputs["target"]), "fluid_widest_mm": target_fluid_mm})
     m1 = M1Site(**{**vars(inputs["m1"]), "fluid_widest_mm": knob_fluid_mm})
     dose = build_plan(**{**inputs, "target": target, "m1": m1})["dose"]
@@ -283,7 +223,7 @@ def test_fluid_near_a_site_withholds_the_dose_and_names_the_site(target_fluid_mm
 
 
 def test_the_hand_knobs_cautions_name_the_hand_knob():
-    inputs = _inputs()
+    inputs = plan_inputs()
     m1 = M1Site(**{**vars(inputs["m1"]), "scalp_rise": ScalpRise(2.2, np.array([-47.0, -49.0, 104.0])),
                    "fluid_widest_mm": 6.04})
     knob = build_plan(**{**inputs, "m1": m1})["landmarks"]["points"]["m1_hand_knob"]
