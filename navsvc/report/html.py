@@ -17,8 +17,6 @@ from navsvc.target.hemisphere import LEFT, hemisphere
 from navsvc.report.values import (MISSING, esc, fluid_words, fmt_number, fmt_value, fmt_vector, intensity_words,
                                   lookup, plan_cautions, scalp_rise_words, vector3)
 
-#: Display names of the landmark keys, in the order the table lists them.
-
 _STYLE = """
 body { font-family: system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial,
        sans-serif; margin: 0; color: #1b1f24; background: #f4f5f7; }

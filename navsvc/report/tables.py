@@ -7,9 +7,10 @@ import math
 from collections.abc import Mapping, Sequence
 
 from navsvc.coil import handle_direction_words
+from navsvc.landmarks.montage import LANDMARK_LABELS
 from navsvc.report.values import MISSING, esc, fixed_decimals, fmt_number, fmt_vector, lookup, lps_from_ras, vector3
 
-LANDMARK_NAMES = {
+_NAMED_FIRST = {
     "f3": "F3 (10-20, virtual)",
     "beam_f3": "Beam F3 site",
     "five_cm": "5-cm-rule site",
@@ -18,6 +19,10 @@ LANDMARK_NAMES = {
     "nasion": "Nasion", "inion": "Inion",
     "lpa": "Left pre-auricular point (LPA)", "rpa": "Right pre-auricular point (RPA)",
 }
+#: display names of the plan's landmark keys, in the order the coordinates table lists them:
+#: the sites and the 10-20 points near the target first, then the other 10-05 positions by
+#: their montage labels (AF3, T7, Oz, ...)
+LANDMARK_NAMES = _NAMED_FIRST | {key: label for key, label in LANDMARK_LABELS.items() if key not in _NAMED_FIRST}
 
 
 def key_value_table(rows: Sequence[tuple[str, str]]) -> str:
