@@ -16,6 +16,8 @@ import pytest
 
 from navsvc.plan_document import build_plan
 from navsvc.report.html import png_img, render_page, warnings
+from navsvc.report.values import fluid_words, scalp_rise_words
+from navsvc.target.strategies import STRATEGIES
 from navsvc.testing.plan_inputs import plan_inputs
 
 QUALITY = ("Pearson correlation of the registered T1 with the template inside the template brain eroded by 6 mm"
@@ -28,7 +30,9 @@ FLUID_AT_TARGET = ("Fluid fills a ball 7.3 mm wide within 10 mm of the mapped ta
 def plan() -> dict:
     """A plan as the pipeline writes it (with its timings): fluid near the target, oz's scalp
     not in the image."""
-    return build_plan(**plan_inputs()) | {"timing_s": {"load": 0.52, "registration": 5.61, "total": 8.25}}
+    made = build_plan(**plan_inputs()) | {"timing_s": {"load": 0.52, "registration": 5.61, "total": 8.25}}
+    made["registration"]["seconds"] = 5.96  # as the pipeline records it; distinct from the timing here
+    return made
 
 
 def _changed(plan: dict, *keys_and_value) -> dict:
@@ -63,6 +67,14 @@ def test_the_plans_warnings_are_its_cautions_its_scalp_points_out_of_the_image_a
     assert found[2] == ("Part of the head (the face: defaced, or masked) was removed from the image. These scalp "
                         "points are not reliable and are marked in the table: Oz.")
     assert found[3] == f"No dose suggestion: {plan['dose']['unavailable_reason']}."
+
+
+def test_each_warning_is_shown_at_the_top_of_the_page_before_the_summary(plan):
+    page = render_page(plan, {})
+    shown = [html.unescape(w) for w in re.findall(r"<div class='warn'>⚠ (.*?)</div>", page)]
+    assert shown == warnings(plan)
+    assert page.index("<div class='warn'>") > page.index("<main>")
+    assert page.rindex("<div class='warn'>") < page.index("<h2>Summary</h2>")
 
 
 def test_a_plan_without_cautions_has_no_warnings(plan):
@@ -115,7 +127,8 @@ def test_the_registration_quality_says_passed(plan):
     # a plan without "passed" (made before it was written): a correlation at its threshold passes
     ({"passed": ..., "value": 0.5}, " <span class='ok'>passed</span>"),
     ({"passed": ..., "value": 0.4999}, " <span class='bad'>BELOW THRESHOLD</span>"),
-    ({"passed": ..., "measure": "Dice overlap"}, " <span class='ok'>passed</span>"),
+    ({"passed": ..., "measure": "Dice coefficient"}, " <span class='ok'>passed</span>"),
+    ({"passed": ..., "measure": "label overlap"}, " <span class='ok'>passed</span>"),
     ({"passed": ..., "measure": "mutual information"}, ""),  # lower or higher better: unknown
     ({"passed": ..., "value": "n/a"}, ""),
     ({"passed": "yes"}, " <span class='ok'>passed</span>"),  # not a boolean: judged from the value
@@ -142,12 +155,15 @@ def test_the_summary_shows_the_plans_values(plan):
     assert summary["Scalp-to-cortex distance"] == "15.7 mm"
     assert summary["Scalp entry point, native RAS"] == vector(*entry["scalp_ras_mm"])
     assert summary["Target in grey matter"] == "yes"
+    assert summary["Dose suggestion (Stokes)"] == "—"  # fluid near the target: no suggestion
+    with_dose = _changed(plan, "dose", "mt_offset_pct_mso", -4.24)
+    assert _summary(render_page(with_dose, {}))["Dose suggestion (Stokes)"] == "MT − 4.2 %MSO"
     assert _summary(render_page(_changed(plan, "target", "in_grey_matter", False), {}))["Target in grey matter"] == "NO"
 
 
 def test_the_provenance_parameters_and_timings_are_the_plans(plan):
     rows = _rows(render_page(plan, {}))
-    assert rows["Plan id"] == plan["plan_id"]
+    assert (rows["Plan id"], rows["Created"]) == (plan["plan_id"], plan["created_at"])
     assert rows["Input SHA-256"] == f"<code>{'ab' * 32}</code>"
     assert (rows["Input shape (voxels)"], rows["Input voxel size (mm)"]) == ("4, 5, 6", "1.2, 1.2, 1.5")
     assert rows["Input orientation (voxel axes)"] == "L, I, A"
@@ -156,6 +172,20 @@ def test_the_provenance_parameters_and_timings_are_the_plans(plan):
     assert rows["Strategy MNI coordinate"] == "(-36.0, 39.0, 43.0)"
     assert (rows["coil_distance_mm"], rows["handle_angle_deg"], rows["strategy"]) == ("6.5", "-30", "ba9")
     assert (rows["load"], rows["registration"], rows["total"]) == ("0.5 s", "5.6 s", "8.2 s")
+    assert rows["Registration template"] == plan["registration"]["template"]
+    assert rows["Registration time"] == "6.0 s"
+    assert (rows["Target strategy"], rows["Strategy source"]) == ("ba9", STRATEGIES["ba9"].citation)
+    assert rows["Scalp rise above its smooth shape"] == scalp_rise_words(plan) and "2.5 mm" in scalp_rise_words(plan)
+    assert rows["Fluid where the brain should be"] == fluid_words(plan) and "7.3 mm" in fluid_words(plan)
+    ghosting = _changed(plan, "input", "ghosting_pct_of_brain", 4.04)
+    assert _rows(render_page(ghosting, {}))["Input ghosting (% of brain signal)"] == "4.0"
+
+
+def test_the_title_and_header_name_the_plan(plan):
+    page = html.unescape(render_page(plan, {}))
+    assert f"<title>rTMS targeting QC report — {plan['plan_id']}</title>" in page
+    assert (f"<p>Plan {plan['plan_id']} · created {plan['created_at']} ·\nnavsvc {plan['navsvc_version']} · "
+            "strategy ba9</p>") in page
 
 
 def test_a_figure_is_embedded_whole_and_a_missing_one_is_said_missing():
