@@ -287,6 +287,46 @@ def test_axial_slice_shows_patients_left_on_the_left(inputs):
         assert left > right + 0.1, (left, right)
 
 
+def _top_row_panels(png: bytes) -> dict[str, np.ndarray]:
+    """The full-head panels of the slice figure (grey levels), by view name."""
+    image = matplotlib.image.imread(io.BytesIO(png))[..., :3].mean(axis=-1)
+    height, width = image.shape
+    row = image[int(0.12 * height):int(0.5 * height)]
+    return {"sagittal": row[:, int(0.02 * width):int(0.33 * width)],
+            "coronal": row[:, int(0.35 * width):int(0.65 * width)],
+            "axial": row[:, int(0.67 * width):int(0.98 * width)]}
+
+
+def _brighter_side(panel: np.ndarray) -> set[str]:
+    rows, columns = panel.shape
+    middle_rows, middle_columns = slice(int(0.3 * rows), int(0.7 * rows)), slice(int(0.3 * columns), int(0.7 * columns))
+    means = {"left": panel[middle_rows, int(0.2 * columns):int(0.45 * columns)].mean(),
+             "right": panel[middle_rows, int(0.55 * columns):int(0.8 * columns)].mean(),
+             "top": panel[int(0.2 * rows):int(0.45 * rows), middle_columns].mean(),
+             "bottom": panel[int(0.55 * rows):int(0.8 * rows), middle_columns].mean()}
+    return {side for side, opposite in (("left", "right"), ("right", "left"), ("top", "bottom"), ("bottom", "top"))
+            if means[side] > means[opposite] + 0.1}
+
+
+@pytest.mark.parametrize("bright_half, shown", [
+    # the labels: sagittal seen from the patient's left (nose to the left), coronal seen from
+    # behind, axial seen from above with the nose up; left and right as in the axial test
+    ((0, -1), {"coronal": {"left"}, "axial": {"left"}}),
+    ((1, 1), {"sagittal": {"left"}, "axial": {"top"}}),
+    ((2, 1), {"sagittal": {"top"}, "coronal": {"top"}}),
+])
+def test_each_slice_shows_each_half_of_the_head_where_its_labels_say(inputs, bright_half, shown):
+    axis, sign = bright_half
+    world = _world_mm()
+    radius = np.linalg.norm(world, axis=-1)
+    t1 = np.where(radius < HEAD_RADIUS_MM - 15, np.where(sign * world[..., axis] > 0, 200.0, 60.0), 0.0)
+    png = render_target_slices(nib.Nifti1Image(t1.astype(np.float32), _grid_affine()), inputs.dlpfc_mask,
+                               (-38.0, 0.0, 0.0) if axis == 0 else (-38.0, -10.0, -10.0), dpi=40)
+    panels = _top_row_panels(png)
+    for view in ("sagittal", "coronal", "axial"):
+        assert _brighter_side(panels[view]) == shown.get(view, set()), view
+
+
 def _no_image(points):
     return np.zeros(len(points))
 
