@@ -115,12 +115,10 @@ def calendar_from_record(record: ClinicCalendarRecord) -> ClinicCalendar:
 
 
 def protocol_of(course: Course) -> Protocol:
-    """Return the protocol the course was created with.
-
-    It was validated when the course was created; it is not validated again, so that a
-    bound tightened since (a theta burst of one pulse) cannot make a stored course unreadable.
-    """
-    return Protocol.model_construct(**{k: v for k, v in course.protocol.items() if k in Protocol.model_fields})
+    """Return the protocol the course was created with (without the rules for new protocols,
+    :data:`navsvc.course.protocols.NEW_PROTOCOL`: a stored course keeps reading)."""
+    return Protocol.model_validate({k: v for k, v in course.protocol.items()
+                                    if k in Protocol.model_fields})
 
 
 def recorded_dose(dose: dict, depth_adjusted: bool) -> dict:

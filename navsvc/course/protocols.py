@@ -34,8 +34,8 @@ class Protocol(BaseModel):
                     "at intra_burst_frequency_hz, repeated at burst_frequency_hz")
     frequency_hz: float | None = Field(None, gt=0, le=50, description="pulse rate of rtms trains")
     burst_frequency_hz: float | None = Field(None, gt=0, le=20)
-    pulses_per_burst: int | None = Field(None, ge=2, le=10,
-                                         description="a burst is 2 pulses or more (theta burst: 3)")
+    pulses_per_burst: int | None = Field(None, ge=1, le=10,
+                                         description="a new protocol's burst is 2 pulses or more (theta burst: 3)")
     intra_burst_frequency_hz: float | None = Field(None, gt=0, le=100)
     train_duration_s: float = Field(gt=0, le=60)
     inter_train_interval_s: float = Field(ge=0, le=600)
@@ -82,6 +82,9 @@ class Protocol(BaseModel):
         """Refuse timings that cannot be delivered. Applied to new protocols only: courses
         stored before these rules keep reading (their sessions are already laid out)."""
         if self.pattern == "theta_burst":
+            if self.pulses_per_burst < 2:  # 1 was accepted once: stored courses may hold it
+                raise ValueError(f"pulses_per_burst {self.pulses_per_burst}: a burst is 2 pulses or more "
+                                 "(theta burst: 3)")
             burst_s = self.pulses_per_burst / self.intra_burst_frequency_hz  # with its last pulse's interval
             if burst_s >= 1.0 / self.burst_frequency_hz:
                 raise ValueError(

@@ -124,11 +124,13 @@ def test_theta_burst_bounds(field, bound, past):
     base = {"name": "tbs", "pattern": "theta_burst", "burst_frequency_hz": 5, "pulses_per_burst": 2,
             "intra_burst_frequency_hz": 100, "train_duration_s": 2, "inter_train_interval_s": 8,
             "n_trains": 10, "intensity_pct_rmt": 100}
-    changed = {**base, field: bound}
-    changed["pulses_per_session"] = round(changed["burst_frequency_hz"] * changed["pulses_per_burst"] * 2 * 10)
-    assert getattr(custom_protocol(changed), field) == bound
+    def with_pulses(value):
+        changed = {**base, field: value}
+        return changed | {"pulses_per_session": round(changed["burst_frequency_hz"] * changed["pulses_per_burst"] * 20)}
+
+    assert getattr(custom_protocol(with_pulses(bound)), field) == bound
     with pytest.raises(InputError, match=field):
-        custom_protocol({**changed, field: past})
+        custom_protocol(with_pulses(past))
 
 
 def test_a_protocol_states_its_pattern_and_what_the_pattern_needs():
