@@ -375,11 +375,13 @@ def test_sampled_planes_are_the_volume_planes_cropped():
 
 
 def test_scalp_views_show_patients_left_on_the_left_seen_from_above():
-    """Projected 3-D views: from above, left is left and anterior up; from the left, the nose is left."""
+    """Projected 3-D views: from above, left is left and anterior up; from the left, the nose is left
+    and the vertex up."""
     sphere = trimesh.creation.icosphere(subdivisions=4, radius=HEAD_RADIUS_MM)
     on_scalp = lambda p: np.asarray(p, float) / np.linalg.norm(p) * HEAD_RADIUS_MM  # noqa: E731
     markers = [Marker("L", on_scalp([-60.0, 0.0, 60.0]), "#ff0000", "o", "left"),
-               Marker("A", on_scalp([-40.0, 55.0, 40.0]), "#0000ff", "o", "anterior")]
+               Marker("A", on_scalp([-40.0, 55.0, 40.0]), "#0000ff", "o", "anterior"),
+               Marker("S", on_scalp([-30.0, 0.0, 80.0]), "#00ff00", "o", "superior")]
     png = render_scalp_views(np.asarray(sphere.vertices), np.asarray(sphere.faces), None, markers, dpi=40)
     image = matplotlib.image.imread(io.BytesIO(png))[..., :3]
     height, width = image.shape[:2]
@@ -398,6 +400,8 @@ def test_scalp_views_show_patients_left_on_the_left_seen_from_above():
     assert front_row < left_row, "from above, anterior must be at the top"
     assert centre_of((0.0, 0.0, 1.0), side)[1] < centre_of((1.0, 0.0, 0.0), side)[1], \
         "seen from the patient's left, anterior must be on the left"
+    assert centre_of((0.0, 1.0, 0.0), side)[0] < centre_of((1.0, 0.0, 0.0), side)[0] - 5, \
+        "seen from the patient's left, superior must be at the top"
 
 
 def test_hidden_points_match_rays_towards_the_viewer():
