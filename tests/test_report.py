@@ -20,6 +20,7 @@ from navsvc.report.planes import VIEWS, Volume, sample_planes
 from navsvc.report.visibility import hidden_points
 from navsvc.report.scalp3d import Marker, render_scalp_views
 from navsvc.report.scalp_geometry import decimate_mesh
+from navsvc.report import slices
 from navsvc.report.slices import render_target_slices
 from navsvc.sampling import grid_sampler
 
@@ -325,6 +326,41 @@ def test_each_slice_shows_each_half_of_the_head_where_its_labels_say(inputs, bri
     panels = _top_row_panels(png)
     for view in ("sagittal", "coronal", "axial"):
         assert _brighter_side(panels[view]) == shown.get(view, set()), view
+
+
+def _centre_of_colour(panel_rgb: np.ndarray, hex_colour: str) -> np.ndarray:
+    """(column, row) of the panel's pixels of one colour, relative to the panel's centre, in
+    fractions of its width and height (right and up positive)."""
+    rgb = np.array([int(hex_colour[i:i + 2], 16) / 255 for i in (1, 3, 5)])
+    hits = np.argwhere(np.all(np.abs(panel_rgb - rgb) < 0.12, axis=-1))
+    assert len(hits) > 3, hex_colour
+    rows, columns = panel_rgb.shape[:2]
+    row, column = hits.mean(axis=0)
+    return np.array([column / columns - 0.5, 0.5 - row / rows])
+
+
+def test_the_target_and_entry_are_drawn_where_they_lie_in_each_slice(inputs):
+    target = np.array(TARGET_RAS_MM)
+    entry = target / np.linalg.norm(target) * HEAD_RADIUS_MM
+    png = render_target_slices(inputs.t1_img, inputs.dlpfc_mask, target, entry_ras_mm=entry, dpi=60)
+    image = matplotlib.image.imread(io.BytesIO(png))[..., :3]
+    height, width = image.shape[:2]
+    row = image[int(0.12 * height):int(0.5 * height)]
+    panels = {"sagittal": row[:, int(0.02 * width):int(0.33 * width)],
+              "coronal": row[:, int(0.35 * width):int(0.65 * width)],
+              "axial": row[:, int(0.67 * width):int(0.98 * width)]}
+    # (right, up) on the screen in RAS mm: sagittal seen from the left (anterior to the left),
+    # coronal from behind, axial from above (anterior up)
+    x, y, z = target
+    on_screen_mm = {"sagittal": (-y, z), "coronal": (x, z), "axial": (x, y)}
+    for view, panel in panels.items():
+        drawn = _centre_of_colour(panel, slices.TARGET_COLOUR)
+        expected = np.array(on_screen_mm[view])
+        assert np.all(np.sign(drawn) == np.sign(expected)), (view, drawn, expected)
+        # the two offsets in the proportion of the coordinates (the panels show the head at one scale)
+        assert abs(np.arctan2(*drawn[::-1]) - np.arctan2(*expected[::-1])) < np.radians(12), (view, drawn, expected)
+        entry_drawn = _centre_of_colour(panel, slices.ENTRY_COLOUR)
+        assert np.linalg.norm(entry_drawn) > np.linalg.norm(drawn), view  # the scalp lies outside the cortex
 
 
 def _no_image(points):
