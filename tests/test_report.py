@@ -288,11 +288,10 @@ def test_axial_slice_shows_patients_left_on_the_left(inputs):
         assert left > right + 0.1, (left, right)
 
 
-def _top_row_panels(png: bytes) -> dict[str, np.ndarray]:
-    """The full-head panels of the slice figure (grey levels), by view name."""
-    image = matplotlib.image.imread(io.BytesIO(png))[..., :3].mean(axis=-1)
-    height, width = image.shape
-    row = image[int(0.12 * height):int(0.5 * height)]
+def _panels(image: np.ndarray, rows: tuple[float, float]) -> dict[str, np.ndarray]:
+    """One row of the slice figure's panels, by view name; ``rows`` in fractions of its height."""
+    height, width = image.shape[:2]
+    row = image[int(rows[0] * height):int(rows[1] * height)]
     return {"sagittal": row[:, int(0.02 * width):int(0.33 * width)],
             "coronal": row[:, int(0.35 * width):int(0.65 * width)],
             "axial": row[:, int(0.67 * width):int(0.98 * width)]}
@@ -323,7 +322,7 @@ def test_each_slice_shows_each_half_of_the_head_where_its_labels_say(inputs, bri
     t1 = np.where(radius < HEAD_RADIUS_MM - 15, np.where(sign * world[..., axis] > 0, 200.0, 60.0), 0.0)
     png = render_target_slices(nib.Nifti1Image(t1.astype(np.float32), _grid_affine()), inputs.dlpfc_mask,
                                (-38.0, 0.0, 0.0) if axis == 0 else (-38.0, -10.0, -10.0), dpi=40)
-    panels = _top_row_panels(png)
+    panels = _panels(matplotlib.image.imread(io.BytesIO(png))[..., :3].mean(axis=-1), (0.12, 0.5))
     for view in ("sagittal", "coronal", "axial"):
         assert _brighter_side(panels[view]) == shown.get(view, set()), view
 
@@ -339,21 +338,17 @@ def _centre_of_colour(panel_rgb: np.ndarray, hex_colour: str) -> np.ndarray:
     return np.array([column / columns - 0.5, 0.5 - row / rows])
 
 
-def test_the_target_and_entry_are_drawn_where_they_lie_in_each_slice(inputs):
+def test_the_target_entry_mapped_point_and_region_are_drawn_where_they_lie_in_each_slice(inputs):
     target = np.array(TARGET_RAS_MM)
     entry = target / np.linalg.norm(target) * HEAD_RADIUS_MM
-    png = render_target_slices(inputs.t1_img, inputs.dlpfc_mask, target, entry_ras_mm=entry, dpi=60)
+    png = render_target_slices(inputs.t1_img, inputs.dlpfc_mask, target, entry_ras_mm=entry,
+                               mapped_target_ras_mm=target + [2.0, -3.0, 3.0], dpi=60)
     image = matplotlib.image.imread(io.BytesIO(png))[..., :3]
-    height, width = image.shape[:2]
-    row = image[int(0.12 * height):int(0.5 * height)]
-    panels = {"sagittal": row[:, int(0.02 * width):int(0.33 * width)],
-              "coronal": row[:, int(0.35 * width):int(0.65 * width)],
-              "axial": row[:, int(0.67 * width):int(0.98 * width)]}
     # (right, up) on the screen in RAS mm: sagittal seen from the left (anterior to the left),
     # coronal from behind, axial from above (anterior up)
     x, y, z = target
     on_screen_mm = {"sagittal": (-y, z), "coronal": (x, z), "axial": (x, y)}
-    for view, panel in panels.items():
+    for view, panel in _panels(image, (0.12, 0.5)).items():
         drawn = _centre_of_colour(panel, slices.TARGET_COLOUR)
         expected = np.array(on_screen_mm[view])
         assert np.all(np.sign(drawn) == np.sign(expected)), (view, drawn, expected)
@@ -361,6 +356,11 @@ def test_the_target_and_entry_are_drawn_where_they_lie_in_each_slice(inputs):
         assert abs(np.arctan2(*drawn[::-1]) - np.arctan2(*expected[::-1])) < np.radians(12), (view, drawn, expected)
         entry_drawn = _centre_of_colour(panel, slices.ENTRY_COLOUR)
         assert np.linalg.norm(entry_drawn) > np.linalg.norm(drawn), view  # the scalp lies outside the cortex
+        # the mapped point lies 5 mm from the target, the region is a ball round it: both drawn next to it
+        for near in (slices.MAPPED_COLOUR, slices.DLPFC_COLOUR):
+            assert np.linalg.norm(_centre_of_colour(panel, near) - drawn) < 0.05, (view, near)
+    for view, panel in _panels(image, (0.58, 0.9)).items():  # the zoomed slices, centred on the target
+        assert np.linalg.norm(_centre_of_colour(panel, slices.TARGET_COLOUR)) < 0.05, view
 
 
 def _no_image(points):
