@@ -363,6 +363,30 @@ def test_the_target_entry_mapped_point_and_region_are_drawn_where_they_lie_in_ea
         assert np.linalg.norm(_centre_of_colour(panel, slices.TARGET_COLOUR)) < 0.05, view
 
 
+def _runs_of_true(values: np.ndarray) -> list[tuple[int, np.ndarray]]:
+    """(start, run) of each run of True in a 1-D boolean array."""
+    edges = np.flatnonzero(np.diff(np.concatenate([[0], values.astype(int), [0]])))
+    return [(int(start), values[start:stop]) for start, stop in zip(edges[::2], edges[1::2])]
+
+
+def test_the_zoomed_slices_scale_bar_is_ten_millimetres_long(inputs):
+    png = render_target_slices(inputs.t1_img, inputs.dlpfc_mask, np.array(TARGET_RAS_MM), dpi=60)
+    image = matplotlib.image.imread(io.BytesIO(png))[..., :3].mean(axis=-1)
+    for view, panel in _panels(image, (0.55, 0.95)).items():
+        dark = np.argwhere(panel < 0.5)  # the slice's black air and its frame (the page is white)
+        (top, left), (bottom, right) = dark.min(axis=0), dark.max(axis=0)
+        axes = panel[top:bottom + 1, left:right + 1]
+        rows, columns = axes.shape
+        corner = axes[int(0.8 * rows):, :int(0.4 * columns)]  # the white bar lies bottom left, over air here
+        runs = [(len(run), row, start) for row, values in enumerate(corner > 0.97)
+                for start, run in _runs_of_true(values)]
+        length, row, start = max(runs)
+        # its length in pixels, its anti-aliased ends (over black air) counted by their grey level
+        bar_px = corner[row, max(start - 2, 0):start + length + 2].sum()
+        # the zoomed view spans 2 x slices.ZOOM_HALF_WIDTH_MM across its width
+        assert abs(bar_px / columns - 10.0 / (2 * slices.ZOOM_HALF_WIDTH_MM)) < 0.006, (view, bar_px, columns)
+
+
 def _no_image(points):
     return np.zeros(len(points))
 

@@ -11,6 +11,7 @@ matplotlib.use("Agg")
 
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
+from matplotlib import patheffects  # noqa: E402
 from matplotlib.lines import Line2D  # noqa: E402
 
 from navsvc.report.plane_axes import OUTLINE, direction_labels, draw_plane, point_2d, set_limits  # noqa: E402
@@ -99,8 +100,11 @@ def render_target_slices(
             if zoomed:
                 half = ZOOM_HALF_WIDTH_MM
                 set_limits(ax, view, (th - half, th + half), (tv - half, tv + half))
+                # butt caps: the default caps would lengthen the bar by its width (0.8 mm at 90 dpi);
+                # its outline wider than the bar, or the outline hides under it
                 ax.plot([0.04, 0.04 + 10.0 / (2 * half)], [0.07, 0.07], color="white", lw=3,
-                        transform=ax.transAxes, zorder=20, path_effects=OUTLINE)
+                        solid_capstyle="butt", transform=ax.transAxes, zorder=20,
+                        path_effects=[patheffects.withStroke(linewidth=5, foreground="black")])
                 ax.text(0.04, 0.09, "10 mm", color="white", fontsize=9, transform=ax.transAxes,
                         path_effects=OUTLINE, zorder=20)
                 ax.set_title(f"zoom ±{half:.0f} mm around the target", fontsize=10)
