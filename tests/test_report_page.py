@@ -8,7 +8,6 @@ word for word, and each summary value against the plan field it shows.
 from __future__ import annotations
 
 import base64
-import copy
 import html
 import re
 
@@ -18,7 +17,7 @@ from navsvc.plan_document import build_plan
 from navsvc.report.html import png_img, render_page, warnings
 from navsvc.report.values import fluid_words, scalp_rise_words
 from navsvc.target.strategies import STRATEGIES
-from navsvc.testing.plan_inputs import plan_inputs
+from navsvc.testing.plan_inputs import plan_inputs, with_value
 
 QUALITY = ("Pearson correlation of the registered T1 with the template inside the template brain eroded by 6 mm"
            " = 0.812 (threshold 0.500)")
@@ -33,20 +32,6 @@ def plan() -> dict:
     made = build_plan(**plan_inputs()) | {"timing_s": {"load": 0.52, "registration": 5.61, "total": 8.25}}
     made["registration"]["seconds"] = 5.96  # as the pipeline records it; distinct from the timing here
     return made
-
-
-def _changed(plan: dict, *keys_and_value) -> dict:
-    """A copy of ``plan`` with ``plan[k0][k1]... = value`` (the key removed when value is ``...``)."""
-    *keys, last, value = keys_and_value
-    changed = copy.deepcopy(plan)
-    block = changed
-    for key in keys:
-        block = block[key]
-    if value is ...:
-        del block[last]
-    else:
-        block[last] = value
-    return changed
 
 
 def _summary(page: str) -> dict[str, str]:
@@ -78,9 +63,9 @@ def test_each_warning_is_shown_at_the_top_of_the_page_before_the_summary(plan):
 
 
 def test_a_plan_without_cautions_has_no_warnings(plan):
-    clean = _changed(plan, "target", "fluid", "caution", None)
-    clean = _changed(clean, "entry", "scalp_rise", "caution", None)
-    clean = _changed(clean, "dose", "unavailable_reason", ...)
+    clean = with_value(plan, "target", "fluid", "caution", None)
+    clean = with_value(clean, "entry", "scalp_rise", "caution", None)
+    clean = with_value(clean, "dose", "unavailable_reason", ...)
     clean["landmarks"]["points"]["oz"]["scalp_in_image"] = True
     assert warnings(clean) == []
     assert "class='warn'" not in render_page(clean, {})
@@ -88,25 +73,26 @@ def test_a_plan_without_cautions_has_no_warnings(plan):
 
 @pytest.mark.parametrize("mni_x_mm, shown", [(39.5, "39.5"), (0.0, "0.0")])
 def test_a_target_not_on_the_left_is_the_first_warning(plan, mni_x_mm, shown):
-    right = _changed(plan, "target", "cortex_mni_mm", [mni_x_mm, 45.0, 25.0])
+    right = with_value(plan, "target", "cortex_mni_mm", [mni_x_mm, 45.0, 25.0])
     assert warnings(right)[0] == (f"The target is NOT in the patient's left hemisphere (MNI x = {shown} mm, not < 0). "
                                   "Left-DLPFC plans must have x < 0. Do not use this plan without review.")
     # without the cortical point's MNI coordinate, the strategy's coordinate tells the side
-    only_strategy = _changed(_changed(right, "target", "cortex_mni_mm", ...), "target", "mni_mm", [38.0, 44.0, 26.0])
+    only_strategy = with_value(with_value(right, "target", "cortex_mni_mm", ...),
+                               "target", "mni_mm", [38.0, 44.0, 26.0])
     assert warnings(only_strategy)[0].startswith("The target is NOT in the patient's left hemisphere (MNI x = 38.0")
-    assert not warnings(_changed(right, "target", "cortex_mni_mm", [-0.5, 45.0, 25.0]))[0].startswith("The target is")
+    assert not warnings(with_value(right, "target", "cortex_mni_mm", [-0.5, 45.0, 25.0]))[0].startswith("The target is")
 
 
 @pytest.mark.parametrize("in_grey_matter, warned", [(False, True), (True, False), (None, False)])
 def test_a_target_out_of_grey_matter_is_warned(plan, in_grey_matter, warned):
-    found = warnings(_changed(plan, "target", "in_grey_matter", in_grey_matter))
+    found = warnings(with_value(plan, "target", "in_grey_matter", in_grey_matter))
     assert ("The cortical target is not in grey matter." in found) is warned
 
 
 def test_the_scalp_points_out_of_the_image_are_named_and_the_cause_given(plan):
     points = plan["landmarks"]["points"]
-    cut = _changed(plan, "input", "field_of_view_cuts_scalp", True)
-    cut = _changed(cut, "input", "scalp_removed", False)
+    cut = with_value(plan, "input", "field_of_view_cuts_scalp", True)
+    cut = with_value(cut, "input", "scalp_removed", False)
     for name in ("cz", "beam_f3"):
         points_changed = cut["landmarks"]["points"]
         points_changed[name] = {**points[name], "scalp_in_image": False}
@@ -136,7 +122,7 @@ def test_the_registration_quality_says_passed(plan):
 def test_the_registration_quality_status_is_the_plans_or_judged_from_its_value(plan, stored, status):
     changed = plan
     for key, value in stored.items():
-        changed = _changed(changed, "registration", "quality", key, value)
+        changed = with_value(changed, "registration", "quality", key, value)
     quality = changed["registration"]["quality"]
     shown_value = "—" if quality["value"] == "n/a" else f"{float(quality['value']):.3f}"
     expected = f"{quality['measure']} = {shown_value} (threshold 0.500){status}"
@@ -156,9 +142,9 @@ def test_the_summary_shows_the_plans_values(plan):
     assert summary["Scalp entry point, native RAS"] == vector(*entry["scalp_ras_mm"])
     assert summary["Target in grey matter"] == "yes"
     assert summary["Dose suggestion (Stokes)"] == "—"  # fluid near the target: no suggestion
-    with_dose = _changed(plan, "dose", "mt_offset_pct_mso", -4.24)
+    with_dose = with_value(plan, "dose", "mt_offset_pct_mso", -4.24)
     assert _summary(render_page(with_dose, {}))["Dose suggestion (Stokes)"] == "MT − 4.2 %MSO"
-    assert _summary(render_page(_changed(plan, "target", "in_grey_matter", False), {}))["Target in grey matter"] == "NO"
+    assert _summary(render_page(with_value(plan, "target", "in_grey_matter", False), {}))["Target in grey matter"] == "NO"
 
 
 def test_the_provenance_parameters_and_timings_are_the_plans(plan):
@@ -177,7 +163,7 @@ def test_the_provenance_parameters_and_timings_are_the_plans(plan):
     assert (rows["Target strategy"], rows["Strategy source"]) == ("ba9", STRATEGIES["ba9"].citation)
     assert rows["Scalp rise above its smooth shape"] == scalp_rise_words(plan) and "2.5 mm" in scalp_rise_words(plan)
     assert rows["Fluid where the brain should be"] == fluid_words(plan) and "7.3 mm" in fluid_words(plan)
-    ghosting = _changed(plan, "input", "ghosting_pct_of_brain", 4.04)
+    ghosting = with_value(plan, "input", "ghosting_pct_of_brain", 4.04)
     assert _rows(render_page(ghosting, {}))["Input ghosting (% of brain signal)"] == "4.0"
 
 

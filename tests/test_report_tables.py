@@ -10,6 +10,7 @@ import pytest
 from navsvc.report.tables import coil_table, coordinates_table, distances_table, dose_block, dose_headline
 from navsvc.report.values import (MISSING, esc, fluid_words, fmt_number, fmt_value, intensity_words, plan_cautions,
                                   scalp_rise_cautions, scalp_rise_words)
+from navsvc.testing.plan_inputs import with_value
 
 
 @pytest.mark.parametrize("value, shown", [
@@ -135,11 +136,7 @@ def _plan_with_blocks(**overrides):
             "fluid": {"widest_mm": 6.05, "caution": "fluid near the hand knob"}}}},
     }
     for path, value in overrides.items():
-        *parents, key = path.split("__")
-        block = plan
-        for parent in parents:
-            block = block[parent]
-        block[key] = value
+        plan = with_value(plan, *path.split("__"), value)
     return plan
 
 

@@ -6,6 +6,7 @@ widths at the target and at the hand knob), so a field read from the wrong input
 
 from __future__ import annotations
 
+import copy
 from types import SimpleNamespace
 
 import numpy as np
@@ -95,3 +96,28 @@ def plan_inputs(**changed) -> dict:
     return {**inputs, **changed}
 
 
+def with_value(document: dict, *keys_and_value) -> dict:
+    """A copy of a plan (or any nested dict) with one value changed.
+
+    Parameters
+    ----------
+    document : dict
+        The plan; it is not changed.
+    *keys_and_value
+        The keys down to the value, then the value; ``...`` as the value removes the key.
+
+    Returns
+    -------
+    dict
+        The changed deep copy.
+    """
+    *keys, last, value = keys_and_value
+    changed = copy.deepcopy(document)
+    block = changed
+    for key in keys:
+        block = block[key]
+    if value is ...:
+        del block[last]
+    else:
+        block[last] = value
+    return changed
