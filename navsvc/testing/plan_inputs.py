@@ -13,6 +13,7 @@ import numpy as np
 
 from navsvc.anatomy.field_of_view import ScalpCut
 from navsvc.anatomy.scalp_rise import ScalpRise
+from navsvc.coords import rotation_deg_to_matrix
 from navsvc.io.loader import LoadedT1
 from navsvc.landmarks.placement import BeamF3, LandmarkSet
 from navsvc.options import PlanOptions
@@ -27,19 +28,17 @@ TEN_05 = ("nasion", "inion", "lpa", "rpa", "cz", "fpz", "fz", "f3", "f4", "oz")
 
 def voxel_to_ras_affine() -> np.ndarray:
     """Voxels of 1.2 x 1.2 x 1.5 mm stored left, inferior, anterior, turned 5 degrees about z."""
-    turn = np.deg2rad(5.0)
-    rotation = np.array([[np.cos(turn), -np.sin(turn), 0.0], [np.sin(turn), np.cos(turn), 0.0], [0.0, 0.0, 1.0]])
     axes = np.array([[-1.0, 0.0, 0.0], [0.0, 0.0, 1.0], [0.0, -1.0, 0.0]]) * [1.2, 1.2, 1.5]
     affine = np.eye(4)
-    affine[:3, :3] = rotation @ axes
+    affine[:3, :3] = rotation_deg_to_matrix(0.0, 0.0, 5.0) @ axes
     affine[:3, 3] = [20.0, -60.0, 100.0]
     return affine
 
 
 def _pose(centre_ras_mm, turn_deg: float) -> np.ndarray:
-    turn = np.deg2rad(turn_deg)
+    """A coil pose turned ``turn_deg`` about y, centred at ``centre_ras_mm``."""
     pose = np.eye(4)
-    pose[:3, :3] = [[np.cos(turn), 0.0, np.sin(turn)], [0.0, 1.0, 0.0], [-np.sin(turn), 0.0, np.cos(turn)]]
+    pose[:3, :3] = rotation_deg_to_matrix(0.0, turn_deg, 0.0)
     pose[:3, 3] = centre_ras_mm
     return pose
 
