@@ -21,64 +21,7 @@ from navsvc.report.visibility import hidden_points
 from navsvc.report.scalp3d import Marker, render_scalp_views
 from navsvc.report.scalp_geometry import decimate_mesh
 from navsvc.sampling import grid_sampler
-from report_head import HEAD_RADIUS_MM, SHAPE, TARGET_RAS_MM, synthetic_inputs
-
-
-def _coil_matrix(entry_ras_mm: np.ndarray) -> np.ndarray:
-    """SimNIBS-convention pose over ``entry``: z into the head, handle (−y) posterior."""
-    z_axis = -entry_ras_mm / np.linalg.norm(entry_ras_mm)
-    handle = np.array([-np.sqrt(0.5), -np.sqrt(0.5), 0.0])
-    handle -= z_axis * (handle @ z_axis)
-    y_axis = -handle / np.linalg.norm(handle)
-    x_axis = np.cross(y_axis, z_axis)
-    matrix = np.eye(4)
-    matrix[:3, 0], matrix[:3, 1], matrix[:3, 2] = x_axis, y_axis, z_axis
-    matrix[:3, 3] = entry_ras_mm - 4.0 * z_axis
-    return matrix
-
-
-def _plan() -> dict:
-    target = np.array(TARGET_RAS_MM)
-    entry = target / np.linalg.norm(target) * HEAD_RADIUS_MM
-
-    def on_scalp(point):
-        point = np.asarray(point, dtype=float)
-        return (point / np.linalg.norm(point) * HEAD_RADIUS_MM).round(2).tolist()
-
-    return {
-        "plan_id": "plan-0042",
-        "navsvc_version": "0.1.0",
-        "created_at": "2025-06-01T10:00:00Z",
-        "input": {"sha256": "ab" * 32, "shape": list(SHAPE), "voxel_size_mm": [3.0, 3.0, 3.0],
-                  "orientation": "RAS"},
-        "registration": {"template": "ICBM 2009c nonlinear symmetric",
-                         "quality": {"measure": "correlation", "value": 0.87, "threshold": 0.6},
-                         "seconds": 12.5},
-        "target": {"strategy": "fox2012", "citation": "Fox et al. 2012 Biol Psychiatry 72:595",
-                   "mni_mm": [-38.0, 44.0, 26.0], "native_ras_mm": [-37.25, 43.5, 27.0],
-                   "cortex_ras_mm": list(TARGET_RAS_MM), "cortex_mni_mm": [-39.5, 45.25, 25.75],
-                   "cortex_voxel_ijk": [19, 47, 41], "in_grey_matter": True},
-        "entry": {"scalp_ras_mm": entry.round(2).tolist(),
-                  "scalp_to_cortex_mm": round(float(HEAD_RADIUS_MM - np.linalg.norm(target)), 2)},
-        "coil": {"matrix": _coil_matrix(entry).tolist(), "distance_to_scalp_mm": 4.0,
-                 "handle_angle_deg": 45.0},
-        "landmarks": {
-            "points": {
-                "f3": {"ras_mm": on_scalp([-50.2, 53.1, 42.2])},
-                "beam_f3": {"ras_mm": on_scalp([-45.0, 45.0, 50.0])},
-                "five_cm": {"ras_mm": on_scalp([-41.0, 16.0, 54.0])},
-                "cz": {"ras_mm": [0.0, 0.0, HEAD_RADIUS_MM]},
-                "nasion": {"ras_mm": on_scalp([0.0, 86.8, -40.0])},
-                "m1_hand_knob": {"ras_mm": [-46.9, -49.3, 103.8], "cortex_ras_mm": [-36.7, -49.8, 88.3],
-                                 "mni_mm": [-37.0, -21.0, 58.0]},
-            },
-            "distances_mm": {"f3": 17.35, "beam_f3": 23.45, "five_cm": 41.65},
-        },
-        "dose": {"scalp_to_cortex_target_mm": 21.65, "scalp_to_cortex_m1_mm": 18.95,
-                 "stokes_slope_pct_mso_per_mm": 2.8, "mt_offset_pct_mso": 7.56},
-        "parameters": {"strategy": "fox2012", "coil_distance_mm": 4.0, "handle_angle_deg": 45.0},
-        "timing_s": {"load": 0.5, "registration": 12.5, "total": 14.25},
-    }
+from report_head import HEAD_RADIUS_MM, TARGET_RAS_MM, synthetic_inputs, synthetic_plan
 
 
 @pytest.fixture(scope="module")
@@ -89,7 +32,7 @@ def inputs() -> ReportInputs:
 @pytest.fixture(scope="module")
 def report_html(tmp_path_factory, inputs) -> str:
     out_dir = tmp_path_factory.mktemp("plan")
-    path = write_report(out_dir, _plan(), inputs)
+    path = write_report(out_dir, synthetic_plan(), inputs)
     assert path == out_dir / "report.html"
     return path.read_text(encoding="utf-8")
 
@@ -137,7 +80,7 @@ def test_report_is_written_and_references_nothing_outside(report_html):
 
 
 def test_report_shows_the_plan_values(report_html):
-    x, y, z = _plan()["entry"]["scalp_ras_mm"]
+    x, y, z = synthetic_plan()["entry"]["scalp_ras_mm"]
     for text in (
         f"({x:.1f}, {y:.1f}, {z:.1f})",  # scalp entry, RAS
         f"({-x:.1f}, {-y:.1f}, {z:.1f})",  # scalp entry, LPS
@@ -168,7 +111,7 @@ def test_report_names_what_each_point_and_distance_is(report_html):
 
 
 def test_strategy_string_is_escaped(tmp_path, inputs):
-    plan = _plan()
+    plan = synthetic_plan()
     plan["target"]["strategy"] = '<script>alert("x")</script>'
     plan["parameters"]["strategy"] = "<img src=x onerror=alert(1)>"
     page = write_report(tmp_path, plan, inputs).read_text(encoding="utf-8")
@@ -183,7 +126,7 @@ def test_report_file_mode_follows_the_umask(tmp_path, monkeypatch):
     for umask in (0o022, 0o077):
         previous = os.umask(umask)
         try:
-            path = write_report(tmp_path / f"umask-{umask:03o}", _plan(), None)
+            path = write_report(tmp_path / f"umask-{umask:03o}", synthetic_plan(), None)
         finally:
             os.umask(previous)
         modes[umask] = stat.S_IMODE(path.stat().st_mode)
@@ -200,7 +143,7 @@ def test_missing_optional_keys_show_a_dash(tmp_path, inputs):
 
 @pytest.mark.parametrize("caution", [None, "the registration quality, 0.550, is low"])
 def test_a_registration_caution_is_shown_as_a_warning(tmp_path, inputs, caution):
-    plan = copy.deepcopy(_plan())
+    plan = copy.deepcopy(synthetic_plan())
     plan.setdefault("registration", {}).setdefault("quality", {})["caution"] = caution
     page = write_report(tmp_path, plan, inputs).read_text(encoding="utf-8")
     assert ("The registration quality, 0.550, is low." in page) is (caution is not None)
@@ -218,7 +161,7 @@ def test_a_registration_caution_is_shown_as_a_warning(tmp_path, inputs, caution)
 def test_the_images_intensity_is_told_in_words(tmp_path, inputs, intensity, shown):
     from navsvc.report.values import intensity_words
 
-    plan = copy.deepcopy(_plan())
+    plan = copy.deepcopy(synthetic_plan())
     plan.setdefault("registration", {})["intensity"] = intensity
     assert intensity_words(plan) == shown
     page = write_report(tmp_path, plan, inputs).read_text(encoding="utf-8")
@@ -228,7 +171,7 @@ def test_the_images_intensity_is_told_in_words(tmp_path, inputs, intensity, show
 @pytest.mark.parametrize("mni_x_mm, flagged", [(39.5, True), (0.0, True), (-0.5, False)])
 def test_a_target_not_on_the_left_is_flagged(tmp_path, inputs, mni_x_mm, flagged):
     # the midline counts as not left, as in the plan's "hemisphere" (navsvc.target.hemisphere)
-    plan = copy.deepcopy(_plan())
+    plan = copy.deepcopy(synthetic_plan())
     plan["target"]["cortex_mni_mm"] = [mni_x_mm, 45.25, 25.75]
     page = write_report(tmp_path, plan, inputs).read_text(encoding="utf-8")
     assert ("NOT in the patient&#x27;s left hemisphere" in page) is flagged  # html-escaped apostrophe

@@ -11,22 +11,22 @@ from navsvc.errors import PipelineError
 from navsvc.report.document import render_figures
 from navsvc.report.figure_process import REQUEST_FILE, ScalpFigureProcess
 from navsvc.report.scalp3d import Marker, render_scalp_views
-from test_report import _plan, _synthetic_inputs
+from report_head import synthetic_inputs, synthetic_plan
 
 
 @pytest.fixture(scope="module")
 def inputs():
-    return _synthetic_inputs()
+    return synthetic_inputs()
 
 
 @pytest.fixture(scope="module")
 def drawn_here(inputs) -> dict:
-    return render_figures(_plan(), inputs)
+    return render_figures(synthetic_plan(), inputs)
 
 
 def test_the_figure_from_the_process_is_the_one_drawn_here(tmp_path, inputs, drawn_here, caplog):
     with caplog.at_level(logging.WARNING), ScalpFigureProcess(tmp_path) as process:
-        figures = render_figures(_plan(), inputs, process)
+        figures = render_figures(synthetic_plan(), inputs, process)
     assert figures["scalp"] == drawn_here["scalp"]
     assert figures["slices"] == drawn_here["slices"] and figures["registration"] == drawn_here["registration"]
     assert not caplog.records  # drawn by the process, not by the fallback
@@ -38,7 +38,7 @@ def test_a_process_that_died_before_the_report_costs_only_time(tmp_path, inputs,
         process._child.kill()
         process._child.wait()
         with caplog.at_level(logging.WARNING):
-            figures = render_figures(_plan(), inputs, process)
+            figures = render_figures(synthetic_plan(), inputs, process)
     assert figures["scalp"] == drawn_here["scalp"]
     assert any("ended before the report" in r.getMessage() and "draws the scalp figure itself" in r.getMessage()
                for r in caplog.records)
