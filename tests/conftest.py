@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from navsvc import templates
+from navsvc import config, templates
 
 COLIN_HEAD = templates.COLIN_HEAD
 
@@ -52,6 +52,15 @@ def system_tmp(tmp_path, monkeypatch) -> Path:
     folder.mkdir()
     monkeypatch.setattr(tempfile, "tempdir", str(folder))
     return folder
+
+
+@pytest.fixture
+def cache_dir(tmp_path, monkeypatch) -> Path:
+    """An empty folder as the engine's cache (``NAVSVC_CACHE_DIR``), not yet created."""
+    monkeypatch.setenv("NAVSVC_CACHE_DIR", str(tmp_path / "cache"))
+    config.engine_settings.cache_clear()
+    yield tmp_path / "cache"
+    config.engine_settings.cache_clear()
 
 
 class _CountingDecompressor:

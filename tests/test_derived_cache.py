@@ -3,19 +3,10 @@
 from __future__ import annotations
 
 import numpy as np
-import pytest
 
 from navsvc import config, derived_cache, templates
 from navsvc.anatomy import template_head
 from navsvc.derived_cache import cached_arrays, entry_key
-
-
-@pytest.fixture
-def cache_dir(tmp_path, monkeypatch):
-    monkeypatch.setenv("NAVSVC_CACHE_DIR", str(tmp_path / "cache"))
-    config.engine_settings.cache_clear()
-    yield tmp_path / "cache"
-    config.engine_settings.cache_clear()
 
 
 def _counted(calls: list):
