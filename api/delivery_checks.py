@@ -97,7 +97,7 @@ def order_and_day_reason(db, course: Course, session: CourseSession, performed_a
                                       protocol.sessions_per_day))
 
 
-def relay_after_log(db, course: Course, scheduled: ScheduledSession, performed_on: date, zone) -> int:
+def relay_after_log(db, course: Course, scheduled: ScheduledSession, performed_on: date, zone) -> None:
     """After session ``scheduled`` (as it was scheduled) was logged as given on
     ``performed_on``, move the planned sessions along the schedule's places
     (:func:`navsvc.course.calendar.shift_after_log`), so the day's list names the session
@@ -118,18 +118,13 @@ def relay_after_log(db, course: Course, scheduled: ScheduledSession, performed_o
         The clinic day it was given.
     zone : tzinfo or None
         The clinic's time zone (None: the server's local zone).
-
-    Returns
-    -------
-    int
-        Number of planned sessions that moved.
     """
     if performed_on == scheduled.date or course.status == "stopped":
-        return 0
+        return
     rows, sessions = sessions_as_given(db, course.id, zone)
     freed = None if course.status == "paused" else scheduled
-    return apply_schedule(db, course.id, rows, shift_after_log(sessions, freed, calendar_of(db, course),
-                                                               **rules_of(course)))
+    apply_schedule(db, course.id, rows, shift_after_log(sessions, freed, calendar_of(db, course),
+                                                        **rules_of(course)))
 
 
 def delivered_pose_deviation(plan: Plan, body: DeliveryIn, performed_on: date) -> tuple[list | None, dict | None]:

@@ -230,6 +230,12 @@ def test_holds_are_checked_in_any_order():
         assert hold_block_reason(holds, datetime(2025, 3, 6, 9, 30, tzinfo=utc), date(2025, 3, 6)) is None
         assert "the course is stopped" in hold_block_reason(holds, datetime(2025, 3, 6, 12, 0, tzinfo=utc),
                                                             date(2025, 3, 6))
+    # a pause from a later day does not hold Thursday, and does not hide the stop that does
+    later_pause = CourseHold(kind="pause", entered_at=datetime(2025, 3, 3, 7, 0, tzinfo=utc),
+                             from_date=date(2025, 3, 10))
+    for holds in ([later_pause, stop], [stop, later_pause]):
+        assert "the course is stopped" in hold_block_reason(holds, datetime(2025, 3, 6, 13, 0, tzinfo=utc),
+                                                            date(2025, 3, 6))
 
 
 @pytest.mark.parametrize("then", ["resume", "stop"])
