@@ -13,7 +13,7 @@ from course_helpers import clear_screening, delivery, log_delivery, sessions
 
 
 def test_a_delivered_matrix_is_compared_with_the_plan_on_all_four_measures(client, auth, course):
-    # the plan's coil sits 20 mm left of its target, z along +x; delivered 2.004 mm anterior
+    # the plan's coil sits 20 mm left of its target, z along +x; delivered 2.044 mm anterior
     # (logged to 0.01 mm) and turned 10 degrees anticlockwise about its own z axis (a twist
     # of -10: its size is logged)
     import math
@@ -21,11 +21,11 @@ def test_a_delivered_matrix_is_compared_with_the_plan_on_all_four_measures(clien
     clear_screening(client, auth, course["id"])
     first = sessions(client, auth, course["id"])["items"][0]
     c, s = math.cos(math.radians(-10)), math.sin(math.radians(-10))
-    delivered = [[0.0, 0.0, 1.0, -58.0], [-s, -c, 0.0, 46.004], [c, -s, 0.0, 26.0], [0.0, 0.0, 0.0, 1.0]]
+    delivered = [[0.0, 0.0, 1.0, -58.0], [-s, -c, 0.0, 46.044], [c, -s, 0.0, 26.0], [0.0, 0.0, 0.0, 1.0]]
     response = log_delivery(client, auth, first["id"], delivery("2025-03-03", pose_matrix=delivered))
     assert response.status_code == 201, response.text
     deviation = response.json()["deviation"]
-    expected = {"centre_distance_mm": 2.0, "axis_to_target_mm": 2.0, "tilt_deg": 0.0, "twist_abs_deg": 10.0}
+    expected = {"centre_distance_mm": 2.04, "axis_to_target_mm": 2.04, "tilt_deg": 0.0, "twist_abs_deg": 10.0}
     assert deviation["mean"] == deviation["worst"] == expected
     assert (deviation["source"], deviation["n_poses"], deviation["n_left_out"]) == ("matrix", 1, 0)
 
