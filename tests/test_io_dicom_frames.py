@@ -13,6 +13,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 
+import nibabel as nib
 import numpy as np
 import pydicom
 import pytest
@@ -208,3 +209,32 @@ def test_a_volume_half_a_voxel_off_its_images_is_refused(converted):
     moved[:3, 3] += 0.5 * affine[:3, 0]
     with pytest.raises(InputError, match="does not hold file 1 where its header places it"):
         check_frame_placement(frames, data, moved, "series 3")
+
+
+@pytest.fixture(scope="module")
+def oblong_pixels(tmp_path_factory):
+    """(placed frames, volume data, affine) of a sagittal series of 2 x 3 mm pixels (rows and
+    columns a different distance apart), converted by the loader."""
+    head = colin27(1)
+    data = np.asarray(head.dataobj)[::3, ::2, ::3]
+    img = nib.Nifti1Image(np.ascontiguousarray(data), head.affine @ np.diag([3.0, 2.0, 3.0, 1.0]))
+    paths = write_dicom_series(img, tmp_path_factory.mktemp("oblong") / "sag", orientation="sagittal")
+    datasets = [pydicom.dcmread(p) for p in paths]
+    assert sorted(float(v) for v in datasets[0].PixelSpacing) == [2.0, 3.0]
+    loaded = load_t1(paths[0].parent)  # converting runs the placement check
+    return placed_frames(datasets), np.asarray(loaded.data), loaded.affine
+
+
+def test_rows_and_columns_are_placed_by_their_own_spacing(oblong_pixels):
+    """PixelSpacing is (row spacing, column spacing): rows step down the columns. A volume
+    whose two in-plane spacings were swapped puts every pixel but the first off its place."""
+    frames, data, affine = oblong_pixels
+    check_frame_placement(frames, data, affine, "series 3")
+    in_plane = sorted(range(3), key=lambda axis: abs(affine[0, axis]))[:2]  # the axes not along x
+    swapped = affine.copy()
+    lengths = np.linalg.norm(affine[:3, in_plane], axis=0)
+    for axis, length in zip(in_plane, lengths[::-1]):
+        swapped[:3, axis] = affine[:3, axis] / np.linalg.norm(affine[:3, axis]) * length
+    assert not np.allclose(swapped, affine)
+    with pytest.raises(InputError, match="does not hold file 1 where its header places it"):
+        check_frame_placement(frames, data, swapped, "series 3")
