@@ -109,7 +109,21 @@ def test_point_at_and_length_by_hand():
     assert np.allclose(scalp_paths.point_at(polyline, 15.0), [10.0, 5.0, 0.0])
     assert np.allclose(scalp_paths.point_at(polyline, 22.5), [10.0, 10.0, 2.5])
     assert np.allclose(scalp_paths.point_at(polyline, 99.0), [10.0, 10.0, 5.0])  # clamped
+    assert np.allclose(scalp_paths.point_at(polyline, 25.0), [10.0, 10.0, 5.0])  # exactly the end
     fine = np.array([[0.0, 0.0, 0.0], [0.5, 0.0, 0.0], [1.0, 0.0, 0.0]])  # segments under 1 mm
     assert np.allclose(scalp_paths.point_at(fine, 0.25), [0.25, 0.0, 0.0])
     assert np.allclose(scalp_paths.point_at(fine, 0.75), [0.75, 0.0, 0.0])
+    repeated = np.array([[0.0, 0.0, 0.0], [2.0, 0.0, 0.0], [2.0, 0.0, 0.0], [2.0, 4.0, 0.0]])
+    for distance_mm, expected in ((1.0, [1.0, 0.0, 0.0]), (2.0, [2.0, 0.0, 0.0]), (3.0, [2.0, 1.0, 0.0])):
+        assert np.allclose(scalp_paths.point_at(repeated, distance_mm), expected)
 
+
+
+def test_a_section_loop_holds_each_of_its_points_once():
+    """The closing point (the first repeated) is dropped, and only it. A box cut across its
+    middle: its triangles cut each face's edge at the corners and at the edge's middle."""
+    box = trimesh.creation.box(extents=(40.0, 60.0, 80.0))
+    loop = scalp_paths.section_loop(box, np.zeros(3), [0.0, 0.0, 1.0], [20.0, 0.0, 0.0])
+    expected = {(x, y, 0.0) for x in (-20.0, 0.0, 20.0) for y in (-30.0, 0.0, 30.0)} - {(0.0, 0.0, 0.0)}
+    assert len(loop) == 8 and {tuple(np.round(p, 6) + 0.0) for p in loop} == expected
+    assert scalp_paths.length_mm(np.vstack([loop, loop[:1]])) == pytest.approx(200.0)

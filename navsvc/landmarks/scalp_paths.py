@@ -125,6 +125,8 @@ def point_at(polyline: np.ndarray, distance_mm: float) -> np.ndarray:
     cum = np.concatenate([[0.0], np.cumsum(seg)])
     if distance_mm >= cum[-1]:
         return polyline[-1].copy()
+    # the last k with cum[k] <= distance < cum[-1]: segment k has a length (a repeated point's
+    # zero-length segment k would make k + 1 qualify too)
     k = int(np.searchsorted(cum, distance_mm, side="right") - 1)
-    t = (distance_mm - cum[k]) / seg[k] if seg[k] > 0 else 0.0
+    t = (distance_mm - cum[k]) / seg[k]
     return polyline[k] + t * (polyline[k + 1] - polyline[k])
