@@ -21,7 +21,7 @@ from navsvc.anatomy.scalp import Scalp
 from navsvc.coords import apply_affine
 from navsvc.landmarks.beam import beam_distances
 from navsvc.landmarks.montage import LANDMARK_LABELS, landmark_positions_colin_mm
-from navsvc.landmarks.placement import (FIVE_CM_MM, HeadFrame, beam_f3, five_cm_site, head_frame,
+from navsvc.landmarks.placement import (HeadFrame, beam_f3, five_cm_site, head_frame,
                                         project_montage)
 
 RADIUS_MM = 90.0
@@ -52,7 +52,7 @@ def test_the_five_cm_site_is_5_cm_anterior_along_the_parasagittal_circle(sphere_
     # M1 scalp point 40 mm left of the midline: its parasagittal circle has radius r
     r = math.sqrt(RADIUS_MM**2 - 40.0**2)
     m1 = np.array([-40.0, 0.0, r])
-    angle = FIVE_CM_MM / r
+    angle = 50.0 / r  # 5 cm of arc
     expected = np.array([-40.0, r * math.sin(angle), r * math.cos(angle)])
     site = five_cm_site(scalp, rotation @ m1, frame)
     assert np.linalg.norm(site - rotation @ expected) < TOLERANCE_MM
