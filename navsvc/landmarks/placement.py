@@ -28,8 +28,8 @@ class HeadFrame:
 
 def head_frame(head: HeadAlignment) -> HeadFrame:
     """Anatomical axes from the head-to-Colin27 alignment (its rotation part)."""
-    pts = head.colin_to_native(np.array([[0, 0, 0], [50, 0, 0], [0, 50, 0], [0, 0, 50]], float))
-    right, anterior, superior = (unit(p - pts[0]) for p in pts[1:])
+    pts = head.colin_to_native(np.array([[0, 0, 0], [0, 50, 0], [0, 0, 50]], float))
+    anterior, superior = (unit(p - pts[0]) for p in pts[1:])
     superior = unit(superior - np.dot(superior, anterior) * anterior)
     right = np.cross(anterior, superior)  # R = A x S in a right-handed RAS frame
     return HeadFrame(right, anterior, superior)

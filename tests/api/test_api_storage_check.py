@@ -6,7 +6,7 @@ import shutil
 
 from api_test_helpers import plan_folder
 
-from api.integrity import check_storage
+from api.integrity import StorageReport, check_storage
 from api.migrations import schema_is_current, upgrade
 from api.models import Image
 from navsvc.cli import main
@@ -98,3 +98,20 @@ def test_a_database_at_an_older_schema_is_an_error_and_is_left_as_it_is(settings
     err = capsys.readouterr().err
     assert "not at this navsvc version's schema" in err and "navsvc admin migrate" in err
     assert not schema_is_current(url)
+
+
+def test_the_summary_says_each_finding_on_its_own_line_after_the_counts():
+    report = StorageReport(images_checked=3, plans_checked=2, missing_image_files=["i1"],
+                           damaged_image_files=["i2"], missing_plan_folders=["p1"],
+                           damaged_plan_folders={"p2": "empty"}, unreferenced_files=["images/ab/cd.nii.gz"])
+    assert report.lines() == [
+        "checked 3 images and 2 plans",
+        "MISSING image file of image i1",
+        "DAMAGED image file of image i2 (its SHA-256 differs from the record's)",
+        "MISSING result folder of plan p1",
+        "DAMAGED result folder of plan p2 (empty)",
+        "unreferenced file images/ab/cd.nii.gz (no image record names it)",
+        "some records have lost data: restore them from the last backup (navsvc admin restore)",
+    ]
+    stray_only = StorageReport(images_checked=1, unreferenced_files=["images/x.nii.gz"])
+    assert stray_only.ok and stray_only.lines()[-1] == "all records have their data"
