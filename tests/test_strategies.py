@@ -15,8 +15,9 @@ import pytest
 from api.schemas import PlanRequest
 from navsvc.cli import build_parser
 from navsvc.errors import InputError
-from navsvc.landmarks.montage import landmark_positions_colin_mm
+from navsvc.landmarks.montage import LANDMARK_LABELS, landmark_positions_colin_mm
 from navsvc.options import PlanOptions
+from navsvc.plan_document import plan_schema
 from navsvc.target.strategies import (DEFAULT_STRATEGY, M1_HAND_KNOB_CITATION, M1_HAND_KNOB_MNI_MM, STRATEGIES,
                                       get_strategy)
 
@@ -73,6 +74,15 @@ def test_the_landmarks_are_the_designs_10_05_positions():
         assert np.allclose(positions[name], quoted[label], atol=0.006), (label, positions[name], quoted[label])
     assert positions["lpa"][0] < 0 < positions["rpa"][0] and positions["f3"][0] < 0 < positions["f4"][0]
     assert positions["nasion"][1] > 0 > positions["inion"][1]
+
+
+def test_each_landmark_is_the_montage_label_of_its_name_and_the_ones_the_schema_lists():
+    # the plan's names are the montage's labels in lower case, but for two fiducials
+    for name, label in LANDMARK_LABELS.items():
+        assert label.lower() == {"nasion": "nz", "inion": "iz"}.get(name, name), (name, label)
+    described = plan_schema()["properties"]["landmarks"]["properties"]["points"]["description"]
+    listed = re.search(r"the 10-05 positions \(([^)]*)\)", described).group(1).split(", ")
+    assert len(listed) == len(set(listed)) and set(listed) == set(LANDMARK_LABELS)
 
 
 def test_fox2012_is_the_default_of_the_library_the_command_and_the_api():
