@@ -6,6 +6,7 @@ read from the design's tables here, not copied into the test.
 
 from __future__ import annotations
 
+import importlib.util
 import re
 from pathlib import Path
 
@@ -15,7 +16,7 @@ import pytest
 from api.schemas import PlanRequest
 from navsvc.cli import build_parser
 from navsvc.errors import InputError
-from navsvc.landmarks.montage import LANDMARK_LABELS, landmark_positions_colin_mm
+from navsvc.landmarks.montage import LANDMARK_LABELS, landmark_positions_colin_mm, montage_path
 from navsvc.options import PlanOptions
 from navsvc.plan_document import plan_schema
 from navsvc.target.strategies import (DEFAULT_STRATEGY, M1_HAND_KNOB_CITATION, M1_HAND_KNOB_MNI_MM, STRATEGIES,
@@ -95,3 +96,9 @@ def test_the_hand_knob_is_the_coordinate_its_citation_quotes():
     quoted = re.search(rf"MNI \({NUMBER}, {NUMBER}, {NUMBER}\)", M1_HAND_KNOB_CITATION)
     assert tuple(_number(quoted.group(k)) for k in (1, 2, 3)) == M1_HAND_KNOB_MNI_MM
     assert "Yousry et al. 1997 Brain 120:141" in M1_HAND_KNOB_CITATION
+
+
+def test_without_mne_the_montage_is_said_to_be_missing(monkeypatch):
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name: None)
+    with pytest.raises(FileNotFoundError, match="^MNE-Python is not installed: it provides the 10-05 montage$"):
+        montage_path()
