@@ -40,8 +40,8 @@ def week_followups(db: Session, course: Course, today: date, zone: tzinfo | None
 
 
 def rating_timing_reason(db: Session, course: Course, timepoint: str, rated_at: datetime,
-                         zone: tzinfo | None, given: dict[int, datetime] | None = None,
-                         weeks: list[FollowUp] | None = None) -> str | None:
+                         zone: tzinfo | None, weeks: list[FollowUp] | None,
+                         given: dict[int, datetime] | None = None) -> str | None:
     """Why a ``baseline`` or ``weekN`` rating taken at ``rated_at`` is not that timepoint's
     rating, or None: a baseline comes before the first session given, a week-N rating
     after the session closing week N and not after the next one
@@ -50,20 +50,19 @@ def rating_timing_reason(db: Session, course: Course, timepoint: str, rated_at: 
 
     Parameters
     ----------
+    weeks : list of FollowUp or None
+        The course's week timepoints (:func:`week_followups`); None for a baseline or
+        ``extra`` rating, which does not need them.
     given : dict, optional
         When each delivered session was given, by index (default: the course's
         deliveries, :func:`given_at`); the delivery check passes it without the session
         being logged to see what that log changes.
-    weeks : list of FollowUp, optional
-        The course's week timepoints (default: :func:`week_followups`), for callers that
-        have them already.
     """
     given = given_at(db, course.id) if given is None else given
     if timepoint == "baseline":
         return late_baseline_reason(in_zone(min(given.values(), default=None), zone), rated_at.astimezone(zone))
     if not timepoint.startswith("week"):
         return None
-    weeks = week_followups(db, course, clinic_day(rated_at, zone), zone) if weeks is None else weeks
     week = int(timepoint[4:])
     if not 1 <= week <= len(weeks):
         return None
@@ -106,8 +105,8 @@ def ratings_put_out_of_time(db: Session, course: Course, index: int, today: date
     ratings = db.scalars(select(Assessment).where(Assessment.course_id == course.id,
                                                   Assessment.timepoint != "extra"))
     return [r for r in ratings
-            if rating_timing_reason(db, course, r.timepoint, r.rated_at, zone, given, weeks)
-            and not rating_timing_reason(db, course, r.timepoint, r.rated_at, zone, before, weeks)]
+            if rating_timing_reason(db, course, r.timepoint, r.rated_at, zone, weeks, given)
+            and not rating_timing_reason(db, course, r.timepoint, r.rated_at, zone, weeks, before)]
 
 
 def course_followups(db: Session, course: Course, today: date, zone: tzinfo | None) -> list[FollowUp]:

@@ -114,7 +114,7 @@ def check_rating_time(db, course, timepoint: str, rated_at: datetime, zone) -> N
         weeks = week_followups(db, course, clinic_day(rated_at, zone), zone)
         if not 1 <= int(timepoint[4:]) <= len(weeks):
             raise InputError(f"timepoint: this course has treatment weeks 1-{len(weeks)}")
-    reason = rating_timing_reason(db, course, timepoint, rated_at, zone, weeks=weeks)
+    reason = rating_timing_reason(db, course, timepoint, rated_at, zone, weeks)
     if reason:
         raise InputError(reason)
 

@@ -335,6 +335,25 @@ def test_a_session_logged_before_an_existing_baseline_raises_an_alert(client, au
     assert [a["kind"] for a in listed.json()["items"]] == ["rating_timing"]
 
 
+def test_a_session_logged_before_an_existing_week_rating_raises_an_alert(client, auth, course):
+    # week 1 closed with session 5 on Friday; its rating was taken on Monday at 10:00; then
+    # session 6 is logged as given that Monday at 09:30, before the rating
+    clear_screening(client, auth, course["id"])
+    items = sessions(client, auth, course["id"])["items"]
+    for s, day in zip(items[:5], ("2025-03-03", "2025-03-04", "2025-03-05", "2025-03-06", "2025-03-07")):
+        assert client.post(f"/api/v1/sessions/{s['id']}/delivery", headers=auth["technician"],
+                           json=delivery(day)).status_code == 201
+    assert _rate_at(client, auth, course, "week1", "2025-03-10T10:00:00Z").status_code == 201
+    logged = client.post(f"/api/v1/sessions/{items[5]['id']}/delivery", headers=auth["technician"],
+                         json=delivery("2025-03-10"))
+    assert logged.status_code == 201, logged.text
+    [alert] = logged.json()["alerts"]
+    assert alert["kind"] == "rating_timing"
+    assert alert["detail"] == ("session 6, logged as given at 2025-03-10T09:30+00:00, makes the week1 "
+                               "rating (taken at 2025-03-10T10:00+00:00) no longer the week1 rating: "
+                               "a clinician should check both times")
+
+
 def test_a_huge_bad_value_is_not_echoed_back_whole(client, auth, course):
     # found by fuzzing: a 1 MB item value came back as a 1 MB error
     huge = "9" * 1_000_000
