@@ -123,8 +123,13 @@ def test_an_entry_point_inside_the_brain_is_refused_however_shallow_the_target()
     brain = _brain(_sphere_grid_mm()[1])
     inside_entry = np.array([1.0, 1.0, 20.0])
     target = _target(inside_entry + [0.0, 0.0, -12.0], inside_entry, [0.0, 0.0, -1.0], 10.0)
-    with pytest.raises(InputError, match="scalp point nearest the target lies inside the brain.*plain T1-weighted"):
+    with pytest.raises(InputError) as refused:
         require_cortical_depth(target, brain, SCALP, chosen_by_user=True)
+    assert str(refused.value) == (
+        "the scalp point nearest the target lies inside the brain: the head's outline found in this image runs "
+        "into the head (fluid or a cavity as dark as the air outside and joined to it), so no point of it can be "
+        "trusted. Plan on the scanner's plain T1-weighted series of the whole head, without fat suppression or "
+        "intensity windowing")
     with pytest.raises(InputError, match="inside the brain"):
         require_cortical_depth(target, brain, SCALP)  # the image's fault, whatever chose the target
     outside_entry = np.array([1.0, 1.0, 58.0])
@@ -150,7 +155,10 @@ def test_an_entry_point_deep_inside_the_heads_outline_is_refused():
     entry = scalp.nearest_point(deep)
     assert np.linalg.norm(entry[:2] - [21.0, 1.0]) < 8.0  # on the tunnel's wall
     assert scalp.depth_below_hull_mm(entry) > 30.0
-    with pytest.raises(InputError, match=r"nearest the target lies \d\d mm inside the head's outer outline.*plain T1"):
+    with pytest.raises(InputError, match=r"^the scalp point nearest the target lies \d\d mm inside the head's outer "
+                                         r"outline: the head's outline found in this image runs into the head \(fluid "
+                                         r"or a cavity as dark as the air outside and joined to it\), and a coil cannot "
+                                         r"be placed inside the head\. Plan on the scanner's plain T1-weighted series"):
         require_cortical_depth(_target(deep, entry, unit(deep - entry), 10.0), brain, scalp)
     shallow = np.array([-40.0, 1.0, 1.0])  # under the outer skin, far from the tunnel
     entry = scalp.nearest_point(shallow)
