@@ -16,7 +16,8 @@ from navsvc.grid import WorkingImage
 #: working resolution of the registration, mm
 REGISTRATION_SPACING_MM = 2.0
 #: margin around the template brain of the brain stage's fixed image, 2 mm voxels (covers
-#: the fixed mask, dilated by 2 voxels, with room to spare)
+#: the fixed mask, dilated by 2 voxels, with room to spare; not at the inferior face, where
+#: the mask reaches the template's last slice, the brainstem)
 FIXED_BRAIN_MARGIN_VOXELS = 4
 
 
