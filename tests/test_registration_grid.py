@@ -8,6 +8,7 @@ import pytest
 
 from navsvc import registration_grid
 from navsvc.antspy import ants
+from navsvc.coords import lps_to_ras
 from navsvc.grid import WorkingImage
 from navsvc.registration_grid import (
     FIXED_BRAIN_MARGIN_VOXELS, REGISTRATION_SPACING_MM, index_box, load_fixed_images, normalise,
@@ -137,8 +138,8 @@ def test_the_fixed_images_are_prepared_once_then_read_from_the_cache(cache_dir, 
         assert read.spacing == fresh.spacing == (REGISTRATION_SPACING_MM,) * 3
 
 
-def test_the_template_brain_box_keeps_the_margin_and_the_template_space(cache_dir):
-    colin, icbm, icbm_mask = load_fixed_images()
+def test_the_template_brain_box_keeps_the_margin_and_the_template_space():
+    colin, icbm, icbm_mask = load_fixed_images()  # from the engine's cache, as the plans read them
     mask = icbm_mask.numpy() > 0
     assert set(np.unique(icbm_mask.numpy())) == {0.0, 1.0}
     # the box is the mask's bounding box plus the margin: the mask stays that far from each
@@ -148,10 +149,10 @@ def test_the_template_brain_box_keeps_the_margin_and_the_template_space(cache_di
     np.testing.assert_array_equal(inside.min(axis=0), [FIXED_BRAIN_MARGIN_VOXELS, FIXED_BRAIN_MARGIN_VOXELS, 0])
     np.testing.assert_array_equal(np.array(mask.shape) - 1 - inside.max(axis=0), [FIXED_BRAIN_MARGIN_VOXELS] * 3)
     # cropping keeps physical space: the template and its mask share one grid, and the box's
-    # centre lies near the middle of MNI space (ITK LPS: x and y flipped)
+    # centre lies near the middle of MNI space
     assert icbm.origin == icbm_mask.origin and icbm.shape == icbm_mask.shape
-    centre_lps = np.array(icbm.origin) + (np.array(icbm.shape) - 1) / 2 * np.array(icbm.spacing) * [-1, -1, 1]
-    centre_ras = centre_lps * [-1, -1, 1]
+    centre_voxel = tuple(n // 2 for n in icbm.shape)
+    centre_ras = lps_to_ras(np.array(ants.transform_index_to_physical_point(icbm, centre_voxel))).reshape(3)
     assert abs(centre_ras[0]) < 5.0 and -30 < centre_ras[1] < 0 and 0 < centre_ras[2] < 30
     # both templates normalised: the brain's 99th percentile is 1, nothing above 1.5 or below 0
     for image, inside_mask in ((icbm, mask), (colin, colin.numpy() > 0)):

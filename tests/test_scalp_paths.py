@@ -118,7 +118,6 @@ def test_point_at_and_length_by_hand():
         assert np.allclose(scalp_paths.point_at(repeated, distance_mm), expected)
 
 
-
 def test_a_section_loop_holds_each_of_its_points_once():
     """The closing point (the first repeated) is dropped, and only it. A box cut across its
     middle: its triangles cut each face's edge at the corners and at the edge's middle."""
