@@ -101,6 +101,23 @@ def rate(client, auth, course_id: str, timepoint: str, day: str, total_items: di
                              "items": total_items or ZERO_ITEMS, "item16_method": "A"})
 
 
+def rate_at(client, auth, course_id: str, timepoint: str, rated_at: str, items: dict | None = None):
+    """Post a HAMD-17 rating taken at ``rated_at`` (ISO date-time) and return the response."""
+    return client.post(f"/api/v1/courses/{course_id}/assessments", headers=auth["technician"],
+                       json={"timepoint": timepoint, "rater": "rater-lee", "rated_at": rated_at,
+                             "items": items or ZERO_ITEMS, "item16_method": "A"})
+
+
+def deliver_sessions(client, auth, course: dict, count: int | None = None) -> None:
+    """Clear the course's screening and log its first ``count`` sessions (all by default),
+    each given at 09:30 UTC on its scheduled day."""
+    clear_screening(client, auth, course["id"])
+    for s in sessions(client, auth, course["id"])["items"][:count]:
+        response = client.post(f"/api/v1/sessions/{s['id']}/delivery", headers=auth["technician"],
+                               json=delivery(s["date"]))
+        assert response.status_code == 201, response.text
+
+
 def items_with_total(total: int) -> dict:
     """Item scores adding up to ``total`` (filled item by item up to each range)."""
     tops = [4, 4, 4, 2, 2, 2, 4, 4, 4, 4, 4, 2, 2, 2, 4, 2, 2]

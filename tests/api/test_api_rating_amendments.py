@@ -10,6 +10,7 @@ import pytest
 from course_helpers import (
     ZERO_ITEMS,
     clear_screening,
+    deliver_sessions,
     delivery,
     fix_now,
     items_with_total,
@@ -31,18 +32,10 @@ def _versions(client, auth, rating_id: str) -> list[dict]:
     return response.json()["items"]
 
 
-def _deliver(client, auth, course, count: int = 15) -> None:
-    clear_screening(client, auth, course["id"])
-    for s in sessions(client, auth, course["id"])["items"][:count]:
-        response = client.post(f"/api/v1/sessions/{s['id']}/delivery", headers=auth["technician"],
-                               json=delivery(s["date"]))
-        assert response.status_code == 201, response.text
-
-
 def test_amending_the_baseline_changes_the_courses_outcome_and_keeps_the_old_version(
         client, auth, app, course):
     baseline = rate(client, auth, course["id"], "baseline", "2025-03-01", items_with_total(30)).json()
-    _deliver(client, auth, course)
+    deliver_sessions(client, auth, course)
     rate(client, auth, course["id"], "week3", "2025-03-21", items_with_total(14))
     summary = client.get(f"/api/v1/courses/{course['id']}/summary", headers=auth["clinician"]).json()
     assert summary["response"] is True  # 30 -> 14: 53 % down
@@ -113,7 +106,7 @@ def test_a_second_amendment_needs_the_version_it_corrects(client, auth, course):
 ])
 def test_a_refused_amendment_changes_nothing(client, auth, app, course, change, status, words):
     rating = rate(client, auth, course["id"], "baseline", "2025-03-01", items_with_total(18)).json()
-    _deliver(client, auth, course, count=1)  # the first session, given 2025-03-03
+    deliver_sessions(client, auth, course, count=1)  # the first session, given 2025-03-03
     response = _amend(client, auth, rating["id"], **{"items": items_with_total(19), **change})
     assert response.status_code == status, response.text
     assert words in response.json()["detail"]
@@ -137,7 +130,7 @@ def test_only_a_clinician_amends_and_an_unknown_rating_is_404(client, auth, cour
 
 
 def test_a_week_rating_moved_to_another_time_must_fit_its_week(client, auth, course):
-    _deliver(client, auth, course, count=10)  # weeks 1 and 2 closed: 2025-03-07 and 2025-03-14
+    deliver_sessions(client, auth, course, count=10)  # weeks 1 and 2 closed: 2025-03-07 and 2025-03-14
     week1 = rate(client, auth, course["id"], "week1", "2025-03-07", items_with_total(15)).json()
     late = _amend(client, auth, week1["id"], items=items_with_total(15), rated_at="2025-03-12T15:00:00Z")
     assert late.status_code == 422 and "week" in late.json()["detail"]

@@ -8,19 +8,14 @@ from datetime import date
 import pytest
 from course_helpers import (
     another_patients_course,
-    clear_screening,
-    delivery,
+    deliver_sessions,
     fix_today,
     rate,
-    sessions,
 )
 
 
 def _stopped_after_week1(client, auth, app, course) -> None:
-    clear_screening(client, auth, course["id"])
-    for s in sessions(client, auth, course["id"])["items"][:7]:
-        assert client.post(f"/api/v1/sessions/{s['id']}/delivery", headers=auth["technician"],
-                           json=delivery(s["date"])).status_code == 201
+    deliver_sessions(client, auth, course, 7)
     assert client.post(f"/api/v1/courses/{course['id']}/stop", headers=auth["clinician"],
                        json={"note": "moved away"}).status_code == 200
     fix_today(app, date(2025, 3, 20))
@@ -72,13 +67,6 @@ def test_a_stopped_courses_unrated_week_leaves_the_due_list_once_recorded_not_ob
                           headers=auth["auditor"]).json()["items"]) == 2
 
 
-def _deliver(client, auth, course, count: int) -> None:
-    clear_screening(client, auth, course["id"])
-    for s in sessions(client, auth, course["id"])["items"][:count]:
-        assert client.post(f"/api/v1/sessions/{s['id']}/delivery", headers=auth["technician"],
-                           json=delivery(s["date"])).status_code == 201
-
-
 @pytest.mark.parametrize(("timepoint", "reason", "status", "words"), [
     ("baseline", "x", 409, "was taken"),
     ("week1", "", 422, "reason"),
@@ -89,7 +77,7 @@ def _deliver(client, auth, course, count: int) -> None:
 ])
 def test_a_refused_record_changes_nothing(client, auth, app, course, timepoint, reason, status, words):
     assert rate(client, auth, course["id"], "baseline", "2025-03-01").status_code == 201
-    _deliver(client, auth, course, 5)
+    deliver_sessions(client, auth, course, 5)
     fix_today(app, date(2025, 3, 8))
     assert _not_obtained(client, auth, course, "week1", "first").status_code == 201
     response = _not_obtained(client, auth, course, timepoint, reason)
@@ -102,7 +90,7 @@ def test_a_refused_record_changes_nothing(client, auth, app, course, timepoint, 
 
 def test_a_record_made_in_error_is_withdrawn_and_kept(client, auth, app, course):
     assert rate(client, auth, course["id"], "baseline", "2025-03-01").status_code == 201
-    _deliver(client, auth, course, 5)
+    deliver_sessions(client, auth, course, 5)
     fix_today(app, date(2025, 3, 12))
     record = _not_obtained(client, auth, course, "week1", "meant another patient").json()
     assert _due(client, auth) == []
